@@ -1,0 +1,139 @@
+// Package cli implements the sotto command line: account management, chat
+// commands and the `sotto debug` interop toolkit. Every command prints one
+// fact per line for people, or a JSON object with --json; failures print an
+// "error:" line and, where there is something to try, a "hint:" line.
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+)
+
+// Env is what the command line reads and writes; tests substitute it.
+type Env struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+}
+
+// OSEnv returns the process environment.
+func OSEnv() Env {
+	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+}
+
+// app holds the global flags and the environment shared by all commands.
+type app struct {
+	env     Env
+	home    string
+	json    bool
+	network string
+}
+
+// Error is a failure meant for a person: Msg becomes the "error:" line and
+// Hint, when set, the "hint:" line.
+type Error struct {
+	Msg  string
+	Hint string
+	Err  error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Msg + ": " + e.Err.Error()
+	}
+	return e.Msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// userErr builds an *Error with a hint.
+func userErr(hint string, format string, args ...any) *Error {
+	return &Error{Msg: fmt.Sprintf(format, args...), Hint: hint}
+}
+
+// Main runs the command line with args (without the program name) and
+// returns the process exit code.
+func Main(args []string, env Env) int {
+	if env.Getenv == nil {
+		env.Getenv = func(string) string { return "" }
+	}
+	a := &app{env: env}
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	var ue *Error
+	if errors.As(err, &ue) {
+		fmt.Fprintf(env.Stderr, "error: %s\n", ue.Error())
+		if ue.Hint != "" {
+			fmt.Fprintf(env.Stderr, "hint: %s\n", ue.Hint)
+		}
+	} else {
+		fmt.Fprintf(env.Stderr, "error: %v\n", err)
+		fmt.Fprintf(env.Stderr, "hint: run 'sotto help' for usage\n")
+	}
+	return 1
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "sotto",
+		Short:         "Sotto: private messaging without a phone number",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return a.resolveFlags()
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.home, "home", "", "directory for the identity and local data (default: $SOTTO_HOME or the user config dir)")
+	pf.BoolVar(&a.json, "json", false, "print JSON for scripts")
+	pf.StringVar(&a.network, "network", "", "network file (default: $SOTTO_NETWORK)")
+
+	debug := &cobra.Command{
+		Use:   "debug",
+		Short: "Interop toolkit: compute Session protocol values byte for byte (JSON output)",
+	}
+	debug.AddCommand(a.debugIdentityCmds()...)
+	debug.AddCommand(a.debugProtoCmds()...)
+	debug.AddCommand(a.debugOnionCmds()...)
+	root.AddCommand(debug)
+	root.AddCommand(a.idCmd())
+	return root
+}
+
+func (a *app) resolveFlags() error {
+	if a.home == "" {
+		a.home = a.env.Getenv("SOTTO_HOME")
+	}
+	if a.home == "" {
+		dir, err := os.UserConfigDir()
+		if err != nil {
+			return userErr("pass --home DIR or set SOTTO_HOME", "cannot find a config directory: %v", err)
+		}
+		a.home = filepath.Join(dir, "sotto")
+	}
+	if a.network == "" {
+		a.network = a.env.Getenv("SOTTO_NETWORK")
+	}
+	return nil
+}
+
+// printJSON writes v as one JSON object on stdout.
+func (a *app) printJSON(v any) error {
+	enc := json.NewEncoder(a.env.Stdout)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
