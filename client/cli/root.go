@@ -111,6 +111,7 @@ func (a *app) rootCmd() *cobra.Command {
 	debug.AddCommand(a.debugOnionCmds()...)
 	root.AddCommand(debug)
 	root.AddCommand(a.idCmd())
+	root.AddCommand(a.chatCmds()...)
 	return root
 }
 
