@@ -91,11 +91,11 @@ func TestVectorParserAESGCM(t *testing.T) {
 // libsessionVectors is onion/testdata/libsession-onionreq.json.
 type libsessionVectors struct {
 	HopDecrypt struct {
-		ClientPub     string `json:"client_pubkey_A"`
-		ServerPub     string `json:"server_pubkey_B"`
-		ServerSec     string `json:"server_seckey_b"`
-		Plaintext     string `json:"plaintext"`
-		Good, Bad     []struct {
+		ClientPub string `json:"client_pubkey_A"`
+		ServerPub string `json:"server_pubkey_B"`
+		ServerSec string `json:"server_seckey_b"`
+		Plaintext string `json:"plaintext"`
+		Good, Bad []struct {
 			Cipher     string `json:"cipher"`
 			Ciphertext string `json:"ciphertext"`
 		}
