@@ -75,7 +75,11 @@ type WordCountError struct {
 }
 
 func (e *WordCountError) Error() string {
-	msg := fmt.Sprintf("identity: recovery phrase has %d words, want %s", e.Got, e.Want)
+	words := "words"
+	if e.Got == 1 {
+		words = "word"
+	}
+	msg := fmt.Sprintf("identity: recovery phrase has %d %s, want %s", e.Got, words, e.Want)
 	if e.Got == 12 || e.Got == 24 {
 		msg += " (the last, checksum word is missing)"
 	}

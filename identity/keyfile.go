@@ -177,7 +177,7 @@ func (f *KeyFile) Marshal(passphrase []byte, p KDFParams) ([]byte, error) {
 	}
 	if len(passphrase) == 0 {
 		out.Secret = &secretJSON{Seed: hex.EncodeToString(f.Keys.seed), DBKey: hex.EncodeToString(f.DBKey[:])}
-		return json.MarshalIndent(out, "", "  ")
+		return marshalFile(&out)
 	}
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -207,7 +207,16 @@ func (f *KeyFile) Marshal(passphrase []byte, p KDFParams) ([]byte, error) {
 	ct := aead.Seal(nil, nonce, plain, fileAAD(&out, p, salt))
 	enc.Ciphertext = hex.EncodeToString(ct)
 	out.Encrypted = enc
-	return json.MarshalIndent(out, "", "  ")
+	return marshalFile(&out)
+}
+
+// marshalFile encodes the file as indented JSON ending in a newline.
+func marshalFile(out *keyFileJSON) ([]byte, error) {
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("identity: encode identity file: %w", err)
+	}
+	return append(b, '\n'), nil
 }
 
 // ParseKeyFile decodes an identity file. It is strict: unknown fields, an
