@@ -1,0 +1,356 @@
+// Package store is a service node's message store: SQLite (through
+// github.com/ncruces/go-sqlite3) in WAL mode with synchronous=FULL.
+//
+// All writes go through one writer goroutine that group-commits: the
+// operations that queue up while a commit is being synced are applied in the
+// next transaction, each inside its own savepoint, and every caller gets its
+// answer only after the COMMIT that contains its operation returned. An
+// acknowledged write therefore survives a crash of the process or the
+// machine. Reads use a separate pool of read-only connections.
+//
+// Every message row is also a replication record: deleting a message turns
+// the row into a tombstone (data NULL) that is kept until the message's
+// expiry, and every row carries mtime, the time of the operation that last
+// changed it. Rows merge as last-writer-wins registers keyed by message hash
+// (see Newer), which is what anti-entropy between swarm members relies on.
+// The store keeps, in memory, an XOR digest of its rows per (account,
+// namespace) so that two nodes can find where they differ without reading
+// their databases (see Digests).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+
+	"github.com/ncruces/go-sqlite3"
+	_ "github.com/ncruces/go-sqlite3/driver" // registers the "sqlite3" database/sql driver
+)
+
+// AccountSize is the length of an account address: network prefix byte and
+// 32 key bytes.
+const AccountSize = 33
+
+// Account is a storage address: the network prefix byte (0x05, 0x03, …)
+// followed by the 32 key bytes, the raw form of a "05…" or "03…" ID.
+type Account [AccountSize]byte
+
+// Hex returns the 66-character lowercase hex form of the account.
+func (a Account) Hex() string { return hex.EncodeToString(a[:]) }
+
+// Message is a stored message as clients see it. Times are Unix
+// milliseconds.
+type Message struct {
+	Account   Account
+	Namespace int16
+	Hash      string // Session's message hash, unpadded base64 (43 characters)
+	Timestamp int64
+	Expiry    int64
+	Data      []byte
+}
+
+// Record is a message or its tombstone, the unit of replication. A deleted
+// record has no data.
+type Record struct {
+	Message
+	MTime   int64 // time of the operation that produced this state
+	Deleted bool
+}
+
+// TokenSize is the length of a subaccount token.
+const TokenSize = 36
+
+// Revocation is the revocation state of one subaccount token of an account.
+// Unrevoking keeps the row with Revoked false so the change replicates.
+type Revocation struct {
+	Account Account
+	Token   [TokenSize]byte
+	Revoked bool
+	MTime   int64
+}
+
+// StoreResult says what a Store did.
+type StoreResult int
+
+// Store outcomes, as Session's StoreResult.
+const (
+	New      StoreResult = iota + 1 // inserted
+	Exists                          // already present with the same or a later expiry
+	Extended                        // already present; its expiry was extended
+)
+
+// Errors callers branch on.
+var (
+	// ErrFull is returned when the database reached its size cap.
+	ErrFull = errors.New("store: database is full")
+	// ErrClosed is returned by operations on a closed store.
+	ErrClosed = errors.New("store: closed")
+)
+
+// Options configure Open.
+type Options struct {
+	// Path is the database file.
+	Path string
+	// MaxBytes caps the database size (SQLite max_page_count); 0 means no cap.
+	MaxBytes int64
+	// MaxBatch is the most operations committed in one transaction
+	// (default 512).
+	MaxBatch int
+	// ReadConns is the size of the read connection pool (default 4).
+	ReadConns int
+	// Logger receives warnings; nil discards them.
+	Logger *slog.Logger
+}
+
+// pageSize is the SQLite page size the store uses (the default).
+const pageSize = 4096
+
+// Revocation caps per account: Session keeps at most 50 revoked tokens
+// (MAX_SUBACCOUNT_TOKENS); we keep as many unrevocation tombstones.
+const (
+	maxRevoked   = 50
+	maxUnrevoked = 50
+)
+
+// Store is an open message store. It is safe for concurrent use.
+type Store struct {
+	log      *slog.Logger
+	wdb      *sql.DB
+	rdb      *sql.DB
+	wconn    *sql.Conn
+	ws       writeStmts
+	rs       readStmts
+	maxBatch int
+
+	ops     chan *writeOp
+	closing chan struct{}
+	done    chan struct{}
+	once    sync.Once
+
+	// Owned by the writer goroutine.
+	ownerIDs map[Account]int64
+	owners   map[int64]Account
+
+	dig digests
+}
+
+func dsn(path string, readOnly bool) string {
+	u := url.URL{Scheme: "file", Path: path}
+	q := "_pragma=busy_timeout(15000)&_pragma=journal_mode(wal)&_pragma=synchronous(full)&_pragma=foreign_keys(on)"
+	if readOnly {
+		q += "&_pragma=query_only(1)"
+	} else {
+		q += "&_txlock=immediate"
+	}
+	return u.String() + "?" + q
+}
+
+// Open opens (creating if needed) the store at opts.Path and starts its
+// writer. Close it when done.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Path == "" {
+		return nil, errors.New("store: no path")
+	}
+	if opts.MaxBytes < 0 {
+		return nil, errors.New("store: negative size cap")
+	}
+	s := &Store{
+		log:      opts.Logger,
+		maxBatch: opts.MaxBatch,
+		ops:      make(chan *writeOp),
+		closing:  make(chan struct{}),
+		done:     make(chan struct{}),
+		ownerIDs: make(map[Account]int64),
+		owners:   make(map[int64]Account),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.maxBatch <= 0 {
+		s.maxBatch = 512
+	}
+	readConns := opts.ReadConns
+	if readConns <= 0 {
+		readConns = 4
+	}
+	var err error
+	if s.wdb, err = sql.Open("sqlite3", dsn(opts.Path, false)); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s.wdb.SetMaxOpenConns(1)
+	s.wdb.SetMaxIdleConns(1)
+	s.wdb.SetConnMaxLifetime(0)
+	s.wdb.SetConnMaxIdleTime(0)
+	fail := func(err error) (*Store, error) {
+		if s.wconn != nil {
+			s.wconn.Close()
+		}
+		s.wdb.Close()
+		if s.rdb != nil {
+			s.rdb.Close()
+		}
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if s.wconn, err = s.wdb.Conn(ctx); err != nil {
+		return fail(err)
+	}
+	if _, err := s.wconn.ExecContext(ctx, schema); err != nil {
+		return fail(fmt.Errorf("schema: %w", err))
+	}
+	if opts.MaxBytes > 0 {
+		pages := max(opts.MaxBytes/pageSize, 16)
+		if _, err := s.wconn.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", pages)); err != nil {
+			return fail(err)
+		}
+	}
+	if err := s.ws.prepare(ctx, s.wconn); err != nil {
+		return fail(err)
+	}
+	if s.rdb, err = sql.Open("sqlite3", dsn(opts.Path, true)); err != nil {
+		return fail(err)
+	}
+	s.rdb.SetMaxOpenConns(readConns)
+	s.rdb.SetMaxIdleConns(readConns)
+	if err := s.rs.prepare(ctx, s.rdb); err != nil {
+		return fail(err)
+	}
+	if err := s.load(ctx); err != nil {
+		return fail(err)
+	}
+	go s.run()
+	return s, nil
+}
+
+// load fills the owner caches and the digests from the database.
+func (s *Store) load(ctx context.Context) error {
+	rows, err := s.wconn.QueryContext(ctx, "SELECT id, pubkey FROM owners")
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id int64
+		var pk []byte
+		if err := rows.Scan(&id, &pk); err != nil {
+			rows.Close()
+			return err
+		}
+		if len(pk) != AccountSize {
+			rows.Close()
+			return fmt.Errorf("owner %d has a %d-byte key", id, len(pk))
+		}
+		a := Account(pk)
+		s.ownerIDs[a], s.owners[id] = id, a
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	s.dig.init()
+	rows, err = s.wconn.QueryContext(ctx, "SELECT owner, namespace, hash, mtime, expiry, data IS NULL FROM messages")
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var owner, mtime, expiry int64
+		var ns int16
+		var hash string
+		var deleted bool
+		if err := rows.Scan(&owner, &ns, &hash, &mtime, &expiry, &deleted); err != nil {
+			rows.Close()
+			return err
+		}
+		s.dig.apply(change{key: DigestKey{Account: s.owners[owner], Kind: KindMessages, Namespace: ns}, elem: messageElem(hash, mtime, expiry, deleted), delta: 1})
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	rows, err = s.wconn.QueryContext(ctx, "SELECT owner, token, revoked, mtime FROM revoked")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var owner, mtime int64
+		var token []byte
+		var revoked bool
+		if err := rows.Scan(&owner, &token, &revoked, &mtime); err != nil {
+			return err
+		}
+		s.dig.apply(change{key: DigestKey{Account: s.owners[owner], Kind: KindRevocations}, elem: revocationElem([TokenSize]byte(token), revoked, mtime), delta: 1})
+	}
+	return rows.Err()
+}
+
+// Close stops the writer after its current batch and closes the database.
+// Operations started after Close return ErrClosed.
+func (s *Store) Close() error {
+	var err error
+	s.once.Do(func() {
+		close(s.closing)
+		<-s.done
+		s.ws.close()
+		s.rs.close()
+		err = errors.Join(s.wconn.Close(), s.wdb.Close(), s.rdb.Close())
+	})
+	return err
+}
+
+// Checkpoint runs a WAL checkpoint (TRUNCATE), folding the write-ahead log
+// into the database file.
+func (s *Store) Checkpoint(ctx context.Context) error {
+	return s.write(ctx, func(w *wtx) error {
+		_, err := w.conn.ExecContext(w.ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+		return err
+	}, true)
+}
+
+// Size returns the bytes used by the database (pages in use times the page
+// size; free pages not counted).
+func (s *Store) Size(ctx context.Context) (int64, error) {
+	var pages, free int64
+	if err := s.rdb.QueryRowContext(ctx, "SELECT * FROM pragma_page_count()").Scan(&pages); err != nil {
+		return 0, fmt.Errorf("store size: %w", err)
+	}
+	if err := s.rdb.QueryRowContext(ctx, "SELECT * FROM pragma_freelist_count()").Scan(&free); err != nil {
+		return 0, fmt.Errorf("store size: %w", err)
+	}
+	return (pages - free) * pageSize, nil
+}
+
+// mapErr turns SQLite's "database or disk is full" into ErrFull.
+func mapErr(err error) error {
+	if errors.Is(err, sqlite3.FULL) {
+		return fmt.Errorf("%w (%v)", ErrFull, err)
+	}
+	return err
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS owners (
+	id INTEGER PRIMARY KEY,
+	pubkey BLOB NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS messages (
+	id INTEGER PRIMARY KEY,
+	hash TEXT NOT NULL UNIQUE,
+	owner INTEGER NOT NULL REFERENCES owners(id),
+	namespace INTEGER NOT NULL,
+	timestamp INTEGER NOT NULL,
+	expiry INTEGER NOT NULL,
+	mtime INTEGER NOT NULL,
+	data BLOB
+);
+CREATE INDEX IF NOT EXISTS messages_owner_ns ON messages(owner, namespace, id);
+CREATE INDEX IF NOT EXISTS messages_expiry ON messages(expiry);
+CREATE TABLE IF NOT EXISTS revoked (
+	owner INTEGER NOT NULL REFERENCES owners(id),
+	token BLOB NOT NULL,
+	revoked INTEGER NOT NULL,
+	mtime INTEGER NOT NULL,
+	PRIMARY KEY (owner, token)
+) WITHOUT ROWID;
+`

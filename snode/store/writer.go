@@ -1,0 +1,300 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// writeOp is one operation for the writer. fn runs inside the writer's
+// transaction; it may run twice (a batch that SQLite aborted is replayed op
+// by op), so it must set its outputs only from what it computes in that run.
+type writeOp struct {
+	fn   func(w *wtx) error
+	done chan error
+	// alone asks for a transaction of its own (and no savepoint).
+	alone bool
+}
+
+// wtx is the writer's view of the transaction in progress.
+type wtx struct {
+	ctx       context.Context
+	s         *Store
+	conn      *sql.Conn
+	st        *writeStmts
+	changes   []change
+	newOwners []Account
+	gone      []int64 // owner rows deleted in this transaction
+	goneAcct  []Account
+}
+
+// write submits fn and waits for the commit that includes it.
+func (s *Store) write(ctx context.Context, fn func(w *wtx) error, alone bool) error {
+	op := &writeOp{fn: fn, done: make(chan error, 1), alone: alone}
+	select {
+	case s.ops <- op:
+	case <-s.closing:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// The writer always answers; waiting keeps "returned" meaning "decided".
+	return <-op.done
+}
+
+// run is the writer goroutine: take one op, gather the ops already waiting,
+// commit them together.
+func (s *Store) run() {
+	defer close(s.done)
+	batch := make([]*writeOp, 0, s.maxBatch)
+	var held *writeOp
+	for {
+		batch = batch[:0]
+		if held != nil {
+			batch, held = append(batch, held), nil
+		} else {
+			select {
+			case op := <-s.ops:
+				batch = append(batch, op)
+			case <-s.closing:
+				return
+			}
+		}
+		if !batch[0].alone {
+		gather:
+			for len(batch) < s.maxBatch {
+				select {
+				case op := <-s.ops:
+					if op.alone {
+						held = op
+						break gather
+					}
+					batch = append(batch, op)
+				default:
+					break gather
+				}
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+// commit applies a batch in one transaction. On an error SQLite may have
+// rolled the whole transaction back (SQLITE_FULL can do that); then every
+// op of the batch is replayed in a transaction of its own.
+func (s *Store) commit(batch []*writeOp) {
+	ctx := context.Background()
+	w := &wtx{ctx: ctx, s: s, conn: s.wconn, st: &s.ws}
+	errs := make([]error, len(batch))
+	finish := func(err error) {
+		for i, op := range batch {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+			op.done <- errs[i]
+		}
+	}
+	if _, err := s.ws.begin.ExecContext(ctx); err != nil {
+		finish(fmt.Errorf("store: begin: %w", mapErr(err)))
+		return
+	}
+	single := len(batch) == 1
+	broken := false
+	for i, op := range batch {
+		mark, markOwners, markGone := len(w.changes), len(w.newOwners), len(w.gone)
+		if !single {
+			if _, err := s.ws.savepoint.ExecContext(ctx); err != nil {
+				broken = true
+				break
+			}
+		}
+		err := op.fn(w)
+		if err == nil {
+			if !single {
+				if _, err := s.ws.release.ExecContext(ctx); err != nil {
+					broken = true
+					break
+				}
+			}
+			continue
+		}
+		errs[i] = mapErr(err)
+		w.undo(mark, markOwners, markGone)
+		if single {
+			s.rollback(w)
+			finish(nil)
+			return
+		}
+		if _, rerr := s.ws.rollbackTo.ExecContext(ctx); rerr != nil {
+			broken = true
+			break
+		}
+		if _, rerr := s.ws.release.ExecContext(ctx); rerr != nil {
+			broken = true
+			break
+		}
+	}
+	if broken {
+		s.rollback(w)
+		for _, op := range batch {
+			s.commit([]*writeOp{op})
+		}
+		return
+	}
+	if _, err := s.ws.commit.ExecContext(ctx); err != nil {
+		s.rollback(w)
+		finish(fmt.Errorf("store: commit: %w", mapErr(err)))
+		return
+	}
+	s.dig.applyAll(w.changes)
+	finish(nil)
+}
+
+// rollback abandons the transaction and the in-memory effects of w.
+func (s *Store) rollback(w *wtx) {
+	if _, err := s.wconn.ExecContext(w.ctx, "ROLLBACK"); err != nil && !isNoTx(err) {
+		s.log.Warn("store rollback failed", "err", err)
+	}
+	w.undo(0, 0, 0)
+}
+
+// isNoTx reports SQLite's "cannot rollback - no transaction is active",
+// the answer to ROLLBACK after SQLite already rolled back by itself.
+func isNoTx(err error) bool {
+	return strings.Contains(err.Error(), "no transaction is active")
+}
+
+// undo drops the effects recorded after the given marks.
+func (w *wtx) undo(mark, markOwners, markGone int) {
+	w.changes = w.changes[:mark]
+	for _, a := range w.newOwners[markOwners:] {
+		if id, ok := w.s.ownerIDs[a]; ok {
+			delete(w.s.owners, id)
+			delete(w.s.ownerIDs, a)
+		}
+	}
+	w.newOwners = w.newOwners[:markOwners]
+	for i := markGone; i < len(w.gone); i++ {
+		w.s.ownerIDs[w.goneAcct[i]], w.s.owners[w.gone[i]] = w.gone[i], w.goneAcct[i]
+	}
+	w.gone, w.goneAcct = w.gone[:markGone], w.goneAcct[:markGone]
+}
+
+// dropOwner forgets a deleted owner row (restored by undo).
+func (w *wtx) dropOwner(id int64) {
+	a, ok := w.s.owners[id]
+	if !ok {
+		return
+	}
+	delete(w.s.owners, id)
+	delete(w.s.ownerIDs, a)
+	w.gone, w.goneAcct = append(w.gone, id), append(w.goneAcct, a)
+}
+
+// ownerID returns the row id of an account, creating the row if create is
+// set. ok is false when the account has no row and create is false.
+func (w *wtx) ownerID(a Account, create bool) (id int64, ok bool, err error) {
+	if id, ok := w.s.ownerIDs[a]; ok {
+		return id, true, nil
+	}
+	if !create {
+		return 0, false, nil
+	}
+	if err := w.st.insOwner.QueryRowContext(w.ctx, a[:]).Scan(&id); err != nil {
+		return 0, false, fmt.Errorf("insert owner: %w", err)
+	}
+	w.s.ownerIDs[a], w.s.owners[id] = id, a
+	w.newOwners = append(w.newOwners, a)
+	return id, true, nil
+}
+
+// record notes a row state change for the digests: old state out, new in.
+func (w *wtx) msgChange(a Account, ns int16, hash string, old *state, nw *state) {
+	key := DigestKey{Account: a, Kind: KindMessages, Namespace: ns}
+	if old != nil {
+		w.changes = append(w.changes, change{key: key, elem: messageElem(hash, old.mtime, old.expiry, old.deleted), delta: -1})
+	}
+	if nw != nil {
+		w.changes = append(w.changes, change{key: key, elem: messageElem(hash, nw.mtime, nw.expiry, nw.deleted), delta: 1})
+	}
+}
+
+func (w *wtx) revChange(a Account, old, nw *Revocation) {
+	key := DigestKey{Account: a, Kind: KindRevocations}
+	if old != nil {
+		w.changes = append(w.changes, change{key: key, elem: revocationElem(old.Token, old.Revoked, old.MTime), delta: -1})
+	}
+	if nw != nil {
+		w.changes = append(w.changes, change{key: key, elem: revocationElem(nw.Token, nw.Revoked, nw.MTime), delta: 1})
+	}
+}
+
+// state is the replicated state of a message row.
+type state struct {
+	mtime, expiry int64
+	deleted       bool
+}
+
+// Newer reports whether state a (mtime, deleted, expiry) supersedes state b
+// in the last-writer-wins order every replica uses: the later mtime wins; at
+// equal mtimes a tombstone beats a live row, then the later expiry wins.
+func Newer(aMTime int64, aDeleted bool, aExpiry int64, bMTime int64, bDeleted bool, bExpiry int64) bool {
+	if aMTime != bMTime {
+		return aMTime > bMTime
+	}
+	if aDeleted != bDeleted {
+		return aDeleted
+	}
+	return aExpiry > bExpiry
+}
+
+func (a state) newer(b state) bool {
+	return Newer(a.mtime, a.deleted, a.expiry, b.mtime, b.deleted, b.expiry)
+}
+
+// writeStmts are prepared on the writer connection.
+type writeStmts struct {
+	insOwner, delOwner                                   *sql.Stmt
+	selByHash, insMsg, delMsg, setExpiry, setTomb, upMsg *sql.Stmt
+	selRev, insRev, upRev                                *sql.Stmt
+	begin, commit, savepoint, release, rollbackTo        *sql.Stmt
+	all                                                  []*sql.Stmt
+}
+
+func (ws *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
+	p := func(dst **sql.Stmt, q string) error {
+		st, err := c.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", q, err)
+		}
+		*dst = st
+		ws.all = append(ws.all, st)
+		return nil
+	}
+	return errors.Join(
+		p(&ws.insOwner, "INSERT INTO owners (pubkey) VALUES (?) RETURNING id"),
+		p(&ws.delOwner, "DELETE FROM owners WHERE id = ?"),
+		p(&ws.selByHash, "SELECT id, owner, namespace, expiry, mtime, data IS NULL FROM messages WHERE hash = ?"),
+		p(&ws.insMsg, "INSERT INTO messages (hash, owner, namespace, timestamp, expiry, mtime, data) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+		p(&ws.delMsg, "DELETE FROM messages WHERE id = ?"),
+		p(&ws.setExpiry, "UPDATE messages SET expiry = ?, mtime = ? WHERE id = ?"),
+		p(&ws.setTomb, "UPDATE messages SET data = NULL, mtime = ? WHERE id = ?"),
+		p(&ws.upMsg, "UPDATE messages SET expiry = ?, mtime = ?, data = CASE WHEN ? THEN NULL ELSE data END WHERE id = ?"),
+		p(&ws.selRev, "SELECT revoked, mtime FROM revoked WHERE owner = ? AND token = ?"),
+		p(&ws.insRev, "INSERT INTO revoked (owner, token, revoked, mtime) VALUES (?, ?, ?, ?)"),
+		p(&ws.upRev, "UPDATE revoked SET revoked = ?, mtime = ? WHERE owner = ? AND token = ?"),
+		p(&ws.begin, "BEGIN IMMEDIATE"),
+		p(&ws.commit, "COMMIT"),
+		p(&ws.savepoint, "SAVEPOINT op"),
+		p(&ws.release, "RELEASE op"),
+		p(&ws.rollbackTo, "ROLLBACK TO op"),
+	)
+}
+
+func (ws *writeStmts) close() {
+	for _, st := range ws.all {
+		st.Close()
+	}
+}
