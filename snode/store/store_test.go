@@ -376,7 +376,10 @@ func script(a Account) []step {
 	h := func(i int) string { return msg(a, 0, i, 0, 0).Hash }
 	var st []step
 	for i := range 10 {
-		st = append(st, func(s *Store) error { _, _, err := s.Store(ctx, msg(a, 0, i, 1000, 100_000), int64(1000+i)); return err })
+		st = append(st, func(s *Store) error {
+			_, _, err := s.Store(ctx, msg(a, 0, i, 1000, 100_000), int64(1000+i))
+			return err
+		})
 	}
 	st = append(st,
 		func(s *Store) error { _, err := s.DeleteByHash(ctx, a, []string{h(1), h(2)}, 2000); return err },
