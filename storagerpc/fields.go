@@ -65,8 +65,6 @@ func (f fields) raw(name string) json.RawMessage {
 	return v
 }
 
-func (f fields) has(name string) bool { return f.raw(name) != nil }
-
 // kind of a JSON value from its first byte (the value is valid JSON).
 func isJSONString(v json.RawMessage) bool { return len(v) > 0 && v[0] == '"' }
 func isJSONArray(v json.RawMessage) bool  { return len(v) > 0 && v[0] == '[' }

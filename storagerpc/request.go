@@ -455,6 +455,3 @@ func authJSON(m map[string]any, a Auth) {
 		m["subaccount_sig"] = b64(a.Subaccount.Sig[:])
 	}
 }
-
-// unauthorized maps a VerifyAuth failure to Session's 401 text for method.
-func unauthorized(text string) *Error { return Unauthorized(text) }
