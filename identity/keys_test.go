@@ -286,3 +286,16 @@ func BenchmarkKeysFromSeed(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkEd25519ToX25519(b *testing.B) {
+	k, _, err := NewKeys()
+	if err != nil {
+		b.Fatal(err)
+	}
+	pk := k.Ed25519Public()
+	for b.Loop() {
+		if _, err := Ed25519ToX25519(pk); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
