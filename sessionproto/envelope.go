@@ -129,8 +129,8 @@ func decoySignature() ([ProSigLen]byte, error) {
 // with a body, an Envelope with content, a proSig (when present) of 64
 // bytes and a source (when present) that is empty or a 66-character hex
 // Session ID. A bare Envelope without the WebSocketMessage layer is
-// rejected: libsession does not accept one for 1:1 messages, and the two
-// encodings cannot be told apart reliably.
+// rejected (it has no request): libsession does not accept one for 1:1
+// messages either.
 func Unwrap(data []byte) (*wire.Envelope, error) {
 	var msg wire.WebSocketMessage
 	if err := proto.Unmarshal(data, &msg); err != nil {

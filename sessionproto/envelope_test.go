@@ -182,6 +182,7 @@ func TestUnwrapErrors(t *testing.T) {
 	}{
 		{"empty", nil, "WebSocketMessage"},
 		{"garbage", []byte{0xff, 0xff, 0xff}, "WebSocketMessage"},
+		{"bare envelope", enc(&wire.Envelope{Type: six, Timestamp: proto.Uint64(1), Content: ct}), "WebSocketMessage"},
 		{"no request", enc(&wire.WebSocketMessage{Type: wire.WebSocketMessage_REQUEST.Enum()}), "WebSocketMessage"},
 		{"no body", enc(&wire.WebSocketMessage{Request: &wire.WebSocketRequestMessage{Verb: proto.String("PUT")}}), "WebSocketMessage"},
 		{"body not an envelope", ws([]byte{0xff}), "Envelope"},
