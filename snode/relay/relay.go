@@ -1,0 +1,419 @@
+// Package relay is a service node's onion request endpoint, POST
+// /onion_req/v2 (shared/spec session-protocol.md §4, service-node-network
+// §5.8). It peels one layer with the node's X25519 key and then, as the
+// layer's control object says, forwards the inner blob to the next node,
+// runs the request against the node's own storage RPC (final snode
+// destination), or proxies the payload to an HTTP(S) server destination.
+//
+// Errors on the path are returned unencrypted with Session's statuses
+// (400 "Invalid ciphertext", 502 "Next node not found: <key>", 504
+// "Request time out"); errors after the layer opened are encrypted for the
+// client. The relay logs no addresses, keys or request contents: per
+// request it only counts outcomes (Stats), so nothing about the previous
+// or next hop ever sits next to anything about the request.
+package relay
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"sotto.dev/onion"
+)
+
+// Path is where the relay is mounted on the node's HTTPS listener.
+const Path = "/onion_req/v2"
+
+// Config holds the relay's limits. Zero values take the defaults.
+type Config struct {
+	// MaxHops is the highest hop number accepted (default onion.MaxHops, 15).
+	MaxHops int
+	// MaxBodySize bounds a request body and any response the relay reads
+	// (default 16 MiB: a 10 MB file upload plus onion overhead).
+	MaxBodySize int64
+	// MaxInFlight bounds concurrent onion requests; more get 503 (default 512).
+	MaxInFlight int
+	// ForwardTimeout bounds forwarding to the next node and waiting for
+	// its answer (default 30 s, the storage server's hop timeout).
+	ForwardTimeout time.Duration
+	// ServerTimeout bounds a proxied server request (default 25 s,
+	// ONION_URL_TIMEOUT).
+	ServerTimeout time.Duration
+	// AllowPrivateServers lets the default server client connect to
+	// loopback, private and link-local addresses (devnets and tests). Off,
+	// a server destination cannot be used to reach the node's own network.
+	AllowPrivateServers bool
+}
+
+func (c Config) withDefaults() Config {
+	c.MaxHops = cmp.Or(c.MaxHops, onion.MaxHops)
+	c.MaxBodySize = cmp.Or(c.MaxBodySize, 16<<20)
+	c.MaxInFlight = cmp.Or(c.MaxInFlight, 512)
+	c.ForwardTimeout = cmp.Or(c.ForwardTimeout, 30*time.Second)
+	c.ServerTimeout = cmp.Or(c.ServerTimeout, 25*time.Second)
+	return c
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.MaxHops < 1:
+		return errors.New("relay: MaxHops must be positive")
+	case c.MaxBodySize < 1024:
+		return errors.New("relay: MaxBodySize must be at least 1 KiB")
+	case c.MaxInFlight < 1:
+		return errors.New("relay: MaxInFlight must be positive")
+	case c.ForwardTimeout < 0 || c.ServerTimeout < 0:
+		return errors.New("relay: timeouts must not be negative")
+	}
+	return nil
+}
+
+// Directory finds the next hop: the address of the active node with the
+// given Ed25519 key (the node implements it from its ledger view).
+type Directory interface {
+	Lookup(ed25519 [32]byte) (netip.AddrPort, bool)
+}
+
+// Local is the node's storage RPC entry point; a final-hop request is
+// handed to it as the raw {"method","params"} JSON body.
+type Local interface {
+	HandleRPC(ctx context.Context, body []byte) (status int, resp []byte)
+}
+
+// Next is the node a layer is forwarded to.
+type Next struct {
+	Ed25519 [32]byte
+	Addr    netip.AddrPort
+}
+
+// Forwarder sends a framed onion request ([len][blob]{"ephemeral_key",
+// "enc_type","hop_no"}) to the next node and returns its HTTP status and
+// body. An error means no answer (connection failure or timeout).
+type Forwarder interface {
+	Forward(ctx context.Context, next Next, body []byte) (status int, resp []byte, err error)
+}
+
+// Limiter decides whether a request may proceed (per-client rate limits,
+// shared with the node's direct endpoints). Nil allows everything.
+type Limiter interface {
+	Allow(r *http.Request) bool
+}
+
+// Deps are the relay's collaborators.
+type Deps struct {
+	Logger        *slog.Logger
+	X25519Private [32]byte // the node's onion key
+	Directory     Directory
+	Local         Local
+	// Forwarder sends layers to the next node. Nil means HTTPSForwarder
+	// over HTTPClient.
+	Forwarder Forwarder
+	// HTTPClient carries node-to-node requests (its TLS is configured by
+	// the node). Required when Forwarder is nil.
+	HTTPClient *http.Client
+	// ServerClient carries proxied server requests. Nil means a client with
+	// normal TLS verification, no redirects, no proxy, ServerTimeout, and
+	// (unless Config.AllowPrivateServers) no connections to private
+	// addresses. A caller-supplied client is used as is.
+	ServerClient *http.Client
+	// Limiter, if set, is asked before any work is done.
+	Limiter Limiter
+}
+
+// Relay is the /onion_req/v2 handler. It is safe for concurrent use and
+// owns no goroutines.
+type Relay struct {
+	cfg      Config
+	log      *slog.Logger
+	keys     *onion.KeyPair
+	dir      Directory
+	local    Local
+	fwd      Forwarder
+	servers  *http.Client
+	limiter  Limiter
+	inFlight chan struct{}
+	stats    counters
+}
+
+// New builds a relay.
+func New(cfg Config, deps Deps) (*Relay, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if deps.Directory == nil || deps.Local == nil {
+		return nil, errors.New("relay: Directory and Local are required")
+	}
+	kp, err := onion.NewKeyPair(onion.PrivateKey(deps.X25519Private))
+	if err != nil {
+		return nil, fmt.Errorf("relay: onion key: %w", err)
+	}
+	r := &Relay{
+		cfg: cfg, log: deps.Logger, keys: kp, dir: deps.Directory, local: deps.Local,
+		fwd: deps.Forwarder, servers: deps.ServerClient, limiter: deps.Limiter,
+		inFlight: make(chan struct{}, cfg.MaxInFlight),
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.fwd == nil {
+		if deps.HTTPClient == nil {
+			return nil, errors.New("relay: HTTPClient is required when Forwarder is nil")
+		}
+		r.fwd = &HTTPSForwarder{Client: deps.HTTPClient, MaxResponse: cfg.MaxBodySize}
+	}
+	if r.servers == nil {
+		r.servers = newServerClient(cfg.AllowPrivateServers)
+	}
+	return r, nil
+}
+
+// X25519Public is the relay's onion public key.
+func (r *Relay) X25519Public() onion.PublicKey { return r.keys.Public() }
+
+// Error bodies the relay sends in the clear besides onion's ErrBody*.
+const (
+	bodyHopLimit    = "onion request max path length exceeded"
+	bodyTooLarge    = "Request too large"
+	bodyOverloaded  = "Service unavailable"
+	bodyRateLimited = "Too many requests"
+	bodyBadGateway  = "Bad gateway"
+)
+
+// ServeHTTP handles POST /onion_req/v2.
+func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		plain(w, http.StatusMethodNotAllowed, "Method not allowed")
+		return
+	}
+	if r.limiter != nil && !r.limiter.Allow(req) {
+		r.stats.rateLimited.Add(1)
+		plain(w, http.StatusTooManyRequests, bodyRateLimited)
+		return
+	}
+	select {
+	case r.inFlight <- struct{}{}:
+		defer func() { <-r.inFlight }()
+	default:
+		r.stats.overloaded.Add(1)
+		plain(w, http.StatusServiceUnavailable, bodyOverloaded)
+		return
+	}
+	r.stats.requests.Add(1)
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.MaxBodySize))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			r.stats.tooLarge.Add(1)
+			plain(w, http.StatusRequestEntityTooLarge, bodyTooLarge)
+			return
+		}
+		r.stats.badRequest.Add(1)
+		plain(w, http.StatusBadRequest, "Error reading request")
+		return
+	}
+	status, ctype, resp := r.handle(req.Context(), body)
+	w.Header().Set("Content-Type", ctype)
+	w.WriteHeader(status)
+	_, _ = w.Write(resp)
+}
+
+const (
+	textPlain   = "text/plain; charset=utf-8"
+	octetStream = "application/octet-stream"
+)
+
+func plain(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", textPlain)
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, msg)
+}
+
+// handle processes one onion request body and returns the HTTP answer.
+func (r *Relay) handle(ctx context.Context, body []byte) (int, string, []byte) {
+	// The outer frame and its JSON are readable by anyone; a problem there
+	// gets the storage server's "Error parsing onion request" 400.
+	f, err := onion.ParseHop(body)
+	if err != nil {
+		r.stats.badRequest.Add(1)
+		return http.StatusBadRequest, textPlain, []byte("Error parsing onion request: " + err.Error())
+	}
+	info, err := onion.ParseLayerInfo(f.Control)
+	if err != nil {
+		r.stats.badRequest.Add(1)
+		return http.StatusBadRequest, textPlain, []byte("Error parsing onion request: " + err.Error())
+	}
+	if info.HopNo > r.cfg.MaxHops {
+		r.stats.hopLimit.Add(1)
+		return http.StatusBadRequest, textPlain, []byte(bodyHopLimit)
+	}
+	key, err := onion.ServerLayerKey(info.Cipher, r.keys, info.EphemeralKey)
+	if err != nil {
+		r.stats.invalidCiphertext.Add(1)
+		return http.StatusBadRequest, textPlain, []byte(onion.ErrBodyInvalidCiphertext)
+	}
+	defer key.Destroy()
+	payload, err := key.Open(f.Blob)
+	if err != nil {
+		r.stats.invalidCiphertext.Add(1)
+		return http.StatusBadRequest, textPlain, []byte(onion.ErrBodyInvalidCiphertext)
+	}
+	inner, err := onion.ParseHop(payload)
+	var ctl onion.Control
+	if err == nil {
+		ctl, err = onion.ParseControl(inner.Control)
+	}
+	if err != nil {
+		r.stats.invalidJSON.Add(1)
+		return r.wrapReply(key, http.StatusBadRequest, []byte(onion.ErrBodyInvalidJSON), false, true)
+	}
+	switch c := ctl.(type) {
+	case *onion.RelayControl:
+		return r.relay(ctx, info.HopNo, c, inner.Blob)
+	case *onion.SnodeControl:
+		r.stats.final.Add(1)
+		status, resp := r.local.HandleRPC(ctx, inner.Blob)
+		return r.wrapReply(key, status, resp, c.JSON, c.Base64)
+	case *onion.ServerControl:
+		if !c.Allowed() {
+			r.stats.invalidURL.Add(1)
+			return r.wrapReply(key, http.StatusBadRequest, []byte(onion.ErrBodyInvalidURL), false, true)
+		}
+		return r.proxy(ctx, c, payload)
+	}
+	return http.StatusInternalServerError, textPlain, []byte("Internal error")
+}
+
+// relay forwards the inner blob to the next node and passes its answer
+// back unchanged (it is either a path error or encrypted for the client).
+func (r *Relay) relay(ctx context.Context, hop int, c *onion.RelayControl, blob []byte) (int, string, []byte) {
+	addr, ok := r.dir.Lookup(c.Destination)
+	if !ok {
+		r.stats.nextNotFound.Add(1)
+		return http.StatusBadGateway, textPlain, []byte(onion.ErrBodyNextNodeNotFound + c.Destination.String())
+	}
+	next := onion.LayerInfo{EphemeralKey: c.EphemeralKey, Cipher: c.Cipher, HopNo: hop + 1}
+	framed, err := onion.EncodeHop(blob, next.Marshal())
+	if err != nil {
+		r.stats.badRequest.Add(1)
+		return http.StatusBadRequest, textPlain, []byte("Error parsing onion request: " + err.Error())
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.ForwardTimeout)
+	defer cancel()
+	status, resp, err := r.fwd.Forward(ctx, Next{Ed25519: c.Destination, Addr: addr}, framed)
+	if err != nil {
+		r.stats.forwardFailed.Add(1)
+		r.log.Debug("onion forward failed", "error_kind", errorKind(err))
+		return http.StatusGatewayTimeout, textPlain, []byte(onion.ErrBodyTimeout)
+	}
+	r.stats.relayed.Add(1)
+	return status, octetStream, resp
+}
+
+// proxy POSTs the entire decrypted payload (frame and JSON included, as
+// the storage server does) to the server and passes its answer back.
+func (r *Relay) proxy(ctx context.Context, c *onion.ServerControl, payload []byte) (int, string, []byte) {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.ServerTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL(), bytesReader(payload))
+	if err != nil {
+		r.stats.invalidURL.Add(1)
+		return http.StatusBadRequest, textPlain, []byte(onion.ErrBodyInvalidURL)
+	}
+	req.Header.Set("Content-Type", octetStream)
+	req.Header.Set("User-Agent", "Sotto relay")
+	resp, err := r.servers.Do(req)
+	if err != nil {
+		r.stats.proxyFailed.Add(1)
+		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+			return http.StatusGatewayTimeout, textPlain, []byte(onion.ErrBodyTimeout)
+		}
+		return http.StatusBadGateway, textPlain, []byte(bodyBadGateway)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, r.cfg.MaxBodySize+1))
+	if err != nil || int64(len(b)) > r.cfg.MaxBodySize {
+		r.stats.proxyFailed.Add(1)
+		if isTimeout(err) {
+			return http.StatusGatewayTimeout, textPlain, []byte(onion.ErrBodyTimeout)
+		}
+		return http.StatusBadGateway, textPlain, []byte(bodyBadGateway)
+	}
+	r.stats.proxied.Add(1)
+	ctype := resp.Header.Get("Content-Type")
+	if ctype == "" {
+		ctype = octetStream
+	}
+	return resp.StatusCode, ctype, b
+}
+
+// wrapReply builds {"body":...,"status":N} (keys sorted, as the storage
+// server's nlohmann dump writes them), encrypts it with the layer key and
+// base64-encodes it unless asked not to (§4.3; wrap_proxy_response). With
+// embedJSON a body that is valid JSON is embedded instead of quoted.
+func (r *Relay) wrapReply(key *onion.LayerKey, status int, body []byte, embedJSON, b64 bool) (int, string, []byte) {
+	var inner json.RawMessage
+	if embedJSON && json.Valid(body) {
+		inner = body
+	} else {
+		inner, _ = json.Marshal(string(body)) // a string always marshals
+	}
+	wrapped, err := json.Marshal(struct {
+		Body   json.RawMessage `json:"body"`
+		Status int             `json:"status"`
+	}{inner, status})
+	if err != nil {
+		return http.StatusInternalServerError, textPlain, []byte("Internal error")
+	}
+	ct := key.Seal(wrapped)
+	if !b64 {
+		return http.StatusOK, octetStream, ct
+	}
+	return http.StatusOK, textPlain, []byte(base64.StdEncoding.EncodeToString(ct))
+}
+
+// Stats are the relay's outcome counters since start.
+type Stats struct {
+	Requests          uint64 // bodies read (after rate and concurrency limits)
+	Relayed           uint64 // forwarded, answer passed back
+	Final             uint64 // run against the local storage RPC
+	Proxied           uint64 // proxied to a server, answer passed back
+	BadRequest        uint64 // unreadable outer frame or JSON
+	InvalidCiphertext uint64
+	InvalidJSON       uint64 // layer opened but its content is malformed
+	InvalidURL        uint64 // server destination refused
+	HopLimit          uint64
+	NextNotFound      uint64
+	ForwardFailed     uint64 // next node did not answer
+	ProxyFailed       uint64
+	TooLarge          uint64
+	Overloaded        uint64
+	RateLimited       uint64
+}
+
+type counters struct {
+	requests, relayed, final, proxied, badRequest, invalidCiphertext, invalidJSON, invalidURL,
+	hopLimit, nextNotFound, forwardFailed, proxyFailed, tooLarge, overloaded, rateLimited atomic.Uint64
+}
+
+// Stats returns a snapshot of the counters (for the node's metrics).
+func (r *Relay) Stats() Stats {
+	c := &r.stats
+	return Stats{
+		Requests: c.requests.Load(), Relayed: c.relayed.Load(), Final: c.final.Load(), Proxied: c.proxied.Load(),
+		BadRequest: c.badRequest.Load(), InvalidCiphertext: c.invalidCiphertext.Load(), InvalidJSON: c.invalidJSON.Load(),
+		InvalidURL: c.invalidURL.Load(), HopLimit: c.hopLimit.Load(), NextNotFound: c.nextNotFound.Load(),
+		ForwardFailed: c.forwardFailed.Load(), ProxyFailed: c.proxyFailed.Load(), TooLarge: c.tooLarge.Load(),
+		Overloaded: c.overloaded.Load(), RateLimited: c.rateLimited.Load(),
+	}
+}

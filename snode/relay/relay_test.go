@@ -1,0 +1,453 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"sotto.dev/onion"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// mapDirectory is a Directory backed by a map.
+type mapDirectory struct {
+	mu sync.RWMutex
+	m  map[[32]byte]netip.AddrPort
+}
+
+func (d *mapDirectory) Lookup(k [32]byte) (netip.AddrPort, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	a, ok := d.m[k]
+	return a, ok
+}
+
+// echoLocal stands in for the node's storage RPC: it answers with the
+// request it got and which node it is.
+type echoLocal struct{ name string }
+
+func (e echoLocal) HandleRPC(_ context.Context, body []byte) (int, []byte) {
+	var req struct {
+		Method string `json:"method"`
+	}
+	if json.Unmarshal(body, &req) != nil || req.Method == "" {
+		return http.StatusBadRequest, []byte("invalid json: no `method` field")
+	}
+	resp, _ := json.Marshal(map[string]string{"method": req.Method, "node": e.name})
+	return http.StatusOK, resp
+}
+
+type testNode struct {
+	hop   onion.Hop
+	srv   *httptest.Server
+	relay *Relay
+}
+
+type testNet struct {
+	t      *testing.T
+	dir    *mapDirectory
+	nodes  []*testNode
+	client *http.Client
+}
+
+// newTestNet starts n relays as HTTPS servers on 127.0.0.1. httptest TLS
+// servers share one certificate, so one client trusts them all.
+func newTestNet(t *testing.T, n int, cfg Config) *testNet {
+	t.Helper()
+	tn := &testNet{t: t, dir: &mapDirectory{m: map[[32]byte]netip.AddrPort{}}}
+	for i := range n {
+		var priv [32]byte
+		priv[0], priv[1] = byte(i+1), 0x5a
+		var id onion.NodeID
+		id[0], id[31] = byte(i+1), 0xed
+		mux := http.NewServeMux()
+		srv := httptest.NewUnstartedServer(mux)
+		srv.StartTLS()
+		if tn.client == nil {
+			tn.client = srv.Client()
+		}
+		r, err := New(cfg, Deps{
+			X25519Private: priv,
+			Directory:     tn.dir,
+			Local:         echoLocal{name: fmt.Sprintf("node%d", i)},
+			HTTPClient:    tn.client,
+			ServerClient:  tn.client,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux.Handle("POST "+Path, r)
+		tn.dir.m[id] = netip.MustParseAddrPort(srv.Listener.Addr().String())
+		tn.nodes = append(tn.nodes, &testNode{hop: onion.Hop{Node: id, X25519: r.X25519Public()}, srv: srv, relay: r})
+	}
+	t.Cleanup(func() {
+		for _, n := range tn.nodes {
+			n.srv.Close()
+		}
+		tn.client.CloseIdleConnections()
+	})
+	return tn
+}
+
+func (tn *testNet) hops(idx ...int) []onion.Hop {
+	var out []onion.Hop
+	for _, i := range idx {
+		out = append(out, tn.nodes[i].hop)
+	}
+	return out
+}
+
+// post sends an onion body to the first hop.
+func (tn *testNet) post(first onion.Hop, body []byte) (int, []byte) {
+	tn.t.Helper()
+	addr, ok := tn.dir.Lookup(first.Node)
+	if !ok {
+		tn.t.Fatal("first hop not in the directory")
+	}
+	resp, err := tn.client.Post("https://"+addr.String()+Path, "application/octet-stream", bytes.NewReader(body))
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
+
+// snodeRequest sends a storage RPC through path to dest and decodes it.
+func (tn *testNet) snodeRequest(path []onion.Hop, dest onion.Hop, c onion.Cipher, method string) (onion.SnodeResponse, error) {
+	tn.t.Helper()
+	body, key, err := onion.BuildSnodeRequest(path, dest, []byte(`{"method":"`+method+`","params":{}}`), c)
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	status, reply := tn.post(path[0], body)
+	return onion.DecodeSnodeResponse(key, status, reply)
+}
+
+func (tn *testNet) expectWorking(c onion.Cipher) {
+	tn.t.Helper()
+	resp, err := tn.snodeRequest(tn.hops(0, 1, 2), tn.nodes[3].hop, c, "info")
+	if err != nil || resp.Status != 200 || string(resp.Body) != `{"method":"info","node":"node3"}` {
+		tn.t.Fatalf("network no longer serves: %+v %v", resp, err)
+	}
+}
+
+var ciphers = []onion.Cipher{onion.CipherAESGCM, onion.CipherXChaCha20}
+
+func TestThreeHopsToSnode(t *testing.T) {
+	tn := newTestNet(t, 6, Config{})
+	for _, c := range ciphers {
+		for _, route := range [][]int{{0, 1, 2, 3}, {5, 4, 3, 0}, {2, 0, 4, 1}} {
+			resp, err := tn.snodeRequest(tn.hops(route[:3]...), tn.nodes[route[3]].hop, c, "retrieve")
+			if err != nil {
+				t.Fatalf("%s %v: %v", c, route, err)
+			}
+			want := fmt.Sprintf(`{"method":"retrieve","node":"node%d"}`, route[3])
+			if resp.Status != 200 || string(resp.Body) != want {
+				t.Fatalf("%s %v: %d %s", c, route, resp.Status, resp.Body)
+			}
+		}
+	}
+	// The destination's storage RPC status travels inside the encrypted reply.
+	body, key, _ := onion.BuildSnodeRequest(tn.hops(0, 1, 2), tn.nodes[3].hop, []byte(`{"params":{}}`), onion.CipherXChaCha20)
+	status, reply := tn.post(tn.nodes[0].hop, body)
+	resp, err := onion.DecodeSnodeResponse(key, status, reply)
+	if err != nil || resp.Status != 400 || !strings.HasPrefix(string(resp.Body), "invalid json") {
+		t.Fatalf("bad RPC: %+v %v", resp, err)
+	}
+	st := tn.nodes[3].relay.Stats()
+	if st.Final == 0 || tn.nodes[1].relay.Stats().Relayed == 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestMalformedLayerAtEachHop encrypts one layer to the wrong key, at each
+// position in turn: that hop answers 400 "Invalid ciphertext" in the
+// clear, the earlier hops pass it back, and every relay keeps serving.
+func TestMalformedLayerAtEachHop(t *testing.T) {
+	tn := newTestNet(t, 4, Config{})
+	stranger, err := onion.GenerateKeyPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range ciphers {
+		for bad := range 4 {
+			hops := tn.hops(0, 1, 2, 3)
+			hops[bad].X25519 = stranger.Public()
+			body, key, err := onion.BuildSnodeRequest(hops[:3], hops[3], []byte(`{"method":"info","params":{}}`), c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			status, reply := tn.post(hops[0], body)
+			_, err = onion.DecodeSnodeResponse(key, status, reply)
+			var pe *onion.PathError
+			if !errors.As(err, &pe) || pe.Status != 400 || string(pe.Body) != onion.ErrBodyInvalidCiphertext {
+				t.Fatalf("%s bad hop %d: %v", c, bad, err)
+			}
+			tn.expectWorking(c)
+		}
+	}
+	// A truncated and a bit-flipped outer body.
+	body, _, _ := onion.BuildSnodeRequest(tn.hops(0, 1, 2), tn.nodes[3].hop, []byte(`{}`), onion.CipherAESGCM)
+	flipped := bytes.Clone(body)
+	flipped[10] ^= 1
+	if status, reply := tn.post(tn.nodes[0].hop, flipped); status != 400 || string(reply) != onion.ErrBodyInvalidCiphertext {
+		t.Fatalf("flipped: %d %q", status, reply)
+	}
+	for _, cut := range []int{0, 3, 8, len(body) - 5} {
+		status, reply := tn.post(tn.nodes[0].hop, body[:cut])
+		if status != 400 || !strings.HasPrefix(string(reply), "Error parsing onion request") {
+			t.Fatalf("cut at %d: %d %q", cut, status, reply)
+		}
+	}
+	tn.expectWorking(onion.CipherAESGCM)
+}
+
+// layerTo encrypts plain for hop h and returns the ciphertext, the
+// ephemeral key and the layer key.
+func layerTo(t *testing.T, c onion.Cipher, h onion.Hop, plain []byte) ([]byte, onion.PublicKey, *onion.LayerKey) {
+	t.Helper()
+	eph, err := onion.GenerateKeyPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := onion.ClientLayerKey(c, eph, h.X25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key.Seal(plain), eph.Public(), key
+}
+
+// wrapFor wraps the ciphertext ct (for path[len-1]'s successor, or for
+// path's last hop when last is nil) in relay layers for path.
+func wrapFor(t *testing.T, c onion.Cipher, path []onion.Hop, next onion.NodeID, ct []byte, eph onion.PublicKey) []byte {
+	t.Helper()
+	for i := len(path) - 1; i >= 0; i-- {
+		dest := next
+		if i < len(path)-1 {
+			dest = path[i+1].Node
+		}
+		plain, err := onion.EncodeHop(ct, (&onion.RelayControl{Destination: dest, EphemeralKey: eph, Cipher: c}).Marshal())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct, eph, _ = layerTo(t, c, path[i], plain)
+	}
+	body, err := onion.EncodeHop(ct, onion.LayerInfo{EphemeralKey: eph, Cipher: c}.Marshal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+// TestMalformedContentAtEachHop puts a layer that decrypts but holds no
+// valid frame or control object at each hop: that hop answers the
+// encrypted {"status":400,"body":"Invalid json"}.
+func TestMalformedContentAtEachHop(t *testing.T) {
+	tn := newTestNet(t, 4, Config{})
+	contents := map[string][]byte{
+		"no frame":         []byte("xy"),
+		"bad json":         append([]byte{0, 0, 0, 0}, "{oops"...),
+		"no destination":   append([]byte{0, 0, 0, 0}, `{"ephemeral_key":"00"}`...),
+		"bad cipher":       append([]byte{0, 0, 0, 0}, `{"destination":"`+tn.nodes[0].hop.Node.String()+`","ephemeral_key":"`+tn.nodes[0].hop.X25519.String()+`","enc_type":"rot13"}`...),
+		"json flag string": append([]byte{0, 0, 0, 0}, `{"headers":"","json":"yes"}`...),
+	}
+	for _, c := range ciphers {
+		for bad := range 4 {
+			for name, content := range contents {
+				path := tn.hops(0, 1, 2, 3)[:bad]
+				ct, eph, key := layerTo(t, c, tn.nodes[bad].hop, content)
+				var body []byte
+				if bad == 0 {
+					body, _ = onion.EncodeHop(ct, onion.LayerInfo{EphemeralKey: eph, Cipher: c}.Marshal())
+				} else {
+					body = wrapFor(t, c, path, tn.nodes[bad].hop.Node, ct, eph)
+				}
+				status, reply := tn.post(tn.nodes[0].hop, body)
+				resp, err := onion.DecodeSnodeResponse(key, status, reply)
+				if err != nil || resp.Status != 400 || string(resp.Body) != onion.ErrBodyInvalidJSON {
+					t.Fatalf("%s hop %d %s: %+v %v", c, bad, name, resp, err)
+				}
+			}
+		}
+	}
+	tn.expectWorking(onion.CipherXChaCha20)
+	if tn.nodes[2].relay.Stats().InvalidJSON == 0 {
+		t.Fatal("invalid JSON not counted")
+	}
+}
+
+func TestUnknownNextNode(t *testing.T) {
+	tn := newTestNet(t, 4, Config{})
+	var ghost onion.NodeID
+	ghost[5] = 9
+	hops := tn.hops(0, 1, 2)
+	for _, tc := range []struct {
+		path []onion.Hop
+		dest onion.Hop
+	}{
+		{[]onion.Hop{hops[0], {Node: ghost, X25519: hops[1].X25519}, hops[2]}, tn.nodes[3].hop},
+		{hops, onion.Hop{Node: ghost, X25519: tn.nodes[3].hop.X25519}},
+	} {
+		body, key, _ := onion.BuildSnodeRequest(tc.path, tc.dest, []byte(`{}`), onion.CipherXChaCha20)
+		status, reply := tn.post(hops[0], body)
+		_, err := onion.DecodeSnodeResponse(key, status, reply)
+		var pe *onion.PathError
+		if !errors.As(err, &pe) {
+			t.Fatalf("err %v", err)
+		}
+		if id, ok := pe.NextNodeNotFound(); !ok || id != ghost {
+			t.Fatalf("502 body %q", pe.Body)
+		}
+	}
+	tn.expectWorking(onion.CipherXChaCha20)
+}
+
+func TestDeadNextNodeTimesOut(t *testing.T) {
+	tn := newTestNet(t, 4, Config{})
+	tn.nodes[2].srv.Close()
+	body, key, _ := onion.BuildSnodeRequest(tn.hops(0, 1, 2), tn.nodes[3].hop, []byte(`{}`), onion.CipherAESGCM)
+	status, reply := tn.post(tn.nodes[0].hop, body)
+	_, err := onion.DecodeSnodeResponse(key, status, reply)
+	var pe *onion.PathError
+	if !errors.As(err, &pe) || pe.Status != 504 || string(pe.Body) != onion.ErrBodyTimeout {
+		t.Fatalf("err %v", err)
+	}
+	if tn.nodes[1].relay.Stats().ForwardFailed != 1 {
+		t.Fatalf("stats %+v", tn.nodes[1].relay.Stats())
+	}
+}
+
+func TestHopLimit(t *testing.T) {
+	tn := newTestNet(t, 2, Config{MaxHops: 3})
+	// A path that relays among two nodes more often than MaxHops allows.
+	var path []onion.Hop
+	for i := range 5 {
+		path = append(path, tn.nodes[i%2].hop)
+	}
+	body, key, _ := onion.BuildSnodeRequest(path, tn.nodes[1].hop, []byte(`{"method":"x","params":{}}`), onion.CipherXChaCha20)
+	status, reply := tn.post(path[0], body)
+	_, err := onion.DecodeSnodeResponse(key, status, reply)
+	var pe *onion.PathError
+	if !errors.As(err, &pe) || pe.Status != 400 || string(pe.Body) != bodyHopLimit {
+		t.Fatalf("err %v", err)
+	}
+	// A forged starting hop number is refused too.
+	f, _ := onion.ParseHop(body)
+	li, _ := onion.ParseLayerInfo(f.Control)
+	li.HopNo = 4
+	forged, _ := onion.EncodeHop(f.Blob, li.Marshal())
+	if status, reply := tn.post(path[0], forged); status != 400 || string(reply) != bodyHopLimit {
+		t.Fatalf("forged hop_no: %d %q", status, reply)
+	}
+	// Within the limit it works.
+	body, key, _ = onion.BuildSnodeRequest(path[:3], tn.nodes[1].hop, []byte(`{"method":"x","params":{}}`), onion.CipherXChaCha20)
+	status, reply = tn.post(path[0], body)
+	if resp, err := onion.DecodeSnodeResponse(key, status, reply); err != nil || resp.Status != 200 {
+		t.Fatalf("3 hops: %+v %v", resp, err)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	tn := newTestNet(t, 1, Config{MaxBodySize: 4096})
+	status, reply := tn.post(tn.nodes[0].hop, make([]byte, 5000))
+	if status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("oversize: %d %q", status, reply)
+	}
+	resp, err := tn.client.Get("https://" + tn.dir.m[tn.nodes[0].hop.Node].String() + Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("GET: %d", resp.StatusCode)
+	}
+	if tn.nodes[0].relay.Stats().TooLarge != 1 {
+		t.Fatal("oversize not counted")
+	}
+}
+
+type denyAll struct{}
+
+func (denyAll) Allow(*http.Request) bool { return false }
+
+// blockingLocal holds final-hop requests until released.
+type blockingLocal struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b blockingLocal) HandleRPC(ctx context.Context, _ []byte) (int, []byte) {
+	b.entered <- struct{}{}
+	<-b.release
+	return 200, []byte("{}")
+}
+
+func TestRateLimitAndOverload(t *testing.T) {
+	priv := [32]byte{1}
+	r, err := New(Config{}, Deps{X25519Private: priv, Directory: &mapDirectory{}, Local: echoLocal{}, HTTPClient: http.DefaultClient, Limiter: denyAll{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, Path, strings.NewReader("x")))
+	if rec.Code != http.StatusTooManyRequests || r.Stats().RateLimited != 1 {
+		t.Fatalf("rate limit: %d", rec.Code)
+	}
+
+	bl := blockingLocal{entered: make(chan struct{}), release: make(chan struct{})}
+	r, err = New(Config{MaxInFlight: 1}, Deps{X25519Private: priv, Directory: &mapDirectory{}, Local: bl, HTTPClient: http.DefaultClient})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dest := onion.Hop{X25519: r.X25519Public()}
+	body, _, _ := onion.BuildSnodeRequest(nil, dest, []byte(`{}`), onion.CipherAESGCM)
+	done := make(chan int)
+	go func() {
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, Path, bytes.NewReader(body)))
+		done <- rec.Code
+	}()
+	<-bl.entered
+	rec = httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, Path, bytes.NewReader(body)))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("second request while full: %d", rec.Code)
+	}
+	close(bl.release)
+	if code := <-done; code != 200 {
+		t.Fatalf("first request: %d", code)
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	for name, tc := range map[string]struct {
+		cfg  Config
+		deps Deps
+	}{
+		"no directory": {Config{}, Deps{Local: echoLocal{}, HTTPClient: http.DefaultClient}},
+		"no local":     {Config{}, Deps{Directory: &mapDirectory{}, HTTPClient: http.DefaultClient}},
+		"no client":    {Config{}, Deps{Directory: &mapDirectory{}, Local: echoLocal{}}},
+		"tiny body":    {Config{MaxBodySize: 10}, Deps{Directory: &mapDirectory{}, Local: echoLocal{}, HTTPClient: http.DefaultClient}},
+		"neg timeout":  {Config{ServerTimeout: -1}, Deps{Directory: &mapDirectory{}, Local: echoLocal{}, HTTPClient: http.DefaultClient}},
+	} {
+		if _, err := New(tc.cfg, tc.deps); err == nil {
+			t.Errorf("%s: New accepted it", name)
+		}
+	}
+}
