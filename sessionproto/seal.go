@@ -6,6 +6,7 @@ import (
 	"crypto/sha512"
 	"fmt"
 
+	"filippo.io/edwards25519"
 	"golang.org/x/crypto/blake2b"
 	"golang.org/x/crypto/curve25519"
 	"golang.org/x/crypto/nacl/secretbox"
@@ -107,10 +108,7 @@ func seal(sender *identity.Keys, y [32]byte, m []byte, e *[32]byte) ([]byte, err
 	inner = append(inner[:len(m)+32], sig...)
 	defer clear(inner)
 
-	E, err := curve25519.X25519(e[:], curve25519.Basepoint)
-	if err != nil {
-		return nil, fmt.Errorf("sessionproto: ephemeral key: %w", err)
-	}
+	E := x25519Base(e)
 	key, err := boxKey(e, &y)
 	if err != nil {
 		return nil, err
@@ -120,6 +118,16 @@ func seal(sender *identity.Keys, y [32]byte, m []byte, e *[32]byte) ([]byte, err
 	out := make([]byte, 32, boxSealBytes+len(inner))
 	copy(out, E)
 	return secretbox.Seal(out, inner, &nonce, &key), nil
+}
+
+// x25519Base returns X25519(e, 9), computed as the Montgomery form of
+// clamp(e)·B with edwards25519's fixed-base tables, several times faster
+// than the generic ladder (the Edwards base point maps to u = 9).
+func x25519Base(e *[32]byte) []byte {
+	s, _ := new(edwards25519.Scalar).SetBytesWithClamping(e[:]) // 32 bytes: cannot fail
+	E := new(edwards25519.Point).ScalarBaseMult(s).BytesMontgomery()
+	*s = edwards25519.Scalar{}
+	return E
 }
 
 // boxKey is libsodium crypto_box_beforenm: HSalsa20(X25519(priv, pub), 0).

@@ -253,3 +253,17 @@ func BenchmarkOpen(b *testing.B) {
 		}
 	}
 }
+
+func TestX25519Base(t *testing.T) {
+	for range 64 {
+		var e [32]byte
+		rand.Read(e[:])
+		want, err := curve25519.X25519(e[:], curve25519.Basepoint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := x25519Base(&e); !bytes.Equal(got, want) {
+			t.Fatalf("x25519Base(%x) = %x, want %x", e, got, want)
+		}
+	}
+}
