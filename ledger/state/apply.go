@@ -1,0 +1,542 @@
+package state
+
+import (
+	"bytes"
+	"errors"
+	"math/bits"
+
+	"sotto.dev/swarm"
+)
+
+// Check is the mempool's admission test: the transaction decodes, is for
+// this chain, is correctly signed, and its nonce is not already used. The
+// full rules run in Deliver. Check does not change the state.
+func (s *State) Check(raw []byte) (*Tx, error) {
+	tx, err := s.authenticate(raw)
+	if err != nil {
+		return nil, err
+	}
+	if n := s.Account(tx.Signer).Nonce; tx.Nonce < n {
+		return nil, reject(CodeBadNonce, "nonce %d already used (next is %d)", tx.Nonce, n)
+	}
+	return tx, nil
+}
+
+func (s *State) authenticate(raw []byte) (*Tx, error) {
+	tx, err := DecodeTx(raw)
+	if err != nil {
+		return nil, reject(CodeMalformed, "%v", err)
+	}
+	if tx.ChainID != s.chainID {
+		return nil, reject(CodeWrongChain, "transaction is for chain %q, this is %q", tx.ChainID, s.chainID)
+	}
+	if !tx.VerifySignature() {
+		return nil, reject(CodeBadSignature, "transaction signature does not verify")
+	}
+	return tx, nil
+}
+
+// ErrNoBlock is returned by Deliver and End outside Begin … End.
+var ErrNoBlock = errors.New("ledger state: no block in progress")
+
+// Deliver applies one transaction of the block in progress. A rejected
+// transaction (a *TxError) leaves the state unchanged, nonce included.
+func (s *State) Deliver(raw []byte) (*Tx, error) {
+	if !s.inBlock {
+		return nil, ErrNoBlock
+	}
+	tx, err := s.authenticate(raw)
+	if err != nil {
+		return nil, err
+	}
+	if n := s.Account(tx.Signer).Nonce; tx.Nonce != n {
+		return tx, reject(CodeBadNonce, "nonce %d, expected %d", tx.Nonce, n)
+	}
+	// Every apply function checks all of its rules before it changes
+	// anything.
+	switch b := tx.Body.(type) {
+	case *Transfer:
+		err = s.transfer(tx.Signer, b)
+	case *Register:
+		err = s.register(tx.Signer, b)
+	case *Contribute:
+		err = s.contribute(tx.Signer, b)
+	case *Unlock:
+		err = s.unlock(tx.Signer, b)
+	case *UptimeProof:
+		err = s.uptimeProof(NodeKey(tx.Signer), b)
+	case *Vote:
+		err = s.vote(NodeKey(tx.Signer), b)
+	case *NameRegister:
+		err = s.nameRegister(tx.Signer, b)
+	case *NameRenew:
+		err = s.nameRenew(tx.Signer, b)
+	case *NameUpdate:
+		err = s.nameUpdate(tx.Signer, b)
+	case *PoolDeposit:
+		err = s.poolDeposit(tx.Signer, b)
+	default:
+		err = reject(CodeMalformed, "unsupported body %T", b)
+	}
+	if err != nil {
+		return tx, err
+	}
+	s.account(tx.Signer).Nonce++
+	return tx, nil
+}
+
+// account returns a, creating it.
+func (s *State) account(a Address) *Account {
+	acc := s.accounts[a]
+	if acc == nil {
+		acc = new(Account)
+		s.accounts[a] = acc
+	}
+	return acc
+}
+
+func (s *State) needFunds(a Address, amount uint64) error {
+	if bal := s.Account(a).Balance; bal < amount {
+		return reject(CodeInsufficientFunds, "balance %d, need %d", bal, amount)
+	}
+	return nil
+}
+
+// credit adds amount to a's balance.
+func (s *State) credit(a Address, amount uint64) {
+	if amount > 0 {
+		s.account(a).Balance += amount
+	}
+}
+
+func (s *State) transfer(from Address, b *Transfer) error {
+	if b.Amount == 0 {
+		return reject(CodeInvalid, "amount is zero")
+	}
+	if err := s.needFunds(from, b.Amount); err != nil {
+		return err
+	}
+	s.account(from).Balance -= b.Amount
+	s.credit(b.To, b.Amount)
+	return nil
+}
+
+func (s *State) poolDeposit(from Address, b *PoolDeposit) error {
+	if b.Amount == 0 {
+		return reject(CodeInvalid, "amount is zero")
+	}
+	if err := s.needFunds(from, b.Amount); err != nil {
+		return err
+	}
+	s.account(from).Balance -= b.Amount
+	s.pool += b.Amount
+	return nil
+}
+
+// endpointUser returns the node other than self announcing ip:port.
+func (s *State) endpointUser(ip IPv4, port uint16, self NodeKey) (NodeKey, bool) {
+	for k, n := range s.nodes {
+		if k != self && n.IP == ip && n.Port == port {
+			return k, true
+		}
+	}
+	return NodeKey{}, false
+}
+
+func (s *State) checkEndpoint(ip IPv4, port uint16, self NodeKey) error {
+	if !usableIP(ip, s.params.AllowPrivateIPs) {
+		return reject(CodeInvalid, "address %s cannot be announced", ip)
+	}
+	if port == 0 {
+		return reject(CodeInvalid, "storage port is zero")
+	}
+	if other, ok := s.endpointUser(ip, port, self); ok {
+		return reject(CodeDuplicate, "%s:%d is already announced by node %s", ip, port, other)
+	}
+	return nil
+}
+
+// operatorMinimum is the least the operator must stake (a quarter of the
+// requirement with Session's divisor, rounded up).
+func (s *State) operatorMinimum() uint64 {
+	req, d := s.params.StakingRequirement, s.params.OperatorMinDivisor
+	return req/d + min(req%d, 1)
+}
+
+func (s *State) register(op Address, b *Register) error {
+	p := &s.params
+	req := p.StakingRequirement
+	switch {
+	case b.FeeBps > FeeBasis:
+		return reject(CodeInvalid, "fee %d over %d basis points", b.FeeBps, FeeBasis)
+	case s.nodes[b.Node] != nil:
+		return reject(CodeDuplicate, "node key %s is already registered", b.Node)
+	case b.X25519 == X25519Key{}:
+		return reject(CodeInvalid, "x25519 key is zero")
+	case len(b.Reserved)+1 > p.MaxContributors:
+		return reject(CodeInvalid, "%d reserved spots, at most %d", len(b.Reserved), p.MaxContributors-1)
+	}
+	for k, n := range s.nodes {
+		if n.X25519 == b.X25519 {
+			return reject(CodeDuplicate, "x25519 key is already used by node %s", k)
+		}
+	}
+	if err := s.checkEndpoint(b.IP, b.Port, b.Node); err != nil {
+		return err
+	}
+	if !verify(b.Node, RegisterMessage(s.chainID, op, b.Node, b.X25519), b.NodeSig) {
+		return reject(CodeBadSignature, "node signature does not verify for node %s", b.Node)
+	}
+	if min := s.operatorMinimum(); b.Stake < min {
+		return reject(CodeStakeTooSmall, "operator stake %d under the minimum %d", b.Stake, min)
+	}
+	total := b.Stake
+	seen := map[Address]bool{op: true}
+	for _, rs := range b.Reserved {
+		if seen[rs.Addr] {
+			return reject(CodeDuplicate, "account %s holds two spots", rs.Addr)
+		}
+		seen[rs.Addr] = true
+		if rs.Amount == 0 {
+			return reject(CodeInvalid, "reserved amount for %s is zero", rs.Addr)
+		}
+		var carry uint64
+		total, carry = bits.Add64(total, rs.Amount, 0)
+		if carry != 0 {
+			return reject(CodeStakeTooLarge, "reserved amounts overflow")
+		}
+	}
+	if total > req {
+		return reject(CodeStakeTooLarge, "operator stake and reservations %d exceed the requirement %d", total, req)
+	}
+	if err := s.needFunds(op, b.Stake); err != nil {
+		return err
+	}
+
+	s.account(op).Balance -= b.Stake
+	n := &Node{
+		Key:              b.Node,
+		X25519:           b.X25519,
+		IP:               b.IP,
+		Port:             b.Port,
+		Operator:         op,
+		FeeBps:           b.FeeBps,
+		Contributors:     []Contributor{{Addr: op, Amount: b.Stake, Height: s.height}},
+		Status:           StatusAwaiting,
+		RegisteredHeight: s.height,
+		SwarmID:          swarm.UnassignedID,
+	}
+	for _, rs := range b.Reserved {
+		n.Contributors = append(n.Contributors, Contributor{Addr: rs.Addr, Reserved: rs.Amount})
+	}
+	s.nodes[b.Node] = n
+	if b.Stake == req {
+		s.activate(n)
+	}
+	return nil
+}
+
+func (s *State) contribute(from Address, b *Contribute) error {
+	n := s.nodes[b.Node]
+	if n == nil {
+		return reject(CodeUnknownNode, "node %s is not registered", b.Node)
+	}
+	if n.Status != StatusAwaiting {
+		return reject(CodeWrongState, "node %s is %s, not awaiting contributions", b.Node, n.Status)
+	}
+	if b.Amount == 0 {
+		return reject(CodeInvalid, "amount is zero")
+	}
+	req := s.params.StakingRequirement
+	var staked, unpaid uint64
+	for _, c := range n.Contributors {
+		staked += c.Amount
+		unpaid += c.Reserved
+	}
+	open := req - staked - unpaid // room not held for anyone
+	i := n.contributor(from)
+	switch {
+	case i >= 0 && n.Contributors[i].Reserved > 0:
+		// A reserved contributor pays at least its reservation and may
+		// also take open room.
+		own := n.Contributors[i].Reserved
+		if b.Amount < own {
+			return reject(CodeStakeTooSmall, "reserved spot needs %d, got %d", own, b.Amount)
+		}
+		if b.Amount > own+open {
+			return reject(CodeStakeTooLarge, "%d over the room %d", b.Amount, own+open)
+		}
+	case i >= 0:
+		// A top-up takes no new spot, so no minimum applies.
+		if b.Amount > open {
+			return reject(CodeStakeTooLarge, "%d over the open room %d", b.Amount, open)
+		}
+	default:
+		slots := s.params.MaxContributors - len(n.Contributors)
+		if slots <= 0 || open == 0 {
+			return reject(CodeFull, "node %s has no open contributor spot", b.Node)
+		}
+		// Session's minimum for a new contributor (§1.2, HF11+): the open
+		// room divided by the spots left, rounded up.
+		minimum := open/uint64(slots) + min(open%uint64(slots), 1)
+		if b.Amount < minimum {
+			return reject(CodeStakeTooSmall, "contribution %d under the minimum %d", b.Amount, minimum)
+		}
+		if b.Amount > open {
+			return reject(CodeStakeTooLarge, "%d over the open room %d", b.Amount, open)
+		}
+	}
+	if err := s.needFunds(from, b.Amount); err != nil {
+		return err
+	}
+
+	s.account(from).Balance -= b.Amount
+	if i < 0 {
+		n.Contributors = append(n.Contributors, Contributor{Addr: from})
+		i = len(n.Contributors) - 1
+	}
+	c := &n.Contributors[i]
+	c.Amount += b.Amount
+	c.Reserved = 0
+	c.Height = s.height
+	if staked+b.Amount == req {
+		s.activate(n)
+	}
+	return nil
+}
+
+func (s *State) unlock(from Address, b *Unlock) error {
+	n := s.nodes[b.Node]
+	if n == nil {
+		return reject(CodeUnknownNode, "node %s is not registered", b.Node)
+	}
+	i := n.contributor(from)
+	if i < 0 || n.Contributors[i].Amount == 0 {
+		return reject(CodeNotAllowed, "%s has no stake in node %s", from, b.Node)
+	}
+	switch n.Status {
+	case StatusAwaiting:
+		if i != 0 {
+			return reject(CodeNotAllowed, "only the operator can cancel a registration awaiting contributions")
+		}
+		s.refund(n, 0)
+		delete(s.nodes, n.Key)
+		s.changes = append(s.changes, Change{Node: n.Key, Kind: ChangeExpired})
+		return nil
+	case StatusDeregistered:
+		return reject(CodeWrongState, "node %s is deregistered; its stake returns at height %d", b.Node, n.ReturnHeight)
+	}
+	if n.UnlockHeight != 0 {
+		return reject(CodeDuplicate, "unlock already requested, at height %d", n.UnlockHeight)
+	}
+	c := n.Contributors[i]
+	small := c.Amount < s.operatorMinimum()
+	if small && s.height < c.Height+s.params.SmallContributorUnlockDelay {
+		return reject(CodeTooSoon, "a contributor under a quarter of the stake may unlock from height %d", c.Height+s.params.SmallContributorUnlockDelay)
+	}
+	n.UnlockHeight = s.height + s.params.UnlockDelay
+	return nil
+}
+
+func versionLess(a, b [3]uint16) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}
+
+func (s *State) uptimeProof(k NodeKey, b *UptimeProof) error {
+	n := s.nodes[k]
+	if n == nil {
+		return reject(CodeUnknownNode, "%s is not a registered node", k)
+	}
+	if n.Status != StatusActive && n.Status != StatusDecommissioned {
+		return reject(CodeWrongState, "node %s is %s", k, n.Status)
+	}
+	if versionLess(b.Version, s.params.MinVersion) {
+		v := s.params.MinVersion
+		return reject(CodeInvalid, "version %d.%d.%d under the minimum %d.%d.%d", b.Version[0], b.Version[1], b.Version[2], v[0], v[1], v[2])
+	}
+	if err := s.checkEndpoint(b.IP, b.Port, k); err != nil {
+		return err
+	}
+	if half := s.params.ProofInterval / 2; n.LastProof != 0 && s.height < n.LastProof+half {
+		return reject(CodeTooSoon, "last proof at height %d; next accepted from %d", n.LastProof, n.LastProof+half)
+	}
+	n.IP, n.Port, n.Version, n.LastProof = b.IP, b.Port, b.Version, s.height
+	return nil
+}
+
+// quorum returns the open quorum drawn at height h.
+func (s *State) quorum(h uint64) *Quorum {
+	for _, q := range s.quorums {
+		if q.Height == h {
+			return q
+		}
+	}
+	return nil
+}
+
+func (s *State) vote(k NodeKey, b *Vote) error {
+	q := s.quorum(b.Height)
+	if q == nil {
+		return reject(CodeUnknownQuorum, "no open quorum at height %d", b.Height)
+	}
+	vi := -1
+	for i, v := range q.Validators {
+		if v == k {
+			vi = i
+			break
+		}
+	}
+	if vi < 0 {
+		return reject(CodeNotAllowed, "%s is not a member of the quorum at height %d", k, b.Height)
+	}
+	if q.Voted[vi] {
+		return reject(CodeDuplicate, "%s already voted in the quorum at height %d", k, b.Height)
+	}
+	if len(b.Results) != len(q.Workers) {
+		return reject(CodeInvalid, "%d results for %d tested nodes", len(b.Results), len(q.Workers))
+	}
+
+	q.Voted[vi] = true
+	need := q.Needed(&s.params)
+	for i, r := range b.Results {
+		switch {
+		case r&ResultAbstain != 0:
+			continue
+		case r&resultKnownFlags != 0:
+			q.Fail[i]++
+			q.Reasons[i] |= r & resultKnownFlags
+		default:
+			q.Pass[i]++
+		}
+		if q.Decided[i] {
+			continue
+		}
+		switch {
+		case int(q.Fail[i]) >= need:
+			q.Decided[i] = true
+			s.failed(q.Workers[i], q.Reasons[i])
+		case int(q.Pass[i]) >= need:
+			q.Decided[i] = true
+			s.passed(q.Workers[i])
+		}
+	}
+	return nil
+}
+
+// failed applies a quorum's failing verdict (Session's table, §3.3): an
+// active node is decommissioned if it has enough credit, otherwise
+// deregistered; a decommissioned node out of credit is deregistered.
+func (s *State) failed(k NodeKey, reason uint8) {
+	n := s.nodes[k]
+	if n == nil {
+		return
+	}
+	switch n.Status {
+	case StatusActive:
+		if s.Credit(n) >= int64(s.params.DecommissionMinimum) {
+			s.decommission(n, reason)
+		} else {
+			s.deregister(n, reason)
+		}
+	case StatusDecommissioned:
+		if s.Credit(n) < 0 {
+			s.deregister(n, reason)
+		}
+	}
+}
+
+// passed applies a passing verdict: a decommissioned node with a valid
+// uptime proof is recommissioned.
+func (s *State) passed(k NodeKey) {
+	n := s.nodes[k]
+	if n != nil && n.Status == StatusDecommissioned && n.LastProof != 0 && s.height <= n.LastProof+s.params.ProofValidity {
+		s.recommission(n)
+	}
+}
+
+func (s *State) nameFee(terms uint8) (uint64, error) {
+	if terms == 0 || uint64(terms) > s.params.MaxNameTerms {
+		return 0, reject(CodeInvalid, "%d terms, allowed 1..%d", terms, s.params.MaxNameTerms)
+	}
+	hi, fee := bits.Mul64(s.params.NameFee, uint64(terms))
+	if hi != 0 {
+		return 0, reject(CodeInvalid, "fee overflows")
+	}
+	return fee, nil
+}
+
+func (s *State) checkValue(v []byte) error {
+	if len(v) == 0 || len(v) > s.params.MaxNameValue {
+		return reject(CodeInvalid, "value of %d bytes, allowed 1..%d", len(v), s.params.MaxNameValue)
+	}
+	return nil
+}
+
+func (s *State) nameRegister(owner Address, b *NameRegister) error {
+	fee, err := s.nameFee(b.Terms)
+	if err != nil {
+		return err
+	}
+	if err := s.checkValue(b.Value); err != nil {
+		return err
+	}
+	if cur, ok := s.Name(b.Name); ok {
+		return reject(CodeDuplicate, "name is registered until height %d", cur.Expiry)
+	}
+	if err := s.needFunds(owner, fee); err != nil {
+		return err
+	}
+	s.account(owner).Balance -= fee
+	s.pool += fee
+	s.names[b.Name] = &Name{
+		Owner:      owner,
+		Value:      bytes.Clone(b.Value),
+		ValueNonce: b.ValueNonce,
+		Expiry:     s.height + uint64(b.Terms)*s.params.NameTerm,
+	}
+	return nil
+}
+
+func (s *State) nameRenew(payer Address, b *NameRenew) error {
+	fee, err := s.nameFee(b.Terms)
+	if err != nil {
+		return err
+	}
+	cur, ok := s.Name(b.Name)
+	if !ok {
+		return reject(CodeUnknownName, "name is not registered")
+	}
+	expiry := cur.Expiry + uint64(b.Terms)*s.params.NameTerm
+	if limit := s.height + s.params.MaxNameTerms*s.params.NameTerm; expiry > limit {
+		return reject(CodeInvalid, "renewal to height %d is beyond the limit %d", expiry, limit)
+	}
+	if err := s.needFunds(payer, fee); err != nil {
+		return err
+	}
+	s.account(payer).Balance -= fee
+	s.pool += fee
+	s.names[b.Name].Expiry = expiry
+	return nil
+}
+
+func (s *State) nameUpdate(owner Address, b *NameUpdate) error {
+	cur, ok := s.Name(b.Name)
+	if !ok {
+		return reject(CodeUnknownName, "name is not registered")
+	}
+	if cur.Owner != owner {
+		return reject(CodeNotAllowed, "only the owner may update the name")
+	}
+	if err := s.checkValue(b.Value); err != nil {
+		return err
+	}
+	n := s.names[b.Name]
+	n.Value = bytes.Clone(b.Value)
+	n.ValueNonce = b.ValueNonce
+	return nil
+}

@@ -1,0 +1,174 @@
+package state
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"testing"
+)
+
+const testChain = "sotto-test"
+
+// harness drives a State block by block with named test keys.
+type harness struct {
+	t     *testing.T
+	s     *State
+	names map[NodeKey]string
+}
+
+func testKey(name string) ed25519.PrivateKey {
+	seed := sha256.Sum256([]byte("ledger test key " + name))
+	return ed25519.NewKeyFromSeed(seed[:])
+}
+
+func testAddr(name string) Address { return Address(testKey(name).Public().(ed25519.PublicKey)) }
+func testNode(name string) NodeKey { return NodeKey(testAddr(name)) }
+func testX(name string) X25519Key  { return X25519Key(sha256.Sum256([]byte("x25519 " + name))) }
+
+// newHarness starts a chain at height 1 with the given balances.
+func newHarness(t *testing.T, p Params, pool uint64, balances map[string]uint64) *harness {
+	t.Helper()
+	g := &Genesis{Params: &p, Pool: pool}
+	for name, bal := range balances {
+		g.Accounts = append(g.Accounts, GenesisAccount{Address: testAddr(name).String(), Balance: bal})
+	}
+	s, err := New(testChain, g, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{t: t, s: s, names: make(map[NodeKey]string)}
+}
+
+// tx builds and signs a transaction from signer with its next nonce.
+func (h *harness) tx(signer string, body Body) []byte {
+	return h.txNonce(signer, h.s.Account(testAddr(signer)).Nonce, body)
+}
+
+func (h *harness) txNonce(signer string, nonce uint64, body Body) []byte {
+	tx := &Tx{ChainID: testChain, Nonce: nonce, Body: body}
+	tx.Sign(testKey(signer))
+	return tx.Encode()
+}
+
+func blockHash(height uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], height)
+	sum := sha256.Sum256(append([]byte("block"), b[:]...))
+	return sum[:]
+}
+
+// block runs one block with txs and returns each transaction's error.
+func (h *harness) block(txs ...[]byte) []error {
+	h.t.Helper()
+	if err := h.s.Begin(h.s.Height()+1, blockHash(h.s.Height()+1)); err != nil {
+		h.t.Fatal(err)
+	}
+	errs := make([]error, len(txs))
+	for i, raw := range txs {
+		_, errs[i] = h.s.Deliver(raw)
+	}
+	if _, err := h.s.End(); err != nil {
+		h.t.Fatal(err)
+	}
+	return errs
+}
+
+// ok runs a block with txs that must all succeed.
+func (h *harness) ok(txs ...[]byte) {
+	h.t.Helper()
+	for i, err := range h.block(txs...) {
+		if err != nil {
+			h.t.Fatalf("tx %d: %v", i, err)
+		}
+	}
+}
+
+// run advances n empty blocks.
+func (h *harness) run(n int) {
+	h.t.Helper()
+	for range n {
+		h.block()
+	}
+}
+
+// rejectIn checks that raw is rejected with code inside an open block and
+// leaves the state byte for byte as it was.
+func (h *harness) rejectIn(raw []byte, code Code) {
+	h.t.Helper()
+	if err := h.s.Begin(h.s.Height()+1, blockHash(h.s.Height()+1)); err != nil {
+		h.t.Fatal(err)
+	}
+	before := h.s.Hash()
+	_, err := h.s.Deliver(raw)
+	if got := CodeOf(err); got != code {
+		h.t.Fatalf("code %v (%v), want %v", got, err, code)
+	}
+	if h.s.Hash() != before {
+		h.t.Fatal("a rejected transaction changed the state")
+	}
+	if _, err := h.s.End(); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// register builds a registration of node by operator with stake and
+// reservations, at 127.0.0.x:port.
+func (h *harness) register(op, node string, stake uint64, fee uint16, res ...Reservation) []byte {
+	h.names[testNode(node)] = node
+	b := &Register{
+		Node:     testNode(node),
+		X25519:   testX(node),
+		IP:       IPv4{127, 0, 0, byte(len(h.names))},
+		Port:     22021,
+		FeeBps:   fee,
+		Stake:    stake,
+		Reserved: res,
+	}
+	b.NodeSig = SignRegistration(testKey(node), testChain, testAddr(op), b.X25519)
+	return h.tx(op, b)
+}
+
+// solo registers and fully stakes n nodes named prefix0… with operator op.
+func (h *harness) solo(op, prefix string, n int) []NodeKey {
+	h.t.Helper()
+	var txs [][]byte
+	var keys []NodeKey
+	for i := range n {
+		name := fmt.Sprintf("%s%d", prefix, i)
+		// Each registration needs the operator's next nonce.
+		b := &Register{Node: testNode(name), X25519: testX(name), Port: 22021, FeeBps: 1000, Stake: h.s.params.StakingRequirement}
+		h.names[testNode(name)] = name
+		b.IP = IPv4{10, 0, byte(len(h.names) >> 8), byte(len(h.names))}
+		b.NodeSig = SignRegistration(testKey(name), testChain, testAddr(op), b.X25519)
+		txs = append(txs, h.txNonce(op, h.s.Account(testAddr(op)).Nonce+uint64(i), b))
+		keys = append(keys, testNode(name))
+	}
+	h.ok(txs...)
+	return keys
+}
+
+func (h *harness) node(k NodeKey) Node {
+	h.t.Helper()
+	n, ok := h.s.Node(k)
+	if !ok {
+		h.t.Fatalf("node %s not registered", k)
+	}
+	return n
+}
+
+func (h *harness) balance(name string) uint64 { return h.s.Account(testAddr(name)).Balance }
+
+// proofs sends an uptime proof from every listed node.
+func (h *harness) proofs(keys ...NodeKey) {
+	h.t.Helper()
+	var txs [][]byte
+	for _, k := range keys {
+		n := h.node(k)
+		txs = append(txs, h.tx(h.names[k], &UptimeProof{IP: n.IP, Port: n.Port, Version: [3]uint16{1, 0, 0}}))
+	}
+	h.ok(txs...)
+}
+
+func hexKey(k [32]byte) string { return hex.EncodeToString(k[:]) }
