@@ -1,0 +1,266 @@
+// Package store is the Sotto client's local database: conversations,
+// messages with their delivery state, contacts, message requests, the
+// per-node retrieve position (last_hash) and the hashes already processed,
+// an outbox of encrypted messages waiting to be stored in a swarm, and
+// settings.
+//
+// It is SQLite (github.com/ncruces/go-sqlite3) in WAL mode, encrypted at rest
+// with the "adiantum" VFS: every page of the database, its WAL and its
+// temporary files is encrypted with a 32-byte key that comes from the
+// identity file (identity.KeyFile.DBKey). Adiantum is deterministic,
+// length-preserving disk encryption: someone holding two copies of the file
+// learns which pages changed, not what they hold, and it does not detect
+// tampering. The key is handed to SQLite as a URI parameter when the file
+// is opened; database/sql keeps that string for as long as the Store is open
+// and Go cannot wipe it.
+//
+// Schema changes are numbered migrations applied in order at Open
+// (PRAGMA user_version records the last one applied). Times are Unix
+// milliseconds supplied by the caller, so the package has no clock.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	"github.com/ncruces/go-sqlite3"
+	_ "github.com/ncruces/go-sqlite3/driver"       // registers the "sqlite3" database/sql driver
+	_ "github.com/ncruces/go-sqlite3/vfs/adiantum" // registers the "adiantum" encrypting VFS
+)
+
+// KeySize is the size of the database encryption key.
+const KeySize = 32
+
+// ErrNotFound is returned when a looked-up row does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrWrongKey is returned by Open when the file exists but does not decrypt
+// with the key given (or is not a database).
+var ErrWrongKey = errors.New("store: database does not open with this key (wrong identity, or the file is damaged)")
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// ops holds every query; Store runs them on the database, Tx inside a
+// transaction.
+type ops struct{ q querier }
+
+// Store is an open client database. It is safe for concurrent use.
+type Store struct {
+	ops
+	db   *sql.DB
+	path string
+}
+
+// Tx is a transaction opened by Store.Update; it has every query method of
+// Store.
+type Tx struct{ ops }
+
+// Open opens (creating if needed) the encrypted database at path with key,
+// and applies pending migrations. The directory is created with mode 0700.
+func Open(ctx context.Context, path string, key [KeySize]byte) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("store: create directory: %w", err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	hexKey := hex.EncodeToString(key[:])
+	q := url.Values{}
+	q.Set("vfs", "adiantum")
+	q.Set("hexkey", hexKey)
+	q.Add("_pragma", "journal_mode(wal)")
+	q.Add("_pragma", "synchronous(normal)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(on)")
+	q.Add("_pragma", "temp_store(memory)")
+	dsn := (&url.URL{Scheme: "file", OmitHost: true, Path: abs, RawQuery: q.Encode()}).String()
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	// One connection: the client writes little, and a single connection
+	// serialises writers inside the process without SQLITE_BUSY. Other
+	// processes on the same file wait on busy_timeout.
+	db.SetMaxOpenConns(1)
+	s := &Store{ops: ops{q: db}, db: db, path: abs}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Update runs fn in a transaction, committed when fn returns nil and rolled
+// back otherwise.
+func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(&Tx{ops{q: tx}}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// migrations are applied in order; migration i brings the schema to
+// version i+1. Never edit an applied migration: add a new one.
+var migrations = []string{
+	// 1: initial schema.
+	`
+CREATE TABLE settings (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE contacts (
+	session_id   TEXT PRIMARY KEY,
+	display_name TEXT NOT NULL DEFAULT '',
+	approved     INTEGER NOT NULL DEFAULT 0, -- we accepted them (or wrote first)
+	approved_me  INTEGER NOT NULL DEFAULT 0, -- they accepted us (or wrote to us)
+	blocked      INTEGER NOT NULL DEFAULT 0,
+	created_at   INTEGER NOT NULL,
+	updated_at   INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE conversations (
+	id            TEXT PRIMARY KEY,          -- the peer's Session ID
+	created_at    INTEGER NOT NULL,
+	last_activity INTEGER NOT NULL,
+	expiry_mode   INTEGER NOT NULL DEFAULT 0, -- 0 off, 1 after read, 2 after send
+	expiry_timer  INTEGER NOT NULL DEFAULT 0  -- seconds
+) STRICT;
+
+CREATE TABLE requests (
+	session_id TEXT PRIMARY KEY,
+	first_seen INTEGER NOT NULL,
+	last_seen  INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE messages (
+	id           INTEGER PRIMARY KEY,
+	conversation TEXT NOT NULL,
+	author       TEXT NOT NULL,
+	direction    INTEGER NOT NULL,           -- 0 incoming, 1 outgoing
+	sent_at      INTEGER NOT NULL,           -- the envelope timestamp (ms)
+	received_at  INTEGER NOT NULL,
+	server_hash  TEXT NOT NULL DEFAULT '',   -- hash in the swarm we stored it to / retrieved it from
+	sync_hash    TEXT NOT NULL DEFAULT '',   -- outgoing: hash of the copy in our own swarm
+	body         TEXT NOT NULL,
+	state        INTEGER NOT NULL,
+	expiry_mode  INTEGER NOT NULL DEFAULT 0,
+	expiry_timer INTEGER NOT NULL DEFAULT 0,
+	expires_at   INTEGER NOT NULL DEFAULT 0, -- 0: not scheduled
+	read_at      INTEGER NOT NULL DEFAULT 0,
+	quote_ts     INTEGER NOT NULL DEFAULT 0,
+	quote_author TEXT NOT NULL DEFAULT '',
+	unsent       INTEGER NOT NULL DEFAULT 0,
+	UNIQUE (conversation, author, sent_at)
+) STRICT;
+CREATE INDEX messages_by_conversation ON messages (conversation, sent_at, id);
+CREATE INDEX messages_by_expiry ON messages (expires_at) WHERE expires_at > 0;
+
+CREATE TABLE reactions (
+	message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+	reactor    TEXT NOT NULL,
+	emoji      TEXT NOT NULL,
+	at         INTEGER NOT NULL,
+	PRIMARY KEY (message_id, reactor, emoji)
+) STRICT;
+
+CREATE TABLE last_hashes (
+	account    TEXT NOT NULL,
+	node       TEXT NOT NULL,
+	namespace  INTEGER NOT NULL,
+	hash       TEXT NOT NULL,
+	updated_at INTEGER NOT NULL,
+	PRIMARY KEY (account, node, namespace)
+) STRICT;
+
+CREATE TABLE seen_hashes (
+	hash       TEXT PRIMARY KEY,
+	expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX seen_hashes_by_expiry ON seen_hashes (expires_at);
+
+CREATE TABLE outbox (
+	id           INTEGER PRIMARY KEY,
+	message_id   INTEGER REFERENCES messages (id) ON DELETE CASCADE,
+	kind         INTEGER NOT NULL,
+	account      TEXT NOT NULL,              -- the swarm's account
+	data         BLOB NOT NULL,              -- what to store, before base64
+	timestamp    INTEGER NOT NULL,
+	expiry       INTEGER NOT NULL,
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	next_attempt INTEGER NOT NULL DEFAULT 0,
+	last_error   TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX outbox_due ON outbox (next_attempt);
+`,
+}
+
+// SchemaVersion is the schema version this build writes.
+var SchemaVersion = len(migrations)
+
+// migrate applies the migrations the file has not seen yet.
+func (s *Store) migrate(ctx context.Context) error {
+	var v int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		if isNotADB(err) {
+			return ErrWrongKey
+		}
+		return fmt.Errorf("store: read schema version: %w", err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("store: database schema version %d is newer than this build's %d", v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		err := s.Update(ctx, func(tx *Tx) error {
+			if _, err := tx.q.ExecContext(ctx, migrations[i]); err != nil {
+				return fmt.Errorf("store: migration %d: %w", i+1, err)
+			}
+			if _, err := tx.q.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+				return fmt.Errorf("store: migration %d: %w", i+1, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isNotADB reports SQLite's "file is not a database" (SQLITE_NOTADB), which
+// is what a wrong Adiantum key gives.
+func isNotADB(err error) bool { return errors.Is(err, sqlite3.NOTADB) }
+
+// boolInt converts for SQLite's integer booleans.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
