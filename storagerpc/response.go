@@ -102,6 +102,10 @@ type GetSwarmResponse struct {
 	NodeTime
 }
 
+// UnassignedSwarmID is the swarm id get_swarm reports when the account
+// has no swarm (the same value as swarm.UnassignedID).
+const UnassignedSwarmID uint64 = 1<<64 - 1
+
 // SwarmIDHex formats a swarm id as get_swarm does.
 func SwarmIDHex(id uint64) string { return strconv.FormatUint(id, 16) }
 
@@ -451,4 +455,51 @@ func SignResult(node ed25519.PrivateKey, msg []byte) Signature {
 // VerifyResult checks a node's result signature.
 func VerifyResult(node identity.Ed25519PublicKey, msg []byte, sig Signature) bool {
 	return verifyEd25519(node, msg, &sig) == nil
+}
+
+// Session always sends lists, never null: these encoders turn nil slices
+// into [].
+
+// MarshalJSON implements json.Marshaler.
+func (r RetrieveResponse) MarshalJSON() ([]byte, error) {
+	type plain RetrieveResponse
+	r.Messages = nonNil(r.Messages)
+	return json.Marshal(plain(r))
+}
+
+// MarshalJSON implements json.Marshaler.
+func (r GetSwarmResponse) MarshalJSON() ([]byte, error) {
+	type plain GetSwarmResponse
+	r.Snodes = nonNil(r.Snodes)
+	return json.Marshal(plain(r))
+}
+
+// MarshalJSON implements json.Marshaler.
+func (r BatchResponse) MarshalJSON() ([]byte, error) {
+	type plain BatchResponse
+	r.Results = nonNil(r.Results)
+	return json.Marshal(plain(r))
+}
+
+// MarshalJSON implements json.Marshaler.
+func (r DeleteResult) MarshalJSON() ([]byte, error) {
+	type plain DeleteResult
+	r.Deleted = nonNil(r.Deleted)
+	return json.Marshal(plain(r))
+}
+
+// MarshalJSON implements json.Marshaler.
+func (r ExpireResult) MarshalJSON() ([]byte, error) {
+	type plain ExpireResult
+	r.Updated = nonNil(r.Updated)
+	return json.Marshal(plain(r))
+}
+
+// MarshalJSON implements json.Marshaler.
+func (r GetExpiriesResponse) MarshalJSON() ([]byte, error) {
+	type plain GetExpiriesResponse
+	if r.Expiries == nil {
+		r.Expiries = map[string]int64{}
+	}
+	return json.Marshal(plain(r))
 }
