@@ -3,6 +3,7 @@ package storagerpc
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 )
@@ -36,9 +37,16 @@ func (*StoreParams) Method() string { return MethodStore }
 // Owner implements Request.
 func (p *StoreParams) Owner() (Account, bool) { return p.Account, true }
 
-// TTL is Expiry - Timestamp.
+// TTL is Expiry - Timestamp, saturated to the range of time.Duration.
 func (p *StoreParams) TTL() time.Duration {
-	return time.Duration(addMillis(p.Expiry, -p.Timestamp)) * time.Millisecond
+	d := subMillis(p.Expiry, p.Timestamp)
+	switch {
+	case d > math.MaxInt64/int64(time.Millisecond):
+		return math.MaxInt64
+	case d < math.MinInt64/int64(time.Millisecond):
+		return math.MinInt64
+	}
+	return time.Duration(d) * time.Millisecond
 }
 
 // Hash is the message hash of the stored data.
@@ -117,7 +125,7 @@ func parseStore(f fields) (*StoreParams, *Error) {
 // (401), a signature time within SignatureTolerance (406), and a valid
 // signature (401).
 func (p *StoreParams) Check(now time.Time, opt CheckOptions) error {
-	if ttl := p.TTL(); ttl < MinTTL || ttl > p.Namespace.MaxTTL() {
+	if ttl := subMillis(p.Expiry, p.Timestamp); ttl < MinTTL.Milliseconds() || ttl > p.Namespace.MaxTTL().Milliseconds() {
 		return Forbidden("Provided expiry/TTL is not valid.")
 	}
 	n, tol := now.UnixMilli(), StoreTolerance.Milliseconds()
@@ -144,13 +152,19 @@ func (p *StoreParams) MarshalJSON() ([]byte, error) {
 	m := map[string]any{
 		"pubkey":    p.Account.String(),
 		"timestamp": p.Timestamp,
-		"expiry":    p.Expiry,
 		"data":      b64(p.Data),
+	}
+	// "expiry" must look like a millisecond time; otherwise the expiry
+	// came from a ttl and goes back as one.
+	if p.Expiry >= minTimestampMillis {
+		m["expiry"] = p.Expiry
+	} else {
+		m["ttl"] = subMillis(p.Expiry, p.Timestamp)
 	}
 	if p.Namespace != NamespaceDefault {
 		m["namespace"] = p.Namespace
 	}
-	if p.Auth.Signature != nil {
+	if p.Auth.Signature != nil && p.SigTimestamp != p.Timestamp {
 		m["sig_timestamp"] = p.SigTimestamp
 	}
 	authJSON(m, p.Auth)

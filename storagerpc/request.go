@@ -442,6 +442,17 @@ func addMillis(a, b int64) int64 {
 	return a + b
 }
 
+// subMillis returns a-b saturating at the int64 bounds.
+func subMillis(a, b int64) int64 {
+	if b == math.MinInt64 {
+		if a >= 0 {
+			return math.MaxInt64
+		}
+		return a - b
+	}
+	return addMillis(a, -b)
+}
+
 // authJSON adds the authentication fields of a to m, as clients send them.
 func authJSON(m map[string]any, a Auth) {
 	if a.Signature != nil {

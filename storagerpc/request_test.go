@@ -223,6 +223,11 @@ func TestParseGood(t *testing.T) {
 				t.Errorf("%+v", s)
 			}
 		}},
+		{"retrieve", "{ \"pubkey\" :\n " + pk + " ,\t\"namespace\" : -10 , \"max_size\" :  -2 }", func(t *testing.T, r Request) {
+			if s := r.(*RetrieveParams); s.Account != acct || s.Namespace != -10 || s.MaxSize != -2 {
+				t.Errorf("%+v", s)
+			}
+		}},
 		{"retrieve", p("pubkey", pk, "last_hash", `""`, "namespace", "-10"), func(t *testing.T, r Request) {
 			if s := r.(*RetrieveParams); s.Authenticated() || s.LastHash != "" || s.Namespace != -10 {
 				t.Errorf("%+v", s)
