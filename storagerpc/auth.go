@@ -150,6 +150,19 @@ const (
 //
 // Errors are *AuthError.
 func VerifyAuth(acct Account, auth Auth, msg []byte, need SubaccountFlags, revoked func(SubaccountToken) bool) error {
+	return verifyAuth(acct, auth, msg, need, revoked, nil)
+}
+
+// ToX25519Func converts a 05 account's Ed25519 key to its X25519 key; a
+// node may pass a caching wrapper of identity.Ed25519ToX25519 in
+// CheckOptions, as the conversion (with its subgroup check) costs about
+// as much as a signature verification.
+type ToX25519Func func(identity.Ed25519PublicKey) (identity.X25519PublicKey, error)
+
+func verifyAuth(acct Account, auth Auth, msg []byte, need SubaccountFlags, revoked func(SubaccountToken) bool, toX ToX25519Func) error {
+	if toX == nil {
+		toX = identity.Ed25519ToX25519
+	}
 	if auth.Signature == nil {
 		return &AuthError{reasonNoSignature}
 	}
@@ -158,7 +171,7 @@ func VerifyAuth(acct Account, auth Auth, msg []byte, need SubaccountFlags, revok
 		if auth.PubkeyEd25519 == nil {
 			return &AuthError{reasonNeedEd25519}
 		}
-		x, err := identity.Ed25519ToX25519(*auth.PubkeyEd25519)
+		x, err := toX(*auth.PubkeyEd25519)
 		if err != nil || x != identity.X25519PublicKey(acct.key) {
 			return &AuthError{reasonEdMismatch}
 		}

@@ -4,6 +4,8 @@ import (
 	"crypto/ed25519"
 	"testing"
 	"time"
+
+	"sotto.dev/identity"
 )
 
 // checkCase is a parsed request checked at testNow.
@@ -231,8 +233,17 @@ func TestSignedStoreEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := got.Check(testNow, CheckOptions{}); err != nil {
-		t.Fatalf("Check: %v (body %s)", err, body)
+	calls := 0
+	conv := func(ed identity.Ed25519PublicKey) (identity.X25519PublicKey, error) {
+		calls++
+		return identity.Ed25519ToX25519(ed)
+	}
+	if err := got.Check(testNow, CheckOptions{ToX25519: conv}); err != nil || calls != 1 {
+		t.Fatalf("Check: %v, %d conversions (body %s)", err, calls, body)
+	}
+	lying := func(identity.Ed25519PublicKey) (identity.X25519PublicKey, error) { return identity.X25519PublicKey{}, nil }
+	if st, _ := StatusOf(got.Check(testNow, CheckOptions{ToX25519: lying})); st != StatusUnauthorized {
+		t.Fatalf("Check with a wrong conversion: %d", st)
 	}
 	if acct, ok := got.Owner(); !ok || acct != u.acct {
 		t.Fatal("Owner")

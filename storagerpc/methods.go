@@ -141,7 +141,7 @@ func (p *StoreParams) Check(now time.Time, opt CheckOptions) error {
 	if err := CheckTimestamp("store signature", p.SigTimestamp, now, SignatureTolerance); err != nil {
 		return err
 	}
-	if VerifyAuth(p.Account, p.Auth, p.SigMessage(), p.NeedFlags(), opt.revokedFor(p.Account)) != nil {
+	if opt.verify(p.Account, p.Auth, p.SigMessage(), p.NeedFlags(), false) != nil {
 		return Unauthorized("store signature verification failed")
 	}
 	return nil
@@ -299,11 +299,7 @@ func (p *RetrieveParams) Check(now time.Time, opt CheckOptions) error {
 	if err := CheckTimestamp(MethodRetrieve, p.Timestamp, now, SignatureTolerance); err != nil {
 		return err
 	}
-	revoked := opt.revokedFor(p.Account)
-	if p.Namespace.IsUnrevocable() {
-		revoked = nil
-	}
-	if VerifyAuth(p.Account, p.Auth, p.SigMessage(), SubaccountRead, revoked) != nil {
+	if opt.verify(p.Account, p.Auth, p.SigMessage(), SubaccountRead, p.Namespace.IsUnrevocable()) != nil {
 		return Unauthorized("retrieve signature verification failed")
 	}
 	return nil
@@ -375,7 +371,7 @@ func parseDelete(f fields) (*DeleteParams, *Error) {
 // Check implements Request: a valid signature with delete permission
 // (401). Delete carries no timestamp.
 func (p *DeleteParams) Check(_ time.Time, opt CheckOptions) error {
-	if VerifyAuth(p.Account, p.Auth, p.SigMessage(), SubaccountDelete, opt.revokedFor(p.Account)) != nil {
+	if opt.verify(p.Account, p.Auth, p.SigMessage(), SubaccountDelete, false) != nil {
 		return Unauthorized("delete_msgs signature verification failed")
 	}
 	return nil
@@ -460,7 +456,7 @@ func (p *DeleteAllParams) Check(now time.Time, opt CheckOptions) error {
 	if err := CheckTimestamp(MethodDeleteAll, p.Timestamp, now, tol); err != nil {
 		return err
 	}
-	if VerifyAuth(p.Account, p.Auth, p.SigMessage(), SubaccountDelete, opt.revokedFor(p.Account)) != nil {
+	if opt.verify(p.Account, p.Auth, p.SigMessage(), SubaccountDelete, false) != nil {
 		return Unauthorized("delete_all signature verification failed")
 	}
 	return nil
@@ -507,7 +503,7 @@ func (p *DeleteBeforeParams) Check(now time.Time, opt CheckOptions) error {
 	if p.Before > now.UnixMilli()+FutureTolerance.Milliseconds() {
 		return Unauthorized("delete_before timestamp too far in the future")
 	}
-	if VerifyAuth(p.Account, p.Auth, p.SigMessage(), SubaccountDelete, opt.revokedFor(p.Account)) != nil {
+	if opt.verify(p.Account, p.Auth, p.SigMessage(), SubaccountDelete, false) != nil {
 		return Unauthorized("delete_before signature verification failed")
 	}
 	return nil
@@ -555,7 +551,7 @@ func (p *ExpireAllParams) Check(now time.Time, opt CheckOptions) error {
 	if p.Expiry < now.UnixMilli()-tol.Milliseconds() {
 		return NotAcceptable("expire_all timestamp should be >= current time")
 	}
-	if VerifyAuth(p.Account, p.Auth, p.SigMessage(), SubaccountDelete, opt.revokedFor(p.Account)) != nil {
+	if opt.verify(p.Account, p.Auth, p.SigMessage(), SubaccountDelete, false) != nil {
 		return Unauthorized("expire_all signature verification failed")
 	}
 	return nil
@@ -663,7 +659,7 @@ func (p *ExpireParams) Check(now time.Time, opt CheckOptions) error {
 			return Unauthorized("expire: timestamp should be >= current time")
 		}
 	}
-	if VerifyAuth(p.Account, p.Auth, p.SigMessage(), SubaccountWrite, opt.revokedFor(p.Account)) != nil {
+	if opt.verify(p.Account, p.Auth, p.SigMessage(), SubaccountWrite, false) != nil {
 		return Unauthorized("expire: signature verification failed")
 	}
 	if sub := p.Auth.Subaccount; sub != nil && !sub.Token.Has(SubaccountDelete) && p.Mode == ExpireShorten {
@@ -738,7 +734,7 @@ func (p *GetExpiriesParams) Check(now time.Time, opt CheckOptions) error {
 	if err := CheckTimestamp(MethodGetExpiries, p.Timestamp, now, SignatureTolerance); err != nil {
 		return err
 	}
-	if VerifyAuth(p.Account, p.Auth, p.SigMessage(), SubaccountRead, opt.revokedFor(p.Account)) != nil {
+	if opt.verify(p.Account, p.Auth, p.SigMessage(), SubaccountRead, false) != nil {
 		return Unauthorized("get_expiries signature verification failed")
 	}
 	return nil
@@ -901,25 +897,25 @@ func parseRevoke(f fields, unrevoke bool) (Request, *Error) {
 
 // checkRevocation is the Check of both revocation methods: timestamp
 // within SignatureTolerance (406), signature by the account itself (401).
-func checkRevocation(method string, acct Account, auth Auth, msg []byte, ts int64, now time.Time) error {
+func checkRevocation(method string, acct Account, auth Auth, msg []byte, ts int64, now time.Time, opt CheckOptions) error {
 	if err := CheckTimestamp(method, ts, now, SignatureTolerance); err != nil {
 		return err
 	}
 	auth.Subaccount = nil // never accepted here
-	if VerifyAuth(acct, auth, msg, 0, nil) != nil {
+	if opt.verify(acct, auth, msg, 0, true) != nil {
 		return Unauthorized(method + " signature verification failed")
 	}
 	return nil
 }
 
 // Check implements Request.
-func (p *RevokeSubaccountParams) Check(now time.Time, _ CheckOptions) error {
-	return checkRevocation(MethodRevokeSubaccount, p.Account, p.Auth, p.SigMessage(), p.Timestamp, now)
+func (p *RevokeSubaccountParams) Check(now time.Time, opt CheckOptions) error {
+	return checkRevocation(MethodRevokeSubaccount, p.Account, p.Auth, p.SigMessage(), p.Timestamp, now, opt)
 }
 
 // Check implements Request.
-func (p *UnrevokeSubaccountParams) Check(now time.Time, _ CheckOptions) error {
-	return checkRevocation(MethodUnrevokeSubaccount, p.Account, p.Auth, p.SigMessage(), p.Timestamp, now)
+func (p *UnrevokeSubaccountParams) Check(now time.Time, opt CheckOptions) error {
+	return checkRevocation(MethodUnrevokeSubaccount, p.Account, p.Auth, p.SigMessage(), p.Timestamp, now, opt)
 }
 
 func revocationJSON(field string, acct Account, tokens []SubaccountToken, ts int64, auth Auth) ([]byte, error) {

@@ -37,6 +37,18 @@ type CheckOptions struct {
 	// Revoked reports whether a subaccount token of an account has been
 	// revoked. Nil means no token is revoked.
 	Revoked func(acct Account, token SubaccountToken) bool
+	// ToX25519 converts pubkey_ed25519 keys of 05 accounts; nil means
+	// identity.Ed25519ToX25519. It must return the same results.
+	ToX25519 ToX25519Func
+}
+
+// verify is VerifyAuth with the options' conversion and revocation list.
+func (o CheckOptions) verify(acct Account, auth Auth, msg []byte, need SubaccountFlags, skipRevoked bool) error {
+	revoked := o.revokedFor(acct)
+	if skipRevoked {
+		revoked = nil
+	}
+	return verifyAuth(acct, auth, msg, need, revoked, o.ToX25519)
 }
 
 func (o CheckOptions) revokedFor(acct Account) func(SubaccountToken) bool {
