@@ -241,7 +241,9 @@ func TestSignedStoreEndToEnd(t *testing.T) {
 	if err := got.Check(testNow, CheckOptions{ToX25519: conv}); err != nil || calls != 1 {
 		t.Fatalf("Check: %v, %d conversions (body %s)", err, calls, body)
 	}
-	lying := func(identity.Ed25519PublicKey) (identity.X25519PublicKey, error) { return identity.X25519PublicKey{}, nil }
+	lying := func(identity.Ed25519PublicKey) (identity.X25519PublicKey, error) {
+		return identity.X25519PublicKey{}, nil
+	}
 	if st, _ := StatusOf(got.Check(testNow, CheckOptions{ToX25519: lying})); st != StatusUnauthorized {
 		t.Fatalf("Check with a wrong conversion: %d", st)
 	}
