@@ -1,0 +1,542 @@
+package snode
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"sotto.dev/identity"
+	"sotto.dev/ledger"
+	"sotto.dev/snode/store"
+	"sotto.dev/storagerpc"
+)
+
+// Anti-entropy (docs/snode.md, "Anti-entropy"): every interval a node
+// reconciles with one swarm peer, in turn. A round, started by A with B:
+//
+//  1. buckets: A sends the XOR digests of its 256 buckets; B answers
+//     which buckets differ and its key digests (per account and
+//     namespace) in them;
+//  2. headers: A asks B for the row states (hash, mtime, expiry,
+//     deleted; revocations in full) of the keys whose digests differ;
+//  3. fetch: A pulls the rows where B's state is newer or A has none;
+//  4. push: A sends the rows where its state is newer or B has none.
+//
+// Rows merge as last-writer-wins registers (store.Newer), so the order in
+// which rows and operations arrive does not matter.
+
+// Batch sizes of the exchange.
+const (
+	aeFetchBatch = 256     // hashes per fetch
+	aePushBytes  = 8 << 20 // data bytes per push
+)
+
+// Wire forms (JSON; accounts in hex, bytes in base64).
+type aeKey struct {
+	Account string `json:"a"`
+	Kind    uint8  `json:"k"`
+	NS      int16  `json:"n"`
+}
+
+type aeKeyDigest struct {
+	aeKey
+	Digest []byte `json:"d"`
+	Count  int    `json:"c"`
+}
+
+type aeBucketsReq struct {
+	Buckets []byte `json:"buckets"` // 256 × 16 bytes
+}
+
+type aeBucketsResp struct {
+	Differ []uint8       `json:"differ"`
+	Keys   []aeKeyDigest `json:"keys"`
+}
+
+type aeHeader struct {
+	Hash    string `json:"h"`
+	MTime   int64  `json:"m"`
+	Expiry  int64  `json:"e"`
+	Deleted bool   `json:"d,omitempty"`
+}
+
+type aeRevocation struct {
+	Account string `json:"a"`
+	Token   []byte `json:"t"`
+	Revoked bool   `json:"r"`
+	MTime   int64  `json:"m"`
+}
+
+type aeKeyHeaders struct {
+	aeKey
+	Messages    []aeHeader     `json:"msgs,omitempty"`
+	Revocations []aeRevocation `json:"revs,omitempty"`
+}
+
+type aeKeysReq struct {
+	Keys []aeKey `json:"keys"`
+}
+
+type aeHeadersResp struct {
+	Keys []aeKeyHeaders `json:"keys"`
+}
+
+type aeFetchReq struct {
+	Hashes []string `json:"hashes"`
+}
+
+type aeRecord struct {
+	Account   string `json:"a"`
+	NS        int16  `json:"n"`
+	Hash      string `json:"h"`
+	Timestamp int64  `json:"t"`
+	Expiry    int64  `json:"e"`
+	MTime     int64  `json:"m"`
+	Deleted   bool   `json:"d,omitempty"`
+	Data      []byte `json:"data,omitempty"`
+}
+
+type aeRecords struct {
+	Records     []aeRecord     `json:"records,omitempty"`
+	Revocations []aeRevocation `json:"revocations,omitempty"`
+}
+
+type aePushResp struct {
+	Accepted int `json:"accepted"` // rows this node is responsible for (merged or already known)
+	Rejected int `json:"rejected"` // rows for accounts it does not own, or invalid
+	Applied  int `json:"applied"`  // rows that changed its state
+}
+
+func toAEKey(k store.DigestKey) aeKey {
+	return aeKey{Account: k.Account.Hex(), Kind: uint8(k.Kind), NS: k.Namespace}
+}
+
+func parseAccountHex(s string) (store.Account, bool) {
+	var a store.Account
+	if len(s) != 2*store.AccountSize {
+		return a, false
+	}
+	if _, err := hex.Decode(a[:], []byte(s)); err != nil {
+		return a, false
+	}
+	return a, true
+}
+
+func fromAEKey(k aeKey) (store.DigestKey, bool) {
+	a, ok := parseAccountHex(k.Account)
+	if !ok || k.Kind > uint8(store.KindRevocations) {
+		return store.DigestKey{}, false
+	}
+	return store.DigestKey{Account: a, Kind: store.Kind(k.Kind), Namespace: k.NS}, true
+}
+
+func toAERecord(r store.Record) aeRecord {
+	return aeRecord{Account: r.Account.Hex(), NS: r.Namespace, Hash: r.Hash, Timestamp: r.Timestamp,
+		Expiry: r.Expiry, MTime: r.MTime, Deleted: r.Deleted, Data: r.Data}
+}
+
+func toAERevocation(r store.Revocation) aeRevocation {
+	return aeRevocation{Account: r.Account.Hex(), Token: r.Token[:], Revoked: r.Revoked, MTime: r.MTime}
+}
+
+// owned reports whether our swarm is responsible for a store account.
+func owned(m *membership, a store.Account) bool { return m.owns([32]byte(a[1:])) }
+
+// validRecords converts received rows into store rows, keeping only valid
+// ones for accounts we own. Live rows must carry data that hashes to
+// their hash; times must be sane.
+func (n *Node) validRecords(m *membership, in aeRecords, now time.Time) (recs []store.Record, revs []store.Revocation, rejected int) {
+	nowMs, skew := now.UnixMilli(), maxOpSkew.Milliseconds()
+	for _, r := range in.Records {
+		a, ok := parseAccountHex(r.Account)
+		if !ok || !owned(m, a) || r.MTime > nowMs+skew || !storagerpc.ValidMessageHash(r.Hash) {
+			rejected++
+			continue
+		}
+		if !r.Deleted {
+			acct := storagerpc.NewAccount(identity.Prefix(a[0]), [32]byte(a[1:]))
+			if storagerpc.MessageHash(acct, storagerpc.Namespace(r.NS), r.Data) != r.Hash {
+				rejected++
+				continue
+			}
+		}
+		rec := store.Record{Message: store.Message{Account: a, Namespace: r.NS, Hash: r.Hash, Timestamp: r.Timestamp, Expiry: r.Expiry}, MTime: r.MTime, Deleted: r.Deleted}
+		if !r.Deleted {
+			rec.Data = r.Data
+			if rec.Data == nil {
+				rec.Data = []byte{}
+			}
+		}
+		recs = append(recs, rec)
+	}
+	for _, r := range in.Revocations {
+		a, ok := parseAccountHex(r.Account)
+		if !ok || !owned(m, a) || len(r.Token) != store.TokenSize || r.MTime > nowMs+skew {
+			rejected++
+			continue
+		}
+		revs = append(revs, store.Revocation{Account: a, Token: [store.TokenSize]byte(r.Token), Revoked: r.Revoked, MTime: r.MTime})
+	}
+	return recs, revs, rejected
+}
+
+// mergeRecords validates and applies received rows.
+func (n *Node) mergeRecords(ctx context.Context, m *membership, in aeRecords) (aePushResp, error) {
+	now := n.now()
+	recs, revs, rejected := n.validRecords(m, in, now)
+	applied, err := n.store.Merge(ctx, recs, revs, now.UnixMilli())
+	if err != nil {
+		return aePushResp{}, err
+	}
+	for _, r := range recs {
+		n.met.replLag.Observe(max(0, float64(now.UnixMilli()-r.MTime)/1000))
+	}
+	return aePushResp{Accepted: len(recs) + len(revs), Rejected: rejected, Applied: applied}, nil
+}
+
+// ---- responder side ----
+
+func (n *Node) requirePeer(peer identity.Ed25519PublicKey) (*membership, error) {
+	m := n.mem.Load()
+	if !m.isPeer(peer) {
+		return nil, storagerpc.Forbidden("not a member of this swarm")
+	}
+	return m, nil
+}
+
+func (n *Node) handleAEBuckets(_ context.Context, peer identity.Ed25519PublicKey, body []byte) (int, any, error) {
+	if _, err := n.requirePeer(peer); err != nil {
+		return 0, nil, err
+	}
+	var req aeBucketsReq
+	if err := json.Unmarshal(body, &req); err != nil || len(req.Buckets) != store.Buckets*store.DigestSize {
+		return 0, nil, storagerpc.BadRequest("invalid buckets")
+	}
+	mine := n.store.BucketDigests()
+	resp := aeBucketsResp{Differ: []uint8{}, Keys: []aeKeyDigest{}}
+	for i := range store.Buckets {
+		if store.Digest(req.Buckets[i*store.DigestSize:(i+1)*store.DigestSize]) != mine[i] {
+			resp.Differ = append(resp.Differ, uint8(i))
+		}
+	}
+	for _, kd := range n.store.KeyDigests(resp.Differ) {
+		resp.Keys = append(resp.Keys, aeKeyDigest{aeKey: toAEKey(kd.Key), Digest: kd.Digest[:], Count: kd.Count})
+	}
+	return 200, &resp, nil
+}
+
+func (n *Node) handleAEHeaders(ctx context.Context, peer identity.Ed25519PublicKey, body []byte) (int, any, error) {
+	if _, err := n.requirePeer(peer); err != nil {
+		return 0, nil, err
+	}
+	var req aeKeysReq
+	if err := json.Unmarshal(body, &req); err != nil {
+		return 0, nil, storagerpc.BadRequest("invalid keys")
+	}
+	keys := make([]store.DigestKey, 0, len(req.Keys))
+	for _, k := range req.Keys {
+		dk, ok := fromAEKey(k)
+		if !ok {
+			return 0, nil, storagerpc.BadRequest("invalid key")
+		}
+		keys = append(keys, dk)
+	}
+	hs, err := n.store.Headers(ctx, keys)
+	if err != nil {
+		return 0, nil, err
+	}
+	return 200, &aeHeadersResp{Keys: toAEHeaders(hs)}, nil
+}
+
+func toAEHeaders(hs []store.KeyHeaders) []aeKeyHeaders {
+	out := make([]aeKeyHeaders, len(hs))
+	for i, kh := range hs {
+		out[i].aeKey = toAEKey(kh.Key)
+		for _, h := range kh.Messages {
+			out[i].Messages = append(out[i].Messages, aeHeader{Hash: h.Hash, MTime: h.MTime, Expiry: h.Expiry, Deleted: h.Deleted})
+		}
+		for _, r := range kh.Revocations {
+			out[i].Revocations = append(out[i].Revocations, toAERevocation(r))
+		}
+	}
+	return out
+}
+
+func (n *Node) handleAEFetch(ctx context.Context, peer identity.Ed25519PublicKey, body []byte) (int, any, error) {
+	if _, err := n.requirePeer(peer); err != nil {
+		return 0, nil, err
+	}
+	var req aeFetchReq
+	if err := json.Unmarshal(body, &req); err != nil || len(req.Hashes) > 4*aeFetchBatch {
+		return 0, nil, storagerpc.BadRequest("invalid fetch")
+	}
+	recs, err := n.store.Fetch(ctx, req.Hashes)
+	if err != nil {
+		return 0, nil, err
+	}
+	resp := aeRecords{Records: make([]aeRecord, len(recs))}
+	for i, r := range recs {
+		resp.Records[i] = toAERecord(r)
+	}
+	return 200, &resp, nil
+}
+
+// handleAEPush merges rows from any listed node: swarm peers during
+// anti-entropy, former owners handing data over after a swarm change.
+func (n *Node) handleAEPush(ctx context.Context, _ identity.Ed25519PublicKey, body []byte) (int, any, error) {
+	var in aeRecords
+	if err := json.Unmarshal(body, &in); err != nil {
+		return 0, nil, storagerpc.BadRequest("invalid records")
+	}
+	resp, err := n.mergeRecords(ctx, n.mem.Load(), in)
+	if err != nil {
+		return 0, nil, err
+	}
+	return 200, &resp, nil
+}
+
+// ---- initiator side ----
+
+// antiEntropyLoop runs rounds: with every peer at once while syncing,
+// else with one peer per interval, in turn.
+func (n *Node) antiEntropyLoop(ctx context.Context) {
+	t := time.NewTicker(n.cfg.Intervals.AntiEntropy.D())
+	defer t.Stop()
+	next := 0
+	for {
+		m := n.mem.Load()
+		peers := m.peers()
+		switch {
+		case len(peers) == 0:
+		case n.sync.syncing(n.now()):
+			var ok atomic.Bool
+			var wg sync.WaitGroup
+			for _, p := range peers {
+				wg.Go(func() {
+					if n.reconcile(ctx, m, p) == nil {
+						ok.Store(true)
+					}
+				})
+			}
+			wg.Wait()
+			if ok.Load() && n.sync.done() {
+				n.log.Info("swarm sync done; serving reads")
+			}
+		default:
+			n.reconcile(ctx, m, peers[next%len(peers)])
+			next++
+		}
+		if !n.sync.syncing(n.now()) {
+			n.met.syncing.Set(0)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-n.aeKick:
+		}
+	}
+}
+
+func (n *Node) kickAntiEntropy() {
+	select {
+	case n.aeKick <- struct{}{}:
+	default:
+	}
+}
+
+// reconcile runs one round with peer p and reports how it ended.
+func (n *Node) reconcile(ctx context.Context, m *membership, p *ledger.Node) (err error) {
+	defer func() {
+		switch {
+		case err == nil:
+			n.met.aeRounds.WithLabelValues("ok").Inc()
+		case ctx.Err() != nil:
+		default:
+			n.met.aeRounds.WithLabelValues("failed").Inc()
+			n.log.Debug("anti-entropy round failed", "peer", identity.Ed25519PublicKey(p.Ed25519).String(), "err", err)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, 4*n.cfg.Limits.ForwardTimeout.D()+n.cfg.Intervals.AntiEntropy.D())
+	defer cancel()
+
+	// 1. buckets
+	mine := n.store.BucketDigests()
+	req := aeBucketsReq{Buckets: make([]byte, 0, store.Buckets*store.DigestSize)}
+	for _, d := range mine {
+		req.Buckets = append(req.Buckets, d[:]...)
+	}
+	var br aeBucketsResp
+	if err := n.postJSON(ctx, p, pathAEBuckets, &req, &br); err != nil {
+		return fmt.Errorf("buckets: %w", err)
+	}
+	if len(br.Differ) == 0 {
+		return nil
+	}
+	theirs := make(map[store.DigestKey]aeKeyDigest, len(br.Keys))
+	for _, kd := range br.Keys {
+		k, ok := fromAEKey(kd.aeKey)
+		if !ok {
+			return errors.New("buckets: bad key in answer")
+		}
+		theirs[k] = kd
+	}
+	var keys []store.DigestKey
+	seen := make(map[store.DigestKey]bool)
+	for _, kd := range n.store.KeyDigests(br.Differ) {
+		seen[kd.Key] = true
+		t, ok := theirs[kd.Key]
+		if !owned(m, kd.Key.Account) || (ok && string(t.Digest) == string(kd.Digest[:]) && t.Count == kd.Count) {
+			continue
+		}
+		keys = append(keys, kd.Key)
+	}
+	for k := range theirs {
+		if !seen[k] && owned(m, k.Account) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+
+	// 2. headers
+	wire := aeKeysReq{Keys: make([]aeKey, len(keys))}
+	for i, k := range keys {
+		wire.Keys[i] = toAEKey(k)
+	}
+	var hr aeHeadersResp
+	if err := n.postJSON(ctx, p, pathAEHeaders, &wire, &hr); err != nil {
+		return fmt.Errorf("headers: %w", err)
+	}
+	local, err := n.store.Headers(ctx, keys)
+	if err != nil {
+		return err
+	}
+	type st struct {
+		mtime, expiry int64
+		deleted       bool
+	}
+	have := make(map[string]st)
+	haveRev := make(map[string]store.Revocation)
+	for _, kh := range local {
+		for _, h := range kh.Messages {
+			have[h.Hash] = st{h.MTime, h.Expiry, h.Deleted}
+		}
+		for _, r := range kh.Revocations {
+			haveRev[string(r.Account[:])+string(r.Token[:])] = r
+		}
+	}
+	nowMs := n.now().UnixMilli()
+	var pull []string
+	var revsIn []aeRevocation
+	remote := make(map[string]st)
+	remoteRev := make(map[string]bool)
+	for _, kh := range hr.Keys {
+		for _, h := range kh.Messages {
+			remote[h.Hash] = st{h.MTime, h.Expiry, h.Deleted}
+			if h.Expiry <= nowMs {
+				continue
+			}
+			l, ok := have[h.Hash]
+			if !ok || store.Newer(h.MTime, h.Deleted, h.Expiry, l.mtime, l.deleted, l.expiry) {
+				pull = append(pull, h.Hash)
+			}
+		}
+		for _, r := range kh.Revocations {
+			a, ok := parseAccountHex(r.Account)
+			if !ok || len(r.Token) != store.TokenSize {
+				continue
+			}
+			id := string(a[:]) + string(r.Token)
+			remoteRev[id] = true
+			l, ok := haveRev[id]
+			if !ok || r.MTime > l.MTime || (r.MTime == l.MTime && r.Revoked && !l.Revoked) {
+				revsIn = append(revsIn, r)
+			}
+		}
+	}
+	var push []string
+	var revsOut []aeRevocation
+	for _, kh := range local {
+		for _, h := range kh.Messages {
+			if h.Expiry <= nowMs {
+				continue
+			}
+			r, ok := remote[h.Hash]
+			if !ok || store.Newer(h.MTime, h.Deleted, h.Expiry, r.mtime, r.deleted, r.expiry) {
+				push = append(push, h.Hash)
+			}
+		}
+		for _, r := range kh.Revocations {
+			if !remoteRev[string(r.Account[:])+string(r.Token[:])] {
+				revsOut = append(revsOut, toAERevocation(r))
+			}
+		}
+	}
+
+	// 3. fetch what they have newer, and their newer revocations
+	if len(revsIn) > 0 {
+		res, err := n.mergeRecords(ctx, m, aeRecords{Revocations: revsIn})
+		if err != nil {
+			return err
+		}
+		n.met.aeRepairs.WithLabelValues("pulled").Add(float64(res.Applied))
+	}
+	for len(pull) > 0 {
+		batch := pull[:min(len(pull), aeFetchBatch)]
+		pull = pull[len(batch):]
+		var fr aeRecords
+		if err := n.postJSON(ctx, p, pathAEFetch, &aeFetchReq{Hashes: batch}, &fr); err != nil {
+			return fmt.Errorf("fetch: %w", err)
+		}
+		res, err := n.mergeRecords(ctx, m, fr)
+		if err != nil {
+			return err
+		}
+		n.met.aeRepairs.WithLabelValues("pulled").Add(float64(res.Applied))
+	}
+
+	// 4. push what we have newer
+	pushed := 0
+	out := aeRecords{Revocations: revsOut}
+	size := 0
+	flush := func() error {
+		if len(out.Records) == 0 && len(out.Revocations) == 0 {
+			return nil
+		}
+		var pr aePushResp
+		if err := n.postJSON(ctx, p, pathAEPush, &out, &pr); err != nil {
+			return fmt.Errorf("push: %w", err)
+		}
+		pushed += pr.Applied
+		out, size = aeRecords{}, 0
+		return nil
+	}
+	for len(push) > 0 {
+		batch := push[:min(len(push), aeFetchBatch)]
+		push = push[len(batch):]
+		recs, err := n.store.Fetch(ctx, batch)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			out.Records = append(out.Records, toAERecord(r))
+			if size += len(r.Data); size > aePushBytes {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	n.met.aeRepairs.WithLabelValues("pushed").Add(float64(pushed))
+	return nil
+}

@@ -1,0 +1,160 @@
+package snode
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"sotto.dev/storagerpc"
+)
+
+func (n *Node) routes() {
+	n.mux.HandleFunc("POST /storage_rpc/v1", n.handleStorageRPC)
+	n.mux.HandleFunc("POST /json_rpc", n.handleJSONRPC)
+	n.mux.HandleFunc("POST /ping_test/v1", n.handlePing)
+	n.mux.HandleFunc("GET /get_stats/v1", func(w http.ResponseWriter, _ *http.Request) {
+		writeReply(w, http.StatusOK, []byte(`{"version":"`+versionString()+`"}`), true)
+	})
+	n.mux.HandleFunc("POST "+pathForward, n.peerHandler("peer_forward", n.handleForward))
+	n.mux.HandleFunc("POST "+pathAEBuckets, n.peerHandler("peer_ae_buckets", n.handleAEBuckets))
+	n.mux.HandleFunc("POST "+pathAEHeaders, n.peerHandler("peer_ae_headers", n.handleAEHeaders))
+	n.mux.HandleFunc("POST "+pathAEFetch, n.peerHandler("peer_ae_fetch", n.handleAEFetch))
+	n.mux.HandleFunc("POST "+pathAEPush, n.peerHandler("peer_ae_push", n.handleAEPush))
+	n.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeReply(w, http.StatusNotFound, []byte(r.Method+" "+r.URL.Path+" Not Found"), false)
+	})
+}
+
+func versionString() string {
+	b := make([]byte, 0, 12)
+	for i, v := range storageVersion {
+		if i > 0 {
+			b = append(b, '.')
+		}
+		b = appendInt(b, v)
+	}
+	return string(b)
+}
+
+func appendInt(b []byte, v int) []byte {
+	if v >= 10 {
+		b = appendInt(b, v/10)
+	}
+	return append(b, byte('0'+v%10))
+}
+
+// clientAddr is the IPv4 address of a request's remote end; false for
+// anything else (Session serves IPv4 clients only).
+func clientAddr(r *http.Request) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		host, _, herr := net.SplitHostPort(r.RemoteAddr)
+		if herr != nil {
+			return netip.Addr{}, false
+		}
+		a, aerr := netip.ParseAddr(host)
+		if aerr != nil {
+			return netip.Addr{}, false
+		}
+		ap = netip.AddrPortFrom(a, 0)
+	}
+	a := ap.Addr().Unmap()
+	return a, a.Is4()
+}
+
+// admitClient applies the per-IP rate limit and the concurrency bound; it
+// writes the refusal itself and returns a release func when admitted.
+func (n *Node) admitClient(w http.ResponseWriter, r *http.Request, name string, start time.Time) (release func(), ok bool) {
+	ip, ok := clientAddr(r)
+	if !ok {
+		n.met.request(name, http.StatusBadRequest, time.Since(start).Seconds())
+		writeReply(w, http.StatusBadRequest, []byte("Bad Request"), false)
+		return nil, false
+	}
+	if !n.clients.allow(ip, n.now()) {
+		// The address is logged at debug level only, and never together
+		// with an account.
+		n.log.Debug("rate limiting client", "ip", ip.String())
+		n.met.rateLimited.WithLabelValues("client").Inc()
+		st, msg := storagerpc.StatusOf(storagerpc.TooManyRequests())
+		n.met.request(name, st, time.Since(start).Seconds())
+		writeReply(w, st, []byte(msg), false)
+		return nil, false
+	}
+	if n.sem == nil {
+		return func() {}, true
+	}
+	select {
+	case n.sem <- struct{}{}:
+		return func() { <-n.sem }, true
+	default:
+		n.met.rateLimited.WithLabelValues("busy").Inc()
+		n.met.request(name, http.StatusServiceUnavailable, time.Since(start).Seconds())
+		writeReply(w, http.StatusServiceUnavailable, []byte("Service node is busy"), false)
+		return nil, false
+	}
+}
+
+// readBody reads a request body up to the configured limit; false after
+// writing Session's 413.
+func (n *Node) readBody(w http.ResponseWriter, r *http.Request, name string, start time.Time) ([]byte, bool) {
+	limit := n.cfg.Limits.MaxBodyBytes
+	if r.ContentLength > limit {
+		n.tooLarge(w, name, start)
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			n.tooLarge(w, name, start)
+		} else {
+			n.met.request(name, http.StatusBadRequest, time.Since(start).Seconds())
+			writeReply(w, http.StatusBadRequest, []byte("could not read request body"), false)
+		}
+		return nil, false
+	}
+	return body, true
+}
+
+func (n *Node) tooLarge(w http.ResponseWriter, name string, start time.Time) {
+	st, msg := storagerpc.StatusOf(storagerpc.PayloadTooLarge())
+	n.met.request(name, st, time.Since(start).Seconds())
+	writeReply(w, st, []byte(msg), false)
+}
+
+// handleStorageRPC serves POST /storage_rpc/v1.
+func (n *Node) handleStorageRPC(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	release, ok := n.admitClient(w, r, "storage_rpc", start)
+	if !ok {
+		return
+	}
+	defer release()
+	if r.Header.Get("X-Loki-Long-Poll") != "" {
+		st, msg := storagerpc.StatusOf(storagerpc.Gone("long polling is no longer supported, client upgrade required"))
+		n.met.request("storage_rpc", st, time.Since(start).Seconds())
+		writeReply(w, st, []byte(msg), false)
+		return
+	}
+	body, ok := n.readBody(w, r, "storage_rpc", start)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), n.cfg.Limits.RequestTimeout.D())
+	defer cancel()
+	method, st, out, isJSON := n.handleRPC(ctx, body)
+	n.met.request(method, st, time.Since(start).Seconds())
+	writeReply(w, st, out, isJSON)
+}
+
+// handlePing serves Session's reachability test: 200 with the node's key.
+func (n *Node) handlePing(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("X-Oxen-Snode-Pubkey", base64.StdEncoding.EncodeToString(n.me[:]))
+	writeReply(w, http.StatusOK, nil, false)
+}

@@ -1,0 +1,73 @@
+package snode
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the node's Prometheus collectors. Labels never carry account
+// IDs or client addresses.
+type metrics struct {
+	requests      *prometheus.CounterVec   // method, status
+	duration      *prometheus.HistogramVec // method
+	storeBytes    prometheus.Gauge
+	messages      prometheus.Gauge
+	swarmPeers    prometheus.Gauge
+	syncing       prometheus.Gauge
+	forwards      *prometheus.CounterVec // result: ok, failed, timeout
+	replLag       prometheus.Histogram
+	aeRounds      *prometheus.CounterVec // result
+	aeRepairs     *prometheus.CounterVec // direction: pulled, pushed
+	rateLimited   *prometheus.CounterVec // kind: client, peer, busy
+	swept         prometheus.Counter
+	handoff       *prometheus.CounterVec // what: records, accounts_purged, failures
+	storeFailures *prometheus.CounterVec // reason: full, error
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "snode_requests_total", Help: "Storage RPC requests by method and HTTP status.",
+		}, []string{"method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "snode_request_duration_seconds", Help: "Storage RPC handling time by method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"method"}),
+		storeBytes: prometheus.NewGauge(prometheus.GaugeOpts{Name: "snode_store_bytes", Help: "Bytes used by the message database."}),
+		messages:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "snode_messages", Help: "Live messages stored."}),
+		swarmPeers: prometheus.NewGauge(prometheus.GaugeOpts{Name: "snode_swarm_peers", Help: "Other members of this node's swarm."}),
+		syncing:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "snode_syncing", Help: "1 while the node pulls its swarm's data before serving reads."}),
+		forwards: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "snode_forwards_total", Help: "Recursive requests forwarded to swarm peers, by result.",
+		}, []string{"result"}),
+		replLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "snode_replication_lag_seconds", Help: "Time from an operation at the entry node to its application here (forwarded copies and anti-entropy repairs).",
+			Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 5, 10, 60, 600, 3600},
+		}),
+		aeRounds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "snode_antientropy_rounds_total", Help: "Anti-entropy rounds started by this node, by result.",
+		}, []string{"result"}),
+		aeRepairs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "snode_antientropy_repairs_total", Help: "Rows repaired by anti-entropy, by direction.",
+		}, []string{"direction"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "snode_dropped_requests_total", Help: "Requests refused by rate limits or load shedding, by kind.",
+		}, []string{"kind"}),
+		swept: prometheus.NewCounter(prometheus.CounterOpts{Name: "snode_swept_total", Help: "Expired rows removed."}),
+		handoff: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "snode_handoff_total", Help: "Data handed to new owners after swarm changes.",
+		}, []string{"what"}),
+		storeFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "snode_store_failures_total", Help: "Local store operations that failed, by reason.",
+		}, []string{"reason"}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.storeBytes, m.messages, m.swarmPeers, m.syncing,
+		m.forwards, m.replLag, m.aeRounds, m.aeRepairs, m.rateLimited, m.swept, m.handoff, m.storeFailures)
+	return m
+}
+
+func (m *metrics) request(method string, status int, seconds float64) {
+	m.requests.WithLabelValues(method, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(method).Observe(seconds)
+}

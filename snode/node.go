@@ -1,0 +1,449 @@
+package snode
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"sotto.dev/identity"
+	"sotto.dev/ledger"
+	"sotto.dev/snode/store"
+)
+
+// Clock tells the time. Tests may substitute one.
+type Clock interface{ Now() time.Time }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// Deps are what a Node uses from outside.
+type Deps struct {
+	// Logger receives the node's logs; nil discards them.
+	Logger *slog.Logger
+	// View is the node's view of the network (required).
+	View ledger.View
+	// Clock defaults to the system clock.
+	Clock Clock
+	// Registry receives the node's metrics; nil makes a private registry
+	// (served on Config.AdminAddr either way).
+	Registry *prometheus.Registry
+}
+
+// StoreFileName is the database inside the data directory.
+const StoreFileName = "store.db"
+
+// Node is a service node's storage server: the client storage RPC, the
+// seed bootstrap endpoint, replication to and anti-entropy with its swarm,
+// and a mount point for the onion relay. Create it with New, run it with
+// Serve.
+type Node struct {
+	cfg   Config
+	log   *slog.Logger
+	view  ledger.View
+	clock Clock
+	keys  *Keys
+	me    identity.Ed25519PublicKey
+	cert  tls.Certificate
+	store *store.Store
+
+	ln, adminLn net.Listener
+	addr        netip.AddrPort
+	publicPort  uint16
+	mux         *http.ServeMux
+	srv         *http.Server
+	adminSrv    *http.Server
+	reg         *prometheus.Registry
+	met         *metrics
+
+	mem       atomic.Pointer[membership]
+	memChange chan struct{} // closed and replaced when mem changes
+	memMu     sync.Mutex
+
+	sync syncState
+
+	clients *buckets[netip.Addr]
+	peerRL  *buckets[identity.Ed25519PublicKey]
+	sem     chan struct{}
+	peers   *peerClients
+	lastOp  atomic.Int64
+
+	aeKick chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
+	served    atomic.Bool
+}
+
+// New validates cfg, loads (or creates, on first start) the node key in
+// cfg.DataDir, opens the store and binds the listeners, so that Addr is
+// known before Serve. Call Serve to run the node, or Close to release it
+// without serving.
+func New(cfg Config, deps Deps) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.View == nil {
+		return nil, errors.New("snode: no ledger view")
+	}
+	n := &Node{
+		cfg:       cfg,
+		log:       deps.Logger,
+		view:      deps.View,
+		clock:     deps.Clock,
+		reg:       deps.Registry,
+		memChange: make(chan struct{}),
+		aeKick:    make(chan struct{}, 1),
+	}
+	if n.log == nil {
+		n.log = slog.New(slog.DiscardHandler)
+	}
+	if n.clock == nil {
+		n.clock = systemClock{}
+	}
+	if n.reg == nil {
+		n.reg = prometheus.NewRegistry()
+	}
+	n.met = newMetrics(n.reg)
+
+	keys, created, err := LoadOrCreateKeys(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	n.keys, n.me = keys, keys.Ed25519Public()
+	if created {
+		n.log.Info("generated node key", "ed25519", n.me.String(), "x25519", keys.X25519Public().String())
+	}
+	if n.cert, err = selfSignedCert(keys, n.clock.Now()); err != nil {
+		return nil, err
+	}
+	st, err := store.Open(context.Background(), store.Options{
+		Path:     filepath.Join(cfg.DataDir, StoreFileName),
+		MaxBytes: cfg.Limits.MaxStoreBytes,
+		Logger:   n.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.store = st
+	fail := func(err error) (*Node, error) {
+		if n.ln != nil {
+			n.ln.Close()
+		}
+		if n.adminLn != nil {
+			n.adminLn.Close()
+		}
+		st.Close()
+		return nil, err
+	}
+	if n.ln, err = net.Listen("tcp", cfg.ListenAddr); err != nil {
+		return fail(fmt.Errorf("snode: listen: %w", err))
+	}
+	n.addr = n.ln.Addr().(*net.TCPAddr).AddrPort()
+	n.publicPort = cfg.PublicPort
+	if n.publicPort == 0 {
+		n.publicPort = n.addr.Port()
+	}
+	if cfg.AdminAddr != "" {
+		if n.adminLn, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
+			return fail(fmt.Errorf("snode: admin listen: %w", err))
+		}
+	}
+	n.clients = newBuckets[netip.Addr](cfg.Limits.ClientRate, cfg.Limits.ClientBurst, cfg.Limits.MaxClients)
+	n.peerRL = newBuckets[identity.Ed25519PublicKey](cfg.Limits.PeerRate, cfg.Limits.PeerBurst, 0)
+	if cfg.Limits.MaxConcurrentRequests > 0 {
+		n.sem = make(chan struct{}, cfg.Limits.MaxConcurrentRequests)
+	}
+	n.peers = newPeerClients(n.cert, cfg.Limits.ForwardTimeout.D())
+	n.setMembership(newMembership(n.view.Current(), n.me), true)
+
+	n.mux = http.NewServeMux()
+	n.routes()
+	n.srv = &http.Server{
+		Handler:           n.mux,
+		TLSConfig:         serverTLS(n.cert),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       cfg.Limits.ReadTimeout.D(),
+		WriteTimeout:      cfg.Limits.WriteTimeout.D(),
+		IdleTimeout:       cfg.Limits.IdleTimeout.D(),
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
+	}
+	if n.adminLn != nil {
+		amux := http.NewServeMux()
+		amux.Handle("GET /metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}))
+		n.adminSrv = &http.Server{Handler: amux, ReadHeaderTimeout: 10 * time.Second}
+	}
+	return n, nil
+}
+
+// Addr is the bound HTTPS address.
+func (n *Node) Addr() netip.AddrPort { return n.addr }
+
+// AdminAddr is the bound metrics address; invalid when disabled.
+func (n *Node) AdminAddr() netip.AddrPort {
+	if n.adminLn == nil {
+		return netip.AddrPort{}
+	}
+	return n.adminLn.Addr().(*net.TCPAddr).AddrPort()
+}
+
+// PublicPort is the HTTPS port the node announces.
+func (n *Node) PublicPort() uint16 { return n.publicPort }
+
+// Keys returns the node's keys (the onion relay needs the X25519 key).
+func (n *Node) Keys() *Keys { return n.keys }
+
+// Registry is where the node's metrics are registered; other components
+// of the same process (the onion relay) may add theirs.
+func (n *Node) Registry() *prometheus.Registry { return n.reg }
+
+// Mount serves h at pattern (a net/http ServeMux pattern such as
+// "POST /onion_req/v2") on the node's HTTPS port. Mount before Serve.
+func (n *Node) Mount(pattern string, h http.Handler) { n.mux.Handle(pattern, h) }
+
+// Handler is the node's HTTPS handler (for embedding in another server).
+func (n *Node) Handler() http.Handler { return n.mux }
+
+// Serve runs the node until ctx ends, then shuts down gracefully: it stops
+// accepting connections and waits for requests in flight (up to 10 s),
+// stops its background tasks, closes peer connections, and closes the
+// store. Serve may be called once.
+func (n *Node) Serve(ctx context.Context) error {
+	if !n.served.CompareAndSwap(false, true) {
+		return errors.New("snode: Serve called twice")
+	}
+	m := n.mem.Load()
+	if _, ok := m.mySwarm(); ok {
+		n.log.Info("serving", "addr", n.addr.String(), "ed25519", n.me.String(), "swarm", swarmLog(m), "peers", len(m.peers()))
+	} else {
+		n.log.Warn("serving, but this node is not an active swarm member of the ledger view", "addr", n.addr.String(), "ed25519", n.me.String())
+	}
+	bg, stopBG := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	wg.Go(func() {
+		if err := n.srv.ServeTLS(n.ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("snode: serve: %w", err)
+		}
+	})
+	if n.adminSrv != nil {
+		wg.Go(func() {
+			if err := n.adminSrv.Serve(n.adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("snode: admin serve: %w", err)
+			}
+		})
+	}
+	wg.Go(func() { n.watchView(bg) })
+	wg.Go(func() { n.sweepLoop(bg) })
+	wg.Go(func() { n.antiEntropyLoop(bg) })
+	wg.Go(func() { n.handoffLoop(bg) })
+	wg.Go(func() { n.housekeeping(bg) })
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	n.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	shutdown := n.srv.Shutdown(sctx)
+	if n.adminSrv != nil {
+		shutdown = errors.Join(shutdown, n.adminSrv.Shutdown(sctx))
+	}
+	stopBG()
+	wg.Wait()
+	if err == nil && shutdown != nil && !errors.Is(shutdown, context.DeadlineExceeded) {
+		err = shutdown
+	}
+	return errors.Join(err, n.Close())
+}
+
+// Close releases the node without serving (or after Serve): peer
+// connections, listeners and the store. It is idempotent.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		n.peers.close()
+		n.ln.Close()
+		if n.adminLn != nil {
+			n.adminLn.Close()
+		}
+		n.closeErr = n.store.Close()
+	})
+	return n.closeErr
+}
+
+// now is the node's clock.
+func (n *Node) now() time.Time { return n.clock.Now() }
+
+// opTime assigns the time of a new operation received from a client:
+// the clock in ms, strictly increasing on this node so that two
+// operations on one message never share a time.
+func (n *Node) opTime(now time.Time) int64 {
+	t := now.UnixMilli()
+	for {
+		last := n.lastOp.Load()
+		next := max(t, last+1)
+		if n.lastOp.CompareAndSwap(last, next) {
+			return next
+		}
+	}
+}
+
+// setMembership installs a new membership and reports the changes that
+// matter: a new swarm for us starts a sync.
+func (n *Node) setMembership(m *membership, initial bool) {
+	n.memMu.Lock()
+	old := n.mem.Load()
+	n.mem.Store(m)
+	close(n.memChange)
+	n.memChange = make(chan struct{})
+	n.memMu.Unlock()
+
+	mine, in := m.mySwarm()
+	n.met.swarmPeers.Set(float64(len(m.peers())))
+	var oldSwarm uint64
+	var wasIn bool
+	if old != nil {
+		oldSwarm, wasIn = old.mySwarm()
+	}
+	switch {
+	case in && len(m.peers()) > 0 && (initial || !wasIn || oldSwarm != mine):
+		// Joined a swarm (or restarted): pull its data before serving reads.
+		n.sync.start(n.now().Add(n.cfg.Intervals.SyncTimeout.D()))
+		n.met.syncing.Set(1)
+		if !initial {
+			n.log.Info("joined swarm; syncing before serving reads", "swarm", swarmLog(m), "peers", len(m.peers()))
+		}
+	case !in && wasIn:
+		n.log.Warn("no longer an active swarm member; handing data over")
+	}
+	if !initial {
+		n.kickAntiEntropy()
+	}
+}
+
+func swarmLog(m *membership) string {
+	id, ok := m.mySwarm()
+	if !ok {
+		return "none"
+	}
+	return strconv.FormatUint(id, 16)
+}
+
+// watchView follows the ledger view.
+func (n *Node) watchView(ctx context.Context) {
+	for {
+		ch := n.view.Changed()
+		snap := n.view.Current()
+		if snap != n.mem.Load().snap {
+			n.setMembership(newMembership(snap, n.me), false)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+		}
+	}
+}
+
+// sweepLoop removes expired rows every Intervals.Sweep.
+func (n *Node) sweepLoop(ctx context.Context) {
+	t := time.NewTicker(n.cfg.Intervals.Sweep.D())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for {
+			k, err := n.store.Sweep(ctx, n.now().UnixMilli(), 5000)
+			if err != nil {
+				if ctx.Err() == nil {
+					n.log.Error("expiry sweep failed", "err", err)
+				}
+				break
+			}
+			n.met.swept.Add(float64(k))
+			if k < 5000 {
+				break
+			}
+		}
+	}
+}
+
+// housekeeping refreshes gauges and drops full rate-limit buckets.
+func (n *Node) housekeeping(ctx context.Context) {
+	t := time.NewTicker(n.cfg.Intervals.Metrics.D())
+	defer t.Stop()
+	for {
+		n.refreshGauges(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := n.now()
+		n.clients.sweep(now)
+		n.peerRL.sweep(now)
+	}
+}
+
+func (n *Node) refreshGauges(ctx context.Context) {
+	if sz, err := n.store.Size(ctx); err == nil {
+		n.met.storeBytes.Set(float64(sz))
+	}
+	if c, err := n.store.Count(ctx, n.now().UnixMilli()); err == nil {
+		n.met.messages.Set(float64(c))
+	}
+}
+
+// syncState tracks whether reads wait for a sync with the swarm.
+type syncState struct {
+	mu       sync.Mutex
+	active   bool
+	deadline time.Time
+}
+
+func (s *syncState) start(deadline time.Time) {
+	s.mu.Lock()
+	s.active, s.deadline = true, deadline
+	s.mu.Unlock()
+}
+
+func (s *syncState) done() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	was := s.active
+	s.active = false
+	return was
+}
+
+// syncing reports whether reads must still wait at now.
+func (s *syncState) syncing(now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.active && now.After(s.deadline) {
+		s.active = false
+	}
+	return s.active
+}
+
+// Syncing reports whether the node still refuses reads while pulling its
+// swarm's data.
+func (n *Node) Syncing() bool { return n.sync.syncing(n.now()) }

@@ -1,0 +1,295 @@
+package snode
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"sotto.dev/identity"
+	"sotto.dev/ledger"
+	"sotto.dev/storagerpc"
+)
+
+// Node-to-node traffic is Sotto's own protocol (docs/snode.md): HTTPS on
+// the storage port, paths under /sotto/v1/, JSON bodies, and mutual TLS in
+// which each side's certificate key must be the Ed25519 key the ledger
+// lists for that node.
+const (
+	pathForward    = "/sotto/v1/forward"
+	pathAEBuckets  = "/sotto/v1/ae/buckets"
+	pathAEHeaders  = "/sotto/v1/ae/headers"
+	pathAEFetch    = "/sotto/v1/ae/fetch"
+	pathAEPush     = "/sotto/v1/ae/push"
+	maxPeerBody    = 64 << 20
+	maxPeerRespErr = 256
+)
+
+// peerClients keeps one HTTP client per peer, each pinned to the peer's
+// ledger key.
+type peerClients struct {
+	cert    tls.Certificate
+	timeout time.Duration
+
+	mu sync.Mutex
+	m  map[identity.Ed25519PublicKey]*http.Client
+}
+
+func newPeerClients(cert tls.Certificate, timeout time.Duration) *peerClients {
+	return &peerClients{cert: cert, timeout: timeout, m: make(map[identity.Ed25519PublicKey]*http.Client)}
+}
+
+func (pc *peerClients) client(key identity.Ed25519PublicKey) *http.Client {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if c, ok := pc.m[key]; ok {
+		return c
+	}
+	tr := &http.Transport{
+		TLSClientConfig:     peerTLS(pc.cert, key),
+		ForceAttemptHTTP2:   true,
+		DialContext:         (&net.Dialer{Timeout: pc.timeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout: pc.timeout,
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	c := &http.Client{Transport: tr}
+	pc.m[key] = c
+	return c
+}
+
+func (pc *peerClients) close() {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	for k, c := range pc.m {
+		c.CloseIdleConnections()
+		delete(pc.m, k)
+	}
+}
+
+// peerURL is the HTTPS URL of path on a ledger node.
+func peerURL(p *ledger.Node, path string) string {
+	return "https://" + net.JoinHostPort(p.PublicIP, strconv.Itoa(int(p.StoragePort))) + path
+}
+
+// post sends a node-to-node request and returns the status and body.
+func (n *Node) post(ctx context.Context, p *ledger.Node, path string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, peerURL(p, path), bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := n.peers.client(p.Ed25519).Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(io.LimitReader(resp.Body, maxPeerBody+1))
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(out) > maxPeerBody {
+		return 0, nil, errors.New("peer response too large")
+	}
+	return resp.StatusCode, out, nil
+}
+
+// postJSON sends in as JSON and decodes a 200 answer into out.
+func (n *Node) postJSON(ctx context.Context, p *ledger.Node, path string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	st, resp, err := n.post(ctx, p, path, body)
+	if err != nil {
+		return err
+	}
+	if st != http.StatusOK {
+		return fmt.Errorf("peer answered %d: %.*s", st, maxPeerRespErr, resp)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(resp, out); err != nil {
+		return fmt.Errorf("peer answer: %w", err)
+	}
+	return nil
+}
+
+// peerFunc handles a node-to-node request from the node with key peer.
+type peerFunc func(ctx context.Context, peer identity.Ed25519PublicKey, body []byte) (int, any, error)
+
+// peerHandler authenticates a node-to-node request (TLS client
+// certificate key listed in the ledger view), applies the per-peer rate
+// limit and body limit, and runs f.
+func (n *Node) peerHandler(name string, f peerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		var peer identity.Ed25519PublicKey
+		var ok bool
+		if r.TLS != nil {
+			peer, ok = peerKeyOf(r.TLS.PeerCertificates)
+		}
+		if !ok || n.mem.Load().byKey[peer] == nil {
+			n.met.request(name, http.StatusForbidden, time.Since(start).Seconds())
+			http.Error(w, "not a service node", http.StatusForbidden)
+			return
+		}
+		if !n.peerRL.allow(peer, n.now()) {
+			n.met.rateLimited.WithLabelValues("peer").Inc()
+			n.met.request(name, http.StatusTooManyRequests, time.Since(start).Seconds())
+			http.Error(w, "Too many requests", http.StatusTooManyRequests)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPeerBody))
+		if err != nil {
+			n.met.request(name, http.StatusRequestEntityTooLarge, time.Since(start).Seconds())
+			http.Error(w, "Request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), n.cfg.Limits.RequestTimeout.D())
+		defer cancel()
+		st, val, err := f(ctx, peer, body)
+		st, out, isJSON := encodeReply(st, val, err)
+		n.met.request(name, st, time.Since(start).Seconds())
+		writeReply(w, st, out, isJSON)
+	}
+}
+
+// writeReply writes a status and a JSON or plain-text body.
+func writeReply(w http.ResponseWriter, status int, body []byte, isJSON bool) {
+	if isJSON {
+		w.Header().Set("Content-Type", "application/json")
+	} else {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// ---- forwarding of recursive requests ----
+
+// forwardEnvelope carries a client's recursive request to a swarm peer,
+// with the operation time the entry node assigned.
+type forwardEnvelope struct {
+	Op     int64           `json:"op"`
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params"`
+}
+
+// maxOpSkew bounds how far a forwarded operation time may be from our
+// clock: a peer with a wild clock must not pin rows far in the future.
+const maxOpSkew = 5 * time.Minute
+
+func (n *Node) handleForward(ctx context.Context, peer identity.Ed25519PublicKey, body []byte) (int, any, error) {
+	m := n.mem.Load()
+	if !m.isPeer(peer) {
+		return 0, nil, storagerpc.Forbidden("not a member of this swarm")
+	}
+	var env forwardEnvelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return 0, nil, storagerpc.BadRequest("invalid forward envelope")
+	}
+	if !isRecursive(env.Method) {
+		return 0, nil, storagerpc.BadRequest("invalid request: received invalid forwarded non-forwardable request")
+	}
+	req, err := storagerpc.ParseParams(env.Method, env.Params)
+	if err != nil {
+		return 0, nil, err
+	}
+	now := n.now()
+	if d := time.Duration(env.Op-now.UnixMilli()) * time.Millisecond; d > maxOpSkew || d < -maxOpSkew {
+		return 0, nil, storagerpc.BadRequest("operation time too far from our clock")
+	}
+	n.met.replLag.Observe(max(0, float64(now.UnixMilli()-env.Op)/1000))
+	return n.dispatch(ctx, &call{now: now, op: env.Op, fwd: true, mem: m}, req)
+}
+
+func isRecursive(method string) bool {
+	switch method {
+	case storagerpc.MethodStore, storagerpc.MethodDelete, storagerpc.MethodDeleteAll, storagerpc.MethodDeleteBefore,
+		storagerpc.MethodExpire, storagerpc.MethodExpireAll, storagerpc.MethodRevokeSubaccount, storagerpc.MethodUnrevokeSubaccount:
+		return true
+	}
+	return false
+}
+
+// recursive executes a recursive request. For a forwarded copy it applies
+// it locally and returns this node's entry as direct. For a client
+// request it forwards the request to every swarm peer, applies it locally
+// meanwhile, and collects every member's entry under "swarm".
+func recursive[T any](ctx context.Context, n *Node, c *call, req storagerpc.Request,
+	local func() (*T, *storagerpc.NodeFailure)) (*storagerpc.SwarmResponse[T], any) {
+	if c.fwd {
+		ok, fail := local()
+		return nil, storagerpc.NodeResult[T]{OK: ok, Failure: fail}
+	}
+	peers := c.mem.peers()
+	params, err := req.MarshalJSON()
+	var body []byte
+	if err == nil {
+		body, err = json.Marshal(forwardEnvelope{Op: c.op, Method: req.Method(), Params: params})
+	}
+	results := make([]storagerpc.NodeResult[T], len(peers))
+	var wg sync.WaitGroup
+	for i, p := range peers {
+		if err != nil {
+			results[i] = storagerpc.NodeResult[T]{Failure: &storagerpc.NodeFailure{Failed: true, Reason: "could not encode request"}}
+			continue
+		}
+		wg.Go(func() { results[i] = forward[T](ctx, n, p, body) })
+	}
+	ok, fail := local()
+	wg.Wait()
+	resp := &storagerpc.SwarmResponse[T]{Swarm: make(map[string]storagerpc.NodeResult[T], len(peers)+1), NodeTime: n.nodeTime(c.now)}
+	resp.Swarm[n.me.String()] = storagerpc.NodeResult[T]{OK: ok, Failure: fail}
+	for i, p := range peers {
+		resp.Swarm[identity.Ed25519PublicKey(p.Ed25519).String()] = results[i]
+	}
+	return resp, nil
+}
+
+// forward sends one forwarded copy and turns the answer into the peer's
+// entry, with Session's failure keys.
+func forward[T any](ctx context.Context, n *Node, p *ledger.Node, body []byte) storagerpc.NodeResult[T] {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.Limits.ForwardTimeout.D())
+	defer cancel()
+	fail := func(f storagerpc.NodeFailure, result string) storagerpc.NodeResult[T] {
+		n.met.forwards.WithLabelValues(result).Inc()
+		f.Failed = true
+		return storagerpc.NodeResult[T]{Failure: &f}
+	}
+	st, out, err := n.post(ctx, p, pathForward, body)
+	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fail(storagerpc.NodeFailure{Timeout: true}, "timeout")
+		}
+		return fail(storagerpc.NodeFailure{Reason: "peer unreachable"}, "failed")
+	}
+	if st != http.StatusOK {
+		if len(out) > maxPeerRespErr {
+			out = out[:maxPeerRespErr]
+		}
+		return fail(storagerpc.NodeFailure{Code: st, Reason: string(out)}, "failed")
+	}
+	var r storagerpc.NodeResult[T]
+	if err := json.Unmarshal(out, &r); err != nil || (r.OK == nil && r.Failure == nil) {
+		return fail(storagerpc.NodeFailure{BadPeerResponse: true}, "failed")
+	}
+	if r.Failure != nil {
+		n.met.forwards.WithLabelValues("failed").Inc()
+		r.Failure.Failed = true
+		return r
+	}
+	n.met.forwards.WithLabelValues("ok").Inc()
+	return r
+}

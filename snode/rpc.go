@@ -1,0 +1,516 @@
+package snode
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"sotto.dev/snode/store"
+	"sotto.dev/storagerpc"
+)
+
+// Version and hard fork a node reports in info, "t"/"hf" and
+// get_service_nodes. Sotto tracks Session's storage server 2.x RPC at the
+// Session Network hard fork (HF21, service-node-network.md §1.1), so that
+// clients gating features on them enable everything Sotto implements.
+var (
+	storageVersion = [3]int{2, 11, 0}
+	hardFork       = [2]int{21, 0}
+)
+
+// call is the context of one request as the node executes it.
+type call struct {
+	now time.Time
+	// op is the operation time: assigned here for a client request, taken
+	// from the entry node for a forwarded copy.
+	op int64
+	// fwd is set for a copy forwarded by a swarm peer: it is applied
+	// locally only and answered with this node's own result.
+	fwd bool
+	mem *membership
+}
+
+func (n *Node) newCall(now time.Time) *call {
+	return &call{now: now, op: n.opTime(now), mem: n.mem.Load()}
+}
+
+func (n *Node) nodeTime(now time.Time) storagerpc.NodeTime {
+	return storagerpc.NodeTime{T: now.UnixMilli(), HF: hardFork}
+}
+
+func storeAccount(a storagerpc.Account) store.Account { return store.Account(a.Bytes()) }
+
+// HandleRPC executes a storage RPC request body ({"method", "params"}) as
+// /storage_rpc/v1 does, without the per-IP rate limit: it is the entry
+// point of onion requests whose final hop is this node. It returns the
+// HTTP status and the response body: JSON for successes (and for 421,
+// whose body is the correct swarm), plain text for other errors.
+func (n *Node) HandleRPC(ctx context.Context, body []byte) (status int, respBody []byte) {
+	start := time.Now()
+	method, status, out, _ := n.handleRPC(ctx, body)
+	n.met.request(method, status, time.Since(start).Seconds())
+	return status, out
+}
+
+// handleRPC decodes and executes one client request; method is the
+// canonical method name for metrics ("invalid" when undecodable).
+func (n *Node) handleRPC(ctx context.Context, body []byte) (method string, status int, out []byte, isJSON bool) {
+	method, params, err := storagerpc.DecodeRequest(body)
+	if err != nil {
+		st, b, j := encodeReply(0, nil, err)
+		return "invalid", st, b, j
+	}
+	req, err := storagerpc.ParseParams(method, params)
+	if err != nil {
+		st, b, j := encodeReply(0, nil, err)
+		return method, st, b, j
+	}
+	st, val, err := n.dispatch(ctx, n.newCall(n.now()), req)
+	st, b, j := encodeReply(st, val, err)
+	return method, st, b, j
+}
+
+// encodeReply turns a handler's answer into a status and a body, JSON or
+// plain text.
+func encodeReply(status int, val any, err error) (int, []byte, bool) {
+	if err != nil {
+		st, msg := storagerpc.StatusOf(err)
+		var e *storagerpc.Error
+		if errors.As(err, &e) && e.Body != nil {
+			if b, jerr := json.Marshal(e.Body); jerr == nil {
+				return st, b, true
+			}
+		}
+		return st, []byte(msg), false
+	}
+	b, jerr := json.Marshal(val)
+	if jerr != nil {
+		st, msg := storagerpc.StatusOf(jerr)
+		return st, []byte(msg), false
+	}
+	return status, b, true
+}
+
+// dispatch executes a parsed request.
+func (n *Node) dispatch(ctx context.Context, c *call, req storagerpc.Request) (int, any, error) {
+	switch p := req.(type) {
+	case *storagerpc.InfoParams:
+		return 200, &storagerpc.InfoResponse{Version: storageVersion, Timestamp: c.now.UnixMilli(), NodeTime: n.nodeTime(c.now)}, nil
+	case *storagerpc.GetSwarmParams:
+		resp := c.mem.swarmResponse(p.Account.Key())
+		resp.NodeTime = n.nodeTime(c.now)
+		return 200, &resp, nil
+	case *storagerpc.OxendRequestParams:
+		return n.oxendRequest(c, p)
+	case *storagerpc.BatchParams:
+		return n.batch(ctx, c, p)
+	case *storagerpc.RetrieveParams:
+		return n.retrieve(ctx, c, p)
+	case *storagerpc.GetExpiriesParams:
+		return n.getExpiries(ctx, c, p)
+	case *storagerpc.StoreParams:
+		return n.doStore(ctx, c, p)
+	case *storagerpc.DeleteParams:
+		return n.doDelete(ctx, c, p)
+	case *storagerpc.DeleteAllParams:
+		return n.doDeleteAll(ctx, c, p)
+	case *storagerpc.DeleteBeforeParams:
+		return n.doDeleteBefore(ctx, c, p)
+	case *storagerpc.ExpireParams:
+		return n.doExpire(ctx, c, p)
+	case *storagerpc.ExpireAllParams:
+		return n.doExpireAll(ctx, c, p)
+	case *storagerpc.RevokeSubaccountParams:
+		return n.doRevoke(ctx, c, p.Account, p.Tokens, p.Timestamp, p, true)
+	case *storagerpc.UnrevokeSubaccountParams:
+		return n.doRevoke(ctx, c, p.Account, p.Tokens, p.Timestamp, p, false)
+	}
+	return 0, nil, storagerpc.BadRequest("no method " + req.Method())
+}
+
+// errNotReady is Session's 503 for a node outside every swarm.
+func errNotReady(reason string) error {
+	return storagerpc.Unavailable("Service node is not ready: " + reason)
+}
+
+// checkOwner answers 503 when we are in no swarm and 421 (with the right
+// swarm) when the account belongs to another swarm.
+func (n *Node) checkOwner(c *call, acct storagerpc.Account) error {
+	if _, ok := c.mem.mySwarm(); !ok {
+		return errNotReady("not in any swarm")
+	}
+	if !c.mem.owns(acct.Key()) {
+		resp := c.mem.swarmResponse(acct.Key())
+		resp.NodeTime = n.nodeTime(c.now)
+		return storagerpc.Misdirected(&resp)
+	}
+	return nil
+}
+
+// checkOptions gives Check the revocation list. A failed lookup counts as
+// revoked: access is refused rather than granted on a database error.
+func (n *Node) checkOptions(ctx context.Context, c *call) storagerpc.CheckOptions {
+	return storagerpc.CheckOptions{
+		Forwarded: c.fwd,
+		Revoked: func(acct storagerpc.Account, tok storagerpc.SubaccountToken) bool {
+			r, err := n.store.IsRevoked(ctx, storeAccount(acct), [store.TokenSize]byte(tok))
+			return err != nil || r
+		},
+	}
+}
+
+// admit runs the owner check and the method's Check.
+func (n *Node) admit(ctx context.Context, c *call, acct storagerpc.Account, req storagerpc.Request) error {
+	if err := n.checkOwner(c, acct); err != nil {
+		return err
+	}
+	return req.Check(c.now, n.checkOptions(ctx, c))
+}
+
+// readable answers 503 while the node still pulls its swarm's data.
+func (n *Node) readable(c *call) error {
+	if n.sync.syncing(c.now) {
+		return errNotReady("not done syncing")
+	}
+	return nil
+}
+
+func (n *Node) retrieve(ctx context.Context, c *call, p *storagerpc.RetrieveParams) (int, any, error) {
+	if err := n.admit(ctx, c, p.Account, p); err != nil {
+		return 0, nil, err
+	}
+	if err := n.readable(c); err != nil {
+		return 0, nil, err
+	}
+	maxCount, maxSize := p.Limits()
+	msgs, more, err := n.store.Retrieve(ctx, store.RetrieveQuery{
+		Account: storeAccount(p.Account), Namespace: int16(p.Namespace), LastHash: p.LastHash,
+		MaxCount: maxCount, MaxSize: maxSize, Now: c.now.UnixMilli(),
+	})
+	if err != nil {
+		n.log.Error("retrieve failed", "err", err)
+		return 0, nil, storagerpc.Internal("Internal Server Error. Could not retrieve messages")
+	}
+	resp := &storagerpc.RetrieveResponse{Messages: make([]storagerpc.RetrievedMessage, len(msgs)), More: more, NodeTime: n.nodeTime(c.now)}
+	for i, m := range msgs {
+		resp.Messages[i] = storagerpc.RetrievedMessage{Hash: m.Hash, Timestamp: m.Timestamp, Expiration: m.Expiry, Data: m.Data}
+	}
+	return 200, resp, nil
+}
+
+func (n *Node) getExpiries(ctx context.Context, c *call, p *storagerpc.GetExpiriesParams) (int, any, error) {
+	if err := n.admit(ctx, c, p.Account, p); err != nil {
+		return 0, nil, err
+	}
+	if err := n.readable(c); err != nil {
+		return 0, nil, err
+	}
+	ex, err := n.store.GetExpiries(ctx, storeAccount(p.Account), p.Messages, c.now.UnixMilli())
+	if err != nil {
+		n.log.Error("get_expiries failed", "err", err)
+		return 0, nil, storagerpc.Internal("request failed")
+	}
+	return 200, &storagerpc.GetExpiriesResponse{Expiries: ex}, nil
+}
+
+// batch runs batch subrequests concurrently and sequence subrequests in
+// order, stopping after the first result outside 2xx. Each subrequest is
+// an operation of its own (own operation time and checks).
+func (n *Node) batch(ctx context.Context, c *call, p *storagerpc.BatchParams) (int, any, error) {
+	results := make([]storagerpc.BatchResult, len(p.Requests))
+	run := func(i int) int {
+		sub := &call{now: c.now, op: n.opTime(c.now), fwd: c.fwd, mem: c.mem}
+		st, val, err := n.dispatch(ctx, sub, p.Requests[i])
+		if err != nil {
+			var e *storagerpc.Error
+			if errors.As(err, &e) && e.Body != nil {
+				st, _ = storagerpc.StatusOf(err)
+				if r, jerr := storagerpc.NewBatchResult(st, e.Body); jerr == nil {
+					results[i] = r
+					return st
+				}
+			}
+			results[i] = storagerpc.ErrorBatchResult(err)
+			return results[i].Code
+		}
+		r, jerr := storagerpc.NewBatchResult(st, val)
+		if jerr != nil {
+			results[i] = storagerpc.ErrorBatchResult(jerr)
+			return results[i].Code
+		}
+		results[i] = r
+		return st
+	}
+	if p.Sequence {
+		for i := range p.Requests {
+			if st := run(i); st < 200 || st > 299 {
+				results = results[:i+1]
+				break
+			}
+		}
+	} else {
+		var wg sync.WaitGroup
+		for i := range p.Requests {
+			wg.Go(func() { run(i) })
+		}
+		wg.Wait()
+	}
+	return 200, &storagerpc.BatchResponse{Results: results}, nil
+}
+
+// ---- recursive methods ----
+
+// sortedNS turns store results into the response form: a sorted list for
+// one namespace, or the per-namespace object for "all".
+func sortedNS(hs []store.NSHash, all bool) storagerpc.NamespaceHashes {
+	if all {
+		m := make(map[storagerpc.Namespace][]string)
+		for _, h := range hs {
+			m[storagerpc.Namespace(h.Namespace)] = append(m[storagerpc.Namespace(h.Namespace)], h.Hash)
+		}
+		return storagerpc.NewNamespaceHashes(m)
+	}
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = h.Hash
+	}
+	slices.Sort(out)
+	return storagerpc.NamespaceHashes{Hashes: out}
+}
+
+func nsSel(s storagerpc.NamespaceSel) *int16 {
+	if s.All {
+		return nil
+	}
+	ns := int16(s.NS)
+	return &ns
+}
+
+// localFailure is this node's failed entry after a store error.
+func (n *Node) localFailure(what string, err error) *storagerpc.NodeFailure {
+	reason := "error"
+	if errors.Is(err, store.ErrFull) {
+		reason = "full"
+		n.log.Warn("store is full; refusing writes", "op", what)
+	} else {
+		n.log.Error("local "+what+" failed", "err", err)
+	}
+	n.met.storeFailures.WithLabelValues(reason).Inc()
+	return &storagerpc.NodeFailure{Failed: true, QueryFailure: true}
+}
+
+func (n *Node) sign(msg []byte) storagerpc.Signature {
+	return storagerpc.Signature(n.keys.Sign(msg))
+}
+
+func (n *Node) doStore(ctx context.Context, c *call, p *storagerpc.StoreParams) (int, any, error) {
+	if err := n.admit(ctx, c, p.Account, p); err != nil {
+		return 0, nil, err
+	}
+	hash := p.Hash()
+	local := func() (*storagerpc.StoreResult, *storagerpc.NodeFailure) {
+		res, exp, err := n.store.Store(ctx, store.Message{
+			Account: storeAccount(p.Account), Namespace: int16(p.Namespace), Hash: hash,
+			Timestamp: p.Timestamp, Expiry: p.Expiry, Data: p.Data,
+		}, c.op)
+		if err != nil {
+			return nil, n.localFailure("store", err)
+		}
+		r := &storagerpc.StoreResult{Hash: hash, Signature: n.sign(storagerpc.StoreResultSigMessage(hash)), Expiry: exp, Already: res != store.New}
+		if !c.fwd {
+			r.T = c.now.UnixMilli() // Session's deprecated copy in the entry node's own result
+		}
+		return r, nil
+	}
+	resp, direct := recursive(ctx, n, c, p, local)
+	if direct != nil {
+		return 200, direct, nil
+	}
+	resp.Hash = hash
+	return resp.Status(), resp, nil
+}
+
+func (n *Node) doDelete(ctx context.Context, c *call, p *storagerpc.DeleteParams) (int, any, error) {
+	if err := n.admit(ctx, c, p.Account, p); err != nil {
+		return 0, nil, err
+	}
+	local := func() (*storagerpc.DeleteResult, *storagerpc.NodeFailure) {
+		deleted, err := n.store.DeleteByHash(ctx, storeAccount(p.Account), p.Messages, c.op)
+		if err != nil {
+			return nil, n.localFailure("delete", err)
+		}
+		slices.Sort(deleted)
+		if deleted == nil {
+			deleted = []string{}
+		}
+		return &storagerpc.DeleteResult{Deleted: deleted, Signature: n.sign(storagerpc.DeleteResultSigMessage(p.Account, p.Messages, deleted))}, nil
+	}
+	resp, direct := recursive(ctx, n, c, p, local)
+	if direct != nil {
+		return 200, direct, nil
+	}
+	return storagerpc.DeleteStatus(resp, p.Required), resp, nil
+}
+
+func (n *Node) doDeleteAll(ctx context.Context, c *call, p *storagerpc.DeleteAllParams) (int, any, error) {
+	if err := n.admit(ctx, c, p.Account, p); err != nil {
+		return 0, nil, err
+	}
+	local := func() (*storagerpc.DeleteAllResult, *storagerpc.NodeFailure) {
+		hs, err := n.store.DeleteAll(ctx, storeAccount(p.Account), nsSel(p.Namespace), c.op)
+		if err != nil {
+			return nil, n.localFailure("delete_all", err)
+		}
+		d := sortedNS(hs, p.Namespace.All)
+		return &storagerpc.DeleteAllResult{Deleted: d, Signature: n.sign(storagerpc.DeleteAllResultSigMessage(p.Account, p.Timestamp, d.Sorted()))}, nil
+	}
+	resp, direct := recursive(ctx, n, c, p, local)
+	if direct != nil {
+		return 200, direct, nil
+	}
+	return resp.Status(), resp, nil
+}
+
+func (n *Node) doDeleteBefore(ctx context.Context, c *call, p *storagerpc.DeleteBeforeParams) (int, any, error) {
+	if err := n.admit(ctx, c, p.Account, p); err != nil {
+		return 0, nil, err
+	}
+	local := func() (*storagerpc.DeleteAllResult, *storagerpc.NodeFailure) {
+		hs, err := n.store.DeleteBefore(ctx, storeAccount(p.Account), nsSel(p.Namespace), p.Before, c.op)
+		if err != nil {
+			return nil, n.localFailure("delete_before", err)
+		}
+		d := sortedNS(hs, p.Namespace.All)
+		return &storagerpc.DeleteAllResult{Deleted: d, Signature: n.sign(storagerpc.DeleteBeforeResultSigMessage(p.Account, p.Before, d.Sorted()))}, nil
+	}
+	resp, direct := recursive(ctx, n, c, p, local)
+	if direct != nil {
+		return 200, direct, nil
+	}
+	return resp.Status(), resp, nil
+}
+
+func (n *Node) doExpireAll(ctx context.Context, c *call, p *storagerpc.ExpireAllParams) (int, any, error) {
+	if err := n.admit(ctx, c, p.Account, p); err != nil {
+		return 0, nil, err
+	}
+	local := func() (*storagerpc.ExpireAllResult, *storagerpc.NodeFailure) {
+		hs, err := n.store.UpdateAllExpiries(ctx, storeAccount(p.Account), nsSel(p.Namespace), p.Expiry, c.op)
+		if err != nil {
+			return nil, n.localFailure("expire_all", err)
+		}
+		u := sortedNS(hs, p.Namespace.All)
+		return &storagerpc.ExpireAllResult{Updated: u, Signature: n.sign(storagerpc.ExpireAllResultSigMessage(p.Account, p.Expiry, u.Sorted()))}, nil
+	}
+	resp, direct := recursive(ctx, n, c, p, local)
+	if direct != nil {
+		return 200, direct, nil
+	}
+	return resp.Status(), resp, nil
+}
+
+func (n *Node) doExpire(ctx context.Context, c *call, p *storagerpc.ExpireParams) (int, any, error) {
+	if err := n.admit(ctx, c, p.Account, p); err != nil {
+		return 0, nil, err
+	}
+	local := func() (*storagerpc.ExpireResult, *storagerpc.NodeFailure) {
+		// Caps are computed from the operation time so that every member
+		// applies the same expiries.
+		applied := p.AppliedExpiries(time.UnixMilli(c.op))
+		mode := store.ExpiryAny
+		switch {
+		case p.ExtendOnly():
+			mode = store.ExpiryExtendOnly
+		case p.Mode == storagerpc.ExpireShorten:
+			mode = store.ExpiryShortenOnly
+		}
+		acct := storeAccount(p.Account)
+		up, err := n.store.UpdateExpiry(ctx, acct, p.Messages, applied, mode, c.op)
+		if err != nil {
+			return nil, n.localFailure("expire", err)
+		}
+		slices.SortFunc(up, func(a, b store.HashExpiry) int {
+			switch {
+			case a.Hash < b.Hash:
+				return -1
+			case a.Hash > b.Hash:
+				return 1
+			}
+			return 0
+		})
+		updated := make([]string, len(up))
+		for i, u := range up {
+			updated[i] = u.Hash
+		}
+		var unchanged map[string]int64
+		if p.Mode != storagerpc.ExpireAny {
+			done := make(map[string]bool, len(up))
+			for _, u := range up {
+				done[u.Hash] = true
+			}
+			var rest []string
+			for _, h := range p.Messages {
+				if !done[h] {
+					rest = append(rest, h)
+				}
+			}
+			unchanged = map[string]int64{}
+			if len(rest) > 0 {
+				if unchanged, err = n.store.GetExpiries(ctx, acct, rest, c.op); err != nil {
+					return nil, n.localFailure("expire", err)
+				}
+			}
+		}
+		exps := storagerpc.Expiries{Multi: len(p.Expiries) > 1}
+		if exps.Multi {
+			exps.Values = make([]int64, len(up))
+			for i, u := range up {
+				exps.Values[i] = u.Expiry
+			}
+		} else {
+			exps.Values = []int64{applied[0]}
+		}
+		sig := n.sign(storagerpc.ExpireResultSigMessage(p.Account, exps.Values, p.Messages, updated, unchanged))
+		return &storagerpc.ExpireResult{Expiry: exps, Updated: updated, Unchanged: unchanged, Signature: sig}, nil
+	}
+	resp, direct := recursive(ctx, n, c, p, local)
+	if direct != nil {
+		return 200, direct, nil
+	}
+	return resp.Status(), resp, nil
+}
+
+func (n *Node) doRevoke(ctx context.Context, c *call, acct storagerpc.Account, tokens []storagerpc.SubaccountToken, ts int64, req storagerpc.Request, revoke bool) (int, any, error) {
+	if err := n.admit(ctx, c, acct, req); err != nil {
+		return 0, nil, err
+	}
+	local := func() (*storagerpc.SubaccountResult, *storagerpc.NodeFailure) {
+		toks := make([][store.TokenSize]byte, len(tokens))
+		for i, t := range tokens {
+			toks[i] = [store.TokenSize]byte(t)
+		}
+		var k int
+		var err error
+		if revoke {
+			_, err = n.store.Revoke(ctx, storeAccount(acct), toks, c.op)
+		} else {
+			k, err = n.store.Unrevoke(ctx, storeAccount(acct), toks, c.op)
+		}
+		if err != nil {
+			return nil, n.localFailure(req.Method(), err)
+		}
+		r := &storagerpc.SubaccountResult{Signature: n.sign(storagerpc.RevokeResultSigMessage(acct, ts, tokens))}
+		if !revoke {
+			r.Count = &k
+		}
+		return r, nil
+	}
+	resp, direct := recursive(ctx, n, c, req, local)
+	if direct != nil {
+		return 200, direct, nil
+	}
+	return resp.Status(), resp, nil
+}

@@ -1,0 +1,388 @@
+package snode
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"sotto.dev/identity"
+	"sotto.dev/ledger"
+	"sotto.dev/storagerpc"
+	"sotto.dev/swarm"
+)
+
+// Swarm ids of the test networks: accounts map to whichever is nearer.
+const (
+	swarmA uint64 = 0x2000_0000_0000_0000
+	swarmB uint64 = 0xa000_0000_0000_0000
+)
+
+// testNode is one node of a test network.
+type testNode struct {
+	dir    string
+	keys   *Keys
+	port   uint16
+	swarm  uint64
+	state  ledger.NodeState
+	node   *Node
+	cancel context.CancelFunc
+	done   chan error
+	// fake nodes are listed in the ledger but never run.
+	fake bool
+}
+
+// testNet is an in-process network on 127.0.0.1: real HTTPS, real SQLite
+// files, a genesis-file view shared by all nodes.
+type testNet struct {
+	t       *testing.T
+	genesis string
+	view    *ledger.GenesisView
+	nodes   []*testNode
+	mu      sync.Mutex
+	tweak   func(*Config)
+}
+
+func quietConfig(dir string) Config {
+	c := DefaultConfig()
+	c.ListenAddr = "127.0.0.1:0"
+	c.PublicIP = "127.0.0.1"
+	c.AdminAddr = ""
+	c.DataDir = dir
+	c.Limits.ClientRate = 0
+	c.Limits.ForwardTimeout = Duration(3 * time.Second)
+	c.Intervals.AntiEntropy = Duration(200 * time.Millisecond)
+	c.Intervals.Handoff = Duration(300 * time.Millisecond)
+	c.Intervals.Sweep = Duration(time.Second)
+	c.Intervals.SyncTimeout = Duration(20 * time.Second)
+	return c
+}
+
+// newTestNet starts live nodes in the given swarms (one entry per node),
+// plus fake (never running) ledger nodes listed in fake.
+func newTestNet(t *testing.T, live []uint64, fake []uint64, tweak func(*Config)) *testNet {
+	t.Helper()
+	tn := &testNet{t: t, genesis: filepath.Join(t.TempDir(), "genesis.json"), tweak: tweak}
+	for _, s := range live {
+		tn.nodes = append(tn.nodes, tn.newNodeDir(s, false))
+	}
+	for i, s := range fake {
+		n := tn.newNodeDir(s, true)
+		n.port = uint16(1 + i) // never contacted
+		tn.nodes = append(tn.nodes, n)
+	}
+	// Phase 1: a genesis with placeholder ports, so that New can bind.
+	tn.writeGenesis()
+	var err error
+	tn.view, err = ledger.NewGenesisView(tn.genesis, nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range tn.nodes {
+		if !n.fake {
+			tn.build(n, "127.0.0.1:0")
+		}
+	}
+	// Phase 2: the real ports.
+	tn.writeGenesis()
+	if _, err := tn.view.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range tn.nodes {
+		if !n.fake {
+			tn.serve(n)
+		}
+	}
+	t.Cleanup(tn.stopAll)
+	tn.waitReady()
+	return tn
+}
+
+func (tn *testNet) newNodeDir(s uint64, fake bool) *testNode {
+	dir := tn.t.TempDir()
+	k, _, err := LoadOrCreateKeys(dir)
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	return &testNode{dir: dir, keys: k, swarm: s, state: ledger.StateActive, fake: fake}
+}
+
+func (tn *testNet) snapshot() *ledger.Snapshot {
+	s := &ledger.Snapshot{}
+	for i, n := range tn.nodes {
+		port := n.port
+		if port == 0 {
+			port = uint16(60000 + i)
+		}
+		ip := "127.0.0.1"
+		if n.fake {
+			ip = fmt.Sprintf("10.0.0.%d", i+1)
+		}
+		s.Nodes = append(s.Nodes, ledger.Node{
+			Ed25519: n.keys.Ed25519Public(), X25519: n.keys.X25519Public(), PublicIP: ip,
+			StoragePort: port, SwarmID: n.swarm, State: n.state,
+		})
+	}
+	return s
+}
+
+func (tn *testNet) writeGenesis() {
+	tn.t.Helper()
+	if err := ledger.WriteGenesis(tn.genesis, tn.snapshot()); err != nil {
+		tn.t.Fatal(err)
+	}
+}
+
+// update rewrites the genesis and reloads the view.
+func (tn *testNet) update() {
+	tn.t.Helper()
+	tn.writeGenesis()
+	if _, err := tn.view.Reload(); err != nil {
+		tn.t.Fatal(err)
+	}
+}
+
+func (tn *testNet) build(n *testNode, listen string) {
+	tn.t.Helper()
+	cfg := quietConfig(n.dir)
+	cfg.ListenAddr = listen
+	if tn.tweak != nil {
+		tn.tweak(&cfg)
+	}
+	node, err := New(cfg, Deps{View: tn.view, Logger: testLogger(tn.t)})
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	n.node = node
+	n.port = node.Addr().Port()
+}
+
+func (tn *testNet) serve(n *testNode) {
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel, n.done = cancel, make(chan error, 1)
+	node := n.node
+	go func() { n.done <- node.Serve(ctx) }()
+}
+
+// stop shuts a node down gracefully and waits.
+func (tn *testNet) stop(n *testNode) {
+	tn.t.Helper()
+	if n.cancel == nil {
+		return
+	}
+	n.cancel()
+	if err := <-n.done; err != nil {
+		tn.t.Errorf("serve: %v", err)
+	}
+	n.cancel = nil
+}
+
+// restart starts a stopped node again on its port and data directory.
+func (tn *testNet) restart(n *testNode) {
+	tn.t.Helper()
+	tn.build(n, "127.0.0.1:"+strconv.Itoa(int(n.port)))
+	tn.serve(n)
+}
+
+func (tn *testNet) stopAll() {
+	var wg sync.WaitGroup
+	for _, n := range tn.nodes {
+		if n.cancel != nil {
+			n.cancel()
+			wg.Go(func() {
+				if err := <-n.done; err != nil {
+					tn.t.Errorf("serve: %v", err)
+				}
+				n.cancel = nil
+			})
+		}
+	}
+	wg.Wait()
+}
+
+func (tn *testNet) live() []*testNode {
+	var out []*testNode
+	for _, n := range tn.nodes {
+		if !n.fake && n.cancel != nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// waitReady waits until no running node is syncing.
+func (tn *testNet) waitReady() {
+	tn.t.Helper()
+	eventually(tn.t, 20*time.Second, func() error {
+		for _, n := range tn.live() {
+			if n.node.Syncing() {
+				return fmt.Errorf("node %s still syncing", n.keys.Ed25519Public())
+			}
+		}
+		return nil
+	})
+}
+
+// eventually polls f until it succeeds or the deadline passes.
+func eventually(t testing.TB, timeout time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after %v: %v", timeout, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// testLogger logs to the test log when SNODE_TEST_LOG is set.
+func testLogger(t testing.TB) *slog.Logger {
+	if os.Getenv("SNODE_TEST_LOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type tWriter struct{ t testing.TB }
+
+func (w tWriter) Write(b []byte) (int, error) {
+	w.t.Log(string(bytes.TrimRight(b, "\n")))
+	return len(b), nil
+}
+
+// ---- clients ----
+
+var insecureClient = &http.Client{
+	Transport: &http.Transport{
+		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, // snode certificates are self-signed; Session clients do not verify them either
+		ForceAttemptHTTP2:   true,
+		MaxIdleConnsPerHost: 256,
+	},
+	Timeout: 30 * time.Second,
+}
+
+// rpc posts a raw body to a node's /storage_rpc/v1.
+func rpc(t testing.TB, n *testNode, body []byte) (int, []byte) {
+	t.Helper()
+	resp, err := insecureClient.Post("https://"+n.node.Addr().String()+"/storage_rpc/v1", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, out
+}
+
+func do(t testing.TB, n *testNode, req storagerpc.Request) (int, []byte) {
+	t.Helper()
+	body, err := storagerpc.EncodeRequest(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rpc(t, n, body)
+}
+
+// user is a client account (05 Session ID) with its keys.
+type user struct {
+	keys *identity.Keys
+	acct storagerpc.Account
+}
+
+func newUser(t testing.TB) *user {
+	t.Helper()
+	k, _, err := identity.NewKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &user{keys: k, acct: storagerpc.AccountFromSessionID(k.SessionID())}
+}
+
+// userIn makes a user whose account belongs to swarm s among ids.
+func userIn(t testing.TB, ids []uint64, s uint64) *user {
+	t.Helper()
+	slices.Sort(ids)
+	for range 1000 {
+		u := newUser(t)
+		if got, _ := swarm.SelectKey(ids, u.acct.Key()); got == s {
+			return u
+		}
+	}
+	t.Fatal("no account found for the swarm")
+	return nil
+}
+
+func (u *user) auth(msg []byte) storagerpc.Auth {
+	sig := storagerpc.Signature(u.keys.Sign(msg))
+	pk := u.keys.Ed25519Public()
+	return storagerpc.Auth{Signature: &sig, PubkeyEd25519: &pk}
+}
+
+func nowMs() int64 { return time.Now().UnixMilli() }
+
+func (u *user) store(ns storagerpc.Namespace, data []byte, ttl time.Duration) *storagerpc.StoreParams {
+	ts := nowMs()
+	p := &storagerpc.StoreParams{Account: u.acct, Namespace: ns, Timestamp: ts, Expiry: ts + ttl.Milliseconds(), Data: data, SigTimestamp: ts}
+	if ns.StoreNeedsAuth() {
+		p.Auth = u.auth(storagerpc.StoreSigMessage(ns, ts))
+	}
+	return p
+}
+
+func (u *user) retrieve(ns storagerpc.Namespace, lastHash string, maxCount, maxSize int) *storagerpc.RetrieveParams {
+	ts := nowMs()
+	return &storagerpc.RetrieveParams{Account: u.acct, Namespace: ns, LastHash: lastHash, MaxCount: maxCount, MaxSize: maxSize,
+		Timestamp: ts, Auth: u.auth(storagerpc.RetrieveSigMessage(ns, ts))}
+}
+
+// retrieveAll pages through a namespace on one node and returns every
+// hash in order.
+func retrieveAll(t testing.TB, n *testNode, u *user, ns storagerpc.Namespace, maxCount int) ([]string, error) {
+	t.Helper()
+	var out []string
+	last := ""
+	for range 10_000 {
+		st, body := do(t, n, u.retrieve(ns, last, maxCount, 0))
+		if st != 200 {
+			return nil, fmt.Errorf("retrieve: %d %s", st, body)
+		}
+		var r storagerpc.RetrieveResponse
+		if err := json.Unmarshal(body, &r); err != nil {
+			return nil, err
+		}
+		for _, m := range r.Messages {
+			out = append(out, m.Hash)
+		}
+		if !r.More {
+			return out, nil
+		}
+		last = r.Messages[len(r.Messages)-1].Hash
+	}
+	return nil, fmt.Errorf("paging does not end")
+}
+
+func randomData(t testing.TB, n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
