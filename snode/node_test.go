@@ -40,3 +40,105 @@ func TestStoreRetrievableFromAllFive(t *testing.T) {
 		}
 	}
 }
+
+func TestMisdirected(t *testing.T) {
+	tn := newTestNet(t, []uint64{swarmA, swarmA, swarmA, swarmA, swarmA}, []uint64{swarmB, swarmB}, nil)
+	u := userIn(t, []uint64{swarmA, swarmB}, swarmB)
+	for _, req := range []storagerpc.Request{u.store(0, []byte("hi"), time.Hour), u.retrieve(0, "", 0, 0)} {
+		st, body := do(t, tn.nodes[2], req)
+		if st != 421 {
+			t.Fatalf("%s: %d %s", req.Method(), st, body)
+		}
+		var sw storagerpc.GetSwarmResponse
+		if err := json.Unmarshal(body, &sw); err != nil {
+			t.Fatal(err)
+		}
+		if id, _ := sw.SwarmID(); id != swarmB || len(sw.Snodes) != 2 || sw.T == 0 {
+			t.Fatalf("421 body: %s", body)
+		}
+		want := map[string]bool{tn.nodes[5].keys.Ed25519Public().String(): true, tn.nodes[6].keys.Ed25519Public().String(): true}
+		for _, s := range sw.Snodes {
+			if !want[s.PubkeyEd25519] || s.IP == "" || s.PortHTTPS == 0 {
+				t.Fatalf("421 lists %+v", s)
+			}
+		}
+	}
+	// get_swarm answers for any account, with the same shape.
+	st, body := do(t, tn.nodes[0], &storagerpc.GetSwarmParams{Account: u.acct})
+	var sw storagerpc.GetSwarmResponse
+	if st != 200 || json.Unmarshal(body, &sw) != nil || len(sw.Snodes) != 2 {
+		t.Fatalf("get_swarm: %d %s", st, body)
+	}
+	// Inside a batch, the 421 is the subrequest's result.
+	mine := userIn(t, []uint64{swarmA, swarmB}, swarmA)
+	st, body = do(t, tn.nodes[0], &storagerpc.BatchParams{Requests: []storagerpc.Request{u.retrieve(0, "", 0, 0), mine.retrieve(0, "", 0, 0), &storagerpc.InfoParams{}}})
+	var br storagerpc.BatchResponse
+	if st != 200 || json.Unmarshal(body, &br) != nil || len(br.Results) != 3 || br.Results[0].Code != 421 || br.Results[1].Code != 200 || br.Results[2].Code != 200 {
+		t.Fatalf("batch: %d %s", st, body)
+	}
+	// A sequence stops at the first failure.
+	st, body = do(t, tn.nodes[0], &storagerpc.BatchParams{Sequence: true, Requests: []storagerpc.Request{mine.retrieve(0, "", 0, 0), u.retrieve(0, "", 0, 0), &storagerpc.InfoParams{}}})
+	if st != 200 || json.Unmarshal(body, &br) != nil || len(br.Results) != 2 || br.Results[1].Code != 421 {
+		t.Fatalf("sequence: %d %s", st, body)
+	}
+}
+
+func TestPagingEveryMessageOnce(t *testing.T) {
+	tn := newTestNet(t, []uint64{swarmA, swarmA, swarmA, swarmA, swarmA}, nil, nil)
+	u := newUser(t)
+	var want []string
+	for i := range 60 {
+		p := u.store(0, randomData(t, 100+i*37), time.Hour)
+		if st, body := do(t, tn.nodes[i%5], p); st != 200 {
+			t.Fatalf("store %d: %d %s", i, st, body)
+		}
+		want = append(want, p.Hash())
+	}
+	for _, n := range tn.nodes {
+		for _, maxCount := range []int{1, 7, 60, 0} {
+			got, err := retrieveAll(t, n, u, 0, maxCount)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameSet(got, want) || len(got) != len(want) {
+				t.Fatalf("max_count %d on %s: %d messages, want %d once each", maxCount, n.keys.Ed25519Public(), len(got), len(want))
+			}
+		}
+	}
+	// max_size pages by the size estimate and still returns everything once.
+	var got []string
+	last := ""
+	for {
+		st, body := do(t, tn.nodes[3], u.retrieve(0, last, 0, 3*storagerpc.RetrieveSize(want[0], 2000)))
+		var r storagerpc.RetrieveResponse
+		if st != 200 || json.Unmarshal(body, &r) != nil || len(r.Messages) == 0 {
+			t.Fatalf("retrieve by size: %d %s", st, body)
+		}
+		for _, m := range r.Messages {
+			got = append(got, m.Hash)
+		}
+		if !r.More {
+			break
+		}
+		last = r.Messages[len(r.Messages)-1].Hash
+	}
+	if !sameSet(got, want) || len(got) != len(want) {
+		t.Fatalf("by size: %d messages", len(got))
+	}
+}
+
+func sameSet(a, b []string) bool {
+	m := make(map[string]int)
+	for _, x := range a {
+		m[x]++
+	}
+	for _, x := range b {
+		m[x]--
+	}
+	for _, v := range m {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -6,10 +6,12 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -385,4 +387,23 @@ func randomData(t testing.TB, n int) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+var errNotYet = errors.New("not yet")
+
+func parseAddrPort(s string) (netip.AddrPort, error) { return netip.ParseAddrPort(s) }
+
+// tryDo is do without failing the test on transport errors.
+func tryDo(n *testNode, req storagerpc.Request) (int, []byte, error) {
+	body, err := storagerpc.EncodeRequest(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	resp, err := insecureClient.Post("https://"+n.node.Addr().String()+"/storage_rpc/v1", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, out, err
 }
