@@ -1,0 +1,27 @@
+// Package testnet runs a whole Sotto network on one machine: N service
+// nodes, each with its own HTTPS port on a loopback address, its own key
+// and SQLite store in a data directory, the onion relay mounted at
+// /onion_req/v2, and a ledger that lists them in swarms. Integration and
+// end-to-end tests start one with StartT; `sottod devnet` runs one until it
+// is interrupted (see internal/devnet).
+//
+// A network lives in a directory:
+//
+//	DIR/devnet.json      layout: listen address, node ports and swarms (kept across restarts)
+//	DIR/genesis.json     the node list the ledger serves (ledger.GenesisFile)
+//	DIR/network.json     the client's network file: {"seed_nodes": [...], "allow_same_subnet": true}
+//	DIR/node-NN/         one node: key.json, store.db, node.log, child.json (subprocess mode)
+//
+// Starting again in the same directory keeps every node's identity, port and
+// data. Ports are chosen free on first start and reused afterwards.
+//
+// Nodes run in-process (the default: fast, one process, Stop/Restart) or as
+// child processes (Subprocess: Kill with SIGKILL, Pause with SIGSTOP). A
+// child is the test binary itself, re-executed; its TestMain must call
+// ChildMain first (see ChildMain), or Options.Command names another
+// program that does.
+//
+// The ledger is a parameter (Options.Ledger): the default is a genesis file
+// read through ledger.GenesisView, the interface the embedded CometBFT
+// ledger will also serve.
+package testnet

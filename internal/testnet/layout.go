@@ -1,0 +1,251 @@
+package testnet
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"sotto.dev/ledger"
+	"sotto.dev/snode"
+	"sotto.dev/swarm"
+)
+
+// Files of a network directory.
+const (
+	LayoutFile  = "devnet.json"
+	GenesisFile = "genesis.json"
+	NetworkFile = "network.json"
+)
+
+const layoutFormat = "sotto-devnet-v1"
+
+// layout is DIR/devnet.json: what must stay the same across restarts of a
+// network (node keys live in each node's key.json).
+type layout struct {
+	Format string       `json:"format"`
+	Listen string       `json:"listen"`
+	Nodes  []layoutNode `json:"nodes"`
+}
+
+type layoutNode struct {
+	Dir   string `json:"dir"` // relative to the network directory
+	Port  uint16 `json:"port"`
+	Swarm uint64 `json:"swarm_id"`
+}
+
+// LayoutError says why a network directory cannot be used as asked.
+type LayoutError struct {
+	Path string
+	Msg  string
+}
+
+func (e *LayoutError) Error() string { return "testnet: " + e.Path + ": " + e.Msg }
+
+// nodeDirName is the data directory of node i.
+func nodeDirName(i int) string { return fmt.Sprintf("node-%02d", i) }
+
+// loadLayout reads DIR/devnet.json; fs.ErrNotExist when there is none.
+func loadLayout(dir string) (*layout, error) {
+	path := filepath.Join(dir, LayoutFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var l layout
+	if err := dec.Decode(&l); err != nil {
+		return nil, &LayoutError{Path: path, Msg: "not a devnet layout: " + err.Error()}
+	}
+	if l.Format != layoutFormat {
+		return nil, &LayoutError{Path: path, Msg: fmt.Sprintf("format %q, want %q", l.Format, layoutFormat)}
+	}
+	if _, err := listenAddr(l.Listen); err != nil {
+		return nil, &LayoutError{Path: path, Msg: err.Error()}
+	}
+	if len(l.Nodes) == 0 {
+		return nil, &LayoutError{Path: path, Msg: "no nodes"}
+	}
+	seen := map[uint16]bool{}
+	for i, n := range l.Nodes {
+		if n.Port == 0 || seen[n.Port] {
+			return nil, &LayoutError{Path: path, Msg: fmt.Sprintf("nodes[%d]: port %d is zero or used twice", i, n.Port)}
+		}
+		if n.Dir != nodeDirName(i) {
+			return nil, &LayoutError{Path: path, Msg: fmt.Sprintf("nodes[%d]: dir %q, want %q", i, n.Dir, nodeDirName(i))}
+		}
+		seen[n.Port] = true
+	}
+	return &l, nil
+}
+
+func (l *layout) save(dir string) error {
+	data, err := json.MarshalIndent(l, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, LayoutFile), append(data, '\n'), 0o644)
+}
+
+// writeFileAtomic writes through a temporary file and a rename, so that a
+// reader never sees half a file.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// listenAddr checks the address nodes listen on and announce: a concrete
+// IPv4 address (the ledger lists IPv4 addresses only).
+func listenAddr(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is4() || a.IsUnspecified() {
+		return netip.Addr{}, fmt.Errorf("listen address %q is not a concrete IPv4 address", s)
+	}
+	return a, nil
+}
+
+// freePorts reserves n distinct free TCP ports on ip. The listeners are
+// held until all are found, so the ports differ; they are then released
+// for the nodes to bind.
+func freePorts(ip netip.Addr, n int) ([]uint16, error) {
+	lns := make([]net.Listener, 0, n)
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	ports := make([]uint16, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp", netip.AddrPortFrom(ip, 0).String())
+		if err != nil {
+			return nil, fmt.Errorf("testnet: find a free port: %w", err)
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).AddrPort().Port())
+	}
+	return ports, nil
+}
+
+// openLayout loads the layout of dir, or creates one for nodes nodes on
+// listen. A loaded layout must match what was asked (nodes 0 and listen ""
+// accept the stored values). It also makes every node's key, so that the
+// ledger can list the nodes before they start.
+func openLayout(dir string, nodes int, listen string, params swarm.AssignParams) (*layout, []*snode.Keys, error) {
+	l, err := loadLayout(dir)
+	switch {
+	case err == nil:
+		path := filepath.Join(dir, LayoutFile)
+		if nodes != 0 && nodes != len(l.Nodes) {
+			return nil, nil, &LayoutError{Path: path, Msg: fmt.Sprintf("the network has %d nodes, not %d (use a new directory to change the size)", len(l.Nodes), nodes)}
+		}
+		if listen != "" && listen != l.Listen {
+			return nil, nil, &LayoutError{Path: path, Msg: fmt.Sprintf("the network listens on %s, not %s (use a new directory to change it)", l.Listen, listen)}
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		if nodes < 1 {
+			return nil, nil, fmt.Errorf("testnet: need at least one node, got %d", nodes)
+		}
+		if listen == "" {
+			listen = DefaultListen
+		}
+		ip, err := listenAddr(listen)
+		if err != nil {
+			return nil, nil, fmt.Errorf("testnet: %w", err)
+		}
+		ports, err := freePorts(ip, nodes)
+		if err != nil {
+			return nil, nil, err
+		}
+		l = &layout{Format: layoutFormat, Listen: ip.String()}
+		for i, p := range ports {
+			l.Nodes = append(l.Nodes, layoutNode{Dir: nodeDirName(i), Port: p, Swarm: swarm.UnassignedID})
+		}
+	default:
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("testnet: %w", err)
+	}
+	keys := make([]*snode.Keys, len(l.Nodes))
+	for i, n := range l.Nodes {
+		if keys[i], _, err = snode.LoadOrCreateKeys(filepath.Join(dir, n.Dir)); err != nil {
+			return nil, nil, err
+		}
+	}
+	if l.Nodes[0].Swarm == swarm.UnassignedID {
+		if err := assignSwarms(l, keys, params); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := l.save(dir); err != nil {
+		return nil, nil, fmt.Errorf("testnet: save layout: %w", err)
+	}
+	return l, keys, nil
+}
+
+// assignSwarms places the nodes in swarms with the ledger's algorithm, as
+// if they had all registered in one block; the randomness is seeded from
+// the node keys, so a layout is reproducible from its keys.
+func assignSwarms(l *layout, keys []*snode.Keys, params swarm.AssignParams) error {
+	members := make([]swarm.Member, len(keys))
+	h := sha256.New()
+	for i, k := range keys {
+		members[i] = swarm.Member{Key: k.Ed25519Public(), Swarm: swarm.UnassignedID}
+	}
+	sorted := slices.Clone(members)
+	slices.SortFunc(sorted, func(a, b swarm.Member) int { return bytes.Compare(a.Key[:], b.Key[:]) })
+	for _, m := range sorted {
+		h.Write(m.Key[:])
+	}
+	sum := h.Sum(nil)
+	rnd := rand.New(rand.NewPCG(binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16])))
+	out, err := swarm.Assign(members, rnd, params)
+	if err != nil {
+		return fmt.Errorf("testnet: assign swarms: %w", err)
+	}
+	byKey := make(map[[32]byte]uint64, len(out))
+	for _, m := range out {
+		byKey[m.Key] = m.Swarm
+	}
+	for i, k := range keys {
+		l.Nodes[i].Swarm = byKey[k.Ed25519Public()]
+	}
+	return nil
+}
+
+// snapshot is the ledger's node list for the layout: every node active in
+// its swarm, at the listen address and its port.
+func (l *layout) snapshot(keys []*snode.Keys) *ledger.Snapshot {
+	s := &ledger.Snapshot{Height: 1}
+	for i, n := range l.Nodes {
+		s.Nodes = append(s.Nodes, ledger.Node{
+			Ed25519:     keys[i].Ed25519Public(),
+			X25519:      keys[i].X25519Public(),
+			PublicIP:    l.Listen,
+			StoragePort: n.Port,
+			SwarmID:     n.Swarm,
+			State:       ledger.StateActive,
+		})
+	}
+	slices.SortFunc(s.Nodes, func(a, b ledger.Node) int { return bytes.Compare(a.Ed25519[:], b.Ed25519[:]) })
+	return s
+}
+
+// url is node i's base URL.
+func (l *layout) url(i int) string {
+	return "https://" + net.JoinHostPort(l.Listen, strconv.Itoa(int(l.Nodes[i].Port)))
+}

@@ -1,0 +1,713 @@
+package testnet
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"sotto.dev/identity"
+	"sotto.dev/ledger"
+	"sotto.dev/snode"
+	"sotto.dev/swarm"
+)
+
+// Defaults.
+const (
+	DefaultNodes        = 5
+	DefaultListen       = "127.0.0.1"
+	DefaultReadyTimeout = 60 * time.Second
+	// stopTimeout is how long a child gets to shut down after SIGTERM.
+	stopTimeout = 20 * time.Second
+)
+
+// DevnetSwarms are the swarm sizes of the ledger's devnet parameters
+// (ledger/state DevnetParams, which are Session's: minimum 5, new swarms
+// of 7): 15 nodes make 2 swarms (8 + 7), 5 to 13 nodes one swarm.
+var DevnetSwarms = swarm.AssignParams{MinSize: swarm.MinSwarmSize, IdealSize: swarm.NewSwarmSize}
+
+// Options configure a network. Zero values take the defaults.
+type Options struct {
+	// Nodes is the number of service nodes (default DefaultNodes). When
+	// Dir already holds a network, 0 means its size and anything else
+	// must equal it.
+	Nodes int
+	// Dir holds the network (see the package doc); "" makes a temporary
+	// directory that Close removes.
+	Dir string
+	// Listen is the IPv4 address nodes listen on and announce (default
+	// 127.0.0.1). Fixed when the directory is created.
+	Listen string
+	// Logger receives the harness's logs and, unless LogFiles, the
+	// in-process nodes' logs (with a "node" attribute). Nil discards.
+	Logger *slog.Logger
+	// LogFiles writes each node's log to DIR/node-NN/node.log (always so
+	// in Subprocess mode), at LogLevel.
+	LogFiles bool
+	LogLevel slog.Level
+	// Swarm sizes the swarms when the directory is created (default
+	// DevnetSwarms). {MinSize: 3, IdealSize: 5} gives 10 nodes two swarms
+	// of 5.
+	Swarm swarm.AssignParams
+	// Subprocess runs every node as a child process (see ChildMain) so
+	// that it can be killed with SIGKILL or paused with SIGSTOP.
+	Subprocess bool
+	// Command is the child program and its arguments (default: this
+	// executable, without arguments). It must call ChildMain.
+	Command []string
+	// Ledger is the node list's source (default a GenesisLedger at
+	// DIR/genesis.json). Subprocess mode needs its GenesisPath.
+	Ledger Ledger
+	// Tune adjusts node i's configuration before it starts. The defaults
+	// are snode.DefaultConfig with the per-IP client rate limit off (all
+	// clients of a loopback network share one address) and no metrics
+	// listener.
+	Tune func(i int, c *snode.Config)
+	// ReadyTimeout bounds the wait for a node to answer after a start
+	// (default DefaultReadyTimeout).
+	ReadyTimeout time.Duration
+}
+
+// NodeInfo describes one node of the network.
+type NodeInfo struct {
+	Index   int
+	Ed25519 identity.Ed25519PublicKey
+	X25519  identity.X25519PublicKey
+	Addr    netip.AddrPort
+	URL     string // https://ip:port
+	DataDir string
+	LogFile string // "" for an in-process node that logs to Options.Logger
+	Swarm   uint64
+}
+
+// ErrUnsupported is returned by Pause and Resume for in-process nodes.
+var ErrUnsupported = errors.New("testnet: operation needs a Subprocess network")
+
+// ErrClosed is returned by operations on a closed network.
+var ErrClosed = errors.New("testnet: network closed")
+
+// member is one node's running state.
+type member struct {
+	info NodeInfo
+	cfg  snode.Config
+
+	mu sync.Mutex // serialises operations on this node; guards the rest
+
+	// in-process
+	cancel context.CancelFunc
+	done   chan error
+	// subprocess
+	cmd    *exec.Cmd
+	logF   *os.File
+	paused bool
+}
+
+func (m *member) running() bool { return m.done != nil }
+
+// Network is a running test network. Its methods are safe for concurrent
+// use; operations on one node are serialised, different nodes proceed in
+// parallel.
+type Network struct {
+	opts   Options
+	dir    string
+	tmpDir bool
+	log    *slog.Logger
+	lay    *layout
+	keys   []*snode.Keys
+	ledger Ledger
+	client *http.Client
+
+	bg     context.Context
+	stopBG context.CancelFunc
+	bgWG   sync.WaitGroup
+
+	members []*member // fixed after Start
+
+	mu     sync.Mutex
+	closed bool
+}
+
+// StartT starts a network for a test and closes it when the test ends.
+// Without Options.Dir the network lives in t.TempDir().
+func StartT(t testing.TB, opts Options) *Network {
+	t.Helper()
+	if opts.Dir == "" {
+		opts.Dir = t.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*max(opts.ReadyTimeout, DefaultReadyTimeout))
+	defer cancel()
+	n, err := Start(ctx, opts)
+	if err != nil {
+		t.Fatalf("testnet: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := n.Close(); err != nil {
+			t.Errorf("testnet close: %v", err)
+		}
+	})
+	return n
+}
+
+// Start creates (or reopens) the network in opts.Dir, publishes its node
+// list, starts every node and waits until each answers on HTTPS. On error
+// everything started is stopped again.
+func Start(ctx context.Context, opts Options) (*Network, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.ReadyTimeout <= 0 {
+		opts.ReadyTimeout = DefaultReadyTimeout
+	}
+	if opts.Swarm == (swarm.AssignParams{}) {
+		opts.Swarm = DevnetSwarms
+	}
+	n := &Network{opts: opts, dir: opts.Dir, log: opts.Logger}
+	if n.dir == "" {
+		d, err := os.MkdirTemp("", "sotto-testnet-")
+		if err != nil {
+			return nil, fmt.Errorf("testnet: %w", err)
+		}
+		n.dir, n.tmpDir = d, true
+	}
+	nodes := opts.Nodes
+	if nodes == 0 {
+		if _, err := os.Stat(filepath.Join(n.dir, LayoutFile)); err != nil {
+			nodes = DefaultNodes
+		}
+	}
+	var err error
+	n.lay, n.keys, err = openLayout(n.dir, nodes, opts.Listen, opts.Swarm)
+	if err != nil {
+		n.removeTmp()
+		return nil, err
+	}
+	n.ledger = opts.Ledger
+	if n.ledger == nil {
+		n.ledger = NewGenesisLedger(filepath.Join(n.dir, GenesisFile), n.log)
+	}
+	if opts.Subprocess && n.ledger.GenesisPath() == "" {
+		n.removeTmp()
+		return nil, errors.New("testnet: Subprocess mode needs a ledger with a genesis file")
+	}
+	if err := n.ledger.Publish(ctx, n.lay.snapshot(n.keys)); err != nil {
+		n.removeTmp()
+		return nil, fmt.Errorf("testnet: publish node list: %w", err)
+	}
+	n.client = probeClient()
+	n.bg, n.stopBG = context.WithCancel(context.Background())
+	n.bgWG.Go(func() {
+		if err := n.ledger.Serve(n.bg); err != nil {
+			n.log.Error("ledger stopped", "err", err)
+		}
+	})
+	for i := range n.lay.Nodes {
+		n.members = append(n.members, &member{info: n.info(i), cfg: n.nodeConfig(i)})
+	}
+	if err := n.writeNetworkFile(); err != nil {
+		n.Close()
+		return nil, err
+	}
+	if err := n.startAll(ctx); err != nil {
+		n.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Network) removeTmp() {
+	if n.tmpDir {
+		os.RemoveAll(n.dir)
+	}
+}
+
+func (n *Network) info(i int) NodeInfo {
+	ln := n.lay.Nodes[i]
+	ip := netip.MustParseAddr(n.lay.Listen)
+	ni := NodeInfo{
+		Index:   i,
+		Ed25519: n.keys[i].Ed25519Public(),
+		X25519:  n.keys[i].X25519Public(),
+		Addr:    netip.AddrPortFrom(ip, ln.Port),
+		URL:     n.lay.url(i),
+		DataDir: filepath.Join(n.dir, ln.Dir),
+		Swarm:   ln.Swarm,
+	}
+	if n.opts.LogFiles || n.opts.Subprocess {
+		ni.LogFile = filepath.Join(ni.DataDir, "node.log")
+	}
+	return ni
+}
+
+func (n *Network) nodeConfig(i int) snode.Config {
+	c := snode.DefaultConfig()
+	c.ListenAddr = net.JoinHostPort(n.lay.Listen, strconv.Itoa(int(n.lay.Nodes[i].Port)))
+	c.PublicIP = n.lay.Listen
+	c.AdminAddr = ""
+	c.DataDir = filepath.Join(n.dir, n.lay.Nodes[i].Dir)
+	c.Limits.ClientRate = 0
+	if n.opts.Tune != nil {
+		n.opts.Tune(i, &c)
+	}
+	return c
+}
+
+// networkFile is the client's network file (client.Network, plus the
+// fields a client may use to skip the bootstrap).
+type networkFile struct {
+	SeedNodes       []string `json:"seed_nodes"`
+	AllowSameSubnet bool     `json:"allow_same_subnet"`
+}
+
+func (n *Network) writeNetworkFile() error {
+	data, err := json.MarshalIndent(networkFile{SeedNodes: n.SeedURLs(), AllowSameSubnet: true}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(n.NetworkFile(), append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("testnet: write network file: %w", err)
+	}
+	return nil
+}
+
+// startAll starts every node at once and waits for all of them.
+func (n *Network) startAll(ctx context.Context) error {
+	errs := make([]error, len(n.members))
+	var wg sync.WaitGroup
+	for i := range n.members {
+		wg.Go(func() { errs[i] = n.Start(ctx, i) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Dir is the network's directory.
+func (n *Network) Dir() string { return n.dir }
+
+// Len is the number of nodes.
+func (n *Network) Len() int { return len(n.lay.Nodes) }
+
+// Nodes describes every node.
+func (n *Network) Nodes() []NodeInfo {
+	out := make([]NodeInfo, len(n.members))
+	for i, m := range n.members {
+		out[i] = m.info
+	}
+	return out
+}
+
+// Node describes node i.
+func (n *Network) Node(i int) NodeInfo { return n.members[i].info }
+
+// NetworkFile is the path of DIR/network.json, the client's network file.
+func (n *Network) NetworkFile() string { return filepath.Join(n.dir, NetworkFile) }
+
+// SeedURLs are the base URLs of every node.
+func (n *Network) SeedURLs() []string {
+	out := make([]string, len(n.lay.Nodes))
+	for i := range n.lay.Nodes {
+		out[i] = n.lay.url(i)
+	}
+	return out
+}
+
+// Swarms maps each swarm id to the indexes of its nodes.
+func (n *Network) Swarms() map[uint64][]int {
+	out := map[uint64][]int{}
+	for i, ln := range n.lay.Nodes {
+		out[ln.Swarm] = append(out[ln.Swarm], i)
+	}
+	return out
+}
+
+// SwarmOf returns the swarm responsible for an account key (the key of a
+// Session ID without its prefix) and the indexes of its nodes.
+func (n *Network) SwarmOf(account [32]byte) (uint64, []int) {
+	sw := n.Swarms()
+	ids := make([]uint64, 0, len(sw))
+	for id := range sw {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	id, ok := swarm.SelectKey(ids, account)
+	if !ok {
+		return swarm.UnassignedID, nil
+	}
+	return id, sw[id]
+}
+
+// Ledger is the network's ledger.
+func (n *Network) Ledger() Ledger { return n.ledger }
+
+// Snapshot is the node list the harness published.
+func (n *Network) Snapshot() *ledger.Snapshot { return n.lay.snapshot(n.keys) }
+
+// HTTPClient is a client for talking to the nodes directly (it accepts
+// their self-signed certificates, as Session clients do).
+func (n *Network) HTTPClient() *http.Client { return n.client }
+
+func (n *Network) member(i int) (*member, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil, ErrClosed
+	}
+	if i < 0 || i >= len(n.members) {
+		return nil, fmt.Errorf("testnet: no node %d", i)
+	}
+	return n.members[i], nil
+}
+
+func (n *Network) isClosed() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.closed
+}
+
+// Running reports whether node i is started (a paused node is running).
+func (n *Network) Running(i int) bool {
+	if i < 0 || i >= len(n.members) {
+		return false
+	}
+	m := n.members[i]
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.running()
+}
+
+// Start starts node i if it is not running and waits until it answers.
+func (n *Network) Start(ctx context.Context, i int) error {
+	m, err := n.member(i)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.running() {
+		return nil
+	}
+	if n.isClosed() {
+		return ErrClosed
+	}
+	if n.opts.Subprocess {
+		err = n.startChild(m)
+	} else {
+		err = n.startInProcess(m)
+	}
+	if err != nil {
+		return fmt.Errorf("testnet: start node %d: %w", i, err)
+	}
+	if err := n.waitReady(ctx, m); err != nil {
+		return fmt.Errorf("testnet: node %d: %w", i, err)
+	}
+	return nil
+}
+
+func (n *Network) nodeLogger(m *member) (*slog.Logger, *os.File, error) {
+	if m.info.LogFile == "" {
+		return n.log.With("node", m.info.Index), nil, nil
+	}
+	f, err := os.OpenFile(m.info.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, nil, err
+	}
+	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: n.opts.LogLevel})), f, nil
+}
+
+// startInProcess creates and serves the node; called with m.mu held.
+func (n *Network) startInProcess(m *member) error {
+	log, f, err := n.nodeLogger(m)
+	if err != nil {
+		return err
+	}
+	p, err := newNodeProc(m.cfg, n.ledger.View(), log)
+	if err != nil {
+		if f != nil {
+			f.Close()
+		}
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		err := p.serve(ctx)
+		if f != nil {
+			f.Close()
+		}
+		done <- err
+	}()
+	m.cancel, m.done, m.logF = cancel, done, nil
+	return nil
+}
+
+// startChild runs the node as a child process; called with m.mu held.
+func (n *Network) startChild(m *member) error {
+	spec := &childSpec{Config: m.cfg, Genesis: n.ledger.GenesisPath(), LogLevel: n.opts.LogLevel}
+	specPath, err := writeChildSpec(m.info.DataDir, spec)
+	if err != nil {
+		return err
+	}
+	argv := n.opts.Command
+	if len(argv) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		argv = []string{exe}
+	}
+	f, err := os.OpenFile(m.info.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), EnvChild+"="+specPath)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.Dir = m.info.DataDir
+	setChildAttrs(cmd)
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return err
+	}
+	done := make(chan error, 1)
+	go func() {
+		err := cmd.Wait()
+		f.Close()
+		done <- err
+	}()
+	m.cmd, m.done, m.logF, m.paused = cmd, done, f, false
+	return nil
+}
+
+// waitReady polls the node until it answers a storage RPC, the node
+// process ends, or the ready timeout passes; called with m.mu held.
+func (n *Network) waitReady(ctx context.Context, m *member) error {
+	ctx, cancel := context.WithTimeout(ctx, n.opts.ReadyTimeout)
+	defer cancel()
+	done := m.done
+	t := time.NewTicker(25 * time.Millisecond)
+	defer t.Stop()
+	var last error
+	for {
+		if last = n.ping(ctx, m.info.URL); last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not ready: %w (last error: %v)", ctx.Err(), last)
+		case err := <-done:
+			// Put the result back for Stop, which waits on it.
+			done <- err
+			return fmt.Errorf("exited while starting: %v%s", err, n.logTail(m))
+		case <-t.C:
+		}
+	}
+}
+
+// logTail is the end of a node's log file, for error messages.
+func (n *Network) logTail(m *member) string {
+	if m.info.LogFile == "" {
+		return ""
+	}
+	b, err := os.ReadFile(m.info.LogFile)
+	if err != nil {
+		return ""
+	}
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return "\n" + string(b)
+}
+
+// ping sends the storage RPC "info" to a node.
+func (n *Network) ping(ctx context.Context, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	st, body, err := Post(ctx, n.client, url+"/storage_rpc/v1", []byte(`{"method":"info","params":{}}`))
+	if err != nil {
+		return err
+	}
+	if st != http.StatusOK {
+		return fmt.Errorf("info: HTTP %d: %.200s", st, body)
+	}
+	return nil
+}
+
+// Post sends body to url and returns the status and the response body
+// (at most 64 MiB).
+func Post(ctx context.Context, c *http.Client, url string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	return resp.StatusCode, b, err
+}
+
+// Stop shuts node i down gracefully (SIGTERM for a child) and waits for
+// it. Stopping a stopped node does nothing.
+func (n *Network) Stop(i int) error {
+	m, err := n.member(i)
+	if err != nil {
+		return err
+	}
+	return n.stop(m, false)
+}
+
+// Kill stops node i without a graceful shutdown: SIGKILL for a child; an
+// in-process node is stopped as by Stop (a process cannot crash part of
+// itself).
+func (n *Network) Kill(i int) error {
+	m, err := n.member(i)
+	if err != nil {
+		return err
+	}
+	return n.stop(m, true)
+}
+
+func (n *Network) stop(m *member, kill bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.running() {
+		return nil
+	}
+	var err error
+	if m.cmd != nil {
+		err = stopChild(m, kill)
+	} else {
+		m.cancel()
+		err = <-m.done
+	}
+	m.cmd, m.cancel, m.done, m.logF, m.paused = nil, nil, nil, nil, false
+	return err
+}
+
+// stopChild signals a child and waits for it; after a kill the exit
+// status is not an error.
+func stopChild(m *member, kill bool) error {
+	if m.paused {
+		_ = resumeProcess(m.cmd.Process)
+	}
+	if kill {
+		_ = m.cmd.Process.Kill()
+		<-m.done
+		return nil
+	}
+	_ = terminateProcess(m.cmd.Process)
+	select {
+	case err := <-m.done:
+		return err
+	case <-time.After(stopTimeout):
+		_ = m.cmd.Process.Kill()
+		<-m.done
+		return fmt.Errorf("node %d did not stop within %v; killed", m.info.Index, stopTimeout)
+	}
+}
+
+// Restart stops node i (if running) and starts it again with the same
+// key, port and data directory.
+func (n *Network) Restart(ctx context.Context, i int) error {
+	if err := n.Stop(i); err != nil {
+		return err
+	}
+	return n.Start(ctx, i)
+}
+
+// Pause freezes node i with SIGSTOP (Subprocess mode only): its port stays
+// open but nothing answers.
+func (n *Network) Pause(i int) error {
+	m, err := n.member(i)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cmd == nil {
+		if !n.opts.Subprocess {
+			return ErrUnsupported
+		}
+		return fmt.Errorf("testnet: node %d is not running", i)
+	}
+	if err := pauseProcess(m.cmd.Process); err != nil {
+		return err
+	}
+	m.paused = true
+	return nil
+}
+
+// Resume continues a paused node with SIGCONT.
+func (n *Network) Resume(i int) error {
+	m, err := n.member(i)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cmd == nil {
+		if !n.opts.Subprocess {
+			return ErrUnsupported
+		}
+		return fmt.Errorf("testnet: node %d is not running", i)
+	}
+	if err := resumeProcess(m.cmd.Process); err != nil {
+		return err
+	}
+	m.paused = false
+	return nil
+}
+
+// Close stops every node, the ledger, and removes a temporary directory.
+// It is idempotent.
+func (n *Network) Close() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	n.mu.Unlock()
+	errs := make([]error, len(n.members))
+	var wg sync.WaitGroup
+	for i, m := range n.members {
+		wg.Go(func() { errs[i] = n.stop(m, false) })
+	}
+	wg.Wait()
+	if n.stopBG != nil {
+		n.stopBG()
+		n.bgWG.Wait()
+	}
+	if n.client != nil {
+		n.client.CloseIdleConnections()
+	}
+	n.removeTmp()
+	return errors.Join(errs...)
+}
+
+// probeClient accepts the nodes' self-signed certificates.
+func probeClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}, // node certificates are self-signed; clients do not verify them
+		ForceAttemptHTTP2:   true,
+		MaxIdleConnsPerHost: 16,
+		IdleConnTimeout:     30 * time.Second,
+	}}
+}

@@ -1,0 +1,384 @@
+package testnet
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"sotto.dev/ledger"
+	"sotto.dev/onion"
+	"sotto.dev/swarm"
+)
+
+func TestMain(m *testing.M) {
+	ChildMain()
+	goleak.VerifyTestMain(m)
+}
+
+func rpc(t *testing.T, n *Network, i int, body string) (int, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, b, err := Post(ctx, n.HTTPClient(), n.Node(i).URL+"/storage_rpc/v1", []byte(body))
+	if err != nil {
+		t.Fatalf("node %d: %v", i, err)
+	}
+	return st, b
+}
+
+// serviceNodes asks node i for the node list as a client bootstrapping from
+// a seed does.
+func serviceNodes(t *testing.T, n *Network, i int) []map[string]any {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, b, err := Post(ctx, n.HTTPClient(), n.Node(i).URL+"/json_rpc",
+		[]byte(`{"jsonrpc":"2.0","id":1,"method":"get_n_service_nodes","params":{"active_only":true}}`))
+	if err != nil || st != http.StatusOK {
+		t.Fatalf("node %d get_n_service_nodes: %d %s %v", i, st, b, err)
+	}
+	var resp struct {
+		Result struct {
+			States []map[string]any `json:"service_node_states"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(b, &resp); err != nil {
+		t.Fatalf("node %d: %v: %s", i, err, b)
+	}
+	return resp.Result.States
+}
+
+// onionInfo sends the storage RPC "info" through a 3-hop onion path that
+// starts at node guard and ends at node dest.
+func onionInfo(t *testing.T, n *Network, hops []int, dest int) onion.SnodeResponse {
+	t.Helper()
+	hop := func(i int) onion.Hop {
+		ni := n.Node(i)
+		return onion.Hop{Node: onion.NodeID(ni.Ed25519), X25519: onion.PublicKey(ni.X25519)}
+	}
+	var path []onion.Hop
+	for _, h := range hops {
+		path = append(path, hop(h))
+	}
+	body, key, err := onion.BuildSnodeRequest(path, hop(dest), []byte(`{"method":"info","params":{}}`), onion.CipherXChaCha20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, reply, err := Post(ctx, n.HTTPClient(), n.Node(hops[0]).URL+"/onion_req/v2", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := onion.DecodeSnodeResponse(key, st, reply)
+	if err != nil {
+		t.Fatalf("onion reply: %v (HTTP %d %.200s)", err, st, reply)
+	}
+	return resp
+}
+
+func TestNetworkServesEveryEndpoint(t *testing.T) {
+	n := StartT(t, Options{Nodes: 5})
+	if n.Len() != 5 {
+		t.Fatalf("Len %d", n.Len())
+	}
+	for i := range n.Len() {
+		if st, b := rpc(t, n, i, `{"method":"info","params":{}}`); st != 200 || !bytes.Contains(b, []byte(`"version"`)) {
+			t.Fatalf("node %d info: %d %s", i, st, b)
+		}
+		states := serviceNodes(t, n, i)
+		if len(states) != 5 {
+			t.Fatalf("node %d lists %d nodes", i, len(states))
+		}
+		resp := onionInfo(t, n, []int{i, (i + 1) % 5, (i + 2) % 5}, (i+3)%5)
+		if resp.Status != 200 || !bytes.Contains(resp.Body, []byte(`"version"`)) {
+			t.Fatalf("onion via node %d: %d %s", i, resp.Status, resp.Body)
+		}
+	}
+
+	// The network file is in the format the client engine reads
+	// (client.ParseNetwork).
+	raw, err := os.ReadFile(n.NetworkFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nf networkFile
+	if err := json.Unmarshal(raw, &nf); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(nf.SeedNodes, n.SeedURLs()) || !nf.AllowSameSubnet {
+		t.Fatalf("network file %+v", nf)
+	}
+
+	// The genesis file lists every node, active, at its address.
+	data, err := os.ReadFile(filepath.Join(n.Dir(), GenesisFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := ledger.ParseGenesis(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Nodes) != 5 {
+		t.Fatalf("genesis has %d nodes", len(snap.Nodes))
+	}
+	for _, ni := range n.Nodes() {
+		i := slices.IndexFunc(snap.Nodes, func(ln ledger.Node) bool { return ln.Ed25519 == ni.Ed25519 })
+		if i < 0 || snap.Nodes[i].StoragePort != ni.Addr.Port() || snap.Nodes[i].State != ledger.StateActive || snap.Nodes[i].SwarmID != ni.Swarm {
+			t.Fatalf("node %d missing or wrong in genesis", ni.Index)
+		}
+	}
+}
+
+func TestSwarmLayouts(t *testing.T) {
+	for _, tc := range []struct {
+		nodes  int
+		params swarm.AssignParams
+		sizes  []int
+	}{
+		{15, DevnetSwarms, []int{7, 8}},
+		{10, swarm.AssignParams{MinSize: 3, IdealSize: 5}, []int{5, 5}},
+		{5, DevnetSwarms, []int{5}},
+		{3, DevnetSwarms, []int{3}},
+	} {
+		dir := t.TempDir()
+		l, keys, err := openLayout(dir, tc.nodes, "127.0.0.1", tc.params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		count := map[uint64]int{}
+		for _, ln := range l.Nodes {
+			count[ln.Swarm]++
+		}
+		var sizes []int
+		for _, c := range count {
+			sizes = append(sizes, c)
+		}
+		slices.Sort(sizes)
+		if !slices.Equal(sizes, tc.sizes) {
+			t.Errorf("%d nodes %+v: swarm sizes %v, want %v", tc.nodes, tc.params, sizes, tc.sizes)
+		}
+		// Reopening keeps keys, ports and swarms.
+		l2, keys2, err := openLayout(dir, 0, "", tc.params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(l.Nodes, l2.Nodes) {
+			t.Errorf("reopened layout differs")
+		}
+		for i := range keys {
+			if keys[i].Ed25519Public() != keys2[i].Ed25519Public() {
+				t.Errorf("node %d key changed", i)
+			}
+		}
+	}
+}
+
+func TestLayoutMismatch(t *testing.T) {
+	dir := t.TempDir()
+	if _, _, err := openLayout(dir, 3, "127.0.0.1", DevnetSwarms); err != nil {
+		t.Fatal(err)
+	}
+	var le *LayoutError
+	if _, _, err := openLayout(dir, 4, "", DevnetSwarms); !errors.As(err, &le) {
+		t.Fatalf("other size: %v", err)
+	}
+	if _, _, err := openLayout(dir, 3, "127.0.0.2", DevnetSwarms); !errors.As(err, &le) {
+		t.Fatalf("other address: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, LayoutFile), []byte(`{"format":"x"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := openLayout(dir, 3, "", DevnetSwarms); !errors.As(err, &le) {
+		t.Fatalf("bad format: %v", err)
+	}
+	if _, _, err := openLayout(t.TempDir(), 3, "0.0.0.0", DevnetSwarms); err == nil {
+		t.Fatal("unspecified listen address accepted")
+	}
+	if _, _, err := openLayout(t.TempDir(), 0, "", DevnetSwarms); err == nil {
+		t.Fatal("zero nodes accepted")
+	}
+}
+
+// storeMessage stores data for acct on node i and returns its hash.
+func storeMessage(t *testing.T, n *Network, acct *Account, i int, data []byte) string {
+	t.Helper()
+	body, err := acct.StoreRequest(data, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, b := rpc(t, n, i, string(body))
+	if st != 200 {
+		t.Fatalf("store on node %d: %d %s", i, st, b)
+	}
+	var resp struct {
+		Hash string `json:"hash"`
+	}
+	if err := json.Unmarshal(b, &resp); err != nil || resp.Hash == "" {
+		t.Fatalf("store reply %s: %v", b, err)
+	}
+	return resp.Hash
+}
+
+// retrieveHashes lists the hashes of acct's messages on node i, waiting
+// while the node still syncs after a start.
+func retrieveHashes(t *testing.T, n *Network, acct *Account, i int) []string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		body, err := acct.RetrieveRequest("", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, b := rpc(t, n, i, string(body))
+		if st == http.StatusServiceUnavailable && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		if st != 200 {
+			t.Fatalf("retrieve on node %d: %d %s", i, st, b)
+		}
+		var resp struct {
+			Messages []struct {
+				Hash string `json:"hash"`
+			} `json:"messages"`
+		}
+		if err := json.Unmarshal(b, &resp); err != nil {
+			t.Fatalf("retrieve reply %s: %v", b, err)
+		}
+		var out []string
+		for _, m := range resp.Messages {
+			out = append(out, m.Hash)
+		}
+		return out
+	}
+}
+
+func TestRestartKeepsIdentityAndData(t *testing.T) {
+	dir := t.TempDir()
+	n := StartT(t, Options{Nodes: 5, Dir: dir})
+	acct, err := NewAccount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, members := n.SwarmOf(acct.Key())
+	target := members[0]
+	hash := storeMessage(t, n, acct, target, []byte("hello"))
+	before := n.Node(target)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := n.Restart(ctx, target); err != nil {
+		t.Fatal(err)
+	}
+	after := n.Node(target)
+	if after.Ed25519 != before.Ed25519 || after.Addr != before.Addr {
+		t.Fatal("restart changed the node's key or address")
+	}
+	if got := retrieveHashes(t, n, acct, target); !slices.Equal(got, []string{hash}) {
+		t.Fatalf("after restart: %v, want [%s]", got, hash)
+	}
+
+	// Stop and start the whole network in the same directory.
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n2 := StartT(t, Options{Dir: dir})
+	if n2.Len() != 5 || n2.Node(target).Ed25519 != before.Ed25519 || n2.Node(target).Addr != before.Addr {
+		t.Fatal("reopened network differs")
+	}
+	for _, i := range members {
+		if got := retrieveHashes(t, n2, acct, i); !slices.Equal(got, []string{hash}) {
+			t.Fatalf("reopened node %d: %v, want [%s]", i, got, hash)
+		}
+	}
+}
+
+func TestStopAndStart(t *testing.T) {
+	n := StartT(t, Options{Nodes: 3})
+	if err := n.Stop(1); err != nil {
+		t.Fatal(err)
+	}
+	if n.Running(1) {
+		t.Fatal("stopped node still running")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := n.ping(ctx, n.Node(1).URL); err == nil {
+		t.Fatal("stopped node answers")
+	}
+	if err := n.Pause(1); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("Pause in-process: %v", err)
+	}
+	if err := n.Start(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := rpc(t, n, 1, `{"method":"info","params":{}}`); st != 200 {
+		t.Fatal("restarted node does not answer")
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(ctx, 1); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Start after Close: %v", err)
+	}
+}
+
+func TestSubprocessKillPauseResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	n := StartT(t, Options{Nodes: 3, Subprocess: true})
+	acct, err := NewAccount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := storeMessage(t, n, acct, 0, []byte("before the kill"))
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := n.Pause(1); err != nil {
+		t.Fatal(err)
+	}
+	pctx, pcancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	if err := n.ping(pctx, n.Node(1).URL); err == nil {
+		t.Fatal("paused node answers")
+	}
+	pcancel()
+	if err := n.Resume(1); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := rpc(t, n, 1, `{"method":"info","params":{}}`); st != 200 {
+		t.Fatalf("resumed node answers %d", st)
+	}
+
+	if err := n.Kill(0); err != nil {
+		t.Fatal(err)
+	}
+	if n.Running(0) {
+		t.Fatal("killed node still running")
+	}
+	if err := n.Start(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := retrieveHashes(t, n, acct, 0); !slices.Contains(got, hash) {
+		t.Fatalf("after kill -9 and restart: %v, want %s", got, hash)
+	}
+	// The node logs went to its log file.
+	if b, err := os.ReadFile(n.Node(0).LogFile); err != nil || !bytes.Contains(b, []byte("serving")) {
+		t.Fatalf("node log: %v %.300s", err, b)
+	}
+	// A paused node is stopped cleanly by Close.
+	if err := n.Pause(2); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,182 @@
+package testnet
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+
+	"sotto.dev/ledger"
+	"sotto.dev/snode"
+	"sotto.dev/snode/relay"
+)
+
+// nodeProc is one service node running in this process: the storage
+// server with the onion relay mounted on its HTTPS port.
+type nodeProc struct {
+	node *snode.Node
+	fwd  *pinnedForwarder
+}
+
+// newNodeProc creates the node (binding its port) and mounts the relay
+// unless the node already serves relay.Path itself.
+func newNodeProc(cfg snode.Config, view ledger.View, log *slog.Logger) (*nodeProc, error) {
+	n, err := snode.New(cfg, snode.Deps{Logger: log, View: view})
+	if err != nil {
+		return nil, err
+	}
+	p := &nodeProc{node: n}
+	if !servesOnion(n.Handler()) {
+		p.fwd = newPinnedForwarder(cfg.Limits.ForwardTimeout.D())
+		r, err := relay.New(relay.Config{AllowPrivateServers: true}, relay.Deps{
+			Logger:        log,
+			X25519Private: [32]byte(n.Keys().X25519Private()),
+			Directory:     newViewDirectory(view),
+			Local:         n,
+			Forwarder:     p.fwd,
+		})
+		if err != nil {
+			n.Close()
+			return nil, err
+		}
+		n.Mount("POST "+relay.Path, r)
+	}
+	return p, nil
+}
+
+// serve runs the node until ctx ends.
+func (p *nodeProc) serve(ctx context.Context) error {
+	err := p.node.Serve(ctx)
+	if p.fwd != nil {
+		p.fwd.close()
+	}
+	return err
+}
+
+// close releases a node that was never served.
+func (p *nodeProc) close() {
+	p.node.Close()
+	if p.fwd != nil {
+		p.fwd.close()
+	}
+}
+
+// servesOnion reports whether the node's handler already routes
+// POST /onion_req/v2 somewhere other than its catch-all.
+func servesOnion(h http.Handler) bool {
+	mux, ok := h.(*http.ServeMux)
+	if !ok {
+		return true // not ours to extend
+	}
+	req, err := http.NewRequest(http.MethodPost, "https://node"+relay.Path, nil)
+	if err != nil {
+		return true
+	}
+	_, pattern := mux.Handler(req)
+	return pattern != "" && pattern != "/"
+}
+
+// viewDirectory is the relay's Directory over a ledger view: the address
+// of each active node, rebuilt when the snapshot changes.
+type viewDirectory struct {
+	view ledger.View
+
+	mu   sync.Mutex
+	snap *ledger.Snapshot
+	byID map[[32]byte]netip.AddrPort
+}
+
+func newViewDirectory(v ledger.View) *viewDirectory { return &viewDirectory{view: v} }
+
+// Lookup implements relay.Directory.
+func (d *viewDirectory) Lookup(id [32]byte) (netip.AddrPort, bool) {
+	snap := d.view.Current()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if snap != d.snap {
+		d.byID = make(map[[32]byte]netip.AddrPort, len(snap.Nodes))
+		for _, n := range snap.Nodes {
+			ip, err := netip.ParseAddr(n.PublicIP)
+			if err != nil || n.State != ledger.StateActive {
+				continue
+			}
+			d.byID[n.Ed25519] = netip.AddrPortFrom(ip, n.StoragePort)
+		}
+		d.snap = snap
+	}
+	ap, ok := d.byID[id]
+	return ap, ok
+}
+
+// pinnedForwarder forwards onion layers over HTTPS, checking that the next
+// node's certificate key is the Ed25519 key the layer names (node
+// certificates are self-signed with the ledger key).
+type pinnedForwarder struct {
+	timeout time.Duration
+
+	mu      sync.Mutex
+	clients map[[32]byte]*http.Client
+}
+
+func newPinnedForwarder(timeout time.Duration) *pinnedForwarder {
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	return &pinnedForwarder{timeout: timeout, clients: map[[32]byte]*http.Client{}}
+}
+
+// errPeerKey reports a next hop whose certificate is not its ledger key.
+var errPeerKey = errors.New("testnet: next node's certificate key is not its ledger key")
+
+func (f *pinnedForwarder) client(id [32]byte) *http.Client {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.clients[id]; ok {
+		return c
+	}
+	tlsConf := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		InsecureSkipVerify: true, // replaced by the key pin
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errPeerKey
+			}
+			pk, ok := cs.PeerCertificates[0].PublicKey.(ed25519.PublicKey)
+			if !ok || len(pk) != ed25519.PublicKeySize || [32]byte(pk) != id {
+				return errPeerKey
+			}
+			return nil
+		},
+	}
+	c := &http.Client{Transport: &http.Transport{
+		TLSClientConfig:     tlsConf,
+		ForceAttemptHTTP2:   true,
+		DialContext:         (&net.Dialer{Timeout: f.timeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout: f.timeout,
+		MaxIdleConnsPerHost: 32,
+		IdleConnTimeout:     90 * time.Second,
+	}}
+	f.clients[id] = c
+	return c
+}
+
+// Forward implements relay.Forwarder.
+func (f *pinnedForwarder) Forward(ctx context.Context, next relay.Next, body []byte) (int, []byte, error) {
+	fw := relay.HTTPSForwarder{Client: f.client(next.Ed25519)}
+	return fw.Forward(ctx, next, body)
+}
+
+func (f *pinnedForwarder) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for id, c := range f.clients {
+		c.CloseIdleConnections()
+		delete(f.clients, id)
+	}
+}
