@@ -1,0 +1,186 @@
+package client
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// Clock tells the time; tests substitute one.
+type Clock interface{ Now() time.Time }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// Config configures a Client. Zero durations take the defaults below.
+type Config struct {
+	// Home is the directory of the local database (client.db).
+	Home string
+	// NetworkFile is the network file: seed node URLs (see ParseNetwork).
+	// Without it the client works offline: local reads and writes only.
+	NetworkFile string
+	// Network, when set, is used instead of reading NetworkFile.
+	Network *Network
+	// Logger receives the client's logs; nil discards them.
+	Logger *slog.Logger
+	// Clock defaults to the system clock.
+	Clock Clock
+
+	// RequestTimeout bounds one request through an onion path
+	// (default 15 s).
+	RequestTimeout time.Duration
+	// LongPollWait is the wait_ms the client asks a node to hold an
+	// empty retrieve (default 20 s, at most MaxLongPollWait; 0 keeps the
+	// default, a negative value turns long polling off).
+	LongPollWait time.Duration
+	// PollInterval is the pause between retrieves when the node does not
+	// hold requests (default 2 s).
+	PollInterval time.Duration
+	// SwarmCacheTTL is how long a looked-up swarm is trusted before it is
+	// asked again (default 10 min; a 421 refreshes it at once).
+	SwarmCacheTTL time.Duration
+	// Paths is the number of hops per onion path (default 3).
+	PathLength int
+}
+
+// Defaults.
+const (
+	DefaultRequestTimeout = 15 * time.Second
+	DefaultLongPollWait   = 20 * time.Second
+	DefaultPollInterval   = 2 * time.Second
+	DefaultSwarmCacheTTL  = 10 * time.Minute
+	// MaxLongPollWait is the largest wait_ms a node accepts
+	// (docs/longpoll.md).
+	MaxLongPollWait = 25 * time.Second
+)
+
+func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Clock == nil {
+		c.Clock = systemClock{}
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.LongPollWait == 0 {
+		c.LongPollWait = DefaultLongPollWait
+	}
+	c.LongPollWait = min(c.LongPollWait, MaxLongPollWait)
+	if c.PollInterval <= 0 {
+		c.PollInterval = DefaultPollInterval
+	}
+	if c.SwarmCacheTTL <= 0 {
+		c.SwarmCacheTTL = DefaultSwarmCacheTTL
+	}
+	if c.PathLength <= 0 {
+		c.PathLength = 3
+	}
+	return c
+}
+
+// DatabaseFile is the name of the local database inside Home.
+const DatabaseFile = "client.db"
+
+// DatabasePath is where the local database of home lives.
+func DatabasePath(home string) string { return filepath.Join(home, DatabaseFile) }
+
+// Network is the content of a network file: how to reach the network the
+// first time. Nodes are then learned from the seeds.
+//
+//	{"seed_nodes": ["https://127.0.0.1:22021", ...], "allow_same_subnet": true}
+type Network struct {
+	// SeedNodes are base URLs (https://host:port) of nodes that answer
+	// get_n_service_nodes at /json_rpc.
+	SeedNodes []string `json:"seed_nodes"`
+	// AllowSameSubnet lets one onion path use several nodes of one /24,
+	// which a loopback devnet needs.
+	AllowSameSubnet bool `json:"allow_same_subnet"`
+}
+
+// NetworkError reports a network file that cannot be used.
+type NetworkError struct {
+	Path   string
+	Reason string
+}
+
+func (e *NetworkError) Error() string {
+	if e.Path == "" {
+		return "client: bad network file: " + e.Reason
+	}
+	return fmt.Sprintf("client: bad network file %s: %s", e.Path, e.Reason)
+}
+
+// ErrNoNetwork is returned by network operations of a client opened
+// without a network file.
+var ErrNoNetwork = errors.New("client: no network configured")
+
+// LoadNetwork reads and parses a network file.
+func LoadNetwork(path string) (*Network, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &NetworkError{Path: path, Reason: err.Error()}
+	}
+	n, err := ParseNetwork(b)
+	if err != nil {
+		var ne *NetworkError
+		if errors.As(err, &ne) {
+			ne.Path = path
+		}
+		return nil, err
+	}
+	return n, nil
+}
+
+// ParseNetwork parses a network file. It needs at least one seed, each an
+// https URL with a host and a port and nothing else (no path beyond "/",
+// no query, no user). Keys other than those of Network are ignored, so
+// that newer network files stay readable.
+func ParseNetwork(b []byte) (*Network, error) {
+	var n Network
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&n); err != nil {
+		return nil, &NetworkError{Reason: "not a JSON object with seed_nodes: " + err.Error()}
+	}
+	if dec.More() {
+		return nil, &NetworkError{Reason: "data after the JSON object"}
+	}
+	if len(n.SeedNodes) == 0 {
+		return nil, &NetworkError{Reason: "no seed_nodes"}
+	}
+	for i, s := range n.SeedNodes {
+		if err := checkSeedURL(s); err != nil {
+			return nil, &NetworkError{Reason: fmt.Sprintf("seed_nodes[%d]: %v", i, err)}
+		}
+	}
+	return &n, nil
+}
+
+func checkSeedURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("not a URL")
+	}
+	switch {
+	case u.Scheme != "https":
+		return fmt.Errorf("%q is not an https URL", s)
+	case u.Host == "" || u.Hostname() == "":
+		return fmt.Errorf("%q has no host", s)
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/"):
+		return fmt.Errorf("%q must be only https://host:port", s)
+	}
+	p, err := strconv.ParseUint(u.Port(), 10, 16)
+	if err != nil || p == 0 {
+		return fmt.Errorf("%q has no valid port", s)
+	}
+	return nil
+}

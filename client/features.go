@@ -1,0 +1,340 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/proto"
+
+	"sotto.dev/client/store"
+	"sotto.dev/identity"
+	"sotto.dev/sessionproto"
+	"sotto.dev/storagerpc"
+	"sotto.dev/wire"
+)
+
+// Bounds of a disappearing timer: a stored message lives at least
+// storagerpc.MinTTL and at most the public inbox maximum.
+const (
+	MinDisappearTimer = storagerpc.MinTTL
+	MaxDisappearTimer = storagerpc.MaxTTLPublic
+)
+
+// MaxProfileNameLen bounds a display name (in bytes).
+const MaxProfileNameLen = 100
+
+// MarkRead marks every incoming message of the conversation with peer as
+// read: messages that disappear after being read start their timer (here
+// and, through expire, on our swarm), and peer gets a read receipt if we
+// accepted them and read receipts are on. It returns the messages marked.
+func (c *Client) MarkRead(ctx context.Context, peer identity.SessionID) ([]*store.Message, error) {
+	now := c.nowMillis()
+	receipts, err := c.boolSetting(ctx, settingReadReceipts, true)
+	if err != nil {
+		return nil, err
+	}
+	var read []*store.Message
+	err = c.db.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		read, err = tx.MarkRead(ctx, peer, math.MaxInt64, now)
+		if err != nil || len(read) == 0 {
+			return err
+		}
+		byExpiry := map[int64][]string{}
+		var ts []int64
+		for _, m := range read {
+			if m.Unsent {
+				continue
+			}
+			ts = append(ts, m.SentAt)
+			if m.ExpiryMode == store.ExpiryAfterRead && m.ServerHash != "" {
+				byExpiry[m.ExpiresAt] = append(byExpiry[m.ExpiresAt], m.ServerHash)
+			}
+		}
+		for exp, hashes := range byExpiry {
+			if err := c.queueSwarmOp(ctx, tx, store.OutboxExpire, hashes, exp); err != nil {
+				return err
+			}
+		}
+		if !receipts || peer == c.self || len(ts) == 0 {
+			return nil
+		}
+		contact, err := tx.Contact(ctx, peer)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && (!contact.Approved || contact.Blocked)) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return c.queueReceipt(ctx, tx, peer, wire.ReceiptMessage_READ, ts)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(read) > 0 {
+		kick(c.kickOutbox)
+		kick(c.kickExpiry)
+	}
+	return read, nil
+}
+
+// SendTyping tells peer that we started or stopped typing. Typing
+// indicators are not queued: one that cannot be stored now is dropped.
+func (c *Client) SendTyping(ctx context.Context, peer identity.SessionID, started bool) error {
+	if c.net == nil {
+		return ErrNoNetwork
+	}
+	if peer.Prefix() != identity.PrefixStandard {
+		return ErrBadRecipient
+	}
+	action := wire.TypingMessage_STOPPED
+	if started {
+		action = wire.TypingMessage_STARTED
+	}
+	ts := c.nextTimestamp()
+	content := &wire.Content{
+		TypingMessage: &wire.TypingMessage{Timestamp: proto.Uint64(uint64(ts)), Action: action.Enum()},
+		SigTimestamp:  proto.Uint64(uint64(ts)),
+	}
+	data, err := sessionproto.EncodeMessage(c.keys, peer, content, uint64(ts))
+	if err != nil {
+		return err
+	}
+	_, err = c.storeData(ctx, peer, data, ts, ts+TypingTTL.Milliseconds())
+	return err
+}
+
+// Unsend withdraws one of our messages: peer (and our other devices) get
+// an UnsendRequest, our copy in our own swarm is deleted, and the message
+// is blanked here. Copies in peer's swarm are peer's to delete, which its
+// client does when it gets the request.
+func (c *Client) Unsend(ctx context.Context, peer identity.SessionID, msgID int64) (*store.Message, error) {
+	var out *store.Message
+	err := c.db.Update(ctx, func(tx *store.Tx) error {
+		m, err := tx.Message(ctx, msgID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && m.Conversation != peer) {
+			return ErrNoMessage
+		}
+		if err != nil {
+			return err
+		}
+		if m.Author != c.self {
+			return ErrNotOurs
+		}
+		if m.Unsent {
+			out = m
+			return nil
+		}
+		if _, err := tx.RemoveOutboxFor(ctx, m.ID); err != nil {
+			return err
+		}
+		if err := tx.MarkUnsent(ctx, m.ID); err != nil {
+			return err
+		}
+		req := &wire.UnsendRequest{Timestamp: proto.Uint64(uint64(m.SentAt)), Author: proto.String(c.self.String())}
+		ts := c.nextTimestamp()
+		expiry := ts + ContentTTL.Milliseconds()
+		if err := c.queue(ctx, tx, peer, &wire.Content{UnsendRequest: req}, ts, expiry, 0, store.OutboxControl); err != nil {
+			return err
+		}
+		if peer != c.self {
+			if err := c.queue(ctx, tx, c.self, &wire.Content{UnsendRequest: proto.Clone(req).(*wire.UnsendRequest)}, ts, expiry, 0, store.OutboxControl); err != nil {
+				return err
+			}
+		}
+		if h := m.SyncHash; h != "" {
+			if err := c.queueSwarmOp(ctx, tx, store.OutboxDelete, []string{h}, 0); err != nil {
+				return err
+			}
+		}
+		out, err = tx.Message(ctx, m.ID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.emit(Event{Kind: EventUnsent, Conversation: peer, Message: out})
+	kick(c.kickOutbox)
+	return out, nil
+}
+
+// React adds (or with remove, removes) our emoji reaction to message
+// msgID of the conversation with peer.
+func (c *Client) React(ctx context.Context, peer identity.SessionID, msgID int64, emoji string, remove bool) (*store.Message, error) {
+	emoji = strings.TrimSpace(emoji)
+	if emoji == "" || utf8.RuneCountInString(emoji) > 8 || !utf8.ValidString(emoji) {
+		return nil, errors.New("client: a reaction is one emoji")
+	}
+	var out *store.Message
+	err := c.db.Update(ctx, func(tx *store.Tx) error {
+		m, err := tx.Message(ctx, msgID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && (m.Conversation != peer || m.Unsent)) {
+			return ErrNoMessage
+		}
+		if err != nil {
+			return err
+		}
+		ts := c.nextTimestamp()
+		if _, err := tx.SetReaction(ctx, m.ID, c.self, emoji, !remove, ts); err != nil {
+			return err
+		}
+		action := wire.DataMessage_Reaction_REACT
+		if remove {
+			action = wire.DataMessage_Reaction_REMOVE
+		}
+		dm := &wire.DataMessage{Reaction: &wire.DataMessage_Reaction{
+			Id: proto.Uint64(uint64(m.SentAt)), Author: proto.String(m.Author.String()),
+			Emoji: proto.String(emoji), Action: action.Enum(),
+		}}
+		if err := c.decorate(ctx, tx, dm); err != nil {
+			return err
+		}
+		expiry := ts + ContentTTL.Milliseconds()
+		if err := c.queueWithSync(ctx, tx, peer, &wire.Content{DataMessage: dm}, ts, expiry, 0, 0, store.OutboxControl); err != nil {
+			return err
+		}
+		out, err = tx.Message(ctx, m.ID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.emit(Event{Kind: EventReaction, Conversation: peer, Message: out})
+	kick(c.kickOutbox)
+	return out, nil
+}
+
+// SetDisappearing sets the disappearing-messages mode of the conversation
+// with peer and tells peer (and our other devices) with an expiration
+// timer update. Messages sent from now on carry the setting.
+func (c *Client) SetDisappearing(ctx context.Context, peer identity.SessionID, mode store.ExpiryMode, timer time.Duration) error {
+	if peer.Prefix() != identity.PrefixStandard {
+		return ErrBadRecipient
+	}
+	var secs uint32
+	if mode != store.ExpiryOff {
+		if timer < MinDisappearTimer || timer > MaxDisappearTimer {
+			return ErrTimer
+		}
+		secs = uint32(timer / time.Second)
+	}
+	err := c.db.Update(ctx, func(tx *store.Tx) error {
+		ts := c.nextTimestamp()
+		if err := tx.SetDisappearing(ctx, peer, mode, secs, ts); err != nil {
+			return err
+		}
+		dm := &wire.DataMessage{Flags: proto.Uint32(uint32(wire.DataMessage_EXPIRATION_TIMER_UPDATE))}
+		if err := c.decorate(ctx, tx, dm); err != nil {
+			return err
+		}
+		content := &wire.Content{DataMessage: dm}
+		if mode != store.ExpiryOff {
+			content.ExpirationType = wire.Content_ExpirationType(mode).Enum()
+		}
+		content.ExpirationTimer = proto.Uint32(secs)
+		expiry := ts + ContentTTL.Milliseconds()
+		return c.queueWithSync(ctx, tx, peer, content, ts, expiry, 0, 0, store.OutboxControl)
+	})
+	if err != nil {
+		return err
+	}
+	c.emit(Event{Kind: EventDisappearing, Conversation: peer, Mode: mode, Timer: secs})
+	kick(c.kickOutbox)
+	return nil
+}
+
+// Accept takes peer out of the message requests: its messages join the
+// inbox and peer gets a MessageRequestResponse.
+func (c *Client) Accept(ctx context.Context, peer identity.SessionID) error {
+	err := c.db.Update(ctx, func(tx *store.Tx) error {
+		ok, err := tx.RemoveRequest(ctx, peer)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrNoRequest
+		}
+		if err := tx.SetApproved(ctx, peer, true, c.nowMillis()); err != nil {
+			return err
+		}
+		if err := tx.SetBlocked(ctx, peer, false, c.nowMillis()); err != nil {
+			return err
+		}
+		return c.queueRequestResponse(ctx, tx, peer)
+	})
+	if err == nil {
+		kick(c.kickOutbox)
+	}
+	return err
+}
+
+func (c *Client) queueRequestResponse(ctx context.Context, tx *store.Tx, peer identity.SessionID) error {
+	r := &wire.MessageRequestResponse{IsApproved: proto.Bool(true)}
+	if name, ok, err := tx.Setting(ctx, settingProfileName); err != nil {
+		return err
+	} else if ok && name != "" {
+		r.Profile = &wire.LokiProfile{DisplayName: proto.String(name)}
+	}
+	ts := c.nextTimestamp()
+	return c.queue(ctx, tx, peer, &wire.Content{MessageRequestResponse: r}, ts, ts+ContentTTL.Milliseconds(), 0, store.OutboxControl)
+}
+
+// Decline deletes the message request from peer and its messages. Later
+// messages from peer make a new request (Block stops them).
+func (c *Client) Decline(ctx context.Context, peer identity.SessionID) error {
+	return c.db.Update(ctx, func(tx *store.Tx) error {
+		ok, err := tx.RemoveRequest(ctx, peer)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrNoRequest
+		}
+		return tx.DeleteConversation(ctx, peer)
+	})
+}
+
+// Block drops everything peer sends from now on (blocked = true) or
+// lifts the block.
+func (c *Client) Block(ctx context.Context, peer identity.SessionID, blocked bool) error {
+	if peer.Prefix() != identity.PrefixStandard {
+		return ErrBadRecipient
+	}
+	return c.db.SetBlocked(ctx, peer, blocked, c.nowMillis())
+}
+
+// SetProfileName sets the display name sent with our messages ("" to send
+// none).
+func (c *Client) SetProfileName(ctx context.Context, name string) error {
+	name = strings.TrimSpace(name)
+	if len(name) > MaxProfileNameLen || !utf8.ValidString(name) || strings.ContainsAny(name, "\n\r") {
+		return errors.New("client: display name must be one line of at most 100 bytes")
+	}
+	return c.db.SetSetting(ctx, settingProfileName, name)
+}
+
+// ProfileName returns our display name.
+func (c *Client) ProfileName(ctx context.Context) (string, error) {
+	v, _, err := c.db.Setting(ctx, settingProfileName)
+	return v, err
+}
+
+// SetReceipts turns read and delivery receipts on or off.
+func (c *Client) SetReceipts(ctx context.Context, read, delivery bool) error {
+	onOff := func(b bool) string {
+		if b {
+			return "on"
+		}
+		return "off"
+	}
+	return c.db.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.SetSetting(ctx, settingReadReceipts, onOff(read)); err != nil {
+			return err
+		}
+		return tx.SetSetting(ctx, settingDeliveryReceipts, onOff(delivery))
+	})
+}

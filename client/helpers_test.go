@@ -1,0 +1,181 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"sotto.dev/client/store"
+	"sotto.dev/identity"
+	"sotto.dev/internal/testnet"
+	"sotto.dev/swarm"
+)
+
+func TestMain(m *testing.M) {
+	testnet.ChildMain()
+	os.Exit(m.Run())
+}
+
+// devnet starts a loopback network of n nodes in swarms of 5.
+func devnet(t *testing.T, n int) *testnet.Network {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a network")
+	}
+	return testnet.StartT(t, testnet.Options{Nodes: n, Swarm: swarm.AssignParams{MinSize: 3, IdealSize: 5}})
+}
+
+// account is a test account: keys plus a home directory per device.
+type account struct {
+	kf   *identity.KeyFile
+	name string
+}
+
+func newAccount(t *testing.T, name string) *account {
+	t.Helper()
+	k, seed, err := identity.NewKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(seed)
+	kf, err := identity.NewKeyFile(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &account{kf: kf, name: name}
+}
+
+// accountInSwarm makes an account whose Session ID falls in swarm id of nw.
+func accountInSwarm(t *testing.T, nw *testnet.Network, name string, id uint64) *account {
+	t.Helper()
+	for range 10_000 {
+		a := newAccount(t, name)
+		if sw, _ := nw.SwarmOf(a.kf.Keys.SessionID().Key()); sw == id {
+			return a
+		}
+	}
+	t.Fatalf("no account found in swarm %x", id)
+	return nil
+}
+
+func (a *account) id() identity.SessionID { return a.kf.Keys.SessionID() }
+
+// device is one running client of an account.
+type device struct {
+	t      *testing.T
+	c      *Client
+	home   string
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu     sync.Mutex
+	events []Event
+	cond   chan struct{} // closed and replaced on every event
+}
+
+type devOpts struct {
+	noServe  bool
+	longPoll time.Duration
+}
+
+func (a *account) open(t *testing.T, nw *testnet.Network, home string, o devOpts) *device {
+	t.Helper()
+	if home == "" {
+		home = t.TempDir()
+	}
+	cfg := Config{
+		Home: home, NetworkFile: nw.NetworkFile(), RequestTimeout: 10 * time.Second,
+		LongPollWait: o.longPoll, PollInterval: 200 * time.Millisecond,
+		Logger: slog.New(slog.DiscardHandler),
+	}
+	if os.Getenv("SOTTO_TEST_LOG") != "" {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("dev", a.name)
+	}
+	c, err := Open(cfg, a.kf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &device{t: t, c: c, home: home, done: make(chan struct{}), cond: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	go func() {
+		for {
+			select {
+			case ev := <-c.Events():
+				d.mu.Lock()
+				d.events = append(d.events, ev)
+				close(d.cond)
+				d.cond = make(chan struct{})
+				d.mu.Unlock()
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	if o.noServe {
+		close(d.done)
+	} else {
+		go func() {
+			defer close(d.done)
+			if err := c.Serve(ctx); err != nil {
+				t.Errorf("%s: Serve: %v", a.name, err)
+			}
+		}()
+	}
+	t.Cleanup(d.stop)
+	return d
+}
+
+// stop stops Serve and closes the client (idempotent).
+func (d *device) stop() {
+	d.cancel()
+	<-d.done
+	d.c.Close()
+}
+
+// waitFor polls cond (on every event, and every 100 ms) until it holds or
+// the deadline passes.
+func (d *device) waitFor(what string, timeout time.Duration, cond func() bool) {
+	d.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		d.mu.Lock()
+		ch := d.cond
+		d.mu.Unlock()
+		select {
+		case <-ch:
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (d *device) history(peer identity.SessionID) []*store.Message {
+	d.t.Helper()
+	h, err := d.c.Store().History(context.Background(), peer, 0)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return h
+}
+
+// bodies lists "author-prefix:body" of a history for comparisons.
+func bodies(h []*store.Message) []string {
+	out := make([]string, len(h))
+	for i, m := range h {
+		out[i] = fmt.Sprintf("%s@%d:%s", m.Author.String()[:8], m.SentAt, m.Body)
+	}
+	return out
+}
+
+func homeOf(t *testing.T, name string) string { return filepath.Join(t.TempDir(), name) }

@@ -1,0 +1,625 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	crand "crypto/rand"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"sotto.dev/client/path"
+	"sotto.dev/identity"
+	"sotto.dev/onion"
+	"sotto.dev/storagerpc"
+)
+
+// RPCError is a storage RPC failure reported by the destination node
+// (the request reached it): its HTTP status and body.
+type RPCError struct {
+	Method string
+	Status int
+	Body   string
+}
+
+func (e *RPCError) Error() string {
+	body := e.Body
+	if len(body) > 200 {
+		body = body[:200] + "…"
+	}
+	return fmt.Sprintf("client: %s: node answered %d %s", e.Method, e.Status, body)
+}
+
+// UnreachableError means the network could not be reached at all: no
+// seed answered, or no path could be built.
+type UnreachableError struct{ Err error }
+
+func (e *UnreachableError) Error() string { return "client: network unreachable: " + e.Err.Error() }
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// seedFields are the node-list fields the client asks for
+// (session-protocol.md §3.7).
+var seedFields = map[string]bool{
+	"public_ip": true, "storage_port": true, "pubkey_x25519": true, "pubkey_ed25519": true,
+}
+
+// network is the client's view of the service-node network and its way of
+// talking to it: the node list (bootstrapped from the seeds, refreshed
+// through onion requests), the onion path manager, the swarm cache and the
+// network-time offset.
+type network struct {
+	net     *Network
+	log     *slog.Logger
+	clock   Clock
+	timeout time.Duration
+	length  int
+
+	direct *http.Client // seeds and guards: TLS certificates are not checked
+	sender *path.Sender
+
+	bootMu sync.Mutex
+	paths  atomic.Pointer[path.Manager] // nil until bootstrapped
+
+	rndMu sync.Mutex
+	rnd   *rand.Rand
+
+	offset offsetEstimator
+
+	swarmMu  sync.Mutex
+	swarms   map[identity.SessionID]*swarmEntry
+	swarmTTL time.Duration
+	failures map[onion.NodeID]int // consecutive failures as a destination
+}
+
+type swarmEntry struct {
+	nodes   []path.Node
+	fetched time.Time
+}
+
+func newNetwork(cfg Config, nw *Network) *network {
+	var seed [32]byte
+	_, _ = crand.Read(seed[:])
+	// Service nodes present self-signed certificates that Session clients
+	// do not verify (session-protocol.md §3.1, desktop rejectUnauthorized
+	// false); what is sent through them is onion-encrypted.
+	tr := &http.Transport{
+		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}, //nolint:gosec // see above
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		TLSHandshakeTimeout: 5 * time.Second,
+		MaxIdleConnsPerHost: 8,
+		IdleConnTimeout:     90 * time.Second,
+		ForceAttemptHTTP2:   true,
+	}
+	direct := &http.Client{Transport: tr}
+	return &network{
+		net: nw, log: cfg.Logger, clock: cfg.Clock, timeout: cfg.RequestTimeout, length: cfg.PathLength,
+		direct:   direct,
+		sender:   &path.Sender{Client: direct},
+		rnd:      rand.New(rand.NewChaCha8(seed)),
+		swarms:   map[identity.SessionID]*swarmEntry{},
+		swarmTTL: cfg.SwarmCacheTTL,
+		failures: map[onion.NodeID]int{},
+	}
+}
+
+func (n *network) close() { n.direct.CloseIdleConnections() }
+
+// now is the network time: the local clock corrected by the offset seen
+// in the nodes' answers.
+func (n *network) now() time.Time { return n.clock.Now().Add(n.offset.get()) }
+
+// manager returns the path manager, bootstrapping the node list from the
+// seeds the first time.
+func (n *network) manager(ctx context.Context) (*path.Manager, error) {
+	if m := n.paths.Load(); m != nil {
+		return m, nil
+	}
+	n.bootMu.Lock()
+	defer n.bootMu.Unlock()
+	if m := n.paths.Load(); m != nil {
+		return m, nil
+	}
+	nodes, err := n.fromSeeds(ctx)
+	if err != nil {
+		return nil, &UnreachableError{Err: err}
+	}
+	// The manager refreshes the list when fewer than MinNodes nodes are
+	// usable. Session's 12 suits its 2000-node network; a small devnet
+	// would refresh before every request, so it scales with the list.
+	minNodes := min(12, max(n.length+1, len(nodes)/2))
+	m, err := path.New(path.Config{Length: n.length, AllowSameSubnet: n.net.AllowSameSubnet, MaxAttempts: 2, MinNodes: minNodes},
+		path.Deps{Now: n.clock.Now, Refresh: n.refreshNodes, Logger: n.log})
+	if err != nil {
+		return nil, err
+	}
+	m.SetNodes(nodes)
+	n.paths.Store(m)
+	n.log.Debug("bootstrapped node list", "nodes", len(nodes))
+	return m, nil
+}
+
+// refreshNodes is the path manager's refresh hook: ask a node for the
+// list through an existing onion path, or the seeds when that fails.
+// It must not call Manager.Do (the manager holds its refresh lock).
+func (n *network) refreshNodes(ctx context.Context) ([]path.Node, error) {
+	if m := n.paths.Load(); m != nil {
+		paths, nodes := m.Paths(), m.Nodes()
+		if len(paths) > 0 && len(nodes) > 0 {
+			p := paths[n.intN(len(paths))]
+			var dest path.Node
+			for range 8 {
+				dest = nodes[n.intN(len(nodes))]
+				if !slices.ContainsFunc(p.Hops, func(h path.Node) bool { return h.Ed25519 == dest.Ed25519 }) {
+					break
+				}
+			}
+			list, err := n.nodesFromSnode(ctx, p, dest)
+			if err == nil && len(list) > 0 {
+				return list, nil
+			}
+			n.log.Debug("node list from a node failed; asking the seeds", "error", err)
+		}
+	}
+	return n.fromSeeds(ctx)
+}
+
+func (n *network) nodesFromSnode(ctx context.Context, p path.Path, dest path.Node) ([]path.Node, error) {
+	fields, _ := json.Marshal(map[string]any{"active_only": true, "fields": seedFields})
+	payload, err := storagerpc.EncodeRequest(&storagerpc.OxendRequestParams{Endpoint: storagerpc.OxendGetServiceNodes, Params: fields})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, n.timeout)
+	defer cancel()
+	resp, err := n.sender.Snode(ctx, p, dest, payload)
+	if err != nil {
+		return nil, err
+	}
+	if resp.Status != http.StatusOK {
+		return nil, &RPCError{Method: "oxend_request", Status: resp.Status, Body: string(resp.Body)}
+	}
+	var out storagerpc.OxendResponse
+	if err := json.Unmarshal(resp.Body, &out); err != nil {
+		return nil, fmt.Errorf("client: oxend_request: %w", err)
+	}
+	return parseNodeStates(out.Result)
+}
+
+// fromSeeds asks the seeds, in random order, for the node list: a direct
+// HTTPS POST /json_rpc get_n_service_nodes (session-protocol.md §3.7).
+func (n *network) fromSeeds(ctx context.Context) ([]path.Node, error) {
+	seeds := slices.Clone(n.net.SeedNodes)
+	n.rndMu.Lock()
+	n.rnd.Shuffle(len(seeds), func(i, j int) { seeds[i], seeds[j] = seeds[j], seeds[i] })
+	n.rndMu.Unlock()
+	body, _ := json.Marshal(map[string]any{
+		"jsonrpc": "2.0", "id": 0, "method": "get_n_service_nodes",
+		"params": map[string]any{"active_only": true, "fields": seedFields},
+	})
+	var errs []error
+	for _, seed := range seeds {
+		nodes, err := n.askSeed(ctx, seed, body)
+		if err == nil && len(nodes) == 0 {
+			err = errors.New("empty node list")
+		}
+		if err == nil {
+			return nodes, nil
+		}
+		errs = append(errs, fmt.Errorf("seed %s: %w", seed, err))
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, errors.Join(errs...)
+}
+
+func (n *network) askSeed(ctx context.Context, seed string, body []byte) ([]path.Node, error) {
+	ctx, cancel := context.WithTimeout(ctx, n.timeout)
+	defer cancel()
+	url := trimSlash(seed) + "/json_rpc"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := n.direct.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	var out struct {
+		Result json.RawMessage `json:"result"`
+		Error  *struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("bad JSON: %w", err)
+	}
+	if out.Error != nil {
+		return nil, fmt.Errorf("json_rpc error: %s", out.Error.Message)
+	}
+	return parseNodeStates(out.Result)
+}
+
+func trimSlash(s string) string {
+	for len(s) > 0 && s[len(s)-1] == '/' {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// parseNodeStates reads {"service_node_states": [...]} with the fields of
+// seedFields; entries without a usable address or keys are dropped, as
+// Session clients do.
+func parseNodeStates(raw json.RawMessage) ([]path.Node, error) {
+	var res struct {
+		States []struct {
+			PublicIP      string `json:"public_ip"`
+			StoragePort   int    `json:"storage_port"`
+			PubkeyX25519  string `json:"pubkey_x25519"`
+			PubkeyEd25519 string `json:"pubkey_ed25519"`
+		} `json:"service_node_states"`
+	}
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return nil, fmt.Errorf("bad node list: %w", err)
+	}
+	var out []path.Node
+	for _, s := range res.States {
+		node, err := makeNode(s.PublicIP, s.StoragePort, s.PubkeyEd25519, s.PubkeyX25519)
+		if err != nil {
+			continue
+		}
+		out = append(out, node)
+	}
+	return out, nil
+}
+
+func makeNode(ip string, port int, ed, x string) (path.Node, error) {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil || addr.IsUnspecified() {
+		return path.Node{}, fmt.Errorf("bad ip %q", ip)
+	}
+	if port <= 0 || port > 65535 {
+		return path.Node{}, fmt.Errorf("bad port %d", port)
+	}
+	edKey, err := onion.ParseNodeID(ed)
+	if err != nil {
+		return path.Node{}, err
+	}
+	xKey, err := onion.ParsePublicKey(x)
+	if err != nil {
+		return path.Node{}, err
+	}
+	return path.Node{Ed25519: edKey, X25519: xKey, IP: addr.Unmap(), Port: uint16(port)}, nil
+}
+
+func nodeFromInfo(s storagerpc.SnodeInfo) (path.Node, error) {
+	return makeNode(s.IP, s.PortHTTPS, s.PubkeyEd25519, s.PubkeyX25519)
+}
+
+func (n *network) intN(k int) int {
+	n.rndMu.Lock()
+	defer n.rndMu.Unlock()
+	return n.rnd.IntN(k)
+}
+
+// rpc sends a storage RPC payload to dest through an onion path (retried
+// on another path by the manager) and returns the node's answer.
+func (n *network) rpc(ctx context.Context, dest path.Node, payload []byte, timeout time.Duration) (onion.SnodeResponse, error) {
+	m, err := n.manager(ctx)
+	if err != nil {
+		return onion.SnodeResponse{}, err
+	}
+	var resp onion.SnodeResponse
+	sent := n.clock.Now()
+	err = m.Do(ctx, func(ctx context.Context, p path.Path) error {
+		actx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		sent = n.clock.Now()
+		r, err := n.sender.Snode(actx, p, dest, payload)
+		if err != nil {
+			return err
+		}
+		resp = r
+		return nil
+	}, dest.Ed25519)
+	if err != nil {
+		if errors.Is(err, path.ErrNotEnoughNodes) {
+			return resp, &UnreachableError{Err: err}
+		}
+		return resp, err
+	}
+	n.observeTime(resp.Body, sent, n.clock.Now())
+	return resp, nil
+}
+
+// observeTime feeds the "t" of a node's answer to the offset estimate.
+func (n *network) observeTime(body []byte, sent, received time.Time) {
+	var t struct {
+		T int64 `json:"t"`
+	}
+	if json.Unmarshal(body, &t) != nil || t.T <= 0 {
+		return
+	}
+	mid := sent.Add(received.Sub(sent) / 2)
+	n.offset.observe(time.UnixMilli(t.T).Sub(mid))
+}
+
+// swarmOf returns the nodes of acct's swarm, from the cache or asked of a
+// random node.
+func (n *network) swarmOf(ctx context.Context, acct identity.SessionID) ([]path.Node, error) {
+	n.swarmMu.Lock()
+	e := n.swarms[acct]
+	if e != nil && n.clock.Now().Sub(e.fetched) < n.swarmTTL && len(e.nodes) > 0 {
+		nodes := slices.Clone(e.nodes)
+		n.swarmMu.Unlock()
+		return nodes, nil
+	}
+	n.swarmMu.Unlock()
+	m, err := n.manager(ctx)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := storagerpc.EncodeRequest(&storagerpc.GetSwarmParams{Account: storagerpc.AccountFromSessionID(acct)})
+	if err != nil {
+		return nil, err
+	}
+	var lastErr error
+	for range 3 {
+		nodes := m.Nodes()
+		if len(nodes) == 0 {
+			return nil, &UnreachableError{Err: path.ErrNotEnoughNodes}
+		}
+		dest := nodes[n.intN(len(nodes))]
+		resp, err := n.rpc(ctx, dest, payload, n.timeout)
+		if err != nil {
+			lastErr = err
+			if ctx.Err() != nil || isUnreachable(err) {
+				return nil, err
+			}
+			continue
+		}
+		if resp.Status != http.StatusOK {
+			lastErr = &RPCError{Method: "get_swarm", Status: resp.Status, Body: string(resp.Body)}
+			continue
+		}
+		var gs storagerpc.GetSwarmResponse
+		if err := json.Unmarshal(resp.Body, &gs); err != nil {
+			lastErr = fmt.Errorf("client: get_swarm: %w", err)
+			continue
+		}
+		if list := n.setSwarm(acct, gs.Snodes); len(list) > 0 {
+			return list, nil
+		}
+		lastErr = errors.New("client: get_swarm: no usable nodes in the answer")
+	}
+	return nil, lastErr
+}
+
+// setSwarm replaces the cached swarm of acct with the nodes of a get_swarm
+// answer or a 421 body, and returns them.
+func (n *network) setSwarm(acct identity.SessionID, infos []storagerpc.SnodeInfo) []path.Node {
+	var list []path.Node
+	for _, s := range infos {
+		if node, err := nodeFromInfo(s); err == nil {
+			list = append(list, node)
+		}
+	}
+	n.swarmMu.Lock()
+	defer n.swarmMu.Unlock()
+	if len(list) == 0 {
+		delete(n.swarms, acct)
+		return nil
+	}
+	n.swarms[acct] = &swarmEntry{nodes: list, fetched: n.clock.Now()}
+	return slices.Clone(list)
+}
+
+// nodeFailed counts a failure of dest as a request destination; after two
+// in a row it leaves the cached swarms (until the next lookup) and the
+// path manager gets a strike against it.
+func (n *network) nodeFailed(dest path.Node) {
+	n.swarmMu.Lock()
+	n.failures[dest.Ed25519]++
+	drop := n.failures[dest.Ed25519] >= 2
+	if drop {
+		delete(n.failures, dest.Ed25519)
+		for acct, e := range n.swarms {
+			e.nodes = slices.DeleteFunc(e.nodes, func(x path.Node) bool { return x.Ed25519 == dest.Ed25519 })
+			if len(e.nodes) == 0 {
+				delete(n.swarms, acct)
+			}
+		}
+	}
+	n.swarmMu.Unlock()
+	if m := n.paths.Load(); drop && m != nil {
+		m.ReportNode(dest.Ed25519, false)
+	}
+}
+
+func (n *network) nodeOK(dest path.Node) {
+	n.swarmMu.Lock()
+	delete(n.failures, dest.Ed25519)
+	n.swarmMu.Unlock()
+}
+
+// swarmRequest describes a request to an account's swarm.
+type swarmRequest struct {
+	method  string
+	acct    identity.SessionID
+	timeout time.Duration
+	// build returns the payload for dest; it is called for every attempt
+	// so that signed timestamps are fresh.
+	build func(dest path.Node) ([]byte, error)
+	// prefer is tried first when it is still in the swarm.
+	prefer *onion.NodeID
+}
+
+// swarmAttempts bounds the swarm members one request tries.
+const swarmAttempts = 4
+
+// callSwarm sends a request to a member of acct's swarm: the preferred
+// one or a random one, then other members when a node fails. A 421
+// replaces the cached swarm with the one in its body and tries again; a
+// 406/425 (clock out of sync) resynchronises network time from that node
+// first. It returns the node that answered 200 and its body; other
+// answers from the node are *RPCError.
+func (n *network) callSwarm(ctx context.Context, r swarmRequest) (path.Node, []byte, error) {
+	timeout := r.timeout
+	if timeout <= 0 {
+		timeout = n.timeout
+	}
+	var tried []onion.NodeID
+	var lastErr error
+	resynced := false
+	for range swarmAttempts {
+		members, err := n.swarmOf(ctx, r.acct)
+		if err != nil {
+			return path.Node{}, nil, err
+		}
+		dest, ok := n.pickMember(members, tried, r.prefer)
+		if !ok {
+			// Every member was tried: forget the swarm and look it up again.
+			n.setSwarm(r.acct, nil)
+			tried = nil
+			continue
+		}
+		tried = append(tried, dest.Ed25519)
+		payload, err := r.build(dest)
+		if err != nil {
+			return path.Node{}, nil, err
+		}
+		resp, err := n.rpc(ctx, dest, payload, timeout)
+		if err != nil {
+			if ctx.Err() != nil || isUnreachable(err) {
+				return path.Node{}, nil, err
+			}
+			n.log.Debug("swarm request failed", "method", r.method, "error", err)
+			n.nodeFailed(dest)
+			lastErr = err
+			continue
+		}
+		switch resp.Status {
+		case http.StatusOK:
+			n.nodeOK(dest)
+			return dest, resp.Body, nil
+		case storagerpc.StatusMisdirectedRequest:
+			var gs storagerpc.GetSwarmResponse
+			if json.Unmarshal(resp.Body, &gs) == nil {
+				n.setSwarm(r.acct, gs.Snodes)
+			} else {
+				n.setSwarm(r.acct, nil)
+			}
+			tried = nil
+			lastErr = &RPCError{Method: r.method, Status: resp.Status, Body: "wrong swarm"}
+		case storagerpc.StatusNotAcceptable, storagerpc.StatusTooEarly:
+			lastErr = &RPCError{Method: r.method, Status: resp.Status, Body: string(resp.Body)}
+			if resynced {
+				return path.Node{}, nil, lastErr
+			}
+			resynced = true
+			n.resyncClock(ctx, dest)
+			tried = tried[:len(tried)-1]
+		case storagerpc.StatusInternalServerError, storagerpc.StatusBadGateway, storagerpc.StatusServiceUnavailable,
+			storagerpc.StatusGatewayTimeout, storagerpc.StatusTooManyRequests, storagerpc.StatusInsufficientStorage:
+			n.nodeFailed(dest)
+			lastErr = &RPCError{Method: r.method, Status: resp.Status, Body: string(resp.Body)}
+		default:
+			return dest, nil, &RPCError{Method: r.method, Status: resp.Status, Body: string(resp.Body)}
+		}
+	}
+	return path.Node{}, nil, fmt.Errorf("client: %s: no swarm member succeeded: %w", r.method, lastErr)
+}
+
+func (n *network) pickMember(members []path.Node, tried []onion.NodeID, prefer *onion.NodeID) (path.Node, bool) {
+	var free []path.Node
+	for _, m := range members {
+		if slices.Contains(tried, m.Ed25519) {
+			continue
+		}
+		if prefer != nil && m.Ed25519 == *prefer {
+			return m, true
+		}
+		free = append(free, m)
+	}
+	if len(free) == 0 {
+		return path.Node{}, false
+	}
+	return free[n.intN(len(free))], true
+}
+
+// resyncClock sets the network-time offset from dest's info answer.
+func (n *network) resyncClock(ctx context.Context, dest path.Node) {
+	payload, _ := storagerpc.EncodeRequest(&storagerpc.InfoParams{})
+	sent := n.clock.Now()
+	resp, err := n.rpc(ctx, dest, payload, n.timeout)
+	if err != nil || resp.Status != http.StatusOK {
+		return
+	}
+	var info storagerpc.InfoResponse
+	if json.Unmarshal(resp.Body, &info) != nil || info.Timestamp <= 0 {
+		return
+	}
+	recv := n.clock.Now()
+	n.offset.reset(time.UnixMilli(info.Timestamp).Sub(sent.Add(recv.Sub(sent) / 2)))
+}
+
+func isUnreachable(err error) bool {
+	var u *UnreachableError
+	return errors.As(err, &u)
+}
+
+// offsetEstimator keeps the median of the last few clock offsets seen,
+// so that one slow answer does not move network time.
+type offsetEstimator struct {
+	mu      sync.Mutex
+	samples []time.Duration
+	median  time.Duration
+}
+
+const offsetSamples = 7
+
+func (o *offsetEstimator) get() time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.median
+}
+
+func (o *offsetEstimator) observe(d time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.samples = append(o.samples, d)
+	if len(o.samples) > offsetSamples {
+		o.samples = o.samples[1:]
+	}
+	s := slices.Clone(o.samples)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	o.median = s[len(s)/2]
+}
+
+func (o *offsetEstimator) reset(d time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.samples = []time.Duration{d}
+	o.median = d
+}

@@ -1,0 +1,621 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"sotto.dev/client/path"
+	"sotto.dev/client/store"
+	"sotto.dev/identity"
+	"sotto.dev/onion"
+	"sotto.dev/sessionproto"
+	"sotto.dev/storagerpc"
+	"sotto.dev/wire"
+)
+
+// Long-poll fallback: a node that answers an empty long poll in less than
+// half the wait quickEmptyLimit times in a row is taken not to support
+// wait_ms, and is polled every PollInterval instead.
+const quickEmptyLimit = 3
+
+// receiveLoop retrieves our messages until ctx is done.
+func (c *Client) receiveLoop(ctx context.Context) {
+	backoff := time.Second
+	var (
+		node       *onion.NodeID
+		quickEmpty = map[onion.NodeID]int{}
+		noLongPoll = map[onion.NodeID]bool{}
+	)
+	if s, ok, _ := c.db.Setting(ctx, settingPollNode); ok {
+		if id, err := onion.ParseNodeID(s); err == nil {
+			node = &id
+		}
+	}
+	for ctx.Err() == nil {
+		wait := c.cfg.LongPollWait
+		if wait < 0 || (node != nil && noLongPoll[*node]) {
+			wait = 0
+		}
+		start := c.clock.Now()
+		res, err := c.retrieve(ctx, node, wait)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			c.log.Debug("retrieve failed", "error", err)
+			node = nil
+			if !sleep(ctx, backoff) {
+				return
+			}
+			backoff = min(backoff*2, 30*time.Second)
+			continue
+		}
+		backoff = time.Second
+		if node == nil || *node != res.node {
+			id := res.node
+			node = &id
+			_ = c.db.SetSetting(ctx, settingPollNode, id.String())
+		}
+		if res.more {
+			continue
+		}
+		if wait > 0 {
+			if res.count == 0 && c.clock.Now().Sub(start) < wait/2 {
+				quickEmpty[res.node]++
+				if quickEmpty[res.node] >= quickEmptyLimit {
+					c.log.Info("node does not hold long polls; polling instead", "interval", c.cfg.PollInterval)
+					noLongPoll[res.node] = true
+				}
+			} else {
+				quickEmpty[res.node] = 0
+			}
+			if !noLongPoll[res.node] {
+				continue
+			}
+		}
+		if res.count == 0 && !sleep(ctx, c.cfg.PollInterval) {
+			return
+		}
+	}
+}
+
+// receiveAll retrieves until the node has nothing more, without waiting.
+func (c *Client) receiveAll(ctx context.Context) (int, error) {
+	total := 0
+	var node *onion.NodeID
+	for range 1000 {
+		res, err := c.retrieve(ctx, node, 0)
+		if err != nil {
+			return total, err
+		}
+		total += res.count
+		id := res.node
+		node = &id
+		if !res.more {
+			return total, nil
+		}
+	}
+	return total, nil
+}
+
+type retrieveResult struct {
+	node  onion.NodeID
+	count int // new messages processed
+	more  bool
+}
+
+// retrieve asks a member of our swarm (prefer, when it is still one) for
+// the messages after the last hash we saw there, holding the request up
+// to wait when wait > 0, and processes them.
+func (c *Client) retrieve(ctx context.Context, prefer *onion.NodeID, wait time.Duration) (retrieveResult, error) {
+	var lastHash string
+	var asked onion.NodeID
+	timeout := c.cfg.RequestTimeout
+	if wait > 0 {
+		timeout += wait
+	}
+	dest, body, err := c.net.callSwarm(ctx, swarmRequest{
+		method: storagerpc.MethodRetrieve, acct: c.self, timeout: timeout, prefer: prefer,
+		build: func(dest path.Node) ([]byte, error) {
+			h, err := c.db.LastHash(ctx, c.self, dest.Ed25519.String(), int16(storagerpc.NamespaceDefault))
+			if err != nil {
+				return nil, err
+			}
+			lastHash, asked = h, dest.Ed25519
+			ts := c.nowMillis()
+			p := &storagerpc.RetrieveParams{
+				Account: storagerpc.AccountFromSessionID(c.self), Namespace: storagerpc.NamespaceDefault,
+				LastHash: h, Timestamp: ts, Auth: c.auth(storagerpc.RetrieveSigMessage(storagerpc.NamespaceDefault, ts)),
+			}
+			return encodeRetrieve(p, wait)
+		},
+	})
+	if err != nil {
+		return retrieveResult{}, err
+	}
+	if dest.Ed25519 != asked {
+		return retrieveResult{}, errors.New("client: retrieve answered by an unexpected node")
+	}
+	var resp storagerpc.RetrieveResponse
+	if err := json.Unmarshal(body, &resp); err != nil {
+		return retrieveResult{}, fmt.Errorf("client: retrieve: bad answer: %w", err)
+	}
+	b := &batch{delivered: map[identity.SessionID][]int64{}}
+	count := 0
+	for i := range resp.Messages {
+		m := &resp.Messages[i]
+		if !storagerpc.ValidMessageHash(m.Hash) {
+			continue
+		}
+		n, err := c.ingest(ctx, m, b)
+		if err != nil {
+			return retrieveResult{}, err
+		}
+		count += n
+	}
+	if len(resp.Messages) > 0 {
+		last := resp.Messages[len(resp.Messages)-1].Hash
+		if last != lastHash {
+			if err := c.db.SetLastHash(ctx, c.self, dest.Ed25519.String(), int16(storagerpc.NamespaceDefault), last, c.nowMillis()); err != nil {
+				return retrieveResult{}, err
+			}
+		}
+	}
+	if err := c.afterBatch(ctx, b); err != nil {
+		return retrieveResult{}, err
+	}
+	return retrieveResult{node: dest.Ed25519, count: count, more: resp.More}, nil
+}
+
+// encodeRetrieve is the retrieve request with the long-poll extension
+// "wait_ms" added when wait > 0 (docs/longpoll.md). Nodes that do not
+// know the parameter ignore it.
+func encodeRetrieve(p *storagerpc.RetrieveParams, wait time.Duration) ([]byte, error) {
+	params, err := p.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	if wait > 0 {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(params, &m); err != nil {
+			return nil, err
+		}
+		m["wait_ms"] = json.RawMessage(fmt.Sprint(wait.Milliseconds()))
+		if params, err = json.Marshal(m); err != nil {
+			return nil, err
+		}
+	}
+	return json.Marshal(struct {
+		Method string          `json:"method"`
+		Params json.RawMessage `json:"params"`
+	}{storagerpc.MethodRetrieve, params})
+}
+
+// batch collects what one retrieve's messages call for once they are all
+// processed.
+type batch struct {
+	delivered map[identity.SessionID][]int64 // delivery receipts to send
+}
+
+// ingest processes one retrieved message: skip it if its hash was seen,
+// else decrypt it and apply it in one transaction with marking the hash.
+// It returns 1 when the message was new.
+func (c *Client) ingest(ctx context.Context, m *storagerpc.RetrievedMessage, b *batch) (int, error) {
+	seen, err := c.db.Seen(ctx, m.Hash)
+	if err != nil || seen {
+		return 0, err
+	}
+	expires := m.Expiration
+	if expires <= 0 {
+		expires = c.nowMillis() + ContentTTL.Milliseconds()
+	}
+	dec, decErr := sessionproto.DecodeMessage(c.keys, m.Data)
+	var events []Event
+	err = c.db.Update(ctx, func(tx *store.Tx) error {
+		fresh, err := tx.MarkSeen(ctx, m.Hash, expires)
+		if err != nil || !fresh {
+			return err
+		}
+		if decErr != nil {
+			// Not for us, or damaged: remembered as seen so that it is
+			// not decrypted again. Its content is not logged.
+			c.log.Debug("undecodable message in our swarm", "error", decErr)
+			return nil
+		}
+		events, err = c.apply(ctx, tx, dec, m.Hash, b)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	c.emit(events...)
+	if decErr != nil {
+		return 0, nil
+	}
+	return 1, nil
+}
+
+// apply dispatches a decrypted message.
+func (c *Client) apply(ctx context.Context, tx *store.Tx, dec *sessionproto.Decoded, hash string, b *batch) ([]Event, error) {
+	content := dec.Content
+	sentAt := int64(dec.Timestamp)
+	sender := dec.Sender
+	if sender == c.self {
+		return c.applyOwn(ctx, tx, content, sentAt, hash)
+	}
+	contact, err := tx.Contact(ctx, sender)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if contact != nil && contact.Blocked {
+		return nil, nil
+	}
+	approved := contact != nil && contact.Approved
+	switch {
+	case content.DataMessage != nil:
+		evs, err := c.applyData(ctx, tx, sender, sender, content, sentAt, hash)
+		if err != nil {
+			return nil, err
+		}
+		if len(evs) > 0 && evs[0].Kind == EventMessage && approved {
+			b.delivered[sender] = append(b.delivered[sender], sentAt)
+		}
+		return evs, nil
+	case content.ReceiptMessage != nil:
+		return c.applyReceipt(ctx, tx, sender, content.ReceiptMessage)
+	case content.TypingMessage != nil:
+		if !approved {
+			return nil, nil
+		}
+		return []Event{{Kind: EventTyping, Conversation: sender,
+			Typing: content.TypingMessage.GetAction() == wire.TypingMessage_STARTED}}, nil
+	case content.UnsendRequest != nil:
+		return c.applyUnsend(ctx, tx, sender, content.UnsendRequest)
+	case content.MessageRequestResponse != nil:
+		return c.applyRequestResponse(ctx, tx, sender, content.MessageRequestResponse)
+	}
+	return nil, nil
+}
+
+// applyOwn handles what our other devices (or this one) stored in our
+// swarm: sync copies of sent messages, Note to Self, unsends.
+func (c *Client) applyOwn(ctx context.Context, tx *store.Tx, content *wire.Content, sentAt int64, hash string) ([]Event, error) {
+	switch {
+	case content.DataMessage != nil:
+		conv := c.self
+		if t := content.DataMessage.GetSyncTarget(); t != "" {
+			id, err := identity.ParseStandardSessionID(t)
+			if err != nil {
+				return nil, nil // a sync copy we cannot place
+			}
+			conv = id
+		}
+		return c.applyData(ctx, tx, conv, c.self, content, sentAt, hash)
+	case content.UnsendRequest != nil:
+		return c.applyUnsend(ctx, tx, c.self, content.UnsendRequest)
+	}
+	return nil, nil
+}
+
+// applyData handles a DataMessage from author in conversation conv: a
+// reaction, a disappearing-setting change, or a message.
+func (c *Client) applyData(ctx context.Context, tx *store.Tx, conv, author identity.SessionID, content *wire.Content, sentAt int64, hash string) ([]Event, error) {
+	dm := content.DataMessage
+	now := c.nowMillis()
+	outgoing := author == c.self
+	if !outgoing {
+		if name := dm.GetProfile().GetDisplayName(); name != "" {
+			if err := tx.SetDisplayName(ctx, author, name, now); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if r := dm.Reaction; r != nil {
+		return c.applyReaction(ctx, tx, conv, author, r, now)
+	}
+	if dm.GetFlags()&uint32(wire.DataMessage_EXPIRATION_TIMER_UPDATE) != 0 {
+		mode, timer := expiryOf(content)
+		if err := tx.SetDisappearing(ctx, conv, mode, timer, now); err != nil {
+			return nil, err
+		}
+		return []Event{{Kind: EventDisappearing, Conversation: conv, Mode: mode, Timer: timer}}, nil
+	}
+	body := dm.GetBody()
+	if len(dm.Attachments) > 0 {
+		if body != "" {
+			body += "\n"
+		}
+		body += fmt.Sprintf("[%d attachment(s): not supported by this client]", len(dm.Attachments))
+	}
+	if body == "" {
+		return nil, nil
+	}
+	mode, timer := expiryOf(content)
+	msg := &store.Message{
+		Conversation: conv, Author: author, SentAt: sentAt, ReceivedAt: now, ServerHash: hash,
+		Body: body, State: store.StateReceived, ExpiryMode: mode, ExpiryTimer: timer,
+	}
+	if outgoing {
+		msg.Direction, msg.State, msg.ServerHash, msg.SyncHash, msg.ReadAt = store.Outgoing, store.StateSent, "", hash, sentAt
+	}
+	if mode == store.ExpiryAfterSend || (outgoing && mode == store.ExpiryAfterRead) {
+		msg.ExpiresAt = sentAt + int64(timer)*1000
+	}
+	if q := dm.Quote; q != nil {
+		if qa, err := identity.ParseStandardSessionID(q.GetAuthor()); err == nil && q.GetId() <= math.MaxInt64 {
+			msg.Quote = &store.Ref{Author: qa, SentAt: int64(q.GetId())}
+		}
+	}
+	_, inserted, err := tx.InsertMessage(ctx, msg)
+	if err != nil || !inserted {
+		return nil, err
+	}
+	if err := tx.EnsureConversation(ctx, conv, sentAt); err != nil {
+		return nil, err
+	}
+	events := []Event{{Kind: EventMessage, Conversation: conv, Message: msg}}
+	if outgoing {
+		if conv != c.self {
+			// Written from another device: that accepts the peer here too.
+			if _, err := tx.RemoveRequest(ctx, conv); err != nil {
+				return nil, err
+			}
+			if err := tx.SetApproved(ctx, conv, true, now); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		contact, err := tx.Contact(ctx, author)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		if contact == nil || !contact.ApprovedMe {
+			if err := tx.SetApprovedMe(ctx, author, true, now); err != nil {
+				return nil, err
+			}
+		}
+		if contact == nil || !contact.Approved {
+			isReq, err := tx.IsRequest(ctx, author)
+			if err != nil {
+				return nil, err
+			}
+			if err := tx.AddRequest(ctx, author, sentAt); err != nil {
+				return nil, err
+			}
+			if !isReq {
+				events = append(events, Event{Kind: EventRequest, Conversation: author, Message: msg})
+			}
+		}
+	}
+	if msg.ExpiresAt != 0 {
+		kick(c.kickExpiry)
+	}
+	return events, nil
+}
+
+// expiryOf reads the disappearing setting of a Content (2023+ fields;
+// the legacy DataMessage.expireTimer counts as after-send).
+func expiryOf(content *wire.Content) (store.ExpiryMode, uint32) {
+	timer := content.GetExpirationTimer()
+	switch content.GetExpirationType() {
+	case wire.Content_DELETE_AFTER_READ:
+		if timer > 0 {
+			return store.ExpiryAfterRead, timer
+		}
+	case wire.Content_DELETE_AFTER_SEND:
+		if timer > 0 {
+			return store.ExpiryAfterSend, timer
+		}
+	default:
+		if t := content.GetDataMessage().GetExpireTimer(); t > 0 {
+			return store.ExpiryAfterSend, t
+		}
+	}
+	return store.ExpiryOff, 0
+}
+
+func (c *Client) applyReaction(ctx context.Context, tx *store.Tx, conv, reactor identity.SessionID, r *wire.DataMessage_Reaction, now int64) ([]Event, error) {
+	target, err := identity.ParseStandardSessionID(r.GetAuthor())
+	if err != nil || r.GetId() > math.MaxInt64 || r.GetEmoji() == "" {
+		return nil, nil
+	}
+	m, err := tx.FindMessage(ctx, conv, store.Ref{Author: target, SentAt: int64(r.GetId())})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	add := r.GetAction() == wire.DataMessage_Reaction_REACT
+	changed, err := tx.SetReaction(ctx, m.ID, reactor, r.GetEmoji(), add, now)
+	if err != nil || !changed {
+		return nil, err
+	}
+	m, err = tx.Message(ctx, m.ID)
+	if err != nil {
+		return nil, err
+	}
+	return []Event{{Kind: EventReaction, Conversation: conv, Message: m}}, nil
+}
+
+func (c *Client) applyReceipt(ctx context.Context, tx *store.Tx, sender identity.SessionID, r *wire.ReceiptMessage) ([]Event, error) {
+	var ts []int64
+	for _, t := range r.Timestamp {
+		if t <= math.MaxInt64 {
+			ts = append(ts, int64(t))
+		}
+	}
+	to := store.StateDelivered
+	if r.GetType() == wire.ReceiptMessage_READ {
+		to = store.StateRead
+	}
+	changed, err := tx.AdvanceOutgoing(ctx, sender, c.self, ts, to, c.nowMillis())
+	if err != nil {
+		return nil, err
+	}
+	evs := make([]Event, 0, len(changed))
+	for _, m := range changed {
+		evs = append(evs, Event{Kind: EventState, Conversation: sender, Message: m})
+	}
+	return evs, nil
+}
+
+// applyUnsend blanks the message the request names. Only its author may
+// unsend it. When the message has not arrived yet, a blank placeholder is
+// stored so that it stays unsent when it does.
+func (c *Client) applyUnsend(ctx context.Context, tx *store.Tx, sender identity.SessionID, u *wire.UnsendRequest) ([]Event, error) {
+	if u.GetAuthor() != sender.String() || u.GetTimestamp() > math.MaxInt64 {
+		return nil, nil
+	}
+	ref := store.Ref{Author: sender, SentAt: int64(u.GetTimestamp())}
+	var m *store.Message
+	var err error
+	if sender == c.self {
+		m, err = tx.FindByAuthor(ctx, ref)
+	} else {
+		m, err = tx.FindMessage(ctx, sender, ref)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		if sender == c.self {
+			return nil, nil
+		}
+		ph := &store.Message{Conversation: sender, Author: sender, SentAt: ref.SentAt, ReceivedAt: c.nowMillis(),
+			State: store.StateReceived, Unsent: true, ReadAt: c.nowMillis()}
+		_, _, err := tx.InsertMessage(ctx, ph)
+		return nil, err
+	}
+	if err != nil || m.Unsent {
+		return nil, err
+	}
+	if err := tx.MarkUnsent(ctx, m.ID); err != nil {
+		return nil, err
+	}
+	if _, err := tx.RemoveOutboxFor(ctx, m.ID); err != nil {
+		return nil, err
+	}
+	// Delete the copy in our own swarm: the received message, or the sync
+	// copy of ours.
+	own := m.ServerHash
+	if m.Direction == store.Outgoing {
+		own = m.SyncHash
+	}
+	if own != "" {
+		if err := c.queueSwarmOp(ctx, tx, store.OutboxDelete, []string{own}, 0); err != nil {
+			return nil, err
+		}
+	}
+	m, err = tx.Message(ctx, m.ID)
+	if err != nil {
+		return nil, err
+	}
+	return []Event{{Kind: EventUnsent, Conversation: m.Conversation, Message: m}}, nil
+}
+
+func (c *Client) applyRequestResponse(ctx context.Context, tx *store.Tx, sender identity.SessionID, r *wire.MessageRequestResponse) ([]Event, error) {
+	now := c.nowMillis()
+	if name := r.GetProfile().GetDisplayName(); name != "" {
+		if err := tx.SetDisplayName(ctx, sender, name, now); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.SetApprovedMe(ctx, sender, r.GetIsApproved(), now); err != nil {
+		return nil, err
+	}
+	if !r.GetIsApproved() {
+		return nil, nil
+	}
+	return []Event{{Kind: EventApproved, Conversation: sender}}, nil
+}
+
+// queueSwarmOp queues a delete or an expire on our own swarm.
+func (c *Client) queueSwarmOp(ctx context.Context, tx *store.Tx, kind store.OutboxKind, hashes []string, expiry int64) error {
+	now := c.nowMillis()
+	return tx.Enqueue(ctx, &store.OutboxItem{Kind: kind, Account: c.self, Data: joinHashes(hashes), Timestamp: now, Expiry: expiry})
+}
+
+// afterBatch sends the delivery receipts a retrieve called for.
+func (c *Client) afterBatch(ctx context.Context, b *batch) error {
+	if len(b.delivered) == 0 {
+		return nil
+	}
+	on, err := c.boolSetting(ctx, settingDeliveryReceipts, true)
+	if err != nil || !on {
+		return err
+	}
+	err = c.db.Update(ctx, func(tx *store.Tx) error {
+		for peer, ts := range b.delivered {
+			if err := c.queueReceipt(ctx, tx, peer, wire.ReceiptMessage_DELIVERY, ts); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		kick(c.kickOutbox)
+	}
+	return err
+}
+
+func (c *Client) queueReceipt(ctx context.Context, tx *store.Tx, peer identity.SessionID, typ wire.ReceiptMessage_Type, ts []int64) error {
+	r := &wire.ReceiptMessage{Type: typ.Enum()}
+	for _, t := range ts {
+		r.Timestamp = append(r.Timestamp, uint64(t))
+	}
+	sentAt := c.nextTimestamp()
+	return c.queue(ctx, tx, peer, &wire.Content{ReceiptMessage: r}, sentAt, sentAt+ContentTTL.Milliseconds(), 0, store.OutboxControl)
+}
+
+func (c *Client) boolSetting(ctx context.Context, key string, def bool) (bool, error) {
+	v, ok, err := c.db.Setting(ctx, key)
+	if err != nil || !ok {
+		return def, err
+	}
+	return v == "on", nil
+}
+
+// expiryLoop deletes disappearing messages when their timer runs out.
+func (c *Client) expiryLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		if err := c.applyExpiries(ctx); err != nil && ctx.Err() == nil {
+			c.log.Warn("disappearing messages", "error", err)
+		}
+		wait := time.Minute
+		if at, err := c.db.NextExpiry(ctx); err == nil && at > 0 {
+			wait = min(max(time.Duration(at-c.nowMillis())*time.Millisecond, 10*time.Millisecond), time.Minute)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		case <-c.kickExpiry:
+		}
+		t.Stop()
+	}
+}
+
+// applyExpiries deletes the messages whose timer ran out.
+func (c *Client) applyExpiries(ctx context.Context) error {
+	due, err := c.db.DueExpiries(ctx, c.nowMillis())
+	if err != nil || len(due) == 0 {
+		return err
+	}
+	err = c.db.Update(ctx, func(tx *store.Tx) error {
+		for _, m := range due {
+			if err := tx.DeleteMessage(ctx, m.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range due {
+		c.emit(Event{Kind: EventExpired, Conversation: m.Conversation, Message: m})
+	}
+	return nil
+}

@@ -1,0 +1,541 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/proto"
+
+	"sotto.dev/client/path"
+	"sotto.dev/client/store"
+	"sotto.dev/identity"
+	"sotto.dev/sessionproto"
+	"sotto.dev/storagerpc"
+	"sotto.dev/wire"
+)
+
+// TTLs of what the client stores (session-protocol.md §2.3, desktop
+// TTL_DEFAULT): content and control messages 14 days, typing 20 s.
+const (
+	ContentTTL = 14 * 24 * time.Hour
+	TypingTTL  = 20 * time.Second
+)
+
+// Outbox retry policy: the first retry after retryBase, doubling up to
+// retryMax; a message is shown as failed after failAfter attempts (and is
+// still retried until it expires).
+const (
+	retryBase = 2 * time.Second
+	retryMax  = 5 * time.Minute
+	failAfter = 3
+	// outboxWorkers deliver outbox items in parallel.
+	outboxWorkers = 4
+)
+
+// NotSentError means a message was saved and queued but could not be
+// stored in the network yet; the outbox keeps retrying it.
+type NotSentError struct{ Err error }
+
+func (e *NotSentError) Error() string {
+	return "client: message queued, not sent yet: " + e.Err.Error()
+}
+func (e *NotSentError) Unwrap() error { return e.Err }
+
+// SendOptions are the optional parts of a message.
+type SendOptions struct {
+	// Quote names the message this one replies to.
+	Quote *store.Ref
+}
+
+// Send writes body to peer: it stores the message locally, queues it for
+// peer's swarm (and a sync copy for ours) and tries to store both at once.
+// The returned message is saved even when the error is a *NotSentError;
+// other errors mean nothing was saved.
+func (c *Client) Send(ctx context.Context, peer identity.SessionID, body string, opt SendOptions) (*store.Message, error) {
+	if peer.Prefix() != identity.PrefixStandard {
+		return nil, ErrBadRecipient
+	}
+	if strings.TrimSpace(body) == "" {
+		return nil, ErrEmptyMessage
+	}
+	if len(body) > MaxBodyLen {
+		return nil, ErrTooLong
+	}
+	if !utf8.ValidString(body) {
+		return nil, errors.New("client: message is not valid UTF-8")
+	}
+	sentAt := c.nextTimestamp()
+	var msg *store.Message
+	err := c.db.Update(ctx, func(tx *store.Tx) error {
+		conv, err := c.conversation(ctx, tx, peer)
+		if err != nil {
+			return err
+		}
+		dm := &wire.DataMessage{Body: proto.String(body)}
+		if err := c.decorate(ctx, tx, dm); err != nil {
+			return err
+		}
+		msg = &store.Message{
+			Conversation: peer, Author: c.self, Direction: store.Outgoing, SentAt: sentAt, ReceivedAt: sentAt,
+			Body: body, State: store.StateSending, ExpiryMode: conv.ExpiryMode, ExpiryTimer: conv.ExpiryTimer,
+		}
+		if opt.Quote != nil {
+			q, err := tx.FindMessage(ctx, peer, *opt.Quote)
+			if err != nil {
+				return ErrNoMessage
+			}
+			dm.Quote = &wire.DataMessage_Quote{Id: proto.Uint64(uint64(q.SentAt)), Author: proto.String(q.Author.String())}
+			msg.Quote = &store.Ref{Author: q.Author, SentAt: q.SentAt}
+		}
+		content := &wire.Content{DataMessage: dm}
+		expiry := setExpiry(content, conv.ExpiryMode, conv.ExpiryTimer, sentAt)
+		if conv.ExpiryMode != store.ExpiryOff {
+			// Our own copy starts its timer at once: we have read what
+			// we wrote.
+			msg.ExpiresAt = sentAt + int64(conv.ExpiryTimer)*1000
+		}
+		if _, _, err := tx.InsertMessage(ctx, msg); err != nil {
+			return err
+		}
+		if err := c.acceptImplicitly(ctx, tx, peer, sentAt); err != nil {
+			return err
+		}
+		return c.queueWithSync(ctx, tx, peer, content, sentAt, expiry, msg.ExpiresAt, msg.ID, store.OutboxMessage)
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.emit(Event{Kind: EventMessage, Conversation: peer, Message: msg})
+	kick(c.kickExpiry)
+	return c.deliverMessage(ctx, msg)
+}
+
+// conversation returns the conversation with peer, creating it.
+func (c *Client) conversation(ctx context.Context, tx *store.Tx, peer identity.SessionID) (*store.Conversation, error) {
+	conv, err := tx.Conversation(ctx, peer)
+	if errors.Is(err, store.ErrNotFound) {
+		if err := tx.EnsureConversation(ctx, peer, c.nowMillis()); err != nil {
+			return nil, err
+		}
+		return tx.Conversation(ctx, peer)
+	}
+	return conv, err
+}
+
+// decorate adds our display name to an outgoing DataMessage.
+func (c *Client) decorate(ctx context.Context, tx *store.Tx, dm *wire.DataMessage) error {
+	name, ok, err := tx.Setting(ctx, settingProfileName)
+	if err != nil {
+		return err
+	}
+	if ok && name != "" {
+		dm.Profile = &wire.LokiProfile{DisplayName: proto.String(name)}
+	}
+	return nil
+}
+
+// setExpiry writes the disappearing setting into content and returns the
+// store expiry of the recipient's copy: after send, the timer; after read,
+// the normal TTL (the recipient shortens it when read).
+func setExpiry(content *wire.Content, mode store.ExpiryMode, timer uint32, sentAt int64) int64 {
+	if mode == store.ExpiryOff || timer == 0 {
+		return sentAt + ContentTTL.Milliseconds()
+	}
+	content.ExpirationType = wire.Content_ExpirationType(mode).Enum()
+	content.ExpirationTimer = proto.Uint32(timer)
+	if mode == store.ExpiryAfterSend {
+		return sentAt + int64(timer)*1000
+	}
+	return sentAt + ContentTTL.Milliseconds()
+}
+
+// acceptImplicitly: writing to someone accepts them, as in Session; a
+// reply to a message request accepts the request and tells the sender.
+func (c *Client) acceptImplicitly(ctx context.Context, tx *store.Tx, peer identity.SessionID, now int64) error {
+	if peer == c.self {
+		return nil
+	}
+	wasRequest, err := tx.RemoveRequest(ctx, peer)
+	if err != nil {
+		return err
+	}
+	if err := tx.SetApproved(ctx, peer, true, now); err != nil {
+		return err
+	}
+	if wasRequest {
+		return c.queueRequestResponse(ctx, tx, peer)
+	}
+	return nil
+}
+
+// queue encodes content for to and adds it to the outbox.
+func (c *Client) queue(ctx context.Context, tx *store.Tx, to identity.SessionID, content *wire.Content, sentAt, expiry, msgID int64, kind store.OutboxKind) error {
+	content.SigTimestamp = proto.Uint64(uint64(sentAt))
+	data, err := sessionproto.EncodeMessage(c.keys, to, content, uint64(sentAt))
+	if err != nil {
+		return fmt.Errorf("client: encode message: %w", err)
+	}
+	return tx.Enqueue(ctx, &store.OutboxItem{
+		MessageID: msgID, Kind: kind, Account: to, Data: data, Timestamp: sentAt, Expiry: expiry,
+	})
+}
+
+// queueWithSync queues content for peer and, when content carries a
+// DataMessage, a copy for our own swarm with syncTarget = peer (expiring at
+// syncExpiry when that is set). Note to Self has only the one copy.
+func (c *Client) queueWithSync(ctx context.Context, tx *store.Tx, peer identity.SessionID, content *wire.Content, sentAt, expiry, syncExpiry, msgID int64, kind store.OutboxKind) error {
+	if err := c.queue(ctx, tx, peer, content, sentAt, expiry, msgID, kind); err != nil {
+		return err
+	}
+	if peer == c.self {
+		return nil
+	}
+	sync := proto.Clone(content).(*wire.Content)
+	if sync.DataMessage != nil {
+		sync.DataMessage.SyncTarget = proto.String(peer.String())
+	}
+	if syncExpiry == 0 {
+		syncExpiry = sentAt + ContentTTL.Milliseconds()
+	}
+	syncKind := store.OutboxSync
+	if kind != store.OutboxMessage {
+		syncKind = kind
+	}
+	return c.queue(ctx, tx, c.self, sync, sentAt, syncExpiry, msgID, syncKind)
+}
+
+// deliverMessage tries the outbox items of a just-sent message at once.
+func (c *Client) deliverMessage(ctx context.Context, msg *store.Message) (*store.Message, error) {
+	if c.net == nil {
+		return msg, &NotSentError{Err: ErrNoNetwork}
+	}
+	items, err := c.db.DueOutbox(ctx, c.nowMillis()+1, 1<<20)
+	if err != nil {
+		return msg, &NotSentError{Err: err}
+	}
+	var firstErr error
+	for _, it := range items {
+		if it.MessageID != msg.ID {
+			continue
+		}
+		if err := c.deliverClaimed(ctx, it); err != nil && it.Kind == store.OutboxMessage && firstErr == nil {
+			firstErr = err
+		}
+	}
+	kick(c.kickOutbox)
+	if m, err := c.db.Message(ctx, msg.ID); err == nil {
+		msg = m
+	}
+	if firstErr != nil {
+		return msg, &NotSentError{Err: firstErr}
+	}
+	return msg, nil
+}
+
+// claim marks an outbox item as being delivered; false if it already is.
+func (c *Client) claim(id int64) bool {
+	c.inflightMu.Lock()
+	defer c.inflightMu.Unlock()
+	if c.inflight[id] {
+		return false
+	}
+	c.inflight[id] = true
+	return true
+}
+
+func (c *Client) release(id int64) {
+	c.inflightMu.Lock()
+	defer c.inflightMu.Unlock()
+	delete(c.inflight, id)
+}
+
+// deliverClaimed delivers one outbox item unless another goroutine is
+// already delivering it.
+func (c *Client) deliverClaimed(ctx context.Context, it *store.OutboxItem) error {
+	if !c.claim(it.ID) {
+		return nil
+	}
+	defer c.release(it.ID)
+	return c.deliver(ctx, it)
+}
+
+// FlushOutbox tries every due outbox item once and returns the first
+// failure.
+func (c *Client) FlushOutbox(ctx context.Context) error {
+	if c.net == nil {
+		return ErrNoNetwork
+	}
+	items, err := c.db.DueOutbox(ctx, c.nowMillis(), 1<<20)
+	if err != nil {
+		return err
+	}
+	return c.deliverAll(ctx, items)
+}
+
+func (c *Client) deliverAll(ctx context.Context, items []*store.OutboxItem) error {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		sem      = make(chan struct{}, outboxWorkers)
+	)
+	for _, it := range items {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return ctx.Err()
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := c.deliverClaimed(ctx, it); err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
+// outboxLoop delivers due items and sleeps until the next is due or
+// something new is queued.
+func (c *Client) outboxLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		if err := c.FlushOutbox(ctx); err != nil && ctx.Err() == nil {
+			c.log.Debug("outbox delivery failed", "error", err)
+		}
+		wait := time.Minute
+		if at, ok, err := c.db.NextOutbox(ctx); err == nil && ok {
+			wait = max(time.Duration(at-c.nowMillis())*time.Millisecond, 50*time.Millisecond)
+			wait = min(wait, time.Minute)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		case <-c.kickOutbox:
+		}
+		t.Stop()
+	}
+}
+
+// deliver performs one outbox item and records the outcome.
+func (c *Client) deliver(ctx context.Context, it *store.OutboxItem) error {
+	now := c.nowMillis()
+	if it.Kind != store.OutboxDelete && it.Kind != store.OutboxExpire && it.Expiry <= now {
+		c.log.Debug("dropping expired outbox item", "kind", it.Kind)
+		return c.db.Update(ctx, func(tx *store.Tx) error {
+			if err := tx.RemoveOutbox(ctx, it.ID); err != nil {
+				return err
+			}
+			if it.Kind == store.OutboxMessage && it.MessageID != 0 {
+				return c.setStateTx(ctx, tx, it.MessageID, store.StateFailed)
+			}
+			return nil
+		})
+	}
+	var hash string
+	var err error
+	switch it.Kind {
+	case store.OutboxDelete:
+		err = c.swarmDelete(ctx, splitHashes(it.Data))
+	case store.OutboxExpire:
+		err = c.swarmExpire(ctx, splitHashes(it.Data), it.Expiry)
+	default:
+		hash, err = c.storeData(ctx, it.Account, it.Data, it.Timestamp, it.Expiry)
+	}
+	if err != nil {
+		return c.deliveryFailed(ctx, it, err)
+	}
+	var events []Event
+	err = c.db.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.RemoveOutbox(ctx, it.ID); err != nil {
+			return err
+		}
+		if hash != "" && it.Account == c.self {
+			// Our own copy will come back in our retrieves; skip it.
+			if _, err := tx.MarkSeen(ctx, hash, it.Expiry); err != nil {
+				return err
+			}
+		}
+		if it.MessageID == 0 {
+			return nil
+		}
+		switch it.Kind {
+		case store.OutboxMessage:
+			if err := tx.SetSent(ctx, it.MessageID, hash); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if m, err := tx.Message(ctx, it.MessageID); err == nil {
+				events = append(events, Event{Kind: EventState, Conversation: m.Conversation, Message: m})
+			}
+		case store.OutboxSync:
+			if err := tx.SetSyncHash(ctx, it.MessageID, hash); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.emit(events...)
+	return nil
+}
+
+// deliveryFailed schedules the next attempt with exponential backoff; a
+// message whose own copy failed failAfter times is shown as failed.
+func (c *Client) deliveryFailed(ctx context.Context, it *store.OutboxItem, cause error) error {
+	attempts := it.Attempts + 1
+	backoff := min(retryBase<<min(attempts-1, 16), retryMax)
+	next := c.nowMillis() + backoff.Milliseconds()
+	var rpcErr *RPCError
+	if errors.As(cause, &rpcErr) && rpcErr.Status >= 400 && rpcErr.Status < 500 && rpcErr.Status != storagerpc.StatusTooManyRequests {
+		// The node refused the request itself (bad TTL, malformed): no
+		// retry will change that.
+		c.log.Warn("outbox item refused by the network", "kind", it.Kind, "status", rpcErr.Status)
+		err := c.db.Update(ctx, func(tx *store.Tx) error {
+			if err := tx.RemoveOutbox(ctx, it.ID); err != nil {
+				return err
+			}
+			if it.Kind == store.OutboxMessage && it.MessageID != 0 {
+				return c.setStateTx(ctx, tx, it.MessageID, store.StateFailed)
+			}
+			return nil
+		})
+		return errors.Join(cause, err)
+	}
+	err := c.db.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.RetryLater(ctx, it.ID, next, cause.Error()); err != nil {
+			return err
+		}
+		if it.Kind == store.OutboxMessage && it.MessageID != 0 && attempts >= failAfter {
+			return c.setStateTx(ctx, tx, it.MessageID, store.StateFailed)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return errors.Join(cause, err)
+	}
+	return cause
+}
+
+func (c *Client) setStateTx(ctx context.Context, tx *store.Tx, id int64, st store.State) error {
+	m, err := tx.Message(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if m.State != store.StateSending && m.State != store.StateFailed {
+		return nil
+	}
+	if m.State == st {
+		return nil
+	}
+	if err := tx.SetState(ctx, id, st); err != nil {
+		return err
+	}
+	m.State = st
+	c.emit(Event{Kind: EventState, Conversation: m.Conversation, Message: m})
+	return nil
+}
+
+func splitHashes(b []byte) []string {
+	var out []string
+	for _, h := range strings.Split(string(b), "\n") {
+		if h != "" {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func joinHashes(h []string) []byte { return []byte(strings.Join(h, "\n")) }
+
+// storeData stores data in namespace 0 of acct's swarm and returns its
+// hash. Namespace 0 is a public inbox: no signature.
+func (c *Client) storeData(ctx context.Context, acct identity.SessionID, data []byte, ts, expiry int64) (string, error) {
+	account := storagerpc.AccountFromSessionID(acct)
+	want := storagerpc.MessageHash(account, storagerpc.NamespaceDefault, data)
+	_, body, err := c.net.callSwarm(ctx, swarmRequest{
+		method: storagerpc.MethodStore, acct: acct,
+		build: func(path.Node) ([]byte, error) {
+			return storagerpc.EncodeRequest(&storagerpc.StoreParams{
+				Account: account, Namespace: storagerpc.NamespaceDefault, Timestamp: ts, Expiry: expiry, Data: data,
+			})
+		},
+	})
+	if err != nil {
+		return "", err
+	}
+	var resp storagerpc.SwarmResponse[storagerpc.StoreResult]
+	if err := json.Unmarshal(body, &resp); err != nil {
+		return "", fmt.Errorf("client: store: bad answer: %w", err)
+	}
+	ok := 0
+	for _, r := range resp.Swarm {
+		if !r.Failed() && r.OK.Hash == want {
+			ok++
+		}
+	}
+	if ok == 0 {
+		return "", errors.New("client: store: no swarm member stored the message")
+	}
+	return want, nil
+}
+
+// auth signs msg with the account key for a request on our own swarm.
+func (c *Client) auth(msg []byte) storagerpc.Auth {
+	sig := storagerpc.Signature(c.keys.Sign(msg))
+	pub := c.keys.Ed25519Public()
+	return storagerpc.Auth{Signature: &sig, PubkeyEd25519: &pub}
+}
+
+// swarmDelete deletes messages we own from our swarm.
+func (c *Client) swarmDelete(ctx context.Context, hashes []string) error {
+	if len(hashes) == 0 {
+		return nil
+	}
+	_, _, err := c.net.callSwarm(ctx, swarmRequest{
+		method: storagerpc.MethodDelete, acct: c.self,
+		build: func(path.Node) ([]byte, error) {
+			return storagerpc.EncodeRequest(&storagerpc.DeleteParams{
+				Account: storagerpc.AccountFromSessionID(c.self), Messages: hashes,
+				Auth: c.auth(storagerpc.DeleteSigMessage(hashes)),
+			})
+		},
+	})
+	return err
+}
+
+// swarmExpire shortens the expiry of messages in our swarm to expiry.
+func (c *Client) swarmExpire(ctx context.Context, hashes []string, expiry int64) error {
+	if len(hashes) == 0 {
+		return nil
+	}
+	_, _, err := c.net.callSwarm(ctx, swarmRequest{
+		method: storagerpc.MethodExpire, acct: c.self,
+		build: func(path.Node) ([]byte, error) {
+			exp := []int64{expiry}
+			return storagerpc.EncodeRequest(&storagerpc.ExpireParams{
+				Account: storagerpc.AccountFromSessionID(c.self), Messages: hashes, Expiries: exp,
+				Mode: storagerpc.ExpireShorten,
+				Auth: c.auth(storagerpc.ExpireSigMessage(storagerpc.ExpireShorten, exp, hashes)),
+			})
+		},
+	})
+	return err
+}
