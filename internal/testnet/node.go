@@ -59,14 +59,6 @@ func (p *nodeProc) serve(ctx context.Context) error {
 	return err
 }
 
-// close releases a node that was never served.
-func (p *nodeProc) close() {
-	p.node.Close()
-	if p.fwd != nil {
-		p.fwd.close()
-	}
-}
-
 // servesOnion reports whether the node's handler already routes
 // POST /onion_req/v2 somewhere other than its catch-all.
 func servesOnion(h http.Handler) bool {
