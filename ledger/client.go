@@ -1,0 +1,307 @@
+package ledger
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	rpcclient "github.com/cometbft/cometbft/rpc/client"
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+
+	"sotto.dev/ledger/state"
+)
+
+// Client sends transactions to a ledger node and reads its state, either
+// in-process (Embedded.Client) or over CometBFT's RPC (Dial).
+type Client struct {
+	get func(context.Context) (rpcclient.Client, error)
+
+	mu      sync.Mutex
+	chainID string
+	// signers serialises submissions per key so that nonces follow each
+	// other.
+	signers map[state.Address]*sync.Mutex
+	// Poll is how often Submit checks whether its transaction is in a
+	// block.
+	Poll time.Duration
+}
+
+func newClient(get func(context.Context) (rpcclient.Client, error)) *Client {
+	return &Client{get: get, signers: make(map[state.Address]*sync.Mutex), Poll: 100 * time.Millisecond}
+}
+
+// Dial returns a client of the ledger node whose CometBFT RPC listens at
+// addr ("tcp://host:port" or "http://host:port").
+func Dial(addr string) (*Client, error) {
+	c, err := rpchttp.New(addr, "/websocket")
+	if err != nil {
+		return nil, fmt.Errorf("ledger: dial %s: %w", addr, err)
+	}
+	return newClient(func(context.Context) (rpcclient.Client, error) { return c, nil }), nil
+}
+
+// ErrNotFound is returned for a node, name or swarm the ledger does not
+// hold.
+var ErrNotFound = errors.New("ledger: not found")
+
+func (c *Client) query(ctx context.Context, path string, data []byte, dst any) error {
+	rpc, err := c.get(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := rpc.ABCIQuery(ctx, path, data)
+	if err != nil {
+		return fmt.Errorf("ledger query %s: %w", path, err)
+	}
+	switch code := state.Code(res.Response.Code); code {
+	case state.CodeOK:
+	case state.CodeUnknownNode, state.CodeUnknownName:
+		return fmt.Errorf("%w: %s", ErrNotFound, res.Response.Log)
+	default:
+		return &state.TxError{Code: code, Msg: res.Response.Log}
+	}
+	if err := json.Unmarshal(res.Response.Value, dst); err != nil {
+		return fmt.Errorf("ledger query %s: %w", path, err)
+	}
+	return nil
+}
+
+// Status returns the ledger summary at the last committed block.
+func (c *Client) Status(ctx context.Context) (*Status, error) {
+	var s Status
+	if err := c.query(ctx, QueryStatus, nil, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Account returns an account's balance and nonce.
+func (c *Client) Account(ctx context.Context, a state.Address) (*AccountInfo, error) {
+	var v AccountInfo
+	if err := c.query(ctx, QueryAccount, a[:], &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// Node returns a registration (ErrNotFound if there is none).
+func (c *Client) Node(ctx context.Context, k state.NodeKey) (*NodeInfo, error) {
+	var v NodeInfo
+	if err := c.query(ctx, QueryNode, k[:], &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// Nodes returns every registration, sorted by key.
+func (c *Client) Nodes(ctx context.Context) ([]NodeInfo, error) {
+	var v []NodeInfo
+	err := c.query(ctx, QueryNodes, nil, &v)
+	return v, err
+}
+
+// Swarm returns the members of swarm id.
+func (c *Client) Swarm(ctx context.Context, id uint64) ([]NodeInfo, error) {
+	var v []NodeInfo
+	err := c.query(ctx, QuerySwarm, binary.BigEndian.AppendUint64(nil, id), &v)
+	return v, err
+}
+
+// NodeSwarm returns a node's swarm id and the other members of its swarm.
+func (c *Client) NodeSwarm(ctx context.Context, k state.NodeKey) (uint64, []NodeInfo, error) {
+	n, err := c.Node(ctx, k)
+	if err != nil {
+		return 0, nil, err
+	}
+	if n.SwarmID == UnassignedSwarm {
+		return n.SwarmID, nil, nil
+	}
+	members, err := c.Swarm(ctx, n.SwarmID)
+	if err != nil {
+		return 0, nil, err
+	}
+	peers := members[:0]
+	for _, m := range members {
+		if m.Ed25519 != n.Ed25519 {
+			peers = append(peers, m)
+		}
+	}
+	return n.SwarmID, peers, nil
+}
+
+// Name looks up an ONS name by its hash.
+func (c *Client) Name(ctx context.Context, h state.NameHash) (*NameInfo, error) {
+	var v NameInfo
+	if err := c.query(ctx, QueryName, h[:], &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// Quorums returns the open obligation quorums.
+func (c *Client) Quorums(ctx context.Context) ([]QuorumInfo, error) {
+	var v []QuorumInfo
+	err := c.query(ctx, QueryQuorums, nil, &v)
+	return v, err
+}
+
+// Snapshot returns the serving nodes as a View snapshot.
+func (c *Client) Snapshot(ctx context.Context) (*Snapshot, error) {
+	st, err := c.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := c.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return snapshotFromInfos(st.Height, nodes)
+}
+
+// ChainID returns the network's chain id.
+func (c *Client) ChainID(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	id := c.chainID
+	c.mu.Unlock()
+	if id != "" {
+		return id, nil
+	}
+	st, err := c.Status(ctx)
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	c.chainID = st.ChainID
+	c.mu.Unlock()
+	return st.ChainID, nil
+}
+
+// Height returns the last committed height.
+func (c *Client) Height(ctx context.Context) (uint64, error) {
+	st, err := c.Status(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return st.Height, nil
+}
+
+// WaitHeight waits until the ledger has committed height h.
+func (c *Client) WaitHeight(ctx context.Context, h uint64) error {
+	for {
+		cur, err := c.Height(ctx)
+		if err == nil && cur >= h {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(c.Poll):
+		}
+	}
+}
+
+// Result is the outcome of a submitted transaction.
+type Result struct {
+	Hash   [32]byte
+	Height uint64
+}
+
+func (c *Client) signerLock(a state.Address) *sync.Mutex {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.signers[a]
+	if m == nil {
+		m = new(sync.Mutex)
+		c.signers[a] = m
+	}
+	return m
+}
+
+// Submit signs body with key, using the account's next nonce, broadcasts it
+// and waits until it is in a block. A rejected transaction returns a
+// *state.TxError with the ledger's code and reason.
+func (c *Client) Submit(ctx context.Context, key ed25519.PrivateKey, body state.Body) (*Result, error) {
+	signer := state.Address(key.Public().(ed25519.PublicKey))
+	lock := c.signerLock(signer)
+	lock.Lock()
+	defer lock.Unlock()
+
+	chainID, err := c.ChainID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	acc, err := c.Account(ctx, signer)
+	if err != nil {
+		return nil, err
+	}
+	tx := &state.Tx{ChainID: chainID, Nonce: acc.Nonce, Body: body}
+	tx.Sign(key)
+	return c.broadcast(ctx, tx.Encode())
+}
+
+// Broadcast sends an already signed transaction and waits for its block.
+func (c *Client) Broadcast(ctx context.Context, raw []byte) (*Result, error) {
+	return c.broadcast(ctx, raw)
+}
+
+func (c *Client) broadcast(ctx context.Context, raw []byte) (*Result, error) {
+	rpc, err := c.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := rpc.BroadcastTxSync(ctx, raw)
+	if err != nil {
+		return nil, fmt.Errorf("ledger broadcast: %w", err)
+	}
+	if res.Code != 0 {
+		return nil, &state.TxError{Code: state.Code(res.Code), Msg: res.Log}
+	}
+	out := &Result{Hash: [32]byte(res.Hash)}
+	for {
+		tr, err := rpc.Tx(ctx, res.Hash, false)
+		if err == nil {
+			out.Height = uint64(tr.Height)
+			if tr.TxResult.Code != 0 {
+				return out, &state.TxError{Code: state.Code(tr.TxResult.Code), Msg: tr.TxResult.Log}
+			}
+			return out, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("ledger: transaction %s not in a block yet: %w", hex.EncodeToString(res.Hash), ctx.Err())
+		case <-time.After(c.Poll):
+		}
+	}
+}
+
+// snapshotFromInfos builds a View snapshot from node infos (the active,
+// serving nodes only, as the App's view does).
+func snapshotFromInfos(height uint64, infos []NodeInfo) (*Snapshot, error) {
+	s := &Snapshot{Height: height}
+	for _, ni := range infos {
+		if !ni.Active {
+			continue
+		}
+		ed, err := state.ParseKey(ni.Ed25519)
+		if err != nil {
+			return nil, err
+		}
+		x, err := state.ParseKey(ni.X25519)
+		if err != nil {
+			return nil, err
+		}
+		n := Node{Ed25519: ed, X25519: x, PublicIP: ni.PublicIP, StoragePort: ni.StoragePort, SwarmID: ni.SwarmID,
+			State: StateActive, RequestedUnlockHeight: ni.RequestedUnlockHeight, Version: ni.Version}
+		if ni.RequestedUnlockHeight != 0 {
+			n.State = StateUnlocking
+		}
+		s.Nodes = append(s.Nodes, n)
+	}
+	return s, nil
+}
