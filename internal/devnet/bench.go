@@ -1,0 +1,517 @@
+package devnet
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"sotto.dev/internal/testnet"
+	"sotto.dev/onion"
+	"sotto.dev/swarm"
+)
+
+// BenchConfig configures Bench.
+type BenchConfig struct {
+	// Tests to run, in order: "store", "retrieve", "onion", "e2e".
+	Tests []string
+	// Network is a network file (DIR/network.json); Node, when set, is the
+	// base URL of the node that store and retrieve load (default: the
+	// first seed). With neither, Bench starts a devnet of DevnetNodes
+	// nodes in a temporary directory.
+	Network     string
+	Node        string
+	DevnetNodes int
+	// Concurrency is the number of requests in flight.
+	Concurrency int
+	// Duration and Count bound each test (the first reached ends it;
+	// Count 0 means Duration only).
+	Duration time.Duration
+	Count    int
+	// Size is the message size in bytes (store, onion).
+	Size int
+	// Messages is how many messages each account holds for retrieve.
+	Messages int
+	// HTTP2 multiplexes requests over HTTP/2 instead of one HTTP/1.1
+	// connection per worker.
+	HTTP2 bool
+	// Progress receives a line per test as it starts; nil discards.
+	Progress io.Writer
+}
+
+// benchNode is a node as the bench learns it from get_n_service_nodes.
+type benchNode struct {
+	Ed25519 onion.NodeID
+	X25519  onion.PublicKey
+	URL     string
+	Swarm   uint64
+}
+
+func (n benchNode) hop() onion.Hop { return onion.Hop{Node: n.Ed25519, X25519: n.X25519} }
+
+// bench holds what the tests share.
+type bench struct {
+	cfg    BenchConfig
+	client *http.Client
+	nodes  []benchNode
+	swarms []uint64
+	target benchNode
+	// e2e runs the e2e test; nil when no devnet/client is available.
+	network string
+}
+
+// Bench runs the configured tests and returns one Result each.
+func Bench(ctx context.Context, cfg BenchConfig) ([]Result, error) {
+	if cfg.Concurrency < 1 {
+		cfg.Concurrency = 1
+	}
+	if cfg.Duration <= 0 && cfg.Count <= 0 {
+		return nil, errors.New("bench: need a duration or a count")
+	}
+	if cfg.Size <= 0 {
+		cfg.Size = 100
+	}
+	if cfg.Messages <= 0 {
+		cfg.Messages = 10
+	}
+	if cfg.Progress == nil {
+		cfg.Progress = io.Discard
+	}
+	for _, t := range cfg.Tests {
+		if !slices.Contains([]string{"store", "retrieve", "onion", "e2e"}, t) {
+			return nil, fmt.Errorf("bench: unknown test %q (store, retrieve, onion, e2e)", t)
+		}
+	}
+	b := &bench{cfg: cfg, client: loadClient(cfg.Concurrency, cfg.HTTP2), network: cfg.Network}
+	defer b.client.CloseIdleConnections()
+
+	var seeds []string
+	switch {
+	case cfg.Network != "":
+		nf, err := readNetworkFile(cfg.Network)
+		if err != nil {
+			return nil, err
+		}
+		seeds = nf
+	case cfg.Node != "":
+		seeds = []string{cfg.Node}
+	default:
+		nodes := cfg.DevnetNodes
+		if nodes <= 0 {
+			nodes = DefaultNodes
+		}
+		fmt.Fprintf(cfg.Progress, "starting a devnet of %d nodes\n", nodes)
+		n, err := testnet.Start(ctx, testnet.Options{Nodes: nodes})
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		defer n.Close()
+		seeds = n.SeedURLs()
+		b.network = n.NetworkFile()
+	}
+	if err := b.discover(ctx, seeds); err != nil {
+		return nil, err
+	}
+	var out []Result
+	for _, t := range cfg.Tests {
+		fmt.Fprintf(cfg.Progress, "running %s: %d in flight, %s\n", t, cfg.Concurrency, bounds(cfg))
+		var r Result
+		var err error
+		switch t {
+		case "store":
+			r, err = b.store(ctx)
+		case "retrieve":
+			r, err = b.retrieve(ctx)
+		case "onion":
+			r, err = b.onionStore(ctx)
+		case "e2e":
+			r, err = b.e2e(ctx)
+		}
+		if err != nil {
+			return out, fmt.Errorf("bench %s: %w", t, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func bounds(cfg BenchConfig) string {
+	switch {
+	case cfg.Count > 0 && cfg.Duration > 0:
+		return fmt.Sprintf("%d requests or %v", cfg.Count, cfg.Duration)
+	case cfg.Count > 0:
+		return fmt.Sprintf("%d requests", cfg.Count)
+	}
+	return cfg.Duration.String()
+}
+
+// readNetworkFile returns the seed URLs of a network file.
+func readNetworkFile(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	var nf struct {
+		SeedNodes []string `json:"seed_nodes"`
+	}
+	if err := json.Unmarshal(data, &nf); err != nil || len(nf.SeedNodes) == 0 {
+		return nil, fmt.Errorf("bench: %s is not a network file with seed_nodes", path)
+	}
+	return nf.SeedNodes, nil
+}
+
+// discover reads the node list from the first seed that answers and picks
+// the target node (cfg.Node, or the first seed).
+func (b *bench) discover(ctx context.Context, seeds []string) error {
+	var last error
+	for _, s := range seeds {
+		nodes, err := fetchNodes(ctx, b.client, s)
+		if err != nil {
+			last = err
+			continue
+		}
+		b.nodes = nodes
+		break
+	}
+	if b.nodes == nil {
+		return fmt.Errorf("bench: no seed answered get_n_service_nodes: %v", last)
+	}
+	ids := map[uint64]bool{}
+	for _, n := range b.nodes {
+		if n.Swarm != swarm.UnassignedID {
+			ids[n.Swarm] = true
+		}
+	}
+	for id := range ids {
+		b.swarms = append(b.swarms, id)
+	}
+	slices.Sort(b.swarms)
+	want := b.cfg.Node
+	if want == "" {
+		want = seeds[0]
+	}
+	want = strings.TrimSuffix(want, "/")
+	i := slices.IndexFunc(b.nodes, func(n benchNode) bool { return n.URL == want })
+	if i < 0 {
+		return fmt.Errorf("bench: node %s is not in the node list", want)
+	}
+	b.target = b.nodes[i]
+	return nil
+}
+
+func fetchNodes(ctx context.Context, c *http.Client, seed string) ([]benchNode, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	st, body, err := testnet.Post(ctx, c, strings.TrimSuffix(seed, "/")+"/json_rpc",
+		[]byte(`{"jsonrpc":"2.0","id":0,"method":"get_n_service_nodes","params":{"active_only":true,"fields":{"pubkey_ed25519":true,"pubkey_x25519":true,"public_ip":true,"storage_port":true,"swarm_id":true}}}`))
+	if err != nil {
+		return nil, err
+	}
+	if st != http.StatusOK {
+		return nil, &statusError{status: st, body: string(body)}
+	}
+	var resp struct {
+		Result struct {
+			States []struct {
+				Ed25519 string `json:"pubkey_ed25519"`
+				X25519  string `json:"pubkey_x25519"`
+				IP      string `json:"public_ip"`
+				Port    uint16 `json:"storage_port"`
+				Swarm   uint64 `json:"swarm_id"`
+			} `json:"service_node_states"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(body, &resp); err != nil {
+		return nil, fmt.Errorf("get_n_service_nodes: %w", err)
+	}
+	var out []benchNode
+	for _, s := range resp.Result.States {
+		ed, err1 := hex.DecodeString(s.Ed25519)
+		x, err2 := hex.DecodeString(s.X25519)
+		if err1 != nil || err2 != nil || len(ed) != 32 || len(x) != 32 || s.Port == 0 {
+			return nil, errors.New("get_n_service_nodes: malformed node entry")
+		}
+		out = append(out, benchNode{
+			Ed25519: onion.NodeID(ed), X25519: onion.PublicKey(x), Swarm: s.Swarm,
+			URL: "https://" + net.JoinHostPort(s.IP, strconv.Itoa(int(s.Port))),
+		})
+	}
+	if len(out) == 0 {
+		return nil, errors.New("get_n_service_nodes: empty node list")
+	}
+	return out, nil
+}
+
+// accountsIn makes n accounts whose swarm is id.
+func (b *bench) accountsIn(id uint64, n int) ([]*testnet.Account, error) {
+	out := make([]*testnet.Account, 0, n)
+	for tries := 0; len(out) < n; tries++ {
+		if tries > 1000*n {
+			return nil, errors.New("bench: cannot find accounts for the target's swarm")
+		}
+		a, err := testnet.NewAccount()
+		if err != nil {
+			return nil, err
+		}
+		if s, ok := swarm.SelectKey(b.swarms, a.Key()); ok && s == id {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// post sends a storage RPC body to a node and wants 200.
+func (b *bench) post(ctx context.Context, url string, body []byte) ([]byte, error) {
+	st, resp, err := testnet.Post(ctx, b.client, url+"/storage_rpc/v1", body)
+	if err != nil {
+		return nil, err
+	}
+	if st != http.StatusOK {
+		return nil, &statusError{status: st, body: string(resp)}
+	}
+	return resp, nil
+}
+
+func (b *bench) spec(name string) loadSpec {
+	return loadSpec{name: name, concurrency: b.cfg.Concurrency, duration: b.cfg.Duration, count: b.cfg.Count}
+}
+
+// store: unique messages to accounts of the target's swarm, sent to the
+// target directly (which replicates each to its swarm peers).
+func (b *bench) store(ctx context.Context) (Result, error) {
+	accts, err := b.accountsIn(b.target.Swarm, 64)
+	if err != nil {
+		return Result{}, err
+	}
+	seq := make([]int, b.cfg.Concurrency)
+	r := runLoad(ctx, b.spec("store"), func(ctx context.Context, w int) error {
+		seq[w]++
+		data := make([]byte, b.cfg.Size)
+		rand.Read(data)
+		body, err := accts[(w+seq[w])%len(accts)].StoreRequest(data, time.Hour, time.Now())
+		if err != nil {
+			return err
+		}
+		_, err = b.post(ctx, b.target.URL, body)
+		return err
+	})
+	r.Note = fmt.Sprintf("%d-byte messages to %s (replicated to its swarm of %d)", b.cfg.Size, b.target.URL, b.swarmSize(b.target.Swarm))
+	return r, nil
+}
+
+func (b *bench) swarmSize(id uint64) int {
+	n := 0
+	for _, nd := range b.nodes {
+		if nd.Swarm == id {
+			n++
+		}
+	}
+	return n
+}
+
+// retrieve: signed retrieves of accounts holding cfg.Messages messages
+// each, from the target. Request bodies are signed once per second per
+// account (a signature is valid for a minute), so the client's signing
+// does not compete with the node for the CPU.
+func (b *bench) retrieve(ctx context.Context) (Result, error) {
+	const nAccts = 64
+	accts, err := b.accountsIn(b.target.Swarm, nAccts)
+	if err != nil {
+		return Result{}, err
+	}
+	for _, a := range accts {
+		for k := range b.cfg.Messages {
+			data := make([]byte, b.cfg.Size)
+			rand.Read(data)
+			data[0] = byte(k)
+			body, err := a.StoreRequest(data, time.Hour, time.Now())
+			if err != nil {
+				return Result{}, err
+			}
+			if _, err := b.post(ctx, b.target.URL, body); err != nil {
+				return Result{}, fmt.Errorf("fill: %w", err)
+			}
+		}
+	}
+	type signed struct {
+		body []byte
+		at   time.Time
+	}
+	var mu sync.Mutex
+	cache := make([]signed, nAccts)
+	bodyFor := func(i int) ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(cache[i].at) < time.Second {
+			return cache[i].body, nil
+		}
+		body, err := accts[i].RetrieveRequest("", time.Now())
+		if err != nil {
+			return nil, err
+		}
+		cache[i] = signed{body, time.Now()}
+		return body, nil
+	}
+	seq := make([]int, b.cfg.Concurrency)
+	r := runLoad(ctx, b.spec("retrieve"), func(ctx context.Context, w int) error {
+		seq[w]++
+		body, err := bodyFor((w + seq[w]) % nAccts)
+		if err != nil {
+			return err
+		}
+		resp, err := b.post(ctx, b.target.URL, body)
+		if err != nil {
+			return err
+		}
+		var rr struct {
+			Messages []json.RawMessage `json:"messages"`
+		}
+		if err := json.Unmarshal(resp, &rr); err != nil || len(rr.Messages) != b.cfg.Messages {
+			return fmt.Errorf("retrieve returned %d messages, want %d", len(rr.Messages), b.cfg.Messages)
+		}
+		return nil
+	})
+	r.Note = fmt.Sprintf("signed retrieves of %d messages of %d bytes from %s", b.cfg.Messages, b.cfg.Size, b.target.URL)
+	return r, nil
+}
+
+// onionStore: the client → swarm store of a message through a 3-hop onion
+// path (random distinct nodes) to a node of the recipient's swarm, with
+// the reply decrypted; the latency includes building the onion.
+func (b *bench) onionStore(ctx context.Context) (Result, error) {
+	if len(b.nodes) < 4 {
+		return Result{}, errors.New("need at least 4 nodes for 3 hops and a destination")
+	}
+	type dest struct {
+		acct  *testnet.Account
+		nodes []benchNode
+	}
+	var dests []dest
+	for _, id := range b.swarms {
+		accts, err := b.accountsIn(id, 16)
+		if err != nil {
+			return Result{}, err
+		}
+		var members []benchNode
+		for _, n := range b.nodes {
+			if n.Swarm == id {
+				members = append(members, n)
+			}
+		}
+		for _, a := range accts {
+			dests = append(dests, dest{a, members})
+		}
+	}
+	r := runLoad(ctx, b.spec("onion"), func(ctx context.Context, w int) error {
+		d := dests[randN(len(dests))]
+		to := d.nodes[randN(len(d.nodes))]
+		path := b.randomPath(3, to.Ed25519)
+		data := make([]byte, b.cfg.Size)
+		rand.Read(data)
+		payload, err := d.acct.StoreRequest(data, time.Hour, time.Now())
+		if err != nil {
+			return err
+		}
+		hops := make([]onion.Hop, len(path))
+		for i, p := range path {
+			hops[i] = p.hop()
+		}
+		body, key, err := onion.BuildSnodeRequest(hops, to.hop(), payload, onion.CipherXChaCha20)
+		if err != nil {
+			return err
+		}
+		defer key.Destroy()
+		st, reply, err := testnet.Post(ctx, b.client, path[0].URL+"/onion_req/v2", body)
+		if err != nil {
+			return err
+		}
+		resp, err := onion.DecodeSnodeResponse(key, st, reply)
+		if err != nil {
+			var pe *onion.PathError
+			if errors.As(err, &pe) {
+				return &statusError{status: pe.Status, body: string(pe.Body)}
+			}
+			return err
+		}
+		if resp.Status != http.StatusOK {
+			return &statusError{status: resp.Status, body: string(resp.Body)}
+		}
+		return nil
+	})
+	r.Note = fmt.Sprintf("%d-byte stores through 3 hops to the recipient's swarm, XChaCha20 layers", b.cfg.Size)
+	return r, nil
+}
+
+// randomPath picks n distinct nodes other than exclude.
+func (b *bench) randomPath(n int, exclude onion.NodeID) []benchNode {
+	out := make([]benchNode, 0, n)
+	for len(out) < n {
+		c := b.nodes[randN(len(b.nodes))]
+		if c.Ed25519 == exclude || slices.ContainsFunc(out, func(o benchNode) bool { return o.Ed25519 == c.Ed25519 }) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// BenchMain is `sottod bench [flags] TEST...` (also the sotto-bench main).
+func BenchMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg BenchConfig
+	fs.StringVar(&cfg.Network, "network", "", "network file of a running network (default: start a devnet in a temporary directory)")
+	fs.StringVar(&cfg.Node, "node", "", "base URL of the node that store and retrieve load (default: the first seed)")
+	fs.IntVar(&cfg.DevnetNodes, "nodes", DefaultNodes, "nodes of the devnet started without --network")
+	fs.IntVar(&cfg.Concurrency, "c", 32, "requests in flight")
+	fs.DurationVar(&cfg.Duration, "d", 10*time.Second, "duration of each test")
+	fs.IntVar(&cfg.Count, "n", 0, "stop each test after this many requests (0: duration only)")
+	fs.IntVar(&cfg.Size, "size", 100, "message size in bytes")
+	fs.IntVar(&cfg.Messages, "messages", 10, "messages per account read by retrieve")
+	fs.BoolVar(&cfg.HTTP2, "h2", false, "multiplex over HTTP/2 instead of one HTTP/1.1 connection per worker")
+	asJSON := fs.Bool("json", false, "print the results as JSON")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: sottod bench [flags] TEST...    TEST: store, retrieve, onion, e2e, all")
+		fmt.Fprintln(stderr, "Loads a node over HTTPS (store, retrieve), onion paths (onion) or two clients")
+		fmt.Fprintln(stderr, "(e2e) and prints throughput and latency percentiles.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	cfg.Tests = fs.Args()
+	if len(cfg.Tests) == 0 {
+		fs.Usage()
+		return fmt.Errorf("%w: name at least one test", ErrUsage)
+	}
+	if len(cfg.Tests) == 1 && cfg.Tests[0] == "all" {
+		cfg.Tests = []string{"store", "retrieve", "onion", "e2e"}
+	}
+	cfg.Progress = stderr
+	rs, err := Bench(ctx, cfg)
+	if len(rs) > 0 {
+		if *asJSON {
+			if perr := printJSON(stdout, rs); perr != nil {
+				return perr
+			}
+		} else if perr := printTable(stdout, rs); perr != nil {
+			return perr
+		}
+	}
+	return err
+}
+
+func randN(n int) int { return mrand.IntN(n) }

@@ -1,0 +1,106 @@
+package devnet
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"sotto.dev/internal/testnet"
+)
+
+func TestPercentile(t *testing.T) {
+	ms := func(v ...int) []time.Duration {
+		out := make([]time.Duration, len(v))
+		for i, x := range v {
+			out[i] = time.Duration(x) * time.Millisecond
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		in   []time.Duration
+		p    int
+		want time.Duration
+	}{
+		{nil, 50, 0},
+		{ms(7), 50, 7 * time.Millisecond},
+		{ms(7), 99, 7 * time.Millisecond},
+		{ms(1, 2, 3, 4), 50, 2 * time.Millisecond},
+		{ms(1, 2, 3, 4), 99, 4 * time.Millisecond},
+		{ms(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), 90, 9 * time.Millisecond},
+		{ms(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), 100, 10 * time.Millisecond},
+	} {
+		if got := percentile(tc.in, tc.p); got != tc.want {
+			t.Errorf("p%d of %v = %v, want %v", tc.p, tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestRunLoadCountsAndFailures(t *testing.T) {
+	calls := 0
+	r := runLoad(context.Background(), loadSpec{name: "x", concurrency: 1, count: 10, duration: time.Minute},
+		func(context.Context, int) error {
+			calls++
+			if calls%5 == 0 {
+				return &statusError{status: 503, body: "busy"}
+			}
+			return nil
+		})
+	if calls != 10 || r.Requests != 8 || r.Errors != 2 || r.Statuses["HTTP 503"] != 2 {
+		t.Fatalf("%d calls, result %+v", calls, r)
+	}
+	var buf bytes.Buffer
+	if err := printTable(&buf, []Result{r}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "x failures: HTTP 503 ×2") || !strings.Contains(buf.String(), "p99") {
+		t.Fatalf("table:\n%s", buf.String())
+	}
+}
+
+func TestBenchUsage(t *testing.T) {
+	for _, args := range [][]string{{}, {"-c", "x", "store"}} {
+		if err := BenchMain(context.Background(), args, io.Discard, io.Discard); !errors.Is(err, ErrUsage) {
+			t.Errorf("%q: %v", args, err)
+		}
+	}
+	if _, err := Bench(context.Background(), BenchConfig{Tests: []string{"nope"}, Count: 1}); err == nil {
+		t.Error("unknown test accepted")
+	}
+	if _, err := Bench(context.Background(), BenchConfig{Tests: []string{"store"}}); err == nil {
+		t.Error("unbounded run accepted")
+	}
+}
+
+// TestBenchEveryTest runs each load test for a few requests against a
+// small network and checks that every request succeeded.
+func TestBenchEveryTest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a network")
+	}
+	n := testnet.StartT(t, testnet.Options{Nodes: 5})
+	var out bytes.Buffer
+	args := []string{"-network", n.NetworkFile(), "-c", "2", "-n", "6", "-d", "2m", "-messages", "3", "-json", "all"}
+	if err := BenchMain(context.Background(), args, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var rs []Result
+	if err := json.Unmarshal(out.Bytes(), &rs); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	var names []string
+	for _, r := range rs {
+		names = append(names, r.Name)
+		if r.Requests != 6 || r.Errors != 0 || r.P50 <= 0 || r.P99 < r.P50 || r.PerSecond <= 0 {
+			t.Errorf("%s: %+v", r.Name, r)
+		}
+	}
+	if fmt.Sprint(names) != "[store retrieve onion e2e]" {
+		t.Fatalf("tests run: %v", names)
+	}
+}

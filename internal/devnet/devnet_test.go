@@ -1,0 +1,212 @@
+package devnet
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"sotto.dev/internal/testnet"
+	"sotto.dev/onion"
+)
+
+func TestMain(m *testing.M) {
+	testnet.ChildMain()
+	goleak.VerifyTestMain(m)
+}
+
+// lineBuffer collects output and signals each write.
+type lineBuffer struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	wrote chan struct{}
+}
+
+func newLineBuffer() *lineBuffer { return &lineBuffer{wrote: make(chan struct{}, 100)} }
+
+func (b *lineBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	select {
+	case b.wrote <- struct{}{}:
+	default:
+	}
+	return b.buf.Write(p)
+}
+
+func (b *lineBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startDevnet runs DevnetMain until the returned stop is called; it
+// returns once the ready line is printed.
+func startDevnet(t *testing.T, args ...string) (stdout *lineBuffer, stop func() error) {
+	t.Helper()
+	stdout = newLineBuffer()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- DevnetMain(ctx, args, stdout, io.Discard) }()
+	deadline := time.After(2 * time.Minute)
+	for !strings.Contains(stdout.String(), "\n") {
+		select {
+		case <-stdout.wrote:
+		case err := <-done:
+			cancel()
+			t.Fatalf("devnet ended before it was ready: %v", err)
+		case <-deadline:
+			cancel()
+			t.Fatal("devnet not ready in 2 minutes")
+		}
+	}
+	return stdout, func() error {
+		cancel()
+		return <-done
+	}
+}
+
+type seedFile struct {
+	SeedNodes       []string `json:"seed_nodes"`
+	AllowSameSubnet bool     `json:"allow_same_subnet"`
+}
+
+func readSeeds(t *testing.T, path string) seedFile {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nf seedFile
+	if err := json.Unmarshal(data, &nf); err != nil {
+		t.Fatal(err)
+	}
+	return nf
+}
+
+// TestDevnetServesEveryNode runs the default devnet (15 nodes) and checks
+// what the issue asks of every node: get_n_service_nodes, /storage_rpc/v1
+// and /onion_req/v2; then a restart in the same directory keeps the nodes.
+func TestDevnetServesEveryNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 15 nodes")
+	}
+	dir := t.TempDir()
+	stdout, stop := startDevnet(t, "--dir", dir, "--quiet")
+	netFile := filepath.Join(dir, "network.json")
+	if got := stdout.String(); got != "devnet ready: "+netFile+"\n" {
+		t.Fatalf("stdout %q", got)
+	}
+	nf := readSeeds(t, netFile)
+	if len(nf.SeedNodes) != DefaultNodes || !nf.AllowSameSubnet {
+		t.Fatalf("network file %+v", nf)
+	}
+	c := loadClient(4, false)
+	defer c.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var nodes []benchNode
+	for _, seed := range nf.SeedNodes {
+		list, err := fetchNodes(ctx, c, seed)
+		if err != nil {
+			t.Fatalf("%s get_n_service_nodes: %v", seed, err)
+		}
+		if len(list) != DefaultNodes {
+			t.Fatalf("%s lists %d nodes", seed, len(list))
+		}
+		nodes = list
+		st, body, err := testnet.Post(ctx, c, seed+"/storage_rpc/v1", []byte(`{"method":"info","params":{}}`))
+		if err != nil || st != http.StatusOK {
+			t.Fatalf("%s info: %d %s %v", seed, st, body, err)
+		}
+	}
+	swarms := map[uint64]int{}
+	for _, n := range nodes {
+		swarms[n.Swarm]++
+	}
+	if len(swarms) != 2 {
+		t.Fatalf("15 nodes in %d swarms, want 2", len(swarms))
+	}
+	// Every node relays: each is the guard of one path and the
+	// destination of another.
+	for i, guard := range nodes {
+		path := []benchNode{guard, nodes[(i+1)%len(nodes)], nodes[(i+2)%len(nodes)]}
+		dest := nodes[(i+5)%len(nodes)]
+		hops := []onion.Hop{path[0].hop(), path[1].hop(), path[2].hop()}
+		body, key, err := onion.BuildSnodeRequest(hops, dest.hop(), []byte(`{"method":"info","params":{}}`), onion.CipherAESGCM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, reply, err := testnet.Post(ctx, c, guard.URL+"/onion_req/v2", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := onion.DecodeSnodeResponse(key, st, reply)
+		if err != nil || resp.Status != http.StatusOK {
+			t.Fatalf("onion via %s to %s: %+v %v", guard.URL, dest.URL, resp, err)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+
+	// The same directory again: same nodes, same ports, same keys.
+	genesis, err := os.ReadFile(filepath.Join(dir, testnet.GenesisFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, stop = startDevnet(t, "--dir", dir, "--quiet")
+	defer stop()
+	if again := readSeeds(t, netFile); strings.Join(again.SeedNodes, " ") != strings.Join(nf.SeedNodes, " ") {
+		t.Fatalf("seeds changed: %v", again.SeedNodes)
+	}
+	genesis2, err := os.ReadFile(filepath.Join(dir, testnet.GenesisFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(genesis, genesis2) {
+		t.Fatal("node list changed across a restart")
+	}
+	list, err := fetchNodes(ctx, c, nf.SeedNodes[3])
+	if err != nil || len(list) != DefaultNodes {
+		t.Fatalf("after restart: %d nodes, %v", len(list), err)
+	}
+}
+
+func TestDevnetUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"--nodes", "3"},
+		{"--dir", t.TempDir(), "extra"},
+		{"--dir", t.TempDir(), "--log-level", "loud"},
+		{"--bogus"},
+	} {
+		err := DevnetMain(context.Background(), args, io.Discard, io.Discard)
+		if !errors.Is(err, ErrUsage) {
+			t.Errorf("%q: %v, want a usage error", args, err)
+		}
+	}
+}
+
+func TestDevnetRefusesAnotherSize(t *testing.T) {
+	dir := t.TempDir()
+	_, stop := startDevnet(t, "--dir", dir, "--nodes", "3", "--quiet")
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	err := DevnetMain(context.Background(), []string{"--dir", dir, "--nodes", "4", "--quiet"}, io.Discard, io.Discard)
+	var le *testnet.LayoutError
+	if !errors.As(err, &le) {
+		t.Fatalf("4 nodes in a 3-node directory: %v", err)
+	}
+}

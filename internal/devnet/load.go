@@ -1,0 +1,205 @@
+package devnet
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+)
+
+// Result is the outcome of one load run.
+type Result struct {
+	Name        string         `json:"name"`
+	Concurrency int            `json:"concurrency"`
+	Requests    int            `json:"requests"` // answered with the expected status
+	Errors      int            `json:"errors"`   // transport errors and unexpected statuses
+	Elapsed     time.Duration  `json:"elapsed_ns"`
+	PerSecond   float64        `json:"per_second"` // successful requests per second
+	P50         time.Duration  `json:"p50_ns"`
+	P90         time.Duration  `json:"p90_ns"`
+	P99         time.Duration  `json:"p99_ns"`
+	Max         time.Duration  `json:"max_ns"`
+	Statuses    map[string]int `json:"statuses,omitempty"` // failures by HTTP status or error kind
+	Note        string         `json:"note,omitempty"`
+}
+
+// op is one request of a load run: it returns nil on success or an error
+// whose text names the failure kind (counted in Result.Statuses).
+type op func(ctx context.Context, worker int) error
+
+// statusError is an unexpected HTTP status.
+type statusError struct {
+	status int
+	body   string
+}
+
+func (e *statusError) Error() string { return fmt.Sprintf("HTTP %d: %.120s", e.status, e.body) }
+
+// loadSpec bounds a run: it ends after duration or count requests,
+// whichever comes first (count 0: duration only).
+type loadSpec struct {
+	name        string
+	concurrency int
+	duration    time.Duration
+	count       int
+}
+
+// runLoad runs fn from spec.concurrency workers and measures each call.
+func runLoad(ctx context.Context, spec loadSpec, fn op) Result {
+	if spec.concurrency < 1 {
+		spec.concurrency = 1
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if spec.duration > 0 {
+		var c2 context.CancelFunc
+		ctx, c2 = context.WithTimeout(ctx, spec.duration)
+		defer c2()
+	}
+	var issued atomic.Int64
+	lats := make([][]time.Duration, spec.concurrency)
+	fails := make([]map[string]int, spec.concurrency)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range spec.concurrency {
+		fails[w] = map[string]int{}
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				if spec.count > 0 && issued.Add(1) > int64(spec.count) {
+					return
+				}
+				t0 := time.Now()
+				err := fn(ctx, w)
+				d := time.Since(t0)
+				if err != nil {
+					if ctx.Err() != nil {
+						return // cut off by the end of the run
+					}
+					fails[w][failKind(err)]++
+					continue
+				}
+				lats[w] = append(lats[w], d)
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	r := Result{Name: spec.name, Concurrency: spec.concurrency, Elapsed: elapsed, Statuses: map[string]int{}}
+	var all []time.Duration
+	for w := range spec.concurrency {
+		all = append(all, lats[w]...)
+		for k, v := range fails[w] {
+			r.Statuses[k] += v
+			r.Errors += v
+		}
+	}
+	slices.Sort(all)
+	r.Requests = len(all)
+	if elapsed > 0 {
+		r.PerSecond = float64(r.Requests) / elapsed.Seconds()
+	}
+	r.P50, r.P90, r.P99 = percentile(all, 50), percentile(all, 90), percentile(all, 99)
+	if len(all) > 0 {
+		r.Max = all[len(all)-1]
+	}
+	if len(r.Statuses) == 0 {
+		r.Statuses = nil
+	}
+	return r
+}
+
+// percentile is the nearest-rank percentile p of sorted durations.
+func percentile(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(math.Ceil(float64(p) / 100 * float64(len(sorted))))
+	return sorted[min(max(rank, 1), len(sorted))-1]
+}
+
+// failKind names an error for the failure table without its details.
+func failKind(err error) string {
+	if se, ok := err.(*statusError); ok {
+		return fmt.Sprintf("HTTP %d", se.status)
+	}
+	s := err.Error()
+	switch {
+	case strings.Contains(s, "deadline exceeded") || strings.Contains(s, "timeout"):
+		return "timeout"
+	case strings.Contains(s, "connection refused"):
+		return "refused"
+	case strings.Contains(s, "connection reset"):
+		return "reset"
+	}
+	if len(s) > 60 {
+		s = s[:60]
+	}
+	return s
+}
+
+// printTable writes results as an aligned table.
+func printTable(w io.Writer, rs []Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "test\tconc\trequests\terrors\tseconds\tper sec\tp50\tp90\tp99\tmax\t")
+	for _, r := range rs {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f\t%.0f\t%s\t%s\t%s\t%s\t\n", r.Name, r.Concurrency, r.Requests, r.Errors,
+			r.Elapsed.Seconds(), r.PerSecond, ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if len(r.Statuses) > 0 {
+			keys := make([]string, 0, len(r.Statuses))
+			for k := range r.Statuses {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			parts := make([]string, len(keys))
+			for i, k := range keys {
+				parts[i] = fmt.Sprintf("%s ×%d", k, r.Statuses[k])
+			}
+			fmt.Fprintf(w, "%s failures: %s\n", r.Name, strings.Join(parts, ", "))
+		}
+		if r.Note != "" {
+			fmt.Fprintf(w, "%s: %s\n", r.Name, r.Note)
+		}
+	}
+	return nil
+}
+
+func ms(d time.Duration) string {
+	return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
+}
+
+func printJSON(w io.Writer, rs []Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rs)
+}
+
+// loadClient is an HTTPS client for load: it accepts the nodes'
+// self-signed certificates (as Session clients do) and keeps up to conns
+// connections per node; h2 multiplexes over HTTP/2 instead.
+func loadClient(conns int, h2 bool) *http.Client {
+	tr := &http.Transport{
+		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}, // nodes' certificates are self-signed
+		MaxIdleConns:        0,
+		MaxIdleConnsPerHost: conns,
+		IdleConnTimeout:     30 * time.Second,
+		ForceAttemptHTTP2:   h2,
+	}
+	if !h2 {
+		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}

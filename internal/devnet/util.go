@@ -1,0 +1,8 @@
+package devnet
+
+import "os"
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
