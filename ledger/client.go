@@ -305,3 +305,18 @@ func snapshotFromInfos(height uint64, infos []NodeInfo) (*Snapshot, error) {
 	}
 	return s, nil
 }
+
+// AppHashAt returns the app hash the network agreed on after block h: the
+// one recorded in the header of block h+1 (which must exist).
+func (c *Client) AppHashAt(ctx context.Context, h uint64) ([]byte, error) {
+	rpc, err := c.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	next := int64(h + 1)
+	b, err := rpc.Block(ctx, &next)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: block %d: %w", next, err)
+	}
+	return b.Block.Header.AppHash, nil
+}
