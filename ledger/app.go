@@ -116,6 +116,9 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	a.mu.Lock()
 	a.st = st
 	a.mu.Unlock()
+	if a.view != nil {
+		a.view.publish(snapshotOf(st))
+	}
 	h := st.Hash()
 	a.log.Info("ledger genesis", "chain_id", req.ChainId, "nodes", len(st.Nodes()), "app_hash", hex.EncodeToString(h[:8]))
 	return &abci.ResponseInitChain{AppHash: h[:]}, nil
