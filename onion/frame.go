@@ -80,18 +80,17 @@ func ParseHop(b []byte) (Frame, error) {
 		return Frame{}, &FrameError{Kind: FrameLengthOverflow, Len: uint64(n), Have: len(rest)}
 	}
 	f := Frame{Blob: rest[:n:n], Control: rest[n:]}
-	if !json.Valid(f.Control) {
-		return Frame{}, &FrameError{Kind: FrameBadJSON}
-	}
-	if t := bytes.TrimLeft(f.Control, " \t\r\n"); t[0] != '{' {
-		return Frame{}, &FrameError{Kind: FrameNotObject}
+	var buf [8]field
+	if _, err := parseObject(f.Control, buf[:0]); err != nil {
+		return Frame{}, err
 	}
 	return f, nil
 }
 
 func isJSONObject(b []byte) bool {
-	t := bytes.TrimLeft(b, " \t\r\n")
-	return len(t) > 0 && t[0] == '{' && json.Valid(b)
+	var buf [8]field
+	_, err := scanObject(b, buf[:0])
+	return err == nil
 }
 
 // ControlError reports a control object with a missing or ill-typed key.
@@ -102,64 +101,6 @@ type ControlError struct {
 
 func (e *ControlError) Error() string {
 	return fmt.Sprintf("onion: control key %q: %s", e.Key, e.Reason)
-}
-
-// controlObject is a parsed control JSON object.
-type controlObject map[string]json.RawMessage
-
-func parseObject(b []byte) (controlObject, error) {
-	var m controlObject
-	if err := json.Unmarshal(b, &m); err != nil || m == nil {
-		if !json.Valid(b) {
-			return nil, &FrameError{Kind: FrameBadJSON}
-		}
-		return nil, &FrameError{Kind: FrameNotObject}
-	}
-	return m, nil
-}
-
-func (m controlObject) has(k string) bool { _, ok := m[k]; return ok }
-
-func (m controlObject) str(k string) (string, bool, error) {
-	r, ok := m[k]
-	if !ok {
-		return "", false, nil
-	}
-	var s string
-	if len(r) == 0 || r[0] != '"' || json.Unmarshal(r, &s) != nil {
-		return "", true, &ControlError{Key: k, Reason: "not a string"}
-	}
-	return s, true, nil
-}
-
-func (m controlObject) boolean(k string, def bool) (bool, error) {
-	r, ok := m[k]
-	if !ok {
-		return def, nil
-	}
-	switch string(r) {
-	case "true":
-		return true, nil
-	case "false":
-		return false, nil
-	}
-	return false, &ControlError{Key: k, Reason: "not a boolean"}
-}
-
-func (m controlObject) integer(k string) (int64, bool, error) {
-	r, ok := m[k]
-	if !ok {
-		return 0, false, nil
-	}
-	var n json.Number
-	if len(r) == 0 || !(r[0] == '-' || r[0] >= '0' && r[0] <= '9') || json.Unmarshal(r, &n) != nil {
-		return 0, true, &ControlError{Key: k, Reason: "not a number"}
-	}
-	v, err := n.Int64()
-	if err != nil {
-		return 0, true, &ControlError{Key: k, Reason: "not an integer"}
-	}
-	return v, true, nil
 }
 
 func (m controlObject) cipher() (Cipher, error) {
@@ -178,21 +119,14 @@ func (m controlObject) cipher() (Cipher, error) {
 }
 
 func (m controlObject) ephemeral(required bool) (PublicKey, bool, error) {
-	s, ok, err := m.str(keyEphemeral)
+	k, ok, err := m.hex32(keyEphemeral)
 	if err != nil {
 		return PublicKey{}, false, err
 	}
-	if !ok {
-		if required {
-			return PublicKey{}, false, &ControlError{Key: keyEphemeral, Reason: "missing"}
-		}
-		return PublicKey{}, false, nil
+	if !ok && required {
+		return PublicKey{}, false, &ControlError{Key: keyEphemeral, Reason: "missing"}
 	}
-	k, err := ParsePublicKey(s)
-	if err != nil {
-		return PublicKey{}, false, &ControlError{Key: keyEphemeral, Reason: err.(*KeyError).Reason}
-	}
-	return k, true, nil
+	return PublicKey(k), ok, nil
 }
 
 // LayerInfo is the control object of an outer request body, of a frame a
@@ -211,7 +145,8 @@ type LayerInfo struct {
 // aes-gcm) and hop_no (default 0) from a control object; other keys are
 // ignored.
 func ParseLayerInfo(control []byte) (LayerInfo, error) {
-	m, err := parseObject(control)
+	var buf [8]field
+	m, err := parseObject(control, buf[:0])
 	if err != nil {
 		return LayerInfo{}, err
 	}
@@ -374,7 +309,8 @@ func validHost(h string) bool {
 // hop is the destination; else "host" present → proxy to a server; else
 // relay to "destination".
 func ParseControl(control []byte) (Control, error) {
-	m, err := parseObject(control)
+	var buf [8]field
+	m, err := parseObject(control, buf[:0])
 	if err != nil {
 		return nil, err
 	}
@@ -392,16 +328,14 @@ func ParseControl(control []byte) (Control, error) {
 		return parseServerControl(m)
 	default:
 		c := &RelayControl{}
-		s, ok, err := m.str(keyDestination)
+		d, ok, err := m.hex32(keyDestination)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
 			return nil, &ControlError{Key: keyDestination, Reason: "missing"}
 		}
-		if c.Destination, err = ParseNodeID(s); err != nil {
-			return nil, &ControlError{Key: keyDestination, Reason: err.(*KeyError).Reason}
-		}
+		c.Destination = NodeID(d)
 		if c.EphemeralKey, _, err = m.ephemeral(true); err != nil {
 			return nil, err
 		}

@@ -34,7 +34,7 @@ func DecodeSnodeResponse(key *LayerKey, httpStatus int, body []byte) (SnodeRespo
 	if err != nil {
 		return SnodeResponse{}, err
 	}
-	m, err := parseObject(pt)
+	m, err := parseObject(pt, nil)
 	if err != nil {
 		return SnodeResponse{}, &ResponseError{Reason: "decrypted reply is not a JSON object"}
 	}
@@ -47,7 +47,7 @@ func DecodeSnodeResponse(key *LayerKey, httpStatus int, body []byte) (SnodeRespo
 		return SnodeResponse{}, &ResponseError{Reason: "reply has no valid status"}
 	}
 	r.Status = int(status)
-	if raw, ok := m["body"]; ok && string(raw) != "null" {
+	if raw, ok := m.get("body"); ok && string(raw) != "null" {
 		if raw[0] == '"' {
 			var s string
 			if err := json.Unmarshal(raw, &s); err != nil {

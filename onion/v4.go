@@ -96,7 +96,7 @@ func DecodeV4Request(b []byte) (V4RequestInfo, []byte, error) {
 	if err != nil {
 		return V4RequestInfo{}, nil, err
 	}
-	m, err := parseObject(parts[0])
+	m, err := parseObject(parts[0], nil)
 	if err != nil {
 		return V4RequestInfo{}, nil, &V4Error{Kind: V4BadInfo, Detail: "not a JSON object"}
 	}
@@ -151,7 +151,7 @@ func DecodeV4Response(b []byte) (V4Response, error) {
 	if err != nil {
 		return V4Response{}, err
 	}
-	m, err := parseObject(parts[0])
+	m, err := parseObject(parts[0], nil)
 	if err != nil {
 		return V4Response{}, &V4Error{Kind: V4BadInfo, Detail: "not a JSON object"}
 	}
@@ -175,17 +175,21 @@ func DecodeV4Response(b []byte) (V4Response, error) {
 // headers reads the optional "headers" object; string values are kept,
 // number values become their JSON text, anything else is an error.
 func (m controlObject) headers(lower bool) (map[string]string, error) {
-	r, ok := m["headers"]
+	r, ok := m.get("headers")
 	if !ok || string(r) == "null" {
 		return nil, nil
 	}
-	h, err := parseObject(r)
+	h, err := parseObject(r, nil)
 	if err != nil {
 		return nil, &V4Error{Kind: V4BadInfo, Detail: "headers is not an object"}
 	}
 	out := make(map[string]string, len(h))
-	for k, v := range h {
-		s, err := headerValue(v)
+	for _, f := range h {
+		k := string(f.key)
+		if f.escaped {
+			k = unescapeKey(f.key)
+		}
+		s, err := headerValue(f.val)
 		if err != nil {
 			return nil, &V4Error{Kind: V4BadInfo, Detail: fmt.Sprintf("header %q: %v", k, err)}
 		}
