@@ -227,7 +227,12 @@ func (c *Client) signerLock(a state.Address) *sync.Mutex {
 // and waits until it is in a block. A rejected transaction returns a
 // *state.TxError with the ledger's code and reason.
 func (c *Client) Submit(ctx context.Context, key ed25519.PrivateKey, body state.Body) (*Result, error) {
-	signer := state.Address(key.Public().(ed25519.PublicKey))
+	return c.SubmitWith(ctx, state.KeySigner(key), body)
+}
+
+// SubmitWith is Submit with a Signer.
+func (c *Client) SubmitWith(ctx context.Context, s state.Signer, body state.Body) (*Result, error) {
+	signer := state.Address(s.PublicKey())
 	lock := c.signerLock(signer)
 	lock.Lock()
 	defer lock.Unlock()
@@ -241,7 +246,7 @@ func (c *Client) Submit(ctx context.Context, key ed25519.PrivateKey, body state.
 		return nil, err
 	}
 	tx := &state.Tx{ChainID: chainID, Nonce: acc.Nonce, Body: body}
-	tx.Sign(key)
+	tx.SignWith(s)
 	return c.broadcast(ctx, tx.Encode())
 }
 

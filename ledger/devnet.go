@@ -30,7 +30,7 @@ type DevnetLedgerConfig struct {
 	// holds it. With keys the ledger sends the nodes' uptime proofs and can
 	// register nodes published after the start; without them uptime proofs
 	// are not required (ProofValidity is made practically infinite).
-	NodeKey func(ed25519Pub [32]byte) ed25519.PrivateKey
+	NodeKey func(ed25519Pub [32]byte) state.Signer
 }
 
 // DevnetLedger is an embedded single-validator ledger for a local network,
@@ -105,19 +105,19 @@ func (d *DevnetLedger) Publish(ctx context.Context, snap *Snapshot) error {
 			return fmt.Errorf("ledger devnet: node %x changed after the start and no key is known for it", n.Ed25519[:8])
 		}
 		if err != nil { // not registered yet
-			if _, err := c.Register(ctx, Registration{Operator: d.operator, NodeKey: key, X25519: n.X25519, IP: ip, Port: n.StoragePort}); err != nil {
+			if _, err := c.Register(ctx, Registration{Operator: state.KeySigner(d.operator), NodeKey: key, X25519: n.X25519, IP: ip, Port: n.StoragePort}); err != nil {
 				return err
 			}
 			continue
 		}
-		if _, err := c.Submit(ctx, key, &state.UptimeProof{IP: ip, Port: n.StoragePort, Version: n.Version}); err != nil {
+		if _, err := c.SubmitWith(ctx, key, &state.UptimeProof{IP: ip, Port: n.StoragePort, Version: n.Version}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (d *DevnetLedger) key(pub [32]byte) ed25519.PrivateKey {
+func (d *DevnetLedger) key(pub [32]byte) state.Signer {
 	if d.c.NodeKey == nil {
 		return nil
 	}

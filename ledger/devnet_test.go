@@ -31,7 +31,12 @@ func TestDevnetLedger(t *testing.T) {
 	p := testParams()
 	p.ProofInterval, p.ProofValidity = 4, 12
 	d := NewDevnetLedger(DevnetLedgerConfig{Dir: t.TempDir(), Params: &p,
-		NodeKey: func(pub [32]byte) ed25519.PrivateKey { return keys[pub] }})
+		NodeKey: func(pub [32]byte) state.Signer {
+			if k := keys[pub]; k != nil {
+				return state.KeySigner(k)
+			}
+			return nil
+		}})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := d.Publish(ctx, snap); err != nil {

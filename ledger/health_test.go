@@ -76,7 +76,7 @@ func TestHealthOnEmbeddedLedger(t *testing.T) {
 		name := fmt.Sprintf("hnode%d", i)
 		k := testPriv(name)
 		keys = append(keys, k)
-		r := Registration{Operator: testPriv("op"), NodeKey: k, X25519: state.X25519Key(sha256.Sum256([]byte(name))),
+		r := Registration{Operator: state.KeySigner(testPriv("op")), NodeKey: state.KeySigner(k), X25519: state.X25519Key(sha256.Sum256([]byte(name))),
 			IP: state.IPv4{127, 0, 1, byte(i + 1)}, Port: 20000, FeeBps: 100}
 		if sent, err := c.EnsureRegistered(ctx, r); err != nil || !sent {
 			t.Fatalf("register %s: %v %v", name, sent, err)
@@ -91,8 +91,8 @@ func TestHealthOnEmbeddedLedger(t *testing.T) {
 	var wg sync.WaitGroup
 	defer func() { stopDuties(); wg.Wait() }()
 	for i, k := range keys {
-		u := NewUptime(UptimeConfig{NodeKey: k, Client: c, IP: state.IPv4{127, 0, 1, byte(i + 1)}, Port: 20000, Version: [3]uint16{1, 0, 0}, Poll: 100 * time.Millisecond})
-		pr := NewProber(ProberConfig{Key: k, Client: c, Tester: tester, Poll: 100 * time.Millisecond, Timeout: time.Second})
+		u := NewUptime(UptimeConfig{NodeKey: state.KeySigner(k), Client: c, IP: state.IPv4{127, 0, 1, byte(i + 1)}, Port: 20000, Version: [3]uint16{1, 0, 0}, Poll: 100 * time.Millisecond})
+		pr := NewProber(ProberConfig{Key: state.KeySigner(k), Client: c, Tester: tester, Poll: 100 * time.Millisecond, Timeout: time.Second})
 		wg.Add(2)
 		go func() { defer wg.Done(); _ = u.Serve(dctx) }()
 		go func() { defer wg.Done(); _ = pr.Serve(dctx) }()

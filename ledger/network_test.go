@@ -207,7 +207,7 @@ func TestFourValidatorProcesses(t *testing.T) {
 	c0 := procs[0].client
 	register := func(name string, last byte) {
 		t.Helper()
-		r := Registration{Operator: testPriv("op"), NodeKey: testPriv(name), X25519: state.X25519Key(sha256.Sum256([]byte(name))),
+		r := Registration{Operator: state.KeySigner(testPriv("op")), NodeKey: state.KeySigner(testPriv(name)), X25519: state.X25519Key(sha256.Sum256([]byte(name))),
 			IP: state.IPv4{127, 0, 2, last}, Port: 20000}
 		if _, err := c0.Register(ctx, r); err != nil {
 			fail("register %s: %v", name, err)

@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"log/slog"
 	"sync"
@@ -34,7 +33,7 @@ var ErrCannotTest = errors.New("ledger: cannot test")
 // ProberConfig configures a Prober.
 type ProberConfig struct {
 	// Key is this node's Ed25519 key: the quorum member that votes.
-	Key    ed25519.PrivateKey
+	Key    state.Signer
 	Client *Client
 	Tester Tester
 	Logger *slog.Logger
@@ -70,7 +69,7 @@ func NewProber(c ProberConfig) *Prober {
 	if c.Parallel <= 0 {
 		c.Parallel = 8
 	}
-	self := state.NodeKey(c.Key.Public().(ed25519.PublicKey))
+	self := state.NodeKey(c.Key.PublicKey())
 	return &Prober{c: c, self: self.String(), voted: make(map[uint64]bool)}
 }
 
@@ -129,7 +128,7 @@ func (p *Prober) Round(ctx context.Context) (int, error) {
 		if ctx.Err() != nil {
 			return sent, ctx.Err()
 		}
-		_, err := p.c.Client.Submit(ctx, p.c.Key, &state.Vote{Height: q.Height, Results: results})
+		_, err := p.c.Client.SubmitWith(ctx, p.c.Key, &state.Vote{Height: q.Height, Results: results})
 		var te *state.TxError
 		switch {
 		case err == nil:

@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,9 +13,9 @@ import (
 // Registration describes a node an operator registers.
 type Registration struct {
 	// Operator signs the registration and stakes Stake.
-	Operator ed25519.PrivateKey
+	Operator state.Signer
 	// NodeKey is the node's identity key; it signs its consent.
-	NodeKey ed25519.PrivateKey
+	NodeKey state.Signer
 	X25519  state.X25519Key
 	IP      state.IPv4
 	Port    uint16
@@ -36,25 +35,25 @@ func (c *Client) Register(ctx context.Context, r Registration) (*Result, error) 
 	if stake == 0 {
 		stake = st.Params.StakingRequirement
 	}
-	op := state.Address(r.Operator.Public().(ed25519.PublicKey))
+	op := state.Address(r.Operator.PublicKey())
 	b := &state.Register{
-		Node:     state.NodeKey(r.NodeKey.Public().(ed25519.PublicKey)),
+		Node:     state.NodeKey(r.NodeKey.PublicKey()),
 		X25519:   r.X25519,
 		IP:       r.IP,
 		Port:     r.Port,
 		FeeBps:   r.FeeBps,
 		Stake:    stake,
 		Reserved: r.Reserved,
-		NodeSig:  state.SignRegistration(r.NodeKey, st.ChainID, op, r.X25519),
+		NodeSig:  state.SignRegistrationWith(r.NodeKey, st.ChainID, op, r.X25519),
 	}
-	return c.Submit(ctx, r.Operator, b)
+	return c.SubmitWith(ctx, r.Operator, b)
 }
 
 // EnsureRegistered registers the node with the full stake unless the
 // ledger already holds a live registration for it (what a devnet node does
 // at start). It returns whether a registration was submitted.
 func (c *Client) EnsureRegistered(ctx context.Context, r Registration) (bool, error) {
-	k := state.NodeKey(r.NodeKey.Public().(ed25519.PublicKey))
+	k := state.NodeKey(r.NodeKey.PublicKey())
 	n, err := c.Node(ctx, k)
 	switch {
 	case err == nil && n.State != state.StatusDeregistered.String():
@@ -70,7 +69,7 @@ func (c *Client) EnsureRegistered(ctx context.Context, r Registration) (bool, er
 
 // UptimeConfig configures an Uptime sender.
 type UptimeConfig struct {
-	NodeKey ed25519.PrivateKey
+	NodeKey state.Signer
 	Client  *Client
 	IP      state.IPv4
 	Port    uint16
@@ -95,7 +94,7 @@ func NewUptime(c UptimeConfig) *Uptime {
 	if c.Poll <= 0 {
 		c.Poll = time.Second
 	}
-	return &Uptime{c: c, key: state.NodeKey(c.NodeKey.Public().(ed25519.PublicKey))}
+	return &Uptime{c: c, key: state.NodeKey(c.NodeKey.PublicKey())}
 }
 
 // Serve sends proofs until ctx ends.
@@ -143,7 +142,7 @@ func (u *Uptime) Tick(ctx context.Context) (bool, error) {
 	if !(due || (moved && allowed)) {
 		return false, nil
 	}
-	_, err = u.c.Client.Submit(ctx, u.c.NodeKey, &state.UptimeProof{IP: u.c.IP, Port: u.c.Port, Version: u.c.Version})
+	_, err = u.c.Client.SubmitWith(ctx, u.c.NodeKey, &state.UptimeProof{IP: u.c.IP, Port: u.c.Port, Version: u.c.Version})
 	var te *state.TxError
 	if errors.As(err, &te) && te.Code == state.CodeTooSoon {
 		return false, nil

@@ -333,10 +333,32 @@ func (tx *Tx) Encode() []byte {
 // Hash returns the SHA-256 of the wire form (CometBFT's transaction hash).
 func (tx *Tx) Hash() [32]byte { return sha256.Sum256(tx.Encode()) }
 
+// Signer signs for an account or node key without handing out the
+// private key (a service node keeps its key inside its own package).
+type Signer interface {
+	// PublicKey is the Ed25519 public key: the account address or node key.
+	PublicKey() [32]byte
+	// Sign returns the Ed25519 signature of msg.
+	Sign(msg []byte) [64]byte
+}
+
+type keySigner struct{ k ed25519.PrivateKey }
+
+// KeySigner returns a Signer for an Ed25519 private key.
+func KeySigner(k ed25519.PrivateKey) Signer { return keySigner{k} }
+
+func (s keySigner) PublicKey() [32]byte { return [32]byte(s.k.Public().(ed25519.PublicKey)) }
+func (s keySigner) Sign(msg []byte) [64]byte {
+	return [64]byte(ed25519.Sign(s.k, msg))
+}
+
 // Sign sets Signer from key and signs the transaction.
-func (tx *Tx) Sign(key ed25519.PrivateKey) {
-	tx.Signer = Address(key.Public().(ed25519.PublicKey))
-	copy(tx.Sig[:], ed25519.Sign(key, tx.SignedMessage()))
+func (tx *Tx) Sign(key ed25519.PrivateKey) { tx.SignWith(KeySigner(key)) }
+
+// SignWith sets Signer from s and signs the transaction.
+func (tx *Tx) SignWith(s Signer) {
+	tx.Signer = Address(s.PublicKey())
+	tx.Sig = s.Sign(tx.SignedMessage())
 }
 
 // VerifySignature checks the signature against Signer.
@@ -390,6 +412,10 @@ func RegisterMessage(chainID string, operator Address, node NodeKey, x X25519Key
 
 // SignRegistration returns the node key's signature for a registration.
 func SignRegistration(nodeKey ed25519.PrivateKey, chainID string, operator Address, x X25519Key) [64]byte {
-	node := NodeKey(nodeKey.Public().(ed25519.PublicKey))
-	return [64]byte(ed25519.Sign(nodeKey, RegisterMessage(chainID, operator, node, x)))
+	return SignRegistrationWith(KeySigner(nodeKey), chainID, operator, x)
+}
+
+// SignRegistrationWith is SignRegistration with a Signer for the node key.
+func SignRegistrationWith(node Signer, chainID string, operator Address, x X25519Key) [64]byte {
+	return node.Sign(RegisterMessage(chainID, operator, NodeKey(node.PublicKey()), x))
 }
