@@ -18,8 +18,6 @@ type actor struct {
 	sign func(msg []byte) storagerpc.Auth
 }
 
-func (u *user) actor() actor { return actor{acct: u.acct, sign: u.auth} }
-
 func newGroup(t testing.TB) *identity.Keys {
 	t.Helper()
 	k, err := identity.KeysFromSeed(randomData(t, 32))

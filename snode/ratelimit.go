@@ -63,9 +63,3 @@ func (b *buckets[K]) sweep(now time.Time) {
 		}
 	}
 }
-
-func (b *buckets[K]) size() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.m)
-}

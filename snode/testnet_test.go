@@ -53,7 +53,6 @@ type testNet struct {
 	genesis string
 	view    *ledger.GenesisView
 	nodes   []*testNode
-	mu      sync.Mutex
 	tweak   func(*Config)
 }
 
@@ -407,3 +406,9 @@ func tryDo(n *testNode, req storagerpc.Request) (int, []byte, error) {
 	out, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, out, err
 }
+
+func ed25519ToX(k identity.Ed25519PublicKey) (identity.X25519PublicKey, error) {
+	return identity.Ed25519ToX25519(k)
+}
+
+func formatKeys(k *Keys) string { return fmt.Sprintf("%v %s %x", k, k, k) }

@@ -1,0 +1,212 @@
+package snode
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"sotto.dev/ledger"
+	"sotto.dev/storagerpc"
+)
+
+func TestConfigDefaultsAndValidate(t *testing.T) {
+	c := DefaultConfig()
+	if c.Limits.ClientRate != 300 || c.Limits.ClientBurst != 600 || c.Limits.PeerRate != 600 ||
+		c.Limits.MaxClients != 10_000 || c.Limits.MaxBodyBytes != 10<<20 || c.Limits.MaxStoreBytes != 3584<<20 ||
+		c.Intervals.Sweep.D() != 10*time.Second || c.Limits.ForwardTimeout.D() != 5*time.Second {
+		t.Fatalf("defaults are not Session's: %+v", c)
+	}
+	if err := c.Validate(); err == nil {
+		t.Fatal("config without data_dir and public_ip accepted")
+	}
+	c.DataDir, c.PublicIP = "/tmp/x", "203.0.113.9"
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		field string
+		mut   func(*Config)
+	}{
+		{"listen_addr", func(c *Config) { c.ListenAddr = "nope" }},
+		{"public_ip", func(c *Config) { c.PublicIP = "::1" }},
+		{"public_ip", func(c *Config) { c.PublicIP = "0.0.0.0" }},
+		{"admin_addr", func(c *Config) { c.AdminAddr = "x" }},
+		{"limits.max_body_bytes", func(c *Config) { c.Limits.MaxBodyBytes = 10 }},
+		{"limits.max_store_bytes", func(c *Config) { c.Limits.MaxStoreBytes = 100 }},
+		{"limits.client_rate", func(c *Config) { c.Limits.ClientRate = -1 }},
+		{"limits.peer_burst", func(c *Config) { c.Limits.PeerBurst = 0 }},
+		{"limits.max_clients", func(c *Config) { c.Limits.MaxClients = 0 }},
+		{"intervals.sweep", func(c *Config) { c.Intervals.Sweep = 0 }},
+		{"limits.forward_timeout", func(c *Config) { c.Limits.ForwardTimeout = -1 }},
+	} {
+		bad := c
+		tc.mut(&bad)
+		err := bad.Validate()
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Field != tc.field {
+			t.Errorf("%s: got %v", tc.field, err)
+		}
+	}
+}
+
+func TestDecodeConfig(t *testing.T) {
+	c, err := DecodeConfig([]byte(`{"public_ip":"198.51.100.1","data_dir":"/var/lib/sottod","limits":{"client_rate":50},"intervals":{"sweep":"3s"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Limits.ClientRate != 50 || c.Limits.ClientBurst != 600 || c.Intervals.Sweep.D() != 3*time.Second || c.ListenAddr != ":22021" {
+		t.Fatalf("decoded %+v", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{`{"nope":1}`, `{"intervals":{"sweep":"soon"}}`, `{} {}`, `[`} {
+		if _, err := DecodeConfig([]byte(in)); err == nil {
+			t.Errorf("%s accepted", in)
+		}
+	}
+	// Flags override the file.
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	c.RegisterFlags(fs)
+	if err := fs.Parse([]string{"-client-rate", "7", "-public-port", "443", "-sweep-interval", "1m"}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Limits.ClientRate != 7 || c.PublicPort != 443 || c.Intervals.Sweep.D() != time.Minute {
+		t.Fatalf("flags: %+v", c)
+	}
+	// Round trip through JSON.
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := DecodeConfig(b)
+	if err != nil || c2 != c {
+		t.Fatalf("round trip: %v\n%+v\n%+v", err, c2, c)
+	}
+}
+
+func TestNodeKeyFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	k1, created, err := LoadOrCreateKeys(dir)
+	if err != nil || !created {
+		t.Fatalf("create: %v %v", created, err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, KeyFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v", fi.Mode().Perm())
+	}
+	k2, created, err := LoadOrCreateKeys(dir)
+	if err != nil || created || k2.Ed25519Public() != k1.Ed25519Public() || k2.X25519Public() != k1.X25519Public() {
+		t.Fatalf("reload: %v %v", created, err)
+	}
+	// The X25519 key is Session's conversion of the Ed25519 key.
+	if x, err := ed25519ToX(k1.Ed25519Public()); err != nil || x != k1.X25519Public() {
+		t.Fatalf("x25519 not derived from ed25519: %v", err)
+	}
+	for _, bad := range []string{`{}`, `{"format":"sotto-node-key-v1","ed25519_seed":"zz"}`, `{"format":"sotto-node-key-v1","ed25519_seed":"` + strings.Repeat("g", 64) + `"}`, `nope`} {
+		p := filepath.Join(t.TempDir(), "k.json")
+		if err := os.WriteFile(p, []byte(bad), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var kfe *KeyFileError
+		if _, err := LoadKeys(p); !errors.As(err, &kfe) {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+	if s := formatKeys(k1); strings.Contains(s, "seed") || !strings.Contains(s, k1.Ed25519Public().String()) {
+		t.Fatalf("keys format as %q", s)
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	cfg := quietConfig(t.TempDir())
+	if _, err := New(cfg, Deps{}); err == nil {
+		t.Fatal("New without a view")
+	}
+	cfg.PublicIP = ""
+	view := staticView(t, &ledger.Snapshot{})
+	if _, err := New(cfg, Deps{View: view}); err == nil {
+		t.Fatal("New with an invalid config")
+	}
+}
+
+// A node outside every swarm answers 503, as Session's.
+func TestNotInSwarm(t *testing.T) {
+	cfg := quietConfig(t.TempDir())
+	n, err := New(cfg, Deps{View: staticView(t, &ledger.Snapshot{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	u := newUser(t)
+	body, _ := storagerpc.EncodeRequest(u.store(0, []byte("x"), time.Hour))
+	st, out := n.HandleRPC(context.Background(), body)
+	if st != 503 || !strings.Contains(string(out), "not in any swarm") {
+		t.Fatalf("%d %s", st, out)
+	}
+}
+
+// staticView writes a genesis file and returns its view.
+func staticView(t testing.TB, s *ledger.Snapshot) *ledger.GenesisView {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "genesis.json")
+	if err := ledger.WriteGenesis(p, s); err != nil {
+		t.Fatal(err)
+	}
+	v, err := ledger.NewGenesisView(p, nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// FuzzHandleRPC feeds arbitrary request bodies to a node's RPC entry
+// point: every answer has a known status and, for JSON answers, valid JSON.
+func FuzzHandleRPC(f *testing.F) {
+	dir := f.TempDir()
+	keys, _, err := LoadOrCreateKeys(dir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	view := staticView(f, &ledger.Snapshot{Nodes: []ledger.Node{{Ed25519: keys.Ed25519Public(), X25519: keys.X25519Public(),
+		PublicIP: "127.0.0.1", StoragePort: 1, SwarmID: swarmA, State: ledger.StateActive}}})
+	n, err := New(quietConfig(dir), Deps{View: view})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { n.Close() })
+	u := newUser(f)
+	for _, req := range []storagerpc.Request{
+		u.store(0, []byte("hello"), time.Hour), u.store(2, []byte("cfg"), time.Hour), u.retrieve(0, "", 3, 0),
+		&storagerpc.InfoParams{}, &storagerpc.GetSwarmParams{Account: u.acct},
+		&storagerpc.BatchParams{Requests: []storagerpc.Request{u.retrieve(2, "", 0, -2), &storagerpc.InfoParams{}}},
+		&storagerpc.OxendRequestParams{Endpoint: "get_service_nodes", Params: json.RawMessage(`{"fields":{"public_ip":true}}`)},
+	} {
+		b, err := storagerpc.EncodeRequest(req)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"method":"delete_all","params":{"pubkey":"05` + strings.Repeat("ab", 32) + `","namespace":"all","timestamp":1,"signature":"x"}}`))
+	f.Add([]byte(`{"method":"sequence","params":{"requests":[{"method":"info","params":{}}]}}`))
+	known := map[int]bool{200: true, 400: true, 401: true, 403: true, 404: true, 406: true, 413: true, 421: true, 500: true, 503: true}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		st, out := n.HandleRPC(context.Background(), body)
+		if !known[st] {
+			t.Fatalf("status %d for %q: %s", st, body, out)
+		}
+		if (st == 200 || st == 421) && !json.Valid(out) {
+			t.Fatalf("status %d with invalid JSON %q", st, out)
+		}
+	})
+}
