@@ -3,7 +3,6 @@ package onion
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
@@ -131,9 +130,7 @@ func newLayerKey(c Cipher, s []byte, initiator, responder PublicKey) (*LayerKey,
 	k := &LayerKey{cipher: c}
 	switch c {
 	case CipherAESGCM:
-		m := hmac.New(sha256.New, []byte(aesGCMKeyLabel))
-		m.Write(s)
-		m.Sum(k.key[:0])
+		k.key = hmacLabel(s)
 		block, err := aes.NewCipher(k.key[:])
 		if err != nil {
 			return nil, fmt.Errorf("onion: aes: %w", err)
@@ -157,6 +154,30 @@ func newLayerKey(c Cipher, s []byte, initiator, responder PublicKey) (*LayerKey,
 		return nil, &CipherError{Name: c.String()}
 	}
 	return k, nil
+}
+
+// hmacLabel is HMAC-SHA256(key = aesGCMKeyLabel, msg = s) for the 32-byte
+// shared secret s, written out (RFC 2104) so that the per-layer hot path
+// allocates nothing; TestHMACLabel checks it against crypto/hmac.
+func hmacLabel(s []byte) [32]byte {
+	const block = 64
+	var buf [block + sha256.Size]byte
+	copy(buf[:block], aesGCMKeyLabel)
+	for i := range block {
+		buf[i] ^= 0x36
+	}
+	n := copy(buf[block:], s)
+	inner := sha256.Sum256(buf[:block+n])
+	clear(buf[:])
+	copy(buf[:block], aesGCMKeyLabel)
+	for i := range block {
+		buf[i] ^= 0x5c
+	}
+	copy(buf[block:], inner[:])
+	out := sha256.Sum256(buf[:])
+	clear(buf[:])
+	clear(inner[:])
+	return out
 }
 
 // Cipher reports the layer's cipher.

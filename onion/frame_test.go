@@ -2,6 +2,8 @@ package onion
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"strings"
 	"testing"
@@ -296,4 +298,14 @@ func equalControl(a, b Control) bool {
 		return ok && *x == *y
 	}
 	return false
+}
+
+func TestHMACLabel(t *testing.T) {
+	for _, s := range [][]byte{make([]byte, 32), bytes.Repeat([]byte{0xa5}, 32)} {
+		m := hmac.New(sha256.New, []byte("LOKI"))
+		m.Write(s)
+		if got := hmacLabel(s); !bytes.Equal(got[:], m.Sum(nil)) {
+			t.Fatalf("hmacLabel(%x) = %x, want %x", s, got, m.Sum(nil))
+		}
+	}
 }
