@@ -118,7 +118,7 @@ func buildServer(r io.Reader, path []Hop, s ServerDest, v4req []byte, c Cipher) 
 // (whose ephemeral key is eph) and the outer LayerInfo frame. route is the
 // control object for the last path hop.
 func wrapPath(r io.Reader, path []Hop, c Cipher, ct []byte, eph PublicKey, route Control) ([]byte, error) {
-	var control Control = route
+	control := route
 	for i := len(path) - 1; i >= 0; i-- {
 		if i < len(path)-1 {
 			control = &RelayControl{Destination: path[i+1].Node, EphemeralKey: eph, Cipher: c}
