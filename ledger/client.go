@@ -13,6 +13,7 @@ import (
 
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	jsonrpcclient "github.com/cometbft/cometbft/rpc/jsonrpc/client"
 
 	"sotto.dev/ledger/state"
 )
@@ -20,7 +21,8 @@ import (
 // Client sends transactions to a ledger node and reads its state, either
 // in-process (Embedded.Client) or over CometBFT's RPC (Dial).
 type Client struct {
-	get func(context.Context) (rpcclient.Client, error)
+	get   func(context.Context) (rpcclient.Client, error)
+	close func()
 
 	mu      sync.Mutex
 	chainID string
@@ -37,13 +39,26 @@ func newClient(get func(context.Context) (rpcclient.Client, error)) *Client {
 }
 
 // Dial returns a client of the ledger node whose CometBFT RPC listens at
-// addr ("tcp://host:port" or "http://host:port").
+// addr ("tcp://host:port" or "http://host:port"). Close it when done.
 func Dial(addr string) (*Client, error) {
-	c, err := rpchttp.New(addr, "/websocket")
+	hc, err := jsonrpcclient.DefaultHTTPClient(addr)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: dial %s: %w", addr, err)
 	}
-	return newClient(func(context.Context) (rpcclient.Client, error) { return c, nil }), nil
+	c, err := rpchttp.NewWithClient(addr, "/websocket", hc)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: dial %s: %w", addr, err)
+	}
+	cl := newClient(func(context.Context) (rpcclient.Client, error) { return c, nil })
+	cl.close = hc.CloseIdleConnections
+	return cl, nil
+}
+
+// Close releases the client's idle connections. The client stays usable.
+func (c *Client) Close() {
+	if c.close != nil {
+		c.close()
+	}
 }
 
 // ErrNotFound is returned for a node, name or swarm the ledger does not

@@ -224,13 +224,22 @@ func NewNetworkGenesis(chainID string, validators []NetworkValidator, app *state
 	return doc, nil
 }
 
+// MarshalNetworkGenesis returns a genesis file's bytes.
+func MarshalNetworkGenesis(doc *types.GenesisDoc) ([]byte, error) {
+	b, err := cmtjson.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
 // WriteNetworkGenesis writes a genesis into a home's config directory.
 func WriteNetworkGenesis(dir string, doc *types.GenesisDoc) error {
-	b, err := cmtjson.MarshalIndent(doc, "", "  ")
+	b, err := MarshalNetworkGenesis(doc)
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, genesisFile), append(b, '\n'), 0o644)
+	return writeFileAtomic(filepath.Join(dir, genesisFile), b, 0o644)
 }
 
 // InstallNetworkGenesis installs a genesis file received from the network.

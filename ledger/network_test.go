@@ -177,6 +177,7 @@ func TestFourValidatorProcesses(t *testing.T) {
 			t.Fatal(err)
 		}
 		procs[i].client = c
+		t.Cleanup(c.Close)
 		procs[i].start(t)
 	}
 	t.Cleanup(func() {

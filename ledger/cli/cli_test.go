@@ -1,0 +1,242 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"sotto.dev/ledger"
+	"sotto.dev/ledger/state"
+	"sotto.dev/snode"
+)
+
+// run executes the ledger command with args and returns its output.
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	a := newApp(func(string) string { return "" })
+	cmd := a.root()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func must(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := run(t, args...)
+	if err != nil {
+		t.Fatalf("ledger %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func TestCoins(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want uint64
+	}{
+		{"1", state.Coin}, {"0.5", state.Coin / 2}, {"25000", 25_000 * state.Coin}, {".000000001", 1}, {"12.340000000", 12_340_000_000},
+	} {
+		got, err := ParseCoins(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("ParseCoins(%q) = %d, %v", tc.in, got, err)
+		}
+	}
+	for _, bad := range []string{"", ".", "1.", "x", "1.0000000001", "-1", "99999999999999999999"} {
+		if _, err := ParseCoins(bad); err == nil {
+			t.Errorf("ParseCoins(%q) accepted", bad)
+		}
+	}
+	for v, want := range map[uint64]string{0: "0", state.Coin: "1", 1: "0.000000001", 12_340_000_000: "12.34"} {
+		if got := Coins(v); got != want {
+			t.Errorf("Coins(%d) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func TestOperatorCommands(t *testing.T) {
+	t.Cleanup(func() {
+		goleak.VerifyNone(t,
+			goleak.IgnoreTopFunction("github.com/cometbft/cometbft/libs/autofile.OpenAutoFile.func1"),
+			goleak.IgnoreTopFunction("github.com/cometbft/cometbft/libs/autofile.(*AutoFile).closeFileRoutine"),
+			goleak.IgnoreTopFunction("github.com/syndtr/goleveldb/leveldb.(*DB).mpoolDrain"),
+		)
+	})
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "operator.json")
+	var kg struct{ Address string }
+	if err := json.Unmarshal([]byte(must(t, "keygen", "--out", keyFile, "--json")), &kg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, "keygen", "--out", keyFile); err == nil {
+		t.Fatal("keygen overwrote a key file")
+	}
+	if st, err := os.Stat(keyFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode: %v", err)
+	}
+
+	// A one-validator ledger with the operator funded, RPC on loopback.
+	p := state.DevnetParams()
+	p.BlockTime = 150 * time.Millisecond
+	rpcAddr := freeAddr(t)
+	e, err := ledger.NewEmbedded(ledger.EmbeddedConfig{
+		Dir: filepath.Join(dir, "ledger"), ChainID: "sotto-cli-test",
+		Genesis: &state.Genesis{Params: &p, Accounts: []state.GenesisAccount{{Address: kg.Address, Balance: 1000 * state.Coin}}},
+		Home:    ledger.HomeConfig{RPCListen: "tcp://" + rpcAddr},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Serve(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	if err := e.Client().WaitHeight(wctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	node := "--node=http://" + rpcAddr
+
+	nodeDir := filepath.Join(dir, "snode")
+	nk, _, err := snode.LoadOrCreateKeys(nodeDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sn := nk.Ed25519Public().String()
+
+	out := must(t, node, "register", "--key", keyFile, "--node-key", nodeDir, "--ip", "127.0.0.5", "--port", "22021", "--fee-bps", "250")
+	if !strings.Contains(out, "register: ok") || !strings.Contains(out, "node: "+sn) {
+		t.Fatalf("register output:\n%s", out)
+	}
+	out = must(t, node, "status", "--sn", sn)
+	for _, want := range []string{"state: active", "address: 127.0.0.5:22021", "staked: 100 of 100", "operator fee: 2.50 %", "swarm: 0"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("status lacks %q:\n%s", want, out)
+		}
+	}
+	out = must(t, node, "status")
+	if !strings.Contains(out, "active nodes: 1") || !strings.Contains(out, "chain id: sotto-cli-test") {
+		t.Fatalf("ledger status:\n%s", out)
+	}
+
+	// A rejected transaction explains itself.
+	_, err = run(t, node, "register", "--key", keyFile, "--node-key", nodeDir, "--ip", "127.0.0.6", "--port", "22021")
+	var ce *Error
+	if !errors.As(err, &ce) || !strings.Contains(ce.Error(), "duplicate") {
+		t.Fatalf("duplicate registration: %v", err)
+	}
+	if _, err := run(t, node, "register", "--key", keyFile, "--node-key", nodeDir, "--ip", "nope", "--port", "1"); !errors.As(err, &ce) || ce.Hint() == "" {
+		t.Fatalf("bad ip: %v", err)
+	}
+
+	sid := "05" + strings.Repeat("ab", 32)
+	out = must(t, node, "name-register", "--key", keyFile, "--name", "Sotto_Op", "--session-id", sid)
+	if !strings.Contains(out, "name-register: ok") {
+		t.Fatalf("name-register:\n%s", out)
+	}
+	var look struct {
+		SessionID string `json:"session_id"`
+		Owner     string `json:"owner"`
+	}
+	if err := json.Unmarshal([]byte(must(t, node, "--json", "name-lookup", "sotto_op")), &look); err != nil {
+		t.Fatal(err)
+	}
+	if look.SessionID != sid || look.Owner != kg.Address {
+		t.Fatalf("name-lookup %+v", look)
+	}
+	must(t, node, "name-renew", "--key", keyFile, "--name", "sotto_op")
+	if _, err := run(t, node, "name-lookup", "unknown"); err == nil {
+		t.Fatal("unknown name resolved")
+	}
+
+	bob := filepath.Join(dir, "bob.json")
+	var bk struct{ Address string }
+	if err := json.Unmarshal([]byte(must(t, "keygen", "--out", bob, "--json")), &bk); err != nil {
+		t.Fatal(err)
+	}
+	must(t, node, "transfer", "--key", keyFile, "--to", bk.Address, "--amount", "2.5")
+	var acc ledger.AccountInfo
+	if err := json.Unmarshal([]byte(must(t, node, "--json", "account", "--key", bob)), &acc); err != nil {
+		t.Fatal(err)
+	}
+	if acc.Balance != 2_500_000_000 {
+		t.Fatalf("bob's balance %d", acc.Balance)
+	}
+	if _, err := run(t, node, "contribute", "--key", bob, "--sn", sn, "--amount", "1"); !errors.As(err, &ce) || !strings.Contains(ce.Error(), "wrong_state") {
+		t.Fatalf("contribute to a full node: %v", err)
+	}
+	if _, err := run(t, node, "unlock", "--key", bob, "--sn", sn); err == nil {
+		t.Fatal("a non-contributor unlocked")
+	}
+	must(t, node, "unlock", "--key", keyFile, "--sn", sn)
+	if out := must(t, node, "status", "--sn", sn); !strings.Contains(out, "unlocks at: height") {
+		t.Fatalf("after unlock:\n%s", out)
+	}
+}
+
+func TestNetworkSetupCommands(t *testing.T) {
+	dir := t.TempDir()
+	var ids [2]struct {
+		NodeID       string `json:"node_id"`
+		ValidatorKey string `json:"validator_key"`
+	}
+	for i := range ids {
+		home := filepath.Join(dir, fmt.Sprintf("v%d", i))
+		if err := json.Unmarshal([]byte(must(t, "init", "--home", home, "--json", "--p2p", "tcp://127.0.0.1:0")), &ids[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var params state.Params
+	if err := json.Unmarshal([]byte(must(t, "params", "--devnet")), &params); err != nil || params.Validate() != nil {
+		t.Fatalf("params: %v", err)
+	}
+	app, _ := json.Marshal(state.Genesis{Params: &params, Pool: 5})
+	appFile := filepath.Join(dir, "app.json")
+	if err := os.WriteFile(appFile, app, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gen := filepath.Join(dir, "genesis.json")
+	out := must(t, "genesis", "--chain-id", "sotto-two", "--app", appFile, "--out", gen,
+		"--validator", "v0="+ids[0].ValidatorKey, "--validator", "v1="+ids[1].ValidatorKey+":20")
+	if !strings.Contains(out, "validators: 2") {
+		t.Fatalf("genesis:\n%s", out)
+	}
+	out = must(t, "init", "--home", filepath.Join(dir, "v1"), "--genesis", gen)
+	if !strings.Contains(out, "chain id: sotto-two") || !strings.Contains(out, "node id: "+ids[1].NodeID) {
+		t.Fatalf("init with genesis (keys must be kept):\n%s", out)
+	}
+	for _, bad := range [][]string{
+		{"genesis", "--chain-id", "x", "--app", appFile, "--out", gen, "--validator", "v0=zz"},
+		{"genesis", "--chain-id", "x", "--out", gen},
+		{"init"},
+		{"init", "--home", filepath.Join(dir, "v0"), "--genesis", appFile},
+	} {
+		if _, err := run(t, bad...); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
