@@ -2,10 +2,10 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +13,7 @@ import (
 	"sotto.dev/client/store"
 	"sotto.dev/identity"
 	"sotto.dev/internal/testnet"
+	"sotto.dev/storagerpc"
 	"sotto.dev/swarm"
 )
 
@@ -178,4 +179,82 @@ func bodies(h []*store.Message) []string {
 	return out
 }
 
-func homeOf(t *testing.T, name string) string { return filepath.Join(t.TempDir(), name) }
+// swarmHashes retrieves, directly from every running node of a's swarm,
+// the hashes of a's namespace-0 messages, per node.
+func swarmHashes(t *testing.T, nw *testnet.Network, a *account) map[int]map[string]bool {
+	t.Helper()
+	_, idx := nw.SwarmOf(a.id().Key())
+	out := map[int]map[string]bool{}
+	for _, i := range idx {
+		if !nw.Running(i) {
+			continue
+		}
+		ts := time.Now().UnixMilli()
+		sig := storagerpc.Signature(a.kf.Keys.Sign(storagerpc.RetrieveSigMessage(storagerpc.NamespaceDefault, ts)))
+		ed := a.kf.Keys.Ed25519Public()
+		body, err := storagerpc.EncodeRequest(&storagerpc.RetrieveParams{
+			Account: storagerpc.AccountFromSessionID(a.id()), Namespace: storagerpc.NamespaceDefault, Timestamp: ts,
+			Auth: storagerpc.Auth{Signature: &sig, PubkeyEd25519: &ed},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, resp, err := testnet.Post(context.Background(), nw.HTTPClient(), nw.Node(i).URL+"/storage_rpc/v1", body)
+		for tries := 0; err == nil && status == 503 && tries < 100; tries++ {
+			// A node that just (re)started answers 503 until it synced.
+			time.Sleep(100 * time.Millisecond)
+			status, resp, err = testnet.Post(context.Background(), nw.HTTPClient(), nw.Node(i).URL+"/storage_rpc/v1", body)
+		}
+		if err != nil || status != 200 {
+			t.Fatalf("retrieve from node %d: %d %v %s", i, status, err, resp)
+		}
+		var r storagerpc.RetrieveResponse
+		if err := json.Unmarshal(resp, &r); err != nil {
+			t.Fatal(err)
+		}
+		out[i] = map[string]bool{}
+		for _, m := range r.Messages {
+			out[i][m.Hash] = true
+		}
+	}
+	return out
+}
+
+// inSwarm reports whether any running node of a's swarm holds hash.
+func inSwarm(t *testing.T, nw *testnet.Network, a *account, hash string) bool {
+	t.Helper()
+	for _, hs := range swarmHashes(t, nw, a) {
+		if hs[hash] {
+			return true
+		}
+	}
+	return false
+}
+
+// pair starts a 10-node network with two swarms and makes Alice and Bob
+// accounts in different swarms.
+func pair(t *testing.T) (*testnet.Network, *account, *account) {
+	t.Helper()
+	nw := devnet(t, 10)
+	var ids []uint64
+	for id := range nw.Swarms() {
+		ids = append(ids, id)
+	}
+	if len(ids) < 2 {
+		t.Fatalf("want 2 swarms, got %d", len(ids))
+	}
+	return nw, accountInSwarm(t, nw, "alice", ids[0]), accountInSwarm(t, nw, "bob", ids[1])
+}
+
+// eventsOf returns a copy of the events seen so far.
+func (d *device) eventsOf(kind EventKind) []Event {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []Event
+	for _, e := range d.events {
+		if e.Kind == kind {
+			out = append(out, e)
+		}
+	}
+	return out
+}

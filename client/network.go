@@ -69,8 +69,9 @@ type network struct {
 	direct *http.Client // seeds and guards: TLS certificates are not checked
 	sender *path.Sender
 
-	bootMu sync.Mutex
-	paths  atomic.Pointer[path.Manager] // nil until bootstrapped
+	bootMu    sync.Mutex
+	paths     atomic.Pointer[path.Manager] // nil until bootstrapped
+	lastReset time.Time
 
 	rndMu sync.Mutex
 	rnd   *rand.Rand
@@ -325,6 +326,13 @@ func (n *network) intN(k int) int {
 
 // rpc sends a storage RPC payload to dest through an onion path (retried
 // on another path by the manager) and returns the node's answer.
+//
+// A relay answers 504 both when a later hop of the path and when the
+// destination itself does not answer. Blaming the path for a dead
+// destination would strike healthy nodes out of every path (with a whole
+// swarm down, all of them), so a 504 is followed by a probe: the same
+// path to another node. If that works, the destination is at fault and
+// the error is a *destError the path manager does not count.
 func (n *network) rpc(ctx context.Context, dest path.Node, payload []byte, timeout time.Duration) (onion.SnodeResponse, error) {
 	m, err := n.manager(ctx)
 	if err != nil {
@@ -338,6 +346,10 @@ func (n *network) rpc(ctx context.Context, dest path.Node, payload []byte, timeo
 		sent = n.clock.Now()
 		r, err := n.sender.Snode(actx, p, dest, payload)
 		if err != nil {
+			var pe *onion.PathError
+			if errors.As(err, &pe) && pe.Status == http.StatusGatewayTimeout && n.pathWorks(ctx, m, p, dest) {
+				return path.Permanent(&destError{err: err})
+			}
 			return err
 		}
 		resp = r
@@ -345,12 +357,58 @@ func (n *network) rpc(ctx context.Context, dest path.Node, payload []byte, timeo
 	}, dest.Ed25519)
 	if err != nil {
 		if errors.Is(err, path.ErrNotEnoughNodes) {
+			n.resetPaths(m)
 			return resp, &UnreachableError{Err: err}
 		}
 		return resp, err
 	}
 	n.observeTime(resp.Body, sent, n.clock.Now())
 	return resp, nil
+}
+
+// destError is a request that failed at its destination, not on the path.
+type destError struct{ err error }
+
+func (e *destError) Error() string { return "destination did not answer: " + e.err.Error() }
+func (e *destError) Unwrap() error { return e.err }
+
+// pathWorks asks another node for info through p.
+func (n *network) pathWorks(ctx context.Context, m *path.Manager, p path.Path, dest path.Node) bool {
+	var others []path.Node
+	for _, x := range m.Nodes() {
+		if x.Ed25519 != dest.Ed25519 && !slices.ContainsFunc(p.Hops, func(h path.Node) bool { return h.Ed25519 == x.Ed25519 }) {
+			others = append(others, x)
+		}
+	}
+	if len(others) == 0 {
+		return false
+	}
+	probe := others[n.intN(len(others))]
+	payload, _ := storagerpc.EncodeRequest(&storagerpc.InfoParams{})
+	ctx, cancel := context.WithTimeout(ctx, min(n.timeout, 5*time.Second))
+	defer cancel()
+	r, err := n.sender.Snode(ctx, p, probe, payload)
+	return err == nil && r.Status == http.StatusOK
+}
+
+// minReset is the least time between two rebuilds of the path manager.
+const minReset = 15 * time.Second
+
+// resetPaths drops a path manager that ran out of usable nodes (every
+// node struck out, for instance after the network or this machine was
+// offline for a while), so that the next request bootstraps afresh from
+// the seeds instead of failing until strikes expire.
+func (n *network) resetPaths(m *path.Manager) {
+	n.bootMu.Lock()
+	defer n.bootMu.Unlock()
+	now := n.clock.Now()
+	if now.Sub(n.lastReset) < minReset {
+		return
+	}
+	if n.paths.CompareAndSwap(m, nil) {
+		n.lastReset = now
+		n.log.Info("no usable onion path; bootstrapping again from the seeds")
+	}
 }
 
 // observeTime feeds the "t" of a node's answer to the offset estimate.

@@ -64,7 +64,7 @@ func (c *Client) receiveLoop(ctx context.Context) {
 			continue
 		}
 		if wait > 0 {
-			if res.count == 0 && c.clock.Now().Sub(start) < wait/2 {
+			if res.returned == 0 && c.clock.Now().Sub(start) < wait/2 {
 				quickEmpty[res.node]++
 				if quickEmpty[res.node] >= quickEmptyLimit {
 					c.log.Info("node does not hold long polls; polling instead", "interval", c.cfg.PollInterval)
@@ -77,7 +77,7 @@ func (c *Client) receiveLoop(ctx context.Context) {
 				continue
 			}
 		}
-		if res.count == 0 && !sleep(ctx, c.cfg.PollInterval) {
+		if res.returned == 0 && !sleep(ctx, c.cfg.PollInterval) {
 			return
 		}
 	}
@@ -103,9 +103,10 @@ func (c *Client) receiveAll(ctx context.Context) (int, error) {
 }
 
 type retrieveResult struct {
-	node  onion.NodeID
-	count int // new messages processed
-	more  bool
+	node     onion.NodeID
+	returned int // messages the node returned
+	count    int // new messages processed
+	more     bool
 }
 
 // retrieve asks a member of our swarm (prefer, when it is still one) for
@@ -168,7 +169,11 @@ func (c *Client) retrieve(ctx context.Context, prefer *onion.NodeID, wait time.D
 	if err := c.afterBatch(ctx, b); err != nil {
 		return retrieveResult{}, err
 	}
-	return retrieveResult{node: dest.Ed25519, count: count, more: resp.More}, nil
+	if count > 0 {
+		// Messages may have queued work (deletes after an unsend).
+		kick(c.kickOutbox)
+	}
+	return retrieveResult{node: dest.Ed25519, returned: len(resp.Messages), count: count, more: resp.More}, nil
 }
 
 // encodeRetrieve is the retrieve request with the long-poll extension

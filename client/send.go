@@ -29,10 +29,11 @@ const (
 
 // Outbox retry policy: the first retry after retryBase, doubling up to
 // retryMax; a message is shown as failed after failAfter attempts (and is
-// still retried until it expires).
+// still retried until it expires). A retry is one small request, so the
+// cap is low: a message goes out soon after the network is back.
 const (
 	retryBase = 2 * time.Second
-	retryMax  = 5 * time.Minute
+	retryMax  = 30 * time.Second
 	failAfter = 3
 	// outboxWorkers deliver outbox items in parallel.
 	outboxWorkers = 4

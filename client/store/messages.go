@@ -231,15 +231,31 @@ func (o ops) FindMessage(ctx context.Context, conv identity.SessionID, ref Ref) 
 	return m, o.loadReactions(ctx, []*Message{m})
 }
 
+// FindByAuthor returns a message written by author at sentAt in any
+// conversation (an unsend names no conversation), or ErrNotFound.
+func (o ops) FindByAuthor(ctx context.Context, ref Ref) (*Message, error) {
+	m, err := scanMessage(o.q.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages
+		WHERE author = ? AND sent_at = ? ORDER BY id LIMIT 1`, ref.Author.String(), ref.SentAt))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: find message: %w", err)
+	}
+	return m, o.loadReactions(ctx, []*Message{m})
+}
+
 // History returns the last limit messages of conversation conv (all of them
-// when limit <= 0), oldest first: by sent timestamp, then by arrival.
+// when limit <= 0), oldest first. The order is the same on every device:
+// by sent timestamp, then by author (two authors may send in the same
+// millisecond), then by arrival.
 func (o ops) History(ctx context.Context, conv identity.SessionID, limit int) ([]*Message, error) {
 	if limit <= 0 {
 		limit = -1
 	}
 	rows, err := o.q.QueryContext(ctx, `SELECT `+messageColumns+` FROM (
-		SELECT * FROM messages WHERE conversation = ? ORDER BY sent_at DESC, id DESC LIMIT ?
-	) ORDER BY sent_at, id`, conv.String(), limit)
+		SELECT * FROM messages WHERE conversation = ? ORDER BY sent_at DESC, author DESC, id DESC LIMIT ?
+	) ORDER BY sent_at, author, id`, conv.String(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: history: %w", err)
 	}

@@ -179,7 +179,7 @@ CREATE TABLE messages (
 	unsent       INTEGER NOT NULL DEFAULT 0,
 	UNIQUE (conversation, author, sent_at)
 ) STRICT;
-CREATE INDEX messages_by_conversation ON messages (conversation, sent_at, id);
+CREATE INDEX messages_by_conversation ON messages (conversation, sent_at, author, id);
 CREATE INDEX messages_by_expiry ON messages (expires_at) WHERE expires_at > 0;
 
 CREATE TABLE reactions (

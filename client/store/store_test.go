@@ -531,3 +531,34 @@ func TestUpdateRollsBack(t *testing.T) {
 		t.Error("rolled-back write is visible")
 	}
 }
+
+// TestHistoryTieOrder: two authors writing in the same millisecond are
+// ordered the same way whatever order the messages arrived in.
+func TestHistoryTieOrder(t *testing.T) {
+	ctx := context.Background()
+	alice, bob := testID(t, 0xa1), testID(t, 0xb0)
+	var orders [2][]string
+	for i, first := range []identity.SessionID{alice, bob} {
+		s := openTest(t)
+		second := bob
+		if first == bob {
+			second = alice
+		}
+		for _, who := range []identity.SessionID{first, second} {
+			m := &Message{Conversation: bob, Author: who, SentAt: 42, Body: who.String()[:4], State: StateReceived}
+			if _, _, err := s.InsertMessage(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h, err := s.History(ctx, bob, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range h {
+			orders[i] = append(orders[i], m.Body)
+		}
+	}
+	if strings.Join(orders[0], ",") != strings.Join(orders[1], ",") {
+		t.Errorf("order depends on arrival: %v vs %v", orders[0], orders[1])
+	}
+}

@@ -117,6 +117,12 @@ const (
 	// OutboxControl is a control message (receipt, unsend, request
 	// response, expiry update) to a peer's or our own swarm.
 	OutboxControl OutboxKind = 3
+	// OutboxDelete deletes messages from our own swarm; Data holds their
+	// hashes separated by newlines.
+	OutboxDelete OutboxKind = 4
+	// OutboxExpire shortens the expiry of messages in our own swarm to
+	// Expiry; Data holds their hashes separated by newlines.
+	OutboxExpire OutboxKind = 5
 )
 
 // OutboxItem is an encrypted message waiting to be stored in a swarm.
@@ -222,6 +228,16 @@ func (o ops) NextOutbox(ctx context.Context) (int64, bool, error) {
 func (o ops) RetryLater(ctx context.Context, id int64, next int64, lastErr string) error {
 	return o.exec1(ctx, "outbox retry", `UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE id = ?`,
 		next, lastErr, id)
+}
+
+// RemoveOutboxFor deletes the pending sends of message id and reports how
+// many there were.
+func (o ops) RemoveOutboxFor(ctx context.Context, messageID int64) (int64, error) {
+	res, err := o.q.ExecContext(ctx, `DELETE FROM outbox WHERE message_id = ?`, messageID)
+	if err != nil {
+		return 0, fmt.Errorf("store: outbox remove: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 // RemoveOutbox deletes item id (sent, or given up).
