@@ -1,0 +1,123 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/hex"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"sotto.dev/internal/testnet"
+)
+
+// clientIP is the address clients connect from in TestNoClientMetadata:
+// the nodes listen on nodeIP, so the kernel gives connections to them the
+// source address 127.0.0.1, which then appears nowhere else.
+const (
+	clientIP = "127.0.0.1"
+	nodeIP   = "127.0.0.2"
+)
+
+var ipv4 = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
+
+// TestNoClientMetadata has a conversation, then reads every file the
+// nodes wrote (logs at debug level, databases with their WAL): no file may
+// contain a client's IP address, and no log line may name an account next
+// to any IP address.
+func TestNoClientMetadata(t *testing.T) {
+	checkSourceAddress(t)
+	nw := startNetwork(t, testnet.Options{
+		Nodes: 10, Swarm: swarmsOf5, Listen: nodeIP, LogFiles: true, LogLevel: slog.LevelDebug,
+	})
+	sa, sb := twoSwarms(t, nw)
+	alice := newUser(t, nw, "alice", sa)
+	bob := newUser(t, nw, "bob", sb)
+	warmUp(t, alice, bob)
+	for _, p := range [][2]*user{{alice, bob}, {bob, alice}} {
+		tr := sendStream(p[0], p[1].id(), "hello from "+p[0].name, 5, 50*time.Millisecond, nil)
+		acked, queued := tr.wait(t, time.Minute)
+		p[1].waitDelivered(p[0].id(), append(acked, queued...), time.Minute)
+	}
+	alice.stop()
+	bob.stop()
+	// Stop the nodes so that logs and databases are complete on disk.
+	if err := nw.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Everything that identifies the two accounts, in the forms a node
+	// could write it.
+	var accountIDs []string
+	for _, u := range []*user{alice, bob} {
+		k := u.kf.Keys
+		x, ed := k.X25519Public(), k.Ed25519Public()
+		accountIDs = append(accountIDs, k.SessionID().String(), hex.EncodeToString(x[:]), hex.EncodeToString(ed[:]))
+	}
+
+	var files int
+	for _, ni := range nw.Nodes() {
+		err := filepath.WalkDir(ni.DataDir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			files++
+			if bytes.Contains(data, []byte(clientIP)) {
+				t.Errorf("%s contains the client's IP %s", path, clientIP)
+			}
+			if !strings.HasSuffix(path, ".log") {
+				return nil
+			}
+			for i, line := range strings.Split(string(data), "\n") {
+				if !ipv4.MatchString(line) {
+					continue
+				}
+				for _, id := range accountIDs {
+					if strings.Contains(strings.ToLower(line), id) {
+						t.Errorf("%s:%d names an account next to an IP address: %s", path, i+1, line)
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if files < 2*nw.Len() {
+		t.Fatalf("read only %d files", files)
+	}
+}
+
+// checkSourceAddress makes sure that a connection to nodeIP comes from
+// clientIP on this machine, which the test relies on.
+func checkSourceAddress(t *testing.T) {
+	t.Helper()
+	ln, err := net.Listen("tcp", nodeIP+":0")
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", nodeIP, err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if host, _, _ := net.SplitHostPort(s.RemoteAddr().String()); host != clientIP {
+		t.Skipf("connections to %s come from %s, not %s", nodeIP, host, clientIP)
+	}
+}
