@@ -30,6 +30,10 @@ const (
 
 const layoutFormat = "sotto-devnet-v1"
 
+// maxNodes bounds a network's size (each node holds a port and a few
+// goroutines; a loopback network beyond this is a mistake).
+const maxNodes = 1000
+
 // layout is DIR/devnet.json: what must stay the same across restarts of a
 // network (node keys live in each node's key.json).
 type layout struct {
@@ -62,11 +66,21 @@ func loadLayout(dir string) (*layout, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseLayout(path, data)
+}
+
+// parseLayout decodes and checks a layout file: known fields only, the
+// format, a concrete IPv4 listen address, and per node the directory
+// name of its index and a distinct non-zero port.
+func parseLayout(path string, data []byte) (*layout, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var l layout
 	if err := dec.Decode(&l); err != nil {
 		return nil, &LayoutError{Path: path, Msg: "not a devnet layout: " + err.Error()}
+	}
+	if dec.More() {
+		return nil, &LayoutError{Path: path, Msg: "data after the JSON object"}
 	}
 	if l.Format != layoutFormat {
 		return nil, &LayoutError{Path: path, Msg: fmt.Sprintf("format %q, want %q", l.Format, layoutFormat)}
@@ -76,6 +90,9 @@ func loadLayout(dir string) (*layout, error) {
 	}
 	if len(l.Nodes) == 0 {
 		return nil, &LayoutError{Path: path, Msg: "no nodes"}
+	}
+	if len(l.Nodes) > maxNodes {
+		return nil, &LayoutError{Path: path, Msg: fmt.Sprintf("%d nodes, at most %d", len(l.Nodes), maxNodes)}
 	}
 	seen := map[uint16]bool{}
 	for i, n := range l.Nodes {
@@ -156,8 +173,8 @@ func openLayout(dir string, nodes int, listen string, params swarm.AssignParams)
 			return nil, nil, &LayoutError{Path: path, Msg: fmt.Sprintf("the network listens on %s, not %s (use a new directory to change it)", l.Listen, listen)}
 		}
 	case errors.Is(err, fs.ErrNotExist):
-		if nodes < 1 {
-			return nil, nil, fmt.Errorf("testnet: need at least one node, got %d", nodes)
+		if nodes < 1 || nodes > maxNodes {
+			return nil, nil, fmt.Errorf("testnet: need 1 to %d nodes, got %d", maxNodes, nodes)
 		}
 		if listen == "" {
 			listen = DefaultListen
