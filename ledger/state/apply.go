@@ -8,16 +8,33 @@ import (
 	"sotto.dev/swarm"
 )
 
+// MaxPendingNonces is how far ahead of its account's nonce a transaction
+// may be to enter the mempool.
+const MaxPendingNonces = 16
+
 // Check is the mempool's admission test: the transaction decodes, is for
-// this chain, is correctly signed, and its nonce is not already used. The
-// full rules run in Deliver. Check does not change the state.
+// this chain, is correctly signed, its nonce is unused and at most
+// MaxPendingNonces ahead, and its signer can pay for something (it holds
+// coins) or is a registered node (which sends proofs and votes). Keys that
+// are neither cannot fill blocks with transactions that are bound to fail.
+// The full rules run in Deliver. Check does not change the state.
 func (s *State) Check(raw []byte) (*Tx, error) {
 	tx, err := s.authenticate(raw)
 	if err != nil {
 		return nil, err
 	}
-	if n := s.Account(tx.Signer).Nonce; tx.Nonce < n {
-		return nil, reject(CodeBadNonce, "nonce %d already used (next is %d)", tx.Nonce, n)
+	acc := s.Account(tx.Signer)
+	switch {
+	case tx.Nonce < acc.Nonce:
+		return nil, reject(CodeBadNonce, "nonce %d already used (next is %d)", tx.Nonce, acc.Nonce)
+	case tx.Nonce-acc.Nonce > MaxPendingNonces:
+		return nil, reject(CodeBadNonce, "nonce %d is more than %d ahead of %d", tx.Nonce, MaxPendingNonces, acc.Nonce)
+	}
+	if acc.Balance == 0 {
+		n := s.nodes[NodeKey(tx.Signer)]
+		if n == nil || n.Status == StatusAwaiting || n.Status == StatusDeregistered {
+			return nil, reject(CodeInsufficientFunds, "account %s holds nothing and is not a registered node", tx.Signer)
+		}
 	}
 	return tx, nil
 }
@@ -133,10 +150,11 @@ func (s *State) poolDeposit(from Address, b *PoolDeposit) error {
 	return nil
 }
 
-// endpointUser returns the node other than self announcing ip:port.
+// endpointUser returns the live node other than self announcing ip:port (a
+// deregistered node's address is free for a new registration).
 func (s *State) endpointUser(ip IPv4, port uint16, self NodeKey) (NodeKey, bool) {
 	for k, n := range s.nodes {
-		if k != self && n.IP == ip && n.Port == port {
+		if k != self && n.IP == ip && n.Port == port && n.Status != StatusDeregistered {
 			return k, true
 		}
 	}

@@ -413,3 +413,50 @@ func TestSwarmsFormAsNodesJoin(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckAdmission(t *testing.T) {
+	h := devnet(t)
+	h.ok(h.register("alice", "n", req, 0))
+	body := &Transfer{To: testAddr("bob"), Amount: 1}
+	for _, tc := range []struct {
+		name string
+		raw  []byte
+		code Code
+	}{
+		{"funded account", h.tx("alice", body), CodeOK},
+		{"pending nonce", h.txNonce("alice", h.s.Account(testAddr("alice")).Nonce+MaxPendingNonces, body), CodeOK},
+		{"nonce too far ahead", h.txNonce("alice", h.s.Account(testAddr("alice")).Nonce+MaxPendingNonces+1, body), CodeBadNonce},
+		{"used nonce", h.txNonce("alice", 0, body), CodeBadNonce},
+		{"registered node without coins", h.tx("n", &UptimeProof{IP: IPv4{127, 0, 0, 1}, Port: 1, Version: [3]uint16{1}}), CodeOK},
+		{"unknown empty account", h.tx("stranger", body), CodeInsufficientFunds},
+		{"bad signature", append(h.tx("alice", body)[:20], make([]byte, 100)...), CodeMalformed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := h.s.Hash()
+			_, err := h.s.Check(tc.raw)
+			if got := CodeOf(err); got != tc.code {
+				t.Fatalf("code %v (%v), want %v", got, err, tc.code)
+			}
+			if h.s.Hash() != before {
+				t.Fatal("Check changed the state")
+			}
+		})
+	}
+}
+
+func TestDeregisteredEndpointIsFree(t *testing.T) {
+	p := DevnetParams()
+	p.ProofInterval, p.ProofValidity, p.CreditInitial = 2, 3, 0
+	h := newHarness(t, p, 0, map[string]uint64{"alice": 1000 * Coin})
+	h.ok(h.register("alice", "old", req, 0))
+	old := h.node(testNode("old"))
+	h.run(int(p.ProofValidity) + 1)
+	if h.node(testNode("old")).Status != StatusDeregistered {
+		t.Fatal("not deregistered")
+	}
+	b := &Register{Node: testNode("new"), X25519: testX("new"), IP: old.IP, Port: old.Port, Stake: req}
+	b.NodeSig = SignRegistration(testKey("new"), testChain, testAddr("alice"), b.X25519)
+	h.ok(h.tx("alice", b))
+	// The deregistered key itself stays taken until its stake returns.
+	h.rejectIn(h.register("alice", "old", req, 0), CodeDuplicate)
+}

@@ -455,7 +455,7 @@ func TestStateEncodingRoundTrip(t *testing.T) {
 }
 
 func FuzzDecodeState(f *testing.F) {
-	h := newHarness(&testing.T{}, DevnetParams(), 1000*Coin, map[string]uint64{"op": 10_000 * Coin})
+	h := newHarness(f, DevnetParams(), 1000*Coin, map[string]uint64{"op": 10_000 * Coin})
 	f.Add(h.s.Encode())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := Decode(b)
@@ -531,4 +531,61 @@ func TestGenesis(t *testing.T) {
 	if _, err := ParseGenesis([]byte(`{"pool":1,"accounts":[],"extra":1}`)); err == nil {
 		t.Error("unknown field accepted")
 	}
+}
+
+// FuzzDeliver applies arbitrary, correctly signed transaction bodies to a
+// state with nodes, stakes, names and an open quorum: whatever the fields
+// say, nothing panics, a rejected transaction changes nothing and no coin
+// is created or lost.
+func FuzzDeliver(f *testing.F) {
+	h := newHarness(f, DevnetParams(), 1000*Coin, map[string]uint64{"op": 10_000 * Coin, "bob": 500 * Coin})
+	h.solo("op", "sn", 9)
+	h.ok(h.register("op", "half", 50*Coin, 300, Reservation{Addr: testAddr("bob"), Amount: 10 * Coin}))
+	h.ok(h.tx("bob", &NameRegister{Name: NameHash{1}, Value: []byte("v"), Terms: 1}))
+	q := h.untilQuorum(NodeKey{}, nil)
+	signers := []string{"op", "bob", "half", h.names[q.Validators[0]], h.names[q.Workers[0]], "stranger"}
+	base := h.s
+	for i, b := range sampleBodies() {
+		w := &writer{}
+		b.encode(w)
+		f.Add(uint8(i), uint8(b.Type()), w.b)
+	}
+	vote := &Vote{Height: q.Height, Results: make([]uint8, len(q.Workers))}
+	w := &writer{}
+	vote.encode(w)
+	f.Add(uint8(3), uint8(TypeVote), w.b)
+	f.Fuzz(func(t *testing.T, who, typ uint8, raw []byte) {
+		body := newBody(TxType(typ))
+		if body == nil {
+			return
+		}
+		r := &reader{b: raw}
+		body.decode(r)
+		if r.done("body") != nil {
+			return
+		}
+		s := base.Clone()
+		if err := s.Begin(s.Height()+1, blockHash(s.Height()+1)); err != nil {
+			t.Fatal(err)
+		}
+		name := signers[int(who)%len(signers)]
+		tx := &Tx{ChainID: testChain, Nonce: s.Account(testAddr(name)).Nonce, Body: body}
+		tx.Sign(testKey(name))
+		before, supply := s.Hash(), s.Supply()
+		if _, err := s.Deliver(tx.Encode()); err != nil && s.Hash() != before {
+			t.Fatalf("rejected %v changed the state: %v", body.Type(), err)
+		}
+		if s.Supply() != supply {
+			t.Fatalf("%v changed the supply", body.Type())
+		}
+		if _, err := s.End(); err != nil {
+			t.Fatal(err)
+		}
+		if s.Supply() != supply {
+			t.Fatalf("block end after %v changed the supply", body.Type())
+		}
+		if _, err := Decode(s.Encode()); err != nil {
+			t.Fatalf("state after %v does not decode: %v", body.Type(), err)
+		}
+	})
 }

@@ -13,7 +13,7 @@ const testChain = "sotto-test"
 
 // harness drives a State block by block with named test keys.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	s     *State
 	names map[NodeKey]string
 }
@@ -28,7 +28,7 @@ func testNode(name string) NodeKey { return NodeKey(testAddr(name)) }
 func testX(name string) X25519Key  { return X25519Key(sha256.Sum256([]byte("x25519 " + name))) }
 
 // newHarness starts a chain at height 1 with the given balances.
-func newHarness(t *testing.T, p Params, pool uint64, balances map[string]uint64) *harness {
+func newHarness(t testing.TB, p Params, pool uint64, balances map[string]uint64) *harness {
 	t.Helper()
 	g := &Genesis{Params: &p, Pool: pool}
 	for name, bal := range balances {
