@@ -43,6 +43,7 @@ type App struct {
 	st        *state.State
 	blockHash []byte
 	changes   []state.Change
+	encoded   []byte // the state encoding after FinalizeBlock, saved at Commit
 
 	cur atomic.Pointer[committed]
 }
@@ -65,15 +66,15 @@ func NewApp(dir string, view *ChainView, logger *slog.Logger) (*App, error) {
 		}
 		if st != nil {
 			a.st = st
-			a.publish(st.Clone(), blockHash)
+			a.publish(st.Clone(), blockHash, st.Hash())
 			logger.Info("ledger state loaded", "height", st.Height())
 		}
 	}
 	return a, nil
 }
 
-func (a *App) publish(st *state.State, blockHash []byte) {
-	c := &committed{st: st, height: st.Height(), appHash: st.Hash(), blockHash: blockHash}
+func (a *App) publish(st *state.State, blockHash []byte, appHash [32]byte) {
+	c := &committed{st: st, height: st.Height(), appHash: appHash, blockHash: blockHash}
 	a.cur.Store(c)
 	if a.view != nil {
 		a.view.publish(snapshotOf(st))
@@ -184,7 +185,8 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 			{Key: "change", Value: ch.Kind.String(), Index: true},
 		}})
 	}
-	h := a.st.Hash()
+	a.encoded = a.st.Encode()
+	h := state.HashEncoding(a.encoded)
 	return &abci.ResponseFinalizeBlock{TxResults: results, Events: events, AppHash: h[:]}, nil
 }
 
@@ -195,8 +197,11 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	if a.st == nil {
 		return nil, errors.New("ledger: commit before genesis")
 	}
+	if a.encoded == nil {
+		a.encoded = a.st.Encode()
+	}
 	if a.store != nil {
-		if err := a.store.save(a.st, a.blockHash); err != nil {
+		if err := a.store.save(a.encoded, a.blockHash); err != nil {
 			return nil, err
 		}
 	}
@@ -211,7 +216,8 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 		a.log.Info("ledger node "+ch.Kind.String(), args...)
 	}
 	a.changes = nil
-	a.publish(a.st.Clone(), a.blockHash)
+	a.publish(a.st.Clone(), a.blockHash, state.HashEncoding(a.encoded))
+	a.encoded = nil
 	return &abci.ResponseCommit{}, nil
 }
 

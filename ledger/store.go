@@ -59,7 +59,8 @@ func (f *stateFile) load() (*state.State, []byte, error) {
 	return st, blockHash, nil
 }
 
-func (f *stateFile) save(st *state.State, blockHash []byte) error {
+// save stores a state encoding (State.Encode) with the block hash.
+func (f *stateFile) save(enc []byte, blockHash []byte) error {
 	if err := os.MkdirAll(f.dir, 0o700); err != nil {
 		return fmt.Errorf("ledger: state dir: %w", err)
 	}
@@ -67,7 +68,7 @@ func (f *stateFile) save(st *state.State, blockHash []byte) error {
 	b = append(b, stateFileMagic...)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(blockHash)))
 	b = append(b, blockHash...)
-	b = append(b, st.Encode()...)
+	b = append(b, enc...)
 	sum := sha256.Sum256(b)
 	b = append(b, sum[:]...)
 

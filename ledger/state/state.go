@@ -393,7 +393,11 @@ const stateVersion = 1
 // Encode returns the canonical encoding of the state: every map in key
 // order, so equal states encode to equal bytes on every node.
 func (s *State) Encode() []byte {
-	w := &writer{b: make([]byte, 0, 4096)}
+	size := 512 + 48*len(s.accounts) + 256*len(s.nodes) + 128*len(s.names)
+	for _, q := range s.quorums {
+		size += 16 + 33*len(q.Validators) + 38*len(q.Workers)
+	}
+	w := &writer{b: make([]byte, 0, size)}
 	w.u8(stateVersion)
 	w.str8(s.chainID)
 	s.params.encode(w)
@@ -427,11 +431,15 @@ func (s *State) Encode() []byte {
 }
 
 // Hash returns the app hash: SHA-256(StateHashLabel ‖ 0x00 ‖ Encode()).
-func (s *State) Hash() [32]byte {
+func (s *State) Hash() [32]byte { return HashEncoding(s.Encode()) }
+
+// HashEncoding returns the app hash of a state encoding (so that a caller
+// that also stores the encoding computes it once).
+func HashEncoding(enc []byte) [32]byte {
 	h := sha256.New()
 	h.Write([]byte(StateHashLabel))
 	h.Write([]byte{0})
-	h.Write(s.Encode())
+	h.Write(enc)
 	return [32]byte(h.Sum(nil))
 }
 
