@@ -86,12 +86,22 @@ func encodeReply(status int, val any, err error) (int, []byte, bool) {
 		}
 		return st, []byte(msg), false
 	}
-	b, jerr := json.Marshal(val)
+	b, jerr := marshal(val)
 	if jerr != nil {
 		st, msg := storagerpc.StatusOf(jerr)
 		return st, []byte(msg), false
 	}
 	return status, b, true
+}
+
+// marshal encodes a response. A value with its own MarshalJSON (the
+// codec's hand-written encoders) is used as is, skipping the validation
+// pass json.Marshal makes over such output.
+func marshal(v any) ([]byte, error) {
+	if m, ok := v.(json.Marshaler); ok {
+		return m.MarshalJSON()
+	}
+	return json.Marshal(v)
 }
 
 // dispatch executes a parsed request.

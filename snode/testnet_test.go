@@ -412,3 +412,7 @@ func ed25519ToX(k identity.Ed25519PublicKey) (identity.X25519PublicKey, error) {
 }
 
 func formatKeys(k *Keys) string { return fmt.Sprintf("%v %s %x", k, k, k) }
+
+func contextWithCancel() (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
+}

@@ -28,8 +28,11 @@ func (rs *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 	}
 	return errors.Join(
 		p(&rs.lastID, "SELECT id FROM messages WHERE hash = ? AND namespace = ? AND owner = "+ownerSub),
+		// No "LIMIT ?": a bound LIMIT makes SQLite re-prepare the statement
+		// at every run (its plan depends on the value); rows are read lazily
+		// and the scan stops where Retrieve stops reading.
 		p(&rs.page, "SELECT hash, timestamp, expiry, data FROM messages WHERE owner = "+ownerSub+
-			" AND namespace = ? AND id > ? AND data IS NOT NULL AND expiry > ? ORDER BY id LIMIT ?"),
+			" AND namespace = ? AND id > ? AND data IS NOT NULL AND expiry > ? ORDER BY id"),
 		p(&rs.expiry, "SELECT expiry FROM messages WHERE hash = ? AND data IS NOT NULL AND expiry > ? AND owner = "+ownerSub),
 		p(&rs.allExpiries, "SELECT hash, expiry FROM messages WHERE owner = "+ownerSub+" AND data IS NOT NULL AND expiry > ?"),
 		p(&rs.revoked, "SELECT revoked FROM revoked WHERE token = ? AND owner = "+ownerSub),
@@ -81,11 +84,7 @@ func (s *Store) Retrieve(ctx context.Context, q RetrieveQuery) ([]Message, bool,
 			return nil, false, fmt.Errorf("retrieve: %w", err)
 		}
 	}
-	limit := -1
-	if q.MaxCount > 0 {
-		limit = q.MaxCount + 1
-	}
-	rows, err := s.rs.page.QueryContext(ctx, q.Account[:], q.Namespace, after, q.Now, limit)
+	rows, err := s.rs.page.QueryContext(ctx, q.Account[:], q.Namespace, after, q.Now)
 	if err != nil {
 		return nil, false, fmt.Errorf("retrieve: %w", err)
 	}

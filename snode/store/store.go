@@ -27,6 +27,8 @@ import (
 	"log/slog"
 	"net/url"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/ncruces/go-sqlite3"
 	_ "github.com/ncruces/go-sqlite3/driver" // registers the "sqlite3" database/sql driver
@@ -137,6 +139,21 @@ type Store struct {
 	owners   map[int64]Account
 
 	dig digests
+
+	commits, committedOps atomic.Int64
+	commitNanos           atomic.Int64
+}
+
+// Stats are the writer's counters.
+type Stats struct {
+	Commits    int64         // transactions committed
+	Ops        int64         // operations in them
+	CommitTime time.Duration // time spent in COMMIT (syncing the log)
+}
+
+// Stats returns the writer's counters.
+func (s *Store) Stats() Stats {
+	return Stats{Commits: s.commits.Load(), Ops: s.committedOps.Load(), CommitTime: time.Duration(s.commitNanos.Load())}
 }
 
 func dsn(path string, readOnly bool) string {

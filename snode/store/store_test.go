@@ -567,3 +567,32 @@ func BenchmarkStore(b *testing.B) {
 		}
 	})
 }
+
+func BenchmarkRetrieve(b *testing.B) {
+	for _, conns := range []int{1, 2, 4, 8} {
+		b.Run(fmt.Sprint("conns=", conns), func(b *testing.B) {
+			s := open(b, Options{ReadConns: conns})
+			for a := range 64 {
+				for i := range 10 {
+					mustStore(b, s, msg(acct(byte(a)), 0, i, 1000, 1<<50), 1000)
+				}
+			}
+			var n int64
+			var mu sync.Mutex
+			b.SetParallelism(32)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					mu.Lock()
+					n++
+					i := n
+					mu.Unlock()
+					got, _, err := s.Retrieve(ctx, RetrieveQuery{Account: acct(byte(i % 64)), Now: 2000})
+					if err != nil || len(got) != 10 {
+						b.Fatal(err, len(got))
+					}
+				}
+			})
+		})
+	}
+}

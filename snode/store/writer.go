@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // writeOp is one operation for the writer. fn runs inside the writer's
@@ -81,75 +82,48 @@ func (s *Store) run() {
 	}
 }
 
-// commit applies a batch in one transaction. On an error SQLite may have
-// rolled the whole transaction back (SQLITE_FULL can do that); then every
-// op of the batch is replayed in a transaction of its own.
+// commit applies a batch in one transaction. If any operation fails,
+// SQLite may have rolled the whole transaction back (SQLITE_FULL can do
+// that), so the batch is abandoned and every operation replayed in a
+// transaction of its own; an operation failing alone gets its error.
+// Failures are rare (a full database), so the common path pays no
+// savepoints.
 func (s *Store) commit(batch []*writeOp) {
 	ctx := context.Background()
 	w := &wtx{ctx: ctx, s: s, conn: s.wconn, st: &s.ws}
-	errs := make([]error, len(batch))
-	finish := func(err error) {
-		for i, op := range batch {
-			if errs[i] == nil {
-				errs[i] = err
-			}
-			op.done <- errs[i]
+	fail := func(err error) {
+		for _, op := range batch {
+			op.done <- err
 		}
 	}
 	if _, err := s.ws.begin.ExecContext(ctx); err != nil {
-		finish(fmt.Errorf("store: begin: %w", mapErr(err)))
+		fail(fmt.Errorf("store: begin: %w", mapErr(err)))
 		return
 	}
-	single := len(batch) == 1
-	broken := false
-	for i, op := range batch {
-		mark, markOwners, markGone := len(w.changes), len(w.newOwners), len(w.gone)
-		if !single {
-			if _, err := s.ws.savepoint.ExecContext(ctx); err != nil {
-				broken = true
-				break
-			}
-		}
-		err := op.fn(w)
-		if err == nil {
-			if !single {
-				if _, err := s.ws.release.ExecContext(ctx); err != nil {
-					broken = true
-					break
-				}
-			}
-			continue
-		}
-		errs[i] = mapErr(err)
-		w.undo(mark, markOwners, markGone)
-		if single {
+	for _, op := range batch {
+		if err := op.fn(w); err != nil {
 			s.rollback(w)
-			finish(nil)
+			if len(batch) == 1 {
+				fail(mapErr(err))
+				return
+			}
+			for _, op := range batch {
+				s.commit([]*writeOp{op})
+			}
 			return
 		}
-		if _, rerr := s.ws.rollbackTo.ExecContext(ctx); rerr != nil {
-			broken = true
-			break
-		}
-		if _, rerr := s.ws.release.ExecContext(ctx); rerr != nil {
-			broken = true
-			break
-		}
 	}
-	if broken {
-		s.rollback(w)
-		for _, op := range batch {
-			s.commit([]*writeOp{op})
-		}
-		return
-	}
+	t0 := time.Now()
 	if _, err := s.ws.commit.ExecContext(ctx); err != nil {
 		s.rollback(w)
-		finish(fmt.Errorf("store: commit: %w", mapErr(err)))
+		fail(fmt.Errorf("store: commit: %w", mapErr(err)))
 		return
 	}
+	s.commitNanos.Add(int64(time.Since(t0)))
+	s.commits.Add(1)
+	s.committedOps.Add(int64(len(batch)))
 	s.dig.applyAll(w.changes)
-	finish(nil)
+	fail(nil)
 }
 
 // rollback abandons the transaction and the in-memory effects of w.
@@ -259,7 +233,7 @@ type writeStmts struct {
 	insOwner, delOwner                                   *sql.Stmt
 	selByHash, insMsg, delMsg, setExpiry, setTomb, upMsg *sql.Stmt
 	selRev, insRev, upRev                                *sql.Stmt
-	begin, commit, savepoint, release, rollbackTo        *sql.Stmt
+	begin, commit                                        *sql.Stmt
 	all                                                  []*sql.Stmt
 }
 
@@ -287,9 +261,6 @@ func (ws *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
 		p(&ws.upRev, "UPDATE revoked SET revoked = ?, mtime = ? WHERE owner = ? AND token = ?"),
 		p(&ws.begin, "BEGIN IMMEDIATE"),
 		p(&ws.commit, "COMMIT"),
-		p(&ws.savepoint, "SAVEPOINT op"),
-		p(&ws.release, "RELEASE op"),
-		p(&ws.rollbackTo, "ROLLBACK TO op"),
 	)
 }
 
