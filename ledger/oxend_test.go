@@ -149,3 +149,23 @@ func TestONSResolve(t *testing.T) {
 		}
 	}
 }
+
+func FuzzServiceNodesParams(f *testing.F) {
+	for _, s := range []string{``, `{"active_only":true,"fields":{"public_ip":true}}`, `{"fields":["all","-swarm"],"limit":2}`,
+		`{"poll_block_hash":"beef"}`, `{"service_node_pubkeys":["aa"]}`} {
+		f.Add([]byte(s))
+	}
+	infos := sampleInfos()
+	f.Fuzz(func(t *testing.T, params []byte) {
+		res, err := ServiceNodes(params, 42, "beef", infos)
+		if err != nil {
+			if !errors.Is(err, ErrBadParams) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		if _, err := json.Marshal(res); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

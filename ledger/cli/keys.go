@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -21,8 +23,15 @@ type keyFile struct {
 	Seed   string `json:"ed25519_seed"`
 }
 
-// accountKey is an account's private key. It has no String method.
+// accountKey is an account's private key; it formats and logs as its
+// address only.
 type accountKey struct{ k ed25519.PrivateKey }
+
+func (a accountKey) LogValue() slog.Value { return slog.StringValue("account " + a.address().String()) }
+
+func (a accountKey) Format(f fmt.State, _ rune) {
+	_, _ = f.Write([]byte("account-key[" + a.address().String() + "]"))
+}
 
 func (a accountKey) signer() state.Signer   { return state.KeySigner(a.k) }
 func (a accountKey) address() state.Address { return state.Address(a.k.Public().(ed25519.PublicKey)) }

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"fmt"
+	"log/slog"
 )
 
 // TxVersion is the version byte every transaction starts with.
@@ -342,7 +343,17 @@ type Signer interface {
 	Sign(msg []byte) [64]byte
 }
 
+// keySigner holds a private key: it formats and logs as its public key
+// only.
 type keySigner struct{ k ed25519.PrivateKey }
+
+func (s keySigner) LogValue() slog.Value {
+	return slog.StringValue("ed25519 key " + Address(s.PublicKey()).String())
+}
+
+func (s keySigner) Format(f fmt.State, _ rune) {
+	_, _ = f.Write([]byte("signer[" + Address(s.PublicKey()).String() + "]"))
+}
 
 // KeySigner returns a Signer for an Ed25519 private key.
 func KeySigner(k ed25519.PrivateKey) Signer { return keySigner{k} }

@@ -3,6 +3,8 @@ package state
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -110,4 +112,14 @@ func FuzzDecodeTx(f *testing.F) {
 			t.Fatalf("decode/encode is not the identity for %x", raw)
 		}
 	})
+}
+
+func TestKeySignerHidesTheKey(t *testing.T) {
+	s := KeySigner(testKey("alice"))
+	secret := fmt.Sprintf("%x", testKey("alice").Seed())
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %x %s", s, s, s, s, s)} {
+		if strings.Contains(out, secret) || !strings.Contains(out, testAddr("alice").String()) {
+			t.Fatalf("formatted signer: %s", out)
+		}
+	}
 }
