@@ -54,6 +54,8 @@ type testNet struct {
 	view    *ledger.GenesisView
 	nodes   []*testNode
 	tweak   func(*Config)
+	// setup runs on each node after New, before Serve.
+	setup func(*Node)
 }
 
 func quietConfig(dir string) Config {
@@ -75,7 +77,12 @@ func quietConfig(dir string) Config {
 // plus fake (never running) ledger nodes listed in fake.
 func newTestNet(t *testing.T, live []uint64, fake []uint64, tweak func(*Config)) *testNet {
 	t.Helper()
-	tn := &testNet{t: t, genesis: filepath.Join(t.TempDir(), "genesis.json"), tweak: tweak}
+	return newTestNetWith(t, live, fake, tweak, nil)
+}
+
+func newTestNetWith(t *testing.T, live []uint64, fake []uint64, tweak func(*Config), setup func(*Node)) *testNet {
+	t.Helper()
+	tn := &testNet{t: t, genesis: filepath.Join(t.TempDir(), "genesis.json"), tweak: tweak, setup: setup}
 	for _, s := range live {
 		tn.nodes = append(tn.nodes, tn.newNodeDir(s, false))
 	}
@@ -168,6 +175,9 @@ func (tn *testNet) build(n *testNode, listen string) {
 	}
 	n.node = node
 	n.port = node.Addr().Port()
+	if tn.setup != nil {
+		tn.setup(node)
+	}
 }
 
 func (tn *testNet) serve(n *testNode) {
