@@ -1,15 +1,14 @@
 package snode
 
 import (
-	"bytes"
-	"encoding/base64"
-	"encoding/hex"
+	"context"
 	"encoding/json"
-	"math/rand/v2"
+	"errors"
 	"net/http"
 	"time"
 
 	"sotto.dev/ledger"
+	"sotto.dev/ledger/state"
 	"sotto.dev/storagerpc"
 )
 
@@ -17,88 +16,19 @@ import (
 // view: POST /json_rpc get_n_service_nodes (the seed-node bootstrap of
 // session-protocol.md §3.7) and storage RPC oxend_request.
 
-// serviceNodesParams are the parameters clients send.
-type serviceNodesParams struct {
-	ActiveOnly bool            `json:"active_only"`
-	Fields     map[string]bool `json:"fields"`
-	Limit      int             `json:"limit"`
-}
-
-// nodeFields builds every field oxend can report for a node, by name.
-func nodeFields(n *ledger.Node) map[string]any {
-	swarmHex := storagerpc.SwarmIDHex(n.SwarmID)
-	return map[string]any{
-		"service_node_pubkey":     hex.EncodeToString(n.Ed25519[:]),
-		"pubkey_ed25519":          hex.EncodeToString(n.Ed25519[:]),
-		"pubkey_x25519":           hex.EncodeToString(n.X25519[:]),
-		"public_ip":               n.PublicIP,
-		"storage_port":            n.StoragePort,
-		"storage_https_port":      n.StoragePort,
-		"storage_lmq_port":        n.StoragePort,
-		"swarm_id":                n.SwarmID,
-		"swarm":                   swarmHex,
-		"requested_unlock_height": n.RequestedUnlockHeight,
-		"active":                  n.State == ledger.StateActive,
-		"funded":                  true,
-		"storage_server_version":  n.Version,
-	}
-}
-
-// serviceNodes answers get_service_nodes / get_n_service_nodes.
+// serviceNodes answers get_service_nodes / get_n_service_nodes from the
+// view, in oxend's format (ledger.ServiceNodes).
 func (n *Node) serviceNodes(raw json.RawMessage) (map[string]any, error) {
-	var p serviceNodesParams
-	if len(bytes.TrimSpace(raw)) > 0 && string(bytes.TrimSpace(raw)) != "null" {
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return nil, storagerpc.BadRequest("invalid get_service_nodes params")
-		}
-	}
 	snap := n.view.Current()
-	var list []*ledger.Node
-	for i := range snap.Nodes {
-		nd := &snap.Nodes[i]
-		if p.ActiveOnly && nd.State != ledger.StateActive {
-			continue
-		}
-		list = append(list, nd)
-	}
-	if p.Limit > 0 && p.Limit < len(list) {
-		rand.Shuffle(len(list), func(i, j int) { list[i], list[j] = list[j], list[i] })
-		list = list[:p.Limit]
-	}
-	want := func(name string) bool { return len(p.Fields) == 0 || p.Fields[name] }
-	states := make([]map[string]any, 0, len(list))
-	for _, nd := range list {
-		all := nodeFields(nd)
-		if len(p.Fields) == 0 {
-			states = append(states, all)
-			continue
-		}
-		m := make(map[string]any, len(p.Fields))
-		for k := range p.Fields {
-			if v, ok := all[k]; ok && p.Fields[k] {
-				m[k] = v
-			}
-		}
-		states = append(states, m)
-	}
-	res := map[string]any{
-		"service_node_states": states,
-		"status":              "OK",
-	}
-	if want("height") {
-		res["height"] = snap.Height
-	}
-	if want("target_height") {
-		res["target_height"] = snap.Height
-	}
-	if want("hardfork") {
-		res["hardfork"] = hardFork[0]
+	res, err := ledger.ServiceNodes(raw, snap.Height, "", ledger.SnapshotInfos(snap))
+	if err != nil {
+		return nil, storagerpc.BadRequest("invalid get_service_nodes params")
 	}
 	return res, nil
 }
 
 // oxendRequest answers oxend_request from the view.
-func (n *Node) oxendRequest(c *call, p *storagerpc.OxendRequestParams) (int, any, error) {
+func (n *Node) oxendRequest(ctx context.Context, c *call, p *storagerpc.OxendRequestParams) (int, any, error) {
 	var result any
 	switch p.Endpoint {
 	case storagerpc.OxendGetServiceNodes:
@@ -108,19 +38,21 @@ func (n *Node) oxendRequest(c *call, p *storagerpc.OxendRequestParams) (int, any
 		}
 		result = r
 	case storagerpc.OxendONSResolve:
-		var q struct {
-			Type     int    `json:"type"`
-			NameHash string `json:"name_hash"`
+		lookup := n.names
+		if lookup == nil {
+			// No name source: every name is unknown, which oxend reports
+			// as an empty result.
+			lookup = func(context.Context, state.NameHash) (*ledger.NameInfo, error) { return nil, ledger.ErrNotFound }
 		}
-		if err := json.Unmarshal(p.Params, &q); err != nil {
+		r, err := ledger.ONSResolve(ctx, p.Params, lookup)
+		switch {
+		case errors.Is(err, ledger.ErrBadParams):
 			return 0, nil, storagerpc.BadRequest("invalid ons_resolve params")
+		case err != nil:
+			n.log.Warn("ons_resolve lookup failed", "err", err)
+			return 0, nil, storagerpc.BadGateway("name lookup failed")
 		}
-		if h, err := base64.StdEncoding.DecodeString(q.NameHash); err != nil || len(h) != 32 {
-			return 0, nil, storagerpc.BadRequest("invalid ons_resolve name_hash")
-		}
-		// The ledger has no names yet: every name is unknown, which oxend
-		// reports as a result without encrypted_value.
-		result = map[string]any{}
+		result = r
 	default:
 		return 0, nil, storagerpc.InvalidRequest("Invalid oxend endpoint '" + p.Endpoint + "'")
 	}

@@ -20,6 +20,7 @@ import (
 
 	"sotto.dev/identity"
 	"sotto.dev/ledger"
+	"sotto.dev/ledger/state"
 	"sotto.dev/snode/store"
 )
 
@@ -41,6 +42,9 @@ type Deps struct {
 	// Registry receives the node's metrics; nil makes a private registry
 	// (served on Config.AdminAddr either way).
 	Registry *prometheus.Registry
+	// Names resolves ONS names for oxend_request ons_resolve (for example
+	// a ledger.Client's Name); nil answers every name as unknown.
+	Names func(context.Context, state.NameHash) (*ledger.NameInfo, error)
 }
 
 // StoreFileName is the database inside the data directory.
@@ -82,6 +86,7 @@ type Node struct {
 	lastOp  atomic.Int64
 
 	aeKick chan struct{}
+	names  func(context.Context, state.NameHash) (*ledger.NameInfo, error)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -107,6 +112,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 		reg:       deps.Registry,
 		memChange: make(chan struct{}),
 		aeKick:    make(chan struct{}, 1),
+		names:     deps.Names,
 	}
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)

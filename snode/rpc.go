@@ -114,7 +114,7 @@ func (n *Node) dispatch(ctx context.Context, c *call, req storagerpc.Request) (i
 		resp.NodeTime = n.nodeTime(c.now)
 		return 200, &resp, nil
 	case *storagerpc.OxendRequestParams:
-		return n.oxendRequest(c, p)
+		return n.oxendRequest(ctx, c, p)
 	case *storagerpc.BatchParams:
 		return n.batch(ctx, c, p)
 	case *storagerpc.RetrieveParams:

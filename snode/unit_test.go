@@ -2,6 +2,7 @@ package snode
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"sotto.dev/ledger"
+	"sotto.dev/ledger/state"
 	"sotto.dev/storagerpc"
 )
 
@@ -209,4 +211,41 @@ func FuzzHandleRPC(f *testing.F) {
 			t.Fatalf("status %d with invalid JSON %q", st, out)
 		}
 	})
+}
+
+func TestONSResolveFromNames(t *testing.T) {
+	dir := t.TempDir()
+	keys, _, err := LoadOrCreateKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	view := staticView(t, &ledger.Snapshot{Nodes: []ledger.Node{{Ed25519: keys.Ed25519Public(), X25519: keys.X25519Public(),
+		PublicIP: "127.0.0.1", StoragePort: 1, SwarmID: swarmA, State: ledger.StateActive}}})
+	want := ledger.ONSNameHash("test")
+	names := func(_ context.Context, h state.NameHash) (*ledger.NameInfo, error) {
+		if h != want {
+			return nil, ledger.ErrNotFound
+		}
+		return &ledger.NameInfo{EncryptedValue: "abcd", Nonce: "0011"}, nil
+	}
+	n, err := New(quietConfig(dir), Deps{View: view, Names: names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	ask := func(hash []byte) (int, string) {
+		body, _ := storagerpc.EncodeRequest(&storagerpc.OxendRequestParams{Endpoint: storagerpc.OxendONSResolve,
+			Params: json.RawMessage(`{"type":0,"name_hash":"` + base64.StdEncoding.EncodeToString(hash) + `"}`)})
+		st, out := n.HandleRPC(context.Background(), body)
+		return st, string(out)
+	}
+	if st, out := ask(want[:]); st != 200 || !strings.Contains(out, `"encrypted_value":"abcd"`) {
+		t.Fatalf("known name: %d %s", st, out)
+	}
+	if st, out := ask(make([]byte, 32)); st != 200 || !strings.Contains(out, `"result":{}`) {
+		t.Fatalf("unknown name: %d %s", st, out)
+	}
+	if st, out := ask([]byte("short")); st != 400 {
+		t.Fatalf("bad hash: %d %s", st, out)
+	}
 }
