@@ -40,11 +40,14 @@ func TestConversation(t *testing.T) {
 		return func() bool { return len(d.history(peer)) >= n }
 	}
 
-	// Phase 1: both online, both writing at the same time.
+	// Phase 1: both online, both writing at the same time. Bob writes
+	// first, which accepts Alice on his side (he sends delivery receipts
+	// only to people he accepted).
+	send(b, alice.id(), 0, 1, "bob")
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); send(a1, bob.id(), 0, perSide/2, "alice") }()
-	go func() { defer wg.Done(); send(b, alice.id(), 0, perSide/2, "bob") }()
+	go func() { defer wg.Done(); send(b, alice.id(), 1, perSide/2-1, "bob") }()
 	wg.Wait()
 	b.waitFor("bob has phase 1", 60*time.Second, count(b, alice.id(), perSide))
 	a1.waitFor("alice has phase 1", 60*time.Second, count(a1, bob.id(), perSide))

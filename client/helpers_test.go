@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 }
 
 // devnet starts a loopback network of n nodes in swarms of 5.
-func devnet(t *testing.T, n int) *testnet.Network {
+func devnet(t testing.TB, n int) *testnet.Network {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a network")
@@ -37,7 +37,7 @@ type account struct {
 	name string
 }
 
-func newAccount(t *testing.T, name string) *account {
+func newAccount(t testing.TB, name string) *account {
 	t.Helper()
 	k, seed, err := identity.NewKeys()
 	if err != nil {
@@ -52,7 +52,7 @@ func newAccount(t *testing.T, name string) *account {
 }
 
 // accountInSwarm makes an account whose Session ID falls in swarm id of nw.
-func accountInSwarm(t *testing.T, nw *testnet.Network, name string, id uint64) *account {
+func accountInSwarm(t testing.TB, nw *testnet.Network, name string, id uint64) *account {
 	t.Helper()
 	for range 10_000 {
 		a := newAccount(t, name)
@@ -233,7 +233,7 @@ func inSwarm(t *testing.T, nw *testnet.Network, a *account, hash string) bool {
 
 // pair starts a 10-node network with two swarms and makes Alice and Bob
 // accounts in different swarms.
-func pair(t *testing.T) (*testnet.Network, *account, *account) {
+func pair(t testing.TB) (*testnet.Network, *account, *account) {
 	t.Helper()
 	nw := devnet(t, 10)
 	var ids []uint64
