@@ -39,6 +39,20 @@ func (d *Duration) String() string { return time.Duration(*d).String() }
 // Set implements flag.Value.
 func (d *Duration) Set(s string) error { return d.UnmarshalText([]byte(s)) }
 
+// portFlag is a uint16 flag.Value.
+type portFlag uint16
+
+func (p *portFlag) String() string { return strconv.Itoa(int(*p)) }
+
+func (p *portFlag) Set(s string) error {
+	v, err := strconv.ParseUint(s, 10, 16)
+	if err != nil {
+		return err
+	}
+	*p = portFlag(v)
+	return nil
+}
+
 // Limits are the node's resource limits. Defaults are Session's
 // (service-node-network.md §5.3–§5.6).
 type Limits struct {
@@ -245,11 +259,7 @@ func LoadConfig(path string) (Config, error) {
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ListenAddr, "listen", c.ListenAddr, "HTTPS listen address (client RPC, onion requests, node-to-node)")
 	fs.StringVar(&c.PublicIP, "public-ip", c.PublicIP, "public IPv4 address announced to the network")
-	fs.Func("public-port", "public HTTPS port (default: the listen port)", func(s string) error {
-		p, err := strconv.ParseUint(s, 10, 16)
-		c.PublicPort = uint16(p)
-		return err
-	})
+	fs.Var((*portFlag)(&c.PublicPort), "public-port", "public HTTPS port (default: the listen port)")
 	fs.StringVar(&c.AdminAddr, "admin", c.AdminAddr, "metrics listen address (empty: off)")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the node key and the database")
 	fs.Int64Var(&c.Limits.MaxStoreBytes, "max-store-bytes", c.Limits.MaxStoreBytes, "database size cap in bytes (0: none)")

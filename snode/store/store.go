@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -157,7 +158,7 @@ func (s *Store) Stats() Stats {
 }
 
 func dsn(path string, readOnly bool) string {
-	u := url.URL{Scheme: "file", Path: path}
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path)}
 	q := "_pragma=busy_timeout(15000)&_pragma=journal_mode(wal)&_pragma=synchronous(full)&_pragma=foreign_keys(on)"
 	if readOnly {
 		q += "&_pragma=query_only(1)"
@@ -176,6 +177,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.MaxBytes < 0 {
 		return nil, errors.New("store: negative size cap")
 	}
+	abs, err := filepath.Abs(opts.Path)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	opts.Path = abs
 	s := &Store{
 		log:      opts.Logger,
 		maxBatch: opts.MaxBatch,
@@ -195,7 +201,6 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if readConns <= 0 {
 		readConns = 4
 	}
-	var err error
 	if s.wdb, err = sql.Open("sqlite3", dsn(opts.Path, false)); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}

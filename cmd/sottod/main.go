@@ -1,0 +1,67 @@
+// Command sottod is the Sotto service node: the swarm storage server
+// (sotto.dev/snode) with the onion relay, following the network's node
+// list from a ledger node or a genesis file.
+//
+//	sottod run --config /etc/sottod/sottod.json
+//	sottod run --data-dir /var/lib/sottod --public-ip 203.0.113.7 --genesis genesis.json
+//	sottod run --config sottod.json --validate-only
+//	sottod keygen --data-dir /var/lib/sottod
+//	sottod bench --target 127.0.0.1:22021 --kind store
+//
+// SIGINT and SIGTERM shut the node down gracefully; SIGHUP reloads the
+// genesis file.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func main() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// Main runs sottod with args and returns the exit status.
+func Main(args []string, stdout, stderr io.Writer) int {
+	root := &cobra.Command{
+		Use:           "sottod",
+		Short:         "Sotto service node: swarm storage, onion relay",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(runCmd(stdout, stderr), keygenCmd(stdout), benchCmd(stdout))
+	root.SetArgs(args)
+	if err := root.Execute(); err != nil {
+		printError(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// userError is a failure meant for a person: an "error:" line and, when
+// there is something to try, a "hint:" line.
+type userError struct {
+	msg, hint string
+	err       error
+}
+
+func (e *userError) Error() string {
+	if e.err != nil {
+		return e.msg + ": " + e.err.Error()
+	}
+	return e.msg
+}
+
+func (e *userError) Unwrap() error { return e.err }
+
+func printError(w io.Writer, err error) {
+	fmt.Fprintf(w, "error: %v\n", err)
+	var ue *userError
+	if errors.As(err, &ue) && ue.hint != "" {
+		fmt.Fprintf(w, "hint: %s\n", ue.hint)
+	}
+}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"sotto.dev/ledger"
+	"sotto.dev/snode"
+	"sotto.dev/snode/relay"
+)
+
+// fileConfig is sottod's configuration file: the node's configuration
+// (snode.Config, at the top level) and where the node list comes from.
+type fileConfig struct {
+	snode.Config
+	// GenesisFile is a genesis node list (ledger.GenesisFile); it is
+	// reloaded on change and on SIGHUP.
+	GenesisFile string `json:"genesis_file,omitempty"`
+	// LedgerRPC is the CometBFT RPC address of a ledger node to follow
+	// ("tcp://host:26657"); it replaces GenesisFile.
+	LedgerRPC string `json:"ledger_rpc,omitempty"`
+	// LogLevel is debug, info, warn or error; LogJSON selects JSON logs.
+	LogLevel string `json:"log_level,omitempty"`
+	LogJSON  bool   `json:"log_json,omitempty"`
+	// NoOnionRelay turns the /onion_req/v2 endpoint off.
+	NoOnionRelay bool `json:"no_onion_relay,omitempty"`
+}
+
+func defaultFileConfig() fileConfig {
+	return fileConfig{Config: snode.DefaultConfig(), LogLevel: "info"}
+}
+
+// loadFileConfig reads path over the defaults; unknown fields are errors.
+func loadFileConfig(path string) (fileConfig, error) {
+	c := defaultFileConfig()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return c, &userError{msg: "read config", err: err}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, &userError{msg: "config " + path, err: err, hint: "the file is JSON; see docs/operator.md for the fields"}
+	}
+	if dec.More() {
+		return c, &userError{msg: "config " + path + ": trailing data after the JSON object"}
+	}
+	return c, nil
+}
+
+func (c *fileConfig) validate() error {
+	var errs []error
+	if err := c.Config.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	switch {
+	case c.GenesisFile == "" && c.LedgerRPC == "":
+		errs = append(errs, errors.New("config: no node list: set genesis_file (--genesis) or ledger_rpc (--ledger)"))
+	case c.GenesisFile != "" && c.LedgerRPC != "":
+		errs = append(errs, errors.New("config: genesis_file and ledger_rpc are exclusive"))
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("config: log_level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func runCmd(stdout, stderr io.Writer) *cobra.Command {
+	var configPath string
+	var validateOnly bool
+	cfg := defaultFileConfig()
+	gofs := flag.NewFlagSet("node", flag.ContinueOnError)
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the service node",
+		Long: `Run the service node: storage RPC, seed bootstrap and onion relay on one
+HTTPS port, metrics on the admin address. Flags override the config file.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			final := defaultFileConfig()
+			if configPath != "" {
+				var err error
+				if final, err = loadFileConfig(configPath); err != nil {
+					return err
+				}
+			}
+			// Apply only the flags given on the command line over the file.
+			if err := applyFlags(cmd, &final, &cfg); err != nil {
+				return err
+			}
+			if err := final.validate(); err != nil {
+				return &userError{msg: "invalid configuration", err: err, hint: "fix the fields named above; --validate-only checks a configuration without starting"}
+			}
+			if validateOnly {
+				fmt.Fprintln(stdout, "configuration ok")
+				return nil
+			}
+			return run(cmd.Context(), final, stderr)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&configPath, "config", "", "JSON configuration file")
+	f.BoolVar(&validateOnly, "validate-only", false, "check the configuration and exit")
+	f.StringVar(&cfg.GenesisFile, "genesis", "", "genesis node list file (reloaded on change and SIGHUP)")
+	f.StringVar(&cfg.LedgerRPC, "ledger", "", "CometBFT RPC address of a ledger node to follow (tcp://host:26657)")
+	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	f.BoolVar(&cfg.LogJSON, "log-json", false, "log JSON lines")
+	f.BoolVar(&cfg.NoOnionRelay, "no-onion-relay", false, "do not serve /onion_req/v2")
+	cfg.Config.RegisterFlags(gofs)
+	f.AddGoFlagSet(gofs)
+	return cmd
+}
+
+// applyFlags copies the flags that were set on the command line from
+// parsed into dst (which holds the file's values).
+func applyFlags(cmd *cobra.Command, dst, parsed *fileConfig) error {
+	set := map[string]bool{}
+	cmd.Flags().Visit(func(f *pflagFlag) { set[f.Name] = true })
+	if len(set) == 0 {
+		return nil
+	}
+	// Re-run the node flags over dst so that only given values change.
+	gofs := flag.NewFlagSet("node", flag.ContinueOnError)
+	gofs.SetOutput(io.Discard)
+	dst.Config.RegisterFlags(gofs)
+	var args []string
+	cmd.Flags().Visit(func(f *pflagFlag) {
+		if gofs.Lookup(f.Name) != nil {
+			args = append(args, "-"+f.Name+"="+f.Value.String())
+		}
+	})
+	if err := gofs.Parse(args); err != nil {
+		return &userError{msg: "flags", err: err}
+	}
+	if set["genesis"] {
+		dst.GenesisFile = parsed.GenesisFile
+	}
+	if set["ledger"] {
+		dst.LedgerRPC = parsed.LedgerRPC
+	}
+	if set["log-level"] {
+		dst.LogLevel = parsed.LogLevel
+	}
+	if set["log-json"] {
+		dst.LogJSON = parsed.LogJSON
+	}
+	if set["no-onion-relay"] {
+		dst.NoOnionRelay = parsed.NoOnionRelay
+	}
+	return nil
+}
+
+// run starts the view, the node and the relay, and waits for a signal.
+func run(parent context.Context, cfg fileConfig, stderr io.Writer) error {
+	level, _ := parseLevel(cfg.LogLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(stderr, opts)
+	if cfg.LogJSON {
+		h = slog.NewJSONHandler(stderr, opts)
+	}
+	log := slog.New(h)
+
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	viewCtx, stopView := context.WithCancel(context.Background())
+	defer stopView()
+
+	deps := snode.Deps{Logger: log}
+	switch {
+	case cfg.LedgerRPC != "":
+		client, err := ledger.Dial(cfg.LedgerRPC)
+		if err != nil {
+			return &userError{msg: "ledger", err: err, hint: "--ledger takes the CometBFT RPC address, e.g. tcp://127.0.0.1:26657"}
+		}
+		defer client.Close()
+		f := ledger.NewFollower(client, time.Second, log.With("component", "ledger"))
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err = f.Sync(sctx)
+		cancel()
+		if err != nil {
+			return &userError{msg: "ledger: first sync", err: err, hint: "is the ledger node running and reachable?"}
+		}
+		deps.View, deps.Names = f.View(), client.Name
+		wg.Go(func() { _ = f.Serve(viewCtx) })
+	default:
+		gv, err := ledger.NewGenesisView(cfg.GenesisFile, log.With("component", "genesis"), 0)
+		if err != nil {
+			return &userError{msg: "genesis", err: err, hint: "the genesis file lists the nodes: see docs/operator.md"}
+		}
+		deps.View = gv
+		wg.Go(func() { _ = gv.Serve(viewCtx) })
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		wg.Go(func() {
+			for {
+				select {
+				case <-viewCtx.Done():
+					return
+				case <-hup:
+					if changed, err := gv.Reload(); err != nil {
+						log.Warn("genesis reload failed; keeping the previous node list", "err", err)
+					} else {
+						log.Info("genesis reloaded", "changed", changed)
+					}
+				}
+			}
+		})
+	}
+
+	node, err := snode.New(cfg.Config, deps)
+	if err != nil {
+		return &userError{msg: "start node", err: err}
+	}
+	if !cfg.NoOnionRelay {
+		if _, err := node.EnableOnionRelay(relay.Config{}); err != nil {
+			node.Close()
+			return err
+		}
+	}
+	log.Info("sottod starting", "listen", node.Addr().String(), "admin", adminString(node), "node", node.Keys())
+	err = node.Serve(ctx)
+	stopView()
+	if err != nil {
+		return &userError{msg: "node stopped", err: err}
+	}
+	log.Info("sottod stopped")
+	return nil
+}
+
+func adminString(n *snode.Node) string {
+	if a := n.AdminAddr(); a.IsValid() {
+		return a.String()
+	}
+	return "off"
+}
+
+type pflagFlag = pflag.Flag
