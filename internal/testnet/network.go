@@ -23,6 +23,7 @@ import (
 
 	"sotto.dev/identity"
 	"sotto.dev/ledger"
+	"sotto.dev/ledger/state"
 	"sotto.dev/snode"
 	"sotto.dev/swarm"
 )
@@ -71,8 +72,15 @@ type Options struct {
 	// executable, without arguments). It must call ChildMain.
 	Command []string
 	// Ledger is the node list's source (default a GenesisLedger at
-	// DIR/genesis.json). Subprocess mode needs its GenesisPath.
+	// DIR/genesis.json, or with CometBFT the embedded ledger). Subprocess
+	// mode needs its GenesisPath.
 	Ledger Ledger
+	// CometBFT runs the embedded CometBFT ledger (ledger.DevnetLedger, a
+	// single validator in DIR/ledger) instead of the genesis file: the
+	// nodes are active and staked at genesis, swarms are the ledger's
+	// (with the Swarm sizes), and the ledger sends the nodes' uptime
+	// proofs. In-process nodes only.
+	CometBFT bool
 	// Tune adjusts node i's configuration before it starts. The defaults
 	// are snode.DefaultConfig with the per-IP client rate limit off (all
 	// clients of a loopback network share one address) and no metrics
@@ -92,7 +100,9 @@ type NodeInfo struct {
 	URL     string // https://ip:port
 	DataDir string
 	LogFile string // "" for an in-process node that logs to Options.Logger
-	Swarm   uint64
+	// Swarm is the node's swarm in the ledger's current node list
+	// (swarm.UnassignedID when it is in none).
+	Swarm uint64
 }
 
 // ErrUnsupported is returned by Pause and Resume for in-process nodes.
@@ -197,7 +207,11 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 		return nil, err
 	}
 	n.ledger = opts.Ledger
-	if n.ledger == nil {
+	switch {
+	case n.ledger != nil:
+	case opts.CometBFT:
+		n.ledger = n.cometLedger()
+	default:
 		n.ledger = NewGenesisLedger(filepath.Join(n.dir, GenesisFile), n.log)
 	}
 	if opts.Subprocess && n.ledger.GenesisPath() == "" {
@@ -229,6 +243,33 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 	return n, nil
 }
 
+// LedgerDir is the embedded ledger's home inside the network directory.
+const LedgerDir = "ledger"
+
+// cometLedger is the embedded CometBFT ledger of the network, with the
+// swarm sizes of the options; it signs uptime proofs with the node keys
+// the harness holds.
+func (n *Network) cometLedger() Ledger {
+	p := state.DevnetParams()
+	p.SwarmMinSize, p.SwarmIdealSize = n.opts.Swarm.MinSize, n.opts.Swarm.IdealSize
+	signers := make(map[[32]byte]state.Signer, len(n.keys))
+	for _, k := range n.keys {
+		signers[k.Ed25519Public()] = nodeSigner{k}
+	}
+	return ledger.NewDevnetLedger(ledger.DevnetLedgerConfig{
+		Dir:     filepath.Join(n.dir, LedgerDir),
+		Params:  &p,
+		Logger:  n.log.With("component", "ledger"),
+		NodeKey: func(pub [32]byte) state.Signer { return signers[pub] },
+	})
+}
+
+// nodeSigner signs ledger transactions (uptime proofs) with a node key.
+type nodeSigner struct{ k *snode.Keys }
+
+func (s nodeSigner) PublicKey() [32]byte     { return s.k.Ed25519Public() }
+func (s nodeSigner) Sign(msg []byte) [64]byte { return s.k.Sign(msg) }
+
 func (n *Network) removeTmp() {
 	if n.tmpDir {
 		os.RemoveAll(n.dir)
@@ -245,7 +286,7 @@ func (n *Network) info(i int) NodeInfo {
 		Addr:    netip.AddrPortFrom(ip, ln.Port),
 		URL:     n.lay.url(i),
 		DataDir: filepath.Join(n.dir, ln.Dir),
-		Swarm:   ln.Swarm,
+		Swarm:   swarm.UnassignedID,
 	}
 	if n.opts.LogFiles || n.opts.Subprocess {
 		ni.LogFile = filepath.Join(ni.DataDir, "node.log")
@@ -303,15 +344,17 @@ func (n *Network) Len() int { return len(n.lay.Nodes) }
 
 // Nodes describes every node.
 func (n *Network) Nodes() []NodeInfo {
+	swarmOf := n.swarmIDs()
 	out := make([]NodeInfo, len(n.members))
 	for i, m := range n.members {
 		out[i] = m.info
+		out[i].Swarm = swarmOf[i]
 	}
 	return out
 }
 
 // Node describes node i.
-func (n *Network) Node(i int) NodeInfo { return n.members[i].info }
+func (n *Network) Node(i int) NodeInfo { return n.Nodes()[i] }
 
 // NetworkFile is the path of DIR/network.json, the client's network file.
 func (n *Network) NetworkFile() string { return filepath.Join(n.dir, NetworkFile) }
@@ -325,11 +368,35 @@ func (n *Network) SeedURLs() []string {
 	return out
 }
 
-// Swarms maps each swarm id to the indexes of its nodes.
+// swarmIDs is each node's swarm in the ledger's current node list.
+func (n *Network) swarmIDs() []uint64 {
+	out := make([]uint64, len(n.keys))
+	byKey := map[[32]byte]uint64{}
+	if v := n.ledger.View(); v != nil {
+		for _, ln := range v.Current().Nodes {
+			if ln.State == ledger.StateActive {
+				byKey[ln.Ed25519] = ln.SwarmID
+			}
+		}
+	}
+	for i, k := range n.keys {
+		id, ok := byKey[k.Ed25519Public()]
+		if !ok {
+			id = swarm.UnassignedID
+		}
+		out[i] = id
+	}
+	return out
+}
+
+// Swarms maps each swarm id of the ledger's current node list to the
+// indexes of its active nodes.
 func (n *Network) Swarms() map[uint64][]int {
 	out := map[uint64][]int{}
-	for i, ln := range n.lay.Nodes {
-		out[ln.Swarm] = append(out[ln.Swarm], i)
+	for i, id := range n.swarmIDs() {
+		if id != swarm.UnassignedID {
+			out[id] = append(out[id], i)
+		}
 	}
 	return out
 }
@@ -352,9 +419,6 @@ func (n *Network) SwarmOf(account [32]byte) (uint64, []int) {
 
 // Ledger is the network's ledger.
 func (n *Network) Ledger() Ledger { return n.ledger }
-
-// Snapshot is the node list the harness published.
-func (n *Network) Snapshot() *ledger.Snapshot { return n.lay.snapshot(n.keys) }
 
 // HTTPClient is a client for talking to the nodes directly (it accepts
 // their self-signed certificates, as Session clients do).

@@ -21,7 +21,15 @@ import (
 
 func TestMain(m *testing.M) {
 	ChildMain()
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, cometLeaks...)
+}
+
+// cometLeaks are goroutines CometBFT 0.38 and goleveldb leave behind after
+// the embedded ledger stopped (see ledger's tests).
+var cometLeaks = []goleak.Option{
+	goleak.IgnoreTopFunction("github.com/cometbft/cometbft/libs/autofile.OpenAutoFile.func1"),
+	goleak.IgnoreTopFunction("github.com/cometbft/cometbft/libs/autofile.(*AutoFile).closeFileRoutine"),
+	goleak.IgnoreTopFunction("github.com/syndtr/goleveldb/leveldb.(*DB).mpoolDrain"),
 }
 
 func rpc(t *testing.T, n *Network, i int, body string) (int, []byte) {
@@ -380,5 +388,62 @@ func TestSubprocessKillPauseResume(t *testing.T) {
 	// A paused node is stopped cleanly by Close.
 	if err := n.Pause(2); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCometBFTLedger runs the nodes on the embedded CometBFT ledger: they
+// are listed from its genesis, in its swarms, answer on every endpoint,
+// and keep serving as the chain advances (the ledger sends their uptime
+// proofs), also after a restart of the whole network.
+func TestCometBFTLedger(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs CometBFT")
+	}
+	dir := t.TempDir()
+	n := StartT(t, Options{Nodes: 5, Dir: dir, CometBFT: true})
+	sw := n.Swarms()
+	if len(sw) != 1 {
+		t.Fatalf("swarms %v", sw)
+	}
+	for i := range n.Len() {
+		if len(serviceNodes(t, n, i)) != 5 {
+			t.Fatalf("node %d does not list 5 nodes", i)
+		}
+		if resp := onionInfo(t, n, []int{i, (i + 1) % 5, (i + 2) % 5}, (i+3)%5); resp.Status != 200 {
+			t.Fatalf("onion via node %d: %d %s", i, resp.Status, resp.Body)
+		}
+	}
+	acct, err := NewAccount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, members := n.SwarmOf(acct.Key())
+	hash := storeMessage(t, n, acct, members[0], []byte("on the chain"))
+
+	// The chain advances.
+	v := n.Ledger().View()
+	h0 := v.Current().Height
+	deadline := time.Now().Add(30 * time.Second)
+	for v.Current().Height < h0+3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("ledger stuck at height %d", v.Current().Height)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, LedgerDir)); err != nil {
+		t.Fatal(err)
+	}
+
+	n2 := StartT(t, Options{Dir: dir, CometBFT: true})
+	if got := n2.Ledger().View().Current().Height; got < h0+3 {
+		t.Fatalf("restarted ledger at height %d, was past %d", got, h0+3)
+	}
+	for _, i := range members {
+		if got := retrieveHashes(t, n2, acct, i); !slices.Contains(got, hash) {
+			t.Fatalf("node %d after restart: %v", i, got)
+		}
 	}
 }
