@@ -267,7 +267,7 @@ func (n *Network) cometLedger() Ledger {
 // nodeSigner signs ledger transactions (uptime proofs) with a node key.
 type nodeSigner struct{ k *snode.Keys }
 
-func (s nodeSigner) PublicKey() [32]byte     { return s.k.Ed25519Public() }
+func (s nodeSigner) PublicKey() [32]byte      { return s.k.Ed25519Public() }
 func (s nodeSigner) Sign(msg []byte) [64]byte { return s.k.Sign(msg) }
 
 func (n *Network) removeTmp() {
