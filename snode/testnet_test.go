@@ -24,6 +24,8 @@ import (
 	"sotto.dev/ledger"
 	"sotto.dev/storagerpc"
 	"sotto.dev/swarm"
+
+	"go.uber.org/goleak"
 )
 
 // Swarm ids of the test networks: accounts map to whichever is nearer.
@@ -425,4 +427,19 @@ func formatKeys(k *Keys) string { return fmt.Sprintf("%v %s %x", k, k, k) }
 
 func contextWithCancel() (context.Context, context.CancelFunc) {
 	return context.WithCancel(context.Background())
+}
+
+// TestMain checks that no test leaves goroutines behind: every node's
+// Serve must have stopped everything it started.
+func TestMain(m *testing.M) {
+	before := goleak.IgnoreCurrent()
+	code := m.Run()
+	insecureClient.CloseIdleConnections()
+	if code == 0 {
+		if err := goleak.Find(before); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutine leak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }

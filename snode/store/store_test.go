@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 func open(t testing.TB, opts Options) *Store {
@@ -596,3 +598,5 @@ func BenchmarkRetrieve(b *testing.B) {
 		})
 	}
 }
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
