@@ -42,8 +42,8 @@ func (a *app) demoCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Start a local network, create Alice and Bob, and chat between them",
-		Long: `Start a whole Sotto network on 127.0.0.1 in this process (the nodes of
-'sottod devnet'), create two accounts, Alice and Bob, and open a chat:
+		Long: `Start a whole Sotto network on 127.0.0.1 in this process (the ledger and
+the nodes of 'sottod devnet'), create two accounts, Alice and Bob, and open a chat:
 every line typed is sent from Alice to Bob through 3-hop onion paths, and
 Bob's client answers each message it receives.
 
@@ -171,6 +171,7 @@ func (a *app) runDemo(o demoOpts) error {
 		Dir:      filepath.Join(dir, "network"),
 		LogFiles: true,
 		Logger:   a.logger(),
+		CometBFT: true,
 	})
 	if err != nil {
 		var le *testnet.LayoutError

@@ -39,6 +39,9 @@ type Config struct {
 	Nodes int
 	// Listen is the IPv4 address of a new network (default 127.0.0.1).
 	Listen string
+	// Ledger is where the node list lives: LedgerCometBFT (default) or
+	// LedgerGenesis.
+	Ledger string
 	// LogLevel is the level of the node logs (DIR/node-NN/node.log).
 	LogLevel slog.Level
 	// Stdout receives the one "devnet ready: DIR/network.json" line.
@@ -48,6 +51,17 @@ type Config struct {
 	// Ready, if set, is called with the network once it is up (tests).
 	Ready func(*testnet.Network)
 }
+
+// Ledger kinds.
+const (
+	// LedgerCometBFT is the embedded CometBFT ledger in DIR/ledger: one
+	// validator, one-second blocks, the nodes staked and active at
+	// genesis, uptime proofs sent for them.
+	LedgerCometBFT = "cometbft"
+	// LedgerGenesis is a node list in DIR/genesis.json, followed by the
+	// nodes; edit it to change the network.
+	LedgerGenesis = "genesis"
+)
 
 // ReadyPrefix starts the line Run prints once every node answers.
 const ReadyPrefix = "devnet ready: "
@@ -64,6 +78,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	switch cfg.Ledger {
+	case "":
+		cfg.Ledger = LedgerCometBFT
+	case LedgerCometBFT, LedgerGenesis:
+	default:
+		return fmt.Errorf("devnet: unknown ledger %q (%s or %s)", cfg.Ledger, LedgerCometBFT, LedgerGenesis)
+	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -79,11 +100,12 @@ func Run(ctx context.Context, cfg Config) error {
 		Logger:   cfg.Logger,
 		LogFiles: true,
 		LogLevel: cfg.LogLevel,
+		CometBFT: cfg.Ledger == LedgerCometBFT,
 	})
 	if err != nil {
 		return fmt.Errorf("devnet: %w", err)
 	}
-	cfg.Logger.Info("devnet up", "nodes", n.Len(), "swarms", len(n.Swarms()), "elapsed", time.Since(start).Round(time.Millisecond).String())
+	cfg.Logger.Info("devnet up", "nodes", n.Len(), "swarms", len(n.Swarms()), "ledger", cfg.Ledger, "elapsed", time.Since(start).Round(time.Millisecond).String())
 	if _, err := fmt.Fprintln(cfg.Stdout, ReadyPrefix+n.NetworkFile()); err != nil {
 		n.Close()
 		return fmt.Errorf("devnet: %w", err)
@@ -127,11 +149,12 @@ func DevnetMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&cfg.Dir, "dir", "", "directory of the network (created on first start; reused to keep identities and data)")
 	fs.IntVar(&cfg.Nodes, "nodes", DefaultNodes, "number of service nodes of a new network")
 	fs.StringVar(&cfg.Listen, "listen", testnet.DefaultListen, "IPv4 address the nodes listen on")
+	fs.StringVar(&cfg.Ledger, "ledger", LedgerCometBFT, "node list source: cometbft (embedded ledger in DIR/ledger) or genesis (DIR/genesis.json)")
 	logLevel := fs.String("log-level", "info", "node log level: debug, info, warn, error")
 	quiet := fs.Bool("quiet", false, "no devnet logs on stderr (node logs still go to DIR/node-NN/node.log)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sottod devnet --dir DIR [--nodes N] [--listen 127.0.0.1]")
-		fmt.Fprintln(stderr, "Runs N service nodes (swarm storage, onion relay, node list) on one address,")
+		fmt.Fprintln(stderr, "usage: sottod devnet --dir DIR [--nodes N] [--listen 127.0.0.1] [--ledger cometbft|genesis]")
+		fmt.Fprintln(stderr, "Runs the ledger and N service nodes (swarm storage, onion relay, node list) on one address,")
 		fmt.Fprintln(stderr, "writes DIR/network.json for clients (sotto --network DIR/network.json) and")
 		fmt.Fprintln(stderr, "serves until interrupted.")
 		fs.PrintDefaults()
@@ -146,6 +169,9 @@ func DevnetMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if cfg.Dir == "" {
 		fs.Usage()
 		return fmt.Errorf("%w: --dir is required", ErrUsage)
+	}
+	if cfg.Ledger != LedgerCometBFT && cfg.Ledger != LedgerGenesis {
+		return fmt.Errorf("%w: --ledger must be %s or %s", ErrUsage, LedgerCometBFT, LedgerGenesis)
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("%w: --log-level: %v", ErrUsage, err)
