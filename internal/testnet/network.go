@@ -141,6 +141,8 @@ type Network struct {
 	keys   []*snode.Keys
 	ledger Ledger
 	client *http.Client
+	// ledgerLog is the embedded ledger's log file, closed last.
+	ledgerLog *os.File
 
 	bg     context.Context
 	stopBG context.CancelFunc
@@ -210,7 +212,10 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 	switch {
 	case n.ledger != nil:
 	case opts.CometBFT:
-		n.ledger = n.cometLedger()
+		if n.ledger, err = n.cometLedger(); err != nil {
+			n.removeTmp()
+			return nil, err
+		}
 	default:
 		n.ledger = NewGenesisLedger(filepath.Join(n.dir, GenesisFile), n.log)
 	}
@@ -243,13 +248,26 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 	return n, nil
 }
 
-// LedgerDir is the embedded ledger's home inside the network directory.
-const LedgerDir = "ledger"
+// LedgerDir is the embedded ledger's home inside the network directory;
+// with LogFiles its log is LedgerLog.
+const (
+	LedgerDir = "ledger"
+	LedgerLog = "ledger.log"
+)
 
 // cometLedger is the embedded CometBFT ledger of the network, with the
 // swarm sizes of the options; it signs uptime proofs with the node keys
 // the harness holds.
-func (n *Network) cometLedger() Ledger {
+func (n *Network) cometLedger() (Ledger, error) {
+	log := n.log.With("component", "ledger")
+	if n.opts.LogFiles {
+		f, err := os.OpenFile(filepath.Join(n.dir, LedgerLog), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("testnet: %w", err)
+		}
+		n.ledgerLog = f
+		log = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: n.opts.LogLevel}))
+	}
 	p := state.DevnetParams()
 	p.SwarmMinSize, p.SwarmIdealSize = n.opts.Swarm.MinSize, n.opts.Swarm.IdealSize
 	signers := make(map[[32]byte]state.Signer, len(n.keys))
@@ -259,9 +277,9 @@ func (n *Network) cometLedger() Ledger {
 	return ledger.NewDevnetLedger(ledger.DevnetLedgerConfig{
 		Dir:     filepath.Join(n.dir, LedgerDir),
 		Params:  &p,
-		Logger:  n.log.With("component", "ledger"),
+		Logger:  log,
 		NodeKey: func(pub [32]byte) state.Signer { return signers[pub] },
-	})
+	}), nil
 }
 
 // nodeSigner signs ledger transactions (uptime proofs) with a node key.
@@ -271,6 +289,10 @@ func (s nodeSigner) PublicKey() [32]byte      { return s.k.Ed25519Public() }
 func (s nodeSigner) Sign(msg []byte) [64]byte { return s.k.Sign(msg) }
 
 func (n *Network) removeTmp() {
+	if n.ledgerLog != nil {
+		n.ledgerLog.Close()
+		n.ledgerLog = nil
+	}
 	if n.tmpDir {
 		os.RemoveAll(n.dir)
 	}
