@@ -86,6 +86,10 @@ type Limits struct {
 	// MaxConcurrentRequests bounds requests handled at once; beyond it
 	// clients get 503. 0 means no bound.
 	MaxConcurrentRequests int `json:"max_concurrent_requests"`
+	// MaxHeldRetrieves bounds long-poll retrieves held at once
+	// (docs/longpoll.md); beyond it they are answered at once. Held
+	// requests count against MaxConcurrentRequests too.
+	MaxHeldRetrieves int `json:"max_held_retrieves"`
 }
 
 // Intervals are the node's periodic tasks.
@@ -148,6 +152,7 @@ func DefaultConfig() Config {
 			IdleTimeout:           Duration(2 * time.Minute),
 			ForwardTimeout:        Duration(5 * time.Second),
 			MaxConcurrentRequests: 4096,
+			MaxHeldRetrieves:      2048,
 		},
 		Intervals: Intervals{
 			Sweep:       Duration(10 * time.Second),
@@ -212,6 +217,9 @@ func (c *Config) Validate() error {
 	if l.MaxConcurrentRequests < 0 {
 		bad("limits.max_concurrent_requests", "negative")
 	}
+	if l.MaxHeldRetrieves < 0 {
+		bad("limits.max_held_retrieves", "negative")
+	}
 	for _, d := range []struct {
 		name string
 		v    Duration
@@ -270,6 +278,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.Limits.PeerRate, "peer-rate", c.Limits.PeerRate, "requests per second per peer node (0: unlimited)")
 	fs.Float64Var(&c.Limits.PeerBurst, "peer-burst", c.Limits.PeerBurst, "burst per peer node")
 	fs.IntVar(&c.Limits.MaxConcurrentRequests, "max-concurrent", c.Limits.MaxConcurrentRequests, "requests handled at once (0: unbounded)")
+	fs.IntVar(&c.Limits.MaxHeldRetrieves, "max-held-retrieves", c.Limits.MaxHeldRetrieves, "long-poll retrieves held at once (0: none)")
 	fs.Var(&c.Limits.ForwardTimeout, "forward-timeout", "timeout of requests forwarded to swarm peers")
 	fs.Var(&c.Intervals.Sweep, "sweep-interval", "expiry sweep period")
 	fs.Var(&c.Intervals.AntiEntropy, "anti-entropy-interval", "swarm reconciliation period")

@@ -23,6 +23,7 @@ type metrics struct {
 	swept         prometheus.Counter
 	handoff       *prometheus.CounterVec // what: records, accounts_purged, failures
 	storeFailures *prometheus.CounterVec // reason: full, error
+	heldRetrieves prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -61,8 +62,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		storeFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "snode_store_failures_total", Help: "Local store operations that failed, by reason.",
 		}, []string{"reason"}),
+		heldRetrieves: prometheus.NewGauge(prometheus.GaugeOpts{Name: "snode_held_retrieves", Help: "Long-poll retrieves waiting for a message."}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.storeBytes, m.messages, m.swarmPeers, m.syncing,
+	reg.MustRegister(m.heldRetrieves, m.requests, m.duration, m.storeBytes, m.messages, m.swarmPeers, m.syncing,
 		m.forwards, m.replLag, m.aeRounds, m.aeRepairs, m.rateLimited, m.swept, m.handoff, m.storeFailures)
 	return m
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"path/filepath"
 	"strconv"
@@ -85,8 +86,9 @@ type Node struct {
 	peers   *peerClients
 	lastOp  atomic.Int64
 
-	aeKick chan struct{}
-	names  func(context.Context, state.NameHash) (*ledger.NameInfo, error)
+	aeKick  chan struct{}
+	waiters *waiters
+	names   func(context.Context, state.NameHash) (*ledger.NameInfo, error)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -136,10 +138,12 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	if n.cert, err = selfSignedCert(keys, n.clock.Now()); err != nil {
 		return nil, err
 	}
+	n.waiters = newWaiters(cfg.Limits.MaxHeldRetrieves)
 	st, err := store.Open(context.Background(), store.Options{
 		Path:     filepath.Join(cfg.DataDir, StoreFileName),
 		MaxBytes: cfg.Limits.MaxStoreBytes,
 		Logger:   n.log,
+		OnLive:   n.waiters.wake,
 	})
 	if err != nil {
 		return nil, err
@@ -191,6 +195,10 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	if n.adminLn != nil {
 		amux := http.NewServeMux()
 		amux.Handle("GET /metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}))
+		// Profiles for operators chasing load problems (admin listener only).
+		amux.HandleFunc("/debug/pprof/", pprof.Index)
+		amux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		amux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		n.adminSrv = &http.Server{Handler: amux, ReadHeaderTimeout: 10 * time.Second}
 	}
 	return n, nil

@@ -31,6 +31,8 @@ type call struct {
 	// locally only and answered with this node's own result.
 	fwd bool
 	mem *membership
+	// wait is a long-poll retrieve's wait_ms (top-level retrieves only).
+	wait time.Duration
 }
 
 func (n *Node) newCall(now time.Time) *call {
@@ -68,7 +70,14 @@ func (n *Node) handleRPC(ctx context.Context, body []byte) (method string, statu
 		st, b, j := encodeReply(0, nil, err)
 		return method, st, b, j
 	}
-	st, val, err := n.dispatch(ctx, n.newCall(n.now()), req)
+	c := n.newCall(n.now())
+	if method == storagerpc.MethodRetrieve {
+		if c.wait, err = parseWait(params); err != nil {
+			st, b, j := encodeReply(0, nil, err)
+			return method, st, b, j
+		}
+	}
+	st, val, err := n.dispatch(ctx, c, req)
 	st, b, j := encodeReply(st, val, err)
 	return method, st, b, j
 }
@@ -196,19 +205,56 @@ func (n *Node) retrieve(ctx context.Context, c *call, p *storagerpc.RetrievePara
 		return 0, nil, err
 	}
 	maxCount, maxSize := p.Limits()
-	msgs, more, err := n.store.Retrieve(ctx, store.RetrieveQuery{
+	q := store.RetrieveQuery{
 		Account: storeAccount(p.Account), Namespace: int16(p.Namespace), LastHash: p.LastHash,
 		MaxCount: maxCount, MaxSize: maxSize, Now: c.now.UnixMilli(),
-	})
+	}
+	msgs, more, err := n.store.Retrieve(ctx, q)
+	if err == nil && len(msgs) == 0 && c.wait > 0 {
+		msgs, more, err = n.longPoll(ctx, c, q)
+	}
 	if err != nil {
 		n.log.Error("retrieve failed", "err", err)
 		return 0, nil, storagerpc.Internal("Internal Server Error. Could not retrieve messages")
 	}
-	resp := &storagerpc.RetrieveResponse{Messages: make([]storagerpc.RetrievedMessage, len(msgs)), More: more, NodeTime: n.nodeTime(c.now)}
+	now := c.now
+	if c.wait > 0 {
+		now = n.now()
+	}
+	resp := &storagerpc.RetrieveResponse{Messages: make([]storagerpc.RetrievedMessage, len(msgs)), More: more, NodeTime: n.nodeTime(now)}
 	for i, m := range msgs {
 		resp.Messages[i] = storagerpc.RetrievedMessage{Hash: m.Hash, Timestamp: m.Timestamp, Expiration: m.Expiry, Data: m.Data}
 	}
 	return 200, resp, nil
+}
+
+// longPoll holds an empty retrieve until a message arrives for its
+// account and namespace or c.wait passes, then retrieves again. Past the
+// node's bounds it answers at once.
+func (n *Node) longPoll(ctx context.Context, c *call, q store.RetrieveQuery) ([]store.Message, bool, error) {
+	ch, release, ok := n.waiters.hold(waitKey{q.Account, q.Namespace})
+	if !ok {
+		n.met.rateLimited.WithLabelValues("long_poll").Inc()
+		return nil, false, nil
+	}
+	defer release()
+	n.met.heldRetrieves.Inc()
+	defer n.met.heldRetrieves.Dec()
+	// A message stored between the first retrieve and hold would not wake
+	// us: look once more now that we are registered.
+	if msgs, more, err := n.store.Retrieve(ctx, q); err != nil || len(msgs) > 0 {
+		return msgs, more, err
+	}
+	t := time.NewTimer(c.wait)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+	case <-ctx.Done():
+		return nil, false, nil
+	}
+	q.Now = n.now().UnixMilli()
+	return n.store.Retrieve(ctx, q)
 }
 
 func (n *Node) getExpiries(ctx context.Context, c *call, p *storagerpc.GetExpiriesParams) (int, any, error) {

@@ -44,6 +44,9 @@ func (w *wtx) insert(owner int64, r *Record) error {
 		return fmt.Errorf("insert message: %w", err)
 	}
 	w.msgChange(r.Account, r.Namespace, r.Hash, nil, &state{mtime: r.MTime, expiry: r.Expiry, deleted: r.Deleted})
+	if !r.Deleted {
+		w.arrivals = append(w.arrivals, arrival{r.Account, r.Namespace})
+	}
 	return nil
 }
 

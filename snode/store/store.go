@@ -108,6 +108,11 @@ type Options struct {
 	ReadConns int
 	// Logger receives warnings; nil discards them.
 	Logger *slog.Logger
+	// OnLive, if set, is called after each commit for every (account,
+	// namespace) that gained a live message in it (a store, a store after
+	// a delete, a merged row), from the writer goroutine: it must not
+	// block or call the store.
+	OnLive func(a Account, ns int16)
 }
 
 // pageSize is the SQLite page size the store uses (the default).
@@ -139,7 +144,8 @@ type Store struct {
 	ownerIDs map[Account]int64
 	owners   map[int64]Account
 
-	dig digests
+	dig    digests
+	onLive func(Account, int16)
 
 	commits, committedOps atomic.Int64
 	commitNanos           atomic.Int64
@@ -185,6 +191,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s := &Store{
 		log:      opts.Logger,
 		maxBatch: opts.MaxBatch,
+		onLive:   opts.OnLive,
 		ops:      make(chan *writeOp),
 		closing:  make(chan struct{}),
 		done:     make(chan struct{}),

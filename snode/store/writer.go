@@ -26,6 +26,7 @@ type wtx struct {
 	conn      *sql.Conn
 	st        *writeStmts
 	changes   []change
+	arrivals  []arrival
 	newOwners []Account
 	gone      []int64 // owner rows deleted in this transaction
 	goneAcct  []Account
@@ -123,7 +124,18 @@ func (s *Store) commit(batch []*writeOp) {
 	s.commits.Add(1)
 	s.committedOps.Add(int64(len(batch)))
 	s.dig.applyAll(w.changes)
+	if s.onLive != nil {
+		for _, a := range w.arrivals {
+			s.onLive(a.acct, a.ns)
+		}
+	}
 	fail(nil)
+}
+
+// arrival is a live message that appeared in an account's namespace.
+type arrival struct {
+	acct Account
+	ns   int16
 }
 
 // rollback abandons the transaction and the in-memory effects of w.
@@ -131,7 +143,7 @@ func (s *Store) rollback(w *wtx) {
 	if _, err := s.wconn.ExecContext(w.ctx, "ROLLBACK"); err != nil && !isNoTx(err) {
 		s.log.Warn("store rollback failed", "err", err)
 	}
-	w.undo(0, 0, 0)
+	w.undo()
 }
 
 // isNoTx reports SQLite's "cannot rollback - no transaction is active",
@@ -140,20 +152,21 @@ func isNoTx(err error) bool {
 	return strings.Contains(err.Error(), "no transaction is active")
 }
 
-// undo drops the effects recorded after the given marks.
-func (w *wtx) undo(mark, markOwners, markGone int) {
-	w.changes = w.changes[:mark]
-	for _, a := range w.newOwners[markOwners:] {
+// undo drops the in-memory effects of an abandoned transaction: owner
+// rows it created are forgotten, owner rows it deleted come back.
+func (w *wtx) undo() {
+	w.changes, w.arrivals = w.changes[:0], w.arrivals[:0]
+	for _, a := range w.newOwners {
 		if id, ok := w.s.ownerIDs[a]; ok {
 			delete(w.s.owners, id)
 			delete(w.s.ownerIDs, a)
 		}
 	}
-	w.newOwners = w.newOwners[:markOwners]
-	for i := markGone; i < len(w.gone); i++ {
+	w.newOwners = w.newOwners[:0]
+	for i := range w.gone {
 		w.s.ownerIDs[w.goneAcct[i]], w.s.owners[w.gone[i]] = w.gone[i], w.goneAcct[i]
 	}
-	w.gone, w.goneAcct = w.gone[:markGone], w.goneAcct[:markGone]
+	w.gone, w.goneAcct = w.gone[:0], w.goneAcct[:0]
 }
 
 // dropOwner forgets a deleted owner row (restored by undo).

@@ -1,0 +1,109 @@
+package snode
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"sync"
+	"time"
+
+	"sotto.dev/snode/store"
+	"sotto.dev/storagerpc"
+)
+
+// Long-poll retrieve (docs/longpoll.md): a top-level retrieve may carry
+// "wait_ms"; when the node has nothing to return it holds the request
+// until a message for that account and namespace is stored here (by a
+// client, a swarm peer's forwarded store, or anti-entropy), or the wait
+// ends. wait_ms is not signed and not in Session's RPC; Session nodes
+// ignore it.
+
+const (
+	// MaxLongPoll is the longest a retrieve is held (docs/longpoll.md: it
+	// must stay inside the 30 s timeouts of an onion path).
+	MaxLongPoll = 25 * time.Second
+	// maxHeldPerKey bounds held retrieves per account and namespace.
+	maxHeldPerKey = 8
+)
+
+// parseWait reads "wait_ms" from retrieve params. The codec does not know
+// the extension, so it is read here from the raw params: absent or 0 means
+// no wait, values above MaxLongPoll are lowered to it, anything but a
+// non-negative integer is a 400.
+func parseWait(params json.RawMessage) (time.Duration, error) {
+	var p struct {
+		Wait json.RawMessage `json:"wait_ms"`
+	}
+	if err := json.Unmarshal(params, &p); err != nil || len(p.Wait) == 0 || bytes.Equal(p.Wait, []byte("null")) {
+		return 0, nil
+	}
+	ms, err := strconv.ParseInt(string(p.Wait), 10, 64)
+	if err != nil || ms < 0 {
+		return 0, storagerpc.InvalidRequest("wait_ms")
+	}
+	return min(time.Duration(ms)*time.Millisecond, MaxLongPoll), nil
+}
+
+type waitKey struct {
+	acct store.Account
+	ns   int16
+}
+
+type waitEntry struct {
+	ch chan struct{} // closed when a message arrives
+	n  int           // requests holding it
+}
+
+// waiters are the held retrieves, woken by the store's OnLive hook.
+type waiters struct {
+	max int
+
+	mu    sync.Mutex
+	m     map[waitKey]*waitEntry
+	total int
+}
+
+func newWaiters(max int) *waiters { return &waiters{max: max, m: make(map[waitKey]*waitEntry)} }
+
+// hold registers a held request; ok is false when the bounds are reached
+// (the request is then answered at once).
+func (w *waiters) hold(k waitKey) (ch <-chan struct{}, release func(), ok bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	e := w.m[k]
+	if w.total >= w.max || (e != nil && e.n >= maxHeldPerKey) {
+		return nil, nil, false
+	}
+	if e == nil {
+		e = &waitEntry{ch: make(chan struct{})}
+		w.m[k] = e
+	}
+	e.n++
+	w.total++
+	return e.ch, func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.total--
+		e.n--
+		if e.n == 0 && w.m[k] == e {
+			delete(w.m, k)
+		}
+	}, true
+}
+
+// wake releases every request held for k.
+func (w *waiters) wake(acct store.Account, ns int16) {
+	k := waitKey{acct, ns}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if e := w.m[k]; e != nil {
+		close(e.ch)
+		delete(w.m, k)
+	}
+}
+
+func (w *waiters) held() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.total
+}
