@@ -7,6 +7,7 @@
 //	sottod run --config sottod.json --validate-only
 //	sottod keygen --data-dir /var/lib/sottod
 //	sottod bench --target 127.0.0.1:22021 --kind store
+//	sottod ledger …          (the ledger node and operator commands, docs/ledger.md)
 //
 // SIGINT and SIGTERM shut the node down gracefully; SIGHUP reloads the
 // genesis file.
@@ -19,6 +20,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	ledgercli "sotto.dev/ledger/cli"
 )
 
 func main() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -34,6 +37,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(runCmd(stdout, stderr), keygenCmd(stdout), benchCmd(stdout))
+	root.AddCommand(ledgercli.Commands()...) // sottod ledger …: ledger node and operator commands
 	root.SetArgs(args)
 	if err := root.Execute(); err != nil {
 		printError(stderr, err)
