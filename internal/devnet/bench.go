@@ -490,6 +490,9 @@ func BenchMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // the usage was asked for and printed
+		}
 		return fmt.Errorf("%w: %v", ErrUsage, err)
 	}
 	cfg.Tests = fs.Args()
