@@ -16,6 +16,11 @@ type readStmts struct {
 
 const ownerSub = "(SELECT id FROM owners WHERE pubkey = ?)"
 
+// pageQuery selects a page of live messages after a row id (see prepare
+// for why it has no LIMIT and a "+?").
+const pageQuery = "SELECT hash, timestamp, expiry, data FROM messages WHERE owner = " + ownerSub +
+	" AND namespace = +? AND id > ? AND data IS NOT NULL AND expiry > ? ORDER BY id"
+
 func (rs *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 	p := func(dst **sql.Stmt, q string) error {
 		st, err := db.PrepareContext(ctx, q)
@@ -28,11 +33,13 @@ func (rs *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 	}
 	return errors.Join(
 		p(&rs.lastID, "SELECT id FROM messages WHERE hash = ? AND namespace = ? AND owner = "+ownerSub),
-		// No "LIMIT ?": a bound LIMIT makes SQLite re-prepare the statement
-		// at every run (its plan depends on the value); rows are read lazily
-		// and the scan stops where Retrieve stops reading.
-		p(&rs.page, "SELECT hash, timestamp, expiry, data FROM messages WHERE owner = "+ownerSub+
-			" AND namespace = ? AND id > ? AND data IS NOT NULL AND expiry > ? ORDER BY id"),
+		// This SQLite build re-prepares a statement at every run when a
+		// bound value may change its plan: a bound LIMIT always does, and so
+		// does "namespace = ?" bound to 0 or 1 before a range on id. Hence
+		// no LIMIT (rows are read lazily; the scan stops where Retrieve
+		// stops) and "+?", which hides the value from the planner without
+		// keeping the index from being used.
+		p(&rs.page, pageQuery),
 		p(&rs.expiry, "SELECT expiry FROM messages WHERE hash = ? AND data IS NOT NULL AND expiry > ? AND owner = "+ownerSub),
 		p(&rs.allExpiries, "SELECT hash, expiry FROM messages WHERE owner = "+ownerSub+" AND data IS NOT NULL AND expiry > ?"),
 		p(&rs.revoked, "SELECT revoked FROM revoked WHERE token = ? AND owner = "+ownerSub),
