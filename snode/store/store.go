@@ -130,6 +130,7 @@ type Store struct {
 	log      *slog.Logger
 	wdb      *sql.DB
 	rdb      *sql.DB
+	cdb      *sql.DB // checkpoints
 	wconn    *sql.Conn
 	ws       writeStmts
 	rs       readStmts
@@ -138,6 +139,7 @@ type Store struct {
 	ops     chan *writeOp
 	closing chan struct{}
 	done    chan struct{}
+	cpDone  chan struct{}
 	once    sync.Once
 
 	// Owned by the writer goroutine.
@@ -195,6 +197,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		ops:      make(chan *writeOp),
 		closing:  make(chan struct{}),
 		done:     make(chan struct{}),
+		cpDone:   make(chan struct{}),
 		ownerIDs: make(map[Account]int64),
 		owners:   make(map[int64]Account),
 	}
@@ -231,6 +234,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if _, err := s.wconn.ExecContext(ctx, schema); err != nil {
 		return fail(fmt.Errorf("schema: %w", err))
 	}
+	// Checkpoints run beside the writer (checkpointLoop), not inside its
+	// commits.
+	if _, err := s.wconn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+		return fail(err)
+	}
 	if opts.MaxBytes > 0 {
 		pages := max(opts.MaxBytes/pageSize, 16)
 		if _, err := s.wconn.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", pages)); err != nil {
@@ -251,9 +259,48 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err := s.load(ctx); err != nil {
 		return fail(err)
 	}
+	if s.cdb, err = sql.Open("sqlite3", dsn(opts.Path, false)); err != nil {
+		return fail(err)
+	}
+	s.cdb.SetMaxOpenConns(1)
 	go s.run()
+	go s.checkpointLoop()
 	return s, nil
 }
+
+// checkpointInterval is how often checkpointLoop folds the log.
+const checkpointInterval = time.Second
+
+// checkpointLoop folds the write-ahead log into the database file every
+// second from a connection of its own: a PASSIVE checkpoint copies what no
+// reader still needs without blocking the writer, so commits only append
+// to the log. When the log has grown past walTruncatePages it is also
+// reset (TRUNCATE, which waits for readers briefly).
+func (s *Store) checkpointLoop() {
+	defer close(s.cpDone)
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.closing:
+			return
+		case <-t.C:
+		}
+		var busy, logPages, done int64
+		if err := s.cdb.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logPages, &done); err != nil {
+			s.log.Warn("store checkpoint failed", "err", err)
+			continue
+		}
+		if logPages > walTruncatePages && done == logPages {
+			if _, err := s.cdb.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+				s.log.Debug("store log truncate failed", "err", err)
+			}
+		}
+	}
+}
+
+// walTruncatePages is the log size (pages) above which it is reset.
+const walTruncatePages = 16384
 
 // load fills the owner caches and the digests from the database.
 func (s *Store) load(ctx context.Context) error {
@@ -321,9 +368,10 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.closing)
 		<-s.done
+		<-s.cpDone
 		s.ws.close()
 		s.rs.close()
-		err = errors.Join(s.wconn.Close(), s.wdb.Close(), s.rdb.Close())
+		err = errors.Join(s.wconn.Close(), s.wdb.Close(), s.rdb.Close(), s.cdb.Close())
 	})
 	return err
 }
