@@ -70,6 +70,24 @@ func TestKillTwoOfFiveDuringTraffic(t *testing.T) {
 	for _, v := range victims {
 		waitNodeHolds(t, nw, v, bob, hashes, 60*time.Second)
 	}
+
+	// Once more on a quiet network, to see how long a returning node takes
+	// to catch up (logged for docs/PERFORMANCE.md, not asserted).
+	v := victims[0]
+	if err := nw.Kill(v); err != nil {
+		t.Fatal(err)
+	}
+	tr = sendStream(alice, bob.id(), "while down", 20, 20*time.Millisecond, nil)
+	acked, queued = tr.wait(t, 2*time.Minute)
+	bob.waitDelivered(alice.id(), append(acked, queued...), 60*time.Second)
+	hashes = bob.incomingHashes(alice.id())
+	if err := nw.Start(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	back := time.Now()
+	waitNodeHolds(t, nw, v, bob, hashes, 60*time.Second)
+	t.Logf("node back after kill -9 held all %d messages (%d missed) %v after it answered again",
+		len(hashes), len(acked)+len(queued), time.Since(back).Round(time.Millisecond))
 }
 
 // TestPausedNodeFor20s freezes (SIGSTOP) a node of the recipient's swarm for
