@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	"google.golang.org/protobuf/proto"
 
 	"sotto.dev/client/store"
@@ -439,5 +440,34 @@ func TestApplyMessages(t *testing.T) {
 	}
 	if seen, _ := c.Store().Seen(ctx, junk.Hash); !seen {
 		t.Error("junk not remembered")
+	}
+}
+
+// TestServeStopsCleanly: Serve against an unreachable network returns when
+// its context ends, and Close leaves no goroutine behind.
+func TestServeStopsCleanly(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	a := newAccount(t, "alice")
+	nw := &Network{SeedNodes: []string{"https://127.0.0.1:1"}}
+	c, err := Open(Config{Home: t.TempDir(), Network: nw, RequestTimeout: time.Second}, a.kf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Send(context.Background(), newAccount(t, "bob").id(), "x", SendOptions{}); !isUnreachable(err) {
+		t.Errorf("send to an unreachable network: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Serve(ctx) }()
+	time.Sleep(300 * time.Millisecond)
+	if err := c.Serve(ctx); !errors.Is(err, ErrServing) {
+		t.Errorf("second Serve: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
