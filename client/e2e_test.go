@@ -243,12 +243,24 @@ func TestDisappearing(t *testing.T) {
 	if bm.ExpiryMode != store.ExpiryAfterSend || bm.ExpiresAt != m.SentAt+timer.Milliseconds() {
 		t.Fatalf("bob's copy: mode %v expires %d, want after-send %d", bm.ExpiryMode, bm.ExpiresAt, m.SentAt+timer.Milliseconds())
 	}
+	var syncHash string
+	a.waitFor("alice's sync copy stored", 20*time.Second, func() bool {
+		got, err := a.c.Store().Message(ctx, m.ID)
+		if err == nil {
+			syncHash = got.SyncHash
+		}
+		return syncHash != ""
+	})
+	if !inSwarm(t, nw, alice, syncHash) || !inSwarm(t, nw, bob, bm.ServerHash) {
+		t.Fatal("disappearing message not in the swarms before its time")
+	}
 	a.waitFor("alice's copy disappears", 30*time.Second, func() bool { return len(a.history(bob.id())) == 0 })
 	b.waitFor("bob's copy disappears", 30*time.Second, func() bool { return len(b.history(alice.id())) == 0 })
 	if len(a.eventsOf(EventExpired)) == 0 || len(b.eventsOf(EventExpired)) == 0 {
 		t.Error("no expired events")
 	}
 	b.waitFor("gone from bob's swarm", 20*time.Second, func() bool { return !inSwarm(t, nw, bob, bm.ServerHash) })
+	a.waitFor("gone from alice's swarm", 20*time.Second, func() bool { return !inSwarm(t, nw, alice, syncHash) })
 
 	// After read: the timer starts when Bob reads it.
 	if err := a.c.SetDisappearing(ctx, bob.id(), store.ExpiryAfterRead, timer); err != nil {
