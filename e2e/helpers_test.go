@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -24,7 +25,11 @@ import (
 
 func TestMain(m *testing.M) {
 	testnet.ChildMain()
-	os.Exit(m.Run())
+	code := m.Run()
+	if sottodBin != "" {
+		os.RemoveAll(filepath.Dir(sottodBin))
+	}
+	os.Exit(code)
 }
 
 // clientOpts are the options of every test message.

@@ -71,6 +71,10 @@ type Options struct {
 	// Command is the child program and its arguments (default: this
 	// executable, without arguments). It must call ChildMain.
 	Command []string
+	// Sottod, when set, is the path of a sottod binary: children are then
+	// real `sottod run --config DIR/node-NN/sottod.json` processes
+	// instead of Command.
+	Sottod string
 	// Ledger is the node list's source (default a GenesisLedger at
 	// DIR/genesis.json, or with CometBFT the embedded ledger). Subprocess
 	// mode needs its GenesisPath.
@@ -218,6 +222,10 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 		}
 	default:
 		n.ledger = NewGenesisLedger(filepath.Join(n.dir, GenesisFile), n.log)
+	}
+	if opts.Sottod != "" {
+		opts.Subprocess = true
+		n.opts.Subprocess = true
 	}
 	if opts.Subprocess && n.ledger.GenesisPath() == "" {
 		n.removeTmp()
@@ -542,25 +550,16 @@ func (n *Network) startInProcess(m *member) error {
 
 // startChild runs the node as a child process; called with m.mu held.
 func (n *Network) startChild(m *member) error {
-	spec := &childSpec{Config: m.cfg, Genesis: n.ledger.GenesisPath(), LogLevel: n.opts.LogLevel}
-	specPath, err := writeChildSpec(m.info.DataDir, spec)
+	argv, env, err := n.childCommand(m)
 	if err != nil {
 		return err
-	}
-	argv := n.opts.Command
-	if len(argv) == 0 {
-		exe, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		argv = []string{exe}
 	}
 	f, err := os.OpenFile(m.info.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), EnvChild+"="+specPath)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.Dir = m.info.DataDir
 	setChildAttrs(cmd)
@@ -576,6 +575,47 @@ func (n *Network) startChild(m *member) error {
 	}()
 	m.cmd, m.done, m.logF, m.paused = cmd, done, f, false
 	return nil
+}
+
+// SottodConfigFile is the configuration a `sottod run` child reads.
+const SottodConfigFile = "sottod.json"
+
+// sottodConfig is sottod's configuration file: the node configuration at
+// the top level and where the node list comes from.
+type sottodConfig struct {
+	snode.Config
+	GenesisFile string `json:"genesis_file"`
+	LogLevel    string `json:"log_level"`
+}
+
+// childCommand is the command line and extra environment of node m's
+// child process.
+func (n *Network) childCommand(m *member) (argv, env []string, err error) {
+	if n.opts.Sottod != "" {
+		data, err := json.MarshalIndent(sottodConfig{Config: m.cfg, GenesisFile: n.ledger.GenesisPath(), LogLevel: n.opts.LogLevel.String()}, "", "  ")
+		if err != nil {
+			return nil, nil, err
+		}
+		path := filepath.Join(m.info.DataDir, SottodConfigFile)
+		if err := writeFileAtomic(path, append(data, '\n'), 0o600); err != nil {
+			return nil, nil, err
+		}
+		return []string{n.opts.Sottod, "run", "--config", path}, nil, nil
+	}
+	spec := &childSpec{Config: m.cfg, Genesis: n.ledger.GenesisPath(), LogLevel: n.opts.LogLevel}
+	specPath, err := writeChildSpec(m.info.DataDir, spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	argv = n.opts.Command
+	if len(argv) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, nil, err
+		}
+		argv = []string{exe}
+	}
+	return argv, []string{EnvChild + "=" + specPath}, nil
 }
 
 // waitReady polls the node until it answers a storage RPC, the node
