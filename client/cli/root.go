@@ -112,6 +112,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.AddCommand(debug)
 	root.AddCommand(a.idCmd())
 	root.AddCommand(a.chatCmds()...)
+	root.AddCommand(a.demoCmd())
 	return root
 }
 
