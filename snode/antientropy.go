@@ -30,8 +30,9 @@ import (
 // Rows merge as last-writer-wins registers (store.Newer), so the order in
 // which rows and operations arrive does not matter.
 
-// Batch sizes of the exchange.
+// Batch sizes of the exchange, and how old a row must be to be repaired.
 const (
+	aeSettle     = time.Second
 	aeFetchBatch = 256     // hashes per fetch
 	aePushBytes  = 8 << 20 // data bytes per push
 )
@@ -433,6 +434,9 @@ func (n *Node) reconcile(ctx context.Context, m *membership, p *ledger.Node) (er
 		}
 	}
 	nowMs := n.now().UnixMilli()
+	// Rows changed in the last aeSettle are most likely still being
+	// forwarded to the peer: leave them to a later round.
+	settled := nowMs - aeSettle.Milliseconds()
 	var pull []string
 	var revsIn []aeRevocation
 	remote := make(map[string]st)
@@ -440,7 +444,7 @@ func (n *Node) reconcile(ctx context.Context, m *membership, p *ledger.Node) (er
 	for _, kh := range hr.Keys {
 		for _, h := range kh.Messages {
 			remote[h.Hash] = st{h.MTime, h.Expiry, h.Deleted}
-			if h.Expiry <= nowMs {
+			if h.Expiry <= nowMs || h.MTime > settled {
 				continue
 			}
 			l, ok := have[h.Hash]
@@ -465,7 +469,7 @@ func (n *Node) reconcile(ctx context.Context, m *membership, p *ledger.Node) (er
 	var revsOut []aeRevocation
 	for _, kh := range local {
 		for _, h := range kh.Messages {
-			if h.Expiry <= nowMs {
+			if h.Expiry <= nowMs || h.MTime > settled {
 				continue
 			}
 			r, ok := remote[h.Hash]

@@ -183,3 +183,42 @@ func (m cpuMeter) report(b *testing.B) {
 		b.ReportMetric(2e6/perOp, "ops/s@2cores")
 	}
 }
+
+// BenchmarkSwarmStore measures stores through a swarm of five nodes in one
+// process: each store is checked at the entry node, forwarded to four
+// peers and written on all five (five commits, five node signatures).
+func BenchmarkSwarmStore(b *testing.B) {
+	tn := newTestNet(b, []uint64{swarmA, swarmA, swarmA, swarmA, swarmA}, nil, func(c *Config) { c.Limits.MaxConcurrentRequests = 0 })
+	c := benchClient()
+	users := make([]*user, 64)
+	for i := range users {
+		users[i] = newUser(b)
+	}
+	bodies := make([][]byte, b.N)
+	for i := range bodies {
+		body, err := storagerpc.EncodeRequest(users[i%len(users)].store(0, randomData(b, 500), time.Hour))
+		if err != nil {
+			b.Fatal(err)
+		}
+		bodies[i] = body
+	}
+	urls := make([]string, 5)
+	for i := range urls {
+		urls[i] = "https://" + tn.nodes[i].node.Addr().String() + "/storage_rpc/v1"
+	}
+	var next atomic.Int64
+	b.SetParallelism(128)
+	cpu := startCPU()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1) - 1
+			if st := post(b, c, urls[i%5], bodies[i]); st != 200 {
+				b.Fatalf("store: %d", st)
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "stores/s")
+	cpu.report(b)
+}

@@ -51,7 +51,7 @@ type testNode struct {
 // testNet is an in-process network on 127.0.0.1: real HTTPS, real SQLite
 // files, a genesis-file view shared by all nodes.
 type testNet struct {
-	t       *testing.T
+	t       testing.TB
 	genesis string
 	view    *ledger.GenesisView
 	nodes   []*testNode
@@ -77,12 +77,12 @@ func quietConfig(dir string) Config {
 
 // newTestNet starts live nodes in the given swarms (one entry per node),
 // plus fake (never running) ledger nodes listed in fake.
-func newTestNet(t *testing.T, live []uint64, fake []uint64, tweak func(*Config)) *testNet {
+func newTestNet(t testing.TB, live []uint64, fake []uint64, tweak func(*Config)) *testNet {
 	t.Helper()
 	return newTestNetWith(t, live, fake, tweak, nil)
 }
 
-func newTestNetWith(t *testing.T, live []uint64, fake []uint64, tweak func(*Config), setup func(*Node)) *testNet {
+func newTestNetWith(t testing.TB, live []uint64, fake []uint64, tweak func(*Config), setup func(*Node)) *testNet {
 	t.Helper()
 	tn := &testNet{t: t, genesis: filepath.Join(t.TempDir(), "genesis.json"), tweak: tweak, setup: setup}
 	for _, s := range live {
