@@ -8,6 +8,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -248,4 +249,62 @@ func TestONSResolveFromNames(t *testing.T) {
 	if st, out := ask([]byte("short")); st != 400 {
 		t.Fatalf("bad hash: %d %s", st, out)
 	}
+}
+
+func FuzzDecodeConfig(f *testing.F) {
+	f.Add([]byte(`{"public_ip":"198.51.100.1","data_dir":"/d","limits":{"client_rate":50},"intervals":{"sweep":"3s"}}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := DecodeConfig(data)
+		if err != nil {
+			return
+		}
+		_ = c.Validate()
+		b, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c2, err := DecodeConfig(b)
+		if err != nil || c2 != c {
+			t.Fatalf("round trip: %v", err)
+		}
+	})
+}
+
+// FuzzPeerEndpoints feeds arbitrary bodies to the node-to-node handlers
+// as a listed swarm peer would send them.
+func FuzzPeerEndpoints(f *testing.F) {
+	dir := f.TempDir()
+	keys, _, err := LoadOrCreateKeys(dir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	peer, err := NewNodeKeys()
+	if err != nil {
+		f.Fatal(err)
+	}
+	view := staticView(f, &ledger.Snapshot{Nodes: []ledger.Node{
+		{Ed25519: keys.Ed25519Public(), X25519: keys.X25519Public(), PublicIP: "127.0.0.1", StoragePort: 1, SwarmID: swarmA, State: ledger.StateActive},
+		{Ed25519: peer.Ed25519Public(), X25519: peer.X25519Public(), PublicIP: "127.0.0.2", StoragePort: 1, SwarmID: swarmA, State: ledger.StateActive},
+	}})
+	n, err := New(quietConfig(dir), Deps{View: view})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { n.Close() })
+	u := newUser(f)
+	store, _ := u.store(0, []byte("x"), time.Hour).MarshalJSON()
+	f.Add(uint8(0), []byte(`{"op":`+strconv.FormatInt(nowMs(), 10)+`,"method":"store","params":`+string(store)+`}`))
+	f.Add(uint8(1), []byte(`{"buckets":"`+base64.StdEncoding.EncodeToString(make([]byte, 4096))+`"}`))
+	f.Add(uint8(2), []byte(`{"keys":[{"a":"`+u.acct.String()+`","k":0,"n":0}]}`))
+	f.Add(uint8(3), []byte(`{"hashes":["`+strings.Repeat("A", 43)+`"]}`))
+	f.Add(uint8(4), []byte(`{"records":[{"a":"`+u.acct.String()+`","n":0,"h":"`+strings.Repeat("A", 43)+`","t":1,"e":9999999999999,"m":1,"d":true}]}`))
+	handlers := []peerFunc{n.handleForward, n.handleAEBuckets, n.handleAEHeaders, n.handleAEFetch, n.handleAEPush}
+	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
+		st, val, err := handlers[int(which)%len(handlers)](context.Background(), peer.Ed25519Public(), body)
+		st, out, isJSON := encodeReply(st, val, err)
+		if st == 0 || (isJSON && !json.Valid(out)) {
+			t.Fatalf("status %d body %q", st, out)
+		}
+	})
 }
