@@ -112,18 +112,27 @@ func (n *Node) handOver(ctx context.Context, m *membership, target uint64, b *pe
 	if len(members) == 0 {
 		return
 	}
+	chunks := splitRecords(b.out, aePushBytes)
 	acks := 0
 	for _, p := range members {
-		var pr aePushResp
-		pctx, cancel := context.WithTimeout(ctx, 4*n.cfg.Limits.ForwardTimeout.D())
-		err := n.postJSON(pctx, p, pathAEPush, &b.out, &pr)
-		cancel()
-		switch {
-		case err != nil:
-			n.log.Debug("handoff push failed", "to", identity.Ed25519PublicKey(p.Ed25519).String(), "err", err)
-		case pr.Rejected > 0:
-			n.log.Debug("handoff push partly refused; the receiver's view may lag", "to", identity.Ed25519PublicKey(p.Ed25519).String(), "rejected", pr.Rejected)
-		default:
+		ok := true
+		for _, c := range chunks {
+			var pr aePushResp
+			pctx, cancel := context.WithTimeout(ctx, 4*n.cfg.Limits.ForwardTimeout.D())
+			err := n.postJSON(pctx, p, pathAEPush, &c, &pr)
+			cancel()
+			if err != nil {
+				n.log.Debug("handoff push failed", "to", identity.Ed25519PublicKey(p.Ed25519).String(), "err", err)
+				ok = false
+				break
+			}
+			if pr.Rejected > 0 {
+				n.log.Debug("handoff push partly refused; the receiver's view may lag", "to", identity.Ed25519PublicKey(p.Ed25519).String(), "rejected", pr.Rejected)
+				ok = false
+				break
+			}
+		}
+		if ok {
 			acks++
 		}
 	}
@@ -140,4 +149,21 @@ func (n *Node) handOver(ctx context.Context, m *membership, target uint64, b *pe
 		n.met.handoff.WithLabelValues("accounts_purged").Inc()
 	}
 	n.log.Info("handed data to its new swarm", "accounts", len(b.accounts), "records", len(b.out.Records), "acks", acks, "members", len(members))
+}
+
+// splitRecords cuts rows into pushes of at most maxBytes of message data
+// (a single larger message still goes alone).
+func splitRecords(in aeRecords, maxBytes int) []aeRecords {
+	out := []aeRecords{{Revocations: in.Revocations}}
+	size := 0
+	for _, r := range in.Records {
+		last := &out[len(out)-1]
+		if size+len(r.Data) > maxBytes && len(last.Records) > 0 {
+			out = append(out, aeRecords{})
+			last, size = &out[len(out)-1], 0
+		}
+		last.Records = append(last.Records, r)
+		size += len(r.Data)
+	}
+	return out
 }

@@ -308,3 +308,29 @@ func FuzzPeerEndpoints(f *testing.F) {
 		}
 	})
 }
+
+func TestSplitRecords(t *testing.T) {
+	in := aeRecords{Revocations: []aeRevocation{{Account: "x"}}}
+	for i := range 10 {
+		in.Records = append(in.Records, aeRecord{Hash: strconv.Itoa(i), Data: make([]byte, 300)})
+	}
+	in.Records = append(in.Records, aeRecord{Hash: "big", Data: make([]byte, 5000)})
+	chunks := splitRecords(in, 1000)
+	n := 0
+	for i, c := range chunks {
+		size := 0
+		for _, r := range c.Records {
+			size += len(r.Data)
+		}
+		if size > 1000 && len(c.Records) > 1 {
+			t.Fatalf("chunk %d holds %d bytes in %d rows", i, size, len(c.Records))
+		}
+		if (i == 0) != (len(c.Revocations) == 1) {
+			t.Fatalf("revocations in chunk %d: %d", i, len(c.Revocations))
+		}
+		n += len(c.Records)
+	}
+	if n != 11 || len(chunks) != 5 {
+		t.Fatalf("%d rows in %d chunks", n, len(chunks))
+	}
+}
