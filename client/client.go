@@ -74,6 +74,8 @@ type Client struct {
 	inflightMu sync.Mutex
 	inflight   map[int64]bool // outbox items being delivered
 
+	fallbacks atomic.Int64 // nodes found not to hold long polls
+
 	serving   atomic.Bool
 	closeOnce sync.Once
 }

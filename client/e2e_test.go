@@ -11,6 +11,7 @@ import (
 
 	"sotto.dev/client/store"
 	"sotto.dev/identity"
+	"sotto.dev/snode"
 )
 
 // TestConversation is the end-to-end test on real nodes: ten
@@ -500,4 +501,42 @@ func TestMisdirected(t *testing.T) {
 			t.Fatalf("node %s is not in bob's swarm", n.Ed25519)
 		}
 	}
+}
+
+// TestLongPoll: with nodes that hold retrieves, a receiver whose polling
+// interval is an hour still gets every message, because it never falls
+// back to polling.
+func TestLongPoll(t *testing.T) {
+	nw, alice, bob := pair(t)
+	a := alice.open(t, nw, "", devOpts{noServe: true})
+	b := bob.open(t, nw, "", devOpts{longPoll: 5 * time.Second, poll: time.Hour})
+	ctx := context.Background()
+	for i := range 5 {
+		if _, err := a.c.Send(ctx, bob.id(), fmt.Sprintf("held %d", i), SendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		b.waitFor(fmt.Sprintf("message %d", i), 30*time.Second, func() bool { return len(b.history(alice.id())) == i+1 })
+		if i == 2 {
+			time.Sleep(6 * time.Second) // one long poll runs out empty
+		}
+	}
+	if n := b.c.fallbacks.Load(); n != 0 {
+		t.Errorf("fell back to polling %d times with nodes that hold retrieves", n)
+	}
+}
+
+// TestPollingFallback: nodes that answer long polls at once (as Session's
+// do) are polled every PollInterval instead, and messages still arrive.
+func TestPollingFallback(t *testing.T) {
+	nw, alice, bob := pairTuned(t, func(_ int, c *snode.Config) { c.Limits.MaxHeldRetrieves = 0 })
+	a := alice.open(t, nw, "", devOpts{noServe: true})
+	b := bob.open(t, nw, "", devOpts{longPoll: 5 * time.Second, poll: 100 * time.Millisecond})
+	ctx := context.Background()
+	b.waitFor("fallback to polling", 30*time.Second, func() bool { return b.c.fallbacks.Load() > 0 })
+	for i := range 3 {
+		if _, err := a.c.Send(ctx, bob.id(), fmt.Sprintf("polled %d", i), SendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.waitFor("messages by polling", 30*time.Second, func() bool { return len(b.history(alice.id())) == 3 })
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"sotto.dev/client/store"
 	"sotto.dev/identity"
 	"sotto.dev/internal/testnet"
+	"sotto.dev/snode"
 	"sotto.dev/storagerpc"
 	"sotto.dev/swarm"
 )
@@ -23,12 +25,14 @@ func TestMain(m *testing.M) {
 }
 
 // devnet starts a loopback network of n nodes in swarms of 5.
-func devnet(t testing.TB, n int) *testnet.Network {
+func devnet(t testing.TB, n int) *testnet.Network { return devnetTuned(t, n, nil) }
+
+func devnetTuned(t testing.TB, n int, tune func(int, *snode.Config)) *testnet.Network {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a network")
 	}
-	return testnet.StartT(t, testnet.Options{Nodes: n, Swarm: swarm.AssignParams{MinSize: 3, IdealSize: 5}})
+	return testnet.StartT(t, testnet.Options{Nodes: n, Swarm: swarm.AssignParams{MinSize: 3, IdealSize: 5}, Tune: tune})
 }
 
 // account is a test account: keys plus a home directory per device.
@@ -82,6 +86,7 @@ type device struct {
 type devOpts struct {
 	noServe  bool
 	longPoll time.Duration
+	poll     time.Duration // default 200 ms
 }
 
 func (a *account) open(t *testing.T, nw *testnet.Network, home string, o devOpts) *device {
@@ -91,7 +96,7 @@ func (a *account) open(t *testing.T, nw *testnet.Network, home string, o devOpts
 	}
 	cfg := Config{
 		Home: home, NetworkFile: nw.NetworkFile(), RequestTimeout: 10 * time.Second,
-		LongPollWait: o.longPoll, PollInterval: 200 * time.Millisecond,
+		LongPollWait: o.longPoll, PollInterval: cmp.Or(o.poll, 200*time.Millisecond),
 		Logger: slog.New(slog.DiscardHandler),
 	}
 	if os.Getenv("SOTTO_TEST_LOG") != "" {
@@ -233,9 +238,11 @@ func inSwarm(t *testing.T, nw *testnet.Network, a *account, hash string) bool {
 
 // pair starts a 10-node network with two swarms and makes Alice and Bob
 // accounts in different swarms.
-func pair(t testing.TB) (*testnet.Network, *account, *account) {
+func pair(t testing.TB) (*testnet.Network, *account, *account) { return pairTuned(t, nil) }
+
+func pairTuned(t testing.TB, tune func(int, *snode.Config)) (*testnet.Network, *account, *account) {
 	t.Helper()
-	nw := devnet(t, 10)
+	nw := devnetTuned(t, 10, tune)
 	var ids []uint64
 	for id := range nw.Swarms() {
 		ids = append(ids, id)

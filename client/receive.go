@@ -69,6 +69,7 @@ func (c *Client) receiveLoop(ctx context.Context) {
 				if quickEmpty[res.node] >= quickEmptyLimit {
 					c.log.Info("node does not hold long polls; polling instead", "interval", c.cfg.PollInterval)
 					noLongPoll[res.node] = true
+					c.fallbacks.Add(1)
 				}
 			} else {
 				quickEmpty[res.node] = 0
