@@ -24,9 +24,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// devnet starts a loopback network of n nodes in swarms of 5.
-func devnet(t testing.TB, n int) *testnet.Network { return devnetTuned(t, n, nil) }
-
+// devnetTuned starts a loopback network of n nodes in swarms of 5, with
+// tune (may be nil) adjusting each node's configuration.
 func devnetTuned(t testing.TB, n int, tune func(int, *snode.Config)) *testnet.Network {
 	t.Helper()
 	if testing.Short() {
