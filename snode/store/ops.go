@@ -116,7 +116,7 @@ func (s *Store) Store(ctx context.Context, m Message, op int64) (StoreResult, in
 			res, expiry = Exists, r.st.expiry
 			return nil
 		}
-	}, false)
+	})
 	if err != nil {
 		return 0, 0, err
 	}
@@ -189,7 +189,7 @@ func (s *Store) DeleteByHash(ctx context.Context, a Account, hashes []string, op
 			deleted = append(deleted, h)
 		}
 		return nil
-	}, false)
+	})
 	return deleted, err
 }
 
@@ -243,7 +243,7 @@ func (s *Store) DeleteAll(ctx context.Context, a Account, ns *int16, op int64) (
 		var err error
 		out, err = w.deleteWhere(a, cond, args, op)
 		return err
-	}, false)
+	})
 	return out, err
 }
 
@@ -259,7 +259,7 @@ func (s *Store) DeleteBefore(ctx context.Context, a Account, ns *int16, before, 
 		var err error
 		out, err = w.deleteWhere(a, cond, args, op)
 		return err
-	}, false)
+	})
 	return out, err
 }
 
@@ -324,7 +324,7 @@ func (s *Store) UpdateExpiry(ctx context.Context, a Account, hashes []string, ex
 			out = append(out, HashExpiry{Hash: h, Expiry: exp})
 		}
 		return nil
-	}, false)
+	})
 	return out, err
 }
 
@@ -376,7 +376,7 @@ func (s *Store) UpdateAllExpiries(ctx context.Context, a Account, ns *int16, exp
 			out = append(out, NSHash{Namespace: h.r.ns, Hash: h.hash})
 		}
 		return nil
-	}, false)
+	})
 	return out, err
 }
 
@@ -479,7 +479,7 @@ func (s *Store) setRevocations(ctx context.Context, a Account, tokens [][TokenSi
 			}
 		}
 		return w.pruneRevocations(a, owner)
-	}, false)
+	})
 	return n, err
 }
 
@@ -538,7 +538,7 @@ func (s *Store) Merge(ctx context.Context, recs []Record, revs []Revocation, now
 			}
 		}
 		return nil
-	}, false)
+	})
 	return n, err
 }
 
@@ -607,7 +607,7 @@ func (s *Store) Sweep(ctx context.Context, now int64, limit int) (int, error) {
 			return nil
 		}
 		return w.dropEmptyOwners()
-	}, false)
+	})
 	return n, err
 }
 
@@ -685,6 +685,6 @@ func (s *Store) Purge(ctx context.Context, a Account) (int, error) {
 		}
 		w.dropOwner(owner)
 		return nil
-	}, false)
+	})
 	return n, err
 }

@@ -376,15 +376,6 @@ func (s *Store) Close() error {
 	return err
 }
 
-// Checkpoint runs a WAL checkpoint (TRUNCATE), folding the write-ahead log
-// into the database file.
-func (s *Store) Checkpoint(ctx context.Context) error {
-	return s.write(ctx, func(w *wtx) error {
-		_, err := w.conn.ExecContext(w.ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
-		return err
-	}, true)
-}
-
 // Size returns the bytes used by the database (pages in use times the page
 // size; free pages not counted).
 func (s *Store) Size(ctx context.Context) (int64, error) {

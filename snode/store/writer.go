@@ -15,8 +15,6 @@ import (
 type writeOp struct {
 	fn   func(w *wtx) error
 	done chan error
-	// alone asks for a transaction of its own (and no savepoint).
-	alone bool
 }
 
 // wtx is the writer's view of the transaction in progress.
@@ -33,8 +31,8 @@ type wtx struct {
 }
 
 // write submits fn and waits for the commit that includes it.
-func (s *Store) write(ctx context.Context, fn func(w *wtx) error, alone bool) error {
-	op := &writeOp{fn: fn, done: make(chan error, 1), alone: alone}
+func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
+	op := &writeOp{fn: fn, done: make(chan error, 1)}
 	select {
 	case s.ops <- op:
 	case <-s.closing:
@@ -51,32 +49,21 @@ func (s *Store) write(ctx context.Context, fn func(w *wtx) error, alone bool) er
 func (s *Store) run() {
 	defer close(s.done)
 	batch := make([]*writeOp, 0, s.maxBatch)
-	var held *writeOp
 	for {
 		batch = batch[:0]
-		if held != nil {
-			batch, held = append(batch, held), nil
-		} else {
+		select {
+		case op := <-s.ops:
+			batch = append(batch, op)
+		case <-s.closing:
+			return
+		}
+	gather:
+		for len(batch) < s.maxBatch {
 			select {
 			case op := <-s.ops:
 				batch = append(batch, op)
-			case <-s.closing:
-				return
-			}
-		}
-		if !batch[0].alone {
-		gather:
-			for len(batch) < s.maxBatch {
-				select {
-				case op := <-s.ops:
-					if op.alone {
-						held = op
-						break gather
-					}
-					batch = append(batch, op)
-				default:
-					break gather
-				}
+			default:
+				break gather
 			}
 		}
 		s.commit(batch)
