@@ -7,6 +7,7 @@
 //	sottod run --config sottod.json --validate-only
 //	sottod keygen --data-dir /var/lib/sottod
 //	sottod bench --target 127.0.0.1:22021 --kind store
+//	sottod devnet --dir DIR  (a whole network on 127.0.0.1, docs/devnet.md)
 //	sottod ledger …          (the ledger node and operator commands, docs/ledger.md)
 //
 // SIGINT and SIGTERM shut the node down gracefully; SIGHUP reloads the
@@ -36,7 +37,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(runCmd(stdout, stderr), keygenCmd(stdout), benchCmd(stdout))
+	root.AddCommand(runCmd(stdout, stderr), keygenCmd(stdout), benchCmd(stdout), devnetCmd(stdout, stderr))
 	root.AddCommand(ledgercli.Commands()...) // sottod ledger …: ledger node and operator commands
 	root.SetArgs(args)
 	if err := root.Execute(); err != nil {
