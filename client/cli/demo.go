@@ -249,7 +249,7 @@ func (a *app) runDemo(o demoOpts) error {
 	tally.mu.Lock()
 	sent, failures := tally.sent, tally.failures
 	tally.mu.Unlock()
-	tally.printf("delivered: %d messages to Bob, %d answers to Alice", sent, sent)
+	tally.printf("delivered: %s to Bob, %s to Alice", plural(sent, "message"), plural(sent, "answer"))
 	if failures > 0 {
 		return &Error{Msg: fmt.Sprintf("%d of Bob's answers could not be sent", failures), Err: tally.lastError}
 	}
@@ -300,17 +300,16 @@ func demoInput(ctx context.Context, in io.Reader, alice *demoPeer, bob identity.
 		}
 		sctx, cancel := context.WithTimeout(ctx, timeout)
 		t.update(func() { t.sent++; t.sentAt[line] = time.Now() })
+		t.printf("alice → bob: %s", line)
 		_, err := alice.c.Send(sctx, bob, line, client.SendOptions{})
 		cancel()
 		var ns *client.NotSentError
 		switch {
 		case errors.As(err, &ns):
-			t.printf("alice: %q queued, the network did not take it yet (retrying): %v", line, ns.Err)
+			t.printf("alice: %q is queued, the network did not take it yet (retrying): %v", line, ns.Err)
 		case err != nil:
 			t.update(func() { t.sent-- })
 			return sendError(err)
-		default:
-			t.printf("alice → bob: %s", line)
 		}
 	}
 }
@@ -337,6 +336,7 @@ func demoBob(ctx context.Context, bob *demoPeer, alice identity.SessionID, t *de
 			t.printf("bob got: %s", body)
 		}
 		answer := "echo: " + body
+		t.printf("bob → alice: %s", answer)
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		_, err := bob.c.Send(sctx, alice, answer, client.SendOptions{})
 		cancel()
@@ -344,8 +344,8 @@ func demoBob(ctx context.Context, bob *demoPeer, alice identity.SessionID, t *de
 		switch {
 		case err == nil, errors.As(err, &ns):
 			// Sent, or queued in Bob's outbox, which keeps retrying.
-			t.printf("bob → alice: %s", answer)
 		default:
+			t.printf("bob: the answer could not be sent: %v", err)
 			t.update(func() { t.failures++; t.lastError = err; t.aliceGot++ })
 		}
 		t.update(func() { t.bobGot++ })
@@ -377,4 +377,12 @@ func isTerminal(r io.Reader) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// plural is "1 message", "2 messages".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -80,7 +80,7 @@ func TestDemoScript(t *testing.T) {
 	if lineAfter(out2, "alice: ") != aliceID || !strings.Contains(out2, "network: 5 nodes") {
 		t.Fatalf("second run changed the accounts or the network:\n%s", out2)
 	}
-	if !strings.Contains(out2, "delivered: 1 messages to Bob, 1 answers to Alice") || strings.Contains(out2, "not sent") {
+	if !strings.Contains(out2, "delivered: 1 message to Bob, 1 answer to Alice") || strings.Contains(out2, "not sent") {
 		t.Fatalf("second run:\n%s", out2)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "alice", identityFile)); err != nil {
