@@ -109,14 +109,23 @@ func TestConversation(t *testing.T) {
 		}
 	}
 	// Bob accepted Alice by writing back; delivery receipts reach Alice.
-	a1.waitFor("alice's messages delivered", 30*time.Second, func() bool {
+	undelivered := func() []string {
+		var out []string
 		for _, m := range a1.history(bob.id()) {
 			if m.Author == alice.id() && m.State != store.StateDelivered && m.State != store.StateRead {
-				return false
+				out = append(out, fmt.Sprintf("%s:%v", m.Body, m.State))
 			}
 		}
-		return true
-	})
+		return out
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for len(undelivered()) > 0 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if u := undelivered(); len(u) > 0 {
+		n, _ := b.c.Store().OutboxLen(ctx)
+		t.Fatalf("%d of alice's messages not delivered (bob's outbox: %d items): %v", len(u), n, u)
+	}
 }
 
 // TestReadReceipts: Bob reads; Alice's messages become read.
