@@ -25,6 +25,7 @@ func (n *Node) routes() {
 	n.mux.HandleFunc("POST "+pathAEHeaders, n.peerHandler("peer_ae_headers", n.handleAEHeaders))
 	n.mux.HandleFunc("POST "+pathAEFetch, n.peerHandler("peer_ae_fetch", n.handleAEFetch))
 	n.mux.HandleFunc("POST "+pathAEPush, n.peerHandler("peer_ae_push", n.handleAEPush))
+	n.mux.HandleFunc("POST "+pathStorageTest, n.peerHandler("peer_storage_test", n.handleStorageTest))
 	n.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeReply(w, http.StatusNotFound, []byte(r.Method+" "+r.URL.Path+" Not Found"), false)
 	})

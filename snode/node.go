@@ -44,8 +44,13 @@ type Deps struct {
 	// (served on Config.AdminAddr either way).
 	Registry *prometheus.Registry
 	// Names resolves ONS names for oxend_request ons_resolve (for example
-	// a ledger.Client's Name); nil answers every name as unknown.
+	// a ledger.Client's Name); nil answers every name as unknown, or asks
+	// Ledger.Client when Ledger is set.
 	Names func(context.Context, state.NameHash) (*ledger.NameInfo, error)
+	// Ledger, if set, makes the node do its ledger duties while it serves
+	// (Duties, health.go): register with an operator key, send uptime
+	// proofs, test other nodes and vote when drawn into a quorum.
+	Ledger *LedgerConfig
 }
 
 // StoreFileName is the database inside the data directory.
@@ -90,6 +95,8 @@ type Node struct {
 	waiters *waiters
 	names   func(context.Context, state.NameHash) (*ledger.NameInfo, error)
 
+	duties *Duties // nil without Deps.Ledger
+
 	closeOnce sync.Once
 	closeErr  error
 	served    atomic.Bool
@@ -118,6 +125,9 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	}
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)
+	}
+	if n.names == nil && deps.Ledger != nil && deps.Ledger.Client != nil {
+		n.names = deps.Ledger.Client.Name
 	}
 	if n.clock == nil {
 		n.clock = systemClock{}
@@ -182,6 +192,11 @@ func New(cfg Config, deps Deps) (*Node, error) {
 
 	n.mux = http.NewServeMux()
 	n.routes()
+	if deps.Ledger != nil {
+		if n.duties, err = NewDuties(n, *deps.Ledger); err != nil {
+			return fail(err)
+		}
+	}
 	n.srv = &http.Server{
 		Handler:           n.mux,
 		TLSConfig:         serverTLS(n.cert),
@@ -266,6 +281,13 @@ func (n *Node) Serve(ctx context.Context) error {
 	wg.Go(func() { n.antiEntropyLoop(bg) })
 	wg.Go(func() { n.handoffLoop(bg) })
 	wg.Go(func() { n.housekeeping(bg) })
+	if n.duties != nil {
+		wg.Go(func() {
+			if err := n.duties.Serve(bg); err != nil {
+				n.log.Error("ledger duties stopped", "err", err)
+			}
+		})
+	}
 
 	var err error
 	select {
