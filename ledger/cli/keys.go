@@ -120,3 +120,18 @@ func (a *app) keyArg(keyPath, addr string) (state.Address, error) {
 	}
 	return k.address(), nil
 }
+
+// ReadKey loads an account key file written by `sottod ledger keygen`
+// (what `sottod run --operator-key` and devnet nodes register with). The
+// signer formats and logs as its address only.
+func ReadKey(path string) (state.Signer, error) {
+	k, err := readKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return k.signer(), nil
+}
+
+// WriteKey creates a new account key file at path (mode 0600, never
+// overwriting an existing file) and returns its address.
+func WriteKey(path string) (state.Address, error) { return writeKeyFile(path) }
