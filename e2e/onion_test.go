@@ -323,4 +323,3 @@ func post(t *testing.T, ctx context.Context, c *http.Client, u string, body []by
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
 }
-
