@@ -77,9 +77,17 @@ func NewProber(c ProberConfig) *Prober {
 func (p *Prober) Serve(ctx context.Context) error {
 	t := time.NewTicker(p.c.Poll)
 	defer t.Stop()
+	var lastErr string
 	for {
-		if _, err := p.Round(ctx); err != nil && ctx.Err() == nil {
+		_, err := p.Round(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && err.Error() != lastErr:
+			// Logged once per distinct failure (a ledger still starting
+			// fails every poll).
 			p.c.Logger.Warn("quorum round failed", "err", err)
+			lastErr = err.Error()
+		case err == nil:
+			lastErr = ""
 		}
 		select {
 		case <-ctx.Done():

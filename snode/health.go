@@ -152,9 +152,10 @@ func (d *Duties) Serve(ctx context.Context) error {
 	return nil
 }
 
-// register makes sure the ledger holds a registration for the node,
-// retrying while the ledger is unreachable; a refused registration is
-// logged and not retried.
+// register makes sure the ledger holds a registration for the node. It
+// retries until it succeeds: the ledger may still be starting, and a
+// refused registration (an unfunded operator, say) may succeed once the
+// operator fixes it; each new reason is logged once.
 func (d *Duties) register(ctx context.Context, reg ledger.Registration) {
 	wait := d.c.Poll
 	var last string
@@ -169,13 +170,13 @@ func (d *Duties) register(ctx context.Context, reg ledger.Registration) {
 			return
 		case ctx.Err() != nil:
 			return
-		case errors.As(err, &te):
-			d.log.Error("ledger refused the registration", "code", te.Code.String(), "reason", te.Msg)
-			return
-		case err.Error() != last:
+		case err.Error() == last:
+		case errors.As(err, &te) && te.Code != state.CodeWrongState:
+			d.log.Error("ledger refused the registration; retrying", "code", te.Code.String(), "reason", te.Msg)
+		default:
 			d.log.Warn("ledger registration not done yet; retrying", "err", err)
-			last = err.Error()
 		}
+		last = err.Error()
 		select {
 		case <-ctx.Done():
 			return

@@ -8,9 +8,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -19,6 +21,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"sotto.dev/ledger"
+	ledgercli "sotto.dev/ledger/cli"
+	"sotto.dev/ledger/state"
 	"sotto.dev/snode"
 	"sotto.dev/snode/relay"
 )
@@ -33,6 +37,22 @@ type fileConfig struct {
 	// LedgerRPC is the CometBFT RPC address of a ledger node to follow
 	// ("tcp://host:26657"); it replaces GenesisFile.
 	LedgerRPC string `json:"ledger_rpc,omitempty"`
+	// LedgerEmbedded is the home of a single-validator ledger that runs in
+	// this process (a devnet of its own; created on first start). It
+	// replaces GenesisFile and LedgerRPC.
+	LedgerEmbedded string `json:"ledger_embedded,omitempty"`
+	// LedgerRPCListen serves the embedded ledger's CometBFT RPC there
+	// (for `sottod ledger` commands and other nodes' --ledger). Fixed when
+	// the ledger home is created.
+	LedgerRPCListen string `json:"ledger_rpc_listen,omitempty"`
+	// LedgerParams is a JSON file of ledger rules (`sottod ledger params
+	// --devnet`) for a new embedded ledger; default the devnet rules.
+	LedgerParams string `json:"ledger_params,omitempty"`
+	// OperatorKey is an account key file (`sottod ledger keygen`): with a
+	// ledger, the node registers itself with it at start unless the
+	// ledger already holds its registration. An embedded ledger funds it
+	// in its genesis; without one it is created as LedgerEmbedded/operator.json.
+	OperatorKey string `json:"operator_key,omitempty"`
 	// LogLevel is debug, info, warn or error; LogJSON selects JSON logs.
 	LogLevel string `json:"log_level,omitempty"`
 	LogJSON  bool   `json:"log_json,omitempty"`
@@ -67,11 +87,23 @@ func (c *fileConfig) validate() error {
 	if err := c.Config.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	sources := 0
+	for _, s := range []string{c.GenesisFile, c.LedgerRPC, c.LedgerEmbedded} {
+		if s != "" {
+			sources++
+		}
+	}
 	switch {
-	case c.GenesisFile == "" && c.LedgerRPC == "":
-		errs = append(errs, errors.New("config: no node list: set genesis_file (--genesis) or ledger_rpc (--ledger)"))
-	case c.GenesisFile != "" && c.LedgerRPC != "":
-		errs = append(errs, errors.New("config: genesis_file and ledger_rpc are exclusive"))
+	case sources == 0:
+		errs = append(errs, errors.New("config: no node list: set genesis_file (--genesis), ledger_rpc (--ledger) or ledger_embedded (--ledger-embedded)"))
+	case sources > 1:
+		errs = append(errs, errors.New("config: genesis_file, ledger_rpc and ledger_embedded are exclusive"))
+	}
+	if c.LedgerEmbedded == "" && (c.LedgerRPCListen != "" || c.LedgerParams != "") {
+		errs = append(errs, errors.New("config: ledger_rpc_listen and ledger_params need ledger_embedded"))
+	}
+	if c.OperatorKey != "" && c.GenesisFile != "" {
+		errs = append(errs, errors.New("config: operator_key needs a ledger (ledger_rpc or ledger_embedded), not a genesis file"))
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)
@@ -125,6 +157,10 @@ HTTPS port, metrics on the admin address. Flags override the config file.`,
 	f.BoolVar(&validateOnly, "validate-only", false, "check the configuration and exit")
 	f.StringVar(&cfg.GenesisFile, "genesis", "", "genesis node list file (reloaded on change and SIGHUP)")
 	f.StringVar(&cfg.LedgerRPC, "ledger", "", "CometBFT RPC address of a ledger node to follow (tcp://host:26657)")
+	f.StringVar(&cfg.LedgerEmbedded, "ledger-embedded", "", "run a single-validator ledger in this process with its home in DIR (created on first start)")
+	f.StringVar(&cfg.LedgerRPCListen, "ledger-rpc-listen", "", "serve the embedded ledger's CometBFT RPC at this address (tcp://127.0.0.1:26657)")
+	f.StringVar(&cfg.LedgerParams, "ledger-params", "", "ledger rules (JSON, 'sottod ledger params --devnet') for a new embedded ledger")
+	f.StringVar(&cfg.OperatorKey, "operator-key", "", "account key file: register the node with it at start if the ledger does not list it")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	f.BoolVar(&cfg.LogJSON, "log-json", false, "log JSON lines")
 	f.BoolVar(&cfg.NoOnionRelay, "no-onion-relay", false, "do not serve /onion_req/v2")
@@ -160,6 +196,18 @@ func applyFlags(cmd *cobra.Command, dst, parsed *fileConfig) error {
 	if set["ledger"] {
 		dst.LedgerRPC = parsed.LedgerRPC
 	}
+	if set["ledger-embedded"] {
+		dst.LedgerEmbedded = parsed.LedgerEmbedded
+	}
+	if set["ledger-rpc-listen"] {
+		dst.LedgerRPCListen = parsed.LedgerRPCListen
+	}
+	if set["ledger-params"] {
+		dst.LedgerParams = parsed.LedgerParams
+	}
+	if set["operator-key"] {
+		dst.OperatorKey = parsed.OperatorKey
+	}
 	if set["log-level"] {
 		dst.LogLevel = parsed.LogLevel
 	}
@@ -194,7 +242,25 @@ func run(parent context.Context, cfg fileConfig, stderr io.Writer) error {
 	defer stopView()
 
 	deps := snode.Deps{Logger: log}
+	// ledgerErr reports an embedded ledger that stopped on its own.
+	ledgerErr := make(chan error, 1)
 	switch {
+	case cfg.LedgerEmbedded != "":
+		e, op, poll, err := openEmbedded(cfg, log.With("component", "ledger"))
+		if err != nil {
+			return err
+		}
+		ledgerCtx, stopLedger := context.WithCancel(context.Background())
+		// The ledger stops after the node (deferred calls run last first).
+		defer wg.Wait()
+		defer stopLedger()
+		wg.Go(func() {
+			if err := e.Serve(ledgerCtx); err != nil {
+				ledgerErr <- err
+			}
+		})
+		deps.View = e.View()
+		deps.Ledger = &snode.LedgerConfig{Client: e.Client(), Operator: op, Poll: poll}
 	case cfg.LedgerRPC != "":
 		client, err := ledger.Dial(cfg.LedgerRPC)
 		if err != nil {
@@ -208,7 +274,15 @@ func run(parent context.Context, cfg fileConfig, stderr io.Writer) error {
 		if err != nil {
 			return &userError{msg: "ledger: first sync", err: err, hint: "is the ledger node running and reachable?"}
 		}
-		deps.View, deps.Names = f.View(), client.Name
+		deps.View = f.View()
+		deps.Ledger = &snode.LedgerConfig{Client: client}
+		if cfg.OperatorKey != "" {
+			op, err := ledgercli.ReadKey(cfg.OperatorKey)
+			if err != nil {
+				return &userError{msg: "operator key", err: err, hint: "create one with 'sottod ledger keygen --out FILE' and fund it"}
+			}
+			deps.Ledger.Operator = op
+		}
 		wg.Go(func() { _ = f.Serve(viewCtx) })
 	default:
 		gv, err := ledger.NewGenesisView(cfg.GenesisFile, log.With("component", "genesis"), 0)
@@ -247,10 +321,26 @@ func run(parent context.Context, cfg fileConfig, stderr io.Writer) error {
 		}
 	}
 	log.Info("sottod starting", "listen", node.Addr().String(), "admin", adminString(node), "node", node.Keys())
-	err = node.Serve(ctx)
+	nodeCtx, stopNode := context.WithCancel(ctx)
+	defer stopNode()
+	ledgerFailed := make(chan error, 1)
+	wg.Go(func() {
+		select {
+		case err := <-ledgerErr:
+			ledgerFailed <- err
+			stopNode()
+		case <-nodeCtx.Done():
+		}
+	})
+	err = node.Serve(nodeCtx)
 	stopView()
 	if err != nil {
 		return &userError{msg: "node stopped", err: err}
+	}
+	select {
+	case err := <-ledgerFailed:
+		return &userError{msg: "embedded ledger stopped", err: err}
+	default:
 	}
 	log.Info("sottod stopped")
 	return nil
@@ -264,3 +354,63 @@ func adminString(n *snode.Node) string {
 }
 
 type pflagFlag = pflag.Flag
+
+// EmbeddedChainID is the chain id of a ledger sottod creates with
+// --ledger-embedded.
+const EmbeddedChainID = "sotto-devnet"
+
+// openEmbedded prepares the embedded ledger of cfg: its home (keys and a
+// genesis on first start: the ledger rules, a reward pool and the operator
+// account funded) and the operator key the node registers with. poll is a
+// fraction of the block time, for the node's ledger duties.
+func openEmbedded(cfg fileConfig, log *slog.Logger) (e *ledger.Embedded, op state.Signer, poll time.Duration, err error) {
+	params := state.DevnetParams()
+	if cfg.LedgerParams != "" {
+		if params, err = readParams(cfg.LedgerParams); err != nil {
+			return nil, nil, 0, &userError{msg: "ledger params " + cfg.LedgerParams, err: err, hint: "write them with 'sottod ledger params --devnet' and edit"}
+		}
+	}
+	keyPath := cfg.OperatorKey
+	if keyPath == "" {
+		keyPath = filepath.Join(cfg.LedgerEmbedded, "operator.json")
+		if err := os.MkdirAll(cfg.LedgerEmbedded, 0o700); err != nil {
+			return nil, nil, 0, &userError{msg: "ledger home", err: err}
+		}
+		if _, err := os.Stat(keyPath); errors.Is(err, fs.ErrNotExist) {
+			if _, err := ledgercli.WriteKey(keyPath); err != nil {
+				return nil, nil, 0, &userError{msg: "operator key", err: err}
+			}
+		}
+	}
+	if op, err = ledgercli.ReadKey(keyPath); err != nil {
+		return nil, nil, 0, &userError{msg: "operator key", err: err, hint: "create one with 'sottod ledger keygen --out FILE'"}
+	}
+	opAddr := state.Address(op.PublicKey())
+	g := &state.Genesis{
+		Params:   &params,
+		Pool:     1_000_000 * state.Coin,
+		Accounts: []state.GenesisAccount{{Address: opAddr.String(), Balance: 1_000_000 * state.Coin}},
+	}
+	e, err = ledger.NewEmbedded(ledger.EmbeddedConfig{
+		Dir: cfg.LedgerEmbedded, ChainID: EmbeddedChainID, Genesis: g,
+		Home: ledger.HomeConfig{RPCListen: cfg.LedgerRPCListen}, Logger: log,
+	})
+	if err != nil {
+		return nil, nil, 0, &userError{msg: "embedded ledger", err: err}
+	}
+	return e, op, min(max(params.BlockTime/2, 100*time.Millisecond), time.Second), nil
+}
+
+// readParams reads a complete set of ledger rules, as `sottod ledger
+// params` prints them; unknown fields are errors.
+func readParams(path string) (state.Params, error) {
+	var p state.Params
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return p, err
+	}
+	if err := json.Unmarshal(data, &p); err != nil {
+		return p, err
+	}
+	return p, p.Validate()
+}

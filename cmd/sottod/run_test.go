@@ -1,0 +1,311 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"sotto.dev/ledger"
+	ledgercli "sotto.dev/ledger/cli"
+	"sotto.dev/ledger/state"
+	"sotto.dev/snode"
+)
+
+// sottodRun runs `sottod run` with cfg until the returned stop is called.
+func sottodRun(t *testing.T, cfg fileConfig, stderr *lockedBuffer) (stop func() error) {
+	t.Helper()
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, cfg, stderr) }()
+	return func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(time.Minute):
+			return fmt.Errorf("sottod run did not stop")
+		}
+	}
+}
+
+func freeTCP(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// waitNode waits until the ledger lists node k as active in a swarm,
+// with an uptime proof.
+func waitNode(t *testing.T, c *ledger.Client, k state.NodeKey, stderr *lockedBuffer) *ledger.NodeInfo {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		n, err := c.Node(ctx, k)
+		cancel()
+		if err == nil && n.Active && n.SwarmID != ledger.UnassignedSwarm && n.LastProofHeight != 0 {
+			return n
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node %s not active: %+v %v\n%s", k, n, err, stderr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func nodeKeyOf(t *testing.T, dataDir string) state.NodeKey {
+	t.Helper()
+	k, err := loadNodeKey(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// TestRunEmbeddedLedger runs `sottod run --ledger-embedded`: the node
+// registers itself with the operator key the ledger's genesis funds, and
+// serves its swarm; a second sottod follows that ledger over RPC
+// (--ledger) and registers with an operator key funded by a transfer. A
+// restart registers nothing again.
+func TestRunEmbeddedLedger(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs CometBFT")
+	}
+	dir := t.TempDir()
+	params := state.DevnetParams()
+	params.BlockTime = 200 * time.Millisecond
+	pj, err := json.Marshal(params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paramsFile := filepath.Join(dir, "params.json")
+	if err := os.WriteFile(paramsFile, pj, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rpcAddr := "tcp://127.0.0.1:" + strconv.Itoa(freeTCP(t))
+	cfg := defaultFileConfig()
+	cfg.DataDir = filepath.Join(dir, "a")
+	cfg.PublicIP = "127.0.0.1"
+	cfg.ListenAddr = "127.0.0.1:0"
+	cfg.AdminAddr = ""
+	cfg.Limits.ClientRate = 0
+	cfg.LedgerEmbedded = filepath.Join(dir, "ledger")
+	cfg.LedgerRPCListen = rpcAddr
+	cfg.LedgerParams = paramsFile
+	var errA lockedBuffer
+	stopA := sottodRun(t, cfg, &errA)
+
+	c, err := ledger.Dial(rpcAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var keyA state.NodeKey
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(cfg.DataDir, "key.json")); err == nil {
+			keyA = nodeKeyOf(t, cfg.DataDir)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no node key\n%s", &errA)
+		}
+	}
+	na := waitNode(t, c, keyA, &errA)
+	if na.PublicIP != "127.0.0.1" || na.StoragePort == 0 || na.LastProofHeight == 0 {
+		t.Fatalf("registration %+v", na)
+	}
+	op, err := ledgercli.ReadKey(filepath.Join(cfg.LedgerEmbedded, "operator.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if na.OperatorAddress != state.Address(op.PublicKey()).String() {
+		t.Fatalf("operator %s, want the embedded ledger's", na.OperatorAddress)
+	}
+	// The node serves what the ledger says: get_n_service_nodes lists it
+	// in the swarm the ledger assigned.
+	list := serviceNodes(t, "https://127.0.0.1:"+strconv.Itoa(int(na.StoragePort)))
+	if len(list) != 1 || list[0].Ed25519 != na.Ed25519 || list[0].Swarm != na.SwarmID {
+		t.Fatalf("get_n_service_nodes %+v, ledger %+v", list, na)
+	}
+
+	// A second node follows the ledger over RPC and registers with its
+	// own operator, funded by the first.
+	opB := filepath.Join(dir, "operator-b.json")
+	addrB, err := ledgercli.WriteKey(opB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.SubmitWith(ctx, op, &state.Transfer{To: addrB, Amount: 2 * params.StakingRequirement}); err != nil {
+		t.Fatal(err)
+	}
+	cfgB := cfg
+	cfgB.DataDir = filepath.Join(dir, "b")
+	cfgB.LedgerEmbedded, cfgB.LedgerRPCListen, cfgB.LedgerParams = "", "", ""
+	cfgB.LedgerRPC = rpcAddr
+	cfgB.OperatorKey = opB
+	var errB lockedBuffer
+	stopB := sottodRun(t, cfgB, &errB)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(cfgB.DataDir, "key.json")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no node key\n%s", &errB)
+		}
+	}
+	nb := waitNode(t, c, nodeKeyOf(t, cfgB.DataDir), &errB)
+	if nb.OperatorAddress != addrB.String() {
+		t.Fatalf("second node's operator %s", nb.OperatorAddress)
+	}
+	acc, err := c.Account(ctx, addrB)
+	if err != nil || acc.Balance >= 2*params.StakingRequirement-params.StakingRequirement/2 { // staked 100; rewards since are a few coins
+		t.Fatalf("operator b after staking: %+v %v", acc, err)
+	}
+	if err := stopB(); err != nil {
+		t.Fatalf("stop b: %v\n%s", err, &errB)
+	}
+	if err := stopA(); err != nil {
+		t.Fatalf("stop a: %v\n%s", err, &errA)
+	}
+	if !strings.Contains(errA.String(), "registered in the ledger") || !strings.Contains(errB.String(), "registered in the ledger") {
+		t.Fatalf("no registration logged:\n%s\n%s", &errA, &errB)
+	}
+
+	// Again: the ledger continues, the node is still registered (nothing
+	// new is staked) and sends proofs again.
+	var errA2 lockedBuffer
+	stopA = sottodRun(t, cfg, &errA2)
+	defer func() {
+		if err := stopA(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	}()
+	h0 := na.LastProofHeight
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		n, err := c.Node(ctx, keyA)
+		if err == nil && n.LastProofHeight > h0 && n.Active {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no new proof after the restart: %+v %v\n%s", n, err, &errA2)
+		}
+	}
+	if strings.Contains(errA2.String(), "registered in the ledger") {
+		t.Fatalf("registered twice:\n%s", &errA2)
+	}
+}
+
+type listedNode struct {
+	Ed25519 string `json:"pubkey_ed25519"`
+	Swarm   uint64 `json:"swarm_id"`
+}
+
+// serviceNodes asks a node for get_n_service_nodes.
+func serviceNodes(t *testing.T, url string) []listedNode {
+	t.Helper()
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // node certificates are self-signed
+	}}
+	defer hc.CloseIdleConnections()
+	resp, err := hc.Post(url+"/json_rpc", "application/json",
+		strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"get_n_service_nodes","params":{"fields":{"pubkey_ed25519":true,"swarm_id":true}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Result struct {
+			States []listedNode `json:"service_node_states"`
+		} `json:"result"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	return r.Result.States
+}
+
+func loadNodeKey(dataDir string) (state.NodeKey, error) {
+	k, err := snode.LoadKeys(filepath.Join(dataDir, snode.KeyFileName))
+	if err != nil {
+		return state.NodeKey{}, err
+	}
+	return state.NodeKey(k.Ed25519Public()), nil
+}
+
+func TestValidateLedgerSources(t *testing.T) {
+	base := defaultFileConfig()
+	base.PublicIP, base.DataDir = "203.0.113.7", "/var/lib/sottod"
+	for _, c := range []struct {
+		name string
+		set  func(*fileConfig)
+		want string // "" for valid
+	}{
+		{"genesis", func(c *fileConfig) { c.GenesisFile = "g.json" }, ""},
+		{"follow", func(c *fileConfig) { c.LedgerRPC = "tcp://127.0.0.1:26657" }, ""},
+		{"follow and register", func(c *fileConfig) { c.LedgerRPC, c.OperatorKey = "tcp://127.0.0.1:26657", "op.json" }, ""},
+		{"embedded", func(c *fileConfig) {
+			c.LedgerEmbedded, c.LedgerRPCListen, c.LedgerParams, c.OperatorKey = "l", "tcp://127.0.0.1:26657", "p.json", "op.json"
+		}, ""},
+		{"none", func(c *fileConfig) {}, "no node list"},
+		{"two", func(c *fileConfig) { c.GenesisFile, c.LedgerEmbedded = "g.json", "l" }, "exclusive"},
+		{"three", func(c *fileConfig) { c.GenesisFile, c.LedgerRPC, c.LedgerEmbedded = "g.json", "tcp://x:1", "l" }, "exclusive"},
+		{"rpc listen without embedded", func(c *fileConfig) { c.LedgerRPC, c.LedgerRPCListen = "tcp://x:1", "tcp://127.0.0.1:1" }, "need ledger_embedded"},
+		{"params without embedded", func(c *fileConfig) { c.GenesisFile, c.LedgerParams = "g.json", "p.json" }, "need ledger_embedded"},
+		{"operator with genesis", func(c *fileConfig) { c.GenesisFile, c.OperatorKey = "g.json", "op.json" }, "operator_key needs a ledger"},
+	} {
+		cfg := base
+		c.set(&cfg)
+		err := cfg.validate()
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
+}
+
+func TestReadParams(t *testing.T) {
+	dir := t.TempDir()
+	write := func(s string) string {
+		p := filepath.Join(dir, fmt.Sprintf("p%d.json", len(s)))
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	want := state.DevnetParams()
+	want.BlockTime, want.ProofInterval, want.ProofValidity = 250*time.Millisecond, 4, 9
+	b, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := readParams(write(string(b)))
+	if err != nil || p != want {
+		t.Fatalf("%+v %v", p, err)
+	}
+	// Incomplete, unknown or invalid rules are refused.
+	for _, bad := range []string{`{"colour": 1}`, `{"block_time": "1s", "proof_interval": 30}`, strings.Replace(string(b), `"proof_validity":9`, `"proof_validity":3`, 1), `[`} {
+		if _, err := readParams(write(bad)); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}
