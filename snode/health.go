@@ -157,7 +157,7 @@ func (d *Duties) Serve(ctx context.Context) error {
 // refused registration (an unfunded operator, say) may succeed once the
 // operator fixes it; each new reason is logged once.
 func (d *Duties) register(ctx context.Context, reg ledger.Registration) {
-	wait := d.c.Poll
+	wait := d.c.Poll / 2
 	var last string
 	for {
 		submitted, err := d.c.Client.EnsureRegistered(ctx, reg)
@@ -170,19 +170,27 @@ func (d *Duties) register(ctx context.Context, reg ledger.Registration) {
 			return
 		case ctx.Err() != nil:
 			return
+		}
+		refused := errors.As(err, &te) && te.Code != state.CodeWrongState
+		switch {
 		case err.Error() == last:
-		case errors.As(err, &te) && te.Code != state.CodeWrongState:
+		case refused:
 			d.log.Error("ledger refused the registration; retrying", "code", te.Code.String(), "reason", te.Msg)
 		default:
 			d.log.Warn("ledger registration not done yet; retrying", "err", err)
 		}
 		last = err.Error()
+		// A ledger that is starting or unreachable is asked again soon; a
+		// refusal needs the operator, so it is retried slowly.
+		wait = min(2*wait, 2*time.Second)
+		if refused {
+			wait = 10 * time.Second
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(wait):
 		}
-		wait = min(2*wait, 10*time.Second)
 	}
 }
 
