@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"filippo.io/edwards25519"
 	"sotto.dev/identity"
 )
 
@@ -153,29 +152,55 @@ func VerifyAuth(acct Account, auth Auth, msg []byte, need SubaccountFlags, revok
 	return verifyAuth(acct, auth, msg, need, revoked, nil)
 }
 
-// ToX25519Func converts a 05 account's Ed25519 key to its X25519 key; a
-// node may pass a caching wrapper of identity.Ed25519ToX25519 in
-// CheckOptions, as the conversion (with its subgroup check) costs about
-// as much as a signature verification.
-type ToX25519Func func(identity.Ed25519PublicKey) (identity.X25519PublicKey, error)
-
-func verifyAuth(acct Account, auth Auth, msg []byte, need SubaccountFlags, revoked func(SubaccountToken) bool, toX ToX25519Func) error {
-	if toX == nil {
-		toX = identity.Ed25519ToX25519
-	}
+// verifyAuth is VerifyAuth with an optional cache of verified
+// pubkey_ed25519 conversions.
+//
+// The conversion of pubkey_ed25519 is the Edwards → Montgomery map
+// u = (1+y)/(1−y) alone, without the prime-order subgroup check that
+// identity.Ed25519ToX25519 (and libsodium's
+// crypto_sign_ed25519_pk_to_curve25519, which Session's storage server
+// calls) makes. That check is not needed to decide whether a key may sign
+// for the account: u depends on y only, and a y fixes a point up to the
+// sign of x, so a key A' whose image equals the account's X25519 key is
+// ±A, where A is the Ed25519 key the account's owner derived that X25519
+// key from (any A' that is not a curve point at all fails the signature
+// check below). Signing as −A takes the secret scalar of A (negated), so
+// nobody else can. The one difference from Session: for an account whose
+// own key has a small-order component (which only a deliberately built
+// account can have; every Session client derives both keys from one seed),
+// Session refuses every request and Sotto lets a signature by that key
+// through, which gives nobody access to another account.
+func verifyAuth(acct Account, auth Auth, msg []byte, need SubaccountFlags, revoked func(SubaccountToken) bool, keys *KeyCache) error {
 	if auth.Signature == nil {
 		return &AuthError{reasonNoSignature}
 	}
 	signer := acct.key
+	var (
+		edKey  *identity.Ed25519PublicKey
+		edX    [32]byte
+		cached bool
+	)
 	if acct.prefix == identity.PrefixStandard {
 		if auth.PubkeyEd25519 == nil {
 			return &AuthError{reasonNeedEd25519}
 		}
-		x, err := toX(*auth.PubkeyEd25519)
-		if err != nil || x != identity.X25519PublicKey(acct.key) {
+		edKey = auth.PubkeyEd25519
+		if keys != nil {
+			edX, cached = keys.get(edKey)
+		}
+		if !cached {
+			var ok bool
+			if !canonicalY((*[32]byte)(edKey)) {
+				return &AuthError{reasonEdMismatch}
+			}
+			if edX, ok = edwardsToMontgomery((*[32]byte)(edKey)); !ok {
+				return &AuthError{reasonEdMismatch}
+			}
+		}
+		if edX != acct.key {
 			return &AuthError{reasonEdMismatch}
 		}
-		signer = *auth.PubkeyEd25519
+		signer = *edKey
 	}
 	if sub := auth.Subaccount; sub != nil {
 		if revoked != nil && revoked(sub.Token) {
@@ -198,33 +223,23 @@ func verifyAuth(acct Account, auth Auth, msg []byte, need SubaccountFlags, revok
 	if err := verifyEd25519(signer, msg, auth.Signature); err != nil {
 		return err
 	}
+	if keys != nil && edKey != nil && !cached {
+		keys.add(edKey, edX)
+	}
 	return nil
 }
 
 // verifyEd25519 verifies sig with libsodium's extra rules: the key must be
 // canonically encoded and not of small order, and R not of small order.
+// Keys that are not curve points fail in ed25519.Verify.
 func verifyEd25519(pub [32]byte, msg []byte, sig *Signature) *AuthError {
-	if !strongPoint(pub[:], true) {
+	if !strongKey(&pub) {
 		return &AuthError{reasonBadKey}
 	}
-	if !strongPoint(sig[:32], false) || !ed25519.Verify(pub[:], msg, sig[:]) {
+	if hasSmallOrder((*[32]byte)(sig[:32])) || !ed25519.Verify(pub[:], msg, sig[:]) {
 		return &AuthError{reasonBadSignature}
 	}
 	return nil
-}
-
-// strongPoint reports whether b is not a small-order point. With
-// mustDecode, b must also be a canonical encoding of a point; otherwise an
-// undecodable b passes (Verify then fails on it by itself).
-func strongPoint(b []byte, mustDecode bool) bool {
-	p, err := new(edwards25519.Point).SetBytes(b)
-	if err != nil {
-		return !mustDecode
-	}
-	if mustDecode && string(p.Bytes()) != string(b) {
-		return false
-	}
-	return new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) != 1
 }
 
 // CheckTimestamp checks that the signed timestamp tsMillis is within

@@ -146,6 +146,11 @@ func TestVerifyAuthRules(t *testing.T) {
 	smallOrder := identity.Ed25519PublicKey{1} // the identity point
 	tiny := good
 	tiny.PubkeyEd25519 = &smallOrder
+	// −A has the account's X25519 image too, but did not sign.
+	negated := u.ed
+	negated[31] ^= 0x80
+	negEd := good
+	negEd.PubkeyEd25519 = &negated
 
 	member := ed25519.NewKeyFromSeed(make([]byte, 32))
 	sub := g.subaccount(member, SubaccountRead|SubaccountWrite)
@@ -165,6 +170,7 @@ func TestVerifyAuthRules(t *testing.T) {
 		{"05 without pubkey_ed25519", u.acct, noEd, 0, reasonNeedEd25519},
 		{"05 with another key", u.acct, wrongEd, 0, reasonEdMismatch},
 		{"05 with a small-order key", u.acct, tiny, 0, reasonEdMismatch},
+		{"05 with the negated key", u.acct, negEd, 0, reasonBadSignature},
 		{"no signature", u.acct, Auth{}, 0, reasonNoSignature},
 		{"03 good", g.acct, groupAuth, 0, ""},
 		{"03 signed by a user", g.acct, Auth{Signature: good.Signature}, 0, reasonBadSignature},

@@ -4,8 +4,6 @@ import (
 	"crypto/ed25519"
 	"testing"
 	"time"
-
-	"sotto.dev/identity"
 )
 
 // checkCase is a parsed request checked at testNow.
@@ -233,19 +231,20 @@ func TestSignedStoreEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	calls := 0
-	conv := func(ed identity.Ed25519PublicKey) (identity.X25519PublicKey, error) {
-		calls++
-		return identity.Ed25519ToX25519(ed)
+	keys := NewKeyCache(4)
+	for i := range 2 {
+		if err := got.Check(testNow, CheckOptions{Keys: keys}); err != nil {
+			t.Fatalf("Check %d: %v (body %s)", i, err, body)
+		}
 	}
-	if err := got.Check(testNow, CheckOptions{ToX25519: conv}); err != nil || calls != 1 {
-		t.Fatalf("Check: %v, %d conversions (body %s)", err, calls, body)
+	if st := keys.Stats(); st.Len != 1 || st.Hits != 1 || st.Misses != 1 {
+		t.Fatalf("key cache after two checks: %+v, want 1 entry, 1 hit, 1 miss", st)
 	}
-	lying := func(identity.Ed25519PublicKey) (identity.X25519PublicKey, error) {
-		return identity.X25519PublicKey{}, nil
-	}
-	if st, _ := StatusOf(got.Check(testNow, CheckOptions{ToX25519: lying})); st != StatusUnauthorized {
-		t.Fatalf("Check with a wrong conversion: %d", st)
+	// The cache is consulted: a wrong cached image refuses the key.
+	lying := NewKeyCache(4)
+	lying.add(&u.ed, [32]byte{})
+	if st, _ := StatusOf(got.Check(testNow, CheckOptions{Keys: lying})); st != StatusUnauthorized {
+		t.Fatalf("Check with a wrong cached conversion: %d", st)
 	}
 	if acct, ok := got.Owner(); !ok || acct != u.acct {
 		t.Fatal("Owner")

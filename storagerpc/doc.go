@@ -16,6 +16,7 @@
 //	req, err := storagerpc.ParseParams(method, params)       // 400 *Error
 //	// the node checks that the account belongs to its swarm (421)
 //	err = req.Check(now, storagerpc.CheckOptions{...})      // 401/403/406 *Error
+//	                                                         // (Keys: a KeyCache kept by the node)
 //	// the node executes the request and builds a response from the
 //	// typed structs in response.go, signing per-node results with the
 //	// *ResultSigMessage builders.
@@ -24,7 +25,8 @@
 // status and text; StatusOf maps any error to the status and body a server
 // should send. Parsers never panic on any input (see the Fuzz targets).
 //
-// The package performs no I/O, keeps no state and never logs. Request
+// The package performs no I/O and never logs; its only state is the
+// KeyCache a node may create and pass to Check. Request
 // parameters hold only public data (keys, signatures, ciphertexts); there
 // are no secrets to wipe.
 package storagerpc

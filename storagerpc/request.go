@@ -37,9 +37,9 @@ type CheckOptions struct {
 	// Revoked reports whether a subaccount token of an account has been
 	// revoked. Nil means no token is revoked.
 	Revoked func(acct Account, token SubaccountToken) bool
-	// ToX25519 converts pubkey_ed25519 keys of 05 accounts; nil means
-	// identity.Ed25519ToX25519. It must return the same results.
-	ToX25519 ToX25519Func
+	// Keys, if set, caches the X25519 images of the pubkey_ed25519 keys of
+	// 05 accounts that authenticated (a node keeps one for its lifetime).
+	Keys *KeyCache
 }
 
 // verify is VerifyAuth with the options' conversion and revocation list.
@@ -48,7 +48,7 @@ func (o CheckOptions) verify(acct Account, auth Auth, msg []byte, need Subaccoun
 	if skipRevoked {
 		revoked = nil
 	}
-	return verifyAuth(acct, auth, msg, need, revoked, o.ToX25519)
+	return verifyAuth(acct, auth, msg, need, revoked, o.Keys)
 }
 
 func (o CheckOptions) revokedFor(acct Account) func(SubaccountToken) bool {
