@@ -23,6 +23,7 @@ import (
 	"sotto.dev/ledger"
 	"sotto.dev/ledger/state"
 	"sotto.dev/snode/store"
+	"sotto.dev/storagerpc"
 )
 
 // Clock tells the time. Tests may substitute one.
@@ -52,6 +53,10 @@ type Deps struct {
 	// proofs, test other nodes and vote when drawn into a quorum.
 	Ledger *LedgerConfig
 }
+
+// keyCacheSize bounds the node's cache of verified pubkey_ed25519 keys
+// (about 200 bytes an entry): enough for the clients that poll a node.
+const keyCacheSize = 1 << 15
 
 // StoreFileName is the database inside the data directory.
 const StoreFileName = "store.db"
@@ -84,6 +89,8 @@ type Node struct {
 	memMu     sync.Mutex
 
 	sync syncState
+
+	keyCache *storagerpc.KeyCache // verified pubkey_ed25519 → X25519 images
 
 	clients *buckets[netip.Addr]
 	peerRL  *buckets[identity.Ed25519PublicKey]
@@ -149,6 +156,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 		return nil, err
 	}
 	n.waiters = newWaiters(cfg.Limits.MaxHeldRetrieves)
+	n.keyCache = storagerpc.NewKeyCache(keyCacheSize)
 	st, err := store.Open(context.Background(), store.Options{
 		Path:     filepath.Join(cfg.DataDir, StoreFileName),
 		MaxBytes: cfg.Limits.MaxStoreBytes,

@@ -174,6 +174,7 @@ func (n *Node) checkOwner(c *call, acct storagerpc.Account) error {
 func (n *Node) checkOptions(ctx context.Context, c *call) storagerpc.CheckOptions {
 	return storagerpc.CheckOptions{
 		Forwarded: c.fwd,
+		Keys:      n.keyCache,
 		Revoked: func(acct storagerpc.Account, tok storagerpc.SubaccountToken) bool {
 			r, err := n.store.IsRevoked(ctx, storeAccount(acct), [store.TokenSize]byte(tok))
 			return err != nil || r
