@@ -11,8 +11,10 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 
 	"sotto.dev/ledger"
+	ledgercli "sotto.dev/ledger/cli"
 	"sotto.dev/snode"
 )
 
@@ -25,9 +27,15 @@ const childFile = "child.json"
 
 // childSpec is what a child process needs to run one node.
 type childSpec struct {
-	Config   snode.Config `json:"config"`
-	Genesis  string       `json:"genesis"`
-	LogLevel slog.Level   `json:"log_level"`
+	Config snode.Config `json:"config"`
+	// Genesis is the genesis file to follow, or LedgerRPC a CometBFT
+	// ledger's RPC address; with the ledger the child registers with
+	// OperatorKey and does its duties, looking every Poll.
+	Genesis     string        `json:"genesis,omitempty"`
+	LedgerRPC   string        `json:"ledger_rpc,omitempty"`
+	OperatorKey string        `json:"operator_key,omitempty"`
+	Poll        time.Duration `json:"poll,omitempty"`
+	LogLevel    slog.Level    `json:"log_level"`
 }
 
 // ChildMain runs a testnet child node and exits when the process was
@@ -68,8 +76,8 @@ func readChildSpec(path string) (*childSpec, error) {
 	if err := s.Config.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if s.Genesis == "" {
-		return nil, fmt.Errorf("%s: no genesis file", path)
+	if (s.Genesis == "") == (s.LedgerRPC == "") {
+		return nil, fmt.Errorf("%s: need a genesis file or a ledger RPC address", path)
 	}
 	return &s, nil
 }
@@ -91,19 +99,44 @@ func runChild(specPath string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: spec.LogLevel}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	view, err := ledger.NewGenesisView(spec.Genesis, log, GenesisPoll)
-	if err != nil {
-		return err
-	}
-	p, err := newNodeProc(spec.Config, view, log)
-	if err != nil {
-		return err
-	}
 	var wg sync.WaitGroup
+	defer wg.Wait()
 	vctx, vstop := context.WithCancel(ctx)
-	wg.Go(func() { _ = view.Serve(vctx) })
-	err = p.serve(ctx)
-	vstop()
-	wg.Wait()
-	return err
+	defer vstop()
+	deps := snode.Deps{Logger: log}
+	if spec.LedgerRPC != "" {
+		c, err := ledger.Dial(spec.LedgerRPC)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		f := ledger.NewFollower(c, spec.Poll, log.With("component", "ledger"))
+		// The ledger answers once it runs; the parent started it first.
+		for err := f.Sync(ctx); err != nil; err = f.Sync(ctx) {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		op, err := ledgercli.ReadKey(spec.OperatorKey)
+		if err != nil {
+			return err
+		}
+		deps.View = f.View()
+		deps.Ledger = &snode.LedgerConfig{Client: c, Operator: op, Poll: spec.Poll}
+		wg.Go(func() { _ = f.Serve(vctx) })
+	} else {
+		view, err := ledger.NewGenesisView(spec.Genesis, log, GenesisPoll)
+		if err != nil {
+			return err
+		}
+		deps.View = view
+		wg.Go(func() { _ = view.Serve(vctx) })
+	}
+	p, err := newNodeProc(spec.Config, deps)
+	if err != nil {
+		return err
+	}
+	return p.serve(ctx)
 }

@@ -8,9 +8,10 @@
 // A network lives in a directory:
 //
 //	DIR/devnet.json      layout: listen address, node ports and swarms (kept across restarts)
-//	DIR/genesis.json     the node list the ledger serves (ledger.GenesisFile)
+//	DIR/genesis.json     the node list the ledger serves (ledger.GenesisFile; genesis-file ledger)
+//	DIR/ledger/          the embedded CometBFT ledger's home (CometBFT networks), DIR/ledger.log its log
 //	DIR/network.json     the client's network file: {"seed_nodes": [...], "allow_same_subnet": true}
-//	DIR/node-NN/         one node: key.json, store.db, node.log, child.json (subprocess mode)
+//	DIR/node-NN/         one node: key.json, operator.json (CometBFT), store.db, node.log, child.json (subprocess mode)
 //
 // Starting again in the same directory keeps every node's identity, port and
 // data. Ports are chosen free on first start and reused afterwards.
@@ -22,6 +23,9 @@
 // program that does.
 //
 // The ledger is a parameter (Options.Ledger): the default is a genesis file
-// read through ledger.GenesisView, the interface the embedded CometBFT
-// ledger will also serve.
+// read through ledger.GenesisView (fast, editable by hand); with
+// Options.CometBFT it is the embedded CometBFT ledger (CometLedger), in
+// which every node registers itself with its operator key, proves its
+// uptime and tests its peers, so nodes that stop are decommissioned as on
+// a real network.
 package testnet

@@ -13,9 +13,8 @@ import (
 
 // Ledger is the source of the network's node list. The harness publishes
 // the list once every node has a key and a port; nodes read it through
-// View. The default is a GenesisLedger; the embedded CometBFT ledger can
-// take its place by implementing the same methods (publishing by
-// registering the nodes).
+// View. The default is a GenesisLedger; a CometLedger (Options.CometBFT)
+// ignores the published list because its nodes register themselves.
 type Ledger interface {
 	// Publish makes snap the network's node list.
 	Publish(ctx context.Context, snap *ledger.Snapshot) error

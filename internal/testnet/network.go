@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 
 	"sotto.dev/identity"
 	"sotto.dev/ledger"
+	ledgercli "sotto.dev/ledger/cli"
 	"sotto.dev/ledger/state"
 	"sotto.dev/snode"
 	"sotto.dev/swarm"
@@ -76,15 +78,26 @@ type Options struct {
 	// instead of Command.
 	Sottod string
 	// Ledger is the node list's source (default a GenesisLedger at
-	// DIR/genesis.json, or with CometBFT the embedded ledger). Subprocess
-	// mode needs its GenesisPath.
+	// DIR/genesis.json, or with CometBFT a CometLedger). Subprocess mode
+	// needs its GenesisPath, or a CometLedger's RPC.
 	Ledger Ledger
-	// CometBFT runs the embedded CometBFT ledger (ledger.DevnetLedger, a
-	// single validator in DIR/ledger) instead of the genesis file: the
-	// nodes are active and staked at genesis, swarms are the ledger's
-	// (with the Swarm sizes), and the ledger sends the nodes' uptime
-	// proofs. In-process nodes only.
+	// CometBFT runs the network on the embedded CometBFT ledger
+	// (CometLedger, a single validator in DIR/ledger) instead of the
+	// genesis file. Its genesis funds each node's operator
+	// (DIR/node-NN/operator.json); every node registers itself with that
+	// key when it starts, sends its uptime proofs and tests other nodes
+	// when drawn into a quorum (snode.Duties). Swarms are the ledger's
+	// (with the Swarm sizes), and a stopped node is decommissioned by the
+	// ledger's rules. Start returns once every node is active in a swarm.
+	// Children (Subprocess, Sottod) follow the ledger over its RPC.
 	CometBFT bool
+	// LedgerParams are the rules of a new CometBFT ledger (default
+	// state.DevnetParams with the Swarm sizes). An existing ledger keeps
+	// the rules of its genesis.
+	LedgerParams *state.Params
+	// TuneLedger adjusts node i's ledger duties (CometBFT only) before it
+	// starts; the defaults poll the ledger every half block.
+	TuneLedger func(i int, c *snode.LedgerConfig)
 	// Tune adjusts node i's configuration before it starts. The defaults
 	// are snode.DefaultConfig with the per-IP client rate limit off (all
 	// clients of a loopback network share one address) and no metrics
@@ -104,6 +117,9 @@ type NodeInfo struct {
 	URL     string // https://ip:port
 	DataDir string
 	LogFile string // "" for an in-process node that logs to Options.Logger
+	// OperatorKey is the account key file the node registers with
+	// (CometBFT networks; "" otherwise).
+	OperatorKey string
 	// Swarm is the node's swarm in the ledger's current node list
 	// (swarm.UnassignedID when it is in none).
 	Swarm uint64
@@ -125,6 +141,7 @@ type member struct {
 	// in-process
 	cancel context.CancelFunc
 	done   chan error
+	proc   *nodeProc
 	// subprocess
 	cmd    *exec.Cmd
 	logF   *os.File
@@ -227,9 +244,9 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 		opts.Subprocess = true
 		n.opts.Subprocess = true
 	}
-	if opts.Subprocess && n.ledger.GenesisPath() == "" {
+	if opts.Subprocess && n.ledger.GenesisPath() == "" && n.LedgerRPC() == "" {
 		n.removeTmp()
-		return nil, errors.New("testnet: Subprocess mode needs a ledger with a genesis file")
+		return nil, errors.New("testnet: Subprocess mode needs a ledger with a genesis file or an RPC")
 	}
 	if err := n.ledger.Publish(ctx, n.lay.snapshot(n.keys)); err != nil {
 		n.removeTmp()
@@ -253,6 +270,10 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 		n.Close()
 		return nil, err
 	}
+	if err := n.waitRegistered(ctx); err != nil {
+		n.Close()
+		return nil, err
+	}
 	return n, nil
 }
 
@@ -263,9 +284,14 @@ const (
 	LedgerLog = "ledger.log"
 )
 
+// OperatorKeyFile is a node's operator key in its data directory
+// (CometBFT networks): an account key file as `sottod ledger keygen`
+// writes, so `sottod ledger` commands work with it.
+const OperatorKeyFile = "operator.json"
+
 // cometLedger is the embedded CometBFT ledger of the network, with the
-// swarm sizes of the options; it signs uptime proofs with the node keys
-// the harness holds.
+// swarm sizes of the options (unless LedgerParams are given) and every
+// node's operator funded; it makes the operator keys that are missing.
 func (n *Network) cometLedger() (Ledger, error) {
 	log := n.log.With("component", "ledger")
 	if n.opts.LogFiles {
@@ -278,23 +304,105 @@ func (n *Network) cometLedger() (Ledger, error) {
 	}
 	p := state.DevnetParams()
 	p.SwarmMinSize, p.SwarmIdealSize = n.opts.Swarm.MinSize, n.opts.Swarm.IdealSize
-	signers := make(map[[32]byte]state.Signer, len(n.keys))
-	for _, k := range n.keys {
-		signers[k.Ed25519Public()] = nodeSigner{k}
+	if n.opts.LedgerParams != nil {
+		p = *n.opts.LedgerParams
 	}
-	return ledger.NewDevnetLedger(ledger.DevnetLedgerConfig{
-		Dir:     filepath.Join(n.dir, LedgerDir),
-		Params:  &p,
-		Logger:  log,
-		NodeKey: func(pub [32]byte) state.Signer { return signers[pub] },
+	ops := make([]state.Address, len(n.lay.Nodes))
+	for i, ln := range n.lay.Nodes {
+		path := filepath.Join(n.dir, ln.Dir, OperatorKeyFile)
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			if _, err := ledgercli.WriteKey(path); err != nil {
+				return nil, fmt.Errorf("testnet: operator key: %w", err)
+			}
+		}
+		k, err := ledgercli.ReadKey(path)
+		if err != nil {
+			return nil, fmt.Errorf("testnet: operator key: %w", err)
+		}
+		ops[i] = state.Address(k.PublicKey())
+	}
+	return NewCometLedger(CometLedgerConfig{
+		Dir:       filepath.Join(n.dir, LedgerDir),
+		Params:    &p,
+		Operators: ops,
+		RPCListen: n.lay.Listen,
+		Logger:    log,
 	}), nil
 }
 
-// nodeSigner signs ledger transactions (uptime proofs) with a node key.
-type nodeSigner struct{ k *snode.Keys }
+// LedgerRPC is the address of the CometBFT ledger's RPC ("tcp://ip:port"),
+// which children follow and `sottod ledger --node` talks to; "" without one.
+func (n *Network) LedgerRPC() string {
+	if cl, ok := n.ledger.(*CometLedger); ok {
+		return cl.RPCAddr()
+	}
+	return ""
+}
 
-func (s nodeSigner) PublicKey() [32]byte      { return s.k.Ed25519Public() }
-func (s nodeSigner) Sign(msg []byte) [64]byte { return s.k.Sign(msg) }
+// LedgerClient is a client of the network's CometBFT ledger, nil when the
+// ledger is not a CometLedger.
+func (n *Network) LedgerClient() *ledger.Client {
+	if cl, ok := n.ledger.(*CometLedger); ok {
+		return cl.Client()
+	}
+	return nil
+}
+
+// ledgerDuty is node m's ledger duty configuration (nil without a
+// CometLedger).
+func (n *Network) ledgerDuty(m *member) (*snode.LedgerConfig, error) {
+	cl, ok := n.ledger.(*CometLedger)
+	if !ok {
+		return nil, nil
+	}
+	op, err := ledgercli.ReadKey(m.info.OperatorKey)
+	if err != nil {
+		return nil, err
+	}
+	c := &snode.LedgerConfig{Client: cl.Client(), Operator: op, Poll: dutyPoll(cl.Params().BlockTime)}
+	if n.opts.TuneLedger != nil {
+		n.opts.TuneLedger(m.info.Index, c)
+	}
+	return c, nil
+}
+
+// waitRegistered waits, on a CometBFT network, until the ledger lists
+// every node as active in a swarm and no in-process node is still pulling
+// its swarm's data.
+func (n *Network) waitRegistered(ctx context.Context) error {
+	if _, ok := n.ledger.(*CometLedger); !ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, n.opts.ReadyTimeout)
+	defer cancel()
+	v := n.ledger.View()
+	for {
+		ch := v.Changed()
+		missing := 0
+		for _, id := range n.swarmIDs() {
+			if id == swarm.UnassignedID {
+				missing++
+			}
+		}
+		syncing := 0
+		for _, m := range n.members {
+			m.mu.Lock()
+			if m.proc != nil && m.proc.node.Syncing() {
+				syncing++
+			}
+			m.mu.Unlock()
+		}
+		if missing == 0 && syncing == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("testnet: %d nodes not active in a swarm, %d syncing: %w", missing, syncing, ctx.Err())
+		case <-ch:
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
 
 func (n *Network) removeTmp() {
 	if n.ledgerLog != nil {
@@ -317,6 +425,9 @@ func (n *Network) info(i int) NodeInfo {
 		URL:     n.lay.url(i),
 		DataDir: filepath.Join(n.dir, ln.Dir),
 		Swarm:   swarm.UnassignedID,
+	}
+	if n.opts.CometBFT && n.opts.Ledger == nil {
+		ni.OperatorKey = filepath.Join(ni.DataDir, OperatorKeyFile)
 	}
 	if n.opts.LogFiles || n.opts.Subprocess {
 		ni.LogFile = filepath.Join(ni.DataDir, "node.log")
@@ -528,13 +639,20 @@ func (n *Network) startInProcess(m *member) error {
 	if err != nil {
 		return err
 	}
-	p, err := newNodeProc(m.cfg, n.ledger.View(), log)
+	duty, err := n.ledgerDuty(m)
+	if err == nil {
+		var p *nodeProc
+		if p, err = newNodeProc(m.cfg, snode.Deps{Logger: log, View: n.ledger.View(), Ledger: duty}); err == nil {
+			m.proc = p
+		}
+	}
 	if err != nil {
 		if f != nil {
 			f.Close()
 		}
 		return err
 	}
+	p := m.proc
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -584,7 +702,9 @@ const SottodConfigFile = "sottod.json"
 // the top level and where the node list comes from.
 type sottodConfig struct {
 	snode.Config
-	GenesisFile string `json:"genesis_file"`
+	GenesisFile string `json:"genesis_file,omitempty"`
+	LedgerRPC   string `json:"ledger_rpc,omitempty"`
+	OperatorKey string `json:"operator_key,omitempty"`
 	LogLevel    string `json:"log_level"`
 }
 
@@ -592,7 +712,11 @@ type sottodConfig struct {
 // child process.
 func (n *Network) childCommand(m *member) (argv, env []string, err error) {
 	if n.opts.Sottod != "" {
-		data, err := json.MarshalIndent(sottodConfig{Config: m.cfg, GenesisFile: n.ledger.GenesisPath(), LogLevel: n.opts.LogLevel.String()}, "", "  ")
+		sc := sottodConfig{Config: m.cfg, GenesisFile: n.ledger.GenesisPath(), LogLevel: n.opts.LogLevel.String()}
+		if sc.GenesisFile == "" {
+			sc.LedgerRPC, sc.OperatorKey = n.LedgerRPC(), m.info.OperatorKey
+		}
+		data, err := json.MarshalIndent(sc, "", "  ")
 		if err != nil {
 			return nil, nil, err
 		}
@@ -603,6 +727,12 @@ func (n *Network) childCommand(m *member) (argv, env []string, err error) {
 		return []string{n.opts.Sottod, "run", "--config", path}, nil, nil
 	}
 	spec := &childSpec{Config: m.cfg, Genesis: n.ledger.GenesisPath(), LogLevel: n.opts.LogLevel}
+	if spec.Genesis == "" {
+		spec.LedgerRPC, spec.OperatorKey = n.LedgerRPC(), m.info.OperatorKey
+		if cl, ok := n.ledger.(*CometLedger); ok {
+			spec.Poll = dutyPoll(cl.Params().BlockTime)
+		}
+	}
 	specPath, err := writeChildSpec(m.info.DataDir, spec)
 	if err != nil {
 		return nil, nil, err
@@ -723,7 +853,7 @@ func (n *Network) stop(m *member, kill bool) error {
 		m.cancel()
 		err = <-m.done
 	}
-	m.cmd, m.cancel, m.done, m.logF, m.paused = nil, nil, nil, nil, false
+	m.cmd, m.cancel, m.done, m.logF, m.paused, m.proc = nil, nil, nil, nil, false, nil
 	return err
 }
 

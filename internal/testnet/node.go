@@ -26,8 +26,12 @@ type nodeProc struct {
 
 // newNodeProc creates the node (binding its port) and mounts the relay
 // unless the node already serves relay.Path itself.
-func newNodeProc(cfg snode.Config, view ledger.View, log *slog.Logger) (*nodeProc, error) {
-	n, err := snode.New(cfg, snode.Deps{Logger: log, View: view})
+func newNodeProc(cfg snode.Config, deps snode.Deps) (*nodeProc, error) {
+	log, view := deps.Logger, deps.View
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	n, err := snode.New(cfg, deps)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,361 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"sotto.dev/internal/testnet"
+	"sotto.dev/ledger"
+	ledgercli "sotto.dev/ledger/cli"
+	"sotto.dev/ledger/state"
+	"sotto.dev/snode"
+)
+
+// fastLedgerParams are the devnet rules sped up for a test: 200 ms
+// blocks; uptime proofs every 5 blocks, valid for 12; a quorum of 3 every
+// 3 blocks that tests every other node (2 votes decide); 50 blocks of
+// credit that barely grow during the test; the stake of a deregistered
+// node locked for 20 blocks; swarms of 5, so that 12 nodes make a swarm of
+// 7 and one of 5.
+func fastLedgerParams() state.Params {
+	p := state.DevnetParams()
+	p.BlockTime = 200 * time.Millisecond
+	p.ProofInterval, p.ProofValidity = 5, 12
+	p.QuorumInterval, p.QuorumSize, p.QuorumMinVotes = 3, 3, 2
+	p.MinWorkers = 16
+	p.VoteLifetime = 10
+	p.CreditInitial, p.CreditMax, p.DecommissionMinimum = 50, 100, 10
+	p.CreditPerDay, p.BlocksPerDay = 1, 300
+	p.DeregistrationLock = 20
+	p.SwarmMinSize, p.SwarmIdealSize = 5, 5
+	return p
+}
+
+// waitFor polls f every 100 ms until it returns nil or timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: gave up after %v: %v", what, timeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// ledgerNode is node i's registration.
+func ledgerNode(t *testing.T, c *ledger.Client, nw *testnet.Network, i int) (*ledger.NodeInfo, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return c.Node(ctx, state.NodeKey(nw.Node(i).Ed25519))
+}
+
+// accountIn makes an account of swarm id.
+func accountIn(t *testing.T, nw *testnet.Network, id uint64) *testnet.Account {
+	t.Helper()
+	for range 10_000 {
+		a, err := testnet.NewAccount()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := nw.SwarmOf(a.Key()); got == id {
+			return a
+		}
+	}
+	t.Fatalf("no account for swarm %x", id)
+	return nil
+}
+
+// storeOn stores data for acct on node i and returns the message hash.
+func storeOn(t *testing.T, nw *testnet.Network, acct *testnet.Account, i int, data []byte) string {
+	t.Helper()
+	body, err := acct.StoreRequest(data, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, b, err := testnet.Post(ctx, nw.HTTPClient(), nw.Node(i).URL+"/storage_rpc/v1", body)
+	if err != nil || st != http.StatusOK {
+		t.Fatalf("store on node %d: %d %s %v", i, st, b, err)
+	}
+	var resp struct {
+		Hash string `json:"hash"`
+	}
+	if err := json.Unmarshal(b, &resp); err != nil || resp.Hash == "" {
+		t.Fatalf("store reply %s: %v", b, err)
+	}
+	return resp.Hash
+}
+
+// heldBy returns the hashes of acct's messages on node i, or an error
+// (503 while it syncs, 421 if it does not serve the account).
+func heldBy(nw *testnet.Network, acct *testnet.Account, i int) ([]string, error) {
+	body, err := acct.RetrieveRequest("", time.Now())
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, b, err := testnet.Post(ctx, nw.HTTPClient(), nw.Node(i).URL+"/storage_rpc/v1", body)
+	if err != nil {
+		return nil, err
+	}
+	if st != http.StatusOK {
+		return nil, fmt.Errorf("node %d: HTTP %d %.100s", i, st, b)
+	}
+	var resp struct {
+		Messages []struct {
+			Hash string `json:"hash"`
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal(b, &resp); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, m := range resp.Messages {
+		out = append(out, m.Hash)
+	}
+	return out, nil
+}
+
+// everyMemberHolds checks that every node of the account's current swarm
+// serves all of hashes.
+func everyMemberHolds(nw *testnet.Network, acct *testnet.Account, hashes []string) error {
+	id, members := nw.SwarmOf(acct.Key())
+	if len(members) < 5 {
+		return fmt.Errorf("swarm %x has %d members", id, len(members))
+	}
+	for _, i := range members {
+		got, err := heldBy(nw, acct, i)
+		if err != nil {
+			return err
+		}
+		for _, h := range hashes {
+			if !slices.Contains(got, h) {
+				return fmt.Errorf("node %d of swarm %x lacks %s", i, id, h)
+			}
+		}
+	}
+	return nil
+}
+
+// TestNodeHealthOnLedger runs 12 nodes on the embedded CometBFT ledger
+// with fast rules. Every node registered itself with its operator key. A
+// node of the swarm of 5 is stopped: the ledger decommissions it within
+// its proof validity, its swarm is refilled to 5 serving members, no
+// stored message is lost; started again, it proves its uptime, passes a
+// quorum's tests and is recommissioned. A node that never returns is
+// deregistered once its credit is spent, its stake stays locked for the
+// lock period and then returns to its operator less the penalty, which
+// goes to the reward pool; the ledger's supply never changes.
+func TestNodeHealthOnLedger(t *testing.T) {
+	p := fastLedgerParams()
+	nw := startNetwork(t, testnet.Options{
+		Nodes: 12, CometBFT: true, LedgerParams: &p,
+		TuneLedger: func(_ int, c *snode.LedgerConfig) {
+			c.TestTimeout = 3 * time.Second
+			c.StorageTestMinAge = time.Second
+		},
+	})
+	c := nw.LedgerClient()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	st0, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st0.Params.BlockTime != p.BlockTime || st0.Active != 12 {
+		t.Fatalf("ledger status %+v", st0)
+	}
+
+	// Each node registered itself, staked by its own operator, in the
+	// swarm the harness reports.
+	operators := make([]state.Address, nw.Len())
+	for i := range nw.Len() {
+		op, err := ledgercli.ReadKey(nw.Node(i).OperatorKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		operators[i] = state.Address(op.PublicKey())
+		ni, err := ledgerNode(t, c, nw, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ni.OperatorAddress != operators[i].String() || !ni.Active || ni.SwarmID != nw.Node(i).Swarm || ni.LastProofHeight == 0 {
+			t.Fatalf("node %d: %+v", i, ni)
+		}
+	}
+	var small, big uint64
+	sw := nw.Swarms()
+	for id, members := range sw {
+		switch len(members) {
+		case 5:
+			small = id
+		case 7:
+			big = id
+		}
+	}
+	if len(sw) != 2 || len(sw[small]) != 5 || len(sw[big]) != 7 {
+		t.Fatalf("swarms %v, want one of 7 and one of 5", sw)
+	}
+
+	// Messages of the small swarm.
+	var accts []*testnet.Account
+	hashes := map[*testnet.Account][]string{}
+	for range 3 {
+		a := accountIn(t, nw, small)
+		accts = append(accts, a)
+		for j := range 4 {
+			hashes[a] = append(hashes[a], storeOn(t, nw, a, sw[small][j%5], fmt.Appendf(nil, "message %d", j)))
+		}
+	}
+	for _, a := range accts {
+		waitFor(t, 30*time.Second, "messages on every member", func() error { return everyMemberHolds(nw, a, hashes[a]) })
+	}
+
+	// Stop a member of the swarm of 5.
+	victim := sw[small][0]
+	before, err := ledgerNode(t, c, nw, victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped, err := c.Height(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nw.Stop(victim); err != nil {
+		t.Fatal(err)
+	}
+	var decomm *ledger.NodeInfo
+	waitFor(t, 30*time.Second, "decommission", func() error {
+		ni, err := ledgerNode(t, c, nw, victim)
+		if err != nil {
+			return err
+		}
+		if ni.State != "decommissioned" {
+			return fmt.Errorf("state %s", ni.State)
+		}
+		decomm = ni
+		return nil
+	})
+	// The lastest proof the node could have sent is the one of the stop
+	// height; the ledger acts at the latest ProofValidity blocks later.
+	lastProof := max(before.LastProofHeight, stopped)
+	if decomm.StateHeight > lastProof+p.ProofValidity+1 {
+		t.Fatalf("decommissioned at height %d, stopped at %d with proof %d, validity %d", decomm.StateHeight, stopped, before.LastProofHeight, p.ProofValidity)
+	}
+	t.Logf("node %d stopped at height %d, decommissioned at %d (reason %d)", victim, stopped, decomm.StateHeight, decomm.DecommissionReason)
+	waitFor(t, 10*time.Second, "refill", func() error {
+		members := nw.Swarms()[small]
+		if len(members) < 5 || slices.Contains(members, victim) {
+			return fmt.Errorf("swarm %x: %v", small, members)
+		}
+		return nil
+	})
+
+	// It comes back and is recommissioned by a quorum.
+	if err := nw.Start(ctx, victim); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "recommission", func() error {
+		ni, err := ledgerNode(t, c, nw, victim)
+		if err != nil {
+			return err
+		}
+		if !ni.Active || ni.SwarmID == ledger.UnassignedSwarm {
+			return fmt.Errorf("state %s swarm %x", ni.State, ni.SwarmID)
+		}
+		return nil
+	})
+	for id, members := range nw.Swarms() {
+		if len(members) < 5 {
+			t.Fatalf("swarm %x has %d members after the return", id, len(members))
+		}
+	}
+	for _, a := range accts {
+		waitFor(t, 30*time.Second, "no message lost", func() error { return everyMemberHolds(nw, a, hashes[a]) })
+	}
+
+	// A node that never returns.
+	gone := -1
+	for _, i := range nw.Swarms()[big] {
+		if i != victim {
+			gone = i
+			break
+		}
+	}
+	if err := nw.Stop(gone); err != nil {
+		t.Fatal(err)
+	}
+	var dereg *ledger.NodeInfo
+	waitFor(t, 60*time.Second, "deregistration", func() error {
+		ni, err := ledgerNode(t, c, nw, gone)
+		if err != nil {
+			return err
+		}
+		if ni.State != "deregistered" {
+			return fmt.Errorf("state %s, credit %d", ni.State, ni.EarnedDowntimeBlocks)
+		}
+		dereg = ni
+		return nil
+	})
+	stake := dereg.TotalContributed
+	if stake != p.StakingRequirement || dereg.StakeReturnHeight == 0 {
+		t.Fatalf("deregistered node %+v", dereg)
+	}
+	locked, err := c.Account(ctx, operators[gone])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Locked: nothing comes back before the return height.
+	if err := c.WaitHeight(ctx, dereg.StakeReturnHeight-2); err != nil {
+		t.Fatal(err)
+	}
+	if acc, err := c.Account(ctx, operators[gone]); err != nil || acc.Balance != locked.Balance {
+		t.Fatalf("operator balance during the lock: %+v %v, was %d", acc, err, locked.Balance)
+	}
+	waitFor(t, 30*time.Second, "stake return", func() error {
+		_, err := ledgerNode(t, c, nw, gone)
+		if !errors.Is(err, ledger.ErrNotFound) {
+			return fmt.Errorf("still listed: %v", err)
+		}
+		return nil
+	})
+	penalty := stake * p.DeregistrationPenaltyBps / state.FeeBasis
+	if acc, err := c.Account(ctx, operators[gone]); err != nil || acc.Balance != locked.Balance+stake-penalty {
+		t.Fatalf("operator balance after the return: %+v %v, want %d + %d - %d", acc, err, locked.Balance, stake, penalty)
+	}
+	st1, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st1.Supply != st0.Supply {
+		t.Fatalf("supply %d, was %d", st1.Supply, st0.Supply)
+	}
+	for _, a := range accts {
+		if err := everyMemberHolds(nw, a, hashes[a]); err != nil {
+			t.Fatalf("at the end: %v", err)
+		}
+	}
+	// Healthy nodes were never voted out: every running node is active.
+	for i := range nw.Len() {
+		if i == gone {
+			continue
+		}
+		if ni, err := ledgerNode(t, c, nw, i); err != nil || !ni.Active {
+			t.Errorf("node %d at the end: %+v %v", i, ni, err)
+		}
+	}
+}
