@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -51,8 +50,9 @@ type CometLedger struct {
 
 var _ Ledger = (*CometLedger)(nil)
 
-// NewCometLedger returns the ledger; nothing runs until Publish and Serve.
-func NewCometLedger(c CometLedgerConfig) *CometLedger {
+// NewCometLedger returns the ledger, with a free RPC port chosen;
+// nothing runs until Publish and Serve.
+func NewCometLedger(c CometLedgerConfig) (*CometLedger, error) {
 	if c.ChainID == "" {
 		c.ChainID = "sotto-devnet"
 	}
@@ -66,7 +66,19 @@ func NewCometLedger(c CometLedgerConfig) *CometLedger {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &CometLedger{c: c}
+	l := &CometLedger{c: c}
+	if c.RPCListen != "" {
+		ip, err := listenAddr(c.RPCListen)
+		if err != nil {
+			return nil, fmt.Errorf("testnet: ledger rpc: %w", err)
+		}
+		ports, err := freePorts(ip, 1)
+		if err != nil {
+			return nil, err
+		}
+		l.rpc = "tcp://" + net.JoinHostPort(ip.String(), strconv.Itoa(int(ports[0])))
+	}
+	return l, nil
 }
 
 // Publish implements Ledger. The first call opens the ledger (writing its
@@ -82,19 +94,7 @@ func (l *CometLedger) Publish(context.Context, *ledger.Snapshot) error {
 	for _, a := range l.c.Operators {
 		g.Accounts = append(g.Accounts, state.GenesisAccount{Address: a.String(), Balance: l.c.OperatorBalance})
 	}
-	home := ledger.HomeConfig{Moniker: "sotto-devnet", P2PListen: "tcp://127.0.0.1:0", Loopback: true}
-	if l.c.RPCListen != "" {
-		ip, err := netip.ParseAddr(l.c.RPCListen)
-		if err != nil {
-			return fmt.Errorf("testnet: ledger rpc address: %w", err)
-		}
-		ports, err := freePorts(ip, 1)
-		if err != nil {
-			return err
-		}
-		l.rpc = "tcp://" + net.JoinHostPort(ip.String(), strconv.Itoa(int(ports[0])))
-		home.RPCListen = l.rpc
-	}
+	home := ledger.HomeConfig{Moniker: "sotto-devnet", P2PListen: "tcp://127.0.0.1:0", Loopback: true, RPCListen: l.rpc}
 	// InitHome keeps existing keys and rewrites only the listen addresses,
 	// so a restart gets a free RPC port again.
 	if _, err := ledger.InitHome(l.c.Dir, home); err != nil {

@@ -321,13 +321,17 @@ func (n *Network) cometLedger() (Ledger, error) {
 		}
 		ops[i] = state.Address(k.PublicKey())
 	}
-	return NewCometLedger(CometLedgerConfig{
+	cl, err := NewCometLedger(CometLedgerConfig{
 		Dir:       filepath.Join(n.dir, LedgerDir),
 		Params:    &p,
 		Operators: ops,
 		RPCListen: n.lay.Listen,
 		Logger:    log,
-	}), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cl, nil
 }
 
 // LedgerRPC is the address of the CometBFT ledger's RPC ("tcp://ip:port"),

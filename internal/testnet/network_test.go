@@ -15,6 +15,8 @@ import (
 	"go.uber.org/goleak"
 
 	"sotto.dev/ledger"
+	ledgercli "sotto.dev/ledger/cli"
+	"sotto.dev/ledger/state"
 	"sotto.dev/onion"
 	"sotto.dev/swarm"
 )
@@ -392,9 +394,9 @@ func TestSubprocessKillPauseResume(t *testing.T) {
 }
 
 // TestCometBFTLedger runs the nodes on the embedded CometBFT ledger: they
-// are listed from its genesis, in its swarms, answer on every endpoint,
-// and keep serving as the chain advances (the ledger sends their uptime
-// proofs), also after a restart of the whole network.
+// register themselves, are listed in its swarms, answer on every endpoint,
+// and keep serving as the chain advances (they send their uptime proofs),
+// also after a restart of the whole network.
 func TestCometBFTLedger(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs CometBFT")
@@ -444,6 +446,63 @@ func TestCometBFTLedger(t *testing.T) {
 	for _, i := range members {
 		if got := retrieveHashes(t, n2, acct, i); !slices.Contains(got, hash) {
 			t.Fatalf("node %d after restart: %v", i, got)
+		}
+	}
+}
+
+// TestCometBFTSubprocess runs child processes that follow the CometBFT
+// ledger over its RPC: they register with their operator keys; one killed
+// with SIGKILL is decommissioned, and recommissioned once it runs again.
+func TestCometBFTSubprocess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs CometBFT and child processes")
+	}
+	p := state.DevnetParams()
+	p.BlockTime = 200 * time.Millisecond
+	p.ProofInterval, p.ProofValidity = 5, 12
+	p.QuorumInterval, p.VoteLifetime = 3, 10
+	p.CreditInitial, p.CreditMax = 100, 100
+	n := StartT(t, Options{Nodes: 5, CometBFT: true, Subprocess: true, LedgerParams: &p})
+	c := n.LedgerClient()
+	if n.LedgerRPC() == "" || c == nil {
+		t.Fatal("no ledger RPC")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	node := func(i int) *ledger.NodeInfo {
+		t.Helper()
+		ni, err := c.Node(ctx, state.NodeKey(n.Node(i).Ed25519))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ni
+	}
+	for i := range n.Len() {
+		op, err := ledgercli.ReadKey(n.Node(i).OperatorKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ni := node(i); !ni.Active || ni.OperatorAddress != state.Address(op.PublicKey()).String() {
+			t.Fatalf("node %d: %+v", i, ni)
+		}
+	}
+	if err := n.Kill(2); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); node(2).State != "decommissioned"; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("killed node still %s", node(2).State)
+		}
+	}
+	if len(serviceNodes(t, n, 0)) != 4 {
+		t.Fatal("a decommissioned node is still listed")
+	}
+	if err := n.Start(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); !node(2).Active; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("restarted node still %s", node(2).State)
 		}
 	}
 }
