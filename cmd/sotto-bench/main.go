@@ -1,5 +1,5 @@
 // Command sotto-bench loads a Sotto node or network and prints throughput
-// and latency percentiles (the same tool as `sottod bench`; see
+// and latency percentiles (also `sottod bench`; see
 // docs/devnet.md).
 package main
 

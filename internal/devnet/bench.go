@@ -3,6 +3,7 @@ package devnet
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -29,9 +30,12 @@ type BenchConfig struct {
 	// Tests to run, in order: "store", "retrieve", "onion", "e2e".
 	Tests []string
 	// Network is a network file (DIR/network.json); Node, when set, is the
-	// base URL of the node that store and retrieve load (default: the
-	// first seed). With neither, Bench starts a devnet of DevnetNodes
-	// nodes in a temporary directory.
+	// node that store and retrieve load, as a base URL or host:port
+	// (default: the first seed). With Node alone, the node list is asked
+	// of that node. The node is found in the list by its URL or, failing
+	// that, by the key it answers /ping_test/v1 with (a node behind an
+	// address translation announces another address). With neither,
+	// Bench starts a devnet of DevnetNodes nodes in a temporary directory.
 	Network     string
 	Node        string
 	DevnetNodes int
@@ -45,6 +49,13 @@ type BenchConfig struct {
 	Size int
 	// Messages is how many messages each account holds for retrieve.
 	Messages int
+	// Accounts is how many accounts store and retrieve spread the load
+	// over (default 64).
+	Accounts int
+	// NodePID, when set, is the process ID of the loaded node on this
+	// machine (Linux): each result then gives the node's CPU time per
+	// request besides the load generator's own.
+	NodePID int
 	// HTTP2 multiplexes requests over HTTP/2 instead of one HTTP/1.1
 	// connection per worker.
 	HTTP2 bool
@@ -87,6 +98,9 @@ func Bench(ctx context.Context, cfg BenchConfig) ([]Result, error) {
 	if cfg.Messages <= 0 {
 		cfg.Messages = 10
 	}
+	if cfg.Accounts <= 0 {
+		cfg.Accounts = 64
+	}
 	if cfg.Progress == nil {
 		cfg.Progress = io.Discard
 	}
@@ -107,7 +121,7 @@ func Bench(ctx context.Context, cfg BenchConfig) ([]Result, error) {
 		}
 		seeds = nf
 	case cfg.Node != "":
-		seeds = []string{cfg.Node}
+		seeds = []string{nodeURL(cfg.Node)}
 	default:
 		nodes := cfg.DevnetNodes
 		if nodes <= 0 {
@@ -199,17 +213,58 @@ func (b *bench) discover(ctx context.Context, seeds []string) error {
 		b.swarms = append(b.swarms, id)
 	}
 	slices.Sort(b.swarms)
-	want := b.cfg.Node
-	if want == "" {
-		want = seeds[0]
+	want := seeds[0]
+	if b.cfg.Node != "" {
+		want = nodeURL(b.cfg.Node)
 	}
-	want = strings.TrimSuffix(want, "/")
-	i := slices.IndexFunc(b.nodes, func(n benchNode) bool { return n.URL == want })
+	if i := slices.IndexFunc(b.nodes, func(n benchNode) bool { return n.URL == want }); i >= 0 {
+		b.target = b.nodes[i]
+		return nil
+	}
+	key, err := pingKey(ctx, b.client, want)
+	if err != nil {
+		return fmt.Errorf("bench: node %s is not in the node list and did not answer ping_test: %w", want, err)
+	}
+	i := slices.IndexFunc(b.nodes, func(n benchNode) bool { return n.Ed25519 == key })
 	if i < 0 {
-		return fmt.Errorf("bench: node %s is not in the node list", want)
+		return fmt.Errorf("bench: node %s (key %x) is not in the node list", want, key[:])
 	}
 	b.target = b.nodes[i]
+	b.target.URL = want // its address as seen from here
 	return nil
+}
+
+// nodeURL turns host:port into an HTTPS base URL; URLs pass unchanged
+// (without a trailing slash).
+func nodeURL(s string) string {
+	if !strings.Contains(s, "://") {
+		s = "https://" + s
+	}
+	return strings.TrimSuffix(s, "/")
+}
+
+// pingKey asks a node's /ping_test/v1 for its Ed25519 key (Session's
+// reachability test answers with it in X-Oxen-Snode-Pubkey).
+func pingKey(ctx context.Context, c *http.Client, url string) (onion.NodeID, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/ping_test/v1", nil)
+	if err != nil {
+		return onion.NodeID{}, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return onion.NodeID{}, err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return onion.NodeID{}, &statusError{status: resp.StatusCode}
+	}
+	k, err := base64.StdEncoding.DecodeString(resp.Header.Get("X-Oxen-Snode-Pubkey"))
+	if err != nil || len(k) != len(onion.NodeID{}) {
+		return onion.NodeID{}, errors.New("ping_test answer has no node key")
+	}
+	return onion.NodeID(k), nil
 }
 
 func fetchNodes(ctx context.Context, c *http.Client, seed string) ([]benchNode, error) {
@@ -286,13 +341,13 @@ func (b *bench) post(ctx context.Context, url string, body []byte) ([]byte, erro
 }
 
 func (b *bench) spec(name string) loadSpec {
-	return loadSpec{name: name, concurrency: b.cfg.Concurrency, duration: b.cfg.Duration, count: b.cfg.Count}
+	return loadSpec{name: name, concurrency: b.cfg.Concurrency, duration: b.cfg.Duration, count: b.cfg.Count, nodePID: b.cfg.NodePID}
 }
 
 // store: unique messages to accounts of the target's swarm, sent to the
 // target directly (which replicates each to its swarm peers).
 func (b *bench) store(ctx context.Context) (Result, error) {
-	accts, err := b.accountsIn(b.target.Swarm, 64)
+	accts, err := b.accountsIn(b.target.Swarm, b.cfg.Accounts)
 	if err != nil {
 		return Result{}, err
 	}
@@ -308,7 +363,7 @@ func (b *bench) store(ctx context.Context) (Result, error) {
 		_, err = b.post(ctx, b.target.URL, body)
 		return err
 	})
-	r.Note = fmt.Sprintf("%d-byte messages to %s (replicated to its swarm of %d)", b.cfg.Size, b.target.URL, b.swarmSize(b.target.Swarm))
+	r.Note = fmt.Sprintf("%d-byte messages for %d accounts to %s (replicated to its swarm of %d)", b.cfg.Size, len(accts), b.target.URL, b.swarmSize(b.target.Swarm))
 	return r, nil
 }
 
@@ -327,7 +382,7 @@ func (b *bench) swarmSize(id uint64) int {
 // account (a signature is valid for a minute), so the client's signing
 // does not compete with the node for the CPU.
 func (b *bench) retrieve(ctx context.Context) (Result, error) {
-	const nAccts = 64
+	nAccts := b.cfg.Accounts
 	accts, err := b.accountsIn(b.target.Swarm, nAccts)
 	if err != nil {
 		return Result{}, err
@@ -384,7 +439,7 @@ func (b *bench) retrieve(ctx context.Context) (Result, error) {
 		}
 		return nil
 	})
-	r.Note = fmt.Sprintf("signed retrieves of %d messages of %d bytes from %s", b.cfg.Messages, b.cfg.Size, b.target.URL)
+	r.Note = fmt.Sprintf("signed retrieves of %d messages of %d bytes (%d accounts) from %s", b.cfg.Messages, b.cfg.Size, nAccts, b.target.URL)
 	return r, nil
 }
 
@@ -468,25 +523,29 @@ func (b *bench) randomPath(n int, exclude onion.NodeID) []benchNode {
 	return out
 }
 
-// BenchMain is `sottod bench [flags] TEST...` (also the sotto-bench main).
+// BenchMain is `sotto-bench [flags] TEST...` (also `sottod bench`).
 func BenchMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg BenchConfig
 	fs.StringVar(&cfg.Network, "network", "", "network file of a running network (default: start a devnet in a temporary directory)")
-	fs.StringVar(&cfg.Node, "node", "", "base URL of the node that store and retrieve load (default: the first seed)")
+	fs.StringVar(&cfg.Node, "node", "", "node that store and retrieve load, https://host:port or host:port (default: the first seed)")
 	fs.IntVar(&cfg.DevnetNodes, "nodes", DefaultNodes, "nodes of the devnet started without --network")
 	fs.IntVar(&cfg.Concurrency, "c", 32, "requests in flight")
 	fs.DurationVar(&cfg.Duration, "d", 10*time.Second, "duration of each test")
 	fs.IntVar(&cfg.Count, "n", 0, "stop each test after this many requests (0: duration only)")
 	fs.IntVar(&cfg.Size, "size", 100, "message size in bytes")
 	fs.IntVar(&cfg.Messages, "messages", 10, "messages per account read by retrieve")
+	fs.IntVar(&cfg.Accounts, "accounts", 64, "accounts that store and retrieve use")
+	fs.IntVar(&cfg.NodePID, "pid", 0, "process ID of the loaded node on this machine: report its CPU time per request (Linux)")
 	fs.BoolVar(&cfg.HTTP2, "h2", false, "multiplex over HTTP/2 instead of one HTTP/1.1 connection per worker")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sottod bench [flags] TEST...    TEST: store, retrieve, onion, e2e, all")
+		fmt.Fprintln(stderr, "usage: sotto-bench [flags] TEST...    TEST: store, retrieve, onion, e2e, all")
+		fmt.Fprintln(stderr, "       (also sottod bench [flags] TEST...)")
 		fmt.Fprintln(stderr, "Loads a node over HTTPS (store, retrieve), onion paths (onion) or two clients")
-		fmt.Fprintln(stderr, "(e2e) and prints throughput and latency percentiles.")
+		fmt.Fprintln(stderr, "(e2e) and prints throughput, latency percentiles and CPU time per request.")
+		fmt.Fprintln(stderr, "A node's per-IP rate limit applies: run it with --client-rate 0 to measure capacity.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

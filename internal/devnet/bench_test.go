@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -102,5 +103,40 @@ func TestBenchEveryTest(t *testing.T) {
 	}
 	if fmt.Sprint(names) != "[store retrieve onion e2e]" {
 		t.Fatalf("tests run: %v", names)
+	}
+}
+
+func TestNodeURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1:22021":          "https://127.0.0.1:22021",
+		"https://10.0.0.1:22021/":  "https://10.0.0.1:22021",
+		"https://[::1]:22021":      "https://[::1]:22021",
+		"http://example.org:22021": "http://example.org:22021",
+	} {
+		if got := nodeURL(in); got != want {
+			t.Errorf("nodeURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// procCPU reads the same clock getrusage does, for any process.
+func TestProcCPU(t *testing.T) {
+	before, ok := procCPU(os.Getpid())
+	if !ok {
+		t.Skip("no /proc/PID/stat here")
+	}
+	start := sampleCPU(0).self
+	x := 0
+	for sampleCPU(0).self-start < 100*time.Millisecond {
+		for i := range 100000 {
+			x += i
+		}
+	}
+	after, ok := procCPU(os.Getpid())
+	if !ok || after-before < 50*time.Millisecond {
+		t.Fatalf("procCPU went from %v to %v (%d) over 100 ms of CPU", before, after, x)
+	}
+	if _, ok := procCPU(-1); ok {
+		t.Error("procCPU of no process")
 	}
 }
