@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -357,5 +359,63 @@ func TestNodeHealthOnLedger(t *testing.T) {
 		if ni, err := ledgerNode(t, c, nw, i); err != nil || !ni.Active {
 			t.Errorf("node %d at the end: %+v %v", i, ni, err)
 		}
+	}
+}
+
+// TestSottodOnLedger runs real `sottod run --ledger URL --operator-key
+// FILE` processes following the embedded CometBFT ledger over its RPC:
+// each registers itself; one killed with SIGKILL is decommissioned and,
+// once it runs again, recommissioned.
+func TestSottodOnLedger(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds sottod and runs CometBFT")
+	}
+	bin := buildSottod(t)
+	p := fastLedgerParams()
+	// sottod looks at the ledger every second: slower blocks keep its
+	// proofs well inside their validity.
+	p.BlockTime, p.ProofValidity = 400*time.Millisecond, 15
+	nw := startNetwork(t, testnet.Options{Nodes: 5, Sottod: bin, CometBFT: true, LedgerParams: &p})
+	c := nw.LedgerClient()
+	for i := range nw.Len() {
+		op, err := ledgercli.ReadKey(nw.Node(i).OperatorKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ni, err := ledgerNode(t, c, nw, i)
+		if err != nil || !ni.Active || ni.OperatorAddress != state.Address(op.PublicKey()).String() {
+			t.Fatalf("node %d: %+v %v", i, ni, err)
+		}
+	}
+	if err := nw.Kill(1); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "decommission", func() error {
+		ni, err := ledgerNode(t, c, nw, 1)
+		if err != nil || ni.State != "decommissioned" {
+			return fmt.Errorf("%+v %v", ni, err)
+		}
+		return nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := nw.Start(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "recommission", func() error {
+		ni, err := ledgerNode(t, c, nw, 1)
+		if err != nil || !ni.Active {
+			return fmt.Errorf("%+v %v", ni, err)
+		}
+		return nil
+	})
+	// The children really are sottod, registering themselves. (Node 1
+	// may have been killed before it saw its registration in a block.)
+	log, err := os.ReadFile(nw.Node(0).LogFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log), "registered in the ledger") {
+		t.Fatalf("node 0 log:\n%.3000s", log)
 	}
 }

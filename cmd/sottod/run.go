@@ -268,8 +268,14 @@ func run(parent context.Context, cfg fileConfig, stderr io.Writer) error {
 		}
 		defer client.Close()
 		f := ledger.NewFollower(client, time.Second, log.With("component", "ledger"))
+		// The ledger node may still be starting: try for 30 s.
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err = f.Sync(sctx)
+		for err = f.Sync(sctx); err != nil && sctx.Err() == nil; err = f.Sync(sctx) {
+			select {
+			case <-sctx.Done():
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
 		cancel()
 		if err != nil {
 			return &userError{msg: "ledger: first sync", err: err, hint: "is the ledger node running and reachable?"}
