@@ -55,8 +55,10 @@ type Config struct {
 // Ledger kinds.
 const (
 	// LedgerCometBFT is the embedded CometBFT ledger in DIR/ledger: one
-	// validator, one-second blocks, the nodes staked and active at
-	// genesis, uptime proofs sent for them.
+	// validator, one-second blocks, each node's operator funded at
+	// genesis; the nodes register themselves, send their uptime proofs
+	// and test each other in quorums, so a node that stops is
+	// decommissioned. Its RPC URL is in DIR/ledger-rpc.
 	LedgerCometBFT = "cometbft"
 	// LedgerGenesis is a node list in DIR/genesis.json, followed by the
 	// nodes; edit it to change the network.
@@ -105,7 +107,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("devnet: %w", err)
 	}
-	cfg.Logger.Info("devnet up", "nodes", n.Len(), "swarms", len(n.Swarms()), "ledger", cfg.Ledger, "elapsed", time.Since(start).Round(time.Millisecond).String())
+	attrs := []any{"nodes", n.Len(), "swarms", len(n.Swarms()), "ledger", cfg.Ledger, "elapsed", time.Since(start).Round(time.Millisecond).String()}
+	if rpc := n.LedgerRPC(); rpc != "" {
+		attrs = append(attrs, "ledger_rpc", rpc)
+	}
+	cfg.Logger.Info("devnet up", attrs...)
 	if _, err := fmt.Fprintln(cfg.Stdout, ReadyPrefix+n.NetworkFile()); err != nil {
 		n.Close()
 		return fmt.Errorf("devnet: %w", err)

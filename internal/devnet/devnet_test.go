@@ -101,9 +101,11 @@ func readSeeds(t *testing.T, path string) seedFile {
 	return nf
 }
 
-// TestDevnetServesEveryNode runs the default devnet (15 nodes) and checks
-// what the issue asks of every node: get_n_service_nodes, /storage_rpc/v1
-// and /onion_req/v2; then a restart in the same directory keeps the nodes.
+// TestDevnetServesEveryNode runs the default devnet (15 nodes, embedded
+// CometBFT ledger) and checks what the issue asks of every node:
+// get_n_service_nodes with the ledger's swarm ids, /storage_rpc/v1 (421
+// for accounts of the other swarm) and /onion_req/v2; then a restart in
+// the same directory keeps the nodes.
 func TestDevnetServesEveryNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts 15 nodes")
@@ -144,6 +146,9 @@ func TestDevnetServesEveryNode(t *testing.T) {
 	if len(swarms) != 2 {
 		t.Fatalf("15 nodes in %d swarms, want 2", len(swarms))
 	}
+	// The nodes registered themselves in the embedded ledger: its swarms
+	// are what the nodes list and serve.
+	checkServedSwarms(t, dir, DefaultNodes)
 	// Every node relays: each is the guard of one path and the
 	// destination of another.
 	for i, guard := range nodes {

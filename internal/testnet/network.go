@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -467,8 +468,19 @@ func (n *Network) writeNetworkFile() error {
 	if err := writeFileAtomic(n.NetworkFile(), append(data, '\n'), 0o644); err != nil {
 		return fmt.Errorf("testnet: write network file: %w", err)
 	}
+	if rpc := n.LedgerRPC(); rpc != "" {
+		// For `sottod ledger --node $(cat DIR/ledger-rpc) …`.
+		url := "http://" + strings.TrimPrefix(rpc, "tcp://") + "\n"
+		if err := writeFileAtomic(filepath.Join(n.dir, LedgerRPCFile), []byte(url), 0o644); err != nil {
+			return fmt.Errorf("testnet: write ledger rpc file: %w", err)
+		}
+	}
 	return nil
 }
+
+// LedgerRPCFile holds the CometBFT ledger's RPC URL (http://ip:port) in a
+// CometBFT network's directory, rewritten at every start.
+const LedgerRPCFile = "ledger-rpc"
 
 // startAll starts every node at once and waits for all of them.
 func (n *Network) startAll(ctx context.Context) error {
