@@ -213,6 +213,8 @@ func NewTester(n *Node, minAge time.Duration) *Tester { return &Tester{n: n, min
 type TestError struct {
 	Test   string // "storage", "onion" or "storage_test"
 	Reason string
+	// transport marks a failure to reach the node, which is tried again.
+	transport bool
 }
 
 func (e *TestError) Error() string { return "snode: " + e.Test + " test: " + e.Reason }
@@ -278,8 +280,14 @@ func (tt *Tester) post(ctx context.Context, t target, path, ctype string, body [
 	return resp.StatusCode, resp.Header, out, nil
 }
 
-// retry runs f up to three times while ctx allows: a pooled connection to
-// a node that restarted fails once before a new one is dialled.
+// unreachable is the failure of a test that got no answer.
+func unreachable(test string, err error) error {
+	return &TestError{Test: test, Reason: "unreachable: " + err.Error(), transport: true}
+}
+
+// retry runs f up to three times while ctx allows when it gets no answer:
+// a pooled connection to a node that restarted fails once before a new
+// one is dialled. An answer, good or bad, ends the test.
 func retry(ctx context.Context, f func() error) error {
 	var err error
 	for i := range 3 {
@@ -290,12 +298,10 @@ func retry(ctx context.Context, f func() error) error {
 			case <-time.After(time.Duration(i) * 100 * time.Millisecond):
 			}
 		}
-		if err = f(); err == nil {
-			return nil
-		}
+		err = f()
 		var te *TestError
-		if errors.As(err, &te) || errors.Is(err, ledger.ErrCannotTest) {
-			return err // an answer, not a transport failure
+		if err == nil || !errors.As(err, &te) || !te.transport {
+			return err
 		}
 	}
 	return err
@@ -314,7 +320,7 @@ func (tt *Tester) PingStorage(ctx context.Context, ni ledger.NodeInfo) error {
 		st, h, _, err := tt.post(ctx, t, "/ping_test/v1", "application/json", nil, 4096)
 		switch {
 		case err != nil:
-			return &TestError{Test: "storage", Reason: "unreachable: " + err.Error()}
+			return unreachable("storage", err)
 		case st != http.StatusOK:
 			return &TestError{Test: "storage", Reason: "ping_test answered HTTP " + strconv.Itoa(st)}
 		case h.Get("X-Oxen-Snode-Pubkey") != base64.StdEncoding.EncodeToString(t.key[:]):
@@ -348,7 +354,7 @@ func (tt *Tester) RelayOnion(ctx context.Context, ni ledger.NodeInfo) error {
 		defer key.Destroy()
 		st, _, reply, err := tt.post(ctx, t, relay.Path, "application/octet-stream", body, maxTestResponse)
 		if err != nil {
-			return &TestError{Test: "onion", Reason: "unreachable: " + err.Error()}
+			return unreachable("onion", err)
 		}
 		resp, err := onion.DecodeSnodeResponse(key, st, reply)
 		switch {
@@ -410,7 +416,7 @@ func (tt *Tester) StorageTest(ctx context.Context, ni ledger.NodeInfo) error {
 	return retry(ctx, func() error {
 		st, _, body, err := tt.post(ctx, t, pathStorageTest, "application/json", req, maxTestResponse+maxPeerBody)
 		if err != nil {
-			return &TestError{Test: "storage_test", Reason: "unreachable: " + err.Error()}
+			return unreachable("storage_test", err)
 		}
 		switch st {
 		case http.StatusOK:

@@ -331,3 +331,38 @@ func mustEncode(t testing.TB, r storagerpc.Request) []byte {
 	}
 	return b
 }
+
+func TestRetry(t *testing.T) {
+	ctx := context.Background()
+	calls := 0
+	answer := &TestError{Test: "storage", Reason: "answered HTTP 500"}
+	for _, c := range []struct {
+		name  string
+		f     func() error
+		calls int
+		want  error
+	}{
+		{"pass", func() error { return nil }, 1, nil},
+		{"answer", func() error { return answer }, 1, answer},
+		{"cannot", func() error { return ledger.ErrCannotTest }, 1, ledger.ErrCannotTest},
+		{"unreachable", func() error { return unreachable("storage", errors.New("refused")) }, 3, nil},
+		{"unreachable once", func() error {
+			if calls == 1 {
+				return unreachable("storage", errors.New("reset"))
+			}
+			return nil
+		}, 2, nil},
+	} {
+		calls = 0
+		err := retry(ctx, func() error { calls++; return c.f() })
+		var te *TestError
+		switch {
+		case calls != c.calls:
+			t.Errorf("%s: %d calls, want %d", c.name, calls, c.calls)
+		case c.name == "unreachable" && (!errors.As(err, &te) || !strings.Contains(te.Reason, "unreachable")):
+			t.Errorf("%s: %v", c.name, err)
+		case c.name != "unreachable" && !errors.Is(err, c.want):
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
+	}
+}
