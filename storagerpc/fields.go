@@ -21,13 +21,10 @@ import (
 type fields map[string]json.RawMessage
 
 // decodeFields decodes a params object; anything else is an error.
+// The values alias params.
 func decodeFields(params json.RawMessage) (fields, error) {
-	p := bytes.TrimLeft(params, " \t\r\n")
-	if len(p) == 0 || p[0] != '{' {
-		return nil, errNotObject
-	}
-	var f fields
-	if err := json.Unmarshal(params, &f); err != nil {
+	f, isObject, _ := splitObject(params)
+	if !isObject {
 		return nil, errNotObject
 	}
 	return f, nil
@@ -266,8 +263,8 @@ func (f fields) strings(name string) (out []string, ok bool, err *Error) {
 	if !isJSONArray(v) {
 		return nil, false, typeError(name, descStrings)
 	}
-	var elems []json.RawMessage
-	if json.Unmarshal(v, &elems) != nil {
+	elems, isArray := splitArray(v)
+	if !isArray {
 		return nil, false, typeError(name, descStrings)
 	}
 	out = make([]string, len(elems))
@@ -294,8 +291,8 @@ func (f fields) timestamps(name string) (out []int64, ok bool, err *Error) {
 	if !isJSONArray(v) {
 		return nil, false, typeError(name, descTimes)
 	}
-	var elems []json.RawMessage
-	if json.Unmarshal(v, &elems) != nil {
+	elems, isArray := splitArray(v)
+	if !isArray {
 		return nil, false, typeError(name, descTimes)
 	}
 	out = make([]int64, len(elems))

@@ -1017,8 +1017,8 @@ func isMeta(method string) bool {
 
 func parseBatch(f fields, sequence bool) (*BatchParams, *Error) {
 	reqs := f["requests"]
-	var items []json.RawMessage
-	if !isJSONArray(reqs) || json.Unmarshal(reqs, &items) != nil || len(items) == 0 {
+	items, isArray := splitArray(reqs)
+	if !isArray || len(items) == 0 {
 		return nil, InvalidRequest(`Invalid batch request: no valid "requests" field`)
 	}
 	if len(items) > MaxBatchRequests {

@@ -1,7 +1,6 @@
 package storagerpc
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -92,15 +91,16 @@ func CanonicalMethod(name string) (string, bool) {
 // json: no `method` field", 400 "invalid json: no `params` field", 400 "no
 // method NAME" for an unknown method. Keys are matched exactly. The
 // "ifelse" meta-request is not supported and is reported as unknown.
+// params is a slice of body.
 func DecodeRequest(body []byte) (method string, params json.RawMessage, err error) {
 	if len(body) > MaxRequestBody {
 		return "", nil, PayloadTooLarge()
 	}
-	if !json.Valid(body) {
+	top, isObject, valid := splitObject(body)
+	if !valid {
 		return "", nil, BadRequest("invalid json")
 	}
-	var top map[string]json.RawMessage
-	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) == 0 || b[0] != '{' || json.Unmarshal(body, &top) != nil {
+	if !isObject {
 		return "", nil, BadRequest("invalid json: no `method` field")
 	}
 	name, ok := jsonString(top["method"])
