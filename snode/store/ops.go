@@ -50,6 +50,21 @@ func (w *wtx) insert(owner int64, r *Record) error {
 	return nil
 }
 
+// insertNew inserts a live record unless a row with its hash exists;
+// inserted is false (and nothing changed) when one does.
+func (w *wtx) insertNew(owner int64, r *Record) (inserted bool, err error) {
+	res, err := w.st.insNew.ExecContext(w.ctx, r.Hash, owner, r.Namespace, r.Timestamp, r.Expiry, r.MTime, nonNil(r.Data))
+	if err != nil {
+		return false, fmt.Errorf("insert message: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	w.msgChange(r.Account, r.Namespace, r.Hash, nil, &state{mtime: r.MTime, expiry: r.Expiry})
+	w.arrivals = append(w.arrivals, arrival{r.Account, r.Namespace})
+	return true, nil
+}
+
 // nonNil keeps an empty message from being stored as NULL (a tombstone).
 func nonNil(b []byte) []byte {
 	if b == nil {
@@ -81,6 +96,12 @@ func (s *Store) Store(ctx context.Context, m Message, op int64) (StoreResult, in
 			if err := w.clearOutbox(m.Account, owner, m.Namespace, m.Hash, op); err != nil {
 				return err
 			}
+		}
+		// Almost every store is of a new message: insert first, which
+		// looks the hash up once, and read the row only on a conflict.
+		if inserted, err := w.insertNew(owner, &Record{Message: m, MTime: op}); err != nil || inserted {
+			res, expiry = New, m.Expiry
+			return err
 		}
 		r, found, err := w.byHash(m.Hash)
 		if err != nil {

@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -165,13 +166,22 @@ func (s *Store) Stats() Stats {
 	return Stats{Commits: s.commits.Load(), Ops: s.committedOps.Load(), CommitTime: time.Duration(s.commitNanos.Load())}
 }
 
+// writerCacheKiB is the page cache of the writer connection. SQLite's
+// default (2 MiB) holds little of the message indexes once a node stores
+// more than a few MiB, and every store then reads index pages back from
+// the file; the writer keeps its cache across transactions (it is the only
+// writer), so a larger one pays. Readers keep the default: in WAL mode a
+// connection drops its whole cache whenever another one has written since
+// its last read, which on a node taking stores is at nearly every read.
+const writerCacheKiB = 32 << 10
+
 func dsn(path string, readOnly bool) string {
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path)}
 	q := "_pragma=busy_timeout(15000)&_pragma=journal_mode(wal)&_pragma=synchronous(full)&_pragma=foreign_keys(on)"
 	if readOnly {
 		q += "&_pragma=query_only(1)"
 	} else {
-		q += "&_txlock=immediate"
+		q += "&_txlock=immediate&_pragma=cache_size(-" + strconv.Itoa(writerCacheKiB) + ")"
 	}
 	return u.String() + "?" + q
 }

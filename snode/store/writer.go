@@ -230,11 +230,12 @@ func (a state) newer(b state) bool {
 
 // writeStmts are prepared on the writer connection.
 type writeStmts struct {
-	insOwner, delOwner                                   *sql.Stmt
-	selByHash, insMsg, delMsg, setExpiry, setTomb, upMsg *sql.Stmt
-	selRev, insRev, upRev                                *sql.Stmt
-	begin, commit                                        *sql.Stmt
-	all                                                  []*sql.Stmt
+	insOwner, delOwner                                    *sql.Stmt
+	selByHash, insMsg, insNew, delMsg, setExpiry, setTomb *sql.Stmt
+	upMsg                                                 *sql.Stmt
+	selRev, insRev, upRev                                 *sql.Stmt
+	begin, commit                                         *sql.Stmt
+	all                                                   []*sql.Stmt
 }
 
 func (ws *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
@@ -252,6 +253,7 @@ func (ws *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
 		p(&ws.delOwner, "DELETE FROM owners WHERE id = ?"),
 		p(&ws.selByHash, "SELECT id, owner, namespace, expiry, mtime, data IS NULL FROM messages WHERE hash = ?"),
 		p(&ws.insMsg, "INSERT INTO messages (hash, owner, namespace, timestamp, expiry, mtime, data) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+		p(&ws.insNew, "INSERT INTO messages (hash, owner, namespace, timestamp, expiry, mtime, data) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING"),
 		p(&ws.delMsg, "DELETE FROM messages WHERE id = ?"),
 		p(&ws.setExpiry, "UPDATE messages SET expiry = ?, mtime = ? WHERE id = ?"),
 		p(&ws.setTomb, "UPDATE messages SET data = NULL, mtime = ? WHERE id = ?"),
