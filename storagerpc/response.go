@@ -3,6 +3,7 @@ package storagerpc
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -460,11 +461,63 @@ func VerifyResult(node identity.Ed25519PublicKey, msg []byte, sig Signature) boo
 // Session always sends lists, never null: these encoders turn nil slices
 // into [].
 
-// MarshalJSON implements json.Marshaler.
+// MarshalJSON implements json.Marshaler. It writes what json.Marshal
+// would, by hand: retrieves are the most frequent answer of a node.
 func (r RetrieveResponse) MarshalJSON() ([]byte, error) {
-	type plain RetrieveResponse
-	r.Messages = nonNil(r.Messages)
-	return json.Marshal(plain(r))
+	n := 64
+	for _, m := range r.Messages {
+		n += 80 + len(m.Hash) + base64.StdEncoding.EncodedLen(len(m.Data))
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"messages":[`...)
+	for i, m := range r.Messages {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"hash":`...)
+		b = appendJSONString(b, m.Hash)
+		b = append(b, `,"timestamp":`...)
+		b = strconv.AppendInt(b, m.Timestamp, 10)
+		b = append(b, `,"expiration":`...)
+		b = strconv.AppendInt(b, m.Expiration, 10)
+		if m.Data == nil {
+			b = append(b, `,"data":null}`...)
+			continue
+		}
+		b = append(b, `,"data":"`...)
+		b = base64.StdEncoding.AppendEncode(b, m.Data)
+		b = append(b, `"}`...)
+	}
+	b = append(b, `],"more":`...)
+	b = strconv.AppendBool(b, r.More)
+	return appendNodeTime(b, r.NodeTime), nil
+}
+
+// appendNodeTime appends `,"t":…,"hf":[…,…]}`, the end of an object whose
+// last field is an embedded NodeTime.
+func appendNodeTime(b []byte, t NodeTime) []byte {
+	b = append(b, `,"t":`...)
+	b = strconv.AppendInt(b, t.T, 10)
+	b = append(b, `,"hf":[`...)
+	b = strconv.AppendInt(b, int64(t.HF[0]), 10)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, int64(t.HF[1]), 10)
+	return append(b, "]}"...)
+}
+
+// appendJSONString appends s as encoding/json writes it: printable ASCII
+// other than the characters it escapes is copied, anything else goes
+// through json.Marshal.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // MarshalJSON implements json.Marshaler.

@@ -1,9 +1,11 @@
 package storagerpc
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"reflect"
 	"testing"
 
@@ -181,3 +183,49 @@ func TestStatusOf(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// retrieveJSONReference is the encoding the hand-written encoder must
+// reproduce.
+func retrieveJSONReference(r RetrieveResponse) []byte {
+	type plain RetrieveResponse
+	r.Messages = nonNil(r.Messages)
+	b, _ := json.Marshal(plain(r))
+	return b
+}
+
+func checkRetrieveJSON(t *testing.T, r RetrieveResponse) {
+	t.Helper()
+	got, err := r.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := retrieveJSONReference(r); !bytes.Equal(got, want) {
+		t.Fatalf("MarshalJSON:\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestRetrieveResponseJSON(t *testing.T) {
+	nt := NodeTime{T: 1_700_000_000_123, HF: [2]int{21, -1}}
+	for _, r := range []RetrieveResponse{
+		{},
+		{NodeTime: nt, More: true},
+		{Messages: []RetrievedMessage{}, NodeTime: nt},
+		{Messages: []RetrievedMessage{
+			{Hash: "Ab0+/xyz", Timestamp: 1, Expiration: -2, Data: []byte{0, 1, 2, 0xff}},
+			{Hash: "", Data: nil},
+			{Hash: "a\"b\\c<d>e&f\n\x01\u2028é\xff", Timestamp: math.MaxInt64, Expiration: math.MinInt64, Data: []byte{}},
+			{Hash: "x", Data: bytes.Repeat([]byte("data"), 100)},
+		}, More: true, NodeTime: nt},
+	} {
+		checkRetrieveJSON(t, r)
+	}
+}
+
+func FuzzRetrieveResponseJSON(f *testing.F) {
+	f.Add("hash", []byte("data"), int64(1), int64(2), false)
+	f.Add("<\"\\\xff>", []byte(nil), int64(-1), int64(math.MaxInt64), true)
+	f.Fuzz(func(t *testing.T, hash string, data []byte, ts, exp int64, more bool) {
+		m := RetrievedMessage{Hash: hash, Timestamp: ts, Expiration: exp, Data: data}
+		checkRetrieveJSON(t, RetrieveResponse{Messages: []RetrievedMessage{m, m}, More: more, NodeTime: NodeTime{T: ts, HF: [2]int{int(exp), 0}}})
+	})
+}
