@@ -234,10 +234,13 @@ func recursive[T any](ctx context.Context, n *Node, c *call, req storagerpc.Requ
 		return nil, storagerpc.NodeResult[T]{OK: ok, Failure: fail}
 	}
 	peers := c.mem.peers()
-	params, err := req.MarshalJSON()
 	var body []byte
-	if err == nil {
-		body, err = json.Marshal(forwardEnvelope{Op: c.op, Method: req.Method(), Params: params})
+	var err error
+	if len(peers) > 0 {
+		var params []byte
+		if params, err = req.MarshalJSON(); err == nil {
+			body, err = json.Marshal(forwardEnvelope{Op: c.op, Method: req.Method(), Params: params})
+		}
 	}
 	results := make([]storagerpc.NodeResult[T], len(peers))
 	var wg sync.WaitGroup

@@ -96,7 +96,11 @@ func (s *Store) Retrieve(ctx context.Context, q RetrieveQuery) ([]Message, bool,
 		return nil, false, fmt.Errorf("retrieve: %w", err)
 	}
 	defer rows.Close()
-	var out []Message
+	n := 16
+	if q.MaxCount > 0 {
+		n = min(n, q.MaxCount)
+	}
+	out := make([]Message, 0, n)
 	more := false
 	size := 0
 	for rows.Next() {
