@@ -109,7 +109,7 @@ func TestRateLimitAndMetrics(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	for _, want := range []string{`snode_requests_total{method="info",status="200"} 5`, `snode_dropped_requests_total{kind="client"} 3`, "snode_store_bytes"} {
+	for _, want := range []string{`snode_requests_total{method="info",status="200"} 5`, `snode_dropped_requests_total{kind="client"} 3`, "snode_store_bytes", "snode_store_commits_total", "snode_store_committed_ops_total"} {
 		if !bytes.Contains(body, []byte(want)) {
 			t.Errorf("metrics lack %q", want)
 		}

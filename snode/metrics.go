@@ -4,6 +4,8 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"sotto.dev/snode/store"
 )
 
 // metrics are the node's Prometheus collectors. Labels never carry account
@@ -67,6 +69,23 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	reg.MustRegister(m.heldRetrieves, m.requests, m.duration, m.storeBytes, m.messages, m.swarmPeers, m.syncing,
 		m.forwards, m.replLag, m.aeRounds, m.aeRepairs, m.rateLimited, m.swept, m.handoff, m.storeFailures)
 	return m
+}
+
+// registerStoreMetrics exports the store writer's group-commit counters:
+// commits, the operations in them (their ratio is the batch size) and the
+// time spent committing (mostly syncing the log).
+func registerStoreMetrics(reg prometheus.Registerer, st *store.Store) {
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "snode_store_commits_total", Help: "Transactions committed by the store writer (one log sync each).",
+		}, func() float64 { return float64(st.Stats().Commits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "snode_store_committed_ops_total", Help: "Write operations in those transactions (ops per commit is the group-commit batch size).",
+		}, func() float64 { return float64(st.Stats().Ops) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "snode_store_commit_seconds_total", Help: "Time spent in COMMIT, mostly syncing the write-ahead log.",
+		}, func() float64 { return st.Stats().CommitTime.Seconds() }),
+	)
 }
 
 func (m *metrics) request(method string, status int, seconds float64) {

@@ -167,6 +167,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 		return nil, err
 	}
 	n.store = st
+	registerStoreMetrics(n.reg, st)
 	fail := func(err error) (*Node, error) {
 		if n.ln != nil {
 			n.ln.Close()
