@@ -2,11 +2,12 @@
 // github.com/ncruces/go-sqlite3) in WAL mode with synchronous=FULL.
 //
 // All writes go through one writer goroutine that group-commits: the
-// operations that queue up while a commit is being synced are applied in the
-// next transaction, each inside its own savepoint, and every caller gets its
-// answer only after the COMMIT that contains its operation returned. An
-// acknowledged write therefore survives a crash of the process or the
-// machine. Reads use a separate pool of read-only connections.
+// operations that queue up while a commit is being synced (and, when the
+// writer is busy, those that arrive shortly after: Options.CommitWait) are
+// applied in the next transaction, and every caller gets its answer only
+// after the COMMIT that contains its operation returned. An acknowledged
+// write therefore survives a crash of the process or the machine. Reads
+// use a separate pool of read-only connections.
 //
 // Every message row is also a replication record: deleting a message turns
 // the row into a tombstone (data NULL) that is kept until the message's
@@ -105,6 +106,10 @@ type Options struct {
 	// MaxBatch is the most operations committed in one transaction
 	// (default 512).
 	MaxBatch int
+	// CommitWait caps how long a busy writer waits for more operations
+	// before it commits (see run); 0 means the default, 1 ms, and a
+	// negative value never waits.
+	CommitWait time.Duration
 	// ReadConns is the size of the read connection pool (default 4).
 	ReadConns int
 	// Logger receives warnings; nil discards them.
@@ -115,6 +120,9 @@ type Options struct {
 	// block or call the store.
 	OnLive func(a Account, ns int16)
 }
+
+// defaultCommitWait is Options.CommitWait's default.
+const defaultCommitWait = time.Millisecond
 
 // pageSize is the SQLite page size the store uses (the default).
 const pageSize = 4096
@@ -136,6 +144,8 @@ type Store struct {
 	ws       writeStmts
 	rs       readStmts
 	maxBatch int
+	// commitWait caps the writer's wait for more operations (0: none).
+	commitWait time.Duration
 
 	ops     chan *writeOp
 	closing chan struct{}
@@ -216,6 +226,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	if s.maxBatch <= 0 {
 		s.maxBatch = 512
+	}
+	switch {
+	case opts.CommitWait == 0:
+		s.commitWait = defaultCommitWait
+	case opts.CommitWait > 0:
+		s.commitWait = opts.CommitWait
 	}
 	readConns := opts.ReadConns
 	if readConns <= 0 {

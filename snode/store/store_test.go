@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -368,6 +370,66 @@ func TestGroupCommitConcurrent(t *testing.T) {
 	wg.Wait()
 	if n, err := s.Count(ctx, 1000); err != nil || n != 400 {
 		t.Fatalf("count %d %v", n, err)
+	}
+}
+
+// Group commit with and without the busy writer's wait: every
+// acknowledged store is in the database after a reopen, and a Close while
+// the writer waits for more operations neither hangs nor loses one.
+func TestGroupCommitWait(t *testing.T) {
+	for _, wait := range []time.Duration{-1, 0, 20 * time.Millisecond} {
+		t.Run(fmt.Sprint(wait), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "store.db")
+			s, err := Open(ctx, Options{Path: path, CommitWait: wait})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			acked := map[string]bool{}
+			for g := range 16 {
+				wg.Go(func() {
+					for i := range 20 {
+						m := msg(acct(byte(g)), 0, i, 1000, 100_000)
+						_, _, err := s.Store(ctx, m, int64(1000+i))
+						if errors.Is(err, ErrClosed) {
+							return
+						}
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						mu.Lock()
+						acked[m.Hash] = true
+						mu.Unlock()
+						if g == 0 && i == 10 {
+							go s.Close() // in the middle of the traffic
+						}
+					}
+				})
+			}
+			wg.Wait()
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			st := s.Stats()
+			if int(st.Ops) != len(acked) {
+				t.Errorf("%d operations committed, %d acknowledged", st.Ops, len(acked))
+			}
+			s = open(t, Options{Path: path})
+			for g := range 16 {
+				ms, _, err := s.Retrieve(ctx, RetrieveQuery{Account: acct(byte(g)), Now: 1000})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range ms {
+					delete(acked, m.Hash)
+				}
+			}
+			if len(acked) > 0 {
+				t.Fatalf("%d acknowledged stores lost, e.g. %v", len(acked), slices.Collect(maps.Keys(acked))[:1])
+			}
+		})
 	}
 }
 

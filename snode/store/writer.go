@@ -46,9 +46,21 @@ func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 
 // run is the writer goroutine: take one op, gather the ops already waiting,
 // commit them together.
+//
+// Under load it also waits a little for more: when the previous commit
+// ended moments ago (busy), other requests are being checked and will
+// write soon, and every commit costs a log sync and the pages it dirties
+// whatever its size. It waits up to the time the previous commit took,
+// capped by commitWait; a writer that was idle commits at once, so a lone
+// request gets no added latency. On the 2-core test machine (a sync takes
+// about 300 µs there) this took stores from 1.2 to 5–10 operations per
+// commit and their CPU time per request down by a third
+// (docs/PERFORMANCE.md).
 func (s *Store) run() {
 	defer close(s.done)
 	batch := make([]*writeOp, 0, s.maxBatch)
+	var lastEnd time.Time
+	var lastTook time.Duration
 	for {
 		batch = batch[:0]
 		select {
@@ -66,8 +78,35 @@ func (s *Store) run() {
 				break gather
 			}
 		}
+		if wait := min(lastTook, s.commitWait); wait > 0 && time.Since(lastEnd) < busyGap {
+			batch = s.gatherFor(batch, wait)
+		}
+		t0 := time.Now()
 		s.commit(batch)
+		lastEnd = time.Now()
+		lastTook = lastEnd.Sub(t0)
 	}
+}
+
+// busyGap is how soon after a commit the next operation must arrive for
+// the writer to count as busy.
+const busyGap = time.Millisecond
+
+// gatherFor adds the operations that arrive within d, up to a full batch.
+func (s *Store) gatherFor(batch []*writeOp, d time.Duration) []*writeOp {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for len(batch) < s.maxBatch {
+		select {
+		case op := <-s.ops:
+			batch = append(batch, op)
+		case <-t.C:
+			return batch
+		case <-s.closing:
+			return batch
+		}
+	}
+	return batch
 }
 
 // commit applies a batch in one transaction. If any operation fails,
