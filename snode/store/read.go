@@ -5,21 +5,75 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
+	"path/filepath"
+
+	"github.com/ncruces/go-sqlite3"
 )
 
 type readStmts struct {
-	lastID, page, expiry, allExpiries, revoked *sql.Stmt
-	headers, revHeaders, byHash, export        *sql.Stmt
-	exportRev, count                           *sql.Stmt
-	all                                        []*sql.Stmt
+	expiry, allExpiries, revoked        *sql.Stmt
+	headers, revHeaders, byHash, export *sql.Stmt
+	exportRev, count                    *sql.Stmt
+	all                                 []*sql.Stmt
 }
 
 const ownerSub = "(SELECT id FROM owners WHERE pubkey = ?)"
 
-// pageQuery selects a page of live messages after a row id (see prepare
-// for why it has no LIMIT and a "+?").
+// pageQuery selects a page of live messages after a row id. This SQLite
+// build re-prepares a statement at every run when a bound value may change
+// its plan: a bound LIMIT always does, and so does "namespace = ?" bound to
+// 0 or 1 before a range on id. Hence no LIMIT (rows are read lazily; the
+// scan stops where Retrieve stops) and "+?", which hides the value from the
+// planner without keeping the index from being used.
 const pageQuery = "SELECT hash, timestamp, expiry, data FROM messages WHERE owner = " + ownerSub +
 	" AND namespace = +? AND id > ? AND data IS NOT NULL AND expiry > ? ORDER BY id"
+
+// lastIDQuery finds the row of a retrieve's last_hash.
+const lastIDQuery = "SELECT id FROM messages WHERE hash = ? AND namespace = ? AND owner = " + ownerSub
+
+// reader is a read-only connection used through SQLite's own API rather
+// than database/sql, for retrieves, the most frequent request: it skips
+// database/sql's pool, locks and per-column conversions, which cost about
+// as much as the query itself for a page of short messages.
+type reader struct {
+	conn         *sqlite3.Conn
+	lastID, page *sqlite3.Stmt
+}
+
+func openReader(path string) (*reader, error) {
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path)}
+	c, err := sqlite3.OpenFlags(u.String(), sqlite3.OPEN_READWRITE|sqlite3.OPEN_URI)
+	if err != nil {
+		return nil, err
+	}
+	r := &reader{conn: c}
+	if err := c.Exec("PRAGMA busy_timeout = 15000; PRAGMA query_only = 1"); err != nil {
+		r.close()
+		return nil, err
+	}
+	for _, p := range []struct {
+		dst **sqlite3.Stmt
+		q   string
+	}{{&r.lastID, lastIDQuery}, {&r.page, pageQuery}} {
+		st, _, err := c.PrepareFlags(p.q, sqlite3.PREPARE_PERSISTENT)
+		if err != nil {
+			r.close()
+			return nil, fmt.Errorf("prepare %q: %w", p.q, err)
+		}
+		*p.dst = st
+	}
+	return r, nil
+}
+
+func (r *reader) close() error {
+	for _, st := range []*sqlite3.Stmt{r.lastID, r.page} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	return r.conn.Close()
+}
 
 func (rs *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 	p := func(dst **sql.Stmt, q string) error {
@@ -32,14 +86,6 @@ func (rs *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 		return nil
 	}
 	return errors.Join(
-		p(&rs.lastID, "SELECT id FROM messages WHERE hash = ? AND namespace = ? AND owner = "+ownerSub),
-		// This SQLite build re-prepares a statement at every run when a
-		// bound value may change its plan: a bound LIMIT always does, and so
-		// does "namespace = ?" bound to 0 or 1 before a range on id. Hence
-		// no LIMIT (rows are read lazily; the scan stops where Retrieve
-		// stops) and "+?", which hides the value from the planner without
-		// keeping the index from being used.
-		p(&rs.page, pageQuery),
 		p(&rs.expiry, "SELECT expiry FROM messages WHERE hash = ? AND data IS NOT NULL AND expiry > ? AND owner = "+ownerSub),
 		p(&rs.allExpiries, "SELECT hash, expiry FROM messages WHERE owner = "+ownerSub+" AND data IS NOT NULL AND expiry > ?"),
 		p(&rs.revoked, "SELECT revoked FROM revoked WHERE token = ? AND owner = "+ownerSub),
@@ -84,18 +130,42 @@ type RetrieveQuery struct {
 // Retrieve returns the next page of messages after q.LastHash in insertion
 // order and whether more remain.
 func (s *Store) Retrieve(ctx context.Context, q RetrieveQuery) ([]Message, bool, error) {
-	var after int64
-	if q.LastHash != "" {
-		err := s.rs.lastID.QueryRowContext(ctx, q.LastHash, q.Namespace, q.Account[:]).Scan(&after)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return nil, false, fmt.Errorf("retrieve: %w", err)
-		}
+	var r *reader
+	select {
+	case r = <-s.readers:
+	case <-ctx.Done():
+		return nil, false, fmt.Errorf("retrieve: %w", ctx.Err())
+	case <-s.closing:
+		return nil, false, ErrClosed
 	}
-	rows, err := s.rs.page.QueryContext(ctx, q.Account[:], q.Namespace, after, q.Now)
+	defer func() { s.readers <- r }()
+	old := r.conn.SetInterrupt(ctx)
+	defer r.conn.SetInterrupt(old)
+	out, more, err := r.retrieve(q)
 	if err != nil {
 		return nil, false, fmt.Errorf("retrieve: %w", err)
 	}
-	defer rows.Close()
+	return out, more, nil
+}
+
+func (r *reader) retrieve(q RetrieveQuery) ([]Message, bool, error) {
+	var after int64
+	if q.LastHash != "" {
+		st := r.lastID
+		if err := errors.Join(st.BindText(1, q.LastHash), st.BindInt64(2, int64(q.Namespace)), st.BindBlob(3, q.Account[:])); err != nil {
+			return nil, false, err
+		}
+		if st.Step() {
+			after = st.ColumnInt64(0)
+		}
+		if err := st.Reset(); err != nil {
+			return nil, false, err
+		}
+	}
+	st := r.page
+	if err := errors.Join(st.BindBlob(1, q.Account[:]), st.BindInt64(2, int64(q.Namespace)), st.BindInt64(3, after), st.BindInt64(4, q.Now)); err != nil {
+		return nil, false, err
+	}
 	n := 16
 	if q.MaxCount > 0 {
 		n = min(n, q.MaxCount)
@@ -103,15 +173,14 @@ func (s *Store) Retrieve(ctx context.Context, q RetrieveQuery) ([]Message, bool,
 	out := make([]Message, 0, n)
 	more := false
 	size := 0
-	for rows.Next() {
+	for st.Step() {
 		if q.MaxCount > 0 && len(out) >= q.MaxCount {
 			more = true
 			break
 		}
-		m := Message{Account: q.Account, Namespace: q.Namespace}
-		if err := rows.Scan(&m.Hash, &m.Timestamp, &m.Expiry, &m.Data); err != nil {
-			return nil, false, fmt.Errorf("retrieve: %w", err)
-		}
+		m := Message{Account: q.Account, Namespace: q.Namespace,
+			Hash: st.ColumnText(0), Timestamp: st.ColumnInt64(1), Expiry: st.ColumnInt64(2),
+			Data: st.ColumnBlob(3, []byte{})} // never nil: an empty message is not a tombstone
 		if q.MaxSize > 0 {
 			size += RetrieveOverhead + len(m.Hash) + (len(m.Data)+2)/3*4
 			if len(out) > 0 && size > q.MaxSize {
@@ -121,8 +190,8 @@ func (s *Store) Retrieve(ctx context.Context, q RetrieveQuery) ([]Message, bool,
 		}
 		out = append(out, m)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("retrieve: %w", err)
+	if err := st.Reset(); err != nil {
+		return nil, false, err
 	}
 	return out, more, nil
 }

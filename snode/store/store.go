@@ -143,6 +143,7 @@ type Store struct {
 	wconn    *sql.Conn
 	ws       writeStmts
 	rs       readStmts
+	readers  chan *reader // for Retrieve
 	maxBatch int
 	// commitWait caps the writer's wait for more operations (0: none).
 	commitWait time.Duration
@@ -282,6 +283,15 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err := s.rs.prepare(ctx, s.rdb); err != nil {
 		return fail(err)
 	}
+	s.readers = make(chan *reader, readConns)
+	for range readConns {
+		r, err := openReader(opts.Path)
+		if err != nil {
+			s.closeReaders(len(s.readers))
+			return fail(err)
+		}
+		s.readers <- r
+	}
 	if err := s.load(ctx); err != nil {
 		return fail(err)
 	}
@@ -397,9 +407,19 @@ func (s *Store) Close() error {
 		<-s.cpDone
 		s.ws.close()
 		s.rs.close()
-		err = errors.Join(s.wconn.Close(), s.wdb.Close(), s.rdb.Close(), s.cdb.Close())
+		err = errors.Join(s.closeReaders(cap(s.readers)), s.wconn.Close(), s.wdb.Close(), s.rdb.Close(), s.cdb.Close())
 	})
 	return err
+}
+
+// closeReaders closes n Retrieve connections, waiting for those in use.
+func (s *Store) closeReaders(n int) error {
+	var errs []error
+	for range n {
+		r := <-s.readers
+		errs = append(errs, r.close())
+	}
+	return errors.Join(errs...)
 }
 
 // Size returns the bytes used by the database (pages in use times the page
