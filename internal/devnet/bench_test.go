@@ -101,7 +101,7 @@ func TestBenchEveryTest(t *testing.T) {
 			t.Errorf("%s: %+v", r.Name, r)
 		}
 	}
-	if fmt.Sprint(names) != "[store retrieve onion e2e]" {
+	if fmt.Sprint(names) != "[store retrieve poll onion e2e]" {
 		t.Fatalf("tests run: %v", names)
 	}
 }
