@@ -20,25 +20,27 @@ type readStmts struct {
 
 const ownerSub = "(SELECT id FROM owners WHERE pubkey = ?)"
 
-// pageQuery selects a page of live messages after a row id. This SQLite
-// build re-prepares a statement at every run when a bound value may change
-// its plan: a bound LIMIT always does, and so does "namespace = ?" bound to
-// 0 or 1 before a range on id. Hence no LIMIT (rows are read lazily; the
-// scan stops where Retrieve stops) and "+?", which hides the value from the
-// planner without keeping the index from being used.
-const pageQuery = "SELECT hash, timestamp, expiry, data FROM messages WHERE owner = " + ownerSub +
-	" AND namespace = +? AND id > ? AND data IS NOT NULL AND expiry > ? ORDER BY id"
-
-// lastIDQuery finds the row of a retrieve's last_hash.
-const lastIDQuery = "SELECT id FROM messages WHERE hash = ? AND namespace = ? AND owner = " + ownerSub
+// pageQuery selects a page of live messages of account ?1 in namespace ?2
+// after the row of the message with hash ?3 (from the start when ?3 is
+// NULL or no such row exists, as in Session), unexpired at ?4. One
+// statement, so one read transaction (each costs file-lock system calls).
+// This SQLite build re-prepares a statement at every run when a bound
+// value may change its plan: a bound LIMIT always does, and so does
+// "namespace = ?" bound to 0 or 1 before a range on id. Hence no LIMIT
+// (rows are read lazily; the scan stops where Retrieve stops) and "+?2",
+// which hides the value from the planner without keeping the index from
+// being used.
+const pageQuery = "SELECT hash, timestamp, expiry, data FROM messages WHERE owner = (SELECT id FROM owners WHERE pubkey = ?1)" +
+	" AND namespace = +?2 AND id > coalesce((SELECT id FROM messages WHERE hash = ?3 AND namespace = ?2 AND owner = (SELECT id FROM owners WHERE pubkey = ?1)), 0)" +
+	" AND data IS NOT NULL AND expiry > ?4 ORDER BY id"
 
 // reader is a read-only connection used through SQLite's own API rather
 // than database/sql, for retrieves, the most frequent request: it skips
 // database/sql's pool, locks and per-column conversions, which cost about
 // as much as the query itself for a page of short messages.
 type reader struct {
-	conn         *sqlite3.Conn
-	lastID, page *sqlite3.Stmt
+	conn *sqlite3.Conn
+	page *sqlite3.Stmt
 }
 
 func openReader(path string) (*reader, error) {
@@ -52,25 +54,16 @@ func openReader(path string) (*reader, error) {
 		r.close()
 		return nil, err
 	}
-	for _, p := range []struct {
-		dst **sqlite3.Stmt
-		q   string
-	}{{&r.lastID, lastIDQuery}, {&r.page, pageQuery}} {
-		st, _, err := c.PrepareFlags(p.q, sqlite3.PREPARE_PERSISTENT)
-		if err != nil {
-			r.close()
-			return nil, fmt.Errorf("prepare %q: %w", p.q, err)
-		}
-		*p.dst = st
+	if r.page, _, err = c.PrepareFlags(pageQuery, sqlite3.PREPARE_PERSISTENT); err != nil {
+		r.close()
+		return nil, fmt.Errorf("prepare %q: %w", pageQuery, err)
 	}
 	return r, nil
 }
 
 func (r *reader) close() error {
-	for _, st := range []*sqlite3.Stmt{r.lastID, r.page} {
-		if st != nil {
-			st.Close()
-		}
+	if r.page != nil {
+		r.page.Close()
 	}
 	return r.conn.Close()
 }
@@ -149,21 +142,12 @@ func (s *Store) Retrieve(ctx context.Context, q RetrieveQuery) ([]Message, bool,
 }
 
 func (r *reader) retrieve(q RetrieveQuery) ([]Message, bool, error) {
-	var after int64
-	if q.LastHash != "" {
-		st := r.lastID
-		if err := errors.Join(st.BindText(1, q.LastHash), st.BindInt64(2, int64(q.Namespace)), st.BindBlob(3, q.Account[:])); err != nil {
-			return nil, false, err
-		}
-		if st.Step() {
-			after = st.ColumnInt64(0)
-		}
-		if err := st.Reset(); err != nil {
-			return nil, false, err
-		}
-	}
 	st := r.page
-	if err := errors.Join(st.BindBlob(1, q.Account[:]), st.BindInt64(2, int64(q.Namespace)), st.BindInt64(3, after), st.BindInt64(4, q.Now)); err != nil {
+	last := st.BindNull(3)
+	if q.LastHash != "" {
+		last = st.BindText(3, q.LastHash)
+	}
+	if err := errors.Join(st.BindBlob(1, q.Account[:]), st.BindInt64(2, int64(q.Namespace)), last, st.BindInt64(4, q.Now)); err != nil {
 		return nil, false, err
 	}
 	n := 16
