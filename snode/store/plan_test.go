@@ -29,7 +29,7 @@ func TestRetrievePlan(t *testing.T) {
 	}
 	for _, want := range []string{
 		"SEARCH messages USING INDEX messages_owner_ns (owner=? AND namespace=? AND id>?)", // the page
-		"SEARCH messages USING INDEX sqlite_autoindex_messages_1 (hash=?)",                  // last_hash
+		"SEARCH messages USING INDEX sqlite_autoindex_messages_1 (hash=?)",                 // last_hash
 		"SEARCH owners USING COVERING INDEX sqlite_autoindex_owners_1 (pubkey=?)",
 	} {
 		if !strings.Contains(strings.Join(plan, "\n"), want) {
