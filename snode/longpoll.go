@@ -31,13 +31,11 @@ const (
 // no wait, values above MaxLongPoll are lowered to it, anything but a
 // non-negative integer is a 400.
 func parseWait(params json.RawMessage) (time.Duration, error) {
-	var p struct {
-		Wait json.RawMessage `json:"wait_ms"`
-	}
-	if err := json.Unmarshal(params, &p); err != nil || len(p.Wait) == 0 || bytes.Equal(p.Wait, []byte("null")) {
+	wait, ok := storagerpc.ParamsMember(params, "wait_ms")
+	if !ok || bytes.Equal(wait, []byte("null")) {
 		return 0, nil
 	}
-	ms, err := strconv.ParseInt(string(p.Wait), 10, 64)
+	ms, err := strconv.ParseInt(string(wait), 10, 64)
 	if err != nil || ms < 0 {
 		return 0, storagerpc.InvalidRequest("wait_ms")
 	}

@@ -118,6 +118,16 @@ func DecodeRequest(body []byte) (method string, params json.RawMessage, err erro
 	return canon, params, nil
 }
 
+// ParamsMember returns the raw JSON value of member name of a params
+// object (matched exactly, the last one if repeated), for extensions the
+// codec does not parse, such as Sotto's wait_ms; false when params is not
+// an object or has no such member.
+func ParamsMember(params json.RawMessage, name string) (json.RawMessage, bool) {
+	f, isObject, _ := splitObject(params)
+	v, ok := f[name]
+	return v, isObject && ok
+}
+
 // ParseParams parses the params of method (a name or alias) into its
 // typed Request. Failures are 400 *Error "invalid request: ..." with
 // Session's texts.

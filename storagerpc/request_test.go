@@ -352,3 +352,23 @@ func TestRetrieveLimits(t *testing.T) {
 		t.Error("RetrieveSize")
 	}
 }
+
+func TestParamsMember(t *testing.T) {
+	for _, tc := range []struct {
+		params, name, want string
+		ok                 bool
+	}{
+		{`{"wait_ms":20000,"pubkey":"x"}`, "wait_ms", "20000", true},
+		{`{"wait_ms" : null}`, "wait_ms", "null", true},
+		{`{"wait_ms":1,"wait_ms":2}`, "wait_ms", "2", true},
+		{`{"WAIT_MS":1}`, "wait_ms", "", false},
+		{`{}`, "wait_ms", "", false},
+		{`[1]`, "wait_ms", "", false},
+		{`{"wait_ms":1`, "wait_ms", "", false},
+	} {
+		got, ok := ParamsMember(json.RawMessage(tc.params), tc.name)
+		if ok != tc.ok || string(got) != tc.want {
+			t.Errorf("ParamsMember(%s, %q) = %s, %v; want %s, %v", tc.params, tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+}
