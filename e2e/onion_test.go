@@ -128,6 +128,19 @@ func TestOnionPathsOnRealNodes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// A node that just started answers 503 until its first swarm
+			// sync is done; wait that out (bounded by ctx).
+			for {
+				body, err := acct.RetrieveRequest("", time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				st, _ := post(t, ctx, n.HTTPClient(), n.Node(members[0]).URL+"/storage_rpc/v1", body)
+				if st != http.StatusServiceUnavailable {
+					break
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
 			err = m.Do(ctx, func(ctx context.Context, p path.Path) error {
 				body, err := acct.RetrieveRequest("", time.Now())
 				if err != nil {
