@@ -50,21 +50,21 @@ func TestConversation(t *testing.T) {
 	go func() { defer wg.Done(); send(a1, bob.id(), 0, perSide/2, "alice") }()
 	go func() { defer wg.Done(); send(b, alice.id(), 1, perSide/2-1, "bob") }()
 	wg.Wait()
-	b.waitFor("bob has phase 1", 60*time.Second, count(b, alice.id(), perSide))
-	a1.waitFor("alice has phase 1", 60*time.Second, count(a1, bob.id(), perSide))
+	b.waitFor("bob has phase 1", 2*time.Minute, count(b, alice.id(), perSide))
+	a1.waitFor("alice has phase 1", 2*time.Minute, count(a1, bob.id(), perSide))
 
 	// Phase 2: Bob goes offline; Alice keeps writing.
 	b.stop()
 	send(a1, bob.id(), perSide/2, perSide/2, "alice")
 	// Bob comes back with the same database and catches up, then answers.
 	b = bob.open(t, nw, bobHome, devOpts{})
-	b.waitFor("bob catches up", 60*time.Second, count(b, alice.id(), perSide+perSide/2))
+	b.waitFor("bob catches up", 2*time.Minute, count(b, alice.id(), perSide+perSide/2))
 	send(b, alice.id(), perSide/2, perSide/2, "bob")
 
 	const total = 2 * perSide
-	b.waitFor("bob has everything", 60*time.Second, count(b, alice.id(), total))
-	a1.waitFor("alice has everything", 60*time.Second, count(a1, bob.id(), total))
-	a2.waitFor("alice's second device has everything", 60*time.Second, count(a2, bob.id(), total))
+	b.waitFor("bob has everything", 2*time.Minute, count(b, alice.id(), total))
+	a1.waitFor("alice has everything", 2*time.Minute, count(a1, bob.id(), total))
+	a2.waitFor("alice's second device has everything", 2*time.Minute, count(a2, bob.id(), total))
 
 	hb, ha1, ha2 := b.history(alice.id()), a1.history(bob.id()), a2.history(bob.id())
 	if len(hb) != total || len(ha1) != total || len(ha2) != total {
@@ -118,7 +118,7 @@ func TestConversation(t *testing.T) {
 		}
 		return out
 	}
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute)
 	for len(undelivered()) > 0 && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -463,7 +463,7 @@ func TestRetryWhenSwarmDown(t *testing.T) {
 	if !errors.As(err, &ns) || m == nil {
 		t.Fatalf("send to a dead swarm: %v", err)
 	}
-	a.waitFor("message marked failed", 60*time.Second, func() bool {
+	a.waitFor("message marked failed", 2*time.Minute, func() bool {
 		got, _ := a.c.Store().Message(ctx, m.ID)
 		return got.State == store.StateFailed
 	})
