@@ -424,11 +424,7 @@ func (n *Node) doDeleteAll(ctx context.Context, c *call, p *storagerpc.DeleteAll
 		d := sortedNS(hs, p.Namespace.All)
 		return &storagerpc.DeleteAllResult{Deleted: d, Signature: n.sign(storagerpc.DeleteAllResultSigMessage(p.Account, p.Timestamp, d.Sorted()))}, nil
 	}
-	resp, direct := recursive(ctx, n, c, p, local)
-	if direct != nil {
-		return 200, direct, nil
-	}
-	return resp.Status(), resp, nil
+	return answerRecursive(ctx, n, c, p, local)
 }
 
 func (n *Node) doDeleteBefore(ctx context.Context, c *call, p *storagerpc.DeleteBeforeParams) (int, any, error) {
@@ -443,11 +439,7 @@ func (n *Node) doDeleteBefore(ctx context.Context, c *call, p *storagerpc.Delete
 		d := sortedNS(hs, p.Namespace.All)
 		return &storagerpc.DeleteAllResult{Deleted: d, Signature: n.sign(storagerpc.DeleteBeforeResultSigMessage(p.Account, p.Before, d.Sorted()))}, nil
 	}
-	resp, direct := recursive(ctx, n, c, p, local)
-	if direct != nil {
-		return 200, direct, nil
-	}
-	return resp.Status(), resp, nil
+	return answerRecursive(ctx, n, c, p, local)
 }
 
 func (n *Node) doExpireAll(ctx context.Context, c *call, p *storagerpc.ExpireAllParams) (int, any, error) {
@@ -462,11 +454,7 @@ func (n *Node) doExpireAll(ctx context.Context, c *call, p *storagerpc.ExpireAll
 		u := sortedNS(hs, p.Namespace.All)
 		return &storagerpc.ExpireAllResult{Updated: u, Signature: n.sign(storagerpc.ExpireAllResultSigMessage(p.Account, p.Expiry, u.Sorted()))}, nil
 	}
-	resp, direct := recursive(ctx, n, c, p, local)
-	if direct != nil {
-		return 200, direct, nil
-	}
-	return resp.Status(), resp, nil
+	return answerRecursive(ctx, n, c, p, local)
 }
 
 func (n *Node) doExpire(ctx context.Context, c *call, p *storagerpc.ExpireParams) (int, any, error) {
@@ -533,11 +521,7 @@ func (n *Node) doExpire(ctx context.Context, c *call, p *storagerpc.ExpireParams
 		sig := n.sign(storagerpc.ExpireResultSigMessage(p.Account, exps.Values, p.Messages, updated, unchanged))
 		return &storagerpc.ExpireResult{Expiry: exps, Updated: updated, Unchanged: unchanged, Signature: sig}, nil
 	}
-	resp, direct := recursive(ctx, n, c, p, local)
-	if direct != nil {
-		return 200, direct, nil
-	}
-	return resp.Status(), resp, nil
+	return answerRecursive(ctx, n, c, p, local)
 }
 
 func (n *Node) doRevoke(ctx context.Context, c *call, acct storagerpc.Account, tokens []storagerpc.SubaccountToken, ts int64, req storagerpc.Request, revoke bool) (int, any, error) {
@@ -565,6 +549,18 @@ func (n *Node) doRevoke(ctx context.Context, c *call, acct storagerpc.Account, t
 		}
 		return r, nil
 	}
+	resp, direct := recursive(ctx, n, c, req, local)
+	if direct != nil {
+		return 200, direct, nil
+	}
+	return resp.Status(), resp, nil
+}
+
+// answerRecursive runs a recursive method (local apply plus the swarm) and
+// maps its outcome to the handler's (status, body): a forwarded copy
+// answers with its own result, the entry node with the swarm's.
+func answerRecursive[T any](ctx context.Context, n *Node, c *call, req storagerpc.Request,
+	local func() (*T, *storagerpc.NodeFailure)) (int, any, error) {
 	resp, direct := recursive(ctx, n, c, req, local)
 	if direct != nil {
 		return 200, direct, nil
