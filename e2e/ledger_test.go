@@ -195,9 +195,21 @@ func TestNodeHealthOnLedger(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ni.OperatorAddress != operators[i].String() || !ni.Active || ni.SwarmID != nw.Node(i).Swarm || ni.LastProofHeight == 0 {
+		if ni.OperatorAddress != operators[i].String() || !ni.Active || ni.SwarmID != nw.Node(i).Swarm {
 			t.Fatalf("node %d: %+v", i, ni)
 		}
+		// A node sends its first uptime proof once it has joined; the
+		// transaction may still be on its way to a block.
+		waitFor(t, 30*time.Second, fmt.Sprintf("node %d's first uptime proof", i), func() error {
+			ni, err := ledgerNode(t, c, nw, i)
+			if err != nil {
+				return err
+			}
+			if ni.LastProofHeight == 0 {
+				return fmt.Errorf("no proof yet at height %d", ni.StateHeight)
+			}
+			return nil
+		})
 	}
 	var small, big uint64
 	sw := nw.Swarms()
