@@ -257,13 +257,20 @@ func (c *Client) release(id int64) {
 }
 
 // deliverClaimed delivers one outbox item unless another goroutine is
-// already delivering it.
+// already delivering it or delivered it since it was listed.
 func (c *Client) deliverClaimed(ctx context.Context, it *store.OutboxItem) error {
 	if !c.claim(it.ID) {
 		return nil
 	}
 	defer c.release(it.ID)
-	return c.deliver(ctx, it)
+	cur, err := c.db.OutboxItem(ctx, it.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return c.deliver(ctx, cur)
 }
 
 // FlushOutbox tries every due outbox item once and returns the first

@@ -219,6 +219,28 @@ CREATE TABLE outbox (
 ) STRICT;
 CREATE INDEX outbox_due ON outbox (next_attempt);
 `,
+	// 2: outbox ids are never reused. With a plain rowid, an item
+	// delivered and removed could leave its id to the next item queued,
+	// and a worker that listed the old item would then remove the new one
+	// unsent.
+	`
+CREATE TABLE outbox2 (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	message_id   INTEGER REFERENCES messages (id) ON DELETE CASCADE,
+	kind         INTEGER NOT NULL,
+	account      TEXT NOT NULL,
+	data         BLOB NOT NULL,
+	timestamp    INTEGER NOT NULL,
+	expiry       INTEGER NOT NULL,
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	next_attempt INTEGER NOT NULL DEFAULT 0,
+	last_error   TEXT NOT NULL DEFAULT ''
+) STRICT;
+INSERT INTO outbox2 SELECT id, message_id, kind, account, data, timestamp, expiry, attempts, next_attempt, last_error FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox2 RENAME TO outbox;
+CREATE INDEX outbox_due ON outbox (next_attempt);
+`,
 }
 
 // SchemaVersion is the schema version this build writes.

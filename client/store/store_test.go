@@ -512,6 +512,66 @@ func TestOutbox(t *testing.T) {
 	if _, ok, _ := s.NextOutbox(ctx); ok {
 		t.Error("outbox not empty")
 	}
+	// The id of a removed item is never given to a later one: a worker
+	// holding the old item must not be able to remove the new one.
+	c := &OutboxItem{Kind: OutboxControl, Account: bob, Data: []byte{4}, Timestamp: 3, Expiry: 99}
+	if err := s.Enqueue(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if c.ID == a.ID || c.ID == b.ID {
+		t.Errorf("new outbox item got the id %d of a removed one (%d, %d)", c.ID, a.ID, b.ID)
+	}
+}
+
+// TestMigrateOutbox opens a database of schema 1 with items waiting in
+// its outbox: they survive the migration, and ids are not reused after it.
+func TestMigrateOutbox(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "client.db")
+	all := migrations
+	migrations = all[:1]
+	s, err := Open(ctx, path, testKey(3))
+	migrations = all
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := testID(t, 0xb0)
+	var items []*OutboxItem
+	for i := range 3 {
+		it := &OutboxItem{Kind: OutboxControl, Account: bob, Data: []byte{byte(i)}, Timestamp: int64(i), Expiry: 99}
+		if err := s.Enqueue(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, it)
+	}
+	if err := s.RemoveOutbox(ctx, items[2].ID); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s, err = Open(ctx, path, testKey(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	due, err := s.DueOutbox(ctx, 10, 10)
+	if err != nil || len(due) != 2 || due[0].ID != items[0].ID || due[1].ID != items[1].ID || due[1].Data[0] != 1 {
+		t.Fatalf("after migration: %+v, %v", due, err)
+	}
+	it := &OutboxItem{Kind: OutboxControl, Account: bob, Data: []byte{9}, Timestamp: 9, Expiry: 99}
+	if err := s.Enqueue(ctx, it); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveOutbox(ctx, it.ID); err != nil {
+		t.Fatal(err)
+	}
+	it2 := &OutboxItem{Kind: OutboxControl, Account: bob, Data: []byte{10}, Timestamp: 10, Expiry: 99}
+	if err := s.Enqueue(ctx, it2); err != nil {
+		t.Fatal(err)
+	}
+	if it2.ID == it.ID {
+		t.Errorf("id %d reused after the migration", it.ID)
+	}
 }
 
 func TestUpdateRollsBack(t *testing.T) {
