@@ -146,28 +146,8 @@ func (c *Client) retrieve(ctx context.Context, prefer *onion.NodeID, wait time.D
 	if err := json.Unmarshal(body, &resp); err != nil {
 		return retrieveResult{}, fmt.Errorf("client: retrieve: bad answer: %w", err)
 	}
-	b := &batch{delivered: map[identity.SessionID][]int64{}}
-	count := 0
-	for i := range resp.Messages {
-		m := &resp.Messages[i]
-		if !storagerpc.ValidMessageHash(m.Hash) {
-			continue
-		}
-		n, err := c.ingest(ctx, m, b)
-		if err != nil {
-			return retrieveResult{}, err
-		}
-		count += n
-	}
-	if len(resp.Messages) > 0 {
-		last := resp.Messages[len(resp.Messages)-1].Hash
-		if last != lastHash {
-			if err := c.db.SetLastHash(ctx, c.self, dest.Ed25519.String(), int16(storagerpc.NamespaceDefault), last, c.nowMillis()); err != nil {
-				return retrieveResult{}, err
-			}
-		}
-	}
-	if err := c.afterBatch(ctx, b); err != nil {
+	count, err := c.ingestBatch(ctx, dest.Ed25519, lastHash, resp.Messages)
+	if err != nil {
 		return retrieveResult{}, err
 	}
 	if count > 0 {
@@ -207,42 +187,95 @@ type batch struct {
 	delivered map[identity.SessionID][]int64 // delivery receipts to send
 }
 
-// ingest processes one retrieved message: skip it if its hash was seen,
-// else decrypt it and apply it in one transaction with marking the hash.
-// It returns 1 when the message was new.
-func (c *Client) ingest(ctx context.Context, m *storagerpc.RetrievedMessage, b *batch) (int, error) {
-	seen, err := c.db.Seen(ctx, m.Hash)
-	if err != nil || seen {
-		return 0, err
-	}
-	expires := m.Expiration
-	if expires <= 0 {
-		expires = c.nowMillis() + ContentTTL.Milliseconds()
-	}
-	dec, decErr := sessionproto.DecodeMessage(c.keys, m.Data)
-	var events []Event
-	err = c.db.Update(ctx, func(tx *store.Tx) error {
-		fresh, err := tx.MarkSeen(ctx, m.Hash, expires)
-		if err != nil || !fresh {
-			return err
+// decoded is a retrieved message not seen before, decrypted outside the
+// transaction that applies it.
+type decoded struct {
+	msg     *storagerpc.RetrievedMessage
+	dec     *sessionproto.Decoded
+	err     error
+	expires int64
+}
+
+// ingestBatch processes the messages one retrieve from node returned: the
+// new ones are decrypted, then applied in one transaction together with
+// marking their hashes seen, queueing the delivery receipts they call for
+// and moving the node's last hash. A client stopped at any point either
+// has all of that or none of it, and then retrieves the same messages
+// again. It returns how many new messages were for us.
+func (c *Client) ingestBatch(ctx context.Context, node onion.NodeID, lastHash string, msgs []storagerpc.RetrievedMessage) (int, error) {
+	var fresh []decoded
+	for i := range msgs {
+		m := &msgs[i]
+		if !storagerpc.ValidMessageHash(m.Hash) {
+			continue
 		}
-		if decErr != nil {
-			// Not for us, or damaged: remembered as seen so that it is
-			// not decrypted again. Its content is not logged.
-			c.log.Debug("undecodable message in our swarm", "error", decErr)
-			return nil
+		seen, err := c.db.Seen(ctx, m.Hash)
+		if err != nil {
+			return 0, err
 		}
-		events, err = c.apply(ctx, tx, dec, m.Hash, b)
+		if seen {
+			continue
+		}
+		d := decoded{msg: m, expires: m.Expiration}
+		if d.expires <= 0 {
+			d.expires = c.nowMillis() + ContentTTL.Milliseconds()
+		}
+		d.dec, d.err = sessionproto.DecodeMessage(c.keys, m.Data)
+		fresh = append(fresh, d)
+	}
+	var newLast string
+	if len(msgs) > 0 && msgs[len(msgs)-1].Hash != lastHash {
+		newLast = msgs[len(msgs)-1].Hash
+	}
+	if len(fresh) == 0 && newLast == "" {
+		return 0, nil
+	}
+	var (
+		events []Event
+		count  int
+		queued bool
+	)
+	err := c.db.Update(ctx, func(tx *store.Tx) error {
+		events, count, queued = nil, 0, false
+		b := &batch{delivered: map[identity.SessionID][]int64{}}
+		for _, d := range fresh {
+			isNew, err := tx.MarkSeen(ctx, d.msg.Hash, d.expires)
+			if err != nil {
+				return err
+			}
+			if !isNew {
+				continue
+			}
+			if d.err != nil {
+				// Not for us, or damaged: remembered as seen so that it is
+				// not decrypted again. Its content is not logged.
+				c.log.Debug("undecodable message in our swarm", "error", d.err)
+				continue
+			}
+			evs, err := c.apply(ctx, tx, d.dec, d.msg.Hash, b)
+			if err != nil {
+				return err
+			}
+			events = append(events, evs...)
+			count++
+		}
+		if newLast != "" {
+			if err := tx.SetLastHash(ctx, c.self, node.String(), int16(storagerpc.NamespaceDefault), newLast, c.nowMillis()); err != nil {
+				return err
+			}
+		}
+		var err error
+		queued, err = c.queueDelivered(ctx, tx, b)
 		return err
 	})
 	if err != nil {
 		return 0, err
 	}
 	c.emit(events...)
-	if decErr != nil {
-		return 0, nil
+	if queued {
+		kick(c.kickOutbox)
 	}
-	return 1, nil
+	return count, nil
 }
 
 // apply dispatches a decrypted message.
@@ -543,27 +576,27 @@ func (c *Client) queueSwarmOp(ctx context.Context, tx *store.Tx, kind store.Outb
 	return tx.Enqueue(ctx, &store.OutboxItem{Kind: kind, Account: c.self, Data: joinHashes(hashes), Timestamp: now, Expiry: expiry})
 }
 
-// afterBatch sends the delivery receipts a retrieve called for.
-func (c *Client) afterBatch(ctx context.Context, b *batch) error {
+// queueDelivered queues, in tx, the delivery receipts a retrieve called
+// for, unless the user turned them off. It reports whether it queued any.
+func (c *Client) queueDelivered(ctx context.Context, tx *store.Tx, b *batch) (bool, error) {
 	if len(b.delivered) == 0 {
-		return nil
+		return false, nil
 	}
-	on, err := c.boolSetting(ctx, settingDeliveryReceipts, true)
-	if err != nil || !on {
-		return err
+	on := true
+	if v, ok, err := tx.Setting(ctx, settingDeliveryReceipts); err != nil {
+		return false, err
+	} else if ok {
+		on = v == "on"
 	}
-	err = c.db.Update(ctx, func(tx *store.Tx) error {
-		for peer, ts := range b.delivered {
-			if err := c.queueReceipt(ctx, tx, peer, wire.ReceiptMessage_DELIVERY, ts); err != nil {
-				return err
-			}
+	if !on {
+		return false, nil
+	}
+	for peer, ts := range b.delivered {
+		if err := c.queueReceipt(ctx, tx, peer, wire.ReceiptMessage_DELIVERY, ts); err != nil {
+			return false, err
 		}
-		return nil
-	})
-	if err == nil {
-		kick(c.kickOutbox)
 	}
-	return err
+	return true, nil
 }
 
 func (c *Client) queueReceipt(ctx context.Context, tx *store.Tx, peer identity.SessionID, typ wire.ReceiptMessage_Type, ts []int64) error {

@@ -16,6 +16,7 @@ import (
 
 	"sotto.dev/client/store"
 	"sotto.dev/identity"
+	"sotto.dev/onion"
 	"sotto.dev/sessionproto"
 	"sotto.dev/storagerpc"
 	"sotto.dev/wire"
@@ -313,16 +314,16 @@ func TestApplyMessages(t *testing.T) {
 		hashN++
 		m := &storagerpc.RetrievedMessage{Hash: storagerpc.MessageHash(storagerpc.AccountFromSessionID(me.id()), 0, data),
 			Timestamp: ts, Expiration: ts + 1e9, Data: data}
-		b := &batch{delivered: map[identity.SessionID][]int64{}}
 		for len(c.events) > 0 {
 			<-c.events // what earlier calls emitted
 		}
 		before := 0
-		if _, err := c.ingest(ctx, m, b); err != nil {
+		var node onion.NodeID // one node answered every retrieve
+		if _, err := c.ingestBatch(ctx, node, "", []storagerpc.RetrievedMessage{*m}); err != nil {
 			t.Fatal(err)
 		}
 		// A second copy of the same stored message is ignored.
-		if n, err := c.ingest(ctx, m, b); err != nil || n != 0 {
+		if n, err := c.ingestBatch(ctx, node, m.Hash, []storagerpc.RetrievedMessage{*m}); err != nil || n != 0 {
 			t.Fatalf("duplicate ingest: %d, %v", n, err)
 		}
 		var evs []Event
@@ -366,6 +367,11 @@ func TestApplyMessages(t *testing.T) {
 	evs = apply(peer, q, 1400)
 	if len(evs) != 1 || evs[0].Message.Quote == nil || evs[0].Message.Quote.SentAt != mine.SentAt {
 		t.Fatalf("quote: %+v", evs)
+	}
+	// A message from a contact queued its delivery receipt in the same
+	// commit that stored it.
+	if !hasReceipt(t, c, peer, 1400) {
+		t.Error("no delivery receipt queued for the contact's message")
 	}
 	// Receipts move our message forward, never back.
 	rcpt := func(typ wire.ReceiptMessage_Type) *wire.Content {
@@ -435,7 +441,7 @@ func TestApplyMessages(t *testing.T) {
 	}
 	// Garbage in our swarm is skipped and remembered.
 	junk := &storagerpc.RetrievedMessage{Hash: "junkjunkjunkjunkjunkjunkjunkjunkjunkjunkjun", Data: []byte("not a message"), Expiration: 1e13}
-	if n, err := c.ingest(ctx, junk, &batch{}); err != nil || n != 0 {
+	if n, err := c.ingestBatch(ctx, onion.NodeID{}, "", []storagerpc.RetrievedMessage{*junk}); err != nil || n != 0 {
 		t.Errorf("junk: %d, %v", n, err)
 	}
 	if seen, _ := c.Store().Seen(ctx, junk.Hash); !seen {
@@ -470,4 +476,28 @@ func TestServeStopsCleanly(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// hasReceipt reports whether c's outbox holds a delivery receipt to peer
+// for the message peer sent at sentAt.
+func hasReceipt(t *testing.T, c *Client, peer *account, sentAt int64) bool {
+	t.Helper()
+	items, err := c.Store().DueOutbox(context.Background(), 1<<62, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if it.Kind != store.OutboxControl || it.Account != peer.id() {
+			continue
+		}
+		dec, err := sessionproto.DecodeMessage(peer.kf.Keys, it.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := dec.Content.GetReceiptMessage()
+		if r.GetType() == wire.ReceiptMessage_DELIVERY && slices.Contains(r.GetTimestamp(), uint64(sentAt)) {
+			return true
+		}
+	}
+	return false
 }
