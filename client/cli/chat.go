@@ -567,27 +567,22 @@ loop:
 }
 
 func (a *app) inboxCmd(f *chatFlags) *cobra.Command {
-	var off bool
-	cmd := &cobra.Command{
-		Use:   "inbox",
-		Short: "List conversations with unread counts",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.listSummaries(f, off, false)
-		},
-	}
-	cmd.Flags().BoolVar(&off, "offline", false, "show what is stored locally without fetching")
-	return cmd
+	return a.summariesCmd(f, "inbox", "List conversations with unread counts", false)
 }
 
 func (a *app) requestsCmd(f *chatFlags) *cobra.Command {
+	return a.summariesCmd(f, "requests", "List message requests: people you have not accepted who wrote to you", true)
+}
+
+// summariesCmd lists conversations, or the message requests.
+func (a *app) summariesCmd(f *chatFlags, use, short string, requests bool) *cobra.Command {
 	var off bool
 	cmd := &cobra.Command{
-		Use:   "requests",
-		Short: "List message requests: people you have not accepted who wrote to you",
+		Use:   use,
+		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.listSummaries(f, off, true)
+			return a.listSummaries(f, off, requests)
 		},
 	}
 	cmd.Flags().BoolVar(&off, "offline", false, "show what is stored locally without fetching")
