@@ -271,7 +271,7 @@ func TestNodeHealthOnLedger(t *testing.T) {
 		t.Fatalf("decommissioned at height %d, stopped at %d with proof %d, validity %d", decomm.StateHeight, stopped, before.LastProofHeight, p.ProofValidity)
 	}
 	t.Logf("node %d stopped at height %d, decommissioned at %d (reason %d)", victim, stopped, decomm.StateHeight, decomm.DecommissionReason)
-	waitFor(t, 10*time.Second, "refill", func() error {
+	waitFor(t, 30*time.Second, "refill", func() error {
 		members := nw.Swarms()[small]
 		if len(members) < 5 || slices.Contains(members, victim) {
 			return fmt.Errorf("swarm %x: %v", small, members)
