@@ -142,3 +142,45 @@ func sameSet(a, b []string) bool {
 	}
 	return true
 }
+
+// TestIfElse: the branch follows the node's hard fork, version and
+// height; the branch's own status (a 421 here) is its result, and an
+// empty branch gives no result.
+func TestIfElse(t *testing.T) {
+	tn := newTestNet(t, []uint64{swarmA, swarmA, swarmA, swarmA, swarmA}, []uint64{swarmB, swarmB}, nil)
+	mine := userIn(t, []uint64{swarmA, swarmB}, swarmA)
+	other := userIn(t, []uint64{swarmA, swarmB}, swarmB)
+	i64 := func(v int64) *int64 { return &v }
+	for _, tc := range []struct {
+		name       string
+		p          *storagerpc.IfElseParams
+		condition  bool
+		resultCode int // 0: no result
+	}{
+		{"then", &storagerpc.IfElseParams{If: storagerpc.Condition{HFAtLeast: &[2]int{19, 1}, HeightAtLeast: i64(0)},
+			Then: mine.retrieve(0, "", 0, 0), Else: other.retrieve(0, "", 0, 0)}, true, 200},
+		{"else", &storagerpc.IfElseParams{If: storagerpc.Condition{VBefore: &[3]int{2, 0, 0}},
+			Then: mine.retrieve(0, "", 0, 0), Else: other.retrieve(0, "", 0, 0)}, false, 421},
+		{"empty branch", &storagerpc.IfElseParams{If: storagerpc.Condition{HFBefore: &[2]int{19, 0}},
+			Then: &storagerpc.InfoParams{}}, false, 0},
+		{"nested", &storagerpc.IfElseParams{If: storagerpc.Condition{HeightBefore: i64(1 << 40)},
+			Then: &storagerpc.IfElseParams{If: storagerpc.Condition{VAtLeast: &[3]int{2, 11, 0}}, Then: &storagerpc.InfoParams{}}}, true, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, body := do(t, tn.nodes[0], tc.p)
+			var resp storagerpc.IfElseResponse
+			if st != 200 || json.Unmarshal(body, &resp) != nil {
+				t.Fatalf("%d %s", st, body)
+			}
+			if resp.HF != [2]int{21, 0} || resp.V[0] != 2 || resp.Condition != tc.condition {
+				t.Fatalf("answer %s", body)
+			}
+			switch {
+			case tc.resultCode == 0 && resp.Result != nil:
+				t.Fatalf("result for an empty branch: %s", body)
+			case tc.resultCode != 0 && (resp.Result == nil || resp.Result.Code != tc.resultCode):
+				t.Fatalf("result %s, want code %d", body, tc.resultCode)
+			}
+		})
+	}
+}

@@ -126,6 +126,8 @@ func (n *Node) dispatch(ctx context.Context, c *call, req storagerpc.Request) (i
 		return n.oxendRequest(ctx, c, p)
 	case *storagerpc.BatchParams:
 		return n.batch(ctx, c, p)
+	case *storagerpc.IfElseParams:
+		return n.ifElse(ctx, c, p)
 	case *storagerpc.RetrieveParams:
 		return n.retrieve(ctx, c, p)
 	case *storagerpc.GetExpiriesParams:
@@ -278,44 +280,66 @@ func (n *Node) getExpiries(ctx context.Context, c *call, p *storagerpc.GetExpiri
 // an operation of its own (own operation time and checks).
 func (n *Node) batch(ctx context.Context, c *call, p *storagerpc.BatchParams) (int, any, error) {
 	results := make([]storagerpc.BatchResult, len(p.Requests))
-	run := func(i int) int {
-		sub := &call{now: c.now, op: n.opTime(c.now), fwd: c.fwd, mem: c.mem}
-		st, val, err := n.dispatch(ctx, sub, p.Requests[i])
-		if err != nil {
-			var e *storagerpc.Error
-			if errors.As(err, &e) && e.Body != nil {
-				st, _ = storagerpc.StatusOf(err)
-				if r, jerr := storagerpc.NewBatchResult(st, e.Body); jerr == nil {
-					results[i] = r
-					return st
-				}
-			}
-			results[i] = storagerpc.ErrorBatchResult(err)
-			return results[i].Code
-		}
-		r, jerr := storagerpc.NewBatchResult(st, val)
-		if jerr != nil {
-			results[i] = storagerpc.ErrorBatchResult(jerr)
-			return results[i].Code
-		}
-		results[i] = r
-		return st
-	}
 	if p.Sequence {
-		for i := range p.Requests {
-			if st := run(i); st < 200 || st > 299 {
+		for i, req := range p.Requests {
+			results[i] = n.subrequest(ctx, c, req)
+			if st := results[i].Code; st < 200 || st > 299 {
 				results = results[:i+1]
 				break
 			}
 		}
 	} else {
 		var wg sync.WaitGroup
-		for i := range p.Requests {
-			wg.Go(func() { run(i) })
+		for i, req := range p.Requests {
+			wg.Go(func() { results[i] = n.subrequest(ctx, c, req) })
 		}
 		wg.Wait()
 	}
 	return 200, &storagerpc.BatchResponse{Results: results}, nil
+}
+
+// subrequest runs one request of a batch, sequence or ifelse as an
+// operation of its own (own operation time and checks) and returns its
+// status and body.
+func (n *Node) subrequest(ctx context.Context, c *call, req storagerpc.Request) storagerpc.BatchResult {
+	sub := &call{now: c.now, op: n.opTime(c.now), fwd: c.fwd, mem: c.mem}
+	st, val, err := n.dispatch(ctx, sub, req)
+	if err != nil {
+		var e *storagerpc.Error
+		if errors.As(err, &e) && e.Body != nil {
+			st, _ = storagerpc.StatusOf(err)
+			if r, jerr := storagerpc.NewBatchResult(st, e.Body); jerr == nil {
+				return r
+			}
+		}
+		return storagerpc.ErrorBatchResult(err)
+	}
+	r, jerr := storagerpc.NewBatchResult(st, val)
+	if jerr != nil {
+		return storagerpc.ErrorBatchResult(jerr)
+	}
+	return r
+}
+
+// ifElse evaluates an ifelse condition on this node's hard fork, version
+// and view height, and runs the branch taken (Session's oxenss
+// RequestHandler for ifelse: always 200, the branch's own outcome in
+// "result", no "result" when that branch is empty).
+func (n *Node) ifElse(ctx context.Context, c *call, p *storagerpc.IfElseParams) (int, any, error) {
+	var height int64
+	if c.mem.snap != nil {
+		height = int64(c.mem.snap.Height)
+	}
+	resp := &storagerpc.IfElseResponse{HF: hardFork, V: storageVersion, Height: height, Condition: p.If.Holds(hardFork, storageVersion, height)}
+	branch := p.Else
+	if resp.Condition {
+		branch = p.Then
+	}
+	if branch != nil {
+		r := n.subrequest(ctx, c, branch)
+		resp.Result = &r
+	}
+	return 200, resp, nil
 }
 
 // ---- recursive methods ----

@@ -57,6 +57,8 @@ func FuzzDecodeRequest(f *testing.F) {
 		`{"method":"batch","params":{"requests":[{"method":"info","params":{}},{"method":"get_swarm","params":{"pubkey":"` + tPK + `"}}]}}`,
 		`{"method":"expire","params":{"pubkey":"` + tPK + `","messages":["` + tHash + `"],"expiry":[1,2],"shorten":true,"signature":"` + tSig + `"}}`,
 		`{"method":"oxend_request","params":{"endpoint":"ons_resolve","params":{"type":0,"name_hash":"x"}}}`,
+		`{"method":"ifelse","params":{"if":{"hf_at_least":[19,1],"height_before":7},"then":{"method":"info","params":{}},` +
+			`"else":{"method":"ifelse","params":{"if":{"v_before":[2]},"else":{"method":"get_swarm","params":{"pubkey":"` + tPK + `"}}}}}}`,
 		`{"method":`, `[]`, `{"method":"x","params":[]}`,
 	} {
 		f.Add([]byte(s))

@@ -17,6 +17,7 @@ const (
 	MethodUnrevokeSubaccount = "unrevoke_subaccount"
 	MethodBatch              = "batch"
 	MethodSequence           = "sequence"
+	MethodIfElse             = "ifelse"
 	MethodOxendRequest       = "oxend_request"
 
 	// MethodGetSnodesForPubkey is the legacy alias of get_swarm.

@@ -1012,7 +1012,7 @@ func (*BatchParams) Check(time.Time, CheckOptions) error { return nil }
 
 // metaMethods cannot appear inside a batch.
 func isMeta(method string) bool {
-	return method == MethodBatch || method == MethodSequence || method == "ifelse"
+	return method == MethodBatch || method == MethodSequence || method == MethodIfElse
 }
 
 func parseBatch(f fields, sequence bool) (*BatchParams, *Error) {

@@ -15,7 +15,7 @@ type Request interface {
 	// Method is the canonical method name (aliases resolved).
 	Method() string
 	// Owner is the account the request acts on; false for info,
-	// oxend_request, batch and sequence.
+	// oxend_request, batch, sequence and ifelse.
 	Owner() (Account, bool)
 	// Check applies Session's time, TTL and authentication rules for the
 	// method at time now, in Session's order, returning an *Error with
@@ -75,6 +75,7 @@ var methods = map[string]string{
 	MethodUnrevokeSubaccount: MethodUnrevokeSubaccount,
 	MethodBatch:              MethodBatch,
 	MethodSequence:           MethodSequence,
+	MethodIfElse:             MethodIfElse,
 	MethodOxendRequest:       MethodOxendRequest,
 }
 
@@ -89,9 +90,8 @@ func CanonicalMethod(name string) (string, bool) {
 // Session's statuses and texts (request_handler.cpp process_client_req):
 // 413 for a body over MaxRequestBody, 400 "invalid json", 400 "invalid
 // json: no `method` field", 400 "invalid json: no `params` field", 400 "no
-// method NAME" for an unknown method. Keys are matched exactly. The
-// "ifelse" meta-request is not supported and is reported as unknown.
-// params is a slice of body.
+// method NAME" for an unknown method. Keys are matched exactly. params is
+// a slice of body.
 func DecodeRequest(body []byte) (method string, params json.RawMessage, err error) {
 	if len(body) > MaxRequestBody {
 		return "", nil, PayloadTooLarge()
@@ -178,6 +178,8 @@ func parseParams(canon string, f fields) (Request, *Error) {
 		return nilOr(parseBatch(f, canon == MethodSequence))
 	case MethodOxendRequest:
 		return nilOr(parseOxendRequest(f))
+	case MethodIfElse:
+		return nilOr(parseIfElse(f))
 	}
 	return nil, BadRequest("no method " + canon)
 }

@@ -50,7 +50,7 @@ func TestDecodeRequest(t *testing.T) {
 		{"params array", `{"method":"info","params":[]}`, "", 400, "invalid json: no `params` field"},
 		{"params null", `{"method":"info","params":null}`, "", 400, "invalid json: no `params` field"},
 		{"unknown method", `{"method":"steal","params":{}}`, "", 400, "no method steal"},
-		{"ifelse", `{"method":"ifelse","params":{}}`, "", 400, "no method ifelse"},
+		{"ifelse", `{"method":"ifelse","params":{}}`, "ifelse", 200, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, params, err := DecodeRequest([]byte(tc.body))
@@ -164,6 +164,20 @@ func TestParseBad(t *testing.T) {
 		{"batch", p("requests", `[{"method":"nope","params":{}}]`), `Invalid batch subrequest: invalid method "nope"`},
 		{"batch", p("requests", `[{"method":"sequence","params":{}}]`), "Invalid batch subrequest: subrequests may not contain meta-requests"},
 		{"batch", p("requests", `[{"method":"info","params":{}},{"method":"get_swarm","params":{}}]`), "Required field 'pubkey' missing"},
+		{"batch", p("requests", `[{"method":"ifelse","params":{}}]`), "Invalid batch subrequest: subrequests may not contain meta-requests"},
+		// ifelse
+		{"ifelse", p(), `Invalid ifelse request: no valid "if" field`},
+		{"ifelse", p("if", "[]"), `Invalid ifelse request: no valid "if" field`},
+		{"ifelse", p("if", "{}", "then", `{"method":"info","params":{}}`), `Invalid ifelse request: must specify at least one "if" condition`},
+		{"ifelse", p("if", `{"hf_at_least":[]}`, "then", `{"method":"info","params":{}}`), `Invalid ifelse request: must specify at least one "if" condition`},
+		{"ifelse", p("if", `{"hf_at_least":19}`, "then", `{"method":"info","params":{}}`), `Invalid ifelse request: "hf_at_least" must be a list of integers`},
+		{"ifelse", p("if", `{"v_before":[2,"x"]}`, "then", `{"method":"info","params":{}}`), `Invalid ifelse request: "v_before" must be a list of integers`},
+		{"ifelse", p("if", `{"height_at_least":"5"}`, "then", `{"method":"info","params":{}}`), `Invalid ifelse request: "height_at_least" must be an integer`},
+		{"ifelse", p("if", `{"height_before":5}`), `Invalid ifelse request: at least one of "then"/"else" required`},
+		{"ifelse", p("if", `{"height_before":5}`, "then", `[]`), "Invalid ifelse request: then must be an object"},
+		{"ifelse", p("if", `{"height_before":5}`, "else", `{"method":"info"}`), "Invalid ifelse request: else must have method/params keys"},
+		{"ifelse", p("if", `{"height_before":5}`, "then", `{"method":"nope","params":{}}`), `Invalid ifelse request method "then"`},
+		{"ifelse", p("if", `{"height_before":5}`, "then", `{"method":"get_swarm","params":{}}`), "Required field 'pubkey' missing"},
 	} {
 		t.Run(tc.method+"/"+tc.msg, func(t *testing.T) {
 			req, err := ParseParams(tc.method, json.RawMessage(tc.params))
@@ -370,5 +384,64 @@ func TestParamsMember(t *testing.T) {
 		if ok != tc.ok || string(got) != tc.want {
 			t.Errorf("ParamsMember(%s, %q) = %s, %v; want %s, %v", tc.params, tc.name, got, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+func TestIfElse(t *testing.T) {
+	body := p("if", `{"hf_at_least":[19,1],"v_before":[3],"height_at_least":100}`,
+		"then", `{"method":"batch","params":{"requests":[{"method":"info","params":{}}]}}`,
+		"else", `{"method":"ifelse","params":{"if":{"height_before":5},"then":{"method":"info","params":{}}}}`)
+	r, err := ParseParams(MethodIfElse, json.RawMessage(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ie := r.(*IfElseParams)
+	c := ie.If
+	if *c.HFAtLeast != [2]int{19, 1} || *c.VBefore != [3]int{3, 0, 0} || *c.HeightAtLeast != 100 || c.HFBefore != nil || c.VAtLeast != nil || c.HeightBefore != nil {
+		t.Fatalf("condition %+v", c)
+	}
+	if b, ok := ie.Then.(*BatchParams); !ok || len(b.Requests) != 1 || b.Requests[0].Method() != MethodInfo {
+		t.Fatalf("then %#v", ie.Then)
+	}
+	if nested, ok := ie.Else.(*IfElseParams); !ok || nested.Else != nil || nested.Then.Method() != MethodInfo {
+		t.Fatalf("else %#v", ie.Else)
+	}
+	// All conditions must hold.
+	for _, tc := range []struct {
+		hf     [2]int
+		v      [3]int
+		height int64
+		want   bool
+	}{
+		{[2]int{19, 1}, [3]int{2, 11, 0}, 100, true},
+		{[2]int{21, 0}, [3]int{2, 99, 99}, 1 << 40, true},
+		{[2]int{19, 0}, [3]int{2, 11, 0}, 100, false},
+		{[2]int{19, 1}, [3]int{3, 0, 0}, 100, false},
+		{[2]int{19, 1}, [3]int{2, 11, 0}, 99, false},
+	} {
+		if got := c.Holds(tc.hf, tc.v, tc.height); got != tc.want {
+			t.Errorf("Holds(%v, %v, %d) = %v, want %v", tc.hf, tc.v, tc.height, got, tc.want)
+		}
+	}
+	// Version lists are padded and cut as Session does.
+	r, err = ParseParams(MethodIfElse, json.RawMessage(p("if", `{"hf_before":[21,0,7,8],"v_at_least":[2]}`, "then", `{"method":"info","params":{}}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = r.(*IfElseParams).If
+	if *c.HFBefore != [2]int{21, 0} || *c.VAtLeast != [3]int{2, 0, 0} {
+		t.Fatalf("padded condition %+v", c)
+	}
+	// What MarshalJSON writes parses back to the same request.
+	enc, err := ie.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := ParseParams(MethodIfElse, enc)
+	if err != nil {
+		t.Fatalf("%s: %v", enc, err)
+	}
+	if !reflect.DeepEqual(again, Request(ie)) {
+		t.Fatalf("round trip:\n%#v\n%#v", again, ie)
 	}
 }
