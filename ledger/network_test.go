@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"sotto.dev/internal/ports"
 	"sotto.dev/ledger/state"
 )
 
@@ -44,14 +45,20 @@ func TestLedgerNodeProcess(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
+// freePorts are n distinct free ports below the ephemeral range, which
+// outgoing connections of other tests cannot take before the ledger
+// processes bind them.
+func freePorts(t *testing.T, n int) []int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	got, err := ports.Reserve(netip.MustParseAddr("127.0.0.1"), n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	out := make([]int, n)
+	for i, p := range got {
+		out[i] = int(p)
+	}
+	return out
 }
 
 type nodeProc struct {
@@ -132,10 +139,11 @@ func TestFourValidatorProcesses(t *testing.T) {
 	infos := make([]*HomeInfo, n)
 	p2p := make([]int, n)
 	base := t.TempDir()
+	free := freePorts(t, 2*n)
 	for i := range n {
 		home := filepath.Join(base, fmt.Sprintf("v%d", i))
-		p2p[i] = freePort(t)
-		rpc := fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t))
+		p2p[i] = free[2*i]
+		rpc := fmt.Sprintf("tcp://127.0.0.1:%d", free[2*i+1])
 		info, err := InitHome(home, HomeConfig{Moniker: fmt.Sprintf("v%d", i)})
 		if err != nil {
 			t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 
+	"sotto.dev/internal/ports"
 	"sotto.dev/ledger"
 	"sotto.dev/snode"
 	"sotto.dev/swarm"
@@ -135,26 +136,14 @@ func listenAddr(s string) (netip.Addr, error) {
 	return a, nil
 }
 
-// freePorts reserves n distinct free TCP ports on ip. The listeners are
-// held until all are found, so the ports differ; they are then released
-// for the nodes to bind.
+// freePorts reserves n distinct free TCP ports on ip, outside the
+// kernel's ephemeral range (internal/ports).
 func freePorts(ip netip.Addr, n int) ([]uint16, error) {
-	lns := make([]net.Listener, 0, n)
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
-	ports := make([]uint16, 0, n)
-	for range n {
-		ln, err := net.Listen("tcp", netip.AddrPortFrom(ip, 0).String())
-		if err != nil {
-			return nil, fmt.Errorf("testnet: find a free port: %w", err)
-		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).AddrPort().Port())
+	got, err := ports.Reserve(ip, n)
+	if err != nil {
+		return nil, fmt.Errorf("testnet: %w", err)
 	}
-	return ports, nil
+	return got, nil
 }
 
 // openLayout loads the layout of dir, or creates one for nodes nodes on
