@@ -157,3 +157,62 @@ func TestHealthOnEmbeddedLedger(t *testing.T) {
 		t.Fatalf("ons_resolve: %v %v", res, err)
 	}
 }
+
+// flakyTester fails each test the first fails times it runs, then
+// passes; the storage test cannot be run.
+type flakyTester struct {
+	mu           sync.Mutex
+	fails        int
+	pings, onion int
+}
+
+func (f *flakyTester) PingStorage(context.Context, NodeInfo) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pings++
+	if f.pings <= f.fails {
+		return errors.New("connection refused")
+	}
+	return nil
+}
+
+func (f *flakyTester) RelayOnion(context.Context, NodeInfo) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.onion++
+	return nil
+}
+
+func (f *flakyTester) StorageTest(context.Context, NodeInfo) error { return ErrCannotTest }
+
+// TestProberRetests: a test a node fails counts only when every attempt
+// fails; tests it passes are not run again; the retest window stays
+// within half of the voting time.
+func TestProberRetests(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		fails     int
+		want      uint8
+		wantPings int
+	}{
+		{0, 0, 1},
+		{2, 0, 3},                  // passes at the last attempt
+		{3, state.FailStorage, 3},  // never passes
+		{10, state.FailStorage, 3}, // still three attempts
+	} {
+		ft := &flakyTester{fails: tc.fails}
+		p := NewProber(ProberConfig{Key: state.KeySigner(testPriv("prober")), Tester: ft, Attempts: 3})
+		if got := p.testOne(ctx, NodeInfo{}, time.Millisecond); got != tc.want || ft.pings != tc.wantPings || ft.onion != 1 {
+			t.Errorf("%d failures: result %#x after %d pings and %d onion tests, want %#x after %d and 1", tc.fails, got, ft.pings, ft.onion, tc.want, tc.wantPings)
+		}
+	}
+	p := NewProber(ProberConfig{Key: state.KeySigner(testPriv("prober")), Tester: &flakyTester{}})
+	params := state.DevnetParams() // 1 s blocks, votes for 20 blocks
+	if gap := p.retestGap(params); gap != 5*time.Second {
+		t.Errorf("devnet gap %v, want 5s (10 s window, 3 attempts)", gap)
+	}
+	params.BlockTime = 100 * time.Millisecond // 2 s of voting: a 1 s window
+	if gap := p.retestGap(params); gap != 500*time.Millisecond {
+		t.Errorf("fast-chain gap %v, want 500ms", gap)
+	}
+}

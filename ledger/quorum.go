@@ -44,6 +44,13 @@ type ProberConfig struct {
 	Poll time.Duration
 	// Parallel bounds the nodes tested at once (default 8).
 	Parallel int
+	// Attempts is how many times a test a node fails is run before the
+	// failure counts (default 3), spread over up to RetestWindow (default
+	// 10 s, and at most half of a quorum's voting time so that the vote
+	// still lands): a node restarting, or a moment of congestion, is not
+	// voted out on one failed request. A pass at any attempt is a pass.
+	Attempts     int
+	RetestWindow time.Duration
 }
 
 // Prober is the quorum duty of a service node: whenever the ledger draws
@@ -68,6 +75,12 @@ func NewProber(c ProberConfig) *Prober {
 	}
 	if c.Parallel <= 0 {
 		c.Parallel = 8
+	}
+	if c.Attempts <= 0 {
+		c.Attempts = 3
+	}
+	if c.RetestWindow <= 0 {
+		c.RetestWindow = 10 * time.Second
 	}
 	self := state.NodeKey(c.Key.PublicKey())
 	return &Prober{c: c, self: self.String(), voted: make(map[uint64]bool)}
@@ -126,13 +139,18 @@ func (p *Prober) Round(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	st, err := p.c.Client.Status(ctx)
+	if err != nil {
+		return 0, err
+	}
+	gap := p.retestGap(st.Params)
 	byKey := make(map[string]NodeInfo, len(infos))
 	for _, n := range infos {
 		byKey[n.Ed25519] = n
 	}
 	sent := 0
 	for _, q := range mine {
-		results := p.test(ctx, q.Workers, byKey)
+		results := p.test(ctx, q.Workers, byKey, gap)
 		if ctx.Err() != nil {
 			return sent, ctx.Err()
 		}
@@ -158,8 +176,22 @@ func (p *Prober) Round(ctx context.Context) (int, error) {
 	return sent, nil
 }
 
+// retestGap is the pause between attempts of a failing test: the retest
+// window split between the attempts, the window at most half of the
+// time votes are accepted.
+func (p *Prober) retestGap(params state.Params) time.Duration {
+	if p.c.Attempts < 2 {
+		return 0
+	}
+	window := p.c.RetestWindow
+	if voting := time.Duration(params.VoteLifetime) * params.BlockTime; voting > 0 {
+		window = min(window, voting/2)
+	}
+	return window / time.Duration(p.c.Attempts-1)
+}
+
 // test runs the three tests on every worker, a few workers at a time.
-func (p *Prober) test(ctx context.Context, workers []string, byKey map[string]NodeInfo) []uint8 {
+func (p *Prober) test(ctx context.Context, workers []string, byKey map[string]NodeInfo, gap time.Duration) []uint8 {
 	results := make([]uint8, len(workers))
 	sem := make(chan struct{}, p.c.Parallel)
 	var wg sync.WaitGroup
@@ -174,14 +206,17 @@ func (p *Prober) test(ctx context.Context, workers []string, byKey map[string]No
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			results[i] = p.testOne(ctx, n)
+			results[i] = p.testOne(ctx, n, gap)
 		}()
 	}
 	wg.Wait()
 	return results
 }
 
-func (p *Prober) testOne(ctx context.Context, n NodeInfo) uint8 {
+// testOne runs the three tests on n. The tests n fails are run again, up
+// to Attempts times gap apart; one counts as failed only if it never
+// passes.
+func (p *Prober) testOne(ctx context.Context, n NodeInfo, gap time.Duration) uint8 {
 	tests := []struct {
 		flag uint8
 		run  func(context.Context, NodeInfo) error
@@ -190,16 +225,37 @@ func (p *Prober) testOne(ctx context.Context, n NodeInfo) uint8 {
 		{state.FailOnion, p.c.Tester.RelayOnion},
 		{state.FailStorageTest, p.c.Tester.StorageTest},
 	}
+	errs := make([]error, len(tests))
+	pending := []int{0, 1, 2}
+	for attempt := 0; attempt < p.c.Attempts && len(pending) > 0; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return state.ResultAbstain
+			case <-time.After(gap):
+			}
+		}
+		var again []int
+		for _, i := range pending {
+			tctx, cancel := context.WithTimeout(ctx, p.c.Timeout)
+			errs[i] = tests[i].run(tctx, n)
+			cancel()
+			if ctx.Err() != nil {
+				return state.ResultAbstain
+			}
+			if errs[i] != nil && !errors.Is(errs[i], ErrCannotTest) {
+				again = append(again, i)
+			}
+		}
+		pending = again
+	}
 	var r uint8
 	known := 0
-	for _, t := range tests {
-		tctx, cancel := context.WithTimeout(ctx, p.c.Timeout)
-		err := t.run(tctx, n)
-		cancel()
+	for i, err := range errs {
 		switch {
-		case errors.Is(err, ErrCannotTest) || ctx.Err() != nil:
+		case errors.Is(err, ErrCannotTest):
 		case err != nil:
-			r |= t.flag
+			r |= tests[i].flag
 			known++
 		default:
 			known++
