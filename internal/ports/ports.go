@@ -3,11 +3,14 @@
 package ports
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -35,6 +38,9 @@ func Reserve(ip netip.Addr, n int) ([]uint16, error) {
 		var err error
 		for range 200 {
 			p := lo + rand.N(hi-lo)
+			if !claim(p) {
+				continue
+			}
 			if ln, err = net.Listen("tcp", netip.AddrPortFrom(ip, p).String()); err == nil {
 				break
 			}
@@ -65,4 +71,51 @@ func fixedPortRange() (lo, hi uint16) {
 		}
 	}
 	return uint16(max(floor, start-width)), uint16(start)
+}
+
+// claim records in a directory shared by the processes of this machine
+// that this process took port p, and reports false when a live process
+// already did. Ports are bound a while after Reserve returns, and a test
+// may stop a server and start it again on its port: without the record,
+// another test process drawing from the same range could take the port
+// in between. A record whose process has exited is taken over. When the
+// directory cannot be used, every port counts as free.
+func claim(p uint16) bool {
+	dir := filepath.Join(os.TempDir(), "sotto-ports")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return true
+	}
+	path := filepath.Join(dir, strconv.Itoa(int(p)))
+	me := strconv.Itoa(os.Getpid())
+	for range 2 {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		if err == nil {
+			_, werr := f.WriteString(me)
+			if cerr := f.Close(); werr != nil || cerr != nil {
+				return true
+			}
+			return true
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return true
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return true
+		}
+		owner := strings.TrimSpace(string(b))
+		if owner == me {
+			// Ours already: a server of this process may be stopped
+			// for a moment and come back on it.
+			return false
+		}
+		if pid, err := strconv.Atoi(owner); err == nil && pid > 0 && alive(pid) {
+			return false
+		}
+		// The owner is gone (or wrote nothing readable): take it over.
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return true
+		}
+	}
+	return false
 }

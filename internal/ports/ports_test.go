@@ -3,6 +3,9 @@ package ports
 import (
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -31,5 +34,48 @@ func TestReserve(t *testing.T) {
 			t.Fatalf("bind reserved port: %v", err)
 		}
 		ln.Close()
+	}
+}
+
+// TestClaim: a port this process claimed is not handed out again, one a
+// live process holds is refused, and one whose process exited is taken
+// over.
+func TestClaim(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	dir := filepath.Join(os.TempDir(), "sotto-ports")
+	if !claim(12345) {
+		t.Fatal("first claim refused")
+	}
+	if claim(12345) {
+		t.Error("own claim handed out twice")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "12346"), []byte(strconv.Itoa(os.Getppid())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if claim(12346) {
+		t.Error("port of a live process (our parent) claimed")
+	}
+	// A pid beyond any the kernel hands out.
+	if err := os.WriteFile(filepath.Join(dir, "12347"), []byte("2147483646"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !claim(12347) {
+		t.Error("port of an exited process not taken over")
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "12347")); err != nil || string(b) != strconv.Itoa(os.Getpid()) {
+		t.Errorf("record after the takeover: %q %v", b, err)
+	}
+	// Reserve skips claimed ports: none of its ports is one claimed above.
+	got, err := Reserve(netip.MustParseAddr("127.0.0.1"), 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range got {
+		if p == 12345 || p == 12346 || p == 12347 {
+			t.Errorf("Reserve returned claimed port %d", p)
+		}
+		if _, err := os.Stat(filepath.Join(dir, strconv.Itoa(int(p)))); err != nil {
+			t.Errorf("port %d has no record: %v", p, err)
+		}
 	}
 }
