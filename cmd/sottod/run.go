@@ -139,7 +139,7 @@ HTTPS port, metrics on the admin address. Flags override the config file.`,
 				}
 			}
 			// Apply only the flags given on the command line over the file.
-			if err := applyFlags(cmd, &final, &cfg); err != nil {
+			if err := applyFlags(cmd, &final); err != nil {
 				return err
 			}
 			if err := final.validate(); err != nil {
@@ -155,67 +155,44 @@ HTTPS port, metrics on the admin address. Flags override the config file.`,
 	f := cmd.Flags()
 	f.StringVar(&configPath, "config", "", "JSON configuration file")
 	f.BoolVar(&validateOnly, "validate-only", false, "check the configuration and exit")
-	f.StringVar(&cfg.GenesisFile, "genesis", "", "genesis node list file (reloaded on change and SIGHUP)")
-	f.StringVar(&cfg.LedgerRPC, "ledger", "", "CometBFT RPC address of a ledger node to follow (tcp://host:26657)")
-	f.StringVar(&cfg.LedgerEmbedded, "ledger-embedded", "", "run a single-validator ledger in this process with its home in DIR (created on first start)")
-	f.StringVar(&cfg.LedgerRPCListen, "ledger-rpc-listen", "", "serve the embedded ledger's CometBFT RPC at this address (tcp://127.0.0.1:26657)")
-	f.StringVar(&cfg.LedgerParams, "ledger-params", "", "ledger rules (JSON, 'sottod ledger params --devnet') for a new embedded ledger")
-	f.StringVar(&cfg.OperatorKey, "operator-key", "", "account key file: register the node with it at start if the ledger does not list it")
-	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
-	f.BoolVar(&cfg.LogJSON, "log-json", false, "log JSON lines")
-	f.BoolVar(&cfg.NoOnionRelay, "no-onion-relay", false, "do not serve /onion_req/v2")
+	bindRunFlags(f, &cfg)
 	cfg.Config.RegisterFlags(gofs)
 	f.AddGoFlagSet(gofs)
 	return cmd
 }
 
-// applyFlags copies the flags that were set on the command line from
-// parsed into dst (which holds the file's values).
-func applyFlags(cmd *cobra.Command, dst, parsed *fileConfig) error {
-	set := map[string]bool{}
-	cmd.Flags().Visit(func(f *pflagFlag) { set[f.Name] = true })
-	if len(set) == 0 {
-		return nil
-	}
-	// Re-run the node flags over dst so that only given values change.
+// bindRunFlags binds sottod's own settings of c (those outside the node's
+// Config) to fs, each defaulting to the value c holds.
+func bindRunFlags(fs *pflag.FlagSet, c *fileConfig) {
+	fs.StringVar(&c.GenesisFile, "genesis", c.GenesisFile, "genesis node list file (reloaded on change and SIGHUP)")
+	fs.StringVar(&c.LedgerRPC, "ledger", c.LedgerRPC, "CometBFT RPC address of a ledger node to follow (tcp://host:26657)")
+	fs.StringVar(&c.LedgerEmbedded, "ledger-embedded", c.LedgerEmbedded, "run a single-validator ledger in this process with its home in DIR (created on first start)")
+	fs.StringVar(&c.LedgerRPCListen, "ledger-rpc-listen", c.LedgerRPCListen, "serve the embedded ledger's CometBFT RPC at this address (tcp://127.0.0.1:26657)")
+	fs.StringVar(&c.LedgerParams, "ledger-params", c.LedgerParams, "ledger rules (JSON, 'sottod ledger params --devnet') for a new embedded ledger")
+	fs.StringVar(&c.OperatorKey, "operator-key", c.OperatorKey, "account key file: register the node with it at start if the ledger does not list it")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
+	fs.BoolVar(&c.LogJSON, "log-json", c.LogJSON, "log JSON lines")
+	fs.BoolVar(&c.NoOnionRelay, "no-onion-relay", c.NoOnionRelay, "do not serve /onion_req/v2")
+}
+
+// applyFlags copies the flags that were set on the command line into dst
+// (which holds the file's values): the node flags and sottod's own are
+// bound to dst again and given the same values, so only those change.
+func applyFlags(cmd *cobra.Command, dst *fileConfig) error {
 	gofs := flag.NewFlagSet("node", flag.ContinueOnError)
 	gofs.SetOutput(io.Discard)
 	dst.Config.RegisterFlags(gofs)
-	var args []string
+	own := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	bindRunFlags(own, dst)
+	own.AddGoFlagSet(gofs)
+	var err error
 	cmd.Flags().Visit(func(f *pflagFlag) {
-		if gofs.Lookup(f.Name) != nil {
-			args = append(args, "-"+f.Name+"="+f.Value.String())
+		if own.Lookup(f.Name) != nil && err == nil {
+			err = own.Set(f.Name, f.Value.String())
 		}
 	})
-	if err := gofs.Parse(args); err != nil {
+	if err != nil {
 		return &userError{msg: "flags", err: err}
-	}
-	if set["genesis"] {
-		dst.GenesisFile = parsed.GenesisFile
-	}
-	if set["ledger"] {
-		dst.LedgerRPC = parsed.LedgerRPC
-	}
-	if set["ledger-embedded"] {
-		dst.LedgerEmbedded = parsed.LedgerEmbedded
-	}
-	if set["ledger-rpc-listen"] {
-		dst.LedgerRPCListen = parsed.LedgerRPCListen
-	}
-	if set["ledger-params"] {
-		dst.LedgerParams = parsed.LedgerParams
-	}
-	if set["operator-key"] {
-		dst.OperatorKey = parsed.OperatorKey
-	}
-	if set["log-level"] {
-		dst.LogLevel = parsed.LogLevel
-	}
-	if set["log-json"] {
-		dst.LogJSON = parsed.LogJSON
-	}
-	if set["no-onion-relay"] {
-		dst.NoOnionRelay = parsed.NoOnionRelay
 	}
 	return nil
 }
