@@ -287,24 +287,7 @@ func freePort(t *testing.T) uint16 {
 // FuzzStorageTestRequest feeds arbitrary bodies to the storage test
 // endpoint as a listed node would send them.
 func FuzzStorageTestRequest(f *testing.F) {
-	dir := f.TempDir()
-	keys, _, err := LoadOrCreateKeys(dir)
-	if err != nil {
-		f.Fatal(err)
-	}
-	peer, err := NewNodeKeys()
-	if err != nil {
-		f.Fatal(err)
-	}
-	view := staticView(f, &ledger.Snapshot{Nodes: []ledger.Node{
-		{Ed25519: keys.Ed25519Public(), X25519: keys.X25519Public(), PublicIP: "127.0.0.1", StoragePort: 1, SwarmID: swarmA, State: ledger.StateActive},
-		{Ed25519: peer.Ed25519Public(), X25519: peer.X25519Public(), PublicIP: "127.0.0.2", StoragePort: 1, SwarmID: swarmA, State: ledger.StateActive},
-	}})
-	n, err := New(quietConfig(dir), Deps{View: view})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { n.Close() })
+	n, peer := fuzzNodeWithPeer(f)
 	n.sync.done()
 	u := newUser(f)
 	if st, body := n.HandleRPC(context.Background(), mustEncode(f, u.store(0, []byte("x"), time.Hour))); st != 200 {

@@ -271,9 +271,10 @@ func FuzzDecodeConfig(f *testing.F) {
 	})
 }
 
-// FuzzPeerEndpoints feeds arbitrary bodies to the node-to-node handlers
-// as a listed swarm peer would send them.
-func FuzzPeerEndpoints(f *testing.F) {
+// fuzzNodeWithPeer is a node (not started) in a view that lists it and
+// peer in one swarm, for fuzzing the handlers peers call.
+func fuzzNodeWithPeer(f *testing.F) (*Node, *Keys) {
+	f.Helper()
 	dir := f.TempDir()
 	keys, _, err := LoadOrCreateKeys(dir)
 	if err != nil {
@@ -292,6 +293,13 @@ func FuzzPeerEndpoints(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { n.Close() })
+	return n, peer
+}
+
+// FuzzPeerEndpoints feeds arbitrary bodies to the node-to-node handlers
+// as a listed swarm peer would send them.
+func FuzzPeerEndpoints(f *testing.F) {
+	n, peer := fuzzNodeWithPeer(f)
 	u := newUser(f)
 	store, _ := u.store(0, []byte("x"), time.Hour).MarshalJSON()
 	f.Add(uint8(0), []byte(`{"op":`+strconv.FormatInt(nowMs(), 10)+`,"method":"store","params":`+string(store)+`}`))
