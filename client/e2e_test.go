@@ -188,14 +188,7 @@ func TestUnsend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var bm *store.Message
-	b.waitFor("bob gets it", 20*time.Second, func() bool {
-		h := b.history(alice.id())
-		if len(h) == 1 {
-			bm = h[0]
-		}
-		return bm != nil
-	})
+	bm := b.onlyMessage("bob gets it", alice.id())
 	a2.waitFor("alice's second device gets the sync copy", 20*time.Second, func() bool { return len(a2.history(bob.id())) == 1 })
 	a.waitFor("sync hash recorded", 20*time.Second, func() bool {
 		got, _ := a.c.Store().Message(ctx, m.ID)
@@ -242,14 +235,7 @@ func TestDisappearing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var bm *store.Message
-	b.waitFor("bob gets it", 20*time.Second, func() bool {
-		h := b.history(alice.id())
-		if len(h) == 1 {
-			bm = h[0]
-		}
-		return bm != nil
-	})
+	bm := b.onlyMessage("bob gets it", alice.id())
 	if bm.ExpiryMode != store.ExpiryAfterSend || bm.ExpiresAt != m.SentAt+timer.Milliseconds() {
 		t.Fatalf("bob's copy: mode %v expires %d, want after-send %d", bm.ExpiryMode, bm.ExpiresAt, m.SentAt+timer.Milliseconds())
 	}
@@ -283,14 +269,7 @@ func TestDisappearing(t *testing.T) {
 	if _, err := a.c.Send(ctx, bob.id(), "read, then gone", SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	bm = nil
-	b.waitFor("bob gets it", 20*time.Second, func() bool {
-		h := b.history(alice.id())
-		if len(h) == 1 {
-			bm = h[0]
-		}
-		return bm != nil
-	})
+	bm = b.onlyMessage("bob gets it", alice.id())
 	if bm.ExpiresAt != 0 {
 		t.Fatalf("after-read message scheduled before being read: %d", bm.ExpiresAt)
 	}
@@ -400,14 +379,7 @@ func TestQuotesReactionsTyping(t *testing.T) {
 	if _, err := b.c.Send(ctx, alice.id(), "hello", SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	var hello *store.Message
-	a.waitFor("alice gets hello", 20*time.Second, func() bool {
-		h := a.history(bob.id())
-		if len(h) == 1 {
-			hello = h[0]
-		}
-		return hello != nil
-	})
+	hello := a.onlyMessage("alice gets hello", bob.id())
 	if err := a.c.Accept(ctx, bob.id()); err != nil {
 		t.Fatal(err)
 	}

@@ -165,6 +165,20 @@ func (d *device) waitFor(what string, timeout time.Duration, cond func() bool) {
 	}
 }
 
+// onlyMessage waits (20 s at most) until the conversation with peer
+// holds exactly one message, and returns it.
+func (d *device) onlyMessage(what string, peer identity.SessionID) *store.Message {
+	d.t.Helper()
+	var m *store.Message
+	d.waitFor(what, 20*time.Second, func() bool {
+		if h := d.history(peer); len(h) == 1 {
+			m = h[0]
+		}
+		return m != nil
+	})
+	return m
+}
+
 func (d *device) history(peer identity.SessionID) []*store.Message {
 	d.t.Helper()
 	h, err := d.c.Store().History(context.Background(), peer, 0)
