@@ -159,6 +159,11 @@ func BenchmarkParseStore(b *testing.B) {
 	req := &StoreParams{Account: u.acct, Namespace: NamespaceUserProfile, Timestamp: testNow.UnixMilli(),
 		Expiry: testNow.Add(time.Hour).UnixMilli(), Data: make([]byte, 1024), SigTimestamp: testNow.UnixMilli()}
 	req.Auth = u.auth(req.SigMessage())
+	benchDecode(b, req)
+}
+
+// benchDecode measures decoding and parsing req's request body.
+func benchDecode(b *testing.B, req Request) {
 	body, err := EncodeRequest(req)
 	if err != nil {
 		b.Fatal(err)

@@ -97,19 +97,5 @@ func BenchmarkDecodeRetrieve(b *testing.B) {
 	u := newUser(b, 1)
 	req := &RetrieveParams{Account: u.acct, Namespace: NamespaceDefault, Timestamp: testNow.UnixMilli()}
 	req.Auth = u.auth(req.SigMessage())
-	body, err := EncodeRequest(req)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		m, params, err := DecodeRequest(body)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := ParseParams(m, params); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchDecode(b, req)
 }
