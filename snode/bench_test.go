@@ -76,15 +76,7 @@ func BenchmarkStore(b *testing.B) {
 	for i := range users {
 		users[i] = newUser(b)
 	}
-	bodies := make([][]byte, b.N)
-	for i := range bodies {
-		p := users[i%len(users)].store(0, randomData(b, 500), time.Hour)
-		body, err := storagerpc.EncodeRequest(p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		bodies[i] = body
-	}
+	bodies := requestBodies(b, b.N, func(i int) storagerpc.Request { return users[i%len(users)].store(0, randomData(b, 500), time.Hour) })
 	var next atomic.Int64
 	b.SetParallelism(128)
 	cpu := startCPU()
@@ -119,14 +111,7 @@ func BenchmarkRetrieve(b *testing.B) {
 			}
 		}
 	}
-	bodies := make([][]byte, b.N)
-	for i := range bodies {
-		body, err := storagerpc.EncodeRequest(users[i%len(users)].retrieve(0, "", 0, 0))
-		if err != nil {
-			b.Fatal(err)
-		}
-		bodies[i] = body
-	}
+	bodies := requestBodies(b, b.N, func(i int) storagerpc.Request { return users[i%len(users)].retrieve(0, "", 0, 0) })
 	var next atomic.Int64
 	b.SetParallelism(128)
 	cpu := startCPU()
@@ -194,14 +179,7 @@ func BenchmarkSwarmStore(b *testing.B) {
 	for i := range users {
 		users[i] = newUser(b)
 	}
-	bodies := make([][]byte, b.N)
-	for i := range bodies {
-		body, err := storagerpc.EncodeRequest(users[i%len(users)].store(0, randomData(b, 500), time.Hour))
-		if err != nil {
-			b.Fatal(err)
-		}
-		bodies[i] = body
-	}
+	bodies := requestBodies(b, b.N, func(i int) storagerpc.Request { return users[i%len(users)].store(0, randomData(b, 500), time.Hour) })
 	urls := make([]string, 5)
 	for i := range urls {
 		urls[i] = "https://" + tn.nodes[i].node.Addr().String() + "/storage_rpc/v1"
@@ -239,10 +217,7 @@ func BenchmarkHandleRetrieve(b *testing.B) {
 			}
 		}
 	}
-	bodies := make([][]byte, len(users))
-	for i, u := range users {
-		bodies[i], _ = storagerpc.EncodeRequest(u.retrieve(0, "", 0, 0))
-	}
+	bodies := requestBodies(b, len(users), func(i int) storagerpc.Request { return users[i].retrieve(0, "", 0, 0) })
 	var next atomic.Int64
 	b.SetParallelism(16)
 	b.ReportAllocs()
@@ -270,10 +245,7 @@ func BenchmarkHandleStore(b *testing.B) {
 	for i := range users {
 		users[i] = newUser(b)
 	}
-	bodies := make([][]byte, b.N)
-	for i := range bodies {
-		bodies[i], _ = storagerpc.EncodeRequest(users[i%len(users)].store(0, randomData(b, 100), time.Hour))
-	}
+	bodies := requestBodies(b, b.N, func(i int) storagerpc.Request { return users[i%len(users)].store(0, randomData(b, 100), time.Hour) })
 	var next atomic.Int64
 	b.SetParallelism(32)
 	b.ReportAllocs()
@@ -290,4 +262,19 @@ func BenchmarkHandleStore(b *testing.B) {
 	b.StopTimer()
 	cpu.report(b)
 	reportStore(b, n)
+}
+
+// requestBodies encodes n requests, the i-th made by req(i), before a
+// benchmark's timer starts.
+func requestBodies(b *testing.B, n int, req func(i int) storagerpc.Request) [][]byte {
+	b.Helper()
+	bodies := make([][]byte, n)
+	for i := range bodies {
+		body, err := storagerpc.EncodeRequest(req(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		bodies[i] = body
+	}
+	return bodies
 }
