@@ -33,7 +33,7 @@ const MaxProfileNameLen = 100
 // accepted them and read receipts are on. It returns the messages marked.
 func (c *Client) MarkRead(ctx context.Context, peer identity.SessionID) ([]*store.Message, error) {
 	now := c.nowMillis()
-	receipts, err := c.boolSetting(ctx, settingReadReceipts, true)
+	receipts, err := boolSetting(ctx, c.db, settingReadReceipts, true)
 	if err != nil {
 		return nil, err
 	}

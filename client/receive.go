@@ -236,7 +236,6 @@ func (c *Client) ingestBatch(ctx context.Context, node onion.NodeID, lastHash st
 		queued bool
 	)
 	err := c.db.Update(ctx, func(tx *store.Tx) error {
-		events, count, queued = nil, 0, false
 		b := &batch{delivered: map[identity.SessionID][]int64{}}
 		for _, d := range fresh {
 			isNew, err := tx.MarkSeen(ctx, d.msg.Hash, d.expires)
@@ -582,14 +581,9 @@ func (c *Client) queueDelivered(ctx context.Context, tx *store.Tx, b *batch) (bo
 	if len(b.delivered) == 0 {
 		return false, nil
 	}
-	on := true
-	if v, ok, err := tx.Setting(ctx, settingDeliveryReceipts); err != nil {
+	on, err := boolSetting(ctx, tx, settingDeliveryReceipts, true)
+	if err != nil || !on {
 		return false, err
-	} else if ok {
-		on = v == "on"
-	}
-	if !on {
-		return false, nil
 	}
 	for peer, ts := range b.delivered {
 		if err := c.queueReceipt(ctx, tx, peer, wire.ReceiptMessage_DELIVERY, ts); err != nil {
@@ -608,8 +602,14 @@ func (c *Client) queueReceipt(ctx context.Context, tx *store.Tx, peer identity.S
 	return c.queue(ctx, tx, peer, &wire.Content{ReceiptMessage: r}, sentAt, sentAt+ContentTTL.Milliseconds(), 0, store.OutboxControl)
 }
 
-func (c *Client) boolSetting(ctx context.Context, key string, def bool) (bool, error) {
-	v, ok, err := c.db.Setting(ctx, key)
+// settings is what reads a setting: the store, or a transaction.
+type settings interface {
+	Setting(ctx context.Context, key string) (string, bool, error)
+}
+
+// boolSetting reads an on/off setting from db, def when it is unset.
+func boolSetting(ctx context.Context, db settings, key string, def bool) (bool, error) {
+	v, ok, err := db.Setting(ctx, key)
 	if err != nil || !ok {
 		return def, err
 	}
