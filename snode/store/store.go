@@ -241,10 +241,6 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if s.wdb, err = sql.Open("sqlite3", dsn(opts.Path, false)); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	s.wdb.SetMaxOpenConns(1)
-	s.wdb.SetMaxIdleConns(1)
-	s.wdb.SetConnMaxLifetime(0)
-	s.wdb.SetConnMaxIdleTime(0)
 	fail := func(err error) (*Store, error) {
 		if s.wconn != nil {
 			s.wconn.Close()
@@ -255,42 +251,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	if s.wconn, err = s.wdb.Conn(ctx); err != nil {
+	if err := s.openWriter(ctx, opts.MaxBytes); err != nil {
 		return fail(err)
 	}
-	if _, err := s.wconn.ExecContext(ctx, schema); err != nil {
-		return fail(fmt.Errorf("schema: %w", err))
-	}
-	// Checkpoints run beside the writer (checkpointLoop), not inside its
-	// commits.
-	if _, err := s.wconn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+	if err := s.openReaders(ctx, opts.Path, readConns); err != nil {
 		return fail(err)
-	}
-	if opts.MaxBytes > 0 {
-		pages := max(opts.MaxBytes/pageSize, 16)
-		if _, err := s.wconn.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", pages)); err != nil {
-			return fail(err)
-		}
-	}
-	if err := s.ws.prepare(ctx, s.wconn); err != nil {
-		return fail(err)
-	}
-	if s.rdb, err = sql.Open("sqlite3", dsn(opts.Path, true)); err != nil {
-		return fail(err)
-	}
-	s.rdb.SetMaxOpenConns(readConns)
-	s.rdb.SetMaxIdleConns(readConns)
-	if err := s.rs.prepare(ctx, s.rdb); err != nil {
-		return fail(err)
-	}
-	s.readers = make(chan *reader, readConns)
-	for range readConns {
-		r, err := openReader(opts.Path)
-		if err != nil {
-			s.closeReaders(len(s.readers))
-			return fail(err)
-		}
-		s.readers <- r
 	}
 	if err := s.load(ctx); err != nil {
 		return fail(err)
@@ -302,6 +267,58 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	go s.run()
 	go s.checkpointLoop()
 	return s, nil
+}
+
+// openWriter sets up the writer's database handle s.wdb: one connection,
+// the schema, the size cap and the prepared statements.
+func (s *Store) openWriter(ctx context.Context, maxBytes int64) error {
+	s.wdb.SetMaxOpenConns(1)
+	s.wdb.SetMaxIdleConns(1)
+	s.wdb.SetConnMaxLifetime(0)
+	s.wdb.SetConnMaxIdleTime(0)
+	var err error
+	if s.wconn, err = s.wdb.Conn(ctx); err != nil {
+		return err
+	}
+	if _, err := s.wconn.ExecContext(ctx, schema); err != nil {
+		return fmt.Errorf("schema: %w", err)
+	}
+	// Checkpoints run beside the writer (checkpointLoop), not inside its
+	// commits.
+	if _, err := s.wconn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+		return err
+	}
+	if maxBytes > 0 {
+		pages := max(maxBytes/pageSize, 16)
+		if _, err := s.wconn.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", pages)); err != nil {
+			return err
+		}
+	}
+	return s.ws.prepare(ctx, s.wconn)
+}
+
+// openReaders opens the read-only pool s.rdb with its prepared statements
+// and the n direct readers.
+func (s *Store) openReaders(ctx context.Context, path string, n int) error {
+	var err error
+	if s.rdb, err = sql.Open("sqlite3", dsn(path, true)); err != nil {
+		return err
+	}
+	s.rdb.SetMaxOpenConns(n)
+	s.rdb.SetMaxIdleConns(n)
+	if err := s.rs.prepare(ctx, s.rdb); err != nil {
+		return err
+	}
+	s.readers = make(chan *reader, n)
+	for range n {
+		r, err := openReader(path)
+		if err != nil {
+			s.closeReaders(len(s.readers))
+			return err
+		}
+		s.readers <- r
+	}
+	return nil
 }
 
 // checkpointInterval is how often checkpointLoop folds the log.
