@@ -172,11 +172,30 @@ func (u *user) incomingHashes(peer identity.SessionID) []string {
 	return out
 }
 
+// waitFor polls f every 100 ms until it returns nil or timeout passes. It
+// is for conditions that a real network brings about (nodes, processes
+// and clients that post no event the test could wait on).
+func waitFor(t *testing.T, timeout time.Duration, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: gave up after %v: %v", what, timeout, err)
+		}
+		<-tick.C
+	}
+}
+
 // waitDelivered waits until every body in want arrived at u from peer.
 func (u *user) waitDelivered(peer identity.SessionID, want []string, timeout time.Duration) {
 	u.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	waitFor(u.t, timeout, u.name+": delivery", func() error {
 		got := u.incoming(peer)
 		var missing []string
 		for _, b := range want {
@@ -184,14 +203,11 @@ func (u *user) waitDelivered(peer identity.SessionID, want []string, timeout tim
 				missing = append(missing, b)
 			}
 		}
-		if len(missing) == 0 {
-			return
+		if len(missing) > 0 {
+			return fmt.Errorf("%d of %d messages not delivered: %v", len(missing), len(want), missing)
 		}
-		if time.Now().After(deadline) {
-			u.t.Fatalf("%s: %d of %d messages not delivered after %v: %v", u.name, len(missing), len(want), timeout, missing)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // checkExactlyOnce fails if an acknowledged body did not arrive exactly
@@ -330,8 +346,7 @@ func nodeHashes(t *testing.T, nw *testnet.Network, i int, u *user) []string {
 // waitNodeHolds waits until node i holds every hash.
 func waitNodeHolds(t *testing.T, nw *testnet.Network, i int, u *user, hashes []string, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	waitFor(t, timeout, fmt.Sprintf("node %d", i), func() error {
 		have := nodeHashes(t, nw, i, u)
 		missing := 0
 		for _, h := range hashes {
@@ -339,14 +354,11 @@ func waitNodeHolds(t *testing.T, nw *testnet.Network, i int, u *user, hashes []s
 				missing++
 			}
 		}
-		if missing == 0 {
-			return
+		if missing > 0 {
+			return fmt.Errorf("still misses %d of %d messages", missing, len(hashes))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node %d still misses %d of %d messages after %v", i, missing, len(hashes), timeout)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // twoSwarms returns the two swarm ids of a network, sorted.

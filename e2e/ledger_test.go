@@ -39,22 +39,6 @@ func fastLedgerParams() state.Params {
 	return p
 }
 
-// waitFor polls f every 100 ms until it returns nil or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: gave up after %v: %v", what, timeout, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // ledgerNode is node i's registration.
 func ledgerNode(t *testing.T, c *ledger.Client, nw *testnet.Network, i int) (*ledger.NodeInfo, error) {
 	t.Helper()

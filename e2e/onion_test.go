@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -90,227 +91,255 @@ func TestOnionPathsOnRealNodes(t *testing.T) {
 		t.Fatal("account has no swarm")
 	}
 	nodes := pathNodes(n)
-	dest := nodes[members[0]]
 	server, _ := v4Server(t)
+	f := &onionFixture{n: n, ctx: ctx, acct: acct, nodes: nodes, destIdx: members[0], server: server}
 
 	for _, c := range ciphers {
-		t.Run(c.String(), func(t *testing.T) {
-			m, err := path.New(path.Config{MinNodes: len(nodes), AllowSameSubnet: true}, path.Deps{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			m.SetNodes(nodes)
-			s := &path.Sender{Client: n.HTTPClient(), Cipher: c}
+		t.Run(c.String(), func(t *testing.T) { f.roundTrips(t, c) })
+	}
+	t.Run("malformed layer at each hop", f.malformedLayers)
+	t.Run("killed path node", f.killedPathNode)
+}
 
-			// A snode destination: store, then retrieve it back.
-			want := "through the onion with " + c.String()
-			var hash string
-			err = m.Do(ctx, func(ctx context.Context, p path.Path) error {
-				if len(p.Hops) != 3 {
-					return path.Permanent(fmt.Errorf("path has %d hops, want 3", len(p.Hops)))
-				}
-				resp, err := s.Snode(ctx, p, dest, storeBody(t, acct, want))
-				if err != nil {
-					return err
-				}
-				if resp.Status != http.StatusOK {
-					return path.Permanent(fmt.Errorf("store: status %d: %s", resp.Status, resp.Body))
-				}
-				var out struct {
-					Hash string `json:"hash"`
-				}
-				if err := json.Unmarshal(resp.Body, &out); err != nil || out.Hash == "" {
-					return path.Permanent(fmt.Errorf("store reply %s: %v", resp.Body, err))
-				}
-				hash = out.Hash
-				return nil
-			}, dest.Ed25519)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// A node that just started answers 503 until its first swarm
-			// sync is done; wait that out (bounded by ctx).
-			for {
-				body, err := acct.RetrieveRequest("", time.Now())
-				if err != nil {
-					t.Fatal(err)
-				}
-				st, _ := post(t, ctx, n.HTTPClient(), n.Node(members[0]).URL+"/storage_rpc/v1", body)
-				if st != http.StatusServiceUnavailable {
-					break
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
-			err = m.Do(ctx, func(ctx context.Context, p path.Path) error {
-				body, err := acct.RetrieveRequest("", time.Now())
-				if err != nil {
-					return path.Permanent(err)
-				}
-				resp, err := s.Snode(ctx, p, dest, body)
-				if err != nil {
-					return err
-				}
-				var out struct {
-					Messages []struct {
-						Hash string `json:"hash"`
-						Data string `json:"data"`
-					} `json:"messages"`
-				}
-				if resp.Status != http.StatusOK || json.Unmarshal(resp.Body, &out) != nil {
-					return path.Permanent(fmt.Errorf("retrieve: status %d: %s", resp.Status, resp.Body))
-				}
-				for _, msg := range out.Messages {
-					if msg.Hash == hash {
-						return nil
-					}
-				}
-				return path.Permanent(fmt.Errorf("retrieve: stored hash %s not among %d messages", hash, len(out.Messages)))
-			}, dest.Ed25519)
-			if err != nil {
-				t.Fatal(err)
-			}
+// onionFixture is what the subtests of TestOnionPathsOnRealNodes share: a
+// running network, an account, and nodes[destIdx], a member of the
+// account's swarm, as the snode destination.
+type onionFixture struct {
+	n       *testnet.Network
+	ctx     context.Context
+	acct    *testnet.Account
+	nodes   []path.Node
+	destIdx int
+	server  onion.ServerDest
+}
 
-			// A v4 server destination.
-			err = m.Do(ctx, func(ctx context.Context, p path.Path) error {
-				req, err := onion.EncodeV4Request(onion.V4RequestInfo{
-					Method: "POST", Endpoint: "/echo",
-					Headers: map[string]string{"X-Test": "v4", "Content-Type": "text/plain"},
-				}, []byte(want))
-				if err != nil {
-					return path.Permanent(err)
-				}
-				resp, err := s.Server(ctx, p, server, req)
-				if err != nil {
-					return err
-				}
-				var out map[string]string
-				if resp.Code != http.StatusOK || json.Unmarshal(resp.Body, &out) != nil {
-					return path.Permanent(fmt.Errorf("v4: code %d: %s", resp.Code, resp.Body))
-				}
-				if out["echo"] != want || out["hdr"] != "v4" {
-					return path.Permanent(fmt.Errorf("v4 echo %v", out))
-				}
+// roundTrips stores a message through 3-hop paths with cipher c, reads it
+// back, and reaches a v4 server destination.
+func (f *onionFixture) roundTrips(t *testing.T, c onion.Cipher) {
+	ctx, n, acct, nodes, destIdx := f.ctx, f.n, f.acct, f.nodes, f.destIdx
+	dest := nodes[destIdx]
+	m, err := path.New(path.Config{MinNodes: len(nodes), AllowSameSubnet: true}, path.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SetNodes(nodes)
+	s := &path.Sender{Client: n.HTTPClient(), Cipher: c}
+
+	// A snode destination: store, then retrieve it back.
+	want := "through the onion with " + c.String()
+	var hash string
+	err = m.Do(ctx, func(ctx context.Context, p path.Path) error {
+		if len(p.Hops) != 3 {
+			return path.Permanent(fmt.Errorf("path has %d hops, want 3", len(p.Hops)))
+		}
+		resp, err := s.Snode(ctx, p, dest, storeBody(t, acct, want))
+		if err != nil {
+			return err
+		}
+		if resp.Status != http.StatusOK {
+			return path.Permanent(fmt.Errorf("store: status %d: %s", resp.Status, resp.Body))
+		}
+		var out struct {
+			Hash string `json:"hash"`
+		}
+		if err := json.Unmarshal(resp.Body, &out); err != nil || out.Hash == "" {
+			return path.Permanent(fmt.Errorf("store reply %s: %v", resp.Body, err))
+		}
+		hash = out.Hash
+		return nil
+	}, dest.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A node that just started answers 503 until its first swarm
+	// sync is done; wait that out.
+	waitFor(t, time.Minute, "destination serving reads", func() error {
+		body, err := acct.RetrieveRequest("", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := post(t, ctx, n.HTTPClient(), n.Node(destIdx).URL+"/storage_rpc/v1", body); st == http.StatusServiceUnavailable {
+			return errors.New("503: swarm sync not done")
+		}
+		return nil
+	})
+	err = m.Do(ctx, func(ctx context.Context, p path.Path) error {
+		body, err := acct.RetrieveRequest("", time.Now())
+		if err != nil {
+			return path.Permanent(err)
+		}
+		resp, err := s.Snode(ctx, p, dest, body)
+		if err != nil {
+			return err
+		}
+		var out struct {
+			Messages []struct {
+				Hash string `json:"hash"`
+				Data string `json:"data"`
+			} `json:"messages"`
+		}
+		if resp.Status != http.StatusOK || json.Unmarshal(resp.Body, &out) != nil {
+			return path.Permanent(fmt.Errorf("retrieve: status %d: %s", resp.Status, resp.Body))
+		}
+		for _, msg := range out.Messages {
+			if msg.Hash == hash {
 				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
 			}
-		})
+		}
+		return path.Permanent(fmt.Errorf("retrieve: stored hash %s not among %d messages", hash, len(out.Messages)))
+	}, dest.Ed25519)
+	if err != nil {
+		t.Fatal(err)
 	}
 
-	t.Run("malformed layer at each hop", func(t *testing.T) {
-		// A fixed path of three nodes other than the destination.
-		var p path.Path
-		for i, nd := range nodes {
-			if i != members[0] && len(p.Hops) < 3 {
-				p.Hops = append(p.Hops, nd)
-			}
-		}
-		guard := "https://" + p.Guard().Addr().String() + "/onion_req/v2"
-		for _, c := range ciphers {
-			// Hop k (3 = the destination) gets a layer sealed to a wrong key.
-			for k := 0; k <= len(p.Hops); k++ {
-				hops := p.OnionHops()
-				d := dest.Hop()
-				var junk onion.PublicKey
-				rand.Read(junk[:])
-				if k < len(hops) {
-					hops[k].X25519 = junk
-				} else {
-					d.X25519 = junk
-				}
-				body, key, err := onion.BuildSnodeRequest(hops, d, storeBody(t, acct, "bad"), c)
-				if err != nil {
-					t.Fatal(err)
-				}
-				status, reply := post(t, ctx, n.HTTPClient(), guard, body)
-				_, err = onion.DecodeSnodeResponse(key, status, reply)
-				key.Destroy()
-				var pe *onion.PathError
-				if !errors.As(err, &pe) || pe.Status != http.StatusBadRequest {
-					t.Fatalf("%s: bad layer at hop %d: status %d body %q err %v, want an unencrypted 400", c, k, status, reply, err)
-				}
-				if !bytes.Contains(bytes.ToLower(reply), []byte("invalid ciphertext")) {
-					t.Errorf("%s: bad layer at hop %d: body %q, want Session's \"Invalid ciphertext\"", c, k, reply)
-				}
+	// A v4 server destination.
+	v4Echo(t, ctx, m, s, f.server, want)
+}
 
-				// The same path still serves a good request right after.
-				body, key, err = onion.BuildSnodeRequest(p.OnionHops(), dest.Hop(), storeBody(t, acct, "good"), c)
-				if err != nil {
-					t.Fatal(err)
-				}
-				status, reply = post(t, ctx, n.HTTPClient(), guard, body)
-				resp, err := onion.DecodeSnodeResponse(key, status, reply)
-				key.Destroy()
-				if err != nil || resp.Status != http.StatusOK {
-					t.Fatalf("%s: good request after bad hop %d: %v %d %s", c, k, err, resp.Status, resp.Body)
-				}
-			}
-		}
-		// Garbage that is not an onion frame at all.
-		status, reply := post(t, ctx, n.HTTPClient(), guard, []byte("\xff\xff\xff\x7fnot an onion request"))
-		if status != http.StatusBadRequest {
-			t.Fatalf("garbage frame: status %d %q, want 400", status, reply)
-		}
-	})
-
-	t.Run("killed path node", func(t *testing.T) {
-		m, err := path.New(path.Config{MinNodes: 1, AllowSameSubnet: true}, path.Deps{})
+// v4Echo posts want to server's echo endpoint through a path of m and
+// checks the answer.
+func v4Echo(t *testing.T, ctx context.Context, m *path.Manager, s *path.Sender, server onion.ServerDest, want string) {
+	t.Helper()
+	err := m.Do(ctx, func(ctx context.Context, p path.Path) error {
+		req, err := onion.EncodeV4Request(onion.V4RequestInfo{
+			Method: "POST", Endpoint: "/echo",
+			Headers: map[string]string{"X-Test": "v4", "Content-Type": "text/plain"},
+		}, []byte(want))
 		if err != nil {
-			t.Fatal(err)
+			return path.Permanent(err)
 		}
-		m.SetNodes(nodes)
-		// Warm the manager's paths, then kill the middle hop of one of them.
-		s := &path.Sender{Client: n.HTTPClient(), Cipher: onion.CipherXChaCha20}
-		if err := m.Do(ctx, func(ctx context.Context, p path.Path) error {
-			_, err := s.Snode(ctx, p, dest, storeBody(t, acct, "warm up"))
+		resp, err := s.Server(ctx, p, server, req)
+		if err != nil {
 			return err
-		}, dest.Ed25519); err != nil {
-			t.Fatal(err)
 		}
-		var victim onion.NodeID
-		for _, p := range m.Paths() {
-			if !containsNode(p, dest.Ed25519) {
-				victim = p.Hops[1].Ed25519
-				break
-			}
+		var out map[string]string
+		if resp.Code != http.StatusOK || json.Unmarshal(resp.Body, &out) != nil {
+			return path.Permanent(fmt.Errorf("v4: code %d: %s", resp.Code, resp.Body))
 		}
-		idx := -1
-		for i, nd := range nodes {
-			if nd.Ed25519 == victim && i != members[0] {
-				idx = i
-			}
+		if out["echo"] != want || out["hdr"] != "v4" {
+			return path.Permanent(fmt.Errorf("v4 echo %v", out))
 		}
-		if idx < 0 {
-			t.Skip("every path crosses the destination")
-		}
-		if err := n.Kill(idx); err != nil {
-			t.Fatal(err)
-		}
-		defer n.Restart(context.Background(), idx)
-
-		var attempts int
-		var used path.Path
-		err = m.Do(ctx, func(ctx context.Context, p path.Path) error {
-			attempts++
-			resp, err := s.Snode(ctx, p, dest, storeBody(t, acct, "after a kill"))
-			if err != nil {
-				return err
-			}
-			if resp.Status != http.StatusOK {
-				return path.Permanent(fmt.Errorf("status %d: %s", resp.Status, resp.Body))
-			}
-			used = p
-			return nil
-		}, dest.Ed25519)
-		if err != nil {
-			t.Fatalf("no path survived the kill: %v", err)
-		}
-		if containsNode(used, victim) {
-			t.Fatalf("succeeded through the killed node %x", victim[:4])
-		}
-		t.Logf("succeeded after %d attempt(s)", attempts)
+		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// malformedLayers sends a layer sealed to a wrong key to each hop in turn
+// and checks for Session's unencrypted 400, and that the path still works.
+func (f *onionFixture) malformedLayers(t *testing.T) {
+	ctx, n, acct, nodes, destIdx := f.ctx, f.n, f.acct, f.nodes, f.destIdx
+	dest := nodes[destIdx]
+	// A fixed path of three nodes other than the destination.
+	var p path.Path
+	for i, nd := range nodes {
+		if i != destIdx && len(p.Hops) < 3 {
+			p.Hops = append(p.Hops, nd)
+		}
+	}
+	guard := "https://" + p.Guard().Addr().String() + "/onion_req/v2"
+	for _, c := range ciphers {
+		// Hop k (3 = the destination) gets a layer sealed to a wrong key.
+		for k := 0; k <= len(p.Hops); k++ {
+			hops := p.OnionHops()
+			d := dest.Hop()
+			var junk onion.PublicKey
+			rand.Read(junk[:])
+			if k < len(hops) {
+				hops[k].X25519 = junk
+			} else {
+				d.X25519 = junk
+			}
+			body, key, err := onion.BuildSnodeRequest(hops, d, storeBody(t, acct, "bad"), c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			status, reply := post(t, ctx, n.HTTPClient(), guard, body)
+			_, err = onion.DecodeSnodeResponse(key, status, reply)
+			key.Destroy()
+			var pe *onion.PathError
+			if !errors.As(err, &pe) || pe.Status != http.StatusBadRequest {
+				t.Fatalf("%s: bad layer at hop %d: status %d body %q err %v, want an unencrypted 400", c, k, status, reply, err)
+			}
+			if !bytes.Contains(bytes.ToLower(reply), []byte("invalid ciphertext")) {
+				t.Errorf("%s: bad layer at hop %d: body %q, want Session's \"Invalid ciphertext\"", c, k, reply)
+			}
+
+			// The same path still serves a good request right after.
+			body, key, err = onion.BuildSnodeRequest(p.OnionHops(), dest.Hop(), storeBody(t, acct, "good"), c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			status, reply = post(t, ctx, n.HTTPClient(), guard, body)
+			resp, err := onion.DecodeSnodeResponse(key, status, reply)
+			key.Destroy()
+			if err != nil || resp.Status != http.StatusOK {
+				t.Fatalf("%s: good request after bad hop %d: %v %d %s", c, k, err, resp.Status, resp.Body)
+			}
+		}
+	}
+	// Garbage that is not an onion frame at all.
+	status, reply := post(t, ctx, n.HTTPClient(), guard, []byte("\xff\xff\xff\x7fnot an onion request"))
+	if status != http.StatusBadRequest {
+		t.Fatalf("garbage frame: status %d %q, want 400", status, reply)
+	}
+}
+
+// killedPathNode kills the middle hop of a warm path and checks that a
+// request still succeeds, through another path.
+func (f *onionFixture) killedPathNode(t *testing.T) {
+	ctx, n, acct, nodes, destIdx := f.ctx, f.n, f.acct, f.nodes, f.destIdx
+	dest := nodes[destIdx]
+	m, err := path.New(path.Config{MinNodes: 1, AllowSameSubnet: true}, path.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Paths drawn from every node but the destination never cross it,
+	// so the middle hop of any of them can be killed.
+	var others []path.Node
+	for i, nd := range nodes {
+		if i != destIdx {
+			others = append(others, nd)
+		}
+	}
+	m.SetNodes(others)
+	// Warm the manager's paths, then kill the middle hop of one of them.
+	s := &path.Sender{Client: n.HTTPClient(), Cipher: onion.CipherXChaCha20}
+	if err := m.Do(ctx, func(ctx context.Context, p path.Path) error {
+		_, err := s.Snode(ctx, p, dest, storeBody(t, acct, "warm up"))
+		return err
+	}, dest.Ed25519); err != nil {
+		t.Fatal(err)
+	}
+	victim := m.Paths()[0].Hops[1].Ed25519
+	idx := slices.IndexFunc(nodes, func(nd path.Node) bool { return nd.Ed25519 == victim })
+	if err := n.Kill(idx); err != nil {
+		t.Fatal(err)
+	}
+	defer n.Restart(context.Background(), idx)
+
+	var attempts int
+	var used path.Path
+	err = m.Do(ctx, func(ctx context.Context, p path.Path) error {
+		attempts++
+		resp, err := s.Snode(ctx, p, dest, storeBody(t, acct, "after a kill"))
+		if err != nil {
+			return err
+		}
+		if resp.Status != http.StatusOK {
+			return path.Permanent(fmt.Errorf("status %d: %s", resp.Status, resp.Body))
+		}
+		used = p
+		return nil
+	}, dest.Ed25519)
+	if err != nil {
+		t.Fatalf("no path survived the kill: %v", err)
+	}
+	if containsNode(used, victim) {
+		t.Fatalf("succeeded through the killed node %x", victim[:4])
+	}
+	t.Logf("succeeded after %d attempt(s)", attempts)
 }
 
 func containsNode(p path.Path, id onion.NodeID) bool {
