@@ -20,9 +20,23 @@ func TestSwarmChange(t *testing.T) {
 		u      *user
 		hashes map[storagerpc.Namespace][]string
 	}
+	ids := []uint64{swarmA, swarmB}
+	owner := func(u *user) uint64 {
+		s, _ := swarm.SelectKey(ids, u.acct.Key())
+		return s
+	}
+	// Eight accounts that the split puts in each swarm.
+	var users []*user
+	for perSwarm := map[uint64]int{}; len(users) < 16; {
+		u := newUser(t)
+		if perSwarm[owner(u)] < 8 {
+			perSwarm[owner(u)]++
+			users = append(users, u)
+		}
+	}
 	var data []stored
-	for i := range 16 {
-		s := stored{u: newUser(t), hashes: map[storagerpc.Namespace][]string{}}
+	for i, u := range users {
+		s := stored{u: u, hashes: map[storagerpc.Namespace][]string{}}
 		for _, ns := range []storagerpc.Namespace{0, 2} {
 			for j := range 3 {
 				p := s.u.store(ns, randomData(t, 50+j), time.Hour)
@@ -34,21 +48,6 @@ func TestSwarmChange(t *testing.T) {
 		}
 		data = append(data, s)
 	}
-	ids := []uint64{swarmA, swarmB}
-	owner := func(u *user) uint64 {
-		s, _ := swarm.SelectKey(ids, u.acct.Key())
-		return s
-	}
-	inB := 0
-	for _, s := range data {
-		if owner(s.u) == swarmB {
-			inB++
-		}
-	}
-	if inB == 0 || inB == len(data) {
-		t.Skip("random accounts all fell in one swarm")
-	}
-
 	tn.nodes[4].swarm, tn.nodes[5].swarm = swarmB, swarmB
 	tn.update()
 
