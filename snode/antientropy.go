@@ -351,7 +351,9 @@ func (n *Node) kickAntiEntropy() {
 	}
 }
 
-// reconcile runs one round with peer p and reports how it ended.
+// reconcile runs one round with peer p and reports how it ended: it finds
+// the keys whose buckets differ, compares their headers, pulls what the
+// peer has newer and pushes what this node has newer.
 func (n *Node) reconcile(ctx context.Context, m *membership, p *ledger.Node) (err error) {
 	defer func() {
 		switch {
@@ -366,7 +368,23 @@ func (n *Node) reconcile(ctx context.Context, m *membership, p *ledger.Node) (er
 	ctx, cancel := context.WithTimeout(ctx, 4*n.cfg.Limits.ForwardTimeout.D()+n.cfg.Intervals.AntiEntropy.D())
 	defer cancel()
 
-	// 1. buckets
+	keys, err := n.differingKeys(ctx, m, p)
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	plan, err := n.compareHeaders(ctx, p, keys)
+	if err != nil {
+		return err
+	}
+	if err := n.pullNewer(ctx, m, p, plan.pull, plan.revsIn); err != nil {
+		return err
+	}
+	return n.pushNewer(ctx, p, plan.push, plan.revsOut)
+}
+
+// differingKeys exchanges bucket digests with p and returns the owned keys
+// whose digests differ between the two nodes.
+func (n *Node) differingKeys(ctx context.Context, m *membership, p *ledger.Node) ([]store.DigestKey, error) {
 	mine := n.store.BucketDigests()
 	req := aeBucketsReq{Buckets: make([]byte, 0, store.Buckets*store.DigestSize)}
 	for _, d := range mine {
@@ -374,16 +392,16 @@ func (n *Node) reconcile(ctx context.Context, m *membership, p *ledger.Node) (er
 	}
 	var br aeBucketsResp
 	if err := n.postJSON(ctx, p, pathAEBuckets, &req, &br); err != nil {
-		return fmt.Errorf("buckets: %w", err)
+		return nil, fmt.Errorf("buckets: %w", err)
 	}
 	if len(br.Differ) == 0 {
-		return nil
+		return nil, nil
 	}
 	theirs := make(map[store.DigestKey]aeKeyDigest, len(br.Keys))
 	for _, kd := range br.Keys {
 		k, ok := fromAEKey(kd.aeKey)
 		if !ok {
-			return errors.New("buckets: bad key in answer")
+			return nil, errors.New("buckets: bad key in answer")
 		}
 		theirs[k] = kd
 	}
@@ -402,32 +420,42 @@ func (n *Node) reconcile(ctx context.Context, m *membership, p *ledger.Node) (er
 			keys = append(keys, k)
 		}
 	}
-	if len(keys) == 0 {
-		return nil
-	}
+	return keys, nil
+}
 
-	// 2. headers
+// aePlan is what one round moves: message hashes to pull from and push to
+// the peer, and revocations in each direction.
+type aePlan struct {
+	pull, push      []string
+	revsIn, revsOut []aeRevocation
+}
+
+// aeRowState is what the comparison needs of one message header.
+type aeRowState struct {
+	mtime, expiry int64
+	deleted       bool
+}
+
+// compareHeaders fetches p's headers for keys and compares them with this
+// node's to decide what each side has newer.
+func (n *Node) compareHeaders(ctx context.Context, p *ledger.Node, keys []store.DigestKey) (aePlan, error) {
 	wire := aeKeysReq{Keys: make([]aeKey, len(keys))}
 	for i, k := range keys {
 		wire.Keys[i] = toAEKey(k)
 	}
 	var hr aeHeadersResp
 	if err := n.postJSON(ctx, p, pathAEHeaders, &wire, &hr); err != nil {
-		return fmt.Errorf("headers: %w", err)
+		return aePlan{}, fmt.Errorf("headers: %w", err)
 	}
 	local, err := n.store.Headers(ctx, keys)
 	if err != nil {
-		return err
+		return aePlan{}, err
 	}
-	type st struct {
-		mtime, expiry int64
-		deleted       bool
-	}
-	have := make(map[string]st)
+	have := make(map[string]aeRowState)
 	haveRev := make(map[string]store.Revocation)
 	for _, kh := range local {
 		for _, h := range kh.Messages {
-			have[h.Hash] = st{h.MTime, h.Expiry, h.Deleted}
+			have[h.Hash] = aeRowState{h.MTime, h.Expiry, h.Deleted}
 		}
 		for _, r := range kh.Revocations {
 			haveRev[string(r.Account[:])+string(r.Token[:])] = r
@@ -437,19 +465,18 @@ func (n *Node) reconcile(ctx context.Context, m *membership, p *ledger.Node) (er
 	// Rows changed in the last aeSettle are most likely still being
 	// forwarded to the peer: leave them to a later round.
 	settled := nowMs - aeSettle.Milliseconds()
-	var pull []string
-	var revsIn []aeRevocation
-	remote := make(map[string]st)
+	var plan aePlan
+	remote := make(map[string]aeRowState)
 	remoteRev := make(map[string]bool)
 	for _, kh := range hr.Keys {
 		for _, h := range kh.Messages {
-			remote[h.Hash] = st{h.MTime, h.Expiry, h.Deleted}
+			remote[h.Hash] = aeRowState{h.MTime, h.Expiry, h.Deleted}
 			if h.Expiry <= nowMs || h.MTime > settled {
 				continue
 			}
 			l, ok := have[h.Hash]
 			if !ok || store.Newer(h.MTime, h.Deleted, h.Expiry, l.mtime, l.deleted, l.expiry) {
-				pull = append(pull, h.Hash)
+				plan.pull = append(plan.pull, h.Hash)
 			}
 		}
 		for _, r := range kh.Revocations {
@@ -461,12 +488,10 @@ func (n *Node) reconcile(ctx context.Context, m *membership, p *ledger.Node) (er
 			remoteRev[id] = true
 			l, ok := haveRev[id]
 			if !ok || r.MTime > l.MTime || (r.MTime == l.MTime && r.Revoked && !l.Revoked) {
-				revsIn = append(revsIn, r)
+				plan.revsIn = append(plan.revsIn, r)
 			}
 		}
 	}
-	var push []string
-	var revsOut []aeRevocation
 	for _, kh := range local {
 		for _, h := range kh.Messages {
 			if h.Expiry <= nowMs || h.MTime > settled {
@@ -474,17 +499,21 @@ func (n *Node) reconcile(ctx context.Context, m *membership, p *ledger.Node) (er
 			}
 			r, ok := remote[h.Hash]
 			if !ok || store.Newer(h.MTime, h.Deleted, h.Expiry, r.mtime, r.deleted, r.expiry) {
-				push = append(push, h.Hash)
+				plan.push = append(plan.push, h.Hash)
 			}
 		}
 		for _, r := range kh.Revocations {
 			if !remoteRev[string(r.Account[:])+string(r.Token[:])] {
-				revsOut = append(revsOut, toAERevocation(r))
+				plan.revsOut = append(plan.revsOut, toAERevocation(r))
 			}
 		}
 	}
+	return plan, nil
+}
 
-	// 3. fetch what they have newer, and their newer revocations
+// pullNewer merges the peer's newer revocations and fetches, in batches,
+// the messages it has newer.
+func (n *Node) pullNewer(ctx context.Context, m *membership, p *ledger.Node, pull []string, revsIn []aeRevocation) error {
 	if len(revsIn) > 0 {
 		res, err := n.mergeRecords(ctx, m, aeRecords{Revocations: revsIn})
 		if err != nil {
@@ -505,8 +534,12 @@ func (n *Node) reconcile(ctx context.Context, m *membership, p *ledger.Node) (er
 		}
 		n.met.aeRepairs.WithLabelValues("pulled").Add(float64(res.Applied))
 	}
+	return nil
+}
 
-	// 4. push what we have newer
+// pushNewer sends p the messages this node has newer, and the revocations
+// p lacks, in requests of at most about aePushBytes of message data.
+func (n *Node) pushNewer(ctx context.Context, p *ledger.Node, push []string, revsOut []aeRevocation) error {
 	pushed := 0
 	out := aeRecords{Revocations: revsOut}
 	size := 0
