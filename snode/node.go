@@ -157,17 +157,9 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	}
 	n.waiters = newWaiters(cfg.Limits.MaxHeldRetrieves)
 	n.keyCache = storagerpc.NewKeyCache(keyCacheSize)
-	st, err := store.Open(context.Background(), store.Options{
-		Path:     filepath.Join(cfg.DataDir, StoreFileName),
-		MaxBytes: cfg.Limits.MaxStoreBytes,
-		Logger:   n.log,
-		OnLive:   n.waiters.wake,
-	})
-	if err != nil {
+	if err := n.openStore(); err != nil {
 		return nil, err
 	}
-	n.store = st
-	registerStoreMetrics(n.reg, st)
 	fail := func(err error) (*Node, error) {
 		if n.ln != nil {
 			n.ln.Close()
@@ -175,21 +167,11 @@ func New(cfg Config, deps Deps) (*Node, error) {
 		if n.adminLn != nil {
 			n.adminLn.Close()
 		}
-		st.Close()
+		n.store.Close()
 		return nil, err
 	}
-	if n.ln, err = net.Listen("tcp", cfg.ListenAddr); err != nil {
-		return fail(fmt.Errorf("snode: listen: %w", err))
-	}
-	n.addr = n.ln.Addr().(*net.TCPAddr).AddrPort()
-	n.publicPort = cfg.PublicPort
-	if n.publicPort == 0 {
-		n.publicPort = n.addr.Port()
-	}
-	if cfg.AdminAddr != "" {
-		if n.adminLn, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
-			return fail(fmt.Errorf("snode: admin listen: %w", err))
-		}
+	if err := n.listen(); err != nil {
+		return fail(err)
 	}
 	n.clients = newBuckets[netip.Addr](cfg.Limits.ClientRate, cfg.Limits.ClientBurst, cfg.Limits.MaxClients)
 	n.peerRL = newBuckets[identity.Ed25519PublicKey](cfg.Limits.PeerRate, cfg.Limits.PeerBurst, 0)
@@ -206,13 +188,57 @@ func New(cfg Config, deps Deps) (*Node, error) {
 			return fail(err)
 		}
 	}
+	n.newServers()
+	return n, nil
+}
+
+// openStore opens the message store in the data directory and registers
+// its metrics.
+func (n *Node) openStore() error {
+	st, err := store.Open(context.Background(), store.Options{
+		Path:     filepath.Join(n.cfg.DataDir, StoreFileName),
+		MaxBytes: n.cfg.Limits.MaxStoreBytes,
+		Logger:   n.log,
+		OnLive:   n.waiters.wake,
+	})
+	if err != nil {
+		return err
+	}
+	n.store = st
+	registerStoreMetrics(n.reg, st)
+	return nil
+}
+
+// listen binds the HTTPS listener and, when configured, the admin one. On
+// error the caller closes whichever listener is already bound.
+func (n *Node) listen() error {
+	var err error
+	if n.ln, err = net.Listen("tcp", n.cfg.ListenAddr); err != nil {
+		return fmt.Errorf("snode: listen: %w", err)
+	}
+	n.addr = n.ln.Addr().(*net.TCPAddr).AddrPort()
+	n.publicPort = n.cfg.PublicPort
+	if n.publicPort == 0 {
+		n.publicPort = n.addr.Port()
+	}
+	if n.cfg.AdminAddr != "" {
+		if n.adminLn, err = net.Listen("tcp", n.cfg.AdminAddr); err != nil {
+			return fmt.Errorf("snode: admin listen: %w", err)
+		}
+	}
+	return nil
+}
+
+// newServers builds the HTTPS server over n.mux and, with an admin
+// listener, the metrics and profiling server.
+func (n *Node) newServers() {
 	n.srv = &http.Server{
 		Handler:           n.mux,
 		TLSConfig:         serverTLS(n.cert),
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       cfg.Limits.ReadTimeout.D(),
-		WriteTimeout:      cfg.Limits.WriteTimeout.D(),
-		IdleTimeout:       cfg.Limits.IdleTimeout.D(),
+		ReadTimeout:       n.cfg.Limits.ReadTimeout.D(),
+		WriteTimeout:      n.cfg.Limits.WriteTimeout.D(),
+		IdleTimeout:       n.cfg.Limits.IdleTimeout.D(),
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
 	}
@@ -225,7 +251,6 @@ func New(cfg Config, deps Deps) (*Node, error) {
 		amux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		n.adminSrv = &http.Server{Handler: amux, ReadHeaderTimeout: 10 * time.Second}
 	}
-	return n, nil
 }
 
 // Addr is the bound HTTPS address.
