@@ -117,7 +117,10 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		limit = time.Duration(s) * time.Second
 	}
+	// The file is another process's output: poll it.
 	deadline := time.Now().Add(limit)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		b, _ := os.ReadFile(ts.MkAbs(args[0]))
 		if strings.Contains(string(b), args[1]) {
@@ -126,7 +129,7 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 		if time.Now().After(deadline) {
 			ts.Fatalf("%s does not contain %q after %v:\n%s", args[0], args[1], limit, b)
 		}
-		time.Sleep(50 * time.Millisecond)
+		<-tick.C
 	}
 }
 
