@@ -57,34 +57,7 @@ func TestKillNine(t *testing.T) {
 	if err := ledger.WriteGenesis(filepath.Join(dir, "genesis.json"), snap); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKillNineChild$", "-test.v")
-	cmd.Env = append(os.Environ(), "SNODE_KILL_CHILD_DIR="+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	sc := bufio.NewScanner(out)
-	addr := ""
-	for sc.Scan() {
-		if a, ok := strings.CutPrefix(sc.Text(), "READY "); ok {
-			addr = a
-			break
-		}
-	}
-	if addr == "" {
-		cmd.Process.Kill()
-		t.Fatalf("child did not start: %v", cmd.Wait())
-	}
-	go func() {
-		for sc.Scan() {
-		}
-		exited <- cmd.Wait()
-	}()
+	cmd, addr, exited := startKillChild(t, dir)
 	n := &testNode{node: &Node{}}
 	n.node.addr, err = parseAddrPort(addr)
 	if err != nil {
@@ -154,4 +127,40 @@ func TestKillNine(t *testing.T) {
 		t.Fatalf("%d of %d acknowledged stores survived kill -9", len(recs), len(acked))
 	}
 	t.Logf("all %d acknowledged stores survived kill -9", len(acked))
+}
+
+// startKillChild starts TestKillNineChild on dir in a child process and
+// waits until it serves. It returns the child, its address, and a channel
+// that gets the child's exit.
+func startKillChild(t *testing.T, dir string) (*exec.Cmd, string, <-chan error) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKillNineChild$", "-test.v")
+	cmd.Env = append(os.Environ(), "SNODE_KILL_CHILD_DIR="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	sc := bufio.NewScanner(out)
+	addr := ""
+	for sc.Scan() {
+		if a, ok := strings.CutPrefix(sc.Text(), "READY "); ok {
+			addr = a
+			break
+		}
+	}
+	if addr == "" {
+		cmd.Process.Kill()
+		t.Fatalf("child did not start: %v", cmd.Wait())
+	}
+	go func() {
+		for sc.Scan() {
+		}
+		exited <- cmd.Wait()
+	}()
+	return cmd, addr, exited
 }

@@ -192,8 +192,15 @@ func TestSignedMethods(t *testing.T) {
 		})
 	}
 
-	// Namespace permission without subaccounts: storing to a private
-	// namespace needs a signature, reading any namespace needs one.
+	checkUnsignedAndLimits(t, entry)
+	checkRevocation(t, tn, entry, g, sub, owner)
+}
+
+// checkUnsignedAndLimits checks namespace permission without subaccounts
+// (storing to a private namespace needs a signature, reading any
+// namespace needs one), TTL limits and message and body size limits.
+func checkUnsignedAndLimits(t *testing.T, entry *testNode) {
+	t.Helper()
 	u := userIn(t, []uint64{swarmA, swarmB}, swarmA)
 	p := u.store(2, []byte("config"), time.Hour)
 	p.Auth = storagerpc.Auth{}
@@ -227,7 +234,12 @@ func TestSignedMethods(t *testing.T) {
 	if st, body := rpc(t, entry, huge); st != 413 {
 		t.Errorf("oversize body: %d %s", st, body)
 	}
-	// A revoked subaccount is refused; unrevoked, accepted again.
+}
+
+// checkRevocation checks that a revoked subaccount is refused on every
+// member and, unrevoked, accepted again.
+func checkRevocation(t *testing.T, tn *testNet, entry *testNode, g, sub *identity.Keys, owner actor) {
+	t.Helper()
 	rw := subActor(g, sub, storagerpc.SubaccountRead|storagerpc.SubaccountWrite)
 	if st, body := do(t, entry, builders["retrieve"](rw, nowMs(), false, "")); st != 200 {
 		t.Fatalf("subaccount retrieve: %d %s", st, body)
