@@ -98,28 +98,7 @@ func TestOperatorCommands(t *testing.T) {
 		t.Fatalf("key file mode: %v", err)
 	}
 
-	// A one-validator ledger with the operator funded, RPC on loopback.
-	p := state.DevnetParams()
-	p.BlockTime = 150 * time.Millisecond
-	rpcAddr := freeAddr(t)
-	e, err := ledger.NewEmbedded(ledger.EmbeddedConfig{
-		Dir: filepath.Join(dir, "ledger"), ChainID: "sotto-cli-test",
-		Genesis: &state.Genesis{Params: &p, Accounts: []state.GenesisAccount{{Address: kg.Address, Balance: 1000 * state.Coin}}},
-		Home:    ledger.HomeConfig{RPCListen: "tcp://" + rpcAddr},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.Serve(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
-	defer wcancel()
-	if err := e.Client().WaitHeight(wctx, 1); err != nil {
-		t.Fatal(err)
-	}
-	node := "--node=http://" + rpcAddr
+	node := startLedger(t, dir, kg.Address)
 
 	nodeDir := filepath.Join(dir, "snode")
 	nk, _, err := snode.LoadOrCreateKeys(nodeDir)
@@ -196,6 +175,34 @@ func TestOperatorCommands(t *testing.T) {
 	if out := must(t, node, "status", "--sn", sn); !strings.Contains(out, "unlocks at: height") {
 		t.Fatalf("after unlock:\n%s", out)
 	}
+}
+
+// startLedger runs a one-validator ledger in dir with operator funded,
+// its RPC on loopback, until the test ends. It returns the --node flag
+// that reaches it.
+func startLedger(t *testing.T, dir, operator string) string {
+	t.Helper()
+	p := state.DevnetParams()
+	p.BlockTime = 150 * time.Millisecond
+	rpcAddr := freeAddr(t)
+	e, err := ledger.NewEmbedded(ledger.EmbeddedConfig{
+		Dir: filepath.Join(dir, "ledger"), ChainID: "sotto-cli-test",
+		Genesis: &state.Genesis{Params: &p, Accounts: []state.GenesisAccount{{Address: operator, Balance: 1000 * state.Coin}}},
+		Home:    ledger.HomeConfig{RPCListen: "tcp://" + rpcAddr},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Serve(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	if err := e.Client().WaitHeight(wctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	return "--node=http://" + rpcAddr
 }
 
 func TestNetworkSetupCommands(t *testing.T) {
