@@ -143,17 +143,25 @@ func (d *device) stop() {
 	d.c.Close()
 }
 
-// waitFor polls cond (on every event, and every 100 ms) until it holds or
-// the deadline passes.
+// waitFor waits until cond holds (see until) and fails the test if the
+// timeout passes first.
 func (d *device) waitFor(what string, timeout time.Duration, cond func() bool) {
 	d.t.Helper()
+	if !d.until(timeout, cond) {
+		d.t.Fatalf("timed out after %v waiting for %s", timeout, what)
+	}
+}
+
+// until checks cond on every event, and every 100 ms, until it holds
+// (true) or the timeout passes (false).
+func (d *device) until(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	for {
 		if cond() {
-			return
+			return true
 		}
 		if time.Now().After(deadline) {
-			d.t.Fatalf("timed out after %v waiting for %s", timeout, what)
+			return false
 		}
 		d.mu.Lock()
 		ch := d.cond
@@ -218,11 +226,14 @@ func swarmHashes(t *testing.T, nw *testnet.Network, a *account) map[int]map[stri
 			t.Fatal(err)
 		}
 		status, resp, err := testnet.Post(context.Background(), nw.HTTPClient(), nw.Node(i).URL+"/storage_rpc/v1", body)
+		// A node that just (re)started answers 503 until it synced: poll
+		// it (no event tells when a node's sync is done).
+		tick := time.NewTicker(100 * time.Millisecond)
 		for tries := 0; err == nil && status == 503 && tries < 100; tries++ {
-			// A node that just (re)started answers 503 until it synced.
-			time.Sleep(100 * time.Millisecond)
+			<-tick.C
 			status, resp, err = testnet.Post(context.Background(), nw.HTTPClient(), nw.Node(i).URL+"/storage_rpc/v1", body)
 		}
+		tick.Stop()
 		if err != nil || status != 200 {
 			t.Fatalf("retrieve from node %d: %d %v %s", i, status, err, resp)
 		}

@@ -304,7 +304,7 @@ func TestApplyMessages(t *testing.T) {
 	c, me := offline(t)
 	peer := newAccount(t, "peer")
 	var hashN int
-	apply := func(from *account, content *wire.Content, ts int64) []Event {
+	apply := applyFunc(func(from *account, content *wire.Content, ts int64) []Event {
 		t.Helper()
 		content.SigTimestamp = proto.Uint64(uint64(ts))
 		data, err := sessionproto.EncodeMessage(from.kf.Keys, me.id(), content, uint64(ts))
@@ -331,11 +331,37 @@ func TestApplyMessages(t *testing.T) {
 			evs = append(evs, <-c.events)
 		}
 		return evs
+	})
+	mine := applyRequests(t, c, me, peer, apply)
+	applyUnsends(t, c, me, peer, mine, apply)
+	applyDisappearing(t, c, peer, apply)
+	applySyncCopies(t, c, me, peer, apply)
+	// Garbage in our swarm is skipped and remembered.
+	junk := &storagerpc.RetrievedMessage{Hash: "junkjunkjunkjunkjunkjunkjunkjunkjunkjunkjun", Data: []byte("not a message"), Expiration: 1e13}
+	if n, err := c.ingestBatch(ctx, onion.NodeID{}, "", []storagerpc.RetrievedMessage{*junk}); err != nil || n != 0 {
+		t.Errorf("junk: %d, %v", n, err)
 	}
-	text := func(body string) *wire.Content {
-		return &wire.Content{DataMessage: &wire.DataMessage{Body: proto.String(body),
-			Profile: &wire.LokiProfile{DisplayName: proto.String("Peer")}}}
+	if seen, _ := c.Store().Seen(ctx, junk.Hash); !seen {
+		t.Error("junk not remembered")
 	}
+}
+
+// applyFunc stores content from an account as a message in our swarm,
+// lets the client ingest it, and returns the events it emitted.
+type applyFunc func(from *account, content *wire.Content, ts int64) []Event
+
+// text is a data message with a body, from a peer named "Peer".
+func text(body string) *wire.Content {
+	return &wire.Content{DataMessage: &wire.DataMessage{Body: proto.String(body),
+		Profile: &wire.LokiProfile{DisplayName: proto.String("Peer")}}}
+}
+
+// applyRequests: a first message makes a request; typing shows once peer
+// is accepted; reactions, quotes and receipts apply to our message, which
+// it returns.
+func applyRequests(t *testing.T, c *Client, me, peer *account, apply applyFunc) *store.Message {
+	t.Helper()
+	ctx := context.Background()
 	evs := apply(peer, text("first"), 1000)
 	if len(evs) != 2 || evs[0].Kind != EventMessage || evs[1].Kind != EventRequest {
 		t.Fatalf("first message events: %+v", evs)
@@ -382,8 +408,15 @@ func TestApplyMessages(t *testing.T) {
 	if got, _ := c.Store().Message(ctx, mine.ID); got.State != store.StateRead {
 		t.Errorf("after read + late delivery receipt: %v", got.State)
 	}
-	// Unsend by someone else than the author is ignored; by the author it
-	// blanks the message; an unsend before its message leaves a blank.
+	return mine
+}
+
+// applyUnsends: unsend by someone else than the author is ignored; by the
+// author it blanks the message; an unsend before its message leaves a
+// blank.
+func applyUnsends(t *testing.T, c *Client, me, peer *account, mine *store.Message, apply applyFunc) {
+	t.Helper()
+	ctx := context.Background()
 	first, _ := c.Store().FindMessage(ctx, peer.id(), store.Ref{Author: peer.id(), SentAt: 1000})
 	forged := &wire.Content{UnsendRequest: &wire.UnsendRequest{Timestamp: proto.Uint64(uint64(mine.SentAt)), Author: proto.String(me.id().String())}}
 	if evs := apply(peer, forged, 1700); len(evs) != 0 {
@@ -402,7 +435,12 @@ func TestApplyMessages(t *testing.T) {
 	if got, _ := c.Store().FindMessage(ctx, peer.id(), store.Ref{Author: peer.id(), SentAt: 5000}); !got.Unsent || got.Body != "" {
 		t.Errorf("message after its unsend: %+v", got)
 	}
-	// A timer update, then a disappearing message.
+}
+
+// applyDisappearing: a timer update, then a disappearing message.
+func applyDisappearing(t *testing.T, c *Client, peer *account, apply applyFunc) {
+	t.Helper()
+	ctx := context.Background()
 	upd := &wire.Content{DataMessage: &wire.DataMessage{Flags: proto.Uint32(uint32(wire.DataMessage_EXPIRATION_TIMER_UPDATE))},
 		ExpirationType: wire.Content_DELETE_AFTER_SEND.Enum(), ExpirationTimer: proto.Uint32(60)}
 	if evs := apply(peer, upd, 6000); len(evs) != 1 || evs[0].Kind != EventDisappearing || evs[0].Timer != 60 {
@@ -413,15 +451,21 @@ func TestApplyMessages(t *testing.T) {
 	}
 	dis := text("poof")
 	dis.ExpirationType, dis.ExpirationTimer = wire.Content_DELETE_AFTER_SEND.Enum(), proto.Uint32(60)
-	evs = apply(peer, dis, 7000)
+	evs := apply(peer, dis, 7000)
 	if len(evs) != 1 || evs[0].Message.ExpiresAt != 7000+60_000 {
 		t.Fatalf("disappearing message: %+v", evs)
 	}
-	// A sync copy from our other device with syncTarget is our outgoing
-	// message; one from a peer with syncTarget is just their message.
+}
+
+// applySyncCopies: a sync copy from our other device with syncTarget is
+// our outgoing message; one from a peer with syncTarget is just their
+// message. Then peer is blocked: its messages are dropped.
+func applySyncCopies(t *testing.T, c *Client, me, peer *account, apply applyFunc) {
+	t.Helper()
+	ctx := context.Background()
 	sync := text("from my phone")
 	sync.DataMessage.SyncTarget = proto.String(peer.id().String())
-	evs = apply(me, sync, 8000)
+	evs := apply(me, sync, 8000)
 	if len(evs) != 1 || evs[0].Message.Direction != store.Outgoing || evs[0].Conversation != peer.id() || evs[0].Message.State != store.StateSent {
 		t.Fatalf("sync copy: %+v", evs)
 	}
@@ -439,14 +483,6 @@ func TestApplyMessages(t *testing.T) {
 	if evs := apply(peer, text("blocked"), 10000); len(evs) != 0 {
 		t.Errorf("blocked sender: %+v", evs)
 	}
-	// Garbage in our swarm is skipped and remembered.
-	junk := &storagerpc.RetrievedMessage{Hash: "junkjunkjunkjunkjunkjunkjunkjunkjunkjunkjun", Data: []byte("not a message"), Expiration: 1e13}
-	if n, err := c.ingestBatch(ctx, onion.NodeID{}, "", []storagerpc.RetrievedMessage{*junk}); err != nil || n != 0 {
-		t.Errorf("junk: %d, %v", n, err)
-	}
-	if seen, _ := c.Store().Seen(ctx, junk.Hash); !seen {
-		t.Error("junk not remembered")
-	}
 }
 
 // TestServeStopsCleanly: Serve against an unreachable network returns when
@@ -463,10 +499,12 @@ func TestServeStopsCleanly(t *testing.T) {
 		t.Errorf("send to an unreachable network: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	// Two Serves at once: one serves until ctx ends, so the first to
+	// return is the other one, with ErrServing.
+	done := make(chan error, 2)
 	go func() { done <- c.Serve(ctx) }()
-	time.Sleep(300 * time.Millisecond)
-	if err := c.Serve(ctx); !errors.Is(err, ErrServing) {
+	go func() { done <- c.Serve(ctx) }()
+	if err := <-done; !errors.Is(err, ErrServing) {
 		t.Errorf("second Serve: %v", err)
 	}
 	cancel()
