@@ -42,13 +42,13 @@ func TestKillTwoOfFiveDuringTraffic(t *testing.T) {
 	victims := bobSwarm[:2]
 	stop := make(chan struct{})
 	tr := sendStream(alice, bob.id(), "during kill", 40, 150*time.Millisecond, stop)
-	time.Sleep(time.Second)
+	tr.waitSent(t, 5, time.Minute)
 	for _, v := range victims {
 		if err := nw.Kill(v); err != nil {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(3 * time.Second)
+	tr.waitSent(t, 10, 2*time.Minute) // while the two are down
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, v := range victims {
@@ -103,15 +103,17 @@ func TestPausedNodeFor20s(t *testing.T) {
 	victim := bobSwarm[0]
 	stop := make(chan struct{})
 	tr := sendStream(alice, bob.id(), "during pause", 1000, 300*time.Millisecond, stop)
-	time.Sleep(time.Second)
+	tr.waitSent(t, 3, time.Minute)
 	if err := nw.Pause(victim); err != nil {
 		t.Fatal(err)
 	}
+	// The pause's length is the scenario (a node frozen for 20 s, while
+	// the traffic goes on), not a wait for something to happen.
 	time.Sleep(20 * time.Second)
 	if err := nw.Resume(victim); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second)
+	tr.waitSent(t, 5, time.Minute) // after the resume
 	close(stop)
 	acked, queued := tr.wait(t, time.Minute)
 	t.Logf("%d messages acknowledged, %d queued for retry", len(acked), len(queued))
@@ -134,18 +136,18 @@ func TestClientRestartMidConversation(t *testing.T) {
 	warmUp(t, alice, bob)
 
 	tr := sendStream(alice, bob.id(), "to bob", 20, 200*time.Millisecond, nil)
-	time.Sleep(1500 * time.Millisecond)
+	tr.waitSent(t, 5, time.Minute)
 	bob.stop()
-	time.Sleep(1500 * time.Millisecond)
+	tr.waitSent(t, 5, time.Minute) // while bob is away
 	bob.start()
 	acked, queued := tr.wait(t, 2*time.Minute)
 	bob.waitDelivered(alice.id(), append(acked, queued...), 60*time.Second)
 	bob.checkExactlyOnce(alice.id(), acked)
 
 	tr = sendStream(bob, alice.id(), "to alice", 10, 200*time.Millisecond, nil)
-	time.Sleep(700 * time.Millisecond)
+	tr.waitSent(t, 3, time.Minute)
 	alice.stop()
-	time.Sleep(time.Second)
+	tr.waitSent(t, 4, time.Minute) // while alice is away
 	alice.start()
 	acked, queued = tr.wait(t, 2*time.Minute)
 	alice.waitDelivered(bob.id(), append(acked, queued...), 60*time.Second)

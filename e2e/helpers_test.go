@@ -233,13 +233,14 @@ type traffic struct {
 	acked  []string // Send returned success: stored in the recipient's swarm
 	queued []string // saved in the outbox, to be retried
 	failed []error
+	sent   chan struct{} // a token per message tried (capacity: all of them)
 	done   chan struct{}
 }
 
 // sendStream sends messages from u to peer, one every gap, in the
 // background, until n are sent or stop is closed.
 func sendStream(u *user, peer identity.SessionID, prefix string, n int, gap time.Duration, stop <-chan struct{}) *traffic {
-	tr := &traffic{done: make(chan struct{})}
+	tr := &traffic{sent: make(chan struct{}, n), done: make(chan struct{})}
 	go func() {
 		defer close(tr.done)
 		for i := range n {
@@ -279,6 +280,30 @@ func (tr *traffic) add(body string, err error) {
 		tr.queued = append(tr.queued, body)
 	default:
 		tr.failed = append(tr.failed, fmt.Errorf("%s: %w", body, err))
+	}
+	tr.sent <- struct{}{}
+}
+
+// waitSent waits until k more messages of the stream were tried
+// (acknowledged, queued or failed), so that a fault starts or ends with
+// traffic around it.
+func (tr *traffic) waitSent(t *testing.T, k int, timeout time.Duration) {
+	t.Helper()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for i := range k {
+		select {
+		case <-tr.sent:
+			continue
+		case <-timer.C:
+			t.Fatalf("only %d of %d messages tried after %v", i, k, timeout)
+		case <-tr.done:
+		}
+		select {
+		case <-tr.sent:
+		default:
+			t.Fatalf("the stream ended after %d of %d messages", i, k)
+		}
 	}
 }
 
