@@ -134,65 +134,7 @@ func TestFourValidatorProcesses(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
-	const n = 4
-	procs := make([]*nodeProc, n)
-	infos := make([]*HomeInfo, n)
-	p2p := make([]int, n)
-	base := t.TempDir()
-	free := freePorts(t, 2*n)
-	for i := range n {
-		home := filepath.Join(base, fmt.Sprintf("v%d", i))
-		p2p[i] = free[2*i]
-		rpc := fmt.Sprintf("tcp://127.0.0.1:%d", free[2*i+1])
-		info, err := InitHome(home, HomeConfig{Moniker: fmt.Sprintf("v%d", i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		infos[i] = info
-		procs[i] = &nodeProc{home: home, rpc: rpc}
-	}
-	var validators []NetworkValidator
-	for i := range n {
-		var peers []string
-		for j := range n {
-			if j != i {
-				peers = append(peers, fmt.Sprintf("%s@127.0.0.1:%d", infos[j].NodeID, p2p[j]))
-			}
-		}
-		if _, err := InitHome(procs[i].home, HomeConfig{
-			Moniker:   fmt.Sprintf("v%d", i),
-			P2PListen: fmt.Sprintf("tcp://127.0.0.1:%d", p2p[i]),
-			Peers:     peers,
-			RPCListen: procs[i].rpc,
-			Loopback:  true,
-		}); err != nil {
-			t.Fatal(err)
-		}
-		validators = append(validators, NetworkValidator{Name: fmt.Sprintf("v%d", i), Key: infos[i].ValidatorKey, Power: 10})
-	}
-	p := state.DevnetParams()
-	p.BlockTime = 300 * time.Millisecond
-	doc, err := NewNetworkGenesis("sotto-four", validators, testGenesis(p, map[string]uint64{"op": 10_000 * state.Coin}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range n {
-		if err := WriteNetworkGenesis(procs[i].home, doc); err != nil {
-			t.Fatal(err)
-		}
-		c, err := Dial(procs[i].rpc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		procs[i].client = c
-		t.Cleanup(c.Close)
-		procs[i].start(t)
-	}
-	t.Cleanup(func() {
-		for _, pr := range procs {
-			pr.stop()
-		}
-	})
+	procs := startValidators(t, 4)
 	fail := func(format string, args ...any) {
 		t.Helper()
 		for i, pr := range procs {
@@ -267,4 +209,70 @@ func TestFourValidatorProcesses(t *testing.T) {
 	if _, err := procs[3].client.Node(ctx, state.NodeKey{}); !errors.Is(err, ErrNotFound) && !errors.As(err, &missing) {
 		fail("unknown node: %v", err)
 	}
+}
+
+// startValidators starts a network of n validators, each a process on
+// loopback with its own home, peered with all the others, on one genesis
+// with a 300 ms block time. They are stopped when the test ends.
+func startValidators(t *testing.T, n int) []*nodeProc {
+	t.Helper()
+	procs := make([]*nodeProc, n)
+	infos := make([]*HomeInfo, n)
+	p2p := make([]int, n)
+	base := t.TempDir()
+	free := freePorts(t, 2*n)
+	for i := range n {
+		home := filepath.Join(base, fmt.Sprintf("v%d", i))
+		p2p[i] = free[2*i]
+		rpc := fmt.Sprintf("tcp://127.0.0.1:%d", free[2*i+1])
+		info, err := InitHome(home, HomeConfig{Moniker: fmt.Sprintf("v%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		infos[i] = info
+		procs[i] = &nodeProc{home: home, rpc: rpc}
+	}
+	var validators []NetworkValidator
+	for i := range n {
+		var peers []string
+		for j := range n {
+			if j != i {
+				peers = append(peers, fmt.Sprintf("%s@127.0.0.1:%d", infos[j].NodeID, p2p[j]))
+			}
+		}
+		if _, err := InitHome(procs[i].home, HomeConfig{
+			Moniker:   fmt.Sprintf("v%d", i),
+			P2PListen: fmt.Sprintf("tcp://127.0.0.1:%d", p2p[i]),
+			Peers:     peers,
+			RPCListen: procs[i].rpc,
+			Loopback:  true,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		validators = append(validators, NetworkValidator{Name: fmt.Sprintf("v%d", i), Key: infos[i].ValidatorKey, Power: 10})
+	}
+	p := state.DevnetParams()
+	p.BlockTime = 300 * time.Millisecond
+	doc, err := NewNetworkGenesis("sotto-four", validators, testGenesis(p, map[string]uint64{"op": 10_000 * state.Coin}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := WriteNetworkGenesis(procs[i].home, doc); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Dial(procs[i].rpc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		procs[i].client = c
+		t.Cleanup(c.Close)
+		procs[i].start(t)
+	}
+	t.Cleanup(func() {
+		for _, pr := range procs {
+			pr.stop()
+		}
+	})
+	return procs
 }
