@@ -166,8 +166,55 @@ func TestNodeHealthOnLedger(t *testing.T) {
 		t.Fatalf("ledger status %+v", st0)
 	}
 
-	// Each node registered itself, staked by its own operator, in the
-	// swarm the harness reports.
+	operators := checkRegistered(t, c, nw)
+	var small, big uint64
+	sw := nw.Swarms()
+	for id, members := range sw {
+		switch len(members) {
+		case 5:
+			small = id
+		case 7:
+			big = id
+		}
+	}
+	if len(sw) != 2 || len(sw[small]) != 5 || len(sw[big]) != 7 {
+		t.Fatalf("swarms %v, want one of 7 and one of 5", sw)
+	}
+
+	accts, hashes := storeEverywhere(t, nw, small)
+	victim := stopAndReturn(t, ctx, c, nw, p, small)
+	for _, a := range accts {
+		waitFor(t, 30*time.Second, "no message lost", func() error { return everyMemberHolds(nw, a, hashes[a]) })
+	}
+	gone := neverReturns(t, ctx, c, nw, p, operators, big, victim)
+	st1, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st1.Supply != st0.Supply {
+		t.Fatalf("supply %d, was %d", st1.Supply, st0.Supply)
+	}
+	for _, a := range accts {
+		if err := everyMemberHolds(nw, a, hashes[a]); err != nil {
+			t.Fatalf("at the end: %v", err)
+		}
+	}
+	// Healthy nodes were never voted out: every running node is active.
+	for i := range nw.Len() {
+		if i == gone {
+			continue
+		}
+		if ni, err := ledgerNode(t, c, nw, i); err != nil || !ni.Active {
+			t.Errorf("node %d at the end: %+v %v", i, ni, err)
+		}
+	}
+}
+
+// checkRegistered checks that each node registered itself, staked by its
+// own operator, in the swarm the harness reports, and sent its first
+// uptime proof. It returns the operators' addresses.
+func checkRegistered(t *testing.T, c *ledger.Client, nw *testnet.Network) []state.Address {
+	t.Helper()
 	operators := make([]state.Address, nw.Len())
 	for i := range nw.Len() {
 		op, err := ledgercli.ReadKey(nw.Node(i).OperatorKey)
@@ -195,35 +242,35 @@ func TestNodeHealthOnLedger(t *testing.T) {
 			return nil
 		})
 	}
-	var small, big uint64
-	sw := nw.Swarms()
-	for id, members := range sw {
-		switch len(members) {
-		case 5:
-			small = id
-		case 7:
-			big = id
-		}
-	}
-	if len(sw) != 2 || len(sw[small]) != 5 || len(sw[big]) != 7 {
-		t.Fatalf("swarms %v, want one of 7 and one of 5", sw)
-	}
+	return operators
+}
 
-	// Messages of the small swarm.
+// storeEverywhere stores four messages for each of three accounts of the
+// swarm, and waits until every member holds them.
+func storeEverywhere(t *testing.T, nw *testnet.Network, swarmID uint64) ([]*testnet.Account, map[*testnet.Account][]string) {
+	t.Helper()
+	members := nw.Swarms()[swarmID]
 	var accts []*testnet.Account
 	hashes := map[*testnet.Account][]string{}
 	for range 3 {
-		a := accountIn(t, nw, small)
+		a := accountIn(t, nw, swarmID)
 		accts = append(accts, a)
 		for j := range 4 {
-			hashes[a] = append(hashes[a], storeOn(t, nw, a, sw[small][j%5], fmt.Appendf(nil, "message %d", j)))
+			hashes[a] = append(hashes[a], storeOn(t, nw, a, members[j%len(members)], fmt.Appendf(nil, "message %d", j)))
 		}
 	}
 	for _, a := range accts {
 		waitFor(t, 30*time.Second, "messages on every member", func() error { return everyMemberHolds(nw, a, hashes[a]) })
 	}
+	return accts, hashes
+}
 
-	// Stop a member of the swarm of 5.
+// stopAndReturn stops a member of the swarm small: the ledger
+// decommissions it and the swarm is refilled; it comes back and is
+// recommissioned by a quorum. It returns the node.
+func stopAndReturn(t *testing.T, ctx context.Context, c *ledger.Client, nw *testnet.Network, p state.Params, small uint64) int {
+	t.Helper()
+	sw := nw.Swarms()
 	victim := sw[small][0]
 	before, err := ledgerNode(t, c, nw, victim)
 	if err != nil {
@@ -283,11 +330,14 @@ func TestNodeHealthOnLedger(t *testing.T) {
 			t.Fatalf("swarm %x has %d members after the return", id, len(members))
 		}
 	}
-	for _, a := range accts {
-		waitFor(t, 30*time.Second, "no message lost", func() error { return everyMemberHolds(nw, a, hashes[a]) })
-	}
+	return victim
+}
 
-	// A node that never returns.
+// neverReturns stops a node of the swarm big other than victim for good:
+// it is deregistered, its stake stays locked for the lock period and then
+// returns to its operator less the penalty. It returns the node.
+func neverReturns(t *testing.T, ctx context.Context, c *ledger.Client, nw *testnet.Network, p state.Params, operators []state.Address, big uint64, victim int) int {
+	t.Helper()
 	gone := -1
 	for _, i := range nw.Swarms()[big] {
 		if i != victim {
@@ -336,27 +386,7 @@ func TestNodeHealthOnLedger(t *testing.T) {
 	if acc, err := c.Account(ctx, operators[gone]); err != nil || acc.Balance != locked.Balance+stake-penalty {
 		t.Fatalf("operator balance after the return: %+v %v, want %d + %d - %d", acc, err, locked.Balance, stake, penalty)
 	}
-	st1, err := c.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st1.Supply != st0.Supply {
-		t.Fatalf("supply %d, was %d", st1.Supply, st0.Supply)
-	}
-	for _, a := range accts {
-		if err := everyMemberHolds(nw, a, hashes[a]); err != nil {
-			t.Fatalf("at the end: %v", err)
-		}
-	}
-	// Healthy nodes were never voted out: every running node is active.
-	for i := range nw.Len() {
-		if i == gone {
-			continue
-		}
-		if ni, err := ledgerNode(t, c, nw, i); err != nil || !ni.Active {
-			t.Errorf("node %d at the end: %+v %v", i, ni, err)
-		}
-	}
+	return gone
 }
 
 // TestSottodOnLedger runs real `sottod run --ledger URL --operator-key
