@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -244,6 +245,8 @@ func storeMessage(t *testing.T, n *Network, acct *Account, i int, data []byte) s
 func retrieveHashes(t *testing.T, n *Network, acct *Account, i int) []string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		body, err := acct.RetrieveRequest("", time.Now())
 		if err != nil {
@@ -251,7 +254,7 @@ func retrieveHashes(t *testing.T, n *Network, acct *Account, i int) []string {
 		}
 		st, b := rpc(t, n, i, string(body))
 		if st == http.StatusServiceUnavailable && time.Now().Before(deadline) {
-			time.Sleep(100 * time.Millisecond)
+			<-tick.C
 			continue
 		}
 		if st != 200 {
@@ -423,14 +426,11 @@ func TestCometBFTLedger(t *testing.T) {
 	hash := storeMessage(t, n, acct, members[0], []byte("on the chain"))
 
 	// The chain advances.
-	v := n.Ledger().View()
-	h0 := v.Current().Height
-	deadline := time.Now().Add(30 * time.Second)
-	for v.Current().Height < h0+3 {
-		if time.Now().After(deadline) {
-			t.Fatalf("ledger stuck at height %d", v.Current().Height)
-		}
-		time.Sleep(200 * time.Millisecond)
+	h0 := n.Ledger().View().Current().Height
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := n.LedgerClient().WaitHeight(ctx, h0+3); err != nil {
+		t.Fatalf("ledger stuck: %v", err)
 	}
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
@@ -489,23 +489,46 @@ func TestCometBFTSubprocess(t *testing.T) {
 	if err := n.Kill(2); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(30 * time.Second); node(2).State != "decommissioned"; time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("killed node still %s", node(2).State)
+	waitUntil(t, 30*time.Second, "decommission of the killed node", func() error {
+		if st := node(2).State; st != "decommissioned" {
+			return fmt.Errorf("still %s", st)
 		}
-	}
+		return nil
+	})
 	// Node 0 follows the ledger over RPC: it drops the node at its next poll.
-	for deadline := time.Now().Add(10 * time.Second); len(serviceNodes(t, n, 0)) != 4; time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("a decommissioned node is still listed")
+	waitUntil(t, 10*time.Second, "node 0 drops the decommissioned node", func() error {
+		if l := len(serviceNodes(t, n, 0)); l != 4 {
+			return fmt.Errorf("%d nodes listed", l)
 		}
-	}
+		return nil
+	})
 	if err := n.Start(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(30 * time.Second); !node(2).Active; time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("restarted node still %s", node(2).State)
+	waitUntil(t, 30*time.Second, "recommission of the restarted node", func() error {
+		if ni := node(2); !ni.Active {
+			return fmt.Errorf("still %s", ni.State)
 		}
+		return nil
+	})
+}
+
+// waitUntil checks cond every 100 ms until it returns nil, and fails the
+// test if timeout passes first. It is for what child processes and the
+// ledger bring about without an event to wait on.
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: gave up after %v: %v", what, timeout, err)
+		}
+		<-tick.C
 	}
 }
