@@ -17,6 +17,7 @@ import (
 	"sotto.dev/client"
 	"sotto.dev/client/store"
 	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // chatCmds returns the messaging commands: send, chat, inbox, read,
@@ -136,8 +137,8 @@ func (a *app) sync(ctx context.Context, s *session) error {
 }
 
 // parsePeer reads a Session ID argument.
-func parsePeer(s string) (identity.SessionID, error) {
-	id, err := identity.ParseStandardSessionID(strings.TrimSpace(s))
+func parsePeer(s string) (key.SessionID, error) {
+	id, err := key.ParseStandardSessionID(strings.TrimSpace(s))
 	if err != nil {
 		return id, &Error{Msg: fmt.Sprintf("invalid Session ID %q", short(s, 80)), Err: err,
 			Hint: "a Session ID is 66 hexadecimal characters starting with 05 (see 'sotto id show')"}
@@ -167,7 +168,7 @@ func (a *app) ctx(f *chatFlags) (context.Context, context.CancelFunc) {
 }
 
 // msgError explains errors about a referenced message or request.
-func msgError(err error, peer identity.SessionID) error {
+func msgError(err error, peer key.SessionID) error {
 	switch {
 	case errors.Is(err, client.ErrNoMessage):
 		return userErr("list the conversation's messages with 'sotto read "+peer.String()+"'", "no such message in this conversation")
@@ -227,16 +228,16 @@ func toJSON(m *store.Message) jsonMessage {
 
 // names resolves display names for output.
 type names struct {
-	self identity.SessionID
+	self key.SessionID
 	db   *store.Store
-	memo map[identity.SessionID]string
+	memo map[key.SessionID]string
 }
 
 func newNames(s *session) *names {
-	return &names{self: s.c.SessionID(), db: s.c.Store(), memo: map[identity.SessionID]string{}}
+	return &names{self: s.c.SessionID(), db: s.c.Store(), memo: map[key.SessionID]string{}}
 }
 
-func (n *names) of(id identity.SessionID) string {
+func (n *names) of(id key.SessionID) string {
 	if id == n.self {
 		return "me"
 	}
@@ -417,7 +418,7 @@ func (o *chatOut) note(event, text string) {
 	fmt.Fprintln(o.a.env.Stdout, text)
 }
 
-func (a *app) runChat(s *session, peer identity.SessionID, f *chatFlags, count int) error {
+func (a *app) runChat(s *session, peer key.SessionID, f *chatFlags, count int) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sctx, scancel := context.WithTimeout(ctx, f.timeout)
@@ -730,7 +731,7 @@ func (a *app) readCmd(f *chatFlags) *cobra.Command {
 
 // peerCmd builds a command that takes one Session ID and runs fn on an
 // open session, then flushes the outbox when online.
-func (a *app) peerCmd(f *chatFlags, use, short string, n need, fn func(ctx context.Context, s *session, peer identity.SessionID) (string, error)) *cobra.Command {
+func (a *app) peerCmd(f *chatFlags, use, short string, n need, fn func(ctx context.Context, s *session, peer key.SessionID) (string, error)) *cobra.Command {
 	return &cobra.Command{
 		Use:   use,
 		Short: short,
@@ -772,14 +773,14 @@ func (a *app) peerCmd(f *chatFlags, use, short string, n need, fn func(ctx conte
 
 func (a *app) acceptCmd(f *chatFlags) *cobra.Command {
 	return a.peerCmd(f, "accept ID", "Accept a message request: the conversation moves to the inbox", networkReq,
-		func(ctx context.Context, s *session, peer identity.SessionID) (string, error) {
+		func(ctx context.Context, s *session, peer key.SessionID) (string, error) {
 			return "accepted", s.c.Accept(ctx, peer)
 		})
 }
 
 func (a *app) declineCmd(f *chatFlags) *cobra.Command {
 	return a.peerCmd(f, "decline ID", "Decline a message request: delete it and its messages", offline,
-		func(ctx context.Context, s *session, peer identity.SessionID) (string, error) {
+		func(ctx context.Context, s *session, peer key.SessionID) (string, error) {
 			return "declined", s.c.Decline(ctx, peer)
 		})
 }
@@ -789,7 +790,7 @@ func (a *app) blockCmd(f *chatFlags, block bool) *cobra.Command {
 	if !block {
 		use, short, word = "unblock ID", "Unblock a Session ID", "unblocked"
 	}
-	return a.peerCmd(f, use, short, offline, func(ctx context.Context, s *session, peer identity.SessionID) (string, error) {
+	return a.peerCmd(f, use, short, offline, func(ctx context.Context, s *session, peer key.SessionID) (string, error) {
 		return word, s.c.Block(ctx, peer, block)
 	})
 }
@@ -905,7 +906,7 @@ func (a *app) reactCmd(f *chatFlags) *cobra.Command {
 }
 
 // withMessage runs an action on a message and prints the message.
-func (a *app) withMessage(f *chatFlags, peer identity.SessionID, fn func(ctx context.Context, s *session) (*store.Message, error), word string) error {
+func (a *app) withMessage(f *chatFlags, peer key.SessionID, fn func(ctx context.Context, s *session) (*store.Message, error), word string) error {
 	s, err := a.openSession(networkReq)
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sotto.dev/key"
 	"sotto.dev/onion"
 )
 
@@ -22,7 +23,7 @@ func onionSecret(s string) (*onion.KeyPair, error) {
 		return nil, err
 	}
 	defer clear(b)
-	return onion.NewKeyPair(onion.PrivateKey(b))
+	return onion.NewKeyPair(key.OnionPrivate(b))
 }
 
 func (a *app) debugOnionOpenCmd() *cobra.Command {
@@ -101,7 +102,7 @@ func (a *app) debugOnionDecryptCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			key, err := onion.ServerLayerKey(c, kp, onion.PublicKey(e))
+			key, err := onion.ServerLayerKey(c, kp, key.OnionPublic(e))
 			if err != nil {
 				return userErr("--ephemeral must be the sender's X25519 public key", "cannot derive the layer key: %v", err)
 			}
