@@ -102,12 +102,12 @@ func (a *app) debugOnionDecryptCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			key, err := onion.ServerLayerKey(c, kp, key.OnionPublic(e))
+			lk, err := onion.ServerLayerKey(c, kp, key.OnionPublic(e))
 			if err != nil {
 				return userErr("--ephemeral must be the sender's X25519 public key", "cannot derive the layer key: %v", err)
 			}
-			defer key.Destroy()
-			pt, err := key.Open(b)
+			defer lk.Destroy()
+			pt, err := lk.Open(b)
 			if err != nil {
 				return userErr("check the keys and the cipher", "the ciphertext does not decrypt with %s", c)
 			}

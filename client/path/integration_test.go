@@ -164,9 +164,9 @@ func TestV4ServerDestination(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `[{"room":%q,"auth":%q}]`, r.PathValue("token"), r.Header.Get("X-SOGS-Signature"))
 	})
-	key := key.OnionPrivate{9, 9, 9}
-	kp, _ := onion.NewKeyPair(key)
-	srv := httptest.NewUnstartedServer(onion.V4Handler(mux, key))
+	priv := key.OnionPrivate{9, 9, 9}
+	kp, _ := onion.NewKeyPair(priv)
+	srv := httptest.NewUnstartedServer(onion.V4Handler(mux, priv))
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	ap := netip.MustParseAddrPort(srv.Listener.Addr().String())
