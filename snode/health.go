@@ -132,7 +132,7 @@ func (d *Duties) Serve(ctx context.Context) error {
 		reg := ledger.Registration{
 			Operator: d.c.Operator,
 			NodeKey:  signer,
-			X25519:   key.OnionPublic(d.n.keys.X25519Public()),
+			X25519:   d.n.keys.X25519Public(),
 			IP:       ip,
 			Port:     d.n.publicPort,
 			FeeBps:   d.c.FeeBps,
@@ -341,8 +341,8 @@ func (tt *Tester) RelayOnion(ctx context.Context, ni ledger.NodeInfo) error {
 	if err != nil {
 		return err
 	}
-	hop := onion.Hop{Node: key.NodePublic(t.key), X25519: key.OnionPublic(t.x)}
-	path, dest := []onion.Hop{hop}, onion.Hop{Node: key.NodePublic(tt.n.me), X25519: key.OnionPublic(tt.n.keys.X25519Public())}
+	hop := onion.Hop{Node: t.key, X25519: t.x}
+	path, dest := []onion.Hop{hop}, onion.Hop{Node: tt.n.me, X25519: tt.n.keys.X25519Public()}
 	if !tt.n.servesOnion() {
 		path, dest = nil, hop
 	}
