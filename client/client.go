@@ -51,6 +51,7 @@ import (
 
 	"sotto.dev/client/store"
 	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // Client is a running account. Create it with Open, run its receive and
@@ -61,7 +62,7 @@ type Client struct {
 	log   *slog.Logger
 	clock Clock
 	keys  *identity.Keys
-	self  identity.SessionID
+	self  key.SessionID
 	db    *store.Store
 	net   *network // nil without a network file
 
@@ -184,7 +185,7 @@ func (c *Client) Close() error {
 }
 
 // SessionID is the account's Session ID.
-func (c *Client) SessionID() identity.SessionID { return c.self }
+func (c *Client) SessionID() key.SessionID { return c.self }
 
 // Store gives read access to the local database (for listing history,
 // contacts and the like).

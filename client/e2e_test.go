@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"sotto.dev/client/store"
-	"sotto.dev/identity"
+	"sotto.dev/key"
 	"sotto.dev/snode"
 )
 
@@ -29,7 +29,7 @@ func TestConversation(t *testing.T) {
 	b := bob.open(t, nw, bobHome, devOpts{})
 	ctx := context.Background()
 
-	send := func(d *device, to identity.SessionID, from, n int, who string) {
+	send := func(d *device, to key.SessionID, from, n int, who string) {
 		for i := from; i < from+n; i++ {
 			if _, err := d.c.Send(ctx, to, fmt.Sprintf("%s %03d", who, i), SendOptions{}); err != nil {
 				t.Errorf("%s send %d: %v", who, i, err)
@@ -37,7 +37,7 @@ func TestConversation(t *testing.T) {
 			}
 		}
 	}
-	count := func(d *device, peer identity.SessionID, n int) func() bool {
+	count := func(d *device, peer key.SessionID, n int) func() bool {
 		return func() bool { return len(d.history(peer)) >= n }
 	}
 
@@ -487,7 +487,7 @@ func TestMisdirected(t *testing.T) {
 		t.Fatalf("swarm after 421 has %d nodes, want %d", len(got), len(want))
 	}
 	for _, n := range got {
-		if !slices.ContainsFunc(want, func(i int) bool { return nw.Node(i).Ed25519 == identity.Ed25519PublicKey(n.Ed25519) }) {
+		if !slices.ContainsFunc(want, func(i int) bool { return nw.Node(i).Ed25519 == n.Ed25519 }) {
 			t.Fatalf("node %s is not in bob's swarm", n.Ed25519)
 		}
 	}

@@ -2,7 +2,7 @@ package client
 
 import (
 	"sotto.dev/client/store"
-	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // EventKind says what happened.
@@ -58,7 +58,7 @@ func (k EventKind) MarshalText() ([]byte, error) { return []byte(k.String()), ni
 // show. The local database is the record; events only say what changed.
 type Event struct {
 	Kind         EventKind
-	Conversation identity.SessionID
+	Conversation key.SessionID
 	Message      *store.Message
 	Typing       bool
 	Mode         store.ExpiryMode

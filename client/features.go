@@ -11,7 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"sotto.dev/client/store"
-	"sotto.dev/identity"
+	"sotto.dev/key"
 	"sotto.dev/sessionproto"
 	"sotto.dev/storagerpc"
 	"sotto.dev/wire"
@@ -31,7 +31,7 @@ const MaxProfileNameLen = 100
 // read: messages that disappear after being read start their timer (here
 // and, through expire, on our swarm), and peer gets a read receipt if we
 // accepted them and read receipts are on. It returns the messages marked.
-func (c *Client) MarkRead(ctx context.Context, peer identity.SessionID) ([]*store.Message, error) {
+func (c *Client) MarkRead(ctx context.Context, peer key.SessionID) ([]*store.Message, error) {
 	now := c.nowMillis()
 	receipts, err := boolSetting(ctx, c.db, settingReadReceipts, true)
 	if err != nil {
@@ -84,11 +84,11 @@ func (c *Client) MarkRead(ctx context.Context, peer identity.SessionID) ([]*stor
 
 // SendTyping tells peer that we started or stopped typing. Typing
 // indicators are not queued: one that cannot be stored now is dropped.
-func (c *Client) SendTyping(ctx context.Context, peer identity.SessionID, started bool) error {
+func (c *Client) SendTyping(ctx context.Context, peer key.SessionID, started bool) error {
 	if c.net == nil {
 		return ErrNoNetwork
 	}
-	if peer.Prefix() != identity.PrefixStandard {
+	if peer.Prefix() != key.PrefixStandard {
 		return ErrBadRecipient
 	}
 	action := wire.TypingMessage_STOPPED
@@ -112,7 +112,7 @@ func (c *Client) SendTyping(ctx context.Context, peer identity.SessionID, starte
 // an UnsendRequest, our copy in our own swarm is deleted, and the message
 // is blanked here. Copies in peer's swarm are peer's to delete, which its
 // client does when it gets the request.
-func (c *Client) Unsend(ctx context.Context, peer identity.SessionID, msgID int64) (*store.Message, error) {
+func (c *Client) Unsend(ctx context.Context, peer key.SessionID, msgID int64) (*store.Message, error) {
 	var out *store.Message
 	err := c.db.Update(ctx, func(tx *store.Tx) error {
 		m, err := tx.Message(ctx, msgID)
@@ -164,7 +164,7 @@ func (c *Client) Unsend(ctx context.Context, peer identity.SessionID, msgID int6
 
 // React adds (or with remove, removes) our emoji reaction to message
 // msgID of the conversation with peer.
-func (c *Client) React(ctx context.Context, peer identity.SessionID, msgID int64, emoji string, remove bool) (*store.Message, error) {
+func (c *Client) React(ctx context.Context, peer key.SessionID, msgID int64, emoji string, remove bool) (*store.Message, error) {
 	emoji = strings.TrimSpace(emoji)
 	if emoji == "" || utf8.RuneCountInString(emoji) > 8 || !utf8.ValidString(emoji) {
 		return nil, errors.New("client: a reaction is one emoji")
@@ -211,8 +211,8 @@ func (c *Client) React(ctx context.Context, peer identity.SessionID, msgID int64
 // SetDisappearing sets the disappearing-messages mode of the conversation
 // with peer and tells peer (and our other devices) with an expiration
 // timer update. Messages sent from now on carry the setting.
-func (c *Client) SetDisappearing(ctx context.Context, peer identity.SessionID, mode store.ExpiryMode, timer time.Duration) error {
-	if peer.Prefix() != identity.PrefixStandard {
+func (c *Client) SetDisappearing(ctx context.Context, peer key.SessionID, mode store.ExpiryMode, timer time.Duration) error {
+	if peer.Prefix() != key.PrefixStandard {
 		return ErrBadRecipient
 	}
 	var secs uint32
@@ -249,7 +249,7 @@ func (c *Client) SetDisappearing(ctx context.Context, peer identity.SessionID, m
 
 // Accept takes peer out of the message requests: its messages join the
 // inbox and peer gets a MessageRequestResponse.
-func (c *Client) Accept(ctx context.Context, peer identity.SessionID) error {
+func (c *Client) Accept(ctx context.Context, peer key.SessionID) error {
 	err := c.db.Update(ctx, func(tx *store.Tx) error {
 		ok, err := tx.RemoveRequest(ctx, peer)
 		if err != nil {
@@ -272,7 +272,7 @@ func (c *Client) Accept(ctx context.Context, peer identity.SessionID) error {
 	return err
 }
 
-func (c *Client) queueRequestResponse(ctx context.Context, tx *store.Tx, peer identity.SessionID) error {
+func (c *Client) queueRequestResponse(ctx context.Context, tx *store.Tx, peer key.SessionID) error {
 	r := &wire.MessageRequestResponse{IsApproved: proto.Bool(true)}
 	if name, ok, err := tx.Setting(ctx, settingProfileName); err != nil {
 		return err
@@ -285,7 +285,7 @@ func (c *Client) queueRequestResponse(ctx context.Context, tx *store.Tx, peer id
 
 // Decline deletes the message request from peer and its messages. Later
 // messages from peer make a new request (Block stops them).
-func (c *Client) Decline(ctx context.Context, peer identity.SessionID) error {
+func (c *Client) Decline(ctx context.Context, peer key.SessionID) error {
 	return c.db.Update(ctx, func(tx *store.Tx) error {
 		ok, err := tx.RemoveRequest(ctx, peer)
 		if err != nil {
@@ -300,8 +300,8 @@ func (c *Client) Decline(ctx context.Context, peer identity.SessionID) error {
 
 // Block drops everything peer sends from now on (blocked = true) or
 // lifts the block.
-func (c *Client) Block(ctx context.Context, peer identity.SessionID, blocked bool) error {
-	if peer.Prefix() != identity.PrefixStandard {
+func (c *Client) Block(ctx context.Context, peer key.SessionID, blocked bool) error {
+	if peer.Prefix() != key.PrefixStandard {
 		return ErrBadRecipient
 	}
 	return c.db.SetBlocked(ctx, peer, blocked, c.nowMillis())

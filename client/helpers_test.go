@@ -14,6 +14,7 @@ import (
 	"sotto.dev/client/store"
 	"sotto.dev/identity"
 	"sotto.dev/internal/testnet"
+	"sotto.dev/key"
 	"sotto.dev/snode"
 	"sotto.dev/storagerpc"
 	"sotto.dev/swarm"
@@ -67,7 +68,7 @@ func accountInSwarm(t testing.TB, nw *testnet.Network, name string, id uint64) *
 	return nil
 }
 
-func (a *account) id() identity.SessionID { return a.kf.Keys.SessionID() }
+func (a *account) id() key.SessionID { return a.kf.Keys.SessionID() }
 
 // device is one running client of an account.
 type device struct {
@@ -175,7 +176,7 @@ func (d *device) until(timeout time.Duration, cond func() bool) bool {
 
 // onlyMessage waits (20 s at most) until the conversation with peer
 // holds exactly one message, and returns it.
-func (d *device) onlyMessage(what string, peer identity.SessionID) *store.Message {
+func (d *device) onlyMessage(what string, peer key.SessionID) *store.Message {
 	d.t.Helper()
 	var m *store.Message
 	d.waitFor(what, 20*time.Second, func() bool {
@@ -187,7 +188,7 @@ func (d *device) onlyMessage(what string, peer identity.SessionID) *store.Messag
 	return m
 }
 
-func (d *device) history(peer identity.SessionID) []*store.Message {
+func (d *device) history(peer key.SessionID) []*store.Message {
 	d.t.Helper()
 	h, err := d.c.Store().History(context.Background(), peer, 0)
 	if err != nil {

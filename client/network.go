@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"sotto.dev/client/path"
-	"sotto.dev/identity"
+	"sotto.dev/key"
 	"sotto.dev/onion"
 	"sotto.dev/storagerpc"
 )
@@ -79,9 +79,9 @@ type network struct {
 	offset offsetEstimator
 
 	swarmMu  sync.Mutex
-	swarms   map[identity.SessionID]*swarmEntry
+	swarms   map[key.SessionID]*swarmEntry
 	swarmTTL time.Duration
-	failures map[onion.NodeID]int // consecutive failures as a destination
+	failures map[key.NodePublic]int // consecutive failures as a destination
 }
 
 type swarmEntry struct {
@@ -109,9 +109,9 @@ func newNetwork(cfg Config, nw *Network) *network {
 		direct:   direct,
 		sender:   &path.Sender{Client: direct},
 		rnd:      rand.New(rand.NewChaCha8(seed)),
-		swarms:   map[identity.SessionID]*swarmEntry{},
+		swarms:   map[key.SessionID]*swarmEntry{},
 		swarmTTL: cfg.SwarmCacheTTL,
-		failures: map[onion.NodeID]int{},
+		failures: map[key.NodePublic]int{},
 	}
 }
 
@@ -303,11 +303,11 @@ func makeNode(ip string, port int, ed, x string) (path.Node, error) {
 	if port <= 0 || port > 65535 {
 		return path.Node{}, fmt.Errorf("bad port %d", port)
 	}
-	edKey, err := onion.ParseNodeID(ed)
+	edKey, err := key.ParseNodePublic(ed)
 	if err != nil {
 		return path.Node{}, err
 	}
-	xKey, err := onion.ParsePublicKey(x)
+	xKey, err := key.ParseOnionPublic(x)
 	if err != nil {
 		return path.Node{}, err
 	}
@@ -425,7 +425,7 @@ func (n *network) observeTime(body []byte, sent, received time.Time) {
 
 // swarmOf returns the nodes of acct's swarm, from the cache or asked of a
 // random node.
-func (n *network) swarmOf(ctx context.Context, acct identity.SessionID) ([]path.Node, error) {
+func (n *network) swarmOf(ctx context.Context, acct key.SessionID) ([]path.Node, error) {
 	n.swarmMu.Lock()
 	e := n.swarms[acct]
 	if e != nil && n.clock.Now().Sub(e.fetched) < n.swarmTTL && len(e.nodes) > 0 {
@@ -476,7 +476,7 @@ func (n *network) swarmOf(ctx context.Context, acct identity.SessionID) ([]path.
 
 // setSwarm replaces the cached swarm of acct with the nodes of a get_swarm
 // answer or a 421 body, and returns them.
-func (n *network) setSwarm(acct identity.SessionID, infos []storagerpc.SnodeInfo) []path.Node {
+func (n *network) setSwarm(acct key.SessionID, infos []storagerpc.SnodeInfo) []path.Node {
 	var list []path.Node
 	for _, s := range infos {
 		if node, err := nodeFromInfo(s); err == nil {
@@ -524,13 +524,13 @@ func (n *network) nodeOK(dest path.Node) {
 // swarmRequest describes a request to an account's swarm.
 type swarmRequest struct {
 	method  string
-	acct    identity.SessionID
+	acct    key.SessionID
 	timeout time.Duration
 	// build returns the payload for dest; it is called for every attempt
 	// so that signed timestamps are fresh.
 	build func(dest path.Node) ([]byte, error)
 	// prefer is tried first when it is still in the swarm.
-	prefer *onion.NodeID
+	prefer *key.NodePublic
 }
 
 // swarmAttempts bounds the swarm members one request tries.
@@ -547,7 +547,7 @@ func (n *network) callSwarm(ctx context.Context, r swarmRequest) (path.Node, []b
 	if timeout <= 0 {
 		timeout = n.timeout
 	}
-	var tried []onion.NodeID
+	var tried []key.NodePublic
 	var lastErr error
 	resynced := false
 	for range swarmAttempts {
@@ -609,7 +609,7 @@ func (n *network) callSwarm(ctx context.Context, r swarmRequest) (path.Node, []b
 	return path.Node{}, nil, fmt.Errorf("client: %s: no swarm member succeeded: %w", r.method, lastErr)
 }
 
-func (n *network) pickMember(members []path.Node, tried []onion.NodeID, prefer *onion.NodeID) (path.Node, bool) {
+func (n *network) pickMember(members []path.Node, tried []key.NodePublic, prefer *key.NodePublic) (path.Node, bool) {
 	var free []path.Node
 	for _, m := range members {
 		if slices.Contains(tried, m.Ed25519) {

@@ -10,8 +10,7 @@ import (
 
 	"sotto.dev/client/path"
 	"sotto.dev/client/store"
-	"sotto.dev/identity"
-	"sotto.dev/onion"
+	"sotto.dev/key"
 	"sotto.dev/sessionproto"
 	"sotto.dev/storagerpc"
 	"sotto.dev/wire"
@@ -26,12 +25,12 @@ const quickEmptyLimit = 3
 func (c *Client) receiveLoop(ctx context.Context) {
 	backoff := time.Second
 	var (
-		node       *onion.NodeID
-		quickEmpty = map[onion.NodeID]int{}
-		noLongPoll = map[onion.NodeID]bool{}
+		node       *key.NodePublic
+		quickEmpty = map[key.NodePublic]int{}
+		noLongPoll = map[key.NodePublic]bool{}
 	)
 	if s, ok, _ := c.db.Setting(ctx, settingPollNode); ok {
-		if id, err := onion.ParseNodeID(s); err == nil {
+		if id, err := key.ParseNodePublic(s); err == nil {
 			node = &id
 		}
 	}
@@ -87,7 +86,7 @@ func (c *Client) receiveLoop(ctx context.Context) {
 // receiveAll retrieves until the node has nothing more, without waiting.
 func (c *Client) receiveAll(ctx context.Context) (int, error) {
 	total := 0
-	var node *onion.NodeID
+	var node *key.NodePublic
 	for range 1000 {
 		res, err := c.retrieve(ctx, node, 0)
 		if err != nil {
@@ -104,7 +103,7 @@ func (c *Client) receiveAll(ctx context.Context) (int, error) {
 }
 
 type retrieveResult struct {
-	node     onion.NodeID
+	node     key.NodePublic
 	returned int // messages the node returned
 	count    int // new messages processed
 	more     bool
@@ -113,9 +112,9 @@ type retrieveResult struct {
 // retrieve asks a member of our swarm (prefer, when it is still one) for
 // the messages after the last hash we saw there, holding the request up
 // to wait when wait > 0, and processes them.
-func (c *Client) retrieve(ctx context.Context, prefer *onion.NodeID, wait time.Duration) (retrieveResult, error) {
+func (c *Client) retrieve(ctx context.Context, prefer *key.NodePublic, wait time.Duration) (retrieveResult, error) {
 	var lastHash string
-	var asked onion.NodeID
+	var asked key.NodePublic
 	timeout := c.cfg.RequestTimeout
 	if wait > 0 {
 		timeout += wait
@@ -184,7 +183,7 @@ func encodeRetrieve(p *storagerpc.RetrieveParams, wait time.Duration) ([]byte, e
 // batch collects what one retrieve's messages call for once they are all
 // processed.
 type batch struct {
-	delivered map[identity.SessionID][]int64 // delivery receipts to send
+	delivered map[key.SessionID][]int64 // delivery receipts to send
 }
 
 // decoded is a retrieved message not seen before, decrypted outside the
@@ -202,7 +201,7 @@ type decoded struct {
 // and moving the node's last hash. A client stopped at any point either
 // has all of that or none of it, and then retrieves the same messages
 // again. It returns how many new messages were for us.
-func (c *Client) ingestBatch(ctx context.Context, node onion.NodeID, lastHash string, msgs []storagerpc.RetrievedMessage) (int, error) {
+func (c *Client) ingestBatch(ctx context.Context, node key.NodePublic, lastHash string, msgs []storagerpc.RetrievedMessage) (int, error) {
 	var fresh []decoded
 	for i := range msgs {
 		m := &msgs[i]
@@ -236,7 +235,7 @@ func (c *Client) ingestBatch(ctx context.Context, node onion.NodeID, lastHash st
 		queued bool
 	)
 	err := c.db.Update(ctx, func(tx *store.Tx) error {
-		b := &batch{delivered: map[identity.SessionID][]int64{}}
+		b := &batch{delivered: map[key.SessionID][]int64{}}
 		for _, d := range fresh {
 			isNew, err := tx.MarkSeen(ctx, d.msg.Hash, d.expires)
 			if err != nil {
@@ -326,7 +325,7 @@ func (c *Client) applyOwn(ctx context.Context, tx *store.Tx, content *wire.Conte
 	case content.DataMessage != nil:
 		conv := c.self
 		if t := content.DataMessage.GetSyncTarget(); t != "" {
-			id, err := identity.ParseStandardSessionID(t)
+			id, err := key.ParseStandardSessionID(t)
 			if err != nil {
 				return nil, nil // a sync copy we cannot place
 			}
@@ -341,7 +340,7 @@ func (c *Client) applyOwn(ctx context.Context, tx *store.Tx, content *wire.Conte
 
 // applyData handles a DataMessage from author in conversation conv: a
 // reaction, a disappearing-setting change, or a message.
-func (c *Client) applyData(ctx context.Context, tx *store.Tx, conv, author identity.SessionID, content *wire.Content, sentAt int64, hash string) ([]Event, error) {
+func (c *Client) applyData(ctx context.Context, tx *store.Tx, conv, author key.SessionID, content *wire.Content, sentAt int64, hash string) ([]Event, error) {
 	dm := content.DataMessage
 	now := c.nowMillis()
 	outgoing := author == c.self
@@ -384,7 +383,7 @@ func (c *Client) applyData(ctx context.Context, tx *store.Tx, conv, author ident
 		msg.ExpiresAt = sentAt + int64(timer)*1000
 	}
 	if q := dm.Quote; q != nil {
-		if qa, err := identity.ParseStandardSessionID(q.GetAuthor()); err == nil && q.GetId() <= math.MaxInt64 {
+		if qa, err := key.ParseStandardSessionID(q.GetAuthor()); err == nil && q.GetId() <= math.MaxInt64 {
 			msg.Quote = &store.Ref{Author: qa, SentAt: int64(q.GetId())}
 		}
 	}
@@ -456,8 +455,8 @@ func expiryOf(content *wire.Content) (store.ExpiryMode, uint32) {
 	return store.ExpiryOff, 0
 }
 
-func (c *Client) applyReaction(ctx context.Context, tx *store.Tx, conv, reactor identity.SessionID, r *wire.DataMessage_Reaction, now int64) ([]Event, error) {
-	target, err := identity.ParseStandardSessionID(r.GetAuthor())
+func (c *Client) applyReaction(ctx context.Context, tx *store.Tx, conv, reactor key.SessionID, r *wire.DataMessage_Reaction, now int64) ([]Event, error) {
+	target, err := key.ParseStandardSessionID(r.GetAuthor())
 	if err != nil || r.GetId() > math.MaxInt64 || r.GetEmoji() == "" {
 		return nil, nil
 	}
@@ -480,7 +479,7 @@ func (c *Client) applyReaction(ctx context.Context, tx *store.Tx, conv, reactor 
 	return []Event{{Kind: EventReaction, Conversation: conv, Message: m}}, nil
 }
 
-func (c *Client) applyReceipt(ctx context.Context, tx *store.Tx, sender identity.SessionID, r *wire.ReceiptMessage) ([]Event, error) {
+func (c *Client) applyReceipt(ctx context.Context, tx *store.Tx, sender key.SessionID, r *wire.ReceiptMessage) ([]Event, error) {
 	var ts []int64
 	for _, t := range r.Timestamp {
 		if t <= math.MaxInt64 {
@@ -505,7 +504,7 @@ func (c *Client) applyReceipt(ctx context.Context, tx *store.Tx, sender identity
 // applyUnsend blanks the message the request names. Only its author may
 // unsend it. When the message has not arrived yet, a blank placeholder is
 // stored so that it stays unsent when it does.
-func (c *Client) applyUnsend(ctx context.Context, tx *store.Tx, sender identity.SessionID, u *wire.UnsendRequest) ([]Event, error) {
+func (c *Client) applyUnsend(ctx context.Context, tx *store.Tx, sender key.SessionID, u *wire.UnsendRequest) ([]Event, error) {
 	if u.GetAuthor() != sender.String() || u.GetTimestamp() > math.MaxInt64 {
 		return nil, nil
 	}
@@ -553,7 +552,7 @@ func (c *Client) applyUnsend(ctx context.Context, tx *store.Tx, sender identity.
 	return []Event{{Kind: EventUnsent, Conversation: m.Conversation, Message: m}}, nil
 }
 
-func (c *Client) applyRequestResponse(ctx context.Context, tx *store.Tx, sender identity.SessionID, r *wire.MessageRequestResponse) ([]Event, error) {
+func (c *Client) applyRequestResponse(ctx context.Context, tx *store.Tx, sender key.SessionID, r *wire.MessageRequestResponse) ([]Event, error) {
 	now := c.nowMillis()
 	if name := r.GetProfile().GetDisplayName(); name != "" {
 		if err := tx.SetDisplayName(ctx, sender, name, now); err != nil {
@@ -593,7 +592,7 @@ func (c *Client) queueDelivered(ctx context.Context, tx *store.Tx, b *batch) (bo
 	return true, nil
 }
 
-func (c *Client) queueReceipt(ctx context.Context, tx *store.Tx, peer identity.SessionID, typ wire.ReceiptMessage_Type, ts []int64) error {
+func (c *Client) queueReceipt(ctx context.Context, tx *store.Tx, peer key.SessionID, typ wire.ReceiptMessage_Type, ts []int64) error {
 	r := &wire.ReceiptMessage{Type: typ.Enum()}
 	for _, t := range ts {
 		r.Timestamp = append(r.Timestamp, uint64(t))

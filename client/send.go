@@ -14,7 +14,7 @@ import (
 
 	"sotto.dev/client/path"
 	"sotto.dev/client/store"
-	"sotto.dev/identity"
+	"sotto.dev/key"
 	"sotto.dev/sessionproto"
 	"sotto.dev/storagerpc"
 	"sotto.dev/wire"
@@ -58,8 +58,8 @@ type SendOptions struct {
 // peer's swarm (and a sync copy for ours) and tries to store both at once.
 // The returned message is saved even when the error is a *NotSentError;
 // other errors mean nothing was saved.
-func (c *Client) Send(ctx context.Context, peer identity.SessionID, body string, opt SendOptions) (*store.Message, error) {
-	if peer.Prefix() != identity.PrefixStandard {
+func (c *Client) Send(ctx context.Context, peer key.SessionID, body string, opt SendOptions) (*store.Message, error) {
+	if peer.Prefix() != key.PrefixStandard {
 		return nil, ErrBadRecipient
 	}
 	if strings.TrimSpace(body) == "" {
@@ -118,7 +118,7 @@ func (c *Client) Send(ctx context.Context, peer identity.SessionID, body string,
 }
 
 // conversation returns the conversation with peer, creating it.
-func (c *Client) conversation(ctx context.Context, tx *store.Tx, peer identity.SessionID) (*store.Conversation, error) {
+func (c *Client) conversation(ctx context.Context, tx *store.Tx, peer key.SessionID) (*store.Conversation, error) {
 	conv, err := tx.Conversation(ctx, peer)
 	if errors.Is(err, store.ErrNotFound) {
 		if err := tx.EnsureConversation(ctx, peer, c.nowMillis()); err != nil {
@@ -158,7 +158,7 @@ func setExpiry(content *wire.Content, mode store.ExpiryMode, timer uint32, sentA
 
 // acceptImplicitly: writing to someone accepts them, as in Session; a
 // reply to a message request accepts the request and tells the sender.
-func (c *Client) acceptImplicitly(ctx context.Context, tx *store.Tx, peer identity.SessionID, now int64) error {
+func (c *Client) acceptImplicitly(ctx context.Context, tx *store.Tx, peer key.SessionID, now int64) error {
 	if peer == c.self {
 		return nil
 	}
@@ -176,7 +176,7 @@ func (c *Client) acceptImplicitly(ctx context.Context, tx *store.Tx, peer identi
 }
 
 // queue encodes content for to and adds it to the outbox.
-func (c *Client) queue(ctx context.Context, tx *store.Tx, to identity.SessionID, content *wire.Content, sentAt, expiry, msgID int64, kind store.OutboxKind) error {
+func (c *Client) queue(ctx context.Context, tx *store.Tx, to key.SessionID, content *wire.Content, sentAt, expiry, msgID int64, kind store.OutboxKind) error {
 	content.SigTimestamp = proto.Uint64(uint64(sentAt))
 	data, err := sessionproto.EncodeMessage(c.keys, to, content, uint64(sentAt))
 	if err != nil {
@@ -190,7 +190,7 @@ func (c *Client) queue(ctx context.Context, tx *store.Tx, to identity.SessionID,
 // queueWithSync queues content for peer and, when content carries a
 // DataMessage, a copy for our own swarm with syncTarget = peer (expiring at
 // syncExpiry when that is set). Note to Self has only the one copy.
-func (c *Client) queueWithSync(ctx context.Context, tx *store.Tx, peer identity.SessionID, content *wire.Content, sentAt, expiry, syncExpiry, msgID int64, kind store.OutboxKind) error {
+func (c *Client) queueWithSync(ctx context.Context, tx *store.Tx, peer key.SessionID, content *wire.Content, sentAt, expiry, syncExpiry, msgID int64, kind store.OutboxKind) error {
 	if err := c.queue(ctx, tx, peer, content, sentAt, expiry, msgID, kind); err != nil {
 		return err
 	}
@@ -475,7 +475,7 @@ func joinHashes(h []string) []byte { return []byte(strings.Join(h, "\n")) }
 
 // storeData stores data in namespace 0 of acct's swarm and returns its
 // hash. Namespace 0 is a public inbox: no signature.
-func (c *Client) storeData(ctx context.Context, acct identity.SessionID, data []byte, ts, expiry int64) (string, error) {
+func (c *Client) storeData(ctx context.Context, acct key.SessionID, data []byte, ts, expiry int64) (string, error) {
 	account := storagerpc.AccountFromSessionID(acct)
 	want := storagerpc.MessageHash(account, storagerpc.NamespaceDefault, data)
 	_, body, err := c.net.callSwarm(ctx, swarmRequest{

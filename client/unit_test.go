@@ -16,7 +16,7 @@ import (
 
 	"sotto.dev/client/store"
 	"sotto.dev/identity"
-	"sotto.dev/onion"
+	"sotto.dev/key"
 	"sotto.dev/sessionproto"
 	"sotto.dev/storagerpc"
 	"sotto.dev/wire"
@@ -252,7 +252,7 @@ func TestOfflineClient(t *testing.T) {
 			t.Errorf("Send(%d bytes) = %v, want %v", len(tc.body), err, tc.want)
 		}
 	}
-	group := identity.NewSessionID(identity.PrefixGroup, [32]byte{1})
+	group := key.NewSessionID(key.PrefixGroup, [32]byte{1})
 	if _, err := c.Send(ctx, group, "x", SendOptions{}); !errors.Is(err, ErrBadRecipient) {
 		t.Errorf("send to a group ID: %v", err)
 	}
@@ -318,7 +318,7 @@ func TestApplyMessages(t *testing.T) {
 			<-c.events // what earlier calls emitted
 		}
 		before := 0
-		var node onion.NodeID // one node answered every retrieve
+		var node key.NodePublic // one node answered every retrieve
 		if _, err := c.ingestBatch(ctx, node, "", []storagerpc.RetrievedMessage{*m}); err != nil {
 			t.Fatal(err)
 		}
@@ -338,7 +338,7 @@ func TestApplyMessages(t *testing.T) {
 	applySyncCopies(t, c, me, peer, apply)
 	// Garbage in our swarm is skipped and remembered.
 	junk := &storagerpc.RetrievedMessage{Hash: "junkjunkjunkjunkjunkjunkjunkjunkjunkjunkjun", Data: []byte("not a message"), Expiration: 1e13}
-	if n, err := c.ingestBatch(ctx, onion.NodeID{}, "", []storagerpc.RetrievedMessage{*junk}); err != nil || n != 0 {
+	if n, err := c.ingestBatch(ctx, key.NodePublic{}, "", []storagerpc.RetrievedMessage{*junk}); err != nil || n != 0 {
 		t.Errorf("junk: %d, %v", n, err)
 	}
 	if seen, _ := c.Store().Seen(ctx, junk.Hash); !seen {

@@ -19,6 +19,7 @@ import (
 	"sotto.dev/client/store"
 	"sotto.dev/identity"
 	"sotto.dev/internal/testnet"
+	"sotto.dev/key"
 	"sotto.dev/storagerpc"
 	"sotto.dev/swarm"
 )
@@ -87,7 +88,7 @@ func newUser(t *testing.T, nw *testnet.Network, name string, swarmID uint64) *us
 	return nil
 }
 
-func (u *user) id() identity.SessionID { return u.kf.Keys.SessionID() }
+func (u *user) id() key.SessionID { return u.kf.Keys.SessionID() }
 
 // start opens the client on its home and runs it.
 func (u *user) start() {
@@ -137,7 +138,7 @@ func (u *user) client() *client.Client {
 }
 
 // incoming returns how many times each body arrived from peer.
-func (u *user) incoming(peer identity.SessionID) map[string]int {
+func (u *user) incoming(peer key.SessionID) map[string]int {
 	u.t.Helper()
 	c := u.client()
 	if c == nil {
@@ -157,7 +158,7 @@ func (u *user) incoming(peer identity.SessionID) map[string]int {
 }
 
 // incomingHashes lists the swarm hashes of the messages from peer.
-func (u *user) incomingHashes(peer identity.SessionID) []string {
+func (u *user) incomingHashes(peer key.SessionID) []string {
 	u.t.Helper()
 	h, err := u.client().Store().History(context.Background(), peer, 0)
 	if err != nil {
@@ -193,7 +194,7 @@ func waitFor(t *testing.T, timeout time.Duration, what string, f func() error) {
 }
 
 // waitDelivered waits until every body in want arrived at u from peer.
-func (u *user) waitDelivered(peer identity.SessionID, want []string, timeout time.Duration) {
+func (u *user) waitDelivered(peer key.SessionID, want []string, timeout time.Duration) {
 	u.t.Helper()
 	waitFor(u.t, timeout, u.name+": delivery", func() error {
 		got := u.incoming(peer)
@@ -212,7 +213,7 @@ func (u *user) waitDelivered(peer identity.SessionID, want []string, timeout tim
 
 // checkExactlyOnce fails if an acknowledged body did not arrive exactly
 // once, or any body arrived twice.
-func (u *user) checkExactlyOnce(peer identity.SessionID, acked []string) {
+func (u *user) checkExactlyOnce(peer key.SessionID, acked []string) {
 	u.t.Helper()
 	got := u.incoming(peer)
 	for _, b := range acked {
@@ -239,7 +240,7 @@ type traffic struct {
 
 // sendStream sends messages from u to peer, one every gap, in the
 // background, until n are sent or stop is closed.
-func sendStream(u *user, peer identity.SessionID, prefix string, n int, gap time.Duration, stop <-chan struct{}) *traffic {
+func sendStream(u *user, peer key.SessionID, prefix string, n int, gap time.Duration, stop <-chan struct{}) *traffic {
 	tr := &traffic{sent: make(chan struct{}, n), done: make(chan struct{})}
 	go func() {
 		defer close(tr.done)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"sotto.dev/internal/testnet"
+	"sotto.dev/key"
 	"sotto.dev/ledger"
 	ledgercli "sotto.dev/ledger/cli"
 	"sotto.dev/ledger/state"
@@ -44,7 +45,7 @@ func ledgerNode(t *testing.T, c *ledger.Client, nw *testnet.Network, i int) (*le
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return c.Node(ctx, state.NodeKey(nw.Node(i).Ed25519))
+	return c.Node(ctx, key.NodePublic(nw.Node(i).Ed25519))
 }
 
 // accountIn makes an account of swarm id.

@@ -18,6 +18,7 @@ import (
 
 	"sotto.dev/client/path"
 	"sotto.dev/internal/testnet"
+	"sotto.dev/key"
 	"sotto.dev/onion"
 )
 
@@ -31,8 +32,8 @@ func pathNodes(n *testnet.Network) []path.Node {
 	var out []path.Node
 	for _, info := range n.Nodes() {
 		out = append(out, path.Node{
-			Ed25519: onion.NodeID(info.Ed25519),
-			X25519:  onion.PublicKey(info.X25519),
+			Ed25519: key.NodePublic(info.Ed25519),
+			X25519:  key.OnionPublic(info.X25519),
 			IP:      info.Addr.Addr(),
 			Port:    info.Addr.Port(),
 		})
@@ -44,14 +45,11 @@ func pathNodes(n *testnet.Network) []path.Node {
 // onion.V4Handler, reached by the last path hop over http on loopback.
 func v4Server(t *testing.T) (onion.ServerDest, *httptest.Server) {
 	t.Helper()
-	var priv onion.PrivateKey
+	var priv key.OnionPrivate
 	if _, err := rand.Read(priv[:]); err != nil {
 		t.Fatal(err)
 	}
-	pub, err := priv.Public()
-	if err != nil {
-		t.Fatal(err)
-	}
+	pub := priv.Public()
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -244,7 +242,7 @@ func (f *onionFixture) malformedLayers(t *testing.T) {
 		for k := 0; k <= len(p.Hops); k++ {
 			hops := p.OnionHops()
 			d := dest.Hop()
-			var junk onion.PublicKey
+			var junk key.OnionPublic
 			rand.Read(junk[:])
 			if k < len(hops) {
 				hops[k].X25519 = junk
@@ -342,7 +340,7 @@ func (f *onionFixture) killedPathNode(t *testing.T) {
 	t.Logf("succeeded after %d attempt(s)", attempts)
 }
 
-func containsNode(p path.Path, id onion.NodeID) bool {
+func containsNode(p path.Path, id key.NodePublic) bool {
 	for _, h := range p.Hops {
 		if h.Ed25519 == id {
 			return true

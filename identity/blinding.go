@@ -8,6 +8,8 @@ import (
 
 	"filippo.io/edwards25519"
 	"golang.org/x/crypto/blake2b"
+
+	"sotto.dev/key"
 )
 
 // NonceKey selects the secret from which a blind15 signature's nonce is
@@ -27,13 +29,13 @@ const (
 // BlindedKeyPair is a blinded key pair: Public = Scalar·B, shown to a
 // server as Prefix || Public. Scalar is secret.
 type BlindedKeyPair struct {
-	Prefix Prefix
+	Prefix key.Prefix
 	Scalar *edwards25519.Scalar
 	Public [32]byte
 }
 
-// ID returns the blinded Session ID, Prefix || Public.
-func (b *BlindedKeyPair) ID() SessionID { return NewSessionID(b.Prefix, b.Public) }
+// ID returns the blinded ID, Prefix || Public.
+func (b *BlindedKeyPair) ID() key.BlindedID { return key.NewBlindedID(b.Prefix, b.Public) }
 
 // LogValue implements slog.LogValuer and shows only the public ID.
 func (b *BlindedKeyPair) LogValue() slog.Value { return slog.StringValue(b.ID().String()) }
@@ -48,9 +50,9 @@ func blind15Factor(serverPK [32]byte) (*edwards25519.Scalar, error) {
 }
 
 // blind25Factor returns k = reduce(BLAKE2b-512(05 || X || serverPK)) (§5.2).
-func blind25Factor(x X25519PublicKey, serverPK [32]byte) (*edwards25519.Scalar, error) {
+func blind25Factor(x key.BoxPublic, serverPK [32]byte) (*edwards25519.Scalar, error) {
 	h, _ := blake2b.New512(nil) // unkeyed: cannot fail
-	h.Write([]byte{byte(PrefixStandard)})
+	h.Write([]byte{byte(key.PrefixStandard)})
 	h.Write(x[:])
 	h.Write(serverPK[:])
 	return nonZero(new(edwards25519.Scalar).SetUniformBytes(h.Sum(nil)))
@@ -75,7 +77,7 @@ func (k *Keys) Blind15(serverPK [32]byte) (*BlindedKeyPair, error) {
 	}
 	ka := f.Multiply(f, &k.scalar)
 	kA := new(edwards25519.Point).ScalarBaseMult(ka)
-	return &BlindedKeyPair{Prefix: PrefixBlind15, Scalar: ka, Public: [32]byte(kA.Bytes())}, nil
+	return &BlindedKeyPair{Prefix: key.PrefixBlind15, Scalar: ka, Public: [32]byte(kA.Bytes())}, nil
 }
 
 // Blind25 returns the account's 25-blinded key pair: k is negated when the
@@ -91,7 +93,7 @@ func (k *Keys) Blind25(serverPK [32]byte) (*BlindedKeyPair, error) {
 	}
 	a := f.Multiply(f, &k.scalar)
 	A := new(edwards25519.Point).ScalarBaseMult(a)
-	return &BlindedKeyPair{Prefix: PrefixBlind25, Scalar: a, Public: [32]byte(A.Bytes())}, nil
+	return &BlindedKeyPair{Prefix: key.PrefixBlind25, Scalar: a, Public: [32]byte(A.Bytes())}, nil
 }
 
 // Blind15Sign signs msg with the 15-blinded key for serverPK. The result
@@ -163,63 +165,64 @@ func signWithNonce(rh []byte, kp *BlindedKeyPair, msg []byte) [64]byte {
 }
 
 // standardKey returns the X25519 key of a standard (05) Session ID.
-func standardKey(id SessionID) (X25519PublicKey, error) {
-	if id.Prefix() != PrefixStandard {
-		return X25519PublicKey{}, &PrefixError{What: "session ID", Got: id.Prefix(), Want: []Prefix{PrefixStandard}}
+func standardKey(id key.SessionID) (key.BoxPublic, error) {
+	x, ok := id.Box()
+	if !ok {
+		return key.BoxPublic{}, &key.PrefixError{What: "session ID", Got: id.Prefix(), Want: []key.Prefix{key.PrefixStandard}}
 	}
-	return X25519PublicKey(id.Key()), nil
+	return x, nil
 }
 
 // Blind15IDs returns the two possible 15-blinded IDs of a standard Session
 // ID (§5.1): 15 || k·A' with A' = XEd25519Public(X), and the same with the
 // top bit of the last byte flipped. The account's real 15 ID is the first
 // when its Ed25519 key has sign bit 0, else the second.
-func Blind15IDs(id SessionID, serverPK [32]byte) ([2]SessionID, error) {
+func Blind15IDs(id key.SessionID, serverPK [32]byte) ([2]key.BlindedID, error) {
 	x, err := standardKey(id)
 	if err != nil {
-		return [2]SessionID{}, err
+		return [2]key.BlindedID{}, err
 	}
 	P, err := xedPoint(x)
 	if err != nil {
-		return [2]SessionID{}, err
+		return [2]key.BlindedID{}, err
 	}
 	f, err := blind15Factor(serverPK)
 	if err != nil {
-		return [2]SessionID{}, err
+		return [2]key.BlindedID{}, err
 	}
 	pos := [32]byte(new(edwards25519.Point).ScalarMult(f, P).Bytes())
 	neg := pos
 	neg[31] ^= 0x80
-	return [2]SessionID{NewSessionID(PrefixBlind15, pos), NewSessionID(PrefixBlind15, neg)}, nil
+	return [2]key.BlindedID{key.NewBlindedID(key.PrefixBlind15, pos), key.NewBlindedID(key.PrefixBlind15, neg)}, nil
 }
 
 // Blind25ID returns the 25-blinded ID of a standard Session ID (§5.2):
 // 25 || k·A' with A' = XEd25519Public(X) and k = reduce(BLAKE2b-512(05||X||S)).
-func Blind25ID(id SessionID, serverPK [32]byte) (SessionID, error) {
+func Blind25ID(id key.SessionID, serverPK [32]byte) (key.BlindedID, error) {
 	x, err := standardKey(id)
 	if err != nil {
-		return SessionID{}, err
+		return key.BlindedID{}, err
 	}
 	P, err := xedPoint(x)
 	if err != nil {
-		return SessionID{}, err
+		return key.BlindedID{}, err
 	}
 	f, err := blind25Factor(x, serverPK)
 	if err != nil {
-		return SessionID{}, err
+		return key.BlindedID{}, err
 	}
-	return NewSessionID(PrefixBlind25, [32]byte(new(edwards25519.Point).ScalarMult(f, P).Bytes())), nil
+	return key.NewBlindedID(key.PrefixBlind25, [32]byte(new(edwards25519.Point).ScalarMult(f, P).Bytes())), nil
 }
 
 // SessionIDMatchesBlinded reports whether blinded (prefix 15 or 25) is a
 // blinded ID of the standard Session ID id for serverPK; for 15 either sign
 // matches. Any other prefix or an invalid key gives false.
-func SessionIDMatchesBlinded(id, blinded SessionID, serverPK [32]byte) bool {
+func SessionIDMatchesBlinded(id key.SessionID, blinded key.BlindedID, serverPK [32]byte) bool {
 	switch blinded.Prefix() {
-	case PrefixBlind15:
+	case key.PrefixBlind15:
 		ids, err := Blind15IDs(id, serverPK)
 		return err == nil && (ids[0] == blinded || ids[1] == blinded)
-	case PrefixBlind25:
+	case key.PrefixBlind25:
 		b, err := Blind25ID(id, serverPK)
 		return err == nil && b == blinded
 	}
@@ -243,10 +246,10 @@ func (k *Keys) VersionKey() ed25519.PrivateKey {
 
 // VersionPublic returns the version-check public key as a Session ID with
 // prefix 07 (the X-FS-Pubkey header value).
-func (k *Keys) VersionPublic() SessionID {
+func (k *Keys) VersionPublic() key.BlindedID {
 	sk := k.VersionKey()
 	defer clear(sk)
-	return NewSessionID(PrefixVersion, [32]byte(sk[32:]))
+	return key.NewBlindedID(key.PrefixVersion, [32]byte(sk[32:]))
 }
 
 // VersionSign signs msg with the version-check key (plain Ed25519).

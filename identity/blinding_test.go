@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"sotto.dev/internal/vectors"
+	"sotto.dev/key"
 )
 
 func TestBlindingKeys(t *testing.T) {
@@ -167,7 +168,7 @@ func TestVersionKey(t *testing.T) {
 		t.Errorf("version sk64 = %x", []byte(got))
 	}
 	pub := k.VersionPublic()
-	if pk := pub.Key(); pub.Prefix() != PrefixVersion || !bytes.Equal(pk[:], v.OutHex(t, "pubkey")) {
+	if pk := pub.Key(); pub.Prefix() != key.PrefixVersion || !bytes.Equal(pk[:], v.OutHex(t, "pubkey")) {
 		t.Errorf("version public = %s", pub)
 	}
 	var ts int64
@@ -195,7 +196,7 @@ func TestPysogsBlind15(t *testing.T) {
 		if kp.ID().String() != want {
 			t.Errorf("%s: Blind15 = %s, want %s", v.Name, kp.ID(), want)
 		}
-		if !SessionIDMatchesBlinded(k.SessionID(), mustID(t, want), server) {
+		if !SessionIDMatchesBlinded(k.SessionID(), mustBlinded(t, want), server) {
 			t.Errorf("%s: Session ID does not match its blinded ID", v.Name)
 		}
 	}
@@ -251,7 +252,7 @@ func TestSOGSHeaderSignatures(t *testing.T) {
 
 	v := vectors.Get(t, "sogs.auth_headers.unblinded_no_body")
 	k := mustKeys(t, v.InHex(t, "ed25519_seed"))
-	if got := NewSessionID(PrefixUnblinded, k.Ed25519Public()).String(); got != v.OutString(t, "X-SOGS-Pubkey") {
+	if got := key.NewSessionID(key.PrefixUnblinded, k.Ed25519Public()).String(); got != v.OutString(t, "X-SOGS-Pubkey") {
 		t.Errorf("unblinded pubkey %s", got)
 	}
 	sig := k.Sign(sogsMessage(t, v))
@@ -293,8 +294,8 @@ func TestBlindingErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []SessionID{blinded.ID(), NewSessionID(PrefixGroup, k.X25519Public())} {
-		var pe *PrefixError
+	for _, id := range []key.SessionID{blinded.ID().SessionID(), key.NewSessionID(key.PrefixGroup, k.X25519Public())} {
+		var pe *key.PrefixError
 		if _, err := Blind15IDs(id, server); !errors.As(err, &pe) {
 			t.Errorf("Blind15IDs(%s): err = %v", id, err)
 		}
@@ -303,7 +304,7 @@ func TestBlindingErrors(t *testing.T) {
 		}
 	}
 	// An X25519 key with no Edwards image.
-	bad := NewSessionID(PrefixStandard, mustHex32(t, "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"))
+	bad := key.NewSessionID(key.PrefixStandard, mustHex32(t, "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"))
 	var pt *PointError
 	if _, err := Blind15IDs(bad, server); !errors.As(err, &pt) {
 		t.Errorf("Blind15IDs(bad key): err = %v", err)
@@ -327,17 +328,17 @@ func TestSessionIDMatchesBlindedNegative(t *testing.T) {
 	altered[0] ^= 1
 	cases := []struct {
 		name    string
-		id      SessionID
-		blinded SessionID
+		id      key.SessionID
+		blinded key.BlindedID
 		server  [32]byte
 	}{
 		{"other server 15", id, b15.ID(), otherServer},
 		{"other server 25", id, b25.ID(), otherServer},
 		{"other account", other.SessionID(), b15.ID(), server},
-		{"altered", id, NewSessionID(PrefixBlind25, altered), server},
-		{"25 key under 15 prefix", id, NewSessionID(PrefixBlind15, b25.Public), server},
-		{"standard as blinded", id, id, server},
-		{"blinded as id", b15.ID(), b15.ID(), server},
+		{"altered", id, key.NewBlindedID(key.PrefixBlind25, altered), server},
+		{"25 key under 15 prefix", id, key.NewBlindedID(key.PrefixBlind15, b25.Public), server},
+		{"version key as blinded", id, k.VersionPublic(), server},
+		{"blinded as id", b15.ID().SessionID(), b15.ID(), server},
 	}
 	for _, c := range cases {
 		if SessionIDMatchesBlinded(c.id, c.blinded, c.server) {

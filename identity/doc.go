@@ -11,15 +11,21 @@
 //
 // Parsers are exact: every constructor that takes bytes or text checks the
 // length, the encoding and the prefix and returns a typed error
-// ([*LengthError], [*EncodingError], [*PrefixError], [*PointError], and for
+// ([*LengthError], [*EncodingError], [*key.PrefixError], [*PointError], and for
 // recovery phrases [*WordCountError], [*UnknownWordError], [*WordTripleError]
 // or [ErrChecksum]) instead of panicking.
 //
 // # Secrets
 //
-// Secret types ([X25519PrivateKey], [*Keys], [*BlindedKeyPair]) have no
+// The key and ID types are those of package sotto.dev/key: the account's
+// Ed25519 key is a [key.AccountPublic], its X25519 key pair a
+// [key.BoxPublic] and [key.BoxPrivate], its ID a [key.SessionID], and the
+// blinded and version-check IDs [key.BlindedID]. This package keeps the
+// account's secrets (seed, scalar, blinding nonce keys) inside [Keys].
+//
+// Secret types ([key.BoxPrivate], [*Keys], [*BlindedKeyPair]) have no
 // String method; fmt prints them as "[redacted]" and slog as "REDACTED".
-// [X25519PrivateKey.Equal] is constant time. [Keys.Wipe] clears the copies
+// [key.BoxPrivate.Equal] is constant time. [Keys.Wipe] clears the copies
 // a Keys value owns. Go cannot wipe everything: values returned to callers
 // (Seed, Ed25519Private, Scalar, ...) are copies the caller must clear, the
 // garbage collector may have moved or copied memory, and hashing, encoding
@@ -28,5 +34,5 @@
 // limitation, not a guarantee.
 //
 // The package never logs and imports only the standard library,
-// golang.org/x/crypto and filippo.io/edwards25519.
+// golang.org/x/crypto, filippo.io/edwards25519 and sotto.dev/key.
 package identity

@@ -3,7 +3,6 @@ package identity
 import (
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // LengthError reports input of the wrong size.
@@ -28,25 +27,6 @@ type EncodingError struct {
 
 func (e *EncodingError) Error() string {
 	return fmt.Sprintf("identity: %s is not hexadecimal (invalid character at position %d)", e.What, e.Position)
-}
-
-// PrefixError reports a Session ID whose prefix byte is unknown or not the
-// one the caller needs.
-type PrefixError struct {
-	What string
-	Got  Prefix
-	Want []Prefix // empty: any known prefix
-}
-
-func (e *PrefixError) Error() string {
-	if len(e.Want) == 0 {
-		return fmt.Sprintf("identity: %s has unknown prefix %s", e.What, e.Got)
-	}
-	want := make([]string, len(e.Want))
-	for i, p := range e.Want {
-		want[i] = fmt.Sprintf("%s (%s)", p, p.Name())
-	}
-	return fmt.Sprintf("identity: %s has prefix %s (%s), want %s", e.What, e.Got, e.Got.Name(), strings.Join(want, " or "))
 }
 
 // PointError reports 32 bytes that are not an acceptable curve point: not on

@@ -15,6 +15,8 @@ import (
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/chacha20poly1305"
+
+	"sotto.dev/key"
 )
 
 // KeyFileVersion is the identity file format version this package writes
@@ -239,7 +241,7 @@ func ParseKeyFile(data, passphrase []byte) (*KeyFile, error) {
 	if in.Version != KeyFileVersion {
 		return nil, &KeyFileError{Reason: fmt.Sprintf("version %d is not supported (this build reads version %d)", in.Version, KeyFileVersion)}
 	}
-	id, err := ParseStandardSessionID(in.SessionID)
+	id, err := key.ParseStandardSessionID(in.SessionID)
 	if err != nil {
 		return nil, &KeyFileError{Reason: "session_id: " + err.Error()}
 	}

@@ -4,13 +4,13 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha512"
-	"crypto/subtle"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 
 	"filippo.io/edwards25519"
 	"filippo.io/edwards25519/field"
+
+	"sotto.dev/key"
 )
 
 // Seed lengths accepted by KeysFromSeed.
@@ -18,51 +18,6 @@ const (
 	SeedLen16 = 16 // new accounts; padded with 16 zero bytes
 	SeedLen32 = 32 // a full Ed25519 seed
 )
-
-// Ed25519PublicKey is an Ed25519 public key (a compressed Edwards point).
-type Ed25519PublicKey [32]byte
-
-// NewEd25519PublicKey copies b, which must be 32 bytes. It does not check
-// that b is a point; Ed25519ToX25519 does.
-func NewEd25519PublicKey(b []byte) (Ed25519PublicKey, error) {
-	if len(b) != 32 {
-		return Ed25519PublicKey{}, &LengthError{What: "Ed25519 public key", Got: len(b), Want: "32", Unit: "bytes"}
-	}
-	return Ed25519PublicKey(b), nil
-}
-
-// String returns the key in lowercase hex.
-func (k Ed25519PublicKey) String() string { return hex.EncodeToString(k[:]) }
-
-// X25519PublicKey is an X25519 public key (a Montgomery u-coordinate).
-type X25519PublicKey [32]byte
-
-// NewX25519PublicKey copies b, which must be 32 bytes.
-func NewX25519PublicKey(b []byte) (X25519PublicKey, error) {
-	if len(b) != 32 {
-		return X25519PublicKey{}, &LengthError{What: "X25519 public key", Got: len(b), Want: "32", Unit: "bytes"}
-	}
-	return X25519PublicKey(b), nil
-}
-
-// String returns the key in lowercase hex.
-func (k X25519PublicKey) String() string { return hex.EncodeToString(k[:]) }
-
-// X25519PrivateKey is a clamped X25519 secret scalar. It has no String
-// method; fmt and slog print it redacted.
-type X25519PrivateKey [32]byte
-
-// Equal reports whether k and o are equal, in constant time.
-func (k X25519PrivateKey) Equal(o X25519PrivateKey) bool {
-	return subtle.ConstantTimeCompare(k[:], o[:]) == 1
-}
-
-// LogValue implements slog.LogValuer; it never reveals the key.
-func (X25519PrivateKey) LogValue() slog.Value { return slog.StringValue("REDACTED") }
-
-// Format implements fmt.Formatter so that %v, %x and friends print
-// "[redacted]" instead of the key.
-func (X25519PrivateKey) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("[redacted]")) }
 
 // Keys holds an account's secret keys, all derived from its seed
 // (session-protocol.md §1.1). Create it with KeysFromSeed or NewKeys; the
@@ -72,9 +27,9 @@ type Keys struct {
 	seed    []byte // as given: 16 or 32 bytes
 	seed32  [32]byte
 	edPriv  ed25519.PrivateKey // seed32 || A
-	edPub   Ed25519PublicKey
-	xPriv   X25519PrivateKey
-	xPub    X25519PublicKey
+	edPub   key.AccountPublic
+	xPriv   key.BoxPrivate
+	xPub    key.BoxPublic
 	scalar  edwards25519.Scalar // a, reduced mod L
 	hashHi  [32]byte            // SHA-512(seed32)[32:64], the desktop blind15 nonce key
 	sk64Hi  [32]byte            // SHA-512(seed32 || A)[32:64], the libsession blind15 nonce key
@@ -149,16 +104,16 @@ func (k *Keys) Ed25519Private() ed25519.PrivateKey {
 }
 
 // Ed25519Public returns the Ed25519 public key A.
-func (k *Keys) Ed25519Public() Ed25519PublicKey { return k.edPub }
+func (k *Keys) Ed25519Public() key.AccountPublic { return k.edPub }
 
 // X25519Private returns the X25519 secret key.
-func (k *Keys) X25519Private() X25519PrivateKey { return k.xPriv }
+func (k *Keys) X25519Private() key.BoxPrivate { return k.xPriv }
 
 // X25519Public returns the X25519 public key.
-func (k *Keys) X25519Public() X25519PublicKey { return k.xPub }
+func (k *Keys) X25519Public() key.BoxPublic { return k.xPub }
 
 // SessionID returns the account's standard Session ID, 05 || X25519 public key.
-func (k *Keys) SessionID() SessionID { return NewSessionID(PrefixStandard, k.xPub) }
+func (k *Keys) SessionID() key.SessionID { return key.AccountID(k.xPub) }
 
 // Scalar returns a copy of the Ed25519 secret scalar
 // a = clamp(SHA-512(seed32)[:32]) reduced mod L, with A = a·B.
@@ -196,12 +151,12 @@ func clamp(b []byte) {
 // u = (1+y)/(1−y). Like libsodium's crypto_sign_ed25519_pk_to_curve25519 it
 // rejects encodings that are not points, points of small order and points
 // outside the prime-order subgroup.
-func Ed25519ToX25519(pk Ed25519PublicKey) (X25519PublicKey, error) {
+func Ed25519ToX25519(pk key.AccountPublic) (key.BoxPublic, error) {
 	P, err := decodePrimeOrderPoint(pk[:], "Ed25519 public key")
 	if err != nil {
-		return X25519PublicKey{}, err
+		return key.BoxPublic{}, err
 	}
-	return X25519PublicKey(P.BytesMontgomery()), nil
+	return key.BoxPublic(P.BytesMontgomery()), nil
 }
 
 // XEd25519Public returns the Ed25519 public key whose X25519 image is x and
@@ -209,16 +164,16 @@ func Ed25519ToX25519(pk Ed25519PublicKey) (X25519PublicKey, error) {
 // xed25519::pubkey). The true key of an account has this value or the same
 // with the top bit of the last byte set. It rejects u values that map to no
 // point of the prime-order subgroup.
-func XEd25519Public(x X25519PublicKey) (Ed25519PublicKey, error) {
+func XEd25519Public(x key.BoxPublic) (key.AccountPublic, error) {
 	P, err := xedPoint(x)
 	if err != nil {
-		return Ed25519PublicKey{}, err
+		return key.AccountPublic{}, err
 	}
-	return Ed25519PublicKey(P.Bytes()), nil
+	return key.AccountPublic(P.Bytes()), nil
 }
 
 // xedPoint decodes the sign-0 Edwards point for Montgomery u = x.
-func xedPoint(x X25519PublicKey) (*edwards25519.Point, error) {
+func xedPoint(x key.BoxPublic) (*edwards25519.Point, error) {
 	const what = "X25519 public key"
 	u, err := new(field.Element).SetBytes(x[:]) // ignores the top bit, as X25519 does
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"filippo.io/edwards25519"
 
 	"sotto.dev/internal/vectors"
+	"sotto.dev/key"
 )
 
 func TestIdentitySeed16Padded(t *testing.T) {
@@ -62,7 +63,7 @@ func TestIdentityEd25519Keypair(t *testing.T) {
 
 func TestEd25519ToX25519Vector(t *testing.T) {
 	v := vectors.Get(t, "identity.ed_to_x25519_pubkey")
-	pk, err := NewEd25519PublicKey(v.InHex(t, "ed25519_pk"))
+	pk, err := key.AccountPublicFromBytes(v.InHex(t, "ed25519_pk"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +110,7 @@ func TestEd25519ToX25519Rejects(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := Ed25519ToX25519(Ed25519PublicKey(c.in))
+			_, err := Ed25519ToX25519(key.AccountPublic(c.in))
 			var pe *PointError
 			if !errors.As(err, &pe) {
 				t.Fatalf("err = %v, want *PointError", err)
@@ -129,7 +130,7 @@ func TestXEd25519Public(t *testing.T) {
 	}
 	for _, c := range cases {
 		id := mustID(t, c.sessionID)
-		got, err := XEd25519Public(X25519PublicKey(id.Key()))
+		got, err := XEd25519Public(key.BoxPublic(id.Key()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +141,7 @@ func TestXEd25519Public(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if back != X25519PublicKey(id.Key()) {
+		if back != key.BoxPublic(id.Key()) {
 			t.Errorf("Ed25519ToX25519(XEd25519Public(x)) = %s, want %x", back, id.Key())
 		}
 	}
@@ -169,22 +170,6 @@ func TestKeysFromSeedBadLength(t *testing.T) {
 	}
 }
 
-func TestPublicKeyConstructorsBadLength(t *testing.T) {
-	for _, n := range []int{0, 31, 33} {
-		var le *LengthError
-		if _, err := NewEd25519PublicKey(make([]byte, n)); !errors.As(err, &le) {
-			t.Errorf("NewEd25519PublicKey(%d bytes): err = %v", n, err)
-		}
-		if _, err := NewX25519PublicKey(make([]byte, n)); !errors.As(err, &le) {
-			t.Errorf("NewX25519PublicKey(%d bytes): err = %v", n, err)
-		}
-	}
-	b := bytes.Repeat([]byte{7}, 32)
-	if pk, err := NewEd25519PublicKey(b); err != nil || !bytes.Equal(pk[:], b) {
-		t.Errorf("NewEd25519PublicKey(32 bytes) = %x, %v", pk, err)
-	}
-}
-
 func TestNewKeys(t *testing.T) {
 	k, seed, err := NewKeys()
 	if err != nil {
@@ -205,7 +190,7 @@ func TestNewKeys(t *testing.T) {
 		t.Error("two NewKeys calls gave the same account")
 	}
 	// The X25519 public key is the X25519 image of the secret.
-	if id := k.SessionID(); id.Prefix() != PrefixStandard {
+	if id := k.SessionID(); id.Prefix() != key.PrefixStandard {
 		t.Errorf("prefix = %s", id.Prefix())
 	}
 }
@@ -243,11 +228,11 @@ func TestSecretsRedacted(t *testing.T) {
 	}
 }
 
-func TestX25519PrivateKeyEqual(t *testing.T) {
+func TestBoxPrivateEqual(t *testing.T) {
 	a := mustKeys(t, make([]byte, 16)).X25519Private()
 	b := mustKeys(t, make([]byte, 16)).X25519Private()
 	c := mustKeys(t, bytes.Repeat([]byte{1}, 16)).X25519Private()
-	if !a.Equal(b) || a.Equal(c) {
+	if !a.Equal(&b) || a.Equal(&c) {
 		t.Error("Equal gives the wrong answer")
 	}
 }
@@ -260,7 +245,7 @@ func TestWipe(t *testing.T) {
 	if !bytes.Equal(seed, make([]byte, 16)) || !bytes.Equal(priv, make([]byte, 64)) {
 		t.Error("Wipe left secret bytes in place")
 	}
-	if k.seed32 != [32]byte{} || k.xPriv != (X25519PrivateKey{}) || k.hashHi != [32]byte{} || k.sk64Hi != [32]byte{} {
+	if k.seed32 != [32]byte{} || k.xPriv != (key.BoxPrivate{}) || k.hashHi != [32]byte{} || k.sk64Hi != [32]byte{} {
 		t.Error("Wipe left derived secrets in place")
 	}
 	if k.scalar.Equal(edwards25519.NewScalar()) != 1 {

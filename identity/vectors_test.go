@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"sotto.dev/internal/vectors"
+	"sotto.dev/key"
 )
 
 // extraVector returns a vector from testdata/libsession-extra.json: values
@@ -59,11 +60,20 @@ func mustKeys(t testing.TB, seed []byte) *Keys {
 	return k
 }
 
-func mustID(t testing.TB, s string) SessionID {
+func mustID(t testing.TB, s string) key.SessionID {
 	t.Helper()
-	id, err := ParseSessionID(s)
+	id, err := key.ParseSessionID(s)
 	if err != nil {
 		t.Fatalf("ParseSessionID(%q): %v", s, err)
+	}
+	return id
+}
+
+func mustBlinded(t testing.TB, s string) key.BlindedID {
+	t.Helper()
+	id, err := key.ParseBlindedID(s)
+	if err != nil {
+		t.Fatalf("ParseBlindedID(%q): %v", s, err)
 	}
 	return id
 }

@@ -15,6 +15,7 @@ import (
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	jsonrpcclient "github.com/cometbft/cometbft/rpc/jsonrpc/client"
 
+	"sotto.dev/key"
 	"sotto.dev/ledger/state"
 )
 
@@ -106,7 +107,7 @@ func (c *Client) Account(ctx context.Context, a state.Address) (*AccountInfo, er
 }
 
 // Node returns a registration (ErrNotFound if there is none).
-func (c *Client) Node(ctx context.Context, k state.NodeKey) (*NodeInfo, error) {
+func (c *Client) Node(ctx context.Context, k key.NodePublic) (*NodeInfo, error) {
 	var v NodeInfo
 	if err := c.query(ctx, QueryNode, k[:], &v); err != nil {
 		return nil, err
@@ -129,7 +130,7 @@ func (c *Client) Swarm(ctx context.Context, id uint64) ([]NodeInfo, error) {
 }
 
 // NodeSwarm returns a node's swarm id and the other members of its swarm.
-func (c *Client) NodeSwarm(ctx context.Context, k state.NodeKey) (uint64, []NodeInfo, error) {
+func (c *Client) NodeSwarm(ctx context.Context, k key.NodePublic) (uint64, []NodeInfo, error) {
 	n, err := c.Node(ctx, k)
 	if err != nil {
 		return 0, nil, err

@@ -89,7 +89,7 @@ func (d *DevnetLedger) Publish(ctx context.Context, snap *Snapshot) error {
 	}
 	c := e.Client()
 	for _, n := range snap.Nodes {
-		info, err := c.Node(ctx, state.NodeKey(n.Ed25519))
+		info, err := c.Node(ctx, n.Ed25519)
 		ip, perr := state.ParseIPv4(n.PublicIP)
 		if perr != nil {
 			return perr

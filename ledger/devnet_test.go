@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"sotto.dev/key"
 	"sotto.dev/ledger/state"
 )
 
@@ -75,7 +76,7 @@ func TestDevnetLedger(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, "the seventh node in the view", func() bool { return len(d.View().Current().Nodes) == 7 })
-	ni, err := c.Node(ctx, state.NodeKey(snap.Nodes[6].Ed25519))
+	ni, err := c.Node(ctx, key.NodePublic(snap.Nodes[6].Ed25519))
 	if err != nil || ni.StoragePort != 30006 || ni.OperatorAddress != state.Address(d.Operator().Public().(ed25519.PublicKey)).String() {
 		t.Fatalf("late node %+v, %v", ni, err)
 	}

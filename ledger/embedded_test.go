@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"sotto.dev/key"
 	"sotto.dev/ledger/state"
 )
 
@@ -83,9 +84,9 @@ func serveEmbedded(t *testing.T, e *Embedded) (stop func()) {
 // registerNode registers node name with operator op, fully staked.
 func registerNode(ctx context.Context, c *Client, p state.Params, op, name string, ip state.IPv4) error {
 	nk := testPriv(name)
-	x := state.X25519Key(sha256.Sum256([]byte("x " + name)))
+	x := key.OnionPublic(sha256.Sum256([]byte("x " + name)))
 	b := &state.Register{
-		Node:   state.NodeKey(nk.Public().(ed25519.PublicKey)),
+		Node:   key.NodePublic(nk.Public().(ed25519.PublicKey)),
 		X25519: x,
 		IP:     ip,
 		Port:   22021,
@@ -148,7 +149,7 @@ func TestEmbeddedLedger(t *testing.T) {
 	if err != nil || len(infos) != n {
 		t.Fatalf("Nodes: %d, %v", len(infos), err)
 	}
-	k0 := state.NodeKey(testPriv("node0").Public().(ed25519.PublicKey))
+	k0 := key.NodePublic(testPriv("node0").Public().(ed25519.PublicKey))
 	id, peers, err := c.NodeSwarm(ctx, k0)
 	if err != nil || id != 0 || len(peers) != n-1 {
 		t.Fatalf("NodeSwarm: %d, %d peers, %v", id, len(peers), err)
@@ -168,7 +169,7 @@ func TestEmbeddedLedger(t *testing.T) {
 	if !errors.As(err, &te) || te.Code != state.CodeDuplicate {
 		t.Fatalf("duplicate registration: %v", err)
 	}
-	if _, err := c.Node(ctx, state.NodeKey(testPub("nobody"))); !errors.Is(err, ErrNotFound) {
+	if _, err := c.Node(ctx, key.NodePublic(testPub("nobody"))); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown node: %v", err)
 	}
 

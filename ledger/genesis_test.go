@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-func key(b byte) string {
+func hexKey(b byte) string {
 	return strings.Repeat(string("0123456789abcdef"[b>>4])+string("0123456789abcdef"[b&15]), 32)
 }
 
@@ -21,7 +21,7 @@ const node1 = `{"pubkey_ed25519": "` + "0101010101010101010101010101010101010101
 
 func TestParseGenesisGood(t *testing.T) {
 	in := `{"format":"sotto-genesis-v1","nodes":[
-	 {"pubkey_ed25519":"` + key(0x33) + `","pubkey_x25519":"` + key(0x34) + `","public_ip":"10.0.0.2","storage_port":1,"state":"decommissioned","version":[1,2,3]},
+	 {"pubkey_ed25519":"` + hexKey(0x33) + `","pubkey_x25519":"` + hexKey(0x34) + `","public_ip":"10.0.0.2","storage_port":1,"state":"decommissioned","version":[1,2,3]},
 	 ` + node1 + `]}`
 	s, err := ParseGenesis([]byte(in))
 	if err != nil {
@@ -65,17 +65,17 @@ func TestParseGenesisBad(t *testing.T) {
 		{"format", `{"format":"x","nodes":[]}`, "format"},
 		{"unknown field", `{"format":"sotto-genesis-v1","nodes":[],"extra":1}`, ""},
 		{"trailing", `{"format":"sotto-genesis-v1","nodes":[]} {}`, ""},
-		{"short key", `{"format":"sotto-genesis-v1","nodes":[` + good("0101", key(2), "10.0.0.1", 1, "") + `]}`, "pubkey_ed25519"},
-		{"upper hex", `{"format":"sotto-genesis-v1","nodes":[` + good(strings.ToUpper(key(0xab)), key(2), "10.0.0.1", 1, "") + `]}`, "pubkey_ed25519"},
-		{"zero key", `{"format":"sotto-genesis-v1","nodes":[` + good(key(0), key(2), "10.0.0.1", 1, "") + `]}`, "pubkey_ed25519"},
-		{"bad x", `{"format":"sotto-genesis-v1","nodes":[` + good(key(1), "zz"+key(2)[2:], "10.0.0.1", 1, "") + `]}`, "pubkey_x25519"},
-		{"ipv6", `{"format":"sotto-genesis-v1","nodes":[` + good(key(1), key(2), "::1", 1, "") + `]}`, "public_ip"},
-		{"unspecified", `{"format":"sotto-genesis-v1","nodes":[` + good(key(1), key(2), "0.0.0.0", 1, "") + `]}`, "public_ip"},
-		{"port 0", `{"format":"sotto-genesis-v1","nodes":[` + good(key(1), key(2), "10.0.0.1", 0, "") + `]}`, "storage_port"},
-		{"state", `{"format":"sotto-genesis-v1","nodes":[` + good(key(1), key(2), "10.0.0.1", 1, `,"state":"zombie"`) + `]}`, "state"},
-		{"dup ed", `{"format":"sotto-genesis-v1","nodes":[` + good(key(1), key(2), "10.0.0.1", 1, "") + "," + good(key(1), key(3), "10.0.0.2", 1, "") + `]}`, "pubkey_ed25519"},
-		{"dup x", `{"format":"sotto-genesis-v1","nodes":[` + good(key(1), key(2), "10.0.0.1", 1, "") + "," + good(key(4), key(2), "10.0.0.2", 1, "") + `]}`, "pubkey_x25519"},
-		{"dup addr", `{"format":"sotto-genesis-v1","nodes":[` + good(key(1), key(2), "10.0.0.1", 1, "") + "," + good(key(4), key(5), "10.0.0.1", 1, "") + `]}`, "public_ip"},
+		{"short key", `{"format":"sotto-genesis-v1","nodes":[` + good("0101", hexKey(2), "10.0.0.1", 1, "") + `]}`, "pubkey_ed25519"},
+		{"upper hex", `{"format":"sotto-genesis-v1","nodes":[` + good(strings.ToUpper(hexKey(0xab)), hexKey(2), "10.0.0.1", 1, "") + `]}`, "pubkey_ed25519"},
+		{"zero key", `{"format":"sotto-genesis-v1","nodes":[` + good(hexKey(0), hexKey(2), "10.0.0.1", 1, "") + `]}`, "pubkey_ed25519"},
+		{"bad x", `{"format":"sotto-genesis-v1","nodes":[` + good(hexKey(1), "zz"+hexKey(2)[2:], "10.0.0.1", 1, "") + `]}`, "pubkey_x25519"},
+		{"ipv6", `{"format":"sotto-genesis-v1","nodes":[` + good(hexKey(1), hexKey(2), "::1", 1, "") + `]}`, "public_ip"},
+		{"unspecified", `{"format":"sotto-genesis-v1","nodes":[` + good(hexKey(1), hexKey(2), "0.0.0.0", 1, "") + `]}`, "public_ip"},
+		{"port 0", `{"format":"sotto-genesis-v1","nodes":[` + good(hexKey(1), hexKey(2), "10.0.0.1", 0, "") + `]}`, "storage_port"},
+		{"state", `{"format":"sotto-genesis-v1","nodes":[` + good(hexKey(1), hexKey(2), "10.0.0.1", 1, `,"state":"zombie"`) + `]}`, "state"},
+		{"dup ed", `{"format":"sotto-genesis-v1","nodes":[` + good(hexKey(1), hexKey(2), "10.0.0.1", 1, "") + "," + good(hexKey(1), hexKey(3), "10.0.0.2", 1, "") + `]}`, "pubkey_ed25519"},
+		{"dup x", `{"format":"sotto-genesis-v1","nodes":[` + good(hexKey(1), hexKey(2), "10.0.0.1", 1, "") + "," + good(hexKey(4), hexKey(2), "10.0.0.2", 1, "") + `]}`, "pubkey_x25519"},
+		{"dup addr", `{"format":"sotto-genesis-v1","nodes":[` + good(hexKey(1), hexKey(2), "10.0.0.1", 1, "") + "," + good(hexKey(4), hexKey(5), "10.0.0.1", 1, "") + `]}`, "public_ip"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseGenesis([]byte(tc.in))

@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"sotto.dev/key"
 	"sotto.dev/ledger/state"
 )
 
@@ -76,7 +77,7 @@ func TestHealthOnEmbeddedLedger(t *testing.T) {
 		name := fmt.Sprintf("hnode%d", i)
 		k := testPriv(name)
 		keys = append(keys, k)
-		r := Registration{Operator: state.KeySigner(testPriv("op")), NodeKey: state.KeySigner(k), X25519: state.X25519Key(sha256.Sum256([]byte(name))),
+		r := Registration{Operator: state.KeySigner(testPriv("op")), NodeKey: state.KeySigner(k), X25519: key.OnionPublic(sha256.Sum256([]byte(name))),
 			IP: state.IPv4{127, 0, 1, byte(i + 1)}, Port: 20000, FeeBps: 100}
 		if sent, err := c.EnsureRegistered(ctx, r); err != nil || !sent {
 			t.Fatalf("register %s: %v %v", name, sent, err)
@@ -102,7 +103,7 @@ func TestHealthOnEmbeddedLedger(t *testing.T) {
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = f.Serve(dctx) }()
 
-	bad := state.NodeKey(keys[3].Public().(ed25519.PublicKey))
+	bad := key.NodePublic(keys[3].Public().(ed25519.PublicKey))
 	node := func() *NodeInfo {
 		n, err := c.Node(ctx, bad)
 		if err != nil {

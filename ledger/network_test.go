@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"sotto.dev/internal/ports"
+	"sotto.dev/key"
 	"sotto.dev/ledger/state"
 )
 
@@ -158,7 +159,7 @@ func TestFourValidatorProcesses(t *testing.T) {
 	c0 := procs[0].client
 	register := func(name string, last byte) {
 		t.Helper()
-		r := Registration{Operator: state.KeySigner(testPriv("op")), NodeKey: state.KeySigner(testPriv(name)), X25519: state.X25519Key(sha256.Sum256([]byte(name))),
+		r := Registration{Operator: state.KeySigner(testPriv("op")), NodeKey: state.KeySigner(testPriv(name)), X25519: key.OnionPublic(sha256.Sum256([]byte(name))),
 			IP: state.IPv4{127, 0, 2, last}, Port: 20000}
 		if _, err := c0.Register(ctx, r); err != nil {
 			fail("register %s: %v", name, err)
@@ -199,14 +200,14 @@ func TestFourValidatorProcesses(t *testing.T) {
 		fail("restarted validator has app hash %s at height %d, the network %s", st3.AppHash, st3.Height, got)
 	}
 	for _, name := range []string{"before", "during1", "during2"} {
-		k := state.NodeKey(testPriv(name).Public().(ed25519.PublicKey))
+		k := key.NodePublic(testPriv(name).Public().(ed25519.PublicKey))
 		ni, err := procs[3].client.Node(ctx, k)
 		if err != nil || ni.State != state.StatusActive.String() {
 			fail("restarted validator does not know node %s: %v", name, err)
 		}
 	}
 	var missing *state.TxError
-	if _, err := procs[3].client.Node(ctx, state.NodeKey{}); !errors.Is(err, ErrNotFound) && !errors.As(err, &missing) {
+	if _, err := procs[3].client.Node(ctx, key.NodePublic{}); !errors.Is(err, ErrNotFound) && !errors.As(err, &missing) {
 		fail("unknown node: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"sotto.dev/key"
 	"sotto.dev/ledger/state"
 )
 
@@ -190,7 +191,7 @@ func answer(c *committed, path string, data []byte) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		n, ok := st.Node(state.NodeKey(k))
+		n, ok := st.Node(key.NodePublic(k))
 		if !ok {
 			return nil, &state.TxError{Code: state.CodeUnknownNode, Msg: "node is not registered"}
 		}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"sotto.dev/key"
 	"sotto.dev/ledger/state"
 )
 
@@ -82,7 +83,7 @@ func NewProber(c ProberConfig) *Prober {
 	if c.RetestWindow <= 0 {
 		c.RetestWindow = 10 * time.Second
 	}
-	self := state.NodeKey(c.Key.PublicKey())
+	self := key.NodePublic(c.Key.PublicKey())
 	return &Prober{c: c, self: self.String(), voted: make(map[uint64]bool)}
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"sotto.dev/key"
 	"sotto.dev/ledger/state"
 )
 
@@ -16,7 +17,7 @@ type Registration struct {
 	Operator state.Signer
 	// NodeKey is the node's identity key; it signs its consent.
 	NodeKey state.Signer
-	X25519  state.X25519Key
+	X25519  key.OnionPublic
 	IP      state.IPv4
 	Port    uint16
 	FeeBps  uint16
@@ -37,7 +38,7 @@ func (c *Client) Register(ctx context.Context, r Registration) (*Result, error) 
 	}
 	op := state.Address(r.Operator.PublicKey())
 	b := &state.Register{
-		Node:     state.NodeKey(r.NodeKey.PublicKey()),
+		Node:     key.NodePublic(r.NodeKey.PublicKey()),
 		X25519:   r.X25519,
 		IP:       r.IP,
 		Port:     r.Port,
@@ -53,7 +54,7 @@ func (c *Client) Register(ctx context.Context, r Registration) (*Result, error) 
 // ledger already holds a live registration for it (what a devnet node does
 // at start). It returns whether a registration was submitted.
 func (c *Client) EnsureRegistered(ctx context.Context, r Registration) (bool, error) {
-	k := state.NodeKey(r.NodeKey.PublicKey())
+	k := key.NodePublic(r.NodeKey.PublicKey())
 	n, err := c.Node(ctx, k)
 	switch {
 	case err == nil && n.State != state.StatusDeregistered.String():
@@ -83,7 +84,7 @@ type UptimeConfig struct {
 // registered (or its address changed), then every ProofInterval blocks.
 type Uptime struct {
 	c   UptimeConfig
-	key state.NodeKey
+	key key.NodePublic
 }
 
 // NewUptime returns an uptime sender; run it with Serve.
@@ -94,7 +95,7 @@ func NewUptime(c UptimeConfig) *Uptime {
 	if c.Poll <= 0 {
 		c.Poll = time.Second
 	}
-	return &Uptime{c: c, key: state.NodeKey(c.NodeKey.PublicKey())}
+	return &Uptime{c: c, key: key.NodePublic(c.NodeKey.PublicKey())}
 }
 
 // Serve sends proofs until ctx ends.

@@ -5,6 +5,8 @@
 // file can feed the same View (see GenesisView).
 package ledger
 
+import "sotto.dev/key"
+
 // NodeState is a service node's registration state.
 type NodeState uint8
 
@@ -37,11 +39,11 @@ const UnassignedSwarm = ^uint64(0)
 // Node is one service node as the ledger knows it. Keys are raw 32-byte
 // public keys.
 type Node struct {
-	Ed25519     [32]byte // identity key: names the node, signs results, authenticates node-to-node TLS
-	X25519      [32]byte // onion-layer key
-	PublicIP    string   // IPv4 dotted quad clients and peers connect to
-	StoragePort uint16   // HTTPS port: /storage_rpc/v1, /onion_req/v2, /json_rpc, node-to-node
-	SwarmID     uint64   // UnassignedSwarm when in no swarm
+	Ed25519     key.NodePublic  // identity key: names the node, signs results, authenticates node-to-node TLS
+	X25519      key.OnionPublic // onion-layer key
+	PublicIP    string          // IPv4 dotted quad clients and peers connect to
+	StoragePort uint16          // HTTPS port: /storage_rpc/v1, /onion_req/v2, /json_rpc, node-to-node
+	SwarmID     uint64          // UnassignedSwarm when in no swarm
 	State       NodeState
 	// RequestedUnlockHeight is 0 unless the node asked to unlock its stake.
 	RequestedUnlockHeight uint64

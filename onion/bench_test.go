@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"sotto.dev/key"
 )
 
 // benchPeel measures what a relay does per layer: parse the frame, read
@@ -23,7 +25,7 @@ func benchPeel(b *testing.B, c Cipher) {
 		b.Fatal(err)
 	}
 	inner := make([]byte, 4096-300)
-	route := &RelayControl{Destination: NodeID{1}, EphemeralKey: next.Public(), Cipher: c}
+	route := &RelayControl{Destination: key.NodePublic{1}, EphemeralKey: next.Public(), Cipher: c}
 	plain, err := EncodeHop(inner, route.Marshal())
 	if err != nil {
 		b.Fatal(err)
@@ -87,7 +89,7 @@ func BenchmarkBuildSnodeRequest3Hops(b *testing.B) {
 	var hops []Hop
 	for i := range 4 {
 		kp, _ := generateKeyPair(r)
-		hops = append(hops, Hop{Node: NodeID{byte(i)}, X25519: kp.Public()})
+		hops = append(hops, Hop{Node: key.NodePublic{byte(i)}, X25519: kp.Public()})
 	}
 	payload := make([]byte, 1024)
 	b.ReportAllocs()

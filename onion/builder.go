@@ -5,22 +5,24 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"sotto.dev/key"
 )
 
 // Hop is a service node as a path element or a snode destination.
 type Hop struct {
-	Node   NodeID    // Ed25519 key: how the previous hop names it
-	X25519 PublicKey // onion-layer key
+	Node   key.NodePublic  // Ed25519 key: how the previous hop names it
+	X25519 key.OnionPublic // onion-layer key
 }
 
 // ServerDest is an HTTP(S) server reached as an onion destination (a
 // community or file server).
 type ServerDest struct {
-	Host     string    // host name or IP the last path hop connects to
-	Port     uint16    // 0 means the protocol's default
-	Protocol string    // "https" (default when empty) or "http"
-	Target   string    // TargetV4 when empty
-	X25519   PublicKey // the server's onion key
+	Host     string          // host name or IP the last path hop connects to
+	Port     uint16          // 0 means the protocol's default
+	Protocol string          // "https" (default when empty) or "http"
+	Target   string          // TargetV4 when empty
+	X25519   key.OnionPublic // the server's onion key
 }
 
 // BuildError reports a request that cannot be built.
@@ -117,7 +119,7 @@ func buildServer(r io.Reader, path []Hop, s ServerDest, v4req []byte, c Cipher) 
 // wrapPath adds the path layers around the destination ciphertext ct
 // (whose ephemeral key is eph) and the outer LayerInfo frame. route is the
 // control object for the last path hop.
-func wrapPath(r io.Reader, path []Hop, c Cipher, ct []byte, eph PublicKey, route Control) ([]byte, error) {
+func wrapPath(r io.Reader, path []Hop, c Cipher, ct []byte, eph key.OnionPublic, route Control) ([]byte, error) {
 	control := route
 	for i := len(path) - 1; i >= 0; i-- {
 		if i < len(path)-1 {
@@ -139,20 +141,20 @@ func wrapPath(r io.Reader, path []Hop, c Cipher, ct []byte, eph PublicKey, route
 
 // encryptLayer encrypts plain to remote under a fresh ephemeral key and
 // returns the ciphertext, the ephemeral public key and the layer key.
-func encryptLayer(r io.Reader, c Cipher, remote PublicKey, plain []byte) ([]byte, PublicKey, *LayerKey, error) {
+func encryptLayer(r io.Reader, c Cipher, remote key.OnionPublic, plain []byte) ([]byte, key.OnionPublic, *LayerKey, error) {
 	eph, err := generateKeyPair(r)
 	if err != nil {
-		return nil, PublicKey{}, nil, err
+		return nil, key.OnionPublic{}, nil, err
 	}
-	key, err := ClientLayerKey(c, eph, remote)
+	lk, err := ClientLayerKey(c, eph, remote)
 	if err != nil {
-		return nil, PublicKey{}, nil, err
+		return nil, key.OnionPublic{}, nil, err
 	}
-	ct, err := key.sealWith(r, plain)
+	ct, err := lk.sealWith(r, plain)
 	if err != nil {
-		return nil, PublicKey{}, nil, err
+		return nil, key.OnionPublic{}, nil, err
 	}
-	return ct, eph.Public(), key, nil
+	return ct, eph.Public(), lk, nil
 }
 
 // PathError is a non-200 outer HTTP status: the request failed on the
@@ -174,11 +176,11 @@ func (e *PathError) Error() string {
 
 // NextNodeNotFound reports the node a relay could not find, from a 502
 // "Next node not found: <hex>" body.
-func (e *PathError) NextNodeNotFound() (NodeID, bool) {
+func (e *PathError) NextNodeNotFound() (key.NodePublic, bool) {
 	if e.Status != 502 || len(e.Body) != len(ErrBodyNextNodeNotFound)+64 || string(e.Body[:len(ErrBodyNextNodeNotFound)]) != ErrBodyNextNodeNotFound {
-		return NodeID{}, false
+		return key.NodePublic{}, false
 	}
-	id, err := ParseNodeID(string(e.Body[len(ErrBodyNextNodeNotFound):]))
+	id, err := key.ParseNodePublic(string(e.Body[len(ErrBodyNextNodeNotFound):]))
 	return id, err == nil
 }
 

@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/crypto/blake2b"
 	"golang.org/x/crypto/chacha20poly1305"
+
+	"sotto.dev/key"
 )
 
 // Cipher is a layer encryption type ("enc_type", §4.1).
@@ -103,7 +105,7 @@ type LayerKey struct {
 
 // ClientLayerKey derives the key as the initiator: ephemeral key pair eph,
 // remote static key remote (the hop's or server's X25519 key).
-func ClientLayerKey(c Cipher, eph *KeyPair, remote PublicKey) (*LayerKey, error) {
+func ClientLayerKey(c Cipher, eph *KeyPair, remote key.OnionPublic) (*LayerKey, error) {
 	s, err := eph.shared(remote)
 	if err != nil {
 		return nil, err
@@ -113,7 +115,7 @@ func ClientLayerKey(c Cipher, eph *KeyPair, remote PublicKey) (*LayerKey, error)
 
 // ServerLayerKey derives the key as the hop or destination: its static key
 // pair local and the initiator's ephemeral public key eph.
-func ServerLayerKey(c Cipher, local *KeyPair, eph PublicKey) (*LayerKey, error) {
+func ServerLayerKey(c Cipher, local *KeyPair, eph key.OnionPublic) (*LayerKey, error) {
 	s, err := local.shared(eph)
 	if err != nil {
 		return nil, err
@@ -125,7 +127,7 @@ func ServerLayerKey(c Cipher, local *KeyPair, eph PublicKey) (*LayerKey, error) 
 // XChaCha20 the initiator's key goes first and the responder's second, on
 // both sides (§4.1; xchacha20_shared_key in libsession and the storage
 // server hash "local" first only on the client side).
-func newLayerKey(c Cipher, s []byte, initiator, responder PublicKey) (*LayerKey, error) {
+func newLayerKey(c Cipher, s []byte, initiator, responder key.OnionPublic) (*LayerKey, error) {
 	defer clear(s)
 	k := &LayerKey{cipher: c}
 	switch c {

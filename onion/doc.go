@@ -15,11 +15,15 @@
 //     DecodeV4Request, EncodeV4Response, DecodeV4Response — and V4Handler,
 //     which makes any http.Handler an onion destination.
 //
-// The package imports only the standard library and golang.org/x/crypto
-// and never logs. Parsers are exact and return typed errors (*FrameError,
+// Keys are the types of package sotto.dev/key: a hop is named by its
+// key.NodePublic and encrypted to its key.OnionPublic; a node opens layers
+// with its key.OnionPrivate.
+//
+// The package imports only the standard library, golang.org/x/crypto and
+// sotto.dev/key, and never logs. Parsers are exact and return typed errors (*FrameError,
 // *ControlError, *KeyError, *V4Error, *CipherError, or ErrDecrypt).
 //
-// Secrets: PrivateKey and LayerKey have no String method and redact
+// Secrets: key.OnionPrivate and LayerKey have no String method and redact
 // themselves in slog. Builders wipe the layer keys they do not return, and
 // LayerKey.Destroy wipes a key's bytes; the expanded AES and ChaCha20
 // state inside the standard library and the ecdh.PrivateKey copy inside a

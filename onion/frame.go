@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"sotto.dev/key"
 )
 
 // Frame is one decoded hop blob (§4.2):
@@ -118,22 +120,22 @@ func (m controlObject) cipher() (Cipher, error) {
 	return c, nil
 }
 
-func (m controlObject) ephemeral(required bool) (PublicKey, bool, error) {
+func (m controlObject) ephemeral(required bool) (key.OnionPublic, bool, error) {
 	k, ok, err := m.hex32(keyEphemeral)
 	if err != nil {
-		return PublicKey{}, false, err
+		return key.OnionPublic{}, false, err
 	}
 	if !ok && required {
-		return PublicKey{}, false, &ControlError{Key: keyEphemeral, Reason: "missing"}
+		return key.OnionPublic{}, false, &ControlError{Key: keyEphemeral, Reason: "missing"}
 	}
-	return PublicKey(k), ok, nil
+	return key.OnionPublic(k), ok, nil
 }
 
 // LayerInfo is the control object of an outer request body, of a frame a
 // relay forwards to the next node, and (among other keys) of the payload
 // a server destination receives: how to decrypt the blob.
 type LayerInfo struct {
-	EphemeralKey PublicKey
+	EphemeralKey key.OnionPublic
 	Cipher       Cipher
 	// HopNo is the hop number; a relay forwards hop_no+1 and refuses
 	// values over MaxHops. Absent means 0; negative values count as 0
@@ -188,9 +190,9 @@ type Control interface {
 
 // RelayControl asks the hop to forward the blob to the next node (§4.2 item 1).
 type RelayControl struct {
-	Destination  NodeID
-	EphemeralKey PublicKey // for the next layer
-	Cipher       Cipher    // of the next layer
+	Destination  key.NodePublic
+	EphemeralKey key.OnionPublic // for the next layer
+	Cipher       Cipher          // of the next layer
 }
 
 // SnodeControl says the hop is the destination: the blob is a storage RPC
@@ -209,7 +211,7 @@ type ServerControl struct {
 	Port         uint16 // default 443 for https, 80 for http
 	Protocol     string // "https" (default) or "http"
 	Method       string // informational; the relay always POSTs
-	EphemeralKey PublicKey
+	EphemeralKey key.OnionPublic
 	Cipher       Cipher
 }
 
@@ -335,7 +337,7 @@ func ParseControl(control []byte) (Control, error) {
 		if !ok {
 			return nil, &ControlError{Key: keyDestination, Reason: "missing"}
 		}
-		c.Destination = NodeID(d)
+		c.Destination = key.NodePublic(d)
 		if c.EphemeralKey, _, err = m.ephemeral(true); err != nil {
 			return nil, err
 		}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"sotto.dev/key"
 )
 
 func TestParseHop(t *testing.T) {
@@ -237,28 +239,13 @@ func TestParseCipher(t *testing.T) {
 	}
 }
 
-func TestParseKeys(t *testing.T) {
-	for _, bad := range []string{"", "00", strings.Repeat("0", 63), strings.Repeat("0", 65), strings.Repeat("g", 64)} {
-		var ke *KeyError
-		if _, err := ParsePublicKey(bad); !errors.As(err, &ke) {
-			t.Errorf("ParsePublicKey(%q): %v", bad, err)
-		}
-		if _, err := ParseNodeID(bad); !errors.As(err, &ke) {
-			t.Errorf("ParseNodeID(%q): %v", bad, err)
-		}
-		if _, err := ParsePrivateKey(bad); !errors.As(err, &ke) {
-			t.Errorf("ParsePrivateKey(%q): %v", bad, err)
-		}
-	}
-}
-
 func TestLowOrderEphemeralRejected(t *testing.T) {
 	kp, err := GenerateKeyPair()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []Cipher{CipherAESGCM, CipherXChaCha20} {
-		if _, err := ServerLayerKey(c, kp, PublicKey{}); err == nil {
+		if _, err := ServerLayerKey(c, kp, key.OnionPublic{}); err == nil {
 			t.Errorf("%s: zero ephemeral key accepted", c)
 		}
 	}
@@ -269,16 +256,16 @@ func TestLowOrderEphemeralRejected(t *testing.T) {
 	}
 }
 
-func mustNode(s string) NodeID {
-	n, err := ParseNodeID(s)
+func mustNode(s string) key.NodePublic {
+	n, err := key.ParseNodePublic(s)
 	if err != nil {
 		panic(err)
 	}
 	return n
 }
 
-func mustPub(s string) PublicKey {
-	k, err := ParsePublicKey(s)
+func mustPub(s string) key.OnionPublic {
+	k, err := key.ParseOnionPublic(s)
 	if err != nil {
 		panic(err)
 	}

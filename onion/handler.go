@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"sotto.dev/key"
 )
 
 // MaxServerRequestSize bounds the body V4Handler reads: a 10 MB file
@@ -26,11 +28,11 @@ func FromOnion(r *http.Request) bool {
 
 // V4Handler makes h reachable as an onion destination (§4.3): POSTs to
 // /oxen/v4/lsrpc (and the deprecated /loki/v3/lsrpc, /oxen/v3/lsrpc) are
-// opened with key, the inner request runs against h, and the reply is
+// opened with priv, the inner request runs against h, and the reply is
 // encoded and encrypted with the same layer key. Every other request goes
 // to h unchanged. A body that does not open gets an unencrypted 400.
-func V4Handler(h http.Handler, key PrivateKey) http.Handler {
-	kp, err := NewKeyPair(key)
+func V4Handler(h http.Handler, priv key.OnionPrivate) http.Handler {
+	kp, err := NewKeyPair(priv)
 	if err != nil {
 		// Every 32-byte value is a valid X25519 scalar.
 		panic(err)

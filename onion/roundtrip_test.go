@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"sotto.dev/key"
 )
 
 // testNet is an in-memory stand-in for relays: it peels layers the way a
@@ -18,20 +20,20 @@ import (
 // without the relay package.
 type testNet struct {
 	t      *testing.T
-	nodes  map[NodeID]*KeyPair
+	nodes  map[key.NodePublic]*KeyPair
 	server http.Handler // destination of ServerControl layers
 	seen   []int        // hop numbers, in order
 }
 
 func newTestNet(t *testing.T, r io.Reader, n int) (*testNet, []Hop) {
-	tn := &testNet{t: t, nodes: map[NodeID]*KeyPair{}}
+	tn := &testNet{t: t, nodes: map[key.NodePublic]*KeyPair{}}
 	var hops []Hop
 	for i := range n {
 		kp, err := generateKeyPair(r)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var id NodeID
+		var id key.NodePublic
 		id[0], id[1] = byte(i), 0xee
 		tn.nodes[id] = kp
 		hops = append(hops, Hop{Node: id, X25519: kp.Public()})
@@ -41,7 +43,7 @@ func newTestNet(t *testing.T, r io.Reader, n int) (*testNet, []Hop) {
 
 // send delivers body to node and returns the HTTP status and body the
 // client would see.
-func (tn *testNet) send(node NodeID, body []byte) (int, []byte) {
+func (tn *testNet) send(node key.NodePublic, body []byte) (int, []byte) {
 	kp, ok := tn.nodes[node]
 	if !ok {
 		return 502, []byte(ErrBodyNextNodeNotFound + node.String())
@@ -221,7 +223,7 @@ func TestServerRequestThroughV4Handler(t *testing.T) {
 		fmt.Fprintf(w, "%d %s", len(b), req.Header.Get("Content-Type"))
 	})
 	mux.HandleFunc("GET /direct", func(w http.ResponseWriter, req *http.Request) { io.WriteString(w, "direct") })
-	var sk PrivateKey
+	var sk key.OnionPrivate
 	if _, err := io.ReadFull(r, sk[:]); err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +306,7 @@ func TestV3Handler(t *testing.T) {
 		b, _ := io.ReadAll(req.Body)
 		w.Write(append([]byte("got "), b...))
 	})
-	var sk PrivateKey
+	var sk key.OnionPrivate
 	sk[0] = 1
 	h := V4Handler(mux, sk)
 	server, _ := NewKeyPair(sk)

@@ -9,11 +9,12 @@ import (
 	"testing"
 
 	"sotto.dev/internal/vectors"
+	"sotto.dev/key"
 )
 
 func keyPairFromHex(t testing.TB, s string) *KeyPair {
 	t.Helper()
-	sk, err := ParsePrivateKey(s)
+	sk, err := key.ParseOnionPrivate(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +40,7 @@ func TestVectorHopDecryptXChaCha20(t *testing.T) {
 	if got := kp.Public(); !bytes.Equal(got[:], v.InHex(t, "server_pubkey_B")) {
 		t.Fatalf("public key %x, want %x", got, v.InHex(t, "server_pubkey_B"))
 	}
-	a, err := ParsePublicKey(v.InString(t, "client_pubkey_A"))
+	a, err := key.ParseOnionPublic(v.InString(t, "client_pubkey_A"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,7 @@ func TestLibsessionHopDecrypt(t *testing.T) {
 	if kp.Public().String() != v.ServerPub {
 		t.Fatalf("B = %s, want %s", kp.Public(), v.ServerPub)
 	}
-	a, err := ParsePublicKey(v.ClientPub)
+	a, err := key.ParseOnionPublic(v.ClientPub)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 
 	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // Blinded direct messages (spec §5.6; libsession-util
@@ -21,7 +22,7 @@ const (
 	BlindedOverhead = 1 + 32 + chacha20poly1305.Overhead + chacha20poly1305.NonceSizeX
 )
 
-var blindedPrefixes = []identity.Prefix{identity.PrefixBlind15, identity.PrefixBlind25}
+var blindedPrefixes = []key.Prefix{key.PrefixBlind15, key.PrefixBlind25}
 
 // EncryptBlinded encrypts msg (normally a padded Content) for a community
 // member known only by a blinded ID, to be posted to the server's inbox
@@ -29,7 +30,7 @@ var blindedPrefixes = []identity.Prefix{identity.PrefixBlind15, identity.PrefixB
 // key of the same kind for serverPK. The result is
 // 0x00 || XChaCha20-Poly1305(key, nonce, msg || A) || nonce with a random
 // nonce, where A is the sender's unblinded Ed25519 key.
-func EncryptBlinded(sender *identity.Keys, recipient identity.SessionID, serverPK [32]byte, msg []byte) ([]byte, error) {
+func EncryptBlinded(sender *identity.Keys, recipient key.BlindedID, serverPK [32]byte, msg []byte) ([]byte, error) {
 	var nonce [chacha20poly1305.NonceSizeX]byte
 	if _, err := rand.Read(nonce[:]); err != nil {
 		return nil, fmt.Errorf("sessionproto: read random nonce: %w", err)
@@ -39,7 +40,7 @@ func EncryptBlinded(sender *identity.Keys, recipient identity.SessionID, serverP
 
 // encryptBlinded is EncryptBlinded with a given nonce, for known-answer
 // tests.
-func encryptBlinded(sender *identity.Keys, recipient identity.SessionID, serverPK [32]byte, msg []byte, nonce [chacha20poly1305.NonceSizeX]byte) ([]byte, error) {
+func encryptBlinded(sender *identity.Keys, recipient key.BlindedID, serverPK [32]byte, msg []byte, nonce [chacha20poly1305.NonceSizeX]byte) ([]byte, error) {
 	if !isBlinded(recipient.Prefix()) {
 		return nil, &PrefixError{What: "recipient", Got: recipient.Prefix(), Want: blindedPrefixes}
 	}
@@ -48,11 +49,11 @@ func encryptBlinded(sender *identity.Keys, recipient identity.SessionID, serverP
 		return nil, err
 	}
 	defer wipeScalar(own.Scalar)
-	key, err := blindedKey(sender, own, recipient.Key(), own.Public, recipient.Key())
+	msgKey, err := blindedKey(sender, own, recipient.Key(), own.Public, recipient.Key())
 	if err != nil {
 		return nil, err
 	}
-	defer clear(key[:])
+	defer clear(msgKey[:])
 
 	A := sender.Ed25519Public()
 	pt := make([]byte, 0, len(msg)+32)
@@ -60,7 +61,7 @@ func encryptBlinded(sender *identity.Keys, recipient identity.SessionID, serverP
 	pt = append(pt, A[:]...)
 	defer clear(pt)
 
-	aead, _ := chacha20poly1305.NewX(key[:]) // 32-byte key: cannot fail
+	aead, _ := chacha20poly1305.NewX(msgKey[:]) // 32-byte key: cannot fail
 	out := make([]byte, 1, len(msg)+BlindedOverhead)
 	out[0] = blindedVersion
 	out = aead.Seal(out, nonce[:], pt, nil)
@@ -75,24 +76,24 @@ func encryptBlinded(sender *identity.Keys, recipient identity.SessionID, serverP
 // still padded, with the sender's standard Session ID, after checking that
 // the sender key inside the message blinds to senderBlinded (either sign
 // for 15).
-func DecryptBlinded(keys *identity.Keys, serverPK [32]byte, senderBlinded, recipientBlinded identity.SessionID, ct []byte) (plaintext []byte, sender identity.SessionID, err error) {
+func DecryptBlinded(keys *identity.Keys, serverPK [32]byte, senderBlinded, recipientBlinded key.BlindedID, ct []byte) (plaintext []byte, sender key.SessionID, err error) {
 	p := senderBlinded.Prefix()
 	if !isBlinded(p) {
-		return nil, identity.SessionID{}, &PrefixError{What: "sender", Got: p, Want: blindedPrefixes}
+		return nil, key.SessionID{}, &PrefixError{What: "sender", Got: p, Want: blindedPrefixes}
 	}
 	if recipientBlinded.Prefix() != p {
-		return nil, identity.SessionID{}, &PrefixError{What: "recipient", Got: recipientBlinded.Prefix(), Want: []identity.Prefix{p}}
+		return nil, key.SessionID{}, &PrefixError{What: "recipient", Got: recipientBlinded.Prefix(), Want: []key.Prefix{p}}
 	}
 	if len(ct) < BlindedOverhead {
-		return nil, identity.SessionID{}, &LengthError{What: "blinded message", Got: len(ct), Want: fmt.Sprintf("at least %d", BlindedOverhead)}
+		return nil, key.SessionID{}, &LengthError{What: "blinded message", Got: len(ct), Want: fmt.Sprintf("at least %d", BlindedOverhead)}
 	}
 	if ct[0] != blindedVersion {
-		return nil, identity.SessionID{}, &VersionError{Got: ct[0]}
+		return nil, key.SessionID{}, &VersionError{Got: ct[0]}
 	}
 
 	own, err := blindedKeyPair(keys, p, serverPK)
 	if err != nil {
-		return nil, identity.SessionID{}, err
+		return nil, key.SessionID{}, err
 	}
 	defer wipeScalar(own.Scalar)
 	// The other party's key is whichever of the two is not ours; the hash
@@ -101,42 +102,42 @@ func DecryptBlinded(keys *identity.Keys, serverPK [32]byte, senderBlinded, recip
 	if own.ID() == senderBlinded {
 		other = recipientBlinded.Key()
 	}
-	key, err := blindedKey(keys, own, other, senderBlinded.Key(), recipientBlinded.Key())
+	msgKey, err := blindedKey(keys, own, other, senderBlinded.Key(), recipientBlinded.Key())
 	if err != nil {
-		return nil, identity.SessionID{}, err
+		return nil, key.SessionID{}, err
 	}
-	defer clear(key[:])
+	defer clear(msgKey[:])
 
 	nonce := ct[len(ct)-chacha20poly1305.NonceSizeX:]
-	aead, _ := chacha20poly1305.NewX(key[:])
+	aead, _ := chacha20poly1305.NewX(msgKey[:])
 	pt, err := aead.Open(nil, nonce, ct[1:len(ct)-chacha20poly1305.NonceSizeX], nil)
 	if err != nil {
-		return nil, identity.SessionID{}, ErrDecrypt
+		return nil, key.SessionID{}, ErrDecrypt
 	}
 	n := len(pt) - 32
-	A := identity.Ed25519PublicKey(pt[n:])
+	A := key.AccountPublic(pt[n:])
 	xA, err := identity.Ed25519ToX25519(A)
 	if err != nil {
 		clear(pt)
-		return nil, identity.SessionID{}, fmt.Errorf("%w: %w", ErrSenderKey, err)
+		return nil, key.SessionID{}, fmt.Errorf("%w: %w", ErrSenderKey, err)
 	}
-	sender = identity.NewSessionID(identity.PrefixStandard, xA)
+	sender = key.AccountID(xA)
 	if !identity.SessionIDMatchesBlinded(sender, senderBlinded, serverPK) {
 		clear(pt)
-		return nil, identity.SessionID{}, ErrBlindedSender
+		return nil, key.SessionID{}, ErrBlindedSender
 	}
 	return pt[:n:n], sender, nil
 }
 
-func isBlinded(p identity.Prefix) bool {
-	return p == identity.PrefixBlind15 || p == identity.PrefixBlind25
+func isBlinded(p key.Prefix) bool {
+	return p == key.PrefixBlind15 || p == key.PrefixBlind25
 }
 
 // blindedKeyPair returns keys' blinded key pair of kind p for serverPK.
-func blindedKeyPair(keys *identity.Keys, p identity.Prefix, serverPK [32]byte) (*identity.BlindedKeyPair, error) {
+func blindedKeyPair(keys *identity.Keys, p key.Prefix, serverPK [32]byte) (*identity.BlindedKeyPair, error) {
 	var kp *identity.BlindedKeyPair
 	var err error
-	if p == identity.PrefixBlind15 {
+	if p == key.PrefixBlind15 {
 		kp, err = keys.Blind15(serverPK)
 	} else {
 		kp, err = keys.Blind25(serverPK)
@@ -159,7 +160,7 @@ func blindedKey(keys *identity.Keys, own *identity.BlindedKeyPair, other, sender
 		return [32]byte{}, err
 	}
 	s := own.Scalar
-	if own.Prefix == identity.PrefixBlind15 {
+	if own.Prefix == key.PrefixBlind15 {
 		s = keys.Scalar()
 		defer wipeScalar(s)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"sotto.dev/identity"
 	"sotto.dev/internal/vectors"
+	"sotto.dev/key"
 )
 
 func TestBlindedVectors(t *testing.T) {
@@ -22,8 +23,8 @@ func TestBlindedVectors(t *testing.T) {
 			serverPK := [32]byte(v.InHex(t, "server_pk"))
 			nonce := [24]byte(v.InHex(t, "nonce"))
 			msg := []byte(v.InString(t, "plaintext_utf8"))
-			senderID := parseID(t, v.OutString(t, "sender_blinded_id"))
-			recipientID := parseID(t, v.OutString(t, "recipient_blinded_id"))
+			senderID := parseBlinded(t, v.OutString(t, "sender_blinded_id"))
+			recipientID := parseBlinded(t, v.OutString(t, "recipient_blinded_id"))
 
 			own, err := blindedKeyPair(sender, senderID.Prefix(), serverPK)
 			if err != nil {
@@ -118,7 +119,7 @@ func TestBlindedRoundTrip(t *testing.T) {
 				other := serverPK
 				other[0] ^= 1
 				want := ErrDecrypt
-				if p == identity.PrefixBlind15 {
+				if p == key.PrefixBlind15 {
 					want = ErrBlindedSender
 				}
 				if _, _, err := DecryptBlinded(bob, other, a.ID(), b.ID(), ct); !errors.Is(err, want) {
@@ -146,13 +147,13 @@ func TestBlindedErrors(t *testing.T) {
 	smallOrder[0] = 1 // the identity point
 	encTests := []struct {
 		name      string
-		recipient identity.SessionID
+		recipient key.BlindedID
 		check     func(error) bool
 	}{
-		{"standard recipient", bob.SessionID(), isPrefixError},
-		{"unblinded recipient", identity.NewSessionID(identity.PrefixUnblinded, bob.Ed25519Public()), isPrefixError},
-		{"recipient not a point", identity.NewSessionID(identity.PrefixBlind15, badPoint), isErr(ErrPeerKey)},
-		{"recipient of small order", identity.NewSessionID(identity.PrefixBlind25, smallOrder), isErr(ErrPeerKey)},
+		{"version-check recipient", bob.VersionPublic(), isPrefixError},
+		{"unblinded recipient", key.NewBlindedID(key.PrefixUnblinded, bob.Ed25519Public()), isPrefixError},
+		{"recipient not a point", key.NewBlindedID(key.PrefixBlind15, badPoint), isErr(ErrPeerKey)},
+		{"recipient of small order", key.NewBlindedID(key.PrefixBlind25, smallOrder), isErr(ErrPeerKey)},
 	}
 	for _, tt := range encTests {
 		if _, err := EncryptBlinded(alice, tt.recipient, serverPK, []byte("x")); !tt.check(err) {
@@ -172,18 +173,18 @@ func TestBlindedErrors(t *testing.T) {
 
 	decTests := []struct {
 		name              string
-		sender, recipient identity.SessionID
+		sender, recipient key.BlindedID
 		ct                []byte
 		check             func(error) bool
 	}{
-		{"sender standard", alice.SessionID(), b15.ID(), good, isPrefixError},
+		{"sender version-check", alice.VersionPublic(), b15.ID(), good, isPrefixError},
 		{"prefixes differ", a15.ID(), b25.ID(), good, isPrefixError},
 		{"empty", a15.ID(), b15.ID(), nil, isLengthError},
 		{"too short", a15.ID(), b15.ID(), good[:BlindedOverhead-1], isLengthError},
 		{"version 1", a15.ID(), b15.ID(), withVersion, func(err error) bool { var ve *VersionError; return errors.As(err, &ve) && ve.Got == 1 }},
 		{"tampered", a15.ID(), b15.ID(), tampered, isErr(ErrDecrypt)},
 		{"truncated", a15.ID(), b15.ID(), good[:len(good)-1], isErr(ErrDecrypt)},
-		{"sender not a point", identity.NewSessionID(identity.PrefixBlind15, badPoint), b15.ID(), good, isErr(ErrPeerKey)},
+		{"sender not a point", key.NewBlindedID(key.PrefixBlind15, badPoint), b15.ID(), good, isErr(ErrPeerKey)},
 		{"forged sender", a15.ID(), b15.ID(), forged, isErr(ErrBlindedSender)},
 	}
 	for _, tt := range decTests {
@@ -199,7 +200,7 @@ func TestBlindedErrors(t *testing.T) {
 // forgeBlinded builds a blinded message that decrypts under the key
 // between senderKP (alice's blinded pair) and recipient but carries
 // inner's Ed25519 key instead of the sender's.
-func forgeBlinded(t *testing.T, sender, inner *identity.Keys, senderKP *identity.BlindedKeyPair, recipient identity.SessionID, serverPK [32]byte) []byte {
+func forgeBlinded(t *testing.T, sender, inner *identity.Keys, senderKP *identity.BlindedKeyPair, recipient key.BlindedID, serverPK [32]byte) []byte {
 	t.Helper()
 	key, err := blindedKey(sender, senderKP, recipient.Key(), senderKP.Public, recipient.Key())
 	if err != nil {

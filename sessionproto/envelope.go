@@ -7,7 +7,7 @@ import (
 	"filippo.io/edwards25519"
 	"google.golang.org/protobuf/proto"
 
-	"sotto.dev/identity"
+	"sotto.dev/key"
 	"sotto.dev/wire"
 )
 
@@ -16,7 +16,7 @@ const ProSigLen = 64
 
 // sourceHexLen is the only non-empty Envelope.source length libsession
 // accepts: a 33-byte Session ID in hex.
-const sourceHexLen = 2 * identity.SessionIDLen
+const sourceHexLen = 2 * key.SessionIDLen
 
 // marshal encodes m. Field order is by number, as libsession's C++ emits
 // it; Deterministic only matters for maps, which Session's schema has none
@@ -157,7 +157,7 @@ func Unwrap(data []byte) (*wire.Envelope, error) {
 		if len(s) != sourceHexLen {
 			return nil, &FramingError{Layer: "Envelope", Reason: fmt.Sprintf("source is %d characters, want 0 or 66", len(s))}
 		}
-		if _, err := identity.ParseSessionID(s); err != nil {
+		if _, err := key.ParseSessionID(s); err != nil {
 			return nil, &FramingError{Layer: "Envelope", Reason: "source is not a session ID", Err: err}
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"sotto.dev/identity"
 	"sotto.dev/internal/vectors"
+	"sotto.dev/key"
 	"sotto.dev/wire"
 )
 
@@ -315,11 +316,11 @@ func FuzzUnwrap(f *testing.F) {
 	})
 }
 
-func blindedOf(t testing.TB, k *identity.Keys) identity.SessionID {
+func blindedOf(t testing.TB, k *identity.Keys) key.SessionID {
 	t.Helper()
 	kp, err := k.Blind15([32]byte{1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return kp.ID()
+	return kp.ID().SessionID()
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // LengthError reports input of the wrong size.
@@ -22,8 +22,8 @@ func (e *LengthError) Error() string {
 // PrefixError reports a Session ID with a prefix the operation cannot use.
 type PrefixError struct {
 	What string // e.g. "recipient"
-	Got  identity.Prefix
-	Want []identity.Prefix
+	Got  key.Prefix
+	Want []key.Prefix
 }
 
 func (e *PrefixError) Error() string {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // keysFromHex builds keys from a hex seed, failing the test on error.
@@ -40,9 +41,18 @@ func newKeys(t testing.TB) *identity.Keys {
 	return k
 }
 
-func parseID(t testing.TB, s string) identity.SessionID {
+func parseID(t testing.TB, s string) key.SessionID {
 	t.Helper()
-	id, err := identity.ParseSessionID(s)
+	id, err := key.ParseSessionID(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func parseBlinded(t testing.TB, s string) key.BlindedID {
+	t.Helper()
+	id, err := key.ParseBlindedID(s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"sotto.dev/identity"
+	"sotto.dev/key"
 	"sotto.dev/wire"
 )
 
@@ -15,7 +16,7 @@ import (
 // the sent timestamp in milliseconds, which Quote.id, Reaction.id and the
 // like refer to; callers normally also set content.SigTimestamp to it. The
 // storage RPC sends the result base64-encoded.
-func EncodeMessage(sender *identity.Keys, recipient identity.SessionID, content *wire.Content, ts uint64) ([]byte, error) {
+func EncodeMessage(sender *identity.Keys, recipient key.SessionID, content *wire.Content, ts uint64) ([]byte, error) {
 	if content == nil {
 		return nil, fmt.Errorf("sessionproto: encode message: nil content")
 	}
@@ -42,9 +43,9 @@ type Decoded struct {
 	// ContentBytes is the serialized Content, padding removed.
 	ContentBytes []byte
 	// Sender is the sender's standard Session ID.
-	Sender identity.SessionID
+	Sender key.SessionID
 	// SenderEd25519 is the Ed25519 key that signed the message.
-	SenderEd25519 identity.Ed25519PublicKey
+	SenderEd25519 key.AccountPublic
 	// Timestamp is the sent timestamp in milliseconds (Envelope.timestamp).
 	Timestamp uint64
 }

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/salsa20/salsa"
 
 	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // Sizes of the Session Protocol (spec §2.1).
@@ -32,9 +33,9 @@ type Opened struct {
 	// Plaintext is the message as sealed, still padded (see Unpad).
 	Plaintext []byte
 	// Sender is the sender's standard Session ID, 05 || X25519(A).
-	Sender identity.SessionID
+	Sender key.SessionID
 	// SenderEd25519 is the sender's Ed25519 key A, which signed the message.
-	SenderEd25519 identity.Ed25519PublicKey
+	SenderEd25519 key.AccountPublic
 }
 
 // Seal encrypts padded (a padded, serialized Content; see Pad) from sender
@@ -42,7 +43,7 @@ type Opened struct {
 // (spec §2.1; libsession-util encrypt_for_recipient): the sender signs
 // padded || A || Y, and padded || A || sig goes into a libsodium sealed box
 // for Y. The result is SealOverhead bytes longer than padded.
-func Seal(sender *identity.Keys, recipient identity.SessionID, padded []byte) ([]byte, error) {
+func Seal(sender *identity.Keys, recipient key.SessionID, padded []byte) ([]byte, error) {
 	y, err := recipientKey(recipient)
 	if err != nil {
 		return nil, err
@@ -62,7 +63,7 @@ func Seal(sender *identity.Keys, recipient identity.SessionID, padded []byte) ([
 // The same inputs always give the same ciphertext, which reveals repeated
 // messages; use it only where Session does (known-answer tests and the
 // legacy config wrapper of §7.5).
-func SealDeterministic(sender *identity.Keys, recipient identity.SessionID, padded []byte) ([]byte, error) {
+func SealDeterministic(sender *identity.Keys, recipient key.SessionID, padded []byte) ([]byte, error) {
 	y, err := recipientKey(recipient)
 	if err != nil {
 		return nil, err
@@ -85,9 +86,9 @@ func SealDeterministic(sender *identity.Keys, recipient identity.SessionID, padd
 }
 
 // recipientKey returns the X25519 key of a standard Session ID.
-func recipientKey(id identity.SessionID) ([32]byte, error) {
-	if id.Prefix() != identity.PrefixStandard {
-		return [32]byte{}, &PrefixError{What: "recipient", Got: id.Prefix(), Want: []identity.Prefix{identity.PrefixStandard}}
+func recipientKey(id key.SessionID) ([32]byte, error) {
+	if id.Prefix() != key.PrefixStandard {
+		return [32]byte{}, &PrefixError{What: "recipient", Got: id.Prefix(), Want: []key.Prefix{key.PrefixStandard}}
 	}
 	return id.Key(), nil
 }
@@ -172,21 +173,21 @@ func Open(recipient *identity.Keys, ct []byte) (*Opened, error) {
 	defer clear(x[:])
 
 	E := [32]byte(ct[:32])
-	key, err := boxKey(&x, &E)
+	shared, err := boxKey(&x, &E)
 	if err != nil {
 		// A small-order E: libsodium's crypto_box_seal_open fails too.
 		return nil, ErrDecrypt
 	}
-	defer clear(key[:])
+	defer clear(shared[:])
 	nonce := sealNonce(E[:], y[:])
-	inner, ok := secretbox.Open(make([]byte, 0, len(ct)-boxSealBytes), ct[32:], &nonce, &key)
+	inner, ok := secretbox.Open(make([]byte, 0, len(ct)-boxSealBytes), ct[32:], &nonce, &shared)
 	if !ok {
 		return nil, ErrDecrypt
 	}
 
 	n := len(inner) - signedOverhead
 	m := inner[:n:n]
-	A := identity.Ed25519PublicKey(inner[n : n+32])
+	A := key.AccountPublic(inner[n : n+32])
 	sig := inner[n+32:]
 
 	signed := make([]byte, 0, n+64)
@@ -206,7 +207,7 @@ func Open(recipient *identity.Keys, ct []byte) (*Opened, error) {
 	}
 	return &Opened{
 		Plaintext:     m,
-		Sender:        identity.NewSessionID(identity.PrefixStandard, xA),
+		Sender:        key.AccountID(xA),
 		SenderEd25519: A,
 	}, nil
 }

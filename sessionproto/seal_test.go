@@ -12,6 +12,7 @@ import (
 
 	"sotto.dev/identity"
 	"sotto.dev/internal/vectors"
+	"sotto.dev/key"
 )
 
 func TestSealDeterministicVector(t *testing.T) {
@@ -54,7 +55,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 		rand.Read(m)
 		for _, seal := range []struct {
 			name string
-			fn   func(*identity.Keys, identity.SessionID, []byte) ([]byte, error)
+			fn   func(*identity.Keys, key.SessionID, []byte) ([]byte, error)
 		}{{"Seal", Seal}, {"SealDeterministic", SealDeterministic}} {
 			ct, err := seal.fn(alice, bob.SessionID(), m)
 			if err != nil {
@@ -103,16 +104,16 @@ func TestSealErrors(t *testing.T) {
 	var lowOrder [32]byte // u = 0: X25519 gives the all-zero secret
 	tests := []struct {
 		name      string
-		recipient identity.SessionID
+		recipient key.SessionID
 		check     func(error) bool
 	}{
-		{"blinded recipient", identity.NewSessionID(identity.PrefixBlind15, alice.X25519Public()), isPrefixError},
-		{"group recipient", identity.NewSessionID(identity.PrefixGroup, alice.X25519Public()), isPrefixError},
-		{"zero value recipient", identity.SessionID{}, isPrefixError},
-		{"small-order recipient key", identity.NewSessionID(identity.PrefixStandard, lowOrder), func(err error) bool { return errors.Is(err, ErrPeerKey) }},
+		{"blinded recipient", key.NewSessionID(key.PrefixBlind15, alice.X25519Public()), isPrefixError},
+		{"group recipient", key.NewSessionID(key.PrefixGroup, alice.X25519Public()), isPrefixError},
+		{"zero value recipient", key.SessionID{}, isPrefixError},
+		{"small-order recipient key", key.NewSessionID(key.PrefixStandard, lowOrder), func(err error) bool { return errors.Is(err, ErrPeerKey) }},
 	}
 	for _, tt := range tests {
-		for _, seal := range []func(*identity.Keys, identity.SessionID, []byte) ([]byte, error){Seal, SealDeterministic} {
+		for _, seal := range []func(*identity.Keys, key.SessionID, []byte) ([]byte, error){Seal, SealDeterministic} {
 			_, err := seal(alice, tt.recipient, []byte("x"))
 			if !tt.check(err) {
 				t.Errorf("%s: err = %v", tt.name, err)

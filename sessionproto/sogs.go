@@ -8,6 +8,7 @@ import (
 	"golang.org/x/crypto/blake2b"
 
 	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // SOGSOptions selects how a SOGS request is signed.
@@ -58,7 +59,7 @@ func SOGSHeaders(keys *identity.Keys, serverPK [32]byte, ts int64, nonce [16]byt
 	var sig [64]byte
 	if opts.Unblinded {
 		A := keys.Ed25519Public()
-		pubkey = identity.NewSessionID(identity.PrefixUnblinded, A).String()
+		pubkey = key.NewSessionID(key.PrefixUnblinded, A).String()
 		sk := keys.Ed25519Private()
 		copy(sig[:], ed25519.Sign(sk, msg))
 		clear(sk)

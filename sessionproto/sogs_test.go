@@ -14,6 +14,7 @@ import (
 
 	"sotto.dev/identity"
 	"sotto.dev/internal/vectors"
+	"sotto.dev/key"
 )
 
 func decodeNonce(t testing.TB, s string) [16]byte {
@@ -117,13 +118,13 @@ func TestSOGSHeadersVerify(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			id, err := identity.ParseSessionID(h[HeaderSOGSPubkey])
+			id, err := key.ParseSessionID(h[HeaderSOGSPubkey])
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantPrefix := identity.PrefixBlind15
+			wantPrefix := key.PrefixBlind15
 			if opts.Unblinded {
-				wantPrefix = identity.PrefixUnblinded
+				wantPrefix = key.PrefixUnblinded
 			}
 			if id.Prefix() != wantPrefix {
 				t.Errorf("pubkey prefix = %s, want %s", id.Prefix(), wantPrefix)

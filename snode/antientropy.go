@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"sotto.dev/identity"
+	"sotto.dev/key"
 	"sotto.dev/ledger"
 	"sotto.dev/snode/store"
 	"sotto.dev/storagerpc"
@@ -160,7 +160,7 @@ func (n *Node) validRecords(m *membership, in aeRecords, now time.Time) (recs []
 			continue
 		}
 		if !r.Deleted {
-			acct := storagerpc.NewAccount(identity.Prefix(a[0]), [32]byte(a[1:]))
+			acct := storagerpc.NewAccount(key.Prefix(a[0]), [32]byte(a[1:]))
 			if storagerpc.MessageHash(acct, storagerpc.Namespace(r.NS), r.Data) != r.Hash {
 				rejected++
 				continue
@@ -202,7 +202,7 @@ func (n *Node) mergeRecords(ctx context.Context, m *membership, in aeRecords) (a
 
 // ---- responder side ----
 
-func (n *Node) requirePeer(peer identity.Ed25519PublicKey) (*membership, error) {
+func (n *Node) requirePeer(peer key.NodePublic) (*membership, error) {
 	m := n.mem.Load()
 	if !m.isPeer(peer) {
 		return nil, storagerpc.Forbidden("not a member of this swarm")
@@ -210,7 +210,7 @@ func (n *Node) requirePeer(peer identity.Ed25519PublicKey) (*membership, error) 
 	return m, nil
 }
 
-func (n *Node) handleAEBuckets(_ context.Context, peer identity.Ed25519PublicKey, body []byte) (int, any, error) {
+func (n *Node) handleAEBuckets(_ context.Context, peer key.NodePublic, body []byte) (int, any, error) {
 	if _, err := n.requirePeer(peer); err != nil {
 		return 0, nil, err
 	}
@@ -231,7 +231,7 @@ func (n *Node) handleAEBuckets(_ context.Context, peer identity.Ed25519PublicKey
 	return 200, &resp, nil
 }
 
-func (n *Node) handleAEHeaders(ctx context.Context, peer identity.Ed25519PublicKey, body []byte) (int, any, error) {
+func (n *Node) handleAEHeaders(ctx context.Context, peer key.NodePublic, body []byte) (int, any, error) {
 	if _, err := n.requirePeer(peer); err != nil {
 		return 0, nil, err
 	}
@@ -268,7 +268,7 @@ func toAEHeaders(hs []store.KeyHeaders) []aeKeyHeaders {
 	return out
 }
 
-func (n *Node) handleAEFetch(ctx context.Context, peer identity.Ed25519PublicKey, body []byte) (int, any, error) {
+func (n *Node) handleAEFetch(ctx context.Context, peer key.NodePublic, body []byte) (int, any, error) {
 	if _, err := n.requirePeer(peer); err != nil {
 		return 0, nil, err
 	}
@@ -289,7 +289,7 @@ func (n *Node) handleAEFetch(ctx context.Context, peer identity.Ed25519PublicKey
 
 // handleAEPush merges rows from any listed node: swarm peers during
 // anti-entropy, former owners handing data over after a swarm change.
-func (n *Node) handleAEPush(ctx context.Context, _ identity.Ed25519PublicKey, body []byte) (int, any, error) {
+func (n *Node) handleAEPush(ctx context.Context, _ key.NodePublic, body []byte) (int, any, error) {
 	var in aeRecords
 	if err := json.Unmarshal(body, &in); err != nil {
 		return 0, nil, storagerpc.BadRequest("invalid records")
@@ -362,7 +362,7 @@ func (n *Node) reconcile(ctx context.Context, m *membership, p *ledger.Node) (er
 		case ctx.Err() != nil:
 		default:
 			n.met.aeRounds.WithLabelValues("failed").Inc()
-			n.log.Debug("anti-entropy round failed", "peer", identity.Ed25519PublicKey(p.Ed25519).String(), "err", err)
+			n.log.Debug("anti-entropy round failed", "peer", p.Ed25519.String(), "err", err)
 		}
 	}()
 	ctx, cancel := context.WithTimeout(ctx, 4*n.cfg.Limits.ForwardTimeout.D()+n.cfg.Intervals.AntiEntropy.D())

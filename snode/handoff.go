@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"sotto.dev/identity"
 	"sotto.dev/ledger"
 	"sotto.dev/snode/store"
 )
@@ -122,12 +121,12 @@ func (n *Node) handOver(ctx context.Context, m *membership, target uint64, b *pe
 			err := n.postJSON(pctx, p, pathAEPush, &c, &pr)
 			cancel()
 			if err != nil {
-				n.log.Debug("handoff push failed", "to", identity.Ed25519PublicKey(p.Ed25519).String(), "err", err)
+				n.log.Debug("handoff push failed", "to", p.Ed25519.String(), "err", err)
 				ok = false
 				break
 			}
 			if pr.Rejected > 0 {
-				n.log.Debug("handoff push partly refused; the receiver's view may lag", "to", identity.Ed25519PublicKey(p.Ed25519).String(), "rejected", pr.Rejected)
+				n.log.Debug("handoff push partly refused; the receiver's view may lag", "to", p.Ed25519.String(), "rejected", pr.Rejected)
 				ok = false
 				break
 			}

@@ -18,7 +18,7 @@ import (
 	"sync"
 	"time"
 
-	"sotto.dev/identity"
+	"sotto.dev/key"
 	"sotto.dev/ledger"
 	"sotto.dev/ledger/state"
 	"sotto.dev/onion"
@@ -132,7 +132,7 @@ func (d *Duties) Serve(ctx context.Context) error {
 		reg := ledger.Registration{
 			Operator: d.c.Operator,
 			NodeKey:  signer,
-			X25519:   state.X25519Key(d.n.keys.X25519Public()),
+			X25519:   d.n.keys.X25519Public(),
 			IP:       ip,
 			Port:     d.n.publicPort,
 			FeeBps:   d.c.FeeBps,
@@ -221,8 +221,8 @@ func (e *TestError) Error() string { return "snode: " + e.Test + " test: " + e.R
 
 // target is a tested node: its key and address.
 type target struct {
-	key  identity.Ed25519PublicKey
-	x    identity.X25519PublicKey
+	key  key.NodePublic
+	x    key.OnionPublic
 	addr netip.AddrPort
 }
 
@@ -341,8 +341,8 @@ func (tt *Tester) RelayOnion(ctx context.Context, ni ledger.NodeInfo) error {
 	if err != nil {
 		return err
 	}
-	hop := onion.Hop{Node: onion.NodeID(t.key), X25519: onion.PublicKey(t.x)}
-	path, dest := []onion.Hop{hop}, onion.Hop{Node: onion.NodeID(tt.n.me), X25519: onion.PublicKey(tt.n.keys.X25519Public())}
+	hop := onion.Hop{Node: t.key, X25519: t.x}
+	path, dest := []onion.Hop{hop}, onion.Hop{Node: tt.n.me, X25519: tt.n.keys.X25519Public()}
 	if !tt.n.servesOnion() {
 		path, dest = nil, hop
 	}
@@ -493,7 +493,7 @@ const maxTestHash = 128
 // handleStorageTest answers a storage test from a listed node: the data of
 // a message this node holds, 404 when it holds none by that hash, 503
 // while it is in no swarm or still pulling its swarm's data.
-func (n *Node) handleStorageTest(ctx context.Context, _ identity.Ed25519PublicKey, body []byte) (int, any, error) {
+func (n *Node) handleStorageTest(ctx context.Context, _ key.NodePublic, body []byte) (int, any, error) {
 	var req storageTestReq
 	if err := json.Unmarshal(body, &req); err != nil || req.Hash == "" || len(req.Hash) > maxTestHash {
 		return 0, nil, storagerpc.BadRequest("invalid storage test")

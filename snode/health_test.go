@@ -55,9 +55,9 @@ func TestLedgerSigner(t *testing.T) {
 	if dec.Signer != state.Address(k.Ed25519Public()) || !dec.VerifySignature() {
 		t.Fatal("transaction signer is not the node key")
 	}
-	seed := k.k.Seed32()
+	seed := k.node.Seed()
 	for _, out := range []string{fmt.Sprintf("%v %+v %s %x", s, s, s, s)} {
-		if strings.Contains(out, fmt.Sprintf("%x", seed[:])) || !strings.Contains(out, k.Ed25519Public().String()) {
+		if strings.Contains(out, fmt.Sprintf("%x", seed)) || !strings.Contains(out, k.Ed25519Public().String()) {
 			t.Fatalf("signer formats as %q", out)
 		}
 	}

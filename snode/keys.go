@@ -3,7 +3,6 @@ package snode
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,7 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // KeyFileName is the node key file inside the data directory.
@@ -29,48 +28,48 @@ const keyFileFormat = "sotto-node-key-v1"
 // the Ed25519 seed (session-protocol.md §1.1), so one 32-byte seed is
 // stored. Keys has no String; it formats and logs as redacted.
 type Keys struct {
-	k *identity.Keys
+	node  key.NodePrivate
+	onion key.OnionPrivate
 }
 
 // NewNodeKeys makes keys from 32 random bytes.
 func NewNodeKeys() (*Keys, error) {
-	seed := make([]byte, identity.SeedLen32)
-	defer clear(seed)
-	if _, err := rand.Read(seed); err != nil {
+	nk, err := key.GenerateNodePrivate()
+	if err != nil {
 		return nil, fmt.Errorf("node key: %w", err)
 	}
-	return NodeKeysFromSeed(seed)
+	return &Keys{node: nk, onion: nk.OnionPrivate()}, nil
 }
 
 // NodeKeysFromSeed derives node keys from a 32-byte Ed25519 seed.
 func NodeKeysFromSeed(seed []byte) (*Keys, error) {
-	if len(seed) != identity.SeedLen32 {
-		return nil, fmt.Errorf("node key: seed has %d bytes, want 32", len(seed))
-	}
-	k, err := identity.KeysFromSeed(seed)
+	nk, err := key.NodePrivateFromSeed(seed)
 	if err != nil {
 		return nil, fmt.Errorf("node key: %w", err)
 	}
-	return &Keys{k: k}, nil
+	return &Keys{node: nk, onion: nk.OnionPrivate()}, nil
 }
 
 // Ed25519Public is the node's identity key.
-func (k *Keys) Ed25519Public() identity.Ed25519PublicKey { return k.k.Ed25519Public() }
+func (k *Keys) Ed25519Public() key.NodePublic { return k.node.Public() }
 
 // X25519Public is the node's onion key.
-func (k *Keys) X25519Public() identity.X25519PublicKey { return k.k.X25519Public() }
+func (k *Keys) X25519Public() key.OnionPublic { return k.onion.Public() }
 
 // X25519Private returns the onion key's secret (for the onion relay).
-func (k *Keys) X25519Private() identity.X25519PrivateKey { return k.k.X25519Private() }
+func (k *Keys) X25519Private() key.OnionPrivate { return k.onion }
 
 // ed25519Private returns the signing key.
-func (k *Keys) ed25519Private() ed25519.PrivateKey { return k.k.Ed25519Private() }
+func (k *Keys) ed25519Private() ed25519.PrivateKey { return k.node.Ed25519() }
 
 // Sign signs msg with the identity key.
-func (k *Keys) Sign(msg []byte) [64]byte { return k.k.Sign(msg) }
+func (k *Keys) Sign(msg []byte) [64]byte { return k.node.Sign(msg) }
 
 // Wipe clears the secrets Keys holds.
-func (k *Keys) Wipe() { k.k.Wipe() }
+func (k *Keys) Wipe() {
+	k.node.Wipe()
+	k.onion.Wipe()
+}
 
 // LogValue implements slog.LogValuer: only the public identity key.
 func (k *Keys) LogValue() slog.Value {
@@ -148,9 +147,9 @@ func LoadKeys(path string) (*Keys, error) {
 
 // SaveKeys writes keys to path with mode 0600, refusing to overwrite.
 func SaveKeys(path string, k *Keys) error {
-	seed := k.k.Seed32()
-	defer clear(seed[:])
-	data, err := json.MarshalIndent(keyFileJSON{Format: keyFileFormat, Seed: hex.EncodeToString(seed[:])}, "", "  ")
+	seed := k.node.Seed()
+	defer clear(seed)
+	data, err := json.MarshalIndent(keyFileJSON{Format: keyFileFormat, Seed: hex.EncodeToString(seed)}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("node key: %w", err)
 	}

@@ -3,7 +3,7 @@ package snode
 import (
 	"slices"
 
-	"sotto.dev/identity"
+	"sotto.dev/key"
 	"sotto.dev/ledger"
 	"sotto.dev/storagerpc"
 	"sotto.dev/swarm"
@@ -16,14 +16,14 @@ type membership struct {
 	self     *ledger.Node // nil when we are not listed
 	swarmIDs []uint64     // sorted ids of swarms with active members
 	swarms   map[uint64][]*ledger.Node
-	byKey    map[identity.Ed25519PublicKey]*ledger.Node
+	byKey    map[key.NodePublic]*ledger.Node
 }
 
-func newMembership(snap *ledger.Snapshot, me identity.Ed25519PublicKey) *membership {
+func newMembership(snap *ledger.Snapshot, me key.NodePublic) *membership {
 	m := &membership{
 		snap:   snap,
 		swarms: make(map[uint64][]*ledger.Node),
-		byKey:  make(map[identity.Ed25519PublicKey]*ledger.Node, len(snap.Nodes)),
+		byKey:  make(map[key.NodePublic]*ledger.Node, len(snap.Nodes)),
 	}
 	for i := range snap.Nodes {
 		n := &snap.Nodes[i]
@@ -83,7 +83,7 @@ func (m *membership) peers() []*ledger.Node {
 }
 
 // isPeer reports whether key is another member of our swarm.
-func (m *membership) isPeer(key identity.Ed25519PublicKey) bool {
+func (m *membership) isPeer(key key.NodePublic) bool {
 	mine, ok := m.mySwarm()
 	if !ok {
 		return false

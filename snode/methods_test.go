@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"sotto.dev/identity"
+	"sotto.dev/key"
 	"sotto.dev/storagerpc"
 	"sotto.dev/swarm"
 )
@@ -28,7 +29,7 @@ func newGroup(t testing.TB) *identity.Keys {
 }
 
 func groupAccount(g *identity.Keys) storagerpc.Account {
-	return storagerpc.NewAccount(identity.PrefixGroup, g.Ed25519Public())
+	return storagerpc.NewAccount(key.PrefixGroup, g.Ed25519Public())
 }
 
 func groupActor(g *identity.Keys) actor {
@@ -39,7 +40,7 @@ func groupActor(g *identity.Keys) actor {
 }
 
 func subToken(g, sub *identity.Keys, flags storagerpc.SubaccountFlags) storagerpc.SubaccountToken {
-	return storagerpc.NewSubaccountToken(identity.PrefixGroup, flags, sub.Ed25519Public())
+	return storagerpc.NewSubaccountToken(key.PrefixGroup, flags, sub.Ed25519Public())
 }
 
 func subActor(g, sub *identity.Keys, flags storagerpc.SubaccountFlags) actor {

@@ -19,7 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"sotto.dev/identity"
+	"sotto.dev/key"
 	"sotto.dev/ledger"
 	"sotto.dev/ledger/state"
 	"sotto.dev/snode/store"
@@ -71,7 +71,7 @@ type Node struct {
 	view  ledger.View
 	clock Clock
 	keys  *Keys
-	me    identity.Ed25519PublicKey
+	me    key.NodePublic
 	cert  tls.Certificate
 	store *store.Store
 
@@ -93,7 +93,7 @@ type Node struct {
 	keyCache *storagerpc.KeyCache // verified pubkey_ed25519 → X25519 images
 
 	clients *buckets[netip.Addr]
-	peerRL  *buckets[identity.Ed25519PublicKey]
+	peerRL  *buckets[key.NodePublic]
 	sem     chan struct{}
 	peers   *peerClients
 	lastOp  atomic.Int64
@@ -174,7 +174,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 		return fail(err)
 	}
 	n.clients = newBuckets[netip.Addr](cfg.Limits.ClientRate, cfg.Limits.ClientBurst, cfg.Limits.MaxClients)
-	n.peerRL = newBuckets[identity.Ed25519PublicKey](cfg.Limits.PeerRate, cfg.Limits.PeerBurst, 0)
+	n.peerRL = newBuckets[key.NodePublic](cfg.Limits.PeerRate, cfg.Limits.PeerBurst, 0)
 	if cfg.Limits.MaxConcurrentRequests > 0 {
 		n.sem = make(chan struct{}, cfg.Limits.MaxConcurrentRequests)
 	}

@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 
-	"sotto.dev/identity"
+	"sotto.dev/key"
 	"sotto.dev/snode/relay"
 )
 
@@ -19,8 +19,8 @@ import (
 // rate limits, and HandleRPC for requests whose final hop is this node.
 
 // Lookup implements relay.Directory: the address of a listed node.
-func (n *Node) Lookup(ed25519 [32]byte) (netip.AddrPort, bool) {
-	nd := n.mem.Load().byKey[identity.Ed25519PublicKey(ed25519)]
+func (n *Node) Lookup(node key.NodePublic) (netip.AddrPort, bool) {
+	nd := n.mem.Load().byKey[node]
 	if nd == nil {
 		return netip.AddrPort{}, false
 	}
@@ -43,7 +43,7 @@ func (n *Node) Forward(ctx context.Context, next relay.Next, body []byte) (int, 
 		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err := n.peers.client(identity.Ed25519PublicKey(next.Ed25519)).Do(req)
+	resp, err := n.peers.client(next.Ed25519).Do(req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -86,7 +86,7 @@ func (l onionLimiter) Allow(r *http.Request) bool {
 func (n *Node) EnableOnionRelay(cfg relay.Config) (*relay.Relay, error) {
 	r, err := relay.New(cfg, relay.Deps{
 		Logger:        n.log.With("component", "relay"),
-		X25519Private: [32]byte(n.keys.X25519Private()),
+		X25519Private: n.keys.X25519Private(),
 		Directory:     n,
 		Local:         n,
 		Forwarder:     n,

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"sotto.dev/key"
 	"sotto.dev/onion"
 	"sotto.dev/snode/relay"
 	"sotto.dev/storagerpc"
@@ -26,7 +27,7 @@ func TestOnionStore(t *testing.T) {
 	})
 	hop := func(i int) onion.Hop {
 		k := tn.nodes[i].keys
-		return onion.Hop{Node: onion.NodeID(k.Ed25519Public()), X25519: onion.PublicKey(k.X25519Public())}
+		return onion.Hop{Node: key.NodePublic(k.Ed25519Public()), X25519: key.OnionPublic(k.X25519Public())}
 	}
 	u := newUser(t)
 	send := func(req storagerpc.Request, c onion.Cipher) onion.SnodeResponse {

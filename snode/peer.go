@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"sotto.dev/identity"
+	"sotto.dev/key"
 	"sotto.dev/ledger"
 	"sotto.dev/storagerpc"
 )
@@ -40,14 +40,14 @@ type peerClients struct {
 	timeout time.Duration
 
 	mu sync.Mutex
-	m  map[identity.Ed25519PublicKey]*http.Client
+	m  map[key.NodePublic]*http.Client
 }
 
 func newPeerClients(cert tls.Certificate, timeout time.Duration) *peerClients {
-	return &peerClients{cert: cert, timeout: timeout, m: make(map[identity.Ed25519PublicKey]*http.Client)}
+	return &peerClients{cert: cert, timeout: timeout, m: make(map[key.NodePublic]*http.Client)}
 }
 
-func (pc *peerClients) client(key identity.Ed25519PublicKey) *http.Client {
+func (pc *peerClients) client(key key.NodePublic) *http.Client {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	if c, ok := pc.m[key]; ok {
@@ -125,7 +125,7 @@ func (n *Node) postJSON(ctx context.Context, p *ledger.Node, path string, in, ou
 }
 
 // peerFunc handles a node-to-node request from the node with key peer.
-type peerFunc func(ctx context.Context, peer identity.Ed25519PublicKey, body []byte) (int, any, error)
+type peerFunc func(ctx context.Context, peer key.NodePublic, body []byte) (int, any, error)
 
 // peerHandler authenticates a node-to-node request (TLS client
 // certificate key listed in the ledger view), applies the per-peer rate
@@ -133,7 +133,7 @@ type peerFunc func(ctx context.Context, peer identity.Ed25519PublicKey, body []b
 func (n *Node) peerHandler(name string, f peerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		var peer identity.Ed25519PublicKey
+		var peer key.NodePublic
 		var ok bool
 		if r.TLS != nil {
 			peer, ok = peerKeyOf(r.TLS.PeerCertificates)
@@ -190,7 +190,7 @@ type forwardEnvelope struct {
 // clock: a peer with a wild clock must not pin rows far in the future.
 const maxOpSkew = 5 * time.Minute
 
-func (n *Node) handleForward(ctx context.Context, peer identity.Ed25519PublicKey, body []byte) (int, any, error) {
+func (n *Node) handleForward(ctx context.Context, peer key.NodePublic, body []byte) (int, any, error) {
 	m := n.mem.Load()
 	if !m.isPeer(peer) {
 		return 0, nil, storagerpc.Forbidden("not a member of this swarm")
@@ -256,7 +256,7 @@ func recursive[T any](ctx context.Context, n *Node, c *call, req storagerpc.Requ
 	resp := &storagerpc.SwarmResponse[T]{Swarm: make(map[string]storagerpc.NodeResult[T], len(peers)+1), NodeTime: n.nodeTime(c.now)}
 	resp.Swarm[n.me.String()] = storagerpc.NodeResult[T]{OK: ok, Failure: fail}
 	for i, p := range peers {
-		resp.Swarm[identity.Ed25519PublicKey(p.Ed25519).String()] = results[i]
+		resp.Swarm[p.Ed25519.String()] = results[i]
 	}
 	return resp, nil
 }

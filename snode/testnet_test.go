@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"sotto.dev/identity"
+	"sotto.dev/key"
 	"sotto.dev/ledger"
 	"sotto.dev/storagerpc"
 	"sotto.dev/swarm"
@@ -419,8 +420,11 @@ func tryDo(n *testNode, req storagerpc.Request) (int, []byte, error) {
 	return resp.StatusCode, out, err
 }
 
-func ed25519ToX(k identity.Ed25519PublicKey) (identity.X25519PublicKey, error) {
-	return identity.Ed25519ToX25519(k)
+// ed25519ToX maps a node's identity key to its onion key (Session derives
+// the onion key from the same seed).
+func ed25519ToX(k key.NodePublic) (key.OnionPublic, error) {
+	x, err := identity.Ed25519ToX25519(key.AccountPublic(k))
+	return key.OnionPublic(x), err
 }
 
 func formatKeys(k *Keys) string { return fmt.Sprintf("%v %s %x", k, k, k) }

@@ -12,7 +12,7 @@ import (
 	"math/big"
 	"time"
 
-	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // selfSignedCert makes the node's TLS certificate: self-signed with the
@@ -63,15 +63,15 @@ func serverTLS(cert tls.Certificate) *tls.Config {
 var ErrPeerKey = errors.New("peer certificate key does not match the ledger")
 
 // peerKeyOf returns the Ed25519 key of a TLS peer's leaf certificate.
-func peerKeyOf(certs []*x509.Certificate) (identity.Ed25519PublicKey, bool) {
+func peerKeyOf(certs []*x509.Certificate) (key.NodePublic, bool) {
 	if len(certs) == 0 {
-		return identity.Ed25519PublicKey{}, false
+		return key.NodePublic{}, false
 	}
 	pk, ok := certs[0].PublicKey.(ed25519.PublicKey)
 	if !ok || len(pk) != ed25519.PublicKeySize {
-		return identity.Ed25519PublicKey{}, false
+		return key.NodePublic{}, false
 	}
-	return identity.Ed25519PublicKey(pk), true
+	return key.NodePublic(pk), true
 }
 
 // peerTLS is the client configuration for a connection to the node whose
@@ -79,7 +79,7 @@ func peerKeyOf(certs []*x509.Certificate) (identity.Ed25519PublicKey, bool) {
 // certificate, and the server's certificate key pinned to want. (The TLS
 // handshake proves the server holds the certificate's private key; the
 // certificate's own signature proves nothing and is not checked.)
-func peerTLS(cert tls.Certificate, want identity.Ed25519PublicKey) *tls.Config {
+func peerTLS(cert tls.Certificate, want key.NodePublic) *tls.Config {
 	return &tls.Config{
 		Certificates:       []tls.Certificate{cert},
 		MinVersion:         tls.VersionTLS13,

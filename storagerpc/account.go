@@ -4,7 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 
-	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // AccountSize is the length of the raw `pubkey` parameter: a network
@@ -20,17 +20,17 @@ const AccountHexSize = 2 * AccountSize
 // prefix byte is accepted; what an account may do is decided by the
 // authentication rules, not by the prefix list.
 type Account struct {
-	prefix identity.Prefix
+	prefix key.Prefix
 	key    [32]byte
 }
 
 // NewAccount returns the account with the given prefix and key.
-func NewAccount(prefix identity.Prefix, key [32]byte) Account {
+func NewAccount(prefix key.Prefix, key [32]byte) Account {
 	return Account{prefix: prefix, key: key}
 }
 
 // AccountFromSessionID returns the account of a Session ID.
-func AccountFromSessionID(id identity.SessionID) Account {
+func AccountFromSessionID(id key.SessionID) Account {
 	return Account{prefix: id.Prefix(), key: id.Key()}
 }
 
@@ -43,7 +43,7 @@ func ParseAccount(s string) (Account, error) {
 	if _, err := hex.Decode(raw[:], []byte(s)); err != nil {
 		return Account{}, &AccountError{Len: len(s), NotHex: true}
 	}
-	return Account{prefix: identity.Prefix(raw[0]), key: [32]byte(raw[1:])}, nil
+	return Account{prefix: key.Prefix(raw[0]), key: [32]byte(raw[1:])}, nil
 }
 
 // AccountError reports a `pubkey` that is not 66 hex digits.
@@ -60,7 +60,7 @@ func (e *AccountError) Error() string {
 }
 
 // Prefix returns the network prefix byte.
-func (a Account) Prefix() identity.Prefix { return a.prefix }
+func (a Account) Prefix() key.Prefix { return a.prefix }
 
 // Key returns the 32 key bytes after the prefix; this is what the swarm
 // position is computed from.
@@ -81,8 +81,8 @@ func (a Account) String() string { return hex.EncodeToString(a.Bytes()) }
 // IsZero reports whether a is the zero Account.
 func (a Account) IsZero() bool { return a == Account{} }
 
-// SessionID returns the account as an identity.SessionID.
-func (a Account) SessionID() identity.SessionID { return identity.NewSessionID(a.prefix, a.key) }
+// SessionID returns the account as an key.SessionID.
+func (a Account) SessionID() key.SessionID { return key.NewSessionID(a.prefix, a.key) }
 
 // MarshalText implements encoding.TextMarshaler (the hex form).
 func (a Account) MarshalText() ([]byte, error) { return []byte(a.String()), nil }

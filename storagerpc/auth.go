@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // SignatureSize is the size of an Ed25519 signature.
@@ -42,7 +42,7 @@ const SubaccountTokenSize = 36
 type SubaccountToken [SubaccountTokenSize]byte
 
 // NewSubaccountToken builds a token.
-func NewSubaccountToken(prefix identity.Prefix, flags SubaccountFlags, pub identity.Ed25519PublicKey) SubaccountToken {
+func NewSubaccountToken(prefix key.Prefix, flags SubaccountFlags, pub key.AccountPublic) SubaccountToken {
 	var t SubaccountToken
 	t[0] = byte(prefix)
 	t[1] = byte(flags)
@@ -72,7 +72,7 @@ func ParseSubaccountToken(s string) (SubaccountToken, error) {
 var ErrSubaccountToken = errors.New("storagerpc: subaccount token is not 48 base64 characters or 72 hex digits")
 
 // Prefix is the network prefix the token grants access to.
-func (t SubaccountToken) Prefix() identity.Prefix { return identity.Prefix(t[0]) }
+func (t SubaccountToken) Prefix() key.Prefix { return key.Prefix(t[0]) }
 
 // Flags returns the permission bits.
 func (t SubaccountToken) Flags() SubaccountFlags { return SubaccountFlags(t[1]) }
@@ -81,13 +81,13 @@ func (t SubaccountToken) Flags() SubaccountFlags { return SubaccountFlags(t[1]) 
 func (t SubaccountToken) Has(f SubaccountFlags) bool { return t.Flags()&f == f }
 
 // PublicKey is the subaccount's Ed25519 key that signs requests.
-func (t SubaccountToken) PublicKey() identity.Ed25519PublicKey {
-	return identity.Ed25519PublicKey(t[4:])
+func (t SubaccountToken) PublicKey() key.AccountPublic {
+	return key.AccountPublic(t[4:])
 }
 
 // PrefixAllowed reports whether the token may act for an account with
 // prefix p: its own prefix, or any with SubaccountAnyPrefix.
-func (t SubaccountToken) PrefixAllowed(p identity.Prefix) bool {
+func (t SubaccountToken) PrefixAllowed(p key.Prefix) bool {
 	return t.Prefix() == p || t.Has(SubaccountAnyPrefix)
 }
 
@@ -108,7 +108,7 @@ type Auth struct {
 	Signature *Signature
 	// PubkeyEd25519 is the Ed25519 key of a 05 account
 	// (`pubkey_ed25519`), whose X25519 image must be the account key.
-	PubkeyEd25519 *identity.Ed25519PublicKey
+	PubkeyEd25519 *key.AccountPublic
 	// Subaccount is the subaccount grant (`subaccount`, `subaccount_sig`).
 	Subaccount *SignedSubaccount
 }
@@ -176,11 +176,11 @@ func verifyAuth(acct Account, auth Auth, msg []byte, need SubaccountFlags, revok
 	}
 	signer := acct.key
 	var (
-		edKey  *identity.Ed25519PublicKey
+		edKey  *key.AccountPublic
 		edX    [32]byte
 		cached bool
 	)
-	if acct.prefix == identity.PrefixStandard {
+	if acct.prefix == key.PrefixStandard {
 		if auth.PubkeyEd25519 == nil {
 			return &AuthError{reasonNeedEd25519}
 		}

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"sotto.dev/identity"
 	"sotto.dev/internal/vectors"
+	"sotto.dev/key"
 )
 
 // The derived.storage_signature.* vectors give a signed message and its
@@ -51,7 +51,7 @@ func TestStorageSignatureVectors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ed := identity.Ed25519PublicKey(v.InHex(t, "pubkey_ed25519"))
+			ed := key.AccountPublic(v.InHex(t, "pubkey_ed25519"))
 			auth := Auth{Signature: &sig, PubkeyEd25519: &ed}
 			if err := VerifyAuth(acct, auth, msg, 0, nil); err != nil {
 				t.Fatalf("VerifyAuth: %v", err)
@@ -76,7 +76,7 @@ func TestSubaccountVector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok.Prefix() != identity.PrefixGroup || tok.Flags() != SubaccountRead|SubaccountWrite {
+	if tok.Prefix() != key.PrefixGroup || tok.Flags() != SubaccountRead|SubaccountWrite {
 		t.Fatalf("token prefix %02x flags %d", tok.Prefix(), tok.Flags())
 	}
 	var subSig, sig Signature
@@ -143,7 +143,7 @@ func TestVerifyAuthRules(t *testing.T) {
 	other := newUser(t, 9)
 	wrongEd := good
 	wrongEd.PubkeyEd25519 = &other.ed
-	smallOrder := identity.Ed25519PublicKey{1} // the identity point
+	smallOrder := key.AccountPublic{1} // the identity point
 	tiny := good
 	tiny.PubkeyEd25519 = &smallOrder
 	// −A has the account's X25519 image too, but did not sign.
@@ -177,7 +177,7 @@ func TestVerifyAuthRules(t *testing.T) {
 		{"03 subaccount", g.acct, Auth{Signature: &memberSig, Subaccount: sub}, SubaccountWrite, ""},
 		{"03 subaccount lacks delete", g.acct, Auth{Signature: &memberSig, Subaccount: sub}, SubaccountWrite | SubaccountDelete, reasonSubFlags},
 		{"03 subaccount signed by the group", g.acct, Auth{Signature: groupAuth.Signature, Subaccount: sub}, SubaccountRead, reasonBadSignature},
-		{"small-order account key", NewAccount(identity.PrefixGroup, [32]byte{1}), groupAuth, 0, reasonBadKey},
+		{"small-order account key", NewAccount(key.PrefixGroup, [32]byte{1}), groupAuth, 0, reasonBadKey},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := reason(VerifyAuth(tc.acct, tc.auth, msg, tc.need, nil)); got != tc.want {
@@ -188,7 +188,7 @@ func TestVerifyAuthRules(t *testing.T) {
 }
 
 func TestParseSubaccountToken(t *testing.T) {
-	tok := NewSubaccountToken(identity.PrefixGroup, SubaccountRead|SubaccountDelete, identity.Ed25519PublicKey{9, 8, 7})
+	tok := NewSubaccountToken(key.PrefixGroup, SubaccountRead|SubaccountDelete, key.AccountPublic{9, 8, 7})
 	b64s := tok.String()
 	hexs := ""
 	for _, c := range tok {
@@ -200,7 +200,7 @@ func TestParseSubaccountToken(t *testing.T) {
 			t.Errorf("ParseSubaccountToken(%q) = %x, %v", s, got, err)
 		}
 	}
-	if tok.PublicKey() != (identity.Ed25519PublicKey{9, 8, 7}) || !tok.Has(SubaccountDelete) || tok.Has(SubaccountWrite) {
+	if tok.PublicKey() != (key.AccountPublic{9, 8, 7}) || !tok.Has(SubaccountDelete) || tok.Has(SubaccountWrite) {
 		t.Error("token accessors")
 	}
 	for _, bad := range []string{"", b64s[:47], b64s + "A", hexs[:70], "zz" + hexs[2:], b64s[:46] + "=="} {
@@ -236,7 +236,7 @@ func TestCheckTimestamp(t *testing.T) {
 }
 
 func TestSignedMessages(t *testing.T) {
-	acctTok := NewSubaccountToken(identity.PrefixGroup, SubaccountRead, identity.Ed25519PublicKey{})
+	acctTok := NewSubaccountToken(key.PrefixGroup, SubaccountRead, key.AccountPublic{})
 	for _, tc := range []struct {
 		got  []byte
 		want string

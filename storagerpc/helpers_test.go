@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // loadTestdata decodes testdata/name into dst.
@@ -30,7 +31,7 @@ var testNow = time.UnixMilli(1_700_000_000_000)
 type user struct {
 	keys *identity.Keys
 	acct Account
-	ed   identity.Ed25519PublicKey
+	ed   key.AccountPublic
 }
 
 func newUser(t testing.TB, seedByte byte) *user {
@@ -65,7 +66,7 @@ func newGroup(seedByte byte) *group {
 		seed[i] = seedByte ^ byte(3*i)
 	}
 	priv := ed25519.NewKeyFromSeed(seed)
-	return &group{priv: priv, acct: NewAccount(identity.PrefixGroup, [32]byte(priv.Public().(ed25519.PublicKey)))}
+	return &group{priv: priv, acct: NewAccount(key.PrefixGroup, [32]byte(priv.Public().(ed25519.PublicKey)))}
 }
 
 func (g *group) sign(msg []byte) *Signature {
@@ -75,7 +76,7 @@ func (g *group) sign(msg []byte) *Signature {
 
 // subaccount makes a token for member key priv with flags, signed by g.
 func (g *group) subaccount(member ed25519.PrivateKey, flags SubaccountFlags) *SignedSubaccount {
-	tok := NewSubaccountToken(identity.PrefixGroup, flags, identity.Ed25519PublicKey(member.Public().(ed25519.PublicKey)))
+	tok := NewSubaccountToken(key.PrefixGroup, flags, key.AccountPublic(member.Public().(ed25519.PublicKey)))
 	return &SignedSubaccount{Token: tok, Sig: Signature(ed25519.Sign(g.priv, tok[:]))}
 }
 

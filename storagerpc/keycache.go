@@ -4,7 +4,7 @@ import (
 	"container/list"
 	"sync"
 
-	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // KeyCache remembers, for the pubkey_ed25519 keys of 05 accounts that
@@ -19,25 +19,25 @@ import (
 type KeyCache struct {
 	mu    sync.Mutex
 	max   int
-	m     map[identity.Ed25519PublicKey]*list.Element
+	m     map[key.AccountPublic]*list.Element
 	order list.List // front: most recently used; values are keyPair
 
 	hits, misses uint64
 }
 
 type keyPair struct {
-	ed identity.Ed25519PublicKey
+	ed key.AccountPublic
 	x  [32]byte
 }
 
 // NewKeyCache returns a cache of at most size entries (at least 1).
 func NewKeyCache(size int) *KeyCache {
 	size = max(size, 1)
-	return &KeyCache{max: size, m: make(map[identity.Ed25519PublicKey]*list.Element, min(size, 1<<12))}
+	return &KeyCache{max: size, m: make(map[key.AccountPublic]*list.Element, min(size, 1<<12))}
 }
 
 // get returns the cached image of ed.
-func (c *KeyCache) get(ed *identity.Ed25519PublicKey) ([32]byte, bool) {
+func (c *KeyCache) get(ed *key.AccountPublic) ([32]byte, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[*ed]
@@ -51,7 +51,7 @@ func (c *KeyCache) get(ed *identity.Ed25519PublicKey) ([32]byte, bool) {
 }
 
 // add records a verified pair.
-func (c *KeyCache) add(ed *identity.Ed25519PublicKey, x [32]byte) {
+func (c *KeyCache) add(ed *key.AccountPublic, x [32]byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.m[*ed]; ok {

@@ -3,7 +3,7 @@ package storagerpc
 import (
 	"testing"
 
-	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 func TestNamespaceRules(t *testing.T) {
@@ -85,7 +85,7 @@ func TestParseAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Prefix() != identity.PrefixStandard || a.String() != id || len(a.Bytes()) != AccountSize {
+	if a.Prefix() != key.PrefixStandard || a.String() != id || len(a.Bytes()) != AccountSize {
 		t.Fatalf("ParseAccount(%s) = %v", id, a)
 	}
 	up, err := ParseAccount("05FFBA630924AA1224BB930DDE21C0D11BF004608F2812217F8AC812D6C7E3AD48")

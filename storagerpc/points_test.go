@@ -6,6 +6,7 @@ import (
 
 	"filippo.io/edwards25519"
 	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // decodedSmallOrder is the reference the cheap checks replaced: decode the
@@ -76,7 +77,7 @@ func checkPointRules(t *testing.T, b [32]byte) {
 	if strongKey(&b) != (canonical && !small) {
 		t.Fatalf("%x: strongKey %v, canonical %v, small %v", b, strongKey(&b), canonical, small)
 	}
-	if x, err := identity.Ed25519ToX25519(identity.Ed25519PublicKey(b)); err == nil {
+	if x, err := identity.Ed25519ToX25519(key.AccountPublic(b)); err == nil {
 		u, ok := edwardsToMontgomery(&b)
 		if !ok || u != [32]byte(x) {
 			t.Fatalf("%x: edwardsToMontgomery %x %v, identity %x", b, u, ok, x)
@@ -135,7 +136,7 @@ func FuzzPointRules(f *testing.F) {
 }
 
 func TestKeyCache(t *testing.T) {
-	key := func(i byte) *identity.Ed25519PublicKey { return &identity.Ed25519PublicKey{i} }
+	key := func(i byte) *key.AccountPublic { return &key.AccountPublic{i} }
 	c := NewKeyCache(2)
 	c.add(key(1), [32]byte{11})
 	c.add(key(2), [32]byte{12})

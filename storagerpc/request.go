@@ -6,7 +6,7 @@ import (
 	"math"
 	"time"
 
-	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // Request is the parsed params of one method. Every method's params type
@@ -371,11 +371,11 @@ func (r *reader) loadSignedAccount(pk string, hasPk bool, a rawAuth) (Account, A
 	}
 	var auth Auth
 	if a.hasPkEd {
-		if acct.prefix != identity.PrefixStandard {
+		if acct.prefix != key.PrefixStandard {
 			r.fail(InvalidRequest("pubkey_ed25519 is only permitted for 05[...] pubkeys"))
 			return Account{}, Auth{}
 		}
-		var ed identity.Ed25519PublicKey
+		var ed key.AccountPublic
 		switch len(a.pkEd) {
 		case 64:
 			if !decodeHexInto(ed[:], a.pkEd) {

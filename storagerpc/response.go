@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strconv"
 
-	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // Responses of the storage RPC with the JSON keys Session's nodes send
@@ -76,7 +76,7 @@ type SnodeInfo struct {
 // NewSnodeInfo describes a node. On Sotto the legacy key is the node's
 // Ed25519 key (as on Session since the Ed25519 switch); omqPort fills
 // both port_omq and port_quic, as Session's nodes share one port.
-func NewSnodeInfo(ed identity.Ed25519PublicKey, x identity.X25519PublicKey, ip string, httpsPort, omqPort uint16) SnodeInfo {
+func NewSnodeInfo(ed key.NodePublic, x key.OnionPublic, ip string, httpsPort, omqPort uint16) SnodeInfo {
 	return SnodeInfo{
 		Address:       SnodeAddress(ed),
 		PubkeyLegacy:  fmt.Sprintf("%x", ed[:]),
@@ -454,7 +454,7 @@ func SignResult(node ed25519.PrivateKey, msg []byte) Signature {
 }
 
 // VerifyResult checks a node's result signature.
-func VerifyResult(node identity.Ed25519PublicKey, msg []byte, sig Signature) bool {
+func VerifyResult(node key.NodePublic, msg []byte, sig Signature) bool {
 	return verifyEd25519(node, msg, &sig) == nil
 }
 

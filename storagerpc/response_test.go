@@ -9,7 +9,7 @@ import (
 	"reflect"
 	"testing"
 
-	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 func TestResponseJSON(t *testing.T) {
@@ -112,7 +112,7 @@ func TestSnodeAddress(t *testing.T) {
 			t.Errorf("SnodeAddress(%s) = %s, want %s", c.Key, got, c.Address)
 		}
 	}
-	info := NewSnodeInfo(identity.Ed25519PublicKey{1}, identity.X25519PublicKey{2}, "10.0.0.1", 22021, 22020)
+	info := NewSnodeInfo(key.NodePublic{1}, key.OnionPublic{2}, "10.0.0.1", 22021, 22020)
 	if info.Port != "22021" || info.PortHTTPS != 22021 || info.PortQUIC != 22020 || info.PubkeyLegacy != info.PubkeyEd25519 {
 		t.Errorf("%+v", info)
 	}
@@ -126,9 +126,9 @@ func TestSnodeAddress(t *testing.T) {
 // client rebuilds from the request and the result.
 func TestResultSignatures(t *testing.T) {
 	node := ed25519.NewKeyFromSeed(make([]byte, 32))
-	pub := identity.Ed25519PublicKey(node.Public().(ed25519.PublicKey))
+	pub := key.NodePublic(node.Public().(ed25519.PublicKey))
 	acct, _ := ParseAccount(tPK)
-	tok := NewSubaccountToken(identity.PrefixGroup, SubaccountRead, identity.Ed25519PublicKey{3})
+	tok := NewSubaccountToken(key.PrefixGroup, SubaccountRead, key.AccountPublic{3})
 	for _, tc := range []struct {
 		msg  []byte
 		want string

@@ -14,7 +14,7 @@ import (
 
 	"sotto.dev/client"
 	"sotto.dev/client/store"
-	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // chatCmds returns the messaging commands: send, chat, inbox, read,
@@ -99,7 +99,7 @@ func (o *chatOut) note(event, text string) {
 	fmt.Fprintln(o.a.env.Stdout, text)
 }
 
-func (a *app) runChat(s *session, peer identity.SessionID, f *chatFlags, count int) error {
+func (a *app) runChat(s *session, peer key.SessionID, f *chatFlags, count int) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := &chatOut{a: a, n: newNames(s)}
@@ -170,7 +170,7 @@ loop:
 
 // chatHistory syncs s, prints the last messages with peer and marks them
 // read. It returns how many were unread.
-func (a *app) chatHistory(ctx context.Context, s *session, peer identity.SessionID, timeout time.Duration, out *chatOut) (int, error) {
+func (a *app) chatHistory(ctx context.Context, s *session, peer key.SessionID, timeout time.Duration, out *chatOut) (int, error) {
 	sctx, scancel := context.WithTimeout(ctx, timeout)
 	err := a.sync(sctx, s)
 	scancel()
@@ -228,7 +228,7 @@ func (a *app) readLines(ctx context.Context) (<-chan string, <-chan error) {
 // chatSend sends one typed line to peer and prints what went wrong, if
 // anything. A message that is queued for retry is not an error; a message
 // that cannot be sent at all is returned.
-func chatSend(ctx context.Context, s *session, peer identity.SessionID, line string, timeout time.Duration, out *chatOut) error {
+func chatSend(ctx context.Context, s *session, peer key.SessionID, line string, timeout time.Duration, out *chatOut) error {
 	sctx, scancel := context.WithTimeout(ctx, timeout)
 	m, err := s.c.Send(sctx, peer, line, client.SendOptions{})
 	scancel()

@@ -8,12 +8,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // peerCmd builds a command that takes one Session ID and runs fn on an
 // open session, then flushes the outbox when online.
-func (a *app) peerCmd(f *chatFlags, use, short string, n need, fn func(ctx context.Context, s *session, peer identity.SessionID) (string, error)) *cobra.Command {
+func (a *app) peerCmd(f *chatFlags, use, short string, n need, fn func(ctx context.Context, s *session, peer key.SessionID) (string, error)) *cobra.Command {
 	return &cobra.Command{
 		Use:   use,
 		Short: short,
@@ -55,14 +55,14 @@ func (a *app) peerCmd(f *chatFlags, use, short string, n need, fn func(ctx conte
 
 func (a *app) acceptCmd(f *chatFlags) *cobra.Command {
 	return a.peerCmd(f, "accept ID", "Accept a message request: the conversation moves to the inbox", networkReq,
-		func(ctx context.Context, s *session, peer identity.SessionID) (string, error) {
+		func(ctx context.Context, s *session, peer key.SessionID) (string, error) {
 			return "accepted", s.c.Accept(ctx, peer)
 		})
 }
 
 func (a *app) declineCmd(f *chatFlags) *cobra.Command {
 	return a.peerCmd(f, "decline ID", "Decline a message request: delete it and its messages", offline,
-		func(ctx context.Context, s *session, peer identity.SessionID) (string, error) {
+		func(ctx context.Context, s *session, peer key.SessionID) (string, error) {
 			return "declined", s.c.Decline(ctx, peer)
 		})
 }
@@ -72,7 +72,7 @@ func (a *app) blockCmd(f *chatFlags, block bool) *cobra.Command {
 	if !block {
 		use, short, word = "unblock ID", "Unblock a Session ID", "unblocked"
 	}
-	return a.peerCmd(f, use, short, offline, func(ctx context.Context, s *session, peer identity.SessionID) (string, error) {
+	return a.peerCmd(f, use, short, offline, func(ctx context.Context, s *session, peer key.SessionID) (string, error) {
 		return word, s.c.Block(ctx, peer, block)
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // debugIdentityCmds returns the identity debug commands (keys, mnemonic,
@@ -202,7 +203,7 @@ func (a *app) debugBlindIDCmd() *cobra.Command {
 		Short: "Blinded IDs computed from a Session ID alone (both 15 signs, 25)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			id, err := identity.ParseStandardSessionID(sid)
+			id, err := key.ParseStandardSessionID(sid)
 			if err != nil {
 				return &Error{Msg: "bad --session-id", Err: err, Hint: "a Session ID is 66 hex characters starting with 05"}
 			}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sotto.dev/key"
 	"sotto.dev/onion"
 )
 
@@ -22,7 +23,7 @@ func onionSecret(s string) (*onion.KeyPair, error) {
 		return nil, err
 	}
 	defer clear(b)
-	return onion.NewKeyPair(onion.PrivateKey(b))
+	return onion.NewKeyPair(key.OnionPrivate(b))
 }
 
 func (a *app) debugOnionOpenCmd() *cobra.Command {
@@ -101,12 +102,12 @@ func (a *app) debugOnionDecryptCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			key, err := onion.ServerLayerKey(c, kp, onion.PublicKey(e))
+			lk, err := onion.ServerLayerKey(c, kp, key.OnionPublic(e))
 			if err != nil {
 				return userErr("--ephemeral must be the sender's X25519 public key", "cannot derive the layer key: %v", err)
 			}
-			defer key.Destroy()
-			pt, err := key.Open(b)
+			defer lk.Destroy()
+			pt, err := lk.Open(b)
 			if err != nil {
 				return userErr("check the keys and the cipher", "the ciphertext does not decrypt with %s", c)
 			}

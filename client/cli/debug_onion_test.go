@@ -9,6 +9,7 @@ import (
 
 	"sotto.dev/client/cli"
 	"sotto.dev/internal/vectors"
+	"sotto.dev/key"
 	"sotto.dev/onion"
 )
 
@@ -74,7 +75,7 @@ func TestDebugOnionDecryptVector(t *testing.T) {
 // TestDebugOnionRoundTrip builds layers with the onion package, for both
 // ciphers, and opens them through the command line.
 func TestDebugOnionRoundTrip(t *testing.T) {
-	node := onion.PrivateKey{1, 2, 3}
+	node := key.OnionPrivate{1, 2, 3}
 	kp, err := onion.NewKeyPair(node)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"sotto.dev/identity"
+	"sotto.dev/key"
 	"sotto.dev/sessionproto"
 )
 
@@ -100,7 +101,7 @@ reproducible.`,
 				return err
 			}
 			defer k.Wipe()
-			to, err := identity.ParseStandardSessionID(recipient)
+			to, err := key.ParseStandardSessionID(recipient)
 			if err != nil {
 				return &Error{Msg: "--recipient", Hint: "give a 66-character Session ID starting with 05", Err: err}
 			}

@@ -21,6 +21,7 @@ import (
 	"sotto.dev/client/store"
 	"sotto.dev/identity"
 	"sotto.dev/internal/testnet"
+	"sotto.dev/key"
 )
 
 // demoOpts are the flags of `sotto demo`.
@@ -258,7 +259,7 @@ func (a *app) runDemo(o demoOpts) error {
 
 // demoInput sends every line of in from Alice to Bob until end of input
 // or "/quit".
-func demoInput(ctx context.Context, in io.Reader, alice *demoPeer, bob identity.SessionID, t *demoTally, timeout time.Duration) error {
+func demoInput(ctx context.Context, in io.Reader, alice *demoPeer, bob key.SessionID, t *demoTally, timeout time.Duration) error {
 	if in == nil {
 		in = strings.NewReader("")
 	}
@@ -315,7 +316,7 @@ func demoInput(ctx context.Context, in io.Reader, alice *demoPeer, bob identity.
 }
 
 // demoBob prints what Bob receives and answers it.
-func demoBob(ctx context.Context, bob *demoPeer, alice identity.SessionID, t *demoTally) {
+func demoBob(ctx context.Context, bob *demoPeer, alice key.SessionID, t *demoTally) {
 	for {
 		var ev client.Event
 		select {
@@ -353,7 +354,7 @@ func demoBob(ctx context.Context, bob *demoPeer, alice identity.SessionID, t *de
 }
 
 // demoAlice prints Bob's answers as Alice receives them.
-func demoAlice(ctx context.Context, alice *demoPeer, bob identity.SessionID, t *demoTally) {
+func demoAlice(ctx context.Context, alice *demoPeer, bob key.SessionID, t *demoTally) {
 	for {
 		var ev client.Event
 		select {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"sotto.dev/client/store"
-	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // ---- JSON shapes ----
@@ -56,16 +56,16 @@ func toJSON(m *store.Message) jsonMessage {
 
 // names resolves display names for output.
 type names struct {
-	self identity.SessionID
+	self key.SessionID
 	db   *store.Store
-	memo map[identity.SessionID]string
+	memo map[key.SessionID]string
 }
 
 func newNames(s *session) *names {
-	return &names{self: s.c.SessionID(), db: s.c.Store(), memo: map[identity.SessionID]string{}}
+	return &names{self: s.c.SessionID(), db: s.c.Store(), memo: map[key.SessionID]string{}}
 }
 
-func (n *names) of(id identity.SessionID) string {
+func (n *names) of(id key.SessionID) string {
 	if id == n.self {
 		return "me"
 	}

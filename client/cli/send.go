@@ -12,7 +12,7 @@ import (
 
 	"sotto.dev/client"
 	"sotto.dev/client/store"
-	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 func (a *app) sendCmd(f *chatFlags) *cobra.Command {
@@ -138,7 +138,7 @@ func (a *app) reactCmd(f *chatFlags) *cobra.Command {
 }
 
 // withMessage runs an action on a message and prints the message.
-func (a *app) withMessage(f *chatFlags, peer identity.SessionID, fn func(ctx context.Context, s *session) (*store.Message, error), word string) error {
+func (a *app) withMessage(f *chatFlags, peer key.SessionID, fn func(ctx context.Context, s *session) (*store.Message, error), word string) error {
 	s, err := a.openSession(networkReq)
 	if err != nil {
 		return err

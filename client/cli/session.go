@@ -12,6 +12,7 @@ import (
 	"sotto.dev/client"
 	"sotto.dev/client/store"
 	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // chatFlags are the flags every messaging command shares.
@@ -115,8 +116,8 @@ func (a *app) sync(ctx context.Context, s *session) error {
 }
 
 // parsePeer reads a Session ID argument.
-func parsePeer(s string) (identity.SessionID, error) {
-	id, err := identity.ParseStandardSessionID(strings.TrimSpace(s))
+func parsePeer(s string) (key.SessionID, error) {
+	id, err := key.ParseStandardSessionID(strings.TrimSpace(s))
 	if err != nil {
 		return id, &Error{Msg: fmt.Sprintf("invalid Session ID %q", short(s, 80)), Err: err,
 			Hint: "a Session ID is 66 hexadecimal characters starting with 05 (see 'sotto id show')"}
@@ -146,7 +147,7 @@ func (a *app) ctx(f *chatFlags) (context.Context, context.CancelFunc) {
 }
 
 // msgError explains errors about a referenced message or request.
-func msgError(err error, peer identity.SessionID) error {
+func msgError(err error, peer key.SessionID) error {
 	switch {
 	case errors.Is(err, client.ErrNoMessage):
 		return userErr("list the conversation's messages with 'sotto read "+peer.String()+"'", "no such message in this conversation")

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"sotto.dev/client/path"
+	"sotto.dev/key"
 	"sotto.dev/onion"
 	"sotto.dev/snode/relay"
 )
@@ -27,10 +28,10 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 type directory struct {
 	mu sync.RWMutex
-	m  map[[32]byte]netip.AddrPort
+	m  map[key.NodePublic]netip.AddrPort
 }
 
-func (d *directory) Lookup(k [32]byte) (netip.AddrPort, bool) {
+func (d *directory) Lookup(k key.NodePublic) (netip.AddrPort, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	a, ok := d.m[k]
@@ -59,7 +60,7 @@ type network struct {
 
 func startNetwork(t *testing.T, n int) *network {
 	t.Helper()
-	dir := &directory{m: map[[32]byte]netip.AddrPort{}}
+	dir := &directory{m: map[key.NodePublic]netip.AddrPort{}}
 	net := &network{}
 	for i := range n {
 		mux := http.NewServeMux()
@@ -80,7 +81,7 @@ func startNetwork(t *testing.T, n int) *network {
 		}
 		mux.Handle("POST "+relay.Path, r)
 		ap := netip.MustParseAddrPort(srv.Listener.Addr().String())
-		var id onion.NodeID
+		var id key.NodePublic
 		id[0], id[1] = byte(i+1), 0xd0
 		dir.m[id] = ap
 		net.nodes = append(net.nodes, path.Node{Ed25519: id, X25519: r.X25519Public(), IP: ap.Addr(), Port: ap.Port()})
@@ -95,7 +96,7 @@ func startNetwork(t *testing.T, n int) *network {
 	return net
 }
 
-func (n *network) index(id onion.NodeID) int {
+func (n *network) index(id key.NodePublic) int {
 	for i, node := range n.nodes {
 		if node.Ed25519 == id {
 			return i
@@ -163,9 +164,9 @@ func TestV4ServerDestination(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `[{"room":%q,"auth":%q}]`, r.PathValue("token"), r.Header.Get("X-SOGS-Signature"))
 	})
-	key := onion.PrivateKey{9, 9, 9}
-	kp, _ := onion.NewKeyPair(key)
-	srv := httptest.NewUnstartedServer(onion.V4Handler(mux, key))
+	priv := key.OnionPrivate{9, 9, 9}
+	kp, _ := onion.NewKeyPair(priv)
+	srv := httptest.NewUnstartedServer(onion.V4Handler(mux, priv))
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	ap := netip.MustParseAddrPort(srv.Listener.Addr().String())
@@ -246,7 +247,7 @@ func TestKilledPathNode(t *testing.T) {
 	}
 }
 
-func contains(p path.Path, id onion.NodeID) bool {
+func contains(p path.Path, id key.NodePublic) bool {
 	for _, n := range p.Hops {
 		if n.Ed25519 == id {
 			return true

@@ -24,13 +24,14 @@ import (
 	"sync"
 	"time"
 
+	"sotto.dev/key"
 	"sotto.dev/onion"
 )
 
 // Node is a service node as the client knows it from the node list.
 type Node struct {
-	Ed25519 onion.NodeID
-	X25519  onion.PublicKey
+	Ed25519 key.NodePublic
+	X25519  key.OnionPublic
 	IP      netip.Addr
 	Port    uint16 // HTTPS storage port
 }
@@ -74,7 +75,7 @@ func (p Path) OnionHops() []onion.Hop {
 	return out
 }
 
-func (p Path) contains(id onion.NodeID) bool {
+func (p Path) contains(id key.NodePublic) bool {
 	return slices.ContainsFunc(p.Hops, func(n Node) bool { return n.Ed25519 == id })
 }
 
@@ -127,7 +128,7 @@ var ErrNotEnoughNodes = errors.New("path: not enough usable nodes to build a pat
 // answer, or a relay reported the next node missing. Drop removes the node
 // at once instead of adding a strike.
 type NodeError struct {
-	Node onion.NodeID
+	Node key.NodePublic
 	Drop bool
 	Err  error
 }
@@ -177,8 +178,8 @@ type Manager struct {
 	rnd     *rand.Rand
 	nodes   []Node // sorted by Ed25519, deduplicated
 	fetched time.Time
-	strikes map[onion.NodeID]strike
-	guards  []onion.NodeID
+	strikes map[key.NodePublic]strike
+	guards  []key.NodePublic
 	paths   []*livePath
 	nextID  uint64
 }
@@ -194,7 +195,7 @@ func New(cfg Config, deps Deps) (*Manager, error) {
 	}
 	m := &Manager{
 		cfg: cfg, now: deps.Now, refresh: deps.Refresh, log: deps.Logger, rnd: deps.Rand,
-		strikes: map[onion.NodeID]strike{},
+		strikes: map[key.NodePublic]strike{},
 	}
 	if m.now == nil {
 		m.now = time.Now
@@ -215,7 +216,7 @@ func New(cfg Config, deps Deps) (*Manager, error) {
 // the list are dropped; struck-out nodes stay out until their strikes
 // expire.
 func (m *Manager) SetNodes(nodes []Node) {
-	seen := map[onion.NodeID]bool{}
+	seen := map[key.NodePublic]bool{}
 	var list []Node
 	for _, n := range nodes {
 		if n.valid() && !seen[n.Ed25519] {
@@ -231,7 +232,7 @@ func (m *Manager) SetNodes(nodes []Node) {
 	m.paths = slices.DeleteFunc(m.paths, func(p *livePath) bool {
 		return slices.ContainsFunc(p.Hops, func(n Node) bool { return !seen[n.Ed25519] })
 	})
-	m.guards = slices.DeleteFunc(m.guards, func(g onion.NodeID) bool { return !seen[g] })
+	m.guards = slices.DeleteFunc(m.guards, func(g key.NodePublic) bool { return !seen[g] })
 }
 
 // Refresh fetches the node list through the refresh hook and installs it.
@@ -268,7 +269,7 @@ func (m *Manager) Paths() []Path {
 }
 
 // Guards returns the current guard nodes.
-func (m *Manager) Guards() []onion.NodeID {
+func (m *Manager) Guards() []key.NodePublic {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return slices.Clone(m.guards)
@@ -288,7 +289,7 @@ func clonePath(p Path) Path { return Path{ID: p.ID, Hops: slices.Clone(p.Hops)} 
 // *onion.PathError naming a missing next node drops that node; anything
 // else counts a path failure. A path reaching PathStrikes is dropped and
 // each of its nodes gets a strike.
-func (m *Manager) Do(ctx context.Context, fn func(ctx context.Context, p Path) error, avoid ...onion.NodeID) error {
+func (m *Manager) Do(ctx context.Context, fn func(ctx context.Context, p Path) error, avoid ...key.NodePublic) error {
 	m.maybeRefresh(ctx)
 	var tried []uint64
 	var lastErr error
@@ -338,7 +339,7 @@ func (m *Manager) maybeRefresh(ctx context.Context) {
 // pick returns a path for one attempt: the least-struck of the ready
 // paths that avoid the given nodes and were not tried yet, building one
 // (after a refresh if needed) when there is none.
-func (m *Manager) pick(ctx context.Context, avoid []onion.NodeID, tried []uint64) (Path, error) {
+func (m *Manager) pick(ctx context.Context, avoid []key.NodePublic, tried []uint64) (Path, error) {
 	p, err := m.pickLocked(avoid, tried)
 	if errors.Is(err, ErrNotEnoughNodes) && m.refresh != nil {
 		if rerr := m.Refresh(ctx); rerr == nil {
@@ -348,7 +349,7 @@ func (m *Manager) pick(ctx context.Context, avoid []onion.NodeID, tried []uint64
 	return p, err
 }
 
-func (m *Manager) pickLocked(avoid []onion.NodeID, tried []uint64) (Path, error) {
+func (m *Manager) pickLocked(avoid []key.NodePublic, tried []uint64) (Path, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.ensurePathsLocked()
@@ -370,7 +371,7 @@ func (m *Manager) pickLocked(avoid []onion.NodeID, tried []uint64) (Path, error)
 	}
 	// No ready path fits: build one that avoids the destination and the
 	// nodes of the paths already tried.
-	exclude := map[onion.NodeID]bool{}
+	exclude := map[key.NodePublic]bool{}
 	for _, id := range avoid {
 		exclude[id] = true
 	}
@@ -430,7 +431,7 @@ func (m *Manager) usableLocked() int {
 }
 
 // struckOut reports a node with NodeStrikes unexpired strikes.
-func (m *Manager) struckOut(id onion.NodeID) bool {
+func (m *Manager) struckOut(id key.NodePublic) bool {
 	s, ok := m.strikes[id]
 	if !ok {
 		return false
@@ -447,23 +448,23 @@ func (m *Manager) struckOut(id onion.NodeID) bool {
 // the path disjoint from the other paths (libsession excludes nodes used
 // by other paths); on a network too small for that, a second pass lets
 // paths share nodes.
-func (m *Manager) buildLocked(exclude map[onion.NodeID]bool) (*livePath, error) {
-	inUse := map[onion.NodeID]bool{}
+func (m *Manager) buildLocked(exclude map[key.NodePublic]bool) (*livePath, error) {
+	inUse := map[key.NodePublic]bool{}
 	for _, p := range m.paths {
 		for _, n := range p.Hops {
 			inUse[n.Ed25519] = true
 		}
 	}
-	byID := map[onion.NodeID]Node{}
+	byID := map[key.NodePublic]Node{}
 	for _, n := range m.nodes {
 		byID[n.Ed25519] = n
 	}
 	// Forget guards that left the list or were struck out.
-	m.guards = slices.DeleteFunc(m.guards, func(g onion.NodeID) bool {
+	m.guards = slices.DeleteFunc(m.guards, func(g key.NodePublic) bool {
 		_, ok := byID[g]
 		return !ok || m.struckOut(g)
 	})
-	usable := func(id onion.NodeID) bool { return !exclude[id] && !m.struckOut(id) }
+	usable := func(id key.NodePublic) bool { return !exclude[id] && !m.struckOut(id) }
 	for _, shared := range []bool{false, true} {
 		var candidates []Node
 		for _, n := range m.nodes {
@@ -472,7 +473,7 @@ func (m *Manager) buildLocked(exclude map[onion.NodeID]bool) (*livePath, error) 
 			}
 		}
 		m.rnd.Shuffle(len(candidates), func(i, j int) { candidates[i], candidates[j] = candidates[j], candidates[i] })
-		guard, ok := m.pickGuardLocked(byID, candidates, func(id onion.NodeID) bool {
+		guard, ok := m.pickGuardLocked(byID, candidates, func(id key.NodePublic) bool {
 			return usable(id) && (shared || !inUse[id])
 		})
 		if !ok {
@@ -498,7 +499,7 @@ func (m *Manager) buildLocked(exclude map[onion.NodeID]bool) (*livePath, error) 
 // pickGuardLocked returns the first available existing guard, or else a
 // random candidate that is not a guard yet (it becomes one if there is
 // room; otherwise it is a one-off first hop).
-func (m *Manager) pickGuardLocked(byID map[onion.NodeID]Node, candidates []Node, available func(onion.NodeID) bool) (Node, bool) {
+func (m *Manager) pickGuardLocked(byID map[key.NodePublic]Node, candidates []Node, available func(key.NodePublic) bool) (Node, bool) {
 	for _, g := range m.guards {
 		if available(g) {
 			return byID[g], true
@@ -596,7 +597,7 @@ func (m *Manager) dropPathLocked(id uint64) {
 
 // strikeLocked adds a strike to a node (or strikes it out with drop); a
 // node that is struck out leaves every path it is on.
-func (m *Manager) strikeLocked(id onion.NodeID, drop bool) {
+func (m *Manager) strikeLocked(id key.NodePublic, drop bool) {
 	m.struckOut(id) // expire old strikes first
 	s := m.strikes[id]
 	s.count++
@@ -607,13 +608,13 @@ func (m *Manager) strikeLocked(id onion.NodeID, drop bool) {
 	m.strikes[id] = s
 	if s.count >= m.cfg.NodeStrikes {
 		m.paths = slices.DeleteFunc(m.paths, func(p *livePath) bool { return p.contains(id) })
-		m.guards = slices.DeleteFunc(m.guards, func(g onion.NodeID) bool { return g == id })
+		m.guards = slices.DeleteFunc(m.guards, func(g key.NodePublic) bool { return g == id })
 	}
 }
 
 // ReportNode records a failure of one node outside Do (for example a
 // destination that did not answer): a strike, or removal with drop.
-func (m *Manager) ReportNode(id onion.NodeID, drop bool) {
+func (m *Manager) ReportNode(id key.NodePublic, drop bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.strikeLocked(id, drop)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"sotto.dev/key"
 	"sotto.dev/onion"
 )
 
@@ -54,7 +55,7 @@ func newManager(t *testing.T, cfg Config, seed uint64, nodes []Node) (*Manager, 
 
 // run does one Do whose fn returns the errors in order (nil when they
 // run out) and records the paths it was given.
-func run(m *Manager, errs []error, avoid ...onion.NodeID) ([]Path, error) {
+func run(m *Manager, errs []error, avoid ...key.NodePublic) ([]Path, error) {
 	var seen []Path
 	err := m.Do(context.Background(), func(_ context.Context, p Path) error {
 		seen = append(seen, p)
@@ -73,7 +74,7 @@ func checkPath(t *testing.T, p Path, length int, sameSubnet bool) {
 	if len(p.Hops) != length {
 		t.Fatalf("path %d has %d hops", p.ID, len(p.Hops))
 	}
-	ids := map[onion.NodeID]bool{}
+	ids := map[key.NodePublic]bool{}
 	subnets := map[netip.Prefix]bool{}
 	for _, n := range p.Hops {
 		if ids[n.Ed25519] {
@@ -96,7 +97,7 @@ func TestBuildsDistinctPaths(t *testing.T) {
 	if len(paths) != 2 {
 		t.Fatalf("%d paths", len(paths))
 	}
-	used := map[onion.NodeID]bool{}
+	used := map[key.NodePublic]bool{}
 	for _, p := range paths {
 		checkPath(t, p, 3, false)
 		for _, n := range p.Hops {
@@ -257,7 +258,7 @@ func TestDeadGuardIsReplaced(t *testing.T) {
 		if i == 3 {
 			t.Fatal("dead guard kept after 3 failures")
 		}
-		var avoid []onion.NodeID
+		var avoid []key.NodePublic
 		for _, p := range m.Paths() {
 			if !p.contains(dead) {
 				avoid = append(avoid, p.Guard().Ed25519)

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 
-	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // Contact is what we know about another account.
 type Contact struct {
-	SessionID   identity.SessionID
+	SessionID   key.SessionID
 	DisplayName string // from their profile; may be empty
 	Approved    bool   // we accepted them (or wrote to them first)
 	ApprovedMe  bool   // they accepted us (or wrote to us)
@@ -38,7 +38,7 @@ func scanContact(r rowScanner) (*Contact, error) {
 }
 
 // Contact returns the contact id, or ErrNotFound.
-func (o ops) Contact(ctx context.Context, id identity.SessionID) (*Contact, error) {
+func (o ops) Contact(ctx context.Context, id key.SessionID) (*Contact, error) {
 	c, err := scanContact(o.q.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contacts WHERE session_id = ?`, id.String()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -73,7 +73,7 @@ func (o ops) Contacts(ctx context.Context) ([]*Contact, error) {
 }
 
 // contactField updates one column of a contact, creating the row if needed.
-func (o ops) contactField(ctx context.Context, id identity.SessionID, column string, value any, now int64) error {
+func (o ops) contactField(ctx context.Context, id key.SessionID, column string, value any, now int64) error {
 	_, err := o.q.ExecContext(ctx, `INSERT INTO contacts (session_id, `+column+`, created_at, updated_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (session_id) DO UPDATE SET `+column+` = excluded.`+column+`, updated_at = excluded.updated_at`,
 		id.String(), value, now, now)
@@ -84,28 +84,28 @@ func (o ops) contactField(ctx context.Context, id identity.SessionID, column str
 }
 
 // SetApproved records whether we accept messages from id.
-func (o ops) SetApproved(ctx context.Context, id identity.SessionID, v bool, now int64) error {
+func (o ops) SetApproved(ctx context.Context, id key.SessionID, v bool, now int64) error {
 	return o.contactField(ctx, id, "approved", boolInt(v), now)
 }
 
 // SetApprovedMe records whether id accepted our messages.
-func (o ops) SetApprovedMe(ctx context.Context, id identity.SessionID, v bool, now int64) error {
+func (o ops) SetApprovedMe(ctx context.Context, id key.SessionID, v bool, now int64) error {
 	return o.contactField(ctx, id, "approved_me", boolInt(v), now)
 }
 
 // SetBlocked blocks or unblocks id.
-func (o ops) SetBlocked(ctx context.Context, id identity.SessionID, v bool, now int64) error {
+func (o ops) SetBlocked(ctx context.Context, id key.SessionID, v bool, now int64) error {
 	return o.contactField(ctx, id, "blocked", boolInt(v), now)
 }
 
 // SetDisplayName records id's display name.
-func (o ops) SetDisplayName(ctx context.Context, id identity.SessionID, name string, now int64) error {
+func (o ops) SetDisplayName(ctx context.Context, id key.SessionID, name string, now int64) error {
 	return o.contactField(ctx, id, "display_name", name, now)
 }
 
 // Conversation is a one-to-one conversation's settings.
 type Conversation struct {
-	Peer         identity.SessionID
+	Peer         key.SessionID
 	CreatedAt    int64
 	LastActivity int64
 	ExpiryMode   ExpiryMode
@@ -114,7 +114,7 @@ type Conversation struct {
 
 // EnsureConversation creates the conversation with peer if it does not
 // exist and moves its last activity to at (if later).
-func (o ops) EnsureConversation(ctx context.Context, peer identity.SessionID, at int64) error {
+func (o ops) EnsureConversation(ctx context.Context, peer key.SessionID, at int64) error {
 	_, err := o.q.ExecContext(ctx, `INSERT INTO conversations (id, created_at, last_activity) VALUES (?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET last_activity = max(last_activity, excluded.last_activity)`, peer.String(), at, at)
 	if err != nil {
@@ -124,7 +124,7 @@ func (o ops) EnsureConversation(ctx context.Context, peer identity.SessionID, at
 }
 
 // Conversation returns the conversation with peer, or ErrNotFound.
-func (o ops) Conversation(ctx context.Context, peer identity.SessionID) (*Conversation, error) {
+func (o ops) Conversation(ctx context.Context, peer key.SessionID) (*Conversation, error) {
 	var c Conversation
 	var mode int8
 	err := o.q.QueryRowContext(ctx, `SELECT created_at, last_activity, expiry_mode, expiry_timer FROM conversations WHERE id = ?`,
@@ -141,7 +141,7 @@ func (o ops) Conversation(ctx context.Context, peer identity.SessionID) (*Conver
 
 // SetDisappearing sets the conversation's disappearing-messages mode and
 // timer (seconds), creating the conversation if needed.
-func (o ops) SetDisappearing(ctx context.Context, peer identity.SessionID, mode ExpiryMode, timer uint32, now int64) error {
+func (o ops) SetDisappearing(ctx context.Context, peer key.SessionID, mode ExpiryMode, timer uint32, now int64) error {
 	if mode == ExpiryOff {
 		timer = 0
 	}
@@ -156,7 +156,7 @@ func (o ops) SetDisappearing(ctx context.Context, peer identity.SessionID, mode 
 }
 
 // DeleteConversation removes the conversation with peer and its messages.
-func (o ops) DeleteConversation(ctx context.Context, peer identity.SessionID) error {
+func (o ops) DeleteConversation(ctx context.Context, peer key.SessionID) error {
 	if _, err := o.q.ExecContext(ctx, `DELETE FROM messages WHERE conversation = ?`, peer.String()); err != nil {
 		return fmt.Errorf("store: delete conversation: %w", err)
 	}
@@ -168,7 +168,7 @@ func (o ops) DeleteConversation(ctx context.Context, peer identity.SessionID) er
 
 // Summary is one line of the inbox or of the requests list.
 type Summary struct {
-	Peer         identity.SessionID
+	Peer         key.SessionID
 	DisplayName  string
 	LastActivity int64
 	Messages     int
@@ -198,7 +198,7 @@ func (o ops) summaries(ctx context.Context, idQuery string) ([]*Summary, error) 
 	if err != nil {
 		return nil, fmt.Errorf("store: list conversations: %w", err)
 	}
-	var ids []identity.SessionID
+	var ids []key.SessionID
 	for rows.Next() {
 		var s string
 		if err := rows.Scan(&s); err != nil {
@@ -228,7 +228,7 @@ func (o ops) summaries(ctx context.Context, idQuery string) ([]*Summary, error) 
 	return out, nil
 }
 
-func (o ops) summary(ctx context.Context, peer identity.SessionID) (*Summary, error) {
+func (o ops) summary(ctx context.Context, peer key.SessionID) (*Summary, error) {
 	s := &Summary{Peer: peer}
 	var mode int8
 	err := o.q.QueryRowContext(ctx, `SELECT
@@ -254,7 +254,7 @@ func (o ops) summary(ctx context.Context, peer identity.SessionID) (*Summary, er
 }
 
 // AddRequest puts id in the message requests (or refreshes its last_seen).
-func (o ops) AddRequest(ctx context.Context, id identity.SessionID, at int64) error {
+func (o ops) AddRequest(ctx context.Context, id key.SessionID, at int64) error {
 	_, err := o.q.ExecContext(ctx, `INSERT INTO requests (session_id, first_seen, last_seen) VALUES (?, ?, ?)
 		ON CONFLICT (session_id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)`, id.String(), at, at)
 	if err != nil {
@@ -265,7 +265,7 @@ func (o ops) AddRequest(ctx context.Context, id identity.SessionID, at int64) er
 
 // RemoveRequest takes id out of the message requests; it reports whether
 // id was there.
-func (o ops) RemoveRequest(ctx context.Context, id identity.SessionID) (bool, error) {
+func (o ops) RemoveRequest(ctx context.Context, id key.SessionID) (bool, error) {
 	res, err := o.q.ExecContext(ctx, `DELETE FROM requests WHERE session_id = ?`, id.String())
 	if err != nil {
 		return false, fmt.Errorf("store: remove request: %w", err)
@@ -278,7 +278,7 @@ func (o ops) RemoveRequest(ctx context.Context, id identity.SessionID) (bool, er
 }
 
 // IsRequest reports whether id is waiting in the message requests.
-func (o ops) IsRequest(ctx context.Context, id identity.SessionID) (bool, error) {
+func (o ops) IsRequest(ctx context.Context, id key.SessionID) (bool, error) {
 	var n int
 	if err := o.q.QueryRowContext(ctx, `SELECT count(*) FROM requests WHERE session_id = ?`, id.String()).Scan(&n); err != nil {
 		return false, fmt.Errorf("store: is request: %w", err)

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strings"
 
-	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // Direction says who wrote a message.
@@ -87,13 +87,13 @@ func (m ExpiryMode) MarshalText() ([]byte, error) { return []byte(m.String()), n
 // Ref names a message the way Session does: its author and its sent
 // timestamp (Quote.id, Reaction.id, UnsendRequest.timestamp).
 type Ref struct {
-	Author identity.SessionID
+	Author key.SessionID
 	SentAt int64
 }
 
 // Reaction is one emoji reaction on a message.
 type Reaction struct {
-	Reactor identity.SessionID
+	Reactor key.SessionID
 	Emoji   string
 	At      int64
 }
@@ -101,8 +101,8 @@ type Reaction struct {
 // Message is a stored message.
 type Message struct {
 	ID           int64
-	Conversation identity.SessionID // the peer (our own ID for Note to Self)
-	Author       identity.SessionID
+	Conversation key.SessionID // the peer (our own ID for Note to Self)
+	Author       key.SessionID
 	Direction    Direction
 	SentAt       int64 // envelope timestamp, ms
 	ReceivedAt   int64
@@ -158,10 +158,10 @@ func scanMessage(r rowScanner) (*Message, error) {
 }
 
 // parseID reads a Session ID this package wrote.
-func parseID(s string) (identity.SessionID, error) {
-	id, err := identity.ParseSessionID(s)
+func parseID(s string) (key.SessionID, error) {
+	id, err := key.ParseSessionID(s)
 	if err != nil {
-		return identity.SessionID{}, fmt.Errorf("store: corrupt session ID in database: %w", err)
+		return key.SessionID{}, fmt.Errorf("store: corrupt session ID in database: %w", err)
 	}
 	return id, nil
 }
@@ -219,7 +219,7 @@ func (o ops) Message(ctx context.Context, id int64) (*Message, error) {
 }
 
 // FindMessage returns the message of conversation conv named by ref.
-func (o ops) FindMessage(ctx context.Context, conv identity.SessionID, ref Ref) (*Message, error) {
+func (o ops) FindMessage(ctx context.Context, conv key.SessionID, ref Ref) (*Message, error) {
 	m, err := scanMessage(o.q.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages
 		WHERE conversation = ? AND author = ? AND sent_at = ?`, conv.String(), ref.Author.String(), ref.SentAt))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -249,7 +249,7 @@ func (o ops) FindByAuthor(ctx context.Context, ref Ref) (*Message, error) {
 // when limit <= 0), oldest first. The order is the same on every device:
 // by sent timestamp, then by author (two authors may send in the same
 // millisecond), then by arrival.
-func (o ops) History(ctx context.Context, conv identity.SessionID, limit int) ([]*Message, error) {
+func (o ops) History(ctx context.Context, conv key.SessionID, limit int) ([]*Message, error) {
 	if limit <= 0 {
 		limit = -1
 	}
@@ -268,7 +268,7 @@ func (o ops) History(ctx context.Context, conv identity.SessionID, limit int) ([
 
 // MessagesBySent returns the messages of conv written by author with the
 // given sent timestamps (the targets of a receipt).
-func (o ops) MessagesBySent(ctx context.Context, conv, author identity.SessionID, sentAt []int64) ([]*Message, error) {
+func (o ops) MessagesBySent(ctx context.Context, conv, author key.SessionID, sentAt []int64) ([]*Message, error) {
 	if len(sentAt) == 0 {
 		return nil, nil
 	}
@@ -382,7 +382,7 @@ func (o ops) SetExpiresAt(ctx context.Context, id int64, at int64) error {
 // to state to (StateDelivered or StateRead) when they are not already
 // there or beyond, and returns the messages that changed. For StateRead,
 // readAt is recorded.
-func (o ops) AdvanceOutgoing(ctx context.Context, conv, self identity.SessionID, sentAt []int64, to State, readAt int64) ([]*Message, error) {
+func (o ops) AdvanceOutgoing(ctx context.Context, conv, self key.SessionID, sentAt []int64, to State, readAt int64) ([]*Message, error) {
 	msgs, err := o.MessagesBySent(ctx, conv, self, sentAt)
 	if err != nil {
 		return nil, err
@@ -407,7 +407,7 @@ func (o ops) AdvanceOutgoing(ctx context.Context, conv, self identity.SessionID,
 // MarkRead marks every unread incoming message of conv sent at or before
 // upTo as read at readAt, starts the timer of those that disappear after
 // being read, and returns them.
-func (o ops) MarkRead(ctx context.Context, conv identity.SessionID, upTo, readAt int64) ([]*Message, error) {
+func (o ops) MarkRead(ctx context.Context, conv key.SessionID, upTo, readAt int64) ([]*Message, error) {
 	rows, err := o.q.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages
 		WHERE conversation = ? AND direction = ? AND read_at = 0 AND sent_at <= ? ORDER BY sent_at, id`,
 		conv.String(), int8(Incoming), upTo)
@@ -470,7 +470,7 @@ func (o ops) NextExpiry(ctx context.Context) (int64, error) {
 
 // SetReaction adds (add true) or removes reactor's emoji on message id.
 // It reports whether anything changed.
-func (o ops) SetReaction(ctx context.Context, id int64, reactor identity.SessionID, emoji string, add bool, at int64) (bool, error) {
+func (o ops) SetReaction(ctx context.Context, id int64, reactor key.SessionID, emoji string, add bool, at int64) (bool, error) {
 	var res sql.Result
 	var err error
 	if add {

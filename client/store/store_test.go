@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 func testKey(b byte) (k [KeySize]byte) {
@@ -19,13 +19,13 @@ func testKey(b byte) (k [KeySize]byte) {
 	return k
 }
 
-func testID(t *testing.T, b byte) identity.SessionID {
+func testID(t *testing.T, b byte) key.SessionID {
 	t.Helper()
-	var key [32]byte
-	for i := range key {
-		key[i] = b
+	var k [32]byte
+	for i := range k {
+		k[i] = b
 	}
-	return identity.NewSessionID(identity.PrefixStandard, key)
+	return key.NewSessionID(key.PrefixStandard, k)
 }
 
 func openTest(t *testing.T) *Store {
@@ -326,7 +326,7 @@ func TestUnsendAndReactions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		who   identity.SessionID
+		who   key.SessionID
 		emoji string
 		add   bool
 		want  bool
@@ -374,7 +374,7 @@ func TestContactsAndRequests(t *testing.T) {
 	if err != nil || !c.Approved || c.Blocked || c.DisplayName != "Bob" || c.CreatedAt != 1 || c.UpdatedAt != 2 {
 		t.Fatalf("bob = %+v, %v", c, err)
 	}
-	for _, id := range []identity.SessionID{bob, carol, dave} {
+	for _, id := range []key.SessionID{bob, carol, dave} {
 		if err := s.EnsureConversation(ctx, id, 10); err != nil {
 			t.Fatal(err)
 		}
@@ -598,13 +598,13 @@ func TestHistoryTieOrder(t *testing.T) {
 	ctx := context.Background()
 	alice, bob := testID(t, 0xa1), testID(t, 0xb0)
 	var orders [2][]string
-	for i, first := range []identity.SessionID{alice, bob} {
+	for i, first := range []key.SessionID{alice, bob} {
 		s := openTest(t)
 		second := bob
 		if first == bob {
 			second = alice
 		}
-		for _, who := range []identity.SessionID{first, second} {
+		for _, who := range []key.SessionID{first, second} {
 			m := &Message{Conversation: bob, Author: who, SentAt: 42, Body: who.String()[:4], State: StateReceived}
 			if _, _, err := s.InsertMessage(ctx, m); err != nil {
 				t.Fatal(err)

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"sotto.dev/identity"
+	"sotto.dev/key"
 )
 
 // LastHash returns the hash of the last message retrieved from node for
@@ -17,7 +17,7 @@ import (
 // this" on one node may not mean the same on another, where a message
 // replicated late sits after it. A node we have not polled yet is read from
 // the start and the processed-hash set drops what we already have.
-func (o ops) LastHash(ctx context.Context, account identity.SessionID, node string, ns int16) (string, error) {
+func (o ops) LastHash(ctx context.Context, account key.SessionID, node string, ns int16) (string, error) {
 	var h string
 	err := o.q.QueryRowContext(ctx, `SELECT hash FROM last_hashes WHERE account = ? AND node = ? AND namespace = ?`,
 		account.String(), node, ns).Scan(&h)
@@ -31,7 +31,7 @@ func (o ops) LastHash(ctx context.Context, account identity.SessionID, node stri
 }
 
 // SetLastHash records the retrieve position for node, account and ns.
-func (o ops) SetLastHash(ctx context.Context, account identity.SessionID, node string, ns int16, hash string, now int64) error {
+func (o ops) SetLastHash(ctx context.Context, account key.SessionID, node string, ns int16, hash string, now int64) error {
 	_, err := o.q.ExecContext(ctx, `INSERT INTO last_hashes (account, node, namespace, hash, updated_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (account, node, namespace) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at`,
 		account.String(), node, ns, hash, now)
@@ -130,10 +130,10 @@ type OutboxItem struct {
 	ID          int64
 	MessageID   int64 // the local message it belongs to, 0 for none
 	Kind        OutboxKind
-	Account     identity.SessionID // whose swarm
-	Data        []byte             // the stored bytes (before base64)
-	Timestamp   int64              // store timestamp, ms
-	Expiry      int64              // store expiry, ms
+	Account     key.SessionID // whose swarm
+	Data        []byte        // the stored bytes (before base64)
+	Timestamp   int64         // store timestamp, ms
+	Expiry      int64         // store expiry, ms
 	Attempts    int
 	NextAttempt int64
 	LastError   string

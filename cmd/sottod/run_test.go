@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"sotto.dev/key"
 	"sotto.dev/ledger"
 	ledgercli "sotto.dev/ledger/cli"
 	"sotto.dev/ledger/state"
@@ -52,7 +53,7 @@ func freeTCP(t *testing.T) int {
 
 // waitNode waits until the ledger lists node k as active in a swarm,
 // with an uptime proof.
-func waitNode(t *testing.T, c *ledger.Client, k state.NodeKey, stderr *lockedBuffer) *ledger.NodeInfo {
+func waitNode(t *testing.T, c *ledger.Client, k key.NodePublic, stderr *lockedBuffer) *ledger.NodeInfo {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
@@ -69,7 +70,7 @@ func waitNode(t *testing.T, c *ledger.Client, k state.NodeKey, stderr *lockedBuf
 	}
 }
 
-func nodeKeyOf(t *testing.T, dataDir string) state.NodeKey {
+func nodeKeyOf(t *testing.T, dataDir string) key.NodePublic {
 	t.Helper()
 	k, err := loadNodeKey(dataDir)
 	if err != nil {
@@ -116,7 +117,7 @@ func TestRunEmbeddedLedger(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	var keyA state.NodeKey
+	var keyA key.NodePublic
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if _, err := os.Stat(filepath.Join(cfg.DataDir, "key.json")); err == nil {
 			keyA = nodeKeyOf(t, cfg.DataDir)
@@ -242,12 +243,12 @@ func serviceNodes(t *testing.T, url string) []listedNode {
 	return r.Result.States
 }
 
-func loadNodeKey(dataDir string) (state.NodeKey, error) {
+func loadNodeKey(dataDir string) (key.NodePublic, error) {
 	k, err := snode.LoadKeys(filepath.Join(dataDir, snode.KeyFileName))
 	if err != nil {
-		return state.NodeKey{}, err
+		return key.NodePublic{}, err
 	}
-	return state.NodeKey(k.Ed25519Public()), nil
+	return key.NodePublic(k.Ed25519Public()), nil
 }
 
 func TestValidateLedgerSources(t *testing.T) {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"sotto.dev/internal/testnet"
+	"sotto.dev/key"
 	"sotto.dev/onion"
 	"sotto.dev/storagerpc"
 	"sotto.dev/swarm"
@@ -67,8 +68,8 @@ type BenchConfig struct {
 
 // benchNode is a node as the bench learns it from get_n_service_nodes.
 type benchNode struct {
-	Ed25519 onion.NodeID
-	X25519  onion.PublicKey
+	Ed25519 key.NodePublic
+	X25519  key.OnionPublic
 	URL     string
 	Swarm   uint64
 }
@@ -249,26 +250,26 @@ func nodeURL(s string) string {
 
 // pingKey asks a node's /ping_test/v1 for its Ed25519 key (Session's
 // reachability test answers with it in X-Oxen-Snode-Pubkey).
-func pingKey(ctx context.Context, c *http.Client, url string) (onion.NodeID, error) {
+func pingKey(ctx context.Context, c *http.Client, url string) (key.NodePublic, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/ping_test/v1", nil)
 	if err != nil {
-		return onion.NodeID{}, err
+		return key.NodePublic{}, err
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return onion.NodeID{}, err
+		return key.NodePublic{}, err
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return onion.NodeID{}, &statusError{status: resp.StatusCode}
+		return key.NodePublic{}, &statusError{status: resp.StatusCode}
 	}
 	k, err := base64.StdEncoding.DecodeString(resp.Header.Get("X-Oxen-Snode-Pubkey"))
-	if err != nil || len(k) != len(onion.NodeID{}) {
-		return onion.NodeID{}, errors.New("ping_test answer has no node key")
+	if err != nil || len(k) != len(key.NodePublic{}) {
+		return key.NodePublic{}, errors.New("ping_test answer has no node key")
 	}
-	return onion.NodeID(k), nil
+	return key.NodePublic(k), nil
 }
 
 func fetchNodes(ctx context.Context, c *http.Client, seed string) ([]benchNode, error) {
@@ -304,7 +305,7 @@ func fetchNodes(ctx context.Context, c *http.Client, seed string) ([]benchNode, 
 			return nil, errors.New("get_n_service_nodes: malformed node entry")
 		}
 		out = append(out, benchNode{
-			Ed25519: onion.NodeID(ed), X25519: onion.PublicKey(x), Swarm: s.Swarm,
+			Ed25519: key.NodePublic(ed), X25519: key.OnionPublic(x), Swarm: s.Swarm,
 			URL: "https://" + net.JoinHostPort(s.IP, strconv.Itoa(int(s.Port))),
 		})
 	}
@@ -540,7 +541,7 @@ func (b *bench) onionStore(ctx context.Context) (Result, error) {
 }
 
 // randomPath picks n distinct nodes other than exclude.
-func (b *bench) randomPath(n int, exclude onion.NodeID) []benchNode {
+func (b *bench) randomPath(n int, exclude key.NodePublic) []benchNode {
 	out := make([]benchNode, 0, n)
 	for len(out) < n {
 		c := b.nodes[randN(len(b.nodes))]

@@ -23,7 +23,7 @@ import (
 	"testing"
 	"time"
 
-	"sotto.dev/identity"
+	"sotto.dev/key"
 	"sotto.dev/ledger"
 	ledgercli "sotto.dev/ledger/cli"
 	"sotto.dev/ledger/state"
@@ -112,8 +112,8 @@ type Options struct {
 // NodeInfo describes one node of the network.
 type NodeInfo struct {
 	Index   int
-	Ed25519 identity.Ed25519PublicKey
-	X25519  identity.X25519PublicKey
+	Ed25519 key.NodePublic
+	X25519  key.OnionPublic
 	Addr    netip.AddrPort
 	URL     string // https://ip:port
 	DataDir string

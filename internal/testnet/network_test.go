@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"sotto.dev/key"
 	"sotto.dev/ledger"
 	ledgercli "sotto.dev/ledger/cli"
 	"sotto.dev/ledger/state"
@@ -74,7 +75,7 @@ func onionInfo(t *testing.T, n *Network, hops []int, dest int) onion.SnodeRespon
 	t.Helper()
 	hop := func(i int) onion.Hop {
 		ni := n.Node(i)
-		return onion.Hop{Node: onion.NodeID(ni.Ed25519), X25519: onion.PublicKey(ni.X25519)}
+		return onion.Hop{Node: key.NodePublic(ni.Ed25519), X25519: key.OnionPublic(ni.X25519)}
 	}
 	var path []onion.Hop
 	for _, h := range hops {
@@ -471,7 +472,7 @@ func TestCometBFTSubprocess(t *testing.T) {
 	defer cancel()
 	node := func(i int) *ledger.NodeInfo {
 		t.Helper()
-		ni, err := c.Node(ctx, state.NodeKey(n.Node(i).Ed25519))
+		ni, err := c.Node(ctx, key.NodePublic(n.Node(i).Ed25519))
 		if err != nil {
 			t.Fatal(err)
 		}

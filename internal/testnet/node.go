@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"sotto.dev/key"
 	"sotto.dev/ledger"
 	"sotto.dev/snode"
 	"sotto.dev/snode/relay"
@@ -40,7 +41,7 @@ func newNodeProc(cfg snode.Config, deps snode.Deps) (*nodeProc, error) {
 		p.fwd = newPinnedForwarder(cfg.Limits.ForwardTimeout.D())
 		r, err := relay.New(relay.Config{AllowPrivateServers: true}, relay.Deps{
 			Logger:        log,
-			X25519Private: [32]byte(n.Keys().X25519Private()),
+			X25519Private: n.Keys().X25519Private(),
 			Directory:     newViewDirectory(view),
 			Local:         n,
 			Forwarder:     p.fwd,
@@ -85,18 +86,18 @@ type viewDirectory struct {
 
 	mu   sync.Mutex
 	snap *ledger.Snapshot
-	byID map[[32]byte]netip.AddrPort
+	byID map[key.NodePublic]netip.AddrPort
 }
 
 func newViewDirectory(v ledger.View) *viewDirectory { return &viewDirectory{view: v} }
 
 // Lookup implements relay.Directory.
-func (d *viewDirectory) Lookup(id [32]byte) (netip.AddrPort, bool) {
+func (d *viewDirectory) Lookup(id key.NodePublic) (netip.AddrPort, bool) {
 	snap := d.view.Current()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if snap != d.snap {
-		d.byID = make(map[[32]byte]netip.AddrPort, len(snap.Nodes))
+		d.byID = make(map[key.NodePublic]netip.AddrPort, len(snap.Nodes))
 		for _, n := range snap.Nodes {
 			ip, err := netip.ParseAddr(n.PublicIP)
 			if err != nil || n.State != ledger.StateActive {
@@ -117,20 +118,20 @@ type pinnedForwarder struct {
 	timeout time.Duration
 
 	mu      sync.Mutex
-	clients map[[32]byte]*http.Client
+	clients map[key.NodePublic]*http.Client
 }
 
 func newPinnedForwarder(timeout time.Duration) *pinnedForwarder {
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	return &pinnedForwarder{timeout: timeout, clients: map[[32]byte]*http.Client{}}
+	return &pinnedForwarder{timeout: timeout, clients: map[key.NodePublic]*http.Client{}}
 }
 
 // errPeerKey reports a next hop whose certificate is not its ledger key.
 var errPeerKey = errors.New("testnet: next node's certificate key is not its ledger key")
 
-func (f *pinnedForwarder) client(id [32]byte) *http.Client {
+func (f *pinnedForwarder) client(id key.NodePublic) *http.Client {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if c, ok := f.clients[id]; ok {
@@ -144,7 +145,7 @@ func (f *pinnedForwarder) client(id [32]byte) *http.Client {
 				return errPeerKey
 			}
 			pk, ok := cs.PeerCertificates[0].PublicKey.(ed25519.PublicKey)
-			if !ok || len(pk) != ed25519.PublicKeySize || [32]byte(pk) != id {
+			if !ok || len(pk) != ed25519.PublicKeySize || key.NodePublic(pk) != id {
 				return errPeerKey
 			}
 			return nil

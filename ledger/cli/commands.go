@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sotto.dev/key"
 	"sotto.dev/ledger"
 	"sotto.dev/ledger/state"
 )
@@ -225,7 +226,7 @@ func (a *app) statusCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				n, err := cl.Node(ctx, state.NodeKey(k))
+				n, err := cl.Node(ctx, key.NodePublic(k))
 				if errors.Is(err, ledger.ErrNotFound) {
 					return fail("check the key, or register the node first", nil, "node %s is not registered", sn)
 				}
@@ -324,7 +325,7 @@ func (a *app) submitted(what string, r *ledger.Result, extra ...string) error {
 }
 
 func (a *app) registerCmd() *cobra.Command {
-	var key, nodeKey, ip, stake string
+	var keyFile, nodeKey, ip, stake string
 	var port uint16
 	var feeBps uint16
 	var reserve []string
@@ -336,7 +337,7 @@ func (a *app) registerCmd() *cobra.Command {
 			"holds a spot for a given account.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			op, err := readKeyFile(key)
+			op, err := readKeyFile(keyFile)
 			if err != nil {
 				return err
 			}
@@ -373,11 +374,11 @@ func (a *app) registerCmd() *cobra.Command {
 			if err != nil {
 				return txErr(err, "register")
 			}
-			return a.submitted("register", res, "node: "+state.NodeKey(ns.PublicKey()).String())
+			return a.submitted("register", res, "node: "+key.NodePublic(ns.PublicKey()).String())
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&key, "key", "", "operator account key file")
+	f.StringVar(&keyFile, "key", "", "operator account key file")
 	f.StringVar(&nodeKey, "node-key", "", "the node's data directory (or its key.json)")
 	f.StringVar(&ip, "ip", "", "the node's public IPv4 address")
 	f.Uint16Var(&port, "port", 0, "the node's storage (HTTPS) port")
@@ -406,7 +407,7 @@ func (a *app) contributeCmd() *cobra.Command {
 			if err != nil {
 				return fail("pass --amount COINS", err, "bad amount")
 			}
-			return a.send(cmd, k, "contribute", &state.Contribute{Node: state.NodeKey(node), Amount: amt})
+			return a.send(cmd, k, "contribute", &state.Contribute{Node: node, Amount: amt})
 		},
 	}
 	f := c.Flags()
@@ -431,7 +432,7 @@ func (a *app) unlockCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.send(cmd, k, "unlock", &state.Unlock{Node: state.NodeKey(node)})
+			return a.send(cmd, k, "unlock", &state.Unlock{Node: node})
 		},
 	}
 	c.Flags().StringVar(&key, "key", "", "contributor account key file")

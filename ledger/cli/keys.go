@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"sotto.dev/key"
 	"sotto.dev/ledger/state"
 	"sotto.dev/snode"
 )
@@ -95,18 +96,18 @@ func (n nodeSigner) Sign(msg []byte) [64]byte { return n.k.Sign(msg) }
 
 // readNodeKey loads a service node's key file (its data directory or the
 // key.json in it).
-func readNodeKey(path string) (nodeSigner, state.X25519Key, error) {
+func readNodeKey(path string) (nodeSigner, key.OnionPublic, error) {
 	if path == "" {
-		return nodeSigner{}, state.X25519Key{}, fail("pass --node-key with the node's data directory or its key.json", nil, "no node key given")
+		return nodeSigner{}, key.OnionPublic{}, fail("pass --node-key with the node's data directory or its key.json", nil, "no node key given")
 	}
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		path = filepath.Join(path, snode.KeyFileName)
 	}
 	k, err := snode.LoadKeys(path)
 	if err != nil {
-		return nodeSigner{}, state.X25519Key{}, fail("the node writes its key when it first starts", err, "cannot load node key")
+		return nodeSigner{}, key.OnionPublic{}, fail("the node writes its key when it first starts", err, "cannot load node key")
 	}
-	return nodeSigner{k}, state.X25519Key(k.X25519Public()), nil
+	return nodeSigner{k}, k.X25519Public(), nil
 }
 
 func (a *app) keyArg(keyPath, addr string) (state.Address, error) {

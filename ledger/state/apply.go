@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/bits"
 
+	"sotto.dev/key"
 	"sotto.dev/swarm"
 )
 
@@ -31,7 +32,7 @@ func (s *State) Check(raw []byte) (*Tx, error) {
 		return nil, reject(CodeBadNonce, "nonce %d is more than %d ahead of %d", tx.Nonce, MaxPendingNonces, acc.Nonce)
 	}
 	if acc.Balance == 0 {
-		n := s.nodes[NodeKey(tx.Signer)]
+		n := s.nodes[key.NodePublic(tx.Signer)]
 		if n == nil || n.Status == StatusAwaiting || n.Status == StatusDeregistered {
 			return nil, reject(CodeInsufficientFunds, "account %s holds nothing and is not a registered node", tx.Signer)
 		}
@@ -81,9 +82,9 @@ func (s *State) Deliver(raw []byte) (*Tx, error) {
 	case *Unlock:
 		err = s.unlock(tx.Signer, b)
 	case *UptimeProof:
-		err = s.uptimeProof(NodeKey(tx.Signer), b)
+		err = s.uptimeProof(key.NodePublic(tx.Signer), b)
 	case *Vote:
-		err = s.vote(NodeKey(tx.Signer), b)
+		err = s.vote(key.NodePublic(tx.Signer), b)
 	case *NameRegister:
 		err = s.nameRegister(tx.Signer, b)
 	case *NameRenew:
@@ -152,16 +153,16 @@ func (s *State) poolDeposit(from Address, b *PoolDeposit) error {
 
 // endpointUser returns the live node other than self announcing ip:port (a
 // deregistered node's address is free for a new registration).
-func (s *State) endpointUser(ip IPv4, port uint16, self NodeKey) (NodeKey, bool) {
+func (s *State) endpointUser(ip IPv4, port uint16, self key.NodePublic) (key.NodePublic, bool) {
 	for k, n := range s.nodes {
 		if k != self && n.IP == ip && n.Port == port && n.Status != StatusDeregistered {
 			return k, true
 		}
 	}
-	return NodeKey{}, false
+	return key.NodePublic{}, false
 }
 
-func (s *State) checkEndpoint(ip IPv4, port uint16, self NodeKey) error {
+func (s *State) checkEndpoint(ip IPv4, port uint16, self key.NodePublic) error {
 	if !usableIP(ip, s.params.AllowPrivateIPs) {
 		return reject(CodeInvalid, "address %s cannot be announced", ip)
 	}
@@ -189,7 +190,7 @@ func (s *State) register(op Address, b *Register) error {
 		return reject(CodeInvalid, "fee %d over %d basis points", b.FeeBps, FeeBasis)
 	case s.nodes[b.Node] != nil:
 		return reject(CodeDuplicate, "node key %s is already registered", b.Node)
-	case b.X25519 == X25519Key{}:
+	case b.X25519 == key.OnionPublic{}:
 		return reject(CodeInvalid, "x25519 key is zero")
 	case len(b.Reserved)+1 > p.MaxContributors:
 		return reject(CodeInvalid, "%d reserved spots, at most %d", len(b.Reserved), p.MaxContributors-1)
@@ -365,7 +366,7 @@ func versionLess(a, b [3]uint16) bool {
 	return false
 }
 
-func (s *State) uptimeProof(k NodeKey, b *UptimeProof) error {
+func (s *State) uptimeProof(k key.NodePublic, b *UptimeProof) error {
 	n := s.nodes[k]
 	if n == nil {
 		return reject(CodeUnknownNode, "%s is not a registered node", k)
@@ -397,7 +398,7 @@ func (s *State) quorum(h uint64) *Quorum {
 	return nil
 }
 
-func (s *State) vote(k NodeKey, b *Vote) error {
+func (s *State) vote(k key.NodePublic, b *Vote) error {
 	q := s.quorum(b.Height)
 	if q == nil {
 		return reject(CodeUnknownQuorum, "no open quorum at height %d", b.Height)
@@ -449,7 +450,7 @@ func (s *State) vote(k NodeKey, b *Vote) error {
 // failed applies a quorum's failing verdict (Session's table, §3.3): an
 // active node is decommissioned if it has enough credit, otherwise
 // deregistered; a decommissioned node out of credit is deregistered.
-func (s *State) failed(k NodeKey, reason uint8) {
+func (s *State) failed(k key.NodePublic, reason uint8) {
 	n := s.nodes[k]
 	if n == nil {
 		return
@@ -470,7 +471,7 @@ func (s *State) failed(k NodeKey, reason uint8) {
 
 // passed applies a passing verdict: a decommissioned node with a valid
 // uptime proof is recommissioned.
-func (s *State) passed(k NodeKey) {
+func (s *State) passed(k key.NodePublic) {
 	n := s.nodes[k]
 	if n != nil && n.Status == StatusDecommissioned && n.LastProof != 0 && s.height <= n.LastProof+s.params.ProofValidity {
 		s.recommission(n)

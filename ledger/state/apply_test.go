@@ -3,6 +3,7 @@ package state
 import (
 	"testing"
 
+	"sotto.dev/key"
 	"sotto.dev/swarm"
 )
 
@@ -128,7 +129,7 @@ func TestRegisterRejections(t *testing.T) {
 		{"duplicate node key", mk(func(b *Register) { b.Node = testNode("taken") }, "alice"), CodeDuplicate},
 		{"duplicate x25519 key", mk(func(b *Register) { b.X25519 = taken.X25519 }, "alice"), CodeDuplicate},
 		{"duplicate endpoint", mk(func(b *Register) { b.IP = taken.IP }, "alice"), CodeDuplicate},
-		{"zero x25519", mk(func(b *Register) { b.X25519 = X25519Key{} }, "alice"), CodeInvalid},
+		{"zero x25519", mk(func(b *Register) { b.X25519 = key.OnionPublic{} }, "alice"), CodeInvalid},
 		{"zero port", mk(func(b *Register) { b.Port = 0 }, "alice"), CodeInvalid},
 		{"unspecified ip", mk(func(b *Register) { b.IP = IPv4{} }, "alice"), CodeInvalid},
 		{"fee over 100 %", mk(func(b *Register) { b.FeeBps = FeeBasis + 1 }, "alice"), CodeInvalid},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 
+	"sotto.dev/key"
 	"sotto.dev/swarm"
 )
 
@@ -240,7 +241,7 @@ func (s *State) pruneQuorums() {
 // nodes, then workers from the remaining active and decommissioned nodes,
 // min(remaining, max(MinWorkers, remaining/WorkerDivisor)) of them.
 func (s *State) drawQuorum() {
-	var active, others []NodeKey
+	var active, others []key.NodePublic
 	for _, k := range sortedKeys(s.nodes) {
 		switch s.nodes[k].Status {
 		case StatusActive:
@@ -256,7 +257,7 @@ func (s *State) drawQuorum() {
 	shuffle(r, active)
 	nv := min(len(active), s.params.QuorumSize)
 	validators := active[:nv]
-	rest := append(append([]NodeKey(nil), active[nv:]...), others...)
+	rest := append(append([]key.NodePublic(nil), active[nv:]...), others...)
 	if len(rest) == 0 {
 		return
 	}
@@ -264,7 +265,7 @@ func (s *State) drawQuorum() {
 	nw := min(len(rest), max(s.params.MinWorkers, len(rest)/s.params.WorkerDivisor), maxWorkers)
 	q := &Quorum{
 		Height:     s.height,
-		Validators: append([]NodeKey(nil), validators...),
+		Validators: append([]key.NodePublic(nil), validators...),
 		Workers:    rest[:nw:nw],
 		Voted:      make([]bool, nv),
 		Pass:       make([]uint16, nw),

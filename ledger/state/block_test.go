@@ -9,13 +9,14 @@ import (
 	"slices"
 	"testing"
 
+	"sotto.dev/key"
 	"sotto.dev/swarm"
 )
 
 // live runs n blocks in which every active or decommissioned node not in
 // down sends an uptime proof when one is due, plus the extra txs in the
 // first block.
-func (h *harness) live(n int, down map[NodeKey]bool, extra ...[]byte) {
+func (h *harness) live(n int, down map[key.NodePublic]bool, extra ...[]byte) {
 	h.t.Helper()
 	for i := range n {
 		txs := extra
@@ -36,7 +37,7 @@ func (h *harness) live(n int, down map[NodeKey]bool, extra ...[]byte) {
 
 // untilQuorum runs live blocks until a quorum is drawn that tests target
 // (any quorum if target is zero) and returns it.
-func (h *harness) untilQuorum(target NodeKey, down map[NodeKey]bool) Quorum {
+func (h *harness) untilQuorum(target key.NodePublic, down map[key.NodePublic]bool) Quorum {
 	h.t.Helper()
 	for range 200 {
 		h.live(1, down)
@@ -45,7 +46,7 @@ func (h *harness) untilQuorum(target NodeKey, down map[NodeKey]bool) Quorum {
 			continue
 		}
 		q := qs[len(qs)-1]
-		if target == (NodeKey{}) || slices.Contains(q.Workers, target) {
+		if target == (key.NodePublic{}) || slices.Contains(q.Workers, target) {
 			return q
 		}
 	}
@@ -53,7 +54,7 @@ func (h *harness) untilQuorum(target NodeKey, down map[NodeKey]bool) Quorum {
 	return Quorum{}
 }
 
-func results(q Quorum, verdict map[NodeKey]uint8) []uint8 {
+func results(q Quorum, verdict map[key.NodePublic]uint8) []uint8 {
 	out := make([]uint8, len(q.Workers))
 	for i, w := range q.Workers {
 		out[i] = verdict[w]
@@ -64,7 +65,7 @@ func results(q Quorum, verdict map[NodeKey]uint8) []uint8 {
 func TestQuorumComposition(t *testing.T) {
 	h := newHarness(t, DevnetParams(), 0, map[string]uint64{"op": 10_000 * Coin})
 	h.solo("op", "sn", 12)
-	q := h.untilQuorum(NodeKey{}, nil)
+	q := h.untilQuorum(key.NodePublic{}, nil)
 	p := h.s.params
 	if len(q.Validators) != p.QuorumSize {
 		t.Fatalf("%d validators", len(q.Validators))
@@ -72,7 +73,7 @@ func TestQuorumComposition(t *testing.T) {
 	if want := min(12-p.QuorumSize, max(p.MinWorkers, (12-p.QuorumSize)/p.WorkerDivisor)); len(q.Workers) != want {
 		t.Fatalf("%d workers, want %d", len(q.Workers), want)
 	}
-	seen := map[NodeKey]bool{}
+	seen := map[key.NodePublic]bool{}
 	for _, k := range append(slices.Clone(q.Validators), q.Workers...) {
 		if seen[k] {
 			t.Fatalf("node %s drawn twice", k)
@@ -93,7 +94,7 @@ func TestQuorumComposition(t *testing.T) {
 func TestVoteRejections(t *testing.T) {
 	h := newHarness(t, DevnetParams(), 0, map[string]uint64{"op": 10_000 * Coin})
 	h.solo("op", "sn", 10)
-	q := h.untilQuorum(NodeKey{}, nil)
+	q := h.untilQuorum(key.NodePublic{}, nil)
 	v0 := h.names[q.Validators[0]]
 	worker := h.names[q.Workers[0]]
 	pass := make([]uint8, len(q.Workers))
@@ -116,19 +117,19 @@ func TestVotesDecommissionAndRecommission(t *testing.T) {
 	supply := h.s.Supply()
 	// Let the nodes build some credit first.
 	h.live(30, nil)
-	q := h.untilQuorum(NodeKey{}, nil)
+	q := h.untilQuorum(key.NodePublic{}, nil)
 	target := q.Workers[0]
 	before := h.node(target)
 
-	fail := results(q, map[NodeKey]uint8{target: FailStorage})
+	fail := results(q, map[key.NodePublic]uint8{target: FailStorage})
 	// One failing vote, one abstention: not decided.
-	abstain := results(q, map[NodeKey]uint8{target: ResultAbstain})
+	abstain := results(q, map[key.NodePublic]uint8{target: ResultAbstain})
 	h.ok(h.tx(h.names[q.Validators[0]], &Vote{Height: q.Height, Results: fail}),
 		h.tx(h.names[q.Validators[1]], &Vote{Height: q.Height, Results: abstain}))
 	if h.node(target).Status != StatusActive {
 		t.Fatal("decided on one vote")
 	}
-	h.ok(h.tx(h.names[q.Validators[2]], &Vote{Height: q.Height, Results: results(q, map[NodeKey]uint8{target: FailOnion})}))
+	h.ok(h.tx(h.names[q.Validators[2]], &Vote{Height: q.Height, Results: results(q, map[key.NodePublic]uint8{target: FailOnion})}))
 	n := h.node(target)
 	if n.Status != StatusDecommissioned || n.SwarmID != swarm.UnassignedID || n.DecommReason != FailStorage|FailOnion {
 		t.Fatalf("after two failing votes: %+v", n)
@@ -180,9 +181,9 @@ func TestFailingWithoutCreditDeregisters(t *testing.T) {
 	p.CreditPerDay = 0
 	h := newHarness(t, p, 0, map[string]uint64{"op": 10_000 * Coin})
 	h.solo("op", "sn", 10)
-	q := h.untilQuorum(NodeKey{}, nil)
+	q := h.untilQuorum(key.NodePublic{}, nil)
 	target := q.Workers[0]
-	fail := results(q, map[NodeKey]uint8{target: FailStorageTest})
+	fail := results(q, map[key.NodePublic]uint8{target: FailStorageTest})
 	h.ok(h.tx(h.names[q.Validators[0]], &Vote{Height: q.Height, Results: fail}),
 		h.tx(h.names[q.Validators[1]], &Vote{Height: q.Height, Results: fail}))
 	n := h.node(target)
@@ -204,7 +205,7 @@ func TestStoppedNodeLifecycle(t *testing.T) {
 	gone := testNode("gone")
 	h.ok(h.tx("bob", &Contribute{Node: gone, Amount: 40 * Coin}))
 	supply := h.s.Supply()
-	down := map[NodeKey]bool{gone: true}
+	down := map[key.NodePublic]bool{gone: true}
 	activeSince := h.node(gone).ActiveSince
 
 	for h.node(gone).Status == StatusActive {
@@ -402,7 +403,7 @@ func TestStateEncodingRoundTrip(t *testing.T) {
 	h.solo("op", "sn", 8)
 	h.ok(h.register("op", "half", 50*Coin, 300, Reservation{Addr: testAddr("bob"), Amount: 10 * Coin}),
 		h.tx("bob", &NameRegister{Name: NameHash{1}, Value: []byte("v"), Terms: 1}))
-	h.untilQuorum(NodeKey{}, nil)
+	h.untilQuorum(key.NodePublic{}, nil)
 	enc := h.s.Encode()
 	got, err := Decode(enc)
 	if err != nil {
@@ -543,7 +544,7 @@ func FuzzDeliver(f *testing.F) {
 	h.solo("op", "sn", 9)
 	h.ok(h.register("op", "half", 50*Coin, 300, Reservation{Addr: testAddr("bob"), Amount: 10 * Coin}))
 	h.ok(h.tx("bob", &NameRegister{Name: NameHash{1}, Value: []byte("v"), Terms: 1}))
-	q := h.untilQuorum(NodeKey{}, nil)
+	q := h.untilQuorum(key.NodePublic{}, nil)
 	signers := []string{"op", "bob", "half", h.names[q.Validators[0]], h.names[q.Workers[0]], "stranger"}
 	base := h.s
 	for i, b := range sampleBodies() {

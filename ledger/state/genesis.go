@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"time"
 
+	"sotto.dev/key"
 	"sotto.dev/swarm"
 )
 
@@ -123,7 +124,7 @@ func New(chainID string, g *Genesis, initialHeight uint64) (*State, error) {
 		height:   initialHeight - 1,
 		pool:     g.Pool,
 		accounts: make(map[Address]*Account),
-		nodes:    make(map[NodeKey]*Node),
+		nodes:    make(map[key.NodePublic]*Node),
 		names:    make(map[NameHash]*Name),
 	}
 	supply := g.Pool

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"testing"
+
+	"sotto.dev/key"
 )
 
 const testChain = "sotto-test"
@@ -15,7 +17,7 @@ const testChain = "sotto-test"
 type harness struct {
 	t     testing.TB
 	s     *State
-	names map[NodeKey]string
+	names map[key.NodePublic]string
 }
 
 func testKey(name string) ed25519.PrivateKey {
@@ -23,9 +25,11 @@ func testKey(name string) ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(seed[:])
 }
 
-func testAddr(name string) Address { return Address(testKey(name).Public().(ed25519.PublicKey)) }
-func testNode(name string) NodeKey { return NodeKey(testAddr(name)) }
-func testX(name string) X25519Key  { return X25519Key(sha256.Sum256([]byte("x25519 " + name))) }
+func testAddr(name string) Address        { return Address(testKey(name).Public().(ed25519.PublicKey)) }
+func testNode(name string) key.NodePublic { return key.NodePublic(testAddr(name)) }
+func testX(name string) key.OnionPublic {
+	return key.OnionPublic(sha256.Sum256([]byte("x25519 " + name)))
+}
 
 // newHarness starts a chain at height 1 with the given balances.
 func newHarness(t testing.TB, p Params, pool uint64, balances map[string]uint64) *harness {
@@ -38,7 +42,7 @@ func newHarness(t testing.TB, p Params, pool uint64, balances map[string]uint64)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, s: s, names: make(map[NodeKey]string)}
+	return &harness{t: t, s: s, names: make(map[key.NodePublic]string)}
 }
 
 // tx builds and signs a transaction from signer with its next nonce.
@@ -131,10 +135,10 @@ func (h *harness) register(op, node string, stake uint64, fee uint16, res ...Res
 }
 
 // solo registers and fully stakes n nodes named prefix0… with operator op.
-func (h *harness) solo(op, prefix string, n int) []NodeKey {
+func (h *harness) solo(op, prefix string, n int) []key.NodePublic {
 	h.t.Helper()
 	var txs [][]byte
-	var keys []NodeKey
+	var keys []key.NodePublic
 	for i := range n {
 		name := fmt.Sprintf("%s%d", prefix, i)
 		// Each registration needs the operator's next nonce.
@@ -149,7 +153,7 @@ func (h *harness) solo(op, prefix string, n int) []NodeKey {
 	return keys
 }
 
-func (h *harness) node(k NodeKey) Node {
+func (h *harness) node(k key.NodePublic) Node {
 	h.t.Helper()
 	n, ok := h.s.Node(k)
 	if !ok {
@@ -161,7 +165,7 @@ func (h *harness) node(k NodeKey) Node {
 func (h *harness) balance(name string) uint64 { return h.s.Account(testAddr(name)).Balance }
 
 // proofs sends an uptime proof from every listed node.
-func (h *harness) proofs(keys ...NodeKey) {
+func (h *harness) proofs(keys ...key.NodePublic) {
 	h.t.Helper()
 	var txs [][]byte
 	for _, k := range keys {

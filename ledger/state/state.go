@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 
+	"sotto.dev/key"
 	"sotto.dev/swarm"
 )
 
@@ -62,8 +63,8 @@ type Contributor struct {
 
 // Node is a service-node registration.
 type Node struct {
-	Key      NodeKey
-	X25519   X25519Key
+	Key      key.NodePublic
+	X25519   key.OnionPublic
 	IP       IPv4
 	Port     uint16
 	Version  [3]uint16
@@ -135,8 +136,8 @@ type Name struct {
 // Quorum is an obligation quorum: Validators test Workers and vote.
 type Quorum struct {
 	Height     uint64
-	Validators []NodeKey
-	Workers    []NodeKey
+	Validators []key.NodePublic
+	Workers    []key.NodePublic
 	// Per validator: whether it voted.
 	Voted []bool
 	// Per worker: passing and failing votes, union of failure flags, and
@@ -174,7 +175,7 @@ type State struct {
 	height   uint64
 	pool     uint64
 	accounts map[Address]*Account
-	nodes    map[NodeKey]*Node
+	nodes    map[key.NodePublic]*Node
 	names    map[NameHash]*Name
 	quorums  []*Quorum // ascending height
 
@@ -224,7 +225,7 @@ func (k ChangeKind) String() string {
 
 // Change is one node event of a block.
 type Change struct {
-	Node NodeKey
+	Node key.NodePublic
 	Kind ChangeKind
 	// Reason carries failure flags for ChangeDecommissioned and
 	// ChangeDeregistered; Swarm the new swarm for ChangeSwarm.
@@ -269,7 +270,7 @@ type AccountEntry struct {
 }
 
 // Node returns a copy of a registration.
-func (s *State) Node(k NodeKey) (Node, bool) {
+func (s *State) Node(k key.NodePublic) (Node, bool) {
 	n := s.nodes[k]
 	if n == nil {
 		return Node{}, false
@@ -337,8 +338,8 @@ func (s *State) Supply() uint64 {
 }
 
 // SwarmMembers returns the keys of the nodes in swarm id, sorted.
-func (s *State) SwarmMembers(id uint64) []NodeKey {
-	var out []NodeKey
+func (s *State) SwarmMembers(id uint64) []key.NodePublic {
+	var out []key.NodePublic
 	if id == swarm.UnassignedID {
 		return nil
 	}
@@ -359,7 +360,7 @@ func (s *State) Clone() *State {
 		height:   s.height,
 		pool:     s.pool,
 		accounts: make(map[Address]*Account, len(s.accounts)),
-		nodes:    make(map[NodeKey]*Node, len(s.nodes)),
+		nodes:    make(map[key.NodePublic]*Node, len(s.nodes)),
 		names:    make(map[NameHash]*Name, len(s.names)),
 		quorums:  make([]*Quorum, len(s.quorums)),
 	}
@@ -537,14 +538,14 @@ func (q *Quorum) decode(r *reader) {
 	q.Height = r.u64("quorum.height")
 	nv := r.count("quorum.validators", 255, 33)
 	for range nv {
-		var k NodeKey
+		var k key.NodePublic
 		r.array("quorum.validator", k[:])
 		q.Validators = append(q.Validators, k)
 		q.Voted = append(q.Voted, r.boolean("quorum.voted"))
 	}
 	nw := r.count("quorum.workers", maxWorkers, 38)
 	for range nw {
-		var k NodeKey
+		var k key.NodePublic
 		r.array("quorum.worker", k[:])
 		q.Workers = append(q.Workers, k)
 		q.Pass = append(q.Pass, r.u16("quorum.pass"))
@@ -563,7 +564,7 @@ func Decode(b []byte) (*State, error) {
 	}
 	s := &State{
 		accounts: make(map[Address]*Account),
-		nodes:    make(map[NodeKey]*Node),
+		nodes:    make(map[key.NodePublic]*Node),
 		names:    make(map[NameHash]*Name),
 	}
 	s.chainID = r.str8("chain_id", maxChainID)
@@ -626,4 +627,4 @@ func Decode(b []byte) (*State, error) {
 }
 
 // compareKeys orders node keys bytewise.
-func compareKeys(a, b NodeKey) int { return bytes.Compare(a[:], b[:]) }
+func compareKeys(a, b key.NodePublic) int { return bytes.Compare(a[:], b[:]) }

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
+
+	"sotto.dev/key"
 )
 
 // TxVersion is the version byte every transaction starts with.
@@ -93,8 +95,8 @@ type Reservation struct {
 // reserved contributors and open contributions. NodeSig is the node key's
 // signature over RegisterMessage, proving the operator holds it.
 type Register struct {
-	Node     NodeKey
-	X25519   X25519Key
+	Node     key.NodePublic
+	X25519   key.OnionPublic
 	IP       IPv4
 	Port     uint16
 	FeeBps   uint16
@@ -105,7 +107,7 @@ type Register struct {
 
 // Contribute adds Amount of the signer's coins to Node's stake.
 type Contribute struct {
-	Node   NodeKey
+	Node   key.NodePublic
 	Amount uint64
 }
 
@@ -113,7 +115,7 @@ type Contribute struct {
 // contributor may ask; the node keeps serving until the unlock height. On
 // a registration still waiting for stake, the operator cancels it.
 type Unlock struct {
-	Node NodeKey
+	Node key.NodePublic
 }
 
 // UptimeProof is signed by the node key itself and says where it serves.
@@ -410,7 +412,7 @@ func DecodeTx(b []byte) (*Tx, error) {
 // RegisterMessage is what a node key signs to accept registration by
 // operator on chain chainID: RegisterLabel ‖ 0x00 ‖ chain id (u8 length +
 // bytes) ‖ operator ‖ node key ‖ X25519 key.
-func RegisterMessage(chainID string, operator Address, node NodeKey, x X25519Key) []byte {
+func RegisterMessage(chainID string, operator Address, node key.NodePublic, x key.OnionPublic) []byte {
 	w := &writer{}
 	w.raw([]byte(RegisterLabel))
 	w.u8(0)
@@ -422,11 +424,11 @@ func RegisterMessage(chainID string, operator Address, node NodeKey, x X25519Key
 }
 
 // SignRegistration returns the node key's signature for a registration.
-func SignRegistration(nodeKey ed25519.PrivateKey, chainID string, operator Address, x X25519Key) [64]byte {
+func SignRegistration(nodeKey ed25519.PrivateKey, chainID string, operator Address, x key.OnionPublic) [64]byte {
 	return SignRegistrationWith(KeySigner(nodeKey), chainID, operator, x)
 }
 
 // SignRegistrationWith is SignRegistration with a Signer for the node key.
-func SignRegistrationWith(node Signer, chainID string, operator Address, x X25519Key) [64]byte {
-	return node.Sign(RegisterMessage(chainID, operator, NodeKey(node.PublicKey()), x))
+func SignRegistrationWith(node Signer, chainID string, operator Address, x key.OnionPublic) [64]byte {
+	return node.Sign(RegisterMessage(chainID, operator, key.NodePublic(node.PublicKey()), x))
 }

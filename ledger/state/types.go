@@ -20,17 +20,6 @@ type Address [32]byte
 
 func (a Address) String() string { return hex.EncodeToString(a[:]) }
 
-// NodeKey is a service node's Ed25519 identity key. A node key is also an
-// account (it signs uptime proofs and quorum votes with its own nonce).
-type NodeKey [32]byte
-
-func (k NodeKey) String() string { return hex.EncodeToString(k[:]) }
-
-// X25519Key is a node's onion-layer public key.
-type X25519Key [32]byte
-
-func (k X25519Key) String() string { return hex.EncodeToString(k[:]) }
-
 // NameHash is the ONS name hash: BLAKE2b-256 of the lowercase name
 // (session-protocol.md §9). The ledger never sees the name itself.
 type NameHash [32]byte

@@ -27,6 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"sotto.dev/key"
 	"sotto.dev/onion"
 )
 
@@ -80,7 +81,7 @@ func (c Config) validate() error {
 // Directory finds the next hop: the address of the active node with the
 // given Ed25519 key (the node implements it from its ledger view).
 type Directory interface {
-	Lookup(ed25519 [32]byte) (netip.AddrPort, bool)
+	Lookup(node key.NodePublic) (netip.AddrPort, bool)
 }
 
 // Local is the node's storage RPC entry point; a final-hop request is
@@ -91,7 +92,7 @@ type Local interface {
 
 // Next is the node a layer is forwarded to.
 type Next struct {
-	Ed25519 [32]byte
+	Ed25519 key.NodePublic
 	Addr    netip.AddrPort
 }
 
@@ -111,7 +112,7 @@ type Limiter interface {
 // Deps are the relay's collaborators.
 type Deps struct {
 	Logger        *slog.Logger
-	X25519Private [32]byte // the node's onion key
+	X25519Private key.OnionPrivate // the node's onion key
 	Directory     Directory
 	Local         Local
 	// Forwarder sends layers to the next node. Nil means HTTPSForwarder
@@ -153,7 +154,7 @@ func New(cfg Config, deps Deps) (*Relay, error) {
 	if deps.Directory == nil || deps.Local == nil {
 		return nil, errors.New("relay: Directory and Local are required")
 	}
-	kp, err := onion.NewKeyPair(onion.PrivateKey(deps.X25519Private))
+	kp, err := onion.NewKeyPair(deps.X25519Private)
 	if err != nil {
 		return nil, fmt.Errorf("relay: onion key: %w", err)
 	}
@@ -178,7 +179,7 @@ func New(cfg Config, deps Deps) (*Relay, error) {
 }
 
 // X25519Public is the relay's onion public key.
-func (r *Relay) X25519Public() onion.PublicKey { return r.keys.Public() }
+func (r *Relay) X25519Public() key.OnionPublic { return r.keys.Public() }
 
 // Error bodies the relay sends in the clear besides onion's ErrBody*.
 const (

@@ -16,6 +16,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"sotto.dev/key"
 	"sotto.dev/onion"
 )
 
@@ -24,10 +25,10 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // mapDirectory is a Directory backed by a map.
 type mapDirectory struct {
 	mu sync.RWMutex
-	m  map[[32]byte]netip.AddrPort
+	m  map[key.NodePublic]netip.AddrPort
 }
 
-func (d *mapDirectory) Lookup(k [32]byte) (netip.AddrPort, bool) {
+func (d *mapDirectory) Lookup(k key.NodePublic) (netip.AddrPort, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	a, ok := d.m[k]
@@ -66,11 +67,11 @@ type testNet struct {
 // servers share one certificate, so one client trusts them all.
 func newTestNet(t *testing.T, n int, cfg Config) *testNet {
 	t.Helper()
-	tn := &testNet{t: t, dir: &mapDirectory{m: map[[32]byte]netip.AddrPort{}}}
+	tn := &testNet{t: t, dir: &mapDirectory{m: map[key.NodePublic]netip.AddrPort{}}}
 	for i := range n {
 		var priv [32]byte
 		priv[0], priv[1] = byte(i+1), 0x5a
-		var id onion.NodeID
+		var id key.NodePublic
 		id[0], id[31] = byte(i+1), 0xed
 		mux := http.NewServeMux()
 		srv := httptest.NewUnstartedServer(mux)
@@ -220,7 +221,7 @@ func TestMalformedLayerAtEachHop(t *testing.T) {
 
 // layerTo encrypts plain for hop h and returns the ciphertext, the
 // ephemeral key and the layer key.
-func layerTo(t *testing.T, c onion.Cipher, h onion.Hop, plain []byte) ([]byte, onion.PublicKey, *onion.LayerKey) {
+func layerTo(t *testing.T, c onion.Cipher, h onion.Hop, plain []byte) ([]byte, key.OnionPublic, *onion.LayerKey) {
 	t.Helper()
 	eph, err := onion.GenerateKeyPair()
 	if err != nil {
@@ -235,7 +236,7 @@ func layerTo(t *testing.T, c onion.Cipher, h onion.Hop, plain []byte) ([]byte, o
 
 // wrapFor wraps the ciphertext ct (for path[len-1]'s successor, or for
 // path's last hop when last is nil) in relay layers for path.
-func wrapFor(t *testing.T, c onion.Cipher, path []onion.Hop, next onion.NodeID, ct []byte, eph onion.PublicKey) []byte {
+func wrapFor(t *testing.T, c onion.Cipher, path []onion.Hop, next key.NodePublic, ct []byte, eph key.OnionPublic) []byte {
 	t.Helper()
 	for i := len(path) - 1; i >= 0; i-- {
 		dest := next
@@ -294,7 +295,7 @@ func TestMalformedContentAtEachHop(t *testing.T) {
 
 func TestUnknownNextNode(t *testing.T) {
 	tn := newTestNet(t, 4, Config{})
-	var ghost onion.NodeID
+	var ghost key.NodePublic
 	ghost[5] = 9
 	hops := tn.hops(0, 1, 2)
 	for _, tc := range []struct {

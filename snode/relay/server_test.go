@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"sotto.dev/key"
 	"sotto.dev/onion"
 )
 
@@ -29,7 +30,7 @@ func v4Server(t *testing.T, tlsOn bool) (onion.ServerDest, *httptest.Server) {
 		fmt.Fprintf(w, `{"size":%d}`, len(b))
 	})
 	mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
-	priv := onion.PrivateKey{0x77, 1}
+	priv := key.OnionPrivate{0x77, 1}
 	kp, err := onion.NewKeyPair(priv)
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package identity
+package key
 
 import (
 	"bytes"
@@ -162,6 +162,74 @@ func FuzzParseSessionID(f *testing.F) {
 		}
 		if std, err := ParseStandardSessionID(s); (err == nil) != (id.Prefix() == PrefixStandard) || (err == nil && std != id) {
 			t.Fatalf("ParseStandardSessionID disagrees: %v", err)
+		}
+	})
+}
+
+func TestBlindedID(t *testing.T) {
+	k := strings.Repeat("cd", 32)
+	for _, p := range []string{"15", "25", "07"} {
+		id, err := ParseBlindedID(p + k)
+		if err != nil || id.String() != p+k || id.Prefix().String() != p {
+			t.Errorf("ParseBlindedID(%s…) = %s, %v", p, id, err)
+			continue
+		}
+		back, err := BlindedIDFromBytes(id.Bytes())
+		if err != nil || back != id {
+			t.Errorf("bytes round trip = %s, %v", back, err)
+		}
+		if got, ok := id.SessionID().Blinded(); !ok || got != id {
+			t.Errorf("SessionID().Blinded() = %s, %v", got, ok)
+		}
+		var u BlindedID
+		if err := u.UnmarshalText([]byte(strings.ToUpper(p + k))); err != nil || u != id {
+			t.Errorf("UnmarshalText = %s, %v", u, err)
+		}
+		if b, _ := id.MarshalText(); string(b) != p+k {
+			t.Errorf("MarshalText = %s", b)
+		}
+	}
+	for _, p := range []string{"05", "03", "00", "99"} {
+		var pe *PrefixError
+		if _, err := ParseBlindedID(p + k); !errors.As(err, &pe) || pe.Got.String() != p || len(pe.Want) != 3 {
+			t.Errorf("ParseBlindedID(%s…): err = %v, want *PrefixError", p, err)
+		}
+	}
+	var le *LengthError
+	if _, err := ParseBlindedID("15" + k[2:]); !errors.As(err, &le) {
+		t.Errorf("short: err = %v", err)
+	}
+	if _, err := BlindedIDFromBytes(make([]byte, 32)); !errors.As(err, &le) {
+		t.Errorf("32 bytes: err = %v", err)
+	}
+	var ee *EncodingError
+	if _, err := ParseBlindedID("15" + k[:10] + "zz" + k[12:]); !errors.As(err, &ee) || ee.Position != 12 {
+		t.Errorf("bad hex: err = %v", err)
+	}
+	if !(BlindedID{}).IsZero() {
+		t.Error("IsZero is wrong")
+	}
+}
+
+func FuzzParseBlindedID(f *testing.F) {
+	f.Add("15b74ed205f1f931e1bb1291183778a9456b835937d923b0f2e248aa3a44c07844")
+	f.Add("05d2ad010eeb72d72e561d9de7bd7b6989af77dcabffa03a5111a6c859ae5c3a72")
+	f.Add("07" + strings.Repeat("0", 64))
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := ParseBlindedID(s)
+		if err != nil {
+			if !id.IsZero() {
+				t.Fatal("non-zero id returned with an error")
+			}
+			return
+		}
+		if !id.Prefix().Blinded() || id.String() != strings.ToLower(s) {
+			t.Fatalf("parsed %q as %s", s, id)
+		}
+		sid, err := ParseSessionID(s)
+		if err != nil || sid != id.SessionID() {
+			t.Fatalf("ParseSessionID disagrees: %v", err)
 		}
 	})
 }
