@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/types"
 
 	"sotto.dev/ledger/state"
 )
@@ -126,7 +127,10 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 }
 
 // CheckTx admits a transaction to the mempool if it is well formed, signed,
-// for this chain and its nonce is not used yet (state.State.Check).
+// for this chain, not expired, its nonce is not used yet and it can pay its
+// fee, or, for a node duty, it passes the duty's rules now
+// (state.State.Check). CometBFT runs it again on every transaction left in
+// the mempool after each block.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	c := a.cur.Load()
 	if c == nil {
@@ -138,9 +142,38 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	return &abci.ResponseCheckTx{Code: abci.CodeTypeOK}, nil
 }
 
-// ProcessProposal accepts every proposal: invalid transactions are
-// rejected one by one, with a code, when the block is executed.
-func (a *App) ProcessProposal(context.Context, *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
+// PrepareProposal builds this validator's block from the whole mempool
+// (the genesis sets CometBFT's block limit to -1 so that it hands over
+// every transaction): node duties first, then user transactions that pay
+// their fee, within the ledger's MaxBlockBytes (state.State.Propose).
+func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
+	a.mu.Lock()
+	st := a.st
+	var txs [][]byte
+	if st != nil {
+		// a.st is the state after the last committed block; Propose
+		// works on a copy.
+		txs = st.Propose(uint64(req.Height), req.Txs)
+	}
+	a.mu.Unlock()
+	// CometBFT's own limit, with its encoding overhead, is far above
+	// MaxBlockBytes; honour it anyway.
+	for len(txs) > 0 && types.ComputeProtoSizeForTxs(types.ToTxs(txs)) > req.MaxTxBytes {
+		txs = txs[:len(txs)-1]
+	}
+	return &abci.ResponsePrepareProposal{Txs: txs}, nil
+}
+
+// ProcessProposal accepts a proposal within the ledger's block size limit:
+// invalid transactions are rejected one by one, with a code, when the block
+// is executed.
+func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
+	a.mu.Lock()
+	fits := a.st == nil || a.st.BlockFits(req.Txs)
+	a.mu.Unlock()
+	if !fits {
+		return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}, nil
+	}
 	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
 }
 

@@ -319,8 +319,9 @@ func (a *app) accountCmd() *cobra.Command {
 // submitted prints the outcome of a transaction.
 func (a *app) submitted(what string, r *ledger.Result, extra ...string) error {
 	h := hex.EncodeToString(r.Hash[:])
-	lines := append([]string{what + ": ok", "transaction: " + h, fmt.Sprintf("height: %d", r.Height)}, extra...)
-	return a.print(map[string]any{"ok": true, "transaction": h, "height": r.Height}, lines...)
+	lines := append([]string{what + ": ok", "transaction: " + h, fmt.Sprintf("height: %d", r.Height),
+		"fee: " + Coins(r.Fee) + " (to the reward pool)"}, extra...)
+	return a.print(map[string]any{"ok": true, "transaction": h, "height": r.Height, "fee": r.Fee, "last_valid_height": r.LastValid}, lines...)
 }
 
 func (a *app) registerCmd() *cobra.Command {
@@ -371,7 +372,7 @@ func (a *app) registerCmd() *cobra.Command {
 			defer cancel()
 			res, err := cl.Register(ctx, r)
 			if err != nil {
-				return txErr(err, "register")
+				return txErr(err, "register", res)
 			}
 			return a.submitted("register", res, "node: "+state.NodeKey(ns.PublicKey()).String())
 		},
@@ -476,7 +477,7 @@ func (a *app) send(cmd *cobra.Command, k accountKey, what string, body state.Bod
 	defer cancel()
 	res, err := cl.SubmitWith(ctx, k.signer(), body)
 	if err != nil {
-		return txErr(err, what)
+		return txErr(err, what, res)
 	}
 	return a.submitted(what, res, extra...)
 }

@@ -28,6 +28,7 @@ const (
 	CodeUnknownQuorum     Code = 14 // no open quorum at that height
 	CodeUnknownName       Code = 15 // no such (unexpired) name
 	CodeFull              Code = 16 // no contributor spot left
+	CodeExpired           Code = 17 // past the transaction's last valid height
 )
 
 func (c Code) String() string {
@@ -66,6 +67,8 @@ func (c Code) String() string {
 		return "unknown_name"
 	case CodeFull:
 		return "full"
+	case CodeExpired:
+		return "expired"
 	}
 	return fmt.Sprintf("code(%d)", uint32(c))
 }
