@@ -31,8 +31,10 @@ type committed struct {
 // state machine of package state, persists the state at every commit (so
 // a restart resumes at the same height and app hash) and answers queries.
 //
-// CometBFT calls it from its own goroutines; App serialises block
-// execution and publishes an immutable copy of the state after each commit.
+// CometBFT calls it from its own goroutines, concurrently across its ABCI
+// connections (mempool, consensus, query): App serialises block execution
+// and publishes an immutable copy of the state after each commit, which
+// CheckTx and queries read without locking.
 type App struct {
 	abci.BaseApplication // snapshots and vote extensions: unused
 
@@ -47,6 +49,37 @@ type App struct {
 	encoded   []byte // the state encoding after FinalizeBlock, saved at Commit
 
 	cur atomic.Pointer[committed]
+	mem atomic.Pointer[mempoolGauge]
+}
+
+// mempoolGauge reads the fill of the mempool of the node running the App.
+type mempoolGauge struct {
+	size     func() int
+	bytes    func() int64
+	maxTxs   int
+	maxBytes int64
+}
+
+// dutyReserve is the part of the mempool (1/dutyReserve of its transactions
+// and bytes) that CheckTx keeps for node duties: a flood of user
+// transactions fills the rest and is refused with CodeBusy, so uptime
+// proofs and votes still find room.
+const dutyReserve = 4
+
+// setMempool lets CheckTx see the mempool's fill (size and bytes are
+// called from CheckTx and must be safe for concurrent use).
+func (a *App) setMempool(size func() int, bytes func() int64, maxTxs int, maxBytes int64) {
+	a.mem.Store(&mempoolGauge{size: size, bytes: bytes, maxTxs: maxTxs, maxBytes: maxBytes})
+}
+
+// mempoolBusy reports whether a new user transaction of n bytes would eat
+// into the room kept for duties.
+func (a *App) mempoolBusy(n int) bool {
+	g := a.mem.Load()
+	if g == nil {
+		return false
+	}
+	return g.size() >= g.maxTxs-g.maxTxs/dutyReserve || g.bytes()+int64(n) > g.maxBytes-g.maxBytes/dutyReserve
 }
 
 var _ abci.Application = (*App)(nil)
@@ -129,15 +162,25 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 // CheckTx admits a transaction to the mempool if it is well formed, signed,
 // for this chain, not expired, its nonce is not used yet and it can pay its
 // fee, or, for a node duty, it passes the duty's rules now
-// (state.State.Check). CometBFT runs it again on every transaction left in
-// the mempool after each block.
+// (state.State.Check). A new user transaction is refused (CodeBusy) once
+// the mempool is three quarters full: the rest is kept for node duties.
+// CometBFT runs it again on every transaction left in the mempool after
+// each block.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	c := a.cur.Load()
 	if c == nil {
 		return &abci.ResponseCheckTx{Code: uint32(state.CodeWrongState), Log: "ledger not initialised"}, nil
 	}
-	if _, err := c.st.Check(req.Tx); err != nil {
+	check := c.st.Check
+	if req.Type == abci.CheckTxType_Recheck {
+		check = c.st.Recheck
+	}
+	tx, err := check(req.Tx)
+	if err != nil {
 		return &abci.ResponseCheckTx{Code: uint32(state.CodeOf(err)), Log: err.Error()}, nil
+	}
+	if req.Type == abci.CheckTxType_New && !tx.Body.Type().Duty() && a.mempoolBusy(len(req.Tx)) {
+		return &abci.ResponseCheckTx{Code: uint32(state.CodeBusy), Log: "busy: the mempool's last room is kept for node duties; try again later"}, nil
 	}
 	return &abci.ResponseCheckTx{Code: abci.CodeTypeOK}, nil
 }

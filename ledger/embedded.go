@@ -235,7 +235,10 @@ func (e *Embedded) Serve(ctx context.Context) error {
 		return db, err
 	}
 	n, err := node.NewNodeWithContext(ctx, conf, pv, nk,
-		proxy.NewLocalClientCreator(e.app),
+		// One lock per ABCI connection, not one for all: a flood of CheckTx
+		// calls does not hold up consensus or queries. App is safe for
+		// that (see App).
+		proxy.NewConnSyncLocalClientCreator(e.app),
 		func() (*types.GenesisDoc, error) { return doc, nil },
 		dbProvider,
 		node.DefaultMetricsProvider(conf.Instrumentation),
@@ -243,6 +246,8 @@ func (e *Embedded) Serve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("ledger: start node: %w", err)
 	}
+	mp := n.Mempool()
+	e.app.setMempool(mp.Size, mp.SizeBytes, conf.Mempool.Size, conf.Mempool.MaxTxsBytes)
 	if err := n.Start(); err != nil {
 		return fmt.Errorf("ledger: start node: %w", err)
 	}

@@ -152,6 +152,8 @@ func txErr(err error, what string, res ...*ledger.Result) error {
 			hint = "another transaction from this key was in flight; try again"
 		case state.CodeExpired:
 			hint = "the network is busy or the node lags; send it again"
+		case state.CodeBusy:
+			hint = "the network is busy; send it again in a few blocks"
 		}
 		if len(res) > 0 && res[0] != nil && res[0].Height != 0 {
 			return fail(hint, nil, "%s rejected in block %d (%s): %s; its fee of %s was paid", what, res[0].Height, te.Code, te.Msg, Coins(res[0].Fee))

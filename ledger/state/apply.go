@@ -22,8 +22,15 @@ const MaxPendingNonces = 16
 // not voted) and carry exactly the signer's next nonce. Keys that can pay
 // nothing cannot fill blocks. The full rules run in Deliver. Check does not
 // change the state.
-func (s *State) Check(raw []byte) (*Tx, error) {
-	tx, err := s.authenticate(raw)
+func (s *State) Check(raw []byte) (*Tx, error) { return s.check(raw, true) }
+
+// Recheck is Check for a transaction that passed Check before (CometBFT's
+// recheck of the mempool after every block): its signature, which no block
+// can change, is not verified again.
+func (s *State) Recheck(raw []byte) (*Tx, error) { return s.check(raw, false) }
+
+func (s *State) check(raw []byte, verifySig bool) (*Tx, error) {
+	tx, err := s.decode(raw, verifySig)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +78,9 @@ func (s *State) checkLifetime(tx *Tx, height uint64) error {
 	return nil
 }
 
-func (s *State) authenticate(raw []byte) (*Tx, error) {
+func (s *State) authenticate(raw []byte) (*Tx, error) { return s.decode(raw, true) }
+
+func (s *State) decode(raw []byte, verifySig bool) (*Tx, error) {
 	tx, err := DecodeTx(raw)
 	if err != nil {
 		return nil, reject(CodeMalformed, "%v", err)
@@ -79,7 +88,7 @@ func (s *State) authenticate(raw []byte) (*Tx, error) {
 	if tx.ChainID != s.chainID {
 		return nil, reject(CodeWrongChain, "transaction is for chain %q, this is %q", tx.ChainID, s.chainID)
 	}
-	if !tx.VerifySignature() {
+	if verifySig && !tx.VerifySignature() {
 		return nil, reject(CodeBadSignature, "transaction signature does not verify")
 	}
 	return tx, nil

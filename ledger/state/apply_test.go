@@ -468,3 +468,17 @@ func TestDeregisteredEndpointIsFree(t *testing.T) {
 	// The deregistered key itself stays taken until its stake returns.
 	h.rejectIn(h.register("alice", "old", req, 0), CodeDuplicate)
 }
+
+// Recheck skips the signature (checked on admission) but every rule that a
+// block can change still applies.
+func TestRecheck(t *testing.T) {
+	h := devnet(t)
+	raw := h.tx("alice", &Transfer{To: testAddr("bob"), Amount: 1})
+	if _, err := h.s.Recheck(raw); err != nil {
+		t.Fatal(err)
+	}
+	h.ok(raw)
+	if _, err := h.s.Recheck(raw); CodeOf(err) != CodeBadNonce {
+		t.Fatalf("recheck after the block: %v", err)
+	}
+}

@@ -29,6 +29,7 @@ const (
 	CodeUnknownName       Code = 15 // no such (unexpired) name
 	CodeFull              Code = 16 // no contributor spot left
 	CodeExpired           Code = 17 // past the transaction's last valid height
+	CodeBusy              Code = 18 // the mempool's room left is kept for node duties
 )
 
 func (c Code) String() string {
@@ -69,6 +70,8 @@ func (c Code) String() string {
 		return "full"
 	case CodeExpired:
 		return "expired"
+	case CodeBusy:
+		return "busy"
 	}
 	return fmt.Sprintf("code(%d)", uint32(c))
 }
