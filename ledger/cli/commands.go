@@ -248,7 +248,8 @@ func (a *app) statusCmd() *cobra.Command {
 				fmt.Sprintf("swarms: %d", st.Swarms),
 				"reward pool: "+Coins(st.Pool),
 				"block reward: "+Coins(st.BlockReward),
-				"staking requirement: "+Coins(st.Params.StakingRequirement))
+				"staking requirement: "+Coins(st.Params.StakingRequirement),
+				"transaction fee: "+Coins(st.Params.TxFeeBase)+" + "+Coins(st.Params.TxFeePerByte)+" per byte (node duties free)")
 		},
 	}
 	c.Flags().StringVar(&sn, "sn", "", "a service node's Ed25519 key (hex)")
