@@ -201,8 +201,12 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 	a.mu.Unlock()
 	// CometBFT's own limit, with its encoding overhead, is far above
 	// MaxBlockBytes; honour it anyway.
-	for len(txs) > 0 && types.ComputeProtoSizeForTxs(types.ToTxs(txs)) > req.MaxTxBytes {
-		txs = txs[:len(txs)-1]
+	var size int64
+	for i, raw := range txs {
+		if size += types.ComputeProtoSizeForTxs([]types.Tx{raw}); size > req.MaxTxBytes {
+			txs = txs[:i]
+			break
+		}
 	}
 	return &abci.ResponsePrepareProposal{Txs: txs}, nil
 }
