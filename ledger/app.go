@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/types"
 
 	"sotto.dev/ledger/state"
 )
@@ -30,8 +31,10 @@ type committed struct {
 // state machine of package state, persists the state at every commit (so
 // a restart resumes at the same height and app hash) and answers queries.
 //
-// CometBFT calls it from its own goroutines; App serialises block
-// execution and publishes an immutable copy of the state after each commit.
+// CometBFT calls it from its own goroutines, concurrently across its ABCI
+// connections (mempool, consensus, query): App serialises block execution
+// and publishes an immutable copy of the state after each commit, which
+// CheckTx and queries read without locking.
 type App struct {
 	abci.BaseApplication // snapshots and vote extensions: unused
 
@@ -46,6 +49,37 @@ type App struct {
 	encoded   []byte // the state encoding after FinalizeBlock, saved at Commit
 
 	cur atomic.Pointer[committed]
+	mem atomic.Pointer[mempoolGauge]
+}
+
+// mempoolGauge reads the fill of the mempool of the node running the App.
+type mempoolGauge struct {
+	size     func() int
+	bytes    func() int64
+	maxTxs   int
+	maxBytes int64
+}
+
+// dutyReserve is the part of the mempool (1/dutyReserve of its transactions
+// and bytes) that CheckTx keeps for node duties: a flood of user
+// transactions fills the rest and is refused with CodeBusy, so uptime
+// proofs and votes still find room.
+const dutyReserve = 4
+
+// setMempool lets CheckTx see the mempool's fill (size and bytes are
+// called from CheckTx and must be safe for concurrent use).
+func (a *App) setMempool(size func() int, bytes func() int64, maxTxs int, maxBytes int64) {
+	a.mem.Store(&mempoolGauge{size: size, bytes: bytes, maxTxs: maxTxs, maxBytes: maxBytes})
+}
+
+// mempoolBusy reports whether a new user transaction of n bytes would eat
+// into the room kept for duties.
+func (a *App) mempoolBusy(n int) bool {
+	g := a.mem.Load()
+	if g == nil {
+		return false
+	}
+	return g.size() >= g.maxTxs-g.maxTxs/dutyReserve || g.bytes()+int64(n) > g.maxBytes-g.maxBytes/dutyReserve
 }
 
 var _ abci.Application = (*App)(nil)
@@ -126,21 +160,67 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 }
 
 // CheckTx admits a transaction to the mempool if it is well formed, signed,
-// for this chain and its nonce is not used yet (state.State.Check).
+// for this chain, not expired, its nonce is not used yet and it can pay its
+// fee, or, for a node duty, it passes the duty's rules now
+// (state.State.Check). A new user transaction is refused (CodeBusy) once
+// the mempool is three quarters full: the rest is kept for node duties.
+// CometBFT runs it again on every transaction left in the mempool after
+// each block.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	c := a.cur.Load()
 	if c == nil {
 		return &abci.ResponseCheckTx{Code: uint32(state.CodeWrongState), Log: "ledger not initialised"}, nil
 	}
-	if _, err := c.st.Check(req.Tx); err != nil {
+	check := c.st.Check
+	if req.Type == abci.CheckTxType_Recheck {
+		check = c.st.Recheck
+	}
+	tx, err := check(req.Tx)
+	if err != nil {
 		return &abci.ResponseCheckTx{Code: uint32(state.CodeOf(err)), Log: err.Error()}, nil
+	}
+	if req.Type == abci.CheckTxType_New && !tx.Body.Type().Duty() && a.mempoolBusy(len(req.Tx)) {
+		return &abci.ResponseCheckTx{Code: uint32(state.CodeBusy), Log: "busy: the mempool's last room is kept for node duties; try again later"}, nil
 	}
 	return &abci.ResponseCheckTx{Code: abci.CodeTypeOK}, nil
 }
 
-// ProcessProposal accepts every proposal: invalid transactions are
-// rejected one by one, with a code, when the block is executed.
-func (a *App) ProcessProposal(context.Context, *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
+// PrepareProposal builds this validator's block from the whole mempool
+// (the genesis sets CometBFT's block limit to -1 so that it hands over
+// every transaction): node duties first, then user transactions that pay
+// their fee, within the ledger's MaxBlockBytes (state.State.Propose).
+func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
+	a.mu.Lock()
+	st := a.st
+	var txs [][]byte
+	if st != nil {
+		// a.st is the state after the last committed block; Propose
+		// works on a copy.
+		txs = st.Propose(uint64(req.Height), req.Txs)
+	}
+	a.mu.Unlock()
+	// CometBFT's own limit, with its encoding overhead, is far above
+	// MaxBlockBytes; honour it anyway.
+	var size int64
+	for i, raw := range txs {
+		if size += types.ComputeProtoSizeForTxs([]types.Tx{raw}); size > req.MaxTxBytes {
+			txs = txs[:i]
+			break
+		}
+	}
+	return &abci.ResponsePrepareProposal{Txs: txs}, nil
+}
+
+// ProcessProposal accepts a proposal within the ledger's block size limit:
+// invalid transactions are rejected one by one, with a code, when the block
+// is executed.
+func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
+	a.mu.Lock()
+	fits := a.st == nil || a.st.BlockFits(req.Txs)
+	a.mu.Unlock()
+	if !fits {
+		return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}, nil
+	}
 	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
 }
 

@@ -33,10 +33,18 @@ type Client struct {
 	// Poll is how often Submit checks whether its transaction is in a
 	// block.
 	Poll time.Duration
+	// Window is how many blocks after the current height a transaction
+	// Submit signs stays valid (DefaultTxWindow; at most the ledger's
+	// MaxTxLifetime).
+	Window uint64
 }
 
+// DefaultTxWindow is the validity of a transaction Submit signs: 60 blocks
+// after the current height (2 hours on mainnet, a minute on a devnet).
+const DefaultTxWindow = 60
+
 func newClient(get func(context.Context) (rpcclient.Client, error)) *Client {
-	return &Client{get: get, signers: make(map[state.Address]*sync.Mutex), Poll: 100 * time.Millisecond}
+	return &Client{get: get, signers: make(map[state.Address]*sync.Mutex), Poll: 100 * time.Millisecond, Window: DefaultTxWindow}
 }
 
 // Dial returns a client of the ledger node whose CometBFT RPC listens at
@@ -226,6 +234,11 @@ func (c *Client) WaitHeight(ctx context.Context, h uint64) error {
 type Result struct {
 	Hash   [32]byte
 	Height uint64
+	// Fee is what the transaction paid into the reward pool (known for
+	// transactions Submit signed).
+	Fee uint64
+	// LastValid is the transaction's last valid height.
+	LastValid uint64
 }
 
 func (c *Client) signerLock(a state.Address) *sync.Mutex {
@@ -239,9 +252,11 @@ func (c *Client) signerLock(a state.Address) *sync.Mutex {
 	return m
 }
 
-// Submit signs body with key, using the account's next nonce, broadcasts it
-// and waits until it is in a block. A rejected transaction returns a
-// *state.TxError with the ledger's code and reason.
+// Submit signs body with key, using the account's next nonce and a last
+// valid height Window blocks ahead, broadcasts it and waits until it is in
+// a block. A rejected transaction returns a *state.TxError with the
+// ledger's code and reason; the Result, when not nil, still tells the fee
+// it paid.
 func (c *Client) Submit(ctx context.Context, key ed25519.PrivateKey, body state.Body) (*Result, error) {
 	return c.SubmitWith(ctx, state.KeySigner(key), body)
 }
@@ -253,25 +268,51 @@ func (c *Client) SubmitWith(ctx context.Context, s state.Signer, body state.Body
 	lock.Lock()
 	defer lock.Unlock()
 
-	chainID, err := c.ChainID(ctx)
+	tx, fee, err := c.Prepare(ctx, signer, body)
 	if err != nil {
 		return nil, err
+	}
+	tx.SignWith(s)
+	raw := tx.Encode()
+	res, err := c.broadcast(ctx, raw, tx.LastValid)
+	if res != nil {
+		res.Fee, res.LastValid = fee, tx.LastValid
+	}
+	return res, err
+}
+
+// Prepare returns the unsigned transaction Submit would send for signer,
+// with its next nonce and last valid height, and the fee it will pay.
+func (c *Client) Prepare(ctx context.Context, signer state.Address, body state.Body) (*state.Tx, uint64, error) {
+	st, err := c.Status(ctx)
+	if err != nil {
+		return nil, 0, err
 	}
 	acc, err := c.Account(ctx, signer)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	tx := &state.Tx{ChainID: chainID, Nonce: acc.Nonce, Body: body}
-	tx.SignWith(s)
-	return c.broadcast(ctx, tx.Encode())
+	window := min(c.Window, st.Params.MaxTxLifetime)
+	if window == 0 {
+		window = min(DefaultTxWindow, st.Params.MaxTxLifetime)
+	}
+	tx := &state.Tx{ChainID: st.ChainID, Signer: signer, Nonce: acc.Nonce, LastValid: st.Height + window, Body: body}
+	fee := st.Params.TxFee(body.Type(), len(tx.Encode()))
+	return tx, fee, nil
 }
 
 // Broadcast sends an already signed transaction and waits for its block.
 func (c *Client) Broadcast(ctx context.Context, raw []byte) (*Result, error) {
-	return c.broadcast(ctx, raw)
+	tx, err := state.DecodeTx(raw)
+	if err != nil {
+		return nil, &state.TxError{Code: state.CodeMalformed, Msg: err.Error()}
+	}
+	return c.broadcast(ctx, raw, tx.LastValid)
 }
 
-func (c *Client) broadcast(ctx context.Context, raw []byte) (*Result, error) {
+// broadcast sends raw and waits until it is in a block, or until the chain
+// passed lastValid without it (state.CodeExpired).
+func (c *Client) broadcast(ctx context.Context, raw []byte, lastValid uint64) (*Result, error) {
 	rpc, err := c.get(ctx)
 	if err != nil {
 		return nil, err
@@ -284,7 +325,7 @@ func (c *Client) broadcast(ctx context.Context, raw []byte) (*Result, error) {
 		return nil, &state.TxError{Code: state.Code(res.Code), Msg: res.Log}
 	}
 	out := &Result{Hash: [32]byte(res.Hash)}
-	for {
+	for expired := false; ; {
 		tr, err := rpc.Tx(ctx, res.Hash, false)
 		if err == nil {
 			out.Height = uint64(tr.Height)
@@ -292,6 +333,16 @@ func (c *Client) broadcast(ctx context.Context, raw []byte) (*Result, error) {
 				return out, &state.TxError{Code: state.Code(tr.TxResult.Code), Msg: tr.TxResult.Log}
 			}
 			return out, nil
+		}
+		if expired {
+			return nil, &state.TxError{Code: state.CodeExpired, Msg: fmt.Sprintf("not in a block by its last valid height %d", lastValid)}
+		}
+		// Once a block after lastValid is committed, the transaction can
+		// no longer enter one: look once more (the indexer may lag), then
+		// give up.
+		if h, err := c.Height(ctx); err == nil && h > lastValid {
+			expired = true
+			continue
 		}
 		select {
 		case <-ctx.Done():

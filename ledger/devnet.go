@@ -76,7 +76,7 @@ func (d *DevnetLedger) params() state.Params {
 
 // Publish makes snap the node list. The first call (before Serve) writes
 // the genesis; later calls register new nodes and announce changed
-// addresses, which needs NodeKey.
+// addresses, which needs key.NodePublic.
 func (d *DevnetLedger) Publish(ctx context.Context, snap *Snapshot) error {
 	d.mu.Lock()
 	e := d.e

@@ -135,6 +135,14 @@ func (e *Embedded) Client() *Client {
 	})
 }
 
+// Mempool limits: at most mempoolSize transactions and mempoolBlocks blocks'
+// worth of bytes (at most maxMempoolBytes).
+const (
+	mempoolSize     = 10_000
+	mempoolBlocks   = 16
+	maxMempoolBytes = 64 << 20
+)
+
 // cometConfig builds CometBFT's configuration for the home.
 func cometConfig(dir string, home *HomeConfig, p state.Params) (*cfg.Config, error) {
 	c := cfg.DefaultConfig()
@@ -164,6 +172,12 @@ func cometConfig(dir string, home *HomeConfig, p state.Params) (*cfg.Config, err
 	c.Consensus.TimeoutPrecommit = clamp(bt, 100*time.Millisecond, time.Second)
 	c.Consensus.TimeoutPrecommitDelta = clamp(bt/2, 50*time.Millisecond, 500*time.Millisecond)
 	c.Consensus.PeerGossipSleepDuration = clamp(bt/10, 10*time.Millisecond, 100*time.Millisecond)
+	// The mempool holds a bounded backlog: every transaction of it is
+	// handed to PrepareProposal (see NewNetworkGenesis), which takes node
+	// duties first and user transactions up to MaxBlockBytes.
+	c.Mempool.MaxTxBytes = state.MaxTxSize
+	c.Mempool.Size = mempoolSize
+	c.Mempool.MaxTxsBytes = min(mempoolBlocks*p.MaxBlockBytes, maxMempoolBytes)
 	if err := c.ValidateBasic(); err != nil {
 		return nil, fmt.Errorf("ledger: node config: %w", err)
 	}
@@ -221,7 +235,10 @@ func (e *Embedded) Serve(ctx context.Context) error {
 		return db, err
 	}
 	n, err := node.NewNodeWithContext(ctx, conf, pv, nk,
-		proxy.NewLocalClientCreator(e.app),
+		// One lock per ABCI connection, not one for all: a flood of CheckTx
+		// calls does not hold up consensus or queries. App is safe for
+		// that (see App).
+		proxy.NewConnSyncLocalClientCreator(e.app),
 		func() (*types.GenesisDoc, error) { return doc, nil },
 		dbProvider,
 		node.DefaultMetricsProvider(conf.Instrumentation),
@@ -229,6 +246,8 @@ func (e *Embedded) Serve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("ledger: start node: %w", err)
 	}
+	mp := n.Mempool()
+	e.app.setMempool(mp.Size, mp.SizeBytes, conf.Mempool.Size, conf.Mempool.MaxTxsBytes)
 	if err := n.Start(); err != nil {
 		return fmt.Errorf("ledger: start node: %w", err)
 	}

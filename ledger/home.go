@@ -208,6 +208,12 @@ func NewNetworkGenesis(chainID string, validators []NetworkValidator, app *state
 		ConsensusParams: types.DefaultConsensusParams(),
 		AppState:        raw,
 	}
+	// No CometBFT block limit: with one, CometBFT hands PrepareProposal
+	// only the oldest transactions of the mempool, and a flood of user
+	// transactions would keep the node duties out. The ledger enforces its
+	// own MaxBlockBytes in PrepareProposal and ProcessProposal instead
+	// (docs/ledger.md "Fees and limits").
+	doc.ConsensusParams.Block.MaxBytes = -1
 	for _, v := range validators {
 		if len(v.Key) != cmted25519.PubKeySize {
 			return nil, fmt.Errorf("ledger genesis: validator %q key of %d bytes", v.Name, len(v.Key))

@@ -137,8 +137,9 @@ func (a *app) client(cmd *cobra.Command) (*ledger.Client, error) {
 	return c, nil
 }
 
-// txErr explains a rejected transaction.
-func txErr(err error, what string) error {
+// txErr explains a rejected transaction. A transaction rejected in a
+// block (res not nil) still paid its fee.
+func txErr(err error, what string, res ...*ledger.Result) error {
 	var te *state.TxError
 	if errors.As(err, &te) {
 		hint := ""
@@ -149,6 +150,13 @@ func txErr(err error, what string) error {
 			hint = "see the node's open room with 'sottod ledger status --sn KEY'"
 		case state.CodeBadNonce:
 			hint = "another transaction from this key was in flight; try again"
+		case state.CodeExpired:
+			hint = "the network is busy or the node lags; send it again"
+		case state.CodeBusy:
+			hint = "the network is busy; send it again in a few blocks"
+		}
+		if len(res) > 0 && res[0] != nil && res[0].Height != 0 {
+			return fail(hint, nil, "%s rejected in block %d (%s): %s; its fee of %s was paid", what, res[0].Height, te.Code, te.Msg, Coins(res[0].Fee))
 		}
 		return fail(hint, nil, "%s rejected (%s): %s", what, te.Code, te.Msg)
 	}

@@ -118,7 +118,7 @@ func TestOperatorCommands(t *testing.T) {
 		}
 	}
 	out = must(t, node, "status")
-	if !strings.Contains(out, "active nodes: 1") || !strings.Contains(out, "chain id: sotto-cli-test") {
+	if !strings.Contains(out, "active nodes: 1") || !strings.Contains(out, "chain id: sotto-cli-test") || !strings.Contains(out, "transaction fee: ") {
 		t.Fatalf("ledger status:\n%s", out)
 	}
 
@@ -157,13 +157,39 @@ func TestOperatorCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(must(t, "keygen", "--out", bob, "--json")), &bk); err != nil {
 		t.Fatal(err)
 	}
-	must(t, node, "transfer", "--key", keyFile, "--to", bk.Address, "--amount", "2.5")
+	if out := must(t, node, "transfer", "--key", keyFile, "--to", bk.Address, "--amount", "2.5"); !strings.Contains(out, "fee: 0.00") {
+		t.Fatalf("transfer output shows no fee:\n%s", out)
+	}
+	var sent struct {
+		Height    uint64 `json:"height"`
+		Fee       uint64 `json:"fee"`
+		LastValid uint64 `json:"last_valid_height"`
+	}
+	if err := json.Unmarshal([]byte(must(t, node, "--json", "transfer", "--key", keyFile, "--to", bk.Address, "--amount", "0.5")), &sent); err != nil {
+		t.Fatal(err)
+	}
+	if sent.Fee == 0 || sent.LastValid < sent.Height || sent.LastValid > sent.Height+ledger.DefaultTxWindow {
+		t.Fatalf("transfer result %+v", sent)
+	}
 	var acc ledger.AccountInfo
 	if err := json.Unmarshal([]byte(must(t, node, "--json", "account", "--key", bob)), &acc); err != nil {
 		t.Fatal(err)
 	}
-	if acc.Balance != 2_500_000_000 {
+	if acc.Balance != 3_000_000_000 {
 		t.Fatalf("bob's balance %d", acc.Balance)
+	}
+	// A transfer that fails in its block still pays its fee and uses its
+	// nonce, and says so.
+	if _, err := run(t, node, "transfer", "--key", bob, "--to", kg.Address, "--amount", "5"); !errors.As(err, &ce) ||
+		!strings.Contains(ce.Error(), "insufficient_funds") || !strings.Contains(ce.Error(), "fee of") {
+		t.Fatalf("overdrawn transfer: %v", err)
+	}
+	var after ledger.AccountInfo
+	if err := json.Unmarshal([]byte(must(t, node, "--json", "account", "--key", bob)), &after); err != nil {
+		t.Fatal(err)
+	}
+	if after.Nonce != acc.Nonce+1 || after.Balance >= acc.Balance {
+		t.Fatalf("after a failed transfer: %+v, before %+v", after, acc)
 	}
 	if _, err := run(t, node, "contribute", "--key", bob, "--sn", sn, "--amount", "1"); !errors.As(err, &ce) || !strings.Contains(ce.Error(), "wrong_state") {
 		t.Fatalf("contribute to a full node: %v", err)

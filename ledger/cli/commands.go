@@ -249,7 +249,8 @@ func (a *app) statusCmd() *cobra.Command {
 				fmt.Sprintf("swarms: %d", st.Swarms),
 				"reward pool: "+Coins(st.Pool),
 				"block reward: "+Coins(st.BlockReward),
-				"staking requirement: "+Coins(st.Params.StakingRequirement))
+				"staking requirement: "+Coins(st.Params.StakingRequirement),
+				"transaction fee: "+Coins(st.Params.TxFeeBase)+" + "+Coins(st.Params.TxFeePerByte)+" per byte (node duties free)")
 		},
 	}
 	c.Flags().StringVar(&sn, "sn", "", "a service node's Ed25519 key (hex)")
@@ -320,8 +321,9 @@ func (a *app) accountCmd() *cobra.Command {
 // submitted prints the outcome of a transaction.
 func (a *app) submitted(what string, r *ledger.Result, extra ...string) error {
 	h := hex.EncodeToString(r.Hash[:])
-	lines := append([]string{what + ": ok", "transaction: " + h, fmt.Sprintf("height: %d", r.Height)}, extra...)
-	return a.print(map[string]any{"ok": true, "transaction": h, "height": r.Height}, lines...)
+	lines := append([]string{what + ": ok", "transaction: " + h, fmt.Sprintf("height: %d", r.Height),
+		"fee: " + Coins(r.Fee) + " (to the reward pool)"}, extra...)
+	return a.print(map[string]any{"ok": true, "transaction": h, "height": r.Height, "fee": r.Fee, "last_valid_height": r.LastValid}, lines...)
 }
 
 func (a *app) registerCmd() *cobra.Command {
@@ -372,7 +374,7 @@ func (a *app) registerCmd() *cobra.Command {
 			defer cancel()
 			res, err := cl.Register(ctx, r)
 			if err != nil {
-				return txErr(err, "register")
+				return txErr(err, "register", res)
 			}
 			return a.submitted("register", res, "node: "+key.NodePublic(ns.PublicKey()).String())
 		},
@@ -477,7 +479,7 @@ func (a *app) send(cmd *cobra.Command, k accountKey, what string, body state.Bod
 	defer cancel()
 	res, err := cl.SubmitWith(ctx, k.signer(), body)
 	if err != nil {
-		return txErr(err, what)
+		return txErr(err, what, res)
 	}
 	return a.submitted(what, res, extra...)
 }

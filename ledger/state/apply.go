@@ -13,15 +13,29 @@ import (
 // may be to enter the mempool.
 const MaxPendingNonces = 16
 
-// Check is the mempool's admission test: the transaction decodes, is for
-// this chain, is correctly signed, its nonce is unused and at most
-// MaxPendingNonces ahead, and its signer can pay for something (it holds
-// coins) or is a registered node (which sends proofs and votes). Keys that
-// are neither cannot fill blocks with transactions that are bound to fail.
-// The full rules run in Deliver. Check does not change the state.
-func (s *State) Check(raw []byte) (*Tx, error) {
-	tx, err := s.authenticate(raw)
+// Check is the mempool's admission test (CheckTx). The transaction
+// decodes, is for this chain, is correctly signed, its last valid height
+// is not past and at most MaxTxLifetime ahead, and its nonce is unused and
+// at most MaxPendingNonces ahead. A user transaction's signer must hold its
+// fee; a node duty (uptime proof, vote) pays none, so it must instead pass
+// its own rules against the committed state now (a registered node, one
+// proof per half interval, a vote by a member of an open quorum that has
+// not voted) and carry exactly the signer's next nonce. Keys that can pay
+// nothing cannot fill blocks. The full rules run in Deliver. Check does not
+// change the state.
+func (s *State) Check(raw []byte) (*Tx, error) { return s.check(raw, true) }
+
+// Recheck is Check for a transaction that passed Check before (CometBFT's
+// recheck of the mempool after every block): its signature, which no block
+// can change, is not verified again.
+func (s *State) Recheck(raw []byte) (*Tx, error) { return s.check(raw, false) }
+
+func (s *State) check(raw []byte, verifySig bool) (*Tx, error) {
+	tx, err := s.decode(raw, verifySig)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkLifetime(tx, s.height+1); err != nil {
 		return nil, err
 	}
 	acc := s.Account(tx.Signer)
@@ -31,16 +45,43 @@ func (s *State) Check(raw []byte) (*Tx, error) {
 	case tx.Nonce-acc.Nonce > MaxPendingNonces:
 		return nil, reject(CodeBadNonce, "nonce %d is more than %d ahead of %d", tx.Nonce, MaxPendingNonces, acc.Nonce)
 	}
-	if acc.Balance == 0 {
-		n := s.nodes[key.NodePublic(tx.Signer)]
-		if n == nil || n.Status == StatusAwaiting || n.Status == StatusDeregistered {
-			return nil, reject(CodeInsufficientFunds, "account %s holds nothing and is not a registered node", tx.Signer)
+	t := tx.Body.Type()
+	if !t.Duty() {
+		if fee := s.params.TxFee(t, len(raw)); acc.Balance < fee {
+			return nil, reject(CodeInsufficientFunds, "balance %d cannot pay the fee %d", acc.Balance, fee)
 		}
+		return tx, nil
+	}
+	if tx.Nonce != acc.Nonce {
+		return nil, reject(CodeBadNonce, "a node duty must carry the next nonce %d, not %d", acc.Nonce, tx.Nonce)
+	}
+	switch b := tx.Body.(type) {
+	case *UptimeProof:
+		_, err = s.checkUptimeProof(key.NodePublic(tx.Signer), b)
+	case *Vote:
+		_, _, err = s.checkVote(key.NodePublic(tx.Signer), b)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return tx, nil
 }
 
-func (s *State) authenticate(raw []byte) (*Tx, error) {
+// checkLifetime refuses a transaction whose last valid height is before
+// height (the block it would enter) or more than MaxTxLifetime after it.
+func (s *State) checkLifetime(tx *Tx, height uint64) error {
+	switch {
+	case tx.LastValid < height:
+		return reject(CodeExpired, "last valid height %d has passed (block %d)", tx.LastValid, height)
+	case tx.LastValid-height > s.params.MaxTxLifetime:
+		return reject(CodeInvalid, "last valid height %d is more than %d blocks after %d", tx.LastValid, s.params.MaxTxLifetime, height)
+	}
+	return nil
+}
+
+func (s *State) authenticate(raw []byte) (*Tx, error) { return s.decode(raw, true) }
+
+func (s *State) decode(raw []byte, verifySig bool) (*Tx, error) {
 	tx, err := DecodeTx(raw)
 	if err != nil {
 		return nil, reject(CodeMalformed, "%v", err)
@@ -48,7 +89,7 @@ func (s *State) authenticate(raw []byte) (*Tx, error) {
 	if tx.ChainID != s.chainID {
 		return nil, reject(CodeWrongChain, "transaction is for chain %q, this is %q", tx.ChainID, s.chainID)
 	}
-	if !tx.VerifySignature() {
+	if verifySig && !tx.VerifySignature() {
 		return nil, reject(CodeBadSignature, "transaction signature does not verify")
 	}
 	return tx, nil
@@ -57,8 +98,15 @@ func (s *State) authenticate(raw []byte) (*Tx, error) {
 // ErrNoBlock is returned by Deliver and End outside Begin … End.
 var ErrNoBlock = errors.New("ledger state: no block in progress")
 
-// Deliver applies one transaction of the block in progress. A rejected
-// transaction (a *TxError) leaves the state unchanged, nonce included.
+// Deliver applies one transaction of the block in progress.
+//
+// A transaction that fails the envelope rules (decoding, chain, signature,
+// lifetime, nonce) or cannot pay its fee is rejected and leaves the state
+// unchanged: it cannot be charged, and its bytes expire at its last valid
+// height. Any other transaction uses its nonce and pays its fee into the
+// reward pool first; if its body is then rejected (a *TxError), only the
+// body's effects are absent, so the same signed bytes can never run again
+// (as in Ethereum and Cosmos).
 func (s *State) Deliver(raw []byte) (*Tx, error) {
 	if !s.inBlock {
 		return nil, ErrNoBlock
@@ -67,11 +115,22 @@ func (s *State) Deliver(raw []byte) (*Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n := s.Account(tx.Signer).Nonce; tx.Nonce != n {
-		return tx, reject(CodeBadNonce, "nonce %d, expected %d", tx.Nonce, n)
+	if err := s.checkLifetime(tx, s.height); err != nil {
+		return tx, err
 	}
+	if acc := s.Account(tx.Signer); tx.Nonce != acc.Nonce {
+		return tx, reject(CodeBadNonce, "nonce %d, expected %d", tx.Nonce, acc.Nonce)
+	}
+	fee := s.params.TxFee(tx.Body.Type(), len(raw))
+	if err := s.needFunds(tx.Signer, fee); err != nil {
+		return tx, reject(CodeInsufficientFunds, "cannot pay the fee: %s", err.(*TxError).Msg)
+	}
+	acc := s.account(tx.Signer)
+	acc.Balance -= fee
+	s.pool += fee
+	acc.Nonce++
 	// Every apply function checks all of its rules before it changes
-	// anything.
+	// anything, so a rejected body leaves only the fee and nonce behind.
 	switch b := tx.Body.(type) {
 	case *Transfer:
 		err = s.transfer(tx.Signer, b)
@@ -96,11 +155,7 @@ func (s *State) Deliver(raw []byte) (*Tx, error) {
 	default:
 		err = reject(CodeMalformed, "unsupported body %T", b)
 	}
-	if err != nil {
-		return tx, err
-	}
-	s.account(tx.Signer).Nonce++
-	return tx, nil
+	return tx, err
 }
 
 // account returns a, creating it.
@@ -366,23 +421,39 @@ func versionLess(a, b [3]uint16) bool {
 	return false
 }
 
-func (s *State) uptimeProof(k key.NodePublic, b *UptimeProof) error {
+// checkUptimeProof applies the rules of an uptime proof without changing
+// anything and returns the node.
+func (s *State) checkUptimeProof(k key.NodePublic, b *UptimeProof) (*Node, error) {
 	n := s.nodes[k]
 	if n == nil {
-		return reject(CodeUnknownNode, "%s is not a registered node", k)
+		return nil, reject(CodeUnknownNode, "%s is not a registered node", k)
 	}
 	if n.Status != StatusActive && n.Status != StatusDecommissioned {
-		return reject(CodeWrongState, "node %s is %s", k, n.Status)
+		return nil, reject(CodeWrongState, "node %s is %s", k, n.Status)
 	}
 	if versionLess(b.Version, s.params.MinVersion) {
 		v := s.params.MinVersion
-		return reject(CodeInvalid, "version %d.%d.%d under the minimum %d.%d.%d", b.Version[0], b.Version[1], b.Version[2], v[0], v[1], v[2])
+		return nil, reject(CodeInvalid, "version %d.%d.%d under the minimum %d.%d.%d", b.Version[0], b.Version[1], b.Version[2], v[0], v[1], v[2])
 	}
 	if err := s.checkEndpoint(b.IP, b.Port, k); err != nil {
-		return err
+		return nil, err
 	}
-	if half := s.params.ProofInterval / 2; n.LastProof != 0 && s.height < n.LastProof+half {
-		return reject(CodeTooSoon, "last proof at height %d; next accepted from %d", n.LastProof, n.LastProof+half)
+	// In CheckTx s.height is the last committed block; the proof enters
+	// the next one at the earliest.
+	h := s.height
+	if !s.inBlock {
+		h++
+	}
+	if half := s.params.ProofInterval / 2; n.LastProof != 0 && h < n.LastProof+half {
+		return nil, reject(CodeTooSoon, "last proof at height %d; next accepted from %d", n.LastProof, n.LastProof+half)
+	}
+	return n, nil
+}
+
+func (s *State) uptimeProof(k key.NodePublic, b *UptimeProof) error {
+	n, err := s.checkUptimeProof(k, b)
+	if err != nil {
+		return err
 	}
 	n.IP, n.Port, n.Version, n.LastProof = b.IP, b.Port, b.Version, s.height
 	return nil
@@ -398,10 +469,12 @@ func (s *State) quorum(h uint64) *Quorum {
 	return nil
 }
 
-func (s *State) vote(k key.NodePublic, b *Vote) error {
+// checkVote applies the rules of a vote without changing anything and
+// returns the quorum and the voter's place in it.
+func (s *State) checkVote(k key.NodePublic, b *Vote) (*Quorum, int, error) {
 	q := s.quorum(b.Height)
 	if q == nil {
-		return reject(CodeUnknownQuorum, "no open quorum at height %d", b.Height)
+		return nil, 0, reject(CodeUnknownQuorum, "no open quorum at height %d", b.Height)
 	}
 	vi := -1
 	for i, v := range q.Validators {
@@ -411,15 +484,22 @@ func (s *State) vote(k key.NodePublic, b *Vote) error {
 		}
 	}
 	if vi < 0 {
-		return reject(CodeNotAllowed, "%s is not a member of the quorum at height %d", k, b.Height)
+		return nil, 0, reject(CodeNotAllowed, "%s is not a member of the quorum at height %d", k, b.Height)
 	}
 	if q.Voted[vi] {
-		return reject(CodeDuplicate, "%s already voted in the quorum at height %d", k, b.Height)
+		return nil, 0, reject(CodeDuplicate, "%s already voted in the quorum at height %d", k, b.Height)
 	}
 	if len(b.Results) != len(q.Workers) {
-		return reject(CodeInvalid, "%d results for %d tested nodes", len(b.Results), len(q.Workers))
+		return nil, 0, reject(CodeInvalid, "%d results for %d tested nodes", len(b.Results), len(q.Workers))
 	}
+	return q, vi, nil
+}
 
+func (s *State) vote(k key.NodePublic, b *Vote) error {
+	q, vi, err := s.checkVote(k, b)
+	if err != nil {
+		return err
+	}
 	q.Voted[vi] = true
 	need := q.Needed(&s.params)
 	for i, r := range b.Results {

@@ -69,7 +69,7 @@ func TestTransferAndPoolDeposit(t *testing.T) {
 	h := devnet(t)
 	supply := h.s.Supply()
 	h.ok(h.tx("alice", &Transfer{To: testAddr("erin"), Amount: 5 * Coin}))
-	if h.balance("erin") != 5*Coin || h.balance("alice") != 995*Coin {
+	if h.balance("erin") != 5*Coin || h.balance("alice")+h.paid("alice") != 995*Coin {
 		t.Fatalf("balances %d %d", h.balance("erin"), h.balance("alice"))
 	}
 	if n := h.s.Account(testAddr("alice")).Nonce; n != 1 {
@@ -77,7 +77,7 @@ func TestTransferAndPoolDeposit(t *testing.T) {
 	}
 	pool := h.s.Pool()
 	h.ok(h.tx("erin", &PoolDeposit{Amount: 2 * Coin}))
-	if h.s.Pool() < pool+2*Coin-BlockReward(&h.s.params, pool+2*Coin) || h.balance("erin") != 3*Coin {
+	if h.s.Pool() < pool+2*Coin-BlockReward(&h.s.params, pool+2*Coin) || h.balance("erin")+h.paid("erin") != 3*Coin {
 		t.Fatalf("pool %d, erin %d", h.s.Pool(), h.balance("erin"))
 	}
 	h.rejectIn(h.tx("erin", &Transfer{To: testAddr("bob"), Amount: 4 * Coin}), CodeInsufficientFunds)
@@ -99,7 +99,8 @@ func TestRegisterSolo(t *testing.T) {
 	if n.SwarmID != 0 {
 		t.Fatalf("first node in swarm %d, want 0", n.SwarmID)
 	}
-	if h.balance("alice") != 900*Coin {
+	// alice's node earns back part of her fee from the pool.
+	if got := h.balance("alice") + h.paid("alice"); got < 900*Coin || got > 900*Coin+h.paid("alice") {
 		t.Fatalf("alice %d", h.balance("alice"))
 	}
 }
@@ -109,7 +110,12 @@ func TestRegisterRejections(t *testing.T) {
 	h.ok(h.register("alice", "taken", req, 0))
 	taken := h.node(testNode("taken"))
 
-	mk := func(mut func(b *Register), signer string) []byte {
+	// Each rejection uses the signer's nonce: build each when it runs.
+	var mkNow func(mut func(b *Register), signer string) []byte
+	mk := func(mut func(b *Register), signer string) func() []byte {
+		return func() []byte { return mkNow(mut, signer) }
+	}
+	mkNow = func(mut func(b *Register), signer string) []byte {
 		b := &Register{Node: testNode("new"), X25519: testX("new"), IP: IPv4{127, 1, 2, 3}, Port: 22021, Stake: req}
 		mut(b)
 		b.NodeSig = SignRegistration(testKey("new"), testChain, testAddr(signer), b.X25519)
@@ -121,7 +127,7 @@ func TestRegisterRejections(t *testing.T) {
 	none := func(*Register) {}
 	for _, tc := range []struct {
 		name string
-		raw  []byte
+		raw  func() []byte
 		code Code
 	}{
 		{"short operator stake", mk(func(b *Register) { b.Stake = req/4 - 1 }, "alice"), CodeStakeTooSmall},
@@ -157,7 +163,7 @@ func TestRegisterRejections(t *testing.T) {
 			b.Reserved = []Reservation{{Addr: testAddr("bob")}}
 		}, "alice"), CodeInvalid},
 	} {
-		t.Run(tc.name, func(t *testing.T) { h.rejectIn(tc.raw, tc.code) })
+		t.Run(tc.name, func(t *testing.T) { h.rejectIn(tc.raw(), tc.code) })
 	}
 	t.Run("node signature for another operator", func(t *testing.T) {
 		b := &Register{Node: testNode("new"), X25519: testX("new"), IP: IPv4{127, 1, 2, 3}, Port: 22021, Stake: req}
@@ -238,7 +244,7 @@ func TestRegistrationExpiresUnfunded(t *testing.T) {
 	if _, ok := h.s.Node(testNode("n")); ok {
 		t.Fatal("unfunded registration still present")
 	}
-	if h.balance("alice") != 1000*Coin || h.balance("bob") != 500*Coin {
+	if h.balance("alice")+h.paid("alice") != 1000*Coin || h.balance("bob")+h.paid("bob") != 500*Coin {
 		t.Fatalf("refunds: alice %d bob %d", h.balance("alice"), h.balance("bob"))
 	}
 	if h.s.Supply() != supply {
@@ -280,7 +286,8 @@ func TestUnlock(t *testing.T) {
 	if _, ok := h.s.Node(k); ok {
 		t.Fatal("node still registered after its unlock height")
 	}
-	if h.balance("bob") != 500*Coin || h.balance("carol") != 500*Coin || h.balance("alice") < 1000*Coin {
+	// Each also earned rewards (from the fees in the pool) meanwhile.
+	if h.balance("bob")+h.paid("bob") < 500*Coin || h.balance("carol")+h.paid("carol") < 500*Coin || h.balance("alice")+h.paid("alice") < 1000*Coin {
 		t.Fatalf("stakes not returned: alice %d bob %d carol %d", h.balance("alice"), h.balance("bob"), h.balance("carol"))
 	}
 }
@@ -295,7 +302,7 @@ func TestUnlockCancelsAwaitingRegistration(t *testing.T) {
 	if _, ok := h.s.Node(k); ok {
 		t.Fatal("cancelled registration still present")
 	}
-	if h.balance("alice") != 1000*Coin || h.balance("bob") != 500*Coin {
+	if h.balance("alice")+h.paid("alice") != 1000*Coin || h.balance("bob")+h.paid("bob") != 500*Coin {
 		t.Fatal("not refunded")
 	}
 }
@@ -344,10 +351,11 @@ func TestNames(t *testing.T) {
 	if err := h.s.Begin(h.s.Height()+1, blockHash(h.s.Height()+1)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.s.Deliver(h.tx("alice", reg)); err != nil {
+	raw := h.tx("alice", reg)
+	if _, err := h.deliver(raw); err != nil {
 		t.Fatal(err)
 	}
-	if h.s.Pool() != pool+p.NameFee {
+	if h.s.Pool() != pool+p.NameFee+p.TxFee(TypeNameRegister, len(raw)) {
 		t.Fatalf("fee did not reach the pool: %d → %d", pool, h.s.Pool())
 	}
 	if _, err := h.s.End(); err != nil {
@@ -460,4 +468,18 @@ func TestDeregisteredEndpointIsFree(t *testing.T) {
 	h.ok(h.tx("alice", b))
 	// The deregistered key itself stays taken until its stake returns.
 	h.rejectIn(h.register("alice", "old", req, 0), CodeDuplicate)
+}
+
+// Recheck skips the signature (checked on admission) but every rule that a
+// block can change still applies.
+func TestRecheck(t *testing.T) {
+	h := devnet(t)
+	raw := h.tx("alice", &Transfer{To: testAddr("bob"), Amount: 1})
+	if _, err := h.s.Recheck(raw); err != nil {
+		t.Fatal(err)
+	}
+	h.ok(raw)
+	if _, err := h.s.Recheck(raw); CodeOf(err) != CodeBadNonce {
+		t.Fatalf("recheck after the block: %v", err)
+	}
 }

@@ -271,7 +271,8 @@ func TestDeregistrationPenalty(t *testing.T) {
 		t.Fatal("still registered")
 	}
 	penalty := req * p.DeregistrationPenaltyBps / FeeBasis
-	if h.s.Pool() != penalty || h.balance("op") != 1000*Coin-penalty || h.balance("bob") != 100*Coin {
+	fees := h.paid("op") + h.paid("bob")
+	if h.s.Pool() != penalty+fees || h.balance("op") != 1000*Coin-penalty-h.paid("op") || h.balance("bob") != 100*Coin-h.paid("bob") {
 		t.Fatalf("pool %d op %d bob %d, penalty %d", h.s.Pool(), h.balance("op"), h.balance("bob"), penalty)
 	}
 }
@@ -324,8 +325,12 @@ func TestRewardsOver100Blocks(t *testing.T) {
 	for i := range 100 {
 		var txs [][]byte
 		if i == 20 {
-			txs = append(txs, h.register("bob", "n3", req, 0))
+			raw := h.register("bob", "n3", req, 0)
+			txs = append(txs, raw)
+			fee := new(big.Int).SetUint64(p.TxFee(TypeRegister, len(raw)))
 			bal["bob"].Sub(bal["bob"], big.NewInt(int64(req)))
+			bal["bob"].Sub(bal["bob"], fee)
+			poolB.Add(poolB, fee)
 		}
 		h.ok(txs...)
 		height := h.s.Height()
@@ -571,11 +576,21 @@ func FuzzDeliver(f *testing.F) {
 			t.Fatal(err)
 		}
 		name := signers[int(who)%len(signers)]
-		tx := &Tx{ChainID: testChain, Nonce: s.Account(testAddr(name)).Nonce, Body: body}
+		tx := &Tx{ChainID: testChain, Nonce: s.Account(testAddr(name)).Nonce, LastValid: s.Height(), Body: body}
 		tx.Sign(testKey(name))
-		before, supply := s.Hash(), s.Supply()
-		if _, err := s.Deliver(tx.Encode()); err != nil && s.Hash() != before {
-			t.Fatalf("rejected %v changed the state: %v", body.Type(), err)
+		enc := tx.Encode()
+		want, supply := s.Clone(), s.Supply()
+		_, err := s.Deliver(enc)
+		if s.Account(tx.Signer).Nonce != want.Account(tx.Signer).Nonce {
+			// It used its nonce: it paid its fee, whatever its body did.
+			fee := want.params.TxFee(body.Type(), len(enc))
+			acc := want.account(tx.Signer)
+			acc.Nonce++
+			acc.Balance -= fee
+			want.pool += fee
+		}
+		if err != nil && s.Hash() != want.Hash() {
+			t.Fatalf("rejected %v changed the state beyond its nonce and fee: %v", body.Type(), err)
 		}
 		if s.Supply() != supply {
 			t.Fatalf("%v changed the supply", body.Type())

@@ -28,6 +28,8 @@ const (
 	CodeUnknownQuorum     Code = 14 // no open quorum at that height
 	CodeUnknownName       Code = 15 // no such (unexpired) name
 	CodeFull              Code = 16 // no contributor spot left
+	CodeExpired           Code = 17 // past the transaction's last valid height
+	CodeBusy              Code = 18 // the mempool's room left is kept for node duties
 )
 
 func (c Code) String() string {
@@ -66,6 +68,10 @@ func (c Code) String() string {
 		return "unknown_name"
 	case CodeFull:
 		return "full"
+	case CodeExpired:
+		return "expired"
+	case CodeBusy:
+		return "busy"
 	}
 	return fmt.Sprintf("code(%d)", uint32(c))
 }

@@ -18,6 +18,8 @@ type harness struct {
 	t     testing.TB
 	s     *State
 	names map[key.NodePublic]string
+	// fees paid so far per signer, by the transactions that used a nonce.
+	fees map[Address]uint64
 }
 
 func testKey(name string) ed25519.PrivateKey {
@@ -42,7 +44,7 @@ func newHarness(t testing.TB, p Params, pool uint64, balances map[string]uint64)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, s: s, names: make(map[key.NodePublic]string)}
+	return &harness{t: t, s: s, names: make(map[key.NodePublic]string), fees: make(map[Address]uint64)}
 }
 
 // tx builds and signs a transaction from signer with its next nonce.
@@ -50,11 +52,30 @@ func (h *harness) tx(signer string, body Body) []byte {
 	return h.txNonce(signer, h.s.Account(testAddr(signer)).Nonce, body)
 }
 
+// txNonce builds a transaction valid for as long as the ledger allows.
 func (h *harness) txNonce(signer string, nonce uint64, body Body) []byte {
-	tx := &Tx{ChainID: testChain, Nonce: nonce, Body: body}
+	tx := &Tx{ChainID: testChain, Nonce: nonce, LastValid: h.s.Height() + h.s.params.MaxTxLifetime, Body: body}
 	tx.Sign(testKey(signer))
 	return tx.Encode()
 }
+
+// deliver runs Deliver and records the fee when the transaction used its
+// signer's nonce.
+func (h *harness) deliver(raw []byte) (*Tx, error) {
+	var signer Address
+	if tx, err := DecodeTx(raw); err == nil {
+		signer = tx.Signer
+	}
+	before := h.s.Account(signer).Nonce
+	tx, err := h.s.Deliver(raw)
+	if tx != nil && h.s.Account(signer).Nonce != before {
+		h.fees[signer] += h.s.params.TxFee(tx.Body.Type(), len(raw))
+	}
+	return tx, err
+}
+
+// paid returns the fees name has paid.
+func (h *harness) paid(name string) uint64 { return h.fees[testAddr(name)] }
 
 func blockHash(height uint64) []byte {
 	var b [8]byte
@@ -71,7 +92,7 @@ func (h *harness) block(txs ...[]byte) []error {
 	}
 	errs := make([]error, len(txs))
 	for i, raw := range txs {
-		_, errs[i] = h.s.Deliver(raw)
+		_, errs[i] = h.deliver(raw)
 	}
 	if _, err := h.s.End(); err != nil {
 		h.t.Fatal(err)
@@ -98,19 +119,27 @@ func (h *harness) run(n int) {
 }
 
 // rejectIn checks that raw is rejected with code inside an open block and
-// leaves the state byte for byte as it was.
+// leaves the state byte for byte as it was, but for its nonce and fee if
+// it used them.
 func (h *harness) rejectIn(raw []byte, code Code) {
 	h.t.Helper()
 	if err := h.s.Begin(h.s.Height()+1, blockHash(h.s.Height()+1)); err != nil {
 		h.t.Fatal(err)
 	}
-	before := h.s.Hash()
-	_, err := h.s.Deliver(raw)
+	want := h.s.Clone()
+	tx, err := h.deliver(raw)
 	if got := CodeOf(err); got != code {
 		h.t.Fatalf("code %v (%v), want %v", got, err, code)
 	}
-	if h.s.Hash() != before {
-		h.t.Fatal("a rejected transaction changed the state")
+	if tx != nil && h.s.Account(tx.Signer).Nonce != want.Account(tx.Signer).Nonce {
+		acc := want.account(tx.Signer)
+		fee := want.params.TxFee(tx.Body.Type(), len(raw))
+		acc.Nonce++
+		acc.Balance -= fee
+		want.pool += fee
+	}
+	if h.s.Hash() != want.Hash() {
+		h.t.Fatal("a rejected transaction changed the state beyond its nonce and fee")
 	}
 	if _, err := h.s.End(); err != nil {
 		h.t.Fatal(err)

@@ -100,6 +100,34 @@ type Params struct {
 	// MaxNameValue bounds an encrypted name value (a Session ID encrypted
 	// with XChaCha20-Poly1305 is 33 + 16 bytes).
 	MaxNameValue int `json:"max_name_value"`
+
+	// TxFeeBase + TxFeePerByte × (encoded size) is the fee every user
+	// transaction pays into the reward pool, whether its body succeeds or
+	// fails: use of the ledger funds the nodes that run it. Node duties
+	// (uptime proofs, votes) pay nothing. Session's own transactions pay
+	// a per-byte fee to the block producer; Sotto pays it to the pool
+	// (docs/ledger.md "Fees").
+	TxFeeBase    uint64 `json:"tx_fee_base"`
+	TxFeePerByte uint64 `json:"tx_fee_per_byte"`
+	// MaxTxLifetime bounds a transaction's last valid height: at most this
+	// many blocks after the block that includes it (or, in CheckTx, after
+	// the next block), so signed bytes expire within a known time.
+	MaxTxLifetime uint64 `json:"max_tx_lifetime"`
+	// MaxBlockBytes bounds the transactions of a block (their bytes). The
+	// ledger enforces it itself in PrepareProposal and ProcessProposal, so
+	// that it can put node duties first: CometBFT's own block limit would
+	// hand the application only the oldest transactions of the mempool.
+	MaxBlockBytes int64 `json:"max_block_bytes"`
+}
+
+// TxFee returns the fee of a transaction of type t whose encoding is size
+// bytes: zero for node duties.
+func (p *Params) TxFee(t TxType, size int) uint64 {
+	if t.Duty() {
+		return 0
+	}
+	// size ≤ MaxTxSize and Validate bounds both terms: no overflow.
+	return p.TxFeeBase + p.TxFeePerByte*uint64(size)
 }
 
 // MainnetParams returns Session's rules (service-node-network.md).
@@ -138,6 +166,13 @@ func MainnetParams() Params {
 		NameTerm:                    365 * day,
 		MaxNameTerms:                10,
 		MaxNameValue:                128,
+		// A 180-byte transfer pays 0.01 + 180 × 0.0001 = 0.028 coin; a
+		// full 8 KiB transaction about 0.83 coin.
+		TxFeeBase:     Coin / 100,
+		TxFeePerByte:  Coin / 10_000,
+		MaxTxLifetime: day,
+		// About 5 000 transfers a block.
+		MaxBlockBytes: 1 << 20,
 	}
 }
 
@@ -179,6 +214,11 @@ func DevnetParams() Params {
 		NameTerm:                    365 * day,
 		MaxNameTerms:                10,
 		MaxNameValue:                128,
+		// A transfer pays about 0.0012 coin.
+		TxFeeBase:     Coin / 1000,
+		TxFeePerByte:  Coin / 1_000_000,
+		MaxTxLifetime: 300,
+		MaxBlockBytes: 256 << 10,
 	}
 }
 
@@ -238,6 +278,14 @@ func (p Params) Validate() error {
 		return bad("max_name_terms", "must be 1..255")
 	case p.MaxNameValue < 1 || p.MaxNameValue > maxNameValue:
 		return bad("max_name_value", fmt.Sprintf("must be 1..%d", maxNameValue))
+	case p.TxFeeBase == 0:
+		return bad("tx_fee_base", "must be positive (a free transaction is free spam)")
+	case p.TxFeeBase > maxFee || p.TxFeePerByte > maxFee/MaxTxSize:
+		return bad("tx_fee_base", "fee of a transaction overflows")
+	case p.MaxTxLifetime == 0:
+		return bad("max_tx_lifetime", "must be positive")
+	case p.MaxBlockBytes < MaxTxSize || p.MaxBlockBytes > maxBlockBytes:
+		return bad("max_block_bytes", fmt.Sprintf("must be %d..%d", MaxTxSize, maxBlockBytes))
 	}
 	return nil
 }
@@ -250,7 +298,12 @@ const (
 	maxReserved    = 63
 	MaxTxSize      = 8192
 	maxVoteResults = maxWorkers
+	maxFee         = 1 << 62 // TxFeeBase and TxFeePerByte·MaxTxSize each
 )
+
+// maxBlockBytes is the largest MaxBlockBytes: well under CometBFT's hard
+// limit of 100 MiB a block.
+const maxBlockBytes = 64 << 20
 
 func (p *Params) encode(w *writer) {
 	w.i64(int64(p.BlockTime))
@@ -288,6 +341,10 @@ func (p *Params) encode(w *writer) {
 	w.u64(p.NameTerm)
 	w.u64(p.MaxNameTerms)
 	w.u32(uint32(p.MaxNameValue))
+	w.u64(p.TxFeeBase)
+	w.u64(p.TxFeePerByte)
+	w.u64(p.MaxTxLifetime)
+	w.i64(p.MaxBlockBytes)
 }
 
 func (p *Params) decode(r *reader) {
@@ -326,6 +383,10 @@ func (p *Params) decode(r *reader) {
 	p.NameTerm = r.u64("params")
 	p.MaxNameTerms = r.u64("params")
 	p.MaxNameValue = int(r.u32("params"))
+	p.TxFeeBase = r.u64("params")
+	p.TxFeePerByte = r.u64("params")
+	p.MaxTxLifetime = r.u64("params")
+	p.MaxBlockBytes = r.i64("params")
 	if r.err == nil {
 		if err := p.Validate(); err != nil {
 			r.fail("params", err.Error())

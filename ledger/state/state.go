@@ -388,8 +388,9 @@ func sortedKeys[K ~[32]byte, V any](m map[K]V) []K {
 	return ks
 }
 
-// stateVersion is the first byte of the state encoding.
-const stateVersion = 1
+// stateVersion is the first byte of the state encoding. Version 2 added
+// the fee and transaction lifetime parameters.
+const stateVersion = 2
 
 // Encode returns the canonical encoding of the state: every map in key
 // order, so equal states encode to equal bytes on every node.

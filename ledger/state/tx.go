@@ -9,8 +9,9 @@ import (
 	"sotto.dev/key"
 )
 
-// TxVersion is the version byte every transaction starts with.
-const TxVersion = 1
+// TxVersion is the version byte every transaction starts with. Version 2
+// added the last valid height.
+const TxVersion = 2
 
 // TxType says which Body a transaction carries.
 type TxType uint8
@@ -55,19 +56,30 @@ func (t TxType) String() string {
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
 
+// Duty reports whether t is a node duty (an uptime proof or a quorum vote):
+// duties pay no fee and are bounded by their own rules instead
+// (docs/ledger.md "Fees").
+func (t TxType) Duty() bool { return t == TypeUptimeProof || t == TypeVote }
+
 // Tx is a signed ledger transaction.
 //
-// Encoding (docs/ledger.md "Transactions"): version u8 (1), type u8,
-// chain id (u8 length + bytes), signer [32], nonce u64, the body, then the
-// Ed25519 signature [64] over TxSignLabel ‖ 0x00 ‖ every preceding byte.
+// Encoding (docs/ledger.md "Transactions"): version u8 (2), type u8,
+// chain id (u8 length + bytes), signer [32], nonce u64, last valid height
+// u64, the body, then the Ed25519 signature [64] over TxSignLabel ‖ 0x00 ‖
+// every preceding byte.
 type Tx struct {
 	ChainID string
 	Signer  Address
 	// Nonce must equal the signer's account nonce; it grows by one with
-	// every accepted transaction, so a transaction is accepted once.
+	// every transaction that reaches a block and can pay its fee, whether
+	// its body succeeds or fails, so a transaction is executed at most once.
 	Nonce uint64
-	Body  Body
-	Sig   [64]byte
+	// LastValid is the last block height that may include the
+	// transaction; after it the transaction is refused, so bytes that
+	// never made it into a block cannot be played later.
+	LastValid uint64
+	Body      Body
+	Sig       [64]byte
 }
 
 // Body is the type-specific part of a transaction.
@@ -319,6 +331,7 @@ func (tx *Tx) unsigned() []byte {
 	w.str8(tx.ChainID)
 	w.raw(tx.Signer[:])
 	w.u64(tx.Nonce)
+	w.u64(tx.LastValid)
 	tx.Body.encode(w)
 	return w.b
 }
@@ -401,6 +414,7 @@ func DecodeTx(b []byte) (*Tx, error) {
 	tx.ChainID = r.str8("chain_id", maxChainID)
 	r.array("signer", tx.Signer[:])
 	tx.Nonce = r.u64("nonce")
+	tx.LastValid = r.u64("last_valid")
 	body.decode(r)
 	r.array("signature", tx.Sig[:])
 	if err := r.done("tx"); err != nil {

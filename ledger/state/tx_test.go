@@ -29,7 +29,7 @@ func sampleBodies() []Body {
 func TestTxRoundTrip(t *testing.T) {
 	for _, body := range sampleBodies() {
 		t.Run(body.Type().String(), func(t *testing.T) {
-			tx := &Tx{ChainID: testChain, Nonce: 3, Body: body}
+			tx := &Tx{ChainID: testChain, Nonce: 3, LastValid: 1 << 40, Body: body}
 			tx.Sign(testKey("alice"))
 			raw := tx.Encode()
 			got, err := DecodeTx(raw)
@@ -39,7 +39,7 @@ func TestTxRoundTrip(t *testing.T) {
 			if !bytes.Equal(got.Encode(), raw) {
 				t.Fatal("re-encoding differs")
 			}
-			if !got.VerifySignature() || got.Signer != testAddr("alice") || got.Nonce != 3 || got.ChainID != testChain {
+			if !got.VerifySignature() || got.Signer != testAddr("alice") || got.Nonce != 3 || got.LastValid != 1<<40 || got.ChainID != testChain {
 				t.Fatalf("decoded header %+v", got)
 			}
 			if got.Hash() != tx.Hash() {
@@ -61,7 +61,7 @@ func TestDecodeTxErrors(t *testing.T) {
 	}{
 		{"empty", nil},
 		{"version only", []byte{TxVersion}},
-		{"bad version", append([]byte{2}, good[1:]...)},
+		{"old version", append([]byte{1}, good[1:]...)},
 		{"unknown type", append([]byte{TxVersion, 99}, good[2:]...)},
 		{"type zero", append([]byte{TxVersion, 0}, good[2:]...)},
 		{"truncated", good[:len(good)-1]},
@@ -81,7 +81,7 @@ func TestDecodeTxErrors(t *testing.T) {
 }
 
 func TestSignatureCoversEveryField(t *testing.T) {
-	tx := &Tx{ChainID: testChain, Nonce: 1, Body: &Transfer{To: testAddr("bob"), Amount: 10}}
+	tx := &Tx{ChainID: testChain, Nonce: 1, LastValid: 77, Body: &Transfer{To: testAddr("bob"), Amount: 10}}
 	tx.Sign(testKey("alice"))
 	raw := tx.Encode()
 	for i := range len(raw) - 64 {
