@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -362,7 +361,7 @@ func (n *network) rpc(ctx context.Context, dest path.Node, payload []byte, timeo
 		}
 		return resp, err
 	}
-	n.observeTime(resp.Body, sent, n.clock.Now())
+	n.observeTime(dest, resp.Body, sent, n.clock.Now())
 	return resp, nil
 }
 
@@ -411,8 +410,8 @@ func (n *network) resetPaths(m *path.Manager) {
 	}
 }
 
-// observeTime feeds the "t" of a node's answer to the offset estimate.
-func (n *network) observeTime(body []byte, sent, received time.Time) {
+// observeTime feeds the "t" of dest's answer to the offset estimate.
+func (n *network) observeTime(dest path.Node, body []byte, sent, received time.Time) {
 	var t struct {
 		T int64 `json:"t"`
 	}
@@ -420,7 +419,7 @@ func (n *network) observeTime(body []byte, sent, received time.Time) {
 		return
 	}
 	mid := sent.Add(received.Sub(sent) / 2)
-	n.offset.observe(time.UnixMilli(t.T).Sub(mid))
+	n.offset.observe(dest.Ed25519.String(), time.UnixMilli(t.T).Sub(mid))
 }
 
 // swarmOf returns the nodes of acct's swarm, from the cache or asked of a
@@ -626,11 +625,34 @@ func (n *network) pickMember(members []path.Node, tried []onion.NodeID, prefer *
 	return free[n.intN(len(free))], true
 }
 
-// resyncClock sets the network-time offset from dest's info answer.
+// resyncClock refreshes the network-time offset after dest refused a
+// request's timestamp: it asks dest and resyncPeers other nodes for their
+// time, so the estimate is a median of several clocks, not dest's word.
 func (n *network) resyncClock(ctx context.Context, dest path.Node) {
+	asked := []path.Node{dest}
+	if m := n.paths.Load(); m != nil {
+		others := slices.DeleteFunc(m.Nodes(), func(x path.Node) bool { return x.Ed25519 == dest.Ed25519 })
+		n.rndMu.Lock()
+		n.rnd.Shuffle(len(others), func(i, j int) { others[i], others[j] = others[j], others[i] })
+		n.rndMu.Unlock()
+		asked = append(asked, others[:min(resyncPeers, len(others))]...)
+	}
+	var wg sync.WaitGroup
+	for _, node := range asked {
+		wg.Go(func() { n.askTime(ctx, node) })
+	}
+	wg.Wait()
+}
+
+// resyncPeers is how many nodes besides the one that refused a timestamp
+// a clock resync asks.
+const resyncPeers = 2
+
+// askTime feeds node's answer to an info request to the offset estimate.
+func (n *network) askTime(ctx context.Context, node path.Node) {
 	payload, _ := storagerpc.EncodeRequest(&storagerpc.InfoParams{})
 	sent := n.clock.Now()
-	resp, err := n.rpc(ctx, dest, payload, n.timeout)
+	resp, err := n.rpc(ctx, node, payload, n.timeout)
 	if err != nil || resp.Status != http.StatusOK {
 		return
 	}
@@ -639,7 +661,7 @@ func (n *network) resyncClock(ctx context.Context, dest path.Node) {
 		return
 	}
 	recv := n.clock.Now()
-	n.offset.reset(time.UnixMilli(info.Timestamp).Sub(sent.Add(recv.Sub(sent) / 2)))
+	n.offset.observe(node.Ed25519.String(), time.UnixMilli(info.Timestamp).Sub(sent.Add(recv.Sub(sent)/2)))
 }
 
 func isUnreachable(err error) bool {
@@ -647,15 +669,21 @@ func isUnreachable(err error) bool {
 	return errors.As(err, &u)
 }
 
-// offsetEstimator keeps the median of the last few clock offsets seen,
-// so that one slow answer does not move network time.
+// offsetEstimator estimates the network-time offset from the clocks of
+// several nodes: it keeps the latest offset seen from each of the last
+// offsetNodes distinct nodes and answers their median, so that no single
+// node, however it sets its "t", moves network time outside the range the
+// honest nodes give. With an even count the middle value nearer zero wins
+// (with two nodes, the more modest claim), and with one node there is
+// nothing else to go by.
 type offsetEstimator struct {
-	mu      sync.Mutex
-	samples []time.Duration
-	median  time.Duration
+	mu     sync.Mutex
+	from   []string // node keys, oldest first
+	byNode map[string]time.Duration
+	median time.Duration
 }
 
-const offsetSamples = 7
+const offsetNodes = 7
 
 func (o *offsetEstimator) get() time.Duration {
 	o.mu.Lock()
@@ -663,21 +691,36 @@ func (o *offsetEstimator) get() time.Duration {
 	return o.median
 }
 
-func (o *offsetEstimator) observe(d time.Duration) {
+// observe records node's latest offset d.
+func (o *offsetEstimator) observe(node string, d time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.samples = append(o.samples, d)
-	if len(o.samples) > offsetSamples {
-		o.samples = o.samples[1:]
+	if o.byNode == nil {
+		o.byNode = map[string]time.Duration{}
 	}
-	s := slices.Clone(o.samples)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if i := slices.Index(o.from, node); i >= 0 {
+		o.from = slices.Delete(o.from, i, i+1)
+	}
+	o.from = append(o.from, node)
+	o.byNode[node] = d
+	if len(o.from) > offsetNodes {
+		delete(o.byNode, o.from[0])
+		o.from = o.from[1:]
+	}
+	s := make([]time.Duration, 0, len(o.from))
+	for _, k := range o.from {
+		s = append(s, o.byNode[k])
+	}
+	slices.Sort(s)
 	o.median = s[len(s)/2]
+	if len(s)%2 == 0 && abs(s[len(s)/2-1]) < abs(o.median) {
+		o.median = s[len(s)/2-1]
+	}
 }
 
-func (o *offsetEstimator) reset(d time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.samples = []time.Duration{d}
-	o.median = d
+func abs(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
 }

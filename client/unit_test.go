@@ -74,21 +74,43 @@ func TestOffsetEstimator(t *testing.T) {
 	if o.get() != 0 {
 		t.Fatal("initial offset not zero")
 	}
-	for _, d := range []time.Duration{100, 110, 90, 5000, 105} {
-		o.observe(d * time.Millisecond)
+	ms := time.Millisecond
+	// One node alone is all there is to go by.
+	o.observe("a", 100*ms)
+	if got := o.get(); got != 100*ms {
+		t.Errorf("one node: %v, want 100ms", got)
 	}
-	if got := o.get(); got != 105*time.Millisecond {
-		t.Errorf("median = %v, want 105ms (the outlier ignored)", got)
+	// A second node that claims the clock is an hour off does not win.
+	o.observe("liar", time.Hour)
+	if got := o.get(); got != 100*ms {
+		t.Errorf("two nodes, one lying: %v, want the modest 100ms", got)
 	}
+	for i, d := range []time.Duration{110, 90, 105} {
+		o.observe(string(rune('b'+i)), d*ms)
+	}
+	if got := o.get(); got != 105*ms {
+		t.Errorf("median = %v, want 105ms (the liar ignored)", got)
+	}
+	// The liar repeating itself is still one node.
 	for range 10 {
-		o.observe(-2 * time.Second)
+		o.observe("liar", -time.Hour)
+	}
+	if got := o.get(); got != 100*ms {
+		t.Errorf("a node repeating itself moved the median to %v", got)
+	}
+	// A real clock jump, seen by most nodes, moves it.
+	for _, k := range []string{"a", "b", "c", "d", "e", "f"} {
+		o.observe(k, -2*time.Second)
 	}
 	if got := o.get(); got != -2*time.Second {
 		t.Errorf("after a clock jump the median is %v", got)
 	}
-	o.reset(time.Second)
-	if o.get() != time.Second {
-		t.Errorf("reset: %v", o.get())
+	// Only the last offsetNodes nodes count.
+	for i := range offsetNodes {
+		o.observe(string(rune('A'+i)), time.Second)
+	}
+	if got := o.get(); got != time.Second || len(o.from) != offsetNodes {
+		t.Errorf("after %d new nodes: %v from %d nodes", offsetNodes, got, len(o.from))
 	}
 }
 
