@@ -152,7 +152,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	if created {
 		n.log.Info("generated node key", "ed25519", n.me.String(), "x25519", keys.X25519Public().String())
 	}
-	if n.cert, err = selfSignedCert(keys, n.clock.Now()); err != nil {
+	if n.cert, err = selfSignedCert(keys); err != nil {
 		return nil, err
 	}
 	n.waiters = newWaiters(cfg.Limits.MaxHeldRetrieves)
