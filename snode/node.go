@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"sotto.dev/identity"
+	"sotto.dev/internal/iplimit"
 	"sotto.dev/ledger"
 	"sotto.dev/ledger/state"
 	"sotto.dev/snode/store"
@@ -95,6 +96,8 @@ type Node struct {
 	clients *buckets[netip.Addr]
 	peerRL  *buckets[identity.Ed25519PublicKey]
 	sem     chan struct{}
+	perIP   clientLimits
+	nodeIPs atomic.Pointer[nodeAddrs]
 	peers   *peerClients
 	lastOp  atomic.Int64
 
@@ -196,6 +199,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	if cfg.Limits.MaxConcurrentRequests > 0 {
 		n.sem = make(chan struct{}, cfg.Limits.MaxConcurrentRequests)
 	}
+	n.perIP = newClientLimits(cfg.Limits, n.IsNetworkNode)
 	n.peers = newPeerClients(n.cert, cfg.Limits.ForwardTimeout.D())
 	n.setMembership(newMembership(n.view.Current(), n.me), true)
 
@@ -274,7 +278,7 @@ func (n *Node) Serve(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
 	wg.Go(func() {
-		if err := n.srv.ServeTLS(n.ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := n.srv.ServeTLS(iplimit.Listener(n.ln, n.perIP.conns), "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("snode: serve: %w", err)
 		}
 	})

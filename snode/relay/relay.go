@@ -27,6 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"sotto.dev/internal/iplimit"
 	"sotto.dev/onion"
 )
 
@@ -40,8 +41,16 @@ type Config struct {
 	// MaxBodySize bounds a request body and any response the relay reads
 	// (default 16 MiB: a 10 MB file upload plus onion overhead).
 	MaxBodySize int64
-	// MaxInFlight bounds concurrent onion requests; more get 503 (default 512).
+	// MaxInFlight bounds concurrent onion requests; more get 503 (default
+	// 512). A request takes its slot once its body has been read.
 	MaxInFlight int
+	// MaxInFlightPerIP bounds the requests of one client address being
+	// read or handled at once; more get 429 (default 64; -1: no bound).
+	// Addresses for which Deps.Exempt is true (the network's nodes, which
+	// relay many clients' requests) are not bounded. With it, slow
+	// senders or held long polls from one address cannot take the slots
+	// that everyone shares.
+	MaxInFlightPerIP int
 	// ForwardTimeout bounds forwarding to the next node and waiting for
 	// its answer (default 30 s, the storage server's hop timeout).
 	ForwardTimeout time.Duration
@@ -58,6 +67,7 @@ func (c Config) withDefaults() Config {
 	c.MaxHops = cmp.Or(c.MaxHops, onion.MaxHops)
 	c.MaxBodySize = cmp.Or(c.MaxBodySize, 16<<20)
 	c.MaxInFlight = cmp.Or(c.MaxInFlight, 512)
+	c.MaxInFlightPerIP = cmp.Or(c.MaxInFlightPerIP, 64)
 	c.ForwardTimeout = cmp.Or(c.ForwardTimeout, 30*time.Second)
 	c.ServerTimeout = cmp.Or(c.ServerTimeout, 25*time.Second)
 	return c
@@ -127,6 +137,9 @@ type Deps struct {
 	ServerClient *http.Client
 	// Limiter, if set, is asked before any work is done.
 	Limiter Limiter
+	// Exempt, if set, names the addresses that MaxInFlightPerIP does not
+	// bound (the network's nodes).
+	Exempt func(netip.Addr) bool
 }
 
 // Relay is the /onion_req/v2 handler. It is safe for concurrent use and
@@ -140,6 +153,7 @@ type Relay struct {
 	fwd      Forwarder
 	servers  *http.Client
 	limiter  Limiter
+	perIP    *iplimit.Limit
 	inFlight chan struct{}
 	stats    counters
 }
@@ -161,6 +175,7 @@ func New(cfg Config, deps Deps) (*Relay, error) {
 		cfg: cfg, log: deps.Logger, keys: kp, dir: deps.Directory, local: deps.Local,
 		fwd: deps.Forwarder, servers: deps.ServerClient, limiter: deps.Limiter,
 		inFlight: make(chan struct{}, cfg.MaxInFlight),
+		perIP:    iplimit.New(max(cfg.MaxInFlightPerIP, 0), deps.Exempt),
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -201,15 +216,14 @@ func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		plain(w, http.StatusTooManyRequests, bodyRateLimited)
 		return
 	}
-	select {
-	case r.inFlight <- struct{}{}:
-		defer func() { <-r.inFlight }()
-	default:
-		r.stats.overloaded.Add(1)
-		plain(w, http.StatusServiceUnavailable, bodyOverloaded)
-		return
+	if ip, ok := remoteIP(req); ok {
+		if !r.perIP.Acquire(ip) {
+			r.stats.rateLimited.Add(1)
+			plain(w, http.StatusTooManyRequests, bodyRateLimited)
+			return
+		}
+		defer r.perIP.Release(ip)
 	}
-	r.stats.requests.Add(1)
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.MaxBodySize))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -222,10 +236,28 @@ func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		plain(w, http.StatusBadRequest, "Error reading request")
 		return
 	}
+	select {
+	case r.inFlight <- struct{}{}:
+		defer func() { <-r.inFlight }()
+	default:
+		r.stats.overloaded.Add(1)
+		plain(w, http.StatusServiceUnavailable, bodyOverloaded)
+		return
+	}
+	r.stats.requests.Add(1)
 	status, ctype, resp := r.handle(req.Context(), body)
 	w.Header().Set("Content-Type", ctype)
 	w.WriteHeader(status)
 	_, _ = w.Write(resp)
+}
+
+// remoteIP is the address of a request's remote end.
+func remoteIP(req *http.Request) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(req.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return ap.Addr().Unmap(), true
 }
 
 const (
