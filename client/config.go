@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -97,14 +98,34 @@ func DatabasePath(home string) string { return filepath.Join(home, DatabaseFile)
 // Network is the content of a network file: how to reach the network the
 // first time. Nodes are then learned from the seeds.
 //
-//	{"seed_nodes": ["https://127.0.0.1:22021", ...], "allow_same_subnet": true}
+//	{"seed_nodes": [{"url": "https://127.0.0.1:22021", "cert_sha256": "9f86d0…"}, ...],
+//	 "allow_same_subnet": true}
 type Network struct {
-	// SeedNodes are base URLs (https://host:port) of nodes that answer
-	// get_n_service_nodes at /json_rpc.
-	SeedNodes []string `json:"seed_nodes"`
+	// SeedNodes are the nodes that answer get_n_service_nodes at
+	// /json_rpc, each pinned to its certificate.
+	SeedNodes []Seed `json:"seed_nodes"`
 	// AllowSameSubnet lets one onion path use several nodes of one /24,
 	// which a loopback devnet needs.
 	AllowSameSubnet bool `json:"allow_same_subnet"`
+}
+
+// Seed is a seed node of a network file. Like Session's clients
+// (session-protocol.md §3.7), the client talks to a seed only when it
+// presents exactly the pinned certificate: the seeds are the one place a
+// client takes a node list on nothing but the connection's word.
+type Seed struct {
+	// URL is the seed's base URL, https://host:port.
+	URL string `json:"url"`
+	// CertSHA256 is the SHA-256 of the seed's DER certificate, in hex
+	// (docs/operator.md says how an operator publishes it).
+	CertSHA256 string `json:"cert_sha256"`
+}
+
+// pin returns the decoded certificate fingerprint.
+func (s Seed) pin() [32]byte {
+	var p [32]byte
+	_, _ = hex.Decode(p[:], []byte(s.CertSHA256))
+	return p
 }
 
 // NetworkError reports a network file that cannot be used.
@@ -143,13 +164,13 @@ func LoadNetwork(path string) (*Network, error) {
 
 // ParseNetwork parses a network file. It needs at least one seed, each an
 // https URL with a host and a port and nothing else (no path beyond "/",
-// no query, no user). Keys other than those of Network are ignored, so
+// no query, no user), and its certificate's SHA-256. Keys other than those of Network are ignored, so
 // that newer network files stay readable.
 func ParseNetwork(b []byte) (*Network, error) {
 	var n Network
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&n); err != nil {
-		return nil, &NetworkError{Reason: "not a JSON object with seed_nodes: " + err.Error()}
+		return nil, &NetworkError{Reason: "not a JSON object with seed_nodes [{url, cert_sha256}]: " + err.Error()}
 	}
 	if dec.More() {
 		return nil, &NetworkError{Reason: "data after the JSON object"}
@@ -158,11 +179,23 @@ func ParseNetwork(b []byte) (*Network, error) {
 		return nil, &NetworkError{Reason: "no seed_nodes"}
 	}
 	for i, s := range n.SeedNodes {
-		if err := checkSeedURL(s); err != nil {
+		if err := checkSeedURL(s.URL); err != nil {
 			return nil, &NetworkError{Reason: fmt.Sprintf("seed_nodes[%d]: %v", i, err)}
+		}
+		if len(s.CertSHA256) != 64 || !isLowerHex(s.CertSHA256) {
+			return nil, &NetworkError{Reason: fmt.Sprintf("seed_nodes[%d]: cert_sha256 must be the certificate's SHA-256 in 64 lowercase hex digits, got %q", i, s.CertSHA256)}
 		}
 	}
 	return &n, nil
+}
+
+func isLowerHex(s string) bool {
+	for _, c := range []byte(s) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func checkSeedURL(s string) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	crand "crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -14,8 +15,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,7 +67,8 @@ type network struct {
 	timeout time.Duration
 	length  int
 
-	direct *http.Client // seeds and guards: TLS certificates are not checked
+	direct *http.Client // guards: TLS certificates are not checked (onion layers protect what is sent)
+	seeds  *http.Client // seeds: each certificate must be the one the network file pins
 	sender *path.Sender
 
 	bootMu    sync.Mutex
@@ -93,8 +95,9 @@ func newNetwork(cfg Config, nw *Network) *network {
 	var seed [32]byte
 	_, _ = crand.Read(seed[:])
 	// Service nodes present self-signed certificates that Session clients
-	// do not verify (session-protocol.md §3.1, desktop rejectUnauthorized
-	// false); what is sent through them is onion-encrypted.
+	// do not verify when they are guards (session-protocol.md §3.1, desktop
+	// rejectUnauthorized false): what is sent through them is
+	// onion-encrypted. Seeds are pinned (seedTransport).
 	tr := &http.Transport{
 		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}, //nolint:gosec // see above
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
@@ -107,6 +110,7 @@ func newNetwork(cfg Config, nw *Network) *network {
 	return &network{
 		net: nw, log: cfg.Logger, clock: cfg.Clock, timeout: cfg.RequestTimeout, length: cfg.PathLength,
 		direct:   direct,
+		seeds:    &http.Client{Transport: seedTransport(nw)},
 		sender:   &path.Sender{Client: direct},
 		rnd:      rand.New(rand.NewChaCha8(seed)),
 		swarms:   map[key.SessionID]*swarmEntry{},
@@ -115,7 +119,67 @@ func newNetwork(cfg Config, nw *Network) *network {
 	}
 }
 
-func (n *network) close() { n.direct.CloseIdleConnections() }
+func (n *network) close() {
+	n.direct.CloseIdleConnections()
+	n.seeds.CloseIdleConnections()
+}
+
+// seedTransport talks to the network file's seeds, each only when it
+// presents the certificate whose SHA-256 the file pins for its host:port
+// (Session's seed pinning, session-protocol.md §3.7). The certificate's
+// own signature and names mean nothing for a self-signed node certificate;
+// the pin is the whole check.
+func seedTransport(nw *Network) *http.Transport {
+	pins := map[string][32]byte{}
+	if nw != nil {
+		for _, s := range nw.SeedNodes {
+			if u, err := url.Parse(s.URL); err == nil {
+				pins[u.Host] = s.pin()
+			}
+		}
+	}
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	return &http.Transport{
+		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			pin, ok := pins[addr]
+			if !ok {
+				return nil, fmt.Errorf("%s is not a seed of the network file", addr)
+			}
+			cfg := &tls.Config{
+				MinVersion:         tls.VersionTLS12,
+				InsecureSkipVerify: true, //nolint:gosec // replaced by the pin below
+				VerifyConnection: func(cs tls.ConnectionState) error {
+					if len(cs.PeerCertificates) == 0 {
+						return &SeedPinError{Addr: addr, Want: pin}
+					}
+					if got := sha256.Sum256(cs.PeerCertificates[0].Raw); got != pin {
+						return &SeedPinError{Addr: addr, Got: got, Want: pin}
+					}
+					return nil
+				},
+			}
+			return (&tls.Dialer{NetDialer: dialer, Config: cfg}).DialContext(ctx, network, addr)
+		},
+		TLSHandshakeTimeout: 5 * time.Second,
+		MaxIdleConnsPerHost: 2,
+		IdleConnTimeout:     90 * time.Second,
+	}
+}
+
+// SeedPinError reports a seed whose certificate is not the pinned one: an
+// attacker on the path, or a seed whose key changed without a new network
+// file.
+type SeedPinError struct {
+	Addr      string
+	Got, Want [32]byte
+}
+
+func (e *SeedPinError) Error() string {
+	if e.Got == ([32]byte{}) {
+		return fmt.Sprintf("seed %s presented no certificate; the network file pins %x", e.Addr, e.Want)
+	}
+	return fmt.Sprintf("seed %s presented certificate SHA-256 %x, but the network file pins %x: refusing its node list", e.Addr, e.Got, e.Want)
+}
 
 // now is the network time: the local clock corrected by the offset seen
 // in the nodes' answers.
@@ -151,29 +215,117 @@ func (n *network) manager(ctx context.Context) (*path.Manager, error) {
 	return m, nil
 }
 
-// refreshNodes is the path manager's refresh hook: ask a node for the
-// list through an existing onion path, or the seeds when that fails.
-// It must not call Manager.Do (the manager holds its refresh lock).
+// refreshNodes is the path manager's refresh hook: ask refreshSources
+// nodes for the list, each through an existing onion path, and keep what
+// they agree on (intersectNodeLists); the seeds when that fails. It must
+// not call Manager.Do (the manager holds its refresh lock).
 func (n *network) refreshNodes(ctx context.Context) ([]path.Node, error) {
 	if m := n.paths.Load(); m != nil {
 		paths, nodes := m.Paths(), m.Nodes()
-		if len(paths) > 0 && len(nodes) > 0 {
-			p := paths[n.intN(len(paths))]
-			var dest path.Node
-			for range 8 {
-				dest = nodes[n.intN(len(nodes))]
-				if !slices.ContainsFunc(p.Hops, func(h path.Node) bool { return h.Ed25519 == dest.Ed25519 }) {
-					break
-				}
-			}
-			list, err := n.nodesFromSnode(ctx, p, dest)
-			if err == nil && len(list) > 0 {
+		if len(paths) > 0 && len(nodes) >= refreshSources {
+			list, err := n.nodesFromSnodes(ctx, paths, n.pickSources(nodes))
+			if err == nil {
 				return list, nil
 			}
-			n.log.Debug("node list from a node failed; asking the seeds", "error", err)
+			n.log.Debug("node list from the nodes refused; asking the seeds", "error", err)
 		}
 	}
 	return n.fromSeeds(ctx)
+}
+
+// refreshSources is how many nodes a refresh asks for the node list
+// (Session desktop: 3).
+const refreshSources = 3
+
+// pickSources draws refreshSources distinct nodes at random.
+func (n *network) pickSources(nodes []path.Node) []path.Node {
+	n.rndMu.Lock()
+	defer n.rndMu.Unlock()
+	idx := n.rnd.Perm(len(nodes))[:refreshSources]
+	out := make([]path.Node, len(idx))
+	for i, j := range idx {
+		out[i] = nodes[j]
+	}
+	return out
+}
+
+// nodesFromSnodes asks each of dests for the node list, each through a
+// random path that does not contain it, and returns what all the lists
+// agree on (intersectNodeLists).
+func (n *network) nodesFromSnodes(ctx context.Context, paths []path.Path, dests []path.Node) ([]path.Node, error) {
+	lists := make([][]path.Node, len(dests))
+	errs := make([]error, len(dests))
+	var wg sync.WaitGroup
+	for i, dest := range dests {
+		p := paths[n.intN(len(paths))]
+		for range 8 {
+			if !slices.ContainsFunc(p.Hops, func(h path.Node) bool { return h.Ed25519 == dest.Ed25519 }) {
+				break
+			}
+			p = paths[n.intN(len(paths))]
+		}
+		wg.Go(func() {
+			lists[i], errs[i] = n.nodesFromSnode(ctx, p, dest)
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("node %s: %w", dest.Ed25519, errs[i])
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return intersectNodeLists(lists)
+}
+
+// minCommonNodes is how many nodes the refresh lists must share (Session
+// desktop's rule, session-protocol.md §3.7); a network smaller than that
+// must give the same list from every node.
+const minCommonNodes = 24
+
+// NodeListError reports node lists that a client refused.
+type NodeListError struct{ Reason string }
+
+func (e *NodeListError) Error() string { return "client: node list refused: " + e.Reason }
+
+// intersectNodeLists returns the nodes (keys, address and port alike) that
+// every list holds, in the first list's order. It refuses a result of
+// fewer than minCommonNodes nodes unless the lists are all exactly that
+// result, so that one lying node among those asked can neither add nodes
+// of its own nor, on a small network, change a node's keys or address.
+func intersectNodeLists(lists [][]path.Node) ([]path.Node, error) {
+	if len(lists) == 0 {
+		return nil, &NodeListError{Reason: "no lists"}
+	}
+	count := map[path.Node]int{}
+	for _, l := range lists {
+		seen := map[path.Node]bool{}
+		for _, nd := range l {
+			if !seen[nd] {
+				seen[nd] = true
+				count[nd]++
+			}
+		}
+	}
+	var common []path.Node
+	for _, nd := range lists[0] {
+		if count[nd] == len(lists) {
+			common = append(common, nd)
+			count[nd] = 0 // once, even if the first list repeats it
+		}
+	}
+	if len(common) >= minCommonNodes {
+		return common, nil
+	}
+	for _, l := range lists {
+		if len(l) != len(common) {
+			return nil, &NodeListError{Reason: fmt.Sprintf("the %d lists agree on only %d nodes (need %d, or all of a smaller network)", len(lists), len(common), minCommonNodes)}
+		}
+	}
+	if len(common) == 0 {
+		return nil, &NodeListError{Reason: "empty lists"}
+	}
+	return common, nil
 }
 
 func (n *network) nodesFromSnode(ctx context.Context, p path.Path, dest path.Node) ([]path.Node, error) {
@@ -211,14 +363,14 @@ func (n *network) fromSeeds(ctx context.Context) ([]path.Node, error) {
 	})
 	var errs []error
 	for _, seed := range seeds {
-		nodes, err := n.askSeed(ctx, seed, body)
+		nodes, err := n.askSeed(ctx, seed.URL, body)
 		if err == nil && len(nodes) == 0 {
 			err = errors.New("empty node list")
 		}
 		if err == nil {
 			return nodes, nil
 		}
-		errs = append(errs, fmt.Errorf("seed %s: %w", seed, err))
+		errs = append(errs, fmt.Errorf("seed %s: %w", seed.URL, err))
 		if ctx.Err() != nil {
 			break
 		}
@@ -235,7 +387,7 @@ func (n *network) askSeed(ctx context.Context, seed string, body []byte) ([]path
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := n.direct.Do(req)
+	resp, err := n.seeds.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -362,7 +514,7 @@ func (n *network) rpc(ctx context.Context, dest path.Node, payload []byte, timeo
 		}
 		return resp, err
 	}
-	n.observeTime(resp.Body, sent, n.clock.Now())
+	n.observeTime(dest, resp.Body, sent, n.clock.Now())
 	return resp, nil
 }
 
@@ -411,8 +563,8 @@ func (n *network) resetPaths(m *path.Manager) {
 	}
 }
 
-// observeTime feeds the "t" of a node's answer to the offset estimate.
-func (n *network) observeTime(body []byte, sent, received time.Time) {
+// observeTime feeds the "t" of dest's answer to the offset estimate.
+func (n *network) observeTime(dest path.Node, body []byte, sent, received time.Time) {
 	var t struct {
 		T int64 `json:"t"`
 	}
@@ -420,7 +572,7 @@ func (n *network) observeTime(body []byte, sent, received time.Time) {
 		return
 	}
 	mid := sent.Add(received.Sub(sent) / 2)
-	n.offset.observe(time.UnixMilli(t.T).Sub(mid))
+	n.offset.observe(dest.Ed25519.String(), time.UnixMilli(t.T).Sub(mid))
 }
 
 // swarmOf returns the nodes of acct's swarm, from the cache or asked of a
@@ -626,11 +778,34 @@ func (n *network) pickMember(members []path.Node, tried []key.NodePublic, prefer
 	return free[n.intN(len(free))], true
 }
 
-// resyncClock sets the network-time offset from dest's info answer.
+// resyncClock refreshes the network-time offset after dest refused a
+// request's timestamp: it asks dest and resyncPeers other nodes for their
+// time, so the estimate is a median of several clocks, not dest's word.
 func (n *network) resyncClock(ctx context.Context, dest path.Node) {
+	asked := []path.Node{dest}
+	if m := n.paths.Load(); m != nil {
+		others := slices.DeleteFunc(m.Nodes(), func(x path.Node) bool { return x.Ed25519 == dest.Ed25519 })
+		n.rndMu.Lock()
+		n.rnd.Shuffle(len(others), func(i, j int) { others[i], others[j] = others[j], others[i] })
+		n.rndMu.Unlock()
+		asked = append(asked, others[:min(resyncPeers, len(others))]...)
+	}
+	var wg sync.WaitGroup
+	for _, node := range asked {
+		wg.Go(func() { n.askTime(ctx, node) })
+	}
+	wg.Wait()
+}
+
+// resyncPeers is how many nodes besides the one that refused a timestamp
+// a clock resync asks.
+const resyncPeers = 2
+
+// askTime feeds node's answer to an info request to the offset estimate.
+func (n *network) askTime(ctx context.Context, node path.Node) {
 	payload, _ := storagerpc.EncodeRequest(&storagerpc.InfoParams{})
 	sent := n.clock.Now()
-	resp, err := n.rpc(ctx, dest, payload, n.timeout)
+	resp, err := n.rpc(ctx, node, payload, n.timeout)
 	if err != nil || resp.Status != http.StatusOK {
 		return
 	}
@@ -639,7 +814,7 @@ func (n *network) resyncClock(ctx context.Context, dest path.Node) {
 		return
 	}
 	recv := n.clock.Now()
-	n.offset.reset(time.UnixMilli(info.Timestamp).Sub(sent.Add(recv.Sub(sent) / 2)))
+	n.offset.observe(node.Ed25519.String(), time.UnixMilli(info.Timestamp).Sub(sent.Add(recv.Sub(sent)/2)))
 }
 
 func isUnreachable(err error) bool {
@@ -647,15 +822,21 @@ func isUnreachable(err error) bool {
 	return errors.As(err, &u)
 }
 
-// offsetEstimator keeps the median of the last few clock offsets seen,
-// so that one slow answer does not move network time.
+// offsetEstimator estimates the network-time offset from the clocks of
+// several nodes: it keeps the latest offset seen from each of the last
+// offsetNodes distinct nodes and answers their median, so that no single
+// node, however it sets its "t", moves network time outside the range the
+// honest nodes give. With an even count the middle value nearer zero wins
+// (with two nodes, the more modest claim), and with one node there is
+// nothing else to go by.
 type offsetEstimator struct {
-	mu      sync.Mutex
-	samples []time.Duration
-	median  time.Duration
+	mu     sync.Mutex
+	from   []string // node keys, oldest first
+	byNode map[string]time.Duration
+	median time.Duration
 }
 
-const offsetSamples = 7
+const offsetNodes = 7
 
 func (o *offsetEstimator) get() time.Duration {
 	o.mu.Lock()
@@ -663,21 +844,36 @@ func (o *offsetEstimator) get() time.Duration {
 	return o.median
 }
 
-func (o *offsetEstimator) observe(d time.Duration) {
+// observe records node's latest offset d.
+func (o *offsetEstimator) observe(node string, d time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.samples = append(o.samples, d)
-	if len(o.samples) > offsetSamples {
-		o.samples = o.samples[1:]
+	if o.byNode == nil {
+		o.byNode = map[string]time.Duration{}
 	}
-	s := slices.Clone(o.samples)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if i := slices.Index(o.from, node); i >= 0 {
+		o.from = slices.Delete(o.from, i, i+1)
+	}
+	o.from = append(o.from, node)
+	o.byNode[node] = d
+	if len(o.from) > offsetNodes {
+		delete(o.byNode, o.from[0])
+		o.from = o.from[1:]
+	}
+	s := make([]time.Duration, 0, len(o.from))
+	for _, k := range o.from {
+		s = append(s, o.byNode[k])
+	}
+	slices.Sort(s)
 	o.median = s[len(s)/2]
+	if len(s)%2 == 0 && abs(s[len(s)/2-1]) < abs(o.median) {
+		o.median = s[len(s)/2-1]
+	}
 }
 
-func (o *offsetEstimator) reset(d time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.samples = []time.Duration{d}
-	o.median = d
+func abs(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
 }

@@ -23,24 +23,32 @@ import (
 )
 
 func TestParseNetwork(t *testing.T) {
+	const pin = `"cert_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"`
+	seed := func(url string) string { return `{"url": "` + url + `", ` + pin + `}` }
 	for _, tc := range []struct {
 		name, in string
 		ok       bool
 		same     bool
 	}{
-		{"ok", `{"seed_nodes": ["https://127.0.0.1:22021", "https://seed.example:4443/"], "allow_same_subnet": true}`, true, true},
-		{"unknown keys ignored", `{"seed_nodes": ["https://[::1]:1"], "ledger": {"x": 1}}`, true, false},
+		{"ok", `{"seed_nodes": [` + seed("https://127.0.0.1:22021") + `, ` + seed("https://seed.example:4443/") + `], "allow_same_subnet": true}`, true, true},
+		{"unknown keys ignored", `{"seed_nodes": [` + seed("https://[::1]:1") + `], "ledger": {"x": 1}}`, true, false},
 		{"no seeds", `{"seed_nodes": []}`, false, false},
 		{"missing seeds", `{}`, false, false},
-		{"http", `{"seed_nodes": ["http://127.0.0.1:22021"]}`, false, false},
-		{"no port", `{"seed_nodes": ["https://127.0.0.1"]}`, false, false},
-		{"port 0", `{"seed_nodes": ["https://127.0.0.1:0"]}`, false, false},
-		{"path", `{"seed_nodes": ["https://127.0.0.1:1/json_rpc"]}`, false, false},
-		{"query", `{"seed_nodes": ["https://127.0.0.1:1?x=1"]}`, false, false},
-		{"user", `{"seed_nodes": ["https://u:p@127.0.0.1:1"]}`, false, false},
+		{"http", `{"seed_nodes": [` + seed("http://127.0.0.1:22021") + `]}`, false, false},
+		{"no port", `{"seed_nodes": [` + seed("https://127.0.0.1") + `]}`, false, false},
+		{"port 0", `{"seed_nodes": [` + seed("https://127.0.0.1:0") + `]}`, false, false},
+		{"path", `{"seed_nodes": [` + seed("https://127.0.0.1:1/json_rpc") + `]}`, false, false},
+		{"query", `{"seed_nodes": [` + seed("https://127.0.0.1:1?x=1") + `]}`, false, false},
+		{"user", `{"seed_nodes": [` + seed("https://u:p@127.0.0.1:1") + `]}`, false, false},
 		{"not json", `seed_nodes`, false, false},
-		{"trailing", `{"seed_nodes": ["https://a:1"]} {}`, false, false},
+		{"trailing", `{"seed_nodes": [` + seed("https://a:1") + `]} {}`, false, false},
 		{"wrong type", `{"seed_nodes": "https://a:1"}`, false, false},
+		// Every seed is pinned to its certificate.
+		{"unpinned seed", `{"seed_nodes": ["https://127.0.0.1:22021"]}`, false, false},
+		{"no pin", `{"seed_nodes": [{"url": "https://127.0.0.1:22021"}]}`, false, false},
+		{"short pin", `{"seed_nodes": [{"url": "https://127.0.0.1:22021", "cert_sha256": "9f86"}]}`, false, false},
+		{"upper-case pin", `{"seed_nodes": [{"url": "https://127.0.0.1:22021", "cert_sha256": "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"}]}`, false, false},
+		{"pin not hex", `{"seed_nodes": [{"url": "https://127.0.0.1:22021", "cert_sha256": "zf86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}]}`, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n, err := ParseNetwork([]byte(tc.in))
@@ -59,7 +67,7 @@ func TestParseNetwork(t *testing.T) {
 }
 
 func FuzzParseNetwork(f *testing.F) {
-	f.Add([]byte(`{"seed_nodes": ["https://127.0.0.1:22021"], "allow_same_subnet": true}`))
+	f.Add([]byte(`{"seed_nodes": [{"url": "https://127.0.0.1:22021", "cert_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}], "allow_same_subnet": true}`))
 	f.Add([]byte(`{"seed_nodes": []}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		n, err := ParseNetwork(b)
@@ -74,21 +82,43 @@ func TestOffsetEstimator(t *testing.T) {
 	if o.get() != 0 {
 		t.Fatal("initial offset not zero")
 	}
-	for _, d := range []time.Duration{100, 110, 90, 5000, 105} {
-		o.observe(d * time.Millisecond)
+	ms := time.Millisecond
+	// One node alone is all there is to go by.
+	o.observe("a", 100*ms)
+	if got := o.get(); got != 100*ms {
+		t.Errorf("one node: %v, want 100ms", got)
 	}
-	if got := o.get(); got != 105*time.Millisecond {
-		t.Errorf("median = %v, want 105ms (the outlier ignored)", got)
+	// A second node that claims the clock is an hour off does not win.
+	o.observe("liar", time.Hour)
+	if got := o.get(); got != 100*ms {
+		t.Errorf("two nodes, one lying: %v, want the modest 100ms", got)
 	}
+	for i, d := range []time.Duration{110, 90, 105} {
+		o.observe(string(rune('b'+i)), d*ms)
+	}
+	if got := o.get(); got != 105*ms {
+		t.Errorf("median = %v, want 105ms (the liar ignored)", got)
+	}
+	// The liar repeating itself is still one node.
 	for range 10 {
-		o.observe(-2 * time.Second)
+		o.observe("liar", -time.Hour)
+	}
+	if got := o.get(); got != 100*ms {
+		t.Errorf("a node repeating itself moved the median to %v", got)
+	}
+	// A real clock jump, seen by most nodes, moves it.
+	for _, k := range []string{"a", "b", "c", "d", "e", "f"} {
+		o.observe(k, -2*time.Second)
 	}
 	if got := o.get(); got != -2*time.Second {
 		t.Errorf("after a clock jump the median is %v", got)
 	}
-	o.reset(time.Second)
-	if o.get() != time.Second {
-		t.Errorf("reset: %v", o.get())
+	// Only the last offsetNodes nodes count.
+	for i := range offsetNodes {
+		o.observe(string(rune('A'+i)), time.Second)
+	}
+	if got := o.get(); got != time.Second || len(o.from) != offsetNodes {
+		t.Errorf("after %d new nodes: %v from %d nodes", offsetNodes, got, len(o.from))
 	}
 }
 
@@ -490,7 +520,7 @@ func applySyncCopies(t *testing.T, c *Client, me, peer *account, apply applyFunc
 func TestServeStopsCleanly(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	a := newAccount(t, "alice")
-	nw := &Network{SeedNodes: []string{"https://127.0.0.1:1"}}
+	nw := &Network{SeedNodes: []Seed{{URL: "https://127.0.0.1:1", CertSHA256: strings.Repeat("0", 64)}}}
 	c, err := Open(Config{Home: t.TempDir(), Network: nw, RequestTimeout: time.Second}, a.kf)
 	if err != nil {
 		t.Fatal(err)

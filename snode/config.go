@@ -90,6 +90,13 @@ type Limits struct {
 	// (docs/longpoll.md); beyond it they are answered at once. Held
 	// requests count against MaxConcurrentRequests too.
 	MaxHeldRetrieves int `json:"max_held_retrieves"`
+	// MaxConnsPerIP bounds the connections one client address holds open;
+	// more are closed as they arrive. MaxInFlightPerIP bounds its requests
+	// being read or handled at once (storage RPC and /json_rpc); more get
+	// 429. The network's own nodes are exempt: they carry many clients'
+	// traffic. 0 means no bound.
+	MaxConnsPerIP    int `json:"max_conns_per_ip"`
+	MaxInFlightPerIP int `json:"max_in_flight_per_ip"`
 }
 
 // Intervals are the node's periodic tasks.
@@ -153,6 +160,8 @@ func DefaultConfig() Config {
 			ForwardTimeout:        Duration(5 * time.Second),
 			MaxConcurrentRequests: 4096,
 			MaxHeldRetrieves:      2048,
+			MaxConnsPerIP:         64,
+			MaxInFlightPerIP:      32,
 		},
 		Intervals: Intervals{
 			Sweep:       Duration(10 * time.Second),
@@ -220,6 +229,12 @@ func (c *Config) Validate() error {
 	if l.MaxHeldRetrieves < 0 {
 		bad("limits.max_held_retrieves", "negative")
 	}
+	if l.MaxConnsPerIP < 0 {
+		bad("limits.max_conns_per_ip", "negative")
+	}
+	if l.MaxInFlightPerIP < 0 {
+		bad("limits.max_in_flight_per_ip", "negative")
+	}
 	for _, d := range []struct {
 		name string
 		v    Duration
@@ -279,6 +294,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.Limits.PeerBurst, "peer-burst", c.Limits.PeerBurst, "burst per peer node")
 	fs.IntVar(&c.Limits.MaxConcurrentRequests, "max-concurrent", c.Limits.MaxConcurrentRequests, "requests handled at once (0: unbounded)")
 	fs.IntVar(&c.Limits.MaxHeldRetrieves, "max-held-retrieves", c.Limits.MaxHeldRetrieves, "long-poll retrieves held at once (0: none)")
+	fs.IntVar(&c.Limits.MaxConnsPerIP, "max-conns-per-ip", c.Limits.MaxConnsPerIP, "open connections per client IP (0: unbounded)")
+	fs.IntVar(&c.Limits.MaxInFlightPerIP, "max-in-flight-per-ip", c.Limits.MaxInFlightPerIP, "requests at once per client IP (0: unbounded)")
 	fs.Var(&c.Limits.ForwardTimeout, "forward-timeout", "timeout of requests forwarded to swarm peers")
 	fs.Var(&c.Intervals.Sweep, "sweep-interval", "expiry sweep period")
 	fs.Var(&c.Intervals.AntiEntropy, "anti-entropy-interval", "swarm reconciliation period")

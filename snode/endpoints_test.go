@@ -150,7 +150,7 @@ func TestPeerAuthentication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := selfSignedCert(stranger, time.Now())
+	cert, err := selfSignedCert(stranger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -247,7 +247,7 @@ func TestHandleStorageTest(t *testing.T) {
 // certificate.
 func peerPost(t *testing.T, from, to *testNode, path string, body []byte) (int, []byte) {
 	t.Helper()
-	cert, err := selfSignedCert(from.keys, time.Now())
+	cert, err := selfSignedCert(from.keys)
 	if err != nil {
 		t.Fatal(err)
 	}

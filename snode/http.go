@@ -68,8 +68,11 @@ func clientAddr(r *http.Request) (netip.Addr, bool) {
 	return a, a.Is4()
 }
 
-// admitClient applies the per-IP rate limit and the concurrency bound; it
-// writes the refusal itself and returns a release func when admitted.
+// admitClient applies the per-IP rate limit and the per-IP bound on
+// requests in flight; it writes the refusal itself and returns a release
+// func when admitted. The node-wide slot is taken later, by takeSlot, once
+// the body has been read: a slow sender holds its own address's places,
+// never the node's.
 func (n *Node) admitClient(w http.ResponseWriter, r *http.Request, name string, start time.Time) (release func(), ok bool) {
 	ip, ok := clientAddr(r)
 	if !ok {
@@ -77,7 +80,7 @@ func (n *Node) admitClient(w http.ResponseWriter, r *http.Request, name string, 
 		writeReply(w, http.StatusBadRequest, []byte("Bad Request"), false)
 		return nil, false
 	}
-	if !n.clients.allow(ip, n.now()) {
+	if !n.clients.allow(ip, n.now()) || !n.perIP.requests.Acquire(ip) {
 		// The address is logged at debug level only, and never together
 		// with an account.
 		n.log.Debug("rate limiting client", "ip", ip.String())
@@ -87,6 +90,12 @@ func (n *Node) admitClient(w http.ResponseWriter, r *http.Request, name string, 
 		writeReply(w, st, []byte(msg), false)
 		return nil, false
 	}
+	return func() { n.perIP.requests.Release(ip) }, true
+}
+
+// takeSlot takes one of the node's MaxConcurrentRequests slots, or writes
+// Session's 503.
+func (n *Node) takeSlot(w http.ResponseWriter, name string, start time.Time) (release func(), ok bool) {
 	if n.sem == nil {
 		return func() {}, true
 	}
@@ -162,6 +171,11 @@ func (n *Node) handleStorageRPC(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	slot, ok := n.takeSlot(w, "storage_rpc", start)
+	if !ok {
+		return
+	}
+	defer slot()
 	ctx, cancel := context.WithTimeout(r.Context(), n.cfg.Limits.RequestTimeout.D())
 	defer cancel()
 	method, st, out, isJSON := n.handleRPC(ctx, body)

@@ -103,6 +103,11 @@ func (n *Node) handleJSONRPC(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	slot, ok := n.takeSlot(w, "json_rpc", start)
+	if !ok {
+		return
+	}
+	defer slot()
 	var req jsonRPCRequest
 	resp := jsonRPCResponse{Version: "2.0"}
 	switch {

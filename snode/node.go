@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"sotto.dev/internal/iplimit"
 	"sotto.dev/key"
 	"sotto.dev/ledger"
 	"sotto.dev/ledger/state"
@@ -95,6 +96,8 @@ type Node struct {
 	clients *buckets[netip.Addr]
 	peerRL  *buckets[key.NodePublic]
 	sem     chan struct{}
+	perIP   clientLimits
+	nodeIPs atomic.Pointer[nodeAddrs]
 	peers   *peerClients
 	lastOp  atomic.Int64
 
@@ -152,7 +155,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	if created {
 		n.log.Info("generated node key", "ed25519", n.me.String(), "x25519", keys.X25519Public().String())
 	}
-	if n.cert, err = selfSignedCert(keys, n.clock.Now()); err != nil {
+	if n.cert, err = selfSignedCert(keys); err != nil {
 		return nil, err
 	}
 	n.waiters = newWaiters(cfg.Limits.MaxHeldRetrieves)
@@ -178,6 +181,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	if cfg.Limits.MaxConcurrentRequests > 0 {
 		n.sem = make(chan struct{}, cfg.Limits.MaxConcurrentRequests)
 	}
+	n.perIP = newClientLimits(cfg.Limits, n.IsNetworkNode)
 	n.peers = newPeerClients(n.cert, cfg.Limits.ForwardTimeout.D())
 	n.setMembership(newMembership(n.view.Current(), n.me), true)
 
@@ -299,7 +303,7 @@ func (n *Node) Serve(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
 	wg.Go(func() {
-		if err := n.srv.ServeTLS(n.ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := n.srv.ServeTLS(iplimit.Listener(n.ln, n.perIP.conns), "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("snode: serve: %w", err)
 		}
 	})

@@ -91,6 +91,7 @@ func (n *Node) EnableOnionRelay(cfg relay.Config) (*relay.Relay, error) {
 		Local:         n,
 		Forwarder:     n,
 		Limiter:       onionLimiter{n},
+		Exempt:        n.IsNetworkNode,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("snode: onion relay: %w", err)

@@ -2,7 +2,7 @@ package snode
 
 import (
 	"crypto/ed25519"
-	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -17,25 +17,29 @@ import (
 
 // selfSignedCert makes the node's TLS certificate: self-signed with the
 // node's Ed25519 identity key, so that the certificate's key is the key
-// the ledger lists. Clients do not verify it (Session's clients don't);
-// peers pin it to the ledger key.
-func selfSignedCert(k *Keys, now time.Time) (tls.Certificate, error) {
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("certificate serial: %w", err)
-	}
+// the ledger lists. Peers pin it to the ledger key; clients pin a seed's
+// certificate by its SHA-256 (CertificateSHA256), as Session's clients pin
+// the seeds' certificates (session-protocol.md §3.7).
+//
+// The certificate is a function of the key alone, so that its fingerprint
+// outlives restarts: the serial is derived from the key, the validity is
+// fixed (from 2024-01-01 to RFC 5280's "no expiry" date, 9999-12-31), and
+// Ed25519 signatures are deterministic. A new key gives a new fingerprint.
+func selfSignedCert(k *Keys) (tls.Certificate, error) {
 	pub := k.Ed25519Public()
+	h := sha256.Sum256(append([]byte(certSerialLabel), pub[:]...))
+	h[0] &= 0x7f // a positive serial of at most 20 octets
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
+		SerialNumber:          new(big.Int).SetBytes(h[:16]),
 		Subject:               pkix.Name{CommonName: hex.EncodeToString(pub[:]) + ".snode"},
-		NotBefore:             now.Add(-24 * time.Hour),
-		NotAfter:              now.Add(10 * 365 * 24 * time.Hour),
+		NotBefore:             certNotBefore,
+		NotAfter:              certNotAfter,
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		BasicConstraintsValid: true,
 	}
 	priv := k.ed25519Private()
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, ed25519.PublicKey(pub[:]), priv)
+	der, err := x509.CreateCertificate(nil, tmpl, tmpl, ed25519.PublicKey(pub[:]), priv)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("create certificate: %w", err)
 	}
@@ -44,6 +48,25 @@ func selfSignedCert(k *Keys, now time.Time) (tls.Certificate, error) {
 		return tls.Certificate{}, fmt.Errorf("parse certificate: %w", err)
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: priv, Leaf: leaf}, nil
+}
+
+// certSerialLabel personalises the hash that gives a node certificate its
+// serial number.
+const certSerialLabel = "sotto node certificate serial v1"
+
+var (
+	certNotBefore = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	certNotAfter  = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+)
+
+// CertificateSHA256 is the SHA-256 of the DER certificate that a node with
+// keys k presents: the pin a network file gives for a seed node.
+func CertificateSHA256(k *Keys) ([32]byte, error) {
+	c, err := selfSignedCert(k)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return sha256.Sum256(c.Certificate[0]), nil
 }
 
 // serverTLS is the listener's configuration: the node certificate, HTTP/2

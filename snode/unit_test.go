@@ -2,6 +2,7 @@ package snode
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -340,5 +341,39 @@ func TestSplitRecords(t *testing.T) {
 	}
 	if n != 11 || len(chunks) != 5 {
 		t.Fatalf("%d rows in %d chunks", n, len(chunks))
+	}
+}
+
+// A node's certificate is a function of its key, so that a seed's pinned
+// fingerprint outlives restarts, and another key never matches it.
+func TestCertificateStable(t *testing.T) {
+	k, err := NewNodeKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := CertificateSHA256(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := CertificateSHA256(k)
+	if err != nil || a != b {
+		t.Fatalf("two certificates of one key differ: %x, %x (%v)", a, b, err)
+	}
+	other, err := NewNodeKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := CertificateSHA256(other); c == a {
+		t.Fatal("two keys share a certificate fingerprint")
+	}
+	cert, err := selfSignedCert(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := peerKeyOf([]*x509.Certificate{cert.Leaf}); !ok || got != k.Ed25519Public() {
+		t.Errorf("certificate key %x, want the node key", got)
+	}
+	if err := cert.Leaf.CheckSignature(cert.Leaf.SignatureAlgorithm, cert.Leaf.RawTBSCertificate, cert.Leaf.Signature); err != nil {
+		t.Errorf("certificate is not self-signed: %v", err)
 	}
 }

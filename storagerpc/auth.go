@@ -123,7 +123,6 @@ func (e *AuthError) Error() string { return "storagerpc: authentication failed: 
 // Reasons of AuthError.
 const (
 	reasonNoSignature  = "no signature"
-	reasonNeedEd25519  = "05 account without pubkey_ed25519"
 	reasonEdMismatch   = "pubkey_ed25519 does not convert to the account key"
 	reasonRevoked      = "subaccount is revoked"
 	reasonSubPrefix    = "subaccount network prefix mismatch"
@@ -136,9 +135,15 @@ const (
 // VerifyAuth checks that auth authorises msg for acct (session-protocol.md
 // §3.3; Session's verify_signature in request_handler.cpp):
 //
-//   - a 05 account must carry pubkey_ed25519, whose X25519 image equals the
-//     account key; that Ed25519 key is the account's signing key. Any other
-//     account signs with its own key (03 groups: the group key).
+//   - a 05 account that carries pubkey_ed25519 signs with that key, whose
+//     X25519 image must equal the account key. Without pubkey_ed25519, every
+//     account, 05 included, signs with its own 32 bytes read as an Ed25519
+//     key (03 groups: the group key). For a real 05 account that second path
+//     admits nobody: its 32 bytes are an X25519 key, and no one holds an
+//     Ed25519 secret for them. Session's storage server does the same
+//     (oxen-storage-server, oxenss/rpc/request_handler.cpp, verify_signature:
+//     it falls back to the pubkey's own bytes whenever pubkey_ed25519 is
+//     absent), so tools that sign that way work here too.
 //   - with a subaccount, the token must not be revoked (revoked may be nil
 //     to skip the check, as for unrevocable namespaces), must allow the
 //     account's prefix, must have every flag in need, and must be signed by
@@ -180,10 +185,7 @@ func verifyAuth(acct Account, auth Auth, msg []byte, need SubaccountFlags, revok
 		edX    [32]byte
 		cached bool
 	)
-	if acct.prefix == key.PrefixStandard {
-		if auth.PubkeyEd25519 == nil {
-			return &AuthError{reasonNeedEd25519}
-		}
+	if acct.prefix == key.PrefixStandard && auth.PubkeyEd25519 != nil {
 		edKey = auth.PubkeyEd25519
 		if keys != nil {
 			edX, cached = keys.get(edKey)

@@ -1,6 +1,7 @@
 package storagerpc
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
@@ -158,6 +159,12 @@ func TestVerifyAuthRules(t *testing.T) {
 	// A group cannot use a 05 account's pubkey_ed25519 path; the key
 	// in pubkey_ed25519 is ignored for it by VerifyAuth, as by Session.
 	groupAuth := Auth{Signature: g.sign(msg)}
+	// A 05 account whose 32 bytes happen to be an Ed25519 key its holder
+	// can sign with (a tool that signs the way Session's server accepts).
+	rawKey := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, 32))
+	rawAcct := NewAccount(key.PrefixStandard, [32]byte(rawKey.Public().(ed25519.PublicKey)))
+	rawSig := Signature(ed25519.Sign(rawKey, msg))
+	rawAuth := Auth{Signature: &rawSig}
 
 	for _, tc := range []struct {
 		name string
@@ -167,7 +174,10 @@ func TestVerifyAuthRules(t *testing.T) {
 		want string
 	}{
 		{"05 good", u.acct, good, 0, ""},
-		{"05 without pubkey_ed25519", u.acct, noEd, 0, reasonNeedEd25519},
+		// Without pubkey_ed25519 the account's own bytes verify, as in
+		// Session: a real 05 account's X25519 key signs nothing.
+		{"05 without pubkey_ed25519", u.acct, noEd, 0, reasonBadSignature},
+		{"05 signed by its own bytes as an Ed25519 key", rawAcct, rawAuth, 0, ""},
 		{"05 with another key", u.acct, wrongEd, 0, reasonEdMismatch},
 		{"05 with a small-order key", u.acct, tiny, 0, reasonEdMismatch},
 		{"05 with the negated key", u.acct, negEd, 0, reasonBadSignature},

@@ -53,7 +53,7 @@ func deadNetworkFile(dir string) (string, error) {
 	addr := ln.Addr().String()
 	ln.Close()
 	path := filepath.Join(dir, "dead-network.json")
-	data := fmt.Sprintf(`{"seed_nodes": ["https://%s"], "allow_same_subnet": true}`, addr)
+	data := fmt.Sprintf(`{"seed_nodes": [{"url": "https://%s", "cert_sha256": "%064x"}], "allow_same_subnet": true}`, addr, 0)
 	return path, os.WriteFile(path, []byte(data), 0o644)
 }
 

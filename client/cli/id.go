@@ -196,7 +196,7 @@ func (a *app) refuseExisting() error {
 
 // saveNewIdentity writes k to a new identity file and reports it.
 func (a *app) saveNewIdentity(f *idFlags, k *identity.Keys) error {
-	pass, err := a.passphrase(f)
+	pass, err := a.newPassphrase(f)
 	if err != nil {
 		return err
 	}
@@ -229,7 +229,7 @@ func (a *app) saveNewIdentity(f *idFlags, k *identity.Keys) error {
 		fmt.Fprintln(w, "encrypted: yes")
 	} else {
 		fmt.Fprintln(w, "encrypted: no")
-		fmt.Fprintln(a.env.Stderr, "hint: set SOTTO_PASSPHRASE or use --passphrase-stdin to encrypt the identity file")
+		fmt.Fprintln(a.env.Stderr, "hint: without a passphrase, anyone who can read your home directory can read your keys and messages; set SOTTO_PASSPHRASE or use --passphrase-stdin to encrypt the identity file")
 	}
 	fmt.Fprintln(a.env.Stderr, "hint: write down your recovery phrase ('sotto id export'); it is the only way back into this account")
 	return nil
@@ -243,8 +243,15 @@ func (a *app) loadIdentity(f *idFlags) (*identity.KeyFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer clear(pass)
+	defer func() { clear(pass) }()
 	kf, err := identity.LoadKeyFile(path, pass)
+	if errors.Is(err, identity.ErrLocked) && len(pass) == 0 && a.env.ReadSecret != nil {
+		// An encrypted file and a person at a terminal: ask once.
+		if pass, err = a.env.ReadSecret("passphrase for " + path + ": "); err != nil {
+			return nil, &Error{Msg: "cannot read the passphrase from the terminal", Err: err}
+		}
+		kf, err = identity.LoadKeyFile(path, pass)
+	}
 	switch {
 	case err == nil:
 		return kf, nil
@@ -278,6 +285,35 @@ func (a *app) passphrase(f *idFlags) ([]byte, error) {
 			"--passphrase-stdin: the passphrase is empty")
 	}
 	return []byte(line), nil
+}
+
+// newPassphrase returns the passphrase for a new identity file. Besides
+// --passphrase-stdin and $SOTTO_PASSPHRASE, a person at a terminal is
+// offered one: typed twice, without echo; an empty answer keeps the file
+// unencrypted.
+func (a *app) newPassphrase(f *idFlags) ([]byte, error) {
+	pass, err := a.passphrase(f)
+	if err != nil || len(pass) > 0 || f.passStdin || a.env.ReadSecret == nil {
+		return pass, err
+	}
+	pass, err = a.env.ReadSecret("passphrase to encrypt the identity file (empty for none): ")
+	if err != nil {
+		return nil, &Error{Msg: "cannot read the passphrase from the terminal", Err: err}
+	}
+	if len(pass) == 0 {
+		return nil, nil
+	}
+	again, err := a.env.ReadSecret("the same passphrase again: ")
+	defer clear(again)
+	if err != nil {
+		clear(pass)
+		return nil, &Error{Msg: "cannot read the passphrase from the terminal", Err: err}
+	}
+	if string(again) != string(pass) {
+		clear(pass)
+		return nil, userErr("run the command again and type the same passphrase twice", "the two passphrases differ")
+	}
+	return pass, nil
 }
 
 // readPhrase reads the recovery phrase from standard input: all of it, or

@@ -1,13 +1,16 @@
 package cli_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"sotto.dev/client/cli"
 	"sotto.dev/internal/vectors"
 )
 
@@ -214,4 +217,83 @@ func TestIDErrors(t *testing.T) {
 	}
 	wantError(t, run(t, env, "", "id", "show"), "cannot read the identity file", "")
 	wantError(t, run(t, env, "", "id", "new"), "already exists", "")
+}
+
+// terminal answers ReadSecret prompts in order, as a person at a terminal
+// would, and records the prompts.
+type terminal struct {
+	answers []string
+	prompts []string
+}
+
+func (tm *terminal) readSecret(prompt string) ([]byte, error) {
+	tm.prompts = append(tm.prompts, prompt)
+	if len(tm.answers) == 0 {
+		return nil, io.EOF
+	}
+	a := tm.answers[0]
+	tm.answers = tm.answers[1:]
+	return []byte(a), nil
+}
+
+func runAtTerminal(t *testing.T, env map[string]string, tm *terminal, stdin string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := cli.Main(args, cli.Env{
+		Stdin:      strings.NewReader(stdin),
+		Stdout:     &out,
+		Stderr:     &errb,
+		Getenv:     func(k string) string { return env[k] },
+		ReadSecret: tm.readSecret,
+	})
+	return result{code, out.String(), errb.String()}
+}
+
+func TestIDPassphrasePrompt(t *testing.T) {
+	env := func() map[string]string {
+		return map[string]string{"SOTTO_HOME": t.TempDir(), "SOTTO_ARGON2": fastArgon2}
+	}
+
+	// Typed twice: the file is encrypted, and opening it asks once.
+	e := env()
+	tm := &terminal{answers: []string{"correct horse", "correct horse"}}
+	created := decodeID(t, runAtTerminal(t, e, tm, "", "id", "new", "--json"))
+	if !created.Encrypted || len(tm.prompts) != 2 {
+		t.Fatalf("new at a terminal: %+v, prompts %q", created, tm.prompts)
+	}
+	tm = &terminal{answers: []string{"correct horse"}}
+	shown := decodeID(t, runAtTerminal(t, e, tm, "", "id", "show", "--json"))
+	if shown.SessionID != created.SessionID || len(tm.prompts) != 1 || !strings.Contains(tm.prompts[0], "identity.json") {
+		t.Errorf("show at a terminal: %+v, prompts %q", shown, tm.prompts)
+	}
+	tm = &terminal{answers: []string{"wrong"}}
+	wantError(t, runAtTerminal(t, e, tm, "", "id", "show"), "wrong passphrase", "check the passphrase")
+	// Without a terminal nothing prompts: the old error stands.
+	wantError(t, run(t, e, "", "id", "show"), "encrypted and no passphrase", "SOTTO_PASSPHRASE")
+
+	// Two different answers: nothing is written.
+	e = env()
+	tm = &terminal{answers: []string{"one", "two"}}
+	wantError(t, runAtTerminal(t, e, tm, "", "id", "new"), "passphrases differ", "same passphrase twice")
+	if _, err := os.Stat(filepath.Join(e["SOTTO_HOME"], "identity.json")); !os.IsNotExist(err) {
+		t.Errorf("identity written after a mismatch: %v", err)
+	}
+
+	// An empty answer keeps the file plain, and says what that means.
+	e = env()
+	tm = &terminal{answers: []string{""}}
+	var words []string
+	vectors.Get(t, "mnemonic.seed16_13words").Out(t, "words", &words)
+	r := runAtTerminal(t, e, tm, "", "id", "restore", "--phrase", strings.Join(words, " "))
+	if r.code != 0 || !strings.Contains(r.stdout, "encrypted: no") || !strings.Contains(r.stderr, "anyone who can read") || len(tm.prompts) != 1 {
+		t.Errorf("restore with an empty passphrase: %+v, prompts %q", r, tm.prompts)
+	}
+
+	// SOTTO_PASSPHRASE wins over the prompt.
+	e = env()
+	e["SOTTO_PASSPHRASE"] = "from the environment"
+	tm = &terminal{}
+	if created := decodeID(t, runAtTerminal(t, e, tm, "", "id", "new", "--json")); !created.Encrypted || len(tm.prompts) != 0 {
+		t.Errorf("new with SOTTO_PASSPHRASE: %+v, prompts %q", created, tm.prompts)
+	}
 }

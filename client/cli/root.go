@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 // Env is what the command line reads and writes; tests substitute it.
@@ -21,11 +22,24 @@ type Env struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
+	// ReadSecret, when set, shows prompt and reads a line without echo
+	// from the user's terminal. It is nil when standard input is not a
+	// terminal, and then nothing prompts.
+	ReadSecret func(prompt string) ([]byte, error)
 }
 
 // OSEnv returns the process environment.
 func OSEnv() Env {
-	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	env := Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	if fd := int(os.Stdin.Fd()); term.IsTerminal(fd) {
+		env.ReadSecret = func(prompt string) ([]byte, error) {
+			fmt.Fprint(os.Stderr, prompt)
+			b, err := term.ReadPassword(fd)
+			fmt.Fprintln(os.Stderr)
+			return b, err
+		}
+	}
+	return env
 }
 
 // app holds the global flags and the environment shared by all commands.

@@ -62,7 +62,7 @@ func (a *app) openSession(n need) (*session, error) {
 		switch {
 		case errors.As(err, &ne):
 			return nil, &Error{Msg: "cannot use the network file", Err: err,
-				Hint: `a network file looks like {"seed_nodes": ["https://host:port", ...]}; check --network or SOTTO_NETWORK`}
+				Hint: `a network file looks like {"seed_nodes": [{"url": "https://host:port", "cert_sha256": "<64 hex>"}, ...]}; check --network or SOTTO_NETWORK`}
 		case errors.Is(err, store.ErrWrongKey):
 			return nil, &Error{Msg: "cannot open the local database in " + a.home, Err: err,
 				Hint: "the database was made by another identity; use that identity's --home"}

@@ -184,12 +184,18 @@ func readNetworkFile(path string) ([]string, error) {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	var nf struct {
-		SeedNodes []string `json:"seed_nodes"`
+		SeedNodes []struct {
+			URL string `json:"url"`
+		} `json:"seed_nodes"`
 	}
 	if err := json.Unmarshal(data, &nf); err != nil || len(nf.SeedNodes) == 0 {
 		return nil, fmt.Errorf("bench: %s is not a network file with seed_nodes", path)
 	}
-	return nf.SeedNodes, nil
+	urls := make([]string, len(nf.SeedNodes))
+	for i, s := range nf.SeedNodes {
+		urls[i] = s.URL
+	}
+	return urls, nil
 }
 
 // discover reads the node list from the first seed that answers and picks

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -107,6 +108,9 @@ type Options struct {
 	// ReadyTimeout bounds the wait for a node to answer after a start
 	// (default DefaultReadyTimeout).
 	ReadyTimeout time.Duration
+	// View, when set, gives an in-process node the ledger view it reads
+	// in place of v, the network's: attack tests make a node lie with it.
+	View func(node NodeInfo, v ledger.View) ledger.View
 }
 
 // NodeInfo describes one node of the network.
@@ -456,12 +460,27 @@ func (n *Network) nodeConfig(i int) snode.Config {
 // networkFile is the client's network file (client.Network, plus the
 // fields a client may use to skip the bootstrap).
 type networkFile struct {
-	SeedNodes       []string `json:"seed_nodes"`
-	AllowSameSubnet bool     `json:"allow_same_subnet"`
+	SeedNodes       []seedEntry `json:"seed_nodes"`
+	AllowSameSubnet bool        `json:"allow_same_subnet"`
+}
+
+// seedEntry is a seed of the network file: its URL and the SHA-256 of its
+// certificate, which clients pin.
+type seedEntry struct {
+	URL        string `json:"url"`
+	CertSHA256 string `json:"cert_sha256"`
 }
 
 func (n *Network) writeNetworkFile() error {
-	data, err := json.MarshalIndent(networkFile{SeedNodes: n.SeedURLs(), AllowSameSubnet: true}, "", "  ")
+	nf := networkFile{AllowSameSubnet: true}
+	for i, u := range n.SeedURLs() {
+		pin, err := snode.CertificateSHA256(n.keys[i])
+		if err != nil {
+			return fmt.Errorf("testnet: certificate of node %d: %w", i, err)
+		}
+		nf.SeedNodes = append(nf.SeedNodes, seedEntry{URL: u, CertSHA256: hex.EncodeToString(pin[:])})
+	}
+	data, err := json.MarshalIndent(nf, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -658,7 +677,11 @@ func (n *Network) startInProcess(m *member) error {
 	duty, err := n.ledgerDuty(m)
 	if err == nil {
 		var p *nodeProc
-		if p, err = newNodeProc(m.cfg, snode.Deps{Logger: log, View: n.ledger.View(), Ledger: duty}); err == nil {
+		view := n.ledger.View()
+		if n.opts.View != nil {
+			view = n.opts.View(m.info, view)
+		}
+		if p, err = newNodeProc(m.cfg, snode.Deps{Logger: log, View: view, Ledger: duty}); err == nil {
 			m.proc = p
 		}
 	}

@@ -3,6 +3,9 @@ package testnet
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,8 +131,23 @@ func TestNetworkServesEveryEndpoint(t *testing.T) {
 	if err := json.Unmarshal(raw, &nf); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(nf.SeedNodes, n.SeedURLs()) || !nf.AllowSameSubnet {
+	if len(nf.SeedNodes) != n.Len() || !nf.AllowSameSubnet {
 		t.Fatalf("network file %+v", nf)
+	}
+	// Each seed is pinned to the certificate its node presents.
+	for i, seed := range nf.SeedNodes {
+		if seed.URL != n.SeedURLs()[i] {
+			t.Errorf("seed %d: %s, want %s", i, seed.URL, n.SeedURLs()[i])
+		}
+		conn, err := tls.Dial("tcp", strings.TrimPrefix(seed.URL, "https://"), &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := sha256.Sum256(conn.ConnectionState().PeerCertificates[0].Raw)
+		conn.Close()
+		if hex.EncodeToString(got[:]) != seed.CertSHA256 {
+			t.Errorf("seed %d presents certificate %x, the network file pins %s", i, got, seed.CertSHA256)
+		}
 	}
 
 	// The genesis file lists every node, active, at its address.

@@ -45,6 +45,7 @@ func newNodeProc(cfg snode.Config, deps snode.Deps) (*nodeProc, error) {
 			Directory:     newViewDirectory(view),
 			Local:         n,
 			Forwarder:     p.fwd,
+			Exempt:        n.IsNetworkNode,
 		})
 		if err != nil {
 			n.Close()

@@ -24,9 +24,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"sotto.dev/internal/iplimit"
 	"sotto.dev/key"
 	"sotto.dev/onion"
 )
@@ -41,8 +43,24 @@ type Config struct {
 	// MaxBodySize bounds a request body and any response the relay reads
 	// (default 16 MiB: a 10 MB file upload plus onion overhead).
 	MaxBodySize int64
-	// MaxInFlight bounds concurrent onion requests; more get 503 (default 512).
+	// MaxInFlight bounds the onion requests being worked on (a layer
+	// parsed and decrypted) at once; more get 503 (default 512). A request
+	// takes its slot once its body has been read, and gives it back while
+	// it waits (MaxWaiting).
 	MaxInFlight int
+	// MaxWaiting bounds the requests waiting at once on the next hop, a
+	// server or the node's own storage RPC (a held long poll waits up to
+	// 25 s); more get 503 (default 8192). A waiting request costs memory
+	// and a goroutine, not CPU, so that many long polls cannot take the
+	// slots that bound the relay's work.
+	MaxWaiting int
+	// MaxInFlightPerIP bounds the requests of one client address being
+	// read or handled at once; more get 429 (default 64; -1: no bound).
+	// Addresses for which Deps.Exempt is true (the network's nodes, which
+	// relay many clients' requests) are not bounded. With it, slow
+	// senders or held long polls from one address cannot take the slots
+	// that everyone shares.
+	MaxInFlightPerIP int
 	// ForwardTimeout bounds forwarding to the next node and waiting for
 	// its answer (default 30 s, the storage server's hop timeout).
 	ForwardTimeout time.Duration
@@ -59,6 +77,8 @@ func (c Config) withDefaults() Config {
 	c.MaxHops = cmp.Or(c.MaxHops, onion.MaxHops)
 	c.MaxBodySize = cmp.Or(c.MaxBodySize, 16<<20)
 	c.MaxInFlight = cmp.Or(c.MaxInFlight, 512)
+	c.MaxWaiting = cmp.Or(c.MaxWaiting, 8192)
+	c.MaxInFlightPerIP = cmp.Or(c.MaxInFlightPerIP, 64)
 	c.ForwardTimeout = cmp.Or(c.ForwardTimeout, 30*time.Second)
 	c.ServerTimeout = cmp.Or(c.ServerTimeout, 25*time.Second)
 	return c
@@ -70,8 +90,8 @@ func (c Config) validate() error {
 		return errors.New("relay: MaxHops must be positive")
 	case c.MaxBodySize < 1024:
 		return errors.New("relay: MaxBodySize must be at least 1 KiB")
-	case c.MaxInFlight < 1:
-		return errors.New("relay: MaxInFlight must be positive")
+	case c.MaxInFlight < 1 || c.MaxWaiting < 1:
+		return errors.New("relay: MaxInFlight and MaxWaiting must be positive")
 	case c.ForwardTimeout < 0 || c.ServerTimeout < 0:
 		return errors.New("relay: timeouts must not be negative")
 	}
@@ -128,6 +148,9 @@ type Deps struct {
 	ServerClient *http.Client
 	// Limiter, if set, is asked before any work is done.
 	Limiter Limiter
+	// Exempt, if set, names the addresses that MaxInFlightPerIP does not
+	// bound (the network's nodes).
+	Exempt func(netip.Addr) bool
 }
 
 // Relay is the /onion_req/v2 handler. It is safe for concurrent use and
@@ -141,7 +164,9 @@ type Relay struct {
 	fwd      Forwarder
 	servers  *http.Client
 	limiter  Limiter
+	perIP    *iplimit.Limit
 	inFlight chan struct{}
+	waiting  chan struct{}
 	stats    counters
 }
 
@@ -162,6 +187,8 @@ func New(cfg Config, deps Deps) (*Relay, error) {
 		cfg: cfg, log: deps.Logger, keys: kp, dir: deps.Directory, local: deps.Local,
 		fwd: deps.Forwarder, servers: deps.ServerClient, limiter: deps.Limiter,
 		inFlight: make(chan struct{}, cfg.MaxInFlight),
+		waiting:  make(chan struct{}, cfg.MaxWaiting),
+		perIP:    iplimit.New(max(cfg.MaxInFlightPerIP, 0), deps.Exempt),
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -202,15 +229,14 @@ func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		plain(w, http.StatusTooManyRequests, bodyRateLimited)
 		return
 	}
-	select {
-	case r.inFlight <- struct{}{}:
-		defer func() { <-r.inFlight }()
-	default:
-		r.stats.overloaded.Add(1)
-		plain(w, http.StatusServiceUnavailable, bodyOverloaded)
-		return
+	if ip, ok := remoteIP(req); ok {
+		if !r.perIP.Acquire(ip) {
+			r.stats.rateLimited.Add(1)
+			plain(w, http.StatusTooManyRequests, bodyRateLimited)
+			return
+		}
+		defer r.perIP.Release(ip)
 	}
-	r.stats.requests.Add(1)
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.MaxBodySize))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -223,10 +249,29 @@ func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		plain(w, http.StatusBadRequest, "Error reading request")
 		return
 	}
-	status, ctype, resp := r.handle(req.Context(), body)
+	select {
+	case r.inFlight <- struct{}{}:
+	default:
+		r.stats.overloaded.Add(1)
+		plain(w, http.StatusServiceUnavailable, bodyOverloaded)
+		return
+	}
+	work := sync.OnceFunc(func() { <-r.inFlight })
+	defer work()
+	r.stats.requests.Add(1)
+	status, ctype, resp := r.handle(req.Context(), body, work)
 	w.Header().Set("Content-Type", ctype)
 	w.WriteHeader(status)
 	_, _ = w.Write(resp)
+}
+
+// remoteIP is the address of a request's remote end.
+func remoteIP(req *http.Request) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(req.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return ap.Addr().Unmap(), true
 }
 
 const (
@@ -241,7 +286,9 @@ func plain(w http.ResponseWriter, status int, msg string) {
 }
 
 // handle processes one onion request body and returns the HTTP answer.
-func (r *Relay) handle(ctx context.Context, body []byte) (int, string, []byte) {
+// work gives back the request's work slot; handle calls it (through
+// await) before it waits.
+func (r *Relay) handle(ctx context.Context, body []byte, work func()) (int, string, []byte) {
 	// The outer frame and its JSON are readable by anyone; a problem there
 	// gets the storage server's "Error parsing onion request" 400.
 	f, err := onion.ParseHop(body)
@@ -278,21 +325,50 @@ func (r *Relay) handle(ctx context.Context, body []byte) (int, string, []byte) {
 		r.stats.invalidJSON.Add(1)
 		return r.wrapReply(key, http.StatusBadRequest, []byte(onion.ErrBodyInvalidJSON), false, true)
 	}
+	var (
+		status int
+		ctype  string
+		resp   []byte
+	)
 	switch c := ctl.(type) {
 	case *onion.RelayControl:
-		return r.relay(ctx, info.HopNo, c, inner.Blob)
+		if !r.await(work, func() { status, ctype, resp = r.relay(ctx, info.HopNo, c, inner.Blob) }) {
+			return http.StatusServiceUnavailable, textPlain, []byte(bodyOverloaded)
+		}
+		return status, ctype, resp
 	case *onion.SnodeControl:
 		r.stats.final.Add(1)
-		status, resp := r.local.HandleRPC(ctx, inner.Blob)
+		if !r.await(work, func() { status, resp = r.local.HandleRPC(ctx, inner.Blob) }) {
+			return http.StatusServiceUnavailable, textPlain, []byte(bodyOverloaded)
+		}
 		return r.wrapReply(key, status, resp, c.JSON, c.Base64)
 	case *onion.ServerControl:
 		if !c.Allowed() {
 			r.stats.invalidURL.Add(1)
 			return r.wrapReply(key, http.StatusBadRequest, []byte(onion.ErrBodyInvalidURL), false, true)
 		}
-		return r.proxy(ctx, c, payload)
+		if !r.await(work, func() { status, ctype, resp = r.proxy(ctx, c, payload) }) {
+			return http.StatusServiceUnavailable, textPlain, []byte(bodyOverloaded)
+		}
+		return status, ctype, resp
 	}
 	return http.StatusInternalServerError, textPlain, []byte("Internal error")
+}
+
+// await runs fn, which waits on the network or the node, in one of the
+// MaxWaiting slots after giving back the request's work slot; false,
+// without running fn, when every waiting slot is taken.
+func (r *Relay) await(work func(), fn func()) bool {
+	select {
+	case r.waiting <- struct{}{}:
+	default:
+		r.stats.overloaded.Add(1)
+		return false
+	}
+	defer func() { <-r.waiting }()
+	work()
+	fn()
+	return true
 }
 
 // relay forwards the inner blob to the next node and passes its answer

@@ -411,28 +411,35 @@ func TestRateLimitAndOverload(t *testing.T) {
 		t.Fatalf("rate limit: %d", rec.Code)
 	}
 
+	// A request held at the node (a long poll) gives its work slot back:
+	// with one work slot, a second request is still worked on and waits
+	// too; a third finds every waiting slot taken.
 	bl := blockingLocal{entered: make(chan struct{}), release: make(chan struct{})}
-	r, err = New(Config{MaxInFlight: 1}, Deps{X25519Private: priv, Directory: &mapDirectory{}, Local: bl, HTTPClient: http.DefaultClient})
+	r, err = New(Config{MaxInFlight: 1, MaxWaiting: 2}, Deps{X25519Private: priv, Directory: &mapDirectory{}, Local: bl, HTTPClient: http.DefaultClient})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dest := onion.Hop{X25519: r.X25519Public()}
 	body, _, _ := onion.BuildSnodeRequest(nil, dest, []byte(`{}`), onion.CipherAESGCM)
-	done := make(chan int)
-	go func() {
-		rec := httptest.NewRecorder()
-		r.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, Path, bytes.NewReader(body)))
-		done <- rec.Code
-	}()
-	<-bl.entered
+	done := make(chan int, 2)
+	for range 2 {
+		go func() {
+			rec := httptest.NewRecorder()
+			r.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, Path, bytes.NewReader(body)))
+			done <- rec.Code
+		}()
+		<-bl.entered
+	}
 	rec = httptest.NewRecorder()
 	r.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, Path, bytes.NewReader(body)))
-	if rec.Code != http.StatusServiceUnavailable {
-		t.Fatalf("second request while full: %d", rec.Code)
+	if rec.Code != http.StatusServiceUnavailable || r.Stats().Overloaded != 1 {
+		t.Fatalf("third request while every waiting slot is taken: %d", rec.Code)
 	}
 	close(bl.release)
-	if code := <-done; code != 200 {
-		t.Fatalf("first request: %d", code)
+	for range 2 {
+		if code := <-done; code != 200 {
+			t.Fatalf("held request: %d", code)
+		}
 	}
 }
 

@@ -1,0 +1,144 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"sotto.dev/internal/testnet"
+	"sotto.dev/snode"
+)
+
+// TestSlowSendersDoNotStarveClients performs the cheap denial of service
+// on a real node: one address opens many connections and starts storage
+// RPC requests whose bodies never finish. The node keeps at most
+// MaxConnsPerIP of its connections, answers at most MaxInFlightPerIP of its
+// requests' bodies being read (429 for the rest), and takes a request
+// slot only once a body is in, so ordinary clients from other addresses
+// (and through onion paths) are still answered. On the node before these
+// limits, 8 slow bodies held all 8 slots and every client got 503.
+func TestSlowSendersDoNotStarveClients(t *testing.T) {
+	const (
+		slots       = 8
+		connsPerIP  = 24
+		flightPerIP = 12
+		attackConns = 40
+		attacker    = "127.0.0.2"
+		ordinary    = "127.0.0.3"
+	)
+	nw := startNetwork(t, testnet.Options{Nodes: 10, Swarm: swarmsOf5, Tune: func(_ int, c *snode.Config) {
+		c.Limits.MaxConcurrentRequests = slots
+		c.Limits.MaxConnsPerIP = connsPerIP
+		c.Limits.MaxInFlightPerIP = flightPerIP
+	}})
+	target := nw.Node(0)
+	addr := target.Addr.String()
+
+	// The attack: attackConns connections from one address, each sending
+	// the headers of a large store and one byte of its body.
+	type outcome int
+	const (
+		closed  outcome = iota // the node closed the connection unanswered
+		refused                // the node answered 429
+		held                   // still reading the body
+	)
+	outcomes := make(chan outcome, attackConns)
+	var conns []net.Conn
+	var mu sync.Mutex
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(attacker)}, Timeout: 5 * time.Second}
+	for range attackConns {
+		go func() {
+			c, err := tls.DialWithDialer(dialer, "tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+			if err != nil {
+				outcomes <- closed // refused at accept, during the handshake
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			_, err = io.WriteString(c, "POST /storage_rpc/v1 HTTP/1.1\r\nHost: node\r\nContent-Type: application/json\r\nContent-Length: 5000000\r\n\r\n{")
+			if err != nil {
+				outcomes <- closed
+				return
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			switch {
+			case err != nil:
+				outcomes <- closed
+			case resp.StatusCode == http.StatusTooManyRequests:
+				outcomes <- refused
+			default:
+				t.Errorf("a slow store was answered %d", resp.StatusCode)
+				outcomes <- held
+			}
+		}()
+	}
+	// Every connection beyond the per-address bound is closed, and every
+	// request beyond its in-flight bound refused; the rest stay held.
+	counts := map[outcome]int{}
+	for range attackConns - flightPerIP {
+		counts[<-outcomes]++
+	}
+	if counts[closed] != attackConns-connsPerIP || counts[refused] != connsPerIP-flightPerIP {
+		t.Fatalf("attack outcomes: %d closed, %d refused; want %d and %d", counts[closed], counts[refused],
+			attackConns-connsPerIP, connsPerIP-flightPerIP)
+	}
+
+	// Ordinary clients from another address are answered, one after
+	// another and all at once up to the node's slots.
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext:     (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ordinary)}}).DialContext,
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+	}}
+	defer hc.CloseIdleConnections()
+	var wg sync.WaitGroup
+	for range slots {
+		wg.Go(func() {
+			resp, err := hc.Post(target.URL+"/storage_rpc/v1", "application/json", strings.NewReader(`{"method":"info","params":{}}`))
+			if err != nil {
+				t.Errorf("info: %v", err)
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("info behind slow senders: %d %s", resp.StatusCode, b)
+			}
+		})
+	}
+	wg.Wait()
+	resp, err := hc.Post(target.URL+"/json_rpc", "application/json",
+		strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"get_n_service_nodes","params":{"fields":{"public_ip":true}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("get_n_service_nodes behind slow senders: %d", resp.StatusCode)
+	}
+
+	// And a conversation through onion paths (whose first hops are
+	// reached from the nodes' own address) goes on.
+	sw := nw.Node(0).Swarm
+	alice, bob := newUser(t, nw, "alice", sw), newUser(t, nw, "bob", sw)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := alice.client().Send(ctx, bob.id(), "through the flood", clientOpts); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitDelivered(alice.id(), []string{"through the flood"}, time.Minute)
+}
