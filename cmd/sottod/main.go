@@ -6,7 +6,7 @@
 //	sottod run --data-dir /var/lib/sottod --public-ip 203.0.113.7 --genesis genesis.json
 //	sottod run --config sottod.json --validate-only
 //	sottod keygen --data-dir /var/lib/sottod
-//	sottod bench -node 127.0.0.1:22021 store retrieve  (the load tool sotto-bench, docs/devnet.md)
+//	sottod bench --node 127.0.0.1:22021 store retrieve  (the load tool sotto-bench, docs/devnet.md)
 //	sottod devnet --dir DIR  (a whole network on 127.0.0.1, docs/devnet.md)
 //	sottod ledger …          (the ledger node and operator commands, docs/ledger.md)
 //
@@ -37,7 +37,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(runCmd(stdout, stderr), keygenCmd(stdout), benchCmd(stdout), devnetCmd(stdout, stderr))
+	root.AddCommand(runCmd(stdout, stderr), keygenCmd(stdout), benchCmd(), devnetCmd())
 	root.AddCommand(ledgercli.Commands()...) // sottod ledger …: ledger node and operator commands
 	root.SetArgs(args)
 	if err := root.Execute(); err != nil {
