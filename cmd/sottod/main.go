@@ -8,6 +8,7 @@
 //	sottod keygen --data-dir /var/lib/sottod
 //	sottod bench --node 127.0.0.1:22021 store retrieve  (the load tool sotto-bench, docs/devnet.md)
 //	sottod devnet --dir DIR  (a whole network on 127.0.0.1, docs/devnet.md)
+//	sottod demo              (that network and a chat between two new accounts)
 //	sottod ledger …          (the ledger node and operator commands, docs/ledger.md)
 //
 // SIGINT and SIGTERM shut the node down gracefully; SIGHUP reloads the
@@ -22,6 +23,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sotto.dev/internal/demo"
 	ledgercli "sotto.dev/ledger/cli"
 )
 
@@ -37,7 +39,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(runCmd(stdout, stderr), keygenCmd(stdout), benchCmd(), devnetCmd())
+	root.AddCommand(runCmd(stdout, stderr), keygenCmd(stdout), benchCmd(), devnetCmd(), demo.Command())
 	root.AddCommand(ledgercli.Commands()...) // sottod ledger …: ledger node and operator commands
 	root.SetArgs(args)
 	if err := root.Execute(); err != nil {
@@ -66,7 +68,11 @@ func (e *userError) Unwrap() error { return e.err }
 func printError(w io.Writer, err error) {
 	fmt.Fprintf(w, "error: %v\n", err)
 	var ue *userError
-	if errors.As(err, &ue) && ue.hint != "" {
+	var de *demo.Error
+	switch {
+	case errors.As(err, &ue) && ue.hint != "":
 		fmt.Fprintf(w, "hint: %s\n", ue.hint)
+	case errors.As(err, &de) && de.Hint != "":
+		fmt.Fprintf(w, "hint: %s\n", de.Hint)
 	}
 }
