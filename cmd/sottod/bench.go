@@ -8,6 +8,7 @@ import (
 
 	"sotto.dev/internal/devnet"
 	"sotto.dev/internal/loadtest"
+	"sotto.dev/snode/daemon"
 )
 
 // benchCmd is `sottod bench`, the load tool sotto-bench under the node's
@@ -27,7 +28,7 @@ func devnetCmd() *cobra.Command {
 func withUsageHint(cmd *cobra.Command, usage error, hint string) *cobra.Command {
 	addHint := func(err error) error {
 		if errors.Is(err, usage) {
-			return &userError{msg: strings.TrimPrefix(err.Error(), usage.Error()+": "), hint: hint}
+			return &daemon.Error{Msg: strings.TrimPrefix(err.Error(), usage.Error()+": "), Hint: hint}
 		}
 		return err
 	}

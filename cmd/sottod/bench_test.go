@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"sotto.dev/snode/daemon"
 )
 
 type lockedBuffer struct {
@@ -89,8 +91,8 @@ func TestUsageHints(t *testing.T) {
 		cmd.SetErr(&errOut)
 		cmd.SilenceUsage, cmd.SilenceErrors = true, true
 		err := cmd.Execute()
-		var ue *userError
-		if err == nil || !strings.Contains(err.Error(), c.want) || !errors.As(err, &ue) || ue.hint != c.hint {
+		var ue *daemon.Error
+		if err == nil || !strings.Contains(err.Error(), c.want) || !errors.As(err, &ue) || ue.Hint != c.hint {
 			t.Errorf("%s %q: got %v, want %q with hint %q", c.cmd().Name(), c.args, err, c.want, c.hint)
 		}
 	}

@@ -23,8 +23,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sotto.dev/client/cli"
 	"sotto.dev/internal/demo"
 	ledgercli "sotto.dev/ledger/cli"
+	"sotto.dev/snode/daemon"
 )
 
 func main() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -49,30 +51,17 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// userError is a failure meant for a person: an "error:" line and, when
-// there is something to try, a "hint:" line.
-type userError struct {
-	msg, hint string
-	err       error
-}
-
-func (e *userError) Error() string {
-	if e.err != nil {
-		return e.msg + ": " + e.err.Error()
-	}
-	return e.msg
-}
-
-func (e *userError) Unwrap() error { return e.err }
-
+// printError prints err as an "error:" line and, when it carries one, a
+// "hint:" line: the node's errors are daemon.Error, the demo's (two
+// clients) cli.Error.
 func printError(w io.Writer, err error) {
 	fmt.Fprintf(w, "error: %v\n", err)
-	var ue *userError
-	var de *demo.Error
+	var de *daemon.Error
+	var ce *cli.Error
 	switch {
-	case errors.As(err, &ue) && ue.hint != "":
-		fmt.Fprintf(w, "hint: %s\n", ue.hint)
 	case errors.As(err, &de) && de.Hint != "":
 		fmt.Fprintf(w, "hint: %s\n", de.Hint)
+	case errors.As(err, &ce) && ce.Hint != "":
+		fmt.Fprintf(w, "hint: %s\n", ce.Hint)
 	}
 }

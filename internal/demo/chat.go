@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"sotto.dev/client"
+	"sotto.dev/client/cli"
 	"sotto.dev/client/store"
 	"sotto.dev/identity"
 )
@@ -64,12 +65,12 @@ func (t *tally) waitDelivered(ctx context.Context, timeout time.Duration, logs s
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return &Error{Msg: "interrupted"}
+			return &cli.Error{Msg: "interrupted"}
 		case <-deadline.C:
 			t.mu.Lock()
 			sent, bobGot, aliceGot := t.sent, t.bobGot, t.aliceGot
 			t.mu.Unlock()
-			return &Error{Msg: fmt.Sprintf("not everything arrived within %v: Bob got %d of %d, Alice got %d answers", timeout, bobGot, sent, aliceGot),
+			return &cli.Error{Msg: fmt.Sprintf("not everything arrived within %v: Bob got %d of %d, Alice got %d answers", timeout, bobGot, sent, aliceGot),
 				Hint: "the node logs are in " + logs}
 		}
 	}
@@ -78,7 +79,7 @@ func (t *tally) waitDelivered(ctx context.Context, timeout time.Duration, logs s
 	t.mu.Unlock()
 	t.printf("delivered: %s to Bob, %s to Alice", plural(sent, "message"), plural(sent, "answer"))
 	if failures > 0 {
-		return &Error{Msg: fmt.Sprintf("%d of Bob's answers could not be sent", failures), Err: t.lastError}
+		return &cli.Error{Msg: fmt.Sprintf("%d of Bob's answers could not be sent", failures), Err: t.lastError}
 	}
 	return nil
 }
@@ -109,12 +110,12 @@ func sendInput(ctx context.Context, in io.Reader, alice *peer, bob identity.Sess
 		var ok bool
 		select {
 		case <-ctx.Done():
-			return &Error{Msg: "interrupted"}
+			return &cli.Error{Msg: "interrupted"}
 		case line, ok = <-lines:
 		}
 		if !ok {
 			if err := <-readErr; err != nil {
-				return &Error{Msg: "cannot read standard input", Err: err}
+				return &cli.Error{Msg: "cannot read standard input", Err: err}
 			}
 			return nil
 		}
@@ -144,9 +145,9 @@ func sendInput(ctx context.Context, in io.Reader, alice *peer, bob identity.Sess
 // sendError explains a message Alice could not send.
 func sendError(err error) error {
 	if errors.Is(err, client.ErrTooLong) {
-		return &Error{Msg: err.Error(), Hint: fmt.Sprintf("split it into messages of at most %d bytes", client.MaxBodyLen)}
+		return &cli.Error{Msg: err.Error(), Hint: fmt.Sprintf("split it into messages of at most %d bytes", client.MaxBodyLen)}
 	}
-	return &Error{Msg: "cannot send", Err: err}
+	return &cli.Error{Msg: "cannot send", Err: err}
 }
 
 // answer prints what Bob receives from Alice and answers it.

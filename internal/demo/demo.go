@@ -2,7 +2,8 @@
 // this process (the ledger and the nodes of `sottod devnet`, through
 // internal/testnet) and a chat between two new accounts, Alice and Bob,
 // whose clients use it as any client would. It lives with the node, not
-// in the client: the messenger binary links no server.
+// in the client: the messenger binary links no server. Failures are
+// cli.Error values, as the sotto command line prints them.
 package demo
 
 import (
@@ -50,23 +51,6 @@ type Config struct {
 	// Logger receives the network's logs; nil discards them.
 	Logger *slog.Logger
 }
-
-// Error is a failure meant for a person: Msg becomes the "error:" line and
-// Hint, when set, the "hint:" line.
-type Error struct {
-	Msg  string
-	Hint string
-	Err  error
-}
-
-func (e *Error) Error() string {
-	if e.Err != nil {
-		return e.Msg + ": " + e.Err.Error()
-	}
-	return e.Msg
-}
-
-func (e *Error) Unwrap() error { return e.Err }
 
 // Command returns `demo`, for sottod to mount: Run with the flags, the
 // conversation on the command's standard output. SOTTO_LOG (debug, info
@@ -128,7 +112,7 @@ func envLogger(level string, w io.Writer) *slog.Logger {
 // was delivered, and stops. SIGINT and SIGTERM interrupt it.
 func Run(ctx context.Context, cfg Config) error {
 	if cfg.Nodes < 4 {
-		return &Error{Msg: fmt.Sprintf("--nodes %d is too small", cfg.Nodes), Hint: "onion paths need 3 relays and a destination: use --nodes 4 or more"}
+		return &cli.Error{Msg: fmt.Sprintf("--nodes %d is too small", cfg.Nodes), Hint: "onion paths need 3 relays and a destination: use --nodes 4 or more"}
 	}
 	if cfg.Stdout == nil {
 		cfg.Stdout = io.Discard
@@ -184,7 +168,7 @@ func workDir(dir string) (_ string, cleanup func(), _ error) {
 	}
 	tmp, err := os.MkdirTemp("", "sotto-demo-")
 	if err != nil {
-		return "", nil, &Error{Msg: "cannot make a temporary directory", Err: err}
+		return "", nil, &cli.Error{Msg: "cannot make a temporary directory", Err: err}
 	}
 	return tmp, func() { os.RemoveAll(tmp) }, nil
 }
@@ -205,9 +189,9 @@ func startNetwork(ctx context.Context, dir string, nodes int, log *slog.Logger) 
 	if err != nil {
 		var le *testnet.LayoutError
 		if errors.As(err, &le) {
-			return nil, &Error{Msg: "cannot reuse the demo network", Err: err, Hint: "use another --dir, or none for a temporary network"}
+			return nil, &cli.Error{Msg: "cannot reuse the demo network", Err: err, Hint: "use another --dir, or none for a temporary network"}
 		}
-		return nil, &Error{Msg: "cannot start the demo network", Err: err}
+		return nil, &cli.Error{Msg: "cannot start the demo network", Err: err}
 	}
 	return net, nil
 }
@@ -240,7 +224,7 @@ func openPeers(ctx context.Context, dir, networkFile string) (alice, bob *peer, 
 		if err := p.c.SetProfileName(ctx, p.name); err != nil {
 			alice.close()
 			bob.close()
-			return nil, nil, &Error{Msg: "cannot set " + p.name + "'s display name", Err: err}
+			return nil, nil, &cli.Error{Msg: "cannot set " + p.name + "'s display name", Err: err}
 		}
 	}
 	return alice, bob, nil
@@ -267,12 +251,12 @@ func openPeer(name, home, networkFile string) (*peer, error) {
 		}
 	}
 	if err != nil {
-		return nil, &Error{Msg: "cannot set up " + name + "'s identity", Err: err}
+		return nil, &cli.Error{Msg: "cannot set up " + name + "'s identity", Err: err}
 	}
 	c, err := client.Open(client.Config{Home: home, NetworkFile: networkFile}, kf)
 	if err != nil {
 		kf.Wipe()
-		return nil, &Error{Msg: "cannot open " + name + "'s client", Err: err}
+		return nil, &cli.Error{Msg: "cannot open " + name + "'s client", Err: err}
 	}
 	return &peer{name: name, c: c, kf: kf}, nil
 }

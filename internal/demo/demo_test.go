@@ -94,7 +94,7 @@ func TestDemoScript(t *testing.T) {
 
 func TestDemoTooFewNodes(t *testing.T) {
 	_, _, err := runDemoCmd(t, "", "--nodes", "3")
-	var e *Error
+	var e *cli.Error
 	if !errors.As(err, &e) || !strings.Contains(e.Msg, "--nodes 3 is too small") || !strings.Contains(e.Hint, "--nodes 4") {
 		t.Fatalf("got %v", err)
 	}
