@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"sotto.dev/internal/loadtest"
@@ -21,9 +22,10 @@ func main() {
 	err := cmd.ExecuteContext(ctx)
 	stop()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "error: %v\n", err)
 		if errors.Is(err, loadtest.ErrUsage) {
-			fmt.Fprintln(os.Stderr, "hint: sotto-bench --help")
+			fmt.Fprintf(os.Stderr, "error: %s\nhint: sotto-bench --help\n", strings.TrimPrefix(err.Error(), loadtest.ErrUsage.Error()+": "))
+		} else {
+			fmt.Fprintf(os.Stderr, "error: %v\n", err)
 		}
 		os.Exit(1)
 	}
