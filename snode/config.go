@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 // Duration is a time.Duration that reads and writes JSON as a Go duration
@@ -33,25 +34,14 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// String implements flag.Value.
+// String implements pflag.Value.
 func (d *Duration) String() string { return time.Duration(*d).String() }
 
-// Set implements flag.Value.
+// Set implements pflag.Value.
 func (d *Duration) Set(s string) error { return d.UnmarshalText([]byte(s)) }
 
-// portFlag is a uint16 flag.Value.
-type portFlag uint16
-
-func (p *portFlag) String() string { return strconv.Itoa(int(*p)) }
-
-func (p *portFlag) Set(s string) error {
-	v, err := strconv.ParseUint(s, 10, 16)
-	if err != nil {
-		return err
-	}
-	*p = portFlag(v)
-	return nil
-}
+// Type implements pflag.Value.
+func (d *Duration) Type() string { return "duration" }
 
 // Limits are the node's resource limits. Defaults are Session's
 // (service-node-network.md §5.3–§5.6).
@@ -279,10 +269,10 @@ func LoadConfig(path string) (Config, error) {
 
 // RegisterFlags binds the configuration to command-line flags; parse the
 // flags after loading a file to let flags override it.
-func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.ListenAddr, "listen", c.ListenAddr, "HTTPS listen address (client RPC, onion requests, node-to-node)")
 	fs.StringVar(&c.PublicIP, "public-ip", c.PublicIP, "public IPv4 address announced to the network")
-	fs.Var((*portFlag)(&c.PublicPort), "public-port", "public HTTPS port (default: the listen port)")
+	fs.Uint16Var(&c.PublicPort, "public-port", c.PublicPort, "public HTTPS port (0: the listen port)")
 	fs.StringVar(&c.AdminAddr, "admin", c.AdminAddr, "metrics listen address (empty: off)")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the node key and the database")
 	fs.Int64Var(&c.Limits.MaxStoreBytes, "max-store-bytes", c.Limits.MaxStoreBytes, "database size cap in bytes (0: none)")

@@ -6,13 +6,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"sotto.dev/ledger"
 	"sotto.dev/ledger/state"
@@ -76,9 +77,9 @@ func TestDecodeConfig(t *testing.T) {
 		}
 	}
 	// Flags override the file.
-	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
 	c.RegisterFlags(fs)
-	if err := fs.Parse([]string{"-client-rate", "7", "-public-port", "443", "-sweep-interval", "1m"}); err != nil {
+	if err := fs.Parse([]string{"--client-rate", "7", "--public-port", "443", "--sweep-interval", "1m"}); err != nil {
 		t.Fatal(err)
 	}
 	if c.Limits.ClientRate != 7 || c.PublicPort != 443 || c.Intervals.Sweep.D() != time.Minute {

@@ -91,7 +91,7 @@ func cmdSID(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
 		ts.Fatalf("usage: sid VAR HOME")
 	}
-	b, err := os.ReadFile(filepath.Join(ts.MkAbs(args[1]), identityFile))
+	b, err := os.ReadFile(filepath.Join(ts.MkAbs(args[1]), IdentityFile))
 	ts.Check(err)
 	var f struct {
 		SessionID string `json:"session_id"`

@@ -16,8 +16,9 @@ import (
 	"sotto.dev/identity"
 )
 
-// identityFile is the name of the identity file inside the home directory.
-const identityFile = "identity.json"
+// IdentityFile is the name of the identity file inside an account's home
+// directory.
+const IdentityFile = "identity.json"
 
 // idFlags holds the flags shared by the `sotto id` subcommands and the
 // reader of standard input, which phrase and passphrase may share.
@@ -27,7 +28,7 @@ type idFlags struct {
 }
 
 // identityPath returns where the account's identity file lives.
-func (a *app) identityPath() string { return filepath.Join(a.home, identityFile) }
+func (a *app) identityPath() string { return filepath.Join(a.home, IdentityFile) }
 
 // idCmd returns `sotto id`: new, restore, show, export.
 func (a *app) idCmd() *cobra.Command {

@@ -126,8 +126,23 @@ func (a *app) rootCmd() *cobra.Command {
 	root.AddCommand(debug)
 	root.AddCommand(a.idCmd())
 	root.AddCommand(a.chatCmds()...)
-	root.AddCommand(a.demoCmd())
+	root.AddCommand(movedDemoCmd())
 	return root
+}
+
+// movedDemoCmd is `sotto demo`, which moved to the node binary: the demo
+// starts a network, and the messenger links no server.
+func movedDemoCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:                "demo",
+		Short:              "Moved: run 'sottod demo' (the demo starts a network, which the node binary does)",
+		Hidden:             true,
+		DisableFlagParsing: true,
+		RunE: func(*cobra.Command, []string) error {
+			return userErr("run it with the node binary: sottod demo (from the source tree: go run ./cmd/sottod demo)",
+				"sotto demo moved to sottod demo: the messenger does not start networks")
+		},
+	}
 }
 
 func (a *app) resolveFlags() error {

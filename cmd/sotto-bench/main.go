@@ -1,6 +1,5 @@
 // Command sotto-bench loads a Sotto node or network and prints throughput
-// and latency percentiles (also `sottod bench`; see
-// docs/devnet.md).
+// and latency percentiles (also `sottod bench`; see docs/devnet.md).
 package main
 
 import (
@@ -9,17 +8,23 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
-	"sotto.dev/internal/devnet"
+	"sotto.dev/internal/loadtest"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := devnet.BenchMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	cmd := loadtest.Command()
+	cmd.Use = "sotto-bench [flags] TEST..."
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	err := cmd.ExecuteContext(ctx)
 	stop()
 	if err != nil {
-		if !errors.Is(err, devnet.ErrUsage) {
+		if errors.Is(err, loadtest.ErrUsage) {
+			fmt.Fprintf(os.Stderr, "error: %s\nhint: sotto-bench --help\n", strings.TrimPrefix(err.Error(), loadtest.ErrUsage.Error()+": "))
+		} else {
 			fmt.Fprintf(os.Stderr, "error: %v\n", err)
 		}
 		os.Exit(1)

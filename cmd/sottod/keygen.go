@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"sotto.dev/snode"
+	"sotto.dev/snode/daemon"
 )
 
 func keygenCmd(stdout io.Writer) *cobra.Command {
@@ -23,11 +24,11 @@ registers the node on the ledger.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if dir == "" {
-				return &userError{msg: "no data directory", hint: "sottod keygen --data-dir /var/lib/sottod"}
+				return &daemon.Error{Msg: "no data directory", Hint: "sottod keygen --data-dir /var/lib/sottod"}
 			}
 			k, created, err := snode.LoadOrCreateKeys(dir)
 			if err != nil {
-				return &userError{msg: "node key", err: err}
+				return &daemon.Error{Msg: "node key", Err: err}
 			}
 			ed, x := k.Ed25519Public().String(), k.X25519Public().String()
 			if asJSON {

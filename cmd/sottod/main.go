@@ -6,8 +6,9 @@
 //	sottod run --data-dir /var/lib/sottod --public-ip 203.0.113.7 --genesis genesis.json
 //	sottod run --config sottod.json --validate-only
 //	sottod keygen --data-dir /var/lib/sottod
-//	sottod bench -node 127.0.0.1:22021 store retrieve  (the load tool sotto-bench, docs/devnet.md)
+//	sottod bench --node 127.0.0.1:22021 store retrieve  (the load tool sotto-bench, docs/devnet.md)
 //	sottod devnet --dir DIR  (a whole network on 127.0.0.1, docs/devnet.md)
+//	sottod demo              (that network and a chat between two new accounts)
 //	sottod ledger …          (the ledger node and operator commands, docs/ledger.md)
 //
 // SIGINT and SIGTERM shut the node down gracefully; SIGHUP reloads the
@@ -22,7 +23,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sotto.dev/client/cli"
+	"sotto.dev/internal/demo"
 	ledgercli "sotto.dev/ledger/cli"
+	"sotto.dev/snode/daemon"
 )
 
 func main() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -37,7 +41,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(runCmd(stdout, stderr), keygenCmd(stdout), benchCmd(stdout), devnetCmd(stdout, stderr))
+	root.AddCommand(runCmd(stdout, stderr), keygenCmd(stdout), benchCmd(), devnetCmd(), demo.Command())
 	root.AddCommand(ledgercli.Commands()...) // sottod ledger …: ledger node and operator commands
 	root.SetArgs(args)
 	if err := root.Execute(); err != nil {
@@ -47,26 +51,17 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// userError is a failure meant for a person: an "error:" line and, when
-// there is something to try, a "hint:" line.
-type userError struct {
-	msg, hint string
-	err       error
-}
-
-func (e *userError) Error() string {
-	if e.err != nil {
-		return e.msg + ": " + e.err.Error()
-	}
-	return e.msg
-}
-
-func (e *userError) Unwrap() error { return e.err }
-
+// printError prints err as an "error:" line and, when it carries one, a
+// "hint:" line: the node's errors are daemon.Error, the demo's (two
+// clients) cli.Error.
 func printError(w io.Writer, err error) {
 	fmt.Fprintf(w, "error: %v\n", err)
-	var ue *userError
-	if errors.As(err, &ue) && ue.hint != "" {
-		fmt.Fprintf(w, "hint: %s\n", ue.hint)
+	var de *daemon.Error
+	var ce *cli.Error
+	switch {
+	case errors.As(err, &de) && de.Hint != "":
+		fmt.Fprintf(w, "hint: %s\n", de.Hint)
+	case errors.As(err, &ce) && ce.Hint != "":
+		fmt.Fprintf(w, "hint: %s\n", ce.Hint)
 	}
 }

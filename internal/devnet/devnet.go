@@ -1,26 +1,21 @@
-// Package devnet holds two developer commands of sottod, written against
-// internal/testnet and independent of any CLI framework:
-//
-//   - `sottod devnet`: a whole network in one process on a loopback
-//     address (Run), with the client's network file in its directory;
-//   - `sottod bench` (also `sotto-bench`): load against nodes over HTTPS
-//     and through onion paths, with throughput and latency percentiles
-//     (Bench).
-//
-// Commands lists both for a main to mount.
+// Package devnet is `sottod devnet`: a whole network in one process on a
+// loopback address (Run, on internal/testnet), with the client's network
+// file in its directory. The load tool is internal/loadtest.
 package devnet
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"sotto.dev/internal/testnet"
 )
@@ -91,7 +86,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer stop()
 
 	nodes := cfg.Nodes
-	if nodes == 0 && !exists(filepath.Join(cfg.Dir, testnet.LayoutFile)) {
+	if _, err := os.Stat(filepath.Join(cfg.Dir, testnet.LayoutFile)); nodes == 0 && err != nil {
 		nodes = DefaultNodes
 	}
 	start := time.Now()
@@ -127,75 +122,59 @@ func Run(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-// Command is a subcommand for sottod (or another main): Run parses args
-// (without the command name) and runs until done.
-type Command struct {
-	Name    string
-	Summary string
-	Run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
-}
-
-// Commands are the subcommands this package provides: devnet and bench.
-func Commands() []Command {
-	return []Command{
-		{Name: "devnet", Summary: "run a whole network on 127.0.0.1 in one process", Run: DevnetMain},
-		{Name: "bench", Summary: "load a node or a devnet and print throughput and latency", Run: BenchMain},
-	}
-}
-
-// ErrUsage is returned (wrapped) for bad command-line arguments, after the
-// usage has been printed.
+// ErrUsage is returned (wrapped) for a bad command line.
 var ErrUsage = errors.New("usage error")
 
-// DevnetMain is `sottod devnet --dir DIR [--nodes N] [--listen IP]`.
-func DevnetMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("devnet", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// Command returns `devnet --dir DIR [--nodes N] [--listen IP] [--ledger
+// cometbft|genesis]` for sottod to mount: Run with the flags, the ready
+// line on the command's standard output and the devnet's logs on its
+// standard error.
+func Command() *cobra.Command {
 	var cfg Config
-	fs.StringVar(&cfg.Dir, "dir", "", "directory of the network (created on first start; reused to keep identities and data)")
-	fs.IntVar(&cfg.Nodes, "nodes", DefaultNodes, "number of service nodes of a new network")
-	fs.StringVar(&cfg.Listen, "listen", testnet.DefaultListen, "IPv4 address the nodes listen on")
-	fs.StringVar(&cfg.Ledger, "ledger", LedgerCometBFT, "node list source: cometbft (embedded ledger in DIR/ledger) or genesis (DIR/genesis.json)")
-	logLevel := fs.String("log-level", "info", "node log level: debug, info, warn, error")
-	quiet := fs.Bool("quiet", false, "no devnet logs on stderr (node logs still go to DIR/node-NN/node.log)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sottod devnet --dir DIR [--nodes N] [--listen 127.0.0.1] [--ledger cometbft|genesis]")
-		fmt.Fprintln(stderr, "Runs the ledger and N service nodes (swarm storage, onion relay, node list) on one address,")
-		fmt.Fprintln(stderr, "writes DIR/network.json for clients (sotto --network DIR/network.json) and")
-		fmt.Fprintln(stderr, "serves until interrupted.")
-		fs.PrintDefaults()
+	var logLevel string
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "devnet --dir DIR [--nodes 15] [--listen 127.0.0.1] [--ledger cometbft|genesis]",
+		Short: "Run a whole network (ledger and nodes) on 127.0.0.1 in one process",
+		Long: `Run the ledger and N service nodes (swarm storage, onion relay, node list)
+on one address, write DIR/network.json for clients (sotto --network
+DIR/network.json) and serve until interrupted.`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("%w: unexpected argument %q", ErrUsage, args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Dir == "" {
+				return fmt.Errorf("%w: --dir is required", ErrUsage)
+			}
+			if cfg.Ledger != LedgerCometBFT && cfg.Ledger != LedgerGenesis {
+				return fmt.Errorf("%w: --ledger must be %s or %s", ErrUsage, LedgerCometBFT, LedgerGenesis)
+			}
+			if err := cfg.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
+				return fmt.Errorf("%w: --log-level: %v", ErrUsage, err)
+			}
+			if !cmd.Flags().Changed("nodes") {
+				cfg.Nodes = 0 // a new network gets the default; an existing one keeps its size
+			}
+			if !cmd.Flags().Changed("listen") {
+				cfg.Listen = ""
+			}
+			cfg.Stdout = cmd.OutOrStdout()
+			if !quiet {
+				cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			}
+			return Run(cmd.Context(), cfg)
+		},
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil // the usage was asked for and printed
-		}
-		return fmt.Errorf("%w: %v", ErrUsage, err)
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: unexpected argument %q", ErrUsage, fs.Arg(0))
-	}
-	if cfg.Dir == "" {
-		fs.Usage()
-		return fmt.Errorf("%w: --dir is required", ErrUsage)
-	}
-	if cfg.Ledger != LedgerCometBFT && cfg.Ledger != LedgerGenesis {
-		return fmt.Errorf("%w: --ledger must be %s or %s", ErrUsage, LedgerCometBFT, LedgerGenesis)
-	}
-	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("%w: --log-level: %v", ErrUsage, err)
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if !set["nodes"] {
-		cfg.Nodes = 0 // a new network gets the default; an existing one keeps its size
-	}
-	if !set["listen"] {
-		cfg.Listen = ""
-	}
-	cfg.Stdout = stdout
-	if !*quiet {
-		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	}
-	return Run(ctx, cfg)
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return fmt.Errorf("%w: %v", ErrUsage, err) })
+	f := cmd.Flags()
+	f.StringVar(&cfg.Dir, "dir", "", "directory of the network (created on first start; reused to keep identities and data)")
+	f.IntVar(&cfg.Nodes, "nodes", DefaultNodes, "number of service nodes of a new network")
+	f.StringVar(&cfg.Listen, "listen", testnet.DefaultListen, "IPv4 address the nodes listen on")
+	f.StringVar(&cfg.Ledger, "ledger", LedgerCometBFT, "node list source: cometbft (embedded ledger in DIR/ledger) or genesis (DIR/genesis.json)")
+	f.StringVar(&logLevel, "log-level", "info", "node log level: debug, info, warn, error")
+	f.BoolVar(&quiet, "quiet", false, "no devnet logs on stderr (node logs still go to DIR/node-NN/node.log)")
+	return cmd
 }

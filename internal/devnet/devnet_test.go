@@ -17,6 +17,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"sotto.dev/internal/loadtest"
 	"sotto.dev/internal/testnet"
 	"sotto.dev/onion"
 )
@@ -57,14 +58,24 @@ func (b *lineBuffer) String() string {
 	return b.buf.String()
 }
 
-// startDevnet runs DevnetMain until the returned stop is called; it
+// runDevnet runs the devnet command with args.
+func runDevnet(ctx context.Context, args []string, stdout io.Writer) error {
+	cmd := Command()
+	cmd.SetArgs(args)
+	cmd.SetOut(stdout)
+	cmd.SetErr(io.Discard)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	return cmd.ExecuteContext(ctx)
+}
+
+// startDevnet runs the devnet command until the returned stop is called; it
 // returns once the ready line is printed.
 func startDevnet(t *testing.T, args ...string) (stdout *lineBuffer, stop func() error) {
 	t.Helper()
 	stdout = newLineBuffer()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- DevnetMain(ctx, args, stdout, io.Discard) }()
+	go func() { done <- runDevnet(ctx, args, stdout) }()
 	deadline := time.After(2 * time.Minute)
 	for !strings.Contains(stdout.String(), "\n") {
 		select {
@@ -84,8 +95,12 @@ func startDevnet(t *testing.T, args ...string) (stdout *lineBuffer, stop func() 
 }
 
 type seedFile struct {
-	SeedNodes       []string `json:"seed_nodes"`
-	AllowSameSubnet bool     `json:"allow_same_subnet"`
+	Seeds []struct {
+		URL        string `json:"url"`
+		CertSHA256 string `json:"cert_sha256"`
+	} `json:"seed_nodes"`
+	AllowSameSubnet bool `json:"allow_same_subnet"`
+	SeedNodes       []string
 }
 
 func readSeeds(t *testing.T, path string) seedFile {
@@ -97,6 +112,12 @@ func readSeeds(t *testing.T, path string) seedFile {
 	var nf seedFile
 	if err := json.Unmarshal(data, &nf); err != nil {
 		t.Fatal(err)
+	}
+	for _, s := range nf.Seeds {
+		if len(s.CertSHA256) != 64 {
+			t.Fatalf("seed %s has no certificate pin: %q", s.URL, s.CertSHA256)
+		}
+		nf.SeedNodes = append(nf.SeedNodes, s.URL)
 	}
 	return nf
 }
@@ -120,13 +141,13 @@ func TestDevnetServesEveryNode(t *testing.T) {
 	if len(nf.SeedNodes) != DefaultNodes || !nf.AllowSameSubnet {
 		t.Fatalf("network file %+v", nf)
 	}
-	c := loadClient(4, false)
+	c := loadtest.NewHTTPClient(4, false)
 	defer c.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var nodes []benchNode
+	var nodes []loadtest.Node
 	for _, seed := range nf.SeedNodes {
-		list, err := fetchNodes(ctx, c, seed)
+		list, err := loadtest.FetchNodes(ctx, c, seed)
 		if err != nil {
 			t.Fatalf("%s get_n_service_nodes: %v", seed, err)
 		}
@@ -152,10 +173,10 @@ func TestDevnetServesEveryNode(t *testing.T) {
 	// Every node relays: each is the guard of one path and the
 	// destination of another.
 	for i, guard := range nodes {
-		path := []benchNode{guard, nodes[(i+1)%len(nodes)], nodes[(i+2)%len(nodes)]}
+		path := []loadtest.Node{guard, nodes[(i+1)%len(nodes)], nodes[(i+2)%len(nodes)]}
 		dest := nodes[(i+5)%len(nodes)]
-		hops := []onion.Hop{path[0].hop(), path[1].hop(), path[2].hop()}
-		body, key, err := onion.BuildSnodeRequest(hops, dest.hop(), []byte(`{"method":"info","params":{}}`), onion.CipherAESGCM)
+		hops := []onion.Hop{path[0].Hop(), path[1].Hop(), path[2].Hop()}
+		body, key, err := onion.BuildSnodeRequest(hops, dest.Hop(), []byte(`{"method":"info","params":{}}`), onion.CipherAESGCM)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,15 +197,16 @@ func TestDevnetServesEveryNode(t *testing.T) {
 	// swarms.
 	_, stop = startDevnet(t, "--dir", dir, "--quiet")
 	defer stop()
-	if again := readSeeds(t, netFile); strings.Join(again.SeedNodes, " ") != strings.Join(nf.SeedNodes, " ") {
-		t.Fatalf("seeds changed: %v", again.SeedNodes)
+	// The seeds and their certificates' pins survive the restart.
+	if again := readSeeds(t, netFile); !slices.Equal(again.Seeds, nf.Seeds) {
+		t.Fatalf("seeds changed: %v", again.Seeds)
 	}
-	list, err := fetchNodes(ctx, c, nf.SeedNodes[3])
+	list, err := loadtest.FetchNodes(ctx, c, nf.SeedNodes[3])
 	if err != nil || len(list) != DefaultNodes {
 		t.Fatalf("after restart: %d nodes, %v", len(list), err)
 	}
 	for _, n := range nodes {
-		i := slices.IndexFunc(list, func(m benchNode) bool { return m.Ed25519 == n.Ed25519 })
+		i := slices.IndexFunc(list, func(m loadtest.Node) bool { return m.Ed25519 == n.Ed25519 })
 		if i < 0 || list[i] != n {
 			t.Fatalf("node %s changed across a restart", n.URL)
 		}
@@ -203,9 +225,9 @@ func TestDevnetGenesisLedger(t *testing.T) {
 	_, stop := startDevnet(t, "--dir", dir, "--nodes", "4", "--ledger", "genesis", "--quiet")
 	defer stop()
 	nf := readSeeds(t, filepath.Join(dir, "network.json"))
-	c := loadClient(1, false)
+	c := loadtest.NewHTTPClient(1, false)
 	defer c.CloseIdleConnections()
-	list, err := fetchNodes(context.Background(), c, nf.SeedNodes[0])
+	list, err := loadtest.FetchNodes(context.Background(), c, nf.SeedNodes[0])
 	if err != nil || len(list) != 4 {
 		t.Fatalf("%d nodes, %v", len(list), err)
 	}
@@ -223,7 +245,7 @@ func TestDevnetUsage(t *testing.T) {
 		{"--dir", t.TempDir(), "--ledger", "paper"},
 		{"--bogus"},
 	} {
-		err := DevnetMain(context.Background(), args, io.Discard, io.Discard)
+		err := runDevnet(context.Background(), args, io.Discard)
 		if !errors.Is(err, ErrUsage) {
 			t.Errorf("%q: %v, want a usage error", args, err)
 		}
@@ -236,7 +258,7 @@ func TestDevnetRefusesAnotherSize(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	err := DevnetMain(context.Background(), []string{"--dir", dir, "--nodes", "4", "--ledger", "genesis", "--quiet"}, io.Discard, io.Discard)
+	err := runDevnet(context.Background(), []string{"--dir", dir, "--nodes", "4", "--ledger", "genesis", "--quiet"}, io.Discard)
 	var le *testnet.LayoutError
 	if !errors.As(err, &le) {
 		t.Fatalf("4 nodes in a 3-node directory: %v", err)

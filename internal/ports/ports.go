@@ -73,7 +73,7 @@ func fixedPortRange() (lo, hi uint16) {
 	return uint16(max(floor, start-width)), uint16(start)
 }
 
-// claim records in a directory shared by the processes of this machine
+// claim records in a directory shared by this user's processes (recordDir)
 // that this process took port p, and reports false when a live process
 // already did. Ports are bound a while after Reserve returns, and a test
 // may stop a server and start it again on its port: without the record,
@@ -81,14 +81,14 @@ func fixedPortRange() (lo, hi uint16) {
 // in between. A record whose process has exited is taken over. When the
 // directory cannot be used, every port counts as free.
 func claim(p uint16) bool {
-	dir := filepath.Join(os.TempDir(), "sotto-ports")
-	if err := os.MkdirAll(dir, 0o777); err != nil {
+	dir, err := recordDir()
+	if err != nil {
 		return true
 	}
 	path := filepath.Join(dir, strconv.Itoa(int(p)))
 	me := strconv.Itoa(os.Getpid())
 	for range 2 {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err == nil {
 			_, werr := f.WriteString(me)
 			if cerr := f.Close(); werr != nil || cerr != nil {
@@ -118,4 +118,29 @@ func claim(p uint16) bool {
 		}
 	}
 	return false
+}
+
+// recordDir returns the directory of the port records, $TMPDIR/sotto-ports-UID,
+// created with mode 0700 if missing. Only its user may write there: a
+// directory that is a symbolic link, belongs to another user or is group
+// or world writable is refused, since whoever writes the records can make
+// Reserve skip ports or hand out one a process of this user holds.
+func recordDir() (string, error) {
+	dir := filepath.Join(os.TempDir(), "sotto-ports-"+strconv.Itoa(os.Getuid()))
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", fmt.Errorf("ports: %w", err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return "", fmt.Errorf("ports: %w", err)
+	}
+	switch {
+	case !fi.IsDir():
+		return "", fmt.Errorf("ports: %s is not a directory", dir)
+	case fi.Mode().Perm()&0o022 != 0:
+		return "", fmt.Errorf("ports: %s is writable by others (mode %v)", dir, fi.Mode().Perm())
+	case !ownedByMe(fi):
+		return "", fmt.Errorf("ports: %s belongs to another user", dir)
+	}
+	return dir, nil
 }

@@ -5,7 +5,9 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -42,7 +44,7 @@ func TestReserve(t *testing.T) {
 // over.
 func TestClaim(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir())
-	dir := filepath.Join(os.TempDir(), "sotto-ports")
+	dir := filepath.Join(os.TempDir(), "sotto-ports-"+strconv.Itoa(os.Getuid()))
 	if !claim(12345) {
 		t.Fatal("first claim refused")
 	}
@@ -77,5 +79,52 @@ func TestClaim(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, strconv.Itoa(int(p)))); err != nil {
 			t.Errorf("port %d has no record: %v", p, err)
 		}
+	}
+}
+
+// TestRecordDir: the record directory is created for this user alone, and
+// one that others can write is not used.
+func TestRecordDir(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	dir, err := recordDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o700 {
+		t.Errorf("mode %v, want 0700", fi.Mode().Perm())
+	}
+	if !claim(12345) {
+		t.Fatal("claim refused")
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := recordDir(); err == nil || !strings.Contains(err.Error(), "writable by others") {
+		t.Fatalf("world-writable directory: %v", err)
+	}
+	// The directory is refused, so the record is not read: every port
+	// counts as free and nothing is written.
+	if !claim(12345) || !claim(12346) {
+		t.Error("claim refused with an unusable directory")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "12346")); err == nil {
+		t.Error("record written to a world-writable directory")
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+
+	// A symbolic link in its place is refused too.
+	t.Setenv("TMPDIR", t.TempDir())
+	target := t.TempDir()
+	if err := os.Symlink(target, filepath.Join(os.TempDir(), "sotto-ports-"+strconv.Itoa(os.Getuid()))); err != nil {
+		t.Skip("no symbolic links:", err)
+	}
+	if _, err := recordDir(); err == nil {
+		t.Fatal("symbolic link accepted")
 	}
 }

@@ -1,4 +1,4 @@
-package devnet
+package loadtest
 
 import (
 	"bytes"
@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
@@ -66,23 +65,24 @@ type BenchConfig struct {
 	Progress io.Writer
 }
 
-// benchNode is a node as the bench learns it from get_n_service_nodes.
-type benchNode struct {
+// Node is a node as the bench learns it from get_n_service_nodes.
+type Node struct {
 	Ed25519 key.NodePublic
 	X25519  key.OnionPublic
 	URL     string
 	Swarm   uint64
 }
 
-func (n benchNode) hop() onion.Hop { return onion.Hop{Node: n.Ed25519, X25519: n.X25519} }
+// Hop is the node as an onion path hop.
+func (n Node) Hop() onion.Hop { return onion.Hop{Node: n.Ed25519, X25519: n.X25519} }
 
 // bench holds what the tests share.
 type bench struct {
 	cfg    BenchConfig
 	client *http.Client
-	nodes  []benchNode
+	nodes  []Node
 	swarms []uint64
-	target benchNode
+	target Node
 	// e2e runs the e2e test; nil when no devnet/client is available.
 	network string
 }
@@ -112,7 +112,7 @@ func Bench(ctx context.Context, cfg BenchConfig) ([]Result, error) {
 			return nil, fmt.Errorf("bench: unknown test %q (store, retrieve, poll, onion, e2e)", t)
 		}
 	}
-	b := &bench{cfg: cfg, client: loadClient(cfg.Concurrency, cfg.HTTP2), network: cfg.Network}
+	b := &bench{cfg: cfg, client: NewHTTPClient(cfg.Concurrency, cfg.HTTP2), network: cfg.Network}
 	defer b.client.CloseIdleConnections()
 
 	var seeds []string
@@ -128,7 +128,7 @@ func Bench(ctx context.Context, cfg BenchConfig) ([]Result, error) {
 	default:
 		nodes := cfg.DevnetNodes
 		if nodes <= 0 {
-			nodes = DefaultNodes
+			nodes = DefaultDevnetNodes
 		}
 		fmt.Fprintf(cfg.Progress, "starting a devnet of %d nodes\n", nodes)
 		n, err := testnet.Start(ctx, testnet.Options{Nodes: nodes})
@@ -203,7 +203,7 @@ func readNetworkFile(path string) ([]string, error) {
 func (b *bench) discover(ctx context.Context, seeds []string) error {
 	var last error
 	for _, s := range seeds {
-		nodes, err := fetchNodes(ctx, b.client, s)
+		nodes, err := FetchNodes(ctx, b.client, s)
 		if err != nil {
 			last = err
 			continue
@@ -228,7 +228,7 @@ func (b *bench) discover(ctx context.Context, seeds []string) error {
 	if b.cfg.Node != "" {
 		want = nodeURL(b.cfg.Node)
 	}
-	if i := slices.IndexFunc(b.nodes, func(n benchNode) bool { return n.URL == want }); i >= 0 {
+	if i := slices.IndexFunc(b.nodes, func(n Node) bool { return n.URL == want }); i >= 0 {
 		b.target = b.nodes[i]
 		return nil
 	}
@@ -236,7 +236,7 @@ func (b *bench) discover(ctx context.Context, seeds []string) error {
 	if err != nil {
 		return fmt.Errorf("bench: node %s is not in the node list and did not answer ping_test: %w", want, err)
 	}
-	i := slices.IndexFunc(b.nodes, func(n benchNode) bool { return n.Ed25519 == key })
+	i := slices.IndexFunc(b.nodes, func(n Node) bool { return n.Ed25519 == key })
 	if i < 0 {
 		return fmt.Errorf("bench: node %s (key %x) is not in the node list", want, key[:])
 	}
@@ -278,7 +278,8 @@ func pingKey(ctx context.Context, c *http.Client, url string) (key.NodePublic, e
 	return key.NodePublic(k), nil
 }
 
-func fetchNodes(ctx context.Context, c *http.Client, seed string) ([]benchNode, error) {
+// FetchNodes asks seed (a node's base URL) for the active nodes.
+func FetchNodes(ctx context.Context, c *http.Client, seed string) ([]Node, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	st, body, err := testnet.Post(ctx, c, strings.TrimSuffix(seed, "/")+"/json_rpc",
@@ -303,14 +304,14 @@ func fetchNodes(ctx context.Context, c *http.Client, seed string) ([]benchNode, 
 	if err := json.Unmarshal(body, &resp); err != nil {
 		return nil, fmt.Errorf("get_n_service_nodes: %w", err)
 	}
-	var out []benchNode
+	var out []Node
 	for _, s := range resp.Result.States {
 		ed, err1 := hex.DecodeString(s.Ed25519)
 		x, err2 := hex.DecodeString(s.X25519)
 		if err1 != nil || err2 != nil || len(ed) != 32 || len(x) != 32 || s.Port == 0 {
 			return nil, errors.New("get_n_service_nodes: malformed node entry")
 		}
-		out = append(out, benchNode{
+		out = append(out, Node{
 			Ed25519: key.NodePublic(ed), X25519: key.OnionPublic(x), Swarm: s.Swarm,
 			URL: "https://" + net.JoinHostPort(s.IP, strconv.Itoa(int(s.Port))),
 		})
@@ -488,7 +489,7 @@ func (b *bench) onionStore(ctx context.Context) (Result, error) {
 	}
 	type dest struct {
 		acct  *testnet.Account
-		nodes []benchNode
+		nodes []Node
 	}
 	var dests []dest
 	for _, id := range b.swarms {
@@ -496,7 +497,7 @@ func (b *bench) onionStore(ctx context.Context) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		var members []benchNode
+		var members []Node
 		for _, n := range b.nodes {
 			if n.Swarm == id {
 				members = append(members, n)
@@ -518,9 +519,9 @@ func (b *bench) onionStore(ctx context.Context) (Result, error) {
 		}
 		hops := make([]onion.Hop, len(path))
 		for i, p := range path {
-			hops[i] = p.hop()
+			hops[i] = p.Hop()
 		}
-		body, key, err := onion.BuildSnodeRequest(hops, to.hop(), payload, onion.CipherXChaCha20)
+		body, key, err := onion.BuildSnodeRequest(hops, to.Hop(), payload, onion.CipherXChaCha20)
 		if err != nil {
 			return err
 		}
@@ -547,69 +548,16 @@ func (b *bench) onionStore(ctx context.Context) (Result, error) {
 }
 
 // randomPath picks n distinct nodes other than exclude.
-func (b *bench) randomPath(n int, exclude key.NodePublic) []benchNode {
-	out := make([]benchNode, 0, n)
+func (b *bench) randomPath(n int, exclude key.NodePublic) []Node {
+	out := make([]Node, 0, n)
 	for len(out) < n {
 		c := b.nodes[randN(len(b.nodes))]
-		if c.Ed25519 == exclude || slices.ContainsFunc(out, func(o benchNode) bool { return o.Ed25519 == c.Ed25519 }) {
+		if c.Ed25519 == exclude || slices.ContainsFunc(out, func(o Node) bool { return o.Ed25519 == c.Ed25519 }) {
 			continue
 		}
 		out = append(out, c)
 	}
 	return out
-}
-
-// BenchMain is `sotto-bench [flags] TEST...` (also `sottod bench`).
-func BenchMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cfg BenchConfig
-	fs.StringVar(&cfg.Network, "network", "", "network file of a running network (default: start a devnet in a temporary directory)")
-	fs.StringVar(&cfg.Node, "node", "", "node that store and retrieve load, https://host:port or host:port (default: the first seed)")
-	fs.IntVar(&cfg.DevnetNodes, "nodes", DefaultNodes, "nodes of the devnet started without --network")
-	fs.IntVar(&cfg.Concurrency, "c", 32, "requests in flight")
-	fs.DurationVar(&cfg.Duration, "d", 10*time.Second, "duration of each test")
-	fs.IntVar(&cfg.Count, "n", 0, "stop each test after this many requests (0: duration only)")
-	fs.IntVar(&cfg.Size, "size", 100, "message size in bytes")
-	fs.IntVar(&cfg.Messages, "messages", 10, "messages per account read by retrieve")
-	fs.IntVar(&cfg.Accounts, "accounts", 64, "accounts that store and retrieve use")
-	fs.IntVar(&cfg.NodePID, "pid", 0, "process ID of the loaded node on this machine: report its CPU time per request (Linux)")
-	fs.BoolVar(&cfg.HTTP2, "h2", false, "multiplex over HTTP/2 instead of one HTTP/1.1 connection per worker")
-	asJSON := fs.Bool("json", false, "print the results as JSON")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sotto-bench [flags] TEST...    TEST: store, retrieve, poll, onion, e2e, all")
-		fmt.Fprintln(stderr, "       (also sottod bench [flags] TEST...)")
-		fmt.Fprintln(stderr, "Loads a node over HTTPS (store, retrieve), onion paths (onion) or two clients")
-		fmt.Fprintln(stderr, "(e2e) and prints throughput, latency percentiles and CPU time per request.")
-		fmt.Fprintln(stderr, "A node's per-IP rate limit applies: run it with --client-rate 0 to measure capacity.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil // the usage was asked for and printed
-		}
-		return fmt.Errorf("%w: %v", ErrUsage, err)
-	}
-	cfg.Tests = fs.Args()
-	if len(cfg.Tests) == 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: name at least one test", ErrUsage)
-	}
-	if len(cfg.Tests) == 1 && cfg.Tests[0] == "all" {
-		cfg.Tests = []string{"store", "retrieve", "poll", "onion", "e2e"}
-	}
-	cfg.Progress = stderr
-	rs, err := Bench(ctx, cfg)
-	if len(rs) > 0 {
-		if *asJSON {
-			if perr := printJSON(stdout, rs); perr != nil {
-				return perr
-			}
-		} else if perr := printTable(stdout, rs); perr != nil {
-			return perr
-		}
-	}
-	return err
 }
 
 func randN(n int) int { return mrand.IntN(n) }

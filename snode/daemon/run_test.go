@@ -1,6 +1,7 @@
-package main
+package daemon
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,15 +23,32 @@ import (
 	"sotto.dev/snode"
 )
 
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // sottodRun runs `sottod run` with cfg until the returned stop is called.
-func sottodRun(t *testing.T, cfg fileConfig, stderr *lockedBuffer) (stop func() error) {
+func sottodRun(t *testing.T, cfg Config, stderr *lockedBuffer) (stop func() error) {
 	t.Helper()
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, stderr) }()
+	go func() { done <- Run(ctx, cfg, stderr) }()
 	return func() error {
 		cancel()
 		select {
@@ -100,7 +119,7 @@ func TestRunEmbeddedLedger(t *testing.T) {
 		t.Fatal(err)
 	}
 	rpcAddr := "tcp://127.0.0.1:" + strconv.Itoa(freeTCP(t))
-	cfg := defaultFileConfig()
+	cfg := DefaultConfig()
 	cfg.DataDir = filepath.Join(dir, "a")
 	cfg.PublicIP = "127.0.0.1"
 	cfg.ListenAddr = "127.0.0.1:0"
@@ -252,29 +271,29 @@ func loadNodeKey(dataDir string) (key.NodePublic, error) {
 }
 
 func TestValidateLedgerSources(t *testing.T) {
-	base := defaultFileConfig()
+	base := DefaultConfig()
 	base.PublicIP, base.DataDir = "203.0.113.7", "/var/lib/sottod"
 	for _, c := range []struct {
 		name string
-		set  func(*fileConfig)
+		set  func(*Config)
 		want string // "" for valid
 	}{
-		{"genesis", func(c *fileConfig) { c.GenesisFile = "g.json" }, ""},
-		{"follow", func(c *fileConfig) { c.LedgerRPC = "tcp://127.0.0.1:26657" }, ""},
-		{"follow and register", func(c *fileConfig) { c.LedgerRPC, c.OperatorKey = "tcp://127.0.0.1:26657", "op.json" }, ""},
-		{"embedded", func(c *fileConfig) {
+		{"genesis", func(c *Config) { c.GenesisFile = "g.json" }, ""},
+		{"follow", func(c *Config) { c.LedgerRPC = "tcp://127.0.0.1:26657" }, ""},
+		{"follow and register", func(c *Config) { c.LedgerRPC, c.OperatorKey = "tcp://127.0.0.1:26657", "op.json" }, ""},
+		{"embedded", func(c *Config) {
 			c.LedgerEmbedded, c.LedgerRPCListen, c.LedgerParams, c.OperatorKey = "l", "tcp://127.0.0.1:26657", "p.json", "op.json"
 		}, ""},
-		{"none", func(c *fileConfig) {}, "no node list"},
-		{"two", func(c *fileConfig) { c.GenesisFile, c.LedgerEmbedded = "g.json", "l" }, "exclusive"},
-		{"three", func(c *fileConfig) { c.GenesisFile, c.LedgerRPC, c.LedgerEmbedded = "g.json", "tcp://x:1", "l" }, "exclusive"},
-		{"rpc listen without embedded", func(c *fileConfig) { c.LedgerRPC, c.LedgerRPCListen = "tcp://x:1", "tcp://127.0.0.1:1" }, "need ledger_embedded"},
-		{"params without embedded", func(c *fileConfig) { c.GenesisFile, c.LedgerParams = "g.json", "p.json" }, "need ledger_embedded"},
-		{"operator with genesis", func(c *fileConfig) { c.GenesisFile, c.OperatorKey = "g.json", "op.json" }, "operator_key needs a ledger"},
+		{"none", func(c *Config) {}, "no node list"},
+		{"two", func(c *Config) { c.GenesisFile, c.LedgerEmbedded = "g.json", "l" }, "exclusive"},
+		{"three", func(c *Config) { c.GenesisFile, c.LedgerRPC, c.LedgerEmbedded = "g.json", "tcp://x:1", "l" }, "exclusive"},
+		{"rpc listen without embedded", func(c *Config) { c.LedgerRPC, c.LedgerRPCListen = "tcp://x:1", "tcp://127.0.0.1:1" }, "need ledger_embedded"},
+		{"params without embedded", func(c *Config) { c.GenesisFile, c.LedgerParams = "g.json", "p.json" }, "need ledger_embedded"},
+		{"operator with genesis", func(c *Config) { c.GenesisFile, c.OperatorKey = "g.json", "op.json" }, "operator_key needs a ledger"},
 	} {
 		cfg := base
 		c.set(&cfg)
-		err := cfg.validate()
+		err := cfg.Validate()
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("%s: %v", c.name, err)

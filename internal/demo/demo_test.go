@@ -1,12 +1,15 @@
-package cli
+package demo
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"sotto.dev/client/cli"
 )
 
 // syncBuffer is a bytes.Buffer safe for the demo's concurrent writers.
@@ -29,10 +32,11 @@ func (s *syncBuffer) String() string {
 
 func runDemoCmd(t *testing.T, stdin string, args ...string) (string, string, error) {
 	t.Helper()
+	t.Setenv("SOTTO_LOG", "")
 	var out, errOut syncBuffer
-	a := &app{env: Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }}}
-	cmd := a.demoCmd()
+	cmd := Command()
 	cmd.SetArgs(args)
+	cmd.SetIn(strings.NewReader(stdin))
 	cmd.SetOut(&out)
 	cmd.SetErr(&errOut)
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
@@ -83,14 +87,15 @@ func TestDemoScript(t *testing.T) {
 	if !strings.Contains(out2, "delivered: 1 message to Bob, 1 answer to Alice") || strings.Contains(out2, "not sent") {
 		t.Fatalf("second run:\n%s", out2)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "alice", identityFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "alice", cli.IdentityFile)); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestDemoTooFewNodes(t *testing.T) {
 	_, _, err := runDemoCmd(t, "", "--nodes", "3")
-	if err == nil || !strings.Contains(err.Error(), "--nodes 3 is too small") {
+	var e *cli.Error
+	if !errors.As(err, &e) || !strings.Contains(e.Msg, "--nodes 3 is too small") || !strings.Contains(e.Hint, "--nodes 4") {
 		t.Fatalf("got %v", err)
 	}
 }

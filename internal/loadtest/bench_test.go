@@ -1,4 +1,4 @@
-package devnet
+package loadtest
 
 import (
 	"bytes"
@@ -64,9 +64,19 @@ func TestRunLoadCountsAndFailures(t *testing.T) {
 	}
 }
 
+// runBench runs the bench command with args.
+func runBench(args []string, stdout io.Writer) error {
+	cmd := Command()
+	cmd.SetArgs(args)
+	cmd.SetOut(stdout)
+	cmd.SetErr(io.Discard)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	return cmd.Execute()
+}
+
 func TestBenchUsage(t *testing.T) {
-	for _, args := range [][]string{{}, {"-c", "x", "store"}} {
-		if err := BenchMain(context.Background(), args, io.Discard, io.Discard); !errors.Is(err, ErrUsage) {
+	for _, args := range [][]string{{}, {"-c", "x", "store"}, {"--bogus", "store"}} {
+		if err := runBench(args, io.Discard); !errors.Is(err, ErrUsage) {
 			t.Errorf("%q: %v", args, err)
 		}
 	}
@@ -86,8 +96,8 @@ func TestBenchEveryTest(t *testing.T) {
 	}
 	n := testnet.StartT(t, testnet.Options{Nodes: 5})
 	var out bytes.Buffer
-	args := []string{"-network", n.NetworkFile(), "-c", "2", "-n", "6", "-d", "2m", "-messages", "3", "-json", "all"}
-	if err := BenchMain(context.Background(), args, &out, io.Discard); err != nil {
+	args := []string{"--network", n.NetworkFile(), "-c", "2", "-n", "6", "-d", "2m", "--messages", "3", "--json", "all"}
+	if err := runBench(args, &out); err != nil {
 		t.Fatal(err)
 	}
 	var rs []Result

@@ -1,4 +1,4 @@
-package devnet
+package loadtest
 
 import (
 	"bytes"
@@ -287,10 +287,10 @@ func printJSON(w io.Writer, rs []Result) error {
 	return enc.Encode(rs)
 }
 
-// loadClient is an HTTPS client for load: it accepts the nodes'
+// NewHTTPClient is an HTTPS client for load: it accepts the nodes'
 // self-signed certificates (as Session clients do) and keeps up to conns
 // connections per node; h2 multiplexes over HTTP/2 instead.
-func loadClient(conns int, h2 bool) *http.Client {
+func NewHTTPClient(conns int, h2 bool) *http.Client {
 	tr := &http.Transport{
 		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}, // nodes' certificates are self-signed
 		MaxIdleConns:        0,

@@ -1,8 +1,0 @@
-package devnet
-
-import "os"
-
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
