@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"sotto.dev/identity"
+	"sotto.dev/internal/atomicfile"
 	"sotto.dev/ledger"
 	ledgercli "sotto.dev/ledger/cli"
 	"sotto.dev/ledger/state"
@@ -465,13 +466,13 @@ func (n *Network) writeNetworkFile() error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(n.NetworkFile(), append(data, '\n'), 0o644); err != nil {
+	if err := atomicfile.Write(n.NetworkFile(), append(data, '\n'), 0o644); err != nil {
 		return fmt.Errorf("testnet: write network file: %w", err)
 	}
 	if rpc := n.LedgerRPC(); rpc != "" {
 		// For `sottod ledger --node $(cat DIR/ledger-rpc) …`.
 		url := "http://" + strings.TrimPrefix(rpc, "tcp://") + "\n"
-		if err := writeFileAtomic(filepath.Join(n.dir, LedgerRPCFile), []byte(url), 0o644); err != nil {
+		if err := atomicfile.Write(filepath.Join(n.dir, LedgerRPCFile), []byte(url), 0o644); err != nil {
 			return fmt.Errorf("testnet: write ledger rpc file: %w", err)
 		}
 	}
@@ -737,7 +738,7 @@ func (n *Network) childCommand(m *member) (argv, env []string, err error) {
 			return nil, nil, err
 		}
 		path := filepath.Join(m.info.DataDir, SottodConfigFile)
-		if err := writeFileAtomic(path, append(data, '\n'), 0o600); err != nil {
+		if err := atomicfile.Write(path, append(data, '\n'), 0o600); err != nil {
 			return nil, nil, err
 		}
 		return []string{n.opts.Sottod, "run", "--config", path}, nil, nil
