@@ -25,6 +25,7 @@ import (
 
 	"sotto.dev/identity"
 	"sotto.dev/internal/atomicfile"
+	"sotto.dev/internal/testnet/genesis"
 	"sotto.dev/ledger"
 	ledgercli "sotto.dev/ledger/cli"
 	"sotto.dev/ledger/state"
@@ -79,7 +80,7 @@ type Options struct {
 	// real `sottod run --config DIR/node-NN/sottod.json` processes
 	// instead of Command.
 	Sottod string
-	// Ledger is the node list's source (default a GenesisLedger at
+	// Ledger is the node list's source (default a genesis.Ledger at
 	// DIR/genesis.json, or with CometBFT a CometLedger). Subprocess mode
 	// needs its GenesisPath, or a CometLedger's RPC.
 	Ledger Ledger
@@ -240,7 +241,7 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 			return nil, err
 		}
 	default:
-		n.ledger = NewGenesisLedger(filepath.Join(n.dir, GenesisFile), n.log)
+		n.ledger = genesis.NewLedger(filepath.Join(n.dir, GenesisFile), n.log)
 	}
 	if opts.Sottod != "" {
 		opts.Subprocess = true
