@@ -58,26 +58,14 @@ func (m *Member) Name() string {
 // when b is not JSON.
 func Object(b []byte, dst []Member) ([]Member, error) {
 	s := scanner{b: b}
-	s.ws()
-	if s.i < len(b) && b[s.i] == '{' {
-		var ok bool
-		if dst, ok = s.members(dst); !ok {
-			return nil, ErrSyntax
-		}
-		s.ws()
-		if s.i != len(b) {
-			return nil, ErrSyntax
-		}
-		return dst, nil
+	if !s.startsWith('{') {
+		return nil, s.other(ErrNotObject)
 	}
-	if !s.value() {
+	dst, ok := s.members(dst)
+	if !s.end(ok) {
 		return nil, ErrSyntax
 	}
-	s.ws()
-	if s.i != len(b) {
-		return nil, ErrSyntax
-	}
-	return nil, ErrNotObject
+	return dst, nil
 }
 
 // Array is Object for arrays: it appends the elements of b to dst when b
@@ -85,29 +73,17 @@ func Object(b []byte, dst []Member) ([]Member, error) {
 // another kind, ErrSyntax when b is not JSON.
 func Array(b []byte, dst []json.RawMessage) ([]json.RawMessage, error) {
 	s := scanner{b: b}
-	s.ws()
-	if s.i < len(b) && b[s.i] == '[' {
-		if dst == nil {
-			dst = []json.RawMessage{}
-		}
-		var ok bool
-		if dst, ok = s.elements(dst); !ok {
-			return nil, ErrSyntax
-		}
-		s.ws()
-		if s.i != len(b) {
-			return nil, ErrSyntax
-		}
-		return dst, nil
+	if !s.startsWith('[') {
+		return nil, s.other(ErrNotArray)
 	}
-	if !s.value() {
+	if dst == nil {
+		dst = []json.RawMessage{}
+	}
+	dst, ok := s.elements(dst)
+	if !s.end(ok) {
 		return nil, ErrSyntax
 	}
-	s.ws()
-	if s.i != len(b) {
-		return nil, ErrSyntax
-	}
-	return nil, ErrNotArray
+	return dst, nil
 }
 
 // Unquote decodes a raw JSON string value (quotes included) that has
@@ -133,6 +109,32 @@ type scanner struct {
 	b     []byte
 	i     int
 	depth int
+}
+
+// startsWith moves past leading whitespace and reports whether the value
+// starts with c.
+func (s *scanner) startsWith(c byte) bool {
+	s.ws()
+	return s.i < len(s.b) && s.b[s.i] == c
+}
+
+// end reports whether the value scanned (ok) is all there is but
+// whitespace.
+func (s *scanner) end(ok bool) bool {
+	if !ok {
+		return false
+	}
+	s.ws()
+	return s.i == len(s.b)
+}
+
+// other checks that the input is one JSON value of a kind the caller did
+// not want, and returns notKind if so, ErrSyntax otherwise.
+func (s *scanner) other(notKind error) error {
+	if !s.end(s.value()) {
+		return ErrSyntax
+	}
+	return notKind
 }
 
 func (s *scanner) ws() {
