@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/chacha20poly1305"
 
+	"sotto.dev/internal/atomicfile"
 	"sotto.dev/key"
 )
 
@@ -129,7 +130,13 @@ func (f *KeyFile) Save(path string, passphrase []byte, p KDFParams) error {
 		return err
 	}
 	defer clear(data)
-	return writeFileAtomic(path, data)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("identity: create directory: %w", err)
+	}
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
+		return fmt.Errorf("identity: write identity file: %w", err)
+	}
+	return nil
 }
 
 // keyFileJSON is the on-disk form. Exactly one of Secret and Encrypted is set.
@@ -370,44 +377,4 @@ func fileAAD(in *keyFileJSON, p KDFParams, salt []byte) []byte {
 	b = binary.BigEndian.AppendUint32(b, p.MemoryKiB)
 	b = append(b, p.Threads)
 	return append(b, salt...)
-}
-
-// writeFileAtomic writes data to path through a synced temporary file in
-// the same directory and a rename, so that a crash leaves either the old or
-// the new file. The file has mode 0600; a missing directory gets 0700.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("identity: create directory: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("identity: create temporary file: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil {
-		return fmt.Errorf("identity: chmod temporary file: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("identity: write identity file: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("identity: sync identity file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("identity: close identity file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("identity: install identity file: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // best effort: makes the rename durable where supported
-		_ = d.Close()
-	}
-	return nil
 }

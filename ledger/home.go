@@ -16,6 +16,7 @@ import (
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/types"
 
+	"sotto.dev/internal/atomicfile"
 	"sotto.dev/ledger/state"
 )
 
@@ -119,15 +120,7 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, append(b, '\n'), 0o600)
-}
-
-func writeFileAtomic(path string, b []byte, mode fs.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, mode); err != nil {
-		return fmt.Errorf("ledger home: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.Write(path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("ledger home: %w", err)
 	}
 	return nil
@@ -245,7 +238,10 @@ func WriteNetworkGenesis(dir string, doc *types.GenesisDoc) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, genesisFile), b, 0o644)
+	if err := atomicfile.Write(filepath.Join(dir, genesisFile), b, 0o644); err != nil {
+		return fmt.Errorf("ledger home: %w", err)
+	}
+	return nil
 }
 
 // InstallNetworkGenesis installs a genesis file received from the network.

@@ -91,7 +91,7 @@ func ParseHop(b []byte) (Frame, error) {
 
 func isJSONObject(b []byte) bool {
 	var buf [8]field
-	_, err := scanObject(b, buf[:0])
+	_, err := parseObject(b, buf[:0])
 	return err == nil
 }
 

@@ -185,11 +185,8 @@ func (m controlObject) headers(lower bool) (map[string]string, error) {
 	}
 	out := make(map[string]string, len(h))
 	for _, f := range h {
-		k := string(f.key)
-		if f.escaped {
-			k = unescapeKey(f.key)
-		}
-		s, err := headerValue(f.val)
+		k := f.Name()
+		s, err := headerValue(f.Value)
 		if err != nil {
 			return nil, &V4Error{Kind: V4BadInfo, Detail: fmt.Sprintf("header %q: %v", k, err)}
 		}

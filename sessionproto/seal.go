@@ -1,17 +1,16 @@
 package sessionproto
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha512"
 	"fmt"
+	"io"
 
-	"filippo.io/edwards25519"
+	"filippo.io/edwards25519/field"
 	"golang.org/x/crypto/blake2b"
-	"golang.org/x/crypto/curve25519"
-	"golang.org/x/crypto/nacl/secretbox"
-	//lint:ignore SA1019 HSalsa20 is exactly libsodium's crypto_box_beforenm step; box.Precompute would hide the all-zero shared secret that libsodium rejects.
-	"golang.org/x/crypto/salsa20/salsa"
+	"golang.org/x/crypto/nacl/box"
 
 	"sotto.dev/identity"
 	"sotto.dev/key"
@@ -24,7 +23,7 @@ const (
 	// (32) and signature (64).
 	SealOverhead = boxSealBytes + signedOverhead
 
-	boxSealBytes   = 32 + secretbox.Overhead // E || MAC, libsodium crypto_box_SEALBYTES
+	boxSealBytes   = box.AnonymousOverhead // E || MAC, libsodium crypto_box_SEALBYTES
 	signedOverhead = 32 + ed25519.SignatureSize
 )
 
@@ -48,12 +47,7 @@ func Seal(sender *identity.Keys, recipient key.SessionID, padded []byte) ([]byte
 	if err != nil {
 		return nil, err
 	}
-	var e [32]byte
-	if _, err := rand.Read(e[:]); err != nil {
-		return nil, fmt.Errorf("sessionproto: read random ephemeral key: %w", err)
-	}
-	defer clear(e[:])
-	return seal(sender, y, padded, &e)
+	return seal(sender, y, padded, rand.Reader)
 }
 
 // SealDeterministic is Seal with the ephemeral key derived from the inputs
@@ -79,10 +73,7 @@ func SealDeterministic(sender *identity.Keys, recipient key.SessionID, padded []
 	// libsodium crypto_box_seed_keypair: sk = SHA-512(seed)[:32].
 	d := sha512.Sum512(s)
 	defer clear(d[:])
-	var e [32]byte
-	copy(e[:], d[:32])
-	defer clear(e[:])
-	return seal(sender, y, padded, &e)
+	return seal(sender, y, padded, bytes.NewReader(d[:32]))
 }
 
 // recipientKey returns the X25519 key of a standard Session ID.
@@ -93,9 +84,24 @@ func recipientKey(id key.SessionID) ([32]byte, error) {
 	return id.Key(), nil
 }
 
-// seal signs m and puts m || A || sig into a sealed box for y with the
-// ephemeral secret e.
-func seal(sender *identity.Keys, y [32]byte, m []byte, e *[32]byte) ([]byte, error) {
+// seal signs m and puts m || A || sig into a sealed box for y, with the
+// ephemeral secret read from ephemeral (32 bytes).
+//
+// The box is x/crypto's box.SealAnonymous, which is libsodium's
+// crypto_box_seal. Measured against the former hand-built box (the
+// ephemeral public key by edwards25519's fixed-base tables, then HSalsa20
+// and secretbox), as process CPU time over 3,000 operations on a
+// 1,120-byte message, five runs each (wall-clock benchmarks were too noisy
+// on the shared 2-core AMD EPYC): Seal 157 µs → 180 µs (+15 %: box
+// computes the ephemeral public key with the generic X25519 ladder), Open
+// unchanged at 200 µs. A client seals one message at a time, so the
+// library is used. box keeps its copy of the ephemeral secret in memory
+// this package cannot clear.
+func seal(sender *identity.Keys, y [32]byte, m []byte, ephemeral io.Reader) ([]byte, error) {
+	// libsodium's crypto_box_seal fails on a small-order key; box does not.
+	if smallOrder(&y) {
+		return nil, ErrPeerKey
+	}
 	A := sender.Ed25519Public()
 	sk := sender.Ed25519Private()
 	defer clear(sk)
@@ -109,53 +115,34 @@ func seal(sender *identity.Keys, y [32]byte, m []byte, e *[32]byte) ([]byte, err
 	inner = append(inner[:len(m)+32], sig...)
 	defer clear(inner)
 
-	E := x25519Base(e)
-	key, err := boxKey(e, &y)
+	out, err := box.SealAnonymous(make([]byte, 0, boxSealBytes+len(inner)), inner, &y, ephemeral)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sessionproto: read random ephemeral key: %w", err)
 	}
-	defer clear(key[:])
-	nonce := sealNonce(E, y[:])
-	out := make([]byte, 32, boxSealBytes+len(inner))
-	copy(out, E)
-	return secretbox.Seal(out, inner, &nonce, &key), nil
+	return out, nil
 }
 
-// x25519Base returns X25519(e, 9), computed as the Montgomery form of
-// clamp(e)·B with edwards25519's fixed-base tables, several times faster
-// than the generic ladder (the Edwards base point maps to u = 9).
-func x25519Base(e *[32]byte) []byte {
-	s, _ := new(edwards25519.Scalar).SetBytesWithClamping(e[:]) // 32 bytes: cannot fail
-	E := new(edwards25519.Point).ScalarBaseMult(s).BytesMontgomery()
-	*s = edwards25519.Scalar{}
-	return E
-}
-
-// boxKey is libsodium crypto_box_beforenm: HSalsa20(X25519(priv, pub), 0).
-// Like libsodium it refuses a public key that gives the all-zero shared
-// secret (a point of small order).
-func boxKey(priv, pub *[32]byte) ([32]byte, error) {
-	shared, err := curve25519.X25519(priv[:], pub[:])
-	if err != nil {
-		return [32]byte{}, ErrPeerKey
+// smallOrder reports whether the X25519 public key u has an order that
+// divides 8, on the curve or its twist: then X25519 gives the all-zero
+// secret with every private key, and libsodium refuses it (crypto_box
+// fails; the list of such keys in its has_small_order is the same set).
+// It doubles u three times in x-only projective coordinates (RFC 7748
+// §5) and checks for the point at infinity, Z = 0.
+func smallOrder(u *[32]byte) bool {
+	var x, z, aa, bb, e, t field.Element
+	if _, err := x.SetBytes(u[:]); err != nil { // 32 bytes: cannot fail
+		return true
 	}
-	defer clear(shared)
-	var key, in [32]byte
-	var zero [16]byte
-	copy(in[:], shared)
-	salsa.HSalsa20(&key, &zero, &in, &salsa.Sigma)
-	clear(in[:])
-	return key, nil
-}
-
-// sealNonce is the sealed-box nonce, BLAKE2b-192(E || Y).
-func sealNonce(E, y []byte) [24]byte {
-	h, _ := blake2b.New(24, nil) // valid size, no key: cannot fail
-	h.Write(E)
-	h.Write(y)
-	var n [24]byte
-	copy(n[:], h.Sum(nil))
-	return n
+	z.One()
+	a24 := new(field.Element).Mult32(new(field.Element).One(), 121665)
+	for range 3 {
+		aa.Square(t.Add(&x, &z))
+		bb.Square(t.Subtract(&x, &z))
+		e.Subtract(&aa, &bb)
+		x.Multiply(&aa, &bb)
+		z.Multiply(&e, t.Add(&aa, t.Multiply(a24, &e)))
+	}
+	return z.Equal(new(field.Element)) == 1
 }
 
 // Open decrypts a Session Protocol message sent to recipient and checks
@@ -171,16 +158,11 @@ func Open(recipient *identity.Keys, ct []byte) (*Opened, error) {
 	y := [32]byte(recipient.X25519Public())
 	x := [32]byte(recipient.X25519Private())
 	defer clear(x[:])
-
-	E := [32]byte(ct[:32])
-	shared, err := boxKey(&x, &E)
-	if err != nil {
-		// A small-order E: libsodium's crypto_box_seal_open fails too.
+	// A small-order E: libsodium's crypto_box_seal_open fails; box does not.
+	if smallOrder((*[32]byte)(ct[:32])) {
 		return nil, ErrDecrypt
 	}
-	defer clear(shared[:])
-	nonce := sealNonce(E[:], y[:])
-	inner, ok := secretbox.Open(make([]byte, 0, len(ct)-boxSealBytes), ct[32:], &nonce, &shared)
+	inner, ok := box.OpenAnonymous(make([]byte, 0, len(ct)-boxSealBytes), ct, &y, &x)
 	if !ok {
 		return nil, ErrDecrypt
 	}

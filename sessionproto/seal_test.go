@@ -7,8 +7,9 @@ import (
 	"errors"
 	"testing"
 
+	"filippo.io/edwards25519"
 	"golang.org/x/crypto/curve25519"
-	"golang.org/x/crypto/nacl/secretbox"
+	"golang.org/x/crypto/nacl/box"
 
 	"sotto.dev/identity"
 	"sotto.dev/internal/vectors"
@@ -142,19 +143,12 @@ func TestOpenErrors(t *testing.T) {
 	// sealRaw seals arbitrary inner bytes for bob, bypassing the signing
 	// step, to build messages with bad signatures or sender keys.
 	sealRaw := func(inner []byte) []byte {
-		var e [32]byte
-		rand.Read(e[:])
 		y := [32]byte(bob.X25519Public())
-		key, err := boxKey(&e, &y)
+		ct, err := box.SealAnonymous(nil, inner, &y, rand.Reader)
 		if err != nil {
 			t.Fatal(err)
 		}
-		E, err := curve25519.X25519(e[:], curve25519.Basepoint)
-		if err != nil {
-			t.Fatal(err)
-		}
-		nonce := sealNonce(E, y[:])
-		return secretbox.Seal(E, inner, &nonce, &key)
+		return ct
 	}
 	m := []byte("message")
 	A := alice.Ed25519Public()
@@ -255,16 +249,57 @@ func BenchmarkOpen(b *testing.B) {
 	}
 }
 
-func TestX25519Base(t *testing.T) {
-	for range 64 {
-		var e [32]byte
-		rand.Read(e[:])
-		want, err := curve25519.X25519(e[:], curve25519.Basepoint)
-		if err != nil {
-			t.Fatal(err)
+// TestSmallOrder checks smallOrder against X25519, which fails exactly
+// for the keys that give the all-zero secret: the small-order points, made
+// here as the torsion part L·P of random Edwards points P (libsodium's
+// list: 0, 1, two points of order 8, p−1, p, p+1), each also with the top
+// bit set, which X25519 ignores, and random keys, which are not.
+func TestSmallOrder(t *testing.T) {
+	le := func(b ...byte) [32]byte { // p + d for small d, or p − 1
+		var u [32]byte
+		copy(u[:], b)
+		for i := len(b); i < 31; i++ {
+			u[i] = 0xff
 		}
-		if got := x25519Base(&e); !bytes.Equal(got, want) {
-			t.Fatalf("x25519Base(%x) = %x, want %x", e, got, want)
+		u[31] = 0x7f
+		return u
+	}
+	small := [][32]byte{{0}, {1}, le(0xec), le(0xed), le(0xee)}
+	minusOne := new(edwards25519.Scalar).Negate(scalarOne())
+	for len(small) < 40 {
+		var b [32]byte
+		rand.Read(b[:])
+		P, err := new(edwards25519.Point).SetBytes(b[:])
+		if err != nil {
+			continue
+		}
+		LP := new(edwards25519.Point).ScalarMult(minusOne, P)
+		LP.Add(LP, P)
+		if LP.Equal(edwards25519.NewIdentityPoint()) == 1 {
+			continue // u = 1/0 has no Montgomery form
+		}
+		small = append(small, [32]byte(LP.BytesMontgomery()))
+	}
+	var random [][32]byte
+	for range 64 {
+		var u [32]byte
+		rand.Read(u[:])
+		random = append(random, u)
+	}
+	var k [32]byte
+	rand.Read(k[:])
+	for _, u := range append(small, random...) {
+		for _, top := range []byte{0, 0x80} {
+			u[31] |= top
+			_, err := curve25519.X25519(k[:], u[:])
+			if got, want := smallOrder(&u), err != nil; got != want {
+				t.Fatalf("smallOrder(%x) = %v, X25519 fails: %v", u, got, want)
+			}
+		}
+	}
+	for _, u := range small {
+		if !smallOrder(&u) {
+			t.Errorf("smallOrder(%x) = false", u)
 		}
 	}
 }

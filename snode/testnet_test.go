@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"sotto.dev/identity"
+	"sotto.dev/internal/testnet/genesis"
 	"sotto.dev/key"
 	"sotto.dev/ledger"
 	"sotto.dev/storagerpc"
@@ -50,13 +51,13 @@ type testNode struct {
 }
 
 // testNet is an in-process network on 127.0.0.1: real HTTPS, real SQLite
-// files, a genesis-file view shared by all nodes.
+// files, a genesis-file ledger (internal/testnet/genesis, as in
+// internal/testnet) shared by all nodes.
 type testNet struct {
-	t       testing.TB
-	genesis string
-	view    *ledger.GenesisView
-	nodes   []*testNode
-	tweak   func(*Config)
+	t      testing.TB
+	ledger *genesis.Ledger
+	nodes  []*testNode
+	tweak  func(*Config)
 	// setup runs on each node after New, before Serve.
 	setup func(*Node)
 }
@@ -85,7 +86,7 @@ func newTestNet(t testing.TB, live []uint64, fake []uint64, tweak func(*Config))
 
 func newTestNetWith(t testing.TB, live []uint64, fake []uint64, tweak func(*Config), setup func(*Node)) *testNet {
 	t.Helper()
-	tn := &testNet{t: t, genesis: filepath.Join(t.TempDir(), "genesis.json"), tweak: tweak, setup: setup}
+	tn := &testNet{t: t, ledger: genesis.NewLedger(filepath.Join(t.TempDir(), "genesis.json"), nil), tweak: tweak, setup: setup}
 	for _, s := range live {
 		tn.nodes = append(tn.nodes, tn.newNodeDir(s, false))
 	}
@@ -95,22 +96,14 @@ func newTestNetWith(t testing.TB, live []uint64, fake []uint64, tweak func(*Conf
 		tn.nodes = append(tn.nodes, n)
 	}
 	// Phase 1: a genesis with placeholder ports, so that New can bind.
-	tn.writeGenesis()
-	var err error
-	tn.view, err = ledger.NewGenesisView(tn.genesis, nil, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tn.update()
 	for _, n := range tn.nodes {
 		if !n.fake {
 			tn.build(n, "127.0.0.1:0")
 		}
 	}
 	// Phase 2: the real ports.
-	tn.writeGenesis()
-	if _, err := tn.view.Reload(); err != nil {
-		t.Fatal(err)
-	}
+	tn.update()
 	for _, n := range tn.nodes {
 		if !n.fake {
 			tn.serve(n)
@@ -149,18 +142,10 @@ func (tn *testNet) snapshot() *ledger.Snapshot {
 	return s
 }
 
-func (tn *testNet) writeGenesis() {
-	tn.t.Helper()
-	if err := ledger.WriteGenesis(tn.genesis, tn.snapshot()); err != nil {
-		tn.t.Fatal(err)
-	}
-}
-
-// update rewrites the genesis and reloads the view.
+// update publishes the node list: the nodes see it at once.
 func (tn *testNet) update() {
 	tn.t.Helper()
-	tn.writeGenesis()
-	if _, err := tn.view.Reload(); err != nil {
+	if err := tn.ledger.Publish(context.Background(), tn.snapshot()); err != nil {
 		tn.t.Fatal(err)
 	}
 }
@@ -172,7 +157,7 @@ func (tn *testNet) build(n *testNode, listen string) {
 	if tn.tweak != nil {
 		tn.tweak(&cfg)
 	}
-	node, err := New(cfg, Deps{View: tn.view, Logger: testLogger(tn.t)})
+	node, err := New(cfg, Deps{View: tn.ledger.View(), Logger: testLogger(tn.t)})
 	if err != nil {
 		tn.t.Fatal(err)
 	}

@@ -9,12 +9,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
 
 	"sotto.dev/client/path"
+	"sotto.dev/internal/testnet/relaynet"
 	"sotto.dev/key"
 	"sotto.dev/onion"
 	"sotto.dev/snode/relay"
@@ -23,86 +23,27 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // This file runs the client's path manager and sender against real
-// relays: HTTPS servers on 127.0.0.1, each a snode/relay handler with a
-// small storage stand-in, plus a v4 onion destination server.
+// relays (internal/testnet/relaynet): HTTPS servers on 127.0.0.1, each a
+// snode/relay handler with a small storage stand-in, plus a v4 onion
+// destination server.
 
-type directory struct {
-	mu sync.RWMutex
-	m  map[key.NodePublic]netip.AddrPort
-}
-
-func (d *directory) Lookup(k key.NodePublic) (netip.AddrPort, bool) {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	a, ok := d.m[k]
-	return a, ok
-}
-
-type storage struct{ name string }
-
-func (s storage) HandleRPC(_ context.Context, body []byte) (int, []byte) {
-	var req struct {
-		Method string          `json:"method"`
-		Params json.RawMessage `json:"params"`
-	}
-	if json.Unmarshal(body, &req) != nil || req.Method == "" {
-		return 400, []byte("invalid json")
-	}
-	out, _ := json.Marshal(map[string]any{"node": s.name, "method": req.Method, "params": req.Params})
-	return 200, out
-}
-
+// network is a relaynet network and its nodes as the path manager sees
+// them.
 type network struct {
-	nodes   []path.Node
-	servers []*httptest.Server
-	client  *http.Client
+	*relaynet.Network[*relay.Relay]
+	nodes []path.Node
 }
 
 func startNetwork(t *testing.T, n int) *network {
 	t.Helper()
-	dir := &directory{m: map[key.NodePublic]netip.AddrPort{}}
-	net := &network{}
-	for i := range n {
-		mux := http.NewServeMux()
-		srv := httptest.NewUnstartedServer(mux)
-		srv.StartTLS()
-		if net.client == nil {
-			net.client = srv.Client() // httptest servers share one certificate
-		}
-		r, err := relay.New(relay.Config{}, relay.Deps{
-			X25519Private: [32]byte{byte(i + 1), 0x42},
-			Directory:     dir,
-			Local:         storage{name: fmt.Sprint("node", i)},
-			HTTPClient:    net.client,
-			ServerClient:  net.client,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		mux.Handle("POST "+relay.Path, r)
-		ap := netip.MustParseAddrPort(srv.Listener.Addr().String())
-		var id key.NodePublic
-		id[0], id[1] = byte(i+1), 0xd0
-		dir.m[id] = ap
-		net.nodes = append(net.nodes, path.Node{Ed25519: id, X25519: r.X25519Public(), IP: ap.Addr(), Port: ap.Port()})
-		net.servers = append(net.servers, srv)
-	}
-	t.Cleanup(func() {
-		for _, s := range net.servers {
-			s.Close()
-		}
-		net.client.CloseIdleConnections()
+	nw := relaynet.Start(t, n, func(_ int, d relaynet.Deps) (*relay.Relay, error) {
+		return relay.New(relay.Config{}, relay.Deps{X25519Private: d.X25519Private, Directory: d.Directory, Local: d.Local, HTTPClient: d.Client, ServerClient: d.Client})
 	})
-	return net
-}
-
-func (n *network) index(id key.NodePublic) int {
-	for i, node := range n.nodes {
-		if node.Ed25519 == id {
-			return i
-		}
+	net := &network{Network: nw}
+	for _, n := range nw.Nodes {
+		net.nodes = append(net.nodes, path.Node{Ed25519: n.Hop.Node, X25519: n.Hop.X25519, IP: n.Addr.Addr(), Port: n.Addr.Port()})
 	}
-	return -1
+	return net
 }
 
 func newClient(t *testing.T, net *network, seed uint64) *path.Manager {
@@ -138,7 +79,7 @@ func TestEightNodesBothCiphers(t *testing.T) {
 	net := startNetwork(t, 8)
 	m := newClient(t, net, 1)
 	for _, c := range []onion.Cipher{onion.CipherAESGCM, onion.CipherXChaCha20} {
-		s := &path.Sender{Client: net.client, Cipher: c}
+		s := &path.Sender{Client: net.Client, Cipher: c}
 		for i, dest := range net.nodes {
 			got, err := store(context.Background(), m, s, dest, nil)
 			if err != nil {
@@ -172,7 +113,7 @@ func TestV4ServerDestination(t *testing.T) {
 	ap := netip.MustParseAddrPort(srv.Listener.Addr().String())
 	dest := onion.ServerDest{Host: ap.Addr().String(), Port: ap.Port(), Protocol: "https", X25519: kp.Public()}
 	for _, c := range []onion.Cipher{onion.CipherAESGCM, onion.CipherXChaCha20} {
-		s := &path.Sender{Client: net.client, Cipher: c}
+		s := &path.Sender{Client: net.Client, Cipher: c}
 		req, _ := onion.EncodeV4Request(onion.V4RequestInfo{Method: "GET", Endpoint: "/room/lobby/messages/recent",
 			Headers: map[string]string{"X-SOGS-Signature": "c2ln"}}, nil)
 		var resp onion.V4Response
@@ -195,13 +136,13 @@ func TestKilledPathNode(t *testing.T) {
 		t.Run(fmt.Sprint("hop", position), func(t *testing.T) {
 			net := startNetwork(t, 8)
 			m := newClient(t, net, uint64(10+position))
-			s := &path.Sender{Client: net.client}
+			s := &path.Sender{Client: net.Client}
 			if err := m.Do(context.Background(), func(context.Context, path.Path) error { return nil }); err != nil {
 				t.Fatal(err)
 			}
 			victimPath, other := m.Paths()[0], m.Paths()[1]
 			victim := victimPath.Hops[position].Ed25519
-			net.servers[net.index(victim)].Close()
+			net.Nodes[net.Index(victim)].Server.Close()
 			// A destination on neither path, and the other path avoided:
 			// the first attempt must use the path with the dead node.
 			var dest path.Node

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"sotto.dev/internal/atomicfile"
 	"sotto.dev/ledger"
 	ledgercli "sotto.dev/ledger/cli"
 	"sotto.dev/snode"
@@ -88,7 +89,7 @@ func writeChildSpec(dir string, s *childSpec) (string, error) {
 		return "", err
 	}
 	path := filepath.Join(dir, childFile)
-	return path, writeFileAtomic(path, append(data, '\n'), 0o600)
+	return path, atomicfile.Write(path, append(data, '\n'), 0o600)
 }
 
 func runChild(specPath string) error {

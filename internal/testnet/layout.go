@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 
+	"sotto.dev/internal/atomicfile"
 	"sotto.dev/internal/ports"
 	"sotto.dev/ledger"
 	"sotto.dev/snode"
@@ -113,17 +114,7 @@ func (l *layout) save(dir string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, LayoutFile), append(data, '\n'), 0o644)
-}
-
-// writeFileAtomic writes through a temporary file and a rename, so that a
-// reader never sees half a file.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(filepath.Join(dir, LayoutFile), append(data, '\n'), 0o644)
 }
 
 // listenAddr checks the address nodes listen on and announce: a concrete

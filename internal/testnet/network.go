@@ -24,6 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"sotto.dev/internal/atomicfile"
+	"sotto.dev/internal/testnet/genesis"
 	"sotto.dev/key"
 	"sotto.dev/ledger"
 	ledgercli "sotto.dev/ledger/cli"
@@ -79,7 +81,7 @@ type Options struct {
 	// real `sottod run --config DIR/node-NN/sottod.json` processes
 	// instead of Command.
 	Sottod string
-	// Ledger is the node list's source (default a GenesisLedger at
+	// Ledger is the node list's source (default a genesis.Ledger at
 	// DIR/genesis.json, or with CometBFT a CometLedger). Subprocess mode
 	// needs its GenesisPath, or a CometLedger's RPC.
 	Ledger Ledger
@@ -243,7 +245,7 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 			return nil, err
 		}
 	default:
-		n.ledger = NewGenesisLedger(filepath.Join(n.dir, GenesisFile), n.log)
+		n.ledger = genesis.NewLedger(filepath.Join(n.dir, GenesisFile), n.log)
 	}
 	if opts.Sottod != "" {
 		opts.Subprocess = true
@@ -484,13 +486,13 @@ func (n *Network) writeNetworkFile() error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(n.NetworkFile(), append(data, '\n'), 0o644); err != nil {
+	if err := atomicfile.Write(n.NetworkFile(), append(data, '\n'), 0o644); err != nil {
 		return fmt.Errorf("testnet: write network file: %w", err)
 	}
 	if rpc := n.LedgerRPC(); rpc != "" {
 		// For `sottod ledger --node $(cat DIR/ledger-rpc) …`.
 		url := "http://" + strings.TrimPrefix(rpc, "tcp://") + "\n"
-		if err := writeFileAtomic(filepath.Join(n.dir, LedgerRPCFile), []byte(url), 0o644); err != nil {
+		if err := atomicfile.Write(filepath.Join(n.dir, LedgerRPCFile), []byte(url), 0o644); err != nil {
 			return fmt.Errorf("testnet: write ledger rpc file: %w", err)
 		}
 	}
@@ -760,7 +762,7 @@ func (n *Network) childCommand(m *member) (argv, env []string, err error) {
 			return nil, nil, err
 		}
 		path := filepath.Join(m.info.DataDir, SottodConfigFile)
-		if err := writeFileAtomic(path, append(data, '\n'), 0o600); err != nil {
+		if err := atomicfile.Write(path, append(data, '\n'), 0o600); err != nil {
 			return nil, nil, err
 		}
 		return []string{n.opts.Sottod, "run", "--config", path}, nil, nil

@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"testing"
 
+	"sotto.dev/internal/testnet/relaynet"
+	"sotto.dev/key"
 	"sotto.dev/onion"
 )
 
@@ -19,7 +21,7 @@ import (
 func TestSlowSendersHoldNoSlots(t *testing.T) {
 	node := netip.MustParseAddr("127.0.0.1")
 	r, err := New(Config{MaxInFlight: 4, MaxInFlightPerIP: 2}, Deps{
-		X25519Private: [32]byte{1}, Directory: &mapDirectory{}, Local: echoLocal{}, HTTPClient: http.DefaultClient,
+		X25519Private: key.OnionPrivate{1}, Directory: &relaynet.Directory{}, Local: relaynet.Storage{}, HTTPClient: http.DefaultClient,
 		Exempt: func(a netip.Addr) bool { return a == node },
 	})
 	if err != nil {

@@ -3,130 +3,41 @@ package relay
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
 
+	"sotto.dev/internal/testnet/relaynet"
 	"sotto.dev/key"
 	"sotto.dev/onion"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// mapDirectory is a Directory backed by a map.
-type mapDirectory struct {
-	mu sync.RWMutex
-	m  map[key.NodePublic]netip.AddrPort
-}
-
-func (d *mapDirectory) Lookup(k key.NodePublic) (netip.AddrPort, bool) {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	a, ok := d.m[k]
-	return a, ok
-}
-
-// echoLocal stands in for the node's storage RPC: it answers with the
-// request it got and which node it is.
-type echoLocal struct{ name string }
-
-func (e echoLocal) HandleRPC(_ context.Context, body []byte) (int, []byte) {
-	var req struct {
-		Method string `json:"method"`
-	}
-	if json.Unmarshal(body, &req) != nil || req.Method == "" {
-		return http.StatusBadRequest, []byte("invalid json: no `method` field")
-	}
-	resp, _ := json.Marshal(map[string]string{"method": req.Method, "node": e.name})
-	return http.StatusOK, resp
-}
-
-type testNode struct {
-	hop   onion.Hop
-	srv   *httptest.Server
-	relay *Relay
-}
-
+// testNet is a relaynet network of relays with the tests' helpers.
 type testNet struct {
-	t      *testing.T
-	dir    *mapDirectory
-	nodes  []*testNode
-	client *http.Client
+	*relaynet.Network[*Relay]
+	t *testing.T
 }
 
-// newTestNet starts n relays as HTTPS servers on 127.0.0.1. httptest TLS
-// servers share one certificate, so one client trusts them all.
+// newTestNet starts n relays with configuration cfg.
 func newTestNet(t *testing.T, n int, cfg Config) *testNet {
 	t.Helper()
-	tn := &testNet{t: t, dir: &mapDirectory{m: map[key.NodePublic]netip.AddrPort{}}}
-	for i := range n {
-		var priv [32]byte
-		priv[0], priv[1] = byte(i+1), 0x5a
-		var id key.NodePublic
-		id[0], id[31] = byte(i+1), 0xed
-		mux := http.NewServeMux()
-		srv := httptest.NewUnstartedServer(mux)
-		srv.StartTLS()
-		if tn.client == nil {
-			tn.client = srv.Client()
-		}
-		r, err := New(cfg, Deps{
-			X25519Private: priv,
-			Directory:     tn.dir,
-			Local:         echoLocal{name: fmt.Sprintf("node%d", i)},
-			HTTPClient:    tn.client,
-			ServerClient:  tn.client,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		mux.Handle("POST "+Path, r)
-		tn.dir.m[id] = netip.MustParseAddrPort(srv.Listener.Addr().String())
-		tn.nodes = append(tn.nodes, &testNode{hop: onion.Hop{Node: id, X25519: r.X25519Public()}, srv: srv, relay: r})
-	}
-	t.Cleanup(func() {
-		for _, n := range tn.nodes {
-			n.srv.Close()
-		}
-		tn.client.CloseIdleConnections()
+	nw := relaynet.Start(t, n, func(_ int, d relaynet.Deps) (*Relay, error) {
+		return New(cfg, Deps{X25519Private: d.X25519Private, Directory: d.Directory, Local: d.Local, HTTPClient: d.Client, ServerClient: d.Client})
 	})
-	return tn
-}
-
-func (tn *testNet) hops(idx ...int) []onion.Hop {
-	var out []onion.Hop
-	for _, i := range idx {
-		out = append(out, tn.nodes[i].hop)
-	}
-	return out
+	return &testNet{Network: nw, t: t}
 }
 
 // post sends an onion body to the first hop.
 func (tn *testNet) post(first onion.Hop, body []byte) (int, []byte) {
 	tn.t.Helper()
-	addr, ok := tn.dir.Lookup(first.Node)
-	if !ok {
-		tn.t.Fatal("first hop not in the directory")
-	}
-	resp, err := tn.client.Post("https://"+addr.String()+Path, "application/octet-stream", bytes.NewReader(body))
-	if err != nil {
-		tn.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		tn.t.Fatal(err)
-	}
-	return resp.StatusCode, b
+	return tn.Post(first.Node, body)
 }
 
 // snodeRequest sends a storage RPC through path to dest and decodes it.
@@ -142,7 +53,7 @@ func (tn *testNet) snodeRequest(path []onion.Hop, dest onion.Hop, c onion.Cipher
 
 func (tn *testNet) expectWorking(c onion.Cipher) {
 	tn.t.Helper()
-	resp, err := tn.snodeRequest(tn.hops(0, 1, 2), tn.nodes[3].hop, c, "info")
+	resp, err := tn.snodeRequest(tn.Hops(0, 1, 2), tn.Nodes[3].Hop, c, "info")
 	if err != nil || resp.Status != 200 || string(resp.Body) != `{"method":"info","node":"node3"}` {
 		tn.t.Fatalf("network no longer serves: %+v %v", resp, err)
 	}
@@ -154,7 +65,7 @@ func TestThreeHopsToSnode(t *testing.T) {
 	tn := newTestNet(t, 6, Config{})
 	for _, c := range ciphers {
 		for _, route := range [][]int{{0, 1, 2, 3}, {5, 4, 3, 0}, {2, 0, 4, 1}} {
-			resp, err := tn.snodeRequest(tn.hops(route[:3]...), tn.nodes[route[3]].hop, c, "retrieve")
+			resp, err := tn.snodeRequest(tn.Hops(route[:3]...), tn.Nodes[route[3]].Hop, c, "retrieve")
 			if err != nil {
 				t.Fatalf("%s %v: %v", c, route, err)
 			}
@@ -165,14 +76,14 @@ func TestThreeHopsToSnode(t *testing.T) {
 		}
 	}
 	// The destination's storage RPC status travels inside the encrypted reply.
-	body, key, _ := onion.BuildSnodeRequest(tn.hops(0, 1, 2), tn.nodes[3].hop, []byte(`{"params":{}}`), onion.CipherXChaCha20)
-	status, reply := tn.post(tn.nodes[0].hop, body)
+	body, key, _ := onion.BuildSnodeRequest(tn.Hops(0, 1, 2), tn.Nodes[3].Hop, []byte(`{"params":{}}`), onion.CipherXChaCha20)
+	status, reply := tn.post(tn.Nodes[0].Hop, body)
 	resp, err := onion.DecodeSnodeResponse(key, status, reply)
 	if err != nil || resp.Status != 400 || !strings.HasPrefix(string(resp.Body), "invalid json") {
 		t.Fatalf("bad RPC: %+v %v", resp, err)
 	}
-	st := tn.nodes[3].relay.Stats()
-	if st.Final == 0 || tn.nodes[1].relay.Stats().Relayed == 0 {
+	st := tn.Nodes[3].Relay.Stats()
+	if st.Final == 0 || tn.Nodes[1].Relay.Stats().Relayed == 0 {
 		t.Fatalf("stats %+v", st)
 	}
 }
@@ -188,7 +99,7 @@ func TestMalformedLayerAtEachHop(t *testing.T) {
 	}
 	for _, c := range ciphers {
 		for bad := range 4 {
-			hops := tn.hops(0, 1, 2, 3)
+			hops := tn.Hops(0, 1, 2, 3)
 			hops[bad].X25519 = stranger.Public()
 			body, key, err := onion.BuildSnodeRequest(hops[:3], hops[3], []byte(`{"method":"info","params":{}}`), c)
 			if err != nil {
@@ -204,14 +115,14 @@ func TestMalformedLayerAtEachHop(t *testing.T) {
 		}
 	}
 	// A truncated and a bit-flipped outer body.
-	body, _, _ := onion.BuildSnodeRequest(tn.hops(0, 1, 2), tn.nodes[3].hop, []byte(`{}`), onion.CipherAESGCM)
+	body, _, _ := onion.BuildSnodeRequest(tn.Hops(0, 1, 2), tn.Nodes[3].Hop, []byte(`{}`), onion.CipherAESGCM)
 	flipped := bytes.Clone(body)
 	flipped[10] ^= 1
-	if status, reply := tn.post(tn.nodes[0].hop, flipped); status != 400 || string(reply) != onion.ErrBodyInvalidCiphertext {
+	if status, reply := tn.post(tn.Nodes[0].Hop, flipped); status != 400 || string(reply) != onion.ErrBodyInvalidCiphertext {
 		t.Fatalf("flipped: %d %q", status, reply)
 	}
 	for _, cut := range []int{0, 3, 8, len(body) - 5} {
-		status, reply := tn.post(tn.nodes[0].hop, body[:cut])
+		status, reply := tn.post(tn.Nodes[0].Hop, body[:cut])
 		if status != 400 || !strings.HasPrefix(string(reply), "Error parsing onion request") {
 			t.Fatalf("cut at %d: %d %q", cut, status, reply)
 		}
@@ -265,21 +176,21 @@ func TestMalformedContentAtEachHop(t *testing.T) {
 		"no frame":         []byte("xy"),
 		"bad json":         append([]byte{0, 0, 0, 0}, "{oops"...),
 		"no destination":   append([]byte{0, 0, 0, 0}, `{"ephemeral_key":"00"}`...),
-		"bad cipher":       append([]byte{0, 0, 0, 0}, `{"destination":"`+tn.nodes[0].hop.Node.String()+`","ephemeral_key":"`+tn.nodes[0].hop.X25519.String()+`","enc_type":"rot13"}`...),
+		"bad cipher":       append([]byte{0, 0, 0, 0}, `{"destination":"`+tn.Nodes[0].Hop.Node.String()+`","ephemeral_key":"`+tn.Nodes[0].Hop.X25519.String()+`","enc_type":"rot13"}`...),
 		"json flag string": append([]byte{0, 0, 0, 0}, `{"headers":"","json":"yes"}`...),
 	}
 	for _, c := range ciphers {
 		for bad := range 4 {
 			for name, content := range contents {
-				path := tn.hops(0, 1, 2, 3)[:bad]
-				ct, eph, key := layerTo(t, c, tn.nodes[bad].hop, content)
+				path := tn.Hops(0, 1, 2, 3)[:bad]
+				ct, eph, key := layerTo(t, c, tn.Nodes[bad].Hop, content)
 				var body []byte
 				if bad == 0 {
 					body, _ = onion.EncodeHop(ct, onion.LayerInfo{EphemeralKey: eph, Cipher: c}.Marshal())
 				} else {
-					body = wrapFor(t, c, path, tn.nodes[bad].hop.Node, ct, eph)
+					body = wrapFor(t, c, path, tn.Nodes[bad].Hop.Node, ct, eph)
 				}
-				status, reply := tn.post(tn.nodes[0].hop, body)
+				status, reply := tn.post(tn.Nodes[0].Hop, body)
 				resp, err := onion.DecodeSnodeResponse(key, status, reply)
 				if err != nil || resp.Status != 400 || string(resp.Body) != onion.ErrBodyInvalidJSON {
 					t.Fatalf("%s hop %d %s: %+v %v", c, bad, name, resp, err)
@@ -288,7 +199,7 @@ func TestMalformedContentAtEachHop(t *testing.T) {
 		}
 	}
 	tn.expectWorking(onion.CipherXChaCha20)
-	if tn.nodes[2].relay.Stats().InvalidJSON == 0 {
+	if tn.Nodes[2].Relay.Stats().InvalidJSON == 0 {
 		t.Fatal("invalid JSON not counted")
 	}
 }
@@ -297,13 +208,13 @@ func TestUnknownNextNode(t *testing.T) {
 	tn := newTestNet(t, 4, Config{})
 	var ghost key.NodePublic
 	ghost[5] = 9
-	hops := tn.hops(0, 1, 2)
+	hops := tn.Hops(0, 1, 2)
 	for _, tc := range []struct {
 		path []onion.Hop
 		dest onion.Hop
 	}{
-		{[]onion.Hop{hops[0], {Node: ghost, X25519: hops[1].X25519}, hops[2]}, tn.nodes[3].hop},
-		{hops, onion.Hop{Node: ghost, X25519: tn.nodes[3].hop.X25519}},
+		{[]onion.Hop{hops[0], {Node: ghost, X25519: hops[1].X25519}, hops[2]}, tn.Nodes[3].Hop},
+		{hops, onion.Hop{Node: ghost, X25519: tn.Nodes[3].Hop.X25519}},
 	} {
 		body, key, _ := onion.BuildSnodeRequest(tc.path, tc.dest, []byte(`{}`), onion.CipherXChaCha20)
 		status, reply := tn.post(hops[0], body)
@@ -321,16 +232,16 @@ func TestUnknownNextNode(t *testing.T) {
 
 func TestDeadNextNodeTimesOut(t *testing.T) {
 	tn := newTestNet(t, 4, Config{})
-	tn.nodes[2].srv.Close()
-	body, key, _ := onion.BuildSnodeRequest(tn.hops(0, 1, 2), tn.nodes[3].hop, []byte(`{}`), onion.CipherAESGCM)
-	status, reply := tn.post(tn.nodes[0].hop, body)
+	tn.Nodes[2].Server.Close()
+	body, key, _ := onion.BuildSnodeRequest(tn.Hops(0, 1, 2), tn.Nodes[3].Hop, []byte(`{}`), onion.CipherAESGCM)
+	status, reply := tn.post(tn.Nodes[0].Hop, body)
 	_, err := onion.DecodeSnodeResponse(key, status, reply)
 	var pe *onion.PathError
 	if !errors.As(err, &pe) || pe.Status != 504 || string(pe.Body) != onion.ErrBodyTimeout {
 		t.Fatalf("err %v", err)
 	}
-	if tn.nodes[1].relay.Stats().ForwardFailed != 1 {
-		t.Fatalf("stats %+v", tn.nodes[1].relay.Stats())
+	if tn.Nodes[1].Relay.Stats().ForwardFailed != 1 {
+		t.Fatalf("stats %+v", tn.Nodes[1].Relay.Stats())
 	}
 }
 
@@ -339,9 +250,9 @@ func TestHopLimit(t *testing.T) {
 	// A path that relays among two nodes more often than MaxHops allows.
 	var path []onion.Hop
 	for i := range 5 {
-		path = append(path, tn.nodes[i%2].hop)
+		path = append(path, tn.Nodes[i%2].Hop)
 	}
-	body, key, _ := onion.BuildSnodeRequest(path, tn.nodes[1].hop, []byte(`{"method":"x","params":{}}`), onion.CipherXChaCha20)
+	body, key, _ := onion.BuildSnodeRequest(path, tn.Nodes[1].Hop, []byte(`{"method":"x","params":{}}`), onion.CipherXChaCha20)
 	status, reply := tn.post(path[0], body)
 	_, err := onion.DecodeSnodeResponse(key, status, reply)
 	var pe *onion.PathError
@@ -357,7 +268,7 @@ func TestHopLimit(t *testing.T) {
 		t.Fatalf("forged hop_no: %d %q", status, reply)
 	}
 	// Within the limit it works.
-	body, key, _ = onion.BuildSnodeRequest(path[:3], tn.nodes[1].hop, []byte(`{"method":"x","params":{}}`), onion.CipherXChaCha20)
+	body, key, _ = onion.BuildSnodeRequest(path[:3], tn.Nodes[1].Hop, []byte(`{"method":"x","params":{}}`), onion.CipherXChaCha20)
 	status, reply = tn.post(path[0], body)
 	if resp, err := onion.DecodeSnodeResponse(key, status, reply); err != nil || resp.Status != 200 {
 		t.Fatalf("3 hops: %+v %v", resp, err)
@@ -366,11 +277,11 @@ func TestHopLimit(t *testing.T) {
 
 func TestLimits(t *testing.T) {
 	tn := newTestNet(t, 1, Config{MaxBodySize: 4096})
-	status, reply := tn.post(tn.nodes[0].hop, make([]byte, 5000))
+	status, reply := tn.post(tn.Nodes[0].Hop, make([]byte, 5000))
 	if status != http.StatusRequestEntityTooLarge {
 		t.Fatalf("oversize: %d %q", status, reply)
 	}
-	resp, err := tn.client.Get("https://" + tn.dir.m[tn.nodes[0].hop.Node].String() + Path)
+	resp, err := tn.Client.Get("https://" + tn.Nodes[0].Addr.String() + Path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,7 +289,7 @@ func TestLimits(t *testing.T) {
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Fatalf("GET: %d", resp.StatusCode)
 	}
-	if tn.nodes[0].relay.Stats().TooLarge != 1 {
+	if tn.Nodes[0].Relay.Stats().TooLarge != 1 {
 		t.Fatal("oversize not counted")
 	}
 }
@@ -401,7 +312,7 @@ func (b blockingLocal) HandleRPC(ctx context.Context, _ []byte) (int, []byte) {
 
 func TestRateLimitAndOverload(t *testing.T) {
 	priv := [32]byte{1}
-	r, err := New(Config{}, Deps{X25519Private: priv, Directory: &mapDirectory{}, Local: echoLocal{}, HTTPClient: http.DefaultClient, Limiter: denyAll{}})
+	r, err := New(Config{}, Deps{X25519Private: priv, Directory: &relaynet.Directory{}, Local: relaynet.Storage{}, HTTPClient: http.DefaultClient, Limiter: denyAll{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +326,7 @@ func TestRateLimitAndOverload(t *testing.T) {
 	// with one work slot, a second request is still worked on and waits
 	// too; a third finds every waiting slot taken.
 	bl := blockingLocal{entered: make(chan struct{}), release: make(chan struct{})}
-	r, err = New(Config{MaxInFlight: 1, MaxWaiting: 2}, Deps{X25519Private: priv, Directory: &mapDirectory{}, Local: bl, HTTPClient: http.DefaultClient})
+	r, err = New(Config{MaxInFlight: 1, MaxWaiting: 2}, Deps{X25519Private: priv, Directory: &relaynet.Directory{}, Local: bl, HTTPClient: http.DefaultClient})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,11 +359,11 @@ func TestNewValidates(t *testing.T) {
 		cfg  Config
 		deps Deps
 	}{
-		"no directory": {Config{}, Deps{Local: echoLocal{}, HTTPClient: http.DefaultClient}},
-		"no local":     {Config{}, Deps{Directory: &mapDirectory{}, HTTPClient: http.DefaultClient}},
-		"no client":    {Config{}, Deps{Directory: &mapDirectory{}, Local: echoLocal{}}},
-		"tiny body":    {Config{MaxBodySize: 10}, Deps{Directory: &mapDirectory{}, Local: echoLocal{}, HTTPClient: http.DefaultClient}},
-		"neg timeout":  {Config{ServerTimeout: -1}, Deps{Directory: &mapDirectory{}, Local: echoLocal{}, HTTPClient: http.DefaultClient}},
+		"no directory": {Config{}, Deps{Local: relaynet.Storage{}, HTTPClient: http.DefaultClient}},
+		"no local":     {Config{}, Deps{Directory: &relaynet.Directory{}, HTTPClient: http.DefaultClient}},
+		"no client":    {Config{}, Deps{Directory: &relaynet.Directory{}, Local: relaynet.Storage{}}},
+		"tiny body":    {Config{MaxBodySize: 10}, Deps{Directory: &relaynet.Directory{}, Local: relaynet.Storage{}, HTTPClient: http.DefaultClient}},
+		"neg timeout":  {Config{ServerTimeout: -1}, Deps{Directory: &relaynet.Directory{}, Local: relaynet.Storage{}, HTTPClient: http.DefaultClient}},
 	} {
 		if _, err := New(tc.cfg, tc.deps); err == nil {
 			t.Errorf("%s: New accepted it", name)

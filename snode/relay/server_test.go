@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"sotto.dev/internal/testnet/relaynet"
 	"sotto.dev/key"
 	"sotto.dev/onion"
 )
@@ -67,18 +68,18 @@ func TestServerDestinationThroughV4Handler(t *testing.T) {
 	for _, tlsOn := range []bool{true, false} {
 		dest, _ := v4Server(t, tlsOn)
 		for _, c := range ciphers {
-			resp, err := tn.serverRequest(tn.hops(0, 1, 2), dest, c, onion.V4RequestInfo{Method: "GET", Endpoint: "/room/lobby"}, nil)
+			resp, err := tn.serverRequest(tn.Hops(0, 1, 2), dest, c, onion.V4RequestInfo{Method: "GET", Endpoint: "/room/lobby"}, nil)
 			if err != nil || resp.Code != 200 || string(resp.Body) != `{"token":"lobby"}` || resp.Headers["content-type"] != "application/json" {
 				t.Fatalf("%s tls=%v GET: %+v %v", c, tlsOn, resp, err)
 			}
-			resp, err = tn.serverRequest(tn.hops(2, 0, 1), dest, c,
+			resp, err = tn.serverRequest(tn.Hops(2, 0, 1), dest, c,
 				onion.V4RequestInfo{Method: "POST", Endpoint: "/file", Headers: map[string]string{"Content-Type": "application/octet-stream"}}, make([]byte, 100_000))
 			if err != nil || resp.Code != 201 || string(resp.Body) != `{"size":100000}` {
 				t.Fatalf("%s tls=%v POST: %+v %v", c, tlsOn, resp, err)
 			}
 		}
 	}
-	if tn.nodes[2].relay.Stats().Proxied == 0 {
+	if tn.Nodes[2].Relay.Stats().Proxied == 0 {
 		t.Fatal("proxy not counted")
 	}
 }
@@ -88,19 +89,19 @@ func TestServerDestinationErrors(t *testing.T) {
 	dest, srv := v4Server(t, true)
 
 	// The server does not answer in time: 504 from the last hop.
-	_, err := tn.serverRequest(tn.hops(0, 1, 2), dest, onion.CipherXChaCha20, onion.V4RequestInfo{Method: "GET", Endpoint: "/slow"}, nil)
+	_, err := tn.serverRequest(tn.Hops(0, 1, 2), dest, onion.CipherXChaCha20, onion.V4RequestInfo{Method: "GET", Endpoint: "/slow"}, nil)
 	var pe *onion.PathError
 	if !errors.As(err, &pe) || pe.Status != 504 {
 		t.Fatalf("slow server: %v", err)
 	}
 
 	// A target relays refuse: the last hop answers an encrypted 400 "Invalid url".
-	last := tn.nodes[2].hop
+	last := tn.Nodes[2].Hop
 	route := &onion.ServerControl{Host: dest.Host, Port: dest.Port, Protocol: "https", Target: "/admin/reset", Method: "POST", Cipher: onion.CipherAESGCM}
 	inner, _ := onion.EncodeHop([]byte("x"), route.Marshal())
 	ct, eph, key := layerTo(t, onion.CipherAESGCM, last, inner)
-	body := wrapFor(t, onion.CipherAESGCM, tn.hops(0, 1), last.Node, ct, eph)
-	status, reply := tn.post(tn.nodes[0].hop, body)
+	body := wrapFor(t, onion.CipherAESGCM, tn.Hops(0, 1), last.Node, ct, eph)
+	status, reply := tn.post(tn.Nodes[0].Hop, body)
 	resp, err := onion.DecodeSnodeResponse(key, status, reply)
 	if err != nil || resp.Status != 400 || string(resp.Body) != onion.ErrBodyInvalidURL {
 		t.Fatalf("bad target: %+v %v", resp, err)
@@ -108,7 +109,7 @@ func TestServerDestinationErrors(t *testing.T) {
 
 	// The server is gone: 502.
 	srv.Close()
-	_, err = tn.serverRequest(tn.hops(0, 1, 2), dest, onion.CipherAESGCM, onion.V4RequestInfo{Method: "GET", Endpoint: "/room/x"}, nil)
+	_, err = tn.serverRequest(tn.Hops(0, 1, 2), dest, onion.CipherAESGCM, onion.V4RequestInfo{Method: "GET", Endpoint: "/room/x"}, nil)
 	if !errors.As(err, &pe) || pe.Status != 502 {
 		t.Fatalf("server down: %v", err)
 	}
@@ -116,7 +117,7 @@ func TestServerDestinationErrors(t *testing.T) {
 
 func TestDefaultServerClientRefusesPrivateAddresses(t *testing.T) {
 	dest, _ := v4Server(t, false)
-	r, err := New(Config{}, Deps{X25519Private: [32]byte{3}, Directory: &mapDirectory{}, Local: echoLocal{}, HTTPClient: http.DefaultClient})
+	r, err := New(Config{}, Deps{X25519Private: [32]byte{3}, Directory: &relaynet.Directory{}, Local: relaynet.Storage{}, HTTPClient: http.DefaultClient})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +132,7 @@ func TestDefaultServerClientRefusesPrivateAddresses(t *testing.T) {
 		t.Fatalf("private destination: %d", code)
 	}
 	// With AllowPrivateServers the same request goes through.
-	r, _ = New(Config{AllowPrivateServers: true}, Deps{X25519Private: [32]byte{3}, Directory: &mapDirectory{}, Local: echoLocal{}, HTTPClient: http.DefaultClient})
+	r, _ = New(Config{AllowPrivateServers: true}, Deps{X25519Private: [32]byte{3}, Directory: &relaynet.Directory{}, Local: relaynet.Storage{}, HTTPClient: http.DefaultClient})
 	if code, _ := serve(r, body); code != http.StatusOK {
 		t.Fatalf("allowed private destination: %d", code)
 	}
