@@ -308,9 +308,12 @@ func TestRequestsAndBlocking(t *testing.T) {
 	if _, err := a.c.Send(ctx, bob.id(), "hi, we have not met", SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// The event follows the transaction that stores the request: wait
+	// for both.
 	b.waitFor("a request from alice", 20*time.Second, func() bool {
 		r, err := b.c.Store().Requests(ctx)
-		return err == nil && len(r) == 1 && r[0].Peer == alice.id() && r[0].DisplayName == "Alice"
+		return err == nil && len(r) == 1 && r[0].Peer == alice.id() && r[0].DisplayName == "Alice" &&
+			len(b.eventsOf(EventRequest)) > 0
 	})
 	if inbox, _ := b.c.Store().Inbox(ctx); len(inbox) != 0 {
 		t.Fatalf("request in the inbox: %v", inbox)
