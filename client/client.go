@@ -2,15 +2,15 @@
 // Session's wire formats (session-protocol.md §2–§4).
 //
 // A Client owns the account's local database (package store) and its view
-// of the network: it bootstraps the node list from the seed URLs of a
-// network file (a direct HTTPS POST /json_rpc get_n_service_nodes), and
-// from then on sends every request through 3-hop onion paths (package
-// client/path). Session pins each seed's self-signed certificate
-// (session-protocol.md §3.7); Sotto does not pin seed certificates yet and
-// accepts any (tracked in the trust-boundaries issue). Swarms are
-// looked up with get_swarm and cached; a 421 answer replaces the cached
-// swarm with the one it carries. Network time is the local clock corrected
-// by the median offset of the nodes' "t".
+// of the network: it bootstraps the node list from the seeds of a network
+// file (a direct HTTPS POST /json_rpc get_n_service_nodes to a seed that
+// presents the certificate the file pins, as Session pins its seeds,
+// session-protocol.md §3.7), refreshes it by asking three nodes and keeping
+// what they agree on, and from then on sends every request through 3-hop
+// onion paths (package client/path). Swarms are looked up with get_swarm
+// and cached; a 421 answer replaces the cached swarm with the one it
+// carries. Network time is the local clock corrected by the median offset
+// of several nodes' "t", one vote each.
 //
 // Sending: Content{dataMessage{body, profile, quote}} → Pad → Seal → Wrap
 // (sessionproto.EncodeMessage) → store in the recipient's swarm, namespace
