@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,7 +21,9 @@ func keygenCmd(stdout io.Writer) *cobra.Command {
 		Long: `Create the node's Ed25519 identity key (key.json, mode 0600) in the data
 directory, or show the key that is already there. The X25519 onion key is
 derived from it. Give the public keys to whoever builds the genesis file or
-registers the node on the ledger.`,
+registers the node on the ledger. cert_sha256 is the SHA-256 of the node's
+TLS certificate (a function of its key): a network file that lists the
+node as a seed pins it.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if dir == "" {
@@ -31,8 +34,13 @@ registers the node on the ledger.`,
 				return &daemon.Error{Msg: "node key", Err: err}
 			}
 			ed, x := k.Ed25519Public().String(), k.X25519Public().String()
+			pin, err := snode.CertificateSHA256(k)
+			if err != nil {
+				return &daemon.Error{Msg: "node certificate", Err: err}
+			}
 			if asJSON {
-				return json.NewEncoder(stdout).Encode(map[string]any{"created": created, "pubkey_ed25519": ed, "pubkey_x25519": x})
+				return json.NewEncoder(stdout).Encode(map[string]any{"created": created, "pubkey_ed25519": ed, "pubkey_x25519": x,
+					"cert_sha256": hex.EncodeToString(pin[:])})
 			}
 			if created {
 				fmt.Fprintln(stdout, "created node key in", dir)
@@ -41,6 +49,7 @@ registers the node on the ledger.`,
 			}
 			fmt.Fprintln(stdout, "pubkey_ed25519:", ed)
 			fmt.Fprintln(stdout, "pubkey_x25519: ", x)
+			fmt.Fprintln(stdout, "cert_sha256:   ", hex.EncodeToString(pin[:]))
 			return nil
 		},
 	}
