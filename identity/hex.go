@@ -1,32 +1,24 @@
 package identity
 
-import "fmt"
+import (
+	"errors"
+	"strconv"
 
-// decodeHex decodes s into dst, which must be exactly len(s)/2 bytes; the
-// caller has checked the length. Errors name the position, not the text.
+	"sotto.dev/key"
+)
+
+// decodeHex decodes s into dst, which must be exactly len(s)/2 bytes, with
+// key.DecodeHex, reporting its errors as this package's *LengthError and
+// *EncodingError. Errors name the position, not the text.
 func decodeHex(dst []byte, s, what string) error {
-	if len(s) != 2*len(dst) {
-		return &LengthError{What: what, Got: len(s), Want: fmt.Sprint(2 * len(dst)), Unit: "hex characters"}
-	}
-	for i := 0; i < len(s); i++ {
-		if fromHexChar(s[i]) < 0 {
-			return &EncodingError{What: what, Position: i}
-		}
-	}
-	for i := range dst {
-		dst[i] = byte(fromHexChar(s[2*i])<<4 | fromHexChar(s[2*i+1]))
-	}
-	return nil
-}
-
-func fromHexChar(c byte) int {
+	err := key.DecodeHex(dst, s, what)
+	var le *key.LengthError
+	var ee *key.EncodingError
 	switch {
-	case '0' <= c && c <= '9':
-		return int(c - '0')
-	case 'a' <= c && c <= 'f':
-		return int(c - 'a' + 10)
-	case 'A' <= c && c <= 'F':
-		return int(c - 'A' + 10)
+	case errors.As(err, &le):
+		return &LengthError{What: what, Got: le.Got, Want: strconv.Itoa(le.Want), Unit: le.Unit}
+	case errors.As(err, &ee):
+		return &EncodingError{What: what, Position: ee.Position}
 	}
-	return -1
+	return err
 }

@@ -16,14 +16,15 @@ func fromBytes(b []byte, what string) ([Size]byte, error) {
 // parse32 decodes exactly 64 hex digits.
 func parse32(s, what string) ([Size]byte, error) {
 	var out [Size]byte
-	err := decodeHex(out[:], s, what)
+	err := DecodeHex(out[:], s, what)
 	return out, err
 }
 
-// decodeHex decodes s into dst, which must be exactly len(s)/2 bytes.
-// Upper- and lowercase digits are accepted. Errors name the position, not
-// the text.
-func decodeHex(dst []byte, s, what string) error {
+// DecodeHex decodes s into dst, which must be exactly len(s)/2 bytes.
+// Upper- and lowercase digits are accepted. Errors (*LengthError,
+// *EncodingError) name what was decoded and the position of a bad digit,
+// never the text, which may be a secret.
+func DecodeHex(dst []byte, s, what string) error {
 	if len(s) != 2*len(dst) {
 		return &LengthError{What: what, Got: len(s), Want: 2 * len(dst), Unit: "hex characters"}
 	}

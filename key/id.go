@@ -84,7 +84,7 @@ func AccountID(k BoxPublic) SessionID { return SessionID{prefix: PrefixStandard,
 // checks the format only, not that the key is a valid point.
 func ParseSessionID(s string) (SessionID, error) {
 	var raw [SessionIDLen]byte
-	if err := decodeHex(raw[:], s, "session ID"); err != nil {
+	if err := DecodeHex(raw[:], s, "session ID"); err != nil {
 		return SessionID{}, err
 	}
 	return SessionIDFromBytes(raw[:])
@@ -182,7 +182,7 @@ func NewBlindedID(p Prefix, k [Size]byte) BlindedID { return BlindedID{prefix: p
 // ParseBlindedID parses a 66-digit hex ID with prefix 15, 25 or 07.
 func ParseBlindedID(s string) (BlindedID, error) {
 	var raw [SessionIDLen]byte
-	if err := decodeHex(raw[:], s, "blinded ID"); err != nil {
+	if err := DecodeHex(raw[:], s, "blinded ID"); err != nil {
 		return BlindedID{}, err
 	}
 	return BlindedIDFromBytes(raw[:])
