@@ -69,13 +69,34 @@ func TestDecodeRequest(t *testing.T) {
 	}
 }
 
-// TestParseBad lists, per method, malformed params and Session's answer
+// badCase is malformed params for a method and the message Session returns
+// after "invalid request: ".
+type badCase struct {
+	method, params, msg string
+}
+
+// runParseBad checks that each case is rejected with 400 and its message.
+func runParseBad(t *testing.T, cases []badCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.method+"/"+tc.msg, func(t *testing.T) {
+			req, err := ParseParams(tc.method, json.RawMessage(tc.params))
+			st, msg := StatusOf(err)
+			if st != StatusBadRequest || msg != "invalid request: "+tc.msg {
+				t.Fatalf("ParseParams(%s, %s) = %v, %d %q; want 400 %q", tc.method, tc.params, req, st, msg, tc.msg)
+			}
+			if req != nil {
+				t.Fatalf("non-nil request with error")
+			}
+		})
+	}
+}
+
+// TestParseBadStore lists malformed store params and Session's answer
 // (all 400 "invalid request: ...").
-func TestParseBad(t *testing.T) {
+func TestParseBadStore(t *testing.T) {
 	pk := q(tPK)
-	for _, tc := range []struct {
-		method, params, msg string
-	}{
+	runParseBad(t, []badCase{
 		// store
 		{"store", p("pubkey", pk, "ttl", "100000", "data", `""`), "Required field 'timestamp' missing"},
 		{"store", p("pubkey", pk, "timestamp", tTS, "data", `""`), "Required field 'expiry' or 'ttl' missing"},
@@ -102,6 +123,14 @@ func TestParseBad(t *testing.T) {
 		{"store", p("pubkey", q(tGroup), "timestamp", tTS, "ttl", "1", "data", `""`, "signature", q(tSig), "subaccount", q(tTok[:40]), "subaccount_sig", q(tSig)), "invalid subaccount: expected base64 or hex-encoded subaccount token"},
 		{"store", p("pubkey", q(tGroup), "timestamp", tTS, "ttl", "1", "data", `""`, "signature", q(tSig), "subaccount", q(tTok), "subaccount_sig", `"x"`), "invalid subaccount signature: expected base64 encoded Ed25519 signature"},
 		{"store", p("pubkey", pk, "timestamp", tTS, "ttl", "1", "data", `""`, "sig_timestamp", `"1"`), "Invalid value given for 'sig_timestamp': expected integer timestamp (in milliseconds)"},
+	})
+}
+
+// TestParseBadRetrieveDelete lists malformed params of the retrieve, delete
+// and expire families and Session's answer.
+func TestParseBadRetrieveDelete(t *testing.T) {
+	pk := q(tPK)
+	runParseBad(t, []badCase{
 		// retrieve
 		{"retrieve", p(), "Required field 'pubkey' missing"},
 		{"retrieve", p("pubkey", pk, "namespace", "2"), "Required field 'signature' missing"},
@@ -140,6 +169,14 @@ func TestParseBad(t *testing.T) {
 		{"get_expiries", p("pubkey", pk, "signature", q(tSig), "messages", q(tHash)), "Required field 'timestamp' missing"},
 		{"get_expiries", p("pubkey", pk, "signature", q(tSig), "timestamp", tTS), "Required field 'messages' missing"},
 		{"get_expiries", p("pubkey", pk, "signature", q(tSig), "timestamp", tTS, "messages", "[]"), "messages does not contain any message hashes"},
+	})
+}
+
+// TestParseBadOther lists malformed params of get_swarm, the subaccount
+// methods, oxend_request and the meta-requests, and Session's answer.
+func TestParseBadOther(t *testing.T) {
+	pk := q(tPK)
+	runParseBad(t, []badCase{
 		// get_swarm
 		{"get_swarm", p(), "Required field 'pubkey' missing"},
 		{"get_snodes_for_pubkey", p("pubKey", q("05")), "Pubkey must be 66 hex digits/33 bytes long"},
@@ -178,21 +215,47 @@ func TestParseBad(t *testing.T) {
 		{"ifelse", p("if", `{"height_before":5}`, "else", `{"method":"info"}`), "Invalid ifelse request: else must have method/params keys"},
 		{"ifelse", p("if", `{"height_before":5}`, "then", `{"method":"nope","params":{}}`), `Invalid ifelse request method "then"`},
 		{"ifelse", p("if", `{"height_before":5}`, "then", `{"method":"get_swarm","params":{}}`), "Required field 'pubkey' missing"},
-	} {
-		t.Run(tc.method+"/"+tc.msg, func(t *testing.T) {
-			req, err := ParseParams(tc.method, json.RawMessage(tc.params))
-			st, msg := StatusOf(err)
-			if st != StatusBadRequest || msg != "invalid request: "+tc.msg {
-				t.Fatalf("ParseParams(%s, %s) = %v, %d %q; want 400 %q", tc.method, tc.params, req, st, msg, tc.msg)
+	})
+}
+
+// goodCase is valid params for a method and a check of the parsed request.
+type goodCase struct {
+	method, params string
+	check          func(t *testing.T, r Request)
+}
+
+// runParseGood parses each case, runs its check and round trips the request
+// through the client encoding.
+func runParseGood(t *testing.T, cases []goodCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.method, func(t *testing.T) {
+			r, err := ParseParams(tc.method, json.RawMessage(tc.params))
+			if err != nil {
+				t.Fatalf("ParseParams(%s): %v", tc.params, err)
 			}
-			if req != nil {
-				t.Fatalf("non-nil request with error")
+			tc.check(t, r)
+			// Round trip through the client encoding.
+			body, err := EncodeRequest(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, params, err := DecodeRequest(body)
+			if err != nil {
+				t.Fatalf("DecodeRequest(%s): %v", body, err)
+			}
+			r2, err := ParseParams(m, params)
+			if err != nil {
+				t.Fatalf("reparse %s: %v", body, err)
+			}
+			if !reflect.DeepEqual(r, r2) {
+				t.Errorf("round trip:\n%#v\n%#v", r, r2)
 			}
 		})
 	}
 }
 
-func TestParseGood(t *testing.T) {
+func TestParseGoodStore(t *testing.T) {
 	pk := q(tPK)
 	acct, _ := ParseAccount(tPK)
 	grp, _ := ParseAccount(tGroup)
@@ -200,10 +263,7 @@ func TestParseGood(t *testing.T) {
 	var sig Signature
 	ed := [32]byte{}
 	decodeHexInto(ed[:], tEd)
-	for _, tc := range []struct {
-		method, params string
-		check          func(t *testing.T, r Request)
-	}{
+	runParseGood(t, []goodCase{
 		{"store", p("pubKey", pk, "timestamp", `"1700000000000"`, "ttl", `"86400000"`, "data", `"aGVsbG8="`), func(t *testing.T, r Request) {
 			s := r.(*StoreParams)
 			if s.Account != acct || s.Timestamp != 1700000000000 || s.Expiry != 1700086400000 || string(s.Data) != "hello" || s.Auth.Signature != nil {
@@ -231,6 +291,13 @@ func TestParseGood(t *testing.T) {
 				t.Errorf("%+v", s)
 			}
 		}},
+	})
+}
+
+func TestParseGoodRetrieve(t *testing.T) {
+	pk := q(tPK)
+	acct, _ := ParseAccount(tPK)
+	runParseGood(t, []goodCase{
 		{"retrieve", p("pubkey", pk, "lastHash", q(tHash), "max_count", "10"), func(t *testing.T, r Request) {
 			s := r.(*RetrieveParams)
 			if s.Authenticated() || s.LastHash != tHash || s.MaxCount != 10 {
@@ -252,6 +319,12 @@ func TestParseGood(t *testing.T) {
 				t.Errorf("%+v", s)
 			}
 		}},
+	})
+}
+
+func TestParseGoodDeleteExpire(t *testing.T) {
+	pk := q(tPK)
+	runParseGood(t, []goodCase{
 		{"delete", p("pubkey", pk, "signature", q(tSig), "messages", q(tHash), "required", "true"), func(t *testing.T, r Request) {
 			if s := r.(*DeleteParams); len(s.Messages) != 1 || !s.Required {
 				t.Errorf("%+v", s)
@@ -283,6 +356,14 @@ func TestParseGood(t *testing.T) {
 				t.Errorf("%+v", s)
 			}
 		}},
+	})
+}
+
+func TestParseGoodOther(t *testing.T) {
+	pk := q(tPK)
+	acct, _ := ParseAccount(tPK)
+	tok, _ := ParseSubaccountToken(tTok)
+	runParseGood(t, []goodCase{
 		{"get_snodes_for_pubkey", p("pubKey", pk), func(t *testing.T, r Request) {
 			if r.Method() != MethodGetSwarm || r.(*GetSwarmParams).Account != acct {
 				t.Errorf("%+v", r)
@@ -314,31 +395,7 @@ func TestParseGood(t *testing.T) {
 				t.Errorf("%+v", s)
 			}
 		}},
-	} {
-		t.Run(tc.method, func(t *testing.T) {
-			r, err := ParseParams(tc.method, json.RawMessage(tc.params))
-			if err != nil {
-				t.Fatalf("ParseParams(%s): %v", tc.params, err)
-			}
-			tc.check(t, r)
-			// Round trip through the client encoding.
-			body, err := EncodeRequest(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, params, err := DecodeRequest(body)
-			if err != nil {
-				t.Fatalf("DecodeRequest(%s): %v", body, err)
-			}
-			r2, err := ParseParams(m, params)
-			if err != nil {
-				t.Fatalf("reparse %s: %v", body, err)
-			}
-			if !reflect.DeepEqual(r, r2) {
-				t.Errorf("round trip:\n%#v\n%#v", r, r2)
-			}
-		})
-	}
+	})
 }
 
 func TestRetrieveLimits(t *testing.T) {

@@ -47,6 +47,15 @@ func checkServedSwarms(t *testing.T, dir string, nodes int) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
+	inLedger := ledgerSwarms(t, ctx, dir, nodes)
+	list := checkListedSwarms(t, ctx, hc, dir, nodes, inLedger)
+	checkStoresBySwarm(t, ctx, hc, list, accountPerSwarm(t, list))
+}
+
+// ledgerSwarms returns the swarm of every active node in the ledger of the
+// devnet in dir, after checking that the ledger lists nodes active ones.
+func ledgerSwarms(t *testing.T, ctx context.Context, dir string, nodes int) map[string]uint64 {
+	t.Helper()
 	rpc, err := os.ReadFile(filepath.Join(dir, testnet.LedgerRPCFile))
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +78,14 @@ func checkServedSwarms(t *testing.T, dir string, nodes int) {
 	if len(inLedger) != nodes {
 		t.Fatalf("ledger lists %d active nodes, want %d", len(inLedger), nodes)
 	}
+	return inLedger
+}
 
+// checkListedSwarms asks every seed node of the devnet in dir for
+// get_n_service_nodes and checks that it lists every node in the swarm
+// inLedger holds; it returns the last seed's list.
+func checkListedSwarms(t *testing.T, ctx context.Context, hc *http.Client, dir string, nodes int, inLedger map[string]uint64) []listed {
+	t.Helper()
 	var list []listed
 	for _, seed := range readSeeds(t, filepath.Join(dir, "network.json")).SeedNodes {
 		st, body, err := testnet.Post(ctx, hc, seed+"/json_rpc",
@@ -96,7 +112,13 @@ func checkServedSwarms(t *testing.T, dir string, nodes int) {
 		}
 		list = got
 	}
+	return list
+}
 
+// accountPerSwarm returns a new account for each swarm of the listed
+// nodes, after checking that there are at least two swarms.
+func accountPerSwarm(t *testing.T, list []listed) map[uint64]*testnet.Account {
+	t.Helper()
 	var ids []uint64
 	for _, n := range list {
 		if !slices.Contains(ids, n.Swarm) {
@@ -116,6 +138,14 @@ func checkServedSwarms(t *testing.T, dir string, nodes int) {
 		id, _ := swarm.SelectKey(ids, a.Key())
 		accounts[id] = a
 	}
+	return accounts
+}
+
+// checkStoresBySwarm stores for every account of accounts (by swarm) on
+// every listed node: a node takes the accounts of its swarm and answers
+// the others with 421 naming their swarm.
+func checkStoresBySwarm(t *testing.T, ctx context.Context, hc *http.Client, list []listed, accounts map[uint64]*testnet.Account) {
+	t.Helper()
 	for _, n := range list {
 		for id, a := range accounts {
 			body, err := a.StoreRequest(fmt.Appendf(nil, "to %s", n.Ed25519[:8]), time.Hour, time.Now())

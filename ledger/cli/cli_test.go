@@ -87,6 +87,24 @@ func TestOperatorCommands(t *testing.T) {
 	})
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "operator.json")
+	operator := checkKeygen(t, keyFile)
+
+	node := startLedger(t, dir, operator)
+
+	nodeDir := filepath.Join(dir, "snode")
+	sn := checkRegister(t, node, keyFile, nodeDir)
+	checkRejectedRegister(t, node, keyFile, nodeDir)
+	checkNames(t, node, keyFile, operator)
+	bob := filepath.Join(dir, "bob.json")
+	checkTransfers(t, node, keyFile, bob, operator)
+	checkContributeUnlock(t, node, keyFile, bob, sn)
+}
+
+// checkKeygen writes an operator key to keyFile, checks that keygen does
+// not overwrite it and that only its owner reads it, and returns its
+// address.
+func checkKeygen(t *testing.T, keyFile string) string {
+	t.Helper()
 	var kg struct{ Address string }
 	if err := json.Unmarshal([]byte(must(t, "keygen", "--out", keyFile, "--json")), &kg); err != nil {
 		t.Fatal(err)
@@ -97,10 +115,13 @@ func TestOperatorCommands(t *testing.T) {
 	if st, err := os.Stat(keyFile); err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("key file mode: %v", err)
 	}
+	return kg.Address
+}
 
-	node := startLedger(t, dir, kg.Address)
-
-	nodeDir := filepath.Join(dir, "snode")
+// checkRegister registers a node with its keys in nodeDir, checks the
+// node's and the ledger's status, and returns the node's Ed25519 key.
+func checkRegister(t *testing.T, node, keyFile, nodeDir string) string {
+	t.Helper()
 	nk, _, err := snode.LoadOrCreateKeys(nodeDir)
 	if err != nil {
 		t.Fatal(err)
@@ -121,9 +142,14 @@ func TestOperatorCommands(t *testing.T) {
 	if !strings.Contains(out, "active nodes: 1") || !strings.Contains(out, "chain id: sotto-cli-test") || !strings.Contains(out, "transaction fee: ") {
 		t.Fatalf("ledger status:\n%s", out)
 	}
+	return sn
+}
 
-	// A rejected transaction explains itself.
-	_, err = run(t, node, "register", "--key", keyFile, "--node-key", nodeDir, "--ip", "127.0.0.6", "--port", "22021")
+// checkRejectedRegister checks that a rejected transaction explains
+// itself.
+func checkRejectedRegister(t *testing.T, node, keyFile, nodeDir string) {
+	t.Helper()
+	_, err := run(t, node, "register", "--key", keyFile, "--node-key", nodeDir, "--ip", "127.0.0.6", "--port", "22021")
 	var ce *Error
 	if !errors.As(err, &ce) || !strings.Contains(ce.Error(), "duplicate") {
 		t.Fatalf("duplicate registration: %v", err)
@@ -131,9 +157,13 @@ func TestOperatorCommands(t *testing.T) {
 	if _, err := run(t, node, "register", "--key", keyFile, "--node-key", nodeDir, "--ip", "nope", "--port", "1"); !errors.As(err, &ce) || ce.Hint() == "" {
 		t.Fatalf("bad ip: %v", err)
 	}
+}
 
+// checkNames registers, looks up and renews a name owned by owner.
+func checkNames(t *testing.T, node, keyFile, owner string) {
+	t.Helper()
 	sid := "05" + strings.Repeat("ab", 32)
-	out = must(t, node, "name-register", "--key", keyFile, "--name", "Sotto_Op", "--session-id", sid)
+	out := must(t, node, "name-register", "--key", keyFile, "--name", "Sotto_Op", "--session-id", sid)
 	if !strings.Contains(out, "name-register: ok") {
 		t.Fatalf("name-register:\n%s", out)
 	}
@@ -144,15 +174,20 @@ func TestOperatorCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(must(t, node, "--json", "name-lookup", "sotto_op")), &look); err != nil {
 		t.Fatal(err)
 	}
-	if look.SessionID != sid || look.Owner != kg.Address {
+	if look.SessionID != sid || look.Owner != owner {
 		t.Fatalf("name-lookup %+v", look)
 	}
 	must(t, node, "name-renew", "--key", keyFile, "--name", "sotto_op")
 	if _, err := run(t, node, "name-lookup", "unknown"); err == nil {
 		t.Fatal("unknown name resolved")
 	}
+}
 
-	bob := filepath.Join(dir, "bob.json")
+// checkTransfers writes a second key to bob, funds it with two transfers
+// from keyFile and checks that a transfer back to operator that fails in
+// its block still pays its fee.
+func checkTransfers(t *testing.T, node, keyFile, bob, operator string) {
+	t.Helper()
 	var bk struct{ Address string }
 	if err := json.Unmarshal([]byte(must(t, "keygen", "--out", bob, "--json")), &bk); err != nil {
 		t.Fatal(err)
@@ -180,7 +215,8 @@ func TestOperatorCommands(t *testing.T) {
 	}
 	// A transfer that fails in its block still pays its fee and uses its
 	// nonce, and says so.
-	if _, err := run(t, node, "transfer", "--key", bob, "--to", kg.Address, "--amount", "5"); !errors.As(err, &ce) ||
+	var ce *Error
+	if _, err := run(t, node, "transfer", "--key", bob, "--to", operator, "--amount", "5"); !errors.As(err, &ce) ||
 		!strings.Contains(ce.Error(), "insufficient_funds") || !strings.Contains(ce.Error(), "fee of") {
 		t.Fatalf("overdrawn transfer: %v", err)
 	}
@@ -191,6 +227,13 @@ func TestOperatorCommands(t *testing.T) {
 	if after.Nonce != acc.Nonce+1 || after.Balance >= acc.Balance {
 		t.Fatalf("after a failed transfer: %+v, before %+v", after, acc)
 	}
+}
+
+// checkContributeUnlock checks that bob can neither contribute to the full
+// node sn nor unlock it, and that its operator can unlock it.
+func checkContributeUnlock(t *testing.T, node, keyFile, bob, sn string) {
+	t.Helper()
+	var ce *Error
 	if _, err := run(t, node, "contribute", "--key", bob, "--sn", sn, "--amount", "1"); !errors.As(err, &ce) || !strings.Contains(ce.Error(), "wrong_state") {
 		t.Fatalf("contribute to a full node: %v", err)
 	}

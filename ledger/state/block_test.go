@@ -285,15 +285,7 @@ func TestRewardsOver100Blocks(t *testing.T) {
 	p.ProofValidity, p.ProofInterval = 1000, 500 // no proofs needed here
 	p.PayableAfter = 10
 	const pool = 50_000_000 * Coin
-	h := newHarness(t, p, pool, map[string]uint64{"op": 1000 * Coin, "bob": 1000 * Coin, "carol": 1000 * Coin})
-	// n0: solo, fee 10 %; n1: op 25 %, bob 45 %, carol 30 %, fee 5 %;
-	// n2: op 50 %, carol 50 %, fee 100 %; n3 joins later.
-	h.ok(h.register("op", "n0", req, 1000),
-		h.txNonce("op", 1, regBody(h, "op", "n1", 25*Coin, 500)),
-		h.txNonce("op", 2, regBody(h, "op", "n2", 50*Coin, FeeBasis)))
-	h.ok(h.tx("bob", &Contribute{Node: testNode("n1"), Amount: 45 * Coin}),
-		h.tx("carol", &Contribute{Node: testNode("n1"), Amount: 30 * Coin}))
-	h.ok(h.tx("carol", &Contribute{Node: testNode("n2"), Amount: 50 * Coin}))
+	h := rewardsHarness(t, p, pool)
 
 	supply := h.s.Supply()
 	type acct = string
@@ -302,18 +294,11 @@ func TestRewardsOver100Blocks(t *testing.T) {
 		bal[a] = new(big.Int).SetUint64(h.balance(a))
 	}
 	poolB := new(big.Int).SetUint64(h.s.Pool())
-	type stake struct {
-		who acct
-		amt int64
-	}
-	nodes := map[string]struct {
-		fee    int64
-		stakes []stake
-	}{
-		"n0": {1000, []stake{{"op", 100}}},
-		"n1": {500, []stake{{"op", 25}, {"bob", 45}, {"carol", 30}}},
-		"n2": {FeeBasis, []stake{{"op", 50}, {"carol", 50}}},
-		"n3": {0, []stake{{"bob", 100}}},
+	nodes := map[string]formulaNode{
+		"n0": {1000, []formulaStake{{"op", 100}}},
+		"n1": {500, []formulaStake{{"op", 25}, {"bob", 45}, {"carol", 30}}},
+		"n2": {FeeBasis, []formulaStake{{"op", 50}, {"carol", 50}}},
+		"n3": {0, []formulaStake{{"bob", 100}}},
 	}
 	order := []string{"n0", "n1", "n2", "n3"}
 	slices.SortFunc(order, func(a, b string) int { return compareKeys(testNode(a), testNode(b)) })
@@ -344,43 +329,85 @@ func TestRewardsOver100Blocks(t *testing.T) {
 			}
 		}
 		if len(payees) > 0 {
-			// released = pool · 151 / (1000 · blocks per year)
-			rel := new(big.Int).Mul(poolB, big.NewInt(int64(p.RewardRatePerMille)))
-			rel.Quo(rel, new(big.Int).SetUint64(1000*p.BlocksPerYear))
-			per := new(big.Int).Quo(rel, big.NewInt(int64(len(payees))))
-			poolB.Sub(poolB, new(big.Int).Mul(per, big.NewInt(int64(len(payees)))))
-			for _, n := range payees {
-				nd := nodes[n]
-				fee := new(big.Int).Quo(new(big.Int).Mul(per, big.NewInt(nd.fee)), big.NewInt(FeeBasis))
-				rest := new(big.Int).Sub(per, fee)
-				paid := new(big.Int).Set(fee)
-				shares := make([]*big.Int, len(nd.stakes))
-				for j, s := range nd.stakes {
-					shares[j] = new(big.Int).Quo(new(big.Int).Mul(rest, big.NewInt(s.amt)), big.NewInt(100))
-					paid.Add(paid, shares[j])
-				}
-				// The operator (first) takes the fee and the rounding dust.
-				shares[0].Add(shares[0], new(big.Int).Sub(per, paid))
-				shares[0].Add(shares[0], fee)
-				for j, s := range nd.stakes {
-					bal[s.who].Add(bal[s.who], shares[j])
-				}
-			}
+			payByFormula(p, poolB, bal, nodes, payees)
 		}
-		for a, want := range bal {
-			if got := h.balance(a); new(big.Int).SetUint64(got).Cmp(want) != 0 {
-				t.Fatalf("block %d: %s has %d, formula says %s", height, a, got, want)
-			}
-		}
-		if got := h.s.Pool(); new(big.Int).SetUint64(got).Cmp(poolB) != 0 {
-			t.Fatalf("block %d: pool %d, formula says %s", height, got, poolB)
-		}
-		if h.s.Supply() != supply {
-			t.Fatalf("block %d: supply %d, want %d", height, h.s.Supply(), supply)
-		}
+		checkFormula(t, h, height, bal, poolB, supply)
 	}
 	if h.s.Pool() >= pool {
 		t.Fatal("nothing was paid")
+	}
+}
+
+// rewardsHarness starts a ledger with pool in the reward pool and three
+// funded accounts, and registers three nodes: n0: solo, fee 10 %; n1: op
+// 25 %, bob 45 %, carol 30 %, fee 5 %; n2: op 50 %, carol 50 %, fee
+// 100 %. (n3 joins later.)
+func rewardsHarness(t *testing.T, p Params, pool uint64) *harness {
+	t.Helper()
+	h := newHarness(t, p, pool, map[string]uint64{"op": 1000 * Coin, "bob": 1000 * Coin, "carol": 1000 * Coin})
+	h.ok(h.register("op", "n0", req, 1000),
+		h.txNonce("op", 1, regBody(h, "op", "n1", 25*Coin, 500)),
+		h.txNonce("op", 2, regBody(h, "op", "n2", 50*Coin, FeeBasis)))
+	h.ok(h.tx("bob", &Contribute{Node: testNode("n1"), Amount: 45 * Coin}),
+		h.tx("carol", &Contribute{Node: testNode("n1"), Amount: 30 * Coin}))
+	h.ok(h.tx("carol", &Contribute{Node: testNode("n2"), Amount: 50 * Coin}))
+	return h
+}
+
+// formulaStake is a contributor's share of a node's stake, in percent.
+type formulaStake struct {
+	who string
+	amt int64
+}
+
+// formulaNode is a node's operator fee in basis points and its stakes,
+// the operator's first.
+type formulaNode struct {
+	fee    int64
+	stakes []formulaStake
+}
+
+// payByFormula releases one block's rewards from poolB to the payees'
+// contributors in bal, by the formula in big integers.
+func payByFormula(p Params, poolB *big.Int, bal map[string]*big.Int, nodes map[string]formulaNode, payees []string) {
+	// released = pool · 151 / (1000 · blocks per year)
+	rel := new(big.Int).Mul(poolB, big.NewInt(int64(p.RewardRatePerMille)))
+	rel.Quo(rel, new(big.Int).SetUint64(1000*p.BlocksPerYear))
+	per := new(big.Int).Quo(rel, big.NewInt(int64(len(payees))))
+	poolB.Sub(poolB, new(big.Int).Mul(per, big.NewInt(int64(len(payees)))))
+	for _, n := range payees {
+		nd := nodes[n]
+		fee := new(big.Int).Quo(new(big.Int).Mul(per, big.NewInt(nd.fee)), big.NewInt(FeeBasis))
+		rest := new(big.Int).Sub(per, fee)
+		paid := new(big.Int).Set(fee)
+		shares := make([]*big.Int, len(nd.stakes))
+		for j, s := range nd.stakes {
+			shares[j] = new(big.Int).Quo(new(big.Int).Mul(rest, big.NewInt(s.amt)), big.NewInt(100))
+			paid.Add(paid, shares[j])
+		}
+		// The operator (first) takes the fee and the rounding dust.
+		shares[0].Add(shares[0], new(big.Int).Sub(per, paid))
+		shares[0].Add(shares[0], fee)
+		for j, s := range nd.stakes {
+			bal[s.who].Add(bal[s.who], shares[j])
+		}
+	}
+}
+
+// checkFormula checks the balances and the pool after the block at height
+// against the formula's, and that the supply has not changed.
+func checkFormula(t *testing.T, h *harness, height uint64, bal map[string]*big.Int, poolB *big.Int, supply uint64) {
+	t.Helper()
+	for a, want := range bal {
+		if got := h.balance(a); new(big.Int).SetUint64(got).Cmp(want) != 0 {
+			t.Fatalf("block %d: %s has %d, formula says %s", height, a, got, want)
+		}
+	}
+	if got := h.s.Pool(); new(big.Int).SetUint64(got).Cmp(poolB) != 0 {
+		t.Fatalf("block %d: pool %d, formula says %s", height, got, poolB)
+	}
+	if h.s.Supply() != supply {
+		t.Fatalf("block %d: supply %d, want %d", height, h.s.Supply(), supply)
 	}
 }
 

@@ -108,6 +108,39 @@ func TestRunEmbeddedLedger(t *testing.T) {
 		t.Skip("runs CometBFT")
 	}
 	dir := t.TempDir()
+	cfg, params := embeddedLedgerConfig(t, dir)
+	var errA lockedBuffer
+	stopA := sottodRun(t, cfg, &errA)
+
+	c, err := ledger.Dial(cfg.LedgerRPCListen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	keyA := waitNodeKey(t, cfg.DataDir, &errA)
+	na, op := checkEmbeddedNode(t, c, cfg, keyA, &errA)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var errB lockedBuffer
+	stopB := runFundedNode(t, ctx, c, cfg, params, op, dir, &errB)
+	if err := stopB(); err != nil {
+		t.Fatalf("stop b: %v\n%s", err, &errB)
+	}
+	if err := stopA(); err != nil {
+		t.Fatalf("stop a: %v\n%s", err, &errA)
+	}
+	if !strings.Contains(errA.String(), "registered in the ledger") || !strings.Contains(errB.String(), "registered in the ledger") {
+		t.Fatalf("no registration logged:\n%s\n%s", &errA, &errB)
+	}
+	checkRestartRegistersNothing(t, ctx, c, cfg, keyA, na.LastProofHeight)
+}
+
+// embeddedLedgerConfig writes fast devnet parameters into dir and returns
+// them with the config of a node in dir/a that runs the embedded ledger
+// in dir/ledger, its RPC on a free port.
+func embeddedLedgerConfig(t *testing.T, dir string) (Config, state.Params) {
+	t.Helper()
 	params := state.DevnetParams()
 	params.BlockTime = 200 * time.Millisecond
 	pj, err := json.Marshal(params)
@@ -128,25 +161,30 @@ func TestRunEmbeddedLedger(t *testing.T) {
 	cfg.LedgerEmbedded = filepath.Join(dir, "ledger")
 	cfg.LedgerRPCListen = rpcAddr
 	cfg.LedgerParams = paramsFile
-	var errA lockedBuffer
-	stopA := sottodRun(t, cfg, &errA)
+	return cfg, params
+}
 
-	c, err := ledger.Dial(rpcAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	var keyA key.NodePublic
+// waitNodeKey waits until the node writes its key into dataDir and
+// returns it.
+func waitNodeKey(t *testing.T, dataDir string, stderr *lockedBuffer) key.NodePublic {
+	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if _, err := os.Stat(filepath.Join(cfg.DataDir, "key.json")); err == nil {
-			keyA = nodeKeyOf(t, cfg.DataDir)
-			break
+		if _, err := os.Stat(filepath.Join(dataDir, "key.json")); err == nil {
+			return nodeKeyOf(t, dataDir)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no node key\n%s", &errA)
+			t.Fatalf("no node key\n%s", stderr)
 		}
 	}
-	na := waitNode(t, c, keyA, &errA)
+}
+
+// checkEmbeddedNode waits for the node running the embedded ledger to
+// register with the ledger's operator key and checks that it serves the
+// swarm the ledger assigned; it returns the node's entry and the
+// operator key.
+func checkEmbeddedNode(t *testing.T, c *ledger.Client, cfg Config, k key.NodePublic, stderr *lockedBuffer) (*ledger.NodeInfo, state.Signer) {
+	t.Helper()
+	na := waitNode(t, c, k, stderr)
 	if na.PublicIP != "127.0.0.1" || na.StoragePort == 0 || na.LastProofHeight == 0 {
 		t.Fatalf("registration %+v", na)
 	}
@@ -163,35 +201,29 @@ func TestRunEmbeddedLedger(t *testing.T) {
 	if len(list) != 1 || list[0].Ed25519 != na.Ed25519 || list[0].Swarm != na.SwarmID {
 		t.Fatalf("get_n_service_nodes %+v, ledger %+v", list, na)
 	}
+	return na, op
+}
 
-	// A second node follows the ledger over RPC and registers with its
-	// own operator, funded by the first.
+// runFundedNode starts a second node in dir/b that follows the ledger over
+// RPC and registers with its own operator key, funded by op, and checks
+// that it staked; it returns the node's stop.
+func runFundedNode(t *testing.T, ctx context.Context, c *ledger.Client, cfg Config, params state.Params, op state.Signer, dir string, stderr *lockedBuffer) (stop func() error) {
+	t.Helper()
 	opB := filepath.Join(dir, "operator-b.json")
 	addrB, err := ledgercli.WriteKey(opB)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	if _, err := c.SubmitWith(ctx, op, &state.Transfer{To: addrB, Amount: 2 * params.StakingRequirement}); err != nil {
 		t.Fatal(err)
 	}
 	cfgB := cfg
 	cfgB.DataDir = filepath.Join(dir, "b")
 	cfgB.LedgerEmbedded, cfgB.LedgerRPCListen, cfgB.LedgerParams = "", "", ""
-	cfgB.LedgerRPC = rpcAddr
+	cfgB.LedgerRPC = cfg.LedgerRPCListen
 	cfgB.OperatorKey = opB
-	var errB lockedBuffer
-	stopB := sottodRun(t, cfgB, &errB)
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if _, err := os.Stat(filepath.Join(cfgB.DataDir, "key.json")); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no node key\n%s", &errB)
-		}
-	}
-	nb := waitNode(t, c, nodeKeyOf(t, cfgB.DataDir), &errB)
+	stopB := sottodRun(t, cfgB, stderr)
+	nb := waitNode(t, c, waitNodeKey(t, cfgB.DataDir, stderr), stderr)
 	if nb.OperatorAddress != addrB.String() {
 		t.Fatalf("second node's operator %s", nb.OperatorAddress)
 	}
@@ -199,28 +231,23 @@ func TestRunEmbeddedLedger(t *testing.T) {
 	if err != nil || acc.Balance >= 2*params.StakingRequirement-params.StakingRequirement/2 { // staked 100; rewards since are a few coins
 		t.Fatalf("operator b after staking: %+v %v", acc, err)
 	}
-	if err := stopB(); err != nil {
-		t.Fatalf("stop b: %v\n%s", err, &errB)
-	}
-	if err := stopA(); err != nil {
-		t.Fatalf("stop a: %v\n%s", err, &errA)
-	}
-	if !strings.Contains(errA.String(), "registered in the ledger") || !strings.Contains(errB.String(), "registered in the ledger") {
-		t.Fatalf("no registration logged:\n%s\n%s", &errA, &errB)
-	}
+	return stopB
+}
 
-	// Again: the ledger continues, the node is still registered (nothing
-	// new is staked) and sends proofs again.
+// checkRestartRegistersNothing runs the first node again: the ledger
+// continues, the node is still registered (nothing new is staked) and
+// sends proofs again, past height h0.
+func checkRestartRegistersNothing(t *testing.T, ctx context.Context, c *ledger.Client, cfg Config, k key.NodePublic, h0 uint64) {
+	t.Helper()
 	var errA2 lockedBuffer
-	stopA = sottodRun(t, cfg, &errA2)
+	stopA := sottodRun(t, cfg, &errA2)
 	defer func() {
 		if err := stopA(); err != nil {
 			t.Errorf("stop: %v", err)
 		}
 	}()
-	h0 := na.LastProofHeight
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		n, err := c.Node(ctx, keyA)
+		n, err := c.Node(ctx, k)
 		if err == nil && n.LastProofHeight > h0 && n.Active {
 			break
 		}
