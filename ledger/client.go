@@ -43,6 +43,16 @@ type Client struct {
 // after the current height (2 hours on mainnet, a minute on a devnet).
 const DefaultTxWindow = 60
 
+// DutyTxWindow is the validity of a node duty (uptime proof, quorum vote)
+// Submit signs. A duty that the next blocks do not take is stale (the
+// proposer leaves out a vote for a quorum that closed, or a proof sent too
+// soon, and the mempool drops it at its next recheck), and Submit waits for
+// a transaction until its last valid height while it holds the signer's
+// lock: with the user window, one dropped vote would keep the node's next
+// uptime proofs waiting for 60 blocks, long enough on a devnet for the
+// ledger to decommission a healthy node for missed proofs.
+const DutyTxWindow = 3
+
 func newClient(get func(context.Context) (rpcclient.Client, error)) *Client {
 	return &Client{get: get, signers: make(map[state.Address]*sync.Mutex), Poll: 100 * time.Millisecond, Window: DefaultTxWindow}
 }
@@ -295,6 +305,9 @@ func (c *Client) Prepare(ctx context.Context, signer state.Address, body state.B
 	window := min(c.Window, st.Params.MaxTxLifetime)
 	if window == 0 {
 		window = min(DefaultTxWindow, st.Params.MaxTxLifetime)
+	}
+	if body.Type().Duty() {
+		window = min(window, DutyTxWindow)
 	}
 	tx := &state.Tx{ChainID: st.ChainID, Signer: signer, Nonce: acc.Nonce, LastValid: st.Height + window, Body: body}
 	fee := st.Params.TxFee(body.Type(), len(tx.Encode()))
