@@ -1,0 +1,182 @@
+package snode
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"sotto.dev/ledger"
+	"sotto.dev/snode/store"
+	"sotto.dev/storagerpc"
+)
+
+// The attacks of issue 11 ("Anti-entropy and handoff carry proof, not
+// word"): a listed node pushes, over real node-to-node TLS, rows it cannot
+// prove — a tombstone dated a minute ahead that deletes a user's message,
+// a row in signed namespace 2 that expires in 2100, and the unrevocation
+// of a revoked subaccount. From a node of another swarm, from a
+// decommissioned node and from a member of the account's own swarm, every
+// push must leave the victim's data as it was.
+
+// year2100 is an expiry far beyond any namespace's maximum TTL.
+const year2100 = 4102444800000
+
+// attackNet is a swarm A of two nodes, a node of swarm B and a node
+// decommissioned from swarm B; u's account belongs to swarm A, which holds
+// one of u's messages and a revoked subaccount token of u's.
+type attackNet struct {
+	tn            *testNet
+	victim, peer  *testNode // members of swarm A
+	other, decomm *testNode // a live node of swarm B; a decommissioned one
+	u             *user
+	msg           *storagerpc.StoreParams
+	token         storagerpc.SubaccountToken
+}
+
+func newAttackNet(t *testing.T) *attackNet {
+	t.Helper()
+	tn := newTestNet(t, []uint64{swarmA, swarmA, swarmB, swarmB}, nil, nil)
+	an := &attackNet{tn: tn, victim: tn.nodes[0], peer: tn.nodes[1], other: tn.nodes[2], decomm: tn.nodes[3]}
+	an.decomm.state = ledger.StateDecommissioned
+	tn.update()
+	eventually(t, 10*time.Second, func() error {
+		for _, n := range tn.live() {
+			if p := n.node.mem.Load().byKey[an.decomm.keys.Ed25519Public()]; p == nil || p.State != ledger.StateDecommissioned {
+				return errNotYet
+			}
+		}
+		return nil
+	})
+	an.u = userIn(t, []uint64{swarmA, swarmB}, swarmA)
+	an.msg = an.u.store(1, []byte("a message its owner keeps"), time.Hour)
+	if st, body := do(t, an.victim, an.msg); st != 200 {
+		t.Fatalf("store: %d %s", st, body)
+	}
+	sub := newUser(t)
+	an.token = storagerpc.NewSubaccountToken(an.u.acct.Prefix(), storagerpc.SubaccountRead|storagerpc.SubaccountWrite|storagerpc.SubaccountDelete, sub.keys.Ed25519Public())
+	ts := nowMs()
+	toks := []storagerpc.SubaccountToken{an.token}
+	rev := &storagerpc.RevokeSubaccountParams{Account: an.u.acct, Tokens: toks, Timestamp: ts,
+		Auth: an.u.auth(storagerpc.RevokeSubaccountSigMessage(ts, toks))}
+	if st, body := do(t, an.victim, rev); st != 200 {
+		t.Fatalf("revoke: %d %s", st, body)
+	}
+	an.checkIntact(t)
+	return an
+}
+
+// forgedRows are the three changes no owner signed.
+func (an *attackNet) forgedRows() aeRecords {
+	acct := storeAccount(an.u.acct)
+	now := nowMs()
+	data := []byte("planted by a node")
+	return aeRecords{
+		Records: []aeRecord{
+			{Account: acct.Hex(), NS: 1, Hash: an.msg.Hash(), Timestamp: an.msg.Timestamp, Expiry: an.msg.Expiry, MTime: now + 60_000, Deleted: true},
+			{Account: acct.Hex(), NS: 2, Hash: storagerpc.MessageHash(an.u.acct, 2, data), Timestamp: now, Expiry: year2100, MTime: now, Data: data},
+		},
+		Revocations: []aeRevocation{{Account: acct.Hex(), Token: an.token[:], Revoked: false, MTime: now + 60_000}},
+	}
+}
+
+// checkIntact reports whether the victim still holds the message, holds
+// nothing in namespace 2 and keeps the token revoked.
+func (an *attackNet) intact(ctx context.Context) error {
+	st := an.victim.node.store
+	recs, err := st.Fetch(ctx, []string{an.msg.Hash()})
+	if err != nil {
+		return err
+	}
+	if len(recs) != 1 || recs[0].Deleted {
+		return fmt.Errorf("the user's message was deleted")
+	}
+	data := []byte("planted by a node")
+	if recs, err := st.Fetch(ctx, []string{storagerpc.MessageHash(an.u.acct, 2, data)}); err != nil || len(recs) != 0 {
+		return fmt.Errorf("a row was planted in namespace 2 (%v)", err)
+	}
+	revoked, err := st.IsRevoked(ctx, storeAccount(an.u.acct), [store.TokenSize]byte(an.token))
+	if err != nil || !revoked {
+		return fmt.Errorf("the subaccount was unrevoked (%v)", err)
+	}
+	return nil
+}
+
+func (an *attackNet) checkIntact(t *testing.T) {
+	t.Helper()
+	if err := an.intact(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAttackPushFromOtherSwarm: nodes that are not members of the
+// account's swarm push forged rows to a member, on the anti-entropy push
+// and on the handoff endpoint; they are refused.
+func TestAttackPushFromOtherSwarm(t *testing.T) {
+	an := newAttackNet(t)
+	body, err := json.Marshal(an.forgedRows())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, from := range []*testNode{an.other, an.decomm} {
+		for _, path := range []string{pathAEPush, pathHandoff} {
+			st, out := peerPost(t, from, an.victim, path, body)
+			if st == 200 {
+				var pr aePushResp
+				_ = json.Unmarshal(out, &pr)
+				if pr.Applied > 0 {
+					t.Errorf("%s from %s: applied %d rows", path, from.keys.Ed25519Public(), pr.Applied)
+				}
+			}
+			an.checkIntact(t)
+		}
+	}
+	// The other anti-entropy endpoints are refused too: a node of another
+	// swarm may not read a swarm's headers or rows.
+	for _, path := range []string{pathAEBuckets, pathAEHeaders, pathAEFetch} {
+		if st, _ := peerPost(t, an.other, an.victim, path, []byte(`{}`)); st != 403 {
+			t.Errorf("%s from another swarm: %d, want 403", path, st)
+		}
+	}
+}
+
+// TestAttackPushFromSwarmPeer: a member of the account's own swarm pushes
+// the forged rows; without the owner's signed requests they are refused
+// and counted.
+func TestAttackPushFromSwarmPeer(t *testing.T) {
+	an := newAttackNet(t)
+	body, err := json.Marshal(an.forgedRows())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, out := peerPost(t, an.peer, an.victim, pathAEPush, body)
+	if st != 200 {
+		t.Fatalf("push from a swarm peer: %d %s", st, out)
+	}
+	var pr aePushResp
+	if err := json.Unmarshal(out, &pr); err != nil {
+		t.Fatal(err)
+	}
+	if pr.Applied != 0 || pr.Rejected != 3 {
+		t.Errorf("push answered %+v, want 3 rejected, none applied", pr)
+	}
+	an.checkIntact(t)
+	if got := refusedTotal(an.victim.node); got < 3 {
+		t.Errorf("refused rows counted: %v, want at least 3", got)
+	}
+}
+
+// refusedTotal sums snode_antientropy_refused_total over its reasons.
+func refusedTotal(n *Node) float64 {
+	var sum float64
+	for _, r := range []string{refusedAccount, refusedHash, refusedTime, refusedTTL, refusedNoProof, refusedProof} {
+		var m dto.Metric
+		if err := n.met.aeRefused.WithLabelValues(r).Write(&m); err == nil {
+			sum += m.GetCounter().GetValue()
+		}
+	}
+	return sum
+}
