@@ -154,9 +154,12 @@ func toAERevocation(r store.Revocation) aeRevocation {
 	return aeRevocation{Account: r.Account.Hex(), Token: r.Token[:], Revoked: r.Revoked, MTime: r.MTime, Proof: r.Proof}
 }
 
+// aeRowOverhead is about what a row's or revocation's fields add to a push.
+const aeRowOverhead = 200
+
 // recordSize is about what a row adds to a push before base64: its data,
 // its proofs and its fields.
-func recordSize(r *store.Record) int { return len(r.Data) + len(r.StoreProof) + len(r.ChangeProof) + 200 }
+func recordSize(r *store.Record) int { return len(r.Data) + len(r.StoreProof) + len(r.ChangeProof) + aeRowOverhead }
 
 // owned reports whether our swarm is responsible for a store account.
 func owned(m *membership, a store.Account) bool { return m.owns([32]byte(a[1:])) }

@@ -92,7 +92,7 @@ func (n *Node) handoff(ctx context.Context) {
 		for _, r := range revs {
 			if r.Proof != nil {
 				b.out.Revocations = append(b.out.Revocations, toAERevocation(r))
-				b.size += len(r.Proof) + 200
+				b.size += len(r.Proof) + aeRowOverhead
 			}
 		}
 		if b.size >= handoffBatchBytes {
@@ -171,11 +171,11 @@ func splitRecords(in aeRecords, maxBytes int) []aeRecords {
 		return last
 	}
 	for _, r := range in.Revocations {
-		last := next(len(r.Proof) + 200)
+		last := next(len(r.Proof) + aeRowOverhead)
 		last.Revocations = append(last.Revocations, r)
 	}
 	for _, r := range in.Records {
-		last := next(len(r.Data) + len(r.StoreProof) + len(r.ChangeProof) + 200)
+		last := next(len(r.Data) + len(r.StoreProof) + len(r.ChangeProof) + aeRowOverhead)
 		last.Records = append(last.Records, r)
 	}
 	return out

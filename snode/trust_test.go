@@ -180,3 +180,36 @@ func refusedTotal(n *Node) float64 {
 	}
 	return sum
 }
+
+// TestStorageTestOnlyForTesters: the storage test answers the validators of
+// an open quorum in which the node is a worker, and no other listed node.
+func TestStorageTestOnlyForTesters(t *testing.T) {
+	tn := healthNet(t)
+	target, tester, other := tn.nodes[1], tn.nodes[0], tn.nodes[2]
+	quorum := ledger.QuorumInfo{
+		Validators: []string{tester.keys.Ed25519Public().String(), target.keys.Ed25519Public().String()},
+		Workers:    []string{target.keys.Ed25519Public().String(), other.keys.Ed25519Public().String()},
+	}
+	target.node.quorums.set(func(context.Context) ([]ledger.QuorumInfo, error) { return []ledger.QuorumInfo{quorum}, nil })
+	u := userIn(t, []uint64{swarmA, swarmB}, swarmA)
+	p := u.store(0, []byte("kept"), time.Hour)
+	if st, body := do(t, tester, p); st != 200 {
+		t.Fatalf("store: %d %s", st, body)
+	}
+	body := []byte(`{"hash":"` + p.Hash() + `"}`)
+	if st, out := peerPost(t, tester, target, pathStorageTest, body); st != 200 {
+		t.Errorf("a tester of the node: %d %s", st, out)
+	}
+	// other is a worker of the same quorum, not a validator; the fourth
+	// node is in none.
+	for _, from := range []*testNode{other, tn.nodes[3]} {
+		if st, out := peerPost(t, from, target, pathStorageTest, body); st != 403 {
+			t.Errorf("a listed node not testing it: %d %s", st, out)
+		}
+	}
+	// Without a ledger client the node knows no quorum and answers nobody.
+	target.node.quorums.set(nil)
+	if st, _ := peerPost(t, tester, target, pathStorageTest, body); st != 403 {
+		t.Errorf("without quorums: %d", st)
+	}
+}
