@@ -213,3 +213,106 @@ func TestStorageTestOnlyForTesters(t *testing.T) {
 		t.Errorf("without quorums: %d", st)
 	}
 }
+
+// TestProvenChangesConverge: every kind of change a client makes reaches a
+// member that was down through anti-entropy, with its proof, and nothing
+// is refused; the same proofs, bent to another row, are refused.
+func TestProvenChangesConverge(t *testing.T) {
+	tn := newTestNet(t, []uint64{swarmA, swarmA, swarmA}, nil, nil)
+	entry, down := tn.nodes[0], tn.nodes[2]
+	u := userIn(t, []uint64{swarmA}, swarmA)
+	tn.stop(down)
+
+	ok := func(what string, req storagerpc.Request) {
+		t.Helper()
+		if st, body := do(t, entry, req); st != 200 {
+			t.Fatalf("%s: %d %s", what, st, body)
+		}
+	}
+	m1, m2, m3 := u.store(1, []byte("one"), time.Hour), u.store(1, []byte("two"), time.Hour), u.store(1, []byte("three"), time.Hour)
+	m4, m5 := u.store(0, []byte("public"), time.Hour), u.store(5, []byte("five"), time.Hour)
+	for _, m := range []*storagerpc.StoreParams{m1, m2, m3, m4, m5} {
+		ok("store", m)
+	}
+	del := []string{m1.Hash()}
+	ok("delete", &storagerpc.DeleteParams{Account: u.acct, Messages: del, Auth: u.auth(storagerpc.DeleteSigMessage(del))})
+	exp := []int64{nowMs() + 30*time.Minute.Milliseconds()}
+	ok("expire", &storagerpc.ExpireParams{Account: u.acct, Messages: []string{m2.Hash()}, Expiries: exp,
+		Auth: u.auth(storagerpc.ExpireSigMessage(storagerpc.ExpireAny, exp, []string{m2.Hash()}))})
+	sel, ts := storagerpc.OneNamespace(5), nowMs()
+	ok("delete_all", &storagerpc.DeleteAllParams{Account: u.acct, Namespace: sel, Timestamp: ts, Auth: u.auth(storagerpc.DeleteAllSigMessage(sel, ts))})
+	tokA := storagerpc.NewSubaccountToken(u.acct.Prefix(), storagerpc.SubaccountRead, newUser(t).keys.Ed25519Public())
+	tokB := storagerpc.NewSubaccountToken(u.acct.Prefix(), storagerpc.SubaccountRead, newUser(t).keys.Ed25519Public())
+	both := []storagerpc.SubaccountToken{tokA, tokB}
+	ts = nowMs()
+	ok("revoke", &storagerpc.RevokeSubaccountParams{Account: u.acct, Tokens: both, Timestamp: ts, Auth: u.auth(storagerpc.RevokeSubaccountSigMessage(ts, both))})
+	ts++
+	onlyB := []storagerpc.SubaccountToken{tokB}
+	ok("unrevoke", &storagerpc.UnrevokeSubaccountParams{Account: u.acct, Tokens: onlyB, Timestamp: ts, Auth: u.auth(storagerpc.UnrevokeSubaccountSigMessage(ts, onlyB))})
+
+	tn.restart(down)
+	eventually(t, 30*time.Second, func() error { return digestsEqual(tn.live()) })
+	for _, n := range tn.live() {
+		if got := refusedTotal(n.node); got != 0 {
+			t.Errorf("node %s refused %v proven changes", n.keys.Ed25519Public(), got)
+		}
+	}
+	ctx := context.Background()
+	st := down.node.store
+	recs, err := st.Fetch(ctx, []string{m1.Hash(), m2.Hash(), m3.Hash(), m4.Hash(), m5.Hash()})
+	if err != nil || len(recs) != 5 {
+		t.Fatalf("fetch: %d rows, %v", len(recs), err)
+	}
+	if !recs[0].Deleted || recs[1].Expiry != exp[0] || recs[2].Deleted || recs[3].Deleted || !recs[4].Deleted {
+		t.Errorf("the restarted node holds %+v", recs)
+	}
+	acct := storeAccount(u.acct)
+	if r, _ := st.IsRevoked(ctx, acct, [store.TokenSize]byte(tokA)); !r {
+		t.Error("token A not revoked")
+	}
+	if r, _ := st.IsRevoked(ctx, acct, [store.TokenSize]byte(tokB)); r {
+		t.Error("token B still revoked")
+	}
+
+	// The owner's real requests, attached to rows they do not explain.
+	pc := down.node.newProofChecker(ctx, down.node.mem.Load(), time.Now())
+	bend := func(r store.Record, f func(*store.Record)) *store.Record { f(&r); return &r }
+	_, revs, err := st.Export(ctx, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var revA store.Revocation
+	for _, r := range revs {
+		if r.Token == [store.TokenSize]byte(tokA) {
+			revA = r
+		}
+	}
+	for _, c := range []struct {
+		name string
+		rec  *store.Record
+		want string
+	}{
+		{"the delete of m1 deletes m3", bend(recs[0], func(r *store.Record) { r.Hash, r.Namespace = m3.Hash(), 1 }), refusedProof},
+		{"the delete_all of namespace 5 deletes m3", bend(recs[4], func(r *store.Record) { r.Hash, r.Namespace = m3.Hash(), 1 }), refusedProof},
+		{"a tombstone dated ahead", bend(recs[0], func(r *store.Record) { r.MTime += 10 * time.Minute.Milliseconds() }), refusedTime},
+		{"a tombstone long after its delete", bend(recs[4], func(r *store.Record) { r.MTime += 5 * time.Minute.Milliseconds() - time.Hour.Milliseconds() }), refusedProof},
+		{"m3 lives longer", bend(recs[2], func(r *store.Record) { r.Expiry += time.Minute.Milliseconds() }), refusedProof},
+		{"m3 lives until 2100", bend(recs[2], func(r *store.Record) { r.Expiry = year2100 }), refusedTTL},
+		{"m3 without its store", bend(recs[2], func(r *store.Record) { r.StoreProof = nil }), refusedNoProof},
+		{"m2 expires later than asked", bend(recs[1], func(r *store.Record) { r.Expiry += time.Minute.Milliseconds() }), refusedProof},
+		{"m3 as it is", &recs[2], ""},
+		{"m4 in the public inbox, no signature", &recs[3], ""},
+	} {
+		if got := pc.record(c.rec); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+	unrevA := revA
+	unrevA.Revoked = false
+	if got := pc.revocation(&unrevA); got != refusedProof {
+		t.Errorf("token A unrevoked with its revoke request: %q", got)
+	}
+	if got := pc.revocation(&revA); got != "" {
+		t.Errorf("token A's revocation: %q", got)
+	}
+}
