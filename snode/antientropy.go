@@ -159,7 +159,9 @@ const aeRowOverhead = 200
 
 // recordSize is about what a row adds to a push before base64: its data,
 // its proofs and its fields.
-func recordSize(r *store.Record) int { return len(r.Data) + len(r.StoreProof) + len(r.ChangeProof) + aeRowOverhead }
+func recordSize(r *store.Record) int {
+	return len(r.Data) + len(r.StoreProof) + len(r.ChangeProof) + aeRowOverhead
+}
 
 // owned reports whether our swarm is responsible for a store account.
 func owned(m *membership, a store.Account) bool { return m.owns([32]byte(a[1:])) }

@@ -295,7 +295,7 @@ func TestProvenChangesConverge(t *testing.T) {
 		{"the delete of m1 deletes m3", bend(recs[0], func(r *store.Record) { r.Hash, r.Namespace = m3.Hash(), 1 }), refusedProof},
 		{"the delete_all of namespace 5 deletes m3", bend(recs[4], func(r *store.Record) { r.Hash, r.Namespace = m3.Hash(), 1 }), refusedProof},
 		{"a tombstone dated ahead", bend(recs[0], func(r *store.Record) { r.MTime += 10 * time.Minute.Milliseconds() }), refusedTime},
-		{"a tombstone long after its delete", bend(recs[4], func(r *store.Record) { r.MTime += 5 * time.Minute.Milliseconds() - time.Hour.Milliseconds() }), refusedProof},
+		{"a tombstone long after its delete", bend(recs[4], func(r *store.Record) { r.MTime += 5*time.Minute.Milliseconds() - time.Hour.Milliseconds() }), refusedProof},
 		{"m3 lives longer", bend(recs[2], func(r *store.Record) { r.Expiry += time.Minute.Milliseconds() }), refusedProof},
 		{"m3 lives until 2100", bend(recs[2], func(r *store.Record) { r.Expiry = year2100 }), refusedTTL},
 		{"m3 without its store", bend(recs[2], func(r *store.Record) { r.StoreProof = nil }), refusedNoProof},
