@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -314,5 +315,25 @@ func TestProvenChangesConverge(t *testing.T) {
 	}
 	if got := pc.revocation(&revA); got != "" {
 		t.Errorf("token A's revocation: %q", got)
+	}
+
+	// Session's store signature covers neither expiry nor data: a peer can
+	// rewrite the expiry in m3's store request and the proof still
+	// verifies, but a store never shortens a live message (only a signed
+	// expire does), so the push changes nothing.
+	req, _ := parseProof(recs[2].StoreProof)
+	sp := *req.(*storagerpc.StoreParams)
+	sp.Expiry = nowMs() + time.Minute.Milliseconds()
+	short := toAERecord(recs[2])
+	short.Expiry, short.MTime, short.StoreProof = sp.Expiry, recs[2].MTime+1, makeProof(&sp)
+	body, err := json.Marshal(aeRecords{Records: []aeRecord{short}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out := peerPost(t, tn.nodes[1], down, pathAEPush, body); code != 200 || !strings.Contains(string(out), `"applied":0`) {
+		t.Errorf("shortening push: %d %s", code, out)
+	}
+	if got, err := st.Fetch(ctx, []string{m3.Hash()}); err != nil || len(got) != 1 || got[0].Expiry != m3.Expiry {
+		t.Errorf("m3 after the shortening push: %+v %v", got, err)
 	}
 }

@@ -515,8 +515,10 @@ func (s *Store) setRevocations(ctx context.Context, a Account, tokens [][TokenSi
 }
 
 // Merge applies records and revocations received from a peer: each one
-// replaces the local row when it is Newer (or the row is missing). Records
-// already expired at now are ignored. It returns how many rows changed.
+// replaces the local row when it is Newer (or the row is missing), except
+// that a live record shortens a live row's expiry only with a ChangeProof
+// (an expire). Records already expired at now are ignored. It returns how
+// many rows changed.
 func (s *Store) Merge(ctx context.Context, recs []Record, revs []Revocation, now int64) (int, error) {
 	var n int
 	err := s.write(ctx, func(w *wtx) error {
@@ -590,6 +592,11 @@ func (w *wtx) merge(rec *Record, now int64) (bool, error) {
 	case !found:
 		return true, w.insert(owner, rec)
 	case r.owner != owner || !nw.newer(r.st):
+		return false, nil
+	case !r.st.deleted && !rec.Deleted && rec.Expiry < r.st.expiry && rec.ChangeProof == nil:
+		// Only the owner's expire request (a change proof) shortens a live
+		// message: Session's store signature covers neither the expiry
+		// nor the data, so a store request does not prove a shorter one.
 		return false, nil
 	case r.st.deleted && !rec.Deleted:
 		if _, err := w.st.delMsg.ExecContext(w.ctx, r.id); err != nil {
