@@ -116,6 +116,10 @@ type aePushResp struct {
 	Accepted int `json:"accepted"` // rows this node is responsible for (merged or already known)
 	Rejected int `json:"rejected"` // rows for accounts it does not own, or invalid
 	Applied  int `json:"applied"`  // rows that changed its state
+	// Unproven counts the rejected rows refused for what they are (their
+	// proofs, hash, times or TTL) rather than for their account: sending
+	// them again will not help.
+	Unproven int `json:"unproven,omitempty"`
 }
 
 func toAEKey(k store.DigestKey) aeKey {
@@ -170,11 +174,14 @@ func owned(m *membership, a store.Account) bool { return m.owns([32]byte(a[1:]))
 // that prove themselves (proof.go) for accounts we own; the others are
 // counted by reason. Rows already expired are passed on (Merge ignores
 // them) without being checked.
-func (n *Node) validRecords(ctx context.Context, m *membership, in aeRecords, now time.Time) (recs []store.Record, revs []store.Revocation, rejected int) {
+func (n *Node) validRecords(ctx context.Context, m *membership, in aeRecords, now time.Time) (recs []store.Record, revs []store.Revocation, rejected, unproven int) {
 	pc := n.newProofChecker(ctx, m, now)
 	refuse := func(why string) {
 		n.met.aeRefused.WithLabelValues(why).Inc()
 		rejected++
+		if why != refusedAccount {
+			unproven++
+		}
 	}
 	for _, r := range in.Records {
 		a, ok := parseAccountHex(r.Account)
@@ -211,13 +218,13 @@ func (n *Node) validRecords(ctx context.Context, m *membership, in aeRecords, no
 		}
 		revs = append(revs, rev)
 	}
-	return recs, revs, rejected
+	return recs, revs, rejected, unproven
 }
 
 // mergeRecords validates and applies received rows.
 func (n *Node) mergeRecords(ctx context.Context, m *membership, in aeRecords) (aePushResp, error) {
 	now := n.now()
-	recs, revs, rejected := n.validRecords(ctx, m, in, now)
+	recs, revs, rejected, unproven := n.validRecords(ctx, m, in, now)
 	applied, err := n.store.Merge(ctx, recs, revs, now.UnixMilli())
 	if err != nil {
 		return aePushResp{}, err
@@ -225,7 +232,7 @@ func (n *Node) mergeRecords(ctx context.Context, m *membership, in aeRecords) (a
 	for _, r := range recs {
 		n.met.replLag.Observe(max(0, float64(now.UnixMilli()-r.MTime)/1000))
 	}
-	return aePushResp{Accepted: len(recs) + len(revs), Rejected: rejected, Applied: applied}, nil
+	return aePushResp{Accepted: len(recs) + len(revs), Rejected: rejected, Applied: applied, Unproven: unproven}, nil
 }
 
 // ---- responder side ----

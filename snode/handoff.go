@@ -131,10 +131,16 @@ func (n *Node) handOver(ctx context.Context, m *membership, target uint64, b *pe
 				ok = false
 				break
 			}
-			if pr.Rejected > 0 {
+			// Rows refused for their account are retried (the receiver's
+			// view may lag); rows refused for their proofs would be
+			// refused by every member, and are dropped with the account.
+			if pr.Rejected > pr.Unproven {
 				n.log.Debug("handoff push partly refused; the receiver's view may lag", "to", p.Ed25519.String(), "rejected", pr.Rejected)
 				ok = false
 				break
+			}
+			if pr.Unproven > 0 {
+				n.log.Warn("handoff rows refused for their proofs", "to", p.Ed25519.String(), "rows", pr.Unproven)
 			}
 		}
 		if ok {

@@ -80,16 +80,15 @@ const maxPeerSkew = 2 * time.Minute
 
 // proofChecker checks received rows against their proofs.
 type proofChecker struct {
-	now     int64 // Unix ms
-	opts    storagerpc.CheckOptions
-	mem     *membership
-	checkMe bool // when false, the owner check is skipped (benchmarks)
+	now  int64 // Unix ms
+	opts storagerpc.CheckOptions
+	mem  *membership
 }
 
 func (n *Node) newProofChecker(ctx context.Context, m *membership, now time.Time) *proofChecker {
 	opts := n.checkOptions(ctx, &call{now: now, mem: m})
 	opts.Forwarded = true
-	return &proofChecker{now: now.UnixMilli(), opts: opts, mem: m, checkMe: true}
+	return &proofChecker{now: now.UnixMilli(), opts: opts, mem: m}
 }
 
 // needsStoreProof reports whether a live row in ns must carry its owner's
@@ -108,7 +107,7 @@ func provable(r *store.Record) bool {
 
 // record checks one received row; it returns "" or the refusal reason.
 func (pc *proofChecker) record(r *store.Record) string {
-	if pc.checkMe && !owned(pc.mem, r.Account) {
+	if !owned(pc.mem, r.Account) {
 		return refusedAccount
 	}
 	if !storagerpc.ValidMessageHash(r.Hash) {
@@ -241,7 +240,7 @@ func (pc *proofChecker) tombstone(acct storagerpc.Account, r *store.Record) stri
 
 // revocation checks a revocation state against the signed request.
 func (pc *proofChecker) revocation(r *store.Revocation) string {
-	if pc.checkMe && !owned(pc.mem, r.Account) {
+	if !owned(pc.mem, r.Account) {
 		return refusedAccount
 	}
 	if r.MTime > pc.now+maxPeerSkew.Milliseconds() {

@@ -54,7 +54,7 @@ func BenchmarkAEVerify(b *testing.B) {
 				if err := json.Unmarshal(body, &in); err != nil {
 					b.Fatal(err)
 				}
-				recs, _, rejected := n.node.validRecords(ctx, m, in, time.Now())
+				recs, _, rejected, _ := n.node.validRecords(ctx, m, in, time.Now())
 				if rejected != 0 || len(recs) != rows {
 					b.Fatalf("%d rows kept, %d rejected", len(recs), rejected)
 				}

@@ -308,7 +308,8 @@ func FuzzPeerEndpoints(f *testing.F) {
 	f.Add(uint8(2), []byte(`{"keys":[{"a":"`+u.acct.String()+`","k":0,"n":0}]}`))
 	f.Add(uint8(3), []byte(`{"hashes":["`+strings.Repeat("A", 43)+`"]}`))
 	f.Add(uint8(4), []byte(`{"records":[{"a":"`+u.acct.String()+`","n":0,"h":"`+strings.Repeat("A", 43)+`","t":1,"e":9999999999999,"m":1,"d":true}]}`))
-	handlers := []peerFunc{n.handleForward, n.handleAEBuckets, n.handleAEHeaders, n.handleAEFetch, n.handleAEPush}
+	f.Add(uint8(5), []byte(`{"records":[{"a":"`+u.acct.String()+`","n":1,"h":"`+strings.Repeat("A", 43)+`","t":1,"e":9,"m":1,"data":"eA==","sp":"e30="}],"revocations":[{"a":"`+u.acct.String()+`","t":"`+base64.StdEncoding.EncodeToString(make([]byte, 36))+`","m":1,"p":"e30="}]}`))
+	handlers := []peerFunc{n.handleForward, n.handleAEBuckets, n.handleAEHeaders, n.handleAEFetch, n.handleAEPush, n.handleHandoff}
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
 		st, val, err := handlers[int(which)%len(handlers)](context.Background(), peer.Ed25519Public(), body)
 		st, out, isJSON := encodeReply(st, val, err)
