@@ -557,6 +557,9 @@ func (n *Node) compareHeaders(ctx context.Context, p *ledger.Node, keys []store.
 			}
 			id := string(a[:]) + string(r.Token)
 			remoteRev[id] = true
+			if r.Proof == nil {
+				continue // from before proofs: it could not prove itself
+			}
 			l, ok := haveRev[id]
 			if !ok || r.MTime > l.MTime || (r.MTime == l.MTime && r.Revoked && !l.Revoked) {
 				plan.revsIn = append(plan.revsIn, r)
