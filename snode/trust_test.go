@@ -337,3 +337,38 @@ func TestProvenChangesConverge(t *testing.T) {
 		t.Errorf("m3 after the shortening push: %+v %v", got, err)
 	}
 }
+
+// TestPeerBounds: a peer's body is cut at 8 MiB, and a peer holds at most
+// its slots of requests in progress on an endpoint.
+func TestPeerBounds(t *testing.T) {
+	tn := newTestNet(t, []uint64{swarmA, swarmA}, nil, nil)
+	big := []byte(`{"records":[{"data":"` + strings.Repeat("A", maxPeerBody) + `"}]}`)
+	if st, _ := peerPost(t, tn.nodes[1], tn.nodes[0], pathAEPush, big); st != 413 {
+		t.Errorf("a push over 8 MiB: %d, want 413", st)
+	}
+
+	s := newPeerSlots(peerAESlots)
+	a, b := tn.nodes[0].keys.Ed25519Public(), tn.nodes[1].keys.Ed25519Public()
+	for i := range peerAESlots {
+		if !s.acquire(a) {
+			t.Fatalf("slot %d refused", i)
+		}
+	}
+	if s.acquire(a) {
+		t.Error("a request beyond the peer's slots was admitted")
+	}
+	if !s.acquire(b) {
+		t.Error("another peer was refused")
+	}
+	s.release(a)
+	if !s.acquire(a) {
+		t.Error("a released slot was not given again")
+	}
+	for range peerAESlots {
+		s.release(a)
+	}
+	s.release(b)
+	if len(s.m) != 0 {
+		t.Errorf("%d peers left in the map", len(s.m))
+	}
+}
