@@ -34,7 +34,7 @@ import (
 const (
 	aeSettle     = time.Second
 	aeFetchBatch = 256     // hashes per fetch
-	aePushBytes  = 8 << 20 // data bytes per push
+	aePushBytes  = 4 << 20 // data bytes per push or fetch answer (base64 and proofs stay under maxPeerBody)
 )
 
 // Wire forms (JSON; accounts in hex, bytes in base64).
@@ -71,6 +71,7 @@ type aeRevocation struct {
 	Token   []byte `json:"t"`
 	Revoked bool   `json:"r"`
 	MTime   int64  `json:"m"`
+	Proof   []byte `json:"p,omitempty"` // the signed revoke or unrevoke request (proof.go)
 }
 
 type aeKeyHeaders struct {
@@ -100,6 +101,10 @@ type aeRecord struct {
 	MTime     int64  `json:"m"`
 	Deleted   bool   `json:"d,omitempty"`
 	Data      []byte `json:"data,omitempty"`
+	// The owner's signed requests behind the row (proof.go): its store
+	// (live rows only) and its last other change.
+	StoreProof  []byte `json:"sp,omitempty"`
+	ChangeProof []byte `json:"cp,omitempty"`
 }
 
 type aeRecords struct {
@@ -111,6 +116,10 @@ type aePushResp struct {
 	Accepted int `json:"accepted"` // rows this node is responsible for (merged or already known)
 	Rejected int `json:"rejected"` // rows for accounts it does not own, or invalid
 	Applied  int `json:"applied"`  // rows that changed its state
+	// Unproven counts the rejected rows refused for what they are (their
+	// proofs, hash, times or TTL) rather than for their account: sending
+	// them again will not help.
+	Unproven int `json:"unproven,omitempty"`
 }
 
 func toAEKey(k store.DigestKey) aeKey {
@@ -137,59 +146,85 @@ func fromAEKey(k aeKey) (store.DigestKey, bool) {
 }
 
 func toAERecord(r store.Record) aeRecord {
-	return aeRecord{Account: r.Account.Hex(), NS: r.Namespace, Hash: r.Hash, Timestamp: r.Timestamp,
-		Expiry: r.Expiry, MTime: r.MTime, Deleted: r.Deleted, Data: r.Data}
+	out := aeRecord{Account: r.Account.Hex(), NS: r.Namespace, Hash: r.Hash, Timestamp: r.Timestamp,
+		Expiry: r.Expiry, MTime: r.MTime, Deleted: r.Deleted, Data: r.Data, ChangeProof: r.ChangeProof}
+	if !r.Deleted {
+		out.StoreProof = r.StoreProof
+	}
+	return out
 }
 
 func toAERevocation(r store.Revocation) aeRevocation {
-	return aeRevocation{Account: r.Account.Hex(), Token: r.Token[:], Revoked: r.Revoked, MTime: r.MTime}
+	return aeRevocation{Account: r.Account.Hex(), Token: r.Token[:], Revoked: r.Revoked, MTime: r.MTime, Proof: r.Proof}
+}
+
+// aeRowOverhead is about what a row's or revocation's fields add to a push.
+const aeRowOverhead = 200
+
+// recordSize is about what a row adds to a push before base64: its data,
+// its proofs and its fields.
+func recordSize(r *store.Record) int {
+	return len(r.Data) + len(r.StoreProof) + len(r.ChangeProof) + aeRowOverhead
 }
 
 // owned reports whether our swarm is responsible for a store account.
 func owned(m *membership, a store.Account) bool { return m.owns([32]byte(a[1:])) }
 
-// validRecords converts received rows into store rows, keeping only valid
-// ones for accounts we own. Live rows must carry data that hashes to
-// their hash; times must be sane.
-func (n *Node) validRecords(m *membership, in aeRecords, now time.Time) (recs []store.Record, revs []store.Revocation, rejected int) {
-	nowMs, skew := now.UnixMilli(), maxOpSkew.Milliseconds()
+// validRecords converts received rows into store rows, keeping only those
+// that prove themselves (proof.go) for accounts we own; the others are
+// counted by reason. Rows already expired are passed on (Merge ignores
+// them) without being checked.
+func (n *Node) validRecords(ctx context.Context, m *membership, in aeRecords, now time.Time) (recs []store.Record, revs []store.Revocation, rejected, unproven int) {
+	pc := n.newProofChecker(ctx, m, now)
+	refuse := func(why string) {
+		n.met.aeRefused.WithLabelValues(why).Inc()
+		rejected++
+		if why != refusedAccount {
+			unproven++
+		}
+	}
 	for _, r := range in.Records {
 		a, ok := parseAccountHex(r.Account)
-		if !ok || !owned(m, a) || r.MTime > nowMs+skew || !storagerpc.ValidMessageHash(r.Hash) {
-			rejected++
+		if !ok {
+			refuse(refusedAccount)
 			continue
 		}
+		rec := store.Record{Message: store.Message{Account: a, Namespace: r.NS, Hash: r.Hash, Timestamp: r.Timestamp, Expiry: r.Expiry},
+			MTime: r.MTime, Deleted: r.Deleted, ChangeProof: r.ChangeProof}
 		if !r.Deleted {
-			acct := storagerpc.NewAccount(key.Prefix(a[0]), [32]byte(a[1:]))
-			if storagerpc.MessageHash(acct, storagerpc.Namespace(r.NS), r.Data) != r.Hash {
-				rejected++
-				continue
-			}
-		}
-		rec := store.Record{Message: store.Message{Account: a, Namespace: r.NS, Hash: r.Hash, Timestamp: r.Timestamp, Expiry: r.Expiry}, MTime: r.MTime, Deleted: r.Deleted}
-		if !r.Deleted {
-			rec.Data = r.Data
+			rec.Data, rec.StoreProof = r.Data, r.StoreProof
 			if rec.Data == nil {
 				rec.Data = []byte{}
+			}
+		}
+		if r.Expiry > pc.now {
+			if why := pc.record(&rec); why != "" {
+				refuse(why)
+				continue
 			}
 		}
 		recs = append(recs, rec)
 	}
 	for _, r := range in.Revocations {
 		a, ok := parseAccountHex(r.Account)
-		if !ok || !owned(m, a) || len(r.Token) != store.TokenSize || r.MTime > nowMs+skew {
-			rejected++
+		if !ok || len(r.Token) != store.TokenSize {
+			refuse(refusedAccount)
 			continue
 		}
-		revs = append(revs, store.Revocation{Account: a, Token: [store.TokenSize]byte(r.Token), Revoked: r.Revoked, MTime: r.MTime})
+		rev := store.Revocation{Account: a, Token: [store.TokenSize]byte(r.Token), Revoked: r.Revoked, MTime: r.MTime, Proof: r.Proof}
+		if why := pc.revocation(&rev); why != "" {
+			refuse(why)
+			continue
+		}
+		revs = append(revs, rev)
 	}
-	return recs, revs, rejected
+	return recs, revs, rejected, unproven
 }
 
 // mergeRecords validates and applies received rows.
 func (n *Node) mergeRecords(ctx context.Context, m *membership, in aeRecords) (aePushResp, error) {
 	now := n.now()
-	recs, revs, rejected := n.validRecords(m, in, now)
+	recs, revs, rejected, unproven := n.validRecords(ctx, m, in, now)
 	applied, err := n.store.Merge(ctx, recs, revs, now.UnixMilli())
 	if err != nil {
 		return aePushResp{}, err
@@ -197,7 +232,7 @@ func (n *Node) mergeRecords(ctx context.Context, m *membership, in aeRecords) (a
 	for _, r := range recs {
 		n.met.replLag.Observe(max(0, float64(now.UnixMilli()-r.MTime)/1000))
 	}
-	return aePushResp{Accepted: len(recs) + len(revs), Rejected: rejected, Applied: applied}, nil
+	return aePushResp{Accepted: len(recs) + len(revs), Rejected: rejected, Applied: applied, Unproven: unproven}, nil
 }
 
 // ---- responder side ----
@@ -232,7 +267,8 @@ func (n *Node) handleAEBuckets(_ context.Context, peer key.NodePublic, body []by
 }
 
 func (n *Node) handleAEHeaders(ctx context.Context, peer key.NodePublic, body []byte) (int, any, error) {
-	if _, err := n.requirePeer(peer); err != nil {
+	m, err := n.requirePeer(peer)
+	if err != nil {
 		return 0, nil, err
 	}
 	var req aeKeysReq
@@ -245,7 +281,11 @@ func (n *Node) handleAEHeaders(ctx context.Context, peer key.NodePublic, body []
 		if !ok {
 			return 0, nil, storagerpc.BadRequest("invalid key")
 		}
-		keys = append(keys, dk)
+		// A peer reads only the accounts of our common swarm, not data
+		// waiting here for handoff to another swarm.
+		if owned(m, dk.Account) {
+			keys = append(keys, dk)
+		}
 	}
 	hs, err := n.store.Headers(ctx, keys)
 	if err != nil {
@@ -269,7 +309,8 @@ func toAEHeaders(hs []store.KeyHeaders) []aeKeyHeaders {
 }
 
 func (n *Node) handleAEFetch(ctx context.Context, peer key.NodePublic, body []byte) (int, any, error) {
-	if _, err := n.requirePeer(peer); err != nil {
+	m, err := n.requirePeer(peer)
+	if err != nil {
 		return 0, nil, err
 	}
 	var req aeFetchReq
@@ -280,21 +321,51 @@ func (n *Node) handleAEFetch(ctx context.Context, peer key.NodePublic, body []by
 	if err != nil {
 		return 0, nil, err
 	}
-	resp := aeRecords{Records: make([]aeRecord, len(recs))}
-	for i, r := range recs {
-		resp.Records[i] = toAERecord(r)
+	// Rows without the proofs the peer would ask for (stored before proofs
+	// were kept) stay here; so does what is not of our common swarm. The
+	// answer is cut at aePushBytes of data: the peer asks for the rest in
+	// a later round.
+	resp := aeRecords{Records: make([]aeRecord, 0, len(recs))}
+	size := 0
+	for _, r := range recs {
+		if !owned(m, r.Account) || !provable(&r) {
+			continue
+		}
+		if size += recordSize(&r); size > aePushBytes && len(resp.Records) > 0 {
+			break
+		}
+		resp.Records = append(resp.Records, toAERecord(r))
 	}
 	return 200, &resp, nil
 }
 
-// handleAEPush merges rows from any listed node: swarm peers during
-// anti-entropy, former owners handing data over after a swarm change.
-func (n *Node) handleAEPush(ctx context.Context, _ key.NodePublic, body []byte) (int, any, error) {
+// handleAEPush merges rows pushed by a swarm peer during anti-entropy.
+func (n *Node) handleAEPush(ctx context.Context, peer key.NodePublic, body []byte) (int, any, error) {
+	m, err := n.requirePeer(peer)
+	if err != nil {
+		return 0, nil, err
+	}
+	return n.mergePushed(ctx, m, body)
+}
+
+// handleHandoff merges rows handed over by a listed node that holds data of
+// accounts our swarm owns (it left the swarm, or the swarm split). The
+// rows must prove themselves like anti-entropy's, and each must be of an
+// account of our swarm.
+func (n *Node) handleHandoff(ctx context.Context, _ key.NodePublic, body []byte) (int, any, error) {
+	m := n.mem.Load()
+	if _, in := m.mySwarm(); !in {
+		return 0, nil, errNotReady("not in any swarm")
+	}
+	return n.mergePushed(ctx, m, body)
+}
+
+func (n *Node) mergePushed(ctx context.Context, m *membership, body []byte) (int, any, error) {
 	var in aeRecords
 	if err := json.Unmarshal(body, &in); err != nil {
 		return 0, nil, storagerpc.BadRequest("invalid records")
 	}
-	resp, err := n.mergeRecords(ctx, n.mem.Load(), in)
+	resp, err := n.mergeRecords(ctx, m, in)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -486,6 +557,9 @@ func (n *Node) compareHeaders(ctx context.Context, p *ledger.Node, keys []store.
 			}
 			id := string(a[:]) + string(r.Token)
 			remoteRev[id] = true
+			if r.Proof == nil {
+				continue // from before proofs: it could not prove itself
+			}
 			l, ok := haveRev[id]
 			if !ok || r.MTime > l.MTime || (r.MTime == l.MTime && r.Revoked && !l.Revoked) {
 				plan.revsIn = append(plan.revsIn, r)
@@ -503,7 +577,7 @@ func (n *Node) compareHeaders(ctx context.Context, p *ledger.Node, keys []store.
 			}
 		}
 		for _, r := range kh.Revocations {
-			if !remoteRev[string(r.Account[:])+string(r.Token[:])] {
+			if r.Proof != nil && !remoteRev[string(r.Account[:])+string(r.Token[:])] {
 				plan.revsOut = append(plan.revsOut, toAERevocation(r))
 			}
 		}
@@ -563,8 +637,11 @@ func (n *Node) pushNewer(ctx context.Context, p *ledger.Node, push []string, rev
 			return err
 		}
 		for _, r := range recs {
+			if !provable(&r) {
+				continue
+			}
 			out.Records = append(out.Records, toAERecord(r))
-			if size += len(r.Data); size > aePushBytes {
+			if size += recordSize(&r); size > aePushBytes {
 				if err := flush(); err != nil {
 					return err
 				}

@@ -80,14 +80,20 @@ func (n *Node) handoff(ctx context.Context) {
 			batches[target] = b
 		}
 		b.accounts = append(b.accounts, a)
+		// Rows that cannot prove themselves (stored before proofs were
+		// kept) would be refused: they are left out, and purged with the
+		// rest once the new swarm accepted it.
 		for _, r := range recs {
-			if r.Expiry > now {
+			if r.Expiry > now && provable(&r) {
 				b.out.Records = append(b.out.Records, toAERecord(r))
-				b.size += len(r.Data)
+				b.size += recordSize(&r)
 			}
 		}
 		for _, r := range revs {
-			b.out.Revocations = append(b.out.Revocations, toAERevocation(r))
+			if r.Proof != nil {
+				b.out.Revocations = append(b.out.Revocations, toAERevocation(r))
+				b.size += len(r.Proof) + aeRowOverhead
+			}
 		}
 		if b.size >= handoffBatchBytes {
 			n.handOver(ctx, m, target, b)
@@ -118,17 +124,23 @@ func (n *Node) handOver(ctx context.Context, m *membership, target uint64, b *pe
 		for _, c := range chunks {
 			var pr aePushResp
 			pctx, cancel := context.WithTimeout(ctx, 4*n.cfg.Limits.ForwardTimeout.D())
-			err := n.postJSON(pctx, p, pathAEPush, &c, &pr)
+			err := n.postJSON(pctx, p, pathHandoff, &c, &pr)
 			cancel()
 			if err != nil {
 				n.log.Debug("handoff push failed", "to", p.Ed25519.String(), "err", err)
 				ok = false
 				break
 			}
-			if pr.Rejected > 0 {
+			// Rows refused for their account are retried (the receiver's
+			// view may lag); rows refused for their proofs would be
+			// refused by every member, and are dropped with the account.
+			if pr.Rejected > pr.Unproven {
 				n.log.Debug("handoff push partly refused; the receiver's view may lag", "to", p.Ed25519.String(), "rejected", pr.Rejected)
 				ok = false
 				break
+			}
+			if pr.Unproven > 0 {
+				n.log.Warn("handoff rows refused for their proofs", "to", p.Ed25519.String(), "rows", pr.Unproven)
 			}
 		}
 		if ok {
@@ -150,19 +162,27 @@ func (n *Node) handOver(ctx context.Context, m *membership, target uint64, b *pe
 	n.log.Info("handed data to its new swarm", "accounts", len(b.accounts), "records", len(b.out.Records), "acks", acks, "members", len(members))
 }
 
-// splitRecords cuts rows into pushes of at most maxBytes of message data
-// (a single larger message still goes alone).
+// splitRecords cuts rows into pushes of at most about maxBytes (data and
+// proofs; a single larger row still goes alone).
 func splitRecords(in aeRecords, maxBytes int) []aeRecords {
-	out := []aeRecords{{Revocations: in.Revocations}}
+	out := []aeRecords{{}}
 	size := 0
-	for _, r := range in.Records {
+	next := func(add int) *aeRecords {
 		last := &out[len(out)-1]
-		if size+len(r.Data) > maxBytes && len(last.Records) > 0 {
+		if size+add > maxBytes && (len(last.Records) > 0 || len(last.Revocations) > 0) {
 			out = append(out, aeRecords{})
 			last, size = &out[len(out)-1], 0
 		}
+		size += add
+		return last
+	}
+	for _, r := range in.Revocations {
+		last := next(len(r.Proof) + aeRowOverhead)
+		last.Revocations = append(last.Revocations, r)
+	}
+	for _, r := range in.Records {
+		last := next(len(r.Data) + len(r.StoreProof) + len(r.ChangeProof) + aeRowOverhead)
 		last.Records = append(last.Records, r)
-		size += len(r.Data)
 	}
 	return out
 }

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -36,8 +37,8 @@ import (
 // storage test of §3.5 (the tester asks for a message it holds by hash and
 // compares the data).
 
-// pathStorageTest is the node-to-node endpoint of the storage test: any
-// listed node may ask for a message by hash.
+// pathStorageTest is the node-to-node endpoint of the storage test: a
+// node that tests this one in an open quorum asks for a message by hash.
 const pathStorageTest = "/sotto/v1/storage_test"
 
 // LedgerConfig configures a node's ledger duties (Deps.Ledger, NewDuties).
@@ -490,10 +491,19 @@ func (tt *Tester) pick(ctx context.Context, m *membership) (store.Record, bool, 
 // are 43 characters).
 const maxTestHash = 128
 
-// handleStorageTest answers a storage test from a listed node: the data of
-// a message this node holds, 404 when it holds none by that hash, 503
-// while it is in no swarm or still pulling its swarm's data.
-func (n *Node) handleStorageTest(ctx context.Context, _ key.NodePublic, body []byte) (int, any, error) {
+// handleStorageTest answers a storage test from a node that tests this one
+// now (a validator of an open quorum in which this node is a worker; 403
+// for any other): the data of a message this node holds, 404 when it holds
+// none by that hash, 503 while it is in no swarm or still pulling its
+// swarm's data, or when the ledger cannot be asked about its quorums.
+func (n *Node) handleStorageTest(ctx context.Context, peer key.NodePublic, body []byte) (int, any, error) {
+	testing, err := n.quorums.tests(ctx, n.me, peer, n.now())
+	if err != nil {
+		return 0, nil, errNotReady("ledger unreachable")
+	}
+	if !testing {
+		return 0, nil, storagerpc.Forbidden("not testing this node")
+	}
 	var req storageTestReq
 	if err := json.Unmarshal(body, &req); err != nil || req.Hash == "" || len(req.Hash) > maxTestHash {
 		return 0, nil, storagerpc.BadRequest("invalid storage test")
@@ -512,4 +522,61 @@ func (n *Node) handleStorageTest(ctx context.Context, _ key.NodePublic, body []b
 		return 0, nil, storagerpc.NotFound("no such message")
 	}
 	return http.StatusOK, &storageTestResp{Data: recs[0].Data}, nil
+}
+
+// quorumView answers whether a node tests this one now, from the ledger's
+// open quorums (fetched at most every quorumRefresh, and again when a
+// caller is not in the last list: it may have just been drawn).
+type quorumView struct {
+	get func(context.Context) ([]ledger.QuorumInfo, error) // nil: no ledger, no quorums
+
+	mu sync.Mutex
+	at time.Time
+	qs []ledger.QuorumInfo
+}
+
+// quorumRefresh is the least time between two fetches of the quorums;
+// quorumMaxAge how long a fetched list is trusted to admit a tester.
+const (
+	quorumRefresh = 250 * time.Millisecond
+	quorumMaxAge  = 5 * time.Second
+)
+
+// tests reports whether peer is a validator of an open quorum in which me
+// is a worker.
+func (q *quorumView) tests(ctx context.Context, me, peer key.NodePublic, now time.Time) (bool, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.get == nil {
+		return false, nil
+	}
+	age := now.Sub(q.at)
+	if !q.at.IsZero() && age < quorumMaxAge && quorumsTest(q.qs, me.String(), peer.String()) {
+		return true, nil
+	}
+	if !q.at.IsZero() && age < quorumRefresh {
+		return false, nil
+	}
+	qs, err := q.get(ctx)
+	if err != nil {
+		return false, err
+	}
+	q.qs, q.at = qs, now
+	return quorumsTest(qs, me.String(), peer.String()), nil
+}
+
+// set replaces the quorum source (tests).
+func (q *quorumView) set(get func(context.Context) ([]ledger.QuorumInfo, error)) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.get, q.qs, q.at = get, nil, time.Time{}
+}
+
+func quorumsTest(qs []ledger.QuorumInfo, me, peer string) bool {
+	for _, q := range qs {
+		if slices.Contains(q.Workers, me) && slices.Contains(q.Validators, peer) {
+			return true
+		}
+	}
+	return false
 }

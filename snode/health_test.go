@@ -74,6 +74,7 @@ func healthNet(t *testing.T) *testNet {
 		c.Intervals.AntiEntropy = Duration(time.Hour)
 	}, func(n *Node) {
 		n.sync.done() // every swarm is empty: nothing to pull
+		n.quorums.get = everyoneTests(n)
 		defer func() { i++ }()
 		if i == 3 {
 			return
@@ -82,6 +83,19 @@ func healthNet(t *testing.T) *testNet {
 			t.Fatal(err)
 		}
 	})
+}
+
+// everyoneTests is a quorum list in which every listed node tests every
+// other, as n's view lists them.
+func everyoneTests(n *Node) func(context.Context) ([]ledger.QuorumInfo, error) {
+	return func(context.Context) ([]ledger.QuorumInfo, error) {
+		var q ledger.QuorumInfo
+		for _, p := range n.mem.Load().snap.Nodes {
+			q.Validators = append(q.Validators, p.Ed25519.String())
+			q.Workers = append(q.Workers, p.Ed25519.String())
+		}
+		return []ledger.QuorumInfo{q}, nil
+	}
 }
 
 func TestTesterPingAndOnion(t *testing.T) {
@@ -290,6 +304,7 @@ func freePort(t *testing.T) uint16 {
 func FuzzStorageTestRequest(f *testing.F) {
 	n, peer := fuzzNodeWithPeer(f)
 	n.sync.done()
+	n.quorums.get = everyoneTests(n)
 	u := newUser(f)
 	if st, body := n.HandleRPC(context.Background(), mustEncode(f, u.store(0, []byte("x"), time.Hour))); st != 200 {
 		f.Fatalf("store: %d %s", st, body)

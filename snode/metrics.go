@@ -21,6 +21,7 @@ type metrics struct {
 	replLag       prometheus.Histogram
 	aeRounds      *prometheus.CounterVec // result
 	aeRepairs     *prometheus.CounterVec // direction: pulled, pushed
+	aeRefused     *prometheus.CounterVec // reason: see proof.go
 	rateLimited   *prometheus.CounterVec // kind: client, peer, busy
 	swept         prometheus.Counter
 	handoff       *prometheus.CounterVec // what: records, accounts_purged, failures
@@ -54,6 +55,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		aeRepairs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "snode_antientropy_repairs_total", Help: "Rows repaired by anti-entropy, by direction.",
 		}, []string{"direction"}),
+		aeRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "snode_antientropy_refused_total", Help: "Rows and revocations received by anti-entropy or handoff that could not prove themselves, by reason.",
+		}, []string{"reason"}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "snode_dropped_requests_total", Help: "Requests refused by rate limits or load shedding, by kind.",
 		}, []string{"kind"}),
@@ -67,7 +71,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		heldRetrieves: prometheus.NewGauge(prometheus.GaugeOpts{Name: "snode_held_retrieves", Help: "Long-poll retrieves waiting for a message."}),
 	}
 	reg.MustRegister(m.heldRetrieves, m.requests, m.duration, m.storeBytes, m.messages, m.swarmPeers, m.syncing,
-		m.forwards, m.replLag, m.aeRounds, m.aeRepairs, m.rateLimited, m.swept, m.handoff, m.storeFailures)
+		m.forwards, m.replLag, m.aeRounds, m.aeRepairs, m.aeRefused, m.rateLimited, m.swept, m.handoff, m.storeFailures)
 	return m
 }
 

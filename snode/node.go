@@ -104,6 +104,8 @@ type Node struct {
 	aeKick  chan struct{}
 	waiters *waiters
 	names   func(context.Context, state.NameHash) (*ledger.NameInfo, error)
+	// quorums gates the storage test (health.go): from Deps.Ledger's client.
+	quorums quorumView
 
 	duties *Duties // nil without Deps.Ledger
 
@@ -135,6 +137,9 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	}
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)
+	}
+	if deps.Ledger != nil && deps.Ledger.Client != nil {
+		n.quorums.get = deps.Ledger.Client.Quorums
 	}
 	if n.names == nil && deps.Ledger != nil && deps.Ledger.Client != nil {
 		n.names = deps.Ledger.Client.Name

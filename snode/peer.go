@@ -29,9 +29,48 @@ const (
 	pathAEHeaders  = "/sotto/v1/ae/headers"
 	pathAEFetch    = "/sotto/v1/ae/fetch"
 	pathAEPush     = "/sotto/v1/ae/push"
-	maxPeerBody    = 64 << 20
+	pathHandoff    = "/sotto/v1/handoff"
+	maxPeerBody    = 8 << 20
 	maxPeerRespErr = 256
 )
+
+// Requests one peer may have in progress at once on one endpoint: a busy
+// entry node forwards every client write to each peer, while a peer runs
+// one anti-entropy round with us at a time (a few while syncing).
+const (
+	peerForwardSlots = 256
+	peerAESlots      = 4
+	peerTestSlots    = 2
+)
+
+// peerSlots bounds the requests each peer has in progress on one endpoint.
+type peerSlots struct {
+	size int
+	mu   sync.Mutex
+	m    map[key.NodePublic]int // peers with requests in progress only
+}
+
+func newPeerSlots(size int) *peerSlots {
+	return &peerSlots{size: size, m: make(map[key.NodePublic]int)}
+}
+
+func (s *peerSlots) acquire(k key.NodePublic) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m[k] >= s.size {
+		return false
+	}
+	s.m[k]++
+	return true
+}
+
+func (s *peerSlots) release(k key.NodePublic) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m[k]--; s.m[k] <= 0 {
+		delete(s.m, k)
+	}
+}
 
 // peerClients keeps one HTTP client per peer, each pinned to the peer's
 // ledger key.
@@ -129,8 +168,10 @@ type peerFunc func(ctx context.Context, peer key.NodePublic, body []byte) (int, 
 
 // peerHandler authenticates a node-to-node request (TLS client
 // certificate key listed in the ledger view), applies the per-peer rate
-// limit and body limit, and runs f.
-func (n *Node) peerHandler(name string, f peerFunc) http.HandlerFunc {
+// limit, the per-peer bound of slots requests in progress (503 beyond) and
+// the body limit, and runs f.
+func (n *Node) peerHandler(name string, slots int, f peerFunc) http.HandlerFunc {
+	inProgress := newPeerSlots(slots)
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		var peer key.NodePublic
@@ -149,6 +190,13 @@ func (n *Node) peerHandler(name string, f peerFunc) http.HandlerFunc {
 			http.Error(w, "Too many requests", http.StatusTooManyRequests)
 			return
 		}
+		if !inProgress.acquire(peer) {
+			n.met.rateLimited.WithLabelValues("peer_busy").Inc()
+			n.met.request(name, http.StatusServiceUnavailable, time.Since(start).Seconds())
+			http.Error(w, "Too many requests in progress", http.StatusServiceUnavailable)
+			return
+		}
+		defer inProgress.release(peer)
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPeerBody))
 		if err != nil {
 			n.met.request(name, http.StatusRequestEntityTooLarge, time.Since(start).Seconds())

@@ -392,10 +392,16 @@ func (n *Node) doStore(ctx context.Context, c *call, p *storagerpc.StoreParams) 
 		return 0, nil, err
 	}
 	hash := p.Hash()
+	// A store where anyone may store (public inboxes) needs no proof
+	// (proof.go); elsewhere the signed request is kept for peers.
+	var proof []byte
+	if p.Namespace.StoreNeedsAuth() {
+		proof = makeProof(p)
+	}
 	local := func() (*storagerpc.StoreResult, *storagerpc.NodeFailure) {
 		res, exp, err := n.store.Store(ctx, store.Message{
 			Account: storeAccount(p.Account), Namespace: int16(p.Namespace), Hash: hash,
-			Timestamp: p.Timestamp, Expiry: p.Expiry, Data: p.Data,
+			Timestamp: p.Timestamp, Expiry: p.Expiry, Data: p.Data, StoreProof: proof,
 		}, c.op)
 		if err != nil {
 			return nil, n.localFailure("store", err)
@@ -419,7 +425,7 @@ func (n *Node) doDelete(ctx context.Context, c *call, p *storagerpc.DeleteParams
 		return 0, nil, err
 	}
 	local := func() (*storagerpc.DeleteResult, *storagerpc.NodeFailure) {
-		deleted, err := n.store.DeleteByHash(ctx, storeAccount(p.Account), p.Messages, c.op)
+		deleted, err := n.store.DeleteByHash(ctx, storeAccount(p.Account), p.Messages, c.op, makeProof(p))
 		if err != nil {
 			return nil, n.localFailure("delete", err)
 		}
@@ -441,7 +447,7 @@ func (n *Node) doDeleteAll(ctx context.Context, c *call, p *storagerpc.DeleteAll
 		return 0, nil, err
 	}
 	local := func() (*storagerpc.DeleteAllResult, *storagerpc.NodeFailure) {
-		hs, err := n.store.DeleteAll(ctx, storeAccount(p.Account), nsSel(p.Namespace), c.op)
+		hs, err := n.store.DeleteAll(ctx, storeAccount(p.Account), nsSel(p.Namespace), c.op, makeProof(p))
 		if err != nil {
 			return nil, n.localFailure("delete_all", err)
 		}
@@ -456,7 +462,7 @@ func (n *Node) doDeleteBefore(ctx context.Context, c *call, p *storagerpc.Delete
 		return 0, nil, err
 	}
 	local := func() (*storagerpc.DeleteAllResult, *storagerpc.NodeFailure) {
-		hs, err := n.store.DeleteBefore(ctx, storeAccount(p.Account), nsSel(p.Namespace), p.Before, c.op)
+		hs, err := n.store.DeleteBefore(ctx, storeAccount(p.Account), nsSel(p.Namespace), p.Before, c.op, makeProof(p))
 		if err != nil {
 			return nil, n.localFailure("delete_before", err)
 		}
@@ -471,7 +477,7 @@ func (n *Node) doExpireAll(ctx context.Context, c *call, p *storagerpc.ExpireAll
 		return 0, nil, err
 	}
 	local := func() (*storagerpc.ExpireAllResult, *storagerpc.NodeFailure) {
-		hs, err := n.store.UpdateAllExpiries(ctx, storeAccount(p.Account), nsSel(p.Namespace), p.Expiry, c.op)
+		hs, err := n.store.UpdateAllExpiries(ctx, storeAccount(p.Account), nsSel(p.Namespace), p.Expiry, c.op, makeProof(p))
 		if err != nil {
 			return nil, n.localFailure("expire_all", err)
 		}
@@ -497,7 +503,7 @@ func (n *Node) doExpire(ctx context.Context, c *call, p *storagerpc.ExpireParams
 			mode = store.ExpiryShortenOnly
 		}
 		acct := storeAccount(p.Account)
-		up, err := n.store.UpdateExpiry(ctx, acct, p.Messages, applied, mode, c.op)
+		up, err := n.store.UpdateExpiry(ctx, acct, p.Messages, applied, mode, c.op, makeProof(p))
 		if err != nil {
 			return nil, n.localFailure("expire", err)
 		}
@@ -560,9 +566,9 @@ func (n *Node) doRevoke(ctx context.Context, c *call, acct storagerpc.Account, t
 		var k int
 		var err error
 		if revoke {
-			_, err = n.store.Revoke(ctx, storeAccount(acct), toks, c.op)
+			_, err = n.store.Revoke(ctx, storeAccount(acct), toks, c.op, makeProof(req))
 		} else {
-			k, err = n.store.Unrevoke(ctx, storeAccount(acct), toks, c.op)
+			k, err = n.store.Unrevoke(ctx, storeAccount(acct), toks, c.op, makeProof(req))
 		}
 		if err != nil {
 			return nil, n.localFailure(req.Method(), err)

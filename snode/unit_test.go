@@ -309,7 +309,8 @@ func FuzzPeerEndpoints(f *testing.F) {
 	f.Add(uint8(2), []byte(`{"keys":[{"a":"`+u.acct.String()+`","k":0,"n":0}]}`))
 	f.Add(uint8(3), []byte(`{"hashes":["`+strings.Repeat("A", 43)+`"]}`))
 	f.Add(uint8(4), []byte(`{"records":[{"a":"`+u.acct.String()+`","n":0,"h":"`+strings.Repeat("A", 43)+`","t":1,"e":9999999999999,"m":1,"d":true}]}`))
-	handlers := []peerFunc{n.handleForward, n.handleAEBuckets, n.handleAEHeaders, n.handleAEFetch, n.handleAEPush}
+	f.Add(uint8(5), []byte(`{"records":[{"a":"`+u.acct.String()+`","n":1,"h":"`+strings.Repeat("A", 43)+`","t":1,"e":9,"m":1,"data":"eA==","sp":"e30="}],"revocations":[{"a":"`+u.acct.String()+`","t":"`+base64.StdEncoding.EncodeToString(make([]byte, 36))+`","m":1,"p":"e30="}]}`))
+	handlers := []peerFunc{n.handleForward, n.handleAEBuckets, n.handleAEHeaders, n.handleAEFetch, n.handleAEPush, n.handleHandoff}
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
 		st, val, err := handlers[int(which)%len(handlers)](context.Background(), peer.Ed25519Public(), body)
 		st, out, isJSON := encodeReply(st, val, err)
@@ -325,14 +326,15 @@ func TestSplitRecords(t *testing.T) {
 		in.Records = append(in.Records, aeRecord{Hash: strconv.Itoa(i), Data: make([]byte, 300)})
 	}
 	in.Records = append(in.Records, aeRecord{Hash: "big", Data: make([]byte, 5000)})
-	chunks := splitRecords(in, 1000)
+	const limit = 3*(300+aeRowOverhead) + aeRowOverhead // three rows and a revocation
+	chunks := splitRecords(in, limit)
 	n := 0
 	for i, c := range chunks {
-		size := 0
+		size := len(c.Revocations) * aeRowOverhead
 		for _, r := range c.Records {
-			size += len(r.Data)
+			size += len(r.Data) + aeRowOverhead
 		}
-		if size > 1000 && len(c.Records) > 1 {
+		if size > limit && len(c.Records) > 1 {
 			t.Fatalf("chunk %d holds %d bytes in %d rows", i, size, len(c.Records))
 		}
 		if (i == 0) != (len(c.Revocations) == 1) {

@@ -40,7 +40,7 @@ func (w *wtx) insert(owner int64, r *Record) error {
 	if !r.Deleted {
 		data = nonNil(r.Data)
 	}
-	if _, err := w.st.insMsg.ExecContext(w.ctx, r.Hash, owner, r.Namespace, r.Timestamp, r.Expiry, r.MTime, data); err != nil {
+	if _, err := w.st.insMsg.ExecContext(w.ctx, r.Hash, owner, r.Namespace, r.Timestamp, r.Expiry, r.MTime, data, blob(r.StoreProof), blob(r.ChangeProof)); err != nil {
 		return fmt.Errorf("insert message: %w", err)
 	}
 	w.msgChange(r.Account, r.Namespace, r.Hash, nil, &state{mtime: r.MTime, expiry: r.Expiry, deleted: r.Deleted})
@@ -53,7 +53,7 @@ func (w *wtx) insert(owner int64, r *Record) error {
 // insertNew inserts a live record unless a row with its hash exists;
 // inserted is false (and nothing changed) when one does.
 func (w *wtx) insertNew(owner int64, r *Record) (inserted bool, err error) {
-	res, err := w.st.insNew.ExecContext(w.ctx, r.Hash, owner, r.Namespace, r.Timestamp, r.Expiry, r.MTime, nonNil(r.Data))
+	res, err := w.st.insNew.ExecContext(w.ctx, r.Hash, owner, r.Namespace, r.Timestamp, r.Expiry, r.MTime, nonNil(r.Data), blob(r.StoreProof))
 	if err != nil {
 		return false, fmt.Errorf("insert message: %w", err)
 	}
@@ -65,6 +65,14 @@ func (w *wtx) insertNew(owner int64, r *Record) (inserted bool, err error) {
 	return true, nil
 }
 
+// blob binds a proof: NULL when there is none.
+func blob(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
+}
+
 // nonNil keeps an empty message from being stored as NULL (a tombstone).
 func nonNil(b []byte) []byte {
 	if b == nil {
@@ -73,16 +81,17 @@ func nonNil(b []byte) []byte {
 	return b
 }
 
-// tombstone turns a live row into a tombstone at time op.
-func (w *wtx) tombstone(a Account, hash string, r hashRow, op int64) error {
-	if _, err := w.st.setTomb.ExecContext(w.ctx, op, r.id); err != nil {
+// tombstone turns a live row into a tombstone at time op; proof is the
+// request that deleted it.
+func (w *wtx) tombstone(a Account, hash string, r hashRow, op int64, proof []byte) error {
+	if _, err := w.st.setTomb.ExecContext(w.ctx, op, blob(proof), r.id); err != nil {
 		return fmt.Errorf("delete message: %w", err)
 	}
 	w.msgChange(a, r.ns, hash, &r.st, &state{mtime: op, expiry: r.st.expiry, deleted: true})
 	return nil
 }
 
-// Store stores m at operation time op. It returns what happened and the
+// Store stores m at operation time op; m.StoreProof is kept with the row. It returns what happened and the
 // message's expiry after the operation. A full database gives ErrFull.
 func (s *Store) Store(ctx context.Context, m Message, op int64) (StoreResult, int64, error) {
 	var res StoreResult
@@ -93,7 +102,7 @@ func (s *Store) Store(ctx context.Context, m Message, op int64) (StoreResult, in
 			return err
 		}
 		if IsPublicOutbox(m.Namespace) {
-			if err := w.clearOutbox(m.Account, owner, m.Namespace, m.Hash, op); err != nil {
+			if err := w.clearOutbox(m.Account, owner, m.Namespace, m.Hash, op, m.StoreProof); err != nil {
 				return err
 			}
 		}
@@ -114,7 +123,7 @@ func (s *Store) Store(ctx context.Context, m Message, op int64) (StoreResult, in
 			return w.insert(owner, &Record{Message: m, MTime: op})
 		case !r.st.deleted:
 			if m.Expiry > r.st.expiry && nw.newer(r.st) {
-				if _, err := w.st.setExpiry.ExecContext(w.ctx, m.Expiry, op, r.id); err != nil {
+				if _, err := w.st.setExpiry.ExecContext(w.ctx, m.Expiry, op, blob(m.StoreProof), r.id); err != nil {
 					return fmt.Errorf("extend message: %w", err)
 				}
 				w.msgChange(m.Account, r.ns, m.Hash, &r.st, &nw)
@@ -144,7 +153,7 @@ func (s *Store) Store(ctx context.Context, m Message, op int64) (StoreResult, in
 	return res, expiry, nil
 }
 
-func (w *wtx) clearOutbox(a Account, owner int64, ns int16, keep string, op int64) error {
+func (w *wtx) clearOutbox(a Account, owner int64, ns int16, keep string, op int64, proof []byte) error {
 	rows, err := w.conn.QueryContext(w.ctx,
 		"SELECT id, hash, expiry, mtime FROM messages WHERE owner = ? AND namespace = ? AND hash != ? AND data IS NOT NULL AND mtime <= ?",
 		owner, ns, keep, op)
@@ -168,7 +177,7 @@ func (w *wtx) clearOutbox(a Account, owner int64, ns int16, keep string, op int6
 		return err
 	}
 	for _, v := range vs {
-		if err := w.tombstone(a, v.hash, v.r, op); err != nil {
+		if err := w.tombstone(a, v.hash, v.r, op, proof); err != nil {
 			return err
 		}
 	}
@@ -182,8 +191,9 @@ type NSHash struct {
 }
 
 // DeleteByHash deletes the account's live messages with the given hashes
-// and returns the hashes it deleted, in request order.
-func (s *Store) DeleteByHash(ctx context.Context, a Account, hashes []string, op int64) ([]string, error) {
+// and returns the hashes it deleted, in request order. proof (the signed
+// request) is kept with each tombstone, as for every mutation below.
+func (s *Store) DeleteByHash(ctx context.Context, a Account, hashes []string, op int64, proof []byte) ([]string, error) {
 	var deleted []string
 	err := s.write(ctx, func(w *wtx) error {
 		deleted = nil
@@ -204,7 +214,7 @@ func (s *Store) DeleteByHash(ctx context.Context, a Account, hashes []string, op
 			if !found || r.owner != owner || r.st.deleted || !(state{mtime: op, expiry: r.st.expiry, deleted: true}).newer(r.st) {
 				continue
 			}
-			if err := w.tombstone(a, h, r, op); err != nil {
+			if err := w.tombstone(a, h, r, op, proof); err != nil {
 				return err
 			}
 			deleted = append(deleted, h)
@@ -216,7 +226,7 @@ func (s *Store) DeleteByHash(ctx context.Context, a Account, hashes []string, op
 
 // deleteWhere tombstones the account's live rows matched by cond (an SQL
 // condition over the messages table with args), at time op.
-func (w *wtx) deleteWhere(a Account, cond string, args []any, op int64) ([]NSHash, error) {
+func (w *wtx) deleteWhere(a Account, cond string, args []any, op int64, proof []byte) ([]NSHash, error) {
 	owner, ok, err := w.ownerID(a, false)
 	if err != nil || !ok {
 		return nil, err
@@ -244,7 +254,7 @@ func (w *wtx) deleteWhere(a Account, cond string, args []any, op int64) ([]NSHas
 	}
 	out := make([]NSHash, 0, len(vs))
 	for _, v := range vs {
-		if err := w.tombstone(a, v.hash, v.r, op); err != nil {
+		if err := w.tombstone(a, v.hash, v.r, op, proof); err != nil {
 			return nil, err
 		}
 		out = append(out, NSHash{Namespace: v.r.ns, Hash: v.hash})
@@ -254,7 +264,7 @@ func (w *wtx) deleteWhere(a Account, cond string, args []any, op int64) ([]NSHas
 
 // DeleteAll deletes every live message of the account in namespace *ns, or
 // in all namespaces when ns is nil.
-func (s *Store) DeleteAll(ctx context.Context, a Account, ns *int16, op int64) ([]NSHash, error) {
+func (s *Store) DeleteAll(ctx context.Context, a Account, ns *int16, op int64, proof []byte) ([]NSHash, error) {
 	cond, args := "", []any(nil)
 	if ns != nil {
 		cond, args = " AND namespace = ?", []any{*ns}
@@ -262,7 +272,7 @@ func (s *Store) DeleteAll(ctx context.Context, a Account, ns *int16, op int64) (
 	var out []NSHash
 	err := s.write(ctx, func(w *wtx) error {
 		var err error
-		out, err = w.deleteWhere(a, cond, args, op)
+		out, err = w.deleteWhere(a, cond, args, op, proof)
 		return err
 	})
 	return out, err
@@ -270,7 +280,7 @@ func (s *Store) DeleteAll(ctx context.Context, a Account, ns *int16, op int64) (
 
 // DeleteBefore deletes the account's live messages with timestamp <= before
 // in namespace *ns (all namespaces when nil).
-func (s *Store) DeleteBefore(ctx context.Context, a Account, ns *int16, before, op int64) ([]NSHash, error) {
+func (s *Store) DeleteBefore(ctx context.Context, a Account, ns *int16, before, op int64, proof []byte) ([]NSHash, error) {
 	cond, args := " AND timestamp <= ?", []any{before}
 	if ns != nil {
 		cond, args = cond+" AND namespace = ?", append(args, *ns)
@@ -278,7 +288,7 @@ func (s *Store) DeleteBefore(ctx context.Context, a Account, ns *int16, before, 
 	var out []NSHash
 	err := s.write(ctx, func(w *wtx) error {
 		var err error
-		out, err = w.deleteWhere(a, cond, args, op)
+		out, err = w.deleteWhere(a, cond, args, op, proof)
 		return err
 	})
 	return out, err
@@ -303,7 +313,7 @@ const (
 // UpdateExpiry sets the expiry of the account's live, unexpired messages.
 // expiries holds one value for every hash or a single value for all. It
 // returns the messages updated with their new expiry, in request order.
-func (s *Store) UpdateExpiry(ctx context.Context, a Account, hashes []string, expiries []int64, mode ExpiryMode, op int64) ([]HashExpiry, error) {
+func (s *Store) UpdateExpiry(ctx context.Context, a Account, hashes []string, expiries []int64, mode ExpiryMode, op int64, proof []byte) ([]HashExpiry, error) {
 	if len(expiries) != 1 && len(expiries) != len(hashes) {
 		return nil, fmt.Errorf("store: %d expiries for %d hashes", len(expiries), len(hashes))
 	}
@@ -338,7 +348,7 @@ func (s *Store) UpdateExpiry(ctx context.Context, a Account, hashes []string, ex
 			if !nw.newer(r.st) {
 				continue
 			}
-			if _, err := w.st.setExpiry.ExecContext(w.ctx, exp, op, r.id); err != nil {
+			if _, err := w.st.setChange.ExecContext(w.ctx, exp, op, blob(proof), r.id); err != nil {
 				return fmt.Errorf("update expiry: %w", err)
 			}
 			w.msgChange(a, r.ns, h, &r.st, &nw)
@@ -351,7 +361,7 @@ func (s *Store) UpdateExpiry(ctx context.Context, a Account, hashes []string, ex
 
 // UpdateAllExpiries shortens to expiry every live message of the account
 // (in namespace *ns, or all when nil) that expires later.
-func (s *Store) UpdateAllExpiries(ctx context.Context, a Account, ns *int16, expiry, op int64) ([]NSHash, error) {
+func (s *Store) UpdateAllExpiries(ctx context.Context, a Account, ns *int16, expiry, op int64, proof []byte) ([]NSHash, error) {
 	var out []NSHash
 	err := s.write(ctx, func(w *wtx) error {
 		out = nil
@@ -390,7 +400,7 @@ func (s *Store) UpdateAllExpiries(ctx context.Context, a Account, ns *int16, exp
 			if !nw.newer(h.r.st) {
 				continue
 			}
-			if _, err := w.st.setExpiry.ExecContext(w.ctx, expiry, op, h.r.id); err != nil {
+			if _, err := w.st.setChange.ExecContext(w.ctx, expiry, op, blob(proof), h.r.id); err != nil {
 				return fmt.Errorf("update expiry: %w", err)
 			}
 			w.msgChange(a, h.r.ns, h.hash, &h.r.st, &nw)
@@ -403,7 +413,7 @@ func (s *Store) UpdateAllExpiries(ctx context.Context, a Account, ns *int16, exp
 
 // setRevocation moves a token to the wanted revocation state at time op and
 // reports whether its state changed.
-func (w *wtx) setRevocation(a Account, owner int64, token [TokenSize]byte, revoked bool, op int64) (bool, error) {
+func (w *wtx) setRevocation(a Account, owner int64, token [TokenSize]byte, revoked bool, op int64, proof []byte) (bool, error) {
 	var cur Revocation
 	err := w.st.selRev.QueryRowContext(w.ctx, owner, token[:]).Scan(&cur.Revoked, &cur.MTime)
 	switch {
@@ -411,7 +421,7 @@ func (w *wtx) setRevocation(a Account, owner int64, token [TokenSize]byte, revok
 		if !revoked {
 			return false, nil
 		}
-		if _, err := w.st.insRev.ExecContext(w.ctx, owner, token[:], true, op); err != nil {
+		if _, err := w.st.insRev.ExecContext(w.ctx, owner, token[:], true, op, blob(proof)); err != nil {
 			return false, fmt.Errorf("insert revocation: %w", err)
 		}
 		w.revChange(a, nil, &Revocation{Token: token, Revoked: true, MTime: op})
@@ -427,7 +437,7 @@ func (w *wtx) setRevocation(a Account, owner int64, token [TokenSize]byte, revok
 		// Equal times: revocation wins, as a tombstone wins for messages.
 		return false, nil
 	}
-	if _, err := w.st.upRev.ExecContext(w.ctx, revoked, op, owner, token[:]); err != nil {
+	if _, err := w.st.upRev.ExecContext(w.ctx, revoked, op, blob(proof), owner, token[:]); err != nil {
 		return false, fmt.Errorf("update revocation: %w", err)
 	}
 	w.revChange(a, &cur, &Revocation{Token: token, Revoked: revoked, MTime: op})
@@ -472,17 +482,17 @@ func (w *wtx) pruneRevocations(a Account, owner int64) error {
 }
 
 // Revoke revokes subaccount tokens of an account and returns how many were
-// not revoked before.
-func (s *Store) Revoke(ctx context.Context, a Account, tokens [][TokenSize]byte, op int64) (int, error) {
-	return s.setRevocations(ctx, a, tokens, true, op)
+// not revoked before. proof is the signed request.
+func (s *Store) Revoke(ctx context.Context, a Account, tokens [][TokenSize]byte, op int64, proof []byte) (int, error) {
+	return s.setRevocations(ctx, a, tokens, true, op, proof)
 }
 
 // Unrevoke lifts revocations and returns how many tokens were revoked.
-func (s *Store) Unrevoke(ctx context.Context, a Account, tokens [][TokenSize]byte, op int64) (int, error) {
-	return s.setRevocations(ctx, a, tokens, false, op)
+func (s *Store) Unrevoke(ctx context.Context, a Account, tokens [][TokenSize]byte, op int64, proof []byte) (int, error) {
+	return s.setRevocations(ctx, a, tokens, false, op, proof)
 }
 
-func (s *Store) setRevocations(ctx context.Context, a Account, tokens [][TokenSize]byte, revoked bool, op int64) (int, error) {
+func (s *Store) setRevocations(ctx context.Context, a Account, tokens [][TokenSize]byte, revoked bool, op int64, proof []byte) (int, error) {
 	var n int
 	err := s.write(ctx, func(w *wtx) error {
 		n = 0
@@ -491,7 +501,7 @@ func (s *Store) setRevocations(ctx context.Context, a Account, tokens [][TokenSi
 			return err
 		}
 		for _, t := range tokens {
-			changed, err := w.setRevocation(a, owner, t, revoked, op)
+			changed, err := w.setRevocation(a, owner, t, revoked, op, proof)
 			if err != nil {
 				return err
 			}
@@ -505,8 +515,10 @@ func (s *Store) setRevocations(ctx context.Context, a Account, tokens [][TokenSi
 }
 
 // Merge applies records and revocations received from a peer: each one
-// replaces the local row when it is Newer (or the row is missing). Records
-// already expired at now are ignored. It returns how many rows changed.
+// replaces the local row when it is Newer (or the row is missing), except
+// that a live record shortens a live row's expiry only with a ChangeProof
+// (an expire). Records already expired at now are ignored. It returns how
+// many rows changed.
 func (s *Store) Merge(ctx context.Context, recs []Record, revs []Revocation, now int64) (int, error) {
 	var n int
 	err := s.write(ctx, func(w *wtx) error {
@@ -530,7 +542,7 @@ func (s *Store) Merge(ctx context.Context, recs []Record, revs []Revocation, now
 			err = w.st.selRev.QueryRowContext(w.ctx, owner, r.Token[:]).Scan(&cur.Revoked, &cur.MTime)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
-				if _, err := w.st.insRev.ExecContext(w.ctx, owner, r.Token[:], r.Revoked, r.MTime); err != nil {
+				if _, err := w.st.insRev.ExecContext(w.ctx, owner, r.Token[:], r.Revoked, r.MTime, blob(r.Proof)); err != nil {
 					return fmt.Errorf("insert revocation: %w", err)
 				}
 				w.revChange(r.Account, nil, &r)
@@ -540,7 +552,7 @@ func (s *Store) Merge(ctx context.Context, recs []Record, revs []Revocation, now
 			default:
 				cur.Token = r.Token
 				if r.MTime > cur.MTime || (r.MTime == cur.MTime && r.Revoked && !cur.Revoked) {
-					if _, err := w.st.upRev.ExecContext(w.ctx, r.Revoked, r.MTime, owner, r.Token[:]); err != nil {
+					if _, err := w.st.upRev.ExecContext(w.ctx, r.Revoked, r.MTime, blob(r.Proof), owner, r.Token[:]); err != nil {
 						return fmt.Errorf("update revocation: %w", err)
 					}
 					w.revChange(r.Account, &cur, &r)
@@ -581,6 +593,11 @@ func (w *wtx) merge(rec *Record, now int64) (bool, error) {
 		return true, w.insert(owner, rec)
 	case r.owner != owner || !nw.newer(r.st):
 		return false, nil
+	case !r.st.deleted && !rec.Deleted && rec.Expiry < r.st.expiry && rec.ChangeProof == nil:
+		// Only the owner's expire request (a change proof) shortens a live
+		// message: Session's store signature covers neither the expiry
+		// nor the data, so a store request does not prove a shorter one.
+		return false, nil
 	case r.st.deleted && !rec.Deleted:
 		if _, err := w.st.delMsg.ExecContext(w.ctx, r.id); err != nil {
 			return false, fmt.Errorf("replace tombstone: %w", err)
@@ -588,7 +605,7 @@ func (w *wtx) merge(rec *Record, now int64) (bool, error) {
 		w.msgChange(rec.Account, r.ns, rec.Hash, &r.st, nil)
 		return true, w.insert(owner, rec)
 	default:
-		if _, err := w.st.upMsg.ExecContext(w.ctx, rec.Expiry, rec.MTime, rec.Deleted, r.id); err != nil {
+		if _, err := w.st.upMsg.ExecContext(w.ctx, rec.Expiry, rec.MTime, rec.Deleted, blob(rec.StoreProof), blob(rec.ChangeProof), r.id); err != nil {
 			return false, fmt.Errorf("merge message: %w", err)
 		}
 		w.msgChange(rec.Account, r.ns, rec.Hash, &r.st, &nw)

@@ -83,9 +83,9 @@ func (rs *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 		p(&rs.allExpiries, "SELECT hash, expiry FROM messages WHERE owner = "+ownerSub+" AND data IS NOT NULL AND expiry > ?"),
 		p(&rs.revoked, "SELECT revoked FROM revoked WHERE token = ? AND owner = "+ownerSub),
 		p(&rs.headers, "SELECT hash, mtime, expiry, data IS NULL FROM messages WHERE owner = "+ownerSub+" AND namespace = ?"),
-		p(&rs.revHeaders, "SELECT token, revoked, mtime FROM revoked WHERE owner = "+ownerSub),
-		p(&rs.byHash, "SELECT o.pubkey, m.namespace, m.timestamp, m.expiry, m.mtime, m.data IS NULL, m.data FROM messages m JOIN owners o ON o.id = m.owner WHERE m.hash = ?"),
-		p(&rs.export, "SELECT hash, namespace, timestamp, expiry, mtime, data IS NULL, data FROM messages WHERE owner = "+ownerSub+" ORDER BY id"),
+		p(&rs.revHeaders, "SELECT token, revoked, mtime, proof FROM revoked WHERE owner = "+ownerSub),
+		p(&rs.byHash, "SELECT o.pubkey, m.namespace, m.timestamp, m.expiry, m.mtime, m.data IS NULL, m.data, m.sproof, m.cproof FROM messages m JOIN owners o ON o.id = m.owner WHERE m.hash = ?"),
+		p(&rs.export, "SELECT hash, namespace, timestamp, expiry, mtime, data IS NULL, data, sproof, cproof FROM messages WHERE owner = "+ownerSub+" ORDER BY id"),
 		p(&rs.exportRev, "SELECT token, revoked, mtime FROM revoked WHERE owner = "+ownerSub),
 		p(&rs.count, "SELECT count(*) FROM messages WHERE data IS NOT NULL AND expiry > ?"),
 	)
@@ -287,7 +287,7 @@ func (s *Store) revocations(ctx context.Context, a Account) ([]Revocation, error
 	for rows.Next() {
 		r := Revocation{Account: a}
 		var tok []byte
-		if err := rows.Scan(&tok, &r.Revoked, &r.MTime); err != nil {
+		if err := rows.Scan(&tok, &r.Revoked, &r.MTime, &r.Proof); err != nil {
 			return nil, fmt.Errorf("revocations: %w", err)
 		}
 		if len(tok) != TokenSize {
@@ -306,7 +306,7 @@ func (s *Store) Fetch(ctx context.Context, hashes []string) ([]Record, error) {
 	for _, h := range hashes {
 		var r Record
 		var pk []byte
-		err := s.rs.byHash.QueryRowContext(ctx, h).Scan(&pk, &r.Namespace, &r.Timestamp, &r.Expiry, &r.MTime, &r.Deleted, &r.Data)
+		err := s.rs.byHash.QueryRowContext(ctx, h).Scan(&pk, &r.Namespace, &r.Timestamp, &r.Expiry, &r.MTime, &r.Deleted, &r.Data, &r.StoreProof, &r.ChangeProof)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
@@ -335,7 +335,7 @@ func (s *Store) Export(ctx context.Context, a Account) ([]Record, []Revocation, 
 	var recs []Record
 	for rows.Next() {
 		r := Record{Message: Message{Account: a}}
-		if err := rows.Scan(&r.Hash, &r.Namespace, &r.Timestamp, &r.Expiry, &r.MTime, &r.Deleted, &r.Data); err != nil {
+		if err := rows.Scan(&r.Hash, &r.Namespace, &r.Timestamp, &r.Expiry, &r.MTime, &r.Deleted, &r.Data, &r.StoreProof, &r.ChangeProof); err != nil {
 			rows.Close()
 			return nil, nil, fmt.Errorf("export: %w", err)
 		}

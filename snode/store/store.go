@@ -57,6 +57,11 @@ type Message struct {
 	Timestamp int64
 	Expiry    int64
 	Data      []byte
+	// StoreProof is the owner's store request that put the message here,
+	// kept so that peers can verify the row (opaque to the store; nil for
+	// rows stored before proofs were kept). Reads for clients leave it
+	// empty.
+	StoreProof []byte
 }
 
 // Record is a message or its tombstone, the unit of replication. A deleted
@@ -65,6 +70,11 @@ type Record struct {
 	Message
 	MTime   int64 // time of the operation that produced this state
 	Deleted bool
+	// ChangeProof is the owner's request behind the row's last change when
+	// that was not its store: a delete, an expiry change, or the store that
+	// replaced it in a public outbox. Nil when StoreProof explains the
+	// state (or for rows from before proofs were kept).
+	ChangeProof []byte
 }
 
 // TokenSize is the length of a subaccount token.
@@ -77,6 +87,9 @@ type Revocation struct {
 	Token   [TokenSize]byte
 	Revoked bool
 	MTime   int64
+	// Proof is the account's signed revoke or unrevoke request (nil for
+	// rows from before proofs were kept).
+	Proof []byte
 }
 
 // StoreResult says what a Store did.
@@ -283,6 +296,9 @@ func (s *Store) openWriter(ctx context.Context, maxBytes int64) error {
 	if _, err := s.wconn.ExecContext(ctx, schema); err != nil {
 		return fmt.Errorf("schema: %w", err)
 	}
+	if err := migrate(ctx, s.wconn); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
 	// Checkpoints run beside the writer (checkpointLoop), not inside its
 	// commits.
 	if _, err := s.wconn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
@@ -473,7 +489,9 @@ CREATE TABLE IF NOT EXISTS messages (
 	timestamp INTEGER NOT NULL,
 	expiry INTEGER NOT NULL,
 	mtime INTEGER NOT NULL,
-	data BLOB
+	data BLOB,
+	sproof BLOB,
+	cproof BLOB
 );
 CREATE INDEX IF NOT EXISTS messages_owner_ns ON messages(owner, namespace, id);
 CREATE INDEX IF NOT EXISTS messages_expiry ON messages(expiry);
@@ -482,6 +500,32 @@ CREATE TABLE IF NOT EXISTS revoked (
 	token BLOB NOT NULL,
 	revoked INTEGER NOT NULL,
 	mtime INTEGER NOT NULL,
+	proof BLOB,
 	PRIMARY KEY (owner, token)
 ) WITHOUT ROWID;
 `
+
+// migrations add what later versions keep to a store an older version
+// created: the proof columns (version 1). Rows from before have no proofs.
+var migrations = []struct{ table, column string }{
+	{"messages", "sproof"},
+	{"messages", "cproof"},
+	{"revoked", "proof"},
+}
+
+// migrate adds the columns an older store lacks.
+func migrate(ctx context.Context, c *sql.Conn) error {
+	for _, m := range migrations {
+		var n int
+		if err := c.QueryRowContext(ctx, "SELECT count(*) FROM pragma_table_info(?) WHERE name = ?", m.table, m.column).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			continue
+		}
+		if _, err := c.ExecContext(ctx, "ALTER TABLE "+m.table+" ADD COLUMN "+m.column+" BLOB"); err != nil {
+			return fmt.Errorf("add %s.%s: %w", m.table, m.column, err)
+		}
+	}
+	return nil
+}

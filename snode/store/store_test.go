@@ -150,7 +150,7 @@ func TestExpiryAndSweep(t *testing.T) {
 	a := acct(1)
 	mustStore(t, s, msg(a, 0, 1, 1000, 5000), 1000)
 	mustStore(t, s, msg(a, 0, 2, 1000, 9000), 1000)
-	if _, err := s.DeleteByHash(ctx, a, []string{msg(a, 0, 2, 0, 0).Hash}, 1500); err != nil {
+	if _, err := s.DeleteByHash(ctx, a, []string{msg(a, 0, 2, 0, 0).Hash}, 1500, nil); err != nil {
 		t.Fatal(err)
 	}
 	page, _, _ := s.Retrieve(ctx, RetrieveQuery{Account: a, Now: 5000})
@@ -183,19 +183,19 @@ func TestDeletes(t *testing.T) {
 		mustStore(t, s, msg(a, 0, i, int64(1000+i), 100_000), 2000)
 		mustStore(t, s, msg(a, 5, i, int64(1000+i), 100_000), 2000)
 	}
-	del, err := s.DeleteByHash(ctx, a, []string{msg(a, 0, 0, 0, 0).Hash, "unknown", msg(a, 0, 0, 0, 0).Hash}, 3000)
+	del, err := s.DeleteByHash(ctx, a, []string{msg(a, 0, 0, 0, 0).Hash, "unknown", msg(a, 0, 0, 0, 0).Hash}, 3000, nil)
 	if err != nil || !slices.Equal(del, []string{msg(a, 0, 0, 0, 0).Hash}) {
 		t.Fatalf("delete: %v %v", del, err)
 	}
 	// another account cannot delete a's messages
-	if del, _ := s.DeleteByHash(ctx, acct(2), []string{msg(a, 0, 1, 0, 0).Hash}, 3000); len(del) != 0 {
+	if del, _ := s.DeleteByHash(ctx, acct(2), []string{msg(a, 0, 1, 0, 0).Hash}, 3000, nil); len(del) != 0 {
 		t.Fatal("cross-account delete")
 	}
-	before, err := s.DeleteBefore(ctx, a, ptr(int16(5)), 1001, 3001)
+	before, err := s.DeleteBefore(ctx, a, ptr(int16(5)), 1001, 3001, nil)
 	if err != nil || len(before) != 2 {
 		t.Fatalf("delete_before ns 5: %v %v", before, err)
 	}
-	all, err := s.DeleteAll(ctx, a, nil, 3002)
+	all, err := s.DeleteAll(ctx, a, nil, 3002, nil)
 	if err != nil || len(all) != 5 { // 3 left in ns 0, 2 in ns 5
 		t.Fatalf("delete_all: %v %v", all, err)
 	}
@@ -222,15 +222,15 @@ func TestExpiryUpdates(t *testing.T) {
 	for i := range 3 {
 		mustStore(t, s, msg(a, 0, i, 1000, 50_000), 1000)
 	}
-	up, err := s.UpdateExpiry(ctx, a, []string{h(0), h(1)}, []int64{40_000}, ExpiryExtendOnly, 2000)
+	up, err := s.UpdateExpiry(ctx, a, []string{h(0), h(1)}, []int64{40_000}, ExpiryExtendOnly, 2000, nil)
 	if err != nil || len(up) != 0 {
 		t.Fatalf("extend-only to earlier: %v %v", up, err)
 	}
-	up, _ = s.UpdateExpiry(ctx, a, []string{h(0), h(1)}, []int64{40_000, 60_000}, ExpiryShortenOnly, 2001)
+	up, _ = s.UpdateExpiry(ctx, a, []string{h(0), h(1)}, []int64{40_000, 60_000}, ExpiryShortenOnly, 2001, nil)
 	if len(up) != 1 || up[0] != (HashExpiry{h(0), 40_000}) {
 		t.Fatalf("shorten-only: %v", up)
 	}
-	up, _ = s.UpdateExpiry(ctx, a, []string{h(1)}, []int64{70_000}, ExpiryAny, 2002)
+	up, _ = s.UpdateExpiry(ctx, a, []string{h(1)}, []int64{70_000}, ExpiryAny, 2002, nil)
 	if len(up) != 1 {
 		t.Fatalf("any: %v", up)
 	}
@@ -238,7 +238,7 @@ func TestExpiryUpdates(t *testing.T) {
 	if ex[h(0)] != 40_000 || ex[h(1)] != 70_000 || ex[h(2)] != 50_000 || len(ex) != 3 {
 		t.Fatalf("expiries: %v", ex)
 	}
-	all, _ := s.UpdateAllExpiries(ctx, a, ptr(int16(0)), 45_000, 2004)
+	all, _ := s.UpdateAllExpiries(ctx, a, ptr(int16(0)), 45_000, 2004, nil)
 	if len(all) != 2 {
 		t.Fatalf("expire_all: %v", all)
 	}
@@ -257,7 +257,7 @@ func TestRevocations(t *testing.T) {
 		tk[5] = byte(i >> 8)
 		return tk
 	}
-	n, err := s.Revoke(ctx, a, [][TokenSize]byte{tok(1), tok(2), tok(1)}, 1000)
+	n, err := s.Revoke(ctx, a, [][TokenSize]byte{tok(1), tok(2), tok(1)}, 1000, nil)
 	if err != nil || n != 2 {
 		t.Fatalf("revoke: %d %v", n, err)
 	}
@@ -267,14 +267,14 @@ func TestRevocations(t *testing.T) {
 	if r, _ := s.IsRevoked(ctx, acct(2), tok(1)); r {
 		t.Fatal("revoked for another account")
 	}
-	if n, _ := s.Unrevoke(ctx, a, [][TokenSize]byte{tok(1), tok(3)}, 1001); n != 1 {
+	if n, _ := s.Unrevoke(ctx, a, [][TokenSize]byte{tok(1), tok(3)}, 1001, nil); n != 1 {
 		t.Fatalf("unrevoke: %d", n)
 	}
 	if r, _ := s.IsRevoked(ctx, a, tok(1)); r {
 		t.Fatal("still revoked")
 	}
 	for i := range 60 {
-		if _, err := s.Revoke(ctx, a, [][TokenSize]byte{tok(100 + i)}, int64(2000+i)); err != nil {
+		if _, err := s.Revoke(ctx, a, [][TokenSize]byte{tok(100 + i)}, int64(2000+i), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -343,7 +343,7 @@ func TestFull(t *testing.T) {
 		}
 	}
 	// Deleting frees room.
-	if _, err := s.DeleteAll(ctx, a, nil, 2000); err != nil {
+	if _, err := s.DeleteAll(ctx, a, nil, 2000, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Sweep(ctx, 200_000, 1000); err != nil {
@@ -446,12 +446,12 @@ func script(a Account) []step {
 		})
 	}
 	st = append(st,
-		func(s *Store) error { _, err := s.DeleteByHash(ctx, a, []string{h(1), h(2)}, 2000); return err },
+		func(s *Store) error { _, err := s.DeleteByHash(ctx, a, []string{h(1), h(2)}, 2000, nil); return err },
 		func(s *Store) error {
-			_, err := s.UpdateExpiry(ctx, a, []string{h(3)}, []int64{120_000}, ExpiryAny, 2001)
+			_, err := s.UpdateExpiry(ctx, a, []string{h(3)}, []int64{120_000}, ExpiryAny, 2001, nil)
 			return err
 		},
-		func(s *Store) error { _, err := s.Revoke(ctx, a, [][TokenSize]byte{{3, 1}}, 2002); return err },
+		func(s *Store) error { _, err := s.Revoke(ctx, a, [][TokenSize]byte{{3, 1}}, 2002, nil); return err },
 		func(s *Store) error { _, _, err := s.Store(ctx, msg(a, 0, 1, 1000, 100_000), 2003); return err },
 	)
 	return st
@@ -595,7 +595,7 @@ func TestPurge(t *testing.T) {
 	a, b := acct(1), acct(2)
 	mustStore(t, s, msg(a, 0, 1, 1000, 50_000), 1000)
 	mustStore(t, s, msg(b, 0, 1, 1000, 50_000), 1000)
-	if _, err := s.Revoke(ctx, a, [][TokenSize]byte{{3}}, 1000); err != nil {
+	if _, err := s.Revoke(ctx, a, [][TokenSize]byte{{3}}, 1000, nil); err != nil {
 		t.Fatal(err)
 	}
 	n, err := s.Purge(ctx, a)

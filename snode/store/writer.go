@@ -278,7 +278,7 @@ func (a state) newer(b state) bool {
 type writeStmts struct {
 	insOwner, delOwner                                    *sql.Stmt
 	selByHash, insMsg, insNew, delMsg, setExpiry, setTomb *sql.Stmt
-	upMsg                                                 *sql.Stmt
+	upMsg, setChange                                      *sql.Stmt
 	selRev, insRev, upRev                                 *sql.Stmt
 	begin, commit                                         *sql.Stmt
 	all                                                   []*sql.Stmt
@@ -298,15 +298,16 @@ func (ws *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
 		p(&ws.insOwner, "INSERT INTO owners (pubkey) VALUES (?) RETURNING id"),
 		p(&ws.delOwner, "DELETE FROM owners WHERE id = ?"),
 		p(&ws.selByHash, "SELECT id, owner, namespace, expiry, mtime, data IS NULL FROM messages WHERE hash = ?"),
-		p(&ws.insMsg, "INSERT INTO messages (hash, owner, namespace, timestamp, expiry, mtime, data) VALUES (?, ?, ?, ?, ?, ?, ?)"),
-		p(&ws.insNew, "INSERT INTO messages (hash, owner, namespace, timestamp, expiry, mtime, data) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING"),
+		p(&ws.insMsg, "INSERT INTO messages (hash, owner, namespace, timestamp, expiry, mtime, data, sproof, cproof) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+		p(&ws.insNew, "INSERT INTO messages (hash, owner, namespace, timestamp, expiry, mtime, data, sproof) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING"),
 		p(&ws.delMsg, "DELETE FROM messages WHERE id = ?"),
-		p(&ws.setExpiry, "UPDATE messages SET expiry = ?, mtime = ? WHERE id = ?"),
-		p(&ws.setTomb, "UPDATE messages SET data = NULL, mtime = ? WHERE id = ?"),
-		p(&ws.upMsg, "UPDATE messages SET expiry = ?, mtime = ?, data = CASE WHEN ? THEN NULL ELSE data END WHERE id = ?"),
+		p(&ws.setExpiry, "UPDATE messages SET expiry = ?, mtime = ?, sproof = ?, cproof = NULL WHERE id = ?"),
+		p(&ws.setTomb, "UPDATE messages SET data = NULL, mtime = ?, cproof = ? WHERE id = ?"),
+		p(&ws.upMsg, "UPDATE messages SET expiry = ?, mtime = ?, data = CASE WHEN ? THEN NULL ELSE data END, sproof = coalesce(?, sproof), cproof = ? WHERE id = ?"),
+		p(&ws.setChange, "UPDATE messages SET expiry = ?, mtime = ?, cproof = ? WHERE id = ?"),
 		p(&ws.selRev, "SELECT revoked, mtime FROM revoked WHERE owner = ? AND token = ?"),
-		p(&ws.insRev, "INSERT INTO revoked (owner, token, revoked, mtime) VALUES (?, ?, ?, ?)"),
-		p(&ws.upRev, "UPDATE revoked SET revoked = ?, mtime = ? WHERE owner = ? AND token = ?"),
+		p(&ws.insRev, "INSERT INTO revoked (owner, token, revoked, mtime, proof) VALUES (?, ?, ?, ?, ?)"),
+		p(&ws.upRev, "UPDATE revoked SET revoked = ?, mtime = ?, proof = ? WHERE owner = ? AND token = ?"),
 		p(&ws.begin, "BEGIN IMMEDIATE"),
 		p(&ws.commit, "COMMIT"),
 	)
