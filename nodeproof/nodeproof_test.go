@@ -215,7 +215,9 @@ func TestRealLedger(t *testing.T) {
 			editHeader(t, p, func(sh *types.SignedHeader) { sh.Commit.Signatures[0].Signature[5] ^= 1 })
 		}},
 		{"a later timestamp", func(p *nodeproof.ProofJSON) {
-			editHeader(t, p, func(sh *types.SignedHeader) { sh.Commit.Signatures[0].Timestamp = sh.Commit.Signatures[0].Timestamp.Add(time.Nanosecond) })
+			editHeader(t, p, func(sh *types.SignedHeader) {
+				sh.Commit.Signatures[0].Timestamp = sh.Commit.Signatures[0].Timestamp.Add(time.Nanosecond)
+			})
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"sotto.dev/nodeproof"
+	"sotto.dev/storagerpc"
 )
 
 // validator is a test validator with its signing key.
@@ -179,4 +180,10 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestEndpointName(t *testing.T) {
+	if nodeproof.Endpoint != storagerpc.OxendNodeListProof {
+		t.Fatalf("nodeproof.Endpoint %q, storagerpc %q", nodeproof.Endpoint, storagerpc.OxendNodeListProof)
+	}
 }
