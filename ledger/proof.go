@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	cmtjson "github.com/cometbft/cometbft/libs/json"
 	"github.com/cometbft/cometbft/types"
@@ -66,14 +68,30 @@ func ProofNodes(s *Snapshot) ([]nodeproof.Node, error) {
 	return out, nil
 }
 
+// ProveWait is how long Prove waits for the next block when the newest
+// node list is not provable yet but differs from the last provable one.
+const ProveWait = 3 * time.Second
+
 // Prove returns the node-list proof of the newest of snaps (newest first,
 // as ChainView.Recent gives them) whose next block the ledger has
 // committed: its nodes and state hash, and the signed header of the next
-// block with its validators.
+// block with its validators. When the newest list changed in the block
+// that has no successor yet, Prove waits up to ProveWait for that
+// successor rather than prove the list before the change.
 func (c *Client) Prove(ctx context.Context, snaps []*Snapshot) (*nodeproof.ProofJSON, error) {
 	latest, err := c.Height(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if len(snaps) > 1 && snaps[0].Height+1 > latest {
+		i := slices.IndexFunc(snaps, func(s *Snapshot) bool { return s.Height+1 <= latest })
+		if i < 0 || !slices.Equal(snaps[i].Nodes, snaps[0].Nodes) {
+			wctx, cancel := context.WithTimeout(ctx, ProveWait)
+			if c.WaitHeight(wctx, snaps[0].Height+1) == nil {
+				latest = snaps[0].Height + 1
+			}
+			cancel()
+		}
 	}
 	for _, s := range snaps {
 		if s == nil || s.StateHash == ([32]byte{}) || s.Height+1 > latest {
@@ -95,4 +113,23 @@ func (c *Client) Prove(ctx context.Context, snaps []*Snapshot) (*nodeproof.Proof
 		return p, nil
 	}
 	return nil, fmt.Errorf("%w: no recent node list has its next block committed yet (ledger height %d)", ErrNoProof, latest)
+}
+
+// GenesisTrust reads the chain id and the validators of the ledger home
+// dir's genesis: what a client's network file trusts (docs/nodeproof.md).
+// The ledger makes no validator updates, so the genesis validators sign
+// every block.
+func GenesisTrust(dir string) (chainID string, vals []nodeproof.Validator, err error) {
+	doc, _, err := loadNetworkGenesis(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, v := range doc.Validators {
+		pk := v.PubKey.Bytes()
+		if v.PubKey.Type() != "ed25519" || len(pk) != 32 {
+			return "", nil, fmt.Errorf("ledger: genesis validator %s is not Ed25519", v.Name)
+		}
+		vals = append(vals, nodeproof.Validator{PubKey: [32]byte(pk), Power: v.Power})
+	}
+	return doc.ChainID, vals, nil
 }
