@@ -111,19 +111,19 @@ func both(t *testing.T, trust *nodeproof.Trust, p *nodeproof.ProofJSON, ok bool)
 
 // realLedger runs a one-validator CometBFT ledger with three genesis nodes
 // and returns a proof built from it, with the trust of its network file.
-func realLedger(t *testing.T) (*nodeproof.Trust, *nodeproof.ProofJSON) {
+func realLedger(t testing.TB, nodes int) (*nodeproof.Trust, *nodeproof.ProofJSON, *ledger.Embedded) {
 	t.Helper()
 	p := state.DevnetParams()
 	p.BlockTime = 100 * time.Millisecond
 	op := ed25519.NewKeyFromSeed(make([]byte, 32))
 	g := &state.Genesis{Params: &p, Pool: 1_000_000 * state.Coin,
-		Accounts: []state.GenesisAccount{{Address: hex.EncodeToString(op.Public().(ed25519.PublicKey)), Balance: 100 * p.StakingRequirement}}}
-	for i := range 3 {
-		k := sha256.Sum256([]byte{byte(i)})
+		Accounts: []state.GenesisAccount{{Address: hex.EncodeToString(op.Public().(ed25519.PublicKey)), Balance: uint64(nodes+1) * p.StakingRequirement}}}
+	for i := range nodes {
+		k := sha256.Sum256([]byte{byte(i), byte(i >> 8)})
 		nk := ed25519.NewKeyFromSeed(k[:]).Public().(ed25519.PublicKey)
-		x := sha256.Sum256([]byte{'x', byte(i)})
+		x := sha256.Sum256([]byte{'x', byte(i), byte(i >> 8)})
 		g.Nodes = append(g.Nodes, state.GenesisNode{Operator: hex.EncodeToString(op.Public().(ed25519.PublicKey)),
-			Ed25519: hex.EncodeToString(nk), X25519: hex.EncodeToString(x[:]), PublicIP: fmt.Sprintf("127.0.0.%d", i+1),
+			Ed25519: hex.EncodeToString(nk), X25519: hex.EncodeToString(x[:]), PublicIP: fmt.Sprintf("10.%d.%d.1", i>>8, i&0xff),
 			StoragePort: 22021, Version: [3]uint16{2, 11, 0}})
 	}
 	e, err := ledger.NewEmbedded(ledger.EmbeddedConfig{Dir: t.TempDir(), ChainID: "sotto-proof-test", Genesis: g})
@@ -149,7 +149,7 @@ func realLedger(t *testing.T) (*nodeproof.Trust, *nodeproof.ProofJSON) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(proof.Nodes) != 3 {
+	if len(proof.Nodes) != nodes {
 		t.Fatalf("proof lists %d nodes", len(proof.Nodes))
 	}
 	var vals []*types.Validator
@@ -160,7 +160,33 @@ func realLedger(t *testing.T) (*nodeproof.Trust, *nodeproof.ProofJSON) {
 	for _, v := range vals {
 		trust.Validators = append(trust.Validators, nodeproof.Validator{PubKey: [32]byte(v.PubKey.Bytes()), Power: v.VotingPower})
 	}
-	return trust, proof
+	return trust, proof, e
+}
+
+// BenchmarkProve measures what a node spends to build a proof of a
+// 2,000-node list from its in-process ledger (the node caches it until the
+// next block).
+func BenchmarkProve(b *testing.B) {
+	_, _, e := realLedger(b, 2000)
+	snaps := e.View().Recent()
+	for b.Loop() {
+		if _, err := e.Client().Prove(context.Background(), snaps); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerifyReal measures a client's verification of a real proof of
+// a 2,000-node list from a one-validator ledger.
+func BenchmarkVerifyReal(b *testing.B) {
+	trust, proof, _ := realLedger(b, 2000)
+	raw := encode(b, proof)
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		if _, err := nodeproof.ParseAndVerify(raw, trust); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 func clone(t testing.TB, p *nodeproof.ProofJSON) *nodeproof.ProofJSON {
@@ -191,7 +217,7 @@ func TestRealLedger(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a CometBFT ledger")
 	}
-	trust, proof := realLedger(t)
+	trust, proof, _ := realLedger(t, 3)
 	both(t, trust, proof, true)
 
 	for _, tc := range []struct {

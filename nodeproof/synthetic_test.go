@@ -2,6 +2,7 @@ package nodeproof_test
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"encoding/hex"
 	"testing"
 	"time"
@@ -55,12 +56,28 @@ func testNodes() []nodeproof.Node {
 // by signers (each in vals) with vals as the block's validator set.
 func makeProof(t testing.TB, chainID string, vals []validator, signers map[int]bool) *nodeproof.ProofJSON {
 	t.Helper()
+	return makeProofOf(t, chainID, vals, signers, testNodes())
+}
+
+// manyNodes is a sorted list of n nodes.
+func manyNodes(n int) []nodeproof.Node {
+	ns := make([]nodeproof.Node, n)
+	for i := range ns {
+		ns[i] = nodeproof.Node{X25519: sha256.Sum256([]byte{byte(i), byte(i >> 8)}), IPv4: [4]byte{10, byte(i >> 8), byte(i), 1},
+			Port: 22021, SwarmID: uint64(i / 7), State: nodeproof.StateActive, Version: [3]uint16{2, 11, 0}}
+		ns[i].Ed25519[0], ns[i].Ed25519[1] = byte(i>>8), byte(i)
+	}
+	return ns
+}
+
+// makeProofOf is makeProof of nodes.
+func makeProofOf(t testing.TB, chainID string, vals []validator, signers map[int]bool, nodes []nodeproof.Node) *nodeproof.ProofJSON {
+	t.Helper()
 	var tv []*types.Validator
 	for _, v := range vals {
 		tv = append(tv, types.NewValidator(v.pv.PrivKey.PubKey(), v.power))
 	}
 	vs := types.NewValidatorSet(tv)
-	nodes := testNodes()
 	stateHash := sha256.Sum256([]byte("state"))
 	app := nodeproof.AppHash(stateHash, nodeproof.NodeListHash(nodes))
 	now := time.Date(2026, 12, 4, 20, 0, 0, 123456789, time.UTC)
@@ -185,5 +202,29 @@ func FuzzParse(f *testing.F) {
 func TestEndpointName(t *testing.T) {
 	if nodeproof.Endpoint != storagerpc.OxendNodeListProof {
 		t.Fatalf("nodeproof.Endpoint %q, storagerpc %q", nodeproof.Endpoint, storagerpc.OxendNodeListProof)
+	}
+}
+
+// BenchmarkVerify measures a client's verification of a proof of a
+// 2,000-node list (Session's network size) signed by every validator of
+// sets of several sizes; verification stops at more than 2/3 of the power.
+func BenchmarkVerify(b *testing.B) {
+	for _, nv := range []int{1, 4, 21, 100} {
+		b.Run(fmt.Sprintf("validators=%d", nv), func(b *testing.B) {
+			powers := make([]int64, nv)
+			for i := range powers {
+				powers[i] = 10
+			}
+			vals := newValidators("bench", powers...)
+			raw := encode(b, makeProofOf(b, "sotto-bench", vals, all(nv), manyNodes(2000)))
+			trust := trustOf("sotto-bench", vals)
+			b.SetBytes(int64(len(raw)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := nodeproof.ParseAndVerify(raw, trust); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
