@@ -2,8 +2,8 @@ package nodeproof_test
 
 import (
 	"crypto/sha256"
-	"fmt"
 	"encoding/hex"
+	"fmt"
 	"testing"
 	"time"
 
