@@ -90,10 +90,6 @@ func (b *blockIDJSON) isZero() bool {
 	return len(b.Hash) == 0 && b.Parts.Total == 0 && len(b.Parts.Hash) == 0
 }
 
-func (b *blockIDJSON) equal(o *blockIDJSON) bool {
-	return bytes.Equal(b.Hash, o.Hash) && b.Parts.Total == o.Parts.Total && bytes.Equal(b.Parts.Hash, o.Parts.Hash)
-}
-
 type headerJSON struct {
 	Version struct {
 		Block uint64s `json:"block"`
