@@ -149,6 +149,18 @@ func realLedger(t testing.TB, nodes int) (*nodeproof.Trust, *nodeproof.ProofJSON
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The follower's path: one /nodelist query, proven once its next
+	// block is committed.
+	snap, err := c.Snapshot(wctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitHeight(wctx, snap.Height+1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Prove(wctx, []*ledger.Snapshot{snap}); err != nil || snap.StateHash == ([32]byte{}) {
+		t.Fatalf("proof of the queried snapshot: %v", err)
+	}
 	if len(proof.Nodes) != nodes {
 		t.Fatalf("proof lists %d nodes", len(proof.Nodes))
 	}
