@@ -51,15 +51,22 @@ func (n *network) verifyList(raw json.RawMessage) ([]path.Node, uint64, error) {
 	return out, p.Height, nil
 }
 
-// accept records height as the newest proven list, refusing a list older
-// than one already accepted (a node replaying an old, once valid list).
+// maxProofLag is how many blocks a proven list may be older than the
+// newest one the client took: nodes prove a recent block, not always the
+// same one (a node that follows the ledger over RPC lags a little), but a
+// list much older than one already seen is a replay.
+const maxProofLag = 8
+
+// accept records height as the newest proven list, refusing a list more
+// than maxProofLag blocks older than one already accepted (a node
+// replaying an old, once valid list).
 func (n *network) accept(height uint64) error {
 	for {
 		cur := n.proven.Load()
-		if height < cur {
-			return &NodeListError{Reason: fmt.Sprintf("the proven list is of height %d, older than the list of height %d already taken", height, cur)}
+		if height+maxProofLag < cur {
+			return &NodeListError{Reason: fmt.Sprintf("the proven list is of height %d, more than %d blocks older than the list of height %d already taken", height, maxProofLag, cur)}
 		}
-		if n.proven.CompareAndSwap(cur, height) {
+		if height <= cur || n.proven.CompareAndSwap(cur, height) {
 			return nil
 		}
 	}

@@ -271,3 +271,26 @@ func selfSignedProof(t *testing.T, proof *nodeproof.ProofJSON) *nodeproof.ProofJ
 	}
 	return p
 }
+
+// TestProvenHeight checks the replay rule: a proven list may lag the
+// newest one taken by maxProofLag blocks, not more.
+func TestProvenHeight(t *testing.T) {
+	n := newNetwork(Config{}.withDefaults(), &Network{})
+	defer n.close()
+	for _, tc := range []struct {
+		height, newest uint64
+		ok             bool
+	}{
+		{100, 100, true},
+		{90, 100, false},
+		{100 - maxProofLag, 100, true}, // lagging by the limit
+		{120, 120, true},
+		{120 - maxProofLag - 1, 120, false},
+	} {
+		err := n.accept(tc.height)
+		var le *NodeListError
+		if tc.ok != (err == nil) || (err != nil && !errors.As(err, &le)) || n.proven.Load() != tc.newest {
+			t.Fatalf("accept(%d): %v, newest %d; want ok %v, newest %d", tc.height, err, n.proven.Load(), tc.ok, tc.newest)
+		}
+	}
+}
