@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"sotto.dev/nodeproof"
 )
 
 // Clock tells the time; tests substitute one.
@@ -99,7 +101,8 @@ func DatabasePath(home string) string { return filepath.Join(home, DatabaseFile)
 // first time. Nodes are then learned from the seeds.
 //
 //	{"seed_nodes": [{"url": "https://127.0.0.1:22021", "cert_sha256": "9f86d0…"}, ...],
-//	 "allow_same_subnet": true}
+//	 "allow_same_subnet": true,
+//	 "ledger": {"chain_id": "sotto-devnet", "validators": [{"pub_key_ed25519": "…", "power": 10}]}}
 type Network struct {
 	// SeedNodes are the nodes that answer get_n_service_nodes at
 	// /json_rpc, each pinned to its certificate.
@@ -107,6 +110,55 @@ type Network struct {
 	// AllowSameSubnet lets one onion path use several nodes of one /24,
 	// which a loopback devnet needs.
 	AllowSameSubnet bool `json:"allow_same_subnet"`
+	// Ledger, when present, is the CometBFT ledger's chain id and
+	// validator set: the client then believes a node list only with a
+	// proof that these validators committed it (docs/nodeproof.md).
+	// Without it (a genesis-file network) lists are taken on the seeds'
+	// and nodes' word, as Session's clients do.
+	Ledger *LedgerTrust `json:"ledger,omitempty"`
+}
+
+// LedgerTrust is the ledger part of a network file.
+type LedgerTrust struct {
+	ChainID    string             `json:"chain_id"`
+	Validators []TrustedValidator `json:"validators"`
+}
+
+// TrustedValidator is a validator of a network file's ledger.
+type TrustedValidator struct {
+	// PubKeyEd25519 is the validator's consensus key, in hex.
+	PubKeyEd25519 string `json:"pub_key_ed25519"`
+	// Power is its voting power.
+	Power int64 `json:"power"`
+}
+
+// trust converts l for the verifier.
+func (l *LedgerTrust) trust() (*nodeproof.Trust, error) {
+	if l.ChainID == "" || len(l.ChainID) > 50 {
+		return nil, errors.New("ledger.chain_id must be 1 to 50 bytes")
+	}
+	if len(l.Validators) == 0 {
+		return nil, errors.New("ledger.validators is empty")
+	}
+	t := &nodeproof.Trust{ChainID: l.ChainID}
+	seen := map[[32]byte]bool{}
+	var total int64
+	for i, v := range l.Validators {
+		b, err := hex.DecodeString(v.PubKeyEd25519)
+		if err != nil || len(b) != 32 {
+			return nil, fmt.Errorf("ledger.validators[%d]: pub_key_ed25519 must be 64 hex digits", i)
+		}
+		if seen[[32]byte(b)] {
+			return nil, fmt.Errorf("ledger.validators[%d]: listed twice", i)
+		}
+		seen[[32]byte(b)] = true
+		if v.Power <= 0 || v.Power > 1<<50 || total+v.Power > 1<<60 {
+			return nil, fmt.Errorf("ledger.validators[%d]: power %d", i, v.Power)
+		}
+		total += v.Power
+		t.Validators = append(t.Validators, nodeproof.Validator{PubKey: [32]byte(b), Power: v.Power})
+	}
+	return t, nil
 }
 
 // Seed is a seed node of a network file. Like Session's clients
@@ -184,6 +236,11 @@ func ParseNetwork(b []byte) (*Network, error) {
 		}
 		if len(s.CertSHA256) != 64 || !isLowerHex(s.CertSHA256) {
 			return nil, &NetworkError{Reason: fmt.Sprintf("seed_nodes[%d]: cert_sha256 must be the certificate's SHA-256 in 64 lowercase hex digits, got %q", i, s.CertSHA256)}
+		}
+	}
+	if n.Ledger != nil {
+		if _, err := n.Ledger.trust(); err != nil {
+			return nil, &NetworkError{Reason: err.Error()}
 		}
 	}
 	return &n, nil

@@ -23,6 +23,7 @@ import (
 
 	"sotto.dev/client/path"
 	"sotto.dev/key"
+	"sotto.dev/nodeproof"
 	"sotto.dev/onion"
 	"sotto.dev/storagerpc"
 )
@@ -80,6 +81,14 @@ type network struct {
 
 	offset offsetEstimator
 
+	// trust, when the network file has a ledger, is what node lists are
+	// verified against (docs/nodeproof.md); trustErr says why a ledger
+	// section cannot be used. proven is the height of the newest list
+	// accepted: an older one is refused.
+	trust    *nodeproof.Trust
+	trustErr error
+	proven   atomic.Uint64
+
 	swarmMu  sync.Mutex
 	swarms   map[key.SessionID]*swarmEntry
 	swarmTTL time.Duration
@@ -107,7 +116,13 @@ func newNetwork(cfg Config, nw *Network) *network {
 		ForceAttemptHTTP2:   true,
 	}
 	direct := &http.Client{Transport: tr}
+	var trust *nodeproof.Trust
+	var trustErr error
+	if nw != nil && nw.Ledger != nil {
+		trust, trustErr = nw.Ledger.trust()
+	}
 	return &network{
+		trust: trust, trustErr: trustErr,
 		net: nw, log: cfg.Logger, clock: cfg.Clock, timeout: cfg.RequestTimeout, length: cfg.PathLength,
 		direct:   direct,
 		seeds:    &http.Client{Transport: seedTransport(nw)},
@@ -253,17 +268,14 @@ func (n *network) pickSources(nodes []path.Node) []path.Node {
 // random path that does not contain it, and returns what all the lists
 // agree on (intersectNodeLists).
 func (n *network) nodesFromSnodes(ctx context.Context, paths []path.Path, dests []path.Node) ([]path.Node, error) {
+	if n.proving() {
+		return n.provenFromSnodes(ctx, paths, dests)
+	}
 	lists := make([][]path.Node, len(dests))
 	errs := make([]error, len(dests))
 	var wg sync.WaitGroup
 	for i, dest := range dests {
-		p := paths[n.intN(len(paths))]
-		for range 8 {
-			if !slices.ContainsFunc(p.Hops, func(h path.Node) bool { return h.Ed25519 == dest.Ed25519 }) {
-				break
-			}
-			p = paths[n.intN(len(paths))]
-		}
+		p := n.pathAvoiding(paths, dest)
 		wg.Go(func() {
 			lists[i], errs[i] = n.nodesFromSnode(ctx, p, dest)
 			if errs[i] != nil {
@@ -276,6 +288,19 @@ func (n *network) nodesFromSnodes(ctx context.Context, paths []path.Path, dests 
 		return nil, err
 	}
 	return intersectNodeLists(lists)
+}
+
+// pathAvoiding draws one of paths, preferring one that does not pass
+// through dest.
+func (n *network) pathAvoiding(paths []path.Path, dest path.Node) path.Path {
+	p := paths[n.intN(len(paths))]
+	for range 8 {
+		if !slices.ContainsFunc(p.Hops, func(h path.Node) bool { return h.Ed25519 == dest.Ed25519 }) {
+			break
+		}
+		p = paths[n.intN(len(paths))]
+	}
+	return p
 }
 
 // minCommonNodes is how many nodes the refresh lists must share (Session
@@ -351,7 +376,9 @@ func (n *network) nodesFromSnode(ctx context.Context, p path.Path, dest path.Nod
 }
 
 // fromSeeds asks the seeds, in random order, for the node list: a direct
-// HTTPS POST /json_rpc get_n_service_nodes (session-protocol.md §3.7).
+// HTTPS POST /json_rpc get_n_service_nodes (session-protocol.md §3.7), or,
+// when the network file has a ledger, sotto_service_nodes_proof, whose
+// proof is verified.
 func (n *network) fromSeeds(ctx context.Context) ([]path.Node, error) {
 	seeds := slices.Clone(n.net.SeedNodes)
 	n.rndMu.Lock()
@@ -361,6 +388,9 @@ func (n *network) fromSeeds(ctx context.Context) ([]path.Node, error) {
 		"jsonrpc": "2.0", "id": 0, "method": "get_n_service_nodes",
 		"params": map[string]any{"active_only": true, "fields": seedFields},
 	})
+	if n.proving() {
+		body, _ = json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 0, "method": nodeproof.Endpoint})
+	}
 	var errs []error
 	for _, seed := range seeds {
 		nodes, err := n.askSeed(ctx, seed.URL, body)
@@ -410,6 +440,13 @@ func (n *network) askSeed(ctx context.Context, seed string, body []byte) ([]path
 	}
 	if out.Error != nil {
 		return nil, fmt.Errorf("json_rpc error: %s", out.Error.Message)
+	}
+	if n.proving() {
+		list, height, err := n.verifyList(out.Result)
+		if err != nil {
+			return nil, err
+		}
+		return list, n.accept(height)
 	}
 	return parseNodeStates(out.Result)
 }

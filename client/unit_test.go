@@ -25,13 +25,21 @@ import (
 func TestParseNetwork(t *testing.T) {
 	const pin = `"cert_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"`
 	seed := func(url string) string { return `{"url": "` + url + `", ` + pin + `}` }
+	val := `{"pub_key_ed25519": "` + strings.Repeat("ab", 32) + `", "power": 10}`
 	for _, tc := range []struct {
 		name, in string
 		ok       bool
 		same     bool
 	}{
 		{"ok", `{"seed_nodes": [` + seed("https://127.0.0.1:22021") + `, ` + seed("https://seed.example:4443/") + `], "allow_same_subnet": true}`, true, true},
-		{"unknown keys ignored", `{"seed_nodes": [` + seed("https://[::1]:1") + `], "ledger": {"x": 1}}`, true, false},
+		{"unknown keys ignored", `{"seed_nodes": [` + seed("https://[::1]:1") + `], "future": {"x": 1}}`, true, false},
+		// The ledger a client verifies node lists against (docs/nodeproof.md).
+		{"ledger", `{"seed_nodes": [` + seed("https://a:1") + `], "ledger": {"chain_id": "c", "validators": [` + val + `]}}`, true, false},
+		{"ledger without chain id", `{"seed_nodes": [` + seed("https://a:1") + `], "ledger": {"validators": [` + val + `]}}`, false, false},
+		{"ledger without validators", `{"seed_nodes": [` + seed("https://a:1") + `], "ledger": {"chain_id": "c", "validators": []}}`, false, false},
+		{"ledger validator twice", `{"seed_nodes": [` + seed("https://a:1") + `], "ledger": {"chain_id": "c", "validators": [` + val + `,` + val + `]}}`, false, false},
+		{"ledger short key", `{"seed_nodes": [` + seed("https://a:1") + `], "ledger": {"chain_id": "c", "validators": [{"pub_key_ed25519": "9f86", "power": 1}]}}`, false, false},
+		{"ledger zero power", `{"seed_nodes": [` + seed("https://a:1") + `], "ledger": {"chain_id": "c", "validators": [{"pub_key_ed25519": "` + strings.Repeat("ab", 32) + `", "power": 0}]}}`, false, false},
 		{"no seeds", `{"seed_nodes": []}`, false, false},
 		{"missing seeds", `{}`, false, false},
 		{"http", `{"seed_nodes": [` + seed("http://127.0.0.1:22021") + `]}`, false, false},

@@ -23,6 +23,7 @@ const AppVersion = 1
 type committed struct {
 	st        *state.State
 	height    uint64
+	stateHash [32]byte
 	appHash   [32]byte
 	blockHash []byte
 }
@@ -100,18 +101,20 @@ func NewApp(dir string, view *ChainView, logger *slog.Logger) (*App, error) {
 		}
 		if st != nil {
 			a.st = st
-			a.publish(st.Clone(), blockHash, st.Hash())
+			a.publish(st.Clone(), blockHash, st.StateHash())
 			logger.Info("ledger state loaded", "height", st.Height())
 		}
 	}
 	return a, nil
 }
 
-func (a *App) publish(st *state.State, blockHash []byte, appHash [32]byte) {
-	c := &committed{st: st, height: st.Height(), appHash: appHash, blockHash: blockHash}
+// publish makes st, whose state hash is stateHash, the committed state.
+func (a *App) publish(st *state.State, blockHash []byte, stateHash [32]byte) {
+	c := &committed{st: st, height: st.Height(), stateHash: stateHash,
+		appHash: state.AppHash(stateHash, st.NodeListHash()), blockHash: blockHash}
 	a.cur.Store(c)
 	if a.view != nil {
-		a.view.publish(snapshotOf(st))
+		a.view.publish(snapshotOf(st, stateHash))
 	}
 }
 
@@ -151,10 +154,11 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	a.mu.Lock()
 	a.st = st
 	a.mu.Unlock()
+	sh := st.StateHash()
 	if a.view != nil {
-		a.view.publish(snapshotOf(st))
+		a.view.publish(snapshotOf(st, sh))
 	}
-	h := st.Hash()
+	h := state.AppHash(sh, st.NodeListHash())
 	a.log.Info("ledger genesis", "chain_id", req.ChainId, "nodes", len(st.Nodes()), "app_hash", hex.EncodeToString(h[:8]))
 	return &abci.ResponseInitChain{AppHash: h[:]}, nil
 }
@@ -266,7 +270,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		}})
 	}
 	a.encoded = a.st.Encode()
-	h := state.HashEncoding(a.encoded)
+	h := state.AppHash(state.HashEncoding(a.encoded), a.st.NodeListHash())
 	return &abci.ResponseFinalizeBlock{TxResults: results, Events: events, AppHash: h[:]}, nil
 }
 

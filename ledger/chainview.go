@@ -15,10 +15,16 @@ import (
 // node list itself changes (a node joins, leaves, changes swarm, address,
 // keys, state or version), not on every block.
 type ChainView struct {
-	mu   sync.Mutex
-	snap *Snapshot
-	ch   chan struct{}
+	mu     sync.Mutex
+	snap   *Snapshot
+	recent []*Snapshot // newest first, at most keepRecent
+	ch     chan struct{}
 }
+
+// keepRecent is how many snapshots a ChainView keeps for Recent: a node
+// proves the list at height H with the header of block H+1, so it serves a
+// snapshot one block or more behind the latest.
+const keepRecent = 8
 
 var _ View = (*ChainView)(nil)
 
@@ -41,11 +47,24 @@ func (v *ChainView) Changed() <-chan struct{} {
 	return v.ch
 }
 
+// Recent returns the last snapshots published, newest first, one per
+// height (at most 8; heights the view skipped are missing).
+func (v *ChainView) Recent() []*Snapshot {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return slices.Clone(v.recent)
+}
+
 func (v *ChainView) publish(s *Snapshot) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	changed := !slices.Equal(v.snap.Nodes, s.Nodes)
 	v.snap = s
+	if len(v.recent) == 0 || v.recent[0].Height != s.Height {
+		v.recent = append([]*Snapshot{s}, v.recent[:min(len(v.recent), keepRecent-1)]...)
+	} else {
+		v.recent[0] = s
+	}
 	if changed {
 		close(v.ch)
 		v.ch = make(chan struct{})
@@ -56,8 +75,8 @@ func (v *ChainView) publish(s *Snapshot) {
 // whose stake is unlocking (StateUnlocking). Decommissioned, deregistered
 // and not yet fully staked nodes serve no swarm and are left out; the
 // Client's node queries report them.
-func snapshotOf(st *state.State) *Snapshot {
-	s := &Snapshot{Height: st.Height()}
+func snapshotOf(st *state.State, stateHash [32]byte) *Snapshot {
+	s := &Snapshot{Height: st.Height(), StateHash: stateHash}
 	for _, n := range st.Nodes() {
 		if n.Status != state.StatusActive {
 			continue

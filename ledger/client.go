@@ -185,17 +185,21 @@ func (c *Client) Quorums(ctx context.Context) ([]QuorumInfo, error) {
 	return v, err
 }
 
-// Snapshot returns the serving nodes as a View snapshot.
+// Snapshot returns the serving nodes as a View snapshot, with the height
+// and state hash they belong to (one query, so one committed state).
 func (c *Client) Snapshot(ctx context.Context) (*Snapshot, error) {
-	st, err := c.Status(ctx)
+	var l NodeList
+	if err := c.query(ctx, QueryNodeList, nil, &l); err != nil {
+		return nil, err
+	}
+	s, err := snapshotFromInfos(l.Height, l.Nodes)
 	if err != nil {
 		return nil, err
 	}
-	nodes, err := c.Nodes(ctx)
-	if err != nil {
-		return nil, err
+	if s.StateHash, err = state.ParseKey(l.StateHash); err != nil {
+		return nil, fmt.Errorf("ledger: node list state hash: %w", err)
 	}
-	return snapshotFromInfos(st.Height, nodes)
+	return s, nil
 }
 
 // ChainID returns the network's chain id.

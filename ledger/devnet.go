@@ -157,7 +157,7 @@ func (d *DevnetLedger) genesis(snap *Snapshot) error {
 		if err != nil {
 			return err
 		}
-		e.View().publish(snapshotOf(st))
+		e.View().publish(snapshotOf(st, st.StateHash()))
 	}
 	d.mu.Lock()
 	d.e = e

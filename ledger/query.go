@@ -20,7 +20,18 @@ const (
 	QuerySwarm   = "/swarm"   // []NodeInfo, the members of a swarm
 	QueryName    = "/name"    // NameInfo
 	QueryQuorums = "/quorums" // []QuorumInfo, the open quorums
+	// QueryNodeList answers NodeList: the serving nodes with the height
+	// and state hash they belong to, read from one committed state.
+	QueryNodeList = "/nodelist"
 )
+
+// NodeList is the serving node list at one height, with the state hash
+// that, with the list's hash, makes the app hash (docs/nodeproof.md).
+type NodeList struct {
+	Height    uint64     `json:"height"`
+	StateHash string     `json:"state_hash"`
+	Nodes     []NodeInfo `json:"nodes"`
+}
 
 // Status is the ledger summary.
 type Status struct {
@@ -28,6 +39,7 @@ type Status struct {
 	Height      uint64       `json:"height"`
 	BlockHash   string       `json:"block_hash"`
 	AppHash     string       `json:"app_hash"`
+	StateHash   string       `json:"state_hash"`
 	Pool        uint64       `json:"pool"`
 	Supply      uint64       `json:"supply"`
 	Active      int          `json:"active_nodes"`
@@ -159,6 +171,7 @@ func answer(c *committed, path string, data []byte) ([]byte, error) {
 			Height:    c.height,
 			BlockHash: hex.EncodeToString(c.blockHash),
 			AppHash:   hex.EncodeToString(c.appHash[:]),
+			StateHash: hex.EncodeToString(c.stateHash[:]),
 			Pool:      st.Pool(),
 			Supply:    st.Supply(),
 			Params:    st.Params(),
@@ -201,6 +214,14 @@ func answer(c *committed, path string, data []byte) ([]byte, error) {
 		out := make([]NodeInfo, len(nodes))
 		for i := range nodes {
 			out[i] = nodeInfo(st, &nodes[i])
+		}
+		v = out
+	case QueryNodeList:
+		out := NodeList{Height: c.height, StateHash: hex.EncodeToString(c.stateHash[:]), Nodes: []NodeInfo{}}
+		for _, n := range st.Nodes() {
+			if n.Status == state.StatusActive {
+				out.Nodes = append(out.Nodes, nodeInfo(st, &n))
+			}
 		}
 		v = out
 	case QuerySwarm:

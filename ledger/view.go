@@ -54,7 +54,20 @@ type Node struct {
 // are sorted by Ed25519 key. Callers must not modify it.
 type Snapshot struct {
 	Height uint64
-	Nodes  []Node
+	// StateHash is the ledger's state hash at Height, which with the
+	// node-list hash of Nodes makes the app hash (docs/nodeproof.md); zero
+	// for a genesis-file view, which has no ledger behind it.
+	StateHash [32]byte
+	Nodes     []Node
+}
+
+// RecentView is a View that also keeps the snapshots of recent heights
+// (ChainView): a node proves a list with the header of the next block, so
+// it serves one of these.
+type RecentView interface {
+	View
+	// Recent returns recent snapshots, newest first.
+	Recent() []*Snapshot
 }
 
 // View is what a service node and the bootstrap endpoint read from the

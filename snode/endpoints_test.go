@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"sotto.dev/nodeproof"
 	"sotto.dev/storagerpc"
 )
 
@@ -72,6 +73,16 @@ func TestJSONRPCAndOxendRequest(t *testing.T) {
 		Params: json.RawMessage(`{"type":0,"name_hash":"` + strings.Repeat("A", 43) + `="}`)})
 	if st != 200 || !bytes.Contains(body, []byte(`"result":{}`)) {
 		t.Fatalf("ons_resolve: %d %s", st, body)
+	}
+	// Without a CometBFT ledger there is no signed header: the node says
+	// that no proof is available, on both endpoints.
+	st, body = do(t, tn.nodes[0], &storagerpc.OxendRequestParams{Endpoint: nodeproof.Endpoint})
+	if st != http.StatusServiceUnavailable || !bytes.Contains(body, []byte("no node-list proof")) {
+		t.Fatalf("proof without a ledger: %d %s", st, body)
+	}
+	out = postJSONRPC(t, tn.nodes[0], `{"jsonrpc":"2.0","id":4,"method":"sotto_service_nodes_proof"}`)
+	if e, _ := out["error"].(map[string]any); e == nil || e["code"].(float64) != jsonRPCNoProof || !strings.Contains(e["message"].(string), "genesis-file") {
+		t.Fatalf("json_rpc proof without a ledger: %v", out)
 	}
 	// info: version and network time.
 	st, body = do(t, tn.nodes[0], &storagerpc.InfoParams{})

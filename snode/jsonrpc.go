@@ -37,6 +37,12 @@ func (n *Node) oxendRequest(ctx context.Context, c *call, p *storagerpc.OxendReq
 			return 0, nil, err
 		}
 		result = r
+	case storagerpc.OxendNodeListProof:
+		b, err := n.nodeListProof(ctx)
+		if err != nil {
+			return 0, nil, err
+		}
+		return 200, &storagerpc.OxendResponse{Result: b, NodeTime: n.nodeTime(c.now)}, nil
 	case storagerpc.OxendONSResolve:
 		lookup := n.names
 		if lookup == nil {
@@ -69,6 +75,9 @@ const (
 	jsonRPCInvalidRequest = -32600
 	jsonRPCMethodNotFound = -32601
 	jsonRPCInvalidParams  = -32602
+	// jsonRPCNoProof: no node-list proof can be served now (a server
+	// error code of the JSON-RPC 2.0 range).
+	jsonRPCNoProof = -32000
 )
 
 type jsonRPCRequest struct {
@@ -91,7 +100,8 @@ type jsonRPCResponse struct {
 }
 
 // handleJSONRPC serves POST /json_rpc: get_n_service_nodes (and its alias
-// get_service_nodes), as Session's seed nodes do.
+// get_service_nodes), as Session's seed nodes do, and
+// sotto_service_nodes_proof (docs/nodeproof.md).
 func (n *Node) handleJSONRPC(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	release, ok := n.admitClient(w, r, "json_rpc", start)
@@ -115,6 +125,18 @@ func (n *Node) handleJSONRPC(w http.ResponseWriter, r *http.Request) {
 		resp.Error = &jsonRPCError{jsonRPCParseError, "Parse error"}
 	case req.Method == "":
 		resp.ID, resp.Error = req.ID, &jsonRPCError{jsonRPCInvalidRequest, "Invalid request"}
+	case req.Method == storagerpc.OxendNodeListProof:
+		resp.ID = req.ID
+		res, err := n.nodeListProof(r.Context())
+		var se *storagerpc.Error
+		switch {
+		case errors.As(err, &se):
+			resp.Error = &jsonRPCError{jsonRPCNoProof, se.Msg}
+		case err != nil:
+			resp.Error = &jsonRPCError{jsonRPCNoProof, "no node-list proof"}
+		default:
+			resp.Result = res
+		}
 	case req.Method != "get_n_service_nodes" && req.Method != "get_service_nodes":
 		resp.ID, resp.Error = req.ID, &jsonRPCError{jsonRPCMethodNotFound, "Method not found"}
 	default:

@@ -23,6 +23,7 @@ import (
 	"sotto.dev/key"
 	"sotto.dev/ledger"
 	"sotto.dev/ledger/state"
+	"sotto.dev/nodeproof"
 	"sotto.dev/snode/store"
 	"sotto.dev/storagerpc"
 )
@@ -49,6 +50,11 @@ type Deps struct {
 	// a ledger.Client's Name); nil answers every name as unknown, or asks
 	// Ledger.Client when Ledger is set.
 	Names func(context.Context, state.NameHash) (*ledger.NameInfo, error)
+	// Prove builds the node-list proof of one of the given snapshots
+	// (newest first) for oxend_request sotto_service_nodes_proof
+	// (docs/nodeproof.md); nil uses Ledger.Client.Prove when Ledger is
+	// set, else the node answers that no proof is available.
+	Prove func(context.Context, []*ledger.Snapshot) (*nodeproof.ProofJSON, error)
 	// Ledger, if set, makes the node do its ledger duties while it serves
 	// (Duties, health.go): register with an operator key, send uptime
 	// proofs, test other nodes and vote when drawn into a quorum.
@@ -106,6 +112,7 @@ type Node struct {
 	names   func(context.Context, state.NameHash) (*ledger.NameInfo, error)
 	// quorums gates the storage test (health.go): from Deps.Ledger's client.
 	quorums quorumView
+	proofs  proofCache
 
 	duties *Duties // nil without Deps.Ledger
 
@@ -143,6 +150,10 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	}
 	if n.names == nil && deps.Ledger != nil && deps.Ledger.Client != nil {
 		n.names = deps.Ledger.Client.Name
+	}
+	n.proofs.prove = deps.Prove
+	if n.proofs.prove == nil && deps.Ledger != nil && deps.Ledger.Client != nil {
+		n.proofs.prove = deps.Ledger.Client.Prove
 	}
 	if n.clock == nil {
 		n.clock = systemClock{}

@@ -61,7 +61,8 @@ func (*InfoParams) MarshalJSON() ([]byte, error) { return []byte("{}"), nil }
 
 // OxendRequestParams are the params of oxend_request.
 type OxendRequestParams struct {
-	// Endpoint is OxendGetServiceNodes or OxendONSResolve.
+	// Endpoint is OxendGetServiceNodes, OxendONSResolve or
+	// OxendNodeListProof.
 	Endpoint string
 	// Params is the JSON passed to the endpoint; nil when absent.
 	Params json.RawMessage
@@ -83,7 +84,7 @@ func parseOxendRequest(f fields) (*OxendRequestParams, *Error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	if ep != OxendGetServiceNodes && ep != OxendONSResolve {
+	if ep != OxendGetServiceNodes && ep != OxendONSResolve && ep != OxendNodeListProof {
 		return nil, InvalidRequest(fmt.Sprintf("Invalid oxend endpoint '%s'", ep))
 	}
 	p := &OxendRequestParams{Endpoint: ep}

@@ -56,6 +56,9 @@ const (
 const (
 	OxendGetServiceNodes = "get_service_nodes"
 	OxendONSResolve      = "ons_resolve"
+	// OxendNodeListProof is Sotto's own: the node list with the ledger's
+	// signed header that commits it (docs/nodeproof.md; nodeproof.Endpoint).
+	OxendNodeListProof = "sotto_service_nodes_proof"
 )
 
 // snodeAddressSuffix ends the deprecated "address" field of get_swarm

@@ -462,8 +462,22 @@ func (n *Network) nodeConfig(i int) snode.Config {
 // networkFile is the client's network file (client.Network, plus the
 // fields a client may use to skip the bootstrap).
 type networkFile struct {
-	SeedNodes       []seedEntry `json:"seed_nodes"`
-	AllowSameSubnet bool        `json:"allow_same_subnet"`
+	SeedNodes       []seedEntry  `json:"seed_nodes"`
+	AllowSameSubnet bool         `json:"allow_same_subnet"`
+	Ledger          *ledgerEntry `json:"ledger,omitempty"`
+}
+
+// ledgerEntry is the ledger a client verifies node lists against
+// (client.LedgerTrust, docs/nodeproof.md): on a CometBFT network, its
+// chain id and genesis validators.
+type ledgerEntry struct {
+	ChainID    string           `json:"chain_id"`
+	Validators []validatorEntry `json:"validators"`
+}
+
+type validatorEntry struct {
+	PubKey string `json:"pub_key_ed25519"`
+	Power  int64  `json:"power"`
 }
 
 // seedEntry is a seed of the network file: its URL and the SHA-256 of its
@@ -481,6 +495,16 @@ func (n *Network) writeNetworkFile() error {
 			return fmt.Errorf("testnet: certificate of node %d: %w", i, err)
 		}
 		nf.SeedNodes = append(nf.SeedNodes, seedEntry{URL: u, CertSHA256: hex.EncodeToString(pin[:])})
+	}
+	if cl, ok := n.ledger.(*CometLedger); ok {
+		chainID, vals, err := ledger.GenesisTrust(cl.c.Dir)
+		if err != nil {
+			return fmt.Errorf("testnet: ledger validators: %w", err)
+		}
+		nf.Ledger = &ledgerEntry{ChainID: chainID}
+		for _, v := range vals {
+			nf.Ledger.Validators = append(nf.Ledger.Validators, validatorEntry{PubKey: hex.EncodeToString(v.PubKey[:]), Power: v.Power})
+		}
 	}
 	data, err := json.MarshalIndent(nf, "", "  ")
 	if err != nil {

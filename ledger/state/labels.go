@@ -18,9 +18,17 @@ const (
 	// SwarmLabel seeds the random stream of swarm assignment from a block
 	// hash (docs/ledger.md "Swarms"; service-node-network.md §4.2).
 	SwarmLabel = "sotto-ledger-swarm-v1"
-	// StateHashLabel prefixes the canonical state encoding hashed into the
-	// app hash (docs/ledger.md "State and app hash").
+	// StateHashLabel prefixes the canonical state encoding in the state
+	// hash (docs/ledger.md "State and app hash").
 	StateHashLabel = "sotto-ledger-state-v1"
+	// AppHashLabel prefixes the state hash and the node-list hash in the
+	// app hash (docs/ledger.md "State and app hash", docs/nodeproof.md).
+	// Package nodeproof repeats it for clients.
+	AppHashLabel = "sotto-ledger-app-v2"
+	// NodeListLabel prefixes the canonical encoding of the serving node
+	// list in the node-list hash (docs/nodeproof.md). Package nodeproof
+	// repeats it for clients.
+	NodeListLabel = "sotto-ledger-nodes-v1"
 	// GenesisSeedLabel derives the swarm seed of the genesis block from the
 	// chain id (docs/ledger.md "Swarms").
 	GenesisSeedLabel = "sotto-ledger-genesis-v1"

@@ -432,16 +432,81 @@ func (s *State) Encode() []byte {
 	return w.b
 }
 
-// Hash returns the app hash: SHA-256(StateHashLabel ‖ 0x00 ‖ Encode()).
-func (s *State) Hash() [32]byte { return HashEncoding(s.Encode()) }
+// Hash returns the app hash: AppHash(StateHash(), NodeListHash()).
+func (s *State) Hash() [32]byte { return AppHash(HashEncoding(s.Encode()), s.NodeListHash()) }
 
-// HashEncoding returns the app hash of a state encoding (so that a caller
-// that also stores the encoding computes it once).
+// StateHash returns SHA-256(StateHashLabel ‖ 0x00 ‖ Encode()).
+func (s *State) StateHash() [32]byte { return HashEncoding(s.Encode()) }
+
+// HashEncoding returns the state hash of a state encoding (so that a
+// caller that also stores the encoding computes it once).
 func HashEncoding(enc []byte) [32]byte {
 	h := sha256.New()
 	h.Write([]byte(StateHashLabel))
 	h.Write([]byte{0})
 	h.Write(enc)
+	return [32]byte(h.Sum(nil))
+}
+
+// AppHash is the app hash CometBFT records: SHA-256(AppHashLabel ‖ state
+// hash ‖ node-list hash). The node-list hash lets a client check a node
+// list against a signed header without the state (docs/nodeproof.md).
+func AppHash(stateHash, nodeListHash [32]byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte(AppHashLabel))
+	h.Write(stateHash[:])
+	h.Write(nodeListHash[:])
+	return [32]byte(h.Sum(nil))
+}
+
+// Node states as the node list commits them (the values of ledger.NodeState
+// and nodeproof's states).
+const (
+	listStateActive    = 1
+	listStateUnlocking = 4
+)
+
+// NodeListHash hashes the serving node list, the one clients see: every
+// active node (unlocking ones included), sorted by key, each as key ‖
+// X25519 ‖ IPv4 ‖ port u16 ‖ swarm id u64 ‖ state u8 (1 active, 4
+// unlocking) ‖ unlock height u64 ‖ version 3×u16, after NodeListLabel ‖
+// 0x00 ‖ count u32 (docs/nodeproof.md).
+func (s *State) NodeListHash() [32]byte {
+	keys := sortedKeys(s.nodes)
+	count := 0
+	for _, k := range keys {
+		if s.nodes[k].Status == StatusActive {
+			count++
+		}
+	}
+	h := sha256.New()
+	h.Write([]byte(NodeListLabel))
+	h.Write([]byte{0})
+	w := &writer{}
+	w.u32(uint32(count))
+	h.Write(w.b)
+	for _, k := range keys {
+		n := s.nodes[k]
+		if n.Status != StatusActive {
+			continue
+		}
+		w.b = w.b[:0]
+		w.raw(n.Key[:])
+		w.raw(n.X25519[:])
+		w.raw(n.IP[:])
+		w.u16(n.Port)
+		w.u64(n.SwarmID)
+		if n.UnlockHeight != 0 {
+			w.u8(listStateUnlocking)
+		} else {
+			w.u8(listStateActive)
+		}
+		w.u64(n.UnlockHeight)
+		for _, v := range n.Version {
+			w.u16(v)
+		}
+		h.Write(w.b)
+	}
 	return [32]byte(h.Sum(nil))
 }
 
