@@ -665,12 +665,29 @@ func (n *network) swarmOf(ctx context.Context, acct key.SessionID) ([]path.Node,
 
 // setSwarm replaces the cached swarm of acct with the nodes of a get_swarm
 // answer or a 421 body, and returns them.
+//
+// A swarm answer (get_swarm, a 421) is one node's word, and names the
+// members with their keys and addresses. Only the names are taken from it:
+// each member's onion key, address and port come from the client's node
+// list (seed-pinned, intersected or proven by the ledger), and a member the
+// list does not hold is dropped, so that a lying node cannot make the
+// client encrypt to a key of its own or send to an address of its choice.
 func (n *network) setSwarm(acct key.SessionID, infos []storagerpc.SnodeInfo) []path.Node {
+	m := n.paths.Load()
 	var list []path.Node
 	for _, s := range infos {
-		if node, err := nodeFromInfo(s); err == nil {
-			list = append(list, node)
+		node, err := nodeFromInfo(s)
+		if err != nil {
+			continue
 		}
+		if m != nil {
+			listed, ok := m.Lookup(node.Ed25519)
+			if !ok {
+				continue
+			}
+			node = listed
+		}
+		list = append(list, node)
 	}
 	n.swarmMu.Lock()
 	defer n.swarmMu.Unlock()

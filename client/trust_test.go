@@ -17,7 +17,9 @@ import (
 
 	"sotto.dev/client/path"
 	"sotto.dev/internal/testnet"
+	"sotto.dev/key"
 	"sotto.dev/ledger"
+	"sotto.dev/storagerpc"
 	"sotto.dev/swarm"
 )
 
@@ -166,6 +168,23 @@ func TestNodeListLiar(t *testing.T) {
 	if !errors.As(err, &le) || got != nil {
 		t.Fatalf("a refresh that asked the liar accepted %d nodes (error %v)", len(got), err)
 	}
+	// A swarm answer is one node's word too: the liar names real members
+	// with its own onion key and address, and a member of its invention.
+	// The client keeps the listed members' own keys and addresses, and
+	// drops the unknown one.
+	made := sha256.Sum256([]byte("made up"))
+	lied := []storagerpc.SnodeInfo{{
+		PubkeyEd25519: honest[0].Ed25519.String(), PubkeyX25519: hex.EncodeToString(made[:]),
+		IP: "127.0.0.9", PortHTTPS: 1,
+	}, {
+		PubkeyEd25519: hex.EncodeToString(made[:]), PubkeyX25519: hex.EncodeToString(made[:]),
+		IP: "127.0.0.9", PortHTTPS: 1,
+	}}
+	var acct key.SessionID
+	if sw := n.setSwarm(acct, lied); len(sw) != 1 || sw[0] != honest[0] {
+		t.Fatalf("swarm from a lying answer: %+v, want only %+v", sw, honest[0])
+	}
+
 	// Whatever nodes a refresh draws, through the manager's own paths, it
 	// installs the truth: the liar's list is refused, or never asked for.
 	if err := m.Do(ctx, func(context.Context, path.Path) error { return nil }); err != nil {

@@ -257,6 +257,17 @@ func (m *Manager) Nodes() []Node {
 	return slices.DeleteFunc(slices.Clone(m.nodes), func(n Node) bool { return m.struckOut(n.Ed25519) })
 }
 
+// Lookup returns the listed node with key id, struck out or not.
+func (m *Manager) Lookup(id key.NodePublic) (Node, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i, ok := slices.BinarySearchFunc(m.nodes, id, func(n Node, id key.NodePublic) int { return bytes.Compare(n.Ed25519[:], id[:]) })
+	if !ok {
+		return Node{}, false
+	}
+	return m.nodes[i], true
+}
+
 // Paths returns the current paths.
 func (m *Manager) Paths() []Path {
 	m.mu.Lock()
