@@ -30,7 +30,16 @@ func v4Server(t *testing.T, tlsOn bool) (onion.ServerDest, *httptest.Server) {
 		w.WriteHeader(http.StatusCreated)
 		fmt.Fprintf(w, `{"size":%d}`, len(b))
 	})
-	mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	// /slow answers after 2 s whatever happens to the request: the relay
+	// must give up on it at its ServerTimeout, even if the server notices
+	// the relay's disconnection late or early.
+	stop := make(chan struct{})
+	mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-stop:
+		case <-time.After(2 * time.Second):
+		}
+	})
 	priv := key.OnionPrivate{0x77, 1}
 	kp, err := onion.NewKeyPair(priv)
 	if err != nil {
@@ -45,6 +54,7 @@ func v4Server(t *testing.T, tlsOn bool) (onion.ServerDest, *httptest.Server) {
 		srv.Start()
 	}
 	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(stop) }) // runs first: lets /slow return
 	ap := netip.MustParseAddrPort(srv.Listener.Addr().String())
 	return onion.ServerDest{Host: ap.Addr().String(), Port: ap.Port(), Protocol: proto, X25519: kp.Public()}, srv
 }
