@@ -377,13 +377,12 @@ func (n *Network) ledgerDuty(m *member) (*snode.LedgerConfig, error) {
 	return c, nil
 }
 
-// waitRegistered waits, on a CometBFT network, until the ledger lists
-// every node as active in a swarm and no in-process node is still pulling
-// its swarm's data.
+// waitRegistered waits until no in-process node is still pulling its
+// swarm's data (a node refuses reads with 503 until its first
+// anti-entropy round with its peers) and, on a CometBFT network, until the
+// ledger lists every node as active in a swarm.
 func (n *Network) waitRegistered(ctx context.Context) error {
-	if _, ok := n.ledger.(*CometLedger); !ok {
-		return nil
-	}
+	_, comet := n.ledger.(*CometLedger)
 	ctx, cancel := context.WithTimeout(ctx, n.opts.ReadyTimeout)
 	defer cancel()
 	v := n.ledger.View()
@@ -391,7 +390,7 @@ func (n *Network) waitRegistered(ctx context.Context) error {
 		ch := v.Changed()
 		missing := 0
 		for _, id := range n.swarmIDs() {
-			if id == swarm.UnassignedID {
+			if comet && id == swarm.UnassignedID {
 				missing++
 			}
 		}
