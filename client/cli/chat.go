@@ -111,7 +111,7 @@ func (a *app) runChat(s *session, peer key.SessionID, f *chatFlags, count int) e
 
 	served := make(chan error, 1)
 	go func() { served <- s.c.Serve(ctx) }()
-	lines, inErr := a.readLines(ctx)
+	lines, inErr := ReadLines(ctx, a.env.Stdin)
 
 	var sendErr error
 loop:
@@ -199,14 +199,14 @@ func (a *app) chatHistory(ctx context.Context, s *session, peer key.SessionID, t
 	return len(unread), nil
 }
 
-// readLines reads standard input line by line until it ends or ctx is
-// done. lines is closed at the end of input, after its error (nil at EOF)
-// is sent on the second channel.
-func (a *app) readLines(ctx context.Context) (<-chan string, <-chan error) {
+// ReadLines reads in line by line (lines of up to client.MaxBodyLen
+// bytes) until it ends or ctx is done. The lines channel closes at the end
+// of input, after the read error (nil at a clean end) is on the other
+// channel. A nil in reads as empty.
+func ReadLines(ctx context.Context, in io.Reader) (<-chan string, <-chan error) {
 	lines := make(chan string)
 	inErr := make(chan error, 1)
 	go func() {
-		in := a.env.Stdin
 		if in == nil {
 			in = strings.NewReader("")
 		}

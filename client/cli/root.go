@@ -14,6 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"sotto.dev/internal/clierr"
 )
 
 // Env is what the command line reads and writes; tests substitute it.
@@ -52,20 +54,7 @@ type app struct {
 
 // Error is a failure meant for a person: Msg becomes the "error:" line and
 // Hint, when set, the "hint:" line.
-type Error struct {
-	Msg  string
-	Hint string
-	Err  error
-}
-
-func (e *Error) Error() string {
-	if e.Err != nil {
-		return e.Msg + ": " + e.Err.Error()
-	}
-	return e.Msg
-}
-
-func (e *Error) Unwrap() error { return e.Err }
+type Error = clierr.Error
 
 // userErr builds an *Error with a hint.
 func userErr(hint string, format string, args ...any) *Error {

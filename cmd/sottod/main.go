@@ -16,17 +16,14 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"io"
 	"os"
 
 	"github.com/spf13/cobra"
 
-	"sotto.dev/client/cli"
+	"sotto.dev/internal/clierr"
 	"sotto.dev/internal/demo"
 	ledgercli "sotto.dev/ledger/cli"
-	"sotto.dev/snode/daemon"
 )
 
 func main() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -45,23 +42,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.AddCommand(ledgercli.Commands()...) // sottod ledger …: ledger node and operator commands
 	root.SetArgs(args)
 	if err := root.Execute(); err != nil {
-		printError(stderr, err)
+		clierr.Print(stderr, err)
 		return 1
 	}
 	return 0
-}
-
-// printError prints err as an "error:" line and, when it carries one, a
-// "hint:" line: the node's errors are daemon.Error, the demo's (two
-// clients) cli.Error.
-func printError(w io.Writer, err error) {
-	fmt.Fprintf(w, "error: %v\n", err)
-	var de *daemon.Error
-	var ce *cli.Error
-	switch {
-	case errors.As(err, &de) && de.Hint != "":
-		fmt.Fprintf(w, "hint: %s\n", de.Hint)
-	case errors.As(err, &ce) && ce.Hint != "":
-		fmt.Fprintf(w, "hint: %s\n", ce.Hint)
-	}
 }

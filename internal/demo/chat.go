@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -87,24 +86,7 @@ func (t *tally) waitDelivered(ctx context.Context, timeout time.Duration, logs s
 // sendInput sends every line of in from Alice to Bob until end of input
 // or "/quit".
 func sendInput(ctx context.Context, in io.Reader, alice *peer, bob key.SessionID, t *tally, timeout time.Duration) error {
-	if in == nil {
-		in = strings.NewReader("")
-	}
-	lines := make(chan string)
-	readErr := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(in)
-		sc.Buffer(make([]byte, 64<<10), client.MaxBodyLen+1)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			case <-ctx.Done():
-				return
-			}
-		}
-		readErr <- sc.Err()
-		close(lines)
-	}()
+	lines, readErr := cli.ReadLines(ctx, in)
 	for {
 		var line string
 		var ok bool

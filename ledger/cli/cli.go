@@ -18,31 +18,17 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sotto.dev/internal/clierr"
 	"sotto.dev/ledger"
 	"sotto.dev/ledger/state"
 )
 
-// Error is a failure meant for a person.
-type Error struct {
-	Msg  string
-	hint string
-	Err  error
-}
-
-func (e *Error) Error() string {
-	if e.Err != nil {
-		return e.Msg + ": " + e.Err.Error()
-	}
-	return e.Msg
-}
-
-func (e *Error) Unwrap() error { return e.Err }
-
-// Hint is a suggestion for the "hint:" line ("" if none).
-func (e *Error) Hint() string { return e.hint }
+// Error is a failure meant for a person: Msg (and Err) becomes the
+// "error:" line and Hint, when set, the "hint:" line.
+type Error = clierr.Error
 
 func fail(hint string, err error, format string, args ...any) *Error {
-	return &Error{Msg: fmt.Sprintf(format, args...), hint: hint, Err: err}
+	return &Error{Msg: fmt.Sprintf(format, args...), Hint: hint, Err: err}
 }
 
 // DefaultNode is the ledger RPC address used without --node or

@@ -154,7 +154,7 @@ func checkRejectedRegister(t *testing.T, node, keyFile, nodeDir string) {
 	if !errors.As(err, &ce) || !strings.Contains(ce.Error(), "duplicate") {
 		t.Fatalf("duplicate registration: %v", err)
 	}
-	if _, err := run(t, node, "register", "--key", keyFile, "--node-key", nodeDir, "--ip", "nope", "--port", "1"); !errors.As(err, &ce) || ce.Hint() == "" {
+	if _, err := run(t, node, "register", "--key", keyFile, "--node-key", nodeDir, "--ip", "nope", "--port", "1"); !errors.As(err, &ce) || ce.Hint == "" {
 		t.Fatalf("bad ip: %v", err)
 	}
 }

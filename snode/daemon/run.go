@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 
+	"sotto.dev/internal/clierr"
 	"sotto.dev/ledger"
 	ledgercli "sotto.dev/ledger/cli"
 	"sotto.dev/ledger/state"
@@ -21,20 +22,7 @@ import (
 
 // Error is a failure meant for a person: Msg (and Err) becomes the
 // "error:" line and Hint, when set, the "hint:" line.
-type Error struct {
-	Msg  string
-	Hint string
-	Err  error
-}
-
-func (e *Error) Error() string {
-	if e.Err != nil {
-		return e.Msg + ": " + e.Err.Error()
-	}
-	return e.Msg
-}
-
-func (e *Error) Unwrap() error { return e.Err }
+type Error = clierr.Error
 
 // Run runs the node of cfg (validated with Validate) until ctx ends or
 // the process gets SIGINT or SIGTERM: the node list source, then the node
