@@ -405,8 +405,16 @@ func (n *network) fromSeeds(ctx context.Context) ([]path.Node, error) {
 			break
 		}
 	}
+	// The first few failures say why; fifteen seeds refusing one forged
+	// list the same way need not fill a screen.
+	if len(errs) > maxSeedErrors {
+		errs = append(errs[:maxSeedErrors], fmt.Errorf("and %d more seeds", len(errs)-maxSeedErrors))
+	}
 	return nil, errors.Join(errs...)
 }
+
+// maxSeedErrors is how many seeds' failures a bootstrap error names.
+const maxSeedErrors = 3
 
 func (n *network) askSeed(ctx context.Context, seed string, body []byte) ([]path.Node, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.timeout)
