@@ -112,6 +112,7 @@ func (a *app) rootCmd() *cobra.Command {
 	debug.AddCommand(a.debugIdentityCmds()...)
 	debug.AddCommand(a.debugProtoCmds()...)
 	debug.AddCommand(a.debugOnionCmds()...)
+	debug.AddCommand(a.debugLibsessionCmd())
 	root.AddCommand(debug)
 	root.AddCommand(a.idCmd())
 	root.AddCommand(a.chatCmds()...)

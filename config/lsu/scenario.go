@@ -1,0 +1,4 @@
+package lsu
+
+// registerScenario registers the scenario command.
+func (r *Runner) registerScenario() {}
