@@ -6,4 +6,6 @@ func (r *Runner) registerStateless() {
 	r.handlers["version"] = func(*Request) (Reply, error) {
 		return Reply{"libsession_version": "sotto", "implementation": "sotto"}, nil
 	}
+	r.registerConfigCommands()
+	r.registerSessionCommands()
 }
