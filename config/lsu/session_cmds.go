@@ -44,6 +44,7 @@ func (e libErr) Error() string { return string(e) }
 const (
 	errTextRecipient      = "Invalid recipient_pubkey: expected 32 bytes (33 with 05 prefix)"
 	errTextDecrypt        = "Decryption failed"
+	errTextTooSmall       = "Invalid incoming message: ciphertext is too small"
 	errTextSenderKey      = "Sender ed25519 pubkey to x25519 pubkey conversion failed"
 	errTextSharedSecret   = "Shared secret generation failed"
 	errTextBlindedShort   = "Invalid ciphertext: too short to contain valid encrypted data"
@@ -141,6 +142,10 @@ func cmdDecryptIncoming(q *Request) (Reply, error) {
 	if err != nil {
 		return nil, err
 	}
+	// libsession checks the ciphertext's length before using the key.
+	if (len(seed) == 32 || len(seed) == 64) && len(ct) < sessionproto.SealOverhead {
+		return nil, libErr(errTextTooSmall)
+	}
 	k, err := keysFromSecret(seed)
 	if err != nil {
 		return nil, err
@@ -150,7 +155,7 @@ func cmdDecryptIncoming(q *Request) (Reply, error) {
 	var le *sessionproto.LengthError
 	switch {
 	case errors.As(err, &le):
-		return nil, libErr("Invalid incoming message: ciphertext is too small")
+		return nil, libErr(errTextTooSmall)
 	case errors.Is(err, sessionproto.ErrDecrypt):
 		return nil, libErr(errTextDecrypt)
 	case errors.Is(err, sessionproto.ErrSignature):

@@ -76,7 +76,13 @@ func needHexList(q *Request, name string) ([][]byte, error) {
 	}
 	var ss []string
 	if err := json.Unmarshal(raw, &ss); err != nil {
-		return nil, fmt.Errorf("%s: want a list of hex strings", name)
+		// The oracle's JSON library iterates a lone string as a list of
+		// that one string.
+		var one string
+		if json.Unmarshal(raw, &one) != nil {
+			return nil, fmt.Errorf("%s: want a list of hex strings", name)
+		}
+		ss = []string{one}
 	}
 	out := make([][]byte, len(ss))
 	for i, s := range ss {

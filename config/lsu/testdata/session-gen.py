@@ -88,12 +88,13 @@ vec("session.deterministic_forms", "encrypt_for_recipient_deterministic: unicode
 
 def flip(h, i):
     b = bytearray(bytes.fromhex(h)); b[i] ^= 1; return b.hex()
-vec("session.decrypt_incoming_errors", "decrypt_incoming: too short (143 bytes), 144 zero bytes, a box with a flipped ciphertext byte and with a flipped ephemeral key byte; missing fields",
+vec("session.decrypt_incoming_errors", "decrypt_incoming: too short (143 bytes), 144 zero bytes, a box with a flipped ciphertext byte and with a flipped ephemeral key byte; length checked before the key; missing fields",
     [{"cmd": "decrypt_incoming", "seed": seed(B), "ciphertext": "00" * 143},
      {"cmd": "decrypt_incoming", "seed": seed(B), "ciphertext": "00" * 144},
      {"cmd": "encrypt_for_recipient", "rng_seed": "14", "seed": seed(A), "recipient": sid(B), "message_text": "tamper me"},
      lambda prev: {"cmd": "decrypt_incoming", "seed": seed(B), "ciphertext": flip(prev[2]["ciphertext"], 40)},
      lambda prev: {"cmd": "decrypt_incoming", "seed": seed(B), "ciphertext": flip(prev[2]["ciphertext"], 0)},
+     {"cmd": "decrypt_incoming", "seed": seed(A) + seed(A), "ciphertext": "00" * 143},
      {"cmd": "decrypt_incoming", "seed": seed(B)},
      {"cmd": "decrypt_incoming", "ciphertext": "00"}])
 
@@ -137,7 +138,7 @@ vec("session.blinded_errors", "encrypt_for_blinded_recipient / decrypt_from_blin
 # --- multi
 N = "5a" * 24
 rs = [xpk(t) for t in R]
-vec("multi.encrypt_for_multiple_forms", "encrypt_for_multiple: one message for 1 and for 3 recipients, one per recipient, 05-prefixed recipients, an empty domain, a 70-byte domain (only 64 bytes key the hash), a 25-byte nonce (first 24 used), no recipients",
+vec("multi.encrypt_for_multiple_forms", "encrypt_for_multiple: one message for 1 and for 3 recipients, one per recipient, 05-prefixed recipients, an empty domain, a 70-byte domain (only 64 bytes key the hash), a 25-byte nonce (first 24 used), no recipients, messages given as a lone string",
     [{"cmd": "encrypt_for_multiple", "seed": seed(A), "nonce": N, "domain": "d", "messages": ["00"], "recipients": rs[:1]},
      {"cmd": "encrypt_for_multiple", "seed": seed(A), "nonce": N, "domain": "d", "messages": [""], "recipients": rs},
      {"cmd": "encrypt_for_multiple", "seed": sk(A), "nonce": N, "domain": "SessionGroupKeys", "messages": ["01", "0202", big], "recipients": ["05" + r for r in rs]},
@@ -145,7 +146,8 @@ vec("multi.encrypt_for_multiple_forms", "encrypt_for_multiple: one message for 1
      {"cmd": "encrypt_for_multiple", "seed": seed(A), "nonce": N, "domain": "x" * 70, "messages": ["01"], "recipients": rs[:1]},
      {"cmd": "encrypt_for_multiple", "seed": seed(A), "nonce": N, "domain": "x" * 64, "messages": ["01"], "recipients": rs[:1]},
      {"cmd": "encrypt_for_multiple", "seed": seed(A), "nonce": N + "ff", "domain": "d", "messages": ["00"], "recipients": rs[:1]},
-     {"cmd": "encrypt_for_multiple", "seed": seed(A), "nonce": N, "domain": "d", "messages": ["00"], "recipients": []}])
+     {"cmd": "encrypt_for_multiple", "seed": seed(A), "nonce": N, "domain": "d", "messages": ["00"], "recipients": []},
+     {"cmd": "encrypt_for_multiple", "seed": seed(A), "nonce": N, "domain": "d", "messages": "00", "recipients": rs[:1]}])
 
 vec("multi.encrypt_for_multiple_errors", "encrypt_for_multiple errors: short nonce, 2 messages for 3 recipients, no messages, a 15-prefixed and a short recipient, the all-zero recipient key, missing nonce/domain/messages/recipients",
     [{"cmd": "encrypt_for_multiple", "seed": seed(A), "nonce": N[:46], "domain": "d", "messages": ["00"], "recipients": rs},
