@@ -301,10 +301,10 @@ func cmdDecryptFromBlinded(q *Request) (Reply, error) {
 		return nil, fmt.Errorf("blind%s_id_from_ed: server_pk must be 32 bytes", kind)
 	}
 	if len(sb) != 33 || len(rb) != 33 {
-		// libsession calls our own id "local"; when the sender id is not
-		// ours, the recipient id takes that role.
+		// libsession calls the sender id "local" when it is our own
+		// blinded id (of the recipient id's kind), else the recipient id.
 		local, remote := rb, sb
-		if len(sb) == 33 && len(rb) == 33 {
+		if len(sb) == 33 && isOwnBlindedID(k, sb, rb, [32]byte(spk)) {
 			local, remote = sb, rb
 		}
 		if len(local) != 33 {
@@ -339,6 +339,19 @@ func cmdDecryptFromBlinded(q *Request) (Reply, error) {
 		return nil, err
 	}
 	return Reply{"plaintext": Hex(pt), "sender_session_id": sender.String()}, nil
+}
+
+// isOwnBlindedID reports whether id is k's blinded id for server, of kind
+// 25 when other starts with 0x25 and 15 otherwise.
+func isOwnBlindedID(k *identity.Keys, id, other []byte, server [32]byte) bool {
+	var kp *identity.BlindedKeyPair
+	var err error
+	if len(other) > 0 && other[0] == byte(key.PrefixBlind25) {
+		kp, err = k.Blind25(server)
+	} else {
+		kp, err = k.Blind15(server)
+	}
+	return err == nil && string(kp.ID().Bytes()) == string(id)
 }
 
 // multiInputs reads the inputs shared by the two multi-recipient

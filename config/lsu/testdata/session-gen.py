@@ -120,7 +120,7 @@ for kind in ("15", "25"):
              lambda prev, kid=kid: {"cmd": "decrypt_from_blinded_recipient", "seed": sk(A), "server_pk": SRV, "sender_id": ia[kid], "recipient_id": ib[kid], "ciphertext": prev[0]["ciphertext"]},
              lambda prev, kid=kid: {"cmd": "decrypt_from_blinded_recipient", "seed": seed("c1"), "server_pk": SRV, "sender_id": ia[kid], "recipient_id": ib[kid], "ciphertext": prev[0]["ciphertext"]}])
 
-vec("session.blinded_errors", "encrypt_for_blinded_recipient / decrypt_from_blinded_recipient errors: wrong prefix and lengths, a non-point recipient, mixed prefixes, short, wrong version, short inner data, tampered, and a sender id that does not match the inner key",
+vec("session.blinded_errors", "encrypt_for_blinded_recipient / decrypt_from_blinded_recipient errors: wrong prefix and lengths, a non-point recipient, mixed prefixes, short local/remote ids and server key, short, wrong version, short inner data, tampered, and a sender id that does not match the inner key",
     [{"cmd": "encrypt_for_blinded_recipient", "rng_seed": "30", "seed": seed(A), "server_pk": SRV, "recipient_blinded_id": sid(B), "message": "00"},
      {"cmd": "encrypt_for_blinded_recipient", "rng_seed": "30", "seed": seed(A), "server_pk": SRV, "recipient_blinded_id": ib["blind15_id"][2:], "message": "00"},
      {"cmd": "encrypt_for_blinded_recipient", "rng_seed": "30", "seed": seed(A), "server_pk": "00", "recipient_blinded_id": ib["blind15_id"], "message": "00"},
@@ -129,6 +129,10 @@ vec("session.blinded_errors", "encrypt_for_blinded_recipient / decrypt_from_blin
      {"cmd": "encrypt_for_blinded_recipient", "rng_seed": "31", "seed": seed(A), "server_pk": SRV, "recipient_blinded_id": ib["blind15_id"], "message_text": "x"},
      lambda prev: {"cmd": "decrypt_from_blinded_recipient", "seed": seed(B), "server_pk": SRV, "sender_id": ia["blind15_id"], "recipient_id": ib["blind15_id"], "ciphertext": prev[5]["ciphertext"][:80]},
      lambda prev: {"cmd": "decrypt_from_blinded_recipient", "seed": seed(B), "server_pk": SRV, "sender_id": ia["blind15_id"], "recipient_id": ib["blind25_id"], "ciphertext": prev[5]["ciphertext"]},
+     lambda prev: {"cmd": "decrypt_from_blinded_recipient", "seed": seed(A), "server_pk": SRV, "sender_id": ia["blind15_id"], "recipient_id": "1500", "ciphertext": prev[5]["ciphertext"]},
+     lambda prev: {"cmd": "decrypt_from_blinded_recipient", "seed": seed(B), "server_pk": SRV, "sender_id": ia["blind15_id"][:64], "recipient_id": ib["blind15_id"][:10], "ciphertext": prev[5]["ciphertext"]},
+     lambda prev: {"cmd": "decrypt_from_blinded_recipient", "seed": seed(B), "server_pk": SRV, "sender_id": ia["blind15_id"][:64], "recipient_id": ib["blind15_id"], "ciphertext": prev[5]["ciphertext"]},
+     lambda prev: {"cmd": "decrypt_from_blinded_recipient", "seed": seed(B), "server_pk": "00", "sender_id": ia["blind25_id"], "recipient_id": ib["blind25_id"], "ciphertext": prev[5]["ciphertext"]},
      lambda prev: {"cmd": "decrypt_from_blinded_recipient", "seed": seed(B), "server_pk": SRV, "sender_id": ia["blind15_id"], "recipient_id": ib["blind15_id"], "ciphertext": "01" + prev[5]["ciphertext"][2:]},
      lambda prev: {"cmd": "decrypt_from_blinded_recipient", "seed": seed(B), "server_pk": SRV, "sender_id": ia["blind15_id"], "recipient_id": ib["blind15_id"], "ciphertext": "00" * 60},
      lambda prev: {"cmd": "decrypt_from_blinded_recipient", "seed": seed(B), "server_pk": SRV, "sender_id": ia["blind15_id"], "recipient_id": ib["blind15_id"], "ciphertext": flip(prev[5]["ciphertext"], 5)},
