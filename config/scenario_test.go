@@ -1,0 +1,256 @@
+package config
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"slices"
+	"testing"
+)
+
+// The scenarios of testdata/scenarios.json are the user-config vectors of
+// libsession-public.json (libsession-util 1.2.0), trimmed to what the
+// engine sees. They are replayed here at the level of serialized messages:
+// a step that edits an object (set_name, set_contacts, …) is replaced by
+// setting the object's data to the "&" of its next push, so the engine's
+// seqnos, diffs, lagged diffs, hashes, merges, obsolete hashes and dumps
+// are checked byte for byte without the object layer or the pipeline.
+
+type scenarioFile struct {
+	Vectors []scenario `json:"vectors"`
+}
+
+type scenario struct {
+	ID    string         `json:"id"`
+	Steps []scenarioStep `json:"steps"`
+}
+
+type scenarioStep struct {
+	Op        string `json:"op"`
+	Obj       string `json:"obj"`
+	Name      string `json:"name"`
+	Type      string `json:"type"`
+	Seed      string `json:"seed"`
+	DumpRef   string `json:"dump_ref"`
+	Save      string `json:"save"`
+	SaveInner string `json:"save_inner"`
+	Confirm   string `json:"confirm"`
+	Messages  []struct {
+		Hash    string `json:"hash"`
+		DataRef string `json:"data_ref"`
+	} `json:"messages"`
+	Result struct {
+		OK             bool     `json:"ok"`
+		Error          string   `json:"error"`
+		Seqno          int64    `json:"seqno"`
+		Obsolete       []string `json:"obsolete"`
+		NeedsPushAfter *bool    `json:"needs_push_after"`
+		Accepted       []string `json:"accepted"`
+		NeedsPush      *bool    `json:"needs_push"`
+		Dump           string   `json:"dump"`
+		BT             string   `json:"bt"`
+		Data           string   `json:"data"`
+		Inner          string   `json:"inner"`
+	} `json:"result"`
+}
+
+func loadScenarios(t testing.TB) []scenario {
+	t.Helper()
+	b, err := os.ReadFile("testdata/scenarios.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f scenarioFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	return f.Vectors
+}
+
+var testKinds = map[string]Kind{
+	"user_profile":        {Name: "user_profile", Namespace: 2, Domain: "UserProfile", Protobuf: true},
+	"contacts":            {Name: "contacts", Namespace: 3, Domain: "Contacts", Protobuf: true},
+	"convo_info_volatile": {Name: "convo_info_volatile", Namespace: 4, Domain: "ConvoInfoVolatile", Protobuf: true},
+	"user_groups":         {Name: "user_groups", Namespace: 5, Domain: "UserGroups", Protobuf: true},
+}
+
+func mustHex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// dataOf returns the "&" of a serialized message.
+func dataOf(t testing.TB, msg []byte) Dict {
+	t.Helper()
+	m, err := parseMessage(msg, nil, nil, DefaultLag, false)
+	if err != nil {
+		t.Fatalf("parse expected message: %v", err)
+	}
+	return m.data
+}
+
+// setData makes d hold exactly want and reports whether that changed it.
+func setData(d, want Dict) bool {
+	if d.Equal(want) {
+		return false
+	}
+	clear(d)
+	for k, v := range want.Clone() {
+		d[k] = v
+	}
+	return true
+}
+
+func TestScenarios(t *testing.T) {
+	for _, sc := range loadScenarios(t) {
+		t.Run(sc.ID, func(t *testing.T) {
+			replayScenario(t, sc)
+		})
+	}
+}
+
+func replayScenario(t *testing.T, sc scenario) {
+	objs := map[string]*Config{}
+	saved := map[string][]byte{} // saved pushes, as serialized messages
+	dumps := map[string][]byte{}
+	for i, st := range sc.Steps {
+		res := st.Result
+		c := objs[st.Obj]
+		switch st.Op {
+		case "new":
+			opts := Options{Kind: testKinds[st.Type], Keys: [][32]byte{[32]byte(mustHex(t, st.Seed))}}
+			if st.DumpRef != "" {
+				opts.Dump = dumps[st.DumpRef]
+			}
+			o, err := New(opts)
+			if err != nil {
+				t.Fatalf("step %d: new: %v", i, err)
+			}
+			objs[st.Name] = o
+		case "push":
+			if res.BT == "" {
+				t.Skipf("step %d: push without a serialized message in the vector", i)
+			}
+			want := mustHex(t, res.BT)
+			got := c.Serialized()
+			if !bytes.Equal(got, want) {
+				t.Fatalf("step %d: push of %s:\n got %s\nwant %s", i, st.Obj, btString(got), btString(want))
+			}
+			if c.Seqno() != res.Seqno {
+				t.Fatalf("step %d: seqno %d, want %d", i, c.Seqno(), res.Seqno)
+			}
+			obsolete := c.pushed()
+			wantObs := slices.Clone(res.Obsolete)
+			slices.Sort(wantObs)
+			if !slices.Equal(obsolete, wantObs) && !(len(obsolete) == 0 && len(wantObs) == 0) {
+				t.Fatalf("step %d: obsolete %q, want %q", i, obsolete, wantObs)
+			}
+			if st.Save != "" {
+				saved[st.Save] = want
+			}
+			if st.SaveInner != "" {
+				saved[st.SaveInner] = want
+			}
+			if st.Confirm != "" {
+				c.ConfirmPushed(res.Seqno, st.Confirm)
+			}
+			if res.NeedsPushAfter != nil && c.NeedsPush() != *res.NeedsPushAfter {
+				t.Fatalf("step %d: needs push after %v, want %v", i, c.NeedsPush(), *res.NeedsPushAfter)
+			}
+		case "merge":
+			var hashes [][]string
+			var confs [][]byte
+			for _, m := range st.Messages {
+				hashes = append(hashes, []string{m.Hash})
+				confs = append(confs, saved[m.DataRef])
+			}
+			acc, err := c.mergeOpened(hashes, confs)
+			if err != nil {
+				t.Fatalf("step %d: merge: %v", i, err)
+			}
+			if !slices.Equal(acc, res.Accepted) {
+				t.Fatalf("step %d: accepted %q, want %q", i, acc, res.Accepted)
+			}
+			if c.NeedsPush() != *res.NeedsPush {
+				t.Fatalf("step %d: needs push %v, want %v", i, c.NeedsPush(), *res.NeedsPush)
+			}
+		case "get":
+			if res.NeedsPush != nil && c.NeedsPush() != *res.NeedsPush {
+				t.Fatalf("step %d: needs push %v, want %v", i, c.NeedsPush(), *res.NeedsPush)
+			}
+		case "dump":
+			got := c.Dump()
+			if want := mustHex(t, res.Dump); !bytes.Equal(got, want) {
+				t.Fatalf("step %d: dump:\n got %s\nwant %s", i, btString(got), btString(want))
+			}
+			if st.Save != "" {
+				dumps[st.Save] = got
+			}
+		default: // an edit: give the object the data of its next push
+			if !res.OK {
+				continue
+			}
+			next := nextPush(sc.Steps[i+1:], st.Obj)
+			if next == nil {
+				continue // nothing observes the edit
+			}
+			if next.Result.BT == "" {
+				t.Skipf("step %d: the next push has no serialized message in the vector", i)
+			}
+			want := dataOf(t, mustHex(t, next.Result.BT))
+			c.Mutate(func(d Dict) bool { return setData(d, want) })
+		}
+	}
+}
+
+func nextPush(steps []scenarioStep, obj string) *scenarioStep {
+	for i := range steps {
+		if steps[i].Obj == obj && (steps[i].Op == "push" || steps[i].Op == "merge") {
+			if steps[i].Op == "merge" {
+				return nil
+			}
+			return &steps[i]
+		}
+	}
+	return nil
+}
+
+// btString renders bt bytes for failure messages.
+func btString(b []byte) string {
+	v, err := DecodeBT(b)
+	if err != nil {
+		return hex.EncodeToString(b)
+	}
+	j, _ := json.Marshal(printable(v))
+	return string(j)
+}
+
+func printable(v any) any {
+	switch v := v.(type) {
+	case string:
+		for _, c := range []byte(v) {
+			if c < 0x20 || c > 0x7e {
+				return "hex:" + hex.EncodeToString([]byte(v))
+			}
+		}
+		return v
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = printable(e)
+		}
+		return out
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range v {
+			out[k] = printable(e)
+		}
+		return out
+	}
+	return v
+}
