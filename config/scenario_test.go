@@ -36,7 +36,17 @@ type scenarioStep struct {
 	Save      string `json:"save"`
 	SaveInner string `json:"save_inner"`
 	Confirm   string `json:"confirm"`
-	Messages  []struct {
+	Args      struct {
+		Name     string `json:"name"`
+		Priority int64  `json:"priority"`
+		Seconds  int64  `json:"seconds"`
+		URL      string `json:"url"`
+		Key      string `json:"key"`
+		KeyText  string `json:"key_text"`
+		Seqno    int64  `json:"seqno"`
+		Hash     string `json:"hash"`
+	} `json:"args"`
+	Messages []struct {
 		Hash    string `json:"hash"`
 		DataRef string `json:"data_ref"`
 	} `json:"messages"`
@@ -55,17 +65,24 @@ type scenarioStep struct {
 	} `json:"result"`
 }
 
+// loadScenarios loads the public vectors and the ones made with the
+// oracle for the engine (engine-scenarios.json: conflicts, dirty and
+// waiting dumps, merges while dirty, many inputs at once, three devices).
 func loadScenarios(t testing.TB) []scenario {
 	t.Helper()
-	b, err := os.ReadFile("testdata/scenarios.json")
-	if err != nil {
-		t.Fatal(err)
+	var all []scenario
+	for _, name := range []string{"testdata/scenarios.json", "testdata/engine-scenarios.json"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f scenarioFile
+		if err := json.Unmarshal(b, &f); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, f.Vectors...)
 	}
-	var f scenarioFile
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatal(err)
-	}
-	return f.Vectors
+	return all
 }
 
 var testKinds = map[string]Kind{
@@ -179,6 +196,8 @@ func replayScenario(t *testing.T, sc scenario) {
 			if c.NeedsPush() != *res.NeedsPush {
 				t.Fatalf("step %d: needs push %v, want %v", i, c.NeedsPush(), *res.NeedsPush)
 			}
+		case "confirm_pushed":
+			c.ConfirmPushed(st.Args.Seqno, st.Args.Hash)
 		case "get":
 			if res.NeedsPush != nil && c.NeedsPush() != *res.NeedsPush {
 				t.Fatalf("step %d: needs push %v, want %v", i, c.NeedsPush(), *res.NeedsPush)
@@ -191,7 +210,12 @@ func replayScenario(t *testing.T, sc scenario) {
 			if st.Save != "" {
 				dumps[st.Save] = got
 			}
-		default: // an edit: give the object the data of its next push
+		case "set_name", "set_nts_priority", "set_nts_expiry", "set_pic":
+			if !res.OK {
+				continue
+			}
+			c.Mutate(func(d Dict) bool { return profileEdit(t, d, st) })
+		default: // another edit: give the object the data of its next push
 			if !res.OK {
 				continue
 			}
@@ -206,6 +230,38 @@ func replayScenario(t *testing.T, sc scenario) {
 			c.Mutate(func(d Dict) bool { return setData(d, want) })
 		}
 	}
+}
+
+// profileEdit does what libsession's UserProfile setters do to the data
+// (user_profile.cpp:42-125).
+func profileEdit(t *testing.T, d Dict, st scenarioStep) bool {
+	a := st.Args
+	switch st.Op {
+	case "set_name":
+		return d.SetStringOrDelete("n", a.Name)
+	case "set_nts_priority":
+		return d.SetIntOrDelete("+", a.Priority)
+	case "set_nts_expiry":
+		if a.Seconds > 0 {
+			return d.SetInt("e", a.Seconds)
+		}
+		return d.Delete("e")
+	case "set_pic":
+		key := a.KeyText
+		if a.Key != "" {
+			key = string(mustHex(t, a.Key))
+		}
+		if a.URL != "" && len(key) == 32 {
+			p := d.SetString("p", a.URL)
+			q := d.SetString("q", key)
+			return p || q
+		}
+		p := d.Delete("p")
+		q := d.Delete("q")
+		return p || q
+	}
+	t.Fatalf("unknown edit %s", st.Op)
+	return false
 }
 
 func nextPush(steps []scenarioStep, obj string) *scenarioStep {
