@@ -9,8 +9,6 @@ import (
 	"time"
 )
 
-// errSkeleton is what the pipeline's stubs return until they are built.
-var errSkeleton = errors.New("config: not built yet")
 
 // State is the push state of a config object (libsession base.hpp:40-52).
 type State int
