@@ -9,7 +9,6 @@ import (
 	"time"
 )
 
-
 // State is the push state of a config object (libsession base.hpp:40-52).
 type State int
 
