@@ -211,7 +211,7 @@ func (o *object) push(q *Request) (Reply, error) {
 	if !multipart {
 		sealed, err := config.Seal(o.cfg.Serialized(), o.opts.Kind, o.opts.Keys[0], o.opts.Account, o.cfg.Seqno())
 		if err != nil {
-			return nil, libsessionError(err)
+			return nil, refErr(err)
 		}
 		if len(sealed.Messages) != 1 {
 			return nil, errTooLarge
@@ -219,7 +219,7 @@ func (o *object) push(q *Request) (Reply, error) {
 	}
 	p, err := o.cfg.Push()
 	if err != nil {
-		return nil, libsessionError(err)
+		return nil, refErr(err)
 	}
 	if len(p.Messages) == 0 {
 		return nil, errors.New("push returned no message")
@@ -296,7 +296,7 @@ func (o *object) merge(q *Request) (Reply, error) {
 	}
 	accepted, err := o.cfg.Merge(in)
 	if err != nil {
-		return nil, libsessionError(err)
+		return nil, refErr(err)
 	}
 	return Reply{"accepted": nonNil(accepted), "needs_push": o.cfg.NeedsPush(), "fields": o.fields()}, nil
 }
@@ -347,9 +347,9 @@ func (e refError) Error() string { return string(e) }
 
 const errTooLarge = refError("Config data is too large")
 
-// libsessionError gives the engine's errors the texts libsession throws,
+// refErr gives the engine's errors the texts libsession throws,
 // where a vector compares them.
-func libsessionError(err error) error {
+func refErr(err error) error {
 	switch {
 	case errors.Is(err, config.ErrTooLarge):
 		return errTooLarge
@@ -377,23 +377,6 @@ func errNotFound(name string) error {
 
 func errType(want string, raw json.RawMessage) error {
 	return fmt.Errorf("[json.exception.type_error.302] type must be %s, but is %s", want, jsonType(raw))
-}
-
-func jsonType(raw json.RawMessage) string {
-	s := strings.TrimSpace(string(raw))
-	switch {
-	case s == "null":
-		return "null"
-	case s == "true" || s == "false":
-		return "boolean"
-	case strings.HasPrefix(s, `"`):
-		return "string"
-	case strings.HasPrefix(s, "{"):
-		return "object"
-	case strings.HasPrefix(s, "["):
-		return "array"
-	}
-	return "number"
 }
 
 // textField reads a required text input (name or name_hex).

@@ -8,7 +8,7 @@ import (
 func newContactsObject(opts config.Options) (*object, error) {
 	cs, err := config.NewContacts(opts)
 	if err != nil {
-		return nil, libsessionError(err)
+		return nil, refErr(err)
 	}
 	o := &object{cfg: cs.Config, opts: withKind(opts, config.ContactsKind)}
 	o.fields = func() map[string]any { return contactsFields(cs) }
@@ -20,7 +20,7 @@ func newContactsObject(opts config.Options) (*object, error) {
 				err = setContact(cs, c)
 			}
 			if err != nil {
-				return nil, true, libsessionError(err)
+				return nil, true, refErr(err)
 			}
 		case "set_contacts":
 			list, err := requireList(q, "contacts")
@@ -29,7 +29,7 @@ func newContactsObject(opts config.Options) (*object, error) {
 			}
 			for _, c := range list {
 				if err := setContact(cs, c); err != nil {
-					return nil, true, libsessionError(err)
+					return nil, true, refErr(err)
 				}
 			}
 		case "erase_contact":

@@ -9,7 +9,7 @@ import (
 func newConvoObject(opts config.Options) (*object, error) {
 	ci, err := config.NewConvoInfo(opts)
 	if err != nil {
-		return nil, libsessionError(err)
+		return nil, refErr(err)
 	}
 	o := &object{cfg: ci.Config, opts: withKind(opts, config.ConvoInfoKind), prePush: ci.Prune}
 	o.fields = func() map[string]any { return convoFields(ci) }
@@ -21,7 +21,7 @@ func newConvoObject(opts config.Options) (*object, error) {
 				err = setConvo(ci, c)
 			}
 			if err != nil {
-				return nil, true, libsessionError(err)
+				return nil, true, refErr(err)
 			}
 		case "set_convos":
 			list, err := requireList(q, "convos")
@@ -30,7 +30,7 @@ func newConvoObject(opts config.Options) (*object, error) {
 			}
 			for _, c := range list {
 				if err := setConvo(ci, c); err != nil {
-					return nil, true, libsessionError(err)
+					return nil, true, refErr(err)
 				}
 			}
 		case "erase_convo":

@@ -9,7 +9,7 @@ import (
 func newGroupsObject(opts config.Options) (*object, error) {
 	ug, err := config.NewUserGroups(opts)
 	if err != nil {
-		return nil, libsessionError(err)
+		return nil, refErr(err)
 	}
 	o := &object{cfg: ug.Config, opts: withKind(opts, config.UserGroupsKind)}
 	o.fields = func() map[string]any { return groupsFields(ug) }
@@ -21,7 +21,7 @@ func newGroupsObject(opts config.Options) (*object, error) {
 				err = setGroup(ug, g)
 			}
 			if err != nil {
-				return nil, true, libsessionError(err)
+				return nil, true, refErr(err)
 			}
 		case "set_groups":
 			list, err := requireList(q, "groups")
@@ -30,7 +30,7 @@ func newGroupsObject(opts config.Options) (*object, error) {
 			}
 			for _, g := range list {
 				if err := setGroup(ug, g); err != nil {
-					return nil, true, libsessionError(err)
+					return nil, true, refErr(err)
 				}
 			}
 		case "erase_group":

@@ -7,7 +7,7 @@ import (
 func newProfileObject(opts config.Options) (*object, error) {
 	p, err := config.NewUserProfile(opts)
 	if err != nil {
-		return nil, libsessionError(err)
+		return nil, refErr(err)
 	}
 	o := &object{cfg: p.Config, opts: withKind(opts, config.UserProfileKind)}
 	o.fields = func() map[string]any { return profileFields(p) }
@@ -17,7 +17,7 @@ func newProfileObject(opts config.Options) (*object, error) {
 			return nil, false, nil
 		}
 		if err != nil {
-			return nil, true, libsessionError(err)
+			return nil, true, refErr(err)
 		}
 		return Reply{"fields": profileFields(p)}, true, nil
 	}
