@@ -70,7 +70,7 @@ func runScenario(q *Request) (Reply, error) {
 		}
 		out := map[string]any{"ok": true}
 		for k, v := range rep {
-			out[k] = v
+			out[k] = jsonTexts(v)
 		}
 		results = append(results, out)
 	}
@@ -208,14 +208,16 @@ func (o *object) push(q *Request) (Reply, error) {
 	if o.prePush != nil {
 		o.prePush()
 	}
-	if !multipart {
-		sealed, err := config.Seal(o.cfg.Serialized(), o.opts.Kind, o.opts.Keys[0], o.opts.Account, o.cfg.Seqno())
-		if err != nil {
-			return nil, refErr(err)
-		}
-		if len(sealed.Messages) != 1 {
-			return nil, errTooLarge
-		}
+	// libsession 1.2.0 (the oracle) has no multipart and always wraps user
+	// configs: a push that needs parts, or that newer clients store
+	// unwrapped to stay under the limit, is too large for it.
+	sealed, err := config.Seal(o.cfg.Serialized(), o.opts.Kind, o.opts.Keys[0], o.opts.Account, o.cfg.Seqno())
+	if err != nil {
+		return nil, refErr(err)
+	}
+	single := len(sealed.Messages) == 1
+	if !multipart && (!single || o.opts.Kind.Protobuf && bytes.Equal(sealed.Messages[0], sealed.Inner)) {
+		return nil, errTooLarge
 	}
 	p, err := o.cfg.Push()
 	if err != nil {
@@ -225,15 +227,16 @@ func (o *object) push(q *Request) (Reply, error) {
 		return nil, errors.New("push returned no message")
 	}
 	data := p.Messages[0]
+	wrapped := o.opts.Kind.Protobuf && len(p.Messages) == 1 && !bytes.Equal(data, sealed.Inner)
 	rep := Reply{
 		"seqno":            p.Seqno,
 		"data":             Hex(data),
 		"data_len":         len(data),
 		"obsolete":         nonNil(p.Obsolete),
-		"protobuf_wrapped": o.opts.Kind.Protobuf && len(p.Messages) == 1,
+		"protobuf_wrapped": wrapped,
 	}
 	inner := data
-	if o.opts.Kind.Protobuf && len(p.Messages) == 1 {
+	if wrapped {
 		inner, err = config.UnwrapConfig(o.opts.Account, data, o.opts.Kind.Namespace)
 		if err != nil {
 			return nil, fmt.Errorf("unwrap own push: %w", err)

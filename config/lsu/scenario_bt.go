@@ -4,6 +4,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // btJSON decodes a bencoded value into the readable form the reference
@@ -112,4 +114,85 @@ func readable(s []byte) string {
 		}
 	}
 	return string(s)
+}
+
+// jsonText replaces each invalid UTF-8 sequence in s with one U+FFFD, as
+// the reference oracle's JSON writer (nlohmann::json, error_handler
+// replace) does: a lead byte and the continuation bytes that may follow it
+// count as one sequence, where encoding/json would replace every byte.
+func jsonText(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r != utf8.RuneError || n > 1 {
+			b.WriteString(s[i : i+n])
+			i += n
+			continue
+		}
+		b.WriteRune(utf8.RuneError)
+		i += invalidPrefix(s[i:])
+	}
+	return b.String()
+}
+
+// invalidPrefix is the length of the invalid sequence at the start of s:
+// its lead byte and the bytes that continue it validly (at least 1).
+func invalidPrefix(s string) int {
+	c := s[0]
+	var need int
+	lo, hi := byte(0x80), byte(0xbf)
+	switch {
+	case c >= 0xc2 && c <= 0xdf:
+		need = 1
+	case c >= 0xe0 && c <= 0xef:
+		need = 2
+		if c == 0xe0 {
+			lo = 0xa0
+		} else if c == 0xed {
+			hi = 0x9f
+		}
+	case c >= 0xf0 && c <= 0xf4:
+		need = 3
+		if c == 0xf0 {
+			lo = 0x90
+		} else if c == 0xf4 {
+			hi = 0x8f
+		}
+	default:
+		return 1
+	}
+	n := 1
+	for ; n <= need && n < len(s); n++ {
+		if s[n] < lo || s[n] > hi {
+			break
+		}
+		lo, hi = 0x80, 0xbf
+	}
+	return n
+}
+
+// jsonTexts applies jsonText to every string (and object key) in v.
+func jsonTexts(v any) any {
+	switch v := v.(type) {
+	case string:
+		return jsonText(v)
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[jsonText(k)] = jsonTexts(x)
+		}
+		return out
+	case Reply:
+		return jsonTexts(map[string]any(v))
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = jsonTexts(x)
+		}
+		return out
+	}
+	return v
 }
