@@ -169,6 +169,16 @@ func (sc *scenario) newObject(q *Request) (Reply, error) {
 		return nil, err
 	}
 	defer keys.Wipe()
+	sessionID := keys.SessionID()
+	if len(seed) == ed25519.PrivateKeySize {
+		// The reference takes the account ID from the key's public half as
+		// given, and the encryption key from the seed half.
+		x, err := identity.Ed25519ToX25519(key.AccountPublic(seed[ed25519.SeedSize:]))
+		if err != nil {
+			return nil, refError("ed->x25519 conversion failed")
+		}
+		sessionID = key.AccountID(x)
+	}
 	dump, _, err := q.BytesOK("dump")
 	if err != nil {
 		return nil, err
@@ -185,7 +195,7 @@ func (sc *scenario) newObject(q *Request) (Reply, error) {
 	}
 	o.typ = typ
 	sc.objs[name] = o
-	return Reply{"session_id": keys.SessionID().String(), "enc_key": Hex(seed[:ed25519.SeedSize])}, nil
+	return Reply{"session_id": sessionID.String(), "enc_key": Hex(seed[:ed25519.SeedSize])}, nil
 }
 
 // objectTypes builds each scenario object type.
