@@ -208,8 +208,10 @@ var objectTypes = map[string]func(config.Options) (*object, error){
 
 // push pushes the object, as libsession 1.2.0 does: a config over one
 // message is refused ("Config data is too large") and the object stays as
-// it was, unless the step asks for multipart (a Sotto extension; the reply
-// then lists every part in "messages").
+// it was, unless the step asks for multipart (a Sotto extension: the reply
+// then lists every part in "messages", "save" also saves part i as
+// "<save>.<i>", and "confirm" confirms part i as stored under hash
+// "<confirm>.<i>").
 func (o *object) push(q *Request) (Reply, error) {
 	multipart, err := boolField(q, "multipart", false)
 	if err != nil {
@@ -270,6 +272,11 @@ func (o *object) push(q *Request) (Reply, error) {
 		return nil, err
 	} else if ok {
 		q.Save(save, data)
+		if len(p.Messages) > 1 {
+			for i, m := range p.Messages {
+				q.Save(fmt.Sprintf("%s.%d", save, i), m)
+			}
+		}
 	}
 	if save, ok, err := q.TextOK("save_inner"); err != nil {
 		return nil, err
@@ -279,7 +286,14 @@ func (o *object) push(q *Request) (Reply, error) {
 	if hash, ok, err := q.TextOK("confirm"); err != nil {
 		return nil, err
 	} else if ok {
-		o.cfg.ConfirmPushed(p.Seqno, hash)
+		hashes := []string{hash}
+		if len(p.Messages) > 1 {
+			hashes = hashes[:0]
+			for i := range p.Messages {
+				hashes = append(hashes, fmt.Sprintf("%s.%d", hash, i))
+			}
+		}
+		o.cfg.ConfirmPushed(p.Seqno, hashes...)
 		rep["confirmed"] = hash
 	}
 	rep["needs_push_after"] = o.cfg.NeedsPush()

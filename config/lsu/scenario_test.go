@@ -2,6 +2,8 @@ package lsu
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -181,4 +183,75 @@ func abbrev(b []byte) string {
 		return string(b[:300]) + "…"
 	}
 	return string(b)
+}
+
+// TestScenarioMultipart drives the Sotto extension of push: a contacts
+// config too large for one message is refused as libsession 1.2.0 does,
+// then pushed in parts with "multipart", and another device merges them.
+func TestScenarioMultipart(t *testing.T) {
+	const n = 3000
+	seed := strings.Repeat("ab", 32)
+	contacts := make([]map[string]any, n)
+	for i := range contacts {
+		h := sha256.Sum256([]byte(fmt.Sprint("contact ", i)))
+		nm := sha256.Sum256([]byte(fmt.Sprint("name ", i)))
+		contacts[i] = map[string]any{"session_id": "05" + hex.EncodeToString(h[:]), "name": hex.EncodeToString(nm[:10])}
+	}
+	steps := []map[string]any{
+		{"op": "new", "name": "a", "type": "contacts", "seed": seed},
+		{"op": "set_contacts", "obj": "a", "contacts": contacts},
+		{"op": "push", "obj": "a", "may_fail": true},
+		{"op": "push", "obj": "a", "multipart": true, "save": "x", "confirm": "hx"},
+		{"op": "current_hashes", "obj": "a"},
+		{"op": "new", "name": "b", "type": "contacts", "seed": seed},
+	}
+	cmd, err := json.Marshal(map[string]any{"cmd": "scenario", "steps": steps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := New(Options{}).Answer(cmd)
+	if rep["ok"] != true {
+		t.Fatalf("scenario failed: %v", rep["error"])
+	}
+	results := rep["results"].([]any)
+	if e := results[2].(map[string]any)["error"]; e != "Config data is too large" {
+		t.Fatalf("single-message push: error %v", e)
+	}
+	push := results[3].(map[string]any)
+	parts, _ := push["messages"].([]string)
+	if len(parts) < 2 || push["protobuf_wrapped"] != false {
+		t.Fatalf("multipart push: %d parts, wrapped %v", len(parts), push["protobuf_wrapped"])
+	}
+	var want []string
+	for i := range parts {
+		want = append(want, fmt.Sprintf("hx.%d", i))
+	}
+	if got := results[4].(map[string]any)["hashes"]; !slices.Equal(got.([]string), want) {
+		t.Fatalf("current hashes %v, want %v", got, want)
+	}
+
+	// The other device merges the parts, given as hex data.
+	var msgs []map[string]any
+	for i, p := range parts {
+		msgs = append(msgs, map[string]any{"hash": want[i], "data": p})
+	}
+	steps = append(steps[:0:0], steps[0], steps[1], steps[5],
+		map[string]any{"op": "merge", "obj": "b", "messages": msgs},
+		map[string]any{"op": "get", "obj": "b"})
+	cmd, err = json.Marshal(map[string]any{"cmd": "scenario", "steps": steps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep = New(Options{}).Answer(cmd)
+	if rep["ok"] != true {
+		t.Fatalf("merge scenario failed: %v", rep["error"])
+	}
+	results = rep["results"].([]any)
+	merged := results[3].(map[string]any)
+	if acc := merged["accepted"].([]string); !slices.Equal(acc, want) || merged["needs_push"] != false {
+		t.Fatalf("merge accepted %v, needs_push %v", acc, merged["needs_push"])
+	}
+	if c := results[4].(map[string]any)["fields"].(map[string]any)["count"]; c != n {
+		t.Fatalf("merged %v contacts, want %d", c, n)
+	}
 }
