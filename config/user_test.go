@@ -449,3 +449,37 @@ func TestDecodeCommunityPubkey(t *testing.T) {
 		}
 	}
 }
+
+// TestConvoInfoEmptiedEntry: as in libsession, a set that clears the last
+// field of an entry leaves it (counted, and erasable) until a push prunes
+// it, and a set that writes nothing creates nothing.
+func TestConvoInfoEmptiedEntry(t *testing.T) {
+	now := time.UnixMilli(1_800_000_000_000)
+	ci, err := NewConvoInfo(Options{Account: testAccount("convo"), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := testID(t, key.PrefixStandard, "x")
+	old := now.Add(-40 * 24 * time.Hour).UnixMilli()
+	if err := ci.Set(Convo{Kind: ConvoOneToOne, ID: id, LastRead: old}); err != nil {
+		t.Fatal(err)
+	}
+	if ci.Len() != 0 || ci.NeedsPush() {
+		t.Fatalf("an old read conversation was stored: %v", ci.Data())
+	}
+	if err := ci.Set(Convo{Kind: ConvoOneToOne, ID: id, LastRead: old, Unread: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ci.Set(Convo{Kind: ConvoOneToOne, ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := ci.Get(OneToOne(id)); !ok || got.Unread || ci.Len() != 1 {
+		t.Fatalf("emptied entry: %+v, %v, Len %d", got, ok, ci.Len())
+	}
+	if _, err := ci.Push(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ci.Get(OneToOne(id)); ok || ci.Len() != 0 || ci.Erase(OneToOne(id)) {
+		t.Fatal("the emptied entry outlived the push")
+	}
+}

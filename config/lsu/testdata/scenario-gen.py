@@ -199,6 +199,18 @@ case("scenario.convo.steps", "convo_info_volatile",
          mf({"op": "set_convo", "obj": "a", "convo": {"kind": "1to1", "session_id": B, "last_read": "1"}}),
          {"op": "get", "obj": "a"},
          {"op": "push", "obj": "a"},
+         # An entry emptied by a set stays (and counts) until a push prunes it.
+         {"op": "set_convo", "obj": "a", "convo": {"kind": "1to1", "session_id": C, "last_read": now - 40 * DAY,
+                                                   "unread": True}},
+         {"op": "set_convo", "obj": "a", "convo": {"kind": "1to1", "session_id": C, "unread": False}},
+         {"op": "get", "obj": "a"},
+         {"op": "erase_convo", "obj": "a", "convo": {"kind": "1to1", "session_id": C}},
+         {"op": "set_convo", "obj": "a", "convo": {"kind": "1to1", "session_id": C, "last_read": now - 40 * DAY,
+                                                   "unread": True}},
+         {"op": "set_convo", "obj": "a", "convo": {"kind": "1to1", "session_id": C, "unread": False}},
+         {"op": "push", "obj": "a"},
+         {"op": "get", "obj": "a"},
+         {"op": "erase_convo", "obj": "a", "convo": {"kind": "1to1", "session_id": C}},
      ])
 
 case("scenario.user_groups.steps", "user_groups",
