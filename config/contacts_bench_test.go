@@ -42,7 +42,7 @@ func BenchmarkContactsPush(b *testing.B) {
 		b.Run(fmt.Sprintf("contacts=%d", n), func(b *testing.B) {
 			cs := benchContacts(b, n)
 			first := cs.All()[0]
-			size := 0
+			size, parts := 0, 0
 			i := 0
 			for b.Loop() {
 				i++
@@ -55,12 +55,13 @@ func BenchmarkContactsPush(b *testing.B) {
 					b.Fatal(err)
 				}
 				cs.ConfirmPushed(p.Seqno, "h"+strconv.Itoa(i))
-				size = 0
+				size, parts = 0, len(p.Messages)
 				for _, m := range p.Messages {
 					size += len(m)
 				}
 			}
 			b.ReportMetric(float64(size), "bytes/push")
+			b.ReportMetric(float64(parts), "msgs/push")
 		})
 	}
 }
