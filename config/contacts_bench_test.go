@@ -17,7 +17,7 @@ var benchSizes = []int{100, 1000, 10000}
 // name, approved, a creation time), pushed and confirmed once.
 func benchContacts(b *testing.B, n int) *Contacts {
 	b.Helper()
-	cs, err := NewContacts(Options{Account: testAccount("bench")})
+	cs, err := NewContacts(Options{Account: userAccount("bench")})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func BenchmarkContactsMerge(b *testing.B) {
 				in[i] = Incoming{Hash: "part" + strconv.Itoa(i), Data: m}
 			}
 			for b.Loop() {
-				other, err := NewContacts(Options{Account: testAccount("bench")})
+				other, err := NewContacts(Options{Account: userAccount("bench")})
 				if err != nil {
 					b.Fatal(err)
 				}

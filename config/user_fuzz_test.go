@@ -11,7 +11,7 @@ func FuzzUserObjects(f *testing.F) {
 	f.Add([]byte("d1:cd33:\x05aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" + "d1:n3:Bob1:ei5e1:Ei-1eee1:nl1:ae1:+i9e1:qi3ee"))
 	f.Add([]byte("d1:1d33:\x05bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbd1:ri5eee1:od15:https://foo.bard1:#2:pk1:Rd1:xd1:ri1eeeeee"))
 	f.Add([]byte("d1:Cd33:\x05ccccccccccccccccccccccccccccccccd1:ali1e4:abcde1:ml33:\x05dddddddddddddddddddddddddddddddde1:n0:ee1:gd33:\x03eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeed1:K32:ffffffffffffffffffffffffffffffff1:s1:xeee"))
-	acct := testAccount("fuzz")
+	acct := userAccount("fuzz")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		data, err := readData(&btReader{b: b}, 0)
 		if err != nil {

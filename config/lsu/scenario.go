@@ -483,8 +483,8 @@ func boolField(q *Request, name string, def bool) (bool, error) {
 	return v, err
 }
 
-// optBytes reads an optional byte input (hex, _text or _ref).
-func optBytes(q *Request, name string) ([]byte, bool, error) {
+// stepBytes reads an optional byte input (hex, _text or _ref).
+func stepBytes(q *Request, name string) ([]byte, bool, error) {
 	return q.BytesOK(name)
 }
 
