@@ -117,11 +117,17 @@ func (ci *ConvoInfo) entry(d Dict, cv Convo) (Dict, []byte) {
 // ID, or Community), and whether there is one.
 func (ci *ConvoInfo) Get(cv Convo) (Convo, bool) {
 	if cv.Kind == ConvoCommunity {
+		// Conversation info knows rooms by their lower-case token only
+		// (get_community, convo_info_volatile.cpp:128-141).
 		u, err := CanonicalURL(cv.Community.BaseURL)
 		if err != nil {
 			return Convo{}, false
 		}
-		cv.Community.BaseURL = u
+		r, err := CanonicalRoom(cv.Community.Room)
+		if err != nil {
+			return Convo{}, false
+		}
+		cv.Community.BaseURL, cv.Community.Room = u, r
 	} else if checkPrefix(cv.ID, cv.Kind.prefix()) != nil {
 		return Convo{}, false
 	}
@@ -137,7 +143,8 @@ func (ci *ConvoInfo) Get(cv Convo) (Convo, bool) {
 }
 
 // GetOrNew returns the stored state of cv, or cv with no state (libsession
-// get_or_construct): change LastRead or Unread and Set it.
+// get_or_construct): change LastRead or Unread and Set it. A community
+// keeps cv's public key and takes the lower-case room token.
 func (ci *ConvoInfo) GetOrNew(cv Convo) Convo {
 	if got, ok := ci.Get(cv); ok {
 		if cv.Kind == ConvoCommunity {
@@ -146,6 +153,9 @@ func (ci *ConvoInfo) GetOrNew(cv Convo) Convo {
 		return got
 	}
 	cv.LastRead, cv.Unread = 0, false
+	if cv.Kind == ConvoCommunity {
+		cv.Community.Room = lowerASCII(cv.Community.Room)
+	}
 	return cv
 }
 
