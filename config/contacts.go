@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 
 	"sotto.dev/key"
@@ -40,10 +41,10 @@ const (
 
 // ErrInvalidID is returned for an ID with the wrong prefix for its place
 // (05 for contacts, 1:1 and legacy groups; 03 for groups).
-var ErrInvalidID = fmt.Errorf("config: invalid session ID")
+var ErrInvalidID = errors.New("config: invalid session ID")
 
 func checkPrefix(id key.SessionID, p key.Prefix) error {
-	if id.Prefix() != p || id.IsZero() {
+	if id.Prefix() != p {
 		return fmt.Errorf("%w: %s does not start with %s", ErrInvalidID, id, p)
 	}
 	return nil
