@@ -105,11 +105,11 @@ func (sc *scenario) step(op string, q *Request) (Reply, error) {
 		}
 		return Reply{"dump": Hex(d), "dump_json": btJSON(d)}, nil
 	case "confirm_pushed":
-		seqno, err := intField(q, "seqno")
+		hash, err := textField(q, "hash")
 		if err != nil {
 			return nil, err
 		}
-		hash, err := textField(q, "hash")
+		seqno, err := intField(q, "seqno")
 		if err != nil {
 			return nil, err
 		}
@@ -118,7 +118,7 @@ func (sc *scenario) step(op string, q *Request) (Reply, error) {
 	case "current_hashes":
 		return Reply{"hashes": nonNil(o.cfg.CurrentHashes())}, nil
 	case "explain":
-		data, err := q.Bytes("data")
+		data, err := needBytes(q, "data")
 		if err != nil {
 			return nil, err
 		}
@@ -157,7 +157,7 @@ func (sc *scenario) newObject(q *Request) (Reply, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown object type %s", typ)
 	}
-	seed, err := q.Bytes("seed")
+	seed, err := needBytes(q, "seed")
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +179,7 @@ func (sc *scenario) newObject(q *Request) (Reply, error) {
 		}
 		sessionID = key.AccountID(x)
 	}
-	dump, _, err := q.BytesOK("dump")
+	dump, _, err := stepBytes(q, "dump")
 	if err != nil {
 		return nil, err
 	}
@@ -315,7 +315,7 @@ func (o *object) merge(q *Request) (Reply, error) {
 		if err != nil {
 			return nil, err
 		}
-		data, err := m.Bytes("data")
+		data, err := needBytes(m, "data")
 		if err != nil {
 			return nil, err
 		}
@@ -485,7 +485,34 @@ func boolField(q *Request, name string, def bool) (bool, error) {
 
 // stepBytes reads an optional byte input (hex, _text or _ref).
 func stepBytes(q *Request, name string) ([]byte, bool, error) {
-	return q.BytesOK(name)
+	b, ok, err := q.BytesOK(name)
+	if err != nil {
+		return nil, false, bytesError(q, name, err)
+	}
+	return b, ok, nil
+}
+
+// needBytes reads a required byte input.
+func needBytes(q *Request, name string) ([]byte, error) {
+	b, ok, err := stepBytes(q, name)
+	if err == nil && !ok {
+		err = fmt.Errorf("missing required byte field '%s' (or '%s_text')", name, name)
+	}
+	return b, err
+}
+
+// bytesError words a bad byte input as the oracle does.
+func bytesError(q *Request, name string, err error) error {
+	var s string
+	if raw, ok := q.Raw(name + "_ref"); ok && json.Unmarshal(raw, &s) == nil {
+		if _, saved := q.Ref(s); !saved {
+			return fmt.Errorf("unknown variable '%s'", s)
+		}
+	}
+	if raw, ok := q.Raw(name); ok && json.Unmarshal(raw, &s) == nil {
+		return fmt.Errorf("not valid hex: %s", s)
+	}
+	return err
 }
 
 // requireObject returns the nested object name.

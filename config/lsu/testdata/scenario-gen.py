@@ -263,6 +263,25 @@ case("scenario.errors.new", "user_profile", "errors of new: seed length, type, m
     {"op": "get", "obj": "a"},
 ])
 
+case("scenario.errors.inputs", "contacts", "missing and malformed inputs of the generic steps", [
+    new("a", "contacts"),
+    mf({"op": "new", "name": "b", "type": "contacts"}),
+    mf({"op": "new", "name": "c", "type": "contacts", "seed": "zz"}),
+    mf({"op": "new", "name": "c", "type": "contacts", "seed": S, "dump": "zz"}),
+    mf({"op": "merge", "obj": "a", "messages": [{"hash": "x"}]}),
+    mf({"op": "merge", "obj": "a", "messages": [{"data": "00"}]}),
+    mf({"op": "merge", "obj": "a"}),
+    mf({"op": "merge", "obj": "a", "messages": [{"hash": "x", "data_ref": "nope"}]}),
+    mf({"op": "explain", "obj": "a"}),
+    mf({"op": "confirm_pushed", "obj": "a"}),
+    mf({"op": "confirm_pushed", "obj": "a", "seqno": 1}),
+    mf({"op": "confirm_pushed", "obj": "a", "hash": "h"}),
+    mf({"op": "erase_contact", "obj": "a"}),
+    mf({"op": "set_contacts", "obj": "a"}),
+    mf({"op": "get"}),
+    {"op": "get", "obj": "a"},
+])
+
 case("scenario.errors.failed_step", "contacts", "a failing step without may_fail ends the scenario", [
     new("a", "contacts"),
     {"op": "set_contact", "obj": "a", "contact": {"session_id": B}},
