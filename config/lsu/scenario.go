@@ -336,7 +336,7 @@ func (o *object) explain(data []byte, wrapped bool) (map[string]any, error) {
 		var err error
 		data, err = config.UnwrapConfig(o.opts.Account, data, o.opts.Kind.Namespace)
 		if err != nil {
-			return nil, err
+			return nil, refErr(err)
 		}
 	}
 	for i, k := range o.opts.Keys {
@@ -377,6 +377,10 @@ const errTooLarge = refError("Config data is too large")
 // refErr gives the engine's errors the texts libsession throws,
 // where a vector compares them.
 func refErr(err error) error {
+	var we *config.WrapperError
+	if errors.As(err, &we) {
+		return refError(we.Reason)
+	}
 	switch {
 	case errors.Is(err, config.ErrTooLarge):
 		return errTooLarge
