@@ -118,7 +118,7 @@ func (sc *scenario) step(op string, q *Request) (Reply, error) {
 	case "current_hashes":
 		return Reply{"hashes": nonNil(o.cfg.CurrentHashes())}, nil
 	case "explain":
-		data, err := needBytes(q, "data")
+		data, err := stepNeedBytes(q, "data")
 		if err != nil {
 			return nil, err
 		}
@@ -157,7 +157,7 @@ func (sc *scenario) newObject(q *Request) (Reply, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown object type %s", typ)
 	}
-	seed, err := needBytes(q, "seed")
+	seed, err := stepNeedBytes(q, "seed")
 	if err != nil {
 		return nil, err
 	}
@@ -315,7 +315,7 @@ func (o *object) merge(q *Request) (Reply, error) {
 		if err != nil {
 			return nil, err
 		}
-		data, err := needBytes(m, "data")
+		data, err := stepNeedBytes(m, "data")
 		if err != nil {
 			return nil, err
 		}
@@ -496,8 +496,8 @@ func stepBytes(q *Request, name string) ([]byte, bool, error) {
 	return b, ok, nil
 }
 
-// needBytes reads a required byte input.
-func needBytes(q *Request, name string) ([]byte, error) {
+// stepNeedBytes reads a required byte input.
+func stepNeedBytes(q *Request, name string) ([]byte, error) {
 	b, ok, err := stepBytes(q, name)
 	if err == nil && !ok {
 		err = fmt.Errorf("missing required byte field '%s' (or '%s_text')", name, name)
