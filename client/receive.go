@@ -460,6 +460,17 @@ func (c *Client) applyData(ctx context.Context, tx *store.Tx, conv, author key.S
 	if mode == store.ExpiryAfterSend || (outgoing && mode == store.ExpiryAfterRead) {
 		msg.ExpiresAt = sentAt + int64(timer)*1000
 	}
+	if !outgoing {
+		// Read already on another device of ours (config sync).
+		if cv, err := tx.Conversation(ctx, conv); err == nil && cv.ReadUpTo >= sentAt {
+			msg.ReadAt = now
+			if mode == store.ExpiryAfterRead {
+				msg.ExpiresAt = now + int64(timer)*1000
+			}
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
 	if q := dm.Quote; q != nil {
 		if qa, err := key.ParseStandardSessionID(q.GetAuthor()); err == nil && q.GetId() <= math.MaxInt64 {
 			msg.Quote = &store.Ref{Author: qa, SentAt: int64(q.GetId())}

@@ -114,6 +114,7 @@ func (c *Client) Send(ctx context.Context, peer key.SessionID, body string, opt 
 	}
 	c.emit(Event{Kind: EventMessage, Conversation: peer, Message: msg})
 	kick(c.kickExpiry)
+	c.configWarn(c.syncContact(ctx, peer))
 	return c.deliverMessage(ctx, msg)
 }
 
