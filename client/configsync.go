@@ -308,6 +308,7 @@ func (c *Client) pushConfig(ctx context.Context, ns int, force bool) (time.Time,
 	if err != nil {
 		return c.pushFailed(ctx, ns, err)
 	}
+	c.log.Debug("config push", "namespace", ns, "seqno", p.Seqno, "parts", len(p.Messages), "obsolete", len(p.Obsolete))
 	ts := c.nowMillis()
 	hashes := make([]string, 0, len(p.Messages))
 	for _, m := range p.Messages {
@@ -317,8 +318,13 @@ func (c *Client) pushConfig(ctx context.Context, ns int, force bool) (time.Time,
 		}
 		hashes = append(hashes, h)
 	}
+	// A push can store exactly the message another device already stored
+	// (both made the same merge): never delete what is current.
+	p.Obsolete = slices.DeleteFunc(p.Obsolete, func(h string) bool { return slices.Contains(hashes, h) })
 	s.mu.Lock()
 	o.cfg.ConfirmPushed(p.Seqno, hashes...)
+	current := o.cfg.CurrentHashes()
+	p.Obsolete = slices.DeleteFunc(p.Obsolete, func(h string) bool { return slices.Contains(current, h) })
 	o.failures, o.retryAt, o.lastErr, o.lastPush = 0, time.Time{}, "", c.nowMillis()
 	err = c.saveDumpLocked(ctx, o)
 	dirty := o.cfg.NeedsPush()
@@ -421,6 +427,7 @@ func (c *Client) ingestConfig(ctx context.Context, node, lastHash string, ns int
 	}
 	now := c.nowMillis()
 	if len(in) > 0 {
+		c.log.Debug("config merge", "namespace", ns, "messages", len(in), "seqno", o.cfg.Seqno())
 		before := o.cfg.Serialized()
 		var beforeData config.Dict
 		if o.apply != nil {
