@@ -43,6 +43,10 @@ var userKinds = []config.Kind{KindUserProfile, KindContacts, KindConvoInfo, Kind
 // stores configs for 30 days and re-pushes what changed).
 const ConfigTTL = 30 * 24 * time.Hour
 
+// ConfigRefresh is how often a serving client extends the expiry of the
+// current config messages back to ConfigTTL.
+const ConfigRefresh = 24 * time.Hour
+
 // Push timing: a change is pushed after pushDebounce (so that a burst of
 // changes makes one push); a failed push is retried after pushRetryMin,
 // doubling up to pushRetryMax.
@@ -228,15 +232,24 @@ func (c *Client) configNamespaces() []int {
 
 // ---- push ----
 
-// configLoop pushes dirty objects until ctx is done.
+// configLoop pushes dirty objects, and keeps the current messages alive
+// in the swarm, until ctx is done.
 func (c *Client) configLoop(ctx context.Context) {
 	s := &c.cs
+	var refreshAt time.Time
 	for ctx.Err() == nil {
 		next := c.pushConfigs(ctx)
-		wait := time.Hour
-		if !next.IsZero() {
-			wait = max(next.Sub(c.clock.Now()), 0)
+		if now := c.clock.Now(); !now.Before(refreshAt) {
+			refreshAt = now.Add(ConfigRefresh)
+			if err := c.refreshConfigs(ctx); err != nil && ctx.Err() == nil {
+				c.log.Debug("config expiry refresh failed", "error", err)
+				refreshAt = now.Add(time.Hour)
+			}
 		}
+		if next.IsZero() || refreshAt.Before(next) {
+			next = refreshAt
+		}
+		wait := max(next.Sub(c.clock.Now()), 0)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -251,6 +264,36 @@ func (c *Client) configLoop(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// refreshConfigs extends the expiry of every object's current messages
+// to ConfigTTL from now: an object nobody changes for a month must still
+// be there for a device restored from the phrase.
+func (c *Client) refreshConfigs(ctx context.Context) error {
+	s := &c.cs
+	s.mu.Lock()
+	var hashes []string
+	for _, o := range s.objs {
+		hashes = append(hashes, o.cfg.CurrentHashes()...)
+	}
+	s.mu.Unlock()
+	if len(hashes) == 0 {
+		return nil
+	}
+	slices.Sort(hashes)
+	expiry := c.nowMillis() + ConfigTTL.Milliseconds()
+	_, _, err := c.net.callSwarm(ctx, swarmRequest{
+		method: storagerpc.MethodExpire, acct: c.self,
+		build: func(path.Node) ([]byte, error) {
+			exp := []int64{expiry}
+			return storagerpc.EncodeRequest(&storagerpc.ExpireParams{
+				Account: storagerpc.AccountFromSessionID(c.self), Messages: hashes, Expiries: exp,
+				Mode: storagerpc.ExpireExtend,
+				Auth: c.auth(storagerpc.ExpireSigMessage(storagerpc.ExpireExtend, exp, hashes)),
+			})
+		},
+	})
+	return err
 }
 
 // pushConfigs pushes every object that needs it and is not waiting for a

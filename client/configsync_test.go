@@ -250,6 +250,11 @@ func TestConfigSync(t *testing.T) {
 		return sa.Hash == sb.Hash && sa.State == "clean" && sb.State == "clean"
 	})
 
+	// The current messages' expiry is extended (the daily refresh).
+	if err := a.c.refreshConfigs(ctx); err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+
 	// C: restored from the phrase, fetches everything before it shows
 	// anything.
 	want = a.syncState(bob.id(), carol.id())
