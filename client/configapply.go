@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -11,13 +12,13 @@ import (
 	"sotto.dev/key"
 )
 
-// The user objects' data keys (spec §4.5) and how the local database maps
-// to them: contacts (ns 3) carry approval, block, names, picture,
-// priority and the disappearing setting of each 1:1 conversation; the
-// conversation info (ns 4) carries how far each conversation was read;
-// the user profile (ns 2) our name and picture and Note to Self's
-// disappearing setting. User groups (ns 5) are kept in sync, merged and
-// pushed, but this client has no groups to apply them to yet.
+// The user objects and the local database (docs/configsync.md): contacts
+// (ns 3) carry approval, block, names, picture, priority and the
+// disappearing setting of each 1:1 conversation; the conversation info
+// (ns 4) how far each conversation was read; the user profile (ns 2) our
+// name and picture and Note to Self's disappearing setting. User groups
+// (ns 5) are kept in sync, merged and pushed, but this client has no
+// groups to apply them to yet.
 
 // Settings keys of the profile picture.
 const (
@@ -25,67 +26,32 @@ const (
 	settingProfilePicKey = "profile_pic_key" // hex
 )
 
-// Limits of the user objects (spec §4.5).
-const (
-	maxConfigName = 100                 // bytes of a name
-	picKeySize    = 32                  // bytes of a picture key
-	readPruneLow  = 30 * 24 * time.Hour // convo info: older reads are not written
-)
+// picKeySize is the size of a profile picture's key.
+const picKeySize = config.PicKeySize
 
-// contactKey is the 33-byte dict key of a Session ID.
-func contactKey(id key.SessionID) string { return string(id.Bytes()) }
-
-// configID reads a 33-byte dict key as a standard Session ID.
-func configID(k string) (key.SessionID, bool) {
-	id, err := key.SessionIDFromBytes([]byte(k))
-	if err != nil || id.Prefix() != key.PrefixStandard {
-		return key.SessionID{}, false
-	}
-	return id, true
-}
-
-// cutName cuts s to maxConfigName bytes without splitting a UTF-8
-// sequence.
-func cutName(s string) string {
-	if len(s) <= maxConfigName {
-		return s
-	}
-	i := maxConfigName
-	for i > 0 && s[i]&0xC0 == 0x80 {
-		i--
-	}
-	return s[:i]
-}
-
-// Session's expiry modes in configs: 1 after send, 2 after read.
-func configExpiry(m store.ExpiryMode) int64 {
+// configExpiry maps a store expiry mode to the config's.
+func configExpiry(m store.ExpiryMode) config.ExpiryMode {
 	switch m {
 	case store.ExpiryAfterSend:
-		return 1
+		return config.ExpiryAfterSend
 	case store.ExpiryAfterRead:
-		return 2
+		return config.ExpiryAfterRead
 	}
-	return 0
+	return config.ExpiryNone
 }
 
-func storeExpiry(mode, secs int64) (store.ExpiryMode, uint32) {
+// storeExpiry maps a config expiry setting to the store's.
+func storeExpiry(mode config.ExpiryMode, secs int64) (store.ExpiryMode, uint32) {
 	if secs <= 0 || secs > int64(MaxDisappearTimer/time.Second) {
 		return store.ExpiryOff, 0
 	}
 	switch mode {
-	case 1:
+	case config.ExpiryAfterSend:
 		return store.ExpiryAfterSend, uint32(secs)
-	case 2:
+	case config.ExpiryAfterRead:
 		return store.ExpiryAfterRead, uint32(secs)
 	}
 	return store.ExpiryOff, 0
-}
-
-func boolInt(b bool) int64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // configWarn logs a failed config update: the user's change is saved
@@ -97,7 +63,8 @@ func (c *Client) configWarn(err error) {
 }
 
 // syncContact writes what the local database knows of peer into the
-// contacts object.
+// contacts object. Fields the client does not keep (notifications, mute,
+// created) stay as they are.
 func (c *Client) syncContact(ctx context.Context, peer key.SessionID) error {
 	if peer == c.self || peer.Prefix() != key.PrefixStandard {
 		return nil
@@ -113,52 +80,43 @@ func (c *Client) syncContact(ctx context.Context, peer key.SessionID) error {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	return c.mutateConfig(ctx, KindContacts.Namespace, func(d config.Dict) bool {
-		e := d.SubDict("c").SubDict(contactKey(peer))
-		ch := e.SetString("n", cutName(ct.DisplayName))
-		ch = e.SetStringOrDelete("N", cutName(ct.Nickname)) || ch
+	return c.updateUser(ctx, config.ContactsKind.Namespace, func(s *configSync) error {
+		e := s.contacts.GetOrNew(peer)
+		e.Name = config.TruncateName(ct.DisplayName, config.MaxNameLength)
+		e.Nickname = config.TruncateName(ct.Nickname, config.MaxNameLength)
+		e.Pic = config.ProfilePic{}
 		if ct.PicURL != "" && len(ct.PicKey) == picKeySize {
-			ch = e.SetString("p", ct.PicURL) || ch
-			ch = e.SetString("q", string(ct.PicKey)) || ch
-		} else {
-			ch = e.Delete("p") || ch
-			ch = e.Delete("q") || ch
+			e.Pic = config.ProfilePic{URL: ct.PicURL, Key: ct.PicKey}
 		}
-		ch = e.SetIntOrDelete("a", boolInt(ct.Approved)) || ch
-		ch = e.SetIntOrDelete("A", boolInt(ct.ApprovedMe)) || ch
-		ch = e.SetIntOrDelete("b", boolInt(ct.Blocked)) || ch
-		ch = e.SetIntOrDelete("+", ct.Priority) || ch
-		var mode, secs int64
+		e.Approved, e.ApprovedMe, e.Blocked, e.Priority = ct.Approved, ct.ApprovedMe, ct.Blocked, ct.Priority
+		e.Expiry, e.ExpirySeconds = config.ExpiryNone, 0
 		if conv != nil && conv.ExpiryMode != store.ExpiryOff && conv.ExpiryTimer > 0 {
-			mode, secs = configExpiry(conv.ExpiryMode), int64(conv.ExpiryTimer)
+			e.Expiry, e.ExpirySeconds = configExpiry(conv.ExpiryMode), int64(conv.ExpiryTimer)
 		}
-		ch = e.SetIntOrDelete("e", mode) || ch
-		ch = e.SetIntOrDelete("E", secs) || ch
-		return ch
+		return s.contacts.Set(e)
 	})
 }
 
 // forgetContact removes peer from the contacts object (a declined
 // request).
 func (c *Client) forgetContact(ctx context.Context, peer key.SessionID) error {
-	return c.mutateConfig(ctx, KindContacts.Namespace, func(d config.Dict) bool {
-		cs := d.Dict("c")
-		return cs != nil && cs.Delete(contactKey(peer))
+	return c.updateUser(ctx, config.ContactsKind.Namespace, func(s *configSync) error {
+		s.contacts.Erase(peer)
+		return nil
 	})
 }
 
 // syncRead records in the conversation info that the conversation with
-// peer was read up to upTo (ms).
+// peer was read up to upTo (ms). The object ignores a position older than
+// 30 days (libsession's PRUNE_LOW).
 func (c *Client) syncRead(ctx context.Context, peer key.SessionID, upTo int64) error {
-	if upTo < c.now().Add(-readPruneLow).UnixMilli() {
-		return nil
-	}
-	return c.mutateConfig(ctx, KindConvoInfo.Namespace, func(d config.Dict) bool {
-		e := d.SubDict("1").SubDict(contactKey(peer))
-		if upTo <= e.Int("r") {
-			return false
+	return c.updateUser(ctx, config.ConvoInfoKind.Namespace, func(s *configSync) error {
+		cv := s.convo.GetOrNew(config.OneToOne(peer))
+		if upTo <= cv.LastRead {
+			return nil
 		}
-		return e.SetInt("r", upTo)
+		cv.LastRead = upTo
+		return s.convo.Set(cv)
 	})
 }
 
@@ -182,62 +140,55 @@ func (c *Client) syncProfile(ctx context.Context) error {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	return c.mutateConfig(ctx, KindUserProfile.Namespace, func(d config.Dict) bool {
-		ch := d.SetStringOrDelete("n", name)
+	return c.updateUser(ctx, config.UserProfileKind.Namespace, func(s *configSync) error {
+		s.profile.SetNameTruncated(name)
+		pic := config.ProfilePic{}
 		if url != "" && len(picKey) == picKeySize {
-			ch = d.SetString("p", url) || ch
-			ch = d.SetString("q", string(picKey)) || ch
-		} else {
-			ch = d.Delete("p") || ch
-			ch = d.Delete("q") || ch
+			pic = config.ProfilePic{URL: url, Key: picKey}
+		}
+		if err := s.profile.SetPic(pic); err != nil {
+			return err
 		}
 		var secs int64
 		if nts != nil && nts.ExpiryMode != store.ExpiryOff {
 			secs = int64(nts.ExpiryTimer)
 		}
-		return d.SetIntOrDelete("e", secs) || ch
+		s.profile.SetNoteToSelfExpiry(secs)
+		return nil
 	})
 }
 
-// userApplier is the function that applies merged data of a user object
-// to the local database.
-func (c *Client) userApplier(kind config.Kind) func(ctx context.Context, before, after config.Dict) error {
-	switch kind.Namespace {
-	case KindUserProfile.Namespace:
-		return c.applyProfile
-	case KindContacts.Namespace:
-		return c.applyContacts
-	case KindConvoInfo.Namespace:
-		return c.applyConvoInfo
-	}
-	return nil
-}
+// The apply functions run with the objects locked, after a merge that
+// changed the object; before is the object's data before the merge.
 
-func (c *Client) applyProfile(ctx context.Context, _, after config.Dict) error {
+func (c *Client) applyProfile(ctx context.Context, _ config.Dict) error {
+	p := c.cs.profile
 	now := c.nowMillis()
+	name, pic := p.Name(), p.Pic()
+	url, picKey := "", []byte(nil)
+	if pic.IsSet() {
+		url, picKey = pic.URL, pic.Key
+	}
+	mode, secs := storeExpiry(config.ExpiryAfterSend, p.NoteToSelfExpiry())
 	err := c.db.Update(ctx, func(tx *store.Tx) error {
-		if err := setIfChanged(ctx, tx, settingProfileName, after.String("n")); err != nil {
+		if err := setIfChanged(ctx, tx, settingProfileName, name); err != nil {
 			return err
-		}
-		url, picKey := after.String("p"), after.String("q")
-		if url == "" || len(picKey) != picKeySize {
-			url, picKey = "", ""
 		}
 		if err := setIfChanged(ctx, tx, settingProfilePicURL, url); err != nil {
 			return err
 		}
-		if err := setIfChanged(ctx, tx, settingProfilePicKey, hex.EncodeToString([]byte(picKey))); err != nil {
+		if err := setIfChanged(ctx, tx, settingProfilePicKey, hex.EncodeToString(picKey)); err != nil {
 			return err
 		}
-		mode, secs := storeExpiry(1, after.Int("e"))
 		nts, err := tx.Conversation(ctx, c.self)
-		if errors.Is(err, store.ErrNotFound) {
+		switch {
+		case errors.Is(err, store.ErrNotFound):
 			if mode == store.ExpiryOff {
 				return nil
 			}
-		} else if err != nil {
+		case err != nil:
 			return err
-		} else if nts.ExpiryMode == mode && nts.ExpiryTimer == secs {
+		case nts.ExpiryMode == mode && nts.ExpiryTimer == secs:
 			return nil
 		}
 		return tx.SetDisappearing(ctx, c.self, mode, secs, now)
@@ -256,33 +207,31 @@ func setIfChanged(ctx context.Context, tx *store.Tx, k, v string) error {
 	return tx.SetSetting(ctx, k, v)
 }
 
-func (c *Client) applyContacts(ctx context.Context, before, after config.Dict) error {
+func (c *Client) applyContacts(ctx context.Context, before config.Dict) error {
 	now := c.nowMillis()
+	all := c.cs.contacts.All()
 	var events []Event
 	err := c.db.Update(ctx, func(tx *store.Tx) error {
 		events = events[:0]
-		cs := after.Dict("c")
-		for k, v := range cs {
-			e, ok := v.(config.Dict)
-			id, okID := configID(k)
-			if !ok || !okID || id == c.self {
+		for _, e := range all {
+			if e.ID == c.self {
 				continue
 			}
-			changed, err := c.applyContact(ctx, tx, id, e, now)
+			changed, err := c.applyContact(ctx, tx, e, now)
 			if err != nil {
 				return err
 			}
 			if changed {
-				events = append(events, Event{Kind: EventSynced, Conversation: id})
+				events = append(events, Event{Kind: EventSynced, Conversation: e.ID})
 			}
 		}
 		// A request declined on another device leaves the contacts.
 		for k := range before.Dict("c") {
-			if _, ok := cs[k]; ok {
+			id, err := key.SessionIDFromBytes([]byte(k))
+			if err != nil || id.Prefix() != key.PrefixStandard {
 				continue
 			}
-			id, ok := configID(k)
-			if !ok {
+			if _, ok := c.cs.contacts.Get(id); ok {
 				continue
 			}
 			removed, err := tx.RemoveRequest(ctx, id)
@@ -304,8 +253,9 @@ func (c *Client) applyContacts(ctx context.Context, before, after config.Dict) e
 	return err
 }
 
-// applyContact brings the local contact id in line with its entry e.
-func (c *Client) applyContact(ctx context.Context, tx *store.Tx, id key.SessionID, e config.Dict, now int64) (bool, error) {
+// applyContact brings the local contact e.ID in line with e.
+func (c *Client) applyContact(ctx context.Context, tx *store.Tx, e config.Contact, now int64) (bool, error) {
+	id := e.ID
 	cur, err := tx.Contact(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		cur, err = &store.Contact{}, nil
@@ -321,35 +271,33 @@ func (c *Client) applyContact(ctx context.Context, tx *store.Tx, id key.SessionI
 		changed = true
 		return fn()
 	}
-	approved, approvedMe, blocked := e.Int("a") == 1, e.Int("A") == 1, e.Int("b") == 1
-	name, nick := e.String("n"), e.String("N")
-	url, picKey := e.String("p"), e.String("q")
-	if url == "" || len(picKey) != picKeySize {
-		url, picKey = "", ""
+	url, picKey := "", []byte(nil)
+	if e.Pic.IsSet() {
+		url, picKey = e.Pic.URL, e.Pic.Key
 	}
 	for _, err := range []error{
-		step(approved != cur.Approved, func() error { return tx.SetApproved(ctx, id, approved, now) }),
-		step(approvedMe && !cur.ApprovedMe, func() error { return tx.SetApprovedMe(ctx, id, true, now) }),
-		step(blocked != cur.Blocked, func() error { return tx.SetBlocked(ctx, id, blocked, now) }),
-		step(name != "" && name != cur.DisplayName, func() error { return tx.SetDisplayName(ctx, id, name, now) }),
-		step(nick != cur.Nickname, func() error { return tx.SetNickname(ctx, id, nick, now) }),
-		step(url != cur.PicURL || picKey != string(cur.PicKey), func() error {
-			return tx.SetContactPicture(ctx, id, url, []byte(picKey), now)
+		step(e.Approved != cur.Approved, func() error { return tx.SetApproved(ctx, id, e.Approved, now) }),
+		step(e.ApprovedMe && !cur.ApprovedMe, func() error { return tx.SetApprovedMe(ctx, id, true, now) }),
+		step(e.Blocked != cur.Blocked, func() error { return tx.SetBlocked(ctx, id, e.Blocked, now) }),
+		step(e.Name != "" && e.Name != cur.DisplayName, func() error { return tx.SetDisplayName(ctx, id, e.Name, now) }),
+		step(e.Nickname != cur.Nickname, func() error { return tx.SetNickname(ctx, id, e.Nickname, now) }),
+		step(url != cur.PicURL || !bytes.Equal(picKey, cur.PicKey), func() error {
+			return tx.SetContactPicture(ctx, id, url, picKey, now)
 		}),
-		step(e.Int("+") != cur.Priority, func() error { return tx.SetPriority(ctx, id, e.Int("+"), now) }),
+		step(e.Priority != cur.Priority, func() error { return tx.SetPriority(ctx, id, e.Priority, now) }),
 	} {
 		if err != nil {
 			return false, err
 		}
 	}
-	if approved {
+	if e.Approved {
 		removed, err := tx.RemoveRequest(ctx, id)
 		if err != nil {
 			return false, err
 		}
 		changed = changed || removed
 	}
-	mode, secs := storeExpiry(e.Int("e"), e.Int("E"))
+	mode, secs := storeExpiry(e.Expiry, e.ExpirySeconds)
 	conv, err := tx.Conversation(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -366,37 +314,35 @@ func (c *Client) applyContact(ctx context.Context, tx *store.Tx, id key.SessionI
 	return changed, err
 }
 
-func (c *Client) applyConvoInfo(ctx context.Context, _, after config.Dict) error {
+func (c *Client) applyConvoInfo(ctx context.Context, _ config.Dict) error {
 	now := c.nowMillis()
+	all := c.cs.convo.All()
 	var events []Event
 	expiring := false
 	err := c.db.Update(ctx, func(tx *store.Tx) error {
 		events, expiring = events[:0], false
-		for k, v := range after.Dict("1") {
-			e, ok := v.(config.Dict)
-			id, okID := configID(k)
-			r := e.Int("r")
-			if !ok || !okID || r <= 0 {
+		for _, cv := range all {
+			if cv.Kind != config.ConvoOneToOne || cv.LastRead <= 0 {
 				continue
 			}
-			conv, err := tx.Conversation(ctx, id)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-			if conv != nil && conv.ReadUpTo >= r {
+			conv, err := tx.Conversation(ctx, cv.ID)
+			if errors.Is(err, store.ErrNotFound) || (err == nil && conv.ReadUpTo >= cv.LastRead) {
 				continue
 			}
-			if err := tx.SetReadUpTo(ctx, id, r); err != nil {
+			if err != nil {
 				return err
 			}
-			read, err := tx.MarkRead(ctx, id, r, now)
+			if err := tx.SetReadUpTo(ctx, cv.ID, cv.LastRead); err != nil {
+				return err
+			}
+			read, err := tx.MarkRead(ctx, cv.ID, cv.LastRead, now)
 			if err != nil {
 				return err
 			}
 			for _, m := range read {
 				expiring = expiring || m.ExpiresAt != 0
 			}
-			events = append(events, Event{Kind: EventSynced, Conversation: id})
+			events = append(events, Event{Kind: EventSynced, Conversation: cv.ID})
 		}
 		return nil
 	})

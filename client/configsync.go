@@ -28,17 +28,6 @@ import (
 // namespaces in the same long-poll request as namespace 0; what arrives is
 // merged and the merged state applied to the local database.
 
-// The user config objects (libsession namespaces.hpp, spec §4.1).
-var (
-	KindUserProfile = config.Kind{Name: "user_profile", Namespace: 2, Domain: "UserProfile", Protobuf: true}
-	KindContacts    = config.Kind{Name: "contacts", Namespace: 3, Domain: "Contacts", Protobuf: true}
-	KindConvoInfo   = config.Kind{Name: "convo_info_volatile", Namespace: 4, Domain: "ConvoInfoVolatile", Protobuf: true}
-	KindUserGroups  = config.Kind{Name: "user_groups", Namespace: 5, Domain: "UserGroups", Protobuf: true}
-)
-
-// userKinds are the objects every client keeps.
-var userKinds = []config.Kind{KindUserProfile, KindContacts, KindConvoInfo, KindUserGroups}
-
 // ConfigTTL is how long a config message lives in the swarm (Session
 // stores configs for 30 days and re-pushes what changed).
 const ConfigTTL = 30 * 24 * time.Hour
@@ -66,9 +55,12 @@ type syncedConfig struct {
 	kind   config.Kind
 	cfg    *config.Config
 	merged MergeFunc
+	// push is cfg.Push, or the typed object's (conversation info prunes
+	// stale entries first).
+	push func() (config.Push, error)
 	// apply, for the user objects, brings the local database in line with
 	// the merged data (before: the data before the merge).
-	apply func(ctx context.Context, before, after config.Dict) error
+	apply func(ctx context.Context, before config.Dict) error
 
 	lastPush, lastMerge int64 // ms
 	lastErr             string
@@ -83,17 +75,24 @@ type configSync struct {
 	objs map[int]*syncedConfig // by namespace
 	err  error                 // why the user objects could not be loaded
 	kick chan struct{}
+
+	// The user objects (nil when err is set), sharing their *Config with
+	// objs.
+	profile  *config.UserProfile
+	contacts *config.Contacts
+	convo    *config.ConvoInfo
+	groups   *config.UserGroups
 }
 
 // ErrNoConfig: no config object in that namespace.
 var ErrNoConfig = errors.New("client: no config object in that namespace")
 
-// newUserConfig builds a user config object of kind with the account's
-// keys, restored from its saved dump when there is one.
-func (c *Client) newUserConfig(ctx context.Context, kind config.Kind) (*config.Config, *store.ConfigObject, error) {
+// userOptions are the options of a user config object of kind: the
+// account's keys and its saved dump, if any.
+func (c *Client) userOptions(ctx context.Context, kind config.Kind) (config.Options, *store.ConfigObject, error) {
 	saved, err := c.db.ConfigObject(ctx, kind.Name)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, nil, err
+		return config.Options{}, nil, err
 	}
 	opts := config.Options{
 		Kind: kind, Keys: [][32]byte{c.keys.Seed32()}, Account: c.keys.Ed25519Private(),
@@ -102,11 +101,7 @@ func (c *Client) newUserConfig(ctx context.Context, kind config.Kind) (*config.C
 	if saved != nil {
 		opts.Dump = saved.Dump
 	}
-	cfg, err := config.New(opts)
-	if err != nil {
-		return nil, nil, fmt.Errorf("client: config %s: %w", kind.Name, err)
-	}
-	return cfg, saved, nil
+	return opts, saved, nil
 }
 
 // NewUserConfig builds a config object of kind encrypted with the
@@ -114,8 +109,15 @@ func (c *Client) newUserConfig(ctx context.Context, kind config.Kind) (*config.C
 // protobuf-wrapped when kind.Protobuf), restored from the dump this client
 // saved for kind.Name, if any. Pass it to RegisterConfig.
 func (c *Client) NewUserConfig(ctx context.Context, kind config.Kind) (*config.Config, error) {
-	cfg, _, err := c.newUserConfig(ctx, kind)
-	return cfg, err
+	opts, _, err := c.userOptions(ctx, kind)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("client: config %s: %w", kind.Name, err)
+	}
+	return cfg, nil
 }
 
 // loadConfigs loads the four user objects. A failure (a damaged dump)
@@ -125,20 +127,67 @@ func (c *Client) loadConfigs(ctx context.Context) {
 	s := &c.cs
 	s.objs = map[int]*syncedConfig{}
 	s.kick = make(chan struct{}, 1)
-	for _, kind := range userKinds {
-		cfg, saved, err := c.newUserConfig(ctx, kind)
+	if err := c.loadUserConfigs(ctx); err != nil {
+		s.err = err
+		s.objs = map[int]*syncedConfig{}
+		s.profile, s.contacts, s.convo, s.groups = nil, nil, nil, nil
+		c.log.Warn("config sync is off", "error", err)
+	}
+}
+
+func (c *Client) loadUserConfigs(ctx context.Context) error {
+	s := &c.cs
+	add := func(kind config.Kind, build func(config.Options) (*config.Config, func() (config.Push, error), error),
+		apply func(context.Context, config.Dict) error) error {
+		opts, saved, err := c.userOptions(ctx, kind)
 		if err != nil {
-			s.err = err
-			s.objs = map[int]*syncedConfig{}
-			c.log.Warn("config sync is off", "error", err)
-			return
+			return err
 		}
-		o := &syncedConfig{kind: kind, cfg: cfg, apply: c.userApplier(kind)}
+		cfg, push, err := build(opts)
+		if err != nil {
+			return fmt.Errorf("client: config %s: %w", kind.Name, err)
+		}
+		o := &syncedConfig{kind: kind, cfg: cfg, push: push, apply: apply}
 		if saved != nil {
 			o.lastPush, o.lastMerge, o.lastErr = saved.LastPush, saved.LastMerge, saved.LastError
 		}
 		s.objs[kind.Namespace] = o
+		return nil
 	}
+	return errors.Join(
+		add(config.UserProfileKind, func(o config.Options) (*config.Config, func() (config.Push, error), error) {
+			p, err := config.NewUserProfile(o)
+			if err != nil {
+				return nil, nil, err
+			}
+			s.profile = p
+			return p.Config, p.Push, nil
+		}, c.applyProfile),
+		add(config.ContactsKind, func(o config.Options) (*config.Config, func() (config.Push, error), error) {
+			ct, err := config.NewContacts(o)
+			if err != nil {
+				return nil, nil, err
+			}
+			s.contacts = ct
+			return ct.Config, ct.Push, nil
+		}, c.applyContacts),
+		add(config.ConvoInfoKind, func(o config.Options) (*config.Config, func() (config.Push, error), error) {
+			ci, err := config.NewConvoInfo(o)
+			if err != nil {
+				return nil, nil, err
+			}
+			s.convo = ci
+			return ci.Config, ci.Push, nil
+		}, c.applyConvoInfo),
+		add(config.UserGroupsKind, func(o config.Options) (*config.Config, func() (config.Push, error), error) {
+			g, err := config.NewUserGroups(o)
+			if err != nil {
+				return nil, nil, err
+			}
+			s.groups = g
+			return g.Config, g.Push, nil
+		}, nil),
+	)
 }
 
 // RegisterConfig adds cfg, an object of kind, to config sync: its changes
@@ -158,7 +207,7 @@ func (c *Client) RegisterConfig(ctx context.Context, kind config.Kind, cfg *conf
 	if _, ok := s.objs[kind.Namespace]; ok {
 		return fmt.Errorf("client: RegisterConfig: namespace %d is taken", kind.Namespace)
 	}
-	o := &syncedConfig{kind: kind, cfg: cfg, merged: merged}
+	o := &syncedConfig{kind: kind, cfg: cfg, push: cfg.Push, merged: merged}
 	if saved, err := c.db.ConfigObject(ctx, kind.Name); err == nil {
 		o.lastPush, o.lastMerge, o.lastErr = saved.LastPush, saved.LastMerge, saved.LastError
 	}
@@ -196,17 +245,13 @@ func (c *Client) UpdateConfig(ctx context.Context, ns int, fn func(cfg *config.C
 	return nil
 }
 
-// mutateConfig changes the data of the object in ns (a user object: its
-// absence is not an error, config sync is then off).
-func (c *Client) mutateConfig(ctx context.Context, ns int, fn func(d config.Dict) bool) error {
-	err := c.UpdateConfig(ctx, ns, func(cfg *config.Config) error {
-		cfg.Mutate(fn)
-		return nil
-	})
-	if errors.Is(err, ErrNoConfig) || (err != nil && c.cs.err != nil && errors.Is(err, c.cs.err)) {
+// updateUser runs fn on the user objects (locked) and saves and
+// schedules the object in ns. With config sync off it does nothing.
+func (c *Client) updateUser(ctx context.Context, ns int, fn func(s *configSync) error) error {
+	if c.cs.err != nil {
 		return nil
 	}
-	return err
+	return c.UpdateConfig(ctx, ns, func(*config.Config) error { return fn(&c.cs) })
 }
 
 // saveDumpLocked saves o's dump when it changed.
@@ -342,7 +387,7 @@ func (c *Client) pushConfig(ctx context.Context, ns int, force bool) (time.Time,
 		s.mu.Unlock()
 		return retry, nil
 	}
-	p, err := o.cfg.Push()
+	p, err := o.push()
 	if err == nil {
 		err = c.saveDumpLocked(ctx, o)
 	}
@@ -484,7 +529,7 @@ func (c *Client) ingestConfig(ctx context.Context, node, lastHash string, ns int
 		if changed := !slices.Equal(before, o.cfg.Serialized()); changed {
 			o.lastMerge = now
 			if o.apply != nil {
-				if err := o.apply(ctx, beforeData, o.cfg.Data()); err != nil {
+				if err := o.apply(ctx, beforeData); err != nil {
 					c.log.Warn("config merge: apply", "namespace", ns, "error", err)
 				}
 			}
