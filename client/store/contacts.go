@@ -222,7 +222,7 @@ func (o ops) DeleteConversation(ctx context.Context, peer key.SessionID) error {
 // Summary is one line of the inbox or of the requests list.
 type Summary struct {
 	Peer         key.SessionID
-	DisplayName  string
+	DisplayName  string // the nickname we gave them, else their display name
 	LastActivity int64
 	Messages     int
 	Unread       int
