@@ -79,6 +79,8 @@ type Client struct {
 
 	fallbacks atomic.Int64 // nodes found not to hold long polls
 
+	cs configSync // config objects (configsync.go)
+
 	serving   atomic.Bool
 	closeOnce sync.Once
 }
@@ -165,6 +167,7 @@ func Open(cfg Config, kf *identity.KeyFile) (*Client, error) {
 			return nil, err
 		}
 	}
+	c.loadConfigs(ctx)
 	if nw != nil {
 		c.net = newNetwork(cfg, nw)
 	}
@@ -254,7 +257,7 @@ func (c *Client) Serve(ctx context.Context) error {
 	}
 	defer c.serving.Store(false)
 	var wg sync.WaitGroup
-	for _, loop := range []func(context.Context){c.receiveLoop, c.outboxLoop, c.expiryLoop, c.housekeeping} {
+	for _, loop := range []func(context.Context){c.receiveLoop, c.outboxLoop, c.expiryLoop, c.housekeeping, c.configLoop} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -266,14 +269,18 @@ func (c *Client) Serve(ctx context.Context) error {
 }
 
 // Sync does one round of network work without Serve: it retrieves
-// everything new from our swarm (no long poll), sends what is due in the
-// outbox and applies due expiries. Commands that run once use it.
+// everything new from our swarm (no long poll), messages and config
+// objects, pushes changed config objects, sends what is due in the outbox
+// and applies due expiries. Commands that run once use it.
 func (c *Client) Sync(ctx context.Context) error {
 	if c.net == nil {
 		return ErrNoNetwork
 	}
 	var errs []error
 	if _, err := c.receiveAll(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.PushConfigs(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.FlushOutbox(ctx); err != nil {

@@ -35,12 +35,16 @@ const (
 	// setting changed (by the peer or another of our devices). Mode and
 	// Timer are set.
 	EventDisappearing
+	// EventSynced: another device of the account changed the profile, a
+	// contact or a conversation (config sync). Conversation is set when
+	// one conversation or contact is concerned.
+	EventSynced
 )
 
 var eventNames = map[EventKind]string{
 	EventMessage: "message", EventState: "state", EventTyping: "typing", EventUnsent: "unsent",
 	EventExpired: "expired", EventReaction: "reaction", EventRequest: "request", EventApproved: "approved",
-	EventDisappearing: "disappearing",
+	EventDisappearing: "disappearing", EventSynced: "synced",
 }
 
 // String returns the kind's name.

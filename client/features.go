@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"math"
 	"strings"
@@ -44,6 +45,9 @@ func (c *Client) MarkRead(ctx context.Context, peer key.SessionID) ([]*store.Mes
 		if err != nil || len(read) == 0 {
 			return err
 		}
+		if err := tx.SetReadUpTo(ctx, peer, read[len(read)-1].SentAt); err != nil {
+			return err
+		}
 		byExpiry := map[int64][]string{}
 		var ts []int64
 		for _, m := range read {
@@ -78,6 +82,11 @@ func (c *Client) MarkRead(ctx context.Context, peer key.SessionID) ([]*store.Mes
 	if len(read) > 0 {
 		kick(c.kickOutbox)
 		kick(c.kickExpiry)
+		var upTo int64
+		for _, m := range read {
+			upTo = max(upTo, m.SentAt)
+		}
+		c.configWarn(c.syncRead(ctx, peer, upTo))
 	}
 	return read, nil
 }
@@ -244,6 +253,11 @@ func (c *Client) SetDisappearing(ctx context.Context, peer key.SessionID, mode s
 	}
 	c.emit(Event{Kind: EventDisappearing, Conversation: peer, Mode: mode, Timer: secs})
 	kick(c.kickOutbox)
+	if peer == c.self {
+		c.configWarn(c.syncProfile(ctx))
+	} else {
+		c.configWarn(c.syncContact(ctx, peer))
+	}
 	return nil
 }
 
@@ -268,6 +282,7 @@ func (c *Client) Accept(ctx context.Context, peer key.SessionID) error {
 	})
 	if err == nil {
 		kick(c.kickOutbox)
+		c.configWarn(c.syncContact(ctx, peer))
 	}
 	return err
 }
@@ -286,7 +301,7 @@ func (c *Client) queueRequestResponse(ctx context.Context, tx *store.Tx, peer ke
 // Decline deletes the message request from peer and its messages. Later
 // messages from peer make a new request (Block stops them).
 func (c *Client) Decline(ctx context.Context, peer key.SessionID) error {
-	return c.db.Update(ctx, func(tx *store.Tx) error {
+	err := c.db.Update(ctx, func(tx *store.Tx) error {
 		ok, err := tx.RemoveRequest(ctx, peer)
 		if err != nil {
 			return err
@@ -296,6 +311,10 @@ func (c *Client) Decline(ctx context.Context, peer key.SessionID) error {
 		}
 		return tx.DeleteConversation(ctx, peer)
 	})
+	if err == nil {
+		c.configWarn(c.forgetContact(ctx, peer))
+	}
+	return err
 }
 
 // Block drops everything peer sends from now on (blocked = true) or
@@ -304,7 +323,59 @@ func (c *Client) Block(ctx context.Context, peer key.SessionID, blocked bool) er
 	if peer.Prefix() != key.PrefixStandard {
 		return ErrBadRecipient
 	}
-	return c.db.SetBlocked(ctx, peer, blocked, c.nowMillis())
+	if err := c.db.SetBlocked(ctx, peer, blocked, c.nowMillis()); err != nil {
+		return err
+	}
+	c.configWarn(c.syncContact(ctx, peer))
+	return nil
+}
+
+// SetNickname gives peer a name of our own ("" removes it); it is shown
+// instead of their display name, on every device of the account.
+func (c *Client) SetNickname(ctx context.Context, peer key.SessionID, name string) error {
+	if peer.Prefix() != key.PrefixStandard || peer == c.self {
+		return ErrBadRecipient
+	}
+	name = strings.TrimSpace(name)
+	if err := checkName(name); err != nil {
+		return err
+	}
+	if err := c.db.SetNickname(ctx, peer, name, c.nowMillis()); err != nil {
+		return err
+	}
+	c.configWarn(c.syncContact(ctx, peer))
+	return nil
+}
+
+// Priorities of a conversation (Session's config priority).
+const (
+	PriorityHidden int64 = -1
+	PriorityNormal int64 = 0
+	PriorityPinned int64 = 1
+)
+
+// SetPriority pins (PriorityPinned or higher), unpins (PriorityNormal) or
+// hides (PriorityHidden) the conversation with peer, on every device of
+// the account. Hidden conversations are left out of the inbox.
+func (c *Client) SetPriority(ctx context.Context, peer key.SessionID, p int64) error {
+	if peer.Prefix() != key.PrefixStandard || peer == c.self {
+		return ErrBadRecipient
+	}
+	if p < PriorityHidden {
+		return errors.New("client: priority must be -1 (hidden), 0 or more (pinned)")
+	}
+	if err := c.db.SetPriority(ctx, peer, p, c.nowMillis()); err != nil {
+		return err
+	}
+	c.configWarn(c.syncContact(ctx, peer))
+	return nil
+}
+
+func checkName(name string) error {
+	if len(name) > MaxProfileNameLen || !utf8.ValidString(name) || strings.ContainsAny(name, "\n\r") {
+		return errors.New("client: a name must be one line of at most 100 bytes")
+	}
+	return nil
 }
 
 // SetProfileName sets the display name sent with our messages ("" to send
@@ -314,7 +385,51 @@ func (c *Client) SetProfileName(ctx context.Context, name string) error {
 	if len(name) > MaxProfileNameLen || !utf8.ValidString(name) || strings.ContainsAny(name, "\n\r") {
 		return errors.New("client: display name must be one line of at most 100 bytes")
 	}
-	return c.db.SetSetting(ctx, settingProfileName, name)
+	if err := c.db.SetSetting(ctx, settingProfileName, name); err != nil {
+		return err
+	}
+	c.configWarn(c.syncProfile(ctx))
+	return nil
+}
+
+// SetProfilePicture sets our profile picture: the URL of the encrypted
+// picture on a file server and its 32-byte key (both empty for none).
+func (c *Client) SetProfilePicture(ctx context.Context, url string, picKey []byte) error {
+	if (url == "") != (len(picKey) == 0) || (url != "" && len(picKey) != picKeySize) {
+		return errors.New("client: a profile picture needs a URL and a 32-byte key")
+	}
+	if len(url) > 512 || strings.ContainsAny(url, " \n\r") {
+		return errors.New("client: invalid picture URL")
+	}
+	err := c.db.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.SetSetting(ctx, settingProfilePicURL, url); err != nil {
+			return err
+		}
+		return tx.SetSetting(ctx, settingProfilePicKey, hex.EncodeToString(picKey))
+	})
+	if err != nil {
+		return err
+	}
+	c.configWarn(c.syncProfile(ctx))
+	return nil
+}
+
+// ProfilePicture returns our profile picture's URL and key (empty when
+// there is none).
+func (c *Client) ProfilePicture(ctx context.Context) (string, []byte, error) {
+	url, _, err := c.db.Setting(ctx, settingProfilePicURL)
+	if err != nil {
+		return "", nil, err
+	}
+	k, _, err := c.db.Setting(ctx, settingProfilePicKey)
+	if err != nil {
+		return "", nil, err
+	}
+	picKey, err := hex.DecodeString(k)
+	if err != nil || url == "" {
+		return "", nil, err
+	}
+	return url, picKey, nil
 }
 
 // ProfileName returns our display name.

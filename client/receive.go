@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"time"
 
 	"sotto.dev/client/path"
@@ -111,28 +112,44 @@ type retrieveResult struct {
 
 // retrieve asks a member of our swarm (prefer, when it is still one) for
 // the messages after the last hash we saw there, holding the request up
-// to wait when wait > 0, and processes them.
+// to wait when wait > 0, and processes them. With config sync on, the
+// config namespaces are retrieved in the same request (a batch of
+// retrieves, which a Sotto node holds until any of them has something,
+// docs/longpoll.md).
 func (c *Client) retrieve(ctx context.Context, prefer *key.NodePublic, wait time.Duration) (retrieveResult, error) {
-	var lastHash string
+	spaces := append([]int{int(storagerpc.NamespaceDefault)}, c.configNamespaces()...)
+	lastHashes := make([]string, len(spaces))
 	var asked key.NodePublic
 	timeout := c.cfg.RequestTimeout
 	if wait > 0 {
 		timeout += wait
 	}
+	method := storagerpc.MethodRetrieve
+	if len(spaces) > 1 {
+		method = storagerpc.MethodBatch
+	}
 	dest, body, err := c.net.callSwarm(ctx, swarmRequest{
-		method: storagerpc.MethodRetrieve, acct: c.self, timeout: timeout, prefer: prefer,
+		method: method, acct: c.self, timeout: timeout, prefer: prefer,
 		build: func(dest path.Node) ([]byte, error) {
-			h, err := c.db.LastHash(ctx, c.self, dest.Ed25519.String(), int16(storagerpc.NamespaceDefault))
-			if err != nil {
-				return nil, err
-			}
-			lastHash, asked = h, dest.Ed25519
+			asked = dest.Ed25519
 			ts := c.nowMillis()
-			p := &storagerpc.RetrieveParams{
-				Account: storagerpc.AccountFromSessionID(c.self), Namespace: storagerpc.NamespaceDefault,
-				LastHash: h, Timestamp: ts, Auth: c.auth(storagerpc.RetrieveSigMessage(storagerpc.NamespaceDefault, ts)),
+			reqs := make([]storagerpc.Request, len(spaces))
+			for i, ns := range spaces {
+				h, err := c.db.LastHash(ctx, c.self, dest.Ed25519.String(), int16(ns))
+				if err != nil {
+					return nil, err
+				}
+				lastHashes[i] = h
+				space := storagerpc.Namespace(ns)
+				reqs[i] = &storagerpc.RetrieveParams{
+					Account: storagerpc.AccountFromSessionID(c.self), Namespace: space,
+					LastHash: h, Timestamp: ts, Auth: c.auth(storagerpc.RetrieveSigMessage(space, ts)),
+				}
 			}
-			return encodeRetrieve(p, wait)
+			if len(reqs) == 1 {
+				return encodeRetrieve(reqs[0].(*storagerpc.RetrieveParams), wait)
+			}
+			return encodeWithWait(&storagerpc.BatchParams{Requests: reqs}, wait)
 		},
 	})
 	if err != nil {
@@ -141,25 +158,86 @@ func (c *Client) retrieve(ctx context.Context, prefer *key.NodePublic, wait time
 	if dest.Ed25519 != asked {
 		return retrieveResult{}, errors.New("client: retrieve answered by an unexpected node")
 	}
-	var resp storagerpc.RetrieveResponse
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return retrieveResult{}, fmt.Errorf("client: retrieve: bad answer: %w", err)
-	}
-	count, err := c.ingestBatch(ctx, dest.Ed25519, lastHash, resp.Messages)
+	resps, err := c.retrieveAnswers(method, body, len(spaces))
 	if err != nil {
 		return retrieveResult{}, err
+	}
+	res := retrieveResult{node: dest.Ed25519}
+	// Messages first, so that a read position merged from the conversation
+	// info finds the messages it covers.
+	count, err := c.ingestBatch(ctx, dest.Ed25519, lastHashes[0], resps[0].Messages)
+	if err != nil {
+		return retrieveResult{}, err
+	}
+	res.count, res.returned, res.more = count, len(resps[0].Messages), resps[0].More
+	for i := 1; i < len(spaces); i++ {
+		r := resps[i]
+		if r == nil {
+			continue
+		}
+		if err := c.ingestConfig(ctx, dest.Ed25519.String(), lastHashes[i], spaces[i], r.Messages); err != nil {
+			return retrieveResult{}, err
+		}
+		res.returned += len(r.Messages)
+		res.count += len(r.Messages)
+		res.more = res.more || r.More
 	}
 	if count > 0 {
 		// Messages may have queued work (deletes after an unsend).
 		kick(c.kickOutbox)
 	}
-	return retrieveResult{node: dest.Ed25519, returned: len(resp.Messages), count: count, more: resp.More}, nil
+	return res, nil
+}
+
+// retrieveAnswers reads the answer of a retrieve, or of a batch of n
+// retrieves: one response per namespace, nil for a config namespace the
+// node refused (namespace 0 refused is an error).
+func (c *Client) retrieveAnswers(method string, body []byte, n int) ([]*storagerpc.RetrieveResponse, error) {
+	if method == storagerpc.MethodRetrieve {
+		var resp storagerpc.RetrieveResponse
+		if err := json.Unmarshal(body, &resp); err != nil {
+			return nil, fmt.Errorf("client: retrieve: bad answer: %w", err)
+		}
+		return []*storagerpc.RetrieveResponse{&resp}, nil
+	}
+	var batch storagerpc.BatchResponse
+	if err := json.Unmarshal(body, &batch); err != nil || len(batch.Results) != n {
+		return nil, fmt.Errorf("client: retrieve: bad batch answer (%d results, want %d)", len(batch.Results), n)
+	}
+	out := make([]*storagerpc.RetrieveResponse, n)
+	for i, r := range batch.Results {
+		if r.Code != http.StatusOK {
+			if i > 0 {
+				c.log.Debug("config retrieve refused", "status", r.Code)
+				continue
+			}
+			if r.Code == storagerpc.StatusMisdirectedRequest {
+				var gs storagerpc.GetSwarmResponse
+				if json.Unmarshal(r.Body, &gs) == nil {
+					c.net.setSwarm(c.self, gs.Snodes)
+				}
+			}
+			return nil, &RPCError{Method: storagerpc.MethodRetrieve, Status: r.Code, Body: string(r.Body)}
+		}
+		var resp storagerpc.RetrieveResponse
+		if err := json.Unmarshal(r.Body, &resp); err != nil {
+			return nil, fmt.Errorf("client: retrieve: bad answer: %w", err)
+		}
+		out[i] = &resp
+	}
+	return out, nil
 }
 
 // encodeRetrieve is the retrieve request with the long-poll extension
 // "wait_ms" added when wait > 0 (docs/longpoll.md). Nodes that do not
 // know the parameter ignore it.
 func encodeRetrieve(p *storagerpc.RetrieveParams, wait time.Duration) ([]byte, error) {
+	return encodeWithWait(p, wait)
+}
+
+// encodeWithWait encodes a request with "wait_ms" added to its params
+// when wait > 0.
+func encodeWithWait(p storagerpc.Request, wait time.Duration) ([]byte, error) {
 	params, err := p.MarshalJSON()
 	if err != nil {
 		return nil, err
@@ -177,13 +255,14 @@ func encodeRetrieve(p *storagerpc.RetrieveParams, wait time.Duration) ([]byte, e
 	return json.Marshal(struct {
 		Method string          `json:"method"`
 		Params json.RawMessage `json:"params"`
-	}{storagerpc.MethodRetrieve, params})
+	}{p.Method(), params})
 }
 
 // batch collects what one retrieve's messages call for once they are all
 // processed.
 type batch struct {
 	delivered map[key.SessionID][]int64 // delivery receipts to send
+	unhidden  []key.SessionID           // hidden conversations a message showed again
 }
 
 // decoded is a retrieved message not seen before, decrypted outside the
@@ -233,9 +312,10 @@ func (c *Client) ingestBatch(ctx context.Context, node key.NodePublic, lastHash 
 		events []Event
 		count  int
 		queued bool
+		b      *batch
 	)
 	err := c.db.Update(ctx, func(tx *store.Tx) error {
-		b := &batch{delivered: map[key.SessionID][]int64{}}
+		b = &batch{delivered: map[key.SessionID][]int64{}}
 		for _, d := range fresh {
 			isNew, err := tx.MarkSeen(ctx, d.msg.Hash, d.expires)
 			if err != nil {
@@ -273,6 +353,9 @@ func (c *Client) ingestBatch(ctx context.Context, node key.NodePublic, lastHash 
 	if queued {
 		kick(c.kickOutbox)
 	}
+	for _, id := range b.unhidden {
+		c.configWarn(c.syncContact(ctx, id))
+	}
 	return count, nil
 }
 
@@ -300,6 +383,14 @@ func (c *Client) apply(ctx context.Context, tx *store.Tx, dec *sessionproto.Deco
 		}
 		if len(evs) > 0 && evs[0].Kind == EventMessage && approved {
 			b.delivered[sender] = append(b.delivered[sender], sentAt)
+		}
+		if len(evs) > 0 && evs[0].Kind == EventMessage && contact != nil && contact.Priority < 0 {
+			// A new message shows a hidden conversation again, as in
+			// Session; the contacts object follows after the batch.
+			if err := tx.SetPriority(ctx, sender, 0, c.nowMillis()); err != nil {
+				return nil, err
+			}
+			b.unhidden = append(b.unhidden, sender)
 		}
 		return evs, nil
 	case content.ReceiptMessage != nil:
@@ -381,6 +472,17 @@ func (c *Client) applyData(ctx context.Context, tx *store.Tx, conv, author key.S
 	}
 	if mode == store.ExpiryAfterSend || (outgoing && mode == store.ExpiryAfterRead) {
 		msg.ExpiresAt = sentAt + int64(timer)*1000
+	}
+	if !outgoing {
+		// Read already on another device of ours (config sync).
+		if cv, err := tx.Conversation(ctx, conv); err == nil && cv.ReadUpTo >= sentAt {
+			msg.ReadAt = now
+			if mode == store.ExpiryAfterRead {
+				msg.ExpiresAt = now + int64(timer)*1000
+			}
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
 	}
 	if q := dm.Quote; q != nil {
 		if qa, err := key.ParseStandardSessionID(q.GetAuthor()); err == nil && q.GetId() <= math.MaxInt64 {

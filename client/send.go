@@ -114,6 +114,7 @@ func (c *Client) Send(ctx context.Context, peer key.SessionID, body string, opt 
 	}
 	c.emit(Event{Kind: EventMessage, Conversation: peer, Message: msg})
 	kick(c.kickExpiry)
+	c.configWarn(c.syncContact(ctx, peer))
 	return c.deliverMessage(ctx, msg)
 }
 
@@ -168,6 +169,14 @@ func (c *Client) acceptImplicitly(ctx context.Context, tx *store.Tx, peer key.Se
 	}
 	if err := tx.SetApproved(ctx, peer, true, now); err != nil {
 		return err
+	}
+	// Writing to a hidden conversation shows it again.
+	if ct, err := tx.Contact(ctx, peer); err != nil {
+		return err
+	} else if ct.Priority < 0 {
+		if err := tx.SetPriority(ctx, peer, 0, now); err != nil {
+			return err
+		}
 	}
 	if wasRequest {
 		return c.queueRequestResponse(ctx, tx, peer)

@@ -2,6 +2,7 @@ package snode
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"strconv"
 	"sync"
@@ -104,4 +105,98 @@ func (w *waiters) held() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.total
+}
+
+// maxBatchWaits bounds the retrieves of one held batch.
+const maxBatchWaits = 10
+
+// retrieveBatch reports whether p is a batch (not a sequence) of at most
+// maxBatchWaits retrieves, and the keys they would wait on.
+func retrieveBatch(p *storagerpc.BatchParams) ([]waitKey, bool) {
+	if p.Sequence || len(p.Requests) == 0 || len(p.Requests) > maxBatchWaits {
+		return nil, false
+	}
+	keys := make([]waitKey, len(p.Requests))
+	for i, r := range p.Requests {
+		rp, ok := r.(*storagerpc.RetrieveParams)
+		if !ok {
+			return nil, false
+		}
+		keys[i] = waitKey{storeAccount(rp.Account), int16(rp.Namespace)}
+	}
+	return keys, true
+}
+
+// batchEmpty reports whether every result is a 200 retrieve answer with
+// no messages.
+func batchEmpty(results []storagerpc.BatchResult) bool {
+	for _, r := range results {
+		if r.Code != 200 {
+			return false
+		}
+		var resp struct {
+			Messages []json.RawMessage `json:"messages"`
+		}
+		if json.Unmarshal(r.Body, &resp) != nil || len(resp.Messages) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// batchLongPoll is the long poll of a batch of retrieves (a Sotto client
+// retrieving its messages and its config namespaces in one request,
+// docs/longpoll.md): when every retrieve comes back empty, the batch is
+// held until a message is stored for any of their accounts and
+// namespaces, or c.wait passes, and then runs again. Past the node's
+// bounds it answers at once.
+func (n *Node) batchLongPoll(ctx context.Context, c *call, p *storagerpc.BatchParams, keys []waitKey) (int, any, error) {
+	results := n.runBatch(ctx, c, p)
+	if !batchEmpty(results) {
+		return 200, &storagerpc.BatchResponse{Results: results}, nil
+	}
+	var chans []<-chan struct{}
+	for _, k := range keys {
+		ch, release, ok := n.waiters.hold(k)
+		if !ok {
+			n.met.rateLimited.WithLabelValues("long_poll").Inc()
+			return 200, &storagerpc.BatchResponse{Results: results}, nil
+		}
+		defer release()
+		chans = append(chans, ch)
+	}
+	n.met.heldRetrieves.Inc()
+	defer n.met.heldRetrieves.Dec()
+	// A message stored before we registered would not wake us: run once
+	// more now that we are.
+	again := n.newCall(n.now())
+	if results = n.runBatch(ctx, again, p); !batchEmpty(results) {
+		return 200, &storagerpc.BatchResponse{Results: results}, nil
+	}
+	woke := make(chan struct{}, 1)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(stop)
+	for _, ch := range chans {
+		wg.Go(func() {
+			select {
+			case <-ch:
+				select {
+				case woke <- struct{}{}:
+				default:
+				}
+			case <-stop:
+			}
+		})
+	}
+	t := time.NewTimer(c.wait)
+	defer t.Stop()
+	select {
+	case <-woke:
+	case <-t.C:
+	case <-ctx.Done():
+		return 200, &storagerpc.BatchResponse{Results: results}, nil
+	}
+	return 200, &storagerpc.BatchResponse{Results: n.runBatch(ctx, n.newCall(n.now()), p)}, nil
 }

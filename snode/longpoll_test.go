@@ -124,3 +124,82 @@ func TestWaitersBounds(t *testing.T) {
 		t.Fatal("release did not count")
 	}
 }
+
+// batchWithWait is a batch of retrieves with wait_ms, as a Sotto client
+// retrieving its messages and config namespaces sends it.
+func batchWithWait(t *testing.T, wait string, reqs ...storagerpc.Request) []byte {
+	t.Helper()
+	params, err := (&storagerpc.BatchParams{Requests: reqs}).MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(params, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["wait_ms"] = json.RawMessage(wait)
+	b, _ := json.Marshal(map[string]any{"method": "batch", "params": m})
+	return b
+}
+
+// TestBatchLongPoll holds a batch of retrieves of several namespaces
+// until a store in any one of them reaches the node, and answers a batch
+// with something to return at once.
+func TestBatchLongPoll(t *testing.T) {
+	tn := newTestNet(t, []uint64{swarmA, swarmA, swarmA}, nil, nil)
+	u := newUser(t)
+	type answer struct {
+		st   int
+		body []byte
+	}
+	got := make(chan answer, 1)
+	go func() {
+		st, body := rpc(t, tn.nodes[2], batchWithWait(t, "25000", u.retrieve(0, "", 0, 0), u.retrieve(3, "", 0, 0), u.retrieve(4, "", 0, 0)))
+		got <- answer{st, body}
+	}()
+	eventually(t, 10*time.Second, func() error {
+		if h := tn.nodes[2].node.waiters.held(); h != 3 {
+			return fmt.Errorf("%d retrieves held", h)
+		}
+		return nil
+	})
+	p := u.store(4, []byte("config"), time.Hour)
+	if st, body := do(t, tn.nodes[0], p); st != 200 {
+		t.Fatalf("store: %d %s", st, body)
+	}
+	var a answer
+	select {
+	case a = <-got:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the held batch was not woken by the store")
+	}
+	var br storagerpc.BatchResponse
+	if a.st != 200 || json.Unmarshal(a.body, &br) != nil || len(br.Results) != 3 {
+		t.Fatalf("held batch: %d %s", a.st, a.body)
+	}
+	for i, want := range []int{0, 0, 1} {
+		var r storagerpc.RetrieveResponse
+		if br.Results[i].Code != 200 || json.Unmarshal(br.Results[i].Body, &r) != nil || len(r.Messages) != want {
+			t.Fatalf("result %d: %d %s", i, br.Results[i].Code, br.Results[i].Body)
+		}
+		if want == 1 && r.Messages[0].Hash != p.Hash() {
+			t.Fatalf("result %d: %s, want %s", i, r.Messages[0].Hash, p.Hash())
+		}
+	}
+	if h := tn.nodes[2].node.waiters.held(); h != 0 {
+		t.Fatalf("%d retrieves still held", h)
+	}
+	// Something to return: answered at once, whatever the wait.
+	st, body := rpc(t, tn.nodes[1], batchWithWait(t, "25000", u.retrieve(0, "", 0, 0), u.retrieve(4, "", 0, 0)))
+	if st != 200 || !strings.Contains(string(body), p.Hash()) {
+		t.Fatalf("batch with messages: %d %s", st, body)
+	}
+	// A short wait ends empty; a bad wait is refused.
+	st, body = rpc(t, tn.nodes[1], batchWithWait(t, "50", u.retrieve(0, "", 0, 0), u.retrieve(4, p.Hash(), 0, 0)))
+	if st != 200 || json.Unmarshal(body, &br) != nil || len(br.Results) != 2 || strings.Contains(string(body), p.Hash()) {
+		t.Fatalf("empty wait: %d %s", st, body)
+	}
+	if st, body := rpc(t, tn.nodes[1], batchWithWait(t, "-1", u.retrieve(0, "", 0, 0))); st != 400 || !strings.Contains(string(body), "wait_ms") {
+		t.Errorf("wait_ms -1: %d %s", st, body)
+	}
+}

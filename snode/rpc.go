@@ -71,7 +71,7 @@ func (n *Node) handleRPC(ctx context.Context, body []byte) (method string, statu
 		return method, st, b, j
 	}
 	c := n.newCall(n.now())
-	if method == storagerpc.MethodRetrieve {
+	if method == storagerpc.MethodRetrieve || method == storagerpc.MethodBatch {
 		if c.wait, err = parseWait(params); err != nil {
 			st, b, j := encodeReply(0, nil, err)
 			return method, st, b, j
@@ -279,6 +279,13 @@ func (n *Node) getExpiries(ctx context.Context, c *call, p *storagerpc.GetExpiri
 // order, stopping after the first result outside 2xx. Each subrequest is
 // an operation of its own (own operation time and checks).
 func (n *Node) batch(ctx context.Context, c *call, p *storagerpc.BatchParams) (int, any, error) {
+	if keys, ok := retrieveBatch(p); ok && c.wait > 0 {
+		return n.batchLongPoll(ctx, c, p, keys)
+	}
+	return 200, &storagerpc.BatchResponse{Results: n.runBatch(ctx, c, p)}, nil
+}
+
+func (n *Node) runBatch(ctx context.Context, c *call, p *storagerpc.BatchParams) []storagerpc.BatchResult {
 	results := make([]storagerpc.BatchResult, len(p.Requests))
 	if p.Sequence {
 		for i, req := range p.Requests {
@@ -295,7 +302,7 @@ func (n *Node) batch(ctx context.Context, c *call, p *storagerpc.BatchParams) (i
 		}
 		wg.Wait()
 	}
-	return 200, &storagerpc.BatchResponse{Results: results}, nil
+	return results
 }
 
 // subrequest runs one request of a batch, sequence or ifelse as an

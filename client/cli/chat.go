@@ -27,6 +27,7 @@ func (a *app) chatCmds() []*cobra.Command {
 		a.acceptCmd(f), a.declineCmd(f), a.blockCmd(f, true), a.blockCmd(f, false), a.contactsCmd(f),
 		a.unsendCmd(f), a.reactCmd(f), a.disappearCmd(f), a.profileCmd(f),
 	}
+	cmds = append(cmds, a.syncCmds(f)...)
 	for _, c := range cmds {
 		c.Flags().DurationVar(&f.timeout, "timeout", 60*time.Second, "give up on the network after this long")
 	}

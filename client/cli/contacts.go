@@ -30,7 +30,7 @@ func (a *app) peerCmd(f *chatFlags, use, short string, n need, fn func(ctx conte
 			defer s.close()
 			ctx, cancel := a.ctx(f)
 			defer cancel()
-			if n != offline {
+			if n == optional || n == networkReq {
 				if err := a.sync(ctx, s); err != nil {
 					return err
 				}
@@ -42,6 +42,9 @@ func (a *app) peerCmd(f *chatFlags, use, short string, n need, fn func(ctx conte
 			if s.c.Online() {
 				if err := s.c.FlushOutbox(ctx); err != nil {
 					return netError("saved, but not sent yet (it stays queued)", err)
+				}
+				if err := s.c.PushConfigs(ctx); err != nil {
+					return netError("saved, but not synced to your other devices yet (it will be)", err)
 				}
 			}
 			if a.json {
@@ -61,7 +64,7 @@ func (a *app) acceptCmd(f *chatFlags) *cobra.Command {
 }
 
 func (a *app) declineCmd(f *chatFlags) *cobra.Command {
-	return a.peerCmd(f, "decline ID", "Decline a message request: delete it and its messages", offline,
+	return a.peerCmd(f, "decline ID", "Decline a message request: delete it and its messages", lazy,
 		func(ctx context.Context, s *session, peer key.SessionID) (string, error) {
 			return "declined", s.c.Decline(ctx, peer)
 		})
@@ -72,7 +75,7 @@ func (a *app) blockCmd(f *chatFlags, block bool) *cobra.Command {
 	if !block {
 		use, short, word = "unblock ID", "Unblock a Session ID", "unblocked"
 	}
-	return a.peerCmd(f, use, short, offline, func(ctx context.Context, s *session, peer key.SessionID) (string, error) {
+	return a.peerCmd(f, use, short, lazy, func(ctx context.Context, s *session, peer key.SessionID) (string, error) {
 		return word, s.c.Block(ctx, peer, block)
 	})
 }
@@ -80,7 +83,7 @@ func (a *app) blockCmd(f *chatFlags, block bool) *cobra.Command {
 func (a *app) contactsCmd(f *chatFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "contacts",
-		Short: "List contacts: accepted, named or blocked Session IDs",
+		Short: "List contacts: accepted, named or blocked Session IDs (as last synced)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := a.openSession(offline)
@@ -101,10 +104,12 @@ func (a *app) contactsCmd(f *chatFlags) *cobra.Command {
 					Approved    bool   `json:"approved"`
 					ApprovedMe  bool   `json:"approved_me"`
 					Blocked     bool   `json:"blocked"`
+					Nickname    string `json:"nickname,omitempty"`
+					Priority    int64  `json:"priority,omitempty"`
 				}
 				items := []item{}
 				for _, c := range list {
-					items = append(items, item{c.SessionID.String(), c.DisplayName, c.Approved, c.ApprovedMe, c.Blocked})
+					items = append(items, item{c.SessionID.String(), c.DisplayName, c.Approved, c.ApprovedMe, c.Blocked, c.Nickname, c.Priority})
 				}
 				return a.printJSON(map[string]any{"contacts": items})
 			}
@@ -113,7 +118,7 @@ func (a *app) contactsCmd(f *chatFlags) *cobra.Command {
 				return nil
 			}
 			for _, c := range list {
-				name := c.DisplayName
+				name := c.Name()
 				if name == "" {
 					name = "-"
 				}
@@ -126,6 +131,12 @@ func (a *app) contactsCmd(f *chatFlags) *cobra.Command {
 				}
 				if c.Blocked {
 					flags = append(flags, "blocked")
+				}
+				switch {
+				case c.Priority > 0:
+					flags = append(flags, "pinned")
+				case c.Priority < 0:
+					flags = append(flags, "hidden")
 				}
 				fmt.Fprintf(a.env.Stdout, "%s %s %s\n", c.SessionID, name, strings.Join(flags, ","))
 			}
@@ -151,7 +162,7 @@ func (a *app) profileCmd(f *chatFlags) *cobra.Command {
 			if len(args) == 0 {
 				return a.showProfile(f)
 			}
-			s, err := a.openSession(offline)
+			s, err := a.openSession(lazy)
 			if err != nil {
 				return err
 			}
@@ -162,6 +173,11 @@ func (a *app) profileCmd(f *chatFlags) *cobra.Command {
 			if err := s.c.SetProfileName(ctx, n); err != nil {
 				return userErr("a display name is one line of at most 100 bytes", "%v", err)
 			}
+			if s.c.Online() {
+				if err := s.c.PushConfigs(ctx); err != nil {
+					return netError("saved, but not synced to your other devices yet (it will be)", err)
+				}
+			}
 			if a.json {
 				return a.printJSON(map[string]string{"display_name": strings.TrimSpace(n)})
 			}
@@ -170,7 +186,7 @@ func (a *app) profileCmd(f *chatFlags) *cobra.Command {
 		},
 	}
 	name.Flags().DurationVar(&f.timeout, "timeout", 60*time.Second, "give up after this long")
-	cmd.AddCommand(name)
+	cmd.AddCommand(name, a.pictureCmd(f))
 	return cmd
 }
 

@@ -73,8 +73,8 @@ func (n *names) of(id key.SessionID) string {
 		return v
 	}
 	v := id.String()[:10] + "…"
-	if c, err := n.db.Contact(context.Background(), id); err == nil && c.DisplayName != "" {
-		v = c.DisplayName
+	if c, err := n.db.Contact(context.Background(), id); err == nil && c.Name() != "" {
+		v = c.Name()
 	}
 	n.memo[id] = v
 	return v

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,9 +11,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"sotto.dev/client"
 	"sotto.dev/identity"
 )
 
@@ -64,7 +67,7 @@ func (a *app) idNewCmd(f *idFlags) *cobra.Command {
 			}
 			clear(seed)
 			defer k.Wipe()
-			return a.saveNewIdentity(f, k)
+			return a.saveNewIdentity(f, k, false)
 		},
 	}
 }
@@ -100,7 +103,7 @@ the passphrase.`,
 				return err
 			}
 			defer k.Wipe()
-			return a.saveNewIdentity(f, k)
+			return a.saveNewIdentity(f, k, true)
 		},
 	}
 	cmd.Flags().StringVar(&phrase, "phrase", "",
@@ -196,7 +199,11 @@ func (a *app) refuseExisting() error {
 }
 
 // saveNewIdentity writes k to a new identity file and reports it.
-func (a *app) saveNewIdentity(f *idFlags, k *identity.Keys) error {
+// saveNewIdentity writes the identity file of k. A restored account
+// (restore) with a network configured then fetches what its other
+// devices share (profile, contacts, read state: config sync) before
+// anything is shown.
+func (a *app) saveNewIdentity(f *idFlags, k *identity.Keys, restore bool) error {
 	pass, err := a.newPassphrase(f)
 	if err != nil {
 		return err
@@ -216,6 +223,9 @@ func (a *app) saveNewIdentity(f *idFlags, k *identity.Keys) error {
 		return &Error{Msg: "cannot write the identity file", Err: err}
 	}
 	encrypted := len(pass) > 0
+	if restore && a.network != "" {
+		a.fetchRestored(kf)
+	}
 	if a.json {
 		return a.printJSON(struct {
 			SessionID    string `json:"session_id"`
@@ -413,4 +423,19 @@ func (a *app) kdfParams() (identity.KDFParams, error) {
 		return p, bad(err.Error())
 	}
 	return p, nil
+}
+
+// fetchRestored fetches a restored account's messages and config objects
+// from its swarm. A failure only delays them to the next sync.
+func (a *app) fetchRestored(kf *identity.KeyFile) {
+	c, err := client.Open(client.Config{Home: a.home, Logger: a.logger(), NetworkFile: a.network}, kf)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		err = c.Sync(ctx)
+		cancel()
+		c.Close()
+	}
+	if err != nil {
+		fmt.Fprintf(a.env.Stderr, "hint: the account's profile, contacts and messages could not be fetched yet (%v); they arrive with the next sync\n", err)
+	}
 }

@@ -38,6 +38,7 @@ const (
 	offline    need = iota // local data only
 	optional               // sync when a network is configured
 	networkReq             // fails without a network
+	lazy                   // a local change, pushed when a network is configured
 )
 
 // openSession loads the identity and opens the client. With networkReq a

@@ -18,15 +18,32 @@ type Contact struct {
 	Blocked     bool
 	CreatedAt   int64
 	UpdatedAt   int64
+	// Nickname is the name we gave them (synced across our devices).
+	Nickname string
+	// PicURL and PicKey are their profile picture, when known.
+	PicURL string
+	PicKey []byte
+	// Priority orders the conversation: > 0 pinned (higher first), 0
+	// normal, -1 hidden.
+	Priority int64
 }
 
-const contactColumns = `session_id, display_name, approved, approved_me, blocked, created_at, updated_at`
+// Name is the name to show: the nickname, else the display name.
+func (c *Contact) Name() string {
+	if c.Nickname != "" {
+		return c.Nickname
+	}
+	return c.DisplayName
+}
+
+const contactColumns = `session_id, display_name, approved, approved_me, blocked, created_at, updated_at, nickname, pic_url, pic_key, priority`
 
 func scanContact(r rowScanner) (*Contact, error) {
 	var c Contact
 	var id string
 	var approved, approvedMe, blocked int
-	if err := r.Scan(&id, &c.DisplayName, &approved, &approvedMe, &blocked, &c.CreatedAt, &c.UpdatedAt); err != nil {
+	if err := r.Scan(&id, &c.DisplayName, &approved, &approvedMe, &blocked, &c.CreatedAt, &c.UpdatedAt,
+		&c.Nickname, &c.PicURL, &c.PicKey, &c.Priority); err != nil {
 		return nil, err
 	}
 	var err error
@@ -53,7 +70,8 @@ func (o ops) Contact(ctx context.Context, id key.SessionID) (*Contact, error) {
 // ordered by display name and ID.
 func (o ops) Contacts(ctx context.Context) ([]*Contact, error) {
 	rows, err := o.q.QueryContext(ctx, `SELECT `+contactColumns+` FROM contacts
-		WHERE approved = 1 OR blocked = 1 OR display_name != '' ORDER BY display_name = '', display_name, session_id`)
+		WHERE approved = 1 OR blocked = 1 OR display_name != '' OR nickname != ''
+		ORDER BY display_name = '', display_name, session_id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: contacts: %w", err)
 	}
@@ -103,6 +121,28 @@ func (o ops) SetDisplayName(ctx context.Context, id key.SessionID, name string, 
 	return o.contactField(ctx, id, "display_name", name, now)
 }
 
+// SetNickname records the name we gave id ("" for none).
+func (o ops) SetNickname(ctx context.Context, id key.SessionID, name string, now int64) error {
+	return o.contactField(ctx, id, "nickname", name, now)
+}
+
+// SetPriority records id's conversation priority (> 0 pinned, -1 hidden).
+func (o ops) SetPriority(ctx context.Context, id key.SessionID, p int64, now int64) error {
+	return o.contactField(ctx, id, "priority", p, now)
+}
+
+// SetContactPicture records id's profile picture (url and 32-byte key;
+// both empty for none).
+func (o ops) SetContactPicture(ctx context.Context, id key.SessionID, url string, picKey []byte, now int64) error {
+	if err := o.contactField(ctx, id, "pic_url", url, now); err != nil {
+		return err
+	}
+	if picKey == nil {
+		picKey = []byte{}
+	}
+	return o.contactField(ctx, id, "pic_key", picKey, now)
+}
+
 // Conversation is a one-to-one conversation's settings.
 type Conversation struct {
 	Peer         key.SessionID
@@ -110,6 +150,9 @@ type Conversation struct {
 	LastActivity int64
 	ExpiryMode   ExpiryMode
 	ExpiryTimer  uint32 // seconds
+	// ReadUpTo: incoming messages sent at or before it (ms) are read, here
+	// or on another of our devices.
+	ReadUpTo int64
 }
 
 // EnsureConversation creates the conversation with peer if it does not
@@ -127,8 +170,8 @@ func (o ops) EnsureConversation(ctx context.Context, peer key.SessionID, at int6
 func (o ops) Conversation(ctx context.Context, peer key.SessionID) (*Conversation, error) {
 	var c Conversation
 	var mode int8
-	err := o.q.QueryRowContext(ctx, `SELECT created_at, last_activity, expiry_mode, expiry_timer FROM conversations WHERE id = ?`,
-		peer.String()).Scan(&c.CreatedAt, &c.LastActivity, &mode, &c.ExpiryTimer)
+	err := o.q.QueryRowContext(ctx, `SELECT created_at, last_activity, expiry_mode, expiry_timer, read_up_to FROM conversations WHERE id = ?`,
+		peer.String()).Scan(&c.CreatedAt, &c.LastActivity, &mode, &c.ExpiryTimer, &c.ReadUpTo)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -155,6 +198,16 @@ func (o ops) SetDisappearing(ctx context.Context, peer key.SessionID, mode Expir
 	return nil
 }
 
+// SetReadUpTo moves the read position of the conversation with peer, if
+// it exists, to upTo (ms) when that is later.
+func (o ops) SetReadUpTo(ctx context.Context, peer key.SessionID, upTo int64) error {
+	_, err := o.q.ExecContext(ctx, `UPDATE conversations SET read_up_to = max(read_up_to, ?) WHERE id = ?`, upTo, peer.String())
+	if err != nil {
+		return fmt.Errorf("store: set read position: %w", err)
+	}
+	return nil
+}
+
 // DeleteConversation removes the conversation with peer and its messages.
 func (o ops) DeleteConversation(ctx context.Context, peer key.SessionID) error {
 	if _, err := o.q.ExecContext(ctx, `DELETE FROM messages WHERE conversation = ?`, peer.String()); err != nil {
@@ -169,21 +222,23 @@ func (o ops) DeleteConversation(ctx context.Context, peer key.SessionID) error {
 // Summary is one line of the inbox or of the requests list.
 type Summary struct {
 	Peer         key.SessionID
-	DisplayName  string
+	DisplayName  string // the nickname we gave them, else their display name
 	LastActivity int64
 	Messages     int
 	Unread       int
 	Last         *Message // the latest message, nil if none
 	ExpiryMode   ExpiryMode
 	ExpiryTimer  uint32
+	Priority     int64 // > 0 pinned; hidden conversations are not listed
 }
 
 // Inbox lists the conversations with accepted, unblocked peers (and Note to
-// Self), most recent first.
+// Self), pinned ones first (highest priority first), then most recent
+// first. Hidden conversations (priority < 0) are left out.
 func (o ops) Inbox(ctx context.Context) ([]*Summary, error) {
 	return o.summaries(ctx, `SELECT c.id FROM conversations c LEFT JOIN contacts k ON k.session_id = c.id
-		WHERE c.id NOT IN (SELECT session_id FROM requests) AND COALESCE(k.blocked, 0) = 0
-		ORDER BY c.last_activity DESC, c.id`)
+		WHERE c.id NOT IN (SELECT session_id FROM requests) AND COALESCE(k.blocked, 0) = 0 AND COALESCE(k.priority, 0) >= 0
+		ORDER BY COALESCE(k.priority, 0) DESC, c.last_activity DESC, c.id`)
 }
 
 // Requests lists the senders waiting in message requests, most recent
@@ -235,10 +290,11 @@ func (o ops) summary(ctx context.Context, peer key.SessionID) (*Summary, error) 
 			COALESCE((SELECT last_activity FROM conversations WHERE id = ?1), 0),
 			COALESCE((SELECT expiry_mode FROM conversations WHERE id = ?1), 0),
 			COALESCE((SELECT expiry_timer FROM conversations WHERE id = ?1), 0),
-			COALESCE((SELECT display_name FROM contacts WHERE session_id = ?1), ''),
+			COALESCE((SELECT CASE WHEN nickname != '' THEN nickname ELSE display_name END FROM contacts WHERE session_id = ?1), ''),
+			COALESCE((SELECT priority FROM contacts WHERE session_id = ?1), 0),
 			(SELECT count(*) FROM messages WHERE conversation = ?1),
 			(SELECT count(*) FROM messages WHERE conversation = ?1 AND direction = 0 AND read_at = 0 AND unsent = 0)`,
-		peer.String()).Scan(&s.LastActivity, &mode, &s.ExpiryTimer, &s.DisplayName, &s.Messages, &s.Unread)
+		peer.String()).Scan(&s.LastActivity, &mode, &s.ExpiryTimer, &s.DisplayName, &s.Priority, &s.Messages, &s.Unread)
 	if err != nil {
 		return nil, fmt.Errorf("store: conversation summary: %w", err)
 	}

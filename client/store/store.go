@@ -241,6 +241,23 @@ DROP TABLE outbox;
 ALTER TABLE outbox2 RENAME TO outbox;
 CREATE INDEX outbox_due ON outbox (next_attempt);
 `,
+	// 3: config sync (docs/configsync.md): the dumps of the account's
+	// config objects, and the contact and conversation fields they carry.
+	`
+CREATE TABLE config_objects (
+	name       TEXT PRIMARY KEY,           -- config.Kind.Name
+	namespace  INTEGER NOT NULL,
+	dump       BLOB NOT NULL,              -- config.Config.Dump
+	last_push  INTEGER NOT NULL DEFAULT 0, -- ms; 0: never
+	last_merge INTEGER NOT NULL DEFAULT 0,
+	last_error TEXT NOT NULL DEFAULT ''
+) STRICT;
+ALTER TABLE contacts ADD COLUMN nickname TEXT NOT NULL DEFAULT '';
+ALTER TABLE contacts ADD COLUMN pic_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE contacts ADD COLUMN pic_key BLOB NOT NULL DEFAULT x'';
+ALTER TABLE contacts ADD COLUMN priority INTEGER NOT NULL DEFAULT 0; -- >0 pinned, -1 hidden
+ALTER TABLE conversations ADD COLUMN read_up_to INTEGER NOT NULL DEFAULT 0; -- ms; messages sent up to it are read
+`,
 }
 
 // SchemaVersion is the schema version this build writes.
