@@ -204,6 +204,13 @@ func (a *app) removeDevice(f *chatFlags, arg string) error {
 	if err != nil {
 		return err
 	}
+	if d.IsRemoved() {
+		if a.json {
+			return a.printJSON(map[string]any{"id": d.ID.String(), "name": d.Name, "removed": true, "removed_at": d.Removed.Unix()})
+		}
+		fmt.Fprintf(a.env.Stdout, "already removed %s %s on %s\n", d.ID, orDash(d.Name), seenTime(d.Removed))
+		return nil
+	}
 	switch err := s.c.RemoveDevice(ctx, d.ID); {
 	case errors.Is(err, client.ErrThisDevice):
 		return userErr("remove it from another device of the account, or delete this data directory ("+a.home+") yourself; 'sotto devices' lists the others",
