@@ -20,7 +20,7 @@ func newTestDevices(t *testing.T) *Devices {
 	return d
 }
 
-func testID(b byte) DeviceID {
+func devID(b byte) DeviceID {
 	var id DeviceID
 	for i := range id {
 		id[i] = b
@@ -82,7 +82,7 @@ func TestNewDeviceID(t *testing.T) {
 		t.Errorf("two random device IDs are equal: %s", a)
 	}
 	fixed, err := NewDeviceID(bytes.NewReader(bytes.Repeat([]byte{7}, 16)))
-	if err != nil || fixed != testID(7) {
+	if err != nil || fixed != devID(7) {
 		t.Errorf("NewDeviceID(reader of 7s) = %s, %v", fixed, err)
 	}
 	if _, err := NewDeviceID(bytes.NewReader(make([]byte, 15))); err == nil {
@@ -106,7 +106,7 @@ func FuzzParseDeviceID(f *testing.F) {
 
 func TestDevicesUpsert(t *testing.T) {
 	d := newTestDevices(t)
-	a, b := testID(0xa), testID(0xb)
+	a, b := devID(0xa), devID(0xb)
 	if got := d.List(); len(got) != 0 {
 		t.Fatalf("new list = %v", got)
 	}
@@ -161,7 +161,7 @@ func TestDevicesUpsert(t *testing.T) {
 
 func TestDevicesUpsertRejects(t *testing.T) {
 	d := newTestDevices(t)
-	id := testID(1)
+	id := devID(1)
 	for _, tc := range []struct {
 		name string
 		dev  Device
@@ -187,11 +187,11 @@ func TestDevicesUpsertRejects(t *testing.T) {
 
 func TestDevicesRemove(t *testing.T) {
 	d := newTestDevices(t)
-	a, b := testID(0xa), testID(0xb)
+	a, b := devID(0xa), devID(0xb)
 	mustUpsert(t, d, Device{ID: a, Name: "a", LastSeen: at(1)})
 	mustUpsert(t, d, Device{ID: b, Name: "b", LastSeen: at(2)})
 
-	if d.Remove(testID(0xc), at(5)) {
+	if d.Remove(devID(0xc), at(5)) {
 		t.Error("Remove of an unknown device reported a change")
 	}
 	if !d.Remove(b, at(5)) {
@@ -222,7 +222,7 @@ func TestDevicesRemove(t *testing.T) {
 
 func TestDevicesSkipsMalformed(t *testing.T) {
 	d := newTestDevices(t)
-	id := testID(3)
+	id := devID(3)
 	mustUpsert(t, d, Device{ID: id, Name: "ok", LastSeen: at(1)})
 	d.Mutate(func(data Dict) bool {
 		all := data.SubDict(devicesKey)
@@ -265,7 +265,7 @@ func merge(t *testing.T, d *Devices, msgs ...Incoming) {
 
 func TestDevicesPushIsNotWrapped(t *testing.T) {
 	d := newTestDevices(t)
-	mustUpsert(t, d, Device{ID: testID(1), Name: "a", LastSeen: at(1)})
+	mustUpsert(t, d, Device{ID: devID(1), Name: "a", LastSeen: at(1)})
 	msg := push(t, d, "h1")
 	// Not protobuf-wrapped: the stored bytes are the config ciphertext.
 	if _, err := Decrypt(msg.Data, devicesSeed, DevicesDomain); err != nil {
@@ -286,7 +286,7 @@ func TestDevicesPushIsNotWrapped(t *testing.T) {
 
 func TestDevicesMergeTwoDevices(t *testing.T) {
 	devA, devB := newTestDevices(t), newTestDevices(t)
-	a, b := testID(0xa), testID(0xb)
+	a, b := devID(0xa), devID(0xb)
 	mustUpsert(t, devA, Device{ID: a, Name: "laptop", Platform: "sotto-cli linux/amd64", LastSeen: at(10)})
 	mA := push(t, devA, "a1")
 
@@ -320,7 +320,7 @@ func TestDevicesMergeTwoDevices(t *testing.T) {
 
 func TestDevicesConcurrentUpdatesConverge(t *testing.T) {
 	devA, devB := newTestDevices(t), newTestDevices(t)
-	a, b := testID(0xa), testID(0xb)
+	a, b := devID(0xa), devID(0xb)
 	mustUpsert(t, devA, Device{ID: a, Name: "a", LastSeen: at(1)})
 	mustUpsert(t, devA, Device{ID: b, Name: "b", LastSeen: at(2)})
 	merge(t, devB, push(t, devA, "base"))
@@ -371,8 +371,8 @@ func TestDevicesConcurrentUpdatesConverge(t *testing.T) {
 
 func TestDevicesDump(t *testing.T) {
 	d := newTestDevices(t)
-	mustUpsert(t, d, Device{ID: testID(1), Name: "a", Platform: "p", LastSeen: at(1)})
-	d.Remove(testID(1), at(2))
+	mustUpsert(t, d, Device{ID: devID(1), Name: "a", Platform: "p", LastSeen: at(1)})
+	d.Remove(devID(1), at(2))
 	dump := d.Dump()
 	e, err := NewDevices(Options{Keys: [][32]byte{devicesSeed}, Dump: dump})
 	if err != nil {
