@@ -224,6 +224,32 @@ func TestConfigSync(t *testing.T) {
 		t.Fatalf("merged seqno %d, want above %d", s.Seqno, stA.Seqno)
 	}
 
+	// A hides Bob's conversation: gone from B's inbox too. A new message
+	// from Bob shows it again on both.
+	inInbox := func(d *device, id key.SessionID) bool {
+		list, err := d.c.Store().Inbox(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.ContainsFunc(list, func(s *store.Summary) bool { return s.Peer == id })
+	}
+	if err := a.c.SetPriority(ctx, bob.id(), PriorityHidden); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor("B hides Bob", time.Minute, func() bool { return !inInbox(b, bob.id()) })
+	if _, err := bobDev.c.Send(ctx, alice.id(), "are you there?", SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []*device{a, b} {
+		d.waitFor("Bob shown again", time.Minute, func() bool {
+			return inInbox(d, bob.id()) && d.contact(bob.id()).Priority == PriorityNormal
+		})
+	}
+	b.waitFor("A and B converge again", time.Minute, func() bool {
+		sa, sb := a.objectStatus("contacts"), b.objectStatus("contacts")
+		return sa.Hash == sb.Hash && sa.State == "clean" && sb.State == "clean"
+	})
+
 	// C: restored from the phrase, fetches everything before it shows
 	// anything.
 	want = a.syncState(bob.id(), carol.id())

@@ -262,6 +262,7 @@ func encodeWithWait(p storagerpc.Request, wait time.Duration) ([]byte, error) {
 // processed.
 type batch struct {
 	delivered map[key.SessionID][]int64 // delivery receipts to send
+	unhidden  []key.SessionID           // hidden conversations a message showed again
 }
 
 // decoded is a retrieved message not seen before, decrypted outside the
@@ -311,9 +312,10 @@ func (c *Client) ingestBatch(ctx context.Context, node key.NodePublic, lastHash 
 		events []Event
 		count  int
 		queued bool
+		b      *batch
 	)
 	err := c.db.Update(ctx, func(tx *store.Tx) error {
-		b := &batch{delivered: map[key.SessionID][]int64{}}
+		b = &batch{delivered: map[key.SessionID][]int64{}}
 		for _, d := range fresh {
 			isNew, err := tx.MarkSeen(ctx, d.msg.Hash, d.expires)
 			if err != nil {
@@ -351,6 +353,9 @@ func (c *Client) ingestBatch(ctx context.Context, node key.NodePublic, lastHash 
 	if queued {
 		kick(c.kickOutbox)
 	}
+	for _, id := range b.unhidden {
+		c.configWarn(c.syncContact(ctx, id))
+	}
 	return count, nil
 }
 
@@ -378,6 +383,14 @@ func (c *Client) apply(ctx context.Context, tx *store.Tx, dec *sessionproto.Deco
 		}
 		if len(evs) > 0 && evs[0].Kind == EventMessage && approved {
 			b.delivered[sender] = append(b.delivered[sender], sentAt)
+		}
+		if len(evs) > 0 && evs[0].Kind == EventMessage && contact != nil && contact.Priority < 0 {
+			// A new message shows a hidden conversation again, as in
+			// Session; the contacts object follows after the batch.
+			if err := tx.SetPriority(ctx, sender, 0, c.nowMillis()); err != nil {
+				return nil, err
+			}
+			b.unhidden = append(b.unhidden, sender)
 		}
 		return evs, nil
 	case content.ReceiptMessage != nil:

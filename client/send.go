@@ -170,6 +170,14 @@ func (c *Client) acceptImplicitly(ctx context.Context, tx *store.Tx, peer key.Se
 	if err := tx.SetApproved(ctx, peer, true, now); err != nil {
 		return err
 	}
+	// Writing to a hidden conversation shows it again.
+	if ct, err := tx.Contact(ctx, peer); err != nil {
+		return err
+	} else if ct.Priority < 0 {
+		if err := tx.SetPriority(ctx, peer, 0, now); err != nil {
+			return err
+		}
+	}
 	if wasRequest {
 		return c.queueRequestResponse(ctx, tx, peer)
 	}
