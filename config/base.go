@@ -262,6 +262,7 @@ func (c *Config) Merge(msgs []Incoming) ([]string, error) {
 	var hashes [][]string
 	var confs [][]byte
 	var complete [][32]byte
+	waiting := false // a part arrived
 	for _, in := range msgs {
 		o, err := Open(in.Data, c.opts.Kind, c.opts.Keys, c.opts.Account)
 		if err != nil {
@@ -272,6 +273,7 @@ func (c *Config) Merge(msgs []Incoming) ([]string, error) {
 			confs = append(confs, o.Plain)
 			continue
 		}
+		waiting = true
 		if c.addPart(*o.Part, in.Hash) {
 			complete = append(complete, o.Part.Hash)
 		}
@@ -296,7 +298,11 @@ func (c *Config) Merge(msgs []Incoming) ([]string, error) {
 		hashes = append(hashes, hs)
 		confs = append(confs, plain)
 	}
-
+	if len(confs) == 0 && waiting {
+		// Only parts of messages still incomplete: nothing to merge yet,
+		// and nothing wrong.
+		return nil, nil
+	}
 	return c.mergeOpened(hashes, confs)
 }
 

@@ -28,9 +28,9 @@ func devID(b byte) DeviceID {
 	return id
 }
 
-// at is a whole-second time, so that round trips through unix seconds
+// devTime is a whole-second time, so that round trips through unix seconds
 // compare equal.
-func at(s int64) time.Time { return time.Unix(1_760_000_000+s, 0) }
+func devTime(s int64) time.Time { return time.Unix(1_760_000_000+s, 0) }
 
 func mustUpsert(t *testing.T, d *Devices, dev Device) {
 	t.Helper()
@@ -114,14 +114,14 @@ func TestDevicesUpsert(t *testing.T) {
 		t.Fatal("Get on an empty list found a device")
 	}
 
-	changed, err := d.Upsert(Device{ID: a, Name: "laptop", Platform: "sotto-cli linux/amd64", FirstSeen: at(100), LastSeen: at(100)})
+	changed, err := d.Upsert(Device{ID: a, Name: "laptop", Platform: "sotto-cli linux/amd64", FirstSeen: devTime(100), LastSeen: devTime(100)})
 	if err != nil || !changed {
 		t.Fatalf("first Upsert = %v, %v", changed, err)
 	}
 	if !d.NeedsPush() {
 		t.Error("no push needed after an upsert")
 	}
-	want := Device{ID: a, Name: "laptop", Platform: "sotto-cli linux/amd64", FirstSeen: at(100), LastSeen: at(100)}
+	want := Device{ID: a, Name: "laptop", Platform: "sotto-cli linux/amd64", FirstSeen: devTime(100), LastSeen: devTime(100)}
 	if got, ok := d.Get(a); !ok || got != want {
 		t.Fatalf("Get = %+v, %v; want %+v", got, ok, want)
 	}
@@ -132,24 +132,24 @@ func TestDevicesUpsert(t *testing.T) {
 	}
 	// An empty name or platform keeps the stored one; a later first seen
 	// and an earlier last seen do not move the stored times.
-	if changed, err := d.Upsert(Device{ID: a, FirstSeen: at(200), LastSeen: at(50)}); err != nil || changed {
+	if changed, err := d.Upsert(Device{ID: a, FirstSeen: devTime(200), LastSeen: devTime(50)}); err != nil || changed {
 		t.Errorf("Upsert of older facts = %v, %v; want no change", changed, err)
 	}
 	if got, _ := d.Get(a); got != want {
 		t.Errorf("after Upsert of older facts: %+v, want %+v", got, want)
 	}
 	// Later last seen, earlier first seen, new name.
-	if changed, err := d.Upsert(Device{ID: a, Name: "work laptop", FirstSeen: at(90), LastSeen: at(300)}); err != nil || !changed {
+	if changed, err := d.Upsert(Device{ID: a, Name: "work laptop", FirstSeen: devTime(90), LastSeen: devTime(300)}); err != nil || !changed {
 		t.Errorf("Upsert of newer facts = %v, %v", changed, err)
 	}
-	want = Device{ID: a, Name: "work laptop", Platform: "sotto-cli linux/amd64", FirstSeen: at(90), LastSeen: at(300)}
+	want = Device{ID: a, Name: "work laptop", Platform: "sotto-cli linux/amd64", FirstSeen: devTime(90), LastSeen: devTime(300)}
 	if got, _ := d.Get(a); got != want {
 		t.Errorf("after Upsert of newer facts: %+v, want %+v", got, want)
 	}
 
 	// A record given only its last seen time takes it as first seen.
-	mustUpsert(t, d, Device{ID: b, Name: "phone", LastSeen: at(10)})
-	if got, _ := d.Get(b); got.FirstSeen != at(10) || got.LastSeen != at(10) {
+	mustUpsert(t, d, Device{ID: b, Name: "phone", LastSeen: devTime(10)})
+	if got, _ := d.Get(b); got.FirstSeen != devTime(10) || got.LastSeen != devTime(10) {
 		t.Errorf("device with only a last seen: %+v", got)
 	}
 	// List is oldest first.
@@ -168,10 +168,10 @@ func TestDevicesUpsertRejects(t *testing.T) {
 		err  error
 	}{
 		{"no time", Device{ID: id, Name: "x"}, ErrDeviceTime},
-		{"long name", Device{ID: id, Name: strings.Repeat("n", MaxDeviceNameLen+1), LastSeen: at(1)}, ErrDeviceName},
-		{"newline in name", Device{ID: id, Name: "a\nb", LastSeen: at(1)}, ErrDeviceName},
-		{"bad utf-8 name", Device{ID: id, Name: "\xff", LastSeen: at(1)}, ErrDeviceName},
-		{"long platform", Device{ID: id, Platform: strings.Repeat("p", MaxDevicePlatformLen+1), LastSeen: at(1)}, ErrDevicePlatform},
+		{"long name", Device{ID: id, Name: strings.Repeat("n", MaxDeviceNameLen+1), LastSeen: devTime(1)}, ErrDeviceName},
+		{"newline in name", Device{ID: id, Name: "a\nb", LastSeen: devTime(1)}, ErrDeviceName},
+		{"bad utf-8 name", Device{ID: id, Name: "\xff", LastSeen: devTime(1)}, ErrDeviceName},
+		{"long platform", Device{ID: id, Platform: strings.Repeat("p", MaxDevicePlatformLen+1), LastSeen: devTime(1)}, ErrDevicePlatform},
 	} {
 		changed, err := d.Upsert(tc.dev)
 		if !errors.Is(err, tc.err) || changed {
@@ -182,34 +182,34 @@ func TestDevicesUpsertRejects(t *testing.T) {
 		t.Errorf("rejected upserts left data: %v", d.List())
 	}
 	// The limits themselves are accepted.
-	mustUpsert(t, d, Device{ID: id, Name: strings.Repeat("é", MaxDeviceNameLen/2), Platform: strings.Repeat("p", MaxDevicePlatformLen), LastSeen: at(1)})
+	mustUpsert(t, d, Device{ID: id, Name: strings.Repeat("é", MaxDeviceNameLen/2), Platform: strings.Repeat("p", MaxDevicePlatformLen), LastSeen: devTime(1)})
 }
 
 func TestDevicesRemove(t *testing.T) {
 	d := newTestDevices(t)
 	a, b := devID(0xa), devID(0xb)
-	mustUpsert(t, d, Device{ID: a, Name: "a", LastSeen: at(1)})
-	mustUpsert(t, d, Device{ID: b, Name: "b", LastSeen: at(2)})
+	mustUpsert(t, d, Device{ID: a, Name: "a", LastSeen: devTime(1)})
+	mustUpsert(t, d, Device{ID: b, Name: "b", LastSeen: devTime(2)})
 
-	if d.Remove(devID(0xc), at(5)) {
+	if d.Remove(devID(0xc), devTime(5)) {
 		t.Error("Remove of an unknown device reported a change")
 	}
-	if !d.Remove(b, at(5)) {
+	if !d.Remove(b, devTime(5)) {
 		t.Fatal("Remove(b) reported no change")
 	}
 	got, ok := d.Get(b)
-	if !ok || !got.IsRemoved() || got.Removed != at(5) || got.Name != "b" {
+	if !ok || !got.IsRemoved() || got.Removed != devTime(5) || got.Name != "b" {
 		t.Fatalf("after Remove: %+v, %v", got, ok)
 	}
-	if d.Remove(b, at(9)) {
+	if d.Remove(b, devTime(9)) {
 		t.Error("a second Remove reported a change")
 	}
-	if got, _ := d.Get(b); got.Removed != at(5) {
+	if got, _ := d.Get(b); got.Removed != devTime(5) {
 		t.Errorf("a second Remove moved the removal time to %v", got.Removed)
 	}
 	// A removed device that still reports itself stays removed.
-	mustUpsert(t, d, Device{ID: b, Name: "b again", LastSeen: at(10)})
-	if got, _ := d.Get(b); !got.IsRemoved() || got.LastSeen != at(10) {
+	mustUpsert(t, d, Device{ID: b, Name: "b again", LastSeen: devTime(10)})
+	if got, _ := d.Get(b); !got.IsRemoved() || got.LastSeen != devTime(10) {
 		t.Errorf("Upsert after Remove: %+v", got)
 	}
 	if got, _ := d.Get(a); got.IsRemoved() {
@@ -223,7 +223,7 @@ func TestDevicesRemove(t *testing.T) {
 func TestDevicesSkipsMalformed(t *testing.T) {
 	d := newTestDevices(t)
 	id := devID(3)
-	mustUpsert(t, d, Device{ID: id, Name: "ok", LastSeen: at(1)})
+	mustUpsert(t, d, Device{ID: id, Name: "ok", LastSeen: devTime(1)})
 	d.Mutate(func(data Dict) bool {
 		all := data.SubDict(devicesKey)
 		all["short"] = Dict{deviceName: "bad key", deviceLastSeen: int64(1)}
@@ -242,8 +242,8 @@ func TestDevicesSkipsMalformed(t *testing.T) {
 	}
 }
 
-// push pushes d and confirms it under hash, returning the stored message.
-func push(t *testing.T, d *Devices, hash string) Incoming {
+// devPush pushes d and confirms it under hash, returning the stored message.
+func devPush(t *testing.T, d *Devices, hash string) Incoming {
 	t.Helper()
 	p, err := d.Push()
 	if err != nil {
@@ -256,7 +256,7 @@ func push(t *testing.T, d *Devices, hash string) Incoming {
 	return Incoming{Hash: hash, Data: p.Messages[0]}
 }
 
-func merge(t *testing.T, d *Devices, msgs ...Incoming) {
+func devMerge(t *testing.T, d *Devices, msgs ...Incoming) {
 	t.Helper()
 	if _, err := d.Merge(msgs); err != nil {
 		t.Fatalf("Merge: %v", err)
@@ -265,8 +265,8 @@ func merge(t *testing.T, d *Devices, msgs ...Incoming) {
 
 func TestDevicesPushIsNotWrapped(t *testing.T) {
 	d := newTestDevices(t)
-	mustUpsert(t, d, Device{ID: devID(1), Name: "a", LastSeen: at(1)})
-	msg := push(t, d, "h1")
+	mustUpsert(t, d, Device{ID: devID(1), Name: "a", LastSeen: devTime(1)})
+	msg := devPush(t, d, "h1")
 	// Not protobuf-wrapped: the stored bytes are the config ciphertext.
 	if _, err := Decrypt(msg.Data, devicesSeed, DevicesDomain); err != nil {
 		t.Fatalf("Decrypt of the pushed message: %v", err)
@@ -287,14 +287,14 @@ func TestDevicesPushIsNotWrapped(t *testing.T) {
 func TestDevicesMergeTwoDevices(t *testing.T) {
 	devA, devB := newTestDevices(t), newTestDevices(t)
 	a, b := devID(0xa), devID(0xb)
-	mustUpsert(t, devA, Device{ID: a, Name: "laptop", Platform: "sotto-cli linux/amd64", LastSeen: at(10)})
-	mA := push(t, devA, "a1")
+	mustUpsert(t, devA, Device{ID: a, Name: "laptop", Platform: "sotto-cli linux/amd64", LastSeen: devTime(10)})
+	mA := devPush(t, devA, "a1")
 
 	// B starts from what A pushed, then adds itself.
-	merge(t, devB, mA)
-	mustUpsert(t, devB, Device{ID: b, Name: "desktop", Platform: "sotto-cli linux/arm64", LastSeen: at(20)})
-	mB := push(t, devB, "b1")
-	merge(t, devA, mB)
+	devMerge(t, devB, mA)
+	mustUpsert(t, devB, Device{ID: b, Name: "desktop", Platform: "sotto-cli linux/arm64", LastSeen: devTime(20)})
+	mB := devPush(t, devB, "b1")
+	devMerge(t, devA, mB)
 
 	for name, d := range map[string]*Devices{"A": devA, "B": devB} {
 		list := d.List()
@@ -302,7 +302,7 @@ func TestDevicesMergeTwoDevices(t *testing.T) {
 			t.Errorf("device %s lists %+v, want a then b", name, list)
 			continue
 		}
-		if list[1].Name != "desktop" || list[1].Platform != "sotto-cli linux/arm64" || list[1].FirstSeen != at(20) {
+		if list[1].Name != "desktop" || list[1].Platform != "sotto-cli linux/arm64" || list[1].FirstSeen != devTime(20) {
 			t.Errorf("device %s has b as %+v", name, list[1])
 		}
 	}
@@ -311,9 +311,9 @@ func TestDevicesMergeTwoDevices(t *testing.T) {
 	}
 
 	// A removes B; B learns it.
-	devA.Remove(b, at(30))
-	merge(t, devB, push(t, devA, "a2"))
-	if got, _ := devB.Get(b); !got.IsRemoved() || got.Removed != at(30) {
+	devA.Remove(b, devTime(30))
+	devMerge(t, devB, devPush(t, devA, "a2"))
+	if got, _ := devB.Get(b); !got.IsRemoved() || got.Removed != devTime(30) {
 		t.Errorf("B after merging its removal: %+v", got)
 	}
 }
@@ -321,24 +321,24 @@ func TestDevicesMergeTwoDevices(t *testing.T) {
 func TestDevicesConcurrentUpdatesConverge(t *testing.T) {
 	devA, devB := newTestDevices(t), newTestDevices(t)
 	a, b := devID(0xa), devID(0xb)
-	mustUpsert(t, devA, Device{ID: a, Name: "a", LastSeen: at(1)})
-	mustUpsert(t, devA, Device{ID: b, Name: "b", LastSeen: at(2)})
-	merge(t, devB, push(t, devA, "base"))
+	mustUpsert(t, devA, Device{ID: a, Name: "a", LastSeen: devTime(1)})
+	mustUpsert(t, devA, Device{ID: b, Name: "b", LastSeen: devTime(2)})
+	devMerge(t, devB, devPush(t, devA, "base"))
 	if devA.Seqno() != devB.Seqno() {
 		t.Fatalf("seqnos differ after the first merge: %d, %d", devA.Seqno(), devB.Seqno())
 	}
 
 	// At the same time: A removes B and names itself; B refreshes its
 	// last seen and renames A.
-	devA.Remove(b, at(50))
-	mustUpsert(t, devA, Device{ID: a, Name: "a by a", LastSeen: at(50)})
-	mustUpsert(t, devB, Device{ID: b, LastSeen: at(60)})
+	devA.Remove(b, devTime(50))
+	mustUpsert(t, devA, Device{ID: a, Name: "a by a", LastSeen: devTime(50)})
+	mustUpsert(t, devB, Device{ID: b, LastSeen: devTime(60)})
 	mustUpsert(t, devB, Device{ID: a, Name: "a by b"})
-	mA := push(t, devA, "a-concurrent")
-	mB := push(t, devB, "b-concurrent")
+	mA := devPush(t, devA, "a-concurrent")
+	mB := devPush(t, devB, "b-concurrent")
 
-	merge(t, devA, mB)
-	merge(t, devB, mA)
+	devMerge(t, devA, mB)
+	devMerge(t, devB, mA)
 	if devA.Seqno() != devB.Seqno() {
 		t.Errorf("seqnos differ after the concurrent merge: %d, %d", devA.Seqno(), devB.Seqno())
 	}
@@ -348,7 +348,7 @@ func TestDevicesConcurrentUpdatesConverge(t *testing.T) {
 	// Different fields of one record both survive: the removal by A and
 	// the last seen refresh by B.
 	gotB, _ := devA.Get(b)
-	if !gotB.IsRemoved() || gotB.LastSeen != at(60) {
+	if !gotB.IsRemoved() || gotB.LastSeen != devTime(60) {
 		t.Errorf("b after the merge: %+v, want removed at 50 and last seen 60", gotB)
 	}
 	// The same field changed on both sides takes one of the two values.
@@ -360,10 +360,10 @@ func TestDevicesConcurrentUpdatesConverge(t *testing.T) {
 	// Each pushes its merge result; the two messages are the same state,
 	// and merging them both keeps it.
 	want := devA.Data().Clone()
-	mA2 := push(t, devA, "a-merged")
-	mB2 := push(t, devB, "b-merged")
-	merge(t, devA, mB2)
-	merge(t, devB, mA2)
+	mA2 := devPush(t, devA, "a-merged")
+	mB2 := devPush(t, devB, "b-merged")
+	devMerge(t, devA, mB2)
+	devMerge(t, devB, mA2)
 	if !devA.Data().Equal(want) || !devB.Data().Equal(want) {
 		t.Errorf("state changed after exchanging the merge results:\nA %v\nB %v\nwant %v", devA.Data(), devB.Data(), want)
 	}
@@ -371,8 +371,8 @@ func TestDevicesConcurrentUpdatesConverge(t *testing.T) {
 
 func TestDevicesDump(t *testing.T) {
 	d := newTestDevices(t)
-	mustUpsert(t, d, Device{ID: devID(1), Name: "a", Platform: "p", LastSeen: at(1)})
-	d.Remove(devID(1), at(2))
+	mustUpsert(t, d, Device{ID: devID(1), Name: "a", Platform: "p", LastSeen: devTime(1)})
+	d.Remove(devID(1), devTime(2))
 	dump := d.Dump()
 	e, err := NewDevices(Options{Keys: [][32]byte{devicesSeed}, Dump: dump})
 	if err != nil {
