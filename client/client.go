@@ -79,7 +79,8 @@ type Client struct {
 
 	fallbacks atomic.Int64 // nodes found not to hold long polls
 
-	cs configSync // config objects (configsync.go)
+	cs   configSync // config objects (configsync.go)
+	devs devices    // the devices list (devices.go)
 
 	serving   atomic.Bool
 	closeOnce sync.Once
@@ -168,6 +169,10 @@ func Open(cfg Config, kf *identity.KeyFile) (*Client, error) {
 		}
 	}
 	c.loadConfigs(ctx)
+	c.openDevices(ctx)
+	if err := c.checkRemoved(); err != nil {
+		return nil, err
+	}
 	if nw != nil {
 		c.net = newNetwork(cfg, nw)
 	}
@@ -247,7 +252,9 @@ func (c *Client) nextTimestamp() int64 {
 
 // Serve runs the client until ctx is done: the receive loop (long poll or
 // polling), the outbox (sending and retrying), and the disappearing-message
-// timer. It returns nil when ctx is cancelled.
+// timer. It returns nil when ctx is cancelled, and a *DeviceRemovedError
+// when another device of the account removed this one: the client is then
+// closed and its local data erased (devices.go).
 func (c *Client) Serve(ctx context.Context) error {
 	if c.net == nil {
 		return ErrNoNetwork
@@ -256,8 +263,15 @@ func (c *Client) Serve(ctx context.Context) error {
 		return ErrServing
 	}
 	defer c.serving.Store(false)
+	// A merge that finds this device removed stops the loops.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	if c.setStopServe(stop) {
+		stop()
+	}
+	defer c.setStopServe(nil)
 	var wg sync.WaitGroup
-	for _, loop := range []func(context.Context){c.receiveLoop, c.outboxLoop, c.expiryLoop, c.housekeeping, c.configLoop} {
+	for _, loop := range []func(context.Context){c.receiveLoop, c.outboxLoop, c.expiryLoop, c.housekeeping, c.configLoop, c.devicesLoop} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -265,13 +279,14 @@ func (c *Client) Serve(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	return nil
+	return c.checkRemoved()
 }
 
 // Sync does one round of network work without Serve: it retrieves
 // everything new from our swarm (no long poll), messages and config
 // objects, pushes changed config objects, sends what is due in the outbox
-// and applies due expiries. Commands that run once use it.
+// and applies due expiries. Commands that run once use it. Like Serve, it
+// returns a *DeviceRemovedError when this device was removed.
 func (c *Client) Sync(ctx context.Context) error {
 	if c.net == nil {
 		return ErrNoNetwork
@@ -279,6 +294,9 @@ func (c *Client) Sync(ctx context.Context) error {
 	var errs []error
 	if _, err := c.receiveAll(ctx); err != nil {
 		errs = append(errs, err)
+	}
+	if err := c.checkRemoved(); err != nil {
+		return err
 	}
 	if err := c.PushConfigs(ctx); err != nil {
 		errs = append(errs, err)

@@ -52,6 +52,17 @@ type Config struct {
 	SwarmCacheTTL time.Duration
 	// Paths is the number of hops per onion path (default 3).
 	PathLength int
+
+	// DeviceName names this device in the devices list when it first
+	// records itself (default: the host name).
+	DeviceName string
+	// Platform is this device's platform in the devices list (default
+	// "sotto-cli GOOS/GOARCH").
+	Platform string
+	// KeyFile is the identity file, erased with the database when another
+	// device removes this one from the devices list. Empty: only the
+	// database is erased.
+	KeyFile string
 }
 
 // Defaults.
@@ -87,6 +98,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PathLength <= 0 {
 		c.PathLength = 3
+	}
+	if c.DeviceName == "" {
+		c.DeviceName = defaultDeviceName()
+	}
+	if c.Platform == "" {
+		c.Platform = defaultPlatform()
 	}
 	return c
 }

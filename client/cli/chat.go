@@ -144,6 +144,9 @@ loop:
 				return err
 			}
 		case err := <-served:
+			if re := removedError(err); re != nil {
+				return re
+			}
 			return netError("chat stopped", err)
 		}
 	}

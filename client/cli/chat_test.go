@@ -79,8 +79,9 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"sid":      cmdSID,
-			"waitfile": cmdWaitFile,
+			"sid":       cmdSID,
+			"waitfile":  cmdWaitFile,
+			"stdoutvar": cmdStdoutVar,
 		},
 	})
 }

@@ -116,6 +116,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.AddCommand(debug)
 	root.AddCommand(a.idCmd())
 	root.AddCommand(a.chatCmds()...)
+	root.AddCommand(a.devicesCmd())
 	root.AddCommand(movedDemoCmd())
 	return root
 }

@@ -52,7 +52,7 @@ func (a *app) openSession(n need) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := client.Config{Home: a.home, Logger: a.logger()}
+	cfg := client.Config{Home: a.home, Logger: a.logger(), KeyFile: a.identityPath()}
 	if n != offline {
 		cfg.NetworkFile = a.network
 	}
@@ -61,6 +61,8 @@ func (a *app) openSession(n need) (*session, error) {
 		kf.Wipe()
 		var ne *client.NetworkError
 		switch {
+		case errors.Is(err, client.ErrDeviceRemoved):
+			return nil, removedError(err)
 		case errors.As(err, &ne):
 			return nil, &Error{Msg: "cannot use the network file", Err: err,
 				Hint: `a network file looks like {"seed_nodes": [{"url": "https://host:port", "cert_sha256": "<64 hex>"}, ...]}; check --network or SOTTO_NETWORK`}
@@ -111,6 +113,9 @@ func (a *app) sync(ctx context.Context, s *session) error {
 		return nil
 	}
 	if err := s.c.Sync(ctx); err != nil {
+		if re := removedError(err); re != nil {
+			return re
+		}
 		return netError("cannot fetch new messages", err)
 	}
 	return nil
