@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"errors"
+	"slices"
 
 	"golang.org/x/crypto/chacha20"
 	//lint:ignore SA1019 secretstream's MAC is raw Poly1305 over a layout no AEAD in x/crypto produces (see push)
@@ -146,7 +147,7 @@ func (s *secretstream) push(out, m []byte, t byte) []byte {
 	mac.Write(block[:])
 
 	n := len(out)
-	out = append(out, make([]byte, 1+len(m)+poly1305.TagSize)...)
+	out = slices.Grow(out, 1+len(m)+poly1305.TagSize)[:n+1+len(m)+poly1305.TagSize]
 	out[n] = block[0]
 	ct := out[n+1 : n+1+len(m)]
 	c.XORKeyStream(ct, m)
@@ -181,7 +182,7 @@ func (s *secretstream) pull(out, in []byte) ([]byte, byte, error) {
 		return out, 0, errStreamAuth
 	}
 	n := len(out)
-	out = append(out, make([]byte, mlen)...)
+	out = slices.Grow(out, mlen)[:n+mlen]
 	c.XORKeyStream(out[n:], ct)
 	s.advance(&tag, t)
 	return out, t, nil
