@@ -113,6 +113,7 @@ func (a *app) rootCmd() *cobra.Command {
 	debug.AddCommand(a.debugProtoCmds()...)
 	debug.AddCommand(a.debugOnionCmds()...)
 	debug.AddCommand(a.debugLibsessionCmd())
+	debug.AddCommand(a.debugAttachmentCmds()...)
 	root.AddCommand(debug)
 	root.AddCommand(a.idCmd())
 	root.AddCommand(a.chatCmds()...)
