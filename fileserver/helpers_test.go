@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -127,12 +128,6 @@ func (h *harness) stop() {
 		c.CloseIdleConnections()
 	}
 	h.mu.Unlock()
-}
-
-// restart stops the server and starts it again on the same directory.
-func (h *harness) restart() {
-	h.stop()
-	h.start()
 }
 
 // client returns an HTTP client whose connections come from source (a
@@ -278,3 +273,5 @@ func value(t testing.TB, c prometheus.Metric) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
