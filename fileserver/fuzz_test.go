@@ -3,7 +3,12 @@ package fileserver
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -52,10 +57,68 @@ func FuzzParseLegacyUpload(f *testing.F) {
 		if !ok {
 			return
 		}
-		if _, err := decodeBase64Any(s); err == nil && len(s) == 0 {
-			return
+		again, _ := json.Marshal(map[string]string{"file": s})
+		if s2, ok := parseLegacyUpload(again); !ok || s2 != s {
+			t.Fatalf("%q parsed as %q, re-encoded as %q", b, s, s2)
 		}
 	})
+}
+
+// FuzzRoutes sends arbitrary inner requests (what an onion request may
+// carry) to the API: every answer is one of the statuses the API gives,
+// and an error other than an authentication failure is Session's
+// {"status_code": N}.
+func FuzzRoutes(f *testing.F) {
+	f.Add("POST", "/file", "", "", []byte("hello"))
+	f.Add("POST", "/files", "", "", []byte(`{"file":"aGk="}`))
+	f.Add("GET", "/file/"+strings.Repeat("A", 44), "", "", []byte(nil))
+	f.Add("POST", "/file/"+strings.Repeat("A", 44)+"/extend", "X-FS-TTL", "60", []byte(nil))
+	f.Add("GET", "/session_version?platform=desktop", "X-FS-Pubkey", "07", []byte(nil))
+	f.Add("GET", "/files/123", "", "", []byte(nil))
+	keys, _ := KeysFromSeed(testSeed)
+	cfg := testConfig(f.TempDir())
+	cfg.MaxFileSize = 4096
+	s, err := New(cfg, Deps{Keys: keys, Clock: newTestClock()})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { s.Close() })
+	mux := s.routes()
+	codes := []int{200, 400, 401, 404, 405, 413, 425, 500, 502, 507}
+	f.Fuzz(func(t *testing.T, method, endpoint, hk, hv string, body []byte) {
+		u, err := url.ParseRequestURI(endpoint)
+		if err != nil || !strings.HasPrefix(endpoint, "/") || !validMethod(method) {
+			return
+		}
+		r, err := http.NewRequest(method, u.String(), bytes.NewReader(body))
+		if err != nil {
+			return
+		}
+		if hk != "" {
+			r.Header.Set(hk, hv)
+		}
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, r)
+		if !slices.Contains(codes, w.Code) {
+			t.Fatalf("%s %s: status %d", method, endpoint, w.Code)
+		}
+		if w.Code >= 400 && w.Code != 405 && w.Header().Get("Content-Type") == "application/json" &&
+			w.Body.String() != `{"status_code":`+strconv.Itoa(w.Code)+`}` {
+			t.Fatalf("%s %s: %d %s", method, endpoint, w.Code, w.Body)
+		}
+	})
+}
+
+func validMethod(m string) bool {
+	if m == "" {
+		return false
+	}
+	for _, c := range []byte(m) {
+		if c < 'A' || c > 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 func FuzzVersionAuth(f *testing.F) {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path"
 	"slices"
 	"strconv"
 	"sync"
@@ -364,7 +365,14 @@ func (s *Server) routes() http.Handler {
 	handle("POST /file/{id}/extend", s.extend)
 	handle("GET /session_version", s.sessionVersion)
 	handle("/", func(w http.ResponseWriter, r *http.Request) int { return errorResp(w, http.StatusNotFound) })
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// ServeMux would redirect an unclean path; there is no such file.
+		if p := r.URL.Path; p == "" || path.Clean(p) != p {
+			errorResp(w, http.StatusNotFound)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // statusFor maps store errors to HTTP statuses (the one place).
