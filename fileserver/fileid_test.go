@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // testdata/fileid.json was computed with Python's hashlib, the expression
@@ -80,5 +81,24 @@ func TestRandomLegacyID(t *testing.T) {
 			t.Fatalf("%s: %v", id, err)
 		}
 		seen[id] = true
+	}
+}
+
+// Legacy ids below 10 have a one-character directory.
+func TestShortLegacyIDPath(t *testing.T) {
+	s, err := openStore(t.Context(), t.TempDir(), 0, discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	now := time.Unix(1_760_000_000, 0)
+	unlock := s.locks.lock("7")
+	m, err := s.write(t.Context(), "7", []byte("seven"), now, time.Hour)
+	unlock()
+	if err != nil || m.Size != 5 {
+		t.Fatal(err)
+	}
+	if _, data, err := s.get(t.Context(), "7", now); err != nil || string(data) != "seven" {
+		t.Fatalf("get: %q %v", data, err)
 	}
 }

@@ -55,7 +55,7 @@ var testSeed = bytes.Repeat([]byte{0x42}, 32)
 
 // harness is a file server on 127.0.0.1 with real HTTP and SQLite.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *Server
 	clock *testClock
 	dir   string
@@ -83,7 +83,7 @@ func testConfig(dir string) Config {
 	return cfg
 }
 
-func newHarness(t *testing.T, mutate func(*Config)) *harness {
+func newHarness(t testing.TB, mutate func(*Config)) *harness {
 	t.Helper()
 	h := &harness{t: t, clock: newTestClock(), dir: t.TempDir(), clients: map[string]*http.Client{}}
 	h.cfg = testConfig(h.dir)

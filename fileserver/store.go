@@ -127,8 +127,10 @@ func (s *store) close() error { return s.db.Close() }
 func (s *store) blobDir() string { return filepath.Join(s.dir, "blobs") }
 func (s *store) tmpDir() string  { return filepath.Join(s.dir, "tmp") }
 
+// blobPath is where id's bytes are: under the id's first two characters
+// (one for the legacy ids below 10).
 func (s *store) blobPath(id FileID) string {
-	return filepath.Join(s.blobDir(), string(id[:2]), string(id))
+	return filepath.Join(s.blobDir(), string(id[:min(2, len(id))]), string(id))
 }
 
 // recover reconciles blobs and rows after a start: blobs without a row
