@@ -169,6 +169,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if s.reg == nil {
 		s.reg = prometheus.NewRegistry()
 	}
+	if s.cfg.ReleasesUpdated.IsZero() {
+		s.cfg.ReleasesUpdated = s.clock.Now()
+	}
 	var err error
 	if s.store, err = openStore(context.Background(), cfg.Dir, cfg.Quota, s.log); err != nil {
 		return nil, err
