@@ -185,7 +185,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			return nil, fmt.Errorf("fileserver: listen: %w", err)
 		}
 	}
-	s.ln = iplimit.Listener(s.ln, iplimit.New(cfg.MaxConnsPerAddr, nil))
+	conns := iplimit.New(cfg.MaxConnsPerAddr, nil)
+	s.ln = iplimit.Listener(s.ln, conns)
+	s.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "fileserver_connections_refused_total", Help: "Connections closed because their address had too many open."},
+		func() float64 { return float64(conns.Refused()) }))
 	if cfg.MetricsListen != "" {
 		ap, err := netip.ParseAddrPort(cfg.MetricsListen)
 		if err != nil || !ap.Addr().IsLoopback() {
@@ -500,7 +504,11 @@ func (s *Server) store1(w http.ResponseWriter, r *http.Request, body []byte, ttl
 		// Legacy clients need the id as a JSON integer (below 2^53).
 		return jsonResp(w, http.StatusOK, map[string]any{"result": m.ID.legacyInt(), "status_code": 200})
 	}
-	s.m.uploads.WithLabelValues("stored").Inc()
+	if m.Created {
+		s.m.uploads.WithLabelValues("new").Inc()
+	} else {
+		s.m.uploads.WithLabelValues("dedup").Inc()
+	}
 	return jsonResp(w, http.StatusOK, map[string]any{"id": string(m.ID), "expires": unixSeconds(m.Expiry)})
 }
 

@@ -88,8 +88,8 @@ func TestDeduplicationExtendsExpiry(t *testing.T) {
 	if b, n := h.srv.Usage(); b != 3000 || n != 1 {
 		t.Fatalf("usage %d bytes, %d files after dedup", b, n)
 	}
-	if got := value(t, h.srv.m.uploads.WithLabelValues("stored")); got != 3 {
-		t.Fatalf("uploads counted %v", got)
+	if n, d := value(t, h.srv.m.uploads.WithLabelValues("new")), value(t, h.srv.m.uploads.WithLabelValues("dedup")); n != 1 || d != 2 {
+		t.Fatalf("uploads counted %v new, %v dedup", n, d)
 	}
 }
 
