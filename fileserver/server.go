@@ -154,6 +154,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			return nil, fmt.Errorf("fileserver: an upload limit of %d bytes a minute is below the file size limit (%d)", per, cfg.MaxFileSize)
 		}
 	}
+	if cfg.MetricsListen != "" {
+		if ap, err := netip.ParseAddrPort(cfg.MetricsListen); err != nil || !ap.Addr().IsLoopback() {
+			return nil, fmt.Errorf("fileserver: metrics address %q is not a loopback IP and port", cfg.MetricsListen)
+		}
+	}
 	for _, r := range cfg.Releases {
 		if !slices.Contains(versionPlatforms, r.Platform) || r.Version == "" {
 			return nil, fmt.Errorf("fileserver: release %q for platform %q: want desktop, android or ios and a version", r.Version, r.Platform)
@@ -191,12 +196,6 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		Name: "fileserver_connections_refused_total", Help: "Connections closed because their address had too many open."},
 		func() float64 { return float64(conns.Refused()) }))
 	if cfg.MetricsListen != "" {
-		ap, err := netip.ParseAddrPort(cfg.MetricsListen)
-		if err != nil || !ap.Addr().IsLoopback() {
-			s.ln.Close()
-			s.store.close()
-			return nil, fmt.Errorf("fileserver: metrics address %q is not a loopback IP and port", cfg.MetricsListen)
-		}
 		if s.metrics, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
 			s.ln.Close()
 			s.store.close()
