@@ -26,11 +26,6 @@ var ErrNoValidConfig = errors.New("Config initialization failed: no valid config
 // the highest survivor that carries it. A reader that can verify but not
 // sign cannot publish a merge: it adopts the highest survivor instead.
 func mergeMessages(inputs [][]byte, verifier ed25519.PublicKey, signer ed25519.PrivateKey, lag int) (m *message, bad []bool, err error) {
-	type candidate struct {
-		m         *message
-		index     int
-		redundant bool
-	}
 	bad = make([]bool, len(inputs))
 	var confs []candidate
 	for i, in := range inputs {
@@ -44,8 +39,44 @@ func mergeMessages(inputs [][]byte, verifier ed25519.PublicKey, signer ed25519.P
 	if len(confs) == 0 {
 		return nil, bad, ErrNoValidConfig
 	}
+	maxSeqno, survivors := markRedundant(confs, lag)
 
-	maxSeqno := int64(math.MinInt64)
+	// libsession records the survivor's index among the messages that
+	// parsed, and its caller uses it as an index among all inputs
+	// (base.cpp:220-251): when an input before it failed to parse, the
+	// wrong message would be kept. We record the input index.
+	if survivors == 1 {
+		for _, c := range confs {
+			if !c.redundant {
+				c.m.unmerged = c.index
+				return c.m, bad, nil
+			}
+		}
+	}
+	if verifier != nil && signer == nil {
+		return adoptBest(confs), bad, nil
+	}
+	var live []*message
+	for _, c := range confs {
+		if !c.redundant {
+			live = append(live, c.m)
+		}
+	}
+	return combine(live, maxSeqno, verifier, signer, lag), bad, nil
+}
+
+// candidate is one parsed input of a merge.
+type candidate struct {
+	m         *message
+	index     int // among all inputs
+	redundant bool
+}
+
+// markRedundant marks the candidates another one includes (in its lagged
+// list), the duplicates of earlier ones, and those lag or more seqnos
+// behind the newest. It returns the newest seqno and how many survive.
+func markRedundant(confs []candidate, lag int) (maxSeqno int64, survivors int) {
+	maxSeqno = int64(math.MinInt64)
 	for i := range confs {
 		c := &confs[i]
 		maxSeqno = max(maxSeqno, c.m.seqno)
@@ -63,7 +94,6 @@ func mergeMessages(inputs [][]byte, verifier ed25519.PublicKey, signer ed25519.P
 			}
 		}
 	}
-	survivors := 0
 	for i := range confs {
 		if confs[i].m.seqno+int64(lag) <= maxSeqno {
 			confs[i].redundant = true // too old
@@ -72,46 +102,34 @@ func mergeMessages(inputs [][]byte, verifier ed25519.PublicKey, signer ed25519.P
 			survivors++
 		}
 	}
+	return maxSeqno, survivors
+}
 
-	// libsession records the survivor's index among the messages that
-	// parsed, and its caller uses it as an index among all inputs
-	// (base.cpp:220-251): when an input before it failed to parse, the
-	// wrong message would be kept. We record the input index.
-	if survivors == 1 {
-		for _, c := range confs {
-			if !c.redundant {
-				c.m.unmerged = c.index
-				return c.m, bad, nil
-			}
-		}
-	}
-	if verifier != nil && signer == nil {
-		best := confs[0]
-		for _, c := range confs[1:] {
-			if best.redundant != c.redundant {
-				if best.redundant {
-					best = c
-				}
-				continue
-			}
-			if c.m.compare(best.m.seqHash) > 0 {
+// adoptBest returns the highest (seqno, hash) survivor, for a reader that
+// can verify but not sign (config.cpp:638-648).
+func adoptBest(confs []candidate) *message {
+	best := confs[0]
+	for _, c := range confs[1:] {
+		if best.redundant != c.redundant {
+			if best.redundant {
 				best = c
 			}
+			continue
 		}
-		best.m.unmerged = best.index
-		return best.m, bad, nil
+		if c.m.compare(best.m.seqHash) > 0 {
+			best = c
+		}
 	}
+	best.m.unmerged = best.index
+	return best.m
+}
 
-	var live []*message
-	for _, c := range confs {
-		if !c.redundant {
-			live = append(live, c.m)
-		}
-	}
+// combine merges several survivors into a new message at maxSeqno + 1.
+func combine(live []*message, maxSeqno int64, verifier ed25519.PublicKey, signer ed25519.PrivateKey, lag int) *message {
 	// Descending, so that the highest message's copy of a diff wins.
 	slices.SortFunc(live, func(a, b *message) int { return b.compare(a.seqHash) })
 
-	m = &message{
+	m := &message{
 		seqHash:  seqHash{seqno: maxSeqno + 1},
 		data:     live[0].data.Clone(),
 		lag:      lag,
@@ -145,5 +163,5 @@ func mergeMessages(inputs [][]byte, verifier ed25519.PublicKey, signer ed25519.P
 	}
 	m.data.Prune()
 	m.hash = hashBytes(m.serializeWith(nil, true))
-	return m, bad, nil
+	return m
 }

@@ -108,7 +108,8 @@ func parseMessage(b []byte, verifier ed25519.PublicKey, signer ed25519.PrivateKe
 }
 
 func (m *message) parse(b []byte, trustSig bool) error {
-	r := &btReader{b: b}
+	p := &msgParser{r: &btReader{b: b}, m: m}
+	r := p.r
 	if err := r.open('d'); err != nil {
 		return err
 	}
@@ -125,63 +126,91 @@ func (m *message) parse(b []byte, trustSig bool) error {
 	if m.seqno, err = r.int(); err != nil {
 		return err
 	}
-	prev := k
-
-	// nextKey reads the next key and returns it with the position to go
-	// back to; at the end of the dict it returns ok false.
-	nextKey := func() (key []byte, at int, ok bool, err error) {
-		at = r.i
-		if r.done() {
-			return nil, at, false, r.errf("unexpected end of data")
-		}
-		if r.isEnd() {
-			return nil, at, false, nil
-		}
-		key, err = r.key(prev)
-		return key, at, err == nil, err
-	}
-	// unknowns keeps the keys before until (load_unknowns,
-	// internal.cpp:154-176) and leaves r at the next key.
-	unknowns := func(until string) error {
-		for {
-			k, at, ok, err := nextKey()
-			if err != nil || !ok {
-				return err
-			}
-			if string(k) >= until {
-				r.i = at
-				return nil
-			}
-			v, err := r.skip(0)
-			if err != nil {
-				return err
-			}
-			m.unknown = append(m.unknown, unknownKey{string(k), bytes.Clone(v)})
-			prev = k
-		}
-	}
-	// expect consumes the key want if it comes next; at the end of the
-	// dict it fails, as libsession's key() throws there.
-	expect := func(want string) (bool, error) {
-		k, at, ok, err := nextKey()
-		if err != nil {
-			return false, err
-		}
-		if !ok {
-			return false, r.errf("unexpected end of dict before %q", want)
-		}
-		if string(k) != want {
-			r.i = at
-			return false, nil
-		}
-		prev = k
-		return true, nil
-	}
-
-	if err := unknowns("&"); err != nil {
+	p.prev = k
+	if err := p.body(); err != nil {
 		return err
 	}
-	if ok, err := expect("&"); err != nil {
+	if err := p.signature(b, trustSig); err != nil {
+		return err
+	}
+	if end, err := r.end(); err != nil || !end {
+		return r.errf(`keys after "~"`)
+	}
+	if !r.done() {
+		return r.errf("%d bytes after the message", len(b)-r.i)
+	}
+	return nil
+}
+
+// msgParser reads the keys of a config message in order.
+type msgParser struct {
+	r    *btReader
+	m    *message
+	prev []byte // the last key read, for the ordering check
+}
+
+// nextKey reads the next key and returns it with the position to go back
+// to; at the end of the dict it returns ok false.
+func (p *msgParser) nextKey() (key []byte, at int, ok bool, err error) {
+	r := p.r
+	at = r.i
+	if r.done() {
+		return nil, at, false, r.errf("unexpected end of data")
+	}
+	if r.isEnd() {
+		return nil, at, false, nil
+	}
+	key, err = r.key(p.prev)
+	return key, at, err == nil, err
+}
+
+// unknowns keeps the keys before until (load_unknowns,
+// internal.cpp:154-176) and leaves r at the next key.
+func (p *msgParser) unknowns(until string) error {
+	for {
+		k, at, ok, err := p.nextKey()
+		if err != nil || !ok {
+			return err
+		}
+		if string(k) >= until {
+			p.r.i = at
+			return nil
+		}
+		v, err := p.r.skip(0)
+		if err != nil {
+			return err
+		}
+		p.m.unknown = append(p.m.unknown, unknownKey{string(k), bytes.Clone(v)})
+		p.prev = k
+	}
+}
+
+// expect consumes the key want if it comes next; at the end of the dict
+// it fails, as libsession's key() throws there.
+func (p *msgParser) expect(want string) (bool, error) {
+	k, at, ok, err := p.nextKey()
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		return false, p.r.errf("unexpected end of dict before %q", want)
+	}
+	if string(k) != want {
+		p.r.i = at
+		return false, nil
+	}
+	p.prev = k
+	return true, nil
+}
+
+// body reads "&", "<" and "=" with the unknown keys around them.
+func (p *msgParser) body() error {
+	r, m := p.r, p.m
+	var err error
+	if err := p.unknowns("&"); err != nil {
+		return err
+	}
+	if ok, err := p.expect("&"); err != nil {
 		return err
 	} else if !ok || !r.isDict() {
 		return r.errf(`"&" data dict not found`)
@@ -189,20 +218,20 @@ func (m *message) parse(b []byte, trustSig bool) error {
 	if m.data, err = readData(r, 0); err != nil {
 		return err
 	}
-	if err := unknowns("<"); err != nil {
+	if err := p.unknowns("<"); err != nil {
 		return err
 	}
-	if ok, err := expect("<"); err != nil {
+	if ok, err := p.expect("<"); err != nil {
 		return err
 	} else if ok {
 		if err := m.readLagged(r); err != nil {
 			return err
 		}
 	}
-	if err := unknowns("="); err != nil {
+	if err := p.unknowns("="); err != nil {
 		return err
 	}
-	if ok, err := expect("="); err != nil {
+	if ok, err := p.expect("="); err != nil {
 		return err
 	} else if ok {
 		if m.diff, err = readDiff(r, 0); err != nil {
@@ -212,44 +241,39 @@ func (m *message) parse(b []byte, trustSig bool) error {
 			m.diff = nil
 		}
 	}
-	if err := unknowns("~"); err != nil {
-		return err
-	}
+	return p.unknowns("~")
+}
 
-	// The signature (verify_config_sig, config.cpp:432-457): it signs
-	// everything before its key.
-	k, at, ok, err := nextKey()
+// signature reads "~" (verify_config_sig, config.cpp:432-457): it signs
+// everything before its key.
+func (p *msgParser) signature(b []byte, trustSig bool) error {
+	r, m := p.r, p.m
+	k, at, ok, err := p.nextKey()
 	if err != nil {
 		return err
 	}
-	if ok && string(k) == "~" {
-		if !r.isString() {
-			return r.errf("signature is not a string")
-		}
-		sig, err := r.str()
-		if err != nil {
-			return err
-		}
-		if len(sig) != ed25519.SignatureSize {
-			return fmt.Errorf("%w: not 64 bytes", ErrSignature)
-		}
-		if m.verifier != nil && !ed25519.Verify(m.verifier, b[:at], sig) {
-			return fmt.Errorf("%w: verification failed", ErrSignature)
-		}
-		if m.verifier != nil || trustSig {
-			m.sig = bytes.Clone(sig)
-		}
-	} else {
+	if !ok || string(k) != "~" {
 		if m.verifier != nil {
 			return fmt.Errorf("%w: missing", ErrSignature)
 		}
 		r.i = at
+		return nil
 	}
-	if end, err := r.end(); err != nil || !end {
-		return r.errf(`keys after "~"`)
+	if !r.isString() {
+		return r.errf("signature is not a string")
 	}
-	if !r.done() {
-		return r.errf("%d bytes after the message", len(b)-r.i)
+	sig, err := r.str()
+	if err != nil {
+		return err
+	}
+	if len(sig) != ed25519.SignatureSize {
+		return fmt.Errorf("%w: not 64 bytes", ErrSignature)
+	}
+	if m.verifier != nil && !ed25519.Verify(m.verifier, b[:at], sig) {
+		return fmt.Errorf("%w: verification failed", ErrSignature)
+	}
+	if m.verifier != nil || trustSig {
+		m.sig = bytes.Clone(sig)
 	}
 	return nil
 }
