@@ -102,6 +102,7 @@ class Vec:
         self.category = category
         self.description = description
         self.steps = []
+        self.before = []  # stateless calls replayed before the scenario
 
     def new(self, name, typ, seed_hex, **kw):
         st = {"op": "new", "name": name, "type": typ, "seed": seed_hex}
@@ -139,6 +140,9 @@ class Vec:
 
     def command(self):
         return {"cmd": "scenario", "steps": self.steps}
+
+    def commands(self):
+        return self.before + [self.command()]
 
 
 # ---------------------------------------------------------------------------
@@ -815,6 +819,29 @@ def topic_merge():
     v.merge("A", ("h2", "p2"), ("h1", "p1")).do("current_hashes", "A").push("A")
     vs.append(v)
 
+    # Double-wrapped pushes (a buggy old client wrapped twice): the receive
+    # side unwraps a second time. The push is deterministic, so it is taken
+    # from a first run and wrapped again with protos_wrap.
+    pre = Vec("pre", "", "")
+    pre.new("A", "user_profile", S).do("set_name", "A", name="Twice").push("A", save="p1", confirm="h1")
+    pre.new("C", "contacts", seed("contacts"))
+    pre.do("set_contact", "C", contact={"session_id": sid("x"), "name": "X"}).push("C")
+    r = run_oracle([pre.command()])[0]
+    data, cdata = r["results"][2]["data"], r["results"][5]["data"]
+    v = Vec("objects.merge.double_wrapped", "user_profile",
+            "a push wrapped a second time in the protobuf envelope (protos_wrap) is unwrapped twice and merged; one wrapped as namespace 3 (contacts) is skipped")
+    v.before = [{"cmd": "protos_wrap", "seed": S, "data": data, "seqno": 1, "namespace": 2},
+                {"cmd": "protos_wrap", "seed": S, "data": data, "seqno": 1, "namespace": 3}]
+    wrapped = run_oracle(v.before)
+    v.new("A", "user_profile", S).do("set_name", "A", name="Twice").push("A", save="p1", confirm="h1")
+    v.new("B", "user_profile", S).new("D", "user_profile", S)
+    v.merge("B", ("hw", None, wrapped[0]["wrapped"])).get("B")
+    v.fail("merge", "D", messages=[{"hash": "hk", "data": wrapped[1]["wrapped"]}])
+    v.merge("D", ("hk", None, wrapped[1]["wrapped"]), ("h1", "p1"))
+    v.new("C", "contacts", seed("contacts")).fail("merge", "C", messages=[{"hash": "hp", "data": data}])
+    v.merge("C", ("hc", None, cdata), ("hp", None, data))
+    vs.append(v)
+
     garbage = "00" * 40
     garbage2 = "ff" * 300
     v = Vec("objects.merge.garbage", "user_profile",
@@ -1073,14 +1100,19 @@ def main():
         ids = [v.id for v in vecs]
         if len(set(ids)) != len(ids):
             sys.exit("duplicate vector ids in " + t)
-        replies = run_oracle([v.command() for v in vecs])
+        replies = run_oracle([c for v in vecs for c in v.commands()])
         out = []
         steps = 0
-        for v, r in zip(vecs, replies):
-            check(v, r)
+        for v in vecs:
+            calls = []
+            for c in v.commands():
+                r = replies.pop(0)
+                if c["cmd"] != "scenario" and not r.get("ok"):
+                    sys.exit("%s: %s failed: %s" % (v.id, c["cmd"], r.get("error")))
+                calls.append({"command": c, "response": shrink(r)})
+            check(v, calls[-1]["response"])
             steps += len(v.steps)
-            out.append({"id": v.id, "category": v.category, "description": v.description,
-                        "calls": [{"command": v.command(), "response": shrink(r)}]})
+            out.append({"id": v.id, "category": v.category, "description": v.description, "calls": calls})
         doc = {
             "format": "libsession-vectors v1: differential vectors produced by tools/lsu-oracle "
                       "(config/lsu/internal/gen/gen.py; spec libsession-configs.md section 2)",
