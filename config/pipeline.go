@@ -3,9 +3,9 @@ package config
 import (
 	"crypto/ed25519"
 	"errors"
-)
 
-// NOTE(skeleton): the push pipeline. Helper "pipeline" fills in every body.
+	"golang.org/x/crypto/blake2b"
+)
 
 // ErrTooLarge is returned when a config cannot be pushed even as parts.
 var ErrTooLarge = errors.New("config: config data is too large")
@@ -15,29 +15,6 @@ const Overhead = 40
 
 // MaxMessageSize is the largest stored message (libsession config.hpp:19).
 const MaxMessageSize = 76800
-
-// PaddedSize is libsession's padded_size(size, overhead).
-func PaddedSize(size, overhead int) int { return 0 }
-
-// Encrypt pads msg with leading zeros to PaddedSize(len(msg), Overhead)
-// and encrypts it with the key derived from keyBase and domain; the nonce
-// is appended.
-func Encrypt(msg []byte, keyBase [32]byte, domain string) ([]byte, error) { return nil, errSkeleton }
-
-// Decrypt decrypts a config ciphertext and returns the padded plaintext.
-func Decrypt(ct []byte, keyBase [32]byte, domain string) ([]byte, error) { return nil, errSkeleton }
-
-// WrapConfig puts a user config ciphertext in the legacy protobuf wrapper
-// of namespace ns (2–5), sealed to the account itself.
-func WrapConfig(account ed25519.PrivateKey, data []byte, seqno int64, ns int) ([]byte, error) {
-	return nil, errSkeleton
-}
-
-// UnwrapConfig opens the protobuf wrapper of namespace ns and returns the
-// config ciphertext inside.
-func UnwrapConfig(account ed25519.PrivateKey, data []byte, ns int) ([]byte, error) {
-	return nil, errSkeleton
-}
 
 // Sealed is the output of Seal for one serialized message.
 type Sealed struct {
@@ -55,15 +32,53 @@ type Sealed struct {
 // MaxMessageSize. It returns an error wrapping ErrTooLarge when even parts
 // cannot hold it.
 func Seal(msg []byte, kind Kind, keyBase [32]byte, account ed25519.PrivateKey, seqno int64) (Sealed, error) {
-	return Sealed{}, errSkeleton
+	if err := checkDomain(kind.Domain); err != nil {
+		return Sealed{}, err
+	}
+	body, compressed := compress(msg)
+	padded := Pad(body)
+	if len(padded)+Overhead <= MaxMessageSize {
+		ct, err := Encrypt(padded, keyBase, kind.Domain)
+		if err != nil {
+			return Sealed{}, err
+		}
+		out := ct
+		if kind.Protobuf {
+			w, err := WrapConfig(account, ct, seqno, kind.Namespace)
+			if err != nil {
+				return Sealed{}, err
+			}
+			// Newer libsession stores the bare ciphertext when the wrapper
+			// would take it over the limit (§4.4); every receiver accepts
+			// both.
+			if len(w) <= MaxMessageSize {
+				out = w
+			}
+		}
+		return Sealed{Messages: [][]byte{out}, PaddedLen: len(padded), Compressed: compressed, Inner: ct}, nil
+	}
+
+	parts, err := splitParts(padded, blake2b.Sum256(msg))
+	if err != nil {
+		return Sealed{}, err
+	}
+	s := Sealed{Messages: make([][]byte, len(parts))}
+	for i, p := range parts {
+		ct, err := Encrypt(Pad(encodePart(p)), keyBase, kind.Domain)
+		if err != nil {
+			return Sealed{}, err
+		}
+		s.Messages[i] = ct
+	}
+	return s, nil
 }
 
-// Part is one part of a multi-part config message.
+// Part is one part of a multi-part config message (§4.12; multipart.go).
 type Part struct {
-	Hash  [32]byte // identifies the whole message the part belongs to
-	Index int
-	Count int
-	Chunk []byte
+	Hash  [32]byte // BLAKE2b-256 of the whole serialized config message
+	Index int      // 0 … Count-1
+	Count int      // 1 … MaxParts
+	Chunk []byte   // this part's piece of the padded, compressed body
 }
 
 // Opened is one stored message after Open: either a whole serialized
@@ -74,14 +89,54 @@ type Opened struct {
 	KeyIndex int // which of the keys decrypted it
 }
 
-// Open undoes Seal for one stored message: it unwraps the protobuf wrapper
-// (twice, for a buggy old client) or takes the input as a raw ciphertext,
-// tries every key, strips the padding and decompresses.
+// Open undoes Seal for one stored message (base.cpp:67-199): for user
+// configs it unwraps the protobuf wrapper (a second time, for the
+// double-wrapped messages of an old buggy client), or takes the input as a
+// raw ciphertext when it is not wrapped; it tries every key in order,
+// strips the padding and decompresses. A part of a multi-part message is
+// returned as it is, for JoinParts. Errors: ErrShortCiphertext, ErrDomain,
+// ErrDecrypt (no key opens it), ErrMalformed, ErrDecompress.
 func Open(data []byte, kind Kind, keys [][32]byte, account ed25519.PrivateKey) (Opened, error) {
-	return Opened{}, errSkeleton
+	if kind.Protobuf && account != nil {
+		if inner, err := UnwrapConfig(account, data, kind.Namespace); err == nil {
+			data = inner
+			if inner2, err := UnwrapConfig(account, inner, kind.Namespace); err == nil {
+				data = inner2
+			}
+		}
+	}
+	pt, ki, err := decryptAny(data, keys, kind.Domain)
+	if err != nil {
+		return Opened{}, err
+	}
+	body := unpad(pt)
+	if len(body) > 0 && body[0] == prefixPart {
+		p, err := decodePart(body)
+		if err != nil {
+			return Opened{}, err
+		}
+		return Opened{Part: p, KeyIndex: ki}, nil
+	}
+	plain, err := openBody(body)
+	if err != nil {
+		return Opened{}, err
+	}
+	return Opened{Plain: plain, KeyIndex: ki}, nil
 }
 
-// JoinParts reassembles the parts of one multi-part message (all with the
-// same Hash, every index present) into the serialized config message, and
-// checks it against the hash.
-func JoinParts(parts []Part) ([]byte, error) { return nil, errSkeleton }
+// decryptAny decrypts ct with the first key of keys that opens it.
+func decryptAny(ct []byte, keys [][32]byte, domain string) ([]byte, int, error) {
+	if len(keys) == 0 {
+		return nil, 0, errors.New("config: no decryption keys")
+	}
+	for i, k := range keys {
+		pt, err := Decrypt(ct, k, domain)
+		switch {
+		case err == nil:
+			return pt, i, nil
+		case !errors.Is(err, ErrDecrypt):
+			return nil, 0, err // too short or a bad domain: no key can help
+		}
+	}
+	return nil, 0, ErrDecrypt
+}

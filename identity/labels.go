@@ -15,6 +15,11 @@ const (
 	// labelVersionCheck keys BLAKE2b-256 over seed32 to derive the seed of the
 	// 07 version-check key pair used with the file server (§5.3).
 	labelVersionCheck = "VersionCheckKey_sig"
+
+	// labelXEd25519Personal is the 16-byte BLAKE2b personalisation of the
+	// xed25519 signature nonce hash (§5.5, §11; libsession-util
+	// src/xed25519.cpp, xed25519_compute_r).
+	labelXEd25519Personal = "xed25519signatur"
 )
 
 // Sotto's own labels (not part of the Session protocol; docs/identity.md).

@@ -3,6 +3,7 @@ package sessionproto
 import (
 	"crypto/rand"
 	"fmt"
+	"io"
 
 	"filippo.io/edwards25519"
 	"golang.org/x/crypto/blake2b"
@@ -31,8 +32,14 @@ var blindedPrefixes = []key.Prefix{key.PrefixBlind15, key.PrefixBlind25}
 // 0x00 || XChaCha20-Poly1305(key, nonce, msg || A) || nonce with a random
 // nonce, where A is the sender's unblinded Ed25519 key.
 func EncryptBlinded(sender *identity.Keys, recipient key.BlindedID, serverPK [32]byte, msg []byte) ([]byte, error) {
+	return EncryptBlindedFrom(sender, recipient, serverPK, msg, rand.Reader)
+}
+
+// EncryptBlindedFrom is EncryptBlinded with the 24-byte nonce read from
+// random in one Read call (one libsodium draw), for known-answer tests.
+func EncryptBlindedFrom(sender *identity.Keys, recipient key.BlindedID, serverPK [32]byte, msg []byte, random io.Reader) ([]byte, error) {
 	var nonce [chacha20poly1305.NonceSizeX]byte
-	if _, err := rand.Read(nonce[:]); err != nil {
+	if _, err := io.ReadFull(random, nonce[:]); err != nil {
 		return nil, fmt.Errorf("sessionproto: read random nonce: %w", err)
 	}
 	return encryptBlinded(sender, recipient, serverPK, msg, nonce)
