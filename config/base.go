@@ -1,16 +1,13 @@
 package config
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
+	"slices"
 	"time"
 )
-
-// NOTE(skeleton): the API of the config engine. Helper "engine" fills in
-// every body; the signatures are the contract the objects, the client and
-// `sotto debug libsession` are written against. Change them only together.
-
-var errSkeleton = errors.New("config: not built yet")
 
 // State is the push state of a config object (libsession base.hpp:40-52).
 type State int
@@ -68,59 +65,463 @@ type Push struct {
 	Obsolete []string
 }
 
-// Config is one config object: its data, seqno and push state. It is not
-// safe for concurrent use.
+// ErrNoKeys is returned by Push and Merge on an object without keys.
+var ErrNoKeys = errors.New("config: no encryption keys")
+
+// maxPendingParts bounds the multi-part messages an object keeps while it
+// waits for their other parts.
+const maxPendingParts = 16
+
+// Config is one config object: its data, seqno and push state, following
+// libsession's ConfigBase (src/config/base.cpp). It is not safe for
+// concurrent use.
 type Config struct {
-	opts Options
+	opts      Options
+	lag       int
+	state     State
+	msg       *message
+	curr      []string            // swarm hashes of the current message; several for parts
+	old       map[string]struct{} // swarm hashes made obsolete, for the next push
+	needsDump bool
+	extra     []byte // the "+" dict of a dump, kept as is
+
+	// spare is a copy of msg.data that a Mutate in a clean or waiting
+	// state made and did not change; the next Mutate reuses it.
+	spare Dict
+
+	// parts holds the parts of multi-part messages seen so far, by the
+	// hash of the whole message.
+	parts map[[32]byte]*pendingParts
+}
+
+type pendingParts struct {
+	count  int
+	parts  map[int]Part
+	hashes map[int]string
 }
 
 // New creates a config object, empty or restored from opts.Dump.
 func New(opts Options) (*Config, error) {
-	return nil, errSkeleton
+	if n := len(opts.Kind.Domain); n < 1 || n > 24 {
+		return nil, fmt.Errorf("config: encryption domain must be 1-24 bytes, not %d", n)
+	}
+	if opts.Signer != nil {
+		if len(opts.Signer) != ed25519.PrivateKeySize {
+			return nil, fmt.Errorf("config: signing key must be %d bytes", ed25519.PrivateKeySize)
+		}
+		pub := opts.Signer.Public().(ed25519.PublicKey)
+		if opts.Verifier != nil && !bytes.Equal(opts.Verifier, pub) {
+			return nil, errors.New("config: signing key and verifying key do not match")
+		}
+		opts.Verifier = pub
+	}
+	if opts.Verifier != nil && len(opts.Verifier) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("config: verifying key must be %d bytes", ed25519.PublicKeySize)
+	}
+	c := &Config{opts: opts, lag: DefaultLag, old: map[string]struct{}{}}
+	if len(opts.Dump) == 0 {
+		c.msg = emptyMessage(c.lag, opts.Verifier, opts.Signer)
+		return c, nil
+	}
+	if err := c.loadDump(opts.Dump); err != nil {
+		return nil, fmt.Errorf("config: load dump: %w", err)
+	}
+	return c, nil
+}
+
+func (c *Config) readonly() bool { return c.opts.Verifier != nil && c.opts.Signer == nil }
+
+// setState changes the state; leaving Clean makes the current hashes
+// obsolete (base.cpp:26-36).
+func (c *Config) setState(s State) {
+	if c.state == StateClean && len(c.curr) > 0 {
+		for _, h := range c.curr {
+			c.old[h] = struct{}{}
+		}
+		c.curr = nil
+	}
+	c.state = s
+	c.needsDump = true
+	c.spare = nil
+}
+
+// setMessage replaces the current message.
+func (c *Config) setMessage(m *message) {
+	m.verifier, m.signer = c.opts.Verifier, c.opts.Signer
+	c.msg = m
+	c.spare = nil
 }
 
 // Data returns the current data. Callers must not modify it; use Mutate.
-func (c *Config) Data() Dict { return nil }
+func (c *Config) Data() Dict { return c.msg.data }
 
 // Mutate runs fn on the data. fn edits d in place and returns whether it
 // changed anything; when it did, the object becomes dirty (the first change
 // after a push starts the next seqno, as libsession does).
-func (c *Config) Mutate(fn func(d Dict) bool) {}
+//
+// The first change after a push keeps the data of the pushed seqno as the
+// original that the next diff is computed against (base.cpp:38-49); that
+// is one copy of the data per seqno. A read-only object (a group member
+// who cannot sign) cannot change.
+func (c *Config) Mutate(fn func(d Dict) bool) {
+	if c.readonly() {
+		return
+	}
+	if c.state == StateDirty {
+		if fn(c.msg.data) {
+			c.needsDump = true
+		}
+		return
+	}
+	if c.spare == nil {
+		c.spare = c.msg.data.Clone()
+	}
+	if !fn(c.spare) {
+		return
+	}
+	data := c.spare
+	c.setState(StateDirty)
+	c.setMessage(c.msg.increment(data))
+}
 
 // Seqno is the current seqno.
-func (c *Config) Seqno() int64 { return 0 }
+func (c *Config) Seqno() int64 { return c.msg.seqno }
 
 // State is the current push state.
-func (c *Config) State() State { return StateClean }
+func (c *Config) State() State { return c.state }
 
 // NeedsPush reports whether the object has changes to push.
-func (c *Config) NeedsPush() bool { return false }
+func (c *Config) NeedsPush() bool { return c.state != StateClean }
 
 // NeedsDump reports whether the object changed since the last Dump.
-func (c *Config) NeedsDump() bool { return false }
+func (c *Config) NeedsDump() bool { return c.needsDump }
 
 // Push serializes, compresses, pads, encrypts and (for user configs) wraps
 // the current message, moving a dirty object to Waiting. It returns an error
 // wrapping ErrTooLarge when the config is over the limit.
-func (c *Config) Push() (Push, error) { return Push{}, errSkeleton }
+//
+// A clean object pushes its current message again (base.cpp:291-325);
+// Obsolete takes the hashes collected since the last push.
+func (c *Config) Push() (Push, error) {
+	if len(c.opts.Keys) == 0 {
+		return Push{}, ErrNoKeys
+	}
+	seqno := c.msg.seqno
+	sealed, err := Seal(c.msg.serialize(true), c.opts.Kind, c.opts.Keys[0], c.opts.Account, seqno)
+	if err != nil {
+		return Push{}, fmt.Errorf("config: push %s: %w", c.opts.Kind.Name, err)
+	}
+	return Push{Seqno: seqno, Messages: sealed.Messages, Obsolete: c.pushed()}, nil
+}
+
+// pushed moves a dirty object to Waiting once its message is sealed and
+// returns the obsolete hashes to delete.
+func (c *Config) pushed() []string {
+	if c.state == StateDirty {
+		c.setState(StateWaiting)
+	}
+	var obsolete []string
+	if !c.readonly() {
+		obsolete = c.obsolete()
+	}
+	clear(c.old)
+	return obsolete
+}
+
+func (c *Config) obsolete() []string {
+	out := make([]string, 0, len(c.old))
+	for h := range c.old {
+		out = append(out, h)
+	}
+	slices.Sort(out)
+	return out
+}
 
 // ConfirmPushed records that the push of seqno was stored under the swarm
-// hashes given (one per part); it moves a Waiting object to Clean.
-func (c *Config) ConfirmPushed(seqno int64, hashes ...string) {}
+// hashes given (one per part); it moves a Waiting object to Clean. A
+// confirmation for an older seqno (the object changed since) is ignored.
+func (c *Config) ConfirmPushed(seqno int64, hashes ...string) {
+	if c.state == StateWaiting && seqno == c.msg.seqno {
+		c.setState(StateClean)
+		c.curr = slices.Clone(hashes)
+	}
+}
 
 // Merge merges messages fetched from the swarm and returns the hashes of
 // those it accepted (parsed, even if superseded). It fails only when the
 // object is still at seqno 0 and no message is valid, as libsession does.
-func (c *Config) Merge(msgs []Incoming) ([]string, error) { return nil, errSkeleton }
+//
+// It follows ConfigBase::_merge (base.cpp:104-266): the current message
+// takes part as one more input, messages that cannot be opened are
+// skipped, parts of a multi-part message wait until all of them are there,
+// and every input that is not the result becomes obsolete.
+func (c *Config) Merge(msgs []Incoming) ([]string, error) {
+	if len(c.opts.Keys) == 0 {
+		return nil, ErrNoKeys
+	}
+	var hashes [][]string
+	var confs [][]byte
+	var complete [][32]byte
+	waiting := false // a part arrived
+	for _, in := range msgs {
+		o, err := Open(in.Data, c.opts.Kind, c.opts.Keys, c.opts.Account)
+		if err != nil {
+			continue
+		}
+		if o.Part == nil {
+			hashes = append(hashes, []string{in.Hash})
+			confs = append(confs, o.Plain)
+			continue
+		}
+		waiting = true
+		if c.addPart(*o.Part, in.Hash) {
+			complete = append(complete, o.Part.Hash)
+		}
+	}
+	slices.SortFunc(complete, func(a, b [32]byte) int { return bytes.Compare(a[:], b[:]) })
+	for _, h := range complete {
+		pp := c.parts[h]
+		if pp == nil {
+			continue // listed twice
+		}
+		delete(c.parts, h)
+		parts := make([]Part, 0, pp.count)
+		var hs []string
+		for i := range pp.count {
+			parts = append(parts, pp.parts[i])
+			hs = append(hs, pp.hashes[i])
+		}
+		plain, err := JoinParts(parts)
+		if err != nil {
+			continue
+		}
+		hashes = append(hashes, hs)
+		confs = append(confs, plain)
+	}
+	if len(confs) == 0 && waiting {
+		// Only parts of messages still incomplete: nothing to merge yet,
+		// and nothing wrong.
+		return nil, nil
+	}
+	return c.mergeOpened(hashes, confs)
+}
+
+// mergeOpened merges serialized config messages, each stored under the
+// swarm hashes given (several for a multi-part message).
+func (c *Config) mergeOpened(hashes [][]string, confs [][]byte) ([]string, error) {
+	oldSeqno := c.msg.seqno
+	mine := oldSeqno != 0 || c.state == StateDirty
+	if mine {
+		hashes = append([][]string{c.curr}, hashes...)
+		confs = append([][]byte{c.msg.serialize(true)}, confs...)
+	}
+	m, bad, err := mergeMessages(confs, c.opts.Verifier, c.opts.Signer, c.lag)
+	if err != nil {
+		return nil, err
+	}
+	super := m.unmerged
+	for i, hs := range hashes {
+		if i != super && !bad[i] {
+			for _, h := range hs {
+				if h != "" {
+					c.old[h] = struct{}{}
+				}
+			}
+		}
+	}
+
+	dirty := c.state == StateDirty
+	newSeqno := m.seqno
+	if dirty && super != -1 {
+		// libsession builds the result as a mutable message, which starts
+		// the next seqno unless it is a merge (config.cpp:696-710).
+		newSeqno++
+	}
+	switch {
+	case newSeqno == oldSeqno:
+		// Nothing changed (our own message includes everything).
+	case super == -1:
+		if dirty {
+			// MutableConfigMessage(vector<…>): the merge result is the
+			// original of the next diff.
+			m.mutable = true
+			m.orig = m.data.Clone()
+		} else {
+			m.retainMutable()
+		}
+		c.setMessage(m)
+		c.setState(StateDirty)
+	case dirty && super == 0 && newSeqno == oldSeqno+1:
+		// Our own unpushed message includes everything: keep it.
+	default:
+		if dirty {
+			// The mutable copy of the adopted message, one seqno on,
+			// recorded as clean (base.cpp:246-251).
+			m = m.increment(m.data.Clone())
+		}
+		c.setMessage(m)
+		c.setState(StateClean)
+		c.curr = slices.Clone(hashes[super])
+	}
+
+	var good []string
+	start := 0
+	if mine {
+		start = 1
+	}
+	for i := start; i < len(hashes); i++ {
+		if !bad[i] {
+			good = append(good, hashes[i]...)
+		}
+	}
+	return good, nil
+}
+
+// addPart stores one part and reports whether its message is complete.
+func (c *Config) addPart(p Part, hash string) bool {
+	if p.Count < 1 || p.Index < 0 || p.Index >= p.Count {
+		return false
+	}
+	if c.parts == nil {
+		c.parts = map[[32]byte]*pendingParts{}
+	}
+	pp := c.parts[p.Hash]
+	if pp == nil || pp.count != p.Count {
+		if pp == nil && len(c.parts) >= maxPendingParts {
+			for h := range c.parts { // drop any one
+				delete(c.parts, h)
+				break
+			}
+		}
+		pp = &pendingParts{count: p.Count, parts: map[int]Part{}, hashes: map[int]string{}}
+		c.parts[p.Hash] = pp
+	}
+	pp.parts[p.Index] = p
+	pp.hashes[p.Index] = hash
+	return len(pp.parts) == pp.count
+}
 
 // CurrentHashes are the swarm hashes of the messages the current state is
 // built from; every other stored message of this object is obsolete.
-func (c *Config) CurrentHashes() []string { return nil }
+func (c *Config) CurrentHashes() []string { return slices.Clone(c.curr) }
 
 // Dump serializes the object for local persistence (§4.6) and clears
 // NeedsDump.
-func (c *Config) Dump() []byte { return nil }
+//
+// The dump is libsession's (base.cpp:335-360): {"!": state, "$": the
+// unsigned message, "(": current hash, ")": [obsolete hashes], "+":
+// extra}. The obsolete hashes are sorted (libsession writes them in hash
+// set order). A multi-part current message also lists all its part
+// hashes under "*", which libsession does not read.
+func (c *Config) Dump() []byte {
+	if c.readonly() {
+		clear(c.old)
+	}
+	b := []byte{'d'}
+	b = appendBTString(b, "!")
+	b = appendBTInt(b, int64(c.state))
+	b = appendBTString(b, "$")
+	b = appendBTBytes(b, c.msg.serialize(false))
+	b = appendBTString(b, "(")
+	if len(c.curr) > 0 {
+		b = appendBTString(b, c.curr[0])
+	} else {
+		b = appendBTString(b, "")
+	}
+	b = appendBTString(b, ")")
+	b = append(b, 'l')
+	for _, h := range c.obsolete() {
+		b = appendBTString(b, h)
+	}
+	b = append(b, 'e')
+	if len(c.curr) > 1 {
+		b = appendBTString(b, "*")
+		b = append(b, 'l')
+		for _, h := range c.curr {
+			b = appendBTString(b, h)
+		}
+		b = append(b, 'e')
+	}
+	b = appendBTString(b, "+")
+	if c.extra != nil {
+		b = append(b, c.extra...)
+	} else {
+		b = append(b, 'd', 'e')
+	}
+	b = append(b, 'e')
+	c.needsDump = false
+	return b
+}
+
+// loadDump restores a dump (base.cpp:386-436). A dirty dump reloads as the
+// next seqno, since its message may or may not have been pushed.
+func (c *Config) loadDump(dump []byte) error {
+	v, err := DecodeBT(dump)
+	if err != nil {
+		return err
+	}
+	d, ok := v.(map[string]any)
+	if !ok {
+		return errors.New("not a dict")
+	}
+	st, ok := d["!"].(int64)
+	if !ok || st < int64(StateClean) || st > int64(StateWaiting) {
+		return errors.New(`bad or missing "!" state`)
+	}
+	data, ok := d["$"].(string)
+	if !ok {
+		return errors.New(`missing "$" data`)
+	}
+	c.state = State(st)
+	if c.state == StateDirty {
+		m, err := parseMessage([]byte(data), nil, nil, c.lag, false)
+		if err != nil {
+			return err
+		}
+		c.setMessage(m.increment(m.data.Clone()))
+	} else {
+		m, err := parseMessage([]byte(data), nil, nil, c.lag, true)
+		if err != nil {
+			return err
+		}
+		c.setMessage(m)
+	}
+	if h, ok := d["("]; ok {
+		hs, ok := h.(string)
+		if !ok {
+			return errors.New(`bad "(" hash`)
+		}
+		if hs != "" {
+			c.curr = []string{hs}
+		}
+		old, ok := d[")"].([]any)
+		if !ok {
+			return errors.New(`"(" without ")"`)
+		}
+		for _, o := range old {
+			s, ok := o.(string)
+			if !ok {
+				return errors.New(`bad ")" hash`)
+			}
+			c.old[s] = struct{}{}
+		}
+	}
+	if parts, ok := d["*"].([]any); ok && len(c.curr) == 1 {
+		c.curr = c.curr[:0]
+		for _, p := range parts {
+			if s, ok := p.(string); ok {
+				c.curr = append(c.curr, s)
+			}
+		}
+	}
+	if x, ok := d["+"].(map[string]any); ok {
+		if c.extra, err = EncodeBT(x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Serialized returns the serialized config message (the bt dict that a push
 // encrypts, signed when there is a signer) of the current state.
-func (c *Config) Serialized() []byte { return nil }
+func (c *Config) Serialized() []byte { return c.msg.serialize(true) }

@@ -145,8 +145,9 @@ func CanonicalRoom(room string) (string, error) {
 }
 
 // DecodeCommunityPubkey decodes a server public key given as 64 hex
-// digits, 52 base32z characters, or base64 (43 characters, or 44 ending
-// in "="), as libsession's decode_pubkey accepts.
+// digits, 52 base32z characters, or standard base64 (43 characters, or 44
+// ending in "="), in either case for hex and base32z, as libsession's
+// decode_pubkey accepts.
 func DecodeCommunityPubkey(s string) ([32]byte, error) {
 	var pk [32]byte
 	switch {
@@ -155,8 +156,7 @@ func DecodeCommunityPubkey(s string) ([32]byte, error) {
 			return pk, nil
 		}
 	case len(s) == 43 || len(s) == 44 && s[43] == '=':
-		t := strings.NewReplacer("-", "+", "_", "/").Replace(strings.TrimSuffix(s, "="))
-		if b, err := base64.RawStdEncoding.DecodeString(t); err == nil && len(b) == 32 {
+		if b, err := base64.RawStdEncoding.DecodeString(strings.TrimSuffix(s, "=")); err == nil && len(b) == 32 {
 			return [32]byte(b), nil
 		}
 	case len(s) == 52:

@@ -12,7 +12,7 @@ import (
 // libsession-util 1.2.0 decompresses config messages without a bound
 // (zstd_decompress with max_size 0, internal.hpp:218, base.cpp:180); its
 // only bound is for group messages, 1,000,000 bytes (keys.hpp:167). A
-// config object of 10,000 contacts serializes to about 1.3 MB, so Sotto
+// config object of 10,000 contacts serializes to about 1.1 MB, so Sotto
 // allows 16 MiB and rejects more, so that a small stored message cannot
 // make a device allocate gigabytes.
 const MaxDecompressedSize = 16 << 20

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"slices"
 
 	"sotto.dev/key"
 )
@@ -211,15 +210,6 @@ func (c *Contacts) All() []Contact {
 
 // Len is the number of contacts.
 func (c *Contacts) Len() int { return countEntries(c.Data().Dict("c")) }
-
-func sortedKeys(d Dict) []string {
-	keys := make([]string, 0, len(d))
-	for k := range d {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
 
 // countEntries counts the non-empty entries of d (empty ones are pruned
 // when the config is serialized, so they do not exist).

@@ -235,6 +235,9 @@ func eraseRoom(d Dict, c Community) bool {
 	found := rooms.Delete(c.RoomKey())
 	if found && len(rooms) == 0 {
 		servers.Delete(c.BaseURL)
+		if len(servers) == 0 {
+			d.Delete("o")
+		}
 	}
 	return found
 }

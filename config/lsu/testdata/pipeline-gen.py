@@ -1,6 +1,8 @@
 # Generates config/lsu/testdata/pipeline-*.json with the libsession oracle
 # (/work/shared/tools/lsu-oracle; run from anywhere: python3 pipeline-gen.py).
-# Not used by any test.
+# Not used by any test. The "a bad signature" case needs a helper that seals
+# content || A || a wrong signature to the account (a few lines of Go with
+# nacl/box); its ephemeral key is random, so that one input changes per run.
 import json, subprocess, hashlib, sys
 
 ORACLE = '/work/shared/tools/lsu-oracle'
@@ -192,6 +194,7 @@ cases = [
     ('sharedConfigMessage without data', websocket(envelope(sealed(fb(11, fv(1, 1) + fv(2, 1)) + b'\x80')))),
     ('sharedConfigMessage with an unknown kind', websocket(envelope(sealed(content(9, 1, b'ab') + b'\x80')))),
     ('sealed by another account', websocket(envelope(sealed(good + b'\x80', other)))),
+    ('a bad signature', websocket(envelope(bytes.fromhex(subprocess.run(['/tmp/pl/craft', s, (good + b'\x80').hex()], capture_output=True, text=True).stdout.strip())))),
     ('a RESPONSE', websocket(envelope(sealed(good + b'\x80')), typ=2)),
     ('no type', websocket(envelope(sealed(good + b'\x80')), typ=None)),
     ('envelope without timestamp', websocket(envelope(sealed(good + b'\x80'), ts=None))),
