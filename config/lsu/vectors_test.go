@@ -265,13 +265,172 @@ func (d *differ) object(path string, got, want map[string]any) {
 			d.add(path+"."+k, "missing, want %s", brief(want[k]))
 			continue
 		}
-		d.value(path+"."+k, g, want[k])
+		switch {
+		case k == "obsolete":
+			d.value(path+"."+k, sortedList(g), sortedList(want[k]))
+		case k == "dump":
+			d.value(path+"."+k, canonicalDump(g), canonicalDump(want[k]))
+		case k == "dump_json":
+			d.value(path+"."+k, sortObsoleteJSON(g), sortObsoleteJSON(want[k]))
+		default:
+			d.value(path+"."+k, g, want[k])
+		}
 	}
 	for _, k := range sortedKeys(got) {
 		if _, ok := want[k]; !ok && !skip[k] {
 			d.add(path+"."+k, "unexpected field (%s)", brief(got[k]))
 		}
 	}
+}
+
+// libsession keeps obsolete hashes in a std::unordered_set
+// (include/session/config/base.hpp, ConfigBase::_old_hashes), so push's
+// "obsolete" and a dump's ")" list come in the hash set's iteration order,
+// which is no part of the format: both are compared as sets. Sotto sorts them
+// (docs/config.md).
+
+// sortedList returns a copy of a list of strings, sorted; anything else is
+// returned as it is.
+func sortedList(v any) any {
+	l, ok := v.([]any)
+	if !ok {
+		return v
+	}
+	ss := make([]string, 0, len(l))
+	for _, e := range l {
+		s, ok := e.(string)
+		if !ok {
+			return v
+		}
+		ss = append(ss, s)
+	}
+	slices.Sort(ss)
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// sortObsoleteJSON sorts the ")" list of a dump_json object.
+func sortObsoleteJSON(v any) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	out := make(map[string]any, len(m))
+	for k, e := range m {
+		out[k] = e
+	}
+	if l, ok := out[")"]; ok {
+		out[")"] = sortedList(l)
+	}
+	return out
+}
+
+// canonicalDump re-encodes a hex dump (a bt dict) with its ")" list sorted;
+// anything it cannot parse is returned as it is, to be compared as bytes.
+func canonicalDump(v any) any {
+	s, ok := v.(string)
+	if !ok {
+		return v
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) < 2 || b[0] != 'd' {
+		return v
+	}
+	var out []byte
+	out = append(out, 'd')
+	rest := b[1:]
+	for len(rest) > 0 && rest[0] != 'e' {
+		key, n := btString(rest)
+		if n == 0 {
+			return v
+		}
+		out = append(out, rest[:n]...)
+		rest = rest[n:]
+		vn := btSkip(rest)
+		if vn == 0 {
+			return v
+		}
+		val := rest[:vn]
+		rest = rest[vn:]
+		if key == ")" && val[0] == 'l' {
+			var items []string
+			for in := val[1 : len(val)-1]; len(in) > 0; {
+				item, n := btString(in)
+				if n == 0 {
+					return v
+				}
+				items = append(items, item)
+				in = in[n:]
+			}
+			slices.Sort(items)
+			val = []byte{'l'}
+			for _, item := range items {
+				val = fmt.Appendf(val, "%d:%s", len(item), item)
+			}
+			val = append(val, 'e')
+		}
+		out = append(out, val...)
+	}
+	if len(rest) != 1 {
+		return v
+	}
+	return hex.EncodeToString(append(out, 'e'))
+}
+
+// btString parses a bt byte string at the start of b and returns it and the
+// length of its encoding (0 if b does not start with one).
+func btString(b []byte) (string, int) {
+	i := bytes.IndexByte(b, ':')
+	if i <= 0 {
+		return "", 0
+	}
+	n := 0
+	for _, c := range b[:i] {
+		if c < '0' || c > '9' || n > len(b) {
+			return "", 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	if i+1+n > len(b) {
+		return "", 0
+	}
+	return string(b[i+1 : i+1+n]), i + 1 + n
+}
+
+// btSkip returns the length of the bt value at the start of b (0 if it is
+// malformed).
+func btSkip(b []byte) int {
+	if len(b) == 0 {
+		return 0
+	}
+	switch c := b[0]; {
+	case c == 'i':
+		i := bytes.IndexByte(b, 'e')
+		if i < 0 {
+			return 0
+		}
+		return i + 1
+	case c == 'l' || c == 'd':
+		n := 1
+		for n < len(b) && b[n] != 'e' {
+			m := btSkip(b[n:])
+			if m == 0 {
+				return 0
+			}
+			n += m
+		}
+		if n >= len(b) {
+			return 0
+		}
+		return n + 1
+	case c >= '0' && c <= '9':
+		_, n := btString(b)
+		return n
+	}
+	return 0
 }
 
 // compressedPush compares a compressed push on its serialized config
@@ -417,6 +576,16 @@ func TestDiffer(t *testing.T) {
 			`{"ok":false,"error":"Config data is too large"}`, []string{"$.error"}},
 		{"unexpected success", `{"ok":true}`, `{"ok":false,"error":"x"}`, []string{"$.error", "$.ok"}},
 		{"unexpected failure", `{"ok":false,"error":"boom"}`, `{"ok":true,"seqno":1}`, []string{"$"}},
+		{"obsolete is a set",
+			`{"ok":true,"obsolete":["ha","hb"]}`, `{"ok":true,"obsolete":["hb","ha"]}`, nil},
+		{"obsolete with another hash",
+			`{"ok":true,"obsolete":["ha","hc"]}`, `{"ok":true,"obsolete":["hb","ha"]}`, []string{"$.obsolete[1]"}},
+		{"dump with obsolete hashes in another order",
+			`{"ok":true,"dump":"` + btHex("d1:!i0e1:$3:abc1:(2:h11:)l2:ha2:hbe1:+dee") + `","dump_json":{")":["ha","hb"]}}`,
+			`{"ok":true,"dump":"` + btHex("d1:!i0e1:$3:abc1:(2:h11:)l2:hb2:hae1:+dee") + `","dump_json":{")":["hb","ha"]}}`, nil},
+		{"dump that differs",
+			`{"ok":true,"dump":"` + btHex("d1:!i1e1:$3:abc1:(2:h11:)l2:ha2:hbe1:+dee") + `"}`,
+			`{"ok":true,"dump":"` + btHex("d1:!i0e1:$3:abc1:(2:h11:)l2:hb2:hae1:+dee") + `"}`, []string{"$.dump"}},
 		{"failed step", `{"ok":true,"results":[{"ok":true},{"ok":false,"error":"boom"}]}`,
 			`{"ok":true,"results":[{"ok":true},{"ok":true,"count":1}]}`, []string{"$.results[1]"}},
 	}
@@ -449,6 +618,8 @@ func TestDiffer(t *testing.T) {
 		t.Errorf("stepOf($.ok) = %d, want -1", s)
 	}
 }
+
+func btHex(s string) string { return hex.EncodeToString([]byte(s)) }
 
 func mustHex(t *testing.T, s string) []byte {
 	t.Helper()
