@@ -904,6 +904,27 @@ def topic_merge():
     v.new("R", "contacts", CS, dump_ref="d").get("R").push("R")
     vs.append(v)
 
+    v = Vec("objects.merge.dump_reload_each_type", "convo_info_volatile",
+            "conversation info and user groups objects dumped dirty and clean, reloaded, read back and pushed")
+    v.new("C", "convo_info_volatile", seed("convo")).new("G", "user_groups", seed("groups"))
+    v.do("set_convos", "C", convos=[
+        {"kind": "1to1", "session_id": sid("c1"), "last_read": NOW - HOUR, "unread": True},
+        {"kind": "community", "base_url": "https://example.org", "room": "Room", "pubkey": COMMUNITY_PK,
+         "last_read": NOW - DAY}])
+    v.do("set_groups", "G", groups=[
+        {"kind": "group", "id": gid("d1"), "secretkey": gsk("d1"), "name": "Dumped"},
+        {"kind": "legacy_group", "session_id": sid("d2"), "name": "L", "members": {sid("m1"): True}},
+        {"kind": "community", "base_url": "https://example.org", "room": "Room", "pubkey": COMMUNITY_PK}])
+    v.do("dump", "C", save="cdirty").do("dump", "G", save="gdirty")
+    v.push("C", confirm="hc").push("G", confirm="hg")
+    v.do("dump", "C", save="cclean").do("dump", "G", save="gclean")
+    for name, typ, sd, ref in (("C1", "convo_info_volatile", seed("convo"), "cdirty"),
+                               ("C2", "convo_info_volatile", seed("convo"), "cclean"),
+                               ("G1", "user_groups", seed("groups"), "gdirty"),
+                               ("G2", "user_groups", seed("groups"), "gclean")):
+        v.new(name, typ, sd, dump_ref=ref).get(name).do("current_hashes", name).push(name)
+    vs.append(v)
+
     GS = seed("convo")
     v = Vec("objects.merge.convo_two_devices", "convo_info_volatile",
             "conversation read state from two devices: the later last_read and unread flags after a merge, an erase against an update")
