@@ -26,6 +26,7 @@ Conventions:
 """
 
 import argparse
+import base64
 import hashlib
 import json
 import os
@@ -423,6 +424,21 @@ def topic_contacts():
 COMMUNITY_PK = key32("community-server")
 
 
+def b64(hexstr, pad=True):
+    out = base64.b64encode(bytes.fromhex(hexstr)).decode()
+    return out if pad else out.rstrip("=")
+
+
+def b32z(hexstr):
+    """z-base-32 of the bytes, as oxenc encodes it (most significant bits first)."""
+    alphabet = "ybndrfg8ejkmcpqxot1uwisza345h769"
+    n = int(hexstr, 16)
+    bits = len(hexstr) * 4
+    pad = (-bits) % 5
+    n <<= pad
+    return "".join(alphabet[(n >> (5 * i)) & 31] for i in reversed(range((bits + pad) // 5)))
+
+
 def topic_convo():
     vs = []
     S = seed("convo")
@@ -496,7 +512,7 @@ def topic_convo():
     vs.append(v)
 
     v = Vec("objects.convo.communities", "convo_info_volatile",
-            "community URLs canonicalised (scheme and host case, default ports, trailing slash), rooms keyed lower-case, pubkey as hex/base32z/base64")
+            "community URLs canonicalised (scheme and host case, default ports, trailing slash), rooms keyed lower-case, pubkey as hex (both cases), base64 (padded or not) and base32z, a truncated base32z (throws)")
     v.new("a", "convo_info_volatile", S)
     urls = ["HTTPS://Example.ORG:443/", "http://example.org:80", "http://example.org:8080/",
             "https://example.org:8443", "http://Open.GetSession.org", "https://sub.example.net/"]
@@ -512,6 +528,13 @@ def topic_convo():
     v.do("set_convo", "a", convo={"kind": "community", "base_url": "https://example.org", "room": "SUDOKUSOLVERS",
                                   "pubkey": COMMUNITY_PK, "last_read": NOW - 20 * 60 * 1000, "unread": True})
     v.do("erase_convo", "a", convo={"kind": "community", "base_url": "HTTP://EXAMPLE.ORG:80/", "room": "LowerCase"})
+    v.push("a").get("a")
+    pk2 = key32("community-server-2")
+    for i, form in enumerate((pk2.upper(), b64(pk2), b64(pk2, pad=False), b32z(pk2))):
+        v.do("set_convo", "a", convo={"kind": "community", "base_url": "https://forms%d.example.org" % i,
+                                      "room": "Forms", "pubkey": form, "last_read": NOW - 4 * HOUR})
+    v.fail("set_convo", "a", convo={"kind": "community", "base_url": "https://forms.example.org", "room": "Forms",
+                                    "pubkey": b32z(pk2)[:-1], "last_read": NOW - 4 * HOUR})
     v.push("a").get("a")
     vs.append(v)
 
@@ -628,6 +651,11 @@ def topic_user_groups():
                                     "pubkey": COMMUNITY_PK})
     v.fail("set_group", "a", group={"kind": "community", "base_url": "https://example.org", "room": "r",
                                     "pubkey": COMMUNITY_PK[:60]})
+    v.push("a").get("a")
+    pk2 = key32("community-server-2")
+    for i, form in enumerate((b64(pk2), b32z(pk2), pk2.upper())):
+        v.do("set_group", "a", group={"kind": "community", "base_url": "https://forms%d.example.org" % i,
+                                      "room": "Forms%d" % i, "pubkey": form})
     v.push("a").get("a")
     vs.append(v)
 
