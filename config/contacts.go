@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 
 	"sotto.dev/key"
@@ -40,10 +41,10 @@ const (
 
 // ErrInvalidID is returned for an ID with the wrong prefix for its place
 // (05 for contacts, 1:1 and legacy groups; 03 for groups).
-var ErrInvalidID = fmt.Errorf("config: invalid session ID")
+var ErrInvalidID = errors.New("config: invalid session ID")
 
 func checkPrefix(id key.SessionID, p key.Prefix) error {
-	if id.Prefix() != p || id.IsZero() {
+	if id.Prefix() != p {
 		return fmt.Errorf("%w: %s does not start with %s", ErrInvalidID, id, p)
 	}
 	return nil
@@ -117,7 +118,7 @@ func NewContacts(opts Options) (*Contacts, error) {
 // Get returns the contact with id, and whether there is one.
 func (c *Contacts) Get(id key.SessionID) (Contact, bool) {
 	d := c.Data().Dict("c").Dict(string(id.Bytes()))
-	if isEmpty(d) || id.Prefix() != key.PrefixStandard {
+	if d == nil || id.Prefix() != key.PrefixStandard {
 		return Contact{}, false
 	}
 	ct := Contact{ID: id}
@@ -177,16 +178,27 @@ func (c *Contacts) Set(ct Contact) error {
 
 // Erase removes the contact with id and reports whether there was one.
 func (c *Contacts) Erase(id key.SessionID) bool {
-	k := string(id.Bytes())
-	if isEmpty(c.Data().Dict("c").Dict(k)) {
+	return eraseKey(c.Config, string(id.Bytes()), "c")
+}
+
+// eraseKey removes k from the dict at path and reports whether k was
+// there, whatever its value (libsession's erase_impl: exists, then erase).
+func eraseKey(c *Config, k string, path ...string) bool {
+	sub := c.Data()
+	for _, p := range path {
+		sub = sub.Dict(p)
+	}
+	if _, ok := sub[k]; !ok {
 		return false
 	}
-	var found bool
 	c.Mutate(func(d Dict) bool {
-		found = d.Dict("c").Delete(k)
-		return found
+		for _, p := range path {
+			d = d.Dict(p)
+		}
+		delete(d, k)
+		return true
 	})
-	return found
+	return true
 }
 
 // All returns every contact, ordered by ID.
@@ -194,7 +206,7 @@ func (c *Contacts) All() []Contact {
 	var out []Contact
 	for _, k := range sortedKeys(c.Data().Dict("c")) {
 		d := c.Data().Dict("c").Dict(k)
-		if isEmpty(d) {
+		if d == nil {
 			continue
 		}
 		id, err := key.SessionIDFromBytes([]byte(k))
@@ -209,16 +221,4 @@ func (c *Contacts) All() []Contact {
 }
 
 // Len is the number of contacts.
-func (c *Contacts) Len() int { return countEntries(c.Data().Dict("c")) }
-
-// countEntries counts the non-empty entries of d (empty ones are pruned
-// when the config is serialized, so they do not exist).
-func countEntries(d Dict) int {
-	n := 0
-	for _, v := range d {
-		if !isEmpty(v) {
-			n++
-		}
-	}
-	return n
-}
+func (c *Contacts) Len() int { return len(c.Data().Dict("c")) }

@@ -17,7 +17,7 @@ var benchSizes = []int{100, 1000, 10000}
 // name, approved, a creation time), pushed and confirmed once.
 func benchContacts(b *testing.B, n int) *Contacts {
 	b.Helper()
-	cs, err := NewContacts(Options{Account: testAccount("bench")})
+	cs, err := NewContacts(Options{Account: userAccount("bench")})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func BenchmarkContactsPush(b *testing.B) {
 		b.Run(fmt.Sprintf("contacts=%d", n), func(b *testing.B) {
 			cs := benchContacts(b, n)
 			first := cs.All()[0]
-			size := 0
+			size, parts := 0, 0
 			i := 0
 			for b.Loop() {
 				i++
@@ -55,12 +55,13 @@ func BenchmarkContactsPush(b *testing.B) {
 					b.Fatal(err)
 				}
 				cs.ConfirmPushed(p.Seqno, "h"+strconv.Itoa(i))
-				size = 0
+				size, parts = 0, len(p.Messages)
 				for _, m := range p.Messages {
 					size += len(m)
 				}
 			}
 			b.ReportMetric(float64(size), "bytes/push")
+			b.ReportMetric(float64(parts), "msgs/push")
 		})
 	}
 }
@@ -81,7 +82,7 @@ func BenchmarkContactsMerge(b *testing.B) {
 				in[i] = Incoming{Hash: "part" + strconv.Itoa(i), Data: m}
 			}
 			for b.Loop() {
-				other, err := NewContacts(Options{Account: testAccount("bench")})
+				other, err := NewContacts(Options{Account: userAccount("bench")})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -117,16 +117,22 @@ func (ci *ConvoInfo) entry(d Dict, cv Convo) (Dict, []byte) {
 // ID, or Community), and whether there is one.
 func (ci *ConvoInfo) Get(cv Convo) (Convo, bool) {
 	if cv.Kind == ConvoCommunity {
+		// Conversation info knows rooms by their lower-case token only
+		// (get_community, convo_info_volatile.cpp:128-141).
 		u, err := CanonicalURL(cv.Community.BaseURL)
 		if err != nil {
 			return Convo{}, false
 		}
-		cv.Community.BaseURL = u
+		r, err := CanonicalRoom(cv.Community.Room)
+		if err != nil {
+			return Convo{}, false
+		}
+		cv.Community.BaseURL, cv.Community.Room = u, r
 	} else if checkPrefix(cv.ID, cv.Kind.prefix()) != nil {
 		return Convo{}, false
 	}
 	d, pk := ci.entry(ci.Data(), cv)
-	if isEmpty(d) {
+	if d == nil {
 		return Convo{}, false
 	}
 	if len(pk) == 32 {
@@ -137,7 +143,8 @@ func (ci *ConvoInfo) Get(cv Convo) (Convo, bool) {
 }
 
 // GetOrNew returns the stored state of cv, or cv with no state (libsession
-// get_or_construct): change LastRead or Unread and Set it.
+// get_or_construct): change LastRead or Unread and Set it. A community
+// keeps cv's public key and takes the lower-case room token.
 func (ci *ConvoInfo) GetOrNew(cv Convo) Convo {
 	if got, ok := ci.Get(cv); ok {
 		if cv.Kind == ConvoCommunity {
@@ -146,6 +153,9 @@ func (ci *ConvoInfo) GetOrNew(cv Convo) Convo {
 		return got
 	}
 	cv.LastRead, cv.Unread = 0, false
+	if cv.Kind == ConvoCommunity {
+		cv.Community.Room = lowerASCII(cv.Community.Room)
+	}
 	return cv
 }
 
@@ -165,34 +175,36 @@ func (ci *ConvoInfo) Set(cv Convo) error {
 	}
 	cutoff := ci.now().Add(-PruneLow).UnixMilli()
 	ci.Mutate(func(d Dict) bool {
-		var info Dict
 		ch := false
+		// entry finds (create false) or makes the conversation's dict. As
+		// libsession's field proxies, nothing is created unless a value is
+		// written, and an entry emptied by the change stays until the next
+		// serialization prunes it.
+		entry := func(create bool) Dict {
+			if cv.Kind != ConvoCommunity {
+				if !create {
+					return d.Dict(cv.Kind.dataKey()).Dict(string(cv.ID.Bytes()))
+				}
+				return d.SubDict(cv.Kind.dataKey()).SubDict(string(cv.ID.Bytes()))
+			}
+			server := d.Dict("o").Dict(cv.Community.BaseURL)
+			if !create {
+				return server.Dict("R").Dict(cv.Community.RoomKey())
+			}
+			return server.SubDict("R").SubDict(cv.Community.RoomKey())
+		}
 		if cv.Kind == ConvoCommunity {
 			server := d.SubDict("o").SubDict(cv.Community.BaseURL)
-			info = server.SubDict("R").SubDict(cv.Community.RoomKey())
 			ch = server.SetString("#", string(cv.Community.Pubkey[:]))
-		} else {
-			info = d.SubDict(cv.Kind.dataKey()).SubDict(string(cv.ID.Bytes()))
 		}
-		if r, ok := info.IntOK("r"); ok && cv.LastRead < r {
-			ch = info.SetInt("r", cv.LastRead) || ch
-		} else if cv.LastRead > cutoff {
-			ch = info.SetInt("r", cv.LastRead) || ch
+		if r, ok := entry(false).IntOK("r"); ok && cv.LastRead < r || cv.LastRead > cutoff {
+			ch = entry(true).SetInt("r", cv.LastRead) || ch
 		}
-		ch = setFlag(info, "u", cv.Unread) || ch
-		if len(info) == 0 {
-			// Nothing to store (an old read conversation): leave no empty
-			// entry behind.
-			if cv.Kind == ConvoCommunity {
-				rooms := d.Dict("o").Dict(cv.Community.BaseURL).Dict("R")
-				delete(rooms, cv.Community.RoomKey())
-			} else {
-				sub := d.Dict(cv.Kind.dataKey())
-				delete(sub, string(cv.ID.Bytes()))
-				if len(sub) == 0 {
-					delete(d, cv.Kind.dataKey())
-				}
-			}
+		if cv.Unread {
+			return entry(true).SetInt("u", 1) || ch
+		}
+		if info := entry(false); info != nil {
+			ch = info.Delete("u") || ch
 		}
 		return ch
 	})
@@ -211,35 +223,31 @@ func (ci *ConvoInfo) Erase(cv Convo) bool {
 	} else if checkPrefix(cv.ID, cv.Kind.prefix()) != nil {
 		return false
 	}
-	if d, _ := ci.entry(ci.Data(), cv); isEmpty(d) {
+	if cv.Kind != ConvoCommunity {
+		return eraseKey(ci.Config, string(cv.ID.Bytes()), cv.Kind.dataKey())
+	}
+	if _, ok := ci.Data().Dict("o").Dict(cv.Community.BaseURL).Dict("R")[cv.Community.RoomKey()]; !ok {
 		return false
 	}
-	var found bool
-	ci.Mutate(func(d Dict) bool {
-		if cv.Kind == ConvoCommunity {
-			found = eraseRoom(d, cv.Community)
-		} else {
-			found = d.Dict(cv.Kind.dataKey()).Delete(string(cv.ID.Bytes()))
-		}
-		return found
-	})
-	return found
+	ci.Mutate(func(d Dict) bool { return eraseRoom(d, cv.Community) })
+	return true
 }
 
 // eraseRoom removes a community room, and its server when it was the last
-// room (convo_info_volatile.cpp:336-349, user_groups.cpp:480-494).
+// room (convo_info_volatile.cpp:336-349, user_groups.cpp:480-494); it
+// reports whether the room was there.
 func eraseRoom(d Dict, c Community) bool {
-	servers := d.Dict("o")
-	server := servers.Dict(c.BaseURL)
+	server := d.Dict("o").Dict(c.BaseURL)
 	rooms := server.Dict("R")
-	found := rooms.Delete(c.RoomKey())
-	if found && len(rooms) == 0 {
-		servers.Delete(c.BaseURL)
-		if len(servers) == 0 {
-			d.Delete("o")
-		}
+	if _, ok := rooms[c.RoomKey()]; !ok {
+		return false
 	}
-	return found
+	delete(rooms, c.RoomKey())
+	if len(rooms) == 0 {
+		delete(server, "R")
+		delete(d.Dict("o"), c.BaseURL)
+	}
+	return true
 }
 
 // All returns every conversation: one-to-ones, then groups, legacy groups
@@ -251,7 +259,7 @@ func (ci *ConvoInfo) All() []Convo {
 		sub := d.Dict(kind.dataKey())
 		for _, k := range sortedKeys(sub) {
 			e := sub.Dict(k)
-			if isEmpty(e) || len(k) != key.SessionIDLen || key.Prefix(k[0]) != kind.prefix() {
+			if e == nil || len(k) != key.SessionIDLen || key.Prefix(k[0]) != kind.prefix() {
 				continue
 			}
 			id, err := key.SessionIDFromBytes([]byte(k))
@@ -275,7 +283,7 @@ func (ci *ConvoInfo) All() []Convo {
 // the rooms of servers that have a public key).
 func (ci *ConvoInfo) Len() int {
 	d := ci.Data()
-	n := countEntries(d.Dict("1")) + countEntries(d.Dict("g")) + countEntries(d.Dict("C"))
+	n := len(d.Dict("1")) + len(d.Dict("g")) + len(d.Dict("C"))
 	return n + countRooms(d)
 }
 
@@ -322,7 +330,7 @@ func communityRooms(d Dict) []room {
 		rooms := server.Dict("R")
 		for _, rk := range sortedKeys(rooms) {
 			info := rooms.Dict(rk)
-			if isEmpty(info) {
+			if info == nil {
 				continue
 			}
 			name := rk
@@ -346,7 +354,7 @@ func countRooms(d Dict) int {
 		if _, ok := server.StringOK("#"); !ok {
 			continue
 		}
-		n += countEntries(server.Dict("R"))
+		n += len(server.Dict("R"))
 	}
 	return n
 }

@@ -81,9 +81,11 @@ type message struct {
 }
 
 // emptyMessage is the seqno-0 message of a new object (config.cpp:525-527).
+// libsession hashes it before the object has its signing keys
+// (base.cpp:386-439), so unsigned, whatever the object.
 func emptyMessage(lag int, verifier ed25519.PublicKey, signer ed25519.PrivateKey) *message {
 	m := &message{data: Dict{}, lag: lag, verifier: verifier, signer: signer, unmerged: -1}
-	m.hash = blake2b.Sum256(m.serialize(true))
+	m.hash = blake2b.Sum256(m.serialize(false))
 	return m
 }
 

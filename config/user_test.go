@@ -12,7 +12,7 @@ import (
 	"sotto.dev/key"
 )
 
-func testAccount(tag string) ed25519.PrivateKey {
+func userAccount(tag string) ed25519.PrivateKey {
 	seed := sha256.Sum256([]byte("user-test:" + tag))
 	return ed25519.NewKeyFromSeed(seed[:])
 }
@@ -41,7 +41,7 @@ func syncTo(t testing.TB, from, to *Config, hash string) {
 }
 
 func TestUserProfile(t *testing.T) {
-	acct := testAccount("profile")
+	acct := userAccount("profile")
 	p, err := NewUserProfile(Options{Account: acct})
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +135,7 @@ func TestTruncateName(t *testing.T) {
 }
 
 func TestContacts(t *testing.T) {
-	acct := testAccount("contacts")
+	acct := userAccount("contacts")
 	cs, err := NewContacts(Options{Account: acct})
 	if err != nil {
 		t.Fatal(err)
@@ -221,7 +221,7 @@ func minID(a, b key.SessionID) key.SessionID {
 func TestConvoInfo(t *testing.T) {
 	now := time.UnixMilli(1_800_000_000_000)
 	clock := func() time.Time { return now }
-	ci, err := NewConvoInfo(Options{Account: testAccount("convo"), Now: clock})
+	ci, err := NewConvoInfo(Options{Account: userAccount("convo"), Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,11 +296,11 @@ func TestConvoInfo(t *testing.T) {
 }
 
 func TestUserGroups(t *testing.T) {
-	ug, err := NewUserGroups(Options{Account: testAccount("groups")})
+	ug, err := NewUserGroups(Options{Account: userAccount("groups")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	groupKey := testAccount("the group")
+	groupKey := userAccount("the group")
 	adminID := key.NewSessionID(key.PrefixGroup, [32]byte(groupKey.Public().(ed25519.PublicKey)))
 	memberID := testID(t, key.PrefixGroup, "member")
 	auth := bytes.Repeat([]byte{0xab}, GroupAuthDataSize)
@@ -447,5 +447,39 @@ func TestDecodeCommunityPubkey(t *testing.T) {
 		if _, err := DecodeCommunityPubkey(s); !errors.Is(err, ErrCommunityKey) {
 			t.Errorf("DecodeCommunityPubkey(%q): got %v, want ErrCommunityKey", s, err)
 		}
+	}
+}
+
+// TestConvoInfoEmptiedEntry: as in libsession, a set that clears the last
+// field of an entry leaves it (counted, and erasable) until a push prunes
+// it, and a set that writes nothing creates nothing.
+func TestConvoInfoEmptiedEntry(t *testing.T) {
+	now := time.UnixMilli(1_800_000_000_000)
+	ci, err := NewConvoInfo(Options{Account: userAccount("convo"), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := testID(t, key.PrefixStandard, "x")
+	old := now.Add(-40 * 24 * time.Hour).UnixMilli()
+	if err := ci.Set(Convo{Kind: ConvoOneToOne, ID: id, LastRead: old}); err != nil {
+		t.Fatal(err)
+	}
+	if ci.Len() != 0 || ci.NeedsPush() {
+		t.Fatalf("an old read conversation was stored: %v", ci.Data())
+	}
+	if err := ci.Set(Convo{Kind: ConvoOneToOne, ID: id, LastRead: old, Unread: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ci.Set(Convo{Kind: ConvoOneToOne, ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := ci.Get(OneToOne(id)); !ok || got.Unread || ci.Len() != 1 {
+		t.Fatalf("emptied entry: %+v, %v, Len %d", got, ok, ci.Len())
+	}
+	if _, err := ci.Push(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ci.Get(OneToOne(id)); ok || ci.Len() != 0 || ci.Erase(OneToOne(id)) {
+		t.Fatal("the emptied entry outlived the push")
 	}
 }

@@ -159,7 +159,7 @@ func NewUserGroups(opts Options) (*UserGroups, error) {
 // Group returns the closed group id, and whether there is one.
 func (u *UserGroups) Group(id key.SessionID) (Group, bool) {
 	d := u.Data().Dict("g").Dict(string(id.Bytes()))
-	if isEmpty(d) || id.Prefix() != key.PrefixGroup {
+	if d == nil || id.Prefix() != key.PrefixGroup {
 		return Group{}, false
 	}
 	g := Group{ID: id}
@@ -214,7 +214,7 @@ func (u *UserGroups) Groups() []Group {
 	sub := u.Data().Dict("g")
 	for _, k := range sortedKeys(sub) {
 		d := sub.Dict(k)
-		if isEmpty(d) || len(k) != key.SessionIDLen || key.Prefix(k[0]) != key.PrefixGroup {
+		if d == nil || len(k) != key.SessionIDLen || key.Prefix(k[0]) != key.PrefixGroup {
 			continue
 		}
 		id, err := key.SessionIDFromBytes([]byte(k))
@@ -231,7 +231,7 @@ func (u *UserGroups) Groups() []Group {
 // LegacyGroup returns the legacy group id, and whether there is one.
 func (u *UserGroups) LegacyGroup(id key.SessionID) (LegacyGroup, bool) {
 	d := u.Data().Dict("C").Dict(string(id.Bytes()))
-	if isEmpty(d) || id.Prefix() != key.PrefixStandard {
+	if d == nil || id.Prefix() != key.PrefixStandard {
 		return LegacyGroup{}, false
 	}
 	g := LegacyGroup{ID: id}
@@ -308,7 +308,7 @@ func (u *UserGroups) LegacyGroups() []LegacyGroup {
 	sub := u.Data().Dict("C")
 	for _, k := range sortedKeys(sub) {
 		d := sub.Dict(k)
-		if isEmpty(d) || len(k) != key.SessionIDLen || key.Prefix(k[0]) != key.PrefixStandard {
+		if d == nil || len(k) != key.SessionIDLen || key.Prefix(k[0]) != key.PrefixStandard {
 			continue
 		}
 		id, err := key.SessionIDFromBytes([]byte(k))
@@ -335,7 +335,7 @@ func (u *UserGroups) Community(baseURL, room string) (CommunityRoom, bool) {
 	}
 	server := u.Data().Dict("o").Dict(url)
 	info := server.Dict("R").Dict(rk)
-	if isEmpty(info) {
+	if info == nil {
 		return CommunityRoom{}, false
 	}
 	c := CommunityRoom{Community: Community{BaseURL: url, Room: room}}
@@ -386,15 +386,11 @@ func (u *UserGroups) EraseCommunity(baseURL, room string) bool {
 		return false
 	}
 	c := Community{BaseURL: url, Room: room}
-	if isEmpty(u.Data().Dict("o").Dict(url).Dict("R").Dict(c.RoomKey())) {
+	if _, ok := u.Data().Dict("o").Dict(url).Dict("R")[c.RoomKey()]; !ok {
 		return false
 	}
-	var found bool
-	u.Mutate(func(d Dict) bool {
-		found = eraseRoom(d, c)
-		return found
-	})
-	return found
+	u.Mutate(func(d Dict) bool { return eraseRoom(d, c) })
+	return true
 }
 
 // Communities returns every community room, ordered by base URL then room.
@@ -411,20 +407,10 @@ func (u *UserGroups) Communities() []CommunityRoom {
 // Len is the number of groups, legacy groups and community rooms.
 func (u *UserGroups) Len() int {
 	d := u.Data()
-	return countEntries(d.Dict("g")) + countEntries(d.Dict("C")) + countRooms(d)
+	return len(d.Dict("g")) + len(d.Dict("C")) + countRooms(d)
 }
 
-func (u *UserGroups) erase(sub, k string) bool {
-	if isEmpty(u.Data().Dict(sub).Dict(k)) {
-		return false
-	}
-	var found bool
-	u.Mutate(func(d Dict) bool {
-		found = d.Dict(sub).Delete(k)
-		return found
-	})
-	return found
-}
+func (u *UserGroups) erase(sub, k string) bool { return eraseKey(u.Config, k, sub) }
 
 // MemberIDs returns the members of a legacy group in ID order.
 func (g LegacyGroup) MemberIDs() []key.SessionID {

@@ -46,10 +46,12 @@ func XEd25519Sign(x *key.BoxPrivate, msg []byte, random io.Reader) ([64]byte, er
 	}
 	defer wipeScalar(a)
 	// The bytes hashed into r: x as given, or the canonical −x mod L.
-	aBytes := append([]byte(nil), x[:]...)
+	var aBytes []byte
 	if negative {
 		a.Negate(a)
 		aBytes = a.Bytes()
+	} else {
+		aBytes = append(aBytes, x[:]...)
 	}
 	defer clear(aBytes)
 

@@ -3,8 +3,9 @@
 // the "Session Protocol" seal and open (a libsodium sealed box around the
 // message and the sender's Ed25519 signature), the Envelope and
 // WebSocketMessage framing in which 1:1 messages are stored in a swarm,
-// blinded direct messages through a community server's inbox, and the
-// X-SOGS-* request signatures.
+// blinded direct messages through a community server's inbox, the
+// X-SOGS-* request signatures, and libsession's multi-recipient encryption
+// (one message, or one each, for many X25519 keys; used by closed groups).
 //
 // Everything here is a pure codec: no I/O, no logging, no goroutines. Keys
 // come from package identity; protobuf types from package wire.

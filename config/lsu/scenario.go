@@ -105,11 +105,11 @@ func (sc *scenario) step(op string, q *Request) (Reply, error) {
 		}
 		return Reply{"dump": Hex(d), "dump_json": btJSON(d)}, nil
 	case "confirm_pushed":
-		seqno, err := intField(q, "seqno")
+		hash, err := textField(q, "hash")
 		if err != nil {
 			return nil, err
 		}
-		hash, err := textField(q, "hash")
+		seqno, err := intField(q, "seqno")
 		if err != nil {
 			return nil, err
 		}
@@ -118,7 +118,7 @@ func (sc *scenario) step(op string, q *Request) (Reply, error) {
 	case "current_hashes":
 		return Reply{"hashes": nonNil(o.cfg.CurrentHashes())}, nil
 	case "explain":
-		data, err := q.Bytes("data")
+		data, err := stepNeedBytes(q, "data")
 		if err != nil {
 			return nil, err
 		}
@@ -157,7 +157,7 @@ func (sc *scenario) newObject(q *Request) (Reply, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown object type %s", typ)
 	}
-	seed, err := q.Bytes("seed")
+	seed, err := stepNeedBytes(q, "seed")
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +179,7 @@ func (sc *scenario) newObject(q *Request) (Reply, error) {
 		}
 		sessionID = key.AccountID(x)
 	}
-	dump, _, err := q.BytesOK("dump")
+	dump, _, err := stepBytes(q, "dump")
 	if err != nil {
 		return nil, err
 	}
@@ -208,8 +208,10 @@ var objectTypes = map[string]func(config.Options) (*object, error){
 
 // push pushes the object, as libsession 1.2.0 does: a config over one
 // message is refused ("Config data is too large") and the object stays as
-// it was, unless the step asks for multipart (a Sotto extension; the reply
-// then lists every part in "messages").
+// it was, unless the step asks for multipart (a Sotto extension: the reply
+// then lists every part in "messages", "save" also saves part i as
+// "<save>.<i>", and "confirm" confirms part i as stored under hash
+// "<confirm>.<i>").
 func (o *object) push(q *Request) (Reply, error) {
 	multipart, err := boolField(q, "multipart", false)
 	if err != nil {
@@ -270,6 +272,11 @@ func (o *object) push(q *Request) (Reply, error) {
 		return nil, err
 	} else if ok {
 		q.Save(save, data)
+		if len(p.Messages) > 1 {
+			for i, m := range p.Messages {
+				q.Save(fmt.Sprintf("%s.%d", save, i), m)
+			}
+		}
 	}
 	if save, ok, err := q.TextOK("save_inner"); err != nil {
 		return nil, err
@@ -279,7 +286,14 @@ func (o *object) push(q *Request) (Reply, error) {
 	if hash, ok, err := q.TextOK("confirm"); err != nil {
 		return nil, err
 	} else if ok {
-		o.cfg.ConfirmPushed(p.Seqno, hash)
+		hashes := []string{hash}
+		if len(p.Messages) > 1 {
+			hashes = hashes[:0]
+			for i := range p.Messages {
+				hashes = append(hashes, fmt.Sprintf("%s.%d", hash, i))
+			}
+		}
+		o.cfg.ConfirmPushed(p.Seqno, hashes...)
 		rep["confirmed"] = hash
 	}
 	rep["needs_push_after"] = o.cfg.NeedsPush()
@@ -301,7 +315,7 @@ func (o *object) merge(q *Request) (Reply, error) {
 		if err != nil {
 			return nil, err
 		}
-		data, err := m.Bytes("data")
+		data, err := stepNeedBytes(m, "data")
 		if err != nil {
 			return nil, err
 		}
@@ -322,7 +336,7 @@ func (o *object) explain(data []byte, wrapped bool) (map[string]any, error) {
 		var err error
 		data, err = config.UnwrapConfig(o.opts.Account, data, o.opts.Kind.Namespace)
 		if err != nil {
-			return nil, err
+			return nil, refErr(err)
 		}
 	}
 	for i, k := range o.opts.Keys {
@@ -363,6 +377,10 @@ const errTooLarge = refError("Config data is too large")
 // refErr gives the engine's errors the texts libsession throws,
 // where a vector compares them.
 func refErr(err error) error {
+	var we *config.WrapperError
+	if errors.As(err, &we) {
+		return refError(we.Reason)
+	}
 	switch {
 	case errors.Is(err, config.ErrTooLarge):
 		return errTooLarge
@@ -469,9 +487,36 @@ func boolField(q *Request, name string, def bool) (bool, error) {
 	return v, err
 }
 
-// optBytes reads an optional byte input (hex, _text or _ref).
-func optBytes(q *Request, name string) ([]byte, bool, error) {
-	return q.BytesOK(name)
+// stepBytes reads an optional byte input (hex, _text or _ref).
+func stepBytes(q *Request, name string) ([]byte, bool, error) {
+	b, ok, err := q.BytesOK(name)
+	if err != nil {
+		return nil, false, bytesError(q, name, err)
+	}
+	return b, ok, nil
+}
+
+// stepNeedBytes reads a required byte input.
+func stepNeedBytes(q *Request, name string) ([]byte, error) {
+	b, ok, err := stepBytes(q, name)
+	if err == nil && !ok {
+		err = fmt.Errorf("missing required byte field '%s' (or '%s_text')", name, name)
+	}
+	return b, err
+}
+
+// bytesError words a bad byte input as the oracle does.
+func bytesError(q *Request, name string, err error) error {
+	var s string
+	if raw, ok := q.Raw(name + "_ref"); ok && json.Unmarshal(raw, &s) == nil {
+		if _, saved := q.Ref(s); !saved {
+			return fmt.Errorf("unknown variable '%s'", s)
+		}
+	}
+	if raw, ok := q.Raw(name); ok && json.Unmarshal(raw, &s) == nil {
+		return fmt.Errorf("not valid hex: %s", s)
+	}
+	return err
 }
 
 // requireObject returns the nested object name.

@@ -114,7 +114,7 @@ func picField(q *Request, cur config.ProfilePic) (config.ProfilePic, error) {
 	if err != nil {
 		return cur, err
 	}
-	key, keyOK, err := optBytes(q, "pic_key")
+	key, keyOK, err := stepBytes(q, "pic_key")
 	if err != nil {
 		return cur, err
 	}

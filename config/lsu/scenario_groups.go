@@ -73,12 +73,12 @@ func setGroup(ug *config.UserGroups, q *Request) error {
 		} else if ok {
 			g.Name = s
 		}
-		if b, ok, err := optBytes(q, "secretkey"); err != nil {
+		if b, ok, err := stepBytes(q, "secretkey"); err != nil {
 			return err
 		} else if ok {
 			g.SecretKey = b
 		}
-		if b, ok, err := optBytes(q, "auth_data"); err != nil {
+		if b, ok, err := stepBytes(q, "auth_data"); err != nil {
 			return err
 		} else if ok {
 			g.AuthData = b
@@ -103,12 +103,12 @@ func setGroup(ug *config.UserGroups, q *Request) error {
 		} else if ok {
 			g.Name = s
 		}
-		if b, ok, err := optBytes(q, "enc_pubkey"); err != nil {
+		if b, ok, err := stepBytes(q, "enc_pubkey"); err != nil {
 			return err
 		} else if ok {
 			g.EncPublic = b
 		}
-		if b, ok, err := optBytes(q, "enc_seckey"); err != nil {
+		if b, ok, err := stepBytes(q, "enc_seckey"); err != nil {
 			return err
 		} else if ok {
 			g.EncSecret = b

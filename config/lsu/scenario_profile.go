@@ -47,7 +47,7 @@ func profileStep(p *config.UserProfile, op string, q *Request) error {
 		if err != nil {
 			return err
 		}
-		key, _, err := optBytes(q, "key")
+		key, _, err := stepBytes(q, "key")
 		if err != nil {
 			return err
 		}
