@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -240,8 +241,9 @@ func (d *differ) object(path string, got, want map[string]any) {
 	}
 	// An error reply is compared on ok and the error text only.
 	if want["ok"] == false {
-		for _, k := range []string{"ok", "error"} {
-			d.value(path+"."+k, got[k], want[k])
+		d.value(path+".ok", got["ok"], want["ok"])
+		if !sameBTParseError(got["error"], want["error"]) {
+			d.value(path+".error", got["error"], want["error"])
 		}
 		return
 	}
@@ -628,4 +630,18 @@ func mustHex(t *testing.T, s string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// oxencParseError matches the texts of oxenc's bt parser exceptions,
+// which libsession passes on for malformed input (a truncated dump, say).
+var oxencParseError = regexp.MustCompile(`^(expected |Invalid |Unexpected |bt_deserialize|Integer |Tried to |Invalid bt)`)
+
+// sameBTParseError reports whether the recording failed in oxenc's bt
+// parser and Sotto in its own: both say the input is malformed bt, in
+// their own words. Sotto does not copy oxenc's wording (docs/config.md,
+// "Tests"); every other error text must match exactly.
+func sameBTParseError(got, want any) bool {
+	g, _ := got.(string)
+	w, _ := want.(string)
+	return oxencParseError.MatchString(w) && strings.Contains(g, "invalid bt encoding")
 }
