@@ -1,13 +1,10 @@
 package state
 
 import (
-	"errors"
 	"fmt"
-	"net/netip"
-	"strconv"
-	"strings"
 
 	"sotto.dev/key"
+	"sotto.dev/storagerpc"
 )
 
 // File servers (docs/ledger.md "File servers"): an operator registers the
@@ -24,7 +21,7 @@ import (
 // takes its servers out of the list.
 
 // MaxFileServerURL bounds a file server's URL, in bytes.
-const MaxFileServerURL = 200
+const MaxFileServerURL = storagerpc.MaxFileServerURL
 
 // FileServerRegister registers a file server run by the signer (its
 // operator). ServerSig is the server's Ed25519 signature over
@@ -127,151 +124,6 @@ type FileServer struct {
 	UpdatedHeight    uint64
 }
 
-// ErrFileServerURL is wrapped by CheckFileServerURL's errors.
-var ErrFileServerURL = errors.New("bad file server URL")
-
-// CheckFileServerURL applies the ledger's rule for a file server URL:
-// at most MaxFileServerURL bytes of "http://" or "https://" (lower case),
-// a host, an optional port and an optional path, and nothing else — no
-// user info, query or fragment. The host is a lower-case DNS name (labels
-// of a-z, 0-9 and '-', not starting or ending with '-', at least two
-// labels or "localhost"), an IPv4 dotted quad or a bracketed IPv6
-// address; the port is 1..65535 without leading zeros; the path is
-// segments of letters, digits and "-._~" separated by single '/', with no
-// "." or ".." segment. With allowPrivate false (every network but a
-// devnet), loopback, private, link-local and unspecified addresses and
-// "localhost" are refused. Clients apply the same rule (package
-// storagerpc repeats it).
-func CheckFileServerURL(s string, allowPrivate bool) error {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w %q: %s", ErrFileServerURL, s, fmt.Sprintf(format, args...))
-	}
-	if len(s) > MaxFileServerURL {
-		return bad("%d bytes, at most %d", len(s), MaxFileServerURL)
-	}
-	rest, ok := strings.CutPrefix(s, "https://")
-	if !ok {
-		if rest, ok = strings.CutPrefix(s, "http://"); !ok {
-			return bad("not an http:// or https:// URL")
-		}
-	}
-	authority, path := rest, ""
-	if i := strings.IndexByte(rest, '/'); i >= 0 {
-		authority, path = rest[:i], rest[i:]
-	}
-	host, port := authority, ""
-	if strings.HasPrefix(authority, "[") {
-		end := strings.IndexByte(authority, ']')
-		if end < 0 {
-			return bad("unclosed '['")
-		}
-		host = authority[:end+1]
-		if tail := authority[end+1:]; tail != "" {
-			p, ok := strings.CutPrefix(tail, ":")
-			if !ok {
-				return bad("junk after the IPv6 address")
-			}
-			port = p
-		}
-	} else if i := strings.LastIndexByte(authority, ':'); i >= 0 {
-		host, port = authority[:i], authority[i+1:]
-		if port == "" {
-			return bad("empty port")
-		}
-	}
-	if err := checkHost(host, allowPrivate); err != nil {
-		return bad("%v", err)
-	}
-	if port != "" || strings.HasSuffix(authority, ":") {
-		if port == "" || port[0] == '0' {
-			return bad("port %q", port)
-		}
-		for _, c := range []byte(port) {
-			if c < '0' || c > '9' {
-				return bad("port %q", port)
-			}
-		}
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return bad("port %q", port)
-		}
-	}
-	if path != "" && path != "/" {
-		segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
-		if segs[len(segs)-1] == "" {
-			segs = segs[:len(segs)-1] // one trailing slash
-		}
-		for _, seg := range segs {
-			if seg == "" || seg == "." || seg == ".." {
-				return bad("path %q", path)
-			}
-			for _, c := range []byte(seg) {
-				if !isAlnum(c) && c != '-' && c != '.' && c != '_' && c != '~' {
-					return bad("character %q in the path (no user info, query or fragment)", c)
-				}
-			}
-		}
-	}
-	return nil
-}
-
-func isAlnum(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
-
-func checkHost(h string, allowPrivate bool) error {
-	if h == "" {
-		return errors.New("no host")
-	}
-	if strings.HasPrefix(h, "[") {
-		a, err := netip.ParseAddr(h[1 : len(h)-1])
-		if err != nil || !a.Is6() || a.Zone() != "" || a.Is4In6() || a.String() != h[1:len(h)-1] {
-			return fmt.Errorf("host %s is not a canonical IPv6 address", h)
-		}
-		return checkHostAddr(a, allowPrivate)
-	}
-	if a, err := netip.ParseAddr(h); err == nil {
-		if !a.Is4() {
-			return fmt.Errorf("host %s: an IPv6 address goes in brackets", h)
-		}
-		return checkHostAddr(a, allowPrivate)
-	}
-	if h == "localhost" {
-		if !allowPrivate {
-			return errors.New("localhost cannot be registered")
-		}
-		return nil
-	}
-	labels := strings.Split(h, ".")
-	if len(h) > 253 || len(labels) < 2 {
-		return fmt.Errorf("host %q is not a domain name with a dot", h)
-	}
-	for _, l := range labels {
-		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return fmt.Errorf("host %q has a bad label %q", h, l)
-		}
-		for _, c := range []byte(l) {
-			if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
-				return fmt.Errorf("host %q: character %q (lower-case letters, digits, '-' and '.')", h, c)
-			}
-		}
-	}
-	// All-digit last labels look like a (malformed) IPv4 address.
-	if last := labels[len(labels)-1]; strings.Trim(last, "0123456789") == "" {
-		return fmt.Errorf("host %q is neither a domain name nor an IPv4 address", h)
-	}
-	return nil
-}
-
-func checkHostAddr(a netip.Addr, allowPrivate bool) error {
-	if a.IsUnspecified() || a.IsMulticast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
-		return fmt.Errorf("address %s cannot be registered", a)
-	}
-	if !allowPrivate && (a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || !a.IsGlobalUnicast()) {
-		return fmt.Errorf("address %s is not public", a)
-	}
-	return nil
-}
-
 // fundedNodes counts the funded nodes (active or decommissioned) op
 // operates.
 func (s *State) fundedNodes(op Address) int {
@@ -288,7 +140,7 @@ func (s *State) fundedNodes(op Address) int {
 // update: a usable URL, a non-zero X25519 key, neither used by another
 // registration, and the server's signature.
 func (s *State) checkFileServerFields(tx *Tx, ed key.NodePublic, x key.OnionPublic, url string, sig [64]byte) error {
-	if err := CheckFileServerURL(url, s.params.AllowPrivateIPs); err != nil {
+	if err := storagerpc.CheckFileServerURL(url, s.params.AllowPrivateIPs); err != nil {
 		return reject(CodeInvalid, "%v", err)
 	}
 	if x == (key.OnionPublic{}) {

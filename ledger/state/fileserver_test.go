@@ -2,7 +2,6 @@ package state
 
 import (
 	"bytes"
-	"errors"
 	"testing"
 
 	"sotto.dev/key"
@@ -258,50 +257,6 @@ func TestFileServerStateEncoding(t *testing.T) {
 	}
 	if _, err := Decode(w.b); err == nil {
 		t.Error("unsorted file servers accepted")
-	}
-}
-
-func TestCheckFileServerURL(t *testing.T) {
-	good := []string{
-		"https://files.example.org",
-		"http://files.example.org/",
-		"https://files.example.org:443",
-		"https://a-b.c0.example/x/y_z.1~/",
-		"https://203.0.113.9:8080",
-		"https://[2001:db8::1]:8443/files",
-		"https://[2001:db8::1]",
-	}
-	for _, u := range good {
-		if err := CheckFileServerURL(u, false); err != nil {
-			t.Errorf("%s: %v", u, err)
-		}
-	}
-	private := []string{"http://localhost:8080", "http://127.0.0.1:8080", "http://10.1.2.3", "http://[::1]:80", "http://169.254.1.1", "http://[fe80::1]"}
-	for _, u := range private {
-		if err := CheckFileServerURL(u, true); err != nil {
-			t.Errorf("%s (devnet): %v", u, err)
-		}
-		if err := CheckFileServerURL(u, false); err == nil {
-			t.Errorf("%s: a private address accepted", u)
-		}
-	}
-	bad := []string{
-		"", "files.example.org", "HTTPS://files.example.org", "https:/files.example.org", "ftp://files.example.org",
-		"https://", "https:///x", "https://user@files.example.org", "https://user:pw@files.example.org",
-		"https://files.example.org?x", "https://files.example.org/?x=1", "https://files.example.org#x", "https://files.example.org/#",
-		"https://files.example.org:", "https://files.example.org:0", "https://files.example.org:080", "https://files.example.org:65536",
-		"https://files.example.org:8a", "https://files.example.org:-1", "https://Files.example.org", "https://files", "https://-a.example.org",
-		"https://a-.example.org", "https://a..example.org", "https://a.example.org.", "https://a_b.example.org",
-		"https://1.2.3.4.5", "https://1.2.3", "https://01.2.3.4", "https://0.0.0.0", "https://255.255.255.255", "https://224.0.0.1",
-		"https://[2001:db8::1", "https://[2001:db8::1]x", "https://[2001:DB8::1]", "https://[::ffff:1.2.3.4]", "https://2001:db8::1",
-		"https://[fe80::1%25eth0]", "https://files.example.org//x", "https://files.example.org/./x", "https://files.example.org/../x",
-		"https://files.example.org/a%20b", "https://files.example.org/a b", "https://files.example.org\\x",
-		"https://files.example.org/" + string(make([]byte, MaxFileServerURL)),
-	}
-	for _, u := range bad {
-		if err := CheckFileServerURL(u, true); err == nil || !errors.Is(err, ErrFileServerURL) {
-			t.Errorf("%q: %v", u, err)
-		}
 	}
 }
 
