@@ -45,6 +45,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Ready, if set, is called with the network once it is up (tests).
 	Ready func(*testnet.Network)
+	// FileServer, if set, makes the file server the devnet runs in DIR/
+	// fileserver, registers in the ledger (CometBFT) and lists in the
+	// network file (fileserver.go); nil runs none.
+	FileServer NewFileServer
 }
 
 // Ledger kinds.
@@ -106,8 +110,18 @@ func Run(ctx context.Context, cfg Config) error {
 	if rpc := n.LedgerRPC(); rpc != "" {
 		attrs = append(attrs, "ledger_rpc", rpc)
 	}
+	var files *runningFileServer
+	if cfg.FileServer != nil {
+		if files, err = startFileServer(ctx, cfg, n); err != nil {
+			n.Close()
+			return fmt.Errorf("devnet: %w", err)
+		}
+	}
 	cfg.Logger.Info("devnet up", attrs...)
 	if _, err := fmt.Fprintln(cfg.Stdout, ReadyPrefix+n.NetworkFile()); err != nil {
+		if files != nil {
+			_ = files.stop()
+		}
 		n.Close()
 		return fmt.Errorf("devnet: %w", err)
 	}
@@ -116,6 +130,12 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	<-ctx.Done()
 	cfg.Logger.Info("devnet stopping")
+	if files != nil {
+		// The file server first: it holds no state the nodes need.
+		if err := files.stop(); err != nil {
+			cfg.Logger.Error("file server stopped", "err", err)
+		}
+	}
 	if err := n.Close(); err != nil {
 		return fmt.Errorf("devnet: shutdown: %w", err)
 	}

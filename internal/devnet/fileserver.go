@@ -1,0 +1,246 @@
+package devnet
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"sotto.dev/internal/atomicfile"
+	"sotto.dev/internal/testnet"
+	"sotto.dev/key"
+	"sotto.dev/ledger"
+	ledgercli "sotto.dev/ledger/cli"
+	"sotto.dev/ledger/state"
+	"sotto.dev/storagerpc"
+)
+
+// A devnet runs one attachment file server in its process (issue 13),
+// registers it in the ledger with the first node's operator key and names
+// it in DIR/network.json as "file_servers", so that clients of the devnet
+// find it either way (client/fileservers.go).
+
+// FileServer is a file server the devnet runs: the fileserver package's
+// server, or anything that serves the same API.
+type FileServer interface {
+	// Serve serves on FileServerSpec.Listen until ctx ends.
+	Serve(ctx context.Context) error
+}
+
+// FileServerSpec is what the devnet gives the file server it starts.
+type FileServerSpec struct {
+	// Dir is the server's own directory, DIR/fileserver, kept across
+	// restarts of the devnet.
+	Dir string
+	// Listen is the address to listen on: the devnet's address and a port
+	// kept for the server across restarts.
+	Listen netip.AddrPort
+	// Ed25519 is the server's identity key, which signs its registration.
+	Ed25519 ed25519.PrivateKey
+	// X25519 is the key onion v4 requests to the server are encrypted to.
+	X25519 key.OnionPrivate
+	// Logger receives the server's logs.
+	Logger *slog.Logger
+}
+
+// NewFileServer makes the file server of a devnet from its spec.
+type NewFileServer func(FileServerSpec) (FileServer, error)
+
+// Names inside the network directory.
+const (
+	// FileServerDir is the file server's directory.
+	FileServerDir = "fileserver"
+	// FileServerKeyFile (in FileServerDir) holds its keys and port.
+	FileServerKeyFile = "devnet-fileserver.json"
+)
+
+const fileServerKeyFormat = "sotto-devnet-fileserver-v1"
+
+// fileServerFile is FileServerKeyFile (mode 0600).
+type fileServerFile struct {
+	Format      string `json:"format"`
+	Ed25519Seed string `json:"ed25519_seed"`
+	X25519      string `json:"x25519_secret"`
+	Port        uint16 `json:"port"`
+}
+
+// fileServerSpec loads the file server's keys and port from dir, making
+// them the first time, with a free port on ip.
+func fileServerSpec(dir string, ip netip.Addr, log *slog.Logger) (FileServerSpec, error) {
+	spec := FileServerSpec{Dir: dir, Logger: log}
+	path := filepath.Join(dir, FileServerKeyFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		data, err = newFileServerFile(path, ip)
+	}
+	if err != nil {
+		return spec, fmt.Errorf("file server keys: %w", err)
+	}
+	defer clear(data)
+	var f fileServerFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return spec, fmt.Errorf("file server keys %s: %w", path, err)
+	}
+	seed, err := hex.DecodeString(f.Ed25519Seed)
+	defer clear(seed)
+	if f.Format != fileServerKeyFormat || err != nil || len(seed) != ed25519.SeedSize || f.Port == 0 {
+		return spec, fmt.Errorf("file server keys %s: not a %s file", path, fileServerKeyFormat)
+	}
+	if spec.X25519, err = key.ParseOnionPrivate(f.X25519); err != nil {
+		return spec, fmt.Errorf("file server keys %s: %w", path, err)
+	}
+	spec.Ed25519 = ed25519.NewKeyFromSeed(seed)
+	spec.Listen = netip.AddrPortFrom(ip, f.Port)
+	return spec, nil
+}
+
+func newFileServerFile(path string, ip netip.Addr) ([]byte, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	seed := make([]byte, ed25519.SeedSize)
+	defer clear(seed)
+	if _, err := rand.Read(seed); err != nil {
+		return nil, err
+	}
+	x, err := key.GenerateOnionPrivate()
+	if err != nil {
+		return nil, err
+	}
+	defer clear(x[:])
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(ip, 0).String())
+	if err != nil {
+		return nil, err
+	}
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	data, err := json.MarshalIndent(fileServerFile{Format: fileServerKeyFormat, Ed25519Seed: hex.EncodeToString(seed),
+		X25519: hex.EncodeToString(x[:]), Port: port}, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := atomicfile.Write(path, append(data, '\n'), 0o600); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// entry is the spec's network-file entry.
+func (s *FileServerSpec) entry() storagerpc.FileServer {
+	return storagerpc.FileServer{
+		URL:           s.URL(),
+		PubkeyX25519:  s.X25519.Public().String(),
+		PubkeyEd25519: key.NodePublic(s.Ed25519.Public().(ed25519.PublicKey)).String(),
+	}
+}
+
+// URL is where the file server is reached: plain HTTP on the devnet's
+// loopback address (onion v4 protects what exit nodes send it).
+func (s *FileServerSpec) URL() string { return "http://" + s.Listen.String() }
+
+// runningFileServer is a started file server and the wait for its end.
+type runningFileServer struct {
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// stop ends Serve and waits for it.
+func (r *runningFileServer) stop() error {
+	r.cancel()
+	return <-r.done
+}
+
+// startFileServer starts the devnet's file server, waits until it
+// accepts connections, registers it in the ledger of a CometBFT devnet
+// and lists it in the network file.
+func startFileServer(ctx context.Context, cfg Config, n *testnet.Network) (*runningFileServer, error) {
+	spec, err := fileServerSpec(filepath.Join(n.Dir(), FileServerDir), n.Node(0).Addr.Addr(), cfg.Logger.With("component", "fileserver"))
+	if err != nil {
+		return nil, err
+	}
+	srv, err := cfg.FileServer(spec)
+	if err != nil {
+		return nil, fmt.Errorf("file server: %w", err)
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	r := &runningFileServer{cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- srv.Serve(sctx) }()
+	if err := waitListening(ctx, spec.Listen, r.done); err != nil {
+		r.cancel()
+		return nil, fmt.Errorf("file server: %w", err)
+	}
+	if c := n.LedgerClient(); c != nil {
+		op, err := ledgercli.ReadKey(n.Node(0).OperatorKey)
+		if err == nil {
+			err = registerFileServer(ctx, c, op, &spec)
+		}
+		if err != nil {
+			_ = r.stop()
+			return nil, fmt.Errorf("file server registration: %w", err)
+		}
+	}
+	if err := n.SetFileServers([]testnet.FileServerEntry{spec.entry()}); err != nil {
+		_ = r.stop()
+		return nil, err
+	}
+	cfg.Logger.Info("file server up", "url", spec.URL(), "pubkey_x25519", spec.X25519.Public().String())
+	return r, nil
+}
+
+// fileServerReadyTimeout bounds the wait for the file server to listen.
+const fileServerReadyTimeout = 30 * time.Second
+
+// waitListening waits until addr accepts a TCP connection, Serve ended
+// (done) or the timeout passed.
+func waitListening(ctx context.Context, addr netip.AddrPort, done chan error) error {
+	ctx, cancel := context.WithTimeout(ctx, fileServerReadyTimeout)
+	defer cancel()
+	var d net.Dialer
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
+		c, err := d.DialContext(ctx, "tcp", addr.String())
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case err := <-done:
+			done <- err // for stop
+			return fmt.Errorf("stopped before it listened: %v", err)
+		case <-ctx.Done():
+			return fmt.Errorf("not listening on %s: %w", addr, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+// registerFileServer makes the ledger list the file server of spec for
+// operator: registered, or updated if its URL or key changed, or left as
+// it is.
+func registerFileServer(ctx context.Context, c *ledger.Client, op state.Signer, spec *FileServerSpec) error {
+	want := spec.entry()
+	l, err := c.FileServers(ctx)
+	if err != nil {
+		return err
+	}
+	t := state.TypeFileServerRegister
+	for _, fs := range l.FileServers {
+		if fs.PubkeyEd25519 == want.PubkeyEd25519 {
+			if fs.FileServer == want {
+				return nil
+			}
+			t = state.TypeFileServerUpdate
+		}
+	}
+	_, err = c.SubmitFileServer(ctx, op, state.KeySigner(spec.Ed25519), t, spec.X25519.Public(), want.URL)
+	return err
+}
