@@ -273,3 +273,21 @@ func TestFileServerCheck(t *testing.T) {
 		t.Fatalf("Check of an empty account: %v", err)
 	}
 }
+
+// FuzzDecodeState from a state with file servers: decoding is exact.
+func FuzzDecodeStateFileServers(f *testing.F) {
+	h := newHarness(f, DevnetParams(), 0, map[string]uint64{"alice": 1000 * Coin})
+	h.solo("alice", "an", 2)
+	h.ok(h.fsTx(TypeFileServerRegister, "alice", "fs1", "https://one.example.org"))
+	h.ok(h.fsTx(TypeFileServerRegister, "alice", "fs2", "http://[2001:db8::1]:8080/x"))
+	f.Add(h.s.Encode())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := Decode(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(s.Encode(), b) {
+			t.Fatal("decode/encode is not the identity")
+		}
+	})
+}
