@@ -1,0 +1,166 @@
+package fileserver
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"sotto.dev/key"
+)
+
+// KeyFileName is the key file inside the server's directory.
+const KeyFileName = "key.json"
+
+const keyFileFormat = "sotto-file-server-key-v1"
+
+// Keys are the file server's keys: an Ed25519 key (what a ledger
+// registration and a `p=` URL fragment name) and the X25519 key onion
+// requests are encrypted to. As for Session's own file servers and for
+// service nodes, the X25519 key is derived from the Ed25519 seed
+// (libsodium crypto_sign_ed25519_sk_to_curve25519), so a client given only
+// the Ed25519 key finds the onion key; the key file stores the one seed.
+// Keys has no String; fmt and slog show only the public key.
+type Keys struct {
+	ed    key.NodePrivate
+	onion key.OnionPrivate
+}
+
+// GenerateKeys makes new keys from crypto/rand.
+func GenerateKeys() (*Keys, error) {
+	ed, err := key.GenerateNodePrivate()
+	if err != nil {
+		return nil, fmt.Errorf("file server key: %w", err)
+	}
+	return &Keys{ed: ed, onion: ed.OnionPrivate()}, nil
+}
+
+// KeysFromSeed derives the keys from a 32-byte Ed25519 seed.
+func KeysFromSeed(seed []byte) (*Keys, error) {
+	ed, err := key.NodePrivateFromSeed(seed)
+	if err != nil {
+		return nil, fmt.Errorf("file server key: %w", err)
+	}
+	return &Keys{ed: ed, onion: ed.OnionPrivate()}, nil
+}
+
+// Ed25519Public is the server's Ed25519 public key.
+func (k *Keys) Ed25519Public() key.NodePublic { return k.ed.Public() }
+
+// X25519Public is the key onion requests to the server are encrypted to.
+func (k *Keys) X25519Public() key.OnionPublic { return k.onion.Public() }
+
+// X25519Private is the onion key's secret.
+func (k *Keys) X25519Private() key.OnionPrivate { return k.onion }
+
+// Sign signs msg with the Ed25519 key (a ledger registration).
+func (k *Keys) Sign(msg []byte) [64]byte { return k.ed.Sign(msg) }
+
+// Wipe clears the secrets.
+func (k *Keys) Wipe() {
+	k.ed.Wipe()
+	k.onion.Wipe()
+}
+
+// LogValue implements slog.LogValuer: only the public key.
+func (k *Keys) LogValue() slog.Value {
+	return slog.StringValue("file server " + k.Ed25519Public().String())
+}
+
+// Format implements fmt.Formatter: never the secrets.
+func (k *Keys) Format(f fmt.State, _ rune) {
+	_, _ = f.Write([]byte("file-server-keys[" + k.Ed25519Public().String() + "]"))
+}
+
+type keyFileJSON struct {
+	Format string `json:"format"`
+	Seed   string `json:"ed25519_seed"`
+}
+
+// KeyFileError reports an unreadable key file.
+type KeyFileError struct {
+	Path   string
+	Reason string
+}
+
+func (e *KeyFileError) Error() string { return "file server key file " + e.Path + ": " + e.Reason }
+
+// LoadOrCreateKeys reads the key file at path, creating it (mode 0600, its
+// directory 0700) with new keys if it does not exist. created reports a
+// new key.
+func LoadOrCreateKeys(path string) (k *Keys, created bool, err error) {
+	k, err = LoadKeys(path)
+	if err == nil {
+		return k, false, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, false, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, false, fmt.Errorf("file server key: %w", err)
+	}
+	if k, err = GenerateKeys(); err != nil {
+		return nil, false, err
+	}
+	if err := SaveKeys(path, k); err != nil {
+		return nil, false, err
+	}
+	return k, true, nil
+}
+
+// LoadKeys reads a key file. A missing file gives an error wrapping
+// fs.ErrNotExist.
+func LoadKeys(path string) (*Keys, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("file server key: %w", err)
+	}
+	defer clear(data)
+	var f keyFileJSON
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, &KeyFileError{Path: path, Reason: "not JSON: " + err.Error()}
+	}
+	if f.Format != keyFileFormat {
+		return nil, &KeyFileError{Path: path, Reason: fmt.Sprintf("format %q, want %q", f.Format, keyFileFormat)}
+	}
+	if len(f.Seed) != 64 {
+		return nil, &KeyFileError{Path: path, Reason: "ed25519_seed must be 64 hex digits"}
+	}
+	seed := make([]byte, 32)
+	defer clear(seed)
+	if _, err := hex.Decode(seed, []byte(f.Seed)); err != nil {
+		return nil, &KeyFileError{Path: path, Reason: "ed25519_seed is not hex"}
+	}
+	return KeysFromSeed(seed)
+}
+
+// SaveKeys writes k to path with mode 0600, refusing to overwrite a file.
+func SaveKeys(path string, k *Keys) error {
+	seed := k.ed.Seed()
+	defer clear(seed)
+	data, err := json.MarshalIndent(keyFileJSON{Format: keyFileFormat, Seed: hex.EncodeToString(seed)}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("file server key: %w", err)
+	}
+	defer clear(data)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("file server key: %w", err)
+	}
+	if _, err := f.Write(append(data, '\n')); err != nil {
+		f.Close()
+		return fmt.Errorf("file server key: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("file server key: %w", err)
+	}
+	return f.Close()
+}
