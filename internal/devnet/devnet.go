@@ -152,13 +152,13 @@ var ErrUsage = errors.New("usage error")
 func Command() *cobra.Command {
 	var cfg Config
 	var logLevel string
-	var quiet bool
+	var quiet, files bool
 	cmd := &cobra.Command{
 		Use:   "devnet --dir DIR [--nodes 15] [--listen 127.0.0.1] [--ledger cometbft|genesis]",
-		Short: "Run a whole network (ledger and nodes) on 127.0.0.1 in one process",
-		Long: `Run the ledger and N service nodes (swarm storage, onion relay, node list)
-on one address, write DIR/network.json for clients (sotto --network
-DIR/network.json) and serve until interrupted.`,
+		Short: "Run a whole network (ledger, nodes, file server) on 127.0.0.1 in one process",
+		Long: `Run the ledger, N service nodes (swarm storage, onion relay, node list)
+and a file server on one address, write DIR/network.json for clients
+(sotto --network DIR/network.json) and serve until interrupted.`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return fmt.Errorf("%w: unexpected argument %q", ErrUsage, args[0])
@@ -181,6 +181,9 @@ DIR/network.json) and serve until interrupted.`,
 			if !cmd.Flags().Changed("listen") {
 				cfg.Listen = ""
 			}
+			if files {
+				cfg.FileServer = RealFileServer
+			}
 			cfg.Stdout = cmd.OutOrStdout()
 			if !quiet {
 				cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -195,6 +198,7 @@ DIR/network.json) and serve until interrupted.`,
 	f.StringVar(&cfg.Listen, "listen", testnet.DefaultListen, "IPv4 address the nodes listen on")
 	f.StringVar(&cfg.Ledger, "ledger", LedgerCometBFT, "node list source: cometbft (embedded ledger in DIR/ledger) or genesis (DIR/genesis.json)")
 	f.StringVar(&logLevel, "log-level", "info", "node log level: debug, info, warn, error")
+	f.BoolVar(&files, "file-server", true, "run a file server (DIR/fileserver), registered in the ledger and listed in network.json")
 	f.BoolVar(&quiet, "quiet", false, "no devnet logs on stderr (node logs still go to DIR/node-NN/node.log)")
 	return cmd
 }

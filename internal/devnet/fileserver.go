@@ -2,9 +2,6 @@ package devnet
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,9 +13,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"sotto.dev/fileserver"
 	"sotto.dev/internal/atomicfile"
 	"sotto.dev/internal/testnet"
-	"sotto.dev/key"
 	"sotto.dev/ledger"
 	ledgercli "sotto.dev/ledger/cli"
 	"sotto.dev/ledger/state"
@@ -45,10 +42,9 @@ type FileServerSpec struct {
 	// Listen is the address to listen on: the devnet's address and a port
 	// kept for the server across restarts.
 	Listen netip.AddrPort
-	// Ed25519 is the server's identity key, which signs its registration.
-	Ed25519 ed25519.PrivateKey
-	// X25519 is the key onion v4 requests to the server are encrypted to.
-	X25519 key.OnionPrivate
+	// Keys are the server's keys (DIR/fileserver/key.json, as sotto-files
+	// keeps them); the Ed25519 key signs its ledger registration.
+	Keys *fileserver.Keys
 	// Logger receives the server's logs.
 	Logger *slog.Logger
 }
@@ -56,80 +52,68 @@ type FileServerSpec struct {
 // NewFileServer makes the file server of a devnet from its spec.
 type NewFileServer func(FileServerSpec) (FileServer, error)
 
+// RealFileServer is the fileserver package's server with its default
+// limits, the one `sottod devnet` runs.
+func RealFileServer(spec FileServerSpec) (FileServer, error) {
+	cfg := fileserver.DefaultConfig()
+	cfg.Dir, cfg.Listen = spec.Dir, spec.Listen.String()
+	return fileserver.New(cfg, fileserver.Deps{Keys: spec.Keys, Logger: spec.Logger})
+}
+
 // Names inside the network directory.
 const (
 	// FileServerDir is the file server's directory.
 	FileServerDir = "fileserver"
-	// FileServerKeyFile (in FileServerDir) holds its keys and port.
-	FileServerKeyFile = "devnet-fileserver.json"
+	// FileServerPortFile (in FileServerDir) holds the port it listens on.
+	FileServerPortFile = "devnet-fileserver.json"
 )
 
-const fileServerKeyFormat = "sotto-devnet-fileserver-v1"
+const fileServerPortFormat = "sotto-devnet-fileserver-v1"
 
-// fileServerFile is FileServerKeyFile (mode 0600).
-type fileServerFile struct {
-	Format      string `json:"format"`
-	Ed25519Seed string `json:"ed25519_seed"`
-	X25519      string `json:"x25519_secret"`
-	Port        uint16 `json:"port"`
+// fileServerPort is FileServerPortFile.
+type fileServerPort struct {
+	Format string `json:"format"`
+	Port   uint16 `json:"port"`
 }
 
 // fileServerSpec loads the file server's keys and port from dir, making
 // them the first time, with a free port on ip.
 func fileServerSpec(dir string, ip netip.Addr, log *slog.Logger) (FileServerSpec, error) {
 	spec := FileServerSpec{Dir: dir, Logger: log}
-	path := filepath.Join(dir, FileServerKeyFile)
+	keys, _, err := fileserver.LoadOrCreateKeys(filepath.Join(dir, fileserver.KeyFileName))
+	if err != nil {
+		return spec, err
+	}
+	spec.Keys = keys
+	path := filepath.Join(dir, FileServerPortFile)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		data, err = newFileServerFile(path, ip)
+		data, err = newFileServerPort(path, ip)
 	}
 	if err != nil {
-		return spec, fmt.Errorf("file server keys: %w", err)
+		return spec, fmt.Errorf("file server port: %w", err)
 	}
-	defer clear(data)
-	var f fileServerFile
-	if err := json.Unmarshal(data, &f); err != nil {
-		return spec, fmt.Errorf("file server keys %s: %w", path, err)
+	var f fileServerPort
+	if err := json.Unmarshal(data, &f); err != nil || f.Format != fileServerPortFormat || f.Port == 0 {
+		return spec, fmt.Errorf("file server port %s: not a %s file", path, fileServerPortFormat)
 	}
-	seed, err := hex.DecodeString(f.Ed25519Seed)
-	defer clear(seed)
-	if f.Format != fileServerKeyFormat || err != nil || len(seed) != ed25519.SeedSize || f.Port == 0 {
-		return spec, fmt.Errorf("file server keys %s: not a %s file", path, fileServerKeyFormat)
-	}
-	if spec.X25519, err = key.ParseOnionPrivate(f.X25519); err != nil {
-		return spec, fmt.Errorf("file server keys %s: %w", path, err)
-	}
-	spec.Ed25519 = ed25519.NewKeyFromSeed(seed)
 	spec.Listen = netip.AddrPortFrom(ip, f.Port)
 	return spec, nil
 }
 
-func newFileServerFile(path string, ip netip.Addr) ([]byte, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	seed := make([]byte, ed25519.SeedSize)
-	defer clear(seed)
-	if _, err := rand.Read(seed); err != nil {
-		return nil, err
-	}
-	x, err := key.GenerateOnionPrivate()
-	if err != nil {
-		return nil, err
-	}
-	defer clear(x[:])
+func newFileServerPort(path string, ip netip.Addr) ([]byte, error) {
 	ln, err := net.Listen("tcp", netip.AddrPortFrom(ip, 0).String())
 	if err != nil {
 		return nil, err
 	}
 	port := uint16(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
-	data, err := json.MarshalIndent(fileServerFile{Format: fileServerKeyFormat, Ed25519Seed: hex.EncodeToString(seed),
-		X25519: hex.EncodeToString(x[:]), Port: port}, "", "  ")
+	data, err := json.MarshalIndent(fileServerPort{Format: fileServerPortFormat, Port: port}, "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	if err := atomicfile.Write(path, append(data, '\n'), 0o600); err != nil {
+	data = append(data, '\n')
+	if err := atomicfile.Write(path, data, 0o644); err != nil {
 		return nil, err
 	}
 	return data, nil
@@ -139,14 +123,20 @@ func newFileServerFile(path string, ip netip.Addr) ([]byte, error) {
 func (s *FileServerSpec) entry() storagerpc.FileServer {
 	return storagerpc.FileServer{
 		URL:           s.URL(),
-		PubkeyX25519:  s.X25519.Public().String(),
-		PubkeyEd25519: key.NodePublic(s.Ed25519.Public().(ed25519.PublicKey)).String(),
+		PubkeyX25519:  s.Keys.X25519Public().String(),
+		PubkeyEd25519: s.Keys.Ed25519Public().String(),
 	}
 }
 
 // URL is where the file server is reached: plain HTTP on the devnet's
 // loopback address (onion v4 protects what exit nodes send it).
 func (s *FileServerSpec) URL() string { return "http://" + s.Listen.String() }
+
+// keysSigner signs the ledger registration with the server's Ed25519 key.
+type keysSigner struct{ k *fileserver.Keys }
+
+func (s keysSigner) PublicKey() [32]byte      { return [32]byte(s.k.Ed25519Public()) }
+func (s keysSigner) Sign(msg []byte) [64]byte { return s.k.Sign(msg) }
 
 // runningFileServer is a started file server and the wait for its end.
 type runningFileServer struct {
@@ -193,7 +183,7 @@ func startFileServer(ctx context.Context, cfg Config, n *testnet.Network) (*runn
 		_ = r.stop()
 		return nil, err
 	}
-	cfg.Logger.Info("file server up", "url", spec.URL(), "pubkey_x25519", spec.X25519.Public().String())
+	cfg.Logger.Info("file server up", "url", spec.URL(), "pubkey_x25519", spec.Keys.X25519Public().String())
 	return r, nil
 }
 
@@ -241,6 +231,6 @@ func registerFileServer(ctx context.Context, c *ledger.Client, op state.Signer, 
 			t = state.TypeFileServerUpdate
 		}
 	}
-	_, err = c.SubmitFileServer(ctx, op, state.KeySigner(spec.Ed25519), t, spec.X25519.Public(), want.URL)
+	_, err = c.SubmitFileServer(ctx, op, keysSigner{spec.Keys}, t, spec.Keys.X25519Public(), want.URL)
 	return err
 }

@@ -1,50 +1,28 @@
 package devnet
 
 import (
+	"bytes"
 	"context"
-	"crypto/ed25519"
-	"errors"
-	"io"
-	"net"
+	"encoding/json"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
 	"sotto.dev/client"
+	"sotto.dev/fileserver"
+	"sotto.dev/internal/loadtest"
 	"sotto.dev/internal/testnet"
-	"sotto.dev/key"
 	ledgercli "sotto.dev/ledger/cli"
+	"sotto.dev/onion"
 )
 
-// httpFileServer stands in for the fileserver package's server, which is
-// being written beside this: a plain HTTP server on the spec's address
-// that says which key it was given.
-type httpFileServer struct {
-	spec FileServerSpec
-}
-
-func (s *httpFileServer) Serve(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.spec.Listen.String())
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = io.WriteString(w, s.spec.X25519.Public().String())
-	})}
-	go func() {
-		<-ctx.Done()
-		srv.Close()
-	}()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
-// runWithFileServer runs a 5-node CometBFT devnet in dir with a file
-// server and calls check once it is ready.
+// runWithFileServer runs a 5-node CometBFT devnet in dir with the real
+// file server and calls check once it is ready.
 func runWithFileServer(t *testing.T, dir string, check func(n *testnet.Network, spec FileServerSpec)) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -56,7 +34,7 @@ func runWithFileServer(t *testing.T, dir string, check func(n *testnet.Network, 
 		done <- Run(ctx, Config{Dir: dir, Nodes: 5, Ready: func(n *testnet.Network) { ready <- n },
 			FileServer: func(spec FileServerSpec) (FileServer, error) {
 				specs <- spec
-				return &httpFileServer{spec: spec}, nil
+				return RealFileServer(spec)
 			}})
 	}()
 	select {
@@ -75,9 +53,67 @@ func runWithFileServer(t *testing.T, dir string, check func(n *testnet.Network, 
 	}
 }
 
-// TestDevnetFileServer: the devnet runs its file server, registers it in
+// uploadThroughDevnet uploads data to the file server fs through a path
+// of three of the devnet's nodes (from its network file), as a client
+// does, downloads it again and returns the file id.
+func uploadThroughDevnet(t *testing.T, nf *client.Network, fs client.NetworkFileServer, data []byte) string {
+	t.Helper()
+	hc := loadtest.NewHTTPClient(2, false)
+	defer hc.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	nodes, err := loadtest.FetchNodes(ctx, hc, nf.SeedNodes[0].URL)
+	if err != nil || len(nodes) < 3 {
+		t.Fatalf("nodes: %d, %v", len(nodes), err)
+	}
+	u, err := url.Parse(fs.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, _ := strconv.ParseUint(u.Port(), 10, 16)
+	var dest onion.ServerDest
+	dest.Host, dest.Port, dest.Protocol = u.Hostname(), uint16(port), u.Scheme
+	if err := dest.X25519.UnmarshalText([]byte(fs.PubkeyX25519)); err != nil {
+		t.Fatal(err)
+	}
+	call := func(method, endpoint string, body []byte) onion.V4Response {
+		t.Helper()
+		req, err := onion.EncodeV4Request(onion.V4RequestInfo{Method: method, Endpoint: endpoint}, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hops := []onion.Hop{nodes[0].Hop(), nodes[1].Hop(), nodes[2].Hop()}
+		outer, lk, err := onion.BuildServerRequest(hops, dest, req, onion.CipherXChaCha20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, reply, err := testnet.Post(ctx, hc, nodes[0].URL+"/onion_req/v2", outer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := onion.DecodeServerResponse(lk, st, reply)
+		if err != nil {
+			t.Fatalf("%s %s: %d %v", method, endpoint, st, err)
+		}
+		return r
+	}
+	r := call("POST", "/file", data)
+	var up struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(r.Body, &up); r.Code != http.StatusOK || err != nil || up.ID == "" {
+		t.Fatalf("upload: %d %s", r.Code, r.Body)
+	}
+	if r := call("GET", "/file/"+up.ID, nil); r.Code != http.StatusOK || !bytes.Equal(r.Body, data) {
+		t.Fatalf("download: %d, %d bytes", r.Code, len(r.Body))
+	}
+	return up.ID
+}
+
+// TestDevnetFileServer: the devnet runs the file server, registers it in
 // the ledger and names it in the network file, which clients accept; a
-// restart keeps its keys and port and registers nothing twice.
+// file goes up and down through a path of the devnet's nodes; a restart
+// keeps the server's keys, port and files and registers nothing twice.
 func TestDevnetFileServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts nodes")
@@ -85,29 +121,24 @@ func TestDevnetFileServer(t *testing.T) {
 	dir := t.TempDir()
 	var first FileServerSpec
 	var nonce uint64
+	var id string
+	data := bytes.Repeat([]byte("attachment "), 10_000)
 	runWithFileServer(t, dir, func(n *testnet.Network, spec FileServerSpec) {
 		first = spec
-		if spec.Dir != filepath.Join(dir, FileServerDir) || !spec.Listen.Addr().IsLoopback() {
+		if spec.Dir != filepath.Join(dir, FileServerDir) || spec.Listen.Addr() != netip.MustParseAddr("127.0.0.1") {
 			t.Errorf("spec dir %s, listen %s", spec.Dir, spec.Listen)
 		}
 		nf, err := client.LoadNetwork(n.NetworkFile())
 		if err != nil {
 			t.Fatal(err)
 		}
-		ed := key.NodePublic(spec.Ed25519.Public().(ed25519.PublicKey))
-		want := client.NetworkFileServer{URL: "http://" + spec.Listen.String(), PubkeyX25519: spec.X25519.Public().String(), PubkeyEd25519: ed.String()}
+		want := client.NetworkFileServer{URL: "http://" + spec.Listen.String(), PubkeyX25519: spec.Keys.X25519Public().String(),
+			PubkeyEd25519: spec.Keys.Ed25519Public().String()}
 		if len(nf.FileServers) != 1 || nf.FileServers[0] != want {
 			t.Fatalf("network file lists %+v, want %+v", nf.FileServers, want)
 		}
-		resp, err := http.Get(want.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if string(body) != want.PubkeyX25519 {
-			t.Fatalf("file server answered %q", body)
-		}
+		id = uploadThroughDevnet(t, nf, want, data)
+
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		c := n.LedgerClient()
@@ -121,17 +152,21 @@ func TestDevnetFileServer(t *testing.T) {
 		}
 		nonce = op.Nonce
 	})
-	if info, err := os.Stat(filepath.Join(dir, FileServerDir, FileServerKeyFile)); err != nil || info.Mode().Perm() != 0o600 {
-		t.Fatalf("key file: %v %v", info, err)
+	// The keys are where sotto-files keeps them.
+	if k, err := fileserver.LoadKeys(filepath.Join(dir, FileServerDir, fileserver.KeyFileName)); err != nil || k.Ed25519Public() != first.Keys.Ed25519Public() {
+		t.Fatalf("key file: %v", err)
 	}
 
 	runWithFileServer(t, dir, func(n *testnet.Network, spec FileServerSpec) {
-		if spec.Listen != first.Listen || !spec.Ed25519.Equal(first.Ed25519) || !spec.X25519.Equal(&first.X25519) {
+		if spec.Listen != first.Listen || spec.Keys.Ed25519Public() != first.Keys.Ed25519Public() {
 			t.Fatal("the file server's keys or port changed across a restart")
 		}
 		nf, err := client.LoadNetwork(n.NetworkFile())
 		if err != nil || len(nf.FileServers) != 1 {
 			t.Fatalf("network file after restart: %+v, %v", nf, err)
+		}
+		if again := uploadThroughDevnet(t, nf, nf.FileServers[0], data); again != id {
+			t.Fatalf("the same file got id %s, was %s", again, id)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -140,6 +175,9 @@ func TestDevnetFileServer(t *testing.T) {
 			t.Fatalf("the operator sent transactions again at restart: nonce %d, was %d (%v)", op.Nonce, nonce, err)
 		}
 	})
+	if _, err := os.Stat(filepath.Join(dir, FileServerDir, FileServerPortFile)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // mustOperator is node 0's operator address, which registers the file
