@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sotto.dev/fileserver"
 	"sotto.dev/key"
 	"sotto.dev/ledger/state"
 	"sotto.dev/storagerpc"
@@ -62,11 +63,12 @@ func (a *app) fileServerSetCmd(t state.TxType) *cobra.Command {
 		name, short = "update", "Change a listed file server's URL or X25519 key"
 	}
 	c := &cobra.Command{
-		Use:   name + " --key FILE --server-key FILE --x25519 HEX --url URL",
+		Use:   name + " --key FILE --server-key FILE [--x25519 HEX] --url URL",
 		Short: short,
 		Long: "The operator's account key signs the transaction and pays its fee; the file server's\n" +
-			"Ed25519 key (--server-key, a key file as `sottod ledger keygen` writes) signs that it\n" +
-			"accepts this operator, URL and X25519 key. The URL is http:// or https://, a host, an\n" +
+			"Ed25519 key signs that it accepts this operator, URL and X25519 key. --server-key is the\n" +
+			"server's key file (sotto-files keeps it in DIR/key.json; its X25519 key is derived from\n" +
+			"it) or an account key file with --x25519. The URL is http:// or https://, a host, an\n" +
 			"optional port and path, without user info, query or fragment.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -74,16 +76,9 @@ func (a *app) fileServerSetCmd(t state.TxType) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if serverKey == "" {
-				return fail("pass --server-key FILE with the file server's Ed25519 key", nil, "no server key")
-			}
-			srv, err := readKeyFile(serverKey)
+			srv, x, err := readServerKey(serverKey, x25519)
 			if err != nil {
 				return err
-			}
-			x, err := key.ParseOnionPublic(x25519)
-			if err != nil || x.IsZero() {
-				return fail("pass --x25519 with the file server's X25519 public key, 64 hex digits", err, "bad --x25519")
 			}
 			// The ledger decides whether a private host is allowed.
 			if err := storagerpc.CheckFileServerURL(url, true); err != nil {
@@ -96,20 +91,56 @@ func (a *app) fileServerSetCmd(t state.TxType) *cobra.Command {
 			ctx, cancel := a.ctx(cmd)
 			defer cancel()
 			what := "file server " + name
-			res, err := cl.SubmitFileServer(ctx, op.signer(), srv.signer(), t, x, url)
+			res, err := cl.SubmitFileServer(ctx, op.signer(), srv, t, x, url)
 			if err != nil {
 				return txErr(err, what, res)
 			}
-			return a.submitted(what, res, "file server: "+key.NodePublic(srv.address()).String(), "url: "+url)
+			return a.submitted(what, res, "file server: "+key.NodePublic(srv.PublicKey()).String(), "url: "+url)
 		},
 	}
 	f := c.Flags()
 	f.StringVar(&keyFile, "key", "", "operator account key file")
-	f.StringVar(&serverKey, "server-key", "", "the file server's Ed25519 key file")
-	f.StringVar(&x25519, "x25519", "", "the file server's X25519 public key (hex)")
+	f.StringVar(&serverKey, "server-key", "", "the file server's key file (sotto-files' key.json, or an account key file)")
+	f.StringVar(&x25519, "x25519", "", "the file server's X25519 public key (hex; default: derived from a sotto-files key)")
 	f.StringVar(&url, "url", "", "the file server's URL")
 	return c
 }
+
+// readServerKey reads the file server's Ed25519 key from path: a sotto-files
+// key file, whose X25519 key is derived from the same seed (x25519, when
+// given, must be that key), or an account key file, which needs x25519.
+func readServerKey(path, x25519 string) (state.Signer, key.OnionPublic, error) {
+	if path == "" {
+		return nil, key.OnionPublic{}, fail("pass --server-key FILE with the file server's key (sotto-files keeps it in DIR/key.json)", nil, "no server key")
+	}
+	var x key.OnionPublic
+	if x25519 != "" {
+		var err error
+		if x, err = key.ParseOnionPublic(x25519); err != nil || x.IsZero() {
+			return nil, x, fail("pass --x25519 with the file server's X25519 public key, 64 hex digits", err, "bad --x25519")
+		}
+	}
+	if fk, err := fileserver.LoadKeys(path); err == nil {
+		if x25519 != "" && x != fk.X25519Public() {
+			return nil, x, fail("leave --x25519 out: it is derived from the key file", nil, "--x25519 is not the key of %s", path)
+		}
+		return serverSigner{fk}, fk.X25519Public(), nil
+	}
+	k, err := readKeyFile(path)
+	if err != nil {
+		return nil, x, err
+	}
+	if x25519 == "" {
+		return nil, x, fail("pass --x25519 with the file server's X25519 public key, or --server-key with sotto-files' key.json", nil, "no X25519 key")
+	}
+	return k.signer(), x, nil
+}
+
+// serverSigner signs with a sotto-files key.
+type serverSigner struct{ k *fileserver.Keys }
+
+func (s serverSigner) PublicKey() [32]byte      { return [32]byte(s.k.Ed25519Public()) }
+func (s serverSigner) Sign(msg []byte) [64]byte { return s.k.Sign(msg) }
 
 func (a *app) fileServerRemoveCmd() *cobra.Command {
 	var keyFile, server string

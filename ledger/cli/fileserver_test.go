@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"sotto.dev/fileserver"
 	"sotto.dev/ledger"
 )
 
@@ -112,6 +113,24 @@ func TestFileServerCommands(t *testing.T) {
 	}
 	if l := listFS(t, node); len(l.FileServers) != 0 {
 		t.Fatalf("after remove %+v", l)
+	}
+
+	// With sotto-files' own key file, the X25519 key comes from it.
+	fk, _, err := fileserver.LoadOrCreateKeys(filepath.Join(dir, "files", fileserver.KeyFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fkFile := filepath.Join(dir, "files", fileserver.KeyFileName)
+	if _, err := runFS(t, node, "register", "--key", keyFile, "--server-key", fkFile, "--x25519", x, "--url", "http://127.0.0.1:9000"); !errors.As(err, &ce) || ce.Hint == "" {
+		t.Fatalf("an --x25519 that is not the key file's: %v", err)
+	}
+	if _, err := runFS(t, node, "register", "--key", keyFile, "--server-key", serverKey, "--url", "http://127.0.0.1:9000"); !errors.As(err, &ce) || ce.Hint == "" {
+		t.Fatalf("an account key without --x25519: %v", err)
+	}
+	mustFS(t, node, "register", "--key", keyFile, "--server-key", fkFile, "--url", "http://127.0.0.1:9000")
+	if l := listFS(t, node); len(l.FileServers) != 1 || l.FileServers[0].PubkeyX25519 != fk.X25519Public().String() ||
+		l.FileServers[0].PubkeyEd25519 != fk.Ed25519Public().String() {
+		t.Fatalf("registered with a sotto-files key: %+v", l)
 	}
 }
 
