@@ -146,7 +146,8 @@ func (s *State) checkFileServerFields(tx *Tx, ed key.NodePublic, x key.OnionPubl
 	if x == (key.OnionPublic{}) {
 		return reject(CodeInvalid, "x25519 key is zero")
 	}
-	for k, fs := range s.fileServers {
+	for _, k := range sortedKeys(s.fileServers) { // the same message on every node
+		fs := s.fileServers[k]
 		if k == ed {
 			continue
 		}
