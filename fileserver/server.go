@@ -154,6 +154,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			return nil, fmt.Errorf("fileserver: an upload limit of %d bytes a minute is below the file size limit (%d)", per, cfg.MaxFileSize)
 		}
 	}
+	if cfg.MetricsListen != "" {
+		if ap, err := netip.ParseAddrPort(cfg.MetricsListen); err != nil || !ap.Addr().IsLoopback() {
+			return nil, fmt.Errorf("fileserver: metrics address %q is not a loopback IP and port", cfg.MetricsListen)
+		}
+	}
 	for _, r := range cfg.Releases {
 		if !slices.Contains(versionPlatforms, r.Platform) || r.Version == "" {
 			return nil, fmt.Errorf("fileserver: release %q for platform %q: want desktop, android or ios and a version", r.Version, r.Platform)
@@ -169,6 +174,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if s.reg == nil {
 		s.reg = prometheus.NewRegistry()
 	}
+	if s.cfg.ReleasesUpdated.IsZero() {
+		s.cfg.ReleasesUpdated = s.clock.Now()
+	}
 	var err error
 	if s.store, err = openStore(context.Background(), cfg.Dir, cfg.Quota, s.log); err != nil {
 		return nil, err
@@ -182,14 +190,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			return nil, fmt.Errorf("fileserver: listen: %w", err)
 		}
 	}
-	s.ln = iplimit.Listener(s.ln, iplimit.New(cfg.MaxConnsPerAddr, nil))
+	conns := iplimit.New(cfg.MaxConnsPerAddr, nil)
+	s.ln = iplimit.Listener(s.ln, conns)
+	s.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "fileserver_connections_refused_total", Help: "Connections closed because their address had too many open."},
+		func() float64 { return float64(conns.Refused()) }))
 	if cfg.MetricsListen != "" {
-		ap, err := netip.ParseAddrPort(cfg.MetricsListen)
-		if err != nil || !ap.Addr().IsLoopback() {
-			s.ln.Close()
-			s.store.close()
-			return nil, fmt.Errorf("fileserver: metrics address %q is not a loopback IP and port", cfg.MetricsListen)
-		}
 		if s.metrics, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
 			s.ln.Close()
 			s.store.close()
@@ -497,7 +503,11 @@ func (s *Server) store1(w http.ResponseWriter, r *http.Request, body []byte, ttl
 		// Legacy clients need the id as a JSON integer (below 2^53).
 		return jsonResp(w, http.StatusOK, map[string]any{"result": m.ID.legacyInt(), "status_code": 200})
 	}
-	s.m.uploads.WithLabelValues("stored").Inc()
+	if m.Created {
+		s.m.uploads.WithLabelValues("new").Inc()
+	} else {
+		s.m.uploads.WithLabelValues("dedup").Inc()
+	}
 	return jsonResp(w, http.StatusOK, map[string]any{"id": string(m.ID), "expires": unixSeconds(m.Expiry)})
 }
 

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sotto.dev/onion"
 )
 
 func near(a, b float64) bool { return math.Abs(a-b) < 0.002 }
@@ -86,8 +88,8 @@ func TestDeduplicationExtendsExpiry(t *testing.T) {
 	if b, n := h.srv.Usage(); b != 3000 || n != 1 {
 		t.Fatalf("usage %d bytes, %d files after dedup", b, n)
 	}
-	if got := value(t, h.srv.m.uploads.WithLabelValues("stored")); got != 3 {
-		t.Fatalf("uploads counted %v", got)
+	if n, d := value(t, h.srv.m.uploads.WithLabelValues("new")), value(t, h.srv.m.uploads.WithLabelValues("dedup")); n != 1 || d != 2 {
+		t.Fatalf("uploads counted %v new, %v dedup", n, d)
 	}
 }
 
@@ -395,6 +397,36 @@ func TestMetricsListener(t *testing.T) {
 	for _, want := range []string{"fileserver_stored_bytes 321", "fileserver_stored_files 1", `fileserver_requests_total{code="200",endpoint="POST /file"} 1`} {
 		if !strings.Contains(string(b), want) {
 			t.Fatalf("metrics lack %q:\n%s", want, b)
+		}
+	}
+}
+
+// The deprecated v3 onion form reaches the same API: a JSON request, and
+// the body of a 200 answer (base64 of its encryption) or {"status_code"}.
+func TestOnionV3(t *testing.T) {
+	h := newHarness(t, nil)
+	id, _ := h.upload(payload(13, 64), nil)
+	for _, tc := range []struct{ req, want string }{
+		{`{"endpoint":"/file/` + string(id) + `/info","method":"GET"}`, `"size":64`},
+		{`{"endpoint":"/file/` + strings.Repeat("C", 44) + `","method":"GET"}`, `{"status_code":404}`},
+		{`{"endpoint":"/file","method":"POST","body":"v3 upload"}`, string(ContentID([]byte("v3 upload")))},
+	} {
+		eph, _ := onion.GenerateKeyPair()
+		lk, _ := onion.ClientLayerKey(onion.CipherAESGCM, eph, h.srv.Keys().X25519Public())
+		frame, _ := onion.EncodeHop(lk.Seal([]byte(tc.req)), onion.LayerInfo{EphemeralKey: eph.Public(), Cipher: onion.CipherAESGCM}.Marshal())
+		resp, err := h.client("127.0.0.1").Post("http://127.0.0.1:"+strconv.Itoa(int(h.port))+onion.TargetV3, "application/octet-stream", bytes.NewReader(frame))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		ct, err := base64.StdEncoding.DecodeString(string(b))
+		if err != nil {
+			t.Fatalf("%s: %d %q", tc.req, resp.StatusCode, b)
+		}
+		pt, err := lk.Open(ct)
+		if err != nil || !strings.Contains(string(pt), tc.want) {
+			t.Fatalf("%s: %q %v", tc.req, pt, err)
 		}
 	}
 }

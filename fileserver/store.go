@@ -62,6 +62,9 @@ type fileMeta struct {
 	SHA256   [32]byte
 	Uploaded time.Time
 	Expiry   time.Time
+	// Created is set by an upload that wrote a new file (not one that
+	// deduplicated).
+	Created bool
 }
 
 type store struct {
@@ -318,6 +321,7 @@ func (s *store) write(ctx context.Context, id FileID, data []byte, now time.Time
 		return fileMeta{}, err
 	}
 	stored = true
+	m.Created = true
 	return m, nil
 }
 
