@@ -112,13 +112,15 @@ func (c *Client) syncContact(ctx context.Context, peer key.SessionID, fields ...
 		return nil
 	}
 	ct, conv, err := c.localContact(ctx, peer)
-	if err != nil || ct == nil {
+	if err != nil {
 		return err
 	}
+	changed := map[string]bool{}
+	for _, f := range fields {
+		changed[f] = true
+	}
 	return c.updateUser(ctx, config.ContactsKind.Namespace, pendingFields(peer.String(), fields...), func(s *configSync) error {
-		e := s.contacts.GetOrNew(peer)
-		contactFields(&e, ct, conv, nil)
-		return s.contacts.Set(e)
+		return putContact(s.contacts, peer, ct, conv, changed, true)
 	})
 }
 
@@ -127,16 +129,43 @@ func (c *Client) syncContact(ctx context.Context, peer key.SessionID, fields ...
 func (c *Client) localContact(ctx context.Context, peer key.SessionID) (*store.Contact, *store.Conversation, error) {
 	ct, err := c.db.Contact(ctx, peer)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, nil
+		ct, err = nil, nil
 	}
 	if err != nil {
 		return nil, nil, err
 	}
 	conv, err := c.db.Conversation(ctx, peer)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
+		conv, err = nil, nil
+	}
+	if err != nil {
 		return nil, nil, err
 	}
 	return ct, conv, nil
+}
+
+// putContact writes what the local database keeps of peer (ct, nil when
+// peer is not a contact there, and conv) into the contacts object: the
+// whole entry when whole is set or the entry is new to the object, else
+// the fields in changed. Without a local contact, only an entry the
+// object has is changed, in the fields in changed (a disappearing
+// setting with someone this device knows only from the object).
+func putContact(contacts *config.Contacts, peer key.SessionID, ct *store.Contact, conv *store.Conversation, changed map[string]bool, whole bool) error {
+	e, ok := contacts.Get(peer)
+	switch {
+	case ct == nil && (!ok || len(changed) == 0):
+		return nil
+	case ct == nil:
+		ct, whole = &store.Contact{}, false
+	case !ok:
+		e, whole = contacts.GetOrNew(peer), true
+	}
+	only := changed
+	if whole {
+		only = nil
+	}
+	contactFields(&e, ct, conv, only)
+	return contacts.Set(e)
 }
 
 // contactFields sets the fields of e that the local database keeps from
@@ -282,21 +311,14 @@ func (c *Client) replayContacts(ctx context.Context, pending []store.ConfigPendi
 		if fields[fieldErased] {
 			s.contacts.Erase(id)
 		}
+		if len(fields) == 1 && fields[fieldErased] {
+			continue
+		}
 		ct, conv, err := c.localContact(ctx, id)
 		if err != nil {
 			return err
 		}
-		if ct == nil || (len(fields) == 1 && fields[fieldErased]) {
-			continue
-		}
-		e, ok := s.contacts.Get(id)
-		only := fields
-		if !ok {
-			// New to the object: the whole entry, as syncContact writes it.
-			e, only = s.contacts.GetOrNew(id), nil
-		}
-		contactFields(&e, ct, conv, only)
-		if err := s.contacts.Set(e); err != nil {
+		if err := putContact(s.contacts, id, ct, conv, fields, false); err != nil {
 			return err
 		}
 	}
