@@ -298,7 +298,7 @@ func (c *Client) Sync(ctx context.Context) error {
 	if err := c.checkRemoved(); err != nil {
 		return err
 	}
-	if err := c.PushConfigs(ctx); err != nil {
+	if err := c.pushAllConfigs(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.FlushOutbox(ctx); err != nil {

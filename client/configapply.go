@@ -62,45 +62,148 @@ func (c *Client) configWarn(err error) {
 	}
 }
 
+// Fields of a local change made before the object's first fetch
+// (store.ConfigPending.Field, docs/configsync.md): what the user changed
+// in a contact, in the profile or in a conversation's read position.
+const (
+	fieldApproved = "approved" // contacts; Accept also lifts a block
+	fieldBlocked  = "blocked"
+	fieldNickname = "nickname"
+	fieldPriority = "priority"
+	fieldExpiry   = "expiry" // contacts: the conversation's disappearing setting; profile: Note to Self's
+	fieldErased   = "erased" // contacts: the entry was removed (Decline)
+	fieldName     = "name"   // profile
+	fieldPic      = "pic"    // profile
+	fieldRead     = "read"   // conversation info; Value: read up to, ms
+)
+
+// pendingSet is the pending changes of one object: item, then field.
+type pendingSet map[string]map[string]bool
+
+func newPendingSet(pending []store.ConfigPending) pendingSet {
+	out := pendingSet{}
+	for _, p := range pending {
+		if out[p.Item] == nil {
+			out[p.Item] = map[string]bool{}
+		}
+		out[p.Item][p.Field] = true
+	}
+	return out
+}
+
+// has reports whether field of item has a pending change.
+func (p pendingSet) has(item, field string) bool { return p[item][field] }
+
+// pendingFields are the pending changes of fields of item.
+func pendingFields(item string, fields ...string) []store.ConfigPending {
+	out := make([]store.ConfigPending, len(fields))
+	for i, f := range fields {
+		out[i] = store.ConfigPending{Item: item, Field: f}
+	}
+	return out
+}
+
 // syncContact writes what the local database knows of peer into the
-// contacts object. Fields the client does not keep (notifications, mute,
-// created) stay as they are.
-func (c *Client) syncContact(ctx context.Context, peer key.SessionID) error {
+// contacts object; fields name what the user changed (kept as pending
+// changes before the object's first fetch). Fields the client does not
+// keep (notifications, mute, created) stay as they are.
+func (c *Client) syncContact(ctx context.Context, peer key.SessionID, fields ...string) error {
 	if peer == c.self || peer.Prefix() != key.PrefixStandard {
 		return nil
 	}
-	ct, err := c.db.Contact(ctx, peer)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
+	ct, conv, err := c.localContact(ctx, peer)
 	if err != nil {
 		return err
 	}
-	conv, err := c.db.Conversation(ctx, peer)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
+	changed := map[string]bool{}
+	for _, f := range fields {
+		changed[f] = true
 	}
-	return c.updateUser(ctx, config.ContactsKind.Namespace, func(s *configSync) error {
-		e := s.contacts.GetOrNew(peer)
+	return c.updateUser(ctx, config.ContactsKind.Namespace, pendingFields(peer.String(), fields...), func(s *configSync) error {
+		return putContact(s.contacts, peer, ct, conv, changed, true)
+	})
+}
+
+// localContact reads peer's contact (nil when there is none) and
+// conversation (nil when there is none) from the local database.
+func (c *Client) localContact(ctx context.Context, peer key.SessionID) (*store.Contact, *store.Conversation, error) {
+	ct, err := c.db.Contact(ctx, peer)
+	if errors.Is(err, store.ErrNotFound) {
+		ct, err = nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	conv, err := c.db.Conversation(ctx, peer)
+	if errors.Is(err, store.ErrNotFound) {
+		conv, err = nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return ct, conv, nil
+}
+
+// putContact writes what the local database keeps of peer (ct, nil when
+// peer is not a contact there, and conv) into the contacts object: the
+// whole entry when whole is set or the entry is new to the object, else
+// the fields in changed. Without a local contact, only an entry the
+// object has is changed, in the fields in changed (a disappearing
+// setting with someone this device knows only from the object).
+func putContact(contacts *config.Contacts, peer key.SessionID, ct *store.Contact, conv *store.Conversation, changed map[string]bool, whole bool) error {
+	e, ok := contacts.Get(peer)
+	switch {
+	case ct == nil && (!ok || len(changed) == 0):
+		return nil
+	case ct == nil:
+		ct, whole = &store.Contact{}, false
+	case !ok:
+		e, whole = contacts.GetOrNew(peer), true
+	}
+	only := changed
+	if whole {
+		only = nil
+	}
+	contactFields(&e, ct, conv, only)
+	return contacts.Set(e)
+}
+
+// contactFields sets the fields of e that the local database keeps from
+// ct and conv: all of them when only is nil, else the fields in only.
+func contactFields(e *config.Contact, ct *store.Contact, conv *store.Conversation, only map[string]bool) {
+	set := func(f string) bool { return only == nil || only[f] }
+	if only == nil {
 		e.Name = config.TruncateName(ct.DisplayName, config.MaxNameLength)
-		e.Nickname = config.TruncateName(ct.Nickname, config.MaxNameLength)
 		e.Pic = config.ProfilePic{}
 		if ct.PicURL != "" && len(ct.PicKey) == picKeySize {
 			e.Pic = config.ProfilePic{URL: ct.PicURL, Key: ct.PicKey}
 		}
-		e.Approved, e.ApprovedMe, e.Blocked, e.Priority = ct.Approved, ct.ApprovedMe, ct.Blocked, ct.Priority
+		e.ApprovedMe = ct.ApprovedMe
+	}
+	if set(fieldNickname) {
+		e.Nickname = config.TruncateName(ct.Nickname, config.MaxNameLength)
+	}
+	if set(fieldApproved) {
+		e.Approved = ct.Approved
+	}
+	if set(fieldBlocked) {
+		e.Blocked = ct.Blocked
+	}
+	if set(fieldPriority) {
+		e.Priority = ct.Priority
+	}
+	if set(fieldExpiry) {
 		e.Expiry, e.ExpirySeconds = config.ExpiryNone, 0
 		if conv != nil && conv.ExpiryMode != store.ExpiryOff && conv.ExpiryTimer > 0 {
 			e.Expiry, e.ExpirySeconds = configExpiry(conv.ExpiryMode), int64(conv.ExpiryTimer)
 		}
-		return s.contacts.Set(e)
-	})
+	}
 }
 
 // forgetContact removes peer from the contacts object (a declined
 // request).
 func (c *Client) forgetContact(ctx context.Context, peer key.SessionID) error {
-	return c.updateUser(ctx, config.ContactsKind.Namespace, func(s *configSync) error {
+	return c.updateUser(ctx, config.ContactsKind.Namespace, pendingFields(peer.String(), fieldErased), func(s *configSync) error {
 		s.contacts.Erase(peer)
 		return nil
 	})
@@ -110,58 +213,145 @@ func (c *Client) forgetContact(ctx context.Context, peer key.SessionID) error {
 // peer was read up to upTo (ms). The object ignores a position older than
 // 30 days (libsession's PRUNE_LOW).
 func (c *Client) syncRead(ctx context.Context, peer key.SessionID, upTo int64) error {
-	return c.updateUser(ctx, config.ConvoInfoKind.Namespace, func(s *configSync) error {
-		cv := s.convo.GetOrNew(config.OneToOne(peer))
-		if upTo <= cv.LastRead {
-			return nil
-		}
-		cv.LastRead = upTo
-		return s.convo.Set(cv)
+	pend := []store.ConfigPending{{Item: peer.String(), Field: fieldRead, Value: upTo}}
+	return c.updateUser(ctx, config.ConvoInfoKind.Namespace, pend, func(s *configSync) error {
+		return setRead(s.convo, peer, upTo)
 	})
 }
 
-// syncProfile writes our name, picture and Note to Self's disappearing
-// setting into the user profile.
-func (c *Client) syncProfile(ctx context.Context) error {
+// setRead moves the read position of the conversation with peer to upTo
+// if that is later.
+func setRead(convo *config.ConvoInfo, peer key.SessionID, upTo int64) error {
+	cv := convo.GetOrNew(config.OneToOne(peer))
+	if upTo <= cv.LastRead {
+		return nil
+	}
+	cv.LastRead = upTo
+	return convo.Set(cv)
+}
+
+// localProfile is what the local database keeps of the user profile.
+type localProfile struct {
+	name    string
+	pic     config.ProfilePic
+	ntsSecs int64 // Note to Self's disappearing timer; 0: off
+}
+
+func (c *Client) localProfile(ctx context.Context) (localProfile, error) {
+	var p localProfile
 	name, _, err := c.db.Setting(ctx, settingProfileName)
 	if err != nil {
-		return err
+		return p, err
 	}
 	url, _, err := c.db.Setting(ctx, settingProfilePicURL)
 	if err != nil {
-		return err
+		return p, err
 	}
 	keyHex, _, err := c.db.Setting(ctx, settingProfilePicKey)
 	if err != nil {
-		return err
+		return p, err
 	}
 	picKey, _ := hex.DecodeString(keyHex)
 	nts, err := c.db.Conversation(ctx, c.self)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
+		return p, err
 	}
-	return c.updateUser(ctx, config.UserProfileKind.Namespace, func(s *configSync) error {
-		s.profile.SetNameTruncated(name)
-		pic := config.ProfilePic{}
-		if url != "" && len(picKey) == picKeySize {
-			pic = config.ProfilePic{URL: url, Key: picKey}
-		}
-		if err := s.profile.SetPic(pic); err != nil {
+	p.name = name
+	if url != "" && len(picKey) == picKeySize {
+		p.pic = config.ProfilePic{URL: url, Key: picKey}
+	}
+	if nts != nil && nts.ExpiryMode != store.ExpiryOff {
+		p.ntsSecs = int64(nts.ExpiryTimer)
+	}
+	return p, nil
+}
+
+// profileFields sets the fields of the user profile from lp: all of them
+// when only is nil, else the fields in only.
+func profileFields(prof *config.UserProfile, lp localProfile, only map[string]bool) error {
+	set := func(f string) bool { return only == nil || only[f] }
+	if set(fieldName) {
+		prof.SetNameTruncated(lp.name)
+	}
+	if set(fieldPic) {
+		if err := prof.SetPic(lp.pic); err != nil {
 			return err
 		}
-		var secs int64
-		if nts != nil && nts.ExpiryMode != store.ExpiryOff {
-			secs = int64(nts.ExpiryTimer)
-		}
-		s.profile.SetNoteToSelfExpiry(secs)
-		return nil
+	}
+	if set(fieldExpiry) {
+		prof.SetNoteToSelfExpiry(lp.ntsSecs)
+	}
+	return nil
+}
+
+// syncProfile writes our name, picture and Note to Self's disappearing
+// setting into the user profile; fields name what the user changed.
+func (c *Client) syncProfile(ctx context.Context, fields ...string) error {
+	lp, err := c.localProfile(ctx)
+	if err != nil {
+		return err
+	}
+	return c.updateUser(ctx, config.UserProfileKind.Namespace, pendingFields("", fields...), func(s *configSync) error {
+		return profileFields(s.profile, lp, nil)
 	})
 }
 
-// The apply functions run with the objects locked, after a merge that
-// changed the object; before is the object's data before the merge.
+// The replay functions run with the objects locked, after the first fetch
+// of their object and its merge: they write the changes the user made
+// before it from the local database into the object (the local change is
+// the newer one).
 
-func (c *Client) applyProfile(ctx context.Context, _ config.Dict) error {
+func (c *Client) replayContacts(ctx context.Context, pending []store.ConfigPending) error {
+	s := &c.cs
+	for item, fields := range newPendingSet(pending) {
+		id, err := key.ParseStandardSessionID(item)
+		if err != nil || id == c.self {
+			continue
+		}
+		if fields[fieldErased] {
+			s.contacts.Erase(id)
+		}
+		if len(fields) == 1 && fields[fieldErased] {
+			continue
+		}
+		ct, conv, err := c.localContact(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := putContact(s.contacts, id, ct, conv, fields, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Client) replayProfile(ctx context.Context, pending []store.ConfigPending) error {
+	lp, err := c.localProfile(ctx)
+	if err != nil {
+		return err
+	}
+	return profileFields(c.cs.profile, lp, newPendingSet(pending)[""])
+}
+
+func (c *Client) replayConvoInfo(_ context.Context, pending []store.ConfigPending) error {
+	for _, p := range pending {
+		id, err := key.ParseStandardSessionID(p.Item)
+		if err != nil || p.Field != fieldRead {
+			continue
+		}
+		if err := setRead(c.cs.convo, id, p.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// The apply functions run with the objects locked, after a merge that
+// changed the object; before is the object's data before the merge, skip
+// the local changes still waiting to be written into the object (on its
+// first fetch), which the merged data must not undo.
+
+func (c *Client) applyProfile(ctx context.Context, _ config.Dict, skip pendingSet) error {
 	p := c.cs.profile
 	now := c.nowMillis()
 	name, pic := p.Name(), p.Pic()
@@ -171,14 +361,21 @@ func (c *Client) applyProfile(ctx context.Context, _ config.Dict) error {
 	}
 	mode, secs := storeExpiry(config.ExpiryAfterSend, p.NoteToSelfExpiry())
 	err := c.db.Update(ctx, func(tx *store.Tx) error {
-		if err := setIfChanged(ctx, tx, settingProfileName, name); err != nil {
-			return err
+		if !skip.has("", fieldName) {
+			if err := setIfChanged(ctx, tx, settingProfileName, name); err != nil {
+				return err
+			}
 		}
-		if err := setIfChanged(ctx, tx, settingProfilePicURL, url); err != nil {
-			return err
+		if !skip.has("", fieldPic) {
+			if err := setIfChanged(ctx, tx, settingProfilePicURL, url); err != nil {
+				return err
+			}
+			if err := setIfChanged(ctx, tx, settingProfilePicKey, hex.EncodeToString(picKey)); err != nil {
+				return err
+			}
 		}
-		if err := setIfChanged(ctx, tx, settingProfilePicKey, hex.EncodeToString(picKey)); err != nil {
-			return err
+		if skip.has("", fieldExpiry) {
+			return nil
 		}
 		nts, err := tx.Conversation(ctx, c.self)
 		switch {
@@ -207,17 +404,17 @@ func setIfChanged(ctx context.Context, tx *store.Tx, k, v string) error {
 	return tx.SetSetting(ctx, k, v)
 }
 
-func (c *Client) applyContacts(ctx context.Context, before config.Dict) error {
+func (c *Client) applyContacts(ctx context.Context, before config.Dict, skip pendingSet) error {
 	now := c.nowMillis()
 	all := c.cs.contacts.All()
 	var events []Event
 	err := c.db.Update(ctx, func(tx *store.Tx) error {
 		events = events[:0]
 		for _, e := range all {
-			if e.ID == c.self {
+			if e.ID == c.self || skip.has(e.ID.String(), fieldErased) {
 				continue
 			}
-			changed, err := c.applyContact(ctx, tx, e, now)
+			changed, err := c.applyContact(ctx, tx, e, now, skip[e.ID.String()])
 			if err != nil {
 				return err
 			}
@@ -231,7 +428,7 @@ func (c *Client) applyContacts(ctx context.Context, before config.Dict) error {
 			if err != nil || id.Prefix() != key.PrefixStandard {
 				continue
 			}
-			if _, ok := c.cs.contacts.Get(id); ok {
+			if _, ok := c.cs.contacts.Get(id); ok || len(skip[id.String()]) > 0 {
 				continue
 			}
 			removed, err := tx.RemoveRequest(ctx, id)
@@ -253,8 +450,9 @@ func (c *Client) applyContacts(ctx context.Context, before config.Dict) error {
 	return err
 }
 
-// applyContact brings the local contact e.ID in line with e.
-func (c *Client) applyContact(ctx context.Context, tx *store.Tx, e config.Contact, now int64) (bool, error) {
+// applyContact brings the local contact e.ID in line with e, but for the
+// fields in skip.
+func (c *Client) applyContact(ctx context.Context, tx *store.Tx, e config.Contact, now int64, skip map[string]bool) (bool, error) {
 	id := e.ID
 	cur, err := tx.Contact(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -276,26 +474,29 @@ func (c *Client) applyContact(ctx context.Context, tx *store.Tx, e config.Contac
 		url, picKey = e.Pic.URL, e.Pic.Key
 	}
 	for _, err := range []error{
-		step(e.Approved != cur.Approved, func() error { return tx.SetApproved(ctx, id, e.Approved, now) }),
+		step(!skip[fieldApproved] && e.Approved != cur.Approved, func() error { return tx.SetApproved(ctx, id, e.Approved, now) }),
 		step(e.ApprovedMe && !cur.ApprovedMe, func() error { return tx.SetApprovedMe(ctx, id, true, now) }),
-		step(e.Blocked != cur.Blocked, func() error { return tx.SetBlocked(ctx, id, e.Blocked, now) }),
+		step(!skip[fieldBlocked] && e.Blocked != cur.Blocked, func() error { return tx.SetBlocked(ctx, id, e.Blocked, now) }),
 		step(e.Name != "" && e.Name != cur.DisplayName, func() error { return tx.SetDisplayName(ctx, id, e.Name, now) }),
-		step(e.Nickname != cur.Nickname, func() error { return tx.SetNickname(ctx, id, e.Nickname, now) }),
+		step(!skip[fieldNickname] && e.Nickname != cur.Nickname, func() error { return tx.SetNickname(ctx, id, e.Nickname, now) }),
 		step(url != cur.PicURL || !bytes.Equal(picKey, cur.PicKey), func() error {
 			return tx.SetContactPicture(ctx, id, url, picKey, now)
 		}),
-		step(e.Priority != cur.Priority, func() error { return tx.SetPriority(ctx, id, e.Priority, now) }),
+		step(!skip[fieldPriority] && e.Priority != cur.Priority, func() error { return tx.SetPriority(ctx, id, e.Priority, now) }),
 	} {
 		if err != nil {
 			return false, err
 		}
 	}
-	if e.Approved {
+	if e.Approved && !skip[fieldApproved] {
 		removed, err := tx.RemoveRequest(ctx, id)
 		if err != nil {
 			return false, err
 		}
 		changed = changed || removed
+	}
+	if skip[fieldExpiry] {
+		return changed, nil
 	}
 	mode, secs := storeExpiry(e.Expiry, e.ExpirySeconds)
 	conv, err := tx.Conversation(ctx, id)
@@ -314,7 +515,7 @@ func (c *Client) applyContact(ctx context.Context, tx *store.Tx, e config.Contac
 	return changed, err
 }
 
-func (c *Client) applyConvoInfo(ctx context.Context, _ config.Dict) error {
+func (c *Client) applyConvoInfo(ctx context.Context, _ config.Dict, _ pendingSet) error {
 	now := c.nowMillis()
 	all := c.cs.convo.All()
 	var events []Event

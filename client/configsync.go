@@ -59,8 +59,12 @@ type syncedConfig struct {
 	// stale entries first).
 	push func() (config.Push, error)
 	// apply, for the user objects, brings the local database in line with
-	// the merged data (before: the data before the merge).
-	apply func(ctx context.Context, before config.Dict) error
+	// the merged data (before: the data before the merge), but for the
+	// changes in skip.
+	apply func(ctx context.Context, before config.Dict, skip pendingSet) error
+	// replay, for the user objects, writes the local changes made before
+	// the first fetch into the object.
+	replay func(ctx context.Context, pending []store.ConfigPending) error
 
 	lastPush, lastMerge int64 // ms
 	lastErr             string
@@ -75,6 +79,12 @@ type configSync struct {
 	objs map[int]*syncedConfig // by namespace
 	err  error                 // why the user objects could not be loaded
 	kick chan struct{}
+	// fetched holds the namespaces retrieved from our swarm at least
+	// once. Before its first fetch an object is not pushed, and the user
+	// objects are not changed: the changes wait in the database
+	// (config_pending) and are written into the object after the first
+	// merge, so that libsession's lag rule cannot drop them.
+	fetched map[int]bool
 
 	// The user objects (nil when err is set), sharing their *Config with
 	// objs.
@@ -127,7 +137,14 @@ func (c *Client) loadConfigs(ctx context.Context) {
 	s := &c.cs
 	s.objs = map[int]*syncedConfig{}
 	s.kick = make(chan struct{}, 1)
-	if err := c.loadUserConfigs(ctx); err != nil {
+	fetched, err := c.db.ConfigFetched(ctx)
+	if err == nil {
+		s.fetched = fetched
+		err = c.loadUserConfigs(ctx)
+	} else {
+		s.fetched = map[int]bool{}
+	}
+	if err != nil {
 		s.err = err
 		s.objs = map[int]*syncedConfig{}
 		s.profile, s.contacts, s.convo, s.groups = nil, nil, nil, nil
@@ -138,7 +155,7 @@ func (c *Client) loadConfigs(ctx context.Context) {
 func (c *Client) loadUserConfigs(ctx context.Context) error {
 	s := &c.cs
 	add := func(kind config.Kind, build func(config.Options) (*config.Config, func() (config.Push, error), error),
-		apply func(context.Context, config.Dict) error) error {
+		apply func(context.Context, config.Dict, pendingSet) error, replay func(context.Context, []store.ConfigPending) error) error {
 		opts, saved, err := c.userOptions(ctx, kind)
 		if err != nil {
 			return err
@@ -147,7 +164,7 @@ func (c *Client) loadUserConfigs(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("client: config %s: %w", kind.Name, err)
 		}
-		o := &syncedConfig{kind: kind, cfg: cfg, push: push, apply: apply}
+		o := &syncedConfig{kind: kind, cfg: cfg, push: push, apply: apply, replay: replay}
 		if saved != nil {
 			o.lastPush, o.lastMerge, o.lastErr = saved.LastPush, saved.LastMerge, saved.LastError
 		}
@@ -162,7 +179,7 @@ func (c *Client) loadUserConfigs(ctx context.Context) error {
 			}
 			s.profile = p
 			return p.Config, p.Push, nil
-		}, c.applyProfile),
+		}, c.applyProfile, c.replayProfile),
 		add(config.ContactsKind, func(o config.Options) (*config.Config, func() (config.Push, error), error) {
 			ct, err := config.NewContacts(o)
 			if err != nil {
@@ -170,7 +187,7 @@ func (c *Client) loadUserConfigs(ctx context.Context) error {
 			}
 			s.contacts = ct
 			return ct.Config, ct.Push, nil
-		}, c.applyContacts),
+		}, c.applyContacts, c.replayContacts),
 		add(config.ConvoInfoKind, func(o config.Options) (*config.Config, func() (config.Push, error), error) {
 			ci, err := config.NewConvoInfo(o)
 			if err != nil {
@@ -178,7 +195,7 @@ func (c *Client) loadUserConfigs(ctx context.Context) error {
 			}
 			s.convo = ci
 			return ci.Config, ci.Push, nil
-		}, c.applyConvoInfo),
+		}, c.applyConvoInfo, c.replayConvoInfo),
 		add(config.UserGroupsKind, func(o config.Options) (*config.Config, func() (config.Push, error), error) {
 			g, err := config.NewUserGroups(o)
 			if err != nil {
@@ -186,7 +203,7 @@ func (c *Client) loadUserConfigs(ctx context.Context) error {
 			}
 			s.groups = g
 			return g.Config, g.Push, nil
-		}, nil),
+		}, nil, nil),
 	)
 }
 
@@ -246,12 +263,77 @@ func (c *Client) UpdateConfig(ctx context.Context, ns int, fn func(cfg *config.C
 }
 
 // updateUser runs fn on the user objects (locked) and saves and
-// schedules the object in ns. With config sync off it does nothing.
-func (c *Client) updateUser(ctx context.Context, ns int, fn func(s *configSync) error) error {
-	if c.cs.err != nil {
+// schedules the object in ns. Before the object's first fetch it records
+// pend, the fields the user changed, instead (ingestConfig writes them
+// into the object after the first merge). With config sync off it does
+// nothing.
+func (c *Client) updateUser(ctx context.Context, ns int, pend []store.ConfigPending, fn func(s *configSync) error) error {
+	s := &c.cs
+	if s.err != nil {
 		return nil
 	}
-	return c.UpdateConfig(ctx, ns, func(*config.Config) error { return fn(&c.cs) })
+	s.mu.Lock()
+	if !s.fetched[ns] {
+		defer s.mu.Unlock()
+		return c.db.Update(ctx, func(tx *store.Tx) error {
+			for _, p := range pend {
+				if p.Field == fieldErased {
+					// Erasing undoes the item's earlier changes.
+					if err := tx.DeleteConfigPending(ctx, ns, p.Item); err != nil {
+						return err
+					}
+				}
+				if err := tx.AddConfigPending(ctx, ns, p); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	s.mu.Unlock()
+	return c.UpdateConfig(ctx, ns, func(*config.Config) error { return fn(s) })
+}
+
+// MarkNewAccount records that this client's account was just created
+// (sotto id new): its swarm holds no config objects yet, so there is
+// nothing to fetch before the first push.
+func (c *Client) MarkNewAccount(ctx context.Context) error {
+	s := &c.cs
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	namespaces := make([]int, 0, len(s.objs))
+	for ns := range s.objs {
+		namespaces = append(namespaces, ns)
+	}
+	if err := c.db.Update(ctx, func(tx *store.Tx) error {
+		for _, ns := range namespaces {
+			if err := tx.SetConfigFetched(ctx, ns); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, ns := range namespaces {
+		s.fetched[ns] = true
+	}
+	kick(s.kick)
+	return nil
+}
+
+// configsUnfetched reports whether some config namespace was never
+// retrieved from our swarm.
+func (c *Client) configsUnfetched() bool {
+	s := &c.cs
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ns := range s.objs {
+		if !s.fetched[ns] {
+			return true
+		}
+	}
+	return false
 }
 
 // saveDumpLocked saves o's dump when it changed.
@@ -358,11 +440,23 @@ func (c *Client) pushConfigs(ctx context.Context) time.Time {
 }
 
 // PushConfigs pushes every config object that has changes, now (commands
-// that run once use it; Serve pushes by itself).
+// that run once use it; Serve pushes by itself). An object never fetched
+// from our swarm is fetched first: it is only pushed after its first
+// fetch.
 func (c *Client) PushConfigs(ctx context.Context) error {
 	if c.net == nil {
 		return ErrNoNetwork
 	}
+	if c.configsUnfetched() {
+		if _, err := c.receiveAll(ctx); err != nil {
+			return err
+		}
+	}
+	return c.pushAllConfigs(ctx)
+}
+
+// pushAllConfigs pushes every fetched object that has changes, now.
+func (c *Client) pushAllConfigs(ctx context.Context) error {
 	var errs []error
 	for _, ns := range c.configNamespaces() {
 		if _, err := c.pushConfig(ctx, ns, true); err != nil {
@@ -379,9 +473,9 @@ func (c *Client) pushConfig(ctx context.Context, ns int, force bool) (time.Time,
 	s := &c.cs
 	s.mu.Lock()
 	o, ok := s.objs[ns]
-	if !ok || !o.cfg.NeedsPush() || (!force && c.clock.Now().Before(o.retryAt)) {
+	if !ok || !s.fetched[ns] || !o.cfg.NeedsPush() || (!force && c.clock.Now().Before(o.retryAt)) {
 		var retry time.Time
-		if ok && o.cfg.NeedsPush() {
+		if ok && s.fetched[ns] && o.cfg.NeedsPush() {
 			retry = o.retryAt
 		}
 		s.mu.Unlock()
@@ -491,8 +585,12 @@ func (c *Client) storeConfigMessage(ctx context.Context, ns int, data []byte, ts
 
 // ingestConfig merges the messages one retrieve returned for namespace ns
 // and applies the result; the node's last hash moves in the same
-// transaction as the saved dump.
-func (c *Client) ingestConfig(ctx context.Context, node, lastHash string, ns int, msgs []storagerpc.RetrievedMessage) error {
+// transaction as the saved dump. The first complete retrieve of ns (more
+// is false: the node has nothing further), empty or not, is its first
+// fetch: the local changes made before it are written into the merged
+// object (the local change wins: it is the newer one) and their record
+// cleared, in the same transaction.
+func (c *Client) ingestConfig(ctx context.Context, node, lastHash string, ns int, msgs []storagerpc.RetrievedMessage, more bool) error {
 	var in []config.Incoming
 	for _, m := range msgs {
 		if storagerpc.ValidMessageHash(m.Hash) {
@@ -503,16 +601,23 @@ func (c *Client) ingestConfig(ctx context.Context, node, lastHash string, ns int
 	if len(msgs) > 0 && msgs[len(msgs)-1].Hash != lastHash {
 		newLast = msgs[len(msgs)-1].Hash
 	}
-	if len(in) == 0 && newLast == "" {
-		return nil
-	}
 	s := &c.cs
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o, ok := s.objs[ns]
-	if !ok {
+	first := ok && !s.fetched[ns]
+	done := first && !more // this retrieve completes the first fetch
+	if !ok || (len(in) == 0 && newLast == "" && !done) {
 		return nil
 	}
+	var pending []store.ConfigPending
+	if first {
+		var err error
+		if pending, err = c.db.ConfigPendingOf(ctx, ns); err != nil {
+			return err
+		}
+	}
+	skip := newPendingSet(pending)
 	now := c.nowMillis()
 	if len(in) > 0 {
 		c.log.Debug("config merge", "namespace", ns, "messages", len(in), "seqno", o.cfg.Seqno())
@@ -529,7 +634,7 @@ func (c *Client) ingestConfig(ctx context.Context, node, lastHash string, ns int
 		if changed := !slices.Equal(before, o.cfg.Serialized()); changed {
 			o.lastMerge = now
 			if o.apply != nil {
-				if err := o.apply(ctx, beforeData); err != nil {
+				if err := o.apply(ctx, beforeData, skip); err != nil {
 					c.log.Warn("config merge: apply", "namespace", ns, "error", err)
 				}
 			}
@@ -540,7 +645,21 @@ func (c *Client) ingestConfig(ctx context.Context, node, lastHash string, ns int
 			}
 		}
 	}
+	if done && o.replay != nil && len(pending) > 0 {
+		c.log.Debug("config first fetch: local changes", "namespace", ns, "changes", len(pending))
+		if err := o.replay(ctx, pending); err != nil {
+			return fmt.Errorf("client: config %s: local changes: %w", o.kind.Name, err)
+		}
+	}
 	err := c.db.Update(ctx, func(tx *store.Tx) error {
+		if done {
+			if err := tx.SetConfigFetched(ctx, ns); err != nil {
+				return err
+			}
+			if err := tx.ClearConfigPending(ctx, ns); err != nil {
+				return err
+			}
+		}
 		if o.cfg.NeedsDump() {
 			if err := tx.SaveConfigDump(ctx, o.kind.Name, o.kind.Namespace, o.cfg.Dump()); err != nil {
 				return err
@@ -558,6 +677,9 @@ func (c *Client) ingestConfig(ctx context.Context, node, lastHash string, ns int
 	})
 	if err != nil {
 		return err
+	}
+	if done {
+		s.fetched[ns] = true
 	}
 	if o.cfg.NeedsPush() {
 		kick(s.kick)
@@ -577,6 +699,9 @@ type ConfigStatus struct {
 	LastPush  time.Time `json:"last_push"`
 	LastMerge time.Time `json:"last_merge"`
 	LastError string    `json:"last_error,omitempty"`
+	// Fetched: the object was retrieved from our swarm at least once
+	// (before that, nothing is pushed).
+	Fetched bool `json:"fetched"`
 }
 
 // SyncStatus reports every config object under sync, by namespace. Its
@@ -592,7 +717,7 @@ func (c *Client) SyncStatus() ([]ConfigStatus, error) {
 	for _, o := range s.objs {
 		st := ConfigStatus{
 			Name: o.kind.Name, Namespace: o.kind.Namespace, Seqno: o.cfg.Seqno(), State: stateName(o.cfg.State()),
-			LastError: o.lastErr,
+			LastError: o.lastErr, Fetched: s.fetched[o.kind.Namespace],
 		}
 		h := blake2b.Sum256(o.cfg.Serialized())
 		st.Hash = hex.EncodeToString(h[:])

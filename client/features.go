@@ -254,9 +254,9 @@ func (c *Client) SetDisappearing(ctx context.Context, peer key.SessionID, mode s
 	c.emit(Event{Kind: EventDisappearing, Conversation: peer, Mode: mode, Timer: secs})
 	kick(c.kickOutbox)
 	if peer == c.self {
-		c.configWarn(c.syncProfile(ctx))
+		c.configWarn(c.syncProfile(ctx, fieldExpiry))
 	} else {
-		c.configWarn(c.syncContact(ctx, peer))
+		c.configWarn(c.syncContact(ctx, peer, fieldExpiry))
 	}
 	return nil
 }
@@ -282,7 +282,7 @@ func (c *Client) Accept(ctx context.Context, peer key.SessionID) error {
 	})
 	if err == nil {
 		kick(c.kickOutbox)
-		c.configWarn(c.syncContact(ctx, peer))
+		c.configWarn(c.syncContact(ctx, peer, fieldApproved, fieldBlocked))
 	}
 	return err
 }
@@ -326,7 +326,7 @@ func (c *Client) Block(ctx context.Context, peer key.SessionID, blocked bool) er
 	if err := c.db.SetBlocked(ctx, peer, blocked, c.nowMillis()); err != nil {
 		return err
 	}
-	c.configWarn(c.syncContact(ctx, peer))
+	c.configWarn(c.syncContact(ctx, peer, fieldBlocked))
 	return nil
 }
 
@@ -343,7 +343,7 @@ func (c *Client) SetNickname(ctx context.Context, peer key.SessionID, name strin
 	if err := c.db.SetNickname(ctx, peer, name, c.nowMillis()); err != nil {
 		return err
 	}
-	c.configWarn(c.syncContact(ctx, peer))
+	c.configWarn(c.syncContact(ctx, peer, fieldNickname))
 	return nil
 }
 
@@ -367,7 +367,7 @@ func (c *Client) SetPriority(ctx context.Context, peer key.SessionID, p int64) e
 	if err := c.db.SetPriority(ctx, peer, p, c.nowMillis()); err != nil {
 		return err
 	}
-	c.configWarn(c.syncContact(ctx, peer))
+	c.configWarn(c.syncContact(ctx, peer, fieldPriority))
 	return nil
 }
 
@@ -388,7 +388,7 @@ func (c *Client) SetProfileName(ctx context.Context, name string) error {
 	if err := c.db.SetSetting(ctx, settingProfileName, name); err != nil {
 		return err
 	}
-	c.configWarn(c.syncProfile(ctx))
+	c.configWarn(c.syncProfile(ctx, fieldName))
 	return nil
 }
 
@@ -410,7 +410,7 @@ func (c *Client) SetProfilePicture(ctx context.Context, url string, picKey []byt
 	if err != nil {
 		return err
 	}
-	c.configWarn(c.syncProfile(ctx))
+	c.configWarn(c.syncProfile(ctx, fieldPic))
 	return nil
 }
 

@@ -37,7 +37,10 @@ func (c *Client) receiveLoop(ctx context.Context) {
 	}
 	for ctx.Err() == nil {
 		wait := c.cfg.LongPollWait
-		if wait < 0 || (node != nil && noLongPoll[*node]) {
+		// A config namespace never fetched is fetched at once: its
+		// pushes wait for it.
+		fetching := c.configsUnfetched()
+		if wait < 0 || (node != nil && noLongPoll[*node]) || fetching {
 			wait = 0
 		}
 		start := c.clock.Now()
@@ -60,7 +63,7 @@ func (c *Client) receiveLoop(ctx context.Context) {
 			node = &id
 			_ = c.db.SetSetting(ctx, settingPollNode, id.String())
 		}
-		if res.more {
+		if res.more || (fetching && !c.configsUnfetched()) {
 			continue
 		}
 		if wait > 0 {
@@ -175,7 +178,7 @@ func (c *Client) retrieve(ctx context.Context, prefer *key.NodePublic, wait time
 		if r == nil {
 			continue
 		}
-		if err := c.ingestConfig(ctx, dest.Ed25519.String(), lastHashes[i], spaces[i], r.Messages); err != nil {
+		if err := c.ingestConfig(ctx, dest.Ed25519.String(), lastHashes[i], spaces[i], r.Messages, r.More); err != nil {
 			return retrieveResult{}, err
 		}
 		res.returned += len(r.Messages)
@@ -354,7 +357,7 @@ func (c *Client) ingestBatch(ctx context.Context, node key.NodePublic, lastHash 
 		kick(c.kickOutbox)
 	}
 	for _, id := range b.unhidden {
-		c.configWarn(c.syncContact(ctx, id))
+		c.configWarn(c.syncContact(ctx, id, fieldPriority))
 	}
 	return count, nil
 }

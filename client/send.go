@@ -114,7 +114,7 @@ func (c *Client) Send(ctx context.Context, peer key.SessionID, body string, opt 
 	}
 	c.emit(Event{Kind: EventMessage, Conversation: peer, Message: msg})
 	kick(c.kickExpiry)
-	c.configWarn(c.syncContact(ctx, peer))
+	c.configWarn(c.syncContact(ctx, peer, fieldApproved))
 	return c.deliverMessage(ctx, msg)
 }
 

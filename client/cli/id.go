@@ -225,6 +225,8 @@ func (a *app) saveNewIdentity(f *idFlags, k *identity.Keys, restore bool) error 
 	encrypted := len(pass) > 0
 	if restore && a.network != "" {
 		a.fetchRestored(kf)
+	} else if !restore {
+		a.markNewAccount(kf)
 	}
 	if a.json {
 		return a.printJSON(struct {
@@ -423,6 +425,20 @@ func (a *app) kdfParams() (identity.KDFParams, error) {
 		return p, bad(err.Error())
 	}
 	return p, nil
+}
+
+// markNewAccount records in a new account's database that its swarm has
+// no config objects to fetch, so that its first changes are pushed
+// without waiting for a fetch. A failure only makes them wait for it.
+func (a *app) markNewAccount(kf *identity.KeyFile) {
+	c, err := client.Open(client.Config{Home: a.home, Logger: a.logger()}, kf)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = c.MarkNewAccount(ctx)
 }
 
 // fetchRestored fetches a restored account's messages and config objects

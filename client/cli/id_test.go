@@ -118,6 +118,55 @@ func TestIDNewShowExportRestore(t *testing.T) {
 	}
 }
 
+// TestIDNewFetched: a new account's config objects count as fetched (its
+// swarm has none, so its first changes are pushed at once); an account
+// restored without a network waits for its first fetch.
+func TestIDNewFetched(t *testing.T) {
+	fetched := func(env map[string]string) map[string]bool {
+		t.Helper()
+		r := run(t, env, "", "sync", "status", "--json")
+		if r.code != 0 {
+			t.Fatalf("sync status: exit %d: %s", r.code, r.stderr)
+		}
+		var st struct {
+			Objects []struct {
+				Name    string `json:"name"`
+				Fetched bool   `json:"fetched"`
+			} `json:"objects"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || len(st.Objects) == 0 {
+			t.Fatalf("sync status: %v: %q", err, r.stdout)
+		}
+		out := map[string]bool{}
+		for _, o := range st.Objects {
+			out[o.Name] = o.Fetched
+		}
+		return out
+	}
+	env := map[string]string{"SOTTO_HOME": t.TempDir(), "SOTTO_ARGON2": fastArgon2}
+	decodeID(t, run(t, env, "", "id", "new", "--json"))
+	for name, ok := range fetched(env) {
+		if !ok {
+			t.Errorf("new account: %s not fetched", name)
+		}
+	}
+	r := run(t, env, "", "id", "export")
+	if r.code != 0 {
+		t.Fatalf("export: %s", r.stderr)
+	}
+	env2 := map[string]string{"SOTTO_HOME": t.TempDir(), "SOTTO_ARGON2": fastArgon2}
+	decodeID(t, run(t, env2, "", "id", "restore", "--json", "--phrase", strings.TrimSpace(r.stdout)))
+	for name, ok := range fetched(env2) {
+		if ok {
+			t.Errorf("restored offline: %s fetched", name)
+		}
+	}
+	text := run(t, env2, "", "sync", "status")
+	if text.code != 0 || !strings.Contains(text.stdout, "contacts namespace 3 seqno 0 clean") || !strings.Contains(text.stdout, "not fetched yet") {
+		t.Errorf("sync status (text): %q", text.stdout)
+	}
+}
+
 func TestIDRestoreVector(t *testing.T) {
 	// The 13 words of seed 000102...0f give the keys of that seed.
 	v := vectors.Get(t, "mnemonic.seed16_13words")

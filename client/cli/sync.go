@@ -83,6 +83,9 @@ func (a *app) printSyncStatus(s *session) error {
 	for _, o := range st {
 		line := fmt.Sprintf("%s namespace %d seqno %d %s pushed %s merged %s", o.Name, o.Namespace, o.Seqno, o.State,
 			when(o.LastPush), when(o.LastMerge))
+		if !o.Fetched {
+			line += " (not fetched yet: changes wait for the first fetch)"
+		}
 		if o.LastError != "" {
 			line += " error: " + short(o.LastError, 120)
 		}

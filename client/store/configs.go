@@ -66,3 +66,92 @@ func (o ops) ConfigMerged(ctx context.Context, name string, at int64) error {
 	}
 	return nil
 }
+
+// ConfigFetched returns the namespaces retrieved from our swarm at least
+// once (SetConfigFetched).
+func (o ops) ConfigFetched(ctx context.Context) (map[int]bool, error) {
+	rows, err := o.q.QueryContext(ctx, `SELECT namespace FROM config_fetched`)
+	if err != nil {
+		return nil, fmt.Errorf("store: config fetched: %w", err)
+	}
+	defer rows.Close()
+	out := map[int]bool{}
+	for rows.Next() {
+		var ns int
+		if err := rows.Scan(&ns); err != nil {
+			return nil, fmt.Errorf("store: config fetched: %w", err)
+		}
+		out[ns] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: config fetched: %w", err)
+	}
+	return out, nil
+}
+
+// SetConfigFetched records that namespace ns was retrieved from our swarm
+// (or that there is nothing to retrieve: a new account).
+func (o ops) SetConfigFetched(ctx context.Context, ns int) error {
+	if _, err := o.q.ExecContext(ctx, `INSERT INTO config_fetched (namespace) VALUES (?) ON CONFLICT DO NOTHING`, ns); err != nil {
+		return fmt.Errorf("store: set config fetched: %w", err)
+	}
+	return nil
+}
+
+// ConfigPending is a local change to one field of an item of a config
+// object, made before the object's first fetch.
+type ConfigPending struct {
+	Item  string // a Session ID, or "" for the object itself
+	Field string
+	Value int64
+}
+
+// AddConfigPending records a pending change in namespace ns; recording a
+// field again keeps the larger value.
+func (o ops) AddConfigPending(ctx context.Context, ns int, p ConfigPending) error {
+	_, err := o.q.ExecContext(ctx, `INSERT INTO config_pending (namespace, item, field, value) VALUES (?, ?, ?, ?)
+		ON CONFLICT (namespace, item, field) DO UPDATE SET value = max(value, excluded.value)`, ns, p.Item, p.Field, p.Value)
+	if err != nil {
+		return fmt.Errorf("store: add config pending: %w", err)
+	}
+	return nil
+}
+
+// DeleteConfigPending forgets the pending changes of item in namespace
+// ns.
+func (o ops) DeleteConfigPending(ctx context.Context, ns int, item string) error {
+	if _, err := o.q.ExecContext(ctx, `DELETE FROM config_pending WHERE namespace = ? AND item = ?`, ns, item); err != nil {
+		return fmt.Errorf("store: delete config pending: %w", err)
+	}
+	return nil
+}
+
+// ConfigPendingOf returns the pending changes of namespace ns, by item
+// and field.
+func (o ops) ConfigPendingOf(ctx context.Context, ns int) ([]ConfigPending, error) {
+	rows, err := o.q.QueryContext(ctx, `SELECT item, field, value FROM config_pending WHERE namespace = ? ORDER BY item, field`, ns)
+	if err != nil {
+		return nil, fmt.Errorf("store: config pending: %w", err)
+	}
+	defer rows.Close()
+	var out []ConfigPending
+	for rows.Next() {
+		var p ConfigPending
+		if err := rows.Scan(&p.Item, &p.Field, &p.Value); err != nil {
+			return nil, fmt.Errorf("store: config pending: %w", err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: config pending: %w", err)
+	}
+	return out, nil
+}
+
+// ClearConfigPending forgets every pending change of namespace ns.
+func (o ops) ClearConfigPending(ctx context.Context, ns int) error {
+	if _, err := o.q.ExecContext(ctx, `DELETE FROM config_pending WHERE namespace = ?`, ns); err != nil {
+		return fmt.Errorf("store: clear config pending: %w", err)
+	}
+	return nil
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"sotto.dev/key"
@@ -49,6 +50,65 @@ func TestConfigObjects(t *testing.T) {
 	got, err = s.ConfigObject(ctx, "contacts")
 	if err != nil || !bytes.Equal(got.Dump, []byte("dump 2")) || got.LastPush != 30 || got.LastError != "" {
 		t.Fatalf("after reopen: %+v, %v", got, err)
+	}
+}
+
+// TestConfigPending checks the bookkeeping of the first fetch: fetched
+// namespaces and pending changes survive a restart, a field recorded
+// twice keeps its larger value, and clearing is per namespace.
+func TestConfigPending(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "client.db")
+	s, err := Open(ctx, path, testKey(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, err := s.ConfigFetched(ctx); err != nil || len(f) != 0 {
+		t.Fatalf("fetched on a new database: %v, %v", f, err)
+	}
+	for _, step := range []error{
+		s.SetConfigFetched(ctx, 2),
+		s.SetConfigFetched(ctx, 2),
+		s.AddConfigPending(ctx, 3, ConfigPending{Item: "05bb", Field: "b"}),
+		s.AddConfigPending(ctx, 3, ConfigPending{Item: "05aa", Field: "N"}),
+		s.AddConfigPending(ctx, 3, ConfigPending{Item: "05aa", Field: "+"}),
+		s.AddConfigPending(ctx, 4, ConfigPending{Item: "05aa", Field: "r", Value: 20}),
+		s.AddConfigPending(ctx, 4, ConfigPending{Item: "05aa", Field: "r", Value: 10}),
+	} {
+		if step != nil {
+			t.Fatal(step)
+		}
+	}
+	s.Close()
+	if s, err = Open(ctx, path, testKey(4)); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if f, err := s.ConfigFetched(ctx); err != nil || len(f) != 1 || !f[2] {
+		t.Fatalf("fetched after reopen: %v, %v", f, err)
+	}
+	got, err := s.ConfigPendingOf(ctx, 3)
+	want := []ConfigPending{{"05aa", "+", 0}, {"05aa", "N", 0}, {"05bb", "b", 0}}
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("pending in 3: %v, %v; want %v", got, err, want)
+	}
+	if got, err := s.ConfigPendingOf(ctx, 4); err != nil || !slices.Equal(got, []ConfigPending{{"05aa", "r", 20}}) {
+		t.Fatalf("pending in 4: %v, %v", got, err)
+	}
+	if err := s.DeleteConfigPending(ctx, 3, "05aa"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ConfigPendingOf(ctx, 3); err != nil || !slices.Equal(got, []ConfigPending{{"05bb", "b", 0}}) {
+		t.Fatalf("pending in 3 after delete: %v, %v", got, err)
+	}
+	if err := s.ClearConfigPending(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ConfigPendingOf(ctx, 3); err != nil || len(got) != 0 {
+		t.Fatalf("pending in 3 after clear: %v, %v", got, err)
+	}
+	if got, err := s.ConfigPendingOf(ctx, 4); err != nil || len(got) != 1 {
+		t.Fatalf("clearing 3 touched 4: %v, %v", got, err)
 	}
 }
 

@@ -258,6 +258,23 @@ ALTER TABLE contacts ADD COLUMN pic_key BLOB NOT NULL DEFAULT x'';
 ALTER TABLE contacts ADD COLUMN priority INTEGER NOT NULL DEFAULT 0; -- >0 pinned, -1 hidden
 ALTER TABLE conversations ADD COLUMN read_up_to INTEGER NOT NULL DEFAULT 0; -- ms; messages sent up to it are read
 `,
+	// 4: config sync before the first fetch (docs/configsync.md): which
+	// namespaces were retrieved from our swarm at least once, and the
+	// local changes waiting for that first fetch. An object that was
+	// merged already was fetched.
+	`
+CREATE TABLE config_fetched (
+	namespace INTEGER PRIMARY KEY
+) STRICT;
+INSERT INTO config_fetched SELECT DISTINCT namespace FROM config_objects WHERE last_merge > 0;
+CREATE TABLE config_pending (
+	namespace INTEGER NOT NULL,
+	item      TEXT NOT NULL,              -- a contact or conversation (Session ID), '' for the profile
+	field     TEXT NOT NULL,              -- which of the item's fields the user changed
+	value     INTEGER NOT NULL DEFAULT 0, -- the largest value recorded (a read position)
+	PRIMARY KEY (namespace, item, field)
+) STRICT;
+`,
 }
 
 // SchemaVersion is the schema version this build writes.
