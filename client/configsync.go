@@ -75,10 +75,15 @@ type syncedConfig struct {
 // configSync holds the objects; mu guards them and every cfg (a Config is
 // not safe for concurrent use).
 type configSync struct {
-	mu   sync.Mutex
-	objs map[int]*syncedConfig // by namespace
-	err  error                 // why the user objects could not be loaded
-	kick chan struct{}
+	// change serialises a local change (its database write, then the
+	// object update that reads it back) with a merge of fetched messages
+	// and its apply to the database, so that neither overwrites the
+	// other half-way. Lock order: change, then mu.
+	change sync.Mutex
+	mu     sync.Mutex
+	objs   map[int]*syncedConfig // by namespace
+	err    error                 // why the user objects could not be loaded
+	kick   chan struct{}
 	// fetched holds the namespaces retrieved from our swarm at least
 	// once. Before its first fetch an object is not pushed, and the user
 	// objects are not changed: the changes wait in the database
@@ -92,6 +97,13 @@ type configSync struct {
 	contacts *config.Contacts
 	convo    *config.ConvoInfo
 	groups   *config.UserGroups
+}
+
+// lockChange takes configSync.change and returns its unlock: a local
+// change holds it from its database write to its object update.
+func (c *Client) lockChange() func() {
+	c.cs.change.Lock()
+	return c.cs.change.Unlock
 }
 
 // ErrNoConfig: no config object in that namespace.
@@ -591,6 +603,7 @@ func (c *Client) storeConfigMessage(ctx context.Context, ns int, data []byte, ts
 // object (the local change wins: it is the newer one) and their record
 // cleared, in the same transaction.
 func (c *Client) ingestConfig(ctx context.Context, node, lastHash string, ns int, msgs []storagerpc.RetrievedMessage, more bool) error {
+	defer c.lockChange()()
 	var in []config.Incoming
 	for _, m := range msgs {
 		if storagerpc.ValidMessageHash(m.Hash) {

@@ -33,6 +33,7 @@ const MaxProfileNameLen = 100
 // and, through expire, on our swarm), and peer gets a read receipt if we
 // accepted them and read receipts are on. It returns the messages marked.
 func (c *Client) MarkRead(ctx context.Context, peer key.SessionID) ([]*store.Message, error) {
+	defer c.lockChange()()
 	now := c.nowMillis()
 	receipts, err := boolSetting(ctx, c.db, settingReadReceipts, true)
 	if err != nil {
@@ -221,6 +222,7 @@ func (c *Client) React(ctx context.Context, peer key.SessionID, msgID int64, emo
 // with peer and tells peer (and our other devices) with an expiration
 // timer update. Messages sent from now on carry the setting.
 func (c *Client) SetDisappearing(ctx context.Context, peer key.SessionID, mode store.ExpiryMode, timer time.Duration) error {
+	defer c.lockChange()()
 	if peer.Prefix() != key.PrefixStandard {
 		return ErrBadRecipient
 	}
@@ -264,6 +266,7 @@ func (c *Client) SetDisappearing(ctx context.Context, peer key.SessionID, mode s
 // Accept takes peer out of the message requests: its messages join the
 // inbox and peer gets a MessageRequestResponse.
 func (c *Client) Accept(ctx context.Context, peer key.SessionID) error {
+	defer c.lockChange()()
 	err := c.db.Update(ctx, func(tx *store.Tx) error {
 		ok, err := tx.RemoveRequest(ctx, peer)
 		if err != nil {
@@ -301,6 +304,7 @@ func (c *Client) queueRequestResponse(ctx context.Context, tx *store.Tx, peer ke
 // Decline deletes the message request from peer and its messages. Later
 // messages from peer make a new request (Block stops them).
 func (c *Client) Decline(ctx context.Context, peer key.SessionID) error {
+	defer c.lockChange()()
 	err := c.db.Update(ctx, func(tx *store.Tx) error {
 		ok, err := tx.RemoveRequest(ctx, peer)
 		if err != nil {
@@ -320,6 +324,7 @@ func (c *Client) Decline(ctx context.Context, peer key.SessionID) error {
 // Block drops everything peer sends from now on (blocked = true) or
 // lifts the block.
 func (c *Client) Block(ctx context.Context, peer key.SessionID, blocked bool) error {
+	defer c.lockChange()()
 	if peer.Prefix() != key.PrefixStandard {
 		return ErrBadRecipient
 	}
@@ -333,6 +338,7 @@ func (c *Client) Block(ctx context.Context, peer key.SessionID, blocked bool) er
 // SetNickname gives peer a name of our own ("" removes it); it is shown
 // instead of their display name, on every device of the account.
 func (c *Client) SetNickname(ctx context.Context, peer key.SessionID, name string) error {
+	defer c.lockChange()()
 	if peer.Prefix() != key.PrefixStandard || peer == c.self {
 		return ErrBadRecipient
 	}
@@ -358,6 +364,7 @@ const (
 // hides (PriorityHidden) the conversation with peer, on every device of
 // the account. Hidden conversations are left out of the inbox.
 func (c *Client) SetPriority(ctx context.Context, peer key.SessionID, p int64) error {
+	defer c.lockChange()()
 	if peer.Prefix() != key.PrefixStandard || peer == c.self {
 		return ErrBadRecipient
 	}
@@ -381,6 +388,7 @@ func checkName(name string) error {
 // SetProfileName sets the display name sent with our messages ("" to send
 // none).
 func (c *Client) SetProfileName(ctx context.Context, name string) error {
+	defer c.lockChange()()
 	name = strings.TrimSpace(name)
 	if len(name) > MaxProfileNameLen || !utf8.ValidString(name) || strings.ContainsAny(name, "\n\r") {
 		return errors.New("client: display name must be one line of at most 100 bytes")
@@ -395,6 +403,7 @@ func (c *Client) SetProfileName(ctx context.Context, name string) error {
 // SetProfilePicture sets our profile picture: the URL of the encrypted
 // picture on a file server and its 32-byte key (both empty for none).
 func (c *Client) SetProfilePicture(ctx context.Context, url string, picKey []byte) error {
+	defer c.lockChange()()
 	if (url == "") != (len(picKey) == 0) || (url != "" && len(picKey) != picKeySize) {
 		return errors.New("client: a profile picture needs a URL and a 32-byte key")
 	}

@@ -284,6 +284,7 @@ type decoded struct {
 // has all of that or none of it, and then retrieves the same messages
 // again. It returns how many new messages were for us.
 func (c *Client) ingestBatch(ctx context.Context, node key.NodePublic, lastHash string, msgs []storagerpc.RetrievedMessage) (int, error) {
+	defer c.lockChange()() // a message can unhide a conversation: a local config change
 	var fresh []decoded
 	for i := range msgs {
 		m := &msgs[i]

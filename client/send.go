@@ -73,6 +73,7 @@ func (c *Client) Send(ctx context.Context, peer key.SessionID, body string, opt 
 	}
 	sentAt := c.nextTimestamp()
 	var msg *store.Message
+	unlock := c.lockChange() // sending approves peer: a local config change
 	err := c.db.Update(ctx, func(tx *store.Tx) error {
 		conv, err := c.conversation(ctx, tx, peer)
 		if err != nil {
@@ -110,11 +111,13 @@ func (c *Client) Send(ctx context.Context, peer key.SessionID, body string, opt 
 		return c.queueWithSync(ctx, tx, peer, content, sentAt, expiry, msg.ExpiresAt, msg.ID, store.OutboxMessage)
 	})
 	if err != nil {
+		unlock()
 		return nil, err
 	}
+	c.configWarn(c.syncContact(ctx, peer, fieldApproved))
+	unlock()
 	c.emit(Event{Kind: EventMessage, Conversation: peer, Message: msg})
 	kick(c.kickExpiry)
-	c.configWarn(c.syncContact(ctx, peer, fieldApproved))
 	return c.deliverMessage(ctx, msg)
 }
 
