@@ -22,13 +22,13 @@ var keyFile = seedfile.Kind{Format: "sotto-file-server-key-v1", What: "file serv
 // the Ed25519 key finds the onion key; the key file stores the one seed.
 // Keys has no String; fmt and slog show only the public key.
 type Keys struct {
-	ed    key.NodePrivate
+	ed    key.FileServerPrivate
 	onion key.OnionPrivate
 }
 
 // GenerateKeys makes new keys from crypto/rand.
 func GenerateKeys() (*Keys, error) {
-	ed, err := key.GenerateNodePrivate()
+	ed, err := key.GenerateFileServerPrivate()
 	if err != nil {
 		return nil, fmt.Errorf("file server key: %w", err)
 	}
@@ -37,7 +37,7 @@ func GenerateKeys() (*Keys, error) {
 
 // KeysFromSeed derives the keys from a 32-byte Ed25519 seed.
 func KeysFromSeed(seed []byte) (*Keys, error) {
-	ed, err := key.NodePrivateFromSeed(seed)
+	ed, err := key.FileServerPrivateFromSeed(seed)
 	if err != nil {
 		return nil, fmt.Errorf("file server key: %w", err)
 	}
@@ -45,7 +45,7 @@ func KeysFromSeed(seed []byte) (*Keys, error) {
 }
 
 // Ed25519Public is the server's Ed25519 public key.
-func (k *Keys) Ed25519Public() key.NodePublic { return k.ed.Public() }
+func (k *Keys) Ed25519Public() key.FileServerPublic { return k.ed.Public() }
 
 // X25519Public is the key onion requests to the server are encrypted to.
 func (k *Keys) X25519Public() key.OnionPublic { return k.onion.Public() }
