@@ -1,27 +1,8 @@
 package lsu
 
 import (
-	"encoding/json"
 	"testing"
 )
-
-// normalise drops the diagnostic fields and round-trips a reply through
-// JSON, so that Go values and decoded JSON compare alike.
-func normalise(t *testing.T, m map[string]any) map[string]any {
-	t.Helper()
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out map[string]any
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []string{"rng_draws", "layers"} { // diagnostics (spec §2.3)
-		delete(out, k)
-	}
-	return out
-}
 
 // Where Sotto answers differently from the oracle on purpose: inputs the
 // library reads out of bounds or signs with as given.
