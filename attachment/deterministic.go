@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"sotto.dev/internal/blake2bx"
 )
 
 // Domain separates the deterministic keys of uploads used for different
@@ -33,7 +35,7 @@ func (d Domain) personal() (*[16]byte, error) {
 // keyed by the uploader's seed, personalised by the domain, 56 bytes out,
 // header = out[0:24], key = out[24:56].
 type deriver struct {
-	h *blake2b
+	h *blake2bx.Digest
 	n int64
 }
 
@@ -42,7 +44,7 @@ func newDeriver(seed *Seed, d Domain) (*deriver, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &deriver{h: newBLAKE2b(nonceKeySize, seed[:], p)}, nil
+	return &deriver{h: blake2bx.New(nonceKeySize, seed[:], nil, p)}, nil
 }
 
 func (dv *deriver) Write(p []byte) (int, error) {
@@ -52,7 +54,8 @@ func (dv *deriver) Write(p []byte) (int, error) {
 
 func (dv *deriver) finish() (header [HeaderSize]byte, key Key) {
 	var nk [nonceKeySize]byte
-	dv.h.sum(nk[:])
+	dv.h.Sum(nk[:0])
+	dv.h.Clear()
 	copy(header[:], nk[:HeaderSize])
 	copy(key[:], nk[HeaderSize:])
 	clear(nk[:])

@@ -310,6 +310,39 @@ func (r *btReader) key(prev []byte) ([]byte, error) {
 	return k, nil
 }
 
+// items reads the rest of a list whose 'l' has been consumed, calling f to
+// read each element, and consumes the 'e'.
+func (r *btReader) items(f func() error) error {
+	for {
+		end, err := r.end()
+		if err != nil || end {
+			return err
+		}
+		if err := f(); err != nil {
+			return err
+		}
+	}
+}
+
+// entries reads the rest of a dict whose 'd' has been consumed: for each
+// key, checked to be in strictly ascending order, it calls f to read the
+// value. It consumes the 'e'.
+func (r *btReader) entries(f func(k []byte) error) error {
+	var prev []byte
+	for {
+		end, err := r.end()
+		if err != nil || end {
+			return err
+		}
+		if prev, err = r.key(prev); err != nil {
+			return err
+		}
+		if err := f(prev); err != nil {
+			return err
+		}
+	}
+}
+
 // skip checks and skips one value, returning its encoding. Integers may be
 // up to 2^64-1, as oxenc allows for values it does not interpret.
 func (r *btReader) skip(depth int) ([]byte, error) {
@@ -329,23 +362,18 @@ func (r *btReader) skip(depth int) ([]byte, error) {
 		}
 		isDict := r.isDict()
 		r.i++
-		var prev []byte
-		for {
-			end, err := r.end()
-			if err != nil {
-				return nil, err
-			}
-			if end {
-				break
-			}
-			if isDict {
-				if prev, err = r.key(prev); err != nil {
-					return nil, err
-				}
-			}
-			if _, err := r.skip(depth + 1); err != nil {
-				return nil, err
-			}
+		skipValue := func() error {
+			_, err := r.skip(depth + 1)
+			return err
+		}
+		var err error
+		if isDict {
+			err = r.entries(func([]byte) error { return skipValue() })
+		} else {
+			err = r.items(skipValue)
+		}
+		if err != nil {
+			return nil, err
 		}
 	default:
 		if r.done() {
@@ -370,46 +398,30 @@ func (r *btReader) value(depth int) (any, error) {
 		}
 		r.i++
 		l := []any{}
-		for {
-			end, err := r.end()
-			if err != nil {
-				return nil, err
-			}
-			if end {
-				return l, nil
-			}
+		err := r.items(func() error {
 			v, err := r.value(depth + 1)
-			if err != nil {
-				return nil, err
-			}
 			l = append(l, v)
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
+		return l, nil
 	case r.isDict():
 		if depth >= maxBTDepth {
 			return nil, r.errf("nested too deeply")
 		}
 		r.i++
 		d := map[string]any{}
-		var prev []byte
-		for {
-			end, err := r.end()
-			if err != nil {
-				return nil, err
-			}
-			if end {
-				return d, nil
-			}
-			k, err := r.key(prev)
-			if err != nil {
-				return nil, err
-			}
-			prev = k
+		err := r.entries(func(k []byte) error {
 			v, err := r.value(depth + 1)
-			if err != nil {
-				return nil, err
-			}
 			d[string(k)] = v
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
+		return d, nil
 	}
 	if r.done() {
 		return nil, r.errf("unexpected end of data")

@@ -296,12 +296,6 @@ func valueEqual(a, b any) bool {
 			}
 		}
 		return true
-	case int64:
-		b, ok := b.(int64)
-		return ok && a == b
-	case string:
-		b, ok := b.(string)
-		return ok && a == b
 	}
-	return false
+	return scalarEqual(a, b)
 }

@@ -243,46 +243,38 @@ func readDiff(r *btReader, depth int) (diff, error) {
 		return nil, err
 	}
 	df := diff{}
-	var prev []byte
-	for {
-		end, err := r.end()
-		if err != nil {
-			return nil, err
-		}
-		if end {
-			return df, nil
-		}
-		k, err := r.key(prev)
-		if err != nil {
-			return nil, err
-		}
-		prev = k
+	err := r.entries(func(k []byte) error {
 		switch {
 		case r.isString():
 			s, err := r.str()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if string(s) != diffSet && string(s) != diffRemoved {
-				return nil, r.errf("diff value %q", s)
+				return r.errf("diff value %q", s)
 			}
 			df[string(k)] = string(s)
 		case r.isList():
 			sd, err := readSetDiff(r)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			df[string(k)] = sd
 		case r.isDict():
 			sub, err := readDiff(r, depth+1)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			df[string(k)] = sub
 		default:
-			return nil, r.errf("invalid diff value")
+			return r.errf("invalid diff value")
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return df, nil
 }
 
 func readSetDiff(r *btReader) (setDiff, error) {
@@ -318,15 +310,9 @@ func readScalarList(r *btReader, mayBeEmpty bool) ([]any, error) {
 		return nil, err
 	}
 	var out []any
-	for {
-		end, err := r.end()
-		if err != nil {
-			return nil, err
-		}
-		if end {
-			break
-		}
+	err := r.items(func() error {
 		var v any
+		var err error
 		switch {
 		case r.isInt():
 			v, err = r.int()
@@ -335,15 +321,19 @@ func readScalarList(r *btReader, mayBeEmpty bool) ([]any, error) {
 			s, err = r.str()
 			v = string(s)
 		default:
-			return nil, r.errf("set member is not a scalar")
+			return r.errf("set member is not a scalar")
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if len(out) > 0 && compareScalar(out[len(out)-1], v) >= 0 {
-			return nil, r.errf("set members unsorted or duplicated")
+			return r.errf("set members unsorted or duplicated")
 		}
 		out = append(out, v)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(out) == 0 && !mayBeEmpty {
 		return nil, r.errf("empty set")
@@ -362,43 +352,30 @@ func readData(r *btReader, depth int) (Dict, error) {
 		return nil, err
 	}
 	d := Dict{}
-	var prev []byte
-	for {
-		end, err := r.end()
-		if err != nil {
-			return nil, err
-		}
-		if end {
-			break
-		}
-		k, err := r.key(prev)
-		if err != nil {
-			return nil, err
-		}
-		prev = k
+	err := r.entries(func(k []byte) error {
 		switch {
 		case r.isString():
 			s, err := r.str()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			d[string(k)] = string(s)
 		case r.isInt():
 			v, err := r.int()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			d[string(k)] = v
 		case r.isDict():
 			sub, err := readData(r, depth+1)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			d[string(k)] = sub
 		case r.isList():
 			l, err := readScalarList(r, false)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			s := make(Set, len(l))
 			for _, v := range l {
@@ -406,8 +383,12 @@ func readData(r *btReader, depth int) (Dict, error) {
 			}
 			d[string(k)] = s
 		default:
-			return nil, r.errf("invalid data value")
+			return r.errf("invalid data value")
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if depth > 0 && len(d) == 0 {
 		return nil, r.errf("empty dict in data")

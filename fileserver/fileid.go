@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strconv"
+
+	"sotto.dev/internal/blake2bx"
 )
 
 // FileID names a stored file. New-style ids (POST /file) are the 44-
@@ -22,9 +24,9 @@ func (e *IDError) Error() string { return "fileserver: bad file id: " + e.Reason
 // ContentID returns the new-style id of data (§8.3): URL-safe base64 of
 // BLAKE2b(data, 33-byte output, salt "SessionFileSvr\0\0").
 func ContentID(data []byte) FileID {
-	h := newSaltedBLAKE2b(fileIDHashSize, &fileIDSalt)
+	h := blake2bx.New(fileIDHashSize, nil, &fileIDSalt, nil)
 	h.Write(data)
-	return FileID(base64.URLEncoding.EncodeToString(h.Sum()))
+	return FileID(base64.URLEncoding.EncodeToString(h.Sum(nil)))
 }
 
 // ParseFileID checks s exactly: 44 URL-safe base64 characters, or a

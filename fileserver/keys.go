@@ -1,23 +1,18 @@
 package fileserver
 
 import (
-	"bytes"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
 
+	"sotto.dev/internal/seedfile"
 	"sotto.dev/key"
 )
 
 // KeyFileName is the key file inside the server's directory.
 const KeyFileName = "key.json"
 
-const keyFileFormat = "sotto-file-server-key-v1"
+// keyFile is the key file: its "format" and the name its errors use.
+var keyFile = seedfile.Kind{Format: "sotto-file-server-key-v1", What: "file server key"}
 
 // Keys are the file server's keys: an Ed25519 key (what a ledger
 // registration and a `p=` URL fragment name) and the X25519 key onion
@@ -27,13 +22,13 @@ const keyFileFormat = "sotto-file-server-key-v1"
 // the Ed25519 key finds the onion key; the key file stores the one seed.
 // Keys has no String; fmt and slog show only the public key.
 type Keys struct {
-	ed    key.NodePrivate
+	ed    key.FileServerPrivate
 	onion key.OnionPrivate
 }
 
 // GenerateKeys makes new keys from crypto/rand.
 func GenerateKeys() (*Keys, error) {
-	ed, err := key.GenerateNodePrivate()
+	ed, err := key.GenerateFileServerPrivate()
 	if err != nil {
 		return nil, fmt.Errorf("file server key: %w", err)
 	}
@@ -42,7 +37,7 @@ func GenerateKeys() (*Keys, error) {
 
 // KeysFromSeed derives the keys from a 32-byte Ed25519 seed.
 func KeysFromSeed(seed []byte) (*Keys, error) {
-	ed, err := key.NodePrivateFromSeed(seed)
+	ed, err := key.FileServerPrivateFromSeed(seed)
 	if err != nil {
 		return nil, fmt.Errorf("file server key: %w", err)
 	}
@@ -50,7 +45,7 @@ func KeysFromSeed(seed []byte) (*Keys, error) {
 }
 
 // Ed25519Public is the server's Ed25519 public key.
-func (k *Keys) Ed25519Public() key.NodePublic { return k.ed.Public() }
+func (k *Keys) Ed25519Public() key.FileServerPublic { return k.ed.Public() }
 
 // X25519Public is the key onion requests to the server are encrypted to.
 func (k *Keys) X25519Public() key.OnionPublic { return k.onion.Public() }
@@ -77,67 +72,30 @@ func (k *Keys) Format(f fmt.State, _ rune) {
 	_, _ = f.Write([]byte("file-server-keys[" + k.Ed25519Public().String() + "]"))
 }
 
-type keyFileJSON struct {
-	Format string `json:"format"`
-	Seed   string `json:"ed25519_seed"`
-}
-
 // KeyFileError reports an unreadable key file.
-type KeyFileError struct {
-	Path   string
-	Reason string
-}
-
-func (e *KeyFileError) Error() string { return "file server key file " + e.Path + ": " + e.Reason }
+type KeyFileError = seedfile.Error
 
 // LoadOrCreateKeys reads the key file at path, creating it (mode 0600, its
 // directory 0700) with new keys if it does not exist. created reports a
 // new key.
 func LoadOrCreateKeys(path string) (k *Keys, created bool, err error) {
-	k, err = LoadKeys(path)
-	if err == nil {
-		return k, false, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
+	seed, created, err := keyFile.LoadOrCreate(path)
+	if err != nil {
 		return nil, false, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, false, fmt.Errorf("file server key: %w", err)
-	}
-	if k, err = GenerateKeys(); err != nil {
-		return nil, false, err
-	}
-	if err := SaveKeys(path, k); err != nil {
-		return nil, false, err
-	}
-	return k, true, nil
+	defer clear(seed)
+	k, err = KeysFromSeed(seed)
+	return k, created, err
 }
 
 // LoadKeys reads a key file. A missing file gives an error wrapping
 // fs.ErrNotExist.
 func LoadKeys(path string) (*Keys, error) {
-	data, err := os.ReadFile(path)
+	seed, err := keyFile.Load(path)
 	if err != nil {
-		return nil, fmt.Errorf("file server key: %w", err)
+		return nil, err
 	}
-	defer clear(data)
-	var f keyFileJSON
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		return nil, &KeyFileError{Path: path, Reason: "not JSON: " + err.Error()}
-	}
-	if f.Format != keyFileFormat {
-		return nil, &KeyFileError{Path: path, Reason: fmt.Sprintf("format %q, want %q", f.Format, keyFileFormat)}
-	}
-	if len(f.Seed) != 64 {
-		return nil, &KeyFileError{Path: path, Reason: "ed25519_seed must be 64 hex digits"}
-	}
-	seed := make([]byte, 32)
 	defer clear(seed)
-	if _, err := hex.Decode(seed, []byte(f.Seed)); err != nil {
-		return nil, &KeyFileError{Path: path, Reason: "ed25519_seed is not hex"}
-	}
 	return KeysFromSeed(seed)
 }
 
@@ -145,22 +103,5 @@ func LoadKeys(path string) (*Keys, error) {
 func SaveKeys(path string, k *Keys) error {
 	seed := k.ed.Seed()
 	defer clear(seed)
-	data, err := json.MarshalIndent(keyFileJSON{Format: keyFileFormat, Seed: hex.EncodeToString(seed)}, "", "  ")
-	if err != nil {
-		return fmt.Errorf("file server key: %w", err)
-	}
-	defer clear(data)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("file server key: %w", err)
-	}
-	if _, err := f.Write(append(data, '\n')); err != nil {
-		f.Close()
-		return fmt.Errorf("file server key: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("file server key: %w", err)
-	}
-	return f.Close()
+	return keyFile.Save(path, seed)
 }

@@ -36,7 +36,9 @@ func TestKeyFile(t *testing.T) {
 	}
 	// Never the secret in fmt or slog.
 	seed, _ := os.ReadFile(path)
-	var f keyFileJSON
+	var f struct {
+		Seed string `json:"ed25519_seed"`
+	}
 	json.Unmarshal(seed, &f)
 	for _, s := range []string{fmt.Sprintf("%v %+v %x %s", k, k, k, k), k.LogValue().String()} {
 		if strings.Contains(s, f.Seed) || !strings.Contains(s, ed.String()) {

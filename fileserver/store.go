@@ -17,6 +17,8 @@ import (
 	"time"
 
 	_ "github.com/ncruces/go-sqlite3/driver" // registers the "sqlite3" database/sql driver
+
+	"sotto.dev/internal/atomicfile"
 )
 
 // The store keeps each file's bytes in DIR/blobs/<first two characters of
@@ -357,26 +359,14 @@ func (s *store) writeBlob(path string, data []byte) (err error) {
 		if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
-		if err := syncDir(s.blobDir()); err != nil {
+		if err := atomicfile.SyncDir(s.blobDir()); err != nil {
 			return err
 		}
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		_ = d.Close()
-		return err
-	}
-	return d.Close()
+	return atomicfile.SyncDir(dir)
 }
 
 // get returns a live file's row and bytes, checked against the row. A blob
@@ -406,6 +396,12 @@ func (s *store) get(ctx context.Context, id FileID, now time.Time) (fileMeta, []
 func (s *store) info(ctx context.Context, id FileID, now time.Time) (fileMeta, error) {
 	unlock := s.locks.lock(id)
 	defer unlock()
+	return s.live(ctx, id, now)
+}
+
+// live returns a live file's row after checking its blob's size; the
+// caller holds id's lock.
+func (s *store) live(ctx context.Context, id FileID, now time.Time) (fileMeta, error) {
 	m, err := s.lookup(ctx, id)
 	if err != nil {
 		return fileMeta{}, err
@@ -425,16 +421,9 @@ func (s *store) info(ctx context.Context, id FileID, now time.Time) (fileMeta, e
 func (s *store) extend(ctx context.Context, id FileID, now time.Time, ttl time.Duration) (fileMeta, error) {
 	unlock := s.locks.lock(id)
 	defer unlock()
-	m, err := s.lookup(ctx, id)
+	m, err := s.live(ctx, id, now)
 	if err != nil {
 		return fileMeta{}, err
-	}
-	if !m.Expiry.After(now) {
-		return fileMeta{}, ErrNotFound
-	}
-	if st, err := os.Stat(s.blobPath(id)); err != nil || st.Size() != m.Size {
-		s.quarantine(ctx, m)
-		return fileMeta{}, ErrCorrupt
 	}
 	exp := max(m.Expiry.UnixMilli(), now.Add(ttl).UnixMilli())
 	if _, err := s.db.ExecContext(ctx, "UPDATE files SET expiry = ? WHERE id = ?", exp, string(id)); err != nil {

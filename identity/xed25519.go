@@ -7,6 +7,7 @@ import (
 
 	"filippo.io/edwards25519"
 
+	"sotto.dev/internal/blake2bx"
 	"sotto.dev/key"
 )
 
@@ -56,7 +57,13 @@ func XEd25519Sign(x *key.BoxPrivate, msg []byte, random io.Reader) ([64]byte, er
 	defer clear(aBytes)
 
 	personal := [16]byte([]byte(labelXEd25519Personal))
-	rh := blake2b512Personal(&personal, aBytes, msg, z[:])
+	d := blake2bx.New(64, nil, nil, &personal)
+	d.Write(aBytes)
+	d.Write(msg)
+	d.Write(z[:])
+	var rh [64]byte
+	d.Sum(rh[:0])
+	d.Clear()
 	r, _ := new(edwards25519.Scalar).SetUniformBytes(rh[:]) // 64 bytes: cannot fail
 	clear(rh[:])
 	defer wipeScalar(r)

@@ -6,29 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/crypto/blake2b"
-
 	"sotto.dev/key"
 )
-
-// With an all-zero personalisation the parameter block is BLAKE2b's
-// default, so blake2b512Personal must equal x/crypto's BLAKE2b-512, across
-// block boundaries and however the input is split.
-func TestBlake2bPersonalZeroMatchesStdlib(t *testing.T) {
-	var zero [16]byte
-	for _, n := range []int{0, 1, 63, 127, 128, 129, 255, 256, 257, 1000} {
-		msg := bytes.Repeat([]byte{byte(n)}, n)
-		want := blake2b.Sum512(msg)
-		if got := blake2b512Personal(&zero, msg); got != want {
-			t.Errorf("len %d: got %x, want %x", n, got, want)
-		}
-		if n > 2 {
-			if got := blake2b512Personal(&zero, msg[:1], nil, msg[1:n/2], msg[n/2:]); got != want {
-				t.Errorf("len %d split: got %x, want %x", n, got, want)
-			}
-		}
-	}
-}
 
 // Vectors from libsession-util 1.2.0 (the project's oracle, command
 // xed25519 with rng_seed): x25519_sk, message, the 64-byte random draw Z,

@@ -8,6 +8,8 @@
 //   - [NodePublic]: a service node's Ed25519 identity key. It names the node
 //     in the ledger, authenticates node-to-node TLS, signs per-node results
 //     and is the "destination" of an onion hop.
+//   - [FileServerPublic]: a file server's Ed25519 key, named by its ledger
+//     registration and by the p= fragment of an attachment URL.
 //   - [OnionPublic]: an X25519 key that onion layers are encrypted to: a
 //     node's pubkey_x25519, a server's configured key, or a request's
 //     ephemeral key.
@@ -21,7 +23,7 @@
 //   - [BlindedID]: an ID a community or the file server sees instead of the
 //     account's: prefix 15 or 25 (blinded) or 07 (version check).
 //
-// Secret keys: [NodePrivate] (Ed25519), [OnionPrivate] and [BoxPrivate]
+// Secret keys: [NodePrivate] and [FileServerPrivate] (Ed25519), [OnionPrivate] and [BoxPrivate]
 // (X25519). An account's own secrets (seed, scalar, blinding nonce keys) stay
 // in package identity.
 //

@@ -47,6 +47,7 @@ var publicKinds = []publicKind{
 	kind[OnionPublic]("OnionPublic", ParseOnionPublic, OnionPublicFromBytes),
 	kind[AccountPublic]("AccountPublic", ParseAccountPublic, AccountPublicFromBytes),
 	kind[BoxPublic]("BoxPublic", ParseBoxPublic, BoxPublicFromBytes),
+	kind[FileServerPublic]("FileServerPublic", ParseFileServerPublic, FileServerPublicFromBytes),
 }
 
 func TestPublicRoundTrip(t *testing.T) {
@@ -154,6 +155,8 @@ func TestAccountID(t *testing.T) {
 }
 
 func FuzzParseNodePublic(f *testing.F) { fuzzPublic(f, ParseNodePublic) }
+
+func FuzzParseFileServerPublic(f *testing.F) { fuzzPublic(f, ParseFileServerPublic) }
 
 func FuzzParseOnionPublic(f *testing.F) { fuzzPublic(f, ParseOnionPublic) }
 

@@ -66,7 +66,7 @@ func (c *Client) FileServers(ctx context.Context) (*FileServerList, error) {
 // transaction and server signs state.FileServerMessage for the nonce the
 // transaction carries. It waits for the block, as Submit does.
 func (c *Client) SubmitFileServer(ctx context.Context, operator, server state.Signer, t state.TxType, x key.OnionPublic, url string) (*Result, error) {
-	ed := key.NodePublic(server.PublicKey())
+	ed := key.FileServerPublic(server.PublicKey())
 	// The body has its final size before Prepare prices it; the server
 	// signs once the nonce is known.
 	var body state.Body

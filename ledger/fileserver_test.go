@@ -45,7 +45,7 @@ func TestFileServersOnEmbeddedLedger(t *testing.T) {
 		t.Fatalf("list %+v after the registration at %d", l, res.Height)
 	}
 	fs := l.FileServers[0]
-	if fs.URL != url || fs.PubkeyX25519 != x.String() || fs.PubkeyEd25519 != key.NodePublic(server.PublicKey()).String() ||
+	if fs.URL != url || fs.PubkeyX25519 != x.String() || fs.PubkeyEd25519 != key.FileServerPublic(server.PublicKey()).String() ||
 		fs.Operator != testPub("op").String() || fs.RegistrationHeight != res.Height {
 		t.Fatalf("listed %+v", fs)
 	}
@@ -79,7 +79,7 @@ func TestFileServersOnEmbeddedLedger(t *testing.T) {
 	if l, err = c2.FileServers(ctx); err != nil || len(l.FileServers) != 1 || l.FileServers[0].URL != "http://127.0.0.1:9003/files" {
 		t.Fatalf("after restart %+v, %v", l, err)
 	}
-	if _, err := c2.Submit(ctx, testPriv("op"), &state.FileServerRemove{Ed25519: key.NodePublic(server.PublicKey())}); err != nil {
+	if _, err := c2.Submit(ctx, testPriv("op"), &state.FileServerRemove{Ed25519: key.FileServerPublic(server.PublicKey())}); err != nil {
 		t.Fatal(err)
 	}
 	if l, err = c2.FileServers(ctx); err != nil || len(l.FileServers) != 0 {

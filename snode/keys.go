@@ -1,25 +1,20 @@
 package snode
 
 import (
-	"bytes"
 	"crypto/ed25519"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 
+	"sotto.dev/internal/seedfile"
 	"sotto.dev/key"
 )
 
 // KeyFileName is the node key file inside the data directory.
 const KeyFileName = "key.json"
 
-// keyFileFormat is the "format" of the node key file.
-const keyFileFormat = "sotto-node-key-v1"
+// keyFile is the node key file: its "format" and the name its errors use.
+var keyFile = seedfile.Kind{Format: "sotto-node-key-v1", What: "node key"}
 
 // Keys are a service node's secret keys: the Ed25519 identity key (names
 // the node in the ledger, signs per-node results, authenticates
@@ -81,67 +76,28 @@ func (k *Keys) Format(f fmt.State, _ rune) {
 	_, _ = f.Write([]byte("node-keys[" + k.Ed25519Public().String() + "]"))
 }
 
-type keyFileJSON struct {
-	Format string `json:"format"`
-	Seed   string `json:"ed25519_seed"`
-}
-
 // KeyFileError reports an unreadable node key file.
-type KeyFileError struct {
-	Path   string
-	Reason string
-}
-
-func (e *KeyFileError) Error() string { return "node key file " + e.Path + ": " + e.Reason }
+type KeyFileError = seedfile.Error
 
 // LoadOrCreateKeys reads dir/key.json, creating it (mode 0600, dir 0700)
 // with new keys if it does not exist. created reports a new key.
 func LoadOrCreateKeys(dir string) (k *Keys, created bool, err error) {
-	path := filepath.Join(dir, KeyFileName)
-	k, err = LoadKeys(path)
-	if err == nil {
-		return k, false, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, false, err
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, false, fmt.Errorf("node key: %w", err)
-	}
-	k, err = NewNodeKeys()
+	seed, created, err := keyFile.LoadOrCreate(filepath.Join(dir, KeyFileName))
 	if err != nil {
 		return nil, false, err
 	}
-	if err := SaveKeys(path, k); err != nil {
-		return nil, false, err
-	}
-	return k, true, nil
+	defer clear(seed)
+	k, err = NodeKeysFromSeed(seed)
+	return k, created, err
 }
 
 // LoadKeys reads a node key file.
 func LoadKeys(path string) (*Keys, error) {
-	data, err := os.ReadFile(path)
+	seed, err := keyFile.Load(path)
 	if err != nil {
-		return nil, fmt.Errorf("node key: %w", err)
+		return nil, err
 	}
-	defer clear(data)
-	var f keyFileJSON
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		return nil, &KeyFileError{Path: path, Reason: "not JSON: " + err.Error()}
-	}
-	if f.Format != keyFileFormat {
-		return nil, &KeyFileError{Path: path, Reason: fmt.Sprintf("format %q, want %q", f.Format, keyFileFormat)}
-	}
-	if len(f.Seed) != 64 {
-		return nil, &KeyFileError{Path: path, Reason: "ed25519_seed must be 64 hex digits"}
-	}
-	seed := make([]byte, 32)
 	defer clear(seed)
-	if _, err := hex.Decode(seed, []byte(f.Seed)); err != nil {
-		return nil, &KeyFileError{Path: path, Reason: "ed25519_seed is not hex"}
-	}
 	return NodeKeysFromSeed(seed)
 }
 
@@ -149,22 +105,5 @@ func LoadKeys(path string) (*Keys, error) {
 func SaveKeys(path string, k *Keys) error {
 	seed := k.node.Seed()
 	defer clear(seed)
-	data, err := json.MarshalIndent(keyFileJSON{Format: keyFileFormat, Seed: hex.EncodeToString(seed)}, "", "  ")
-	if err != nil {
-		return fmt.Errorf("node key: %w", err)
-	}
-	defer clear(data)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("node key: %w", err)
-	}
-	if _, err := f.Write(append(data, '\n')); err != nil {
-		f.Close()
-		return fmt.Errorf("node key: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("node key: %w", err)
-	}
-	return f.Close()
+	return keyFile.Save(path, seed)
 }

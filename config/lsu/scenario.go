@@ -519,6 +519,46 @@ func bytesError(q *Request, name string, err error) error {
 	return err
 }
 
+// setOpt reads the optional input name with read and, when it is given,
+// stores it in dst.
+func setOpt[T any](q *Request, name string, read func(*Request, string) (T, bool, error), dst *T) error {
+	v, ok, err := read(q, name)
+	if err != nil {
+		return err
+	}
+	if ok {
+		*dst = v
+	}
+	return nil
+}
+
+// setOneOrEach is a set_<one> step (the object under one, given to set)
+// or a set_<many> step (each object of the list under many), as op says.
+// The errors are the oracle's: set's refErr-worded, a bad object too, a
+// bad list as it is.
+func setOneOrEach(q *Request, op, one, many string, set func(*Request) error) error {
+	if op == "set_"+one {
+		o, err := requireObject(q, one)
+		if err == nil {
+			err = set(o)
+		}
+		if err != nil {
+			return refErr(err)
+		}
+		return nil
+	}
+	list, err := requireList(q, many)
+	if err != nil {
+		return err
+	}
+	for _, o := range list {
+		if err := set(o); err != nil {
+			return refErr(err)
+		}
+	}
+	return nil
+}
+
 // requireObject returns the nested object name.
 func requireObject(q *Request, name string) (*Request, error) {
 	raw, ok := q.Raw(name)

@@ -14,23 +14,10 @@ func newContactsObject(opts config.Options) (*object, error) {
 	o.fields = func() map[string]any { return contactsFields(cs) }
 	o.step = func(op string, q *Request) (Reply, bool, error) {
 		switch op {
-		case "set_contact":
-			c, err := requireObject(q, "contact")
-			if err == nil {
-				err = setContact(cs, c)
-			}
-			if err != nil {
-				return nil, true, refErr(err)
-			}
-		case "set_contacts":
-			list, err := requireList(q, "contacts")
-			if err != nil {
+		case "set_contact", "set_contacts":
+			set := func(c *Request) error { return setContact(cs, c) }
+			if err := setOneOrEach(q, op, "contact", "contacts", set); err != nil {
 				return nil, true, err
-			}
-			for _, c := range list {
-				if err := setContact(cs, c); err != nil {
-					return nil, true, refErr(err)
-				}
 			}
 		case "erase_contact":
 			id, err := idField(q, "session_id", "05")
@@ -74,10 +61,8 @@ func setContact(cs *config.Contacts, q *Request) error {
 		name string
 		dst  *bool
 	}{{"approved", &ct.Approved}, {"approved_me", &ct.ApprovedMe}, {"blocked", &ct.Blocked}} {
-		if v, ok, err := optBool(q, f.name); err != nil {
+		if err := setOpt(q, f.name, optBool, f.dst); err != nil {
 			return err
-		} else if ok {
-			*f.dst = v
 		}
 	}
 	var notify, expiry int64 = int64(ct.Notify), int64(ct.Expiry)
@@ -97,10 +82,8 @@ func setContact(cs *config.Contacts, q *Request) error {
 		if f.cInt {
 			read = optCInt
 		}
-		if v, ok, err := read(q, f.name); err != nil {
+		if err := setOpt(q, f.name, read, f.dst); err != nil {
 			return err
-		} else if ok {
-			*f.dst = v
 		}
 	}
 	ct.Notify, ct.Expiry = config.NotifyMode(notify), config.ExpiryMode(expiry)

@@ -15,23 +15,10 @@ func newConvoObject(opts config.Options) (*object, error) {
 	o.fields = func() map[string]any { return convoFields(ci) }
 	o.step = func(op string, q *Request) (Reply, bool, error) {
 		switch op {
-		case "set_convo":
-			c, err := requireObject(q, "convo")
-			if err == nil {
-				err = setConvo(ci, c)
-			}
-			if err != nil {
-				return nil, true, refErr(err)
-			}
-		case "set_convos":
-			list, err := requireList(q, "convos")
-			if err != nil {
+		case "set_convo", "set_convos":
+			set := func(c *Request) error { return setConvo(ci, c) }
+			if err := setOneOrEach(q, op, "convo", "convos", set); err != nil {
 				return nil, true, err
-			}
-			for _, c := range list {
-				if err := setConvo(ci, c); err != nil {
-					return nil, true, refErr(err)
-				}
 			}
 		case "erase_convo":
 			c, err := requireObject(q, "convo")
@@ -140,15 +127,11 @@ func setConvo(ci *config.ConvoInfo, q *Request) error {
 		return err
 	}
 	cv := ci.GetOrNew(key)
-	if v, ok, err := optInt(q, "last_read"); err != nil {
+	if err := setOpt(q, "last_read", optInt, &cv.LastRead); err != nil {
 		return err
-	} else if ok {
-		cv.LastRead = v
 	}
-	if v, ok, err := optBool(q, "unread"); err != nil {
+	if err := setOpt(q, "unread", optBool, &cv.Unread); err != nil {
 		return err
-	} else if ok {
-		cv.Unread = v
 	}
 	return ci.Set(cv)
 }

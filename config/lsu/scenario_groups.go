@@ -15,23 +15,10 @@ func newGroupsObject(opts config.Options) (*object, error) {
 	o.fields = func() map[string]any { return groupsFields(ug) }
 	o.step = func(op string, q *Request) (Reply, bool, error) {
 		switch op {
-		case "set_group":
-			g, err := requireObject(q, "group")
-			if err == nil {
-				err = setGroup(ug, g)
-			}
-			if err != nil {
-				return nil, true, refErr(err)
-			}
-		case "set_groups":
-			list, err := requireList(q, "groups")
-			if err != nil {
+		case "set_group", "set_groups":
+			set := func(g *Request) error { return setGroup(ug, g) }
+			if err := setOneOrEach(q, op, "group", "groups", set); err != nil {
 				return nil, true, err
-			}
-			for _, g := range list {
-				if err := setGroup(ug, g); err != nil {
-					return nil, true, refErr(err)
-				}
 			}
 		case "erase_group":
 			g, err := requireObject(q, "group")
@@ -68,20 +55,16 @@ func setGroup(ug *config.UserGroups, q *Request) error {
 		if err := groupSettings(q, &g.GroupSettings); err != nil {
 			return err
 		}
-		if s, ok, err := optText(q, "name"); err != nil {
+		if err := setOpt(q, "name", optText, &g.Name); err != nil {
 			return err
-		} else if ok {
-			g.Name = s
 		}
 		if b, ok, err := stepBytes(q, "secretkey"); err != nil {
 			return err
 		} else if ok {
 			g.SecretKey = b
 		}
-		if b, ok, err := stepBytes(q, "auth_data"); err != nil {
+		if err := setOpt(q, "auth_data", stepBytes, &g.AuthData); err != nil {
 			return err
-		} else if ok {
-			g.AuthData = b
 		}
 		if v, ok, err := optCInt(q, "removed_status"); err != nil {
 			return err
@@ -98,25 +81,17 @@ func setGroup(ug *config.UserGroups, q *Request) error {
 		if err := groupSettings(q, &g.GroupSettings); err != nil {
 			return err
 		}
-		if s, ok, err := optText(q, "name"); err != nil {
+		if err := setOpt(q, "name", optText, &g.Name); err != nil {
 			return err
-		} else if ok {
-			g.Name = s
 		}
-		if b, ok, err := stepBytes(q, "enc_pubkey"); err != nil {
+		if err := setOpt(q, "enc_pubkey", stepBytes, &g.EncPublic); err != nil {
 			return err
-		} else if ok {
-			g.EncPublic = b
 		}
-		if b, ok, err := stepBytes(q, "enc_seckey"); err != nil {
+		if err := setOpt(q, "enc_seckey", stepBytes, &g.EncSecret); err != nil {
 			return err
-		} else if ok {
-			g.EncSecret = b
 		}
-		if v, ok, err := optInt(q, "disappearing_timer"); err != nil {
+		if err := setOpt(q, "disappearing_timer", optInt, &g.DisappearingTimer); err != nil {
 			return err
-		} else if ok {
-			g.DisappearingTimer = v
 		}
 		if err := legacyMembers(q, &g); err != nil {
 			return err
@@ -182,10 +157,8 @@ func groupSettings(q *Request, s *config.GroupSettings) error {
 		if f.cInt {
 			read = optCInt
 		}
-		if v, ok, err := read(q, f.name); err != nil {
+		if err := setOpt(q, f.name, read, f.dst); err != nil {
 			return err
-		} else if ok {
-			*f.dst = v
 		}
 	}
 	if v, ok, err := optCInt(q, "notifications"); err != nil {
@@ -193,10 +166,8 @@ func groupSettings(q *Request, s *config.GroupSettings) error {
 	} else if ok {
 		s.Notify = config.NotifyMode(v)
 	}
-	if v, ok, err := optBool(q, "invited"); err != nil {
+	if err := setOpt(q, "invited", optBool, &s.Invited); err != nil {
 		return err
-	} else if ok {
-		s.Invited = v
 	}
 	return nil
 }

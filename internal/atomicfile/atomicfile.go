@@ -45,11 +45,11 @@ func Write(path string, data []byte, perm fs.FileMode) (err error) {
 		return err
 	}
 	renamed = true
-	return syncDir(dir)
+	return SyncDir(dir)
 }
 
-// syncDir makes the entries of dir, such as a rename into it, durable.
-func syncDir(dir string) error {
+// SyncDir makes the entries of dir, such as a rename into it, durable.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

@@ -95,7 +95,7 @@ func (a *app) fileServerSetCmd(t state.TxType) *cobra.Command {
 			if err != nil {
 				return txErr(err, what, res)
 			}
-			return a.submitted(what, res, "file server: "+key.NodePublic(srv.PublicKey()).String(), "url: "+url)
+			return a.submitted(what, res, "file server: "+key.FileServerPublic(srv.PublicKey()).String(), "url: "+url)
 		},
 	}
 	f := c.Flags()
@@ -157,7 +157,7 @@ func (a *app) fileServerRemoveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ed := key.NodePublic(k)
+			ed := key.FileServerPublic(k)
 			return a.send(cmd, op, "file server remove", &state.FileServerRemove{Ed25519: ed}, "file server: "+ed.String())
 		},
 	}

@@ -28,7 +28,7 @@ const MaxFileServerURL = storagerpc.MaxFileServerURL
 // FileServerMessage, proving that the operator holds the server's key and
 // binding the registration to this one transaction.
 type FileServerRegister struct {
-	Ed25519   key.NodePublic
+	Ed25519   key.FileServerPublic
 	X25519    key.OnionPublic
 	URL       string
 	ServerSig [64]byte
@@ -37,7 +37,7 @@ type FileServerRegister struct {
 // FileServerUpdate changes the URL and X25519 key of a file server the
 // signer registered, signed again by the server's Ed25519 key.
 type FileServerUpdate struct {
-	Ed25519   key.NodePublic
+	Ed25519   key.FileServerPublic
 	X25519    key.OnionPublic
 	URL       string
 	ServerSig [64]byte
@@ -45,7 +45,7 @@ type FileServerUpdate struct {
 
 // FileServerRemove removes a file server the signer registered.
 type FileServerRemove struct {
-	Ed25519 key.NodePublic
+	Ed25519 key.FileServerPublic
 }
 
 func (*FileServerRegister) Type() TxType { return TypeFileServerRegister }
@@ -71,14 +71,14 @@ func (b *FileServerUpdate) decode(r *reader) {
 func (b *FileServerRemove) encode(w *writer) { w.raw(b.Ed25519[:]) }
 func (b *FileServerRemove) decode(r *reader) { r.array("ed25519", b.Ed25519[:]) }
 
-func encodeFileServer(w *writer, ed key.NodePublic, x key.OnionPublic, url string, sig [64]byte) {
+func encodeFileServer(w *writer, ed key.FileServerPublic, x key.OnionPublic, url string, sig [64]byte) {
 	w.raw(ed[:])
 	w.raw(x[:])
 	w.str8(url)
 	w.raw(sig[:])
 }
 
-func decodeFileServer(r *reader, ed *key.NodePublic, x *key.OnionPublic, url *string, sig *[64]byte) {
+func decodeFileServer(r *reader, ed *key.FileServerPublic, x *key.OnionPublic, url *string, sig *[64]byte) {
 	r.array("ed25519", ed[:])
 	r.array("x25519", x[:])
 	*url = r.str8("url", MaxFileServerURL)
@@ -91,7 +91,7 @@ func decodeFileServer(r *reader, ed *key.NodePublic, x *key.OnionPublic, url *st
 // u64 ‖ Ed25519 key ‖ X25519 key ‖ URL (u8 length + bytes). The type and
 // nonce tie the signature to one transaction: it cannot register the
 // server again after a removal, nor bring back an old URL.
-func FileServerMessage(chainID string, t TxType, operator Address, nonce uint64, ed key.NodePublic, x key.OnionPublic, url string) []byte {
+func FileServerMessage(chainID string, t TxType, operator Address, nonce uint64, ed key.FileServerPublic, x key.OnionPublic, url string) []byte {
 	w := &writer{}
 	w.raw([]byte(FileServerLabel))
 	w.u8(0)
@@ -109,12 +109,12 @@ func FileServerMessage(chainID string, t TxType, operator Address, nonce uint64,
 // (t TypeFileServerRegister) or an update (TypeFileServerUpdate) that
 // operator sends with nonce.
 func SignFileServer(server Signer, chainID string, t TxType, operator Address, nonce uint64, x key.OnionPublic, url string) [64]byte {
-	return server.Sign(FileServerMessage(chainID, t, operator, nonce, key.NodePublic(server.PublicKey()), x, url))
+	return server.Sign(FileServerMessage(chainID, t, operator, nonce, key.FileServerPublic(server.PublicKey()), x, url))
 }
 
 // FileServer is a file server registration.
 type FileServer struct {
-	Ed25519  key.NodePublic
+	Ed25519  key.FileServerPublic
 	X25519   key.OnionPublic
 	URL      string
 	Operator Address
@@ -139,7 +139,7 @@ func (s *State) fundedNodes(op Address) int {
 // checkFileServerFields applies the rules shared by registration and
 // update: a usable URL, a non-zero X25519 key, neither used by another
 // registration, and the server's signature.
-func (s *State) checkFileServerFields(tx *Tx, ed key.NodePublic, x key.OnionPublic, url string, sig [64]byte) error {
+func (s *State) checkFileServerFields(tx *Tx, ed key.FileServerPublic, x key.OnionPublic, url string, sig [64]byte) error {
 	if err := storagerpc.CheckFileServerURL(url, s.params.AllowPrivateIPs); err != nil {
 		return reject(CodeInvalid, "%v", err)
 	}
@@ -197,7 +197,7 @@ func (s *State) fileServerRegister(tx *Tx, b *FileServerRegister) error {
 }
 
 // ownFileServer returns the registration of ed if op registered it.
-func (s *State) ownFileServer(op Address, ed key.NodePublic) (*FileServer, error) {
+func (s *State) ownFileServer(op Address, ed key.FileServerPublic) (*FileServer, error) {
 	fs := s.fileServers[ed]
 	if fs == nil {
 		return nil, reject(CodeUnknownFileServer, "file server %s is not registered", ed)
@@ -229,7 +229,7 @@ func (s *State) fileServerRemove(tx *Tx, b *FileServerRemove) error {
 }
 
 // FileServer returns a copy of a file server registration, listed or not.
-func (s *State) FileServer(ed key.NodePublic) (FileServer, bool) {
+func (s *State) FileServer(ed key.FileServerPublic) (FileServer, bool) {
 	fs := s.fileServers[ed]
 	if fs == nil {
 		return FileServer{}, false
@@ -299,7 +299,7 @@ func (s *State) decodeFileServers(r *reader) {
 		r.fail("file_servers", "an empty section is not canonical")
 		return
 	}
-	var prev *key.NodePublic
+	var prev *key.FileServerPublic
 	for range n {
 		fs := new(FileServer)
 		r.array("file_server.ed25519", fs.Ed25519[:])

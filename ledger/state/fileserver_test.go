@@ -15,9 +15,9 @@ func (h *harness) fsBody(t TxType, op, fs, signerName, url string, nonce uint64)
 	sig := SignFileServer(KeySigner(testKey(signerName)), testChain, t, testAddr(op), nonce, x, url)
 	switch t {
 	case TypeFileServerRegister:
-		return &FileServerRegister{Ed25519: testNode(fs), X25519: x, URL: url, ServerSig: sig}
+		return &FileServerRegister{Ed25519: testFileServer(fs), X25519: x, URL: url, ServerSig: sig}
 	case TypeFileServerUpdate:
-		return &FileServerUpdate{Ed25519: testNode(fs), X25519: x, URL: url, ServerSig: sig}
+		return &FileServerUpdate{Ed25519: testFileServer(fs), X25519: x, URL: url, ServerSig: sig}
 	}
 	panic("not a file server body")
 }
@@ -46,7 +46,7 @@ func TestFileServerLifecycle(t *testing.T) {
 		t.Fatalf("listed %v", fsURLs(list))
 	}
 	fs := list[0]
-	if fs.Ed25519 != testNode("fs1") || fs.X25519 != testX("fs fs1") || fs.Operator != testAddr("alice") ||
+	if fs.Ed25519 != testFileServer("fs1") || fs.X25519 != testX("fs fs1") || fs.Operator != testAddr("alice") ||
 		fs.RegisteredHeight != h.s.Height() || fs.UpdatedHeight != h.s.Height() {
 		t.Fatalf("registration %+v", fs)
 	}
@@ -59,13 +59,13 @@ func TestFileServerLifecycle(t *testing.T) {
 
 	h.run(1)
 	h.ok(h.fsTx(TypeFileServerUpdate, "alice", "fs1", "https://new.example.org:8443"))
-	got, _ := h.s.FileServer(testNode("fs1"))
+	got, _ := h.s.FileServer(testFileServer("fs1"))
 	if got.URL != "https://new.example.org:8443" || got.UpdatedHeight != h.s.Height() || got.RegisteredHeight != fs.RegisteredHeight {
 		t.Fatalf("after update %+v", got)
 	}
 
-	h.ok(h.tx("alice", &FileServerRemove{Ed25519: testNode("fs1")}))
-	if _, ok := h.s.FileServer(testNode("fs1")); ok {
+	h.ok(h.tx("alice", &FileServerRemove{Ed25519: testFileServer("fs1")}))
+	if _, ok := h.s.FileServer(testFileServer("fs1")); ok {
 		t.Fatal("removed server still registered")
 	}
 	if got := fsURLs(h.s.FileServers()); len(got) != 1 || got[0] != "http://127.0.0.1:8080/files/" {
@@ -94,13 +94,13 @@ func TestFileServerRejections(t *testing.T) {
 	t.Run("x25519 in use", func(t *testing.T) {
 		nonce := h.s.Account(testAddr("bob")).Nonce
 		x := testX("fs fs1")
-		b := &FileServerRegister{Ed25519: testNode("fs2"), X25519: x, URL: url,
+		b := &FileServerRegister{Ed25519: testFileServer("fs2"), X25519: x, URL: url,
 			ServerSig: SignFileServer(KeySigner(testKey("fs2")), testChain, TypeFileServerRegister, testAddr("bob"), nonce, x, url)}
 		h.rejectIn(h.txNonce("bob", nonce, b), CodeDuplicate)
 	})
 	t.Run("zero x25519", func(t *testing.T) {
 		nonce := h.s.Account(testAddr("bob")).Nonce
-		b := &FileServerRegister{Ed25519: testNode("fs2"), URL: url,
+		b := &FileServerRegister{Ed25519: testFileServer("fs2"), URL: url,
 			ServerSig: SignFileServer(KeySigner(testKey("fs2")), testChain, TypeFileServerRegister, testAddr("bob"), nonce, key.OnionPublic{}, url)}
 		h.rejectIn(h.txNonce("bob", nonce, b), CodeInvalid)
 	})
@@ -128,8 +128,8 @@ func TestFileServerRejections(t *testing.T) {
 	t.Run("signed for another chain", func(t *testing.T) {
 		nonce := h.s.Account(testAddr("bob")).Nonce
 		x := testX("fs fs2")
-		b := &FileServerRegister{Ed25519: testNode("fs2"), X25519: x, URL: url,
-			ServerSig: KeySigner(testKey("fs2")).Sign(FileServerMessage("other", TypeFileServerRegister, testAddr("bob"), nonce, testNode("fs2"), x, url))}
+		b := &FileServerRegister{Ed25519: testFileServer("fs2"), X25519: x, URL: url,
+			ServerSig: KeySigner(testKey("fs2")).Sign(FileServerMessage("other", TypeFileServerRegister, testAddr("bob"), nonce, testFileServer("fs2"), x, url))}
 		h.rejectIn(h.txNonce("bob", nonce, b), CodeBadSignature)
 	})
 	t.Run("an update's signature used to register", func(t *testing.T) {
@@ -142,7 +142,7 @@ func TestFileServerRejections(t *testing.T) {
 		raw := h.fsTx(TypeFileServerRegister, "bob", "fs2", url)
 		h.ok(raw)
 		h.rejectIn(raw, CodeBadNonce)
-		h.ok(h.tx("bob", &FileServerRemove{Ed25519: testNode("fs2")}))
+		h.ok(h.tx("bob", &FileServerRemove{Ed25519: testFileServer("fs2")}))
 		h.rejectIn(raw, CodeBadNonce)
 	})
 	t.Run("replayed server signature", func(t *testing.T) {
@@ -151,7 +151,7 @@ func TestFileServerRejections(t *testing.T) {
 		old := h.s.Account(testAddr("bob")).Nonce
 		b := h.fsBody(TypeFileServerRegister, "bob", "fs2", "fs2", url, old)
 		h.ok(h.txNonce("bob", old, b))
-		h.ok(h.tx("bob", &FileServerRemove{Ed25519: testNode("fs2")}))
+		h.ok(h.tx("bob", &FileServerRemove{Ed25519: testFileServer("fs2")}))
 		h.rejectIn(h.tx("bob", b), CodeBadSignature)
 	})
 	t.Run("update by another operator", func(t *testing.T) {
@@ -166,10 +166,10 @@ func TestFileServerRejections(t *testing.T) {
 		h.rejectIn(h.txNonce("alice", nonce, h.fsBody(TypeFileServerUpdate, "alice", "fs1", "mallory", url, nonce)), CodeBadSignature)
 	})
 	t.Run("remove by another operator", func(t *testing.T) {
-		h.rejectIn(h.tx("bob", &FileServerRemove{Ed25519: testNode("fs1")}), CodeNotAllowed)
+		h.rejectIn(h.tx("bob", &FileServerRemove{Ed25519: testFileServer("fs1")}), CodeNotAllowed)
 	})
 	t.Run("remove unknown", func(t *testing.T) {
-		h.rejectIn(h.tx("bob", &FileServerRemove{Ed25519: testNode("fs9")}), CodeUnknownFileServer)
+		h.rejectIn(h.tx("bob", &FileServerRemove{Ed25519: testFileServer("fs9")}), CodeUnknownFileServer)
 	})
 	if got := fsURLs(h.s.FileServers()); len(got) != 1 || got[0] != "https://files.example.org" {
 		t.Fatalf("listed %v", got)
@@ -199,7 +199,7 @@ func TestFileServerListingFollowsStake(t *testing.T) {
 	if got := h.s.FileServers(); len(got) != 0 {
 		t.Fatalf("no funded node lists %d servers", len(got))
 	}
-	if _, ok := h.s.FileServer(testNode("fs1")); !ok {
+	if _, ok := h.s.FileServer(testFileServer("fs1")); !ok {
 		t.Fatal("the registration itself is gone")
 	}
 }
@@ -219,8 +219,8 @@ func TestFileServerStateEncoding(t *testing.T) {
 		t.Fatal("file servers do not round-trip")
 	}
 	c := h.s.Clone()
-	c.fileServers[testNode("fs1")].URL = "https://changed.example.org"
-	if fs, _ := h.s.FileServer(testNode("fs1")); fs.URL != "https://one.example.org" {
+	c.fileServers[testFileServer("fs1")].URL = "https://changed.example.org"
+	if fs, _ := h.s.FileServer(testFileServer("fs1")); fs.URL != "https://one.example.org" {
 		t.Fatal("Clone shares registrations")
 	}
 
@@ -239,8 +239,8 @@ func TestFileServerStateEncoding(t *testing.T) {
 		}
 	}
 	// Keys out of order.
-	a, _ := h.s.FileServer(testNode("fs1"))
-	b, _ := h.s.FileServer(testNode("fs2"))
+	a, _ := h.s.FileServer(testFileServer("fs1"))
+	b, _ := h.s.FileServer(testFileServer("fs2"))
 	if compareKeys(a.Ed25519, b.Ed25519) < 0 {
 		a, b = b, a
 	}
@@ -291,3 +291,6 @@ func FuzzDecodeStateFileServers(f *testing.F) {
 		}
 	})
 }
+
+// testFileServer is the file server key of testKey(name).
+func testFileServer(name string) key.FileServerPublic { return key.FileServerPublic(testNode(name)) }

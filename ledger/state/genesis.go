@@ -127,7 +127,7 @@ func New(chainID string, g *Genesis, initialHeight uint64) (*State, error) {
 		nodes:    make(map[key.NodePublic]*Node),
 		names:    make(map[NameHash]*Name),
 
-		fileServers: make(map[key.NodePublic]*FileServer),
+		fileServers: make(map[key.FileServerPublic]*FileServer),
 	}
 	supply := g.Pool
 	add := func(field string, v uint64) error {

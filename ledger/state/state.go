@@ -179,7 +179,7 @@ type State struct {
 	names    map[NameHash]*Name
 	quorums  []*Quorum // ascending height
 	// fileServers are the file server registrations (fileserver.go).
-	fileServers map[key.NodePublic]*FileServer
+	fileServers map[key.FileServerPublic]*FileServer
 
 	// Per block, not part of the state.
 	inBlock   bool
@@ -366,7 +366,7 @@ func (s *State) Clone() *State {
 		names:    make(map[NameHash]*Name, len(s.names)),
 		quorums:  make([]*Quorum, len(s.quorums)),
 
-		fileServers: make(map[key.NodePublic]*FileServer, len(s.fileServers)),
+		fileServers: make(map[key.FileServerPublic]*FileServer, len(s.fileServers)),
 	}
 	for k, fs := range s.fileServers {
 		c.fileServers[k] = new(FileServer)
@@ -642,7 +642,7 @@ func Decode(b []byte) (*State, error) {
 		nodes:    make(map[key.NodePublic]*Node),
 		names:    make(map[NameHash]*Name),
 
-		fileServers: make(map[key.NodePublic]*FileServer),
+		fileServers: make(map[key.FileServerPublic]*FileServer),
 	}
 	s.chainID = r.str8("chain_id", maxChainID)
 	s.params.decode(r)
@@ -704,5 +704,5 @@ func Decode(b []byte) (*State, error) {
 	return s, nil
 }
 
-// compareKeys orders node keys bytewise.
-func compareKeys(a, b key.NodePublic) int { return bytes.Compare(a[:], b[:]) }
+// compareKeys orders node or file server keys bytewise.
+func compareKeys[K ~[32]byte](a, b K) int { return bytes.Compare(a[:], b[:]) }
