@@ -119,7 +119,8 @@ func DatabasePath(home string) string { return filepath.Join(home, DatabaseFile)
 //
 //	{"seed_nodes": [{"url": "https://127.0.0.1:22021", "cert_sha256": "9f86d0…"}, ...],
 //	 "allow_same_subnet": true,
-//	 "ledger": {"chain_id": "sotto-devnet", "validators": [{"pub_key_ed25519": "…", "power": 10}]}}
+//	 "ledger": {"chain_id": "sotto-devnet", "validators": [{"pub_key_ed25519": "…", "power": 10}]},
+//	 "file_servers": [{"url": "http://127.0.0.1:22100", "pubkey_x25519": "…", "pubkey_ed25519": "…"}]}
 type Network struct {
 	// SeedNodes are the nodes that answer get_n_service_nodes at
 	// /json_rpc, each pinned to its certificate.
@@ -133,6 +134,9 @@ type Network struct {
 	// Without it (a genesis-file network) lists are taken on the seeds'
 	// and nodes' word, as Session's clients do.
 	Ledger *LedgerTrust `json:"ledger,omitempty"`
+	// FileServers, when present, are the attachment file servers to use
+	// (a devnet's; fileservers.go), instead of the ledger's list.
+	FileServers []NetworkFileServer `json:"file_servers,omitempty"`
 }
 
 // LedgerTrust is the ledger part of a network file.
@@ -259,6 +263,9 @@ func ParseNetwork(b []byte) (*Network, error) {
 		if _, err := n.Ledger.trust(); err != nil {
 			return nil, &NetworkError{Reason: err.Error()}
 		}
+	}
+	if err := checkNetworkFileServers(&n); err != nil {
+		return nil, &NetworkError{Reason: err.Error()}
 	}
 	return &n, nil
 }

@@ -23,6 +23,9 @@ const (
 	// QueryNodeList answers NodeList: the serving nodes with the height
 	// and state hash they belong to, read from one committed state.
 	QueryNodeList = "/nodelist"
+	// QueryFileServers answers FileServerList: the listed file servers
+	// (state.FileServers) at one height.
+	QueryFileServers = "/fileservers"
 )
 
 // NodeList is the serving node list at one height, with the state hash
@@ -224,6 +227,8 @@ func answer(c *committed, path string, data []byte) ([]byte, error) {
 			}
 		}
 		v = out
+	case QueryFileServers:
+		v = fileServerList(c.height, st)
 	case QuerySwarm:
 		if len(data) != 8 {
 			return nil, &state.TxError{Code: state.CodeInvalid, Msg: "swarm id must be 8 bytes"}

@@ -43,6 +43,12 @@ func (n *Node) oxendRequest(ctx context.Context, c *call, p *storagerpc.OxendReq
 			return 0, nil, err
 		}
 		return 200, &storagerpc.OxendResponse{Result: b, NodeTime: n.nodeTime(c.now)}, nil
+	case storagerpc.OxendFileServers:
+		b, err := n.fileServers(ctx)
+		if err != nil {
+			return 0, nil, err
+		}
+		return 200, &storagerpc.OxendResponse{Result: b, NodeTime: n.nodeTime(c.now)}, nil
 	case storagerpc.OxendONSResolve:
 		lookup := n.names
 		if lookup == nil {
@@ -100,8 +106,9 @@ type jsonRPCResponse struct {
 }
 
 // handleJSONRPC serves POST /json_rpc: get_n_service_nodes (and its alias
-// get_service_nodes), as Session's seed nodes do, and
-// sotto_service_nodes_proof (docs/nodeproof.md).
+// get_service_nodes), as Session's seed nodes do,
+// sotto_service_nodes_proof (docs/nodeproof.md) and sotto_file_servers
+// (docs/ledger.md "File servers").
 func (n *Node) handleJSONRPC(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	release, ok := n.admitClient(w, r, "json_rpc", start)
@@ -135,6 +142,14 @@ func (n *Node) handleJSONRPC(w http.ResponseWriter, r *http.Request) {
 		case err != nil:
 			resp.Error = &jsonRPCError{jsonRPCNoProof, "no node-list proof"}
 		default:
+			resp.Result = res
+		}
+	case req.Method == storagerpc.OxendFileServers:
+		resp.ID = req.ID
+		res, err := n.fileServers(r.Context())
+		if err != nil {
+			resp.Error = &jsonRPCError{jsonRPCNoFileServers, "file server list unavailable"}
+		} else {
 			resp.Result = res
 		}
 	case req.Method != "get_n_service_nodes" && req.Method != "get_service_nodes":

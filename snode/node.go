@@ -55,6 +55,10 @@ type Deps struct {
 	// (docs/nodeproof.md); nil uses Ledger.Client.Prove when Ledger is
 	// set, else the node answers that no proof is available.
 	Prove func(context.Context, []*ledger.Snapshot) (*nodeproof.ProofJSON, error)
+	// FileServers lists the ledger's file servers for sotto_file_servers
+	// (fileservers.go); nil asks Ledger.Client when Ledger is set, else
+	// the node answers an empty list.
+	FileServers func(context.Context) (*storagerpc.FileServerList, error)
 	// Ledger, if set, makes the node do its ledger duties while it serves
 	// (Duties, health.go): register with an operator key, send uptime
 	// proofs, test other nodes and vote when drawn into a quorum.
@@ -113,6 +117,8 @@ type Node struct {
 	// quorums gates the storage test (health.go): from Deps.Ledger's client.
 	quorums quorumView
 	proofs  proofCache
+	// listFileServers answers sotto_file_servers (Deps.FileServers).
+	listFileServers func(context.Context) (*storagerpc.FileServerList, error)
 
 	duties *Duties // nil without Deps.Ledger
 
@@ -150,6 +156,17 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	}
 	if n.names == nil && deps.Ledger != nil && deps.Ledger.Client != nil {
 		n.names = deps.Ledger.Client.Name
+	}
+	n.listFileServers = deps.FileServers
+	if n.listFileServers == nil && deps.Ledger != nil && deps.Ledger.Client != nil {
+		lc := deps.Ledger.Client
+		n.listFileServers = func(ctx context.Context) (*storagerpc.FileServerList, error) {
+			l, err := lc.FileServers(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return l.RPC(), nil
+		}
 	}
 	n.proofs.prove = deps.Prove
 	if n.proofs.prove == nil && deps.Ledger != nil && deps.Ledger.Client != nil {

@@ -40,6 +40,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	root.AddCommand(runCmd(stdout, stderr), keygenCmd(stdout), benchCmd(), devnetCmd(), demo.Command())
 	root.AddCommand(ledgercli.Commands()...) // sottod ledger …: ledger node and operator commands
+	// sottod fileserver …: a file server's ledger registration.
+	root.AddCommand(ledgercli.FileServerCommand())
 	root.SetArgs(args)
 	if err := root.Execute(); err != nil {
 		clierr.Print(stderr, err)

@@ -45,6 +45,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Ready, if set, is called with the network once it is up (tests).
 	Ready func(*testnet.Network)
+	// FileServer, if set, makes the file server the devnet runs in DIR/
+	// fileserver, registers in the ledger (CometBFT) and lists in the
+	// network file (fileserver.go); nil runs none.
+	FileServer NewFileServer
 }
 
 // Ledger kinds.
@@ -106,8 +110,18 @@ func Run(ctx context.Context, cfg Config) error {
 	if rpc := n.LedgerRPC(); rpc != "" {
 		attrs = append(attrs, "ledger_rpc", rpc)
 	}
+	var files *runningFileServer
+	if cfg.FileServer != nil {
+		if files, err = startFileServer(ctx, cfg, n); err != nil {
+			n.Close()
+			return fmt.Errorf("devnet: %w", err)
+		}
+	}
 	cfg.Logger.Info("devnet up", attrs...)
 	if _, err := fmt.Fprintln(cfg.Stdout, ReadyPrefix+n.NetworkFile()); err != nil {
+		if files != nil {
+			_ = files.stop()
+		}
 		n.Close()
 		return fmt.Errorf("devnet: %w", err)
 	}
@@ -116,6 +130,12 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	<-ctx.Done()
 	cfg.Logger.Info("devnet stopping")
+	if files != nil {
+		// The file server first: it holds no state the nodes need.
+		if err := files.stop(); err != nil {
+			cfg.Logger.Error("file server stopped", "err", err)
+		}
+	}
 	if err := n.Close(); err != nil {
 		return fmt.Errorf("devnet: shutdown: %w", err)
 	}
@@ -132,13 +152,13 @@ var ErrUsage = errors.New("usage error")
 func Command() *cobra.Command {
 	var cfg Config
 	var logLevel string
-	var quiet bool
+	var quiet, files bool
 	cmd := &cobra.Command{
 		Use:   "devnet --dir DIR [--nodes 15] [--listen 127.0.0.1] [--ledger cometbft|genesis]",
-		Short: "Run a whole network (ledger and nodes) on 127.0.0.1 in one process",
-		Long: `Run the ledger and N service nodes (swarm storage, onion relay, node list)
-on one address, write DIR/network.json for clients (sotto --network
-DIR/network.json) and serve until interrupted.`,
+		Short: "Run a whole network (ledger, nodes, file server) on 127.0.0.1 in one process",
+		Long: `Run the ledger, N service nodes (swarm storage, onion relay, node list)
+and a file server on one address, write DIR/network.json for clients
+(sotto --network DIR/network.json) and serve until interrupted.`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return fmt.Errorf("%w: unexpected argument %q", ErrUsage, args[0])
@@ -161,6 +181,9 @@ DIR/network.json) and serve until interrupted.`,
 			if !cmd.Flags().Changed("listen") {
 				cfg.Listen = ""
 			}
+			if files {
+				cfg.FileServer = RealFileServer
+			}
 			cfg.Stdout = cmd.OutOrStdout()
 			if !quiet {
 				cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -175,6 +198,7 @@ DIR/network.json) and serve until interrupted.`,
 	f.StringVar(&cfg.Listen, "listen", testnet.DefaultListen, "IPv4 address the nodes listen on")
 	f.StringVar(&cfg.Ledger, "ledger", LedgerCometBFT, "node list source: cometbft (embedded ledger in DIR/ledger) or genesis (DIR/genesis.json)")
 	f.StringVar(&logLevel, "log-level", "info", "node log level: debug, info, warn, error")
+	f.BoolVar(&files, "file-server", true, "run a file server (DIR/fileserver), registered in the ledger and listed in network.json")
 	f.BoolVar(&quiet, "quiet", false, "no devnet logs on stderr (node logs still go to DIR/node-NN/node.log)")
 	return cmd
 }

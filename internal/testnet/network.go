@@ -180,6 +180,8 @@ type Network struct {
 
 	mu     sync.Mutex
 	closed bool
+	// fileServers are the network file's file_servers (SetFileServers).
+	fileServers []FileServerEntry
 }
 
 // StartT starts a network for a test and closes it when the test ends.
@@ -464,6 +466,8 @@ type networkFile struct {
 	SeedNodes       []seedEntry  `json:"seed_nodes"`
 	AllowSameSubnet bool         `json:"allow_same_subnet"`
 	Ledger          *ledgerEntry `json:"ledger,omitempty"`
+	// FileServers are the devnet's file servers (SetFileServers).
+	FileServers []FileServerEntry `json:"file_servers,omitempty"`
 }
 
 // ledgerEntry is the ledger a client verifies node lists against
@@ -487,7 +491,9 @@ type seedEntry struct {
 }
 
 func (n *Network) writeNetworkFile() error {
-	nf := networkFile{AllowSameSubnet: true}
+	n.mu.Lock()
+	nf := networkFile{AllowSameSubnet: true, FileServers: n.fileServers}
+	n.mu.Unlock()
 	for i, u := range n.SeedURLs() {
 		pin, err := snode.CertificateSHA256(n.keys[i])
 		if err != nil {

@@ -152,6 +152,12 @@ func (s *State) Deliver(raw []byte) (*Tx, error) {
 		err = s.nameUpdate(tx.Signer, b)
 	case *PoolDeposit:
 		err = s.poolDeposit(tx.Signer, b)
+	case *FileServerRegister:
+		err = s.fileServerRegister(tx, b)
+	case *FileServerUpdate:
+		err = s.fileServerUpdate(tx, b)
+	case *FileServerRemove:
+		err = s.fileServerRemove(tx, b)
 	default:
 		err = reject(CodeMalformed, "unsupported body %T", b)
 	}

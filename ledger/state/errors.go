@@ -30,6 +30,7 @@ const (
 	CodeFull              Code = 16 // no contributor spot left
 	CodeExpired           Code = 17 // past the transaction's last valid height
 	CodeBusy              Code = 18 // the mempool's room left is kept for node duties
+	CodeUnknownFileServer Code = 19 // no such registered file server
 )
 
 func (c Code) String() string {
@@ -72,6 +73,8 @@ func (c Code) String() string {
 		return "expired"
 	case CodeBusy:
 		return "busy"
+	case CodeUnknownFileServer:
+		return "unknown_file_server"
 	}
 	return fmt.Sprintf("code(%d)", uint32(c))
 }

@@ -126,6 +126,8 @@ func New(chainID string, g *Genesis, initialHeight uint64) (*State, error) {
 		accounts: make(map[Address]*Account),
 		nodes:    make(map[key.NodePublic]*Node),
 		names:    make(map[NameHash]*Name),
+
+		fileServers: make(map[key.NodePublic]*FileServer),
 	}
 	supply := g.Pool
 	add := func(field string, v uint64) error {

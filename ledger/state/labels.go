@@ -11,6 +11,10 @@ const (
 	// RegisterLabel prefixes what a node key signs to accept being
 	// registered by an operator (docs/ledger.md "Registration").
 	RegisterLabel = "sotto-ledger-register-v1"
+	// FileServerLabel prefixes what a file server's Ed25519 key signs to
+	// accept being registered or updated by an operator (docs/ledger.md
+	// "File servers").
+	FileServerLabel = "sotto-ledger-fileserver-v1"
 	// QuorumLabel seeds the random stream that draws obligation quorums
 	// from a block hash (docs/ledger.md "Health"; Session's quorum_rng,
 	// service-node-network.md §3.1).

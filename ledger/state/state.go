@@ -178,6 +178,8 @@ type State struct {
 	nodes    map[key.NodePublic]*Node
 	names    map[NameHash]*Name
 	quorums  []*Quorum // ascending height
+	// fileServers are the file server registrations (fileserver.go).
+	fileServers map[key.NodePublic]*FileServer
 
 	// Per block, not part of the state.
 	inBlock   bool
@@ -363,6 +365,12 @@ func (s *State) Clone() *State {
 		nodes:    make(map[key.NodePublic]*Node, len(s.nodes)),
 		names:    make(map[NameHash]*Name, len(s.names)),
 		quorums:  make([]*Quorum, len(s.quorums)),
+
+		fileServers: make(map[key.NodePublic]*FileServer, len(s.fileServers)),
+	}
+	for k, fs := range s.fileServers {
+		c.fileServers[k] = new(FileServer)
+		*c.fileServers[k] = *fs
 	}
 	for k, a := range s.accounts {
 		ac := *a
@@ -429,6 +437,7 @@ func (s *State) Encode() []byte {
 	for _, q := range s.quorums {
 		q.encode(w)
 	}
+	s.encodeFileServers(w)
 	return w.b
 }
 
@@ -632,6 +641,8 @@ func Decode(b []byte) (*State, error) {
 		accounts: make(map[Address]*Account),
 		nodes:    make(map[key.NodePublic]*Node),
 		names:    make(map[NameHash]*Name),
+
+		fileServers: make(map[key.NodePublic]*FileServer),
 	}
 	s.chainID = r.str8("chain_id", maxChainID)
 	s.params.decode(r)
@@ -686,6 +697,7 @@ func Decode(b []byte) (*State, error) {
 		last = q.Height
 		s.quorums = append(s.quorums, q)
 	}
+	s.decodeFileServers(r)
 	if err := r.done("state"); err != nil {
 		return nil, err
 	}

@@ -28,6 +28,10 @@ const (
 	TypeNameRenew    TxType = 8  // extend a name
 	TypeNameUpdate   TxType = 9  // change a name's value
 	TypePoolDeposit  TxType = 10 // pay into the reward pool (paid-tier revenue)
+
+	TypeFileServerRegister TxType = 11 // list a file server the signer runs
+	TypeFileServerUpdate   TxType = 12 // change its URL or X25519 key
+	TypeFileServerRemove   TxType = 13 // take it off the list
 )
 
 func (t TxType) String() string {
@@ -52,6 +56,12 @@ func (t TxType) String() string {
 		return "name_update"
 	case TypePoolDeposit:
 		return "pool_deposit"
+	case TypeFileServerRegister:
+		return "file_server_register"
+	case TypeFileServerUpdate:
+		return "file_server_update"
+	case TypeFileServerRemove:
+		return "file_server_remove"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
@@ -319,6 +329,12 @@ func newBody(t TxType) Body {
 		return new(NameUpdate)
 	case TypePoolDeposit:
 		return new(PoolDeposit)
+	case TypeFileServerRegister:
+		return new(FileServerRegister)
+	case TypeFileServerUpdate:
+		return new(FileServerUpdate)
+	case TypeFileServerRemove:
+		return new(FileServerRemove)
 	}
 	return nil
 }

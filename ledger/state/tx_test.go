@@ -23,6 +23,9 @@ func sampleBodies() []Body {
 		&NameRenew{Name: NameHash{7}, Terms: 1},
 		&NameUpdate{Name: NameHash{7}, Value: []byte("new"), ValueNonce: [24]byte{8}},
 		&PoolDeposit{Amount: 5},
+		&FileServerRegister{Ed25519: testNode("fs"), X25519: testX("fs"), URL: "https://files.example.org", ServerSig: [64]byte{4}},
+		&FileServerUpdate{Ed25519: testNode("fs"), X25519: testX("fs2"), URL: "http://127.0.0.1:8080/f", ServerSig: [64]byte{5}},
+		&FileServerRemove{Ed25519: testNode("fs")},
 	}
 }
 

@@ -1,0 +1,21 @@
+package testnet
+
+import (
+	"slices"
+
+	"sotto.dev/storagerpc"
+)
+
+// FileServerEntry is a file server of the network file's "file_servers":
+// {"url", "pubkey_x25519", "pubkey_ed25519"} (client.Network).
+type FileServerEntry = storagerpc.FileServer
+
+// SetFileServers lists file servers in the network file and rewrites it
+// (`sottod devnet` names the file server it runs). A later start of the
+// network writes the file without them until they are set again.
+func (n *Network) SetFileServers(list []FileServerEntry) error {
+	n.mu.Lock()
+	n.fileServers = slices.Clone(list)
+	n.mu.Unlock()
+	return n.writeNetworkFile()
+}
