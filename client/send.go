@@ -52,6 +52,11 @@ func (e *NotSentError) Unwrap() error { return e.Err }
 type SendOptions struct {
 	// Quote names the message this one replies to.
 	Quote *store.Ref
+	// Files are attached (attachments.go): encrypted and uploaded
+	// before the message is saved; a failed upload saves nothing.
+	Files []OutgoingFile
+	// Progress, if set, is told how the uploads advance.
+	Progress func(Progress)
 }
 
 // Send writes body to peer: it stores the message locally, queues it for
@@ -62,7 +67,7 @@ func (c *Client) Send(ctx context.Context, peer key.SessionID, body string, opt 
 	if peer.Prefix() != key.PrefixStandard {
 		return nil, ErrBadRecipient
 	}
-	if strings.TrimSpace(body) == "" {
+	if strings.TrimSpace(body) == "" && len(opt.Files) == 0 {
 		return nil, ErrEmptyMessage
 	}
 	if len(body) > MaxBodyLen {
@@ -71,6 +76,16 @@ func (c *Client) Send(ctx context.Context, peer key.SessionID, body string, opt 
 	if !utf8.ValidString(body) {
 		return nil, errors.New("client: message is not valid UTF-8")
 	}
+	var files []outgoing
+	if len(opt.Files) > 0 {
+		if c.net == nil {
+			return nil, ErrNoNetwork
+		}
+		var err error
+		if files, err = c.uploadFiles(ctx, opt.Files, opt.Progress); err != nil {
+			return nil, err
+		}
+	}
 	sentAt := c.nextTimestamp()
 	var msg *store.Message
 	err := c.db.Update(ctx, func(tx *store.Tx) error {
@@ -78,7 +93,13 @@ func (c *Client) Send(ctx context.Context, peer key.SessionID, body string, opt 
 		if err != nil {
 			return err
 		}
-		dm := &wire.DataMessage{Body: proto.String(body)}
+		dm := &wire.DataMessage{}
+		if body != "" {
+			dm.Body = proto.String(body)
+		}
+		for _, f := range files {
+			dm.Attachments = append(dm.Attachments, f.ptr)
+		}
 		if err := c.decorate(ctx, tx, dm); err != nil {
 			return err
 		}
@@ -104,12 +125,19 @@ func (c *Client) Send(ctx context.Context, peer key.SessionID, body string, opt 
 		if _, _, err := tx.InsertMessage(ctx, msg); err != nil {
 			return err
 		}
+		for _, f := range files {
+			f.row.MessageID = msg.ID
+			if err := tx.InsertAttachment(ctx, f.row); err != nil {
+				return err
+			}
+		}
 		if err := c.acceptImplicitly(ctx, tx, peer, sentAt); err != nil {
 			return err
 		}
 		return c.queueWithSync(ctx, tx, peer, content, sentAt, expiry, msg.ExpiresAt, msg.ID, store.OutboxMessage)
 	})
 	if err != nil {
+		c.removeLocal(files)
 		return nil, err
 	}
 	c.emit(Event{Kind: EventMessage, Conversation: peer, Message: msg})
@@ -130,7 +158,8 @@ func (c *Client) conversation(ctx context.Context, tx *store.Tx, peer key.Sessio
 	return conv, err
 }
 
-// decorate adds our display name to an outgoing DataMessage.
+// decorate adds our display name and profile picture (its URL, and its
+// key as profileKey) to an outgoing DataMessage.
 func (c *Client) decorate(ctx context.Context, tx *store.Tx, dm *wire.DataMessage) error {
 	name, ok, err := tx.Setting(ctx, settingProfileName)
 	if err != nil {
@@ -139,7 +168,7 @@ func (c *Client) decorate(ctx context.Context, tx *store.Tx, dm *wire.DataMessag
 	if ok && name != "" {
 		dm.Profile = &wire.LokiProfile{DisplayName: proto.String(name)}
 	}
-	return nil
+	return c.decoratePicture(ctx, tx, dm)
 }
 
 // setExpiry writes the disappearing setting into content and returns the
