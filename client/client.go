@@ -80,9 +80,10 @@ type Client struct {
 
 	fallbacks atomic.Int64 // nodes found not to hold long polls
 
-	cs   configSync  // config objects (configsync.go)
-	devs devices     // the devices list (devices.go)
-	att  attachments // downloads and pictures (download.go)
+	cs   configSync // config objects (configsync.go)
+	devs devices    // the devices list (devices.go)
+
+	att attachments // downloads and pictures (download.go)
 
 	serving   atomic.Bool
 	closeOnce sync.Once
