@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,6 +107,15 @@ func (c *Client) storePointers(ctx context.Context, tx *store.Tx, msgID int64, p
 		}
 		if a.Key == nil {
 			a.Key = []byte{}
+		}
+		if a.IsManifest {
+			// The file's own type, as far as its name tells.
+			a.ContentType = mime.TypeByExtension(strings.ToLower(filepath.Ext(a.FileName)))
+			if mt, _, err := mime.ParseMediaType(a.ContentType); err == nil {
+				a.ContentType = mt
+			} else {
+				a.ContentType = "application/octet-stream"
+			}
 		}
 		if err := checkPointer(p); err != nil {
 			a.State, a.Error = store.AttachmentFailed, err.Error()
