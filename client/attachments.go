@@ -353,3 +353,24 @@ func oggDuration(r io.ReaderAt, size int64) int64 {
 	}
 	return int64((granule - preSkip) * 1000 / rate)
 }
+
+// quoteAttachments names, in a quote, the attachments of the quoted
+// message (Quote.attachments: Session clients show the quoted file's
+// name and type).
+func quoteAttachments(ctx context.Context, tx *store.Tx, q *wire.DataMessage_Quote, msgID int64) error {
+	as, err := tx.Attachments(ctx, msgID)
+	if err != nil {
+		return err
+	}
+	for _, a := range as {
+		qa := &wire.DataMessage_Quote_QuotedAttachment{ContentType: proto.String(a.ContentType)}
+		if a.FileName != "" {
+			qa.FileName = proto.String(a.FileName)
+		}
+		if a.Flags != 0 {
+			qa.Flags = proto.Uint32(a.Flags)
+		}
+		q.Attachments = append(q.Attachments, qa)
+	}
+	return nil
+}

@@ -39,9 +39,11 @@ const (
 	// attachBatch is how many due downloads one round takes.
 	attachBatch = 16
 	// orphanGrace: a directory no row names is removed once it is this
-	// old (a download or upload in another process may be about to record
-	// it).
-	orphanGrace = 10 * time.Minute
+	// old (an upload or download in another process on the same home
+	// may be about to record it); tmpGrace is the same for a directory
+	// still being written.
+	orphanGrace = time.Minute
+	tmpGrace    = time.Hour
 	// maxManifest bounds a manifest's plaintext (MaxParts of the longest
 	// entries is far more than a MaxFileSize file needs).
 	maxManifest = 1 << 20
@@ -52,6 +54,9 @@ const (
 // attachments is the client's attachment state.
 type attachments struct {
 	fetchMu sync.Mutex // one download at a time (the loop, Save)
+	// localMu is held for reading from the making of a local directory
+	// until a row names it, and for writing while orphans are removed.
+	localMu sync.RWMutex
 
 	picMu    sync.Mutex
 	picTried map[key.SessionID]time.Time
@@ -204,6 +209,8 @@ func cmpErr(a, b error) error {
 func (c *Client) fetchAttachment(ctx context.Context, id int64) error {
 	c.att.fetchMu.Lock()
 	defer c.att.fetchMu.Unlock()
+	c.att.localMu.RLock()
+	defer c.att.localMu.RUnlock()
 	a, err := c.db.Attachment(ctx, id)
 	if err != nil {
 		return err
@@ -608,6 +615,8 @@ func (c *Client) removeLocal(files []outgoing) {
 // removeOrphans removes the attachment directories no row names any
 // more: their message was deleted, disappeared or was unsent.
 func (c *Client) removeOrphans(ctx context.Context) {
+	c.att.localMu.Lock()
+	defer c.att.localMu.Unlock()
 	ents, err := os.ReadDir(c.attachmentsDir())
 	if err != nil {
 		return
@@ -621,8 +630,12 @@ func (c *Client) removeOrphans(ctx context.Context) {
 		if refs[e.Name()] {
 			continue
 		}
+		grace := orphanGrace
+		if strings.HasPrefix(e.Name(), "tmp-") {
+			grace = tmpGrace
+		}
 		info, err := e.Info()
-		if err != nil || now.Sub(info.ModTime()) < orphanGrace {
+		if err != nil || now.Sub(info.ModTime()) < grace {
 			continue
 		}
 		_ = os.RemoveAll(filepath.Join(c.attachmentsDir(), e.Name()))

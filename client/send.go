@@ -81,6 +81,10 @@ func (c *Client) Send(ctx context.Context, peer key.SessionID, body string, opt 
 		if c.net == nil {
 			return nil, ErrNoNetwork
 		}
+		// The uploads' local copies are not orphans until the message is
+		// saved (download.go).
+		c.att.localMu.RLock()
+		defer c.att.localMu.RUnlock()
 		var err error
 		if files, err = c.uploadFiles(ctx, opt.Files, opt.Progress); err != nil {
 			return nil, err
@@ -113,6 +117,9 @@ func (c *Client) Send(ctx context.Context, peer key.SessionID, body string, opt 
 				return ErrNoMessage
 			}
 			dm.Quote = &wire.DataMessage_Quote{Id: proto.Uint64(uint64(q.SentAt)), Author: proto.String(q.Author.String())}
+			if err := quoteAttachments(ctx, tx, dm.Quote, q.ID); err != nil {
+				return err
+			}
 			msg.Quote = &store.Ref{Author: q.Author, SentAt: q.SentAt}
 		}
 		content := &wire.Content{DataMessage: dm}
