@@ -27,8 +27,9 @@ import (
 
 // fileServer runs a real file server on 127.0.0.1 for the test and lists
 // it in nw's network file (open clients after this).
-// It returns the server's directory.
-func fileServer(t testing.TB, nw *testnet.Network) string {
+// It returns the server's directory. tune, if given, adjusts the
+// configuration (Session's defaults otherwise).
+func fileServer(t testing.TB, nw *testnet.Network, tune ...func(*fileserver.Config)) string {
 	t.Helper()
 	dir := t.TempDir()
 	keys, _, err := fileserver.LoadOrCreateKeys(filepath.Join(dir, fileserver.KeyFileName))
@@ -37,6 +38,9 @@ func fileServer(t testing.TB, nw *testnet.Network) string {
 	}
 	cfg := fileserver.DefaultConfig()
 	cfg.Dir, cfg.Listen = dir, "127.0.0.1:0"
+	for _, f := range tune {
+		f(&cfg)
+	}
 	srv, err := fileserver.New(cfg, fileserver.Deps{Keys: keys})
 	if err != nil {
 		t.Fatal(err)
