@@ -12,6 +12,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -233,10 +234,51 @@ func TestAttachments(t *testing.T) {
 	badKey := pointerOf(a1[1])
 	badKey.Key[5] ^= 1
 	a.sendRaw(bob.id(), &wire.DataMessage{Body: proto.String("forged"), Attachments: []*wire.AttachmentPointer{badDigest, badKey}})
+	// A file in the legacy form, as Session desktop sends them.
+	legacy := randomBytes(t, 300<<10)
+	lk, err := attachment.NewLegacyKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	iv, err := attachment.NewLegacyIV()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lblob, ldigest := attachment.SealLegacy(&lk, &iv, legacy)
+	fs, err := a.c.PickFileServer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lu, _, err := a.c.net.upload(ctx, fs, lblob, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.sendRaw(bob.id(), &wire.DataMessage{Body: proto.String("legacy"), Attachments: []*wire.AttachmentPointer{{
+		Id: proto.Uint64(0), Url: proto.String(lu.String()), Key: lk[:], Digest: ldigest[:], Size: proto.Uint32(uint32(len(legacy))),
+		FileName: proto.String("legacy.bin"), ContentType: proto.String("application/octet-stream"),
+	}}})
 
+	// Bob's client starts: the messages wait in his requests, their
+	// attachments pending until he accepts Alice.
+	start = time.Now()
 	b1 := bob.open(t, nw, "", devOpts{})
-	got := b1.attachmentsSettled(alice.id(), 6, 3*time.Minute)
-	t.Logf("Bob has everything %v after starting", time.Since(start))
+	b1.waitFor("Alice's messages", time.Minute, func() bool { return len(b1.history(alice.id())) == 5 })
+	for _, m := range b1.history(alice.id()) {
+		as, err := b1.c.AttachmentsOf(ctx, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range as {
+			if x.State == store.AttachmentDone {
+				t.Errorf("%s downloaded before Alice was accepted", x.FileName)
+			}
+		}
+	}
+	if err := b1.c.Accept(ctx, alice.id()); err != nil {
+		t.Fatal(err)
+	}
+	got := b1.attachmentsSettled(alice.id(), 7, 3*time.Minute)
+	t.Logf("Bob has everything %v after starting (and accepting Alice)", time.Since(start))
 	byBody := map[string][]*store.Attachment{}
 	for _, m := range b1.history(alice.id()) {
 		byBody[m.Body] = got[m.ID]
@@ -313,16 +355,54 @@ func TestAttachments(t *testing.T) {
 		t.Fatalf("forged: %+v", f)
 	}
 	t.Logf("forged pointers: %q, %q", f[0].Error, f[1].Error)
+	// The legacy form.
+	var bobLegacy int64
+	for _, m := range b1.history(alice.id()) {
+		if m.Body == "legacy" {
+			bobLegacy = m.ID
+		}
+	}
+	if l := byBody["legacy"]; len(l) != 1 || l[0].State != store.AttachmentDone {
+		t.Fatalf("legacy: %+v", l)
+	}
+	paths, err = b1.c.SaveAttachments(ctx, alice.id(), bobLegacy, saveDir)
+	if err != nil || len(paths) != 1 || fileSum(t, paths[0]) != sum(legacy) {
+		t.Errorf("legacy save: %v %v", paths, err)
+	}
 	ents, err := os.ReadDir(saveDir)
-	if err != nil || len(ents) != 3 {
+	if err != nil || len(ents) != 4 {
 		t.Errorf("saved files: %v %v", ents, err)
 	}
 
-	// Alice's profile picture.
+	// Alice's profile picture, and a new one when she changes it.
 	b1.waitFor("Alice's picture", time.Minute, func() bool {
 		got, err := b1.c.ContactPicture(ctx, alice.id())
 		return err == nil && bytes.Equal(got, pic)
 	})
+	pic2 := pngOf(t, 48, 48, 0)
+	if err := a.c.UploadProfilePicture(ctx, writeFile(t, work, "me2.png", pic2)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.c.Send(ctx, bob.id(), "new picture", SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	b1.waitFor("Alice's new picture", time.Minute, func() bool {
+		got, err := b1.c.ContactPicture(ctx, alice.id())
+		return err == nil && bytes.Equal(got, pic2)
+	})
+
+	// Alice's picture is uploaded again when its expiry nears.
+	soon := a.c.nowMillis() + 24*time.Hour.Milliseconds()
+	if err := a.c.db.SetSetting(ctx, settingPicExpires, strconv.FormatInt(soon, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.c.keepProfilePicture(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v, _, err := a.c.db.Setting(ctx, settingPicExpires)
+	if exp, _ := strconv.ParseInt(v, 10, 64); err != nil || exp < soon+7*24*time.Hour.Milliseconds() {
+		t.Errorf("picture expiry after renewal: %q %v", v, err)
+	}
 }
 
 // pointerOf rebuilds the pointer of a stored attachment.

@@ -181,6 +181,19 @@ func TestAttachmentsOffline(t *testing.T) {
 	if err := c.WriteAttachment(ctx, as[0].ID, &bytes.Buffer{}); err == nil {
 		t.Error("an attachment not downloaded was written")
 	}
+	// A stranger's attachments wait until the sender is accepted.
+	if due, err := c.db.DueAttachments(ctx, 1<<62, 10); err != nil || len(due) != 0 {
+		t.Errorf("due before accepting: %v %v", due, err)
+	}
+	if err := c.db.SetApproved(ctx, peer, true, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if due, err := c.db.DueAttachments(ctx, 1<<62, 10); err != nil || len(due) != 1 || due[0].ID != as[0].ID {
+		t.Errorf("due after accepting: %v %v", due, err)
+	}
+	if at, ok, err := c.db.NextAttachment(ctx); err != nil || !ok || at != 0 {
+		t.Errorf("next attachment: %d %v %v", at, ok, err)
+	}
 
 	// Pretend the download happened: the blob kept, the row done.
 	tmp, err := c.newLocalDir()

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"sotto.dev/key"
 )
@@ -68,6 +69,15 @@ type Attachment struct {
 
 const attachmentColumns = `id, message_id, idx, content_type, file_name, size, width, height, duration_ms, flags,
 	url, key, digest, manifest, is_manifest, state, error, attempts, next_attempt, local`
+
+// attachmentColumnsA is attachmentColumns qualified by the table alias a.
+var attachmentColumnsA = func() string {
+	cols := strings.Split(attachmentColumns, ",")
+	for i, c := range cols {
+		cols[i] = "a." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}()
 
 func scanAttachment(r rowScanner) (*Attachment, error) {
 	var (
@@ -139,18 +149,25 @@ func (o ops) Attachments(ctx context.Context, messageID int64) ([]*Attachment, e
 		WHERE message_id = ? ORDER BY idx`, messageID))
 }
 
-// DueAttachments returns up to limit pending attachments whose next
-// attempt is due at now.
+// autoDownload selects the pending attachments that download by
+// themselves: those of our own messages and of contacts we accepted (a
+// stranger's wait in the message requests until accepted, or saved).
+const autoDownload = `FROM attachments a JOIN messages m ON m.id = a.message_id
+	LEFT JOIN contacts c ON c.session_id = m.conversation
+	WHERE a.state = 0 AND (m.direction = 1 OR m.conversation = m.author AND c.approved = 1 AND c.blocked = 0)`
+
+// DueAttachments returns up to limit pending attachments that download by
+// themselves and whose next attempt is due at now.
 func (o ops) DueAttachments(ctx context.Context, now int64, limit int) ([]*Attachment, error) {
-	return collectAttachments(o.q.QueryContext(ctx, `SELECT `+attachmentColumns+` FROM attachments
-		WHERE state = 0 AND next_attempt <= ? ORDER BY next_attempt, id LIMIT ?`, now, limit))
+	return collectAttachments(o.q.QueryContext(ctx, `SELECT `+attachmentColumnsA+` `+autoDownload+`
+		AND a.next_attempt <= ? ORDER BY a.next_attempt, a.id LIMIT ?`, now, limit))
 }
 
 // NextAttachment returns the earliest next attempt of a pending
-// attachment; ok is false when none is pending.
+// attachment that downloads by itself; ok is false when there is none.
 func (o ops) NextAttachment(ctx context.Context) (at int64, ok bool, err error) {
 	var v sql.NullInt64
-	if err := o.q.QueryRowContext(ctx, `SELECT MIN(next_attempt) FROM attachments WHERE state = 0`).Scan(&v); err != nil {
+	if err := o.q.QueryRowContext(ctx, `SELECT MIN(a.next_attempt) `+autoDownload).Scan(&v); err != nil {
 		return 0, false, fmt.Errorf("store: next attachment: %w", err)
 	}
 	return v.Int64, v.Valid, nil
