@@ -280,6 +280,15 @@ func (o *chatOut) event(ev client.Event) (incoming bool) {
 		o.note("approved", o.n.of(peer)+" accepted your message request")
 	case client.EventRequest:
 		o.note("request", o.n.of(peer)+" is not in your contacts; replying accepts them")
+	case client.EventAttachment:
+		a := ev.Attachment
+		switch {
+		case a == nil:
+		case a.State == store.AttachmentDone && ev.Done == ev.Total:
+			o.note("attachment", fmt.Sprintf("#%d: %s downloaded (sotto save %s %d)", ev.Message.ID, a.FileName, peer, ev.Message.ID))
+		case a.State == store.AttachmentFailed:
+			o.note("attachment", fmt.Sprintf("#%d: %s failed: %s", ev.Message.ID, a.FileName, a.Error))
+		}
 	}
 	return false
 }
