@@ -90,7 +90,7 @@ func attachmentLines(ctx context.Context, s *session, m *store.Message) ([]strin
 		case store.AttachmentFailed:
 			fmt.Fprintf(&b, " failed: %s", a.Error)
 		default:
-			b.WriteString(" downloading")
+			b.WriteString(" not downloaded yet")
 		}
 		out = append(out, b.String())
 	}
