@@ -56,6 +56,10 @@ const (
 	MaxFileSize = 64 * attachment.PartSize
 	// maxFileName bounds a file name sent or received.
 	maxFileName = 255
+	// maxPointerLen bounds an encoded AttachmentPointer (URL, key,
+	// digest, name, type, sizes): the body and the pointers share
+	// MaxBodyLen.
+	maxPointerLen = 700
 )
 
 // AttachmentsDir is the directory of the encrypted attachment copies

@@ -78,6 +78,9 @@ func (c *Client) Send(ctx context.Context, peer key.SessionID, body string, opt 
 	}
 	var files []outgoing
 	if len(opt.Files) > 0 {
+		if len(body)+len(opt.Files)*maxPointerLen > MaxBodyLen {
+			return nil, ErrTooLong
+		}
 		if c.net == nil {
 			return nil, ErrNoNetwork
 		}
