@@ -279,7 +279,8 @@ func describe(row *store.Attachment, src *os.File, size int64, f OutgoingFile) e
 	if row.ContentType == "" {
 		row.ContentType = mime.TypeByExtension(strings.ToLower(filepath.Ext(row.FileName)))
 	}
-	if row.ContentType == "" || f.Voice {
+	if row.ContentType == "" || row.ContentType == "application/octet-stream" || f.Voice {
+		// The system's extension table may not know it: look at the bytes.
 		if sniffed := http.DetectContentType(head); sniffed != "application/octet-stream" || row.ContentType == "" {
 			row.ContentType = sniffed
 		}

@@ -92,7 +92,8 @@ func TestDescribe(t *testing.T) {
 		want       store.Attachment
 	}{
 		{"png", "a.png", pngOf(t, 30, 20, 0), false, store.Attachment{ContentType: "image/png", Width: 30, Height: 20}},
-		{"png named .bin", "a.bin", pngOf(t, 3, 2, 0), false, store.Attachment{ContentType: "application/octet-stream"}},
+		{"png named .bin", "a.bin", pngOf(t, 3, 2, 0), false, store.Attachment{ContentType: "image/png", Width: 3, Height: 2}},
+		{"ogg without a name extension", "sound", oggOpus(t, 2000, 100), false, store.Attachment{ContentType: "application/ogg", DurationMS: 2000}},
 		{"voice", "v.ogg", oggOpus(t, 1500, 100), true, store.Attachment{ContentType: "audio/ogg", Flags: 1, DurationMS: 1500}},
 		{"text", "t.txt", []byte("hello\n"), false, store.Attachment{ContentType: "text/plain"}},
 		{"unknown", "noext", []byte{0, 1, 2}, false, store.Attachment{ContentType: "application/octet-stream"}},
