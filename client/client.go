@@ -73,6 +73,7 @@ type Client struct {
 
 	kickOutbox chan struct{}
 	kickExpiry chan struct{}
+	kickAttach chan struct{} // attachments and pictures to download (download.go)
 
 	inflightMu sync.Mutex
 	inflight   map[int64]bool // outbox items being delivered
@@ -81,6 +82,8 @@ type Client struct {
 
 	cs   configSync // config objects (configsync.go)
 	devs devices    // the devices list (devices.go)
+
+	att attachments // downloads and pictures (download.go)
 
 	serving   atomic.Bool
 	closeOnce sync.Once
@@ -152,6 +155,7 @@ func Open(cfg Config, kf *identity.KeyFile) (*Client, error) {
 		events:     make(chan Event, EventBuffer),
 		kickOutbox: make(chan struct{}, 1),
 		kickExpiry: make(chan struct{}, 1),
+		kickAttach: make(chan struct{}, 1),
 		inflight:   map[int64]bool{},
 	}
 	id, ok, err := db.Setting(ctx, settingSessionID)
@@ -271,7 +275,7 @@ func (c *Client) Serve(ctx context.Context) error {
 	}
 	defer c.setStopServe(nil)
 	var wg sync.WaitGroup
-	for _, loop := range []func(context.Context){c.receiveLoop, c.outboxLoop, c.expiryLoop, c.housekeeping, c.configLoop, c.devicesLoop} {
+	for _, loop := range []func(context.Context){c.receiveLoop, c.outboxLoop, c.expiryLoop, c.housekeeping, c.configLoop, c.devicesLoop, c.attachmentLoop} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -39,12 +39,18 @@ const (
 	// contact or a conversation (config sync). Conversation is set when
 	// one conversation or contact is concerned.
 	EventSynced
+	// EventAttachment: an attachment's download advanced, finished or
+	// failed. Message and Attachment are set; Done and Total count bytes.
+	EventAttachment
+	// EventPicture: a contact's profile picture was downloaded and
+	// cached (ContactPicture reads it). Conversation is the contact.
+	EventPicture
 )
 
 var eventNames = map[EventKind]string{
 	EventMessage: "message", EventState: "state", EventTyping: "typing", EventUnsent: "unsent",
 	EventExpired: "expired", EventReaction: "reaction", EventRequest: "request", EventApproved: "approved",
-	EventDisappearing: "disappearing", EventSynced: "synced",
+	EventDisappearing: "disappearing", EventSynced: "synced", EventAttachment: "attachment", EventPicture: "picture",
 }
 
 // String returns the kind's name.
@@ -67,4 +73,8 @@ type Event struct {
 	Typing       bool
 	Mode         store.ExpiryMode
 	Timer        uint32 // seconds
+	// Attachment, Done and Total describe an EventAttachment.
+	Attachment *store.Attachment
+	Done       int64
+	Total      int64
 }

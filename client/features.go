@@ -285,6 +285,7 @@ func (c *Client) Accept(ctx context.Context, peer key.SessionID) error {
 	})
 	if err == nil {
 		kick(c.kickOutbox)
+		kick(c.kickAttach) // their attachments may download now
 		c.configWarn(c.syncContact(ctx, peer, fieldApproved, fieldBlocked))
 	}
 	return err

@@ -357,6 +357,9 @@ func (c *Client) ingestBatch(ctx context.Context, node key.NodePublic, lastHash 
 	if queued {
 		kick(c.kickOutbox)
 	}
+	if count > 0 {
+		kick(c.kickAttach)
+	}
 	for _, id := range b.unhidden {
 		c.configWarn(c.syncContact(ctx, id, fieldPriority))
 	}
@@ -445,6 +448,9 @@ func (c *Client) applyData(ctx context.Context, tx *store.Tx, conv, author key.S
 				return nil, err
 			}
 		}
+		if err := c.notePicture(ctx, tx, author, dm, now); err != nil {
+			return nil, err
+		}
 	}
 	if r := dm.Reaction; r != nil {
 		return c.applyReaction(ctx, tx, conv, author, r, now)
@@ -457,13 +463,7 @@ func (c *Client) applyData(ctx context.Context, tx *store.Tx, conv, author key.S
 		return []Event{{Kind: EventDisappearing, Conversation: conv, Mode: mode, Timer: timer}}, nil
 	}
 	body := dm.GetBody()
-	if len(dm.Attachments) > 0 {
-		if body != "" {
-			body += "\n"
-		}
-		body += fmt.Sprintf("[%d attachment(s): not supported by this client]", len(dm.Attachments))
-	}
-	if body == "" {
+	if body == "" && len(dm.Attachments) == 0 {
 		return nil, nil
 	}
 	mode, timer := expiryOf(content)
@@ -495,6 +495,9 @@ func (c *Client) applyData(ctx context.Context, tx *store.Tx, conv, author key.S
 	}
 	_, inserted, err := tx.InsertMessage(ctx, msg)
 	if err != nil || !inserted {
+		return nil, err
+	}
+	if err := c.storePointers(ctx, tx, msg.ID, dm.Attachments); err != nil {
 		return nil, err
 	}
 	if err := tx.EnsureConversation(ctx, conv, sentAt); err != nil {

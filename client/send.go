@@ -52,6 +52,11 @@ func (e *NotSentError) Unwrap() error { return e.Err }
 type SendOptions struct {
 	// Quote names the message this one replies to.
 	Quote *store.Ref
+	// Files are attached (attachments.go): encrypted and uploaded
+	// before the message is saved; a failed upload saves nothing.
+	Files []OutgoingFile
+	// Progress, if set, is told how the uploads advance.
+	Progress func(Progress)
 }
 
 // Send writes body to peer: it stores the message locally, queues it for
@@ -62,7 +67,7 @@ func (c *Client) Send(ctx context.Context, peer key.SessionID, body string, opt 
 	if peer.Prefix() != key.PrefixStandard {
 		return nil, ErrBadRecipient
 	}
-	if strings.TrimSpace(body) == "" {
+	if strings.TrimSpace(body) == "" && len(opt.Files) == 0 {
 		return nil, ErrEmptyMessage
 	}
 	if len(body) > MaxBodyLen {
@@ -70,6 +75,23 @@ func (c *Client) Send(ctx context.Context, peer key.SessionID, body string, opt 
 	}
 	if !utf8.ValidString(body) {
 		return nil, errors.New("client: message is not valid UTF-8")
+	}
+	var files []outgoing
+	if len(opt.Files) > 0 {
+		if len(body)+len(opt.Files)*maxPointerLen > MaxBodyLen {
+			return nil, ErrTooLong
+		}
+		if c.net == nil {
+			return nil, ErrNoNetwork
+		}
+		// The uploads' local copies are not orphans until the message is
+		// saved (download.go).
+		c.att.localMu.RLock()
+		defer c.att.localMu.RUnlock()
+		var err error
+		if files, err = c.uploadFiles(ctx, opt.Files, opt.Progress); err != nil {
+			return nil, err
+		}
 	}
 	sentAt := c.nextTimestamp()
 	var msg *store.Message
@@ -79,7 +101,13 @@ func (c *Client) Send(ctx context.Context, peer key.SessionID, body string, opt 
 		if err != nil {
 			return err
 		}
-		dm := &wire.DataMessage{Body: proto.String(body)}
+		dm := &wire.DataMessage{}
+		if body != "" {
+			dm.Body = proto.String(body)
+		}
+		for _, f := range files {
+			dm.Attachments = append(dm.Attachments, f.ptr)
+		}
 		if err := c.decorate(ctx, tx, dm); err != nil {
 			return err
 		}
@@ -93,6 +121,9 @@ func (c *Client) Send(ctx context.Context, peer key.SessionID, body string, opt 
 				return ErrNoMessage
 			}
 			dm.Quote = &wire.DataMessage_Quote{Id: proto.Uint64(uint64(q.SentAt)), Author: proto.String(q.Author.String())}
+			if err := quoteAttachments(ctx, tx, dm.Quote, q.ID); err != nil {
+				return err
+			}
 			msg.Quote = &store.Ref{Author: q.Author, SentAt: q.SentAt}
 		}
 		content := &wire.Content{DataMessage: dm}
@@ -105,6 +136,12 @@ func (c *Client) Send(ctx context.Context, peer key.SessionID, body string, opt 
 		if _, _, err := tx.InsertMessage(ctx, msg); err != nil {
 			return err
 		}
+		for _, f := range files {
+			f.row.MessageID = msg.ID
+			if err := tx.InsertAttachment(ctx, f.row); err != nil {
+				return err
+			}
+		}
 		if err := c.acceptImplicitly(ctx, tx, peer, sentAt); err != nil {
 			return err
 		}
@@ -112,6 +149,7 @@ func (c *Client) Send(ctx context.Context, peer key.SessionID, body string, opt 
 	})
 	if err != nil {
 		unlock()
+		c.removeLocal(files)
 		return nil, err
 	}
 	c.configWarn(c.syncContact(ctx, peer, fieldApproved))
@@ -133,7 +171,8 @@ func (c *Client) conversation(ctx context.Context, tx *store.Tx, peer key.Sessio
 	return conv, err
 }
 
-// decorate adds our display name to an outgoing DataMessage.
+// decorate adds our display name and profile picture (its URL, and its
+// key as profileKey) to an outgoing DataMessage.
 func (c *Client) decorate(ctx context.Context, tx *store.Tx, dm *wire.DataMessage) error {
 	name, ok, err := tx.Setting(ctx, settingProfileName)
 	if err != nil {
@@ -142,7 +181,7 @@ func (c *Client) decorate(ctx context.Context, tx *store.Tx, dm *wire.DataMessag
 	if ok && name != "" {
 		dm.Profile = &wire.LokiProfile{DisplayName: proto.String(name)}
 	}
-	return nil
+	return c.decoratePicture(ctx, tx, dm)
 }
 
 // setExpiry writes the disappearing setting into content and returns the

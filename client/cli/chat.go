@@ -26,6 +26,7 @@ func (a *app) chatCmds() []*cobra.Command {
 		a.sendCmd(f), a.chatCmd(f), a.inboxCmd(f), a.readCmd(f), a.requestsCmd(f),
 		a.acceptCmd(f), a.declineCmd(f), a.blockCmd(f, true), a.blockCmd(f, false), a.contactsCmd(f),
 		a.unsendCmd(f), a.reactCmd(f), a.disappearCmd(f), a.profileCmd(f),
+		a.saveCmd(f),
 	}
 	cmds = append(cmds, a.syncCmds(f)...)
 	for _, c := range cmds {
@@ -279,6 +280,15 @@ func (o *chatOut) event(ev client.Event) (incoming bool) {
 		o.note("approved", o.n.of(peer)+" accepted your message request")
 	case client.EventRequest:
 		o.note("request", o.n.of(peer)+" is not in your contacts; replying accepts them")
+	case client.EventAttachment:
+		a := ev.Attachment
+		switch {
+		case a == nil:
+		case a.State == store.AttachmentDone && ev.Done == ev.Total:
+			o.note("attachment", fmt.Sprintf("#%d: %s downloaded (sotto save %s %d)", ev.Message.ID, a.FileName, peer, ev.Message.ID))
+		case a.State == store.AttachmentFailed:
+			o.note("attachment", fmt.Sprintf("#%d: %s failed: %s", ev.Message.ID, a.FileName, a.Error))
+		}
 	}
 	return false
 }

@@ -30,12 +30,16 @@ var (
 	netOnce sync.Once
 	netErr  error
 	shared  *testnet.Network
+	fsStop  func()
 )
 
 // sharedNetwork starts one loopback network for every script of the run.
 func sharedNetwork(t *testing.T) *testnet.Network {
 	netOnce.Do(func() {
 		shared, netErr = testnet.Start(context.Background(), testnet.Options{Nodes: 6})
+		if netErr == nil {
+			fsStop, netErr = startFileServer(shared)
+		}
 	})
 	if netErr != nil {
 		t.Fatalf("start network: %v", netErr)
@@ -64,7 +68,10 @@ func TestScripts(t *testing.T) {
 		t.Skip("starts a network")
 	}
 	nw := sharedNetwork(t)
-	t.Cleanup(func() { _ = nw.Close() })
+	t.Cleanup(func() {
+		fsStop()
+		_ = nw.Close()
+	})
 	testscript.Run(t, testscript.Params{
 		Dir: filepath.Join("testdata", "script"),
 		Setup: func(env *testscript.Env) error {
@@ -82,6 +89,9 @@ func TestScripts(t *testing.T) {
 			"sid":       cmdSID,
 			"waitfile":  cmdWaitFile,
 			"stdoutvar": cmdStdoutVar,
+			"mkfile":    cmdMkfile,
+			"mkpng":     cmdMkpng,
+			"mkogg":     cmdMkogg,
 		},
 	})
 }

@@ -150,9 +150,13 @@ func (a *app) readCmd(f *chatFlags) *cobra.Command {
 				_ = s.c.FlushOutbox(ctx)
 			}
 			if a.json {
-				msgs := []jsonMessage{}
+				msgs := []messageJSON{}
 				for _, m := range hist {
-					msgs = append(msgs, toJSON(m))
+					j, err := withAttachments(ctx, s, m)
+					if err != nil {
+						return err
+					}
+					msgs = append(msgs, j)
 				}
 				return a.printJSON(map[string]any{"conversation": peer.String(), "messages": msgs})
 			}
@@ -163,6 +167,13 @@ func (a *app) readCmd(f *chatFlags) *cobra.Command {
 			nm := newNames(s)
 			for _, m := range hist {
 				fmt.Fprintln(a.env.Stdout, nm.line(m))
+				lines, err := attachmentLines(ctx, s, m)
+				if err != nil {
+					return err
+				}
+				for _, l := range lines {
+					fmt.Fprintln(a.env.Stdout, l)
+				}
 			}
 			return nil
 		},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -16,15 +17,21 @@ import (
 )
 
 func (a *app) sendCmd(f *chatFlags) *cobra.Command {
-	var quote string
+	var quote, voice string
+	var files []string
 	cmd := &cobra.Command{
-		Use:   "send ID TEXT...",
-		Short: "Send a message to a Session ID",
+		Use:   "send ID [--file PATH]... [--voice FILE.ogg] [TEXT...]",
+		Short: "Send a message to a Session ID, with files or a voice note",
 		Long: `Send a message. The words after the ID are the message.
+
+--file PATH (repeatable) attaches files, --voice FILE.ogg a voice note.
+Files are encrypted and uploaded to a file server through onion paths
+before the message is sent; a file over 10 MB goes up in parts that only
+Sotto clients can join. Progress is shown on stderr for large files.
 
 The message is saved first; if the network cannot take it now it stays
 queued and is retried the next time sotto connects (chat, inbox, read).`,
-		Args: cobra.MinimumNArgs(2),
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			peer, err := parsePeer(args[0])
 			if err != nil {
@@ -51,6 +58,16 @@ queued and is retried the next time sotto connects (chat, inbox, read).`,
 				ref := q.Ref()
 				opt.Quote = &ref
 			}
+			for _, p := range files {
+				opt.Files = append(opt.Files, client.OutgoingFile{Path: p})
+			}
+			if voice != "" {
+				opt.Files = append(opt.Files, client.OutgoingFile{Path: voice, Voice: true})
+			}
+			if len(opt.Files) > 0 {
+				p := newProgress(a.env.Stderr, "upload")
+				opt.Progress = func(pr client.Progress) { p.report(pr.Name, pr.Done, pr.Total) }
+			}
 			m, err := s.c.Send(ctx, peer, body, opt)
 			var ns *client.NotSentError
 			if errors.As(err, &ns) {
@@ -62,20 +79,32 @@ queued and is retried the next time sotto connects (chat, inbox, read).`,
 				return sendError(err)
 			}
 			if a.json {
-				return a.printJSON(toJSON(m))
+				j, err := withAttachments(ctx, s, m)
+				if err != nil {
+					return err
+				}
+				return a.printJSON(j)
 			}
 			fmt.Fprintf(a.env.Stdout, "sent #%d to %s [%s]\n", m.ID, peer, m.State)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&quote, "quote", "", "reply to message number N of this conversation")
+	cmd.Flags().StringArrayVar(&files, "file", nil, "attach the file at PATH (repeat for several)")
+	cmd.Flags().StringVar(&voice, "voice", "", "attach FILE.ogg as a voice message")
 	return cmd
 }
 
 func sendError(err error) error {
 	switch {
 	case errors.Is(err, client.ErrEmptyMessage):
-		return userErr("write the message after the Session ID", "the message is empty")
+		return userErr("write the message after the Session ID, or attach a file with --file", "the message is empty")
+	case errors.Is(err, client.ErrFileTooLarge):
+		return userErr("send files of at most 512 MB", "%v", err)
+	case errors.Is(err, os.ErrNotExist):
+		return userErr("check the path given to --file or --voice", "%v", err)
+	case errors.Is(err, client.ErrNoFileServer):
+		return &Error{Msg: "no file server to upload to", Err: err, Hint: "the network file or the ledger must list a file server"}
 	case errors.Is(err, client.ErrTooLong):
 		return userErr(fmt.Sprintf("split it into messages of at most %d bytes", client.MaxBodyLen), "%v", err)
 	case errors.Is(err, client.ErrBadRecipient):

@@ -120,17 +120,20 @@ func (a *app) priorityCmd(f *chatFlags, use, short, word string, p int64) *cobra
 	})
 }
 
-// pictureCmd is `sotto profile picture URL KEY`.
+// pictureCmd is `sotto profile picture PATH|URL KEY|--remove`.
 func (a *app) pictureCmd(f *chatFlags) *cobra.Command {
 	var remove bool
 	cmd := &cobra.Command{
-		Use:   "picture [URL KEY]",
-		Short: "Set your profile picture: the file server URL of the encrypted picture and its key (64 hex); without arguments show it",
+		Use:   "picture [PATH | URL KEY]",
+		Short: "Set your profile picture from an image file (or an uploaded picture's URL and key, 64 hex); without arguments show it",
 		Args:  cobra.RangeArgs(0, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			need := offline
 			if len(args) > 0 || remove {
 				need = lazy
+			}
+			if len(args) == 1 && !remove {
+				need = networkReq
 			}
 			s, err := a.openSession(need)
 			if err != nil {
@@ -141,7 +144,7 @@ func (a *app) pictureCmd(f *chatFlags) *cobra.Command {
 			defer cancel()
 			switch {
 			case remove:
-				err = s.c.SetProfilePicture(ctx, "", nil)
+				err = s.c.RemoveProfilePicture(ctx)
 			case len(args) == 2:
 				k, herr := hex.DecodeString(args[1])
 				if herr != nil || len(k) != 32 {
@@ -149,7 +152,10 @@ func (a *app) pictureCmd(f *chatFlags) *cobra.Command {
 				}
 				err = s.c.SetProfilePicture(ctx, args[0], k)
 			case len(args) == 1:
-				return userErr("give the URL and the key, or --remove", "missing the picture key")
+				if err := s.c.UploadProfilePicture(ctx, args[0]); err != nil {
+					return &Error{Msg: "cannot set the profile picture", Err: err,
+						Hint: "give a PNG, JPEG or GIF image of at most 10 MB"}
+				}
 			}
 			if err != nil {
 				return userErr("a picture is a URL without spaces and a 32-byte key", "%v", err)

@@ -431,8 +431,8 @@ func (o ops) MarkRead(ctx context.Context, conv key.SessionID, upTo, readAt int6
 	return msgs, nil
 }
 
-// MarkUnsent blanks message id after an unsend: the body and the
-// reactions go, a placeholder row stays so that history shows where it was.
+// MarkUnsent blanks message id after an unsend: the body, the
+// reactions and the attachments go, a placeholder row stays so that history shows where it was.
 func (o ops) MarkUnsent(ctx context.Context, id int64) error {
 	if err := o.exec1(ctx, "unsend", `UPDATE messages SET unsent = 1, body = '', quote_ts = 0, quote_author = '' WHERE id = ?`, id); err != nil {
 		return err
@@ -441,7 +441,7 @@ func (o ops) MarkUnsent(ctx context.Context, id int64) error {
 	if err != nil {
 		return fmt.Errorf("store: unsend: %w", err)
 	}
-	return nil
+	return o.DeleteAttachments(ctx, id)
 }
 
 // DeleteMessage removes message id and its reactions.

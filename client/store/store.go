@@ -275,6 +275,36 @@ CREATE TABLE config_pending (
 	PRIMARY KEY (namespace, item, field)
 ) STRICT;
 `,
+	// 5: attachments (docs/attachments.md "The client"): the pointers a
+	// message carries, their download state and where their encrypted
+	// copy is kept; contacts' cached profile pictures.
+	`
+CREATE TABLE attachments (
+	id           INTEGER PRIMARY KEY,
+	message_id   INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+	idx          INTEGER NOT NULL,           -- position in the message
+	content_type TEXT NOT NULL DEFAULT '',
+	file_name    TEXT NOT NULL DEFAULT '',
+	size         INTEGER NOT NULL DEFAULT 0, -- plaintext bytes (of the whole file for a manifest, once known)
+	width        INTEGER NOT NULL DEFAULT 0,
+	height       INTEGER NOT NULL DEFAULT 0,
+	duration_ms  INTEGER NOT NULL DEFAULT 0,
+	flags        INTEGER NOT NULL DEFAULT 0, -- AttachmentPointer.flags (1: voice message)
+	url          TEXT NOT NULL,
+	key          BLOB NOT NULL,
+	digest       BLOB NOT NULL DEFAULT x'',
+	manifest     BLOB,                       -- a large file: NULL until the manifest is fetched
+	is_manifest  INTEGER NOT NULL DEFAULT 0,
+	state        INTEGER NOT NULL DEFAULT 0, -- 0 pending, 1 done, 2 failed
+	error        TEXT NOT NULL DEFAULT '',
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	next_attempt INTEGER NOT NULL DEFAULT 0,
+	local        TEXT NOT NULL DEFAULT '',   -- directory of the encrypted copy under the attachments directory
+	UNIQUE (message_id, idx)
+) STRICT;
+CREATE INDEX attachments_due ON attachments (state, next_attempt);
+ALTER TABLE contacts ADD COLUMN pic_cached TEXT NOT NULL DEFAULT ''; -- the URL of the cached picture
+`,
 }
 
 // SchemaVersion is the schema version this build writes.
