@@ -27,7 +27,7 @@ type FileServer struct {
 	X25519 key.OnionPublic
 	// Ed25519 is the server's identity key, which registered it in the
 	// ledger (an Ed25519 key like a node's).
-	Ed25519 key.NodePublic
+	Ed25519 key.FileServerPublic
 }
 
 // NetworkFileServer is an entry of a network file's file_servers:
@@ -47,7 +47,7 @@ func fileServerFromEntry(e storagerpc.FileServer) (FileServer, error) {
 	if err != nil {
 		return FileServer{}, err
 	}
-	ed, err := key.ParseNodePublic(e.PubkeyEd25519)
+	ed, err := key.ParseFileServerPublic(e.PubkeyEd25519)
 	if err != nil {
 		return FileServer{}, err
 	}

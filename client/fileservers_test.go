@@ -67,7 +67,7 @@ func testFileServer(name string) FileServer {
 	return FileServer{
 		URL:     "https://" + name + ".example.org",
 		X25519:  key.OnionPublic(sha256.Sum256([]byte("x " + name))),
-		Ed25519: key.NodePublic(sha256.Sum256([]byte("ed " + name))),
+		Ed25519: key.FileServerPublic(sha256.Sum256([]byte("ed " + name))),
 	}
 }
 
@@ -157,7 +157,7 @@ func TestFileServersFromLedger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := FileServer{URL: url, X25519: x, Ed25519: key.NodePublic(server.PublicKey())}
+	want := FileServer{URL: url, X25519: x, Ed25519: key.FileServerPublic(server.PublicKey())}
 	if len(list) != 1 || list[0] != want {
 		t.Fatalf("file servers %+v, want %+v", list, want)
 	}
