@@ -195,7 +195,7 @@ func (c *Client) uploadFile(ctx context.Context, fs FileServer, seed *attachment
 		ptr.Flags = proto.Uint32(row.Flags)
 	}
 	if size <= attachment.MaxRegularSize {
-		u, k, digest, err := c.uploadPart(ctx, fs, seed, io.NewSectionReader(src, 0, size), filepath.Join(tmp, "0"))
+		u, k, digest, err := c.uploadPart(ctx, fs, seed, io.NewSectionReader(src, 0, size), filepath.Join(tmp, "0"), false)
 		if err != nil {
 			return o, err
 		}
@@ -212,7 +212,10 @@ func (c *Client) uploadFile(ctx context.Context, fs FileServer, seed *attachment
 		h.Sum(m.SHA256[:0])
 		var off int64
 		for i, n := range attachment.PartSizes(size) {
-			u, k, digest, err := c.uploadPart(ctx, fs, seed, io.NewSectionReader(src, off, n), filepath.Join(tmp, fmt.Sprint(i)))
+			// A part the server has already (an interrupted send of this
+			// file: the same plaintext encrypts to the same bytes) is not
+			// sent again.
+			u, k, digest, err := c.uploadPart(ctx, fs, seed, io.NewSectionReader(src, off, n), filepath.Join(tmp, fmt.Sprint(i)), true)
 			if err != nil {
 				return o, fmt.Errorf("part %d: %w", i+1, err)
 			}
@@ -243,8 +246,9 @@ func (c *Client) uploadFile(ctx context.Context, fs FileServer, seed *attachment
 	return outgoing{ptr: ptr, row: row}, nil
 }
 
-// uploadPart encrypts src into the file at local and uploads it.
-func (c *Client) uploadPart(ctx context.Context, fs FileServer, seed *attachment.Seed, src io.ReadSeeker, local string) (*attachment.URL, attachment.Key, [32]byte, error) {
+// uploadPart encrypts src into the file at local and uploads it; with
+// resume, it first asks the server whether it holds those bytes already.
+func (c *Client) uploadPart(ctx context.Context, fs FileServer, seed *attachment.Seed, src io.ReadSeeker, local string, resume bool) (*attachment.URL, attachment.Key, [32]byte, error) {
 	var digest [32]byte
 	f, err := os.OpenFile(local, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -262,6 +266,11 @@ func (c *Client) uploadPart(ctx context.Context, fs FileServer, seed *attachment
 		return nil, k, digest, err
 	}
 	digest = sha256.Sum256(data)
+	if resume {
+		if u, ok, err := c.net.resume(ctx, fs, data); err != nil || ok {
+			return u, k, digest, err
+		}
+	}
 	u, _, err := c.net.upload(ctx, fs, data, true)
 	return u, k, digest, err
 }

@@ -135,6 +135,40 @@ func (n *network) upload(ctx context.Context, fs FileServer, data []byte, determ
 	return u, exp, nil
 }
 
+// resume asks fs to extend the file blob would be stored as (file ids
+// are content hashes, attachment.FileID): ok reports that fs holds it, of
+// the same size, so that uploading it again can be skipped. A server that
+// does not have it answers 404, and ok is false.
+func (n *network) resume(ctx context.Context, fs FileServer, blob []byte) (u *attachment.URL, ok bool, err error) {
+	dest, prefix, err := serverDest(fs.URL, fs.X25519)
+	if err != nil {
+		return nil, false, err
+	}
+	id := attachment.FileID(blob)
+	r, err := n.serverCall(ctx, dest, onion.V4RequestInfo{Method: http.MethodPost, Endpoint: prefix + "/file/" + id + "/extend"}, nil)
+	if err != nil {
+		return nil, false, err
+	}
+	if r.Code == http.StatusNotFound {
+		return nil, false, nil
+	}
+	if r.Code != http.StatusOK {
+		return nil, false, &FileServerError{Op: "extend", Status: r.Code}
+	}
+	var info struct {
+		Size int64 `json:"size"`
+	}
+	if err := json.Unmarshal(r.Body, &info); err != nil || info.Size != int64(len(blob)) {
+		return nil, false, nil // not what we would store: upload it
+	}
+	if u, err = attachment.ParseURL(strings.TrimSuffix(fs.URL, "/") + "/file/" + id); err != nil {
+		return nil, false, fmt.Errorf("client: file server: bad id: %w", err)
+	}
+	u.Deterministic = true
+	u.ServerKey = fs.Ed25519[:]
+	return u, true, nil
+}
+
 // download fetches the file at u, reaching its server by the "p" key (or
 // Session's default server without one), and refuses more than limit
 // bytes.

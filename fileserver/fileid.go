@@ -2,12 +2,11 @@ package fileserver
 
 import (
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"strconv"
 
-	"sotto.dev/internal/blake2bx"
+	"sotto.dev/attachment"
 )
 
 // FileID names a stored file. New-style ids (POST /file) are the 44-
@@ -22,12 +21,9 @@ type IDError struct{ Reason string }
 func (e *IDError) Error() string { return "fileserver: bad file id: " + e.Reason }
 
 // ContentID returns the new-style id of data (§8.3): URL-safe base64 of
-// BLAKE2b(data, 33-byte output, salt "SessionFileSvr\0\0").
-func ContentID(data []byte) FileID {
-	h := blake2bx.New(fileIDHashSize, nil, &fileIDSalt, nil)
-	h.Write(data)
-	return FileID(base64.URLEncoding.EncodeToString(h.Sum(nil)))
-}
+// BLAKE2b(data, 33-byte output, salt "SessionFileSvr\0\0"), computed by
+// the codec, which clients use too.
+func ContentID(data []byte) FileID { return FileID(attachment.FileID(data)) }
 
 // ParseFileID checks s exactly: 44 URL-safe base64 characters, or a
 // decimal integer below 2^53 without leading zeros.

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sotto.dev/attachment"
 )
 
 func FuzzParseFileID(f *testing.F) {
@@ -27,7 +29,7 @@ func FuzzParseFileID(f *testing.F) {
 			t.Fatalf("%q parsed as %q", s, id)
 		}
 		if !id.Legacy() {
-			if b, err := base64.URLEncoding.DecodeString(s); err != nil || len(b) != fileIDHashSize {
+			if b, err := base64.URLEncoding.DecodeString(s); err != nil || len(b) != attachment.FileIDHashSize {
 				t.Fatalf("%q: not 33 bytes of base64 (%v)", s, err)
 			}
 		} else if id.legacyInt() >= 1<<legacyIDBits {

@@ -1,19 +1,13 @@
 package fileserver
 
-import "time"
+import (
+	"time"
 
-// fileIDSalt is the BLAKE2b salt of new-style file ids (session-protocol.md
-// §8.3; session-file-server routes.py generate_file_id): 16 bytes, the
-// ASCII "SessionFileSvr" and two zero bytes.
-var fileIDSalt = [16]byte{'S', 'e', 's', 's', 'i', 'o', 'n', 'F', 'i', 'l', 'e', 'S', 'v', 'r', 0, 0}
-
-// fileIDHashSize is the BLAKE2b output length of a file id: 33 bytes, the
-// smallest size of at least 256 bits that base64-encodes without padding
-// (44 characters).
-const (
-	fileIDHashSize = 33
-	fileIDLen      = 44
+	"sotto.dev/attachment"
 )
+
+// fileIDLen is the length of a new-style file id (attachment.FileIDLen).
+const fileIDLen = attachment.FileIDLen
 
 // Request headers (§5.3, §8.3; session-file-server routes.py and
 // libsession session_file_server.cpp).
