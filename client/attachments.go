@@ -204,38 +204,10 @@ func (c *Client) uploadFile(ctx context.Context, fs FileServer, seed *attachment
 		report(size)
 	} else {
 		// A large file: its parts, then the manifest.
-		m := &attachment.Manifest{Size: size}
-		h := sha256.New()
-		if _, err := io.Copy(h, io.NewSectionReader(src, 0, size)); err != nil {
-			return o, err
-		}
-		h.Sum(m.SHA256[:0])
-		var off int64
-		for i, n := range attachment.PartSizes(size) {
-			// A part the server has already (an interrupted send of this
-			// file: the same plaintext encrypts to the same bytes) is not
-			// sent again.
-			u, k, digest, err := c.uploadPart(ctx, fs, seed, io.NewSectionReader(src, off, n), filepath.Join(tmp, fmt.Sprint(i)), true)
-			if err != nil {
-				return o, fmt.Errorf("part %d: %w", i+1, err)
-			}
-			m.Parts = append(m.Parts, attachment.Part{URL: u, Size: n, Key: k, Digest: digest})
-			off += n
-			report(off)
-		}
-		mb, err := m.MarshalBinary()
+		mb, u, k, digest, err := c.uploadLarge(ctx, fs, seed, src, size, tmp, report)
 		if err != nil {
 			return o, err
 		}
-		sealed, k, err := attachment.Seal(seed, attachment.DomainAttachment, mb)
-		if err != nil {
-			return o, err
-		}
-		u, _, err := c.net.upload(ctx, fs, sealed, true)
-		if err != nil {
-			return o, fmt.Errorf("manifest: %w", err)
-		}
-		digest := sha256.Sum256(sealed)
 		ptr.ContentType, ptr.Size = proto.String(ManifestContentType), proto.Uint32(uint32(len(mb)))
 		ptr.Url, ptr.Key, ptr.Digest = proto.String(u.String()), k[:], digest[:]
 		row.URL, row.Key, row.Digest, row.IsManifest, row.Manifest = u.String(), k[:], digest[:], true, mb
@@ -244,6 +216,41 @@ func (c *Client) uploadFile(ctx context.Context, fs FileServer, seed *attachment
 		return o, err
 	}
 	return outgoing{ptr: ptr, row: row}, nil
+}
+
+// uploadLarge uploads a file over the regular size as parts, then their
+// manifest; it returns the manifest and where it was stored.
+func (c *Client) uploadLarge(ctx context.Context, fs FileServer, seed *attachment.Seed, src io.ReaderAt, size int64, tmp string, report func(int64)) (mb []byte, u *attachment.URL, k attachment.Key, digest [32]byte, err error) {
+	m := &attachment.Manifest{Size: size}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(src, 0, size)); err != nil {
+		return nil, nil, k, digest, err
+	}
+	h.Sum(m.SHA256[:0])
+	var off int64
+	for i, n := range attachment.PartSizes(size) {
+		// A part the server has already (an interrupted send of this
+		// file: the same plaintext encrypts to the same bytes) is not
+		// sent again.
+		u, k, digest, err := c.uploadPart(ctx, fs, seed, io.NewSectionReader(src, off, n), filepath.Join(tmp, fmt.Sprint(i)), true)
+		if err != nil {
+			return nil, nil, k, digest, fmt.Errorf("part %d: %w", i+1, err)
+		}
+		m.Parts = append(m.Parts, attachment.Part{URL: u, Size: n, Key: k, Digest: digest})
+		off += n
+		report(off)
+	}
+	if mb, err = m.MarshalBinary(); err != nil {
+		return nil, nil, k, digest, err
+	}
+	sealed, k, err := attachment.Seal(seed, attachment.DomainAttachment, mb)
+	if err != nil {
+		return nil, nil, k, digest, err
+	}
+	if u, _, err = c.net.upload(ctx, fs, sealed, true); err != nil {
+		return nil, nil, k, digest, fmt.Errorf("manifest: %w", err)
+	}
+	return mb, u, k, sha256.Sum256(sealed), nil
 }
 
 // uploadPart encrypts src into the file at local and uploads it; with

@@ -504,7 +504,22 @@ func (c *Client) applyData(ctx context.Context, tx *store.Tx, conv, author key.S
 		return nil, err
 	}
 	events := []Event{{Kind: EventMessage, Conversation: conv, Message: msg}}
-	if outgoing {
+	more, err := c.noteApproval(ctx, tx, conv, author, msg, now)
+	if err != nil {
+		return nil, err
+	}
+	events = append(events, more...)
+	if msg.ExpiresAt != 0 {
+		kick(c.kickExpiry)
+	}
+	return events, nil
+}
+
+// noteApproval records what a new message says about approval: one we
+// wrote from another device accepts the peer here too; one from someone we
+// have not accepted makes (or joins) a message request.
+func (c *Client) noteApproval(ctx context.Context, tx *store.Tx, conv, author key.SessionID, msg *store.Message, now int64) ([]Event, error) {
+	if author == c.self {
 		if conv != c.self {
 			// Written from another device: that accepts the peer here too.
 			if _, err := tx.RemoveRequest(ctx, conv); err != nil {
@@ -514,33 +529,31 @@ func (c *Client) applyData(ctx context.Context, tx *store.Tx, conv, author key.S
 				return nil, err
 			}
 		}
-	} else {
-		contact, err := tx.Contact(ctx, author)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	contact, err := tx.Contact(ctx, author)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if contact == nil || !contact.ApprovedMe {
+		if err := tx.SetApprovedMe(ctx, author, true, now); err != nil {
 			return nil, err
 		}
-		if contact == nil || !contact.ApprovedMe {
-			if err := tx.SetApprovedMe(ctx, author, true, now); err != nil {
-				return nil, err
-			}
-		}
-		if contact == nil || !contact.Approved {
-			isReq, err := tx.IsRequest(ctx, author)
-			if err != nil {
-				return nil, err
-			}
-			if err := tx.AddRequest(ctx, author, sentAt); err != nil {
-				return nil, err
-			}
-			if !isReq {
-				events = append(events, Event{Kind: EventRequest, Conversation: author, Message: msg})
-			}
-		}
 	}
-	if msg.ExpiresAt != 0 {
-		kick(c.kickExpiry)
+	if contact != nil && contact.Approved {
+		return nil, nil
 	}
-	return events, nil
+	isReq, err := tx.IsRequest(ctx, author)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.AddRequest(ctx, author, msg.SentAt); err != nil {
+		return nil, err
+	}
+	if isReq {
+		return nil, nil
+	}
+	return []Event{{Kind: EventRequest, Conversation: author, Message: msg}}, nil
 }
 
 // expiryOf reads the disappearing setting of a Content (2023+ fields;
