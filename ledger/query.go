@@ -169,32 +169,7 @@ func answer(c *committed, path string, data []byte) ([]byte, error) {
 	var v any
 	switch path {
 	case QueryStatus:
-		s := Status{
-			ChainID:   st.ChainID(),
-			Height:    c.height,
-			BlockHash: hex.EncodeToString(c.blockHash),
-			AppHash:   hex.EncodeToString(c.appHash[:]),
-			StateHash: hex.EncodeToString(c.stateHash[:]),
-			Pool:      st.Pool(),
-			Supply:    st.Supply(),
-			Params:    st.Params(),
-		}
-		p := st.Params()
-		s.BlockReward = state.BlockReward(&p, st.Pool())
-		swarms := map[uint64]bool{}
-		for _, n := range st.Nodes() {
-			switch n.Status {
-			case state.StatusActive:
-				s.Active++
-				swarms[n.SwarmID] = true
-			case state.StatusDecommissioned:
-				s.Decomm++
-			case state.StatusAwaiting:
-				s.Awaiting++
-			}
-		}
-		s.Swarms = len(swarms)
-		v = s
+		v = status(c)
 	case QueryAccount:
 		k, err := key32(data)
 		if err != nil {
@@ -251,20 +226,56 @@ func answer(c *committed, path string, data []byte) ([]byte, error) {
 		v = NameInfo{NameHash: hex.EncodeToString(k[:]), Owner: n.Owner.String(),
 			EncryptedValue: hex.EncodeToString(n.Value), Nonce: hex.EncodeToString(n.ValueNonce[:]), ExpiryHeight: n.Expiry}
 	case QueryQuorums:
-		out := []QuorumInfo{}
-		for _, q := range st.Quorums() {
-			qi := QuorumInfo{Height: q.Height, Voted: q.Voted}
-			for _, k := range q.Validators {
-				qi.Validators = append(qi.Validators, k.String())
-			}
-			for _, k := range q.Workers {
-				qi.Workers = append(qi.Workers, k.String())
-			}
-			out = append(out, qi)
-		}
-		v = out
+		v = quorums(st)
 	default:
 		return nil, &state.TxError{Code: state.CodeInvalid, Msg: fmt.Sprintf("unknown query path %q", path)}
 	}
 	return json.Marshal(v)
+}
+
+// status is the answer of QueryStatus.
+func status(c *committed) Status {
+	st := c.st
+	s := Status{
+		ChainID:   st.ChainID(),
+		Height:    c.height,
+		BlockHash: hex.EncodeToString(c.blockHash),
+		AppHash:   hex.EncodeToString(c.appHash[:]),
+		StateHash: hex.EncodeToString(c.stateHash[:]),
+		Pool:      st.Pool(),
+		Supply:    st.Supply(),
+		Params:    st.Params(),
+	}
+	p := st.Params()
+	s.BlockReward = state.BlockReward(&p, st.Pool())
+	swarms := map[uint64]bool{}
+	for _, n := range st.Nodes() {
+		switch n.Status {
+		case state.StatusActive:
+			s.Active++
+			swarms[n.SwarmID] = true
+		case state.StatusDecommissioned:
+			s.Decomm++
+		case state.StatusAwaiting:
+			s.Awaiting++
+		}
+	}
+	s.Swarms = len(swarms)
+	return s
+}
+
+// quorums is the answer of QueryQuorums.
+func quorums(st *state.State) []QuorumInfo {
+	out := []QuorumInfo{}
+	for _, q := range st.Quorums() {
+		qi := QuorumInfo{Height: q.Height, Voted: q.Voted}
+		for _, k := range q.Validators {
+			qi.Validators = append(qi.Validators, k.String())
+		}
+		for _, k := range q.Workers {
+			qi.Workers = append(qi.Workers, k.String())
+		}
+		out = append(out, qi)
+	}
+	return out
 }
