@@ -634,17 +634,13 @@ func (c *Client) ingestConfig(ctx context.Context, node, lastHash string, ns int
 	now := c.nowMillis()
 	if len(in) > 0 {
 		c.log.Debug("config merge", "namespace", ns, "messages", len(in), "seqno", o.cfg.Seqno())
-		before := o.cfg.Serialized()
-		var beforeData config.Dict
-		if o.apply != nil {
-			beforeData = o.cfg.Data().Clone()
-		}
+		gen, beforeData := o.cfg.Generation(), o.cfg.Data() // a merge replaces the data, never edits it
 		if _, err := o.cfg.Merge(in); err != nil {
 			// Nothing valid for an object still at seqno 0: not ours, or
 			// damaged. Skipped, as libsession clients do.
 			c.log.Debug("config merge: nothing valid", "namespace", ns, "error", err)
 		}
-		if changed := !slices.Equal(before, o.cfg.Serialized()); changed {
+		if changed := o.cfg.Generation() != gen; changed {
 			o.lastMerge = now
 			if o.apply != nil {
 				if err := o.apply(ctx, beforeData, skip); err != nil {

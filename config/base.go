@@ -88,6 +88,8 @@ type Config struct {
 	// spare is a copy of msg.data that a Mutate in a clean or waiting
 	// state made and did not change; the next Mutate reuses it.
 	spare Dict
+	// gen counts the replacements of msg (Generation).
+	gen uint64
 
 	// parts holds the parts of multi-part messages seen so far, by the
 	// hash of the whole message.
@@ -149,6 +151,7 @@ func (c *Config) setState(s State) {
 func (c *Config) setMessage(m *message) {
 	m.verifier, m.signer = c.opts.Verifier, c.opts.Signer
 	c.msg = m
+	c.gen++
 	c.spare = nil
 }
 
@@ -186,6 +189,14 @@ func (c *Config) Mutate(fn func(d Dict) bool) {
 
 // Seqno is the current seqno.
 func (c *Config) Seqno() int64 { return c.msg.seqno }
+
+// Generation counts the times the current message was replaced: by a
+// merge that changed the object, or by the first change after a push. A
+// caller compares it around Merge to learn whether the merge changed
+// anything without serializing the object. A merge never edits the Dict
+// an earlier Data returned; it replaces it, so that Dict stays a view of
+// the state before the merge.
+func (c *Config) Generation() uint64 { return c.gen }
 
 // State is the current push state.
 func (c *Config) State() State { return c.state }

@@ -340,3 +340,36 @@ func BenchmarkSerialize10k(b *testing.B) {
 		c.Serialized()
 	}
 }
+
+// TestGeneration: a merge that changes the object moves Generation and
+// leaves the Dict an earlier Data returned as it was; a merge that brings
+// nothing new moves nothing.
+func TestGeneration(t *testing.T) {
+	a := newTestConfig(t, "user_profile", nil)
+	b := newTestConfig(t, "user_profile", nil)
+	a.Mutate(func(d Dict) bool { return d.SetString("n", "from a") })
+	p, err := a.Push()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.ConfirmPushed(p.Seqno, "ha")
+	msgs := []Incoming{{Hash: "ha", Data: p.Messages[0]}}
+
+	gen, before := b.Generation(), b.Data()
+	if _, err := b.Merge(msgs); err != nil {
+		t.Fatal(err)
+	}
+	if b.Generation() == gen || b.Data().String("n") != "from a" {
+		t.Fatalf("merge: generation %d → %d, name %q", gen, b.Generation(), b.Data().String("n"))
+	}
+	if before.String("n") != "" {
+		t.Errorf("the data before the merge was edited: name %q", before.String("n"))
+	}
+	gen = b.Generation()
+	if _, err := b.Merge(msgs); err != nil {
+		t.Fatal(err)
+	}
+	if b.Generation() != gen {
+		t.Error("merging the same message again moved Generation")
+	}
+}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -94,36 +95,28 @@ func (a *app) listDevices(f *chatFlags, off bool) error {
 	if off {
 		n = offline
 	}
-	s, err := a.openSession(n)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	ctx, cancel := a.ctx(f)
-	defer cancel()
-	if err := a.sync(ctx, s); err != nil {
-		return err
-	}
-	self := s.c.ThisDevice()
-	list, err := s.c.Devices(ctx)
-	if err != nil {
-		return err
-	}
-	if a.json {
-		items := []jsonDevice{}
-		for _, d := range list {
-			items = append(items, jsonDevice{
-				ID: d.ID.String(), Name: d.Name, Platform: d.Platform,
-				FirstSeen: unixOrZero(d.FirstSeen), LastSeen: unixOrZero(d.LastSeen),
-				ThisDevice: d.ID == self, Removed: d.IsRemoved(), RemovedAt: unixOrZero(d.Removed),
-			})
+	return a.synced(f, n, func(ctx context.Context, s *session) error {
+		self := s.c.ThisDevice()
+		list, err := s.c.Devices(ctx)
+		if err != nil {
+			return err
 		}
-		return a.printJSON(map[string]any{"this_device": self.String(), "devices": items})
-	}
-	for _, d := range list {
-		fmt.Fprintln(a.env.Stdout, deviceLine(d, d.ID == self))
-	}
-	return nil
+		if a.json {
+			items := []jsonDevice{}
+			for _, d := range list {
+				items = append(items, jsonDevice{
+					ID: d.ID.String(), Name: d.Name, Platform: d.Platform,
+					FirstSeen: unixOrZero(d.FirstSeen), LastSeen: unixOrZero(d.LastSeen),
+					ThisDevice: d.ID == self, Removed: d.IsRemoved(), RemovedAt: unixOrZero(d.Removed),
+				})
+			}
+			return a.printJSON(map[string]any{"this_device": self.String(), "devices": items})
+		}
+		for _, d := range list {
+			fmt.Fprintln(a.env.Stdout, deviceLine(d, d.ID == self))
+		}
+		return nil
+	})
 }
 
 // deviceLine formats a device for people:
@@ -186,81 +179,65 @@ func findDevice(list []config.Device, arg string) (config.Device, error) {
 }
 
 func (a *app) removeDevice(f *chatFlags, arg string) error {
-	s, err := a.openSession(optional)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	ctx, cancel := a.ctx(f)
-	defer cancel()
-	if err := a.sync(ctx, s); err != nil {
-		return err
-	}
-	list, err := s.c.Devices(ctx)
-	if err != nil {
-		return err
-	}
-	d, err := findDevice(list, arg)
-	if err != nil {
-		return err
-	}
-	if d.IsRemoved() {
+	return a.synced(f, optional, func(ctx context.Context, s *session) error {
+		list, err := s.c.Devices(ctx)
+		if err != nil {
+			return err
+		}
+		d, err := findDevice(list, arg)
+		if err != nil {
+			return err
+		}
+		if d.IsRemoved() {
+			if a.json {
+				return a.printJSON(map[string]any{"id": d.ID.String(), "name": d.Name, "removed": true, "removed_at": d.Removed.Unix()})
+			}
+			fmt.Fprintf(a.env.Stdout, "already removed %s %s on %s\n", d.ID, orDash(d.Name), seenTime(d.Removed))
+			return nil
+		}
+		switch err := s.c.RemoveDevice(ctx, d.ID); {
+		case errors.Is(err, client.ErrThisDevice):
+			return userErr("remove it from another device of the account, or delete this data directory ("+a.home+") yourself; 'sotto devices' lists the others",
+				"%s is this device: a device cannot remove itself", d.ID)
+		case err != nil:
+			return err
+		}
+		pushed := false
+		if s.c.Online() {
+			if err := a.sync(ctx, s); err != nil {
+				return netError("removed here, but the other devices do not know yet (it is sent the next time sotto connects)", err)
+			}
+			pushed = true
+		}
 		if a.json {
-			return a.printJSON(map[string]any{"id": d.ID.String(), "name": d.Name, "removed": true, "removed_at": d.Removed.Unix()})
+			return a.printJSON(map[string]any{"id": d.ID.String(), "name": d.Name, "removed": true, "pushed": pushed})
 		}
-		fmt.Fprintf(a.env.Stdout, "already removed %s %s on %s\n", d.ID, orDash(d.Name), seenTime(d.Removed))
+		fmt.Fprintf(a.env.Stdout, "removed %s %s\n", d.ID, orDash(d.Name))
+		if pushed {
+			fmt.Fprintln(a.env.Stdout, "it erases its local data when it next connects to the network")
+		} else {
+			fmt.Fprintln(a.env.Stdout, "not sent yet: the other devices learn it the next time sotto connects")
+		}
+		fmt.Fprintln(a.env.Stdout, "note: removal is not a revocation; whoever keeps the recovery phrase still holds the account")
 		return nil
-	}
-	switch err := s.c.RemoveDevice(ctx, d.ID); {
-	case errors.Is(err, client.ErrThisDevice):
-		return userErr("remove it from another device of the account, or delete this data directory ("+a.home+") yourself; 'sotto devices' lists the others",
-			"%s is this device: a device cannot remove itself", d.ID)
-	case err != nil:
-		return err
-	}
-	pushed := false
-	if s.c.Online() {
-		if err := a.sync(ctx, s); err != nil {
-			return netError("removed here, but the other devices do not know yet (it is sent the next time sotto connects)", err)
-		}
-		pushed = true
-	}
-	if a.json {
-		return a.printJSON(map[string]any{"id": d.ID.String(), "name": d.Name, "removed": true, "pushed": pushed})
-	}
-	fmt.Fprintf(a.env.Stdout, "removed %s %s\n", d.ID, orDash(d.Name))
-	if pushed {
-		fmt.Fprintln(a.env.Stdout, "it erases its local data when it next connects to the network")
-	} else {
-		fmt.Fprintln(a.env.Stdout, "not sent yet: the other devices learn it the next time sotto connects")
-	}
-	fmt.Fprintln(a.env.Stdout, "note: removal is not a revocation; whoever keeps the recovery phrase still holds the account")
-	return nil
+	})
 }
 
 func (a *app) nameDevice(f *chatFlags, name string) error {
-	s, err := a.openSession(optional)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	ctx, cancel := a.ctx(f)
-	defer cancel()
-	if err := a.sync(ctx, s); err != nil {
-		return err
-	}
-	if err := s.c.SetDeviceName(ctx, name); err != nil {
-		return userErr(fmt.Sprintf("a device name is one line of 1 to %d bytes", config.MaxDeviceNameLen), "invalid device name %q", short(name, 40))
-	}
-	if err := a.sync(ctx, s); err != nil {
-		return err
-	}
-	name = strings.TrimSpace(name)
-	if a.json {
-		return a.printJSON(map[string]string{"id": s.c.ThisDevice().String(), "name": name})
-	}
-	fmt.Fprintf(a.env.Stdout, "this device: %s %s\n", s.c.ThisDevice(), name)
-	return nil
+	return a.synced(f, optional, func(ctx context.Context, s *session) error {
+		if err := s.c.SetDeviceName(ctx, name); err != nil {
+			return userErr(fmt.Sprintf("a device name is one line of 1 to %d bytes", config.MaxDeviceNameLen), "invalid device name %q", short(name, 40))
+		}
+		if err := a.sync(ctx, s); err != nil {
+			return err
+		}
+		name = strings.TrimSpace(name)
+		if a.json {
+			return a.printJSON(map[string]string{"id": s.c.ThisDevice().String(), "name": name})
+		}
+		fmt.Fprintf(a.env.Stdout, "this device: %s %s\n", s.c.ThisDevice(), name)
+		return nil
+	})
 }
 
 func orDash(s string) string {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -38,78 +39,71 @@ func (a *app) listSummaries(f *chatFlags, off, requests bool) error {
 	if off {
 		n = offline
 	}
-	s, err := a.openSession(n)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	ctx, cancel := a.ctx(f)
-	defer cancel()
-	if err := a.sync(ctx, s); err != nil {
-		return err
-	}
-	var list []*store.Summary
-	if requests {
-		list, err = s.c.Store().Requests(ctx)
-	} else {
-		list, err = s.c.Store().Inbox(ctx)
-	}
-	if err != nil {
-		return err
-	}
-	if a.json {
-		type item struct {
-			SessionID    string       `json:"session_id"`
-			DisplayName  string       `json:"display_name"`
-			Messages     int          `json:"messages"`
-			Unread       int          `json:"unread"`
-			LastActivity int64        `json:"last_activity"`
-			Disappearing string       `json:"disappearing,omitempty"`
-			Last         *jsonMessage `json:"last,omitempty"`
-		}
-		items := []item{}
-		for _, s := range list {
-			it := item{SessionID: s.Peer.String(), DisplayName: s.DisplayName, Messages: s.Messages, Unread: s.Unread, LastActivity: s.LastActivity}
-			if s.ExpiryMode != store.ExpiryOff {
-				it.Disappearing = fmt.Sprintf("%s %s", s.ExpiryMode, time.Duration(s.ExpiryTimer)*time.Second)
-			}
-			if s.Last != nil {
-				j := toJSON(s.Last)
-				it.Last = &j
-			}
-			items = append(items, it)
-		}
-		key := "conversations"
+	return a.synced(f, n, func(ctx context.Context, s *session) error {
+		var list []*store.Summary
+		var err error
 		if requests {
-			key = "requests"
-		}
-		return a.printJSON(map[string]any{key: items})
-	}
-	w := a.env.Stdout
-	if len(list) == 0 {
-		if requests {
-			fmt.Fprintln(w, "no message requests")
+			list, err = s.c.Store().Requests(ctx)
 		} else {
-			fmt.Fprintln(w, "no conversations")
+			list, err = s.c.Store().Inbox(ctx)
+		}
+		if err != nil {
+			return err
+		}
+		if a.json {
+			type item struct {
+				SessionID    string       `json:"session_id"`
+				DisplayName  string       `json:"display_name"`
+				Messages     int          `json:"messages"`
+				Unread       int          `json:"unread"`
+				LastActivity int64        `json:"last_activity"`
+				Disappearing string       `json:"disappearing,omitempty"`
+				Last         *jsonMessage `json:"last,omitempty"`
+			}
+			items := []item{}
+			for _, s := range list {
+				it := item{SessionID: s.Peer.String(), DisplayName: s.DisplayName, Messages: s.Messages, Unread: s.Unread, LastActivity: s.LastActivity}
+				if s.ExpiryMode != store.ExpiryOff {
+					it.Disappearing = fmt.Sprintf("%s %s", s.ExpiryMode, time.Duration(s.ExpiryTimer)*time.Second)
+				}
+				if s.Last != nil {
+					j := toJSON(s.Last)
+					it.Last = &j
+				}
+				items = append(items, it)
+			}
+			key := "conversations"
+			if requests {
+				key = "requests"
+			}
+			return a.printJSON(map[string]any{key: items})
+		}
+		w := a.env.Stdout
+		if len(list) == 0 {
+			if requests {
+				fmt.Fprintln(w, "no message requests")
+			} else {
+				fmt.Fprintln(w, "no conversations")
+			}
+			return nil
+		}
+		nm := newNames(s)
+		for _, sm := range list {
+			name := sm.DisplayName
+			if sm.Peer == s.c.SessionID() {
+				name = "Note to Self"
+			}
+			if name == "" {
+				name = "-"
+			}
+			last := ""
+			if sm.Last != nil {
+				last = " | " + short(strings.ReplaceAll(nm.line(sm.Last), "\n", " "), 100)
+			}
+			fmt.Fprintf(w, "%s %s unread %d%s\n", sm.Peer, name, sm.Unread, last)
 		}
 		return nil
-	}
-	nm := newNames(s)
-	for _, sm := range list {
-		name := sm.DisplayName
-		if sm.Peer == s.c.SessionID() {
-			name = "Note to Self"
-		}
-		if name == "" {
-			name = "-"
-		}
-		last := ""
-		if sm.Last != nil {
-			last = " | " + short(strings.ReplaceAll(nm.line(sm.Last), "\n", " "), 100)
-		}
-		fmt.Fprintf(w, "%s %s unread %d%s\n", sm.Peer, name, sm.Unread, last)
-	}
-	return nil
+	})
 }
 
 func (a *app) readCmd(f *chatFlags) *cobra.Command {

@@ -75,6 +75,22 @@ func (a *app) openSession(n need) (*session, error) {
 	return &session{c: c, kf: kf}, nil
 }
 
+// synced opens the client for n, runs one network round (when n and the
+// configuration allow it), then fn, and closes the client.
+func (a *app) synced(f *chatFlags, n need, fn func(ctx context.Context, s *session) error) error {
+	s, err := a.openSession(n)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	ctx, cancel := a.ctx(f)
+	defer cancel()
+	if err := a.sync(ctx, s); err != nil {
+		return err
+	}
+	return fn(ctx, s)
+}
+
 // logger logs to standard error at the level in $SOTTO_LOG (debug, info,
 // warn); by default nothing is logged.
 func (a *app) logger() *slog.Logger {

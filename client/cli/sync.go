@@ -35,17 +35,7 @@ hidden), how far each conversation was read, disappearing settings and
 groups. A running client ('sotto chat') does this by itself.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.openSession(networkReq)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			ctx, cancel := a.ctx(f)
-			defer cancel()
-			if err := a.sync(ctx, s); err != nil {
-				return err
-			}
-			return a.printSyncStatus(s)
+			return a.synced(f, networkReq, func(_ context.Context, s *session) error { return a.printSyncStatus(s) })
 		},
 	}
 	status := &cobra.Command{

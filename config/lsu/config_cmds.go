@@ -34,16 +34,23 @@ const (
 	encryptOverhead = config.Overhead
 )
 
+// cipherArgs reads what config_encrypt and config_decrypt share, in the
+// order the oracle checks it: domain, key, then the field named data.
+func cipherArgs(q *Request, data string) (domain string, keyBase, in []byte, err error) {
+	if domain, err = oracleText(q, "domain"); err != nil {
+		return "", nil, nil, err
+	}
+	if keyBase, err = oracleBytes(q, "key"); err != nil {
+		return "", nil, nil, err
+	}
+	if in, err = oracleBytes(q, data); err != nil {
+		return "", nil, nil, err
+	}
+	return domain, keyBase, in, nil
+}
+
 func cmdConfigEncrypt(q *Request) (Reply, error) {
-	domain, err := oracleText(q, "domain")
-	if err != nil {
-		return nil, err
-	}
-	keyBase, err := oracleBytes(q, "key")
-	if err != nil {
-		return nil, err
-	}
-	pt, err := oracleBytes(q, "plaintext")
+	domain, keyBase, pt, err := cipherArgs(q, "plaintext")
 	if err != nil {
 		return nil, err
 	}
@@ -59,15 +66,7 @@ func cmdConfigEncrypt(q *Request) (Reply, error) {
 }
 
 func cmdConfigDecrypt(q *Request) (Reply, error) {
-	domain, err := oracleText(q, "domain")
-	if err != nil {
-		return nil, err
-	}
-	keyBase, err := oracleBytes(q, "key")
-	if err != nil {
-		return nil, err
-	}
-	ct, err := oracleBytes(q, "ciphertext")
+	domain, keyBase, ct, err := cipherArgs(q, "ciphertext")
 	if err != nil {
 		return nil, err
 	}
