@@ -509,7 +509,7 @@ func setMember(ms *groups.Members, q *Request) error {
 	if s, ok, err := optText(q, "name"); err != nil {
 		return err
 	} else if ok {
-		m.Name = s
+		m.SetNameTruncated(s)
 	}
 	pic, err := picField(q, config.ProfilePic{URL: m.PicURL, Key: m.PicKey})
 	if err != nil {
