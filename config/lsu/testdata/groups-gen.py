@@ -644,9 +644,10 @@ def topic_keys():
     # malformed and foreign key messages
     other = Group("keys-other")
     v = Vec("groups.keys_bad_messages",
-            "key messages that must be refused: truncated, a bit flipped in the signature, in the nonce and in "
-            "a key slot, a key list one short of 75, a key message of another group, garbage; the member's keys "
-            "are unchanged afterwards")
+            "key messages that must be refused: without nonce, generation, admin key, key list or signature; a "
+            "negative generation; a short admin key or slot; no slot at all; truncated; a bit flipped in the "
+            "signature, the nonce and a key slot; a key list one short of 75; another group's; garbage; "
+            "supplements with a short entry, without G, with a flipped signature; keys unchanged afterwards")
     setup(v, adm, g, [adm, m0])
     v.admin("oth", adm, other)
     v.do("member_set", "oth", member={"session_id": m0.sid})
@@ -659,7 +660,27 @@ def topic_keys():
     raw = bytes.fromhex(k1)
     d, _ = bt_decode(raw)
     short = [(k, (x[:-1] if k == b"k" else x)) for k, x in d]
+    def edit(dd, key, val=None, drop=False):
+        out = []
+        for k, x in dd:
+            if k == key:
+                if drop:
+                    continue
+                x = val
+            out.append((k, x))
+        return bt_encode(out).hex()
+
+    slots = dict(d)[b"k"]
     cases = [
+        ("no-nonce", edit(d, b"#", drop=True)),
+        ("negative-gen", edit(d, b"G", -1)),
+        ("no-gen", edit(d, b"G", drop=True)),
+        ("no-admin-key", edit(d, b"K", drop=True)),
+        ("short-admin-key", edit(d, b"K", dict(d)[b"K"][:-1])),
+        ("no-slots", edit(d, b"k", drop=True)),
+        ("slot-47-bytes", edit(d, b"k", [slots[0][:-1]] + slots[1:])),
+        ("no-slot", edit(d, b"k", [])),
+        ("no-sig", edit(d, b"~", drop=True)),
         ("trunc", k1[:-20]),
         ("sig", flip(k1, len(raw) - 3)),
         ("nonce", flip(k1, raw.index(b"1:#24:") + 8)),
@@ -671,6 +692,20 @@ def topic_keys():
     for name, data in cases:
         v.fail("load_key_message", "m", hash="bad-" + name, data=data, timestamp_ms=T0 + MIN)
     v.fail("load_key_message", "m", hash="foreign", data_ref="ko", timestamp_ms=T0 + MIN)
+    # supplements: a bad entry, no G, a flipped signature
+    v.do("member_set", "adm", member={"session_id": m4.sid, "supplement": True})
+    sst = v.do("key_supplement", "adm", session_ids=[m4.sid, m3.sid], save="s")
+    r = v.results()
+    s = r[sst]["supplement_message"]
+    sd, _ = bt_decode(bytes.fromhex(s))
+    ents = dict(sd)[b"+"]
+    v.member("n", m4, g)
+    for name, data in (("supp-short-entry", edit(sd, b"+", [ents[0], ents[1][:60]])),
+                       ("supp-no-gen", edit(sd, b"G", drop=True)),
+                       ("supp-sig", flip(s, len(s) // 2 - 3))):
+        v.fail("load_key_message", "n", hash="bad-" + name, data=data, timestamp_ms=T0 + MIN)
+    v.do("keys_state", "n")
+    v.load("n", "sh", "s", T0 + MIN)
     v.do("keys_state", "m")
     v.load("m", "kh1", "k1", T0 + MIN)
     v.do("keys_state", "m")
