@@ -913,6 +913,40 @@ def topic_info():
     v.do("get", "y", conf="members")
     vecs.append(v)
 
+    v = Vec("groups.config_steps",
+            "the generic config steps on a group's info and members: push with save_inner, confirm_pushed "
+            "(wrong seqno, then right), current_hashes, explain by the admin and by a member (also of a push "
+            "under an older key after a rekey), dump of a dirty and a clean config, needs_push in get")
+    setup(v, adm, g, [adm, m0])
+    v.member("m0", m0, g)
+    v.load("m0", "kh0", "k0", T0)
+    for conf in ("info", "members"):
+        v.do("current_hashes", "adm", conf=conf)
+        v.do("get", "adm", conf=conf)
+        v.do("push", "adm", conf=conf, save="p" + conf, save_inner="pi" + conf)
+        v.do("dump", "adm", conf=conf)
+        v.do("confirm_pushed", "adm", conf=conf, seqno=5, hash="wrong")
+        v.do("confirm_pushed", "adm", conf=conf, seqno=1, hash="h" + conf)
+        v.do("current_hashes", "adm", conf=conf)
+        v.do("dump", "adm", conf=conf)
+        v.do("get", "adm", conf=conf)
+        v.do("explain", "adm", conf=conf, data_ref="p" + conf)
+        v.do("explain", "m0", conf=conf, data_ref="p" + conf)
+        v.do("explain", "m0", conf=conf, data_ref="pi" + conf)
+        v.merge("m0", conf, ("h" + conf, "p" + conf))
+        v.do("current_hashes", "m0", conf=conf)
+    v.do("rekey", "adm", save="k1")
+    v.do("get", "adm", conf="info")
+    v.do("push", "adm", conf="info", save="pinfo2", confirm="hinfo2")
+    v.load("adm", "kh1", "k1", T0 + MIN)
+    v.do("explain", "adm", conf="info", data_ref="pinfo")
+    v.do("explain", "m0", conf="info", data_ref="pinfo2")  # no key yet: layers has only an error
+    v.load("m0", "kh1", "k1", T0 + MIN)
+    v.do("explain", "m0", conf="info", data_ref="pinfo2")
+    v.merge("m0", "info", ("hinfo2", "pinfo2"))
+    v.do("current_hashes", "m0", conf="info")
+    vecs.append(v)
+
     other = Group("info-other")
     v = Vec("groups.info_foreign_and_unreadable",
             "info and members pushes of another group (another key and signer) are not accepted; a push made "
