@@ -101,8 +101,8 @@ type Keys struct {
 	groupSecret ed25519.PrivateKey // nil for members
 	rand        io.Reader
 
-	keys   []keyInfo                     // sorted by keyInfo.compare
-	active map[int64]map[string]struct{} // generation → message hashes
+	keys   []keyInfo          // sorted by keyInfo.compare
+	active map[int64]*hashSet // generation → message hashes
 
 	pendingMsg []byte // the admin's own key message, until loaded
 	pendingGen int64
@@ -137,7 +137,7 @@ func NewKeys(o KeysOptions) (*Keys, error) {
 		userX:       x,
 		groupPublic: slices.Clone(o.GroupPublic),
 		rand:        o.Rand,
-		active:      make(map[int64]map[string]struct{}),
+		active:      make(map[int64]*hashSet),
 	}
 	if o.GroupSecret != nil {
 		k.groupSecret = slices.Clone(o.GroupSecret)
@@ -263,9 +263,7 @@ func (k *Keys) CurrentHashes() []string {
 	defer k.mu.Unlock()
 	var out []string
 	for _, hs := range k.active {
-		for h := range hs {
-			out = append(out, h)
-		}
+		out = append(out, hs.items...)
 	}
 	sort.Strings(out)
 	return slices.Compact(out)

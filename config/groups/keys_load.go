@@ -415,10 +415,10 @@ func (k *Keys) insertKey(hash string, nk *keyInfo) {
 func (k *Keys) addActive(gen int64, hash string) {
 	hs := k.active[gen]
 	if hs == nil {
-		hs = make(map[string]struct{})
+		hs = newHashSet()
 		k.active[gen] = hs
 	}
-	hs[hash] = struct{}{}
+	hs.add(hash)
 }
 
 // removeExpired drops the generations that a later one replaced more
