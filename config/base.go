@@ -68,6 +68,12 @@ type Push struct {
 // ErrNoKeys is returned by Push and Merge on an object without keys.
 var ErrNoKeys = errors.New("config: no encryption keys")
 
+// Errors of a dump without its state or its data (New wraps them).
+var (
+	ErrDumpState = errors.New(`config: dump has no valid "!" state`)
+	ErrDumpData  = errors.New(`config: dump has no "$" data`)
+)
+
 // maxPendingParts bounds the multi-part messages an object keeps while it
 // waits for their other parts.
 const maxPendingParts = 16
@@ -493,11 +499,11 @@ func (c *Config) loadDump(dump []byte) error {
 	}
 	st, ok := d["!"].(int64)
 	if !ok || st < int64(StateClean) || st > int64(StateWaiting) {
-		return errors.New(`bad or missing "!" state`)
+		return ErrDumpState
 	}
 	data, ok := d["$"].(string)
 	if !ok {
-		return errors.New(`missing "$" data`)
+		return ErrDumpData
 	}
 	c.state = State(st)
 	if c.state == StateDirty {

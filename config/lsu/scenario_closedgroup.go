@@ -23,17 +23,18 @@ type groupObject struct {
 
 // Error texts of libsession-util that the group steps return.
 const (
-	errTextNoEncKey   = refError("Cannot push data without an encryption key!")
-	errTextNoDecKey   = refError("Cannot merge configs without any decryption keys")
-	errTextReadOnly   = refError("Unable to make changes to a read-only config object")
-	errTextConf       = refError(`group steps on configs need "conf": "info"|"members"`)
-	errTextGroupName  = refError("Invalid group name: exceeds maximum length")
-	errTextGroupDesc  = refError("Invalid group description: exceeds maximum length")
-	errTextPicKey     = refError("Invalid profile pic key: 32 bytes required")
-	errTextGroupSeed  = refError("group_seed must be 32 bytes")
-	errTextGroupPK    = refError("group_pk must be 32 bytes (or 33 with 03 prefix)")
-	errTextUserSeed   = refError("user_seed must be 32 (seed) or 64 (secret key) bytes")
-	errTextGroupNoKey = refError("a group needs group_seed (admin) or group_pk (member)")
+	errTextNoEncKey  = refError("Cannot push data without an encryption key!")
+	errTextNoDecKey  = refError("Cannot merge configs without any decryption keys")
+	errTextReadOnly  = refError("Unable to make changes to a read-only config object")
+	errTextConf      = refError(`group steps on configs need "conf": "info"|"members"`)
+	errTextGroupName = refError("Invalid group name: exceeds maximum length")
+	errTextGroupDesc = refError("Invalid group description: exceeds maximum length")
+	errTextPicKey    = refError("Invalid profile pic key: 32 bytes required")
+	errTextGroupSeed = refError("group_seed must be 32 (seed) or 64 (secret key) bytes")
+	errTextGroupPK   = refError("group_pk must be 32 bytes")
+	errTextUserSeed  = refError("user_seed must be 32 (seed) or 64 (secret key) bytes")
+	errTextDumpState = refError("Unable to parse dumped config data: did not find '!' state key")
+	errTextDumpData  = refError("Unable to parse dumped config data: did not find '$' data key")
 )
 
 // groupErr gives the groups package's errors libsession's texts.
@@ -49,6 +50,10 @@ func groupErr(err error) error {
 		return errTextGroupDesc
 	case errors.Is(err, groups.ErrPicKey):
 		return errTextPicKey
+	case errors.Is(err, config.ErrDumpState):
+		return errTextDumpState
+	case errors.Is(err, config.ErrDumpData):
+		return errTextDumpData
 	}
 	return refErr(err)
 }
@@ -108,9 +113,6 @@ func (sc *scenario) newGroup(name string, q *Request) (Reply, error) {
 
 // groupPK reads group_pk: 32 bytes, or 33 with the 03 prefix (hex).
 func groupPK(q *Request) (ed25519.PublicKey, error) {
-	if !q.Has("group_pk") && !q.Has("group_pk_text") && !q.Has("group_pk_ref") {
-		return nil, errTextGroupNoKey
-	}
 	pk, err := stepNeedBytes(q, "group_pk")
 	if err != nil {
 		return nil, err
@@ -154,7 +156,7 @@ func (gr *groupObject) step(op string, q *Request) (Reply, error) {
 	}
 	rep, err := gr.groupStep(op, q)
 	if err == errUnknownOp {
-		return nil, errors.New("unknown group op " + op)
+		return nil, errors.New("unknown op " + op)
 	}
 	return rep, groupErr(err)
 }

@@ -155,28 +155,39 @@ func replayCall(t *testing.T, r *lsu.Runner, label string, command json.RawMessa
 // Their ciphertext is zstd 1.5.2's output, which Go's encoder does not
 // reproduce (spec §2.3), so it is compared on its length and nonce, and
 // the recorded one is decrypted in a second replay.
-func compressedMessageSteps(cmd json.RawMessage) map[int]string {
+func compressedMessageSteps(cmd json.RawMessage) map[int]compressedMsg {
 	var c struct {
 		Steps []map[string]any `json:"steps"`
 	}
 	if json.Unmarshal(cmd, &c) != nil {
 		return nil
 	}
-	out := map[int]string{}
+	out := map[int]compressedMsg{}
 	for i, s := range c.Steps {
 		if s["op"] != "encrypt_message" || s["compress"] == false {
 			continue
 		}
-		save, _ := s["save"].(string)
-		out[i] = save
+		m := compressedMsg{padding: 256}
+		m.save, _ = s["save"].(string)
+		if p, ok := s["padding"].(float64); ok {
+			m.padding = int64(p)
+		}
+		out[i] = m
 	}
 	return out
+}
+
+// compressedMsg is an encrypt_message step that compresses: the name its
+// ciphertext is saved under and its padding.
+type compressedMsg struct {
+	save    string
+	padding int64
 }
 
 // withRecordedMessages returns cmd with every later data_ref to a saved
 // compressed message replaced by the recorded ciphertext; ok is false when
 // no step reads one.
-func withRecordedMessages(cmd json.RawMessage, want any, steps map[int]string) (json.RawMessage, bool) {
+func withRecordedMessages(cmd json.RawMessage, want any, steps map[int]compressedMsg) (json.RawMessage, bool) {
 	var c map[string]any
 	dec := json.NewDecoder(bytes.NewReader(cmd))
 	dec.UseNumber()
@@ -196,9 +207,9 @@ func withRecordedMessages(cmd json.RawMessage, want any, steps map[int]string) (
 				replaced = true
 			}
 		}
-		if save, ok := steps[i]; ok && save != "" && i < len(results) {
+		if m, ok := steps[i]; ok && m.save != "" && i < len(results) {
 			if r, ok := results[i].(map[string]any); ok && r["ciphertext"] != nil {
-				recorded[save] = r["ciphertext"]
+				recorded[m.save] = r["ciphertext"]
 			}
 		}
 	}
@@ -249,7 +260,7 @@ type differ struct {
 	count int
 	// compressedMsgs are the steps whose group message is compressed
 	// (compressedMessageSteps): their ciphertext is not compared.
-	compressedMsgs map[int]string
+	compressedMsgs map[int]compressedMsg
 }
 
 // ignored are diagnostics that Sotto need not produce (spec §2).
@@ -339,9 +350,13 @@ func (d *differ) object(path string, got, want map[string]any) {
 		}
 		d.compressedPush(path, got, lay)
 	}
-	if _, ok := d.compressedMsgs[stepOf(path)]; ok && strings.Count(path, ".") == 1 {
+	if m, ok := d.compressedMsgs[stepOf(path)]; ok && strings.Count(path, ".") == 1 {
 		skip = maps.Clone(skip)
 		skip["ciphertext"] = true
+		if m.padding <= 1 {
+			// Unpadded, the length is the compressed data's.
+			skip["ciphertext_len"] = true
+		}
 	}
 	for _, k := range sortedKeys(want) {
 		if skip[k] {
@@ -377,7 +392,8 @@ func (d *differ) object(path string, got, want map[string]any) {
 // "obsolete" and a dump's ")" list come in the hash set's iteration order,
 // which is no part of the format: both are compared as sets. Sotto sorts them
 // (docs/config.md). So are the lists of a dump's "+" dict (the group
-// members' pending_send_ids, groups/members.hpp) for the same reason.
+// members' pending_send_ids, groups/members.hpp) and the message hashes of
+// each generation in a group keys dump's "A" for the same reason.
 
 // sortedList returns a copy of a list of strings, sorted; anything else is
 // returned as it is.
@@ -414,6 +430,17 @@ func sortObsoleteJSON(v any) any {
 	}
 	if l, ok := out[")"]; ok {
 		out[")"] = sortedList(l)
+	}
+	if a, ok := out["A"].([]any); ok {
+		a = slices.Clone(a)
+		for i, e := range a {
+			if l, ok := e.([]any); ok && len(l) > 1 {
+				if s, ok := sortedList(l[1:]).([]any); ok {
+					a[i] = append([]any{l[0]}, s...)
+				}
+			}
+		}
+		out["A"] = a
 	}
 	if x, ok := out["+"].(map[string]any); ok {
 		x = maps.Clone(x)
@@ -456,6 +483,32 @@ func canonicalDump(v any) any {
 			if val = sortBTList(val); val == nil {
 				return v
 			}
+		}
+		if key == "A" && val[0] == 'l' {
+			// A group keys dump: [generation, message hashes…] per
+			// generation, the hashes from a hash set (keys.hpp,
+			// active_msgs_).
+			x := []byte{'l'}
+			for in := val[1 : len(val)-1]; len(in) > 0; {
+				n := btSkip(in)
+				if n == 0 {
+					return v
+				}
+				e := in[:n]
+				if e[0] == 'l' && len(e) > 2 && e[1] == 'i' {
+					g := btSkip(e[1:])
+					if g == 0 {
+						return v
+					}
+					rest := sortBTList(append([]byte{'l'}, e[1+g:]...))
+					if rest != nil {
+						e = append(append([]byte{'l'}, e[1:1+g]...), rest[1:]...)
+					}
+				}
+				x = append(x, e...)
+				in = in[n:]
+			}
+			val = append(x, 'e')
 		}
 		if key == "+" && val[0] == 'd' {
 			// The extra dict's lists of strings (a group members dump's
@@ -718,6 +771,9 @@ func TestDiffer(t *testing.T) {
 		{"dump with pending ids in another order",
 			`{"ok":true,"dump":"` + btHex("d1:!i0e1:$3:abc1:(0:1:)le1:+d16:pending_send_idsl2:ia2:ibeee") + `","dump_json":{"+":{"pending_send_ids":["ia","ib"]}}}`,
 			`{"ok":true,"dump":"` + btHex("d1:!i0e1:$3:abc1:(0:1:)le1:+d16:pending_send_idsl2:ib2:iaeee") + `","dump_json":{"+":{"pending_send_ids":["ib","ia"]}}}`, nil},
+		{"keys dump with hashes in another order",
+			`{"ok":true,"dump":"` + btHex("d1:Alli0e2:ha2:hbeee") + `","dump_json":{"A":[[0,"ha","hb"]]}}`,
+			`{"ok":true,"dump":"` + btHex("d1:Alli0e2:hb2:haeee") + `","dump_json":{"A":[[0,"hb","ha"]]}}`, nil},
 		{"dump that differs",
 			`{"ok":true,"dump":"` + btHex("d1:!i1e1:$3:abc1:(2:h11:)l2:ha2:hbe1:+dee") + `"}`,
 			`{"ok":true,"dump":"` + btHex("d1:!i0e1:$3:abc1:(2:h11:)l2:hb2:hae1:+dee") + `"}`, []string{"$.dump"}},
@@ -767,7 +823,7 @@ func mustHex(t *testing.T, s string) []byte {
 
 // oxencParseError matches the texts of oxenc's bt parser exceptions,
 // which libsession passes on for malformed input (a truncated dump, say).
-var oxencParseError = regexp.MustCompile(`^(expected |Invalid |Unexpected |bt_deserialize|Integer |Tried to |Invalid bt|Cannot create a bt_)`)
+var oxencParseError = regexp.MustCompile(`^(expected |Invalid |Unexpected |bt_deserialize|Integer |Tried to |Invalid bt|Cannot create a bt_|String deserialization failed)`)
 
 // sameBTParseError reports whether the recording failed in oxenc's bt
 // parser and Sotto in its own: both say the input is malformed bt, in
