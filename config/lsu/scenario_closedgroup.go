@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
-	"time"
 
 	"sotto.dev/config"
 	"sotto.dev/config/groups"
@@ -449,7 +448,7 @@ func infoSet(in *groups.Info, q *Request) error {
 	if v, ok, err := optInt(q, "expiry_timer"); err != nil {
 		return err
 	} else if ok {
-		if err := in.SetExpiryTimer(time.Duration(v) * time.Second); err != nil {
+		if err := in.SetExpirySeconds(v); err != nil {
 			return err
 		}
 	}
@@ -558,8 +557,8 @@ func infoFields(in *groups.Info) map[string]any {
 	if d := in.Description(); d != "" {
 		f["description"] = d
 	}
-	if e, ok := in.ExpiryTimer(); ok {
-		f["expiry_timer"] = int64(e / time.Second)
+	if e, ok := in.ExpirySeconds(); ok {
+		f["expiry_timer"] = e
 	}
 	for _, t := range []struct {
 		name string

@@ -144,6 +144,8 @@ def vec_fields():
         {"op": "info_set", "obj": "A", "description_truncated": "d" * 1999 + "\u00e9", "name": ""},
         {"op": "info_set", "obj": "A", "description": "d" * 2001, "may_fail": True},
         {"op": "info_set", "obj": "A", "pic_url": ""},
+        {"op": "info_set", "obj": "A", "expiry_timer": 1099511627776, "created": 4611686018427387904},
+        {"op": "info_set", "obj": "A", "expiry_timer": 0},
         {"op": "member_set", "obj": "A", "members": [
             {"session_id": U["m0"], "name": "a" + "\u00e9" * 50, "invite_status": 7, "promotion_status": -1, "removed_status": 9},
             {"session_id": U["m1"], "name": "n" * 101, "pic_url": "http://p", "pic_key": "44" * 32, "supplement": True},
