@@ -148,6 +148,19 @@ func (gr *groupObject) step(op string, q *Request) (Reply, error) {
 		case op == "push" && len(o.opts.Keys) == 0:
 			return nil, errTextNoEncKey
 		case op == "merge" && len(o.opts.Keys) == 0:
+			// The oracle reads the messages before it fails.
+			msgs, err := q.List("messages")
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range msgs {
+				if _, err := textField(m, "hash"); err != nil {
+					return nil, err
+				}
+				if _, err := stepNeedBytes(m, "data"); err != nil {
+					return nil, err
+				}
+			}
 			return nil, errTextNoDecKey
 		}
 		rep, _, err := o.common(op, q)
