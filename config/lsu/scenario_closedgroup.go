@@ -438,23 +438,10 @@ func infoSet(in *groups.Info, q *Request) error {
 			}
 		}
 	}
-	url, urlOK, err := optText(q, "pic_url")
-	if err != nil {
+	if pic, ok, err := groupPic(q); err != nil {
 		return err
-	}
-	pk, keyOK, err := stepBytes(q, "pic_key")
-	if err != nil {
-		return err
-	}
-	if urlOK || keyOK {
-		cur := in.Pic()
-		if !urlOK {
-			url = cur.URL
-		}
-		if !keyOK {
-			pk = cur.Key
-		}
-		if err := in.SetPic(config.ProfilePic{URL: url, Key: pk}); err != nil {
+	} else if ok {
+		if err := in.SetPic(pic); err != nil {
 			return err
 		}
 	}
@@ -491,6 +478,28 @@ func infoSet(in *groups.Info, q *Request) error {
 	return nil
 }
 
+// groupPic reads pic_url and pic_key as the oracle's info_set and
+// member_set do: when either is given, the picture is the two of them, an
+// omitted one empty (not the current value). A key must be empty or 32
+// bytes.
+func groupPic(q *Request) (config.ProfilePic, bool, error) {
+	url, urlOK, err := optText(q, "pic_url")
+	if err != nil {
+		return config.ProfilePic{}, false, err
+	}
+	key, keyOK, err := stepBytes(q, "pic_key")
+	if err != nil {
+		return config.ProfilePic{}, false, err
+	}
+	if !urlOK && !keyOK {
+		return config.ProfilePic{}, false, nil
+	}
+	if len(key) != 0 && len(key) != config.PicKeySize {
+		return config.ProfilePic{}, false, groups.ErrPicKey
+	}
+	return config.ProfilePic{URL: url, Key: key}, true, nil
+}
+
 // memberSetStep sets the member under "member", or each of "members".
 func memberSetStep(ms *groups.Members, q *Request) error {
 	if q.Has("member") {
@@ -525,11 +534,11 @@ func setMember(ms *groups.Members, q *Request) error {
 	} else if ok {
 		m.SetNameTruncated(s)
 	}
-	pic, err := picField(q, config.ProfilePic{URL: m.PicURL, Key: m.PicKey})
-	if err != nil {
+	if pic, ok, err := groupPic(q); err != nil {
 		return err
+	} else if ok {
+		m.PicURL, m.PicKey = pic.URL, pic.Key
 	}
-	m.PicURL, m.PicKey = pic.URL, pic.Key
 	for _, f := range []struct {
 		name string
 		dst  *bool
