@@ -76,7 +76,15 @@ func (k *Keys) EncryptMessage(plaintext []byte, compress bool, padding int) ([]b
 	}
 	k.mu.Lock()
 	encKey, err := k.encKey()
-	user, random := k.user, k.rand
+	user := k.user
+	var nonce [chacha20poly1305.NonceSizeX]byte
+	if err == nil {
+		// The read is under the lock: KeysOptions.Rand need not be safe
+		// for concurrent use, and its draws stay in call order.
+		if _, rerr := io.ReadFull(k.rand, nonce[:]); rerr != nil {
+			err = fmt.Errorf("groups: read message nonce: %w", rerr)
+		}
+	}
 	k.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -111,12 +119,9 @@ func (k *Keys) EncryptMessage(plaintext []byte, compress bool, padding int) ([]b
 		}
 	}
 
-	out := make([]byte, chacha20poly1305.NonceSizeX, len(body)+messageOverhead)
-	if _, err := io.ReadFull(random, out); err != nil {
-		return nil, fmt.Errorf("groups: read message nonce: %w", err)
-	}
+	out := append(make([]byte, 0, len(body)+messageOverhead), nonce[:]...)
 	aead, _ := chacha20poly1305.NewX(encKey[:])
-	return aead.Seal(out, out, body, nil), nil
+	return aead.Seal(out, nonce[:], body, nil), nil
 }
 
 // DecryptMessage decrypts a group message with the pending key or any
