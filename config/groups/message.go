@@ -26,7 +26,8 @@ var (
 	ErrMessageVersion = errors.New("groups: unknown group message version")
 	// ErrMessageSignature: the sender's signature does not verify.
 	ErrMessageSignature = errors.New("groups: bad group message signature")
-	// ErrMessageFormat: the decrypted message is malformed.
+	// ErrMessageFormat: the ciphertext is too short, or the decrypted
+	// message is malformed.
 	ErrMessageFormat = errors.New("groups: malformed group message")
 )
 
@@ -132,7 +133,7 @@ func (k *Keys) EncryptMessage(plaintext []byte, compress bool, padding int) ([]b
 // ErrMessageTooLarge.
 func (k *Keys) DecryptMessage(ct []byte) (sender key.SessionID, plaintext []byte, err error) {
 	if len(ct) < messageOverhead {
-		return key.SessionID{}, nil, errText(ErrNoMessageKey, "ciphertext is too small to be encrypted data")
+		return key.SessionID{}, nil, errText(ErrMessageFormat, "ciphertext is too small to be encrypted data")
 	}
 	nonce, sealed := ct[:chacha20poly1305.NonceSizeX], ct[chacha20poly1305.NonceSizeX:]
 	k.mu.Lock()

@@ -78,7 +78,7 @@ func TestMessageErrors(t *testing.T) {
 			t.Errorf("tampered byte %d: %v", i, err)
 		}
 	}
-	if _, _, err := admin.DecryptMessage(ct[:39]); !errors.Is(err, ErrNoMessageKey) {
+	if _, _, err := admin.DecryptMessage(ct[:39]); !errors.Is(err, ErrMessageFormat) {
 		t.Errorf("short ciphertext: %v", err)
 	}
 
