@@ -11,8 +11,8 @@ import (
 	"sotto.dev/key"
 )
 
-// testUser returns a user's Ed25519 key and Session ID.
-func testUser(t *testing.T, tag string) (ed25519.PrivateKey, key.SessionID) {
+// lifecycleUser returns a user's Ed25519 key and Session ID.
+func lifecycleUser(t *testing.T, tag string) (ed25519.PrivateKey, key.SessionID) {
 	t.Helper()
 	k, err := identity.KeysFromSeed(testGroupKey("user:" + tag).Seed())
 	if err != nil {
@@ -28,9 +28,9 @@ func testUser(t *testing.T, tag string) (ed25519.PrivateKey, key.SessionID) {
 // every object comes back from its dump.
 func TestGroupLifecycle(t *testing.T) {
 	gsk := testGroupKey("life")
-	admKey, admID := testUser(t, "adm")
-	m0Key, m0ID := testUser(t, "m0")
-	m1Key, m1ID := testUser(t, "m1")
+	admKey, admID := lifecycleUser(t, "adm")
+	m0Key, m0ID := lifecycleUser(t, "m0")
+	m1Key, m1ID := lifecycleUser(t, "m1")
 
 	adm, err := Open(Options{User: admKey, Secret: gsk})
 	if err != nil {

@@ -2,6 +2,7 @@ package groups
 
 import (
 	"bytes"
+	"crypto/cipher"
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
@@ -101,6 +102,10 @@ type Keys struct {
 	groupSecret ed25519.PrivateKey // nil for members
 	rand        io.Reader
 
+	memberAEAD    cipher.AEAD // see memberCipher
+	memberAEADSet bool
+	groupXKey     *[32]byte // see groupX
+
 	keys   []keyInfo          // sorted by keyInfo.compare
 	active map[int64]*hashSet // generation → message hashes
 
@@ -160,6 +165,19 @@ func secretMatches(secret ed25519.PrivateKey, pub ed25519.PublicKey) bool {
 	return bytes.Equal(derived[32:], pub) && bytes.Equal(secret[32:], pub)
 }
 
+// groupX returns the group's X25519 public key, computed once. k.mu is
+// held.
+func (k *Keys) groupX() ([32]byte, error) {
+	if k.groupXKey == nil {
+		x, err := xPublic(k.groupPublic)
+		if err != nil {
+			return x, err
+		}
+		k.groupXKey = &x
+	}
+	return *k.groupXKey, nil
+}
+
 // GroupID returns the group's 03 id.
 func (k *Keys) GroupID() key.SessionID {
 	return key.NewSessionID(key.PrefixGroup, [32]byte(k.groupPublic))
@@ -190,6 +208,7 @@ func (k *Keys) LoadAdminKey(secret []byte) error {
 		return errText(ErrBadKey, "Failed to load admin key: given secret key does not match group pubkey")
 	}
 	k.groupSecret = sk
+	k.memberAEAD, k.memberAEADSet = nil, false
 	return nil
 }
 

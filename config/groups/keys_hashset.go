@@ -35,8 +35,6 @@ func newHashSet() *hashSet {
 
 func (s *hashSet) has(h string) bool { _, ok := s.index[h]; return ok }
 
-func (s *hashSet) len() int { return len(s.items) }
-
 // add inserts h if it is new.
 func (s *hashSet) add(h string) {
 	if s.has(h) {

@@ -26,7 +26,8 @@ var (
 	ErrMessageVersion = errors.New("groups: unknown group message version")
 	// ErrMessageSignature: the sender's signature does not verify.
 	ErrMessageSignature = errors.New("groups: bad group message signature")
-	// ErrMessageFormat: the decrypted message is malformed.
+	// ErrMessageFormat: the ciphertext is too short, or the decrypted
+	// message is malformed.
 	ErrMessageFormat = errors.New("groups: malformed group message")
 )
 
@@ -76,7 +77,15 @@ func (k *Keys) EncryptMessage(plaintext []byte, compress bool, padding int) ([]b
 	}
 	k.mu.Lock()
 	encKey, err := k.encKey()
-	user, random := k.user, k.rand
+	user := k.user
+	var nonce [chacha20poly1305.NonceSizeX]byte
+	if err == nil {
+		// The read is under the lock: KeysOptions.Rand need not be safe
+		// for concurrent use, and its draws stay in call order.
+		if _, rerr := io.ReadFull(k.rand, nonce[:]); rerr != nil {
+			err = fmt.Errorf("groups: read message nonce: %w", rerr)
+		}
+	}
 	k.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -111,12 +120,9 @@ func (k *Keys) EncryptMessage(plaintext []byte, compress bool, padding int) ([]b
 		}
 	}
 
-	out := make([]byte, chacha20poly1305.NonceSizeX, len(body)+messageOverhead)
-	if _, err := io.ReadFull(random, out); err != nil {
-		return nil, fmt.Errorf("groups: read message nonce: %w", err)
-	}
+	out := append(make([]byte, 0, len(body)+messageOverhead), nonce[:]...)
 	aead, _ := chacha20poly1305.NewX(encKey[:])
-	return aead.Seal(out, out, body, nil), nil
+	return aead.Seal(out, nonce[:], body, nil), nil
 }
 
 // DecryptMessage decrypts a group message with the pending key or any
@@ -127,7 +133,7 @@ func (k *Keys) EncryptMessage(plaintext []byte, compress bool, padding int) ([]b
 // ErrMessageTooLarge.
 func (k *Keys) DecryptMessage(ct []byte) (sender key.SessionID, plaintext []byte, err error) {
 	if len(ct) < messageOverhead {
-		return key.SessionID{}, nil, errText(ErrNoMessageKey, "ciphertext is too small to be encrypted data")
+		return key.SessionID{}, nil, errText(ErrMessageFormat, "ciphertext is too small to be encrypted data")
 	}
 	nonce, sealed := ct[:chacha20poly1305.NonceSizeX], ct[chacha20poly1305.NonceSizeX:]
 	k.mu.Lock()

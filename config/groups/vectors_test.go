@@ -43,7 +43,7 @@ type vector struct {
 	} `json:"calls"`
 }
 
-func loadVectors(t *testing.T) []vector {
+func loadVectors(t testing.TB) []vector {
 	t.Helper()
 	files := []string{filepath.Join("..", "lsu", "testdata", "libsession-public.json")}
 	own, err := filepath.Glob(filepath.Join("testdata", "*.json"))
