@@ -1,10 +1,13 @@
 package lsu
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
+	"strconv"
 
 	"sotto.dev/config"
 	"sotto.dev/config/groups"
@@ -230,8 +233,17 @@ func (gr *groupObject) groupStep(op string, q *Request) (Reply, error) {
 			"keys":             keysState(g.Keys),
 		}, nil
 	case "key_supplement":
-		ids, err := sessionIDList(q, "session_ids")
+		ss, err := stringList(q, "session_ids")
 		if err != nil {
+			return nil, err
+		}
+		ids, err := parseSessionIDs(ss)
+		if err != nil {
+			// libsession checks that it can issue keys before it reads
+			// the IDs.
+			if _, kerr := g.Keys.Supplement(nil); errors.Is(kerr, groups.ErrNotAdmin) || errors.Is(kerr, groups.ErrNoKeys) {
+				return nil, kerr
+			}
 			return nil, err
 		}
 		msg, err := g.Keys.Supplement(ids)
@@ -391,16 +403,27 @@ func saveAs(q *Request, b []byte) error {
 	return nil
 }
 
-// sessionIDList reads a list of hex 05 Session IDs.
-func sessionIDList(q *Request, name string) ([]key.SessionID, error) {
+// stringList reads a list of strings.
+func stringList(q *Request, name string) ([]string, error) {
 	raw, ok := q.Raw(name)
 	if !ok {
 		return nil, errNotFound(name)
 	}
-	var ss []string
-	if err := json.Unmarshal(raw, &ss); err != nil {
+	var elems []json.RawMessage
+	if err := json.Unmarshal(raw, &elems); err != nil {
 		return nil, errType("array", raw)
 	}
+	ss := make([]string, len(elems))
+	for i, e := range elems {
+		if err := json.Unmarshal(e, &ss[i]); err != nil {
+			return nil, errType("string", e)
+		}
+	}
+	return ss, nil
+}
+
+// parseSessionIDs parses hex 05 Session IDs.
+func parseSessionIDs(ss []string) ([]key.SessionID, error) {
 	ids := make([]key.SessionID, 0, len(ss))
 	for _, s := range ss {
 		b, err := sessionID(s, "05")
@@ -428,6 +451,9 @@ func infoSet(in *groups.Info, q *Request) error {
 		{"description", in.SetDescription},
 		{"description_truncated", in.SetDescriptionTruncated},
 	} {
+		if q.IsNull(f.name) {
+			continue // the oracle skips a null text
+		}
 		s, ok, err := optText(q, f.name)
 		if err != nil {
 			return err
@@ -445,7 +471,7 @@ func infoSet(in *groups.Info, q *Request) error {
 			return err
 		}
 	}
-	if v, ok, err := optInt(q, "expiry_timer"); err != nil {
+	if v, ok, err := jsonInt(q, "expiry_timer", false); err != nil {
 		return err
 	} else if ok {
 		if err := in.SetExpirySeconds(v); err != nil {
@@ -460,7 +486,7 @@ func infoSet(in *groups.Info, q *Request) error {
 		{"delete_before", in.SetDeleteBefore},
 		{"delete_attach_before", in.SetDeleteAttachBefore},
 	} {
-		v, ok, err := optInt(q, f.name)
+		v, ok, err := jsonInt(q, f.name, false)
 		if err != nil {
 			return err
 		}
@@ -470,7 +496,7 @@ func infoSet(in *groups.Info, q *Request) error {
 			}
 		}
 	}
-	if d, ok, err := optBool(q, "destroy"); err != nil {
+	if d, ok, err := jsonBool(q, "destroy"); err != nil {
 		return err
 	} else if ok && d {
 		return in.Destroy()
@@ -500,20 +526,40 @@ func groupPic(q *Request) (config.ProfilePic, bool, error) {
 	return config.ProfilePic{URL: url, Key: key}, true, nil
 }
 
-// memberSetStep sets the member under "member", or each of "members".
+// memberSetStep sets each member of "members" (a list, or the values of
+// an object in document order), or else the member under "member", as the
+// oracle does.
 func memberSetStep(ms *groups.Members, q *Request) error {
-	if q.Has("member") {
-		m, err := requireObject(q, "member")
+	name := "members"
+	if !q.Has(name) {
+		name = "member"
+	}
+	raw, ok := q.Raw(name)
+	if !ok {
+		return errNotFound(name)
+	}
+	var elems []json.RawMessage
+	switch t := jsonType(raw); {
+	case name == "members" && t == "array":
+		if err := json.Unmarshal(raw, &elems); err != nil {
+			return err
+		}
+	case name == "members" && t == "object":
+		var err error
+		if elems, err = objectValues(raw); err != nil {
+			return err
+		}
+	default:
+		elems = []json.RawMessage{raw}
+	}
+	for _, e := range elems {
+		if t := jsonType(e); t != "object" {
+			return fmt.Errorf("[json.exception.type_error.304] cannot use at() with %s", t)
+		}
+		m, err := q.sub(e)
 		if err != nil {
 			return err
 		}
-		return setMember(ms, m)
-	}
-	list, err := requireList(q, "members")
-	if err != nil {
-		return err
-	}
-	for _, m := range list {
 		if err := setMember(ms, m); err != nil {
 			return err
 		}
@@ -521,18 +567,41 @@ func memberSetStep(ms *groups.Members, q *Request) error {
 	return nil
 }
 
+// objectValues returns the values of a JSON object in document order (the
+// order the oracle iterates them in).
+func objectValues(raw json.RawMessage) ([]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil { // {
+		return nil, err
+	}
+	var out []json.RawMessage
+	for dec.More() {
+		if _, err := dec.Token(); err != nil { // the key
+			return nil, err
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 // setMember is the oracle's member_set: get_or_construct, change the
-// fields given, set.
+// fields given, set. A null name is skipped; other nulls are type errors.
 func setMember(ms *groups.Members, q *Request) error {
 	id, err := idField(q, "session_id", "05")
 	if err != nil {
 		return err
 	}
 	m := ms.GetOrNew(id)
-	if s, ok, err := optText(q, "name"); err != nil {
-		return err
-	} else if ok {
-		m.SetNameTruncated(s)
+	if !q.IsNull("name") {
+		if s, ok, err := optText(q, "name"); err != nil {
+			return err
+		} else if ok {
+			m.SetNameTruncated(s)
+		}
 	}
 	if pic, ok, err := groupPic(q); err != nil {
 		return err
@@ -543,8 +612,10 @@ func setMember(ms *groups.Members, q *Request) error {
 		name string
 		dst  *bool
 	}{{"admin", &m.Admin}, {"supplement", &m.Supplement}} {
-		if err := setOpt(q, f.name, optBool, f.dst); err != nil {
+		if v, ok, err := jsonBool(q, f.name); err != nil {
 			return err
+		} else if ok {
+			*f.dst = v
 		}
 	}
 	invite, promotion, removed := int64(m.Invite), int64(m.Promotion), int64(m.Removed)
@@ -552,12 +623,63 @@ func setMember(ms *groups.Members, q *Request) error {
 		name string
 		dst  *int64
 	}{{"invite_status", &invite}, {"promotion_status", &promotion}, {"removed_status", &removed}} {
-		if err := setOpt(q, f.name, optCInt, f.dst); err != nil {
+		if v, ok, err := jsonInt(q, f.name, true); err != nil {
 			return err
+		} else if ok {
+			*f.dst = int64(int32(v))
 		}
 	}
 	m.Invite, m.Promotion, m.Removed = groups.InviteStatus(invite), groups.PromotionStatus(promotion), groups.RemovedStatus(removed)
 	return ms.Set(m)
+}
+
+// jsonInt reads an integer as nlohmann's get<int64_t> (or, with
+// boolOK, get<int>) does: a number, its fraction cut; a boolean only for
+// int; null and other types are type errors.
+func jsonInt(q *Request, name string, boolOK bool) (int64, bool, error) {
+	raw, ok := q.Raw(name)
+	if !ok {
+		return 0, false, nil
+	}
+	switch jsonType(raw) {
+	case "number":
+		var n json.Number
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return 0, false, err
+		}
+		if i, err := strconv.ParseInt(n.String(), 10, 64); err == nil {
+			return i, true, nil
+		}
+		f, err := strconv.ParseFloat(n.String(), 64)
+		if err != nil {
+			return 0, false, err
+		}
+		return int64(f), true, nil
+	case "boolean":
+		if boolOK {
+			var b bool
+			err := json.Unmarshal(raw, &b)
+			if b {
+				return 1, true, err
+			}
+			return 0, true, err
+		}
+	}
+	return 0, false, errType("number", raw)
+}
+
+// jsonBool reads a boolean; null and other types are type errors.
+func jsonBool(q *Request, name string) (bool, bool, error) {
+	raw, ok := q.Raw(name)
+	if !ok {
+		return false, false, nil
+	}
+	if jsonType(raw) != "boolean" {
+		return false, false, errType("boolean", raw)
+	}
+	var b bool
+	err := json.Unmarshal(raw, &b)
+	return b, err == nil, err
 }
 
 // infoFields is the oracle's view of the info config.

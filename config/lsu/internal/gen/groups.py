@@ -240,6 +240,56 @@ def vec_dumps():
     return [first, second]
 
 
+def vec_inputs():
+    """Inputs of the wrong JSON type, nulls, fractions and booleans, as the
+    oracle's JSON reader takes or refuses them."""
+    U = {t: user(t)[1] for t in USERS}
+    g = "inputs"
+    m0, m1 = U["m0"], U["m1"]
+    return [sc([
+        new_group("A", "adm", g, True), new_group("M", "m0", g, False),
+        {"op": "key_supplement", "obj": "M", "session_ids": ["zz"], "may_fail": True},
+        {"op": "key_supplement", "obj": "A", "session_ids": ["zz"], "may_fail": True},
+        {"op": "key_supplement", "obj": "A", "session_ids": "x", "may_fail": True},
+        {"op": "key_supplement", "obj": "A", "may_fail": True},
+        {"op": "info_set", "obj": "A", "name": 5, "may_fail": True},
+        {"op": "info_set", "obj": "A", "name_hex": "ff41"},
+        {"op": "info_set", "obj": "A", "created": "x", "may_fail": True},
+        {"op": "info_set", "obj": "A", "created": True, "may_fail": True},
+        {"op": "info_set", "obj": "A", "destroy": 1, "may_fail": True},
+        {"op": "info_set", "obj": "A", "destroy": None, "may_fail": True},
+        {"op": "info_set", "obj": "A", "expiry_timer": None, "may_fail": True},
+        {"op": "info_set", "obj": "A", "pic_url": None, "may_fail": True},
+        {"op": "info_set", "obj": "A", "name": None, "description": None, "name_truncated": None},
+        {"op": "info_set", "obj": "A", "created": 1.5},
+        {"op": "member_set", "obj": "A", "member": "x", "may_fail": True},
+        {"op": "member_set", "obj": "A", "members": {}},
+        {"op": "member_set", "obj": "A", "members": "x", "may_fail": True},
+        {"op": "member_set", "obj": "A", "members": 5, "may_fail": True},
+        {"op": "member_set", "obj": "A", "may_fail": True},
+        {"op": "member_set", "obj": "A", "members": [{"session_id": m1}], "member": 5},
+        {"op": "member_set", "obj": "A", "members": {"b": {"session_id": m0, "name": "b"}, "a": {"session_id": m0, "name": "a"}}},
+        {"op": "member_set", "obj": "A", "member": {"session_id": m0, "admin": 1}, "may_fail": True},
+        {"op": "member_set", "obj": "A", "member": {"session_id": m0, "admin": None}, "may_fail": True},
+        {"op": "member_set", "obj": "A", "member": {"session_id": m0, "invite_status": None}, "may_fail": True},
+        {"op": "member_set", "obj": "A", "member": {"session_id": m0, "invite_status": True}},
+        {"op": "member_set", "obj": "A", "member": {"session_id": m0, "invite_status": 4294967297}},
+        {"op": "member_set", "obj": "A", "member": {"session_id": m0, "removed_status": 2.7, "name": None}},
+        {"op": "member_set", "obj": "A", "member": {"session_id": m0, "pic_url": None}, "may_fail": True},
+        {"op": "member_set", "obj": "A", "member": {"session_id": m0.upper()}, "may_fail": True},
+        {"op": "member_set", "obj": "A", "member": {"session_id": "05" + m0[2:].upper()}},
+        {"op": "get", "obj": "A"},
+        {"op": "member_erase", "obj": "A", "may_fail": True},
+        {"op": "encrypt_message", "obj": "A", "may_fail": True},
+        {"op": "load_key_message", "obj": "A", "hash": "h", "data": "00", "may_fail": True},
+        {"op": "load_key_message", "obj": "A", "data": "00", "timestamp_ms": 1, "may_fail": True},
+        {"op": "swarm_verify_subaccount", "obj": "A", "may_fail": True},
+        {"op": "swarm_subaccount_sign", "obj": "A", "msg": "00", "may_fail": True},
+        {"op": "load_admin_key", "obj": "M", "may_fail": True},
+        {"op": "push", "obj": "A", "conf": 5, "may_fail": True},
+    ])]
+
+
 def vec_random(n):
     """A random scenario: two admins and a member of one group change info
     and members, push, merge any of the pushes so far, rekey and load the
@@ -341,6 +391,7 @@ VECTORS = [
      "pending-send list in dumps, erase, rekeys that re-push configs, explain, get without conf", vec_fields),
     ("groups.obj.dumps", "info, members and keys restored from dumps (clean, dirty, waiting), a member restored "
      "from an admin's dirty members dump", vec_dumps),
+    ("groups.obj.inputs", "inputs of the wrong JSON type, nulls, fractions and booleans in group steps", vec_inputs),
 ] + [("groups.obj.random_%02d" % n, "random steps of two admins and a member on info and members (seeded)",
       (lambda n=n: vec_random(n))) for n in range(20)]
 
