@@ -306,4 +306,5 @@ func (k *Keys) Wipe() {
 		clear(k.keys[i].key[:])
 	}
 	clear(k.pendingKey[:])
+	k.memberAEAD = nil // its key schedule is the runtime's to wipe
 }
