@@ -11,6 +11,14 @@
 // same Keys encrypts and decrypts group messages (namespace 11) and makes
 // and uses the subaccount grants by which members reach the group's swarm.
 //
+// Info (namespace 13: name, description, picture, disappearing timer,
+// delete-before times, destroyed) and Members (namespace 14: each member's
+// name, picture, admin flag and invite, promotion and removed status) are
+// config objects of package config, signed by the group key and encrypted
+// with the group's keys; members who cannot sign only verify and merge.
+// Group bundles one user's Info, Members and Keys and hands Info and Members
+// the new key list after every key operation, as libsession's replace_keys.
+//
 // Errors that libsession reports with an exception carry its text, so that
 // `sotto debug libsession` answers as the reference library does; callers
 // branch on the sentinel errors with errors.Is.

@@ -5,11 +5,9 @@ import (
 	"io"
 
 	"golang.org/x/crypto/blake2b"
-	"golang.org/x/crypto/chacha20"
-)
 
-// drgNonce is libsodium's nonce for randombytes_buf_deterministic.
-const drgNonce = "LibsodiumDRG"
+	"sotto.dev/internal/sodiumrng"
+)
 
 // DeterministicRNG reproduces the oracle's randomness for a command with
 // "rng_seed": draw i of n bytes is randombytes_buf_deterministic(n,
@@ -31,19 +29,8 @@ func (r *DeterministicRNG) Read(p []byte) (int, error) {
 	binary.LittleEndian.PutUint64(in[32:], r.draws)
 	r.draws++
 	k := blake2b.Sum256(in[:])
-	DeterministicBytes(p, k)
+	sodiumrng.Fill(p, &k)
 	return len(p), nil
-}
-
-// DeterministicBytes is libsodium's randombytes_buf_deterministic: the
-// ChaCha20-IETF keystream of seed with the nonce "LibsodiumDRG".
-func DeterministicBytes(p []byte, seed [32]byte) {
-	c, err := chacha20.NewUnauthenticatedCipher(seed[:], []byte(drgNonce))
-	if err != nil {
-		panic(err) // fixed key and nonce sizes
-	}
-	clear(p)
-	c.XORKeyStream(p, p)
 }
 
 var _ io.Reader = (*DeterministicRNG)(nil)
