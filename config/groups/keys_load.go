@@ -57,6 +57,26 @@ func (k *Keys) Load(hash string, data []byte, timestampMs int64) (found bool, er
 	return false, nil
 }
 
+// needKey advances d to key: a bt failure is wrapped by btErr, and a
+// missing key is ErrKeyMessage with the text missing.
+func needKey(d *btDict, key string, btErr func(error) error, missing string) error {
+	ok, err := d.skipUntil(key)
+	if err != nil {
+		return btErr(err)
+	}
+	if !ok {
+		return keyMessageError(missing)
+	}
+	return nil
+}
+
+// wipeKeys clears the keys of ks.
+func wipeKeys(ks []keyInfo) {
+	for i := range ks {
+		clear(ks[i].key[:])
+	}
+}
+
 // parseKeyMessage checks a key message and returns the keys it holds for
 // us; without one, gen is the generation to record the message under.
 func (k *Keys) parseKeyMessage(data []byte, timestampMs int64) (keys []keyInfo, gen int64, hasGen bool, err error) {
@@ -68,182 +88,224 @@ func (k *Keys) parseKeyMessage(data []byte, timestampMs int64) (keys []keyInfo, 
 	if err != nil {
 		return nil, 0, false, err
 	}
-
-	ok, err := d.skipUntil("#")
-	if err != nil {
-		return nil, 0, false, btError(err)
-	}
-	if !ok {
-		return nil, 0, false, keyMessageError("Key message has no nonce")
+	if err := needKey(d, "#", btError, "Key message has no nonce"); err != nil {
+		return nil, 0, false, err
 	}
 	nonce, err := d.str()
 	if err != nil {
 		return nil, 0, false, btError(err)
 	}
+	op := k.newEntryOpener(&groupX, nonce)
 
-	admin := k.groupSecret != nil
-	var memberAEAD cipher.AEAD
-	if !admin {
-		memberAEAD = k.memberCipher(&groupX)
-	}
-	// libsession asserts a 24-byte nonce; a message with another size
-	// decrypts nothing here.
-	validNonce := len(nonce) == chacha20poly1305.NonceSizeX
-	var openBuf [entrySize]byte
-	tryOpen := func(ct []byte) ([]byte, bool) {
-		if memberAEAD == nil || !validNonce {
-			return nil, false
-		}
-		pt, err := memberAEAD.Open(openBuf[:0], nonce, ct, nil)
-		return pt, err == nil
-	}
-
-	ok, err = d.skipUntil("+")
+	supplement, err := d.skipUntil("+")
 	if err != nil {
 		return nil, 0, false, btError(err)
 	}
-	if ok {
-		// Supplemental message: a list of encrypted key lists.
-		if err := d.list(); err != nil {
-			return nil, 0, false, btError(err)
-		}
-		var found []byte
-		for i := 0; ; i++ {
-			more, err := d.r.next()
-			if err != nil {
-				return nil, 0, false, btError(err)
-			}
-			if !more {
-				break
-			}
-			ct, err := d.r.str()
-			if err != nil {
-				return nil, 0, false, btError(err)
-			}
-			if len(ct) < minSupplementEntry {
-				return nil, 0, false, keyMessageError(fmt.Sprintf("Supplemental key message has invalid key info size at index %d", i))
-			}
-			if found != nil || admin {
-				continue
-			}
-			if pt, ok := tryOpen(ct); ok {
-				found = pt
-			}
-		}
-		if found != nil {
-			defer clear(found)
-			if keys, err = parseSupplement(found); err != nil {
-				return nil, 0, false, err
-			}
-		}
-		ok, err = d.skipUntil("G")
-		if err != nil {
-			return nil, 0, false, btError(err)
-		}
-		if !ok {
-			return nil, 0, false, keyMessageError("Supplemental key message missing required max generation field (G)")
-		}
-		if gen, err = d.int(); err != nil {
-			return nil, 0, false, btError(err)
-		}
+	if supplement {
+		keys, gen, err = readSupplement(d, op)
 		hasGen = true
 	} else {
-		nk := keyInfo{ts: timestampMs}
-		foundKey := false
-		ok, err = d.skipUntil("G")
-		if err != nil {
-			return nil, 0, false, btError(err)
-		}
-		if !ok {
-			return nil, 0, false, keyMessageError("Key message missing required generation (G) field")
-		}
-		if nk.gen, err = d.int(); err != nil {
-			return nil, 0, false, btError(err)
-		}
-		if nk.gen < 0 {
-			return nil, 0, false, keyMessageError("Key message contains invalid negative generation")
-		}
-		ok, err = d.skipUntil("K")
-		if err != nil {
-			return nil, 0, false, btError(err)
-		}
-		if !ok {
-			return nil, 0, false, keyMessageError("Non-supplemental key message is missing required admin key (K)")
-		}
-		adminKey, err := d.str()
-		if err != nil {
-			return nil, 0, false, btError(err)
-		}
-		if len(adminKey) != entrySize {
-			return nil, 0, false, keyMessageError("Key message has invalid admin key length")
-		}
-		if admin {
-			ak := k.seedHash(labelKeyAdminKey)
-			a, _ := chacha20poly1305.NewX(ak)
-			clear(ak)
-			var pt []byte
-			if validNonce {
-				pt, err = a.Open(nil, nonce, adminKey, nil)
-			}
-			if !validNonce || err != nil {
-				return nil, 0, false, keyMessageError("Failed to decrypt admin key from key message")
-			}
-			copy(nk.key[:], pt)
-			clear(pt)
-			foundKey = true
-		}
-		ok, err = d.skipUntil("k")
-		if err != nil {
-			return nil, 0, false, btError(err)
-		}
-		if !ok {
-			return nil, 0, false, keyMessageError("Config is missing member keys list (k)")
-		}
-		if err := d.list(); err != nil {
-			return nil, 0, false, btError(err)
-		}
-		n := 0
-		for ; ; n++ {
-			more, err := d.r.next()
-			if err != nil {
-				return nil, 0, false, btError(err)
-			}
-			if !more {
-				break
-			}
-			ct, err := d.r.str()
-			if err != nil {
-				return nil, 0, false, btError(err)
-			}
-			if len(ct) != entrySize {
-				return nil, 0, false, keyMessageError(fmt.Sprintf("Key message has invalid member key length at index %d", n))
-			}
-			if foundKey {
-				continue
-			}
-			if pt, ok := tryOpen(ct); ok {
-				copy(nk.key[:], pt)
-				clear(pt)
-				foundKey = true
-			}
-		}
-		if n%keyMultiple != 0 {
-			return nil, 0, false, keyMessageError("Member key list has wrong size (missing junk key padding?)")
-		}
-		if foundKey {
-			keys = []keyInfo{nk}
-		} else {
-			gen, hasGen = nk.gen, true
-		}
+		keys, gen, hasGen, err = k.readRekey(d, op, timestampMs)
 	}
-
+	if err != nil {
+		return nil, 0, false, err
+	}
 	if err := k.verifySignature(d); err != nil {
-		for i := range keys {
-			clear(keys[i].key[:])
-		}
+		wipeKeys(keys)
 		return nil, 0, false, err
 	}
 	return keys, gen, hasGen, nil
+}
+
+// entryOpener opens the "k" and "+" entries of a key message meant for a
+// member.
+type entryOpener struct {
+	aead  cipher.AEAD // nil for an admin, or if the member's X25519 failed
+	nonce []byte      // nil unless the message's nonce is 24 bytes
+	buf   [entrySize]byte
+}
+
+func (k *Keys) newEntryOpener(groupX *[32]byte, nonce []byte) *entryOpener {
+	op := &entryOpener{}
+	if k.groupSecret == nil {
+		op.aead = k.memberCipher(groupX)
+	}
+	// libsession asserts a 24-byte nonce; a message with another size
+	// decrypts nothing here.
+	if len(nonce) == chacha20poly1305.NonceSizeX {
+		op.nonce = nonce
+	}
+	return op
+}
+
+// open decrypts ct if it is ours. The plaintext of an entry of entrySize
+// is in op.buf: clear it once read.
+func (op *entryOpener) open(ct []byte) ([]byte, bool) {
+	if op.aead == nil || op.nonce == nil {
+		return nil, false
+	}
+	pt, err := op.aead.Open(op.buf[:0], op.nonce, ct, nil)
+	return pt, err == nil
+}
+
+// readSupplement reads the "+" list of a supplemental message, the keys
+// of the entry that opens for us, if any, and the "G" after it.
+func readSupplement(d *btDict, op *entryOpener) (keys []keyInfo, gen int64, err error) {
+	found, err := openSupplementEntry(d, op)
+	if err != nil {
+		return nil, 0, err
+	}
+	if found != nil {
+		keys, err = parseSupplement(found)
+		clear(found)
+		if err != nil {
+			return nil, 0, err
+		}
+	}
+	if err := needKey(d, "G", btError, "Supplemental key message missing required max generation field (G)"); err != nil {
+		wipeKeys(keys)
+		return nil, 0, err
+	}
+	if gen, err = d.int(); err != nil {
+		wipeKeys(keys)
+		return nil, 0, btError(err)
+	}
+	return keys, gen, nil
+}
+
+// openSupplementEntry reads the list of encrypted key lists of a
+// supplement and returns the first one that opens for us, or nil.
+func openSupplementEntry(d *btDict, op *entryOpener) ([]byte, error) {
+	if err := d.list(); err != nil {
+		return nil, btError(err)
+	}
+	var found []byte
+	fail := func(err error) ([]byte, error) {
+		clear(found)
+		return nil, err
+	}
+	for i := 0; ; i++ {
+		more, err := d.r.next()
+		if err != nil {
+			return fail(btError(err))
+		}
+		if !more {
+			return found, nil
+		}
+		ct, err := d.r.str()
+		if err != nil {
+			return fail(btError(err))
+		}
+		if len(ct) < minSupplementEntry {
+			return fail(keyMessageError(fmt.Sprintf("Supplemental key message has invalid key info size at index %d", i)))
+		}
+		if found != nil {
+			continue
+		}
+		if pt, ok := op.open(ct); ok {
+			found = pt
+		}
+	}
+}
+
+// readRekey reads the "G", "K" and "k" of a rekey and returns its key if
+// it is ours (the admins' "K", or our "k" entry); otherwise gen is the
+// rekey's generation.
+func (k *Keys) readRekey(d *btDict, op *entryOpener, timestampMs int64) (keys []keyInfo, gen int64, hasGen bool, err error) {
+	nk := keyInfo{ts: timestampMs}
+	defer clear(nk.key[:])
+	if err := needKey(d, "G", btError, "Key message missing required generation (G) field"); err != nil {
+		return nil, 0, false, err
+	}
+	if nk.gen, err = d.int(); err != nil {
+		return nil, 0, false, btError(err)
+	}
+	if nk.gen < 0 {
+		return nil, 0, false, keyMessageError("Key message contains invalid negative generation")
+	}
+	found, err := k.readAdminKey(d, op, &nk.key)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if found, err = readMemberKeys(d, op, found, &nk.key); err != nil {
+		return nil, 0, false, err
+	}
+	if found {
+		return []keyInfo{nk}, 0, false, nil
+	}
+	return nil, nk.gen, true, nil
+}
+
+// readAdminKey reads the "K" of a rekey and, for an admin, decrypts it
+// into key.
+func (k *Keys) readAdminKey(d *btDict, op *entryOpener, key *[32]byte) (found bool, err error) {
+	if err := needKey(d, "K", btError, "Non-supplemental key message is missing required admin key (K)"); err != nil {
+		return false, err
+	}
+	adminKey, err := d.str()
+	if err != nil {
+		return false, btError(err)
+	}
+	if len(adminKey) != entrySize {
+		return false, keyMessageError("Key message has invalid admin key length")
+	}
+	if k.groupSecret == nil {
+		return false, nil
+	}
+	ak := k.seedHash(labelKeyAdminKey)
+	a, _ := chacha20poly1305.NewX(ak)
+	clear(ak)
+	var pt []byte
+	if op.nonce != nil {
+		pt, err = a.Open(nil, op.nonce, adminKey, nil)
+	}
+	if op.nonce == nil || err != nil {
+		return false, keyMessageError("Failed to decrypt admin key from key message")
+	}
+	copy(key[:], pt)
+	clear(pt)
+	return true, nil
+}
+
+// readMemberKeys reads the "k" list of a rekey, checking every entry's
+// size and the junk padding, and, unless found already, decrypts the
+// entry that opens for us into key.
+func readMemberKeys(d *btDict, op *entryOpener, found bool, key *[32]byte) (bool, error) {
+	if err := needKey(d, "k", btError, "Config is missing member keys list (k)"); err != nil {
+		return false, err
+	}
+	if err := d.list(); err != nil {
+		return false, btError(err)
+	}
+	n := 0
+	for ; ; n++ {
+		more, err := d.r.next()
+		if err != nil {
+			return false, btError(err)
+		}
+		if !more {
+			break
+		}
+		ct, err := d.r.str()
+		if err != nil {
+			return false, btError(err)
+		}
+		if len(ct) != entrySize {
+			return false, keyMessageError(fmt.Sprintf("Key message has invalid member key length at index %d", n))
+		}
+		if found {
+			continue
+		}
+		if pt, ok := op.open(ct); ok {
+			copy(key[:], pt)
+			clear(pt)
+			found = true
+		}
+	}
+	if n%keyMultiple != 0 {
+		return false, keyMessageError("Member key list has wrong size (missing junk key padding?)")
+	}
+	return found, nil
 }
 
 // memberCipher returns the member's cipher of "k" and "+" entries,
