@@ -158,6 +158,19 @@ func newBTDict(b []byte) (*btDict, error) {
 	return d, nil
 }
 
+// readDict reads the dict at r, checking that it is well formed, and
+// returns a btDict over it.
+func readDict(r *btReader) (*btDict, error) {
+	start := r.i
+	if r.peek() != 'd' {
+		return nil, errBT
+	}
+	if err := r.skip(0); err != nil {
+		return nil, err
+	}
+	return newBTDict(r.b[start:r.i])
+}
+
 // skipUntil advances to key k and reports whether it is there.
 func (d *btDict) skipUntil(k string) (bool, error) {
 	for {

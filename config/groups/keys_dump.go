@@ -61,58 +61,19 @@ func (k *Keys) loadDump(dump []byte) error {
 	if err != nil {
 		return dumpBTError(err)
 	}
-	ok, err := d.skipUntil("A")
-	if err != nil {
-		return dumpBTError(err)
+	if err := k.loadActive(d); err != nil {
+		return err
 	}
-	if !ok {
-		return dumpError("Invalid Keys dump: `active` not found")
+	if err := k.loadKeyList(d); err != nil {
+		return err
 	}
-	if err := d.list(); err != nil {
-		return dumpBTError(err)
-	}
-	for {
-		more, err := d.r.next()
-		if err != nil {
-			return dumpBTError(err)
-		}
-		if !more {
-			break
-		}
-		if err := d.r.open('l'); err != nil {
-			return dumpBTError(err)
-		}
-		gen, err := d.r.int()
-		if err != nil {
-			return dumpBTError(err)
-		}
-		hs := k.active[gen]
-		if hs == nil {
-			hs = newHashSet()
-			k.active[gen] = hs
-		}
-		for {
-			more, err := d.r.next()
-			if err != nil {
-				return dumpBTError(err)
-			}
-			if !more {
-				break
-			}
-			h, err := d.r.str()
-			if err != nil {
-				return dumpBTError(err)
-			}
-			hs.add(string(h))
-		}
-	}
+	return k.loadPending(d)
+}
 
-	ok, err = d.skipUntil("L")
-	if err != nil {
-		return dumpBTError(err)
-	}
-	if !ok {
-		return dumpError("Invalid Keys dump: `keys` not found")
+// loadActive reads the "A" list of [gen, hash…] lists.
+func (k *Keys) loadActive(d *btDict) error {
+	if err := needKey(d, "A", dumpBTError, "Invalid Keys dump: `active` not found"); err != nil {
+		return err
 	}
 	if err := d.list(); err != nil {
 		return dumpBTError(err)
@@ -123,7 +84,60 @@ func (k *Keys) loadDump(dump []byte) error {
 			return dumpBTError(err)
 		}
 		if !more {
-			break
+			return nil
+		}
+		if err := k.loadGeneration(&d.r); err != nil {
+			return err
+		}
+	}
+}
+
+// loadGeneration reads one [gen, hash…] list of "A".
+func (k *Keys) loadGeneration(r *btReader) error {
+	if err := r.open('l'); err != nil {
+		return dumpBTError(err)
+	}
+	gen, err := r.int()
+	if err != nil {
+		return dumpBTError(err)
+	}
+	hs := k.active[gen]
+	if hs == nil {
+		hs = newHashSet()
+		k.active[gen] = hs
+	}
+	for {
+		more, err := r.next()
+		if err != nil {
+			return dumpBTError(err)
+		}
+		if !more {
+			return nil
+		}
+		h, err := r.str()
+		if err != nil {
+			return dumpBTError(err)
+		}
+		hs.add(string(h))
+	}
+}
+
+// loadKeyList reads the "L" list of {g, k, t} keys, which must be in
+// order.
+func (k *Keys) loadKeyList(d *btDict) error {
+	if err := needKey(d, "L", dumpBTError, "Invalid Keys dump: `keys` not found"); err != nil {
+		return err
+	}
+	if err := d.list(); err != nil {
+		return dumpBTError(err)
+	}
+	for {
+		more, err := d.r.next()
+		if err != nil {
+			return dumpBTError(err)
+		}
+		if !more {
+			return nil
 		}
 		ki, err := readKeyInfo(&d.r, "Invalid Keys dump: found key without generation (g)",
 			"Invalid Keys dump: found key without key bytes (k)",
@@ -133,54 +147,44 @@ func (k *Keys) loadDump(dump []byte) error {
 			return err
 		}
 		if n := len(k.keys); n > 0 && k.keys[n-1].compare(&ki) >= 0 {
+			clear(ki.key[:])
 			return dumpError("Invalid Keys dump: keys are not in proper sorted order")
 		}
 		k.keys = append(k.keys, ki)
+		clear(ki.key[:])
 	}
+}
 
-	ok, err = d.skipUntil("P")
+// loadPending reads the optional "P" {c, g, k} of the pending key
+// message.
+func (k *Keys) loadPending(d *btDict) error {
+	ok, err := d.skipUntil("P")
 	if err != nil {
 		return dumpBTError(err)
 	}
 	if !ok {
 		return nil
 	}
-	start := d.r.i
-	if d.r.peek() != 'd' {
-		return dumpBTError(errBT)
-	}
-	if err := d.r.skip(0); err != nil {
-		return dumpBTError(err)
-	}
-	p, err := newBTDict(d.r.b[start:d.r.i])
+	p, err := readDict(&d.r)
 	if err != nil {
 		return dumpBTError(err)
 	}
-	if ok, err = p.skipUntil("c"); err != nil {
-		return dumpBTError(err)
-	}
-	if !ok {
-		return dumpError("Invalid Keys dump: found pending without config (c)")
+	if err := needKey(p, "c", dumpBTError, "Invalid Keys dump: found pending without config (c)"); err != nil {
+		return err
 	}
 	c, err := p.str()
 	if err != nil {
 		return dumpBTError(err)
 	}
-	if ok, err = p.skipUntil("g"); err != nil {
-		return dumpBTError(err)
-	}
-	if !ok {
-		return dumpError("Invalid Keys dump: found pending without generation (g)")
+	if err := needKey(p, "g", dumpBTError, "Invalid Keys dump: found pending without generation (g)"); err != nil {
+		return err
 	}
 	gen, err := p.int()
 	if err != nil {
 		return dumpBTError(err)
 	}
-	if ok, err = p.skipUntil("k"); err != nil {
-		return dumpBTError(err)
-	}
-	if !ok {
-		return dumpError("Invalid Keys dump: found pending without key (k)")
+	if err := needKey(p, "k", dumpBTError, "Invalid Keys dump: found pending without key (k)"); err != nil {
+		return err
 	}
 	pk, err := p.str()
 	if err != nil {

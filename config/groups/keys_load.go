@@ -355,14 +355,7 @@ func parseSupplement(pt []byte) ([]keyInfo, error) {
 // are ignored.
 func readKeyInfo(r *btReader, noG, noK, badK, noT string) (keyInfo, error) {
 	var ki keyInfo
-	start := r.i
-	if r.peek() != 'd' {
-		return ki, btError(errBT)
-	}
-	if err := r.skip(0); err != nil {
-		return ki, btError(err)
-	}
-	d, err := newBTDict(r.b[start:r.i])
+	d, err := readDict(r)
 	if err != nil {
 		return ki, btError(err)
 	}
