@@ -157,15 +157,52 @@ func (k *Keys) DecryptMessage(ct []byte) (sender key.SessionID, plaintext []byte
 	return parseMessage(body)
 }
 
+// messageError is a malformed group message, with libsession's text.
+func messageError(text string) error { return errText(ErrMessageFormat, text) }
+
+// messageBTError reports a bt decoding failure of a group message.
+func messageBTError(err error) error {
+	return messageError("Failed to parse group message: " + err.Error())
+}
+
 // parseMessage reads a decrypted group message body.
 func parseMessage(body []byte) (key.SessionID, []byte, error) {
-	bad := func(text string) (key.SessionID, []byte, error) {
-		return key.SessionID{}, nil, errText(ErrMessageFormat, text)
+	body = trimPadding(body)
+	if len(body) == 0 || body[0] != 'd' || body[len(body)-1] != 'e' {
+		return key.SessionID{}, nil, messageError("decrypted data is not a bencoded dict")
 	}
-	btErr := func(err error) (key.SessionID, []byte, error) {
-		return bad("Failed to parse group message: " + err.Error())
+	d, err := newBTDict(body)
+	if err != nil {
+		return key.SessionID{}, nil, messageBTError(err)
 	}
-	// Trailing zero bytes are padding (all zero: nothing is stripped).
+	if err := readMessageVersion(d); err != nil {
+		return key.SessionID{}, nil, err
+	}
+	author, x, err := readMessageAuthor(d)
+	if err != nil {
+		return key.SessionID{}, nil, err
+	}
+	data, sig, compressed, err := readMessageData(d)
+	if err != nil {
+		return key.SessionID{}, nil, err
+	}
+	if !verify(author, data, sig) {
+		return key.SessionID{}, nil, errText(ErrMessageSignature, "message signature failed validation")
+	}
+	sender := key.AccountID(x)
+	if !compressed {
+		return sender, bytes.Clone(data), nil
+	}
+	out, err := decompressMessage(data)
+	if err != nil {
+		return key.SessionID{}, nil, err
+	}
+	return sender, out, nil
+}
+
+// trimPadding strips the trailing zero bytes of padding (all zero:
+// nothing is stripped).
+func trimPadding(body []byte) []byte {
 	end := len(body)
 	for end > 0 && body[end-1] == 0 {
 		end--
@@ -173,106 +210,121 @@ func parseMessage(body []byte) (key.SessionID, []byte, error) {
 	if end > 0 {
 		body = body[:end]
 	}
-	if len(body) == 0 || body[0] != 'd' || body[len(body)-1] != 'e' {
-		return bad("decrypted data is not a bencoded dict")
-	}
-	d, err := newBTDict(body)
-	if err != nil {
-		return btErr(err)
-	}
+	return body
+}
+
+// readMessageVersion reads the "" version, which must be 1.
+func readMessageVersion(d *btDict) error {
 	ok, err := d.skipUntil("")
 	if err != nil {
-		return btErr(err)
+		return messageBTError(err)
 	}
 	if !ok {
 		if d.finished { // libsession reads a value where there is none
-			return btErr(errBT)
+			return messageBTError(errBT)
 		}
-		return bad(`group message version tag ("") is missing`)
+		return messageError(`group message version tag ("") is missing`)
 	}
 	v, err := d.int()
 	if err != nil {
-		return btErr(err)
+		return messageBTError(err)
 	}
 	if v != messageVersion {
-		return key.SessionID{}, nil, errText(ErrMessageVersion, fmt.Sprintf("group message version tag (%d) is not compatible (we support v1)", v))
+		return errText(ErrMessageVersion, fmt.Sprintf("group message version tag (%d) is not compatible (we support v1)", v))
 	}
-	if ok, err = d.skipUntil("a"); err != nil {
-		return btErr(err)
+	return nil
+}
+
+// readMessageAuthor reads the author's Ed25519 key "a" and converts it
+// to the X25519 key of the sender's 05 id.
+func readMessageAuthor(d *btDict) (author []byte, x [32]byte, err error) {
+	ok, err := d.skipUntil("a")
+	if err != nil {
+		return nil, x, messageBTError(err)
 	}
 	if !ok {
-		return bad("missing message author pubkey")
+		return nil, x, messageError("missing message author pubkey")
 	}
-	author, err := d.str()
-	if err != nil {
-		return btErr(err)
+	if author, err = d.str(); err != nil {
+		return nil, x, messageBTError(err)
 	}
 	if len(author) != ed25519.PublicKeySize {
-		return bad(fmt.Sprintf("message author pubkey size (%d) is invalid", len(author)))
+		return nil, x, messageError(fmt.Sprintf("message author pubkey size (%d) is invalid", len(author)))
 	}
-	x, err := xPublic(author)
+	if x, err = xPublic(author); err != nil {
+		return nil, x, messageError("author ed25519 pubkey is invalid (unable to convert it to a session id)")
+	}
+	return author, x, nil
+}
+
+// readMessageData reads the data, "d" or compressed "z" (exactly one of
+// them, not empty), and the signature "s" between them.
+func readMessageData(d *btDict) (data, sig []byte, compressed bool, err error) {
+	hasD, err := d.skipUntil("d")
 	if err != nil {
-		return bad("author ed25519 pubkey is invalid (unable to convert it to a session id)")
-	}
-	var data []byte
-	hasD := false
-	if hasD, err = d.skipUntil("d"); err != nil {
-		return btErr(err)
+		return nil, nil, false, messageBTError(err)
 	}
 	if hasD {
 		if data, err = d.str(); err != nil {
-			return btErr(err)
+			return nil, nil, false, messageBTError(err)
 		}
 		if len(data) == 0 {
-			return bad(`uncompressed message data ("d") cannot be empty`)
+			return nil, nil, false, messageError(`uncompressed message data ("d") cannot be empty`)
 		}
 	}
-	if ok, err = d.skipUntil("s"); err != nil {
-		return btErr(err)
-	}
-	if !ok {
-		return bad("message signature is missing")
-	}
-	sig, err := d.str()
-	if err != nil {
-		return btErr(err)
-	}
-	if len(sig) != ed25519.SignatureSize {
-		return bad(fmt.Sprintf("message signature size (%d) is invalid", len(sig)))
+	if sig, err = readMessageSignature(d); err != nil {
+		return nil, nil, false, err
 	}
 	hasZ, err := d.skipUntil("z")
 	if err != nil {
-		return btErr(err)
+		return nil, nil, false, messageBTError(err)
 	}
 	switch {
 	case hasZ && hasD:
-		return bad("message signature cannot contain both compressed (z) and uncompressed (d) data")
+		return nil, nil, false, messageError("message signature cannot contain both compressed (z) and uncompressed (d) data")
 	case hasZ:
 		if data, err = d.str(); err != nil {
-			return btErr(err)
+			return nil, nil, false, messageBTError(err)
 		}
 		if len(data) == 0 {
-			return bad(`compressed message data ("z") cannot be empty`)
+			return nil, nil, false, messageError(`compressed message data ("z") cannot be empty`)
 		}
 	case !hasD:
-		return bad("message must contain compressed (z) or uncompressed (d) data")
+		return nil, nil, false, messageError("message must contain compressed (z) or uncompressed (d) data")
 	}
-	if !verify(author, data, sig) {
-		return key.SessionID{}, nil, errText(ErrMessageSignature, "message signature failed validation")
+	return data, sig, hasZ, nil
+}
+
+// readMessageSignature reads the sender's signature "s".
+func readMessageSignature(d *btDict) ([]byte, error) {
+	ok, err := d.skipUntil("s")
+	if err != nil {
+		return nil, messageBTError(err)
 	}
-	sender := key.AccountID(x)
-	if !hasZ {
-		return sender, bytes.Clone(data), nil
+	if !ok {
+		return nil, messageError("message signature is missing")
 	}
+	sig, err := d.str()
+	if err != nil {
+		return nil, messageBTError(err)
+	}
+	if len(sig) != ed25519.SignatureSize {
+		return nil, messageError(fmt.Sprintf("message signature size (%d) is invalid", len(sig)))
+	}
+	return sig, nil
+}
+
+// decompressMessage expands zstd data to at most MaxMessageSize bytes.
+func decompressMessage(data []byte) ([]byte, error) {
 	_, dec := zstdCodecs()
 	out, err := dec.DecodeAll(data, nil)
 	switch {
 	case errors.Is(err, zstd.ErrDecoderSizeExceeded), errors.Is(err, zstd.ErrWindowSizeExceeded), err == nil && len(out) > MaxMessageSize:
-		return key.SessionID{}, nil, errText(ErrMessageTooLarge, "message decompression failed")
+		return nil, errText(ErrMessageTooLarge, "message decompression failed")
 	case err != nil:
-		return bad("message decompression failed")
+		return nil, messageError("message decompression failed")
 	}
-	return sender, out, nil
+	return out, nil
 }
 
 // openWith decrypts a group message body with one key.
