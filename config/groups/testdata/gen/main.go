@@ -155,218 +155,57 @@ func main() {
 	out := flag.String("out", "config/groups/testdata/oracle-groups.json", "output file")
 	flag.Parse()
 
-	admin := newUser("admin")
-	admin2 := newUser("admin2")
-	var vs []vector
-	add := func(id, desc string, cmds ...map[string]any) {
-		v := vector{ID: "gkeys." + id, Category: "groups", Description: desc}
-		for _, c := range cmds {
-			v.Calls = append(v.Calls, call{Command: c})
-		}
-		vs = append(vs, v)
-	}
-
-	// Rekeys of 1, 2, 99, 100, 101 and 1000 members (admin included); the
-	// last member finds its key, an outsider does not.
-	for _, n := range []int{1, 2, 99, 100, 101, 1000} {
-		ms := append([]user{admin}, users(fmt.Sprintf("n%d-", n), n-1)...)
-		last := ms[len(ms)-1]
-		outsider := newUser("outsider")
-		steps := []step{newAdmin("adm", admin), newMember("last", last), newMember("out", outsider),
-			memberSet("adm", ms...), step{"op": "rekey", "obj": "adm", "save": "k0"},
-			load("adm", "h0", "k0", t0), load("last", "h0", "k0", t0), load("out", "h0", "k0", t0),
-			step{"op": "rekey", "obj": "adm", "save": "k1"}, load("last", "h1", "k1", t0+1000),
-			load("adm", "h1", "k1", t0+1000), step{"op": "keys_dump", "obj": "last"}}
-		add(fmt.Sprintf("rekey_%d", n), fmt.Sprintf("rekey of %d members, twice; the last member and an outsider load both", n), scenario(steps...))
-	}
-
-	// Loading in any order, supplements, hashes without keys.
-	{
-		m := users("order-", 4)
-		steps := []step{newAdmin("adm", admin), newMember("m0", m[0]), newMember("m1", m[1]), newMember("m3", m[3]),
-			memberSet("adm", admin, m[0], m[1]),
-			step{"op": "rekey", "obj": "adm", "save": "k0"}, load("adm", "h0", "k0", t0),
-			step{"op": "rekey", "obj": "adm", "save": "k1"}, load("adm", "h1", "k1", t0+day),
-			step{"op": "member_erase", "obj": "adm", "session_id": m[1].id.String()},
-			step{"op": "rekey", "obj": "adm", "save": "k2"}, load("adm", "h2", "k2", t0+2*day),
-			load("m0", "h2", "k2", t0+2*day), load("m0", "h0", "k0", t0), load("m0", "h1", "k1", t0+day),
-			load("m0", "h1", "k1", t0+day), load("m1", "h1", "k1", t0+day), load("m1", "h2", "k2", t0+2*day), load("m1", "h0", "k0", t0),
-			step{"op": "key_supplement", "obj": "adm", "session_ids": []any{m[3].id.String(), m[0].id.String()}, "save": "s"},
-			load("m3", "hs", "s", t0+3*day), load("m0", "hs", "s", t0+3*day), load("adm", "hs", "s", t0+3*day),
-			step{"op": "key_supplement", "obj": "adm", "session_ids": []any{m[2].id.String()}, "save": "s2"},
-			load("m3", "hs2", "s2", t0+3*day),
-			step{"op": "keys_dump", "obj": "m0"}, step{"op": "keys_dump", "obj": "m1"}, step{"op": "keys_dump", "obj": "m3"}, step{"op": "keys_dump", "obj": "adm"},
-			step{"op": "key_supplement", "obj": "m0", "session_ids": []any{m[2].id.String()}, "may_fail": true},
-			step{"op": "rekey", "obj": "m0", "may_fail": true},
-			step{"op": "swarm_make_subaccount", "obj": "m0", "session_id": m[2].id.String(), "may_fail": true},
-		}
-		add("load_order", "three generations loaded out of order by a member, a removed member, supplements to new members (one with the whole history), admin-only operations refused to members", scenario(steps...))
-	}
-
-	// Expiry: a generation is dropped once the next is more than 60
-	// days older than the newest key; a stale generation loaded late is
-	// ignored.
-	{
-		m := newUser("exp-0")
-		steps := []step{newAdmin("adm", admin), newMember("m", m), newMember("late", m), memberSet("adm", admin, m)}
-		ts := []int64{t0, t0 + day, t0 + 61*day, t0 + 62*day, t0 + 200*day}
-		for i, tt := range ts {
-			h := "e" + strconv.Itoa(i)
-			steps = append(steps, step{"op": "rekey", "obj": "adm", "save": h}, load("adm", h, h, tt))
-		}
-		for _, i := range []int{0, 1, 2, 3} {
-			h := "e" + strconv.Itoa(i)
-			steps = append(steps, load("m", h, h, ts[i]))
-		}
-		steps = append(steps, load("m", "e4", "e4", ts[4]), load("m", "e0", "e0", ts[0]), step{"op": "keys_dump", "obj": "m"})
-		steps = append(steps, load("late", "e4", "e4", ts[4]), load("late", "e2", "e2", ts[2]), load("late", "e3", "e3", ts[3]), load("late", "e0", "e0", ts[0]), step{"op": "keys_state", "obj": "late"})
-		add("expiry", "KEY_EXPIRY: generations replaced more than 60 days before the newest key are dropped, with their hashes; a stale key loaded late is ignored", scenario(steps...))
-	}
-
-	// The hashes of a generation, in libstdc++'s unordered_set order
-	// through its rehashes, across a dump and a restore.
-	{
-		m := newUser("hash-0")
-		steps := []step{newAdmin("adm", admin), newMember("m", m), memberSet("adm", admin, m),
-			{"op": "rekey", "obj": "adm", "save": "k0"}}
-		dumpAt := map[int]bool{1: true, 2: true, 3: true, 5: true, 12: true, 13: true, 14: true, 15: true, 29: true, 30: true, 31: true, 60: true, 128: true, 258: true, 300: true}
-		for i := 1; i <= 300; i++ {
-			h := fmt.Sprintf("%x", sha256.Sum256([]byte{byte(i), byte(i >> 8)}))[:8+i%50]
-			steps = append(steps, load("m", h, "k0", t0+int64(i)))
-			if dumpAt[i] {
-				steps = append(steps, step{"op": "keys_dump", "obj": "m", "save": "d" + strconv.Itoa(i)})
-			}
-		}
-		steps = append(steps, step{"op": "new", "name": "r", "type": "group", "user_seed": m.hexSeed(), "group_pk": groupPK, "keys_dump_ref": "d14"},
-			step{"op": "keys_dump", "obj": "r"}, load("r", "after-restore", "k0", t0+1000), step{"op": "keys_dump", "obj": "r"})
-		add("hash_order", "one key message loaded under 300 hashes: the dump lists them in libsession's (libstdc++ unordered_set) order through every rehash, and after a restore", scenario(steps...))
-	}
-
-	// Two admins rekey at once: same generation, two keys, needs_rekey.
-	{
-		m := newUser("conf-0")
-		steps := []step{newAdmin("a1", admin), newAdmin("a2", admin2), newMember("m", m),
-			memberSet("a1", admin, admin2, m), memberSet("a2", admin, admin2),
-			step{"op": "rekey", "obj": "a1", "save": "x"}, step{"op": "rekey", "obj": "a2", "save": "y"},
-			step{"op": "keys_state", "obj": "a1"},
-			load("a1", "hy", "y", t0+5), load("a1", "hx", "x", t0), load("a2", "hx", "x", t0), load("a2", "hy", "y", t0+5),
-			load("m", "hx", "x", t0), load("m", "hy", "y", t0+5),
-			step{"op": "rekey", "obj": "a1", "save": "z"}, load("a1", "hz", "z", t0+10), load("a2", "hz", "z", t0+10), load("m", "hz", "z", t0+10),
-			step{"op": "keys_dump", "obj": "a1"},
-		}
-		add("conflict", "two admins rekey the same generation with different keys: both kept, needs_rekey for admins, resolved by the next rekey", scenario(steps...))
-	}
-
-	// Pending keys survive a dump; promotion.
-	{
-		m := newUser("pend-0")
-		steps := []step{newAdmin("adm", admin), newMember("m", m), memberSet("adm", admin, m),
-			step{"op": "rekey", "obj": "adm", "save": "k0"}, step{"op": "keys_dump", "obj": "adm", "save": "d0"},
-			step{"op": "new", "name": "adm2", "type": "group", "user_seed": admin.hexSeed(), "group_seed": hex.EncodeToString(groupSeed), "keys_dump_ref": "d0"},
-			step{"op": "keys_state", "obj": "adm2"}, load("adm2", "h0", "k0", t0), step{"op": "keys_dump", "obj": "adm2", "save": "d1"},
-			load("m", "h0", "k0", t0), step{"op": "keys_dump", "obj": "m", "save": "dm"},
-			step{"op": "new", "name": "m2", "type": "group", "user_seed": m.hexSeed(), "group_pk": groupPK, "keys_dump_ref": "dm"},
-			step{"op": "keys_state", "obj": "m2"},
-			step{"op": "load_admin_key", "obj": "m2", "group_seed": hex.EncodeToString(otherSeed), "may_fail": true},
-			step{"op": "keys_state", "obj": "m2"},
-			step{"op": "load_admin_key", "obj": "m2", "group_seed": hex.EncodeToString(groupSeed)},
-			step{"op": "keys_state", "obj": "m2"}, memberSet("m2", admin, m),
-			step{"op": "rekey", "obj": "m2", "save": "k1"}, load("adm2", "h1", "k1", t0+1), load("m2", "h1", "k1", t0+1),
-			step{"op": "keys_dump", "obj": "m2"},
-			step{"op": "swarm_make_subaccount", "obj": "m2", "session_id": admin.id.String()},
-		}
-		add("pending_dump_promotion", "an admin's pending key in a dump, restored and confirmed; a member's dump; promotion with a wrong and the right group seed, then a rekey by the promoted admin", scenario(steps...))
-	}
-
-	// Bad key messages.
-	{
-		m := newUser("bad-0")
-		ms := []user{admin, m}
-		good := goodKeyMessage(admin, ms)
-		var steps []step
-		steps = append(steps, newAdmin("adm", admin), newMember("m", m), newMember("o", m), memberSet("adm", ms...))
-		steps[2]["group_pk"] = otherPK
-		for i, bad := range badKeyMessages(good) {
-			h := "bad" + strconv.Itoa(i)
-			steps = append(steps, loadData("m", h, bad, t0), loadData("adm", h, bad, t0))
-		}
-		steps = append(steps, loadData("o", "foreign", good, t0), step{"op": "keys_state", "obj": "m"}, loadData("m", "good", good, t0), step{"op": "keys_state", "obj": "m"})
-		add("bad_key_messages", "tampered, truncated and malformed key messages (signature, nonce, generation, admin key, member key list sizes, junk padding, supplements, trailing keys); a message of another group", scenario(steps...))
-	}
-
-	// Group messages.
-	{
-		m := newUser("msg-0")
-		o := newUser("msg-outsider")
-		ms := []user{admin, m}
-		gk := groupKey(admin, ms)
-		big := make([]byte, 5000)
-		for i := range big {
-			big[i] = byte(i*7 + i/13)
-		}
-		steps := []step{newAdmin("adm", admin), newMember("m", m), memberSet("adm", ms...),
-			step{"op": "rekey", "obj": "adm", "save": "k0"},
-			step{"op": "encrypt_message", "obj": "adm", "plaintext_text": "pending key", "save": "p0"},
-			load("adm", "h0", "k0", t0), load("m", "h0", "k0", t0),
-			step{"op": "decrypt_message", "obj": "m", "data_ref": "p0"},
-			step{"op": "encrypt_message", "obj": "m", "plaintext": "", "save": "e0"},
-			step{"op": "encrypt_message", "obj": "m", "plaintext_text": "x", "padding": 1, "save": "e1"},
-			step{"op": "encrypt_message", "obj": "m", "plaintext_text": "y", "padding": 0, "save": "e2"},
-			step{"op": "encrypt_message", "obj": "m", "plaintext_text": "z", "padding": 100, "save": "e3"},
-			step{"op": "encrypt_message", "obj": "m", "plaintext": hex.EncodeToString(big), "save": "e4"},
-			step{"op": "encrypt_message", "obj": "m", "plaintext_text": strings.Repeat("squash ", 2000), "save": "e5"},
-			step{"op": "encrypt_message", "obj": "m", "plaintext_text": strings.Repeat("no squash ", 100), "compress": false, "save": "e6"},
-		}
-		for i := range 7 {
-			steps = append(steps, step{"op": "decrypt_message", "obj": "adm", "data_ref": "e" + strconv.Itoa(i), "may_fail": true})
-		}
-		steps = append(steps, step{"op": "rekey", "obj": "adm", "save": "k1"}, load("adm", "h1", "k1", t0+1), load("m", "h1", "k1", t0+1),
-			step{"op": "decrypt_message", "obj": "m", "data_ref": "e1"},
-			step{"op": "encrypt_message", "obj": "m", "plaintext_text": "gen 1", "save": "f0"},
-			step{"op": "decrypt_message", "obj": "adm", "data_ref": "f0"})
-		steps = append(steps, newMember("out", o), step{"op": "decrypt_message", "obj": "out", "data_ref": "e1", "may_fail": true},
-			step{"op": "encrypt_message", "obj": "out", "plaintext_text": "no keys", "may_fail": true})
-		for _, c := range craftedMessages(gk, m) {
-			steps = append(steps, step{"op": "decrypt_message", "obj": "adm", "data": hex.EncodeToString(c), "may_fail": true})
-		}
-		add("messages", "group messages: pending key, empty, padding 1/0/100, incompressible and compressible large, uncompressed, over the size limit; older generations; an outsider; crafted bodies (versions, signatures, missing fields, padding, decompression limit)",
-			withSeed(scenario(steps...), "6b657973"))
-	}
-
-	// Subaccounts for several members (both signs of the Ed25519 key).
-	{
-		ms := users("sub-", 6)
-		steps := []step{newAdmin("adm", admin)}
-		for i, u := range ms {
-			n := "m" + strconv.Itoa(i)
-			sv := "sv" + strconv.Itoa(i)
-			steps = append(steps, newMember(n, u),
-				step{"op": "swarm_make_subaccount", "obj": "adm", "session_id": u.id.String(), "write": i%2 == 0, "del": i%3 == 0, "save": sv},
-				step{"op": "swarm_subaccount_token", "obj": "adm", "session_id": u.id.String(), "write": i%2 == 0, "del": i%3 == 0},
-				step{"op": "swarm_subaccount_sign", "obj": n, "msg_text": "store11" + strconv.Itoa(1700000000000+i), "sign_value_ref": sv},
-				step{"op": "swarm_subaccount_sign", "obj": n, "msg_text": "", "sign_value_ref": sv},
-				step{"op": "swarm_verify_subaccount", "obj": n, "sign_value_ref": sv},
-				step{"op": "swarm_verify_subaccount", "obj": n, "sign_value_ref": sv, "write": true},
-				step{"op": "swarm_verify_subaccount", "obj": n, "sign_value_ref": sv, "write": true, "del": true},
-				step{"op": "swarm_verify_subaccount", "obj": "m0", "sign_value_ref": sv},
-			)
-		}
-		add("subaccounts", "subaccount auth data, tokens, signatures and verification for six members with every flag combination", scenario(steps...))
-		var pk []string
-		for _, u := range ms {
-			pk = append(pk, hex.EncodeToString(u.sk[32:34]))
-		}
-		log.Printf("subaccount members' key prefixes: %v", pk)
-	}
-
+	vs := vectors()
 	for i := range vs {
 		for j := range vs[i].Calls {
 			resolveDumpRefs(*oracle, vs[i].Calls[j].Command)
 		}
 	}
 	runOracle(*oracle, vs)
-	// The 300 loads of hash_order each answer with every hash so far;
-	// the dumps are what that vector checks.
+	dropHashOrderKeys(vs)
+	b, err := json.MarshalIndent(map[string]any{"format": "lsu-oracle vectors (gkeys)", "vectors": vs}, "", " ")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile(*out, append(b, '\n'), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("wrote %d vectors to %s", len(vs), *out)
+}
+
+// vectors returns every scenario, in the order of the file.
+func vectors() []vector {
+	admin := newUser("admin")
+	admin2 := newUser("admin2")
+	var vs []vector
+	for _, n := range []int{1, 2, 99, 100, 101, 1000} {
+		vs = append(vs, rekeyVector(admin, n))
+	}
+	return append(vs,
+		loadOrderVector(admin),
+		expiryVector(admin),
+		hashOrderVector(admin),
+		conflictVector(admin, admin2),
+		pendingVector(admin),
+		badKeyMessagesVector(admin),
+		messagesVector(admin),
+		subaccountsVector(admin),
+	)
+}
+
+// newVector is the vector "gkeys."+id of the commands cmds.
+func newVector(id, desc string, cmds ...map[string]any) vector {
+	v := vector{ID: "gkeys." + id, Category: "groups", Description: desc}
+	for _, c := range cmds {
+		v.Calls = append(v.Calls, call{Command: c})
+	}
+	return v
+}
+
+// dropHashOrderKeys removes the keys of hash_order's load answers: the
+// 300 loads each answer with every hash so far; the dumps are what that
+// vector checks.
+func dropHashOrderKeys(vs []vector) {
 	for i := range vs {
 		if vs[i].ID != "gkeys.hash_order" {
 			continue
@@ -378,14 +217,201 @@ func main() {
 			}
 		}
 	}
-	b, err := json.MarshalIndent(map[string]any{"format": "lsu-oracle vectors (gkeys)", "vectors": vs}, "", " ")
-	if err != nil {
-		log.Fatal(err)
+}
+
+// rekeyVector rekeys n members (admin included) twice; the last member
+// finds its key, an outsider does not.
+func rekeyVector(admin user, n int) vector {
+	ms := append([]user{admin}, users(fmt.Sprintf("n%d-", n), n-1)...)
+	last := ms[len(ms)-1]
+	outsider := newUser("outsider")
+	steps := []step{newAdmin("adm", admin), newMember("last", last), newMember("out", outsider),
+		memberSet("adm", ms...), step{"op": "rekey", "obj": "adm", "save": "k0"},
+		load("adm", "h0", "k0", t0), load("last", "h0", "k0", t0), load("out", "h0", "k0", t0),
+		step{"op": "rekey", "obj": "adm", "save": "k1"}, load("last", "h1", "k1", t0+1000),
+		load("adm", "h1", "k1", t0+1000), step{"op": "keys_dump", "obj": "last"}}
+	return newVector(fmt.Sprintf("rekey_%d", n), fmt.Sprintf("rekey of %d members, twice; the last member and an outsider load both", n), scenario(steps...))
+}
+
+// loadOrderVector loads in any order, with supplements and hashes
+// without keys.
+func loadOrderVector(admin user) vector {
+	m := users("order-", 4)
+	steps := []step{newAdmin("adm", admin), newMember("m0", m[0]), newMember("m1", m[1]), newMember("m3", m[3]),
+		memberSet("adm", admin, m[0], m[1]),
+		step{"op": "rekey", "obj": "adm", "save": "k0"}, load("adm", "h0", "k0", t0),
+		step{"op": "rekey", "obj": "adm", "save": "k1"}, load("adm", "h1", "k1", t0+day),
+		step{"op": "member_erase", "obj": "adm", "session_id": m[1].id.String()},
+		step{"op": "rekey", "obj": "adm", "save": "k2"}, load("adm", "h2", "k2", t0+2*day),
+		load("m0", "h2", "k2", t0+2*day), load("m0", "h0", "k0", t0), load("m0", "h1", "k1", t0+day),
+		load("m0", "h1", "k1", t0+day), load("m1", "h1", "k1", t0+day), load("m1", "h2", "k2", t0+2*day), load("m1", "h0", "k0", t0),
+		step{"op": "key_supplement", "obj": "adm", "session_ids": []any{m[3].id.String(), m[0].id.String()}, "save": "s"},
+		load("m3", "hs", "s", t0+3*day), load("m0", "hs", "s", t0+3*day), load("adm", "hs", "s", t0+3*day),
+		step{"op": "key_supplement", "obj": "adm", "session_ids": []any{m[2].id.String()}, "save": "s2"},
+		load("m3", "hs2", "s2", t0+3*day),
+		step{"op": "keys_dump", "obj": "m0"}, step{"op": "keys_dump", "obj": "m1"}, step{"op": "keys_dump", "obj": "m3"}, step{"op": "keys_dump", "obj": "adm"},
+		step{"op": "key_supplement", "obj": "m0", "session_ids": []any{m[2].id.String()}, "may_fail": true},
+		step{"op": "rekey", "obj": "m0", "may_fail": true},
+		step{"op": "swarm_make_subaccount", "obj": "m0", "session_id": m[2].id.String(), "may_fail": true},
 	}
-	if err := os.WriteFile(*out, append(b, '\n'), 0o644); err != nil {
-		log.Fatal(err)
+	return newVector("load_order", "three generations loaded out of order by a member, a removed member, supplements to new members (one with the whole history), admin-only operations refused to members", scenario(steps...))
+}
+
+// expiryVector drops a generation once the next is more than 60 days
+// older than the newest key, and ignores a stale generation loaded late.
+func expiryVector(admin user) vector {
+	m := newUser("exp-0")
+	steps := []step{newAdmin("adm", admin), newMember("m", m), newMember("late", m), memberSet("adm", admin, m)}
+	ts := []int64{t0, t0 + day, t0 + 61*day, t0 + 62*day, t0 + 200*day}
+	for i, tt := range ts {
+		h := "e" + strconv.Itoa(i)
+		steps = append(steps, step{"op": "rekey", "obj": "adm", "save": h}, load("adm", h, h, tt))
 	}
-	log.Printf("wrote %d vectors to %s", len(vs), *out)
+	for _, i := range []int{0, 1, 2, 3} {
+		h := "e" + strconv.Itoa(i)
+		steps = append(steps, load("m", h, h, ts[i]))
+	}
+	steps = append(steps, load("m", "e4", "e4", ts[4]), load("m", "e0", "e0", ts[0]), step{"op": "keys_dump", "obj": "m"})
+	steps = append(steps, load("late", "e4", "e4", ts[4]), load("late", "e2", "e2", ts[2]), load("late", "e3", "e3", ts[3]), load("late", "e0", "e0", ts[0]), step{"op": "keys_state", "obj": "late"})
+	return newVector("expiry", "KEY_EXPIRY: generations replaced more than 60 days before the newest key are dropped, with their hashes; a stale key loaded late is ignored", scenario(steps...))
+}
+
+// hashOrderVector lists the hashes of a generation in libstdc++'s
+// unordered_set order through its rehashes, across a dump and a restore.
+func hashOrderVector(admin user) vector {
+	m := newUser("hash-0")
+	steps := []step{newAdmin("adm", admin), newMember("m", m), memberSet("adm", admin, m),
+		{"op": "rekey", "obj": "adm", "save": "k0"}}
+	dumpAt := map[int]bool{1: true, 2: true, 3: true, 5: true, 12: true, 13: true, 14: true, 15: true, 29: true, 30: true, 31: true, 60: true, 128: true, 258: true, 300: true}
+	for i := 1; i <= 300; i++ {
+		h := fmt.Sprintf("%x", sha256.Sum256([]byte{byte(i), byte(i >> 8)}))[:8+i%50]
+		steps = append(steps, load("m", h, "k0", t0+int64(i)))
+		if dumpAt[i] {
+			steps = append(steps, step{"op": "keys_dump", "obj": "m", "save": "d" + strconv.Itoa(i)})
+		}
+	}
+	steps = append(steps, step{"op": "new", "name": "r", "type": "group", "user_seed": m.hexSeed(), "group_pk": groupPK, "keys_dump_ref": "d14"},
+		step{"op": "keys_dump", "obj": "r"}, load("r", "after-restore", "k0", t0+1000), step{"op": "keys_dump", "obj": "r"})
+	return newVector("hash_order", "one key message loaded under 300 hashes: the dump lists them in libsession's (libstdc++ unordered_set) order through every rehash, and after a restore", scenario(steps...))
+}
+
+// conflictVector has two admins rekey at once: same generation, two
+// keys, needs_rekey.
+func conflictVector(admin, admin2 user) vector {
+	m := newUser("conf-0")
+	steps := []step{newAdmin("a1", admin), newAdmin("a2", admin2), newMember("m", m),
+		memberSet("a1", admin, admin2, m), memberSet("a2", admin, admin2),
+		step{"op": "rekey", "obj": "a1", "save": "x"}, step{"op": "rekey", "obj": "a2", "save": "y"},
+		step{"op": "keys_state", "obj": "a1"},
+		load("a1", "hy", "y", t0+5), load("a1", "hx", "x", t0), load("a2", "hx", "x", t0), load("a2", "hy", "y", t0+5),
+		load("m", "hx", "x", t0), load("m", "hy", "y", t0+5),
+		step{"op": "rekey", "obj": "a1", "save": "z"}, load("a1", "hz", "z", t0+10), load("a2", "hz", "z", t0+10), load("m", "hz", "z", t0+10),
+		step{"op": "keys_dump", "obj": "a1"},
+	}
+	return newVector("conflict", "two admins rekey the same generation with different keys: both kept, needs_rekey for admins, resolved by the next rekey", scenario(steps...))
+}
+
+// pendingVector keeps a pending key across a dump; promotion.
+func pendingVector(admin user) vector {
+	m := newUser("pend-0")
+	steps := []step{newAdmin("adm", admin), newMember("m", m), memberSet("adm", admin, m),
+		step{"op": "rekey", "obj": "adm", "save": "k0"}, step{"op": "keys_dump", "obj": "adm", "save": "d0"},
+		step{"op": "new", "name": "adm2", "type": "group", "user_seed": admin.hexSeed(), "group_seed": hex.EncodeToString(groupSeed), "keys_dump_ref": "d0"},
+		step{"op": "keys_state", "obj": "adm2"}, load("adm2", "h0", "k0", t0), step{"op": "keys_dump", "obj": "adm2", "save": "d1"},
+		load("m", "h0", "k0", t0), step{"op": "keys_dump", "obj": "m", "save": "dm"},
+		step{"op": "new", "name": "m2", "type": "group", "user_seed": m.hexSeed(), "group_pk": groupPK, "keys_dump_ref": "dm"},
+		step{"op": "keys_state", "obj": "m2"},
+		step{"op": "load_admin_key", "obj": "m2", "group_seed": hex.EncodeToString(otherSeed), "may_fail": true},
+		step{"op": "keys_state", "obj": "m2"},
+		step{"op": "load_admin_key", "obj": "m2", "group_seed": hex.EncodeToString(groupSeed)},
+		step{"op": "keys_state", "obj": "m2"}, memberSet("m2", admin, m),
+		step{"op": "rekey", "obj": "m2", "save": "k1"}, load("adm2", "h1", "k1", t0+1), load("m2", "h1", "k1", t0+1),
+		step{"op": "keys_dump", "obj": "m2"},
+		step{"op": "swarm_make_subaccount", "obj": "m2", "session_id": admin.id.String()},
+	}
+	return newVector("pending_dump_promotion", "an admin's pending key in a dump, restored and confirmed; a member's dump; promotion with a wrong and the right group seed, then a rekey by the promoted admin", scenario(steps...))
+}
+
+// badKeyMessagesVector loads bad key messages.
+func badKeyMessagesVector(admin user) vector {
+	m := newUser("bad-0")
+	ms := []user{admin, m}
+	good := goodKeyMessage(admin, ms)
+	var steps []step
+	steps = append(steps, newAdmin("adm", admin), newMember("m", m), newMember("o", m), memberSet("adm", ms...))
+	steps[2]["group_pk"] = otherPK
+	for i, bad := range badKeyMessages(good) {
+		h := "bad" + strconv.Itoa(i)
+		steps = append(steps, loadData("m", h, bad, t0), loadData("adm", h, bad, t0))
+	}
+	steps = append(steps, loadData("o", "foreign", good, t0), step{"op": "keys_state", "obj": "m"}, loadData("m", "good", good, t0), step{"op": "keys_state", "obj": "m"})
+	return newVector("bad_key_messages", "tampered, truncated and malformed key messages (signature, nonce, generation, admin key, member key list sizes, junk padding, supplements, trailing keys); a message of another group", scenario(steps...))
+}
+
+// messagesVector encrypts and decrypts group messages.
+func messagesVector(admin user) vector {
+	m := newUser("msg-0")
+	o := newUser("msg-outsider")
+	ms := []user{admin, m}
+	gk := groupKey(admin, ms)
+	big := make([]byte, 5000)
+	for i := range big {
+		big[i] = byte(i*7 + i/13)
+	}
+	steps := []step{newAdmin("adm", admin), newMember("m", m), memberSet("adm", ms...),
+		step{"op": "rekey", "obj": "adm", "save": "k0"},
+		step{"op": "encrypt_message", "obj": "adm", "plaintext_text": "pending key", "save": "p0"},
+		load("adm", "h0", "k0", t0), load("m", "h0", "k0", t0),
+		step{"op": "decrypt_message", "obj": "m", "data_ref": "p0"},
+		step{"op": "encrypt_message", "obj": "m", "plaintext": "", "save": "e0"},
+		step{"op": "encrypt_message", "obj": "m", "plaintext_text": "x", "padding": 1, "save": "e1"},
+		step{"op": "encrypt_message", "obj": "m", "plaintext_text": "y", "padding": 0, "save": "e2"},
+		step{"op": "encrypt_message", "obj": "m", "plaintext_text": "z", "padding": 100, "save": "e3"},
+		step{"op": "encrypt_message", "obj": "m", "plaintext": hex.EncodeToString(big), "save": "e4"},
+		step{"op": "encrypt_message", "obj": "m", "plaintext_text": strings.Repeat("squash ", 2000), "save": "e5"},
+		step{"op": "encrypt_message", "obj": "m", "plaintext_text": strings.Repeat("no squash ", 100), "compress": false, "save": "e6"},
+	}
+	for i := range 7 {
+		steps = append(steps, step{"op": "decrypt_message", "obj": "adm", "data_ref": "e" + strconv.Itoa(i), "may_fail": true})
+	}
+	steps = append(steps, step{"op": "rekey", "obj": "adm", "save": "k1"}, load("adm", "h1", "k1", t0+1), load("m", "h1", "k1", t0+1),
+		step{"op": "decrypt_message", "obj": "m", "data_ref": "e1"},
+		step{"op": "encrypt_message", "obj": "m", "plaintext_text": "gen 1", "save": "f0"},
+		step{"op": "decrypt_message", "obj": "adm", "data_ref": "f0"})
+	steps = append(steps, newMember("out", o), step{"op": "decrypt_message", "obj": "out", "data_ref": "e1", "may_fail": true},
+		step{"op": "encrypt_message", "obj": "out", "plaintext_text": "no keys", "may_fail": true})
+	for _, c := range craftedMessages(gk, m) {
+		steps = append(steps, step{"op": "decrypt_message", "obj": "adm", "data": hex.EncodeToString(c), "may_fail": true})
+	}
+	return newVector("messages", "group messages: pending key, empty, padding 1/0/100, incompressible and compressible large, uncompressed, over the size limit; older generations; an outsider; crafted bodies (versions, signatures, missing fields, padding, decompression limit)",
+		withSeed(scenario(steps...), "6b657973"))
+}
+
+// subaccountsVector makes subaccounts for several members (both signs
+// of the Ed25519 key).
+func subaccountsVector(admin user) vector {
+	ms := users("sub-", 6)
+	steps := []step{newAdmin("adm", admin)}
+	for i, u := range ms {
+		n := "m" + strconv.Itoa(i)
+		sv := "sv" + strconv.Itoa(i)
+		steps = append(steps, newMember(n, u),
+			step{"op": "swarm_make_subaccount", "obj": "adm", "session_id": u.id.String(), "write": i%2 == 0, "del": i%3 == 0, "save": sv},
+			step{"op": "swarm_subaccount_token", "obj": "adm", "session_id": u.id.String(), "write": i%2 == 0, "del": i%3 == 0},
+			step{"op": "swarm_subaccount_sign", "obj": n, "msg_text": "store11" + strconv.Itoa(1700000000000+i), "sign_value_ref": sv},
+			step{"op": "swarm_subaccount_sign", "obj": n, "msg_text": "", "sign_value_ref": sv},
+			step{"op": "swarm_verify_subaccount", "obj": n, "sign_value_ref": sv},
+			step{"op": "swarm_verify_subaccount", "obj": n, "sign_value_ref": sv, "write": true},
+			step{"op": "swarm_verify_subaccount", "obj": n, "sign_value_ref": sv, "write": true, "del": true},
+			step{"op": "swarm_verify_subaccount", "obj": "m0", "sign_value_ref": sv},
+		)
+	}
+	var pk []string
+	for _, u := range ms {
+		pk = append(pk, hex.EncodeToString(u.sk[32:34]))
+	}
+	log.Printf("subaccount members' key prefixes: %v", pk)
+	return newVector("subaccounts", "subaccount auth data, tokens, signatures and verification for six members with every flag combination", scenario(steps...))
 }
 
 func withSeed(c map[string]any, seed string) map[string]any {
