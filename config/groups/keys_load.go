@@ -313,11 +313,9 @@ func readMemberKeys(d *btDict, op *entryOpener, found bool, key *[32]byte) (bool
 // computed once; nil if the X25519 fails. k.mu is held.
 func (k *Keys) memberCipher(groupX *[32]byte) cipher.AEAD {
 	if !k.memberAEADSet {
-		mk, ok := memberKey(x25519Private(k.user), groupX, groupX[:], k.userX[:])
-		if ok {
-			k.memberAEAD, _ = chacha20poly1305.NewX(mk[:])
+		if a, ok := newMemberCiphers(x25519Private(k.user)).cipher(groupX, groupX[:], k.userX[:]); ok {
+			k.memberAEAD = a
 		}
-		clear(mk[:])
 		k.memberAEADSet = true
 	}
 	return k.memberAEAD

@@ -1,10 +1,12 @@
 package groups
 
 import (
+	"crypto/cipher"
 	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/sha512"
 	"fmt"
+	"hash"
 	"runtime"
 	"slices"
 	"strconv"
@@ -64,22 +66,45 @@ func xPublic(pk []byte) ([32]byte, error) {
 
 func userX25519(user ed25519.PrivateKey) ([32]byte, error) { return xPublic(user[32:]) }
 
-// memberKey is the key of one encrypt_for_multiple entry (§4.8;
-// multi_encrypt.cpp:20-52): H_32[key=SessionGroupKeyMemberKey](X25519(own
-// secret, peer) || sender || recipient). ok is false if the X25519 result
-// is all zero (libsession skips such recipients).
-func memberKey(own *ecdh.PrivateKey, peer *[32]byte, sender, recipient []byte) (k [32]byte, ok bool) {
+// memberCiphers makes the ciphers of encrypt_for_multiple entries (§4.8;
+// multi_encrypt.cpp:20-52): XChaCha20-Poly1305 keyed with
+// H_32[key=SessionGroupKeyMemberKey](X25519(own secret, peer) || sender ||
+// recipient). It reuses its hash and key buffer, which it wipes after each
+// cipher: one goroutine uses it.
+type memberCiphers struct {
+	own *ecdh.PrivateKey
+	h   hash.Hash
+	key [32]byte
+}
+
+func newMemberCiphers(own *ecdh.PrivateKey) *memberCiphers {
+	h, err := blake2b.New256([]byte(labelKeyMemberKey))
+	if err != nil {
+		panic(err) // fixed key size
+	}
+	return &memberCiphers{own: own, h: h}
+}
+
+// cipher returns the cipher of the entry for peer. ok is false if the
+// X25519 fails or its result is all zero (libsession skips such
+// recipients).
+func (m *memberCiphers) cipher(peer *[32]byte, sender, recipient []byte) (a cipher.AEAD, ok bool) {
 	pub, err := ecdh.X25519().NewPublicKey(peer[:])
 	if err != nil {
-		return k, false
+		return nil, false
 	}
-	dh, err := own.ECDH(pub)
+	dh, err := m.own.ECDH(pub)
 	if err != nil {
-		return k, false
+		return nil, false
 	}
-	copy(k[:], keyedHash(32, labelKeyMemberKey, dh, sender, recipient))
+	m.h.Write(dh)
 	clear(dh)
-	return k, true
+	m.h.Write(sender)
+	m.h.Write(recipient)
+	a, _ = chacha20poly1305.NewX(m.h.Sum(m.key[:0]))
+	clear(m.key[:])
+	m.h.Reset() // overwrites the block that held dh
+	return a, true
 }
 
 // x25519Private is the X25519 key of an Ed25519 private key, for
@@ -94,21 +119,23 @@ func x25519Private(sk ed25519.PrivateKey) *ecdh.PrivateKey {
 	return k
 }
 
-// sealForMembers encrypts pt for each member with memberKey under nonce,
-// as encrypt_for_multiple does, skipping members whose X25519 fails. It
-// spreads the X25519s, the cost of a large group's rekey, over the CPUs.
+// sealForMembers encrypts pt for each member with memberCiphers under
+// nonce, as encrypt_for_multiple does, skipping members whose X25519
+// fails. The entries share one allocation. It spreads the X25519s, the
+// cost of a large group's rekey, over the CPUs.
 func sealForMembers(group *ecdh.PrivateKey, groupX []byte, members []key.SessionID, nonce, pt []byte) [][]byte {
 	out := make([][]byte, len(members))
+	size := len(pt) + chacha20poly1305.Overhead
+	entries := make([]byte, len(members)*size)
 	seal := func(lo, hi int) {
+		mc := newMemberCiphers(group)
 		for i := lo; i < hi; i++ {
 			b := members[i].Key()
-			mk, ok := memberKey(group, &b, groupX, b[:])
+			a, ok := mc.cipher(&b, groupX, b[:])
 			if !ok {
 				continue // libsession's "ignore invalid"
 			}
-			a, _ := chacha20poly1305.NewX(mk[:])
-			clear(mk[:])
-			out[i] = a.Seal(nil, nonce, pt, nil)
+			out[i] = a.Seal(entries[i*size:i*size:(i+1)*size], nonce, pt, nil)
 		}
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(members)/parallelMin)

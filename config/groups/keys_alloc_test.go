@@ -1,0 +1,35 @@
+package groups
+
+import (
+	"testing"
+
+	"sotto.dev/key"
+)
+
+// TestRekeyAllocsPerMember: each member of a rekey costs the allocations
+// of its X25519 (crypto/ecdh) and of its XChaCha20-Poly1305 cipher, and
+// no more: the member key hash is reused and the entries share one
+// buffer.
+func TestRekeyAllocsPerMember(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	admin := newTestKeys(t, newTestUser(t, "admin"), testGroup(t), true)
+	members := make([]key.SessionID, 1000)
+	for i := range members {
+		var x [32]byte
+		x[0], x[1], x[2] = byte(i), byte(i>>8), 9
+		members[i] = key.NewSessionID(key.PrefixStandard, x)
+	}
+	allocs := func(n int) float64 {
+		return testing.AllocsPerRun(2, func() {
+			if _, err := admin.Rekey(members[:n]); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	small, large := allocs(100), allocs(1000)
+	if per := (large - small) / 900; per > 5 {
+		t.Errorf("%.2f allocations per member of a rekey (%v for 100 members, %v for 1000), want at most 5", per, small, large)
+	}
+}
