@@ -60,6 +60,21 @@ func (a *keyInfo) compare(b *keyInfo) int {
 	return bytes.Compare(a.key[:], b.key[:])
 }
 
+// insertKeyInfo inserts ki into ks at index at. When ks must grow, it
+// wipes the array it leaves, which holds copies of the keys.
+func insertKeyInfo(ks []keyInfo, at int, ki *keyInfo) []keyInfo {
+	if len(ks) == cap(ks) {
+		grown := make([]keyInfo, len(ks), 2*len(ks)+1)
+		copy(grown, ks)
+		wipeKeys(ks)
+		ks = grown
+	}
+	ks = ks[:len(ks)+1]
+	copy(ks[at+1:], ks[at:])
+	ks[at] = *ki
+	return ks
+}
+
 func cmpInt(a, b int64) int {
 	switch {
 	case a < b:
@@ -302,9 +317,7 @@ func (k *Keys) Wipe() {
 	defer k.mu.Unlock()
 	clear(k.user)
 	clear(k.groupSecret)
-	for i := range k.keys {
-		clear(k.keys[i].key[:])
-	}
+	wipeKeys(k.keys[:cap(k.keys)])
 	clear(k.pendingKey[:])
 	k.memberAEAD = nil // its key schedule is the runtime's to wipe
 }

@@ -55,8 +55,14 @@ func dumpError(text string) error { return errText(ErrKeyMessage, text) }
 
 func dumpBTError(err error) error { return dumpError("Invalid Keys dump: " + err.Error()) }
 
-// loadDump restores a Dump into an empty k (keys.cpp load_dump).
-func (k *Keys) loadDump(dump []byte) error {
+// loadDump restores a Dump into an empty k (keys.cpp load_dump). On an
+// error it wipes k, which NewKeys drops.
+func (k *Keys) loadDump(dump []byte) (err error) {
+	defer func() {
+		if err != nil {
+			k.Wipe()
+		}
+	}()
 	d, err := newBTDict(dump)
 	if err != nil {
 		return dumpBTError(err)
@@ -150,7 +156,7 @@ func (k *Keys) loadKeyList(d *btDict) error {
 			clear(ki.key[:])
 			return dumpError("Invalid Keys dump: keys are not in proper sorted order")
 		}
-		k.keys = append(k.keys, ki)
+		k.keys = insertKeyInfo(k.keys, len(k.keys), &ki)
 		clear(ki.key[:])
 	}
 }

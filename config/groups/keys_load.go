@@ -156,7 +156,7 @@ func readSupplement(d *btDict, op *entryOpener) (keys []keyInfo, gen int64, err 
 		return nil, 0, err
 	}
 	if found != nil {
-		keys, err = parseSupplement(found)
+		keys, err = parseSupplement(found, nil)
 		clear(found)
 		if err != nil {
 			return nil, 0, err
@@ -322,16 +322,17 @@ func (k *Keys) memberCipher(groupX *[32]byte) cipher.AEAD {
 }
 
 // parseSupplement reads the decrypted list of {"g","k","t"} of a
-// supplement.
-func parseSupplement(pt []byte) ([]keyInfo, error) {
+// supplement and appends its keys to keys. On an error it wipes the keys
+// it read.
+func parseSupplement(pt []byte, keys []keyInfo) ([]keyInfo, error) {
 	r := &btReader{b: pt}
 	if err := r.open('l'); err != nil {
 		return nil, btError(err)
 	}
-	var keys []keyInfo
 	for {
 		more, err := r.next()
 		if err != nil {
+			wipeKeys(keys)
 			return nil, btError(err)
 		}
 		if !more {
@@ -342,9 +343,11 @@ func parseSupplement(pt []byte) ([]keyInfo, error) {
 			"Invalid supplemental key message: `k` key has wrong size",
 			"Invalid supplemental key message: no `t` timestamp")
 		if err != nil {
+			wipeKeys(keys)
 			return nil, err
 		}
-		keys = append(keys, ki)
+		keys = insertKeyInfo(keys, len(keys), &ki)
+		clear(ki.key[:])
 	}
 }
 
@@ -466,9 +469,7 @@ func (k *Keys) insertKey(hash string, nk *keyInfo) {
 		return // older than a generation that has expired already
 	}
 	k.addActive(nk.gen, hash)
-	k.keys = append(k.keys, keyInfo{})
-	copy(k.keys[at+1:], k.keys[at:])
-	k.keys[at] = *nk
+	k.keys = insertKeyInfo(k.keys, at, nk)
 	k.removeExpired()
 	k.needsDump = true
 }
@@ -506,10 +507,9 @@ func (k *Keys) removeExpired() {
 			i = j
 		}
 		if lapsedEnd > 0 {
-			for i := range lapsedEnd {
-				clear(k.keys[i].key[:])
-			}
+			wipeKeys(k.keys[:lapsedEnd])
 			k.keys = append(k.keys[:0], k.keys[lapsedEnd:]...)
+			wipeKeys(k.keys[len(k.keys):n]) // copies of the keys kept
 		}
 	}
 	if len(k.keys) == 0 {
