@@ -13,7 +13,9 @@ import (
 func (k *Keys) Dump() []byte {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	b := []byte{'d'}
+	// Sized once: a regrown buffer would leave copies of the keys.
+	b := make([]byte, 0, k.dumpSize())
+	b = append(b, 'd')
 	b = appendKey(b, "A")
 	b = append(b, 'l')
 	gens := make([]int64, 0, len(k.active))
@@ -48,6 +50,23 @@ func (k *Keys) Dump() []byte {
 	b = append(b, 'e')
 	k.needsDump = false
 	return b
+}
+
+// dumpSize bounds the size of Dump. k.mu is held.
+func (k *Keys) dumpSize() int {
+	n := 1 + 3 + 2 + 3 + 2 + 1 // d 1:A l…e 1:L l…e e
+	for _, hs := range k.active {
+		n += 2 + maxBTIntSize
+		for _, h := range hs.items {
+			n += maxBTStringHeader + len(h)
+		}
+	}
+	n += len(k.keys) * maxKeyInfoSize
+	if k.pendingMsg != nil {
+		// 1:P d 1:c <msg> 1:g i<gen>e 1:k 32:<key> e
+		n += 3 + 1 + 3 + maxBTStringHeader + len(k.pendingMsg) + 3 + maxBTIntSize + 3 + 3 + 32 + 1
+	}
+	return n
 }
 
 // dumpError reports a bad dump, with libsession's text.

@@ -207,8 +207,11 @@ func (k *Keys) Rekey(members []key.SessionID) ([]byte, error) {
 		h.Write(hexID)
 	}
 	h.Write(strconv.AppendInt(nil, gen, 10))
-	h.Write(k.seedHash(labelKeySeed))
+	seedKey := k.seedHash(labelKeySeed)
+	h.Write(seedKey)
+	clear(seedKey)
 	h1 := h.Sum(nil)
+	h.Reset() // overwrites the block that held seedKey
 	defer clear(h1)
 	encKey, nonce := h1[:32], h1[32:56]
 
@@ -238,7 +241,9 @@ func (k *Keys) Rekey(members []key.SessionID) ([]byte, error) {
 	}
 	if r := count % keyMultiple; r != 0 {
 		junk := make([]byte, entrySize*(keyMultiple-r))
-		seed := [sodiumrng.SeedSize]byte(keyedHash(sodiumrng.SeedSize, labelJunkMembers, h1, k.groupSecret))
+		seedHash := keyedHash(sodiumrng.SeedSize, labelJunkMembers, h1, k.groupSecret)
+		seed := [sodiumrng.SeedSize]byte(seedHash)
+		clear(seedHash)
 		sodiumrng.Fill(junk, &seed)
 		clear(seed[:])
 		for len(junk) > 0 {
@@ -289,9 +294,11 @@ func (k *Keys) Supplement(members []key.SessionID) ([]byte, error) {
 	}
 	groupXSecret := x25519Private(k.groupSecret)
 
-	supp := []byte{'l'}
-	for _, ki := range k.keys {
-		supp = appendKeyInfo(supp, &ki)
+	// Sized once: a regrown buffer would leave copies of the keys.
+	supp := make([]byte, 0, 2+len(k.keys)*maxKeyInfoSize)
+	supp = append(supp, 'l')
+	for i := range k.keys {
+		supp = appendKeyInfo(supp, &k.keys[i])
 	}
 	supp = append(supp, 'e')
 	defer clear(supp)
@@ -303,8 +310,11 @@ func (k *Keys) Supplement(members []key.SessionID) ([]byte, error) {
 		h.Write(hexID)
 	}
 	h.Write(supp)
-	h.Write(k.seedHash(labelKeySeed))
+	seedKey := k.seedHash(labelKeySeed)
+	h.Write(seedKey)
+	clear(seedKey)
 	nonce := h.Sum(nil)
+	h.Reset() // overwrites the block that held the keys
 
 	msg := []byte{'d'}
 	msg = appendStr(msg, "#", nonce)
@@ -325,6 +335,16 @@ func (k *Keys) Supplement(members []key.SessionID) ([]byte, error) {
 	msg = appendInt(msg, k.keys[len(k.keys)-1].gen)
 	return k.appendSignature(msg), nil
 }
+
+// maxKeyInfoSize is the longest appendKeyInfo: d 1:g i<20>e 1:k 32:<32>
+// 1:t i<20>e e.
+const maxKeyInfoSize = 1 + 3 + 22 + 3 + 3 + 32 + 3 + 22 + 1
+
+// maxBTStringHeader is the longest "<len>:" of a bt string.
+const maxBTStringHeader = 20
+
+// maxBTIntSize is the longest "i<n>e" of an int64.
+const maxBTIntSize = 22
 
 // appendKeyInfo appends {"g": gen, "k": key, "t": ms}, the form of a key
 // in supplements and dumps.

@@ -2,7 +2,9 @@ package groups
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 )
@@ -92,6 +94,45 @@ func TestFailedSupplementWiped(t *testing.T) {
 		}
 		if j := heldKey(buf[:cap(buf)]); j >= 0 {
 			t.Errorf("parseSupplement(%.30q…): key %d not wiped", pt, j)
+		}
+	}
+}
+
+// TestDumpSizedOnce: Dump writes into one buffer sized in advance, so no
+// regrown copy of the keys is left behind, whatever its integers and
+// hashes.
+func TestDumpSizedOnce(t *testing.T) {
+	extreme := keyInfo{gen: math.MinInt64, ts: math.MinInt64}
+	if n := len(appendKeyInfo(nil, &extreme)); n > maxKeyInfoSize {
+		t.Fatalf("a key info of %d bytes, over maxKeyInfoSize %d", n, maxKeyInfoSize)
+	}
+	group := testGroup(t)
+	a, m := newTestUser(t, "admin"), newTestUser(t, "m")
+	key, minInt := strings.Repeat("K", 32), "i-9223372036854775808e"
+	restored, err := NewKeys(KeysOptions{User: m.sk, GroupPublic: group.Public().(ed25519.PublicKey),
+		Dump: []byte("d1:All" + minInt + "3:abc0:el" + "i9223372036854775807e" + "100:" + strings.Repeat("h", 100) + "ee" +
+			"1:Lld1:g" + minInt + "1:k32:" + key + "1:t" + minInt + "ee" +
+			"1:Pd1:c3:msg1:g" + minInt + "1:k32:" + key + "ee")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, member := newTestKeys(t, a, group, true), newTestKeys(t, m, group, false)
+	msg, err := admin.Rekey(ids(a, m)) // a pending key
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		if _, err := member.Load(fmt.Sprint("hash", i), msg, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, k := range map[string]*Keys{"restored": restored, "admin": admin, "member": member} {
+		d := k.Dump()
+		k.mu.Lock()
+		size := k.dumpSize()
+		k.mu.Unlock()
+		if cap(d) != size {
+			t.Errorf("%s: Dump of %d bytes regrew its buffer of %d", name, len(d), size)
 		}
 	}
 }
