@@ -33,3 +33,37 @@ func TestRekeyAllocsPerMember(t *testing.T) {
 		t.Errorf("%.2f allocations per member of a rekey (%v for 100 members, %v for 1000), want at most 5", per, small, large)
 	}
 }
+
+// TestMemberIDsAllocs: the member list of a rekey of 1,000 members is read
+// without loading each member's fields, in the order of All.
+func TestMemberIDsAllocs(t *testing.T) {
+	ms, err := NewMembers(adminOpts(testGroupKey("ids")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1000 {
+		var x [32]byte
+		x[0], x[1] = byte(i*7), byte(i>>8)
+		m := NewMember(key.NewSessionID(key.PrefixStandard, x))
+		m.Name, m.PicURL, m.PicKey = "member", "http://pic", make([]byte, 32)
+		if err := ms.Set(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := ms.IDs()
+	all := ms.All()
+	if len(ids) != len(all) || len(ids) != 1000 {
+		t.Fatalf("%d IDs, %d members", len(ids), len(all))
+	}
+	for i := range ids {
+		if ids[i] != all[i].ID {
+			t.Fatalf("IDs()[%d] = %v, All()[%d].ID = %v", i, ids[i], i, all[i].ID)
+		}
+	}
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	if allocs := testing.AllocsPerRun(5, func() { ms.IDs() }); allocs > 2 {
+		t.Errorf("IDs of 1000 members: %v allocations, want at most 2", allocs)
+	}
+}

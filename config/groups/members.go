@@ -292,32 +292,42 @@ func (ms *Members) Erase(id key.SessionID) (bool, error) {
 // dict under a 33-byte key are skipped, as libsession's iterator does.
 func (ms *Members) All() []Member {
 	md := ms.Data().Dict("m")
-	keys := make([]string, 0, len(md))
-	for k := range md {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	out := make([]Member, 0, len(keys))
-	for _, k := range keys {
-		d := md.Dict(k)
-		if d == nil || len(k) != key.SessionIDLen {
-			continue
-		}
-		m := Member{ID: key.NewSessionID(key.Prefix(k[0]), [key.Size]byte([]byte(k[1:])))}
-		m.load(d)
-		out = append(out, m)
+	keys := memberKeys(md)
+	out := make([]Member, len(keys))
+	for i, k := range keys {
+		out[i].ID = memberID(k)
+		out[i].load(md.Dict(k))
 	}
 	return out
 }
 
 // IDs returns the ID of every member, ordered: the list a rekey covers.
+// It reads no member's fields.
 func (ms *Members) IDs() []key.SessionID {
-	all := ms.All()
-	out := make([]key.SessionID, len(all))
-	for i, m := range all {
-		out[i] = m.ID
+	keys := memberKeys(ms.Data().Dict("m"))
+	out := make([]key.SessionID, len(keys))
+	for i, k := range keys {
+		out[i] = memberID(k)
 	}
 	return out
+}
+
+// memberKeys returns the keys of the member dicts of md, sorted: the
+// entries under a 33-byte key whose value is a dict.
+func memberKeys(md config.Dict) []string {
+	keys := make([]string, 0, len(md))
+	for k := range md {
+		if len(k) == key.SessionIDLen && md.Dict(k) != nil {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// memberID is the ID of a member key of memberKeys.
+func memberID(k string) key.SessionID {
+	return key.NewSessionID(key.Prefix(k[0]), [key.Size]byte([]byte(k[1:])))
 }
 
 // Len is the number of entries in the members dict.
