@@ -240,16 +240,7 @@ func (k *Keys) Rekey(members []key.SessionID) ([]byte, error) {
 		}
 	}
 	if r := count % keyMultiple; r != 0 {
-		junk := make([]byte, entrySize*(keyMultiple-r))
-		seedHash := keyedHash(sodiumrng.SeedSize, labelJunkMembers, h1, k.groupSecret)
-		seed := [sodiumrng.SeedSize]byte(seedHash)
-		clear(seedHash)
-		sodiumrng.Fill(junk, &seed)
-		clear(seed[:])
-		for len(junk) > 0 {
-			msg = appendBytes(msg, junk[:entrySize])
-			junk = junk[entrySize:]
-		}
+		msg = k.appendJunk(msg, keyMultiple-r, h1)
 	}
 	msg = append(msg, 'e')
 	msg = k.appendSignature(msg)
@@ -259,6 +250,23 @@ func (k *Keys) Rekey(members []key.SessionID) ([]byte, error) {
 	k.pendingMsg = msg
 	k.needsDump = true
 	return slices.Clone(msg), nil
+}
+
+// appendJunk appends n junk entries to the "k" list of a rekey whose
+// hash is h1, drawn from a seed H_32[key=SessionGroupJunkMembers](h1 ||
+// group secret) as libsession does.
+func (k *Keys) appendJunk(msg []byte, n int, h1 []byte) []byte {
+	junk := make([]byte, entrySize*n)
+	seedHash := keyedHash(sodiumrng.SeedSize, labelJunkMembers, h1, k.groupSecret)
+	seed := [sodiumrng.SeedSize]byte(seedHash)
+	clear(seedHash)
+	sodiumrng.Fill(junk, &seed)
+	clear(seed[:])
+	for len(junk) > 0 {
+		msg = appendBytes(msg, junk[:entrySize])
+		junk = junk[entrySize:]
+	}
+	return msg
 }
 
 // appendSignature appends "~" with the group's signature of the dict so
