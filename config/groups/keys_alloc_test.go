@@ -67,3 +67,46 @@ func TestMemberIDsAllocs(t *testing.T) {
 		t.Errorf("IDs of 1000 members: %v allocations, want at most 2", allocs)
 	}
 }
+
+// TestLoadSupplementAllocs: a member trying the entries of a supplement to
+// 1,000 members allocates nothing per entry that is not its own.
+func TestLoadSupplementAllocs(t *testing.T) {
+	group := testGroup(t)
+	a, m := newTestUser(t, "admin"), newTestUser(t, "m")
+	admin := newTestKeys(t, a, group, true)
+	msg, err := admin.Rekey(ids(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Load("h0", msg, 1); err != nil {
+		t.Fatal(err)
+	}
+	others := make([]key.SessionID, 1000)
+	for i := range others {
+		var x [32]byte
+		x[0], x[1], x[2] = byte(i), byte(i>>8), 7
+		others[i] = key.NewSessionID(key.PrefixStandard, x)
+	}
+	allocs := func(n int) float64 {
+		supp, err := admin.Supplement(append(others[:n:n], m.id)) // m's entry is the last
+		if err != nil {
+			t.Fatal(err)
+		}
+		member := newTestKeys(t, m, group, false)
+		if found, err := member.Load("hs", supp, 2); err != nil || !found {
+			t.Fatal(found, err)
+		}
+		return testing.AllocsPerRun(3, func() {
+			if _, err := member.Load("hs", supp, 2); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	small, large := allocs(100), allocs(1000)
+	if large > small+1 {
+		t.Errorf("loading a supplement: %v allocations behind 100 entries, %v behind 1000", small, large)
+	}
+}

@@ -122,11 +122,15 @@ func (k *Keys) parseKeyMessage(data []byte, timestampMs int64) (keys []keyInfo, 
 type entryOpener struct {
 	aead  cipher.AEAD // nil for an admin, or if the member's X25519 failed
 	nonce []byte      // nil unless the message's nonce is 24 bytes
-	buf   [entrySize]byte
+	// buf receives the plaintexts: one buffer for every entry tried, which
+	// a failed Open leaves zeroed; small for the entries of a rekey.
+	buf   []byte
+	small [entrySize]byte
 }
 
 func (k *Keys) newEntryOpener(groupX *[32]byte, nonce []byte) *entryOpener {
 	op := &entryOpener{}
+	op.buf = op.small[:0]
 	if k.groupSecret == nil {
 		op.aead = k.memberCipher(groupX)
 	}
@@ -138,11 +142,14 @@ func (k *Keys) newEntryOpener(groupX *[32]byte, nonce []byte) *entryOpener {
 	return op
 }
 
-// open decrypts ct if it is ours. The plaintext of an entry of entrySize
-// is in op.buf: clear it once read.
+// open decrypts ct if it is ours, into op.buf: clear the plaintext once
+// read, and open nothing more until then.
 func (op *entryOpener) open(ct []byte) ([]byte, bool) {
 	if op.aead == nil || op.nonce == nil {
 		return nil, false
+	}
+	if cap(op.buf) < len(ct) {
+		op.buf = make([]byte, 0, len(ct))
 	}
 	pt, err := op.aead.Open(op.buf[:0], op.nonce, ct, nil)
 	return pt, err == nil
