@@ -148,6 +148,7 @@ func (g *Group) NeedsDump() bool {
 // replace_keys).
 func (g *Group) syncKeys(dirty bool) {
 	enc := g.Keys.EncryptionKeys()
+	defer clear(enc) // SetKeys copies them
 	g.Info.SetKeys(enc, dirty)
 	g.Members.SetKeys(enc, dirty)
 }

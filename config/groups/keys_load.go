@@ -34,6 +34,7 @@ func (k *Keys) Load(hash string, data []byte, timestampMs int64) (found bool, er
 	if err != nil {
 		return false, err
 	}
+	defer wipeKeys(newKeys) // insertKey copies them
 
 	// Our own message, or a later generation, ends the pending key.
 	if k.groupSecret != nil && len(newKeys) > 0 && k.pendingMsg != nil &&
