@@ -165,27 +165,43 @@ func (c *Config) Data() Dict { return c.msg.data }
 // The first change after a push keeps the data of the pushed seqno as the
 // original that the next diff is computed against (base.cpp:38-49); that
 // is one copy of the data per seqno. A read-only object (a group member
-// who cannot sign) cannot change.
-func (c *Config) Mutate(fn func(d Dict) bool) {
-	if c.readonly() {
-		return
-	}
+// who cannot sign) does not change; Change reports that.
+func (c *Config) Mutate(fn func(d Dict) bool) { _ = c.Change(fn) }
+
+// ErrReadOnly is returned by Change for a change to a read-only object: a
+// group config of a member who cannot sign.
+var ErrReadOnly = errors.New("config: read-only object (group member without the group key)")
+
+// Change is Mutate, reporting ErrReadOnly when fn would change a read-only
+// object. As in libsession (base.cpp:26-36), only leaving the clean or
+// waiting state is refused: a read-only object restored from a dirty dump
+// still takes changes.
+func (c *Config) Change(fn func(d Dict) bool) error {
 	if c.state == StateDirty {
 		if fn(c.msg.data) {
 			c.needsDump = true
 		}
-		return
+		return nil
 	}
 	if c.spare == nil {
 		c.spare = c.msg.data.Clone()
 	}
 	if !fn(c.spare) {
-		return
+		return nil
+	}
+	if c.readonly() {
+		c.spare = nil
+		return ErrReadOnly
 	}
 	data := c.spare
 	c.setState(StateDirty)
 	c.setMessage(c.msg.increment(data))
+	return nil
 }
+
+// ReadOnly reports whether the object can verify but not sign: a group
+// config of a member who is not an admin.
+func (c *Config) ReadOnly() bool { return c.readonly() }
 
 // Seqno is the current seqno.
 func (c *Config) Seqno() int64 { return c.msg.seqno }
@@ -536,3 +552,72 @@ func (c *Config) loadDump(dump []byte) error {
 // Serialized returns the serialized config message (the bt dict that a push
 // encrypts, signed when there is a signer) of the current state.
 func (c *Config) Serialized() []byte { return c.msg.serialize(true) }
+
+// SetKeys replaces the encryption keys, newest first: Keys[0] encrypts
+// pushes and merges try them all (libsession ConfigBase::replace_keys,
+// base.cpp:502-525). A key listed twice is kept once. With dirty set, an
+// object that can change (not a group member who cannot sign) becomes dirty
+// when the encrypting key is new, so that its next push re-encrypts its data
+// under that key at the next seqno: a group rekey does this for the group's
+// info and members, while loading a key message does not.
+func (c *Config) SetKeys(keys [][32]byte, dirty bool) {
+	changed := len(keys) > 0 && (len(c.opts.Keys) == 0 || c.opts.Keys[0] != keys[0]) ||
+		len(keys) == 0 && len(c.opts.Keys) > 0
+	out := make([][32]byte, 0, len(keys))
+	for _, k := range keys {
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	c.opts.Keys = out
+	if dirty && changed && !c.readonly() {
+		c.touch()
+	}
+}
+
+// Keys returns the encryption keys, newest first.
+func (c *Config) Keys() [][32]byte { return slices.Clone(c.opts.Keys) }
+
+// touch makes the object dirty without changing its data, as libsession's
+// ConfigBase::dirty does (base.cpp:38-49): a clean or waiting object starts
+// its next seqno.
+func (c *Config) touch() {
+	if c.state == StateDirty {
+		c.needsDump = true
+		return
+	}
+	c.setState(StateDirty)
+	c.setMessage(c.msg.increment(c.msg.data.Clone()))
+}
+
+// SetSigner makes the object sign its messages with sk from now on (a
+// group member promoted to admin; libsession ConfigSig::set_sig_keys). sk
+// must match the verifying key the object was created with, if any.
+func (c *Config) SetSigner(sk ed25519.PrivateKey) error {
+	if len(sk) != ed25519.PrivateKeySize {
+		return fmt.Errorf("config: signing key must be %d bytes", ed25519.PrivateKeySize)
+	}
+	pub := sk.Public().(ed25519.PublicKey)
+	if c.opts.Verifier != nil && !bytes.Equal(c.opts.Verifier, pub) {
+		return errors.New("config: signing key and verifying key do not match")
+	}
+	c.opts.Signer, c.opts.Verifier = sk, pub
+	c.msg.signer, c.msg.verifier = sk, pub
+	return nil
+}
+
+// Extra returns the bt-encoded "+" dict of the dumps (data an object keeps
+// locally besides its config, such as the members whose invitation is not
+// sent yet), or nil when there is none.
+func (c *Config) Extra() []byte { return bytes.Clone(c.extra) }
+
+// SetExtra replaces the "+" dict of the dumps with extra, a bt-encoded
+// dict (nil for none), and marks the object as needing a dump when that
+// changed anything.
+func (c *Config) SetExtra(extra []byte) {
+	if bytes.Equal(extra, c.extra) {
+		return
+	}
+	c.extra = bytes.Clone(extra)
+	c.needsDump = true
+}
