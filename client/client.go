@@ -85,6 +85,8 @@ type Client struct {
 
 	att attachments // downloads and pictures (download.go)
 
+	grp groupEngine // closed groups (groups.go)
+
 	serving   atomic.Bool
 	closeOnce sync.Once
 }
@@ -173,6 +175,7 @@ func Open(cfg Config, kf *identity.KeyFile) (*Client, error) {
 		}
 	}
 	c.loadConfigs(ctx)
+	c.loadGroups(ctx)
 	c.openDevices(ctx)
 	if err := c.checkRemoved(); err != nil {
 		return nil, err
@@ -275,7 +278,7 @@ func (c *Client) Serve(ctx context.Context) error {
 	}
 	defer c.setStopServe(nil)
 	var wg sync.WaitGroup
-	for _, loop := range []func(context.Context){c.receiveLoop, c.outboxLoop, c.expiryLoop, c.housekeeping, c.configLoop, c.devicesLoop, c.attachmentLoop} {
+	for _, loop := range []func(context.Context){c.receiveLoop, c.outboxLoop, c.expiryLoop, c.housekeeping, c.configLoop, c.devicesLoop, c.attachmentLoop, c.groupsLoop} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -303,6 +306,9 @@ func (c *Client) Sync(ctx context.Context) error {
 		return err
 	}
 	if err := c.pushAllConfigs(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.pollGroups(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.FlushOutbox(ctx); err != nil {

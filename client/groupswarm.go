@@ -174,18 +174,18 @@ func (g groupSwarm) remove(ctx context.Context, hashes []string) error {
 	return err
 }
 
-// deleteAll deletes every message of the group's swarm in every
-// namespace (admins: a disbanded group leaves nothing behind).
-func (g groupSwarm) deleteAll(ctx context.Context) error {
+// deleteAll deletes every message of the group's swarm in the namespaces
+// sel selects (admins: a disbanded group leaves no messages behind).
+func (g groupSwarm) deleteAll(ctx context.Context, sel storagerpc.NamespaceSel) error {
 	_, _, err := g.c.net.callSwarm(ctx, swarmRequest{
 		method: storagerpc.MethodDeleteAll, acct: g.id,
 		build: func(path.Node) ([]byte, error) {
 			ts := g.c.nowMillis()
-			auth, err := g.sign(storagerpc.DeleteAllSigMessage(storagerpc.AllNamespaces, ts))
+			auth, err := g.sign(storagerpc.DeleteAllSigMessage(sel, ts))
 			if err != nil {
 				return nil, err
 			}
-			return storagerpc.EncodeRequest(&storagerpc.DeleteAllParams{Account: g.account(), Namespace: storagerpc.AllNamespaces, Timestamp: ts, Auth: auth})
+			return storagerpc.EncodeRequest(&storagerpc.DeleteAllParams{Account: g.account(), Namespace: sel, Timestamp: ts, Auth: auth})
 		},
 	})
 	return err

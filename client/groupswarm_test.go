@@ -62,7 +62,7 @@ func TestGroupSwarmAdmin(t *testing.T) {
 	if err := admin.revoke(ctx, []storagerpc.SubaccountToken{tok}); err != nil {
 		t.Fatal(err)
 	}
-	if err := admin.deleteAll(ctx); err != nil {
+	if err := admin.deleteAll(ctx, storagerpc.AllNamespaces); err != nil {
 		t.Fatal(err)
 	}
 	p, err = admin.retrieve(ctx, spaces, nil, 0)

@@ -64,7 +64,11 @@ type SendOptions struct {
 // The returned message is saved even when the error is a *NotSentError;
 // other errors mean nothing was saved.
 func (c *Client) Send(ctx context.Context, peer key.SessionID, body string, opt SendOptions) (*store.Message, error) {
-	if peer.Prefix() != key.PrefixStandard {
+	if peer.Prefix() == key.PrefixGroup {
+		if _, err := c.group(peer); err != nil {
+			return nil, err
+		}
+	} else if peer.Prefix() != key.PrefixStandard {
 		return nil, ErrBadRecipient
 	}
 	if strings.TrimSpace(body) == "" && len(opt.Files) == 0 {
@@ -202,7 +206,7 @@ func setExpiry(content *wire.Content, mode store.ExpiryMode, timer uint32, sentA
 // acceptImplicitly: writing to someone accepts them, as in Session; a
 // reply to a message request accepts the request and tells the sender.
 func (c *Client) acceptImplicitly(ctx context.Context, tx *store.Tx, peer key.SessionID, now int64) error {
-	if peer == c.self {
+	if peer == c.self || peer.Prefix() == key.PrefixGroup {
 		return nil
 	}
 	wasRequest, err := tx.RemoveRequest(ctx, peer)
@@ -229,7 +233,17 @@ func (c *Client) acceptImplicitly(ctx context.Context, tx *store.Tx, peer key.Se
 // queue encodes content for to and adds it to the outbox.
 func (c *Client) queue(ctx context.Context, tx *store.Tx, to key.SessionID, content *wire.Content, sentAt, expiry, msgID int64, kind store.OutboxKind) error {
 	content.SigTimestamp = proto.Uint64(uint64(sentAt))
-	data, err := sessionproto.EncodeMessage(c.keys, to, content, uint64(sentAt))
+	var data []byte
+	var err error
+	if to.Prefix() == key.PrefixGroup {
+		// A group message: sealed with the group's key (groupmsg.go).
+		var og *openGroup
+		if og, err = c.group(to); err == nil {
+			data, err = c.encodeGroup(og, content, sentAt)
+		}
+	} else {
+		data, err = sessionproto.EncodeMessage(c.keys, to, content, uint64(sentAt))
+	}
 	if err != nil {
 		return fmt.Errorf("client: encode message: %w", err)
 	}
@@ -245,7 +259,8 @@ func (c *Client) queueWithSync(ctx context.Context, tx *store.Tx, peer key.Sessi
 	if err := c.queue(ctx, tx, peer, content, sentAt, expiry, msgID, kind); err != nil {
 		return err
 	}
-	if peer == c.self {
+	if peer == c.self || peer.Prefix() == key.PrefixGroup {
+		// Our other devices read the group's swarm.
 		return nil
 	}
 	sync := proto.Clone(content).(*wire.Content)
@@ -412,7 +427,11 @@ func (c *Client) deliver(ctx context.Context, it *store.OutboxItem) error {
 	case store.OutboxExpire:
 		err = c.swarmExpire(ctx, splitHashes(it.Data), it.Expiry)
 	default:
-		hash, err = c.storeData(ctx, it.Account, it.Data, it.Timestamp, it.Expiry)
+		if it.Account.Prefix() == key.PrefixGroup {
+			hash, err = c.storeGroupMessage(ctx, it)
+		} else {
+			hash, err = c.storeData(ctx, it.Account, it.Data, it.Timestamp, it.Expiry)
+		}
 	}
 	if err != nil {
 		return c.deliveryFailed(ctx, it, err)
@@ -422,7 +441,7 @@ func (c *Client) deliver(ctx context.Context, it *store.OutboxItem) error {
 		if err := tx.RemoveOutbox(ctx, it.ID); err != nil {
 			return err
 		}
-		if hash != "" && it.Account == c.self {
+		if hash != "" && (it.Account == c.self || it.Account.Prefix() == key.PrefixGroup) {
 			// Our own copy will come back in our retrieves; skip it.
 			if _, err := tx.MarkSeen(ctx, hash, it.Expiry); err != nil {
 				return err

@@ -206,3 +206,21 @@ func rowsOne(res sql.Result, what string) error {
 	}
 	return nil
 }
+
+// FindByHash returns the message of conversation conv stored under swarm
+// hash hash (a group message, as its sender or a receiver knows it), or
+// ErrNotFound.
+func (o ops) FindByHash(ctx context.Context, conv key.SessionID, hash string) (*Message, error) {
+	if hash == "" {
+		return nil, ErrNotFound
+	}
+	m, err := scanMessage(o.q.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages
+		WHERE conversation = ?1 AND (server_hash = ?2 OR sync_hash = ?2) ORDER BY id LIMIT 1`, conv.String(), hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: find message: %w", err)
+	}
+	return m, o.loadReactions(ctx, []*Message{m})
+}

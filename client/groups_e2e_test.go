@@ -1,0 +1,138 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"sotto.dev/client/store"
+	"sotto.dev/key"
+	"sotto.dev/storagerpc"
+)
+
+// groupWait bounds every wait of the group tests.
+const groupWait = 2 * time.Minute
+
+// hasBody reports whether d's history of conv holds a message with body.
+func hasBody(d *device, conv key.SessionID, body string) bool {
+	return slices.ContainsFunc(d.history(conv), func(m *store.Message) bool { return m.Body == body })
+}
+
+// invited waits until d holds an invitation to gid among its requests.
+func invited(d *device, gid key.SessionID) {
+	d.t.Helper()
+	d.waitFor("the invitation to "+gid.String()[:8], groupWait, func() bool {
+		reqs, err := d.c.Store().Requests(context.Background())
+		if err != nil {
+			d.t.Fatal(err)
+		}
+		return slices.ContainsFunc(reqs, func(s *store.Summary) bool { return s.Peer == gid })
+	})
+}
+
+func groupState(d *device, gid key.SessionID) store.GroupState {
+	d.t.Helper()
+	g, err := d.c.Group(context.Background(), gid)
+	if err != nil {
+		return -1
+	}
+	return g.State
+}
+
+// TestGroupSmall: an admin creates a group of two members, who accept and
+// chat; a member is removed and can read and write nothing afterwards.
+func TestGroupSmall(t *testing.T) {
+	nw := devnetTuned(t, 10, nil)
+	ctx := context.Background()
+	admin := newAccount(t, "admin").open(t, nw, "", devOpts{})
+	var ms []*device
+	var ids []key.SessionID
+	for i := range 2 {
+		a := newAccount(t, fmt.Sprintf("m%d", i))
+		ms = append(ms, a.open(t, nw, "", devOpts{}))
+		ids = append(ids, a.id())
+	}
+	gid, err := admin.c.CreateGroup(ctx, "Team", ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		invited(m, gid)
+		if err := m.c.Accept(ctx, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := admin.c.Send(ctx, gid, "hello group", SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		m.waitFor("the admin's message", groupWait, func() bool { return hasBody(m, gid, "hello group") })
+	}
+	if _, err := ms[0].c.Send(ctx, gid, "hi from m0", SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	admin.waitFor("m0's message at the admin", groupWait, func() bool { return hasBody(admin, gid, "hi from m0") })
+	ms[1].waitFor("m0's message at m1", groupWait, func() bool { return hasBody(ms[1], gid, "hi from m0") })
+
+	if err := admin.c.Remove(ctx, gid, ids[1:]); err != nil {
+		t.Fatal(err)
+	}
+	ms[1].waitFor("m1 sees its removal", groupWait, func() bool { return groupState(ms[1], gid) == store.GroupRemoved })
+	if _, err := admin.c.Send(ctx, gid, "after removal", SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ms[0].waitFor("m0 still reads", groupWait, func() bool { return hasBody(ms[0], gid, "after removal") })
+	if hasBody(ms[1], gid, "after removal") {
+		t.Error("the removed member got a message sent after its removal")
+	}
+	checkRemoved(t, admin, ms[1], gid, "after removal")
+}
+
+// checkRemoved checks that removed, a member removed from gid, cannot
+// decrypt the message with body sent afterwards (read from the swarm with
+// the admin's key) nor store anything in the group's swarm.
+func checkRemoved(t *testing.T, admin, removed *device, gid key.SessionID, body string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), groupWait)
+	defer cancel()
+	og, err := admin.c.group(gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := admin.c.groupSwarmOf(og).retrieve(ctx, []storagerpc.Namespace{storagerpc.NamespaceGroupMessages}, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, err := removed.c.Store().Group(ctx, gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := gid.Key()
+	g, err := openGroupObjects(groupOptions{User: removed.c.keys.Ed25519Private(), Public: pub[:], KeysDump: row.KeysDump})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, m := range p.resps[0].Messages {
+		_, _, content, err := decodeGroup(&openGroup{row: row, g: g}, m.Data)
+		if err == nil && content.GetDataMessage().GetBody() == body {
+			t.Errorf("the removed member decrypts %q", body)
+		}
+		og.mu.Lock()
+		_, _, content, err = decodeGroup(og, m.Data)
+		og.mu.Unlock()
+		found = found || err == nil && content.GetDataMessage().GetBody() == body
+	}
+	if !found {
+		t.Errorf("%q is not in the group's swarm", body)
+	}
+	sw := groupSwarm{c: removed.c, id: gid, sign: memberSigner(removed.c.keys.Ed25519Private(), row.AuthData)}
+	now := removed.c.nowMillis()
+	var rpcErr *RPCError
+	if _, err := sw.store(ctx, storagerpc.NamespaceGroupMessages, []byte("intruder"), now, now+60_000); !errors.As(err, &rpcErr) || rpcErr.Status != 401 {
+		t.Errorf("a removed member's store: %v, want 401", err)
+	}
+}
