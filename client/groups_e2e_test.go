@@ -136,3 +136,98 @@ func checkRemoved(t *testing.T, admin, removed *device, gid key.SessionID, body 
 		t.Errorf("a removed member's store: %v, want 401", err)
 	}
 }
+
+// TestGroupLifecycle is the in-process test on real nodes: an
+// admin creates a group of ten, the members accept and chat through 3-hop
+// paths, a member is promoted and then removes another, who can decrypt
+// nothing sent afterwards nor write to the group's swarm; a member
+// restoring on a second device sees the group and its history; the group
+// is disbanded.
+func TestGroupLifecycle(t *testing.T) {
+	nw := devnetTuned(t, 10, nil)
+	ctx := context.Background()
+	adminAcct := newAccount(t, "admin")
+	admin := adminAcct.open(t, nw, "", devOpts{})
+	const n = 9 // members besides the admin: a group of ten
+	accts := make([]*account, n)
+	ms := make([]*device, n)
+	ids := make([]key.SessionID, n)
+	for i := range n {
+		accts[i] = newAccount(t, fmt.Sprintf("m%d", i))
+		ms[i] = accts[i].open(t, nw, "", devOpts{})
+		ids[i] = accts[i].id()
+	}
+	if admin.c.cfg.PathLength != 3 {
+		t.Fatalf("path length %d, want 3 hops", admin.c.cfg.PathLength)
+	}
+	gid, err := admin.c.CreateGroup(ctx, "Ten", ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		invited(m, gid)
+		if err := m.c.Accept(ctx, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := append([]*device{admin}, ms...)
+	everyoneHas := func(ds []*device, body string) {
+		t.Helper()
+		for _, d := range ds {
+			d.waitFor(fmt.Sprintf("%q everywhere", body), groupWait, func() bool { return hasBody(d, gid, body) })
+		}
+	}
+	// Everyone writes once; everyone reads everything.
+	for i, d := range all {
+		if _, err := d.c.Send(ctx, gid, fmt.Sprintf("hello %d", i), SendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range all {
+		everyoneHas(all, fmt.Sprintf("hello %d", i))
+	}
+	gi, err := admin.c.Group(ctx, gid)
+	if err != nil || len(gi.Members) != n+1 || gi.Name != "Ten" {
+		t.Fatalf("admin's view: %+v, %v", gi, err)
+	}
+
+	// m0 is promoted, then removes m1.
+	if err := admin.c.Promote(ctx, gid, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	ms[0].waitFor("m0 is an admin", groupWait, func() bool {
+		g, err := ms[0].c.Group(ctx, gid)
+		return err == nil && g.Admin
+	})
+	if err := ms[0].c.Remove(ctx, gid, ids[1:2]); err != nil {
+		t.Fatal(err)
+	}
+	ms[1].waitFor("m1 sees its removal", groupWait, func() bool { return groupState(ms[1], gid) == store.GroupRemoved })
+	if _, err := ms[2].c.Send(ctx, gid, "after the removal", SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rest := append([]*device{admin, ms[0]}, ms[2:]...)
+	everyoneHas(rest, "after the removal")
+	if hasBody(ms[1], gid, "after the removal") {
+		t.Error("the removed member got a message sent after its removal")
+	}
+	checkRemoved(t, admin, ms[1], gid, "after the removal")
+
+	// m3 restores its account on a second device: the group and its
+	// history come back (user groups, then the group's swarm).
+	m3b := accts[3].open(t, nw, "", devOpts{})
+	m3b.waitFor("the second device has the group's history", groupWait, func() bool {
+		return groupState(m3b, gid) == store.GroupJoined && hasBody(m3b, gid, "hello 0") && hasBody(m3b, gid, "after the removal")
+	})
+	if _, err := m3b.c.Send(ctx, gid, "from m3's second device", SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	everyoneHas(append(rest, m3b), "from m3's second device")
+
+	if err := admin.c.Disband(ctx, gid); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range append(rest[1:], m3b) {
+		d.waitFor("the group is disbanded", groupWait, func() bool { return groupState(d, gid) == store.GroupDestroyed })
+	}
+}
