@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"sotto.dev/attachment"
 	"sotto.dev/client/store"
 	"sotto.dev/config"
 	"sotto.dev/config/groups"
@@ -540,3 +541,41 @@ func (c *Client) Group(ctx context.Context, id key.SessionID) (*GroupInfo, error
 
 // Groups lists the groups of the local database.
 func (c *Client) Groups(ctx context.Context) ([]*store.Group, error) { return c.db.Groups(ctx) }
+
+// UploadGroupPicture encrypts the image at path with a fresh key, uploads
+// it and makes it the group's picture (admins).
+func (c *Client) UploadGroupPicture(ctx context.Context, id key.SessionID, path string) error {
+	if c.net == nil {
+		return ErrNoNetwork
+	}
+	og, err := c.group(id)
+	if err != nil {
+		return err
+	}
+	if _, err := og.adminKey(); err != nil {
+		return err
+	}
+	data, err := readPicture(path)
+	if err != nil {
+		return err
+	}
+	var seed attachment.Seed
+	if _, err := crand.Read(seed[:]); err != nil {
+		return err
+	}
+	defer seed.Wipe()
+	sealed, k, err := attachment.Seal(&seed, attachment.DomainProfilePicture, data)
+	if err != nil {
+		return err
+	}
+	defer k.Wipe()
+	fs, err := c.PickFileServer(ctx)
+	if err != nil {
+		return err
+	}
+	u, _, err := c.net.upload(ctx, fs, sealed, true)
+	if err != nil {
+		return err
+	}
+	return c.SetGroupPicture(ctx, id, u.String(), k[:])
+}
