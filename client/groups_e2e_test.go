@@ -43,9 +43,11 @@ func groupState(d *device, gid key.SessionID) store.GroupState {
 }
 
 // TestGroupSmall: an admin creates a group of two members, who accept and
-// chat; a member is removed and can read and write nothing afterwards.
+// chat (a file, a quote, a reaction, an unsend, the disappearing timer);
+// a member is removed and can read and write nothing afterwards.
 func TestGroupSmall(t *testing.T) {
 	nw := devnetTuned(t, 10, nil)
+	fileServer(t, nw)
 	ctx := context.Background()
 	admin := newAccount(t, "admin").open(t, nw, "", devOpts{})
 	var ms []*device
@@ -76,6 +78,73 @@ func TestGroupSmall(t *testing.T) {
 	}
 	admin.waitFor("m0's message at the admin", groupWait, func() bool { return hasBody(admin, gid, "hi from m0") })
 	ms[1].waitFor("m0's message at m1", groupWait, func() bool { return hasBody(ms[1], gid, "hi from m0") })
+
+	// A file, downloaded by the members by themselves.
+	file := writeFile(t, t.TempDir(), "notes.txt", []byte("group notes"))
+	if _, err := admin.c.Send(ctx, gid, "the notes", SendOptions{Files: []OutgoingFile{{Path: file}}}); err != nil {
+		t.Fatal(err)
+	}
+	ms[0].waitFor("the file downloaded", groupWait, func() bool {
+		for _, m := range ms[0].history(gid) {
+			if m.Body == "the notes" {
+				atts, err := ms[0].c.AttachmentsOf(ctx, m.ID)
+				return err == nil && len(atts) == 1 && atts[0].State == store.AttachmentDone
+			}
+		}
+		return false
+	})
+	// A quote and a reaction.
+	find := func(d *device, body string) *store.Message {
+		for _, m := range d.history(gid) {
+			if m.Body == body {
+				return m
+			}
+		}
+		t.Fatalf("no %q", body)
+		return nil
+	}
+	q := find(ms[1], "hello group").Ref()
+	if _, err := ms[1].c.Send(ctx, gid, "a reply", SendOptions{Quote: &q}); err != nil {
+		t.Fatal(err)
+	}
+	admin.waitFor("the reply", groupWait, func() bool { return hasBody(admin, gid, "a reply") })
+	if r := find(admin, "a reply"); r.Quote == nil || *r.Quote != q {
+		t.Errorf("the reply quotes %+v, want %+v", r.Quote, q)
+	}
+	if _, err := ms[1].c.React(ctx, gid, find(ms[1], "hi from m0").ID, "👍", false); err != nil {
+		t.Fatal(err)
+	}
+	ms[0].waitFor("the reaction", groupWait, func() bool {
+		m := find(ms[0], "hi from m0")
+		return len(m.Reactions) == 1 && m.Reactions[0].Emoji == "👍" && m.Reactions[0].Reactor == ids[1]
+	})
+	// An unsend.
+	if _, err := ms[0].c.Send(ctx, gid, "oops", SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	admin.waitFor("oops", groupWait, func() bool { return hasBody(admin, gid, "oops") })
+	if _, err := ms[0].c.Unsend(ctx, gid, find(ms[0], "oops").ID); err != nil {
+		t.Fatal(err)
+	}
+	admin.waitFor("oops unsent", groupWait, func() bool { return !hasBody(admin, gid, "oops") })
+	// The disappearing timer is the admin's, in the group's info.
+	if err := ms[0].c.SetDisappearing(ctx, gid, store.ExpiryAfterSend, time.Hour); !errors.Is(err, ErrNotAdmin) {
+		t.Errorf("a member sets the timer: %v", err)
+	}
+	if err := admin.c.SetDisappearing(ctx, gid, store.ExpiryAfterSend, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	ms[1].waitFor("the timer", groupWait, func() bool {
+		conv, err := ms[1].c.Store().Conversation(ctx, gid)
+		return err == nil && conv.ExpiryMode == store.ExpiryAfterSend && conv.ExpiryTimer == 3600
+	})
+	if _, err := ms[1].c.Send(ctx, gid, "short-lived", SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	admin.waitFor("short-lived", groupWait, func() bool { return hasBody(admin, gid, "short-lived") })
+	if m := find(admin, "short-lived"); m.ExpiryMode != store.ExpiryAfterSend || m.ExpiresAt != m.SentAt+3600_000 {
+		t.Errorf("the message disappears %v at %d, want after send at %d", m.ExpiryMode, m.ExpiresAt, m.SentAt+3600_000)
+	}
 
 	if err := admin.c.Remove(ctx, gid, ids[1:]); err != nil {
 		t.Fatal(err)
