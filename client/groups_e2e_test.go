@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"sotto.dev/client/store"
+	"sotto.dev/internal/testnet"
 	"sotto.dev/key"
 	"sotto.dev/storagerpc"
 )
@@ -157,13 +160,13 @@ func TestGroupSmall(t *testing.T) {
 	if hasBody(ms[1], gid, "after removal") {
 		t.Error("the removed member got a message sent after its removal")
 	}
-	checkRemoved(t, admin, ms[1], gid, "after removal")
+	checkRemoved(t, nw, admin, ms[1], gid, "after removal")
 }
 
 // checkRemoved checks that removed, a member removed from gid, cannot
-// decrypt the message with body sent afterwards (read from the swarm with
-// the admin's key) nor store anything in the group's swarm.
-func checkRemoved(t *testing.T, admin, removed *device, gid key.SessionID, body string) {
+// decrypt the message with body sent afterwards (read from the swarm's
+// nodes with the admin's key) nor store anything in the group's swarm.
+func checkRemoved(t *testing.T, nw *testnet.Network, admin, removed *device, gid key.SessionID, body string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), groupWait)
 	defer cancel()
@@ -171,10 +174,11 @@ func checkRemoved(t *testing.T, admin, removed *device, gid key.SessionID, body 
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := admin.c.groupSwarmOf(og).retrieve(ctx, []storagerpc.Namespace{storagerpc.NamespaceGroupMessages}, nil, 0)
+	secret, err := og.adminKey()
 	if err != nil {
 		t.Fatal(err)
 	}
+	stored := groupMessages(t, nw, gid, secret, storagerpc.NamespaceGroupMessages)
 	row, err := removed.c.Store().Group(ctx, gid)
 	if err != nil {
 		t.Fatal(err)
@@ -184,8 +188,17 @@ func checkRemoved(t *testing.T, admin, removed *device, gid key.SessionID, body 
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every key message in the swarm, the rekey without it included, is
+	// given to the removed member's keys: none opens the new key.
+	before, _ := g.Keys.Generation()
+	for _, m := range groupMessages(t, nw, gid, secret, storagerpc.NamespaceGroupKeys) {
+		_, _ = g.LoadKeyMessage(m.Hash, m.Data, m.Timestamp)
+	}
+	if after, _ := g.Keys.Generation(); after != before {
+		t.Errorf("the removed member's key generation went from %d to %d", before, after)
+	}
 	found := false
-	for _, m := range p.resps[0].Messages {
+	for _, m := range stored {
 		_, _, content, err := decodeGroup(&openGroup{row: row, g: g}, m.Data)
 		if err == nil && content.GetDataMessage().GetBody() == body {
 			t.Errorf("the removed member decrypts %q", body)
@@ -280,7 +293,7 @@ func TestGroupLifecycle(t *testing.T) {
 	if hasBody(ms[1], gid, "after the removal") {
 		t.Error("the removed member got a message sent after its removal")
 	}
-	checkRemoved(t, admin, ms[1], gid, "after the removal")
+	checkRemoved(t, nw, admin, ms[1], gid, "after the removal")
 
 	// m3 restores its account on a second device: the group and its
 	// history come back (user groups, then the group's swarm).
@@ -299,4 +312,39 @@ func TestGroupLifecycle(t *testing.T) {
 	for _, d := range append(rest[1:], m3b) {
 		d.waitFor("the group is disbanded", groupWait, func() bool { return groupState(d, gid) == store.GroupDestroyed })
 	}
+}
+
+// groupMessages retrieves, directly from every node of gid's swarm and
+// signed with the group key, the messages of namespace ns.
+func groupMessages(t *testing.T, nw *testnet.Network, gid key.SessionID, secret ed25519.PrivateKey, ns storagerpc.Namespace) []storagerpc.RetrievedMessage {
+	t.Helper()
+	_, idx := nw.SwarmOf(gid.Key())
+	seen := map[string]bool{}
+	var out []storagerpc.RetrievedMessage
+	for _, i := range idx {
+		ts := time.Now().UnixMilli()
+		sig := storagerpc.Signature(ed25519.Sign(secret, storagerpc.RetrieveSigMessage(ns, ts)))
+		body, err := storagerpc.EncodeRequest(&storagerpc.RetrieveParams{
+			Account: storagerpc.AccountFromSessionID(gid), Namespace: ns, Timestamp: ts,
+			Auth: storagerpc.Auth{Signature: &sig},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, resp, err := testnet.Post(context.Background(), nw.HTTPClient(), nw.Node(i).URL+"/storage_rpc/v1", body)
+		if err != nil || status != 200 {
+			t.Fatalf("retrieve from node %d: %d %v %s", i, status, err, resp)
+		}
+		var r storagerpc.RetrieveResponse
+		if err := json.Unmarshal(resp, &r); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range r.Messages {
+			if !seen[m.Hash] {
+				seen[m.Hash] = true
+				out = append(out, m)
+			}
+		}
+	}
+	return out
 }
