@@ -2,6 +2,7 @@ package groups
 
 import (
 	"bytes"
+	"crypto/cipher"
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
@@ -101,8 +102,12 @@ type Keys struct {
 	groupSecret ed25519.PrivateKey // nil for members
 	rand        io.Reader
 
-	keys   []keyInfo                     // sorted by keyInfo.compare
-	active map[int64]map[string]struct{} // generation → message hashes
+	memberAEAD    cipher.AEAD // see memberCipher
+	memberAEADSet bool
+	groupXKey     *[32]byte // see groupX
+
+	keys   []keyInfo          // sorted by keyInfo.compare
+	active map[int64]*hashSet // generation → message hashes
 
 	pendingMsg []byte // the admin's own key message, until loaded
 	pendingGen int64
@@ -137,7 +142,7 @@ func NewKeys(o KeysOptions) (*Keys, error) {
 		userX:       x,
 		groupPublic: slices.Clone(o.GroupPublic),
 		rand:        o.Rand,
-		active:      make(map[int64]map[string]struct{}),
+		active:      make(map[int64]*hashSet),
 	}
 	if o.GroupSecret != nil {
 		k.groupSecret = slices.Clone(o.GroupSecret)
@@ -158,6 +163,19 @@ func secretMatches(secret ed25519.PrivateKey, pub ed25519.PublicKey) bool {
 	derived := ed25519.NewKeyFromSeed(secret[:ed25519.SeedSize])
 	defer clear(derived)
 	return bytes.Equal(derived[32:], pub) && bytes.Equal(secret[32:], pub)
+}
+
+// groupX returns the group's X25519 public key, computed once. k.mu is
+// held.
+func (k *Keys) groupX() ([32]byte, error) {
+	if k.groupXKey == nil {
+		x, err := xPublic(k.groupPublic)
+		if err != nil {
+			return x, err
+		}
+		k.groupXKey = &x
+	}
+	return *k.groupXKey, nil
 }
 
 // GroupID returns the group's 03 id.
@@ -190,6 +208,7 @@ func (k *Keys) LoadAdminKey(secret []byte) error {
 		return errText(ErrBadKey, "Failed to load admin key: given secret key does not match group pubkey")
 	}
 	k.groupSecret = sk
+	k.memberAEAD, k.memberAEADSet = nil, false
 	return nil
 }
 
@@ -263,9 +282,7 @@ func (k *Keys) CurrentHashes() []string {
 	defer k.mu.Unlock()
 	var out []string
 	for _, hs := range k.active {
-		for h := range hs {
-			out = append(out, h)
-		}
+		out = append(out, hs.items...)
 	}
 	sort.Strings(out)
 	return slices.Compact(out)
@@ -289,4 +306,5 @@ func (k *Keys) Wipe() {
 		clear(k.keys[i].key[:])
 	}
 	clear(k.pendingKey[:])
+	k.memberAEAD = nil // its key schedule is the runtime's to wipe
 }

@@ -3,7 +3,6 @@ package groups
 import (
 	"fmt"
 	"slices"
-	"sort"
 )
 
 // Dump returns k's state in libsession's keys dump format (§4.6;
@@ -25,12 +24,7 @@ func (k *Keys) Dump() []byte {
 	for _, g := range gens {
 		b = append(b, 'l')
 		b = appendInt(b, g)
-		hashes := make([]string, 0, len(k.active[g]))
-		for h := range k.active[g] {
-			hashes = append(hashes, h)
-		}
-		sort.Strings(hashes)
-		for _, h := range hashes {
+		for _, h := range k.active[g].ordered() {
 			b = appendBytes(b, []byte(h))
 		}
 		b = append(b, 'e')
@@ -94,7 +88,7 @@ func (k *Keys) loadDump(dump []byte) error {
 		}
 		hs := k.active[gen]
 		if hs == nil {
-			hs = make(map[string]struct{})
+			hs = newHashSet()
 			k.active[gen] = hs
 		}
 		for {
@@ -109,7 +103,7 @@ func (k *Keys) loadDump(dump []byte) error {
 			if err != nil {
 				return dumpBTError(err)
 			}
-			hs[string(h)] = struct{}{}
+			hs.add(string(h))
 		}
 	}
 

@@ -1,6 +1,7 @@
 package groups
 
 import (
+	"crypto/cipher"
 	"crypto/ed25519"
 	"fmt"
 	"strings"
@@ -63,7 +64,7 @@ func (k *Keys) parseKeyMessage(data []byte, timestampMs int64) (keys []keyInfo, 
 	if err != nil {
 		return nil, 0, false, btError(err)
 	}
-	groupX, err := xPublic(k.groupPublic)
+	groupX, err := k.groupX()
 	if err != nil {
 		return nil, 0, false, err
 	}
@@ -80,28 +81,20 @@ func (k *Keys) parseKeyMessage(data []byte, timestampMs int64) (keys []keyInfo, 
 		return nil, 0, false, btError(err)
 	}
 
-	// A member's key for every entry: H(X25519(b, groupX) || groupX || B).
-	var memberAEAD interface {
-		Open(dst, nonce, ciphertext, additionalData []byte) ([]byte, error)
-	}
 	admin := k.groupSecret != nil
+	var memberAEAD cipher.AEAD
 	if !admin {
-		xs := xSecret(k.user)
-		mk, ok := memberKey(&xs, &groupX, groupX[:], k.userX[:])
-		clear(xs[:])
-		if ok {
-			memberAEAD, _ = chacha20poly1305.NewX(mk[:])
-		}
-		clear(mk[:])
+		memberAEAD = k.memberCipher(&groupX)
 	}
 	// libsession asserts a 24-byte nonce; a message with another size
 	// decrypts nothing here.
 	validNonce := len(nonce) == chacha20poly1305.NonceSizeX
+	var openBuf [entrySize]byte
 	tryOpen := func(ct []byte) ([]byte, bool) {
 		if memberAEAD == nil || !validNonce {
 			return nil, false
 		}
-		pt, err := memberAEAD.Open(nil, nonce, ct, nil)
+		pt, err := memberAEAD.Open(openBuf[:0], nonce, ct, nil)
 		return pt, err == nil
 	}
 
@@ -251,6 +244,21 @@ func (k *Keys) parseKeyMessage(data []byte, timestampMs int64) (keys []keyInfo, 
 		return nil, 0, false, err
 	}
 	return keys, gen, hasGen, nil
+}
+
+// memberCipher returns the member's cipher of "k" and "+" entries,
+// XChaCha20-Poly1305 keyed with H(X25519(b, groupX) || groupX || B),
+// computed once; nil if the X25519 fails. k.mu is held.
+func (k *Keys) memberCipher(groupX *[32]byte) cipher.AEAD {
+	if !k.memberAEADSet {
+		mk, ok := memberKey(x25519Private(k.user), groupX, groupX[:], k.userX[:])
+		if ok {
+			k.memberAEAD, _ = chacha20poly1305.NewX(mk[:])
+		}
+		clear(mk[:])
+		k.memberAEADSet = true
+	}
+	return k.memberAEAD
 }
 
 // parseSupplement reads the decrypted list of {"g","k","t"} of a
@@ -415,10 +423,10 @@ func (k *Keys) insertKey(hash string, nk *keyInfo) {
 func (k *Keys) addActive(gen int64, hash string) {
 	hs := k.active[gen]
 	if hs == nil {
-		hs = make(map[string]struct{})
+		hs = newHashSet()
 		k.active[gen] = hs
 	}
-	hs[hash] = struct{}{}
+	hs.add(hash)
 }
 
 // removeExpired drops the generations that a later one replaced more

@@ -1,15 +1,17 @@
 package groups
 
 import (
+	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/sha512"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
+	"sync"
 
 	"golang.org/x/crypto/blake2b"
 	"golang.org/x/crypto/chacha20poly1305"
-	"golang.org/x/crypto/curve25519"
 
 	"sotto.dev/identity"
 	"sotto.dev/internal/sodiumrng"
@@ -66,8 +68,12 @@ func userX25519(user ed25519.PrivateKey) ([32]byte, error) { return xPublic(user
 // multi_encrypt.cpp:20-52): H_32[key=SessionGroupKeyMemberKey](X25519(own
 // secret, peer) || sender || recipient). ok is false if the X25519 result
 // is all zero (libsession skips such recipients).
-func memberKey(ownSecret, peer *[32]byte, sender, recipient []byte) (k [32]byte, ok bool) {
-	dh, err := curve25519.X25519(ownSecret[:], peer[:])
+func memberKey(own *ecdh.PrivateKey, peer *[32]byte, sender, recipient []byte) (k [32]byte, ok bool) {
+	pub, err := ecdh.X25519().NewPublicKey(peer[:])
+	if err != nil {
+		return k, false
+	}
+	dh, err := own.ECDH(pub)
 	if err != nil {
 		return k, false
 	}
@@ -75,6 +81,52 @@ func memberKey(ownSecret, peer *[32]byte, sender, recipient []byte) (k [32]byte,
 	clear(dh)
 	return k, true
 }
+
+// x25519Private is the X25519 key of an Ed25519 private key, for
+// memberKey (crypto/ecdh computes its public key once, here).
+func x25519Private(sk ed25519.PrivateKey) *ecdh.PrivateKey {
+	x := xSecret(sk)
+	defer clear(x[:])
+	k, err := ecdh.X25519().NewPrivateKey(x[:])
+	if err != nil {
+		panic(err) // 32 bytes: cannot fail
+	}
+	return k
+}
+
+// sealForMembers encrypts pt for each member with memberKey under nonce,
+// as encrypt_for_multiple does, skipping members whose X25519 fails. It
+// spreads the X25519s, the cost of a large group's rekey, over the CPUs.
+func sealForMembers(group *ecdh.PrivateKey, groupX []byte, members []key.SessionID, nonce, pt []byte) [][]byte {
+	out := make([][]byte, len(members))
+	seal := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			b := members[i].Key()
+			mk, ok := memberKey(group, &b, groupX, b[:])
+			if !ok {
+				continue // libsession's "ignore invalid"
+			}
+			a, _ := chacha20poly1305.NewX(mk[:])
+			clear(mk[:])
+			out[i] = a.Seal(nil, nonce, pt, nil)
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(members)/parallelMin)
+	if workers <= 1 {
+		seal(0, len(members))
+		return out
+	}
+	var wg sync.WaitGroup
+	per := (len(members) + workers - 1) / workers
+	for lo := 0; lo < len(members); lo += per {
+		wg.Go(func() { seal(lo, min(lo+per, len(members))) })
+	}
+	wg.Wait()
+	return out
+}
+
+// parallelMin is the fewest members per goroutine of sealForMembers.
+const parallelMin = 64
 
 // members returns the 05 ids sorted and deduplicated, with their X25519
 // keys.
@@ -108,12 +160,11 @@ func (k *Keys) Rekey(members []key.SessionID) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	groupX, err := xPublic(k.groupPublic)
+	groupX, err := k.groupX()
 	if err != nil {
 		return nil, err
 	}
-	groupXSecret := xSecret(k.groupSecret)
-	defer clear(groupXSecret[:])
+	groupXSecret := x25519Private(k.groupSecret)
 
 	var gen int64
 	if n := len(k.keys); n > 0 {
@@ -152,17 +203,11 @@ func (k *Keys) Rekey(members []key.SessionID) ([]byte, error) {
 	msg = append(msg, 'l')
 
 	count := 0
-	var entry [entrySize]byte
-	for _, m := range ms {
-		b := m.Key()
-		mk, ok := memberKey(&groupXSecret, &b, groupX[:], b[:])
-		if !ok {
-			continue // libsession's "ignore invalid"
+	for _, e := range sealForMembers(groupXSecret, groupX[:], ms, nonce, encKey) {
+		if e != nil {
+			msg = appendBytes(msg, e)
+			count++
 		}
-		a, _ := chacha20poly1305.NewX(mk[:])
-		clear(mk[:])
-		msg = appendBytes(msg, a.Seal(entry[:0], nonce, encKey, nil))
-		count++
 	}
 	if r := count % keyMultiple; r != 0 {
 		junk := make([]byte, entrySize*(keyMultiple-r))
@@ -211,12 +256,11 @@ func (k *Keys) Supplement(members []key.SessionID) ([]byte, error) {
 			return nil, errText(ErrBadKey, fmt.Sprintf("Invalid session ID: expected 05 prefix, got %s", m.Prefix()))
 		}
 	}
-	groupX, err := xPublic(k.groupPublic)
+	groupX, err := k.groupX()
 	if err != nil {
 		return nil, err
 	}
-	groupXSecret := xSecret(k.groupSecret)
-	defer clear(groupXSecret[:])
+	groupXSecret := x25519Private(k.groupSecret)
 
 	supp := []byte{'l'}
 	for _, ki := range k.keys {
@@ -240,16 +284,11 @@ func (k *Keys) Supplement(members []key.SessionID) ([]byte, error) {
 	msg = appendKey(msg, "+")
 	msg = append(msg, 'l')
 	count := 0
-	for _, m := range members {
-		b := m.Key()
-		mk, ok := memberKey(&groupXSecret, &b, groupX[:], b[:])
-		if !ok {
-			continue
+	for _, e := range sealForMembers(groupXSecret, groupX[:], members, nonce, supp) {
+		if e != nil {
+			msg = appendBytes(msg, e)
+			count++
 		}
-		a, _ := chacha20poly1305.NewX(mk[:])
-		clear(mk[:])
-		msg = appendBytes(msg, a.Seal(nil, nonce, supp, nil))
-		count++
 	}
 	if count == 0 {
 		return nil, errText(ErrBadKey, "Unable to construct supplemental messages: invalid session ids given")

@@ -1,6 +1,7 @@
 package groups
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -25,7 +26,8 @@ var (
 	ErrMessageVersion = errors.New("groups: unknown group message version")
 	// ErrMessageSignature: the sender's signature does not verify.
 	ErrMessageSignature = errors.New("groups: bad group message signature")
-	// ErrMessageFormat: the decrypted message is malformed.
+	// ErrMessageFormat: the ciphertext is too short, or the decrypted
+	// message is malformed.
 	ErrMessageFormat = errors.New("groups: malformed group message")
 )
 
@@ -75,7 +77,15 @@ func (k *Keys) EncryptMessage(plaintext []byte, compress bool, padding int) ([]b
 	}
 	k.mu.Lock()
 	encKey, err := k.encKey()
-	user, random := k.user, k.rand
+	user := k.user
+	var nonce [chacha20poly1305.NonceSizeX]byte
+	if err == nil {
+		// The read is under the lock: KeysOptions.Rand need not be safe
+		// for concurrent use, and its draws stay in call order.
+		if _, rerr := io.ReadFull(k.rand, nonce[:]); rerr != nil {
+			err = fmt.Errorf("groups: read message nonce: %w", rerr)
+		}
+	}
 	k.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -110,12 +120,9 @@ func (k *Keys) EncryptMessage(plaintext []byte, compress bool, padding int) ([]b
 		}
 	}
 
-	out := make([]byte, chacha20poly1305.NonceSizeX, len(body)+messageOverhead)
-	if _, err := io.ReadFull(random, out); err != nil {
-		return nil, fmt.Errorf("groups: read message nonce: %w", err)
-	}
+	out := append(make([]byte, 0, len(body)+messageOverhead), nonce[:]...)
 	aead, _ := chacha20poly1305.NewX(encKey[:])
-	return aead.Seal(out, out, body, nil), nil
+	return aead.Seal(out, nonce[:], body, nil), nil
 }
 
 // DecryptMessage decrypts a group message with the pending key or any
@@ -126,24 +133,25 @@ func (k *Keys) EncryptMessage(plaintext []byte, compress bool, padding int) ([]b
 // ErrMessageTooLarge.
 func (k *Keys) DecryptMessage(ct []byte) (sender key.SessionID, plaintext []byte, err error) {
 	if len(ct) < messageOverhead {
-		return key.SessionID{}, nil, errText(ErrNoMessageKey, "ciphertext is too small to be encrypted data")
+		return key.SessionID{}, nil, errText(ErrMessageFormat, "ciphertext is too small to be encrypted data")
 	}
 	nonce, sealed := ct[:chacha20poly1305.NonceSizeX], ct[chacha20poly1305.NonceSizeX:]
 	k.mu.Lock()
 	keys := k.groupKeys()
 	k.mu.Unlock()
 	var body []byte
+	opened := false
 	for i := range keys {
 		aead, _ := chacha20poly1305.NewX(keys[i][:])
 		if pt, err := aead.Open(nil, nonce, sealed, nil); err == nil {
-			body = pt
+			body, opened = pt, true
 			break
 		}
 	}
 	for i := range keys {
 		clear(keys[i][:])
 	}
-	if body == nil {
+	if !opened {
 		return key.SessionID{}, nil, errText(ErrNoMessageKey, "unable to decrypt ciphertext with any current group keys")
 	}
 	return parseMessage(body)
@@ -151,7 +159,13 @@ func (k *Keys) DecryptMessage(ct []byte) (sender key.SessionID, plaintext []byte
 
 // parseMessage reads a decrypted group message body.
 func parseMessage(body []byte) (key.SessionID, []byte, error) {
-	// Trailing zero bytes are padding.
+	bad := func(text string) (key.SessionID, []byte, error) {
+		return key.SessionID{}, nil, errText(ErrMessageFormat, text)
+	}
+	btErr := func(err error) (key.SessionID, []byte, error) {
+		return bad("Failed to parse group message: " + err.Error())
+	}
+	// Trailing zero bytes are padding (all zero: nothing is stripped).
 	end := len(body)
 	for end > 0 && body[end-1] == 0 {
 		end--
@@ -159,92 +173,103 @@ func parseMessage(body []byte) (key.SessionID, []byte, error) {
 	if end > 0 {
 		body = body[:end]
 	}
-	bad := func(text string) (key.SessionID, []byte, error) {
-		return key.SessionID{}, nil, errText(ErrMessageFormat, text)
+	if len(body) == 0 || body[0] != 'd' || body[len(body)-1] != 'e' {
+		return bad("decrypted data is not a bencoded dict")
 	}
 	d, err := newBTDict(body)
 	if err != nil {
-		return bad("Failed to parse group message: " + err.Error())
+		return btErr(err)
 	}
 	ok, err := d.skipUntil("")
 	if err != nil {
-		return bad("Failed to parse group message: " + err.Error())
+		return btErr(err)
 	}
 	if !ok {
-		return bad("group message version tag (\"\") is missing")
+		if d.finished { // libsession reads a value where there is none
+			return btErr(errBT)
+		}
+		return bad(`group message version tag ("") is missing`)
 	}
 	v, err := d.int()
 	if err != nil {
-		return bad("Failed to parse group message: " + err.Error())
+		return btErr(err)
 	}
 	if v != messageVersion {
 		return key.SessionID{}, nil, errText(ErrMessageVersion, fmt.Sprintf("group message version tag (%d) is not compatible (we support v1)", v))
 	}
 	if ok, err = d.skipUntil("a"); err != nil {
-		return bad("Failed to parse group message: " + err.Error())
+		return btErr(err)
 	}
 	if !ok {
 		return bad("missing message author pubkey")
 	}
 	author, err := d.str()
 	if err != nil {
-		return bad("Failed to parse group message: " + err.Error())
+		return btErr(err)
 	}
 	if len(author) != ed25519.PublicKeySize {
-		return bad("message author pubkey is invalid")
+		return bad(fmt.Sprintf("message author pubkey size (%d) is invalid", len(author)))
+	}
+	x, err := xPublic(author)
+	if err != nil {
+		return bad("author ed25519 pubkey is invalid (unable to convert it to a session id)")
 	}
 	var data []byte
-	compressed := false
-	if ok, err = d.skipUntil("d"); err != nil {
-		return bad("Failed to parse group message: " + err.Error())
+	hasD := false
+	if hasD, err = d.skipUntil("d"); err != nil {
+		return btErr(err)
 	}
-	if ok {
+	if hasD {
 		if data, err = d.str(); err != nil {
-			return bad("Failed to parse group message: " + err.Error())
+			return btErr(err)
+		}
+		if len(data) == 0 {
+			return bad(`uncompressed message data ("d") cannot be empty`)
 		}
 	}
 	if ok, err = d.skipUntil("s"); err != nil {
-		return bad("Failed to parse group message: " + err.Error())
+		return btErr(err)
 	}
 	if !ok {
 		return bad("message signature is missing")
 	}
 	sig, err := d.str()
 	if err != nil {
-		return bad("Failed to parse group message: " + err.Error())
+		return btErr(err)
 	}
 	if len(sig) != ed25519.SignatureSize {
-		return bad("message signature is invalid")
+		return bad(fmt.Sprintf("message signature size (%d) is invalid", len(sig)))
 	}
-	if data == nil {
-		if ok, err = d.skipUntil("z"); err != nil {
-			return bad("Failed to parse group message: " + err.Error())
-		}
-		if !ok {
-			return bad("message must contain compressed (z) or uncompressed (d) data")
-		}
+	hasZ, err := d.skipUntil("z")
+	if err != nil {
+		return btErr(err)
+	}
+	switch {
+	case hasZ && hasD:
+		return bad("message signature cannot contain both compressed (z) and uncompressed (d) data")
+	case hasZ:
 		if data, err = d.str(); err != nil {
-			return bad("Failed to parse group message: " + err.Error())
+			return btErr(err)
 		}
-		compressed = true
+		if len(data) == 0 {
+			return bad(`compressed message data ("z") cannot be empty`)
+		}
+	case !hasD:
+		return bad("message must contain compressed (z) or uncompressed (d) data")
 	}
 	if !verify(author, data, sig) {
 		return key.SessionID{}, nil, errText(ErrMessageSignature, "message signature failed validation")
 	}
-	x, err := xPublic(author)
-	if err != nil {
-		return bad("message author pubkey is invalid")
-	}
 	sender := key.AccountID(x)
-	if !compressed {
-		return sender, append([]byte(nil), data...), nil
+	if !hasZ {
+		return sender, bytes.Clone(data), nil
 	}
 	_, dec := zstdCodecs()
 	out, err := dec.DecodeAll(data, nil)
-	if err != nil || len(out) > MaxMessageSize {
-		if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) || len(out) > MaxMessageSize {
-			return key.SessionID{}, nil, errText(ErrMessageTooLarge, "message decompression failed")
-		}
+	switch {
+	case errors.Is(err, zstd.ErrDecoderSizeExceeded), errors.Is(err, zstd.ErrWindowSizeExceeded), err == nil && len(out) > MaxMessageSize:
+		return key.SessionID{}, nil, errText(ErrMessageTooLarge, "message decompression failed")
+	case err != nil:
 		return bad("message decompression failed")
 	}
 	return sender, out, nil

@@ -3,12 +3,14 @@ package groups
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -41,7 +43,7 @@ type vector struct {
 	} `json:"calls"`
 }
 
-func loadVectors(t *testing.T) []vector {
+func loadVectors(t testing.TB) []vector {
 	t.Helper()
 	files := []string{filepath.Join("..", "lsu", "testdata", "libsession-public.json")}
 	own, err := filepath.Glob(filepath.Join("testdata", "*.json"))
@@ -206,7 +208,12 @@ func keysState(k *Keys) map[string]any {
 	}
 	if pk, msg, ok := k.Pending(); ok {
 		m["pending_key"] = hex.EncodeToString(pk[:])
-		m["pending_config"] = hex.EncodeToString(msg)
+		if h := hex.EncodeToString(msg); len(h) > 12000 {
+			sum := sha256.Sum256(msg)
+			m["pending_config_sha256"] = hex.EncodeToString(sum[:])
+		} else {
+			m["pending_config"] = h
+		}
 	}
 	return m
 }
@@ -240,7 +247,7 @@ func (r *replayer) checkErr(where string, err error, res map[string]any) bool {
 	if ok, _ := res["ok"].(bool); !ok {
 		if err == nil {
 			r.t.Errorf("%s: succeeded, want error %q", where, res["error"])
-		} else if err.Error() != res["error"] {
+		} else if err.Error() != res["error"] && !sameBTParseError(err, res["error"]) {
 			r.t.Errorf("%s: error %q, want %q", where, err, res["error"])
 		}
 		return false
@@ -252,9 +259,16 @@ func (r *replayer) checkErr(where string, err error, res map[string]any) bool {
 	return true
 }
 
+// checkHex compares got with the reply's field, or with its SHA-256 in
+// field_sha256 (long values).
 func (r *replayer) checkHex(where, field string, got []byte, res map[string]any) {
 	if want, ok := res[field].(string); ok && hex.EncodeToString(got) != want {
 		r.t.Errorf("%s: %s =\n %x\nwant\n %s", where, field, got, want)
+	}
+	if want, ok := res[field+"_sha256"].(string); ok {
+		if sum := sha256.Sum256(got); hex.EncodeToString(sum[:]) != want {
+			r.t.Errorf("%s: %s has SHA-256 %x, want %s", where, field, sum, want)
+		}
 	}
 }
 
@@ -333,9 +347,6 @@ func (r *replayer) step(j int, s, res map[string]any) {
 		}
 		r.save(s, msg)
 		r.checkHex(where, "key_message", msg, res)
-		if want, ok := res["key_message_sha256"]; ok {
-			t.Logf("%s: key message compared by length only (%v)", where, want)
-		}
 		if want, ok := res["key_message_len"].(float64); ok && int(want) != len(msg) {
 			t.Errorf("%s: key message is %d bytes, want %v", where, len(msg), want)
 		}
@@ -442,6 +453,18 @@ func (r *replayer) step(j int, s, res map[string]any) {
 			t.Errorf("%s: valid = %v, want %v", where, got, want)
 		}
 	}
+}
+
+// oxencParseError matches the texts of oxenc's bt parser exceptions, which
+// libsession passes on for malformed input. Sotto words them its own way
+// (docs/config.md, "Tests").
+var oxencParseError = regexp.MustCompile(`^(expected |Invalid |Unexpected |bt_deserialize|Integer |Tried to |Invalid bt|String deserialization|Cannot create a bt_|next bt dict value|Deserialization failed)`)
+
+// sameBTParseError reports whether the oracle failed in oxenc's bt parser
+// and err is this package's bt decoding error.
+func sameBTParseError(err error, want any) bool {
+	w, _ := want.(string)
+	return oxencParseError.MatchString(w) && strings.Contains(err.Error(), "invalid bt encoding")
 }
 
 // compressedMessage reports whether ct decrypts to a 'z' message.
