@@ -68,6 +68,12 @@ type Push struct {
 // ErrNoKeys is returned by Push and Merge on an object without keys.
 var ErrNoKeys = errors.New("config: no encryption keys")
 
+// Errors of a dump without its state or its data (New wraps them).
+var (
+	ErrDumpState = errors.New(`config: dump has no valid "!" state`)
+	ErrDumpData  = errors.New(`config: dump has no "$" data`)
+)
+
 // maxPendingParts bounds the multi-part messages an object keeps while it
 // waits for their other parts.
 const maxPendingParts = 16
@@ -84,6 +90,8 @@ type Config struct {
 	old       map[string]struct{} // swarm hashes made obsolete, for the next push
 	needsDump bool
 	extra     []byte // the "+" dict of a dump, kept as is
+	// extraFn, when set, gives the "+" dict at each Dump.
+	extraFn func() []byte
 
 	// spare is a copy of msg.data that a Mutate in a clean or waiting
 	// state made and did not change; the next Mutate reuses it.
@@ -470,6 +478,9 @@ func (c *Config) Dump() []byte {
 		b = append(b, 'e')
 	}
 	b = appendBTString(b, "+")
+	if c.extraFn != nil {
+		c.extra = c.extraFn()
+	}
 	if c.extra != nil {
 		b = append(b, c.extra...)
 	} else {
@@ -493,11 +504,11 @@ func (c *Config) loadDump(dump []byte) error {
 	}
 	st, ok := d["!"].(int64)
 	if !ok || st < int64(StateClean) || st > int64(StateWaiting) {
-		return errors.New(`bad or missing "!" state`)
+		return ErrDumpState
 	}
 	data, ok := d["$"].(string)
 	if !ok {
-		return errors.New(`missing "$" data`)
+		return ErrDumpData
 	}
 	c.state = State(st)
 	if c.state == StateDirty {
@@ -606,18 +617,15 @@ func (c *Config) SetSigner(sk ed25519.PrivateKey) error {
 	return nil
 }
 
-// Extra returns the bt-encoded "+" dict of the dumps (data an object keeps
-// locally besides its config, such as the members whose invitation is not
-// sent yet), or nil when there is none.
+// Extra returns the bt-encoded "+" dict of the dump the object was
+// restored from (data an object keeps locally besides its config, such as
+// the group members whose invitation is not sent yet), or nil.
 func (c *Config) Extra() []byte { return bytes.Clone(c.extra) }
 
-// SetExtra replaces the "+" dict of the dumps with extra, a bt-encoded
-// dict (nil for none), and marks the object as needing a dump when that
-// changed anything.
-func (c *Config) SetExtra(extra []byte) {
-	if bytes.Equal(extra, c.extra) {
-		return
-	}
-	c.extra = bytes.Clone(extra)
-	c.needsDump = true
-}
+// SetExtraSource makes Dump write fn's result as the "+" dict: a
+// bt-encoded dict, or nil for an empty one. The object calls ExtraChanged
+// when what fn returns changes.
+func (c *Config) SetExtraSource(fn func() []byte) { c.extraFn = fn }
+
+// ExtraChanged records that the "+" dict changed: the object needs a dump.
+func (c *Config) ExtraChanged() { c.needsDump = true }

@@ -152,14 +152,24 @@ func (i *Info) SetPic(pic config.ProfilePic) error {
 // ExpiryTimer is the disappearing-messages timer, and whether one is
 // stored.
 func (i *Info) ExpiryTimer() (time.Duration, bool) {
-	v, ok := i.Data().IntOK("E")
+	v, ok := i.ExpirySeconds()
 	return time.Duration(v) * time.Second, ok
 }
+
+// ExpirySeconds is the disappearing-messages timer in seconds as stored,
+// and whether one is.
+func (i *Info) ExpirySeconds() (int64, bool) { return i.Data().IntOK("E") }
 
 // SetExpiryTimer sets the disappearing-messages timer, in whole seconds;
 // 0 or less turns it off.
 func (i *Info) SetExpiryTimer(d time.Duration) error {
-	return i.Change(func(dd config.Dict) bool { return setPositive(dd, "E", int64(d/time.Second)) })
+	return i.SetExpirySeconds(int64(d / time.Second))
+}
+
+// SetExpirySeconds sets the disappearing-messages timer in seconds; 0 or
+// less turns it off.
+func (i *Info) SetExpirySeconds(s int64) error {
+	return i.Change(func(d config.Dict) bool { return setPositive(d, "E", s) })
 }
 
 // Created is the group's creation time (unix seconds), and whether it is

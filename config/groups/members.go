@@ -205,6 +205,7 @@ func NewMembers(opts config.Options) (*Members, error) {
 			m.pending[id] = true
 		}
 	}
+	c.SetExtraSource(m.extra)
 	return m, nil
 }
 
@@ -337,7 +338,7 @@ func (ms *Members) SetPendingSend(id key.SessionID, pending bool) {
 	} else {
 		delete(ms.pending, id)
 	}
-	ms.SetExtra(ms.extra())
+	ms.ExtraChanged()
 }
 
 // extra encodes the pending-send list as the dump's extra dict, nil when

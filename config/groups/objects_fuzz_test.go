@@ -1,6 +1,7 @@
 package groups
 
 import (
+	"crypto/ed25519"
 	"testing"
 
 	"sotto.dev/config"
@@ -132,4 +133,38 @@ func toDict(m map[string]any) (config.Dict, bool) {
 		}
 	}
 	return d, true
+}
+
+// FuzzOpenDumps opens a group from arbitrary info and members dumps: Open
+// either fails or gives objects that read, change and dump again.
+func FuzzOpenDumps(f *testing.F) {
+	sk := testGroupKey("fuzzdump")
+	ms, _ := NewMembers(adminOpts(sk))
+	_ = ms.Set(NewMember(testMemberID(f, 1)))
+	in, _ := NewInfo(adminOpts(sk))
+	_ = in.SetName("n")
+	f.Add(in.Dump(), ms.Dump())
+	f.Add([]byte("d1:!i1e1:$3:abce"), []byte("d1:!i0e1:$23:d1:#i0e1:&de1:<le1:=dee1:+d16:pending_send_idsl1:xeee"))
+	user := testGroupKey("fuzzuser")
+	f.Fuzz(func(t *testing.T, infoDump, membersDump []byte) {
+		for _, secret := range []ed25519.PrivateKey{sk, nil} {
+			g, err := Open(Options{User: user, Public: sk.Public().(ed25519.PublicKey), Secret: secret,
+				InfoDump: infoDump, MembersDump: membersDump})
+			if err != nil {
+				continue
+			}
+			_ = g.Info.Fields()
+			for _, m := range g.Members.All() {
+				_ = g.Members.Set(m)
+			}
+			_ = g.Info.SetName("x")
+			_, _ = g.Members.Erase(testMemberID(t, 1))
+			if _, err := NewInfo(config.Options{Signer: sk, Dump: g.Info.Dump()}); err != nil {
+				t.Fatalf("info dump does not reload: %v", err)
+			}
+			if _, err := NewMembers(config.Options{Signer: sk, Dump: g.Members.Dump()}); err != nil {
+				t.Fatalf("members dump does not reload: %v", err)
+			}
+		}
+	})
 }

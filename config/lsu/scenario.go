@@ -16,7 +16,6 @@ import (
 
 // registerScenario registers the scenario command (docs/config.md, "The
 // command language", scenario): named config objects driven step by step.
-// Groups (type "group") are not built yet and are refused.
 func (r *Runner) registerScenario() {
 	r.handlers["scenario"] = runScenario
 }
@@ -39,6 +38,12 @@ type object struct {
 	fields func() map[string]any
 	// step runs a type-specific op; ok is false for an unknown op.
 	step func(op string, q *Request) (rep Reply, ok bool, err error)
+	// group is set for a closed group, which dispatches its steps itself
+	// (scenario_closedgroup.go).
+	group *groupObject
+	// noInner leaves "inner" out of push replies (group configs, which
+	// have no wrapper).
+	noInner bool
 }
 
 func runScenario(q *Request) (Reply, error) {
@@ -89,6 +94,30 @@ func (sc *scenario) step(op string, q *Request) (Reply, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown object %s", name)
 	}
+	if o.group != nil {
+		return o.group.step(op, q)
+	}
+	if rep, ok, err := o.common(op, q); ok {
+		return rep, err
+	}
+	rep, ok, err := o.step(op, q)
+	if !ok {
+		return nil, fmt.Errorf("unknown %s op %s", o.typ, op)
+	}
+	return rep, err
+}
+
+// common runs the steps every config object has; ok is false for another
+// op.
+func (o *object) common(op string, q *Request) (rep Reply, ok bool, err error) {
+	rep, err = o.commonStep(op, q)
+	if err == errUnknownOp {
+		return nil, false, nil
+	}
+	return rep, true, err
+}
+
+func (o *object) commonStep(op string, q *Request) (Reply, error) {
 	switch op {
 	case "push":
 		return o.push(q)
@@ -132,11 +161,7 @@ func (sc *scenario) step(op string, q *Request) (Reply, error) {
 		}
 		return Reply{"layers": layers}, nil
 	}
-	rep, ok, err := o.step(op, q)
-	if !ok {
-		return nil, fmt.Errorf("unknown %s op %s", o.typ, op)
-	}
-	return rep, err
+	return nil, errUnknownOp
 }
 
 // newObject creates a named object: one of the four user configs, from a
@@ -151,7 +176,7 @@ func (sc *scenario) newObject(q *Request) (Reply, error) {
 		return nil, err
 	}
 	if typ == "group" {
-		return nil, errors.New("group objects are not supported yet (closed groups come with the groups issue)")
+		return sc.newGroup(name, q)
 	}
 	build, ok := objectTypes[typ]
 	if !ok {
@@ -254,8 +279,10 @@ func (o *object) push(q *Request) (Reply, error) {
 			return nil, fmt.Errorf("unwrap own push: %w", err)
 		}
 	}
-	rep["inner"] = Hex(inner)
-	rep["inner_len"] = len(inner)
+	if !o.noInner {
+		rep["inner"] = Hex(inner)
+		rep["inner_len"] = len(inner)
+	}
 	layers, err := o.explain(inner, false)
 	if err != nil {
 		return nil, err

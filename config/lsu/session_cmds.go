@@ -6,6 +6,7 @@ import (
 
 	"filippo.io/edwards25519/field"
 
+	"sotto.dev/config/groups"
 	"sotto.dev/identity"
 	"sotto.dev/key"
 	"sotto.dev/sessionproto"
@@ -28,9 +29,35 @@ func (r *Runner) registerSessionCommands() {
 	r.handlers["encrypt_for_multiple_simple"] = cmdEncryptForMultipleSimple
 	r.handlers["decrypt_for_multiple_simple"] = cmdDecryptForMultipleSimple
 	r.handlers["xed25519"] = cmdXEd25519
-	r.handlers["swarm_verify_subaccount_static"] = func(*Request) (Reply, error) {
-		return nil, libErr("swarm_verify_subaccount_static: closed groups (subaccounts) are not implemented yet")
+	r.handlers["swarm_verify_subaccount_static"] = cmdVerifySubaccountStatic
+}
+
+// cmdVerifySubaccountStatic checks a member's subaccount auth data
+// (sign_value) for the group group_id, without a group object
+// (libsession groups::Keys::swarm_verify_subaccount, static form).
+func cmdVerifySubaccountStatic(q *Request) (Reply, error) {
+	gid, err := textField(q, "group_id")
+	if err != nil {
+		return nil, err
 	}
+	gb, err := sessionID(gid, "03")
+	if err != nil {
+		return nil, err
+	}
+	k, err := seedKeys(q, "user_seed")
+	if err != nil {
+		return nil, err
+	}
+	defer k.Wipe()
+	sv, err := needBytes(q, "sign_value")
+	if err != nil {
+		return nil, err
+	}
+	write, del, err := writeDel(q)
+	if err != nil {
+		return nil, err
+	}
+	return Reply{"valid": groups.VerifySubaccount(gb[1:], k.Ed25519Private(), sv, write, del)}, nil
 }
 
 // libErr is an error whose text is libsession-util's exception text,

@@ -17,7 +17,6 @@ func TestSessionCommandsRefuse(t *testing.T) {
 		{"secret key with a foreign public half", `{"cmd":"keypair","seed":"` + alice + alice + `"}`, errSecretKeyMismatch.Error()},
 		{"short x25519_sk", `{"cmd":"xed25519","x25519_sk":"f0","x25519_pk":"` + bobX + `","message":""}`, "x25519_sk must be 32 bytes, not 1"},
 		{"short x25519_pk", `{"cmd":"xed25519","x25519_sk":"` + bobX + `","x25519_pk":"00"}`, "x25519_pk must be 32 bytes, not 1"},
-		{"subaccounts", `{"cmd":"swarm_verify_subaccount_static"}`, "swarm_verify_subaccount_static: closed groups (subaccounts) are not implemented yet"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
