@@ -52,7 +52,7 @@ func (c *Client) CreateGroup(ctx context.Context, name string, members []key.Ses
 		return key.SessionID{}, err
 	}
 	id := key.NewSessionID(key.PrefixGroup, [32]byte(pub))
-	g, err := openGroupObjects(groupOptions{User: c.keys.Ed25519Private(), Public: pub, Secret: secret, Now: c.now})
+	g, err := groups.Open(groups.Options{User: c.keys.Ed25519Private(), Public: pub, Secret: secret, Now: c.now})
 	if err != nil {
 		return key.SessionID{}, err
 	}

@@ -51,7 +51,7 @@ type groupEngine struct {
 type openGroup struct {
 	mu  sync.Mutex
 	row *store.Group
-	g   *groupObjects
+	g   *groups.Group
 }
 
 func (og *openGroup) admin() bool {
@@ -79,7 +79,7 @@ func (c *Client) loadGroups(ctx context.Context) {
 // openGroupRow opens row's objects from its dumps and registers it.
 func (c *Client) openGroupRow(row *store.Group) (*openGroup, error) {
 	pub := row.ID.Key()
-	opts := groupOptions{
+	opts := groups.Options{
 		User: c.keys.Ed25519Private(), Public: ed25519.PublicKey(pub[:]),
 		InfoDump: nonEmpty(row.InfoDump), MembersDump: nonEmpty(row.MembersDump), KeysDump: nonEmpty(row.KeysDump),
 		Now: c.now,
@@ -87,7 +87,7 @@ func (c *Client) openGroupRow(row *store.Group) (*openGroup, error) {
 	if len(row.Secret) == ed25519.PrivateKeySize {
 		opts.Secret = ed25519.PrivateKey(row.Secret)
 	}
-	g, err := openGroupObjects(opts)
+	g, err := groups.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("client: group %s: %w", row.ID, err)
 	}

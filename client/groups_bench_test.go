@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"sotto.dev/config/groups"
 	"sotto.dev/identity"
 	"sotto.dev/key"
 )
@@ -35,7 +36,7 @@ func BenchmarkGroupRekey(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			g, err := openGroupObjects(newGroupOptions(b, admin))
+			g, err := groups.Open(newGroupOptions(b, admin))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -54,13 +55,13 @@ func BenchmarkGroupRekey(b *testing.B) {
 }
 
 // newGroupOptions makes a new group key for admin.
-func newGroupOptions(b *testing.B, admin *identity.Keys) groupOptions {
+func newGroupOptions(b *testing.B, admin *identity.Keys) groups.Options {
 	b.Helper()
 	pub, secret, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return groupOptions{User: admin.Ed25519Private(), Public: pub, Secret: secret}
+	return groups.Options{User: admin.Ed25519Private(), Public: pub, Secret: secret}
 }
 
 // BenchmarkGroupDelivery measures the time from Send on one member's

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"sotto.dev/client/store"
+	"sotto.dev/config/groups"
 	"sotto.dev/internal/testnet"
 	"sotto.dev/key"
 	"sotto.dev/storagerpc"
@@ -184,7 +185,7 @@ func checkRemoved(t *testing.T, nw *testnet.Network, admin, removed *device, gid
 		t.Fatal(err)
 	}
 	pub := gid.Key()
-	g, err := openGroupObjects(groupOptions{User: removed.c.keys.Ed25519Private(), Public: pub[:], KeysDump: row.KeysDump})
+	g, err := groups.Open(groups.Options{User: removed.c.keys.Ed25519Private(), Public: pub[:], KeysDump: row.KeysDump})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -122,7 +122,7 @@ func everyoneReads(t *testing.T, nw *testnet.Network, gid key.SessionID, secret 
 		for _, m := range keyMsgs {
 			_, _ = k.Load(m.Hash, m.Data, m.Timestamp)
 		}
-		og := &openGroup{g: &groupObjects{Keys: k}}
+		og := &openGroup{g: &groups.Group{Keys: k}}
 		reads := false
 		for _, m := range msgs {
 			if _, _, c, err := decodeGroup(og, m.Data); err == nil && c.GetDataMessage().GetBody() == body {
