@@ -1,5 +1,5 @@
-// Package client is the Sotto client engine for one-to-one messaging with
-// Session's wire formats (session-protocol.md §2–§4).
+// Package client is the Sotto client engine for one-to-one and group
+// messaging with Session's wire formats (session-protocol.md §2–§4).
 //
 // A Client owns the account's local database (package store) and its view
 // of the network: it bootstraps the node list from the seeds of a network
@@ -35,6 +35,11 @@
 // our swarm when read), message requests (senders we have not accepted wait
 // until Accept, which sends MessageRequestResponse), blocking, display
 // names (DataMessage.profile), quotes and reactions.
+//
+// Closed groups (03 groups, session-protocol.md §6): the client keeps the
+// groups the user is in (groups.go), long-polls each group's swarm through
+// the same onion paths (grouppoll.go), and sends and receives group
+// messages sealed with the group's key (groupmsg.go); docs/client.md.
 //
 // The client never logs message contents, keys or Session IDs next to
 // network addresses.

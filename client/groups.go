@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -289,10 +290,28 @@ func (c *Client) setUserGroup(ctx context.Context, row *store.Group, erase bool)
 // object that another device of the user changed: a group joined there
 // is joined here (and polled: its history comes from its swarm), an
 // invitation accepted there is accepted here, a promotion there gives the
-// admin key here. It runs with the config objects locked (a MergeFunc's
-// rules): it changes no config object.
-func (c *Client) applyUserGroups(ctx context.Context, _ config.Dict, _ pendingSet) error {
+// admin key here, and a group that another device left (its entry was
+// erased by the merge) is left here. It runs with the config objects
+// locked (a MergeFunc's rules): it changes no config object.
+func (c *Client) applyUserGroups(ctx context.Context, before config.Dict, _ pendingSet) error {
 	var errs []error
+	for raw := range before.Dict("g") {
+		id, err := key.ParseSessionID(hex.EncodeToString([]byte(raw)))
+		if err != nil || id.Prefix() != key.PrefixGroup {
+			continue
+		}
+		if _, ok := c.cs.groups.Group(id); ok {
+			continue
+		}
+		if og, err := c.group(id); err == nil {
+			c.closeGroup(id)
+			errs = append(errs, c.db.SetGroupState(ctx, id, store.GroupLeft, c.nowMillis()))
+			og.mu.Lock()
+			og.row.State = store.GroupLeft
+			og.mu.Unlock()
+			c.emit(Event{Kind: EventGroup, Conversation: id})
+		}
+	}
 	for _, e := range c.cs.groups.Groups() {
 		admin := len(e.SecretKey) == ed25519.PrivateKeySize
 		if !admin && len(e.AuthData) != config.GroupAuthDataSize {

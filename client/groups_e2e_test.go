@@ -307,10 +307,24 @@ func TestGroupLifecycle(t *testing.T) {
 	}
 	everyoneHas(append(rest, m3b), "from m3's second device")
 
+	// m3 leaves on its first device: the second leaves too (user groups),
+	// and the admin removes m3 from the members.
+	if err := ms[3].c.Leave(ctx, gid); err != nil {
+		t.Fatal(err)
+	}
+	m3b.waitFor("the second device left too", groupWait, func() bool { return groupState(m3b, gid) == store.GroupLeft })
+	admin.waitFor("the admin removed m3", groupWait, func() bool {
+		g, err := admin.c.Group(ctx, gid)
+		return err == nil && !slices.ContainsFunc(g.Members, func(m groups.Member) bool { return m.ID == ids[3] })
+	})
+
 	if err := admin.c.Disband(ctx, gid); err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range append(rest[1:], m3b) {
+	for _, d := range rest[1:] {
+		if d == ms[3] {
+			continue
+		}
 		d.waitFor("the group is disbanded", groupWait, func() bool { return groupState(d, gid) == store.GroupDestroyed })
 	}
 }

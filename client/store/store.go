@@ -305,7 +305,7 @@ CREATE TABLE attachments (
 CREATE INDEX attachments_due ON attachments (state, next_attempt);
 ALTER TABLE contacts ADD COLUMN pic_cached TEXT NOT NULL DEFAULT ''; -- the URL of the cached picture
 `,
-	// 6: closed groups (docs/groups.md): the 03 groups the user is in or
+	// 6: closed groups (docs/client.md "Closed groups"): the 03 groups the user is in or
 	// invited to, with the key that opens their swarm (the group's secret
 	// key for an admin, the subaccount auth data for a member) and the
 	// dumps of their keys, info and members objects. A group's
