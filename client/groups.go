@@ -200,8 +200,19 @@ func (c *Client) saveGroupLocked(ctx context.Context, og *openGroup) error {
 
 // pushGroup stores what the admin changed: keyMsg (a rekey or supplement,
 // if not nil) in namespace 12 first, then the info and members objects,
-// which the new key encrypts. Obsolete config messages are deleted.
+// which the new key encrypts. A rekey whose key message is not stored yet
+// (Keys.Pending: the rekey's own push failed, or runs now) is stored first
+// whatever keyMsg is, so that no member gets configs encrypted with a key
+// it cannot have. Obsolete config messages are deleted.
 func (c *Client) pushGroup(ctx context.Context, og *openGroup, keyMsg []byte) error {
+	if keyMsg == nil {
+		og.mu.Lock()
+		_, pending, ok := og.g.Keys.Pending()
+		og.mu.Unlock()
+		if ok {
+			keyMsg = pending
+		}
+	}
 	sw := c.groupSwarmOf(og)
 	ts := c.nowMillis()
 	expiry := ts + ConfigTTL.Milliseconds()
