@@ -55,6 +55,7 @@ type decodedGroup struct {
 	content *wire.Content
 	err     error
 	expires int64
+	retry   bool // seen already: it waited for its key (openGroup.later)
 }
 
 // decodeGroup opens a group message: decrypt (og.mu held), then the

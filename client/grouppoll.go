@@ -181,12 +181,19 @@ func (c *Client) ingestGroupLocked(ctx context.Context, og *openGroup, p *groupP
 		return p.resps[i].Messages
 	}
 	og.mu.Lock()
+	newKey := false
 	for _, m := range msgsOf(0) {
 		if storagerpc.ValidMessageHash(m.Hash) {
-			if _, err := og.g.LoadKeyMessage(m.Hash, m.Data, m.Timestamp); err != nil {
+			found, err := og.g.LoadKeyMessage(m.Hash, m.Data, m.Timestamp)
+			if err != nil {
 				c.log.Debug("group key message not loaded", "error", err)
 			}
+			newKey = newKey || found
 		}
+	}
+	var retry []storagerpc.RetrievedMessage
+	if newKey {
+		retry, og.later = og.later, nil
 	}
 	for i, cfg := range []*config.Config{og.g.Info.Config, og.g.Members.Config} {
 		var in []config.Incoming
@@ -225,20 +232,36 @@ func (c *Client) ingestGroupLocked(ctx context.Context, og *openGroup, p *groupP
 		}
 		og.mu.Lock()
 		d.sender, d.sentAt, d.content, d.err = decodeGroup(og, m.Data)
+		if errors.Is(d.err, groups.ErrNoMessageKey) && len(og.later) < maxLater {
+			og.later = append(og.later, m)
+		}
 		og.mu.Unlock()
 		fresh = append(fresh, d)
+	}
+	// Messages that waited for a key: already marked seen, applied now if
+	// the new key opens them.
+	for _, m := range retry {
+		d := decodedGroup{msg: &m, retry: true}
+		og.mu.Lock()
+		d.sender, d.sentAt, d.content, d.err = decodeGroup(og, m.Data)
+		og.mu.Unlock()
+		if d.err == nil {
+			fresh = append(fresh, d)
+		}
 	}
 
 	now := c.nowMillis()
 	err = c.db.Update(ctx, func(tx *store.Tx) error {
 		for i := range fresh {
 			d := &fresh[i]
-			isNew, err := tx.MarkSeen(ctx, d.msg.Hash, d.expires)
-			if err != nil {
-				return err
-			}
-			if !isNew {
-				continue
+			if !d.retry {
+				isNew, err := tx.MarkSeen(ctx, d.msg.Hash, d.expires)
+				if err != nil {
+					return err
+				}
+				if !isNew {
+					continue
+				}
 			}
 			if d.err != nil {
 				c.log.Debug("undecodable group message", "error", d.err)

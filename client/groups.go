@@ -53,7 +53,13 @@ type openGroup struct {
 	mu  sync.Mutex
 	row *store.Group
 	g   *groups.Group
+	// later holds messages no key opened yet (their key message may come
+	// in a later retrieve): tried again after each new key, then dropped.
+	later []storagerpc.RetrievedMessage
 }
+
+// maxLater bounds openGroup.later.
+const maxLater = 256
 
 func (og *openGroup) admin() bool {
 	og.mu.Lock()
