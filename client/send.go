@@ -409,15 +409,14 @@ func (c *Client) deliver(ctx context.Context, it *store.OutboxItem) error {
 	now := c.nowMillis()
 	if it.Kind != store.OutboxDelete && it.Kind != store.OutboxExpire && it.Expiry <= now {
 		c.log.Debug("dropping expired outbox item", "kind", it.Kind)
-		return c.db.Update(ctx, func(tx *store.Tx) error {
-			if err := tx.RemoveOutbox(ctx, it.ID); err != nil {
-				return err
-			}
-			if it.Kind == store.OutboxMessage && it.MessageID != 0 {
-				return c.setStateTx(ctx, tx, it.MessageID, store.StateFailed)
-			}
-			return nil
-		})
+		return c.dropOutbox(ctx, it)
+	}
+	if it.Account.Prefix() == key.PrefixGroup {
+		if _, err := c.group(it.Account); err != nil {
+			// The user left the group (or was removed): nothing queued
+			// for it can be stored any more.
+			return c.dropOutbox(ctx, it)
+		}
 	}
 	var hash string
 	var err error
@@ -470,6 +469,20 @@ func (c *Client) deliver(ctx context.Context, it *store.OutboxItem) error {
 	}
 	c.emit(events...)
 	return nil
+}
+
+// dropOutbox removes an item that will never be stored; its message, if
+// any, failed.
+func (c *Client) dropOutbox(ctx context.Context, it *store.OutboxItem) error {
+	return c.db.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.RemoveOutbox(ctx, it.ID); err != nil {
+			return err
+		}
+		if it.Kind == store.OutboxMessage && it.MessageID != 0 {
+			return c.setStateTx(ctx, tx, it.MessageID, store.StateFailed)
+		}
+		return nil
+	})
 }
 
 // deliveryFailed schedules the next attempt with exponential backoff; a
