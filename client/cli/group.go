@@ -271,7 +271,7 @@ func (a *app) groupShowCmd(f *chatFlags) *cobra.Command {
 				}
 				if a.json {
 					return a.printJSON(map[string]any{
-						"group": gid.String(), "name": gi.Name, "description": gi.Description, "state": gi.State,
+						"group": gid.String(), "name": gi.Name, "description": gi.Description, "picture": gi.Info.PicURL, "state": gi.State,
 						"admin": gi.Admin, "members": members,
 					})
 				}
@@ -280,6 +280,9 @@ func (a *app) groupShowCmd(f *chatFlags) *cobra.Command {
 				fmt.Fprintf(w, "name: %s\n", gi.Name)
 				if gi.Description != "" {
 					fmt.Fprintf(w, "description: %s\n", gi.Description)
+				}
+				if gi.Info.PicURL != "" {
+					fmt.Fprintf(w, "picture: %s\n", gi.Info.PicURL)
 				}
 				fmt.Fprintf(w, "state: %s\n", gi.State)
 				if gi.Admin {
