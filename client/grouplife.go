@@ -579,3 +579,14 @@ func (c *Client) UploadGroupPicture(ctx context.Context, id key.SessionID, path 
 	}
 	return c.SetGroupPicture(ctx, id, u.String(), k[:])
 }
+
+// Members lists the members of a group the user is in, ordered by ID.
+func (c *Client) Members(_ context.Context, id key.SessionID) ([]GroupMember, error) {
+	og, err := c.group(id)
+	if err != nil {
+		return nil, err
+	}
+	og.mu.Lock()
+	defer og.mu.Unlock()
+	return og.g.Members.All(), nil
+}

@@ -273,6 +273,19 @@ func TestGroupLifecycle(t *testing.T) {
 	if err != nil || len(gi.Members) != n+1 || gi.Name != "Ten" {
 		t.Fatalf("admin's view: %+v, %v", gi, err)
 	}
+	// Every member sees every member, the invitations accepted.
+	ms[n-1].waitFor("the members as the admin wrote them", groupWait, func() bool {
+		list, err := ms[n-1].c.Members(ctx, gid)
+		if err != nil || len(list) != n+1 {
+			return false
+		}
+		for _, m := range list {
+			if m.Invite != groups.InviteAccepted || m.Admin != (m.ID == adminAcct.id()) {
+				return false
+			}
+		}
+		return true
+	})
 
 	// m0 is promoted, then removes m1.
 	if err := admin.c.Promote(ctx, gid, ids[0]); err != nil {
