@@ -73,7 +73,7 @@ func (c *Client) groupLoop(ctx context.Context, id key.SessionID) {
 			return
 		}
 		if og.admin() {
-			if err := c.pushGroup(ctx, og, nil); err != nil && ctx.Err() == nil {
+			if err := c.adminUpkeep(ctx, og); err != nil && ctx.Err() == nil {
 				c.log.Debug("group push failed", "error", err)
 			}
 		}
@@ -294,8 +294,20 @@ func (c *Client) ingestGroupLocked(ctx context.Context, og *openGroup, p *groupP
 }
 
 // applyGroupInfo brings the group's conversation in line with its info:
-// the disappearing timer (Session's groups delete after send).
+// the messages deleted before a time, the disappearing timer (Session's
+// groups delete after send).
 func (c *Client) applyGroupInfo(ctx context.Context, tx *store.Tx, id key.SessionID, info groups.InfoFields, events *[]Event) error {
+	if info.DeleteBefore > 0 || info.DeleteAttachBefore > 0 {
+		// An admin deleted the group's messages (or attachments) up to a
+		// time: gone here too.
+		n, err := tx.DeleteBefore(ctx, id, info.DeleteBefore*1000, info.DeleteAttachBefore*1000)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			*events = append(*events, Event{Kind: EventGroup, Conversation: id})
+		}
+	}
 	secs := uint32(info.ExpiryTimer / time.Second)
 	mode := store.ExpiryAfterSend
 	if secs == 0 {
@@ -366,7 +378,7 @@ func (c *Client) pollGroups(ctx context.Context) error {
 			continue
 		}
 		if og.admin() {
-			if err := c.pushGroup(ctx, og, nil); err != nil {
+			if err := c.adminUpkeep(ctx, og); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -387,4 +399,20 @@ func (c *Client) pollGroups(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// adminUpkeep is an admin's share of a poll round: a rekey when two
+// admins' key messages of one generation met (Keys.NeedsRekey), and the
+// push of what changed.
+func (c *Client) adminUpkeep(ctx context.Context, og *openGroup) error {
+	og.mu.Lock()
+	var err error
+	if og.g.Keys.NeedsRekey() {
+		_, err = og.g.Rekey() // stored by pushGroup from Keys.Pending
+	}
+	og.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return c.pushGroup(ctx, og, nil)
 }

@@ -224,3 +224,29 @@ func (o ops) FindByHash(ctx context.Context, conv key.SessionID, hash string) (*
 	}
 	return m, o.loadReactions(ctx, []*Message{m})
 }
+
+// DeleteBefore deletes the messages of conversation conv sent before
+// before (ms), and the attachments of those sent before attachBefore (ms;
+// 0 for none), as a group's info asks (session-protocol.md §6.2, info
+// "d" and "D"). It reports how many rows went.
+func (o ops) DeleteBefore(ctx context.Context, conv key.SessionID, before, attachBefore int64) (int64, error) {
+	var n int64
+	if attachBefore > 0 {
+		res, err := o.q.ExecContext(ctx, `DELETE FROM attachments WHERE message_id IN
+			(SELECT id FROM messages WHERE conversation = ? AND sent_at < ?)`, conv.String(), attachBefore)
+		if err != nil {
+			return 0, fmt.Errorf("store: delete before: %w", err)
+		}
+		k, _ := res.RowsAffected()
+		n += k
+	}
+	if before > 0 {
+		res, err := o.q.ExecContext(ctx, `DELETE FROM messages WHERE conversation = ? AND sent_at < ?`, conv.String(), before)
+		if err != nil {
+			return 0, fmt.Errorf("store: delete before: %w", err)
+		}
+		k, _ := res.RowsAffected()
+		n += k
+	}
+	return n, nil
+}

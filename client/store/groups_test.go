@@ -80,6 +80,17 @@ func TestGroups(t *testing.T) {
 	if err != nil || len(inbox) != 1 || inbox[0].Peer != gid || inbox[0].DisplayName != "Team" || inbox[0].Messages != 1 {
 		t.Fatalf("inbox = %+v, %v", inbox, err)
 	}
+	// Delete-before: messages sent before 50 go, the one at 50 stays.
+	old := &Message{Conversation: gid, Author: alice, Direction: Incoming, SentAt: 40, ReceivedAt: 40, Body: "old", State: StateReceived}
+	if _, _, err := s.InsertMessage(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.DeleteBefore(ctx, gid, 50, 0); err != nil || n != 1 {
+		t.Fatalf("delete before = %d, %v", n, err)
+	}
+	if hist, err := s.History(ctx, gid, 0); err != nil || len(hist) != 1 || hist[0].Body != "hi all" {
+		t.Fatalf("history after delete-before = %v, %v", hist, err)
+	}
 	if err := s.DeleteGroup(ctx, gid); err != nil {
 		t.Fatal(err)
 	}
