@@ -95,6 +95,7 @@ func (c *Client) storeGroupMessage(ctx context.Context, it *store.OutboxItem) (s
 type groupBatch struct {
 	accepted []key.SessionID // members who accepted their invitation
 	left     []key.SessionID // members who left
+	deleted  []string        // messages their authors deleted, to delete from the swarm (admins)
 }
 
 // applyGroup dispatches a message of group gid from sender.
@@ -174,8 +175,18 @@ func (c *Client) applyGroupUpdate(ctx context.Context, tx *store.Tx, gid key.Ses
 		byAdmin := dc.AdminSignature != nil && signedByAdmin(dc.AdminSignature, msg)
 		var evs []Event
 		for _, h := range dc.MessageHashes {
+			if !storagerpc.ValidMessageHash(h) {
+				continue
+			}
 			m, err := tx.FindByHash(ctx, gid, h)
 			if errors.Is(err, store.ErrNotFound) {
+				if byAdmin {
+					// Not here yet: an admin's delete keeps it out when
+					// it comes.
+					if _, err := tx.MarkSeen(ctx, h, c.nowMillis()+ContentTTL.Milliseconds()); err != nil {
+						return nil, err
+					}
+				}
 				continue
 			}
 			if err != nil {
@@ -183,6 +194,9 @@ func (c *Client) applyGroupUpdate(ctx context.Context, tx *store.Tx, gid key.Ses
 			}
 			if !byAdmin && m.Author != d.sender {
 				continue
+			}
+			if admin {
+				b.deleted = append(b.deleted, h)
 			}
 			ev, err := c.unsendLocal(ctx, tx, m)
 			if err != nil {
@@ -242,6 +256,19 @@ func (c *Client) unsendGroup(ctx context.Context, gid key.SessionID, msgID int64
 		hash = m.ServerHash
 		if hash == "" {
 			hash = m.SyncHash
+		}
+		if hash == "" {
+			// Not known as stored yet: it may be in a store right now. Its
+			// hash is that of its sealed bytes in the outbox.
+			items, err := tx.OutboxFor(ctx, m.ID)
+			if err != nil {
+				return err
+			}
+			for _, it := range items {
+				if it.Account == gid {
+					hash = storagerpc.MessageHash(storagerpc.AccountFromSessionID(gid), storagerpc.NamespaceGroupMessages, it.Data)
+				}
+			}
 		}
 		if _, err := c.unsendLocal(ctx, tx, m); err != nil {
 			return err

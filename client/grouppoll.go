@@ -332,9 +332,15 @@ func (c *Client) applyGroupInfo(ctx context.Context, tx *store.Tx, id key.Sessio
 	return nil
 }
 
-// groupBatchDone does the admin work a retrieve called for: members who
-// accepted their invitation are marked so, members who left are removed.
+// groupBatchDone does the admin work a retrieve called for: messages
+// their authors unsent leave the swarm, members who accepted their
+// invitation are marked so, members who left are removed.
 func (c *Client) groupBatchDone(ctx context.Context, og *openGroup, b *groupBatch) {
+	if len(b.deleted) > 0 && c.net != nil {
+		if err := c.groupSwarmOf(og).remove(ctx, b.deleted); err != nil {
+			c.log.Debug("group: delete unsent messages", "error", err)
+		}
+	}
 	if len(b.accepted) == 0 && len(b.left) == 0 {
 		return
 	}

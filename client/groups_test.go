@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -99,4 +100,71 @@ func TestGroupMessageWaitsForKey(t *testing.T) {
 	if len(history()) != 1 {
 		t.Error("applied twice")
 	}
+}
+
+// TestGroupUnsendQueued: unsending a group message whose store has not
+// been recorded (queued, or being stored right now) names it by the hash
+// of its sealed bytes, so that it is deleted wherever it got to.
+func TestGroupUnsendQueued(t *testing.T) {
+	ctx := context.Background()
+	member := newAccount(t, "member")
+	c, err := Open(Config{Home: t.TempDir()}, member.kf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	adminKeys := newAccount(t, "admin").kf.Keys
+	admin, err := groups.Open(groups.Options{User: adminKeys.Ed25519Private(), Secret: mustGroupKey(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := admin.Keys.Rekey([]key.SessionID{adminKeys.SessionID(), member.id()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid := admin.ID()
+	row := &store.Group{ID: gid, AuthData: make([]byte, 100), State: store.GroupJoined}
+	if err := c.db.SaveGroup(ctx, row); err != nil {
+		t.Fatal(err)
+	}
+	og, err := c.openGroupRow(row)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := og.g.LoadKeyMessage("h0", msg, 1); err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.Send(ctx, gid, "queued", SendOptions{})
+	if !errors.Is(err, ErrNoNetwork) {
+		t.Fatalf("offline send: %v", err)
+	}
+	items, err := c.db.OutboxFor(ctx, m.ID)
+	if err != nil || len(items) != 1 || items[0].Account != gid {
+		t.Fatalf("outbox = %+v, %v", items, err)
+	}
+	want := storagerpc.MessageHash(storagerpc.AccountFromSessionID(gid), storagerpc.NamespaceGroupMessages, items[0].Data)
+	if _, err := c.Unsend(ctx, gid, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	due, err := c.db.DueOutbox(ctx, c.nowMillis()+1, 10)
+	if err != nil || len(due) != 1 {
+		t.Fatalf("outbox after unsend = %+v, %v", due, err)
+	}
+	_, _, content, err := decodeGroup(og, due[0].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc := content.GetDataMessage().GetGroupUpdateMessage().GetDeleteMemberContent()
+	if dc == nil || len(dc.MessageHashes) != 1 || dc.MessageHashes[0] != want || dc.AdminSignature != nil {
+		t.Errorf("delete = %v, want hash %s without an admin signature", dc, want)
+	}
+}
+
+func mustGroupKey(t *testing.T) ed25519.PrivateKey {
+	t.Helper()
+	_, sk, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sk
 }

@@ -250,3 +250,8 @@ func (o ops) DeleteBefore(ctx context.Context, conv key.SessionID, before, attac
 	}
 	return n, nil
 }
+
+// OutboxFor lists the outbox items of the local message messageID.
+func (o ops) OutboxFor(ctx context.Context, messageID int64) ([]*OutboxItem, error) {
+	return o.outboxQuery(ctx, `message_id = ? ORDER BY id`, messageID)
+}
