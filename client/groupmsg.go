@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"sotto.dev/client/store"
+	"sotto.dev/config/groups"
 	"sotto.dev/key"
 	"sotto.dev/storagerpc"
 	"sotto.dev/wire"
@@ -317,6 +318,11 @@ func (c *Client) applyGroupInvitation(ctx context.Context, tx *store.Tx, sender 
 		pub := gid.Key()
 		msg := sigInvite + c.self.String() + strconv.FormatInt(sentAt, 10)
 		if len(inv.AdminSignature) != ed25519.SignatureSize || !ed25519.Verify(ed25519.PublicKey(pub[:]), []byte(msg), inv.AdminSignature) {
+			return nil, nil
+		}
+		// The auth data must be the group's grant to us: a subaccount
+		// that opens the group's swarm.
+		if !groups.VerifySubaccount(ed25519.PublicKey(pub[:]), c.keys.Ed25519Private(), inv.MemberAuthData, false, false) {
 			return nil, nil
 		}
 		row, err := tx.Group(ctx, gid)

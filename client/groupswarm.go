@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"sotto.dev/client/path"
@@ -130,7 +131,7 @@ func (g groupSwarm) retrieve(ctx context.Context, spaces []storagerpc.Namespace,
 	refused := 0
 	var first *RPCError
 	for i, r := range batch.Results {
-		if r.Code != 200 {
+		if r.Code != http.StatusOK {
 			refused++
 			if first == nil {
 				first = &RPCError{Method: storagerpc.MethodRetrieve, Status: r.Code, Body: string(r.Body)}
