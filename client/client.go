@@ -81,7 +81,7 @@ type Client struct {
 	kickAttach chan struct{} // attachments and pictures to download (download.go)
 
 	inflightMu sync.Mutex
-	inflight   map[int64]bool // outbox items being delivered
+	inflight   map[int64]chan struct{} // outbox items being delivered; closed when the attempt ends
 
 	fallbacks atomic.Int64 // nodes found not to hold long polls
 
@@ -163,7 +163,7 @@ func Open(cfg Config, kf *identity.KeyFile) (*Client, error) {
 		kickOutbox: make(chan struct{}, 1),
 		kickExpiry: make(chan struct{}, 1),
 		kickAttach: make(chan struct{}, 1),
-		inflight:   map[int64]bool{},
+		inflight:   map[int64]chan struct{}{},
 	}
 	id, ok, err := db.Setting(ctx, settingSessionID)
 	switch {

@@ -305,28 +305,40 @@ func (c *Client) deliverMessage(ctx context.Context, msg *store.Message) (*store
 	return msg, nil
 }
 
-// claim marks an outbox item as being delivered; false if it already is.
-func (c *Client) claim(id int64) bool {
+// claim marks an outbox item as being delivered; when it already is, it
+// returns false and a channel closed when that attempt ends.
+func (c *Client) claim(id int64) (bool, <-chan struct{}) {
 	c.inflightMu.Lock()
 	defer c.inflightMu.Unlock()
-	if c.inflight[id] {
-		return false
+	if ch, ok := c.inflight[id]; ok {
+		return false, ch
 	}
-	c.inflight[id] = true
-	return true
+	c.inflight[id] = make(chan struct{})
+	return true, nil
 }
 
 func (c *Client) release(id int64) {
 	c.inflightMu.Lock()
 	defer c.inflightMu.Unlock()
-	delete(c.inflight, id)
+	if ch, ok := c.inflight[id]; ok {
+		close(ch)
+		delete(c.inflight, id)
+	}
 }
 
 // deliverClaimed delivers one outbox item unless another goroutine is
-// already delivering it or delivered it since it was listed.
+// already delivering it (then it waits for that attempt to end, so that a
+// caller that flushes before stopping Serve does not cut it short) or
+// delivered it since it was listed.
 func (c *Client) deliverClaimed(ctx context.Context, it *store.OutboxItem) error {
-	if !c.claim(it.ID) {
-		return nil
+	ok, busy := c.claim(it.ID)
+	if !ok {
+		select {
+		case <-busy:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	defer c.release(it.ID)
 	cur, err := c.db.OutboxItem(ctx, it.ID)
