@@ -150,6 +150,12 @@ func (gr *groupObject) step(op string, q *Request) (Reply, error) {
 		switch {
 		case op == "push" && len(o.opts.Keys) == 0:
 			return nil, errTextNoEncKey
+		case op == "explain" && q.Has("wrapped"):
+			// Group configs have no wrapper: the oracle answers an
+			// unwrapping explain with nothing.
+			if w, err := jsonBoolOr(q, "wrapped", false); err != nil || w {
+				return Reply{}, err
+			}
 		case op == "merge" && len(o.opts.Keys) == 0:
 			// The oracle reads the messages before it fails.
 			msgs, err := q.List("messages")
@@ -263,9 +269,12 @@ func (gr *groupObject) groupStep(op string, q *Request) (Reply, error) {
 		if err != nil {
 			return nil, err
 		}
-		ts, err := intField(q, "timestamp_ms")
+		ts, ok, err := jsonInt(q, "timestamp_ms", false)
 		if err != nil {
 			return nil, err
+		}
+		if !ok {
+			return nil, errNotFound("timestamp_ms")
 		}
 		found, err := g.LoadKeyMessage(hash, data, ts)
 		if err != nil {
@@ -294,13 +303,16 @@ func (gr *groupObject) groupStep(op string, q *Request) (Reply, error) {
 		if err != nil {
 			return nil, err
 		}
-		compress, err := boolField(q, "compress", true)
+		compress, err := jsonBoolOr(q, "compress", true)
 		if err != nil {
 			return nil, err
 		}
-		padding := int64(256)
-		if err := setOpt(q, "padding", optInt, &padding); err != nil {
+		padding, ok, err := jsonInt(q, "padding", false)
+		if err != nil {
 			return nil, err
+		}
+		if !ok {
+			padding = 256
 		}
 		ct, err := g.Keys.EncryptMessage(pt, compress, int(padding))
 		if err != nil {
@@ -325,11 +337,11 @@ func (gr *groupObject) groupStep(op string, q *Request) (Reply, error) {
 		if err != nil {
 			return nil, err
 		}
-		write, err := boolField(q, "write", true)
+		write, err := jsonBoolOr(q, "write", true)
 		if err != nil {
 			return nil, err
 		}
-		del, err := boolField(q, "del", false)
+		del, err := jsonBoolOr(q, "del", false)
 		if err != nil {
 			return nil, err
 		}
@@ -384,10 +396,10 @@ func (gr *groupObject) groupStep(op string, q *Request) (Reply, error) {
 // writeDel reads the write and del flags of a verification (both default
 // to false).
 func writeDel(q *Request) (write, del bool, err error) {
-	if write, err = boolField(q, "write", false); err != nil {
+	if write, err = jsonBoolOr(q, "write", false); err != nil {
 		return false, false, err
 	}
-	del, err = boolField(q, "del", false)
+	del, err = jsonBoolOr(q, "del", false)
 	return write, del, err
 }
 
@@ -666,6 +678,16 @@ func jsonInt(q *Request, name string, boolOK bool) (int64, bool, error) {
 		}
 	}
 	return 0, false, errType("number", raw)
+}
+
+// jsonBoolOr reads a boolean, def when it is absent; null and other types
+// are type errors.
+func jsonBoolOr(q *Request, name string, def bool) (bool, error) {
+	v, ok, err := jsonBool(q, name)
+	if !ok {
+		return def, err
+	}
+	return v, err
 }
 
 // jsonBool reads a boolean; null and other types are type errors.

@@ -641,6 +641,50 @@ def topic_keys():
     v.do("keys_state", "o")
     vecs.append(v)
 
+    # two admins rekey the same generation
+    adm2 = User("keys-adm2")
+    v = Vec("groups.keys_rekey_collision",
+            "two admins rekey generation 1 at the same time over different member lists: everyone who loads "
+            "both holds two generation-1 keys (ordered by timestamp, not by key bytes), admins see needs_rekey, messages "
+            "under either key decrypt; a third rekey (generation 2) settles it", rng=True)
+    setup(v, adm, g, [adm, adm2, m0, m1])
+    v.do("push", "adm", conf="members", save="mm0", confirm="mh0")
+    v.admin("b", adm2, g)
+    v.load("b", "kh0", "k0", T0)
+    v.merge("b", "members", ("mh0", "mm0"))
+    v.member("m0", m0, g)
+    v.load("m0", "kh0", "k0", T0)
+    v.do("member_erase", "adm", session_id=m1.sid)
+    v.do("member_set", "b", member={"session_id": m2.sid})
+    v.do("rekey", "adm", save="ka")
+    v.do("rekey", "b", save="kb")
+    v.do("encrypt_message", "adm", plaintext_text="under A's pending key", save="ea")
+    v.do("encrypt_message", "b", plaintext_text="under B's pending key", save="eb")
+    # A's message is stored 5 ms after B's: the two generation-1 keys sort by timestamp before key
+    v.load("adm", "kha", "ka", T0 + MIN + 5)
+    v.load("b", "khb", "kb", T0 + MIN)
+    v.load("adm", "khb", "kb", T0 + MIN)
+    v.load("b", "kha", "ka", T0 + MIN + 5)
+    v.do("keys_state", "adm")
+    v.do("keys_state", "b")
+    v.load("m0", "khb", "kb", T0 + MIN)
+    v.load("m0", "kha", "ka", T0 + MIN + 5)
+    v.do("keys_state", "m0")
+    v.do("keys_dump", "m0")
+    v.do("decrypt_message", "m0", data_ref="ea")
+    v.do("decrypt_message", "m0", data_ref="eb")
+    v.do("encrypt_message", "m0", plaintext_text="after the collision", save="em")
+    v.do("decrypt_message", "adm", data_ref="em")
+    v.do("decrypt_message", "b", data_ref="em")
+    v.do("rekey", "adm", save="k2")
+    v.load("adm", "kh2", "k2", T0 + 2 * MIN)
+    v.load("b", "kh2", "k2", T0 + 2 * MIN)
+    v.load("m0", "kh2", "k2", T0 + 2 * MIN)
+    v.do("keys_state", "adm")
+    v.do("keys_state", "b")
+    v.do("keys_dump", "m0")
+    vecs.append(v)
+
     # malformed and foreign key messages
     other = Group("keys-other")
     v = Vec("groups.keys_bad_messages",
@@ -795,6 +839,29 @@ def topic_members():
     v.do("push", "adm", conf="members", save="pe", confirm="he")
     v.merge("m0", "members", ("he", "pe"))
     v.do("get", "m0", conf="members")
+    vecs.append(v)
+
+    v = Vec("groups.members_full_profiles_size",
+            "members with full profiles (unicode name, picture URL and key): 700 push (compressed) and a member "
+            "merges them; 1,500 exceed what libsession 1.2.0 pushes (\"Config data is too large\", no "
+            "multipart) and the object is left as it was; without profiles 1,000 push (groups.rekey_1000_members)")
+    setup(v, adm, g, [adm, m0])
+    v.member("m0", m0, g)
+    v.load("m0", "kh0", "k0", T0)
+
+    def profiles(lo, hi):
+        return [{"session_id": filler("prof%d" % i), "name": "Member number %d ✓" % i,
+                 "pic_url": "http://filev2.getsession.org/file/%d" % (10 ** 9 + i),
+                 "pic_key": sha("sotto-groups:pic:%d" % i)} for i in range(lo, hi)]
+
+    v.do("member_set", "adm", members=profiles(0, 700))
+    v.do("push", "adm", conf="members", save="mm1", confirm="mh1")
+    v.merge("m0", "members", ("mh1", "mm1"))
+    v.do("member_set", "adm", members=profiles(700, 1500))
+    v.fail("push", "adm", conf="members")
+    v.do("member_erase", "adm", session_id=filler("prof1499"))
+    v.fail("push", "adm", conf="members")
+    v.do("current_hashes", "adm", conf="members")
     vecs.append(v)
 
     v = Vec("groups.members_member_cannot_write",

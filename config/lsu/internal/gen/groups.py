@@ -9,7 +9,7 @@ objects restored from them. It reuses gen.py's helpers and format.
 
     python3 config/lsu/internal/gen/groups.py [--oracle PATH] [--out DIR]
 
-No command here draws randomness. Replies keep of "layers" only what the
+Only groups.obj.inputs draws randomness (its rng_seed gives the nonces). Replies keep of "layers" only what the
 replay compares (whether a push is compressed, and then its bt).
 """
 
@@ -246,7 +246,7 @@ def vec_inputs():
     U = {t: user(t)[1] for t in USERS}
     g = "inputs"
     m0, m1 = U["m0"], U["m1"]
-    return [sc([
+    return [dict(rng_seed="0a", **sc([
         new_group("A", "adm", g, True), new_group("M", "m0", g, False),
         {"op": "key_supplement", "obj": "M", "session_ids": ["zz"], "may_fail": True},
         {"op": "key_supplement", "obj": "A", "session_ids": ["zz"], "may_fail": True},
@@ -287,7 +287,27 @@ def vec_inputs():
         {"op": "swarm_subaccount_sign", "obj": "A", "msg": "00", "may_fail": True},
         {"op": "load_admin_key", "obj": "M", "may_fail": True},
         {"op": "push", "obj": "A", "conf": 5, "may_fail": True},
-    ])]
+        {"op": "member_set", "obj": "A", "member": {"session_id": m0}},
+        {"op": "rekey", "obj": "A", "save": "k"},
+        {"op": "load_key_message", "obj": "A", "hash": "h", "data_ref": "k", "timestamp_ms": 1.9},
+        {"op": "load_key_message", "obj": "M", "hash": "h", "data_ref": "k", "timestamp_ms": True, "may_fail": True},
+        {"op": "load_key_message", "obj": "M", "hash": 5, "data_ref": "k", "timestamp_ms": 1, "may_fail": True},
+        {"op": "load_key_message", "obj": "M", "hash": "h", "data_ref": "k", "timestamp_ms": None, "may_fail": True},
+        {"op": "keys_state", "obj": "A"},
+        {"op": "encrypt_message", "obj": "A", "plaintext": "00", "padding": 1.5, "compress": False},
+        {"op": "encrypt_message", "obj": "A", "plaintext": "00", "padding": None, "may_fail": True},
+        {"op": "encrypt_message", "obj": "A", "plaintext": "00", "padding": True, "may_fail": True},
+        {"op": "encrypt_message", "obj": "A", "plaintext": "00", "compress": None, "may_fail": True},
+        {"op": "encrypt_message", "obj": "A", "plaintext": "00", "compress": 0, "may_fail": True},
+        {"op": "swarm_make_subaccount", "obj": "A", "session_id": m0, "write": None, "may_fail": True},
+        {"op": "swarm_make_subaccount", "obj": "A", "session_id": m0, "del": 1, "may_fail": True},
+        {"op": "swarm_subaccount_token", "obj": "A", "session_id": m0, "write": None, "may_fail": True},
+        {"op": "swarm_verify_subaccount", "obj": "M", "sign_value": "00", "write": None, "may_fail": True},
+        {"op": "swarm_verify_subaccount", "obj": "M", "sign_value": "00", "del": "x", "may_fail": True},
+        {"op": "push", "obj": "A", "conf": "info", "save": "p"},
+        {"op": "explain", "obj": "A", "conf": "info", "data_ref": "p", "wrapped": True},
+        {"op": "explain", "obj": "A", "conf": "info", "data_ref": "p", "wrapped": False},
+    ]))]
 
 
 def vec_random(n):
