@@ -1,5 +1,5 @@
-// Package client is the Sotto client engine for one-to-one messaging with
-// Session's wire formats (session-protocol.md §2–§4).
+// Package client is the Sotto client engine for one-to-one and group
+// messaging with Session's wire formats (session-protocol.md §2–§4).
 //
 // A Client owns the account's local database (package store) and its view
 // of the network: it bootstraps the node list from the seeds of a network
@@ -35,6 +35,11 @@
 // our swarm when read), message requests (senders we have not accepted wait
 // until Accept, which sends MessageRequestResponse), blocking, display
 // names (DataMessage.profile), quotes and reactions.
+//
+// Closed groups (03 groups, session-protocol.md §6): the client keeps the
+// groups the user is in (groups.go), long-polls each group's swarm through
+// the same onion paths (grouppoll.go), and sends and receives group
+// messages sealed with the group's key (groupmsg.go); docs/client.md.
 //
 // The client never logs message contents, keys or Session IDs next to
 // network addresses.
@@ -76,7 +81,7 @@ type Client struct {
 	kickAttach chan struct{} // attachments and pictures to download (download.go)
 
 	inflightMu sync.Mutex
-	inflight   map[int64]bool // outbox items being delivered
+	inflight   map[int64]chan struct{} // outbox items being delivered; closed when the attempt ends
 
 	fallbacks atomic.Int64 // nodes found not to hold long polls
 
@@ -84,6 +89,8 @@ type Client struct {
 	devs devices    // the devices list (devices.go)
 
 	att attachments // downloads and pictures (download.go)
+
+	grp groupEngine // closed groups (groups.go)
 
 	serving   atomic.Bool
 	closeOnce sync.Once
@@ -156,7 +163,7 @@ func Open(cfg Config, kf *identity.KeyFile) (*Client, error) {
 		kickOutbox: make(chan struct{}, 1),
 		kickExpiry: make(chan struct{}, 1),
 		kickAttach: make(chan struct{}, 1),
-		inflight:   map[int64]bool{},
+		inflight:   map[int64]chan struct{}{},
 	}
 	id, ok, err := db.Setting(ctx, settingSessionID)
 	switch {
@@ -173,6 +180,7 @@ func Open(cfg Config, kf *identity.KeyFile) (*Client, error) {
 		}
 	}
 	c.loadConfigs(ctx)
+	c.loadGroups(ctx)
 	c.openDevices(ctx)
 	if err := c.checkRemoved(); err != nil {
 		return nil, err
@@ -275,7 +283,7 @@ func (c *Client) Serve(ctx context.Context) error {
 	}
 	defer c.setStopServe(nil)
 	var wg sync.WaitGroup
-	for _, loop := range []func(context.Context){c.receiveLoop, c.outboxLoop, c.expiryLoop, c.housekeeping, c.configLoop, c.devicesLoop, c.attachmentLoop} {
+	for _, loop := range []func(context.Context){c.receiveLoop, c.outboxLoop, c.expiryLoop, c.housekeeping, c.configLoop, c.devicesLoop, c.attachmentLoop, c.groupsLoop} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -303,6 +311,9 @@ func (c *Client) Sync(ctx context.Context) error {
 		return err
 	}
 	if err := c.pushAllConfigs(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.pollGroups(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.FlushOutbox(ctx); err != nil {

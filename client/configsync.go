@@ -215,7 +215,7 @@ func (c *Client) loadUserConfigs(ctx context.Context) error {
 			}
 			s.groups = g
 			return g.Config, g.Push, nil
-		}, nil, nil),
+		}, c.applyUserGroups, nil),
 	)
 }
 

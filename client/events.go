@@ -45,12 +45,16 @@ const (
 	// EventPicture: a contact's profile picture was downloaded and
 	// cached (ContactPicture reads it). Conversation is the contact.
 	EventPicture
+	// EventGroup: a group changed: joined, left, removed from, disbanded,
+	// its info or members. Conversation is the group.
+	EventGroup
 )
 
 var eventNames = map[EventKind]string{
 	EventMessage: "message", EventState: "state", EventTyping: "typing", EventUnsent: "unsent",
 	EventExpired: "expired", EventReaction: "reaction", EventRequest: "request", EventApproved: "approved",
 	EventDisappearing: "disappearing", EventSynced: "synced", EventAttachment: "attachment", EventPicture: "picture",
+	EventGroup: "group",
 }
 
 // String returns the kind's name.

@@ -123,6 +123,9 @@ func (c *Client) SendTyping(ctx context.Context, peer key.SessionID, started boo
 // is blanked here. Copies in peer's swarm are peer's to delete, which its
 // client does when it gets the request.
 func (c *Client) Unsend(ctx context.Context, peer key.SessionID, msgID int64) (*store.Message, error) {
+	if peer.Prefix() == key.PrefixGroup {
+		return c.unsendGroup(ctx, peer, msgID)
+	}
 	var out *store.Message
 	err := c.db.Update(ctx, func(tx *store.Tx) error {
 		m, err := tx.Message(ctx, msgID)
@@ -222,6 +225,19 @@ func (c *Client) React(ctx context.Context, peer key.SessionID, msgID int64, emo
 // with peer and tells peer (and our other devices) with an expiration
 // timer update. Messages sent from now on carry the setting.
 func (c *Client) SetDisappearing(ctx context.Context, peer key.SessionID, mode store.ExpiryMode, timer time.Duration) error {
+	if peer.Prefix() == key.PrefixGroup {
+		// A group's timer is in its info (admins); groups delete after
+		// send only.
+		switch {
+		case mode == store.ExpiryAfterRead:
+			return errors.New("client: groups only delete messages after send")
+		case mode == store.ExpiryOff:
+			timer = 0
+		case timer < MinDisappearTimer || timer > MaxDisappearTimer:
+			return ErrTimer
+		}
+		return c.setGroupTimer(ctx, peer, timer)
+	}
 	defer c.lockChange()()
 	if peer.Prefix() != key.PrefixStandard {
 		return ErrBadRecipient
@@ -266,6 +282,9 @@ func (c *Client) SetDisappearing(ctx context.Context, peer key.SessionID, mode s
 // Accept takes peer out of the message requests: its messages join the
 // inbox and peer gets a MessageRequestResponse.
 func (c *Client) Accept(ctx context.Context, peer key.SessionID) error {
+	if peer.Prefix() == key.PrefixGroup {
+		return c.AcceptInvite(ctx, peer)
+	}
 	defer c.lockChange()()
 	err := c.db.Update(ctx, func(tx *store.Tx) error {
 		ok, err := tx.RemoveRequest(ctx, peer)
@@ -305,6 +324,9 @@ func (c *Client) queueRequestResponse(ctx context.Context, tx *store.Tx, peer ke
 // Decline deletes the message request from peer and its messages. Later
 // messages from peer make a new request (Block stops them).
 func (c *Client) Decline(ctx context.Context, peer key.SessionID) error {
+	if peer.Prefix() == key.PrefixGroup {
+		return c.DeclineInvite(ctx, peer)
+	}
 	defer c.lockChange()()
 	err := c.db.Update(ctx, func(tx *store.Tx) error {
 		ok, err := tx.RemoveRequest(ctx, peer)

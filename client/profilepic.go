@@ -63,20 +63,9 @@ func (c *Client) UploadProfilePicture(ctx context.Context, path string) error {
 	if c.net == nil {
 		return ErrNoNetwork
 	}
-	f, err := os.Open(path)
+	data, err := readPicture(path)
 	if err != nil {
 		return err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxPictureSize+1))
-	if err != nil {
-		return err
-	}
-	if len(data) > MaxPictureSize {
-		return fmt.Errorf("client: a profile picture is at most %d bytes", MaxPictureSize)
-	}
-	if _, _, err := image.DecodeConfig(bytes.NewReader(data)); err != nil {
-		return fmt.Errorf("client: %s is not a PNG, JPEG or GIF image: %w", path, err)
 	}
 	seed := attachment.Seed(c.keys.Seed32())
 	defer seed.Wipe()
@@ -103,6 +92,27 @@ func (c *Client) UploadProfilePicture(ctx context.Context, path string) error {
 		return err
 	}
 	return c.SetProfilePicture(ctx, u.String(), k[:])
+}
+
+// readPicture reads the image at path: a PNG, JPEG or GIF of at most
+// MaxPictureSize bytes.
+func readPicture(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxPictureSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxPictureSize {
+		return nil, fmt.Errorf("client: a profile picture is at most %d bytes", MaxPictureSize)
+	}
+	if _, _, err := image.DecodeConfig(bytes.NewReader(data)); err != nil {
+		return nil, fmt.Errorf("client: %s is not a PNG, JPEG or GIF image: %w", path, err)
+	}
+	return data, nil
 }
 
 func (c *Client) recordUpload(ctx context.Context, url string, exp time.Time) error {

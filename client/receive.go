@@ -266,6 +266,7 @@ func encodeWithWait(p storagerpc.Request, wait time.Duration) ([]byte, error) {
 type batch struct {
 	delivered map[key.SessionID][]int64 // delivery receipts to send
 	unhidden  []key.SessionID           // hidden conversations a message showed again
+	after     []func()                  // work after the transaction (a promotion to group admin)
 }
 
 // decoded is a retrieved message not seen before, decrypted outside the
@@ -363,6 +364,9 @@ func (c *Client) ingestBatch(ctx context.Context, node key.NodePublic, lastHash 
 	for _, id := range b.unhidden {
 		c.configWarn(c.syncContact(ctx, id, fieldPriority))
 	}
+	for _, fn := range b.after {
+		fn()
+	}
 	return count, nil
 }
 
@@ -383,6 +387,8 @@ func (c *Client) apply(ctx context.Context, tx *store.Tx, dec *sessionproto.Deco
 	}
 	approved := contact != nil && contact.Approved
 	switch {
+	case content.DataMessage.GetGroupUpdateMessage() != nil:
+		return c.applyGroupInvitation(ctx, tx, sender, content.DataMessage.GroupUpdateMessage, sentAt, &b.after)
 	case content.DataMessage != nil:
 		evs, err := c.applyData(ctx, tx, sender, sender, content, sentAt, hash)
 		if err != nil {
@@ -519,6 +525,9 @@ func (c *Client) applyData(ctx context.Context, tx *store.Tx, conv, author key.S
 // wrote from another device accepts the peer here too; one from someone we
 // have not accepted makes (or joins) a message request.
 func (c *Client) noteApproval(ctx context.Context, tx *store.Tx, conv, author key.SessionID, msg *store.Message, now int64) ([]Event, error) {
+	if conv.Prefix() == key.PrefixGroup {
+		return nil, nil // joining a group was the approval
+	}
 	if author == c.self {
 		if conv != c.self {
 			// Written from another device: that accepts the peer here too.

@@ -64,7 +64,11 @@ type SendOptions struct {
 // The returned message is saved even when the error is a *NotSentError;
 // other errors mean nothing was saved.
 func (c *Client) Send(ctx context.Context, peer key.SessionID, body string, opt SendOptions) (*store.Message, error) {
-	if peer.Prefix() != key.PrefixStandard {
+	if peer.Prefix() == key.PrefixGroup {
+		if _, err := c.group(peer); err != nil {
+			return nil, err
+		}
+	} else if peer.Prefix() != key.PrefixStandard {
 		return nil, ErrBadRecipient
 	}
 	if strings.TrimSpace(body) == "" && len(opt.Files) == 0 {
@@ -202,7 +206,7 @@ func setExpiry(content *wire.Content, mode store.ExpiryMode, timer uint32, sentA
 // acceptImplicitly: writing to someone accepts them, as in Session; a
 // reply to a message request accepts the request and tells the sender.
 func (c *Client) acceptImplicitly(ctx context.Context, tx *store.Tx, peer key.SessionID, now int64) error {
-	if peer == c.self {
+	if peer == c.self || peer.Prefix() == key.PrefixGroup {
 		return nil
 	}
 	wasRequest, err := tx.RemoveRequest(ctx, peer)
@@ -229,7 +233,17 @@ func (c *Client) acceptImplicitly(ctx context.Context, tx *store.Tx, peer key.Se
 // queue encodes content for to and adds it to the outbox.
 func (c *Client) queue(ctx context.Context, tx *store.Tx, to key.SessionID, content *wire.Content, sentAt, expiry, msgID int64, kind store.OutboxKind) error {
 	content.SigTimestamp = proto.Uint64(uint64(sentAt))
-	data, err := sessionproto.EncodeMessage(c.keys, to, content, uint64(sentAt))
+	var data []byte
+	var err error
+	if to.Prefix() == key.PrefixGroup {
+		// A group message: sealed with the group's key (groupmsg.go).
+		var og *openGroup
+		if og, err = c.group(to); err == nil {
+			data, err = c.encodeGroup(og, content, sentAt)
+		}
+	} else {
+		data, err = sessionproto.EncodeMessage(c.keys, to, content, uint64(sentAt))
+	}
 	if err != nil {
 		return fmt.Errorf("client: encode message: %w", err)
 	}
@@ -245,7 +259,8 @@ func (c *Client) queueWithSync(ctx context.Context, tx *store.Tx, peer key.Sessi
 	if err := c.queue(ctx, tx, peer, content, sentAt, expiry, msgID, kind); err != nil {
 		return err
 	}
-	if peer == c.self {
+	if peer == c.self || peer.Prefix() == key.PrefixGroup {
+		// Our other devices read the group's swarm.
 		return nil
 	}
 	sync := proto.Clone(content).(*wire.Content)
@@ -290,28 +305,40 @@ func (c *Client) deliverMessage(ctx context.Context, msg *store.Message) (*store
 	return msg, nil
 }
 
-// claim marks an outbox item as being delivered; false if it already is.
-func (c *Client) claim(id int64) bool {
+// claim marks an outbox item as being delivered; when it already is, it
+// returns false and a channel closed when that attempt ends.
+func (c *Client) claim(id int64) (bool, <-chan struct{}) {
 	c.inflightMu.Lock()
 	defer c.inflightMu.Unlock()
-	if c.inflight[id] {
-		return false
+	if ch, ok := c.inflight[id]; ok {
+		return false, ch
 	}
-	c.inflight[id] = true
-	return true
+	c.inflight[id] = make(chan struct{})
+	return true, nil
 }
 
 func (c *Client) release(id int64) {
 	c.inflightMu.Lock()
 	defer c.inflightMu.Unlock()
-	delete(c.inflight, id)
+	if ch, ok := c.inflight[id]; ok {
+		close(ch)
+		delete(c.inflight, id)
+	}
 }
 
 // deliverClaimed delivers one outbox item unless another goroutine is
-// already delivering it or delivered it since it was listed.
+// already delivering it (then it waits for that attempt to end, so that a
+// caller that flushes before stopping Serve does not cut it short) or
+// delivered it since it was listed.
 func (c *Client) deliverClaimed(ctx context.Context, it *store.OutboxItem) error {
-	if !c.claim(it.ID) {
-		return nil
+	ok, busy := c.claim(it.ID)
+	if !ok {
+		select {
+		case <-busy:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	defer c.release(it.ID)
 	cur, err := c.db.OutboxItem(ctx, it.ID)
@@ -394,15 +421,14 @@ func (c *Client) deliver(ctx context.Context, it *store.OutboxItem) error {
 	now := c.nowMillis()
 	if it.Kind != store.OutboxDelete && it.Kind != store.OutboxExpire && it.Expiry <= now {
 		c.log.Debug("dropping expired outbox item", "kind", it.Kind)
-		return c.db.Update(ctx, func(tx *store.Tx) error {
-			if err := tx.RemoveOutbox(ctx, it.ID); err != nil {
-				return err
-			}
-			if it.Kind == store.OutboxMessage && it.MessageID != 0 {
-				return c.setStateTx(ctx, tx, it.MessageID, store.StateFailed)
-			}
-			return nil
-		})
+		return c.dropOutbox(ctx, it)
+	}
+	if it.Account.Prefix() == key.PrefixGroup {
+		if _, err := c.group(it.Account); err != nil {
+			// The user left the group (or was removed): nothing queued
+			// for it can be stored any more.
+			return c.dropOutbox(ctx, it)
+		}
 	}
 	var hash string
 	var err error
@@ -412,7 +438,11 @@ func (c *Client) deliver(ctx context.Context, it *store.OutboxItem) error {
 	case store.OutboxExpire:
 		err = c.swarmExpire(ctx, splitHashes(it.Data), it.Expiry)
 	default:
-		hash, err = c.storeData(ctx, it.Account, it.Data, it.Timestamp, it.Expiry)
+		if it.Account.Prefix() == key.PrefixGroup {
+			hash, err = c.storeGroupMessage(ctx, it)
+		} else {
+			hash, err = c.storeData(ctx, it.Account, it.Data, it.Timestamp, it.Expiry)
+		}
 	}
 	if err != nil {
 		return c.deliveryFailed(ctx, it, err)
@@ -422,7 +452,7 @@ func (c *Client) deliver(ctx context.Context, it *store.OutboxItem) error {
 		if err := tx.RemoveOutbox(ctx, it.ID); err != nil {
 			return err
 		}
-		if hash != "" && it.Account == c.self {
+		if hash != "" && (it.Account == c.self || it.Account.Prefix() == key.PrefixGroup) {
 			// Our own copy will come back in our retrieves; skip it.
 			if _, err := tx.MarkSeen(ctx, hash, it.Expiry); err != nil {
 				return err
@@ -451,6 +481,20 @@ func (c *Client) deliver(ctx context.Context, it *store.OutboxItem) error {
 	}
 	c.emit(events...)
 	return nil
+}
+
+// dropOutbox removes an item that will never be stored; its message, if
+// any, failed.
+func (c *Client) dropOutbox(ctx context.Context, it *store.OutboxItem) error {
+	return c.db.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.RemoveOutbox(ctx, it.ID); err != nil {
+			return err
+		}
+		if it.Kind == store.OutboxMessage && it.MessageID != 0 {
+			return c.setStateTx(ctx, tx, it.MessageID, store.StateFailed)
+		}
+		return nil
+	})
 }
 
 // deliveryFailed schedules the next attempt with exponential backoff; a

@@ -291,8 +291,8 @@ func TestOfflineClient(t *testing.T) {
 		}
 	}
 	group := key.NewSessionID(key.PrefixGroup, [32]byte{1})
-	if _, err := c.Send(ctx, group, "x", SendOptions{}); !errors.Is(err, ErrBadRecipient) {
-		t.Errorf("send to a group ID: %v", err)
+	if _, err := c.Send(ctx, group, "x", SendOptions{}); !errors.Is(err, ErrNoGroup) {
+		t.Errorf("send to a group we are not in: %v", err)
 	}
 	if _, err := c.Send(ctx, bob.id(), "x", SendOptions{Quote: &store.Ref{Author: bob.id(), SentAt: 1}}); !errors.Is(err, ErrNoMessage) {
 		t.Errorf("quote of a missing message: %v", err)

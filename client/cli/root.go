@@ -118,6 +118,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.AddCommand(a.idCmd())
 	root.AddCommand(a.chatCmds()...)
 	root.AddCommand(a.devicesCmd())
+	root.AddCommand(a.groupCmd())
 	root.AddCommand(movedDemoCmd())
 	return root
 }

@@ -108,7 +108,9 @@ func sendError(err error) error {
 	case errors.Is(err, client.ErrTooLong):
 		return userErr(fmt.Sprintf("split it into messages of at most %d bytes", client.MaxBodyLen), "%v", err)
 	case errors.Is(err, client.ErrBadRecipient):
-		return userErr("messages go to standard Session IDs (05...)", "%v", err)
+		return userErr("messages go to standard Session IDs (05...) and group IDs (03...)", "%v", err)
+	case errors.Is(err, client.ErrNoGroup):
+		return userErr("list your groups with 'sotto group list'; an invitation is accepted with 'sotto accept GROUP'", "%v", err)
 	}
 	return &Error{Msg: "cannot send", Err: err}
 }

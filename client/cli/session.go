@@ -137,12 +137,16 @@ func (a *app) sync(ctx context.Context, s *session) error {
 	return nil
 }
 
-// parsePeer reads a Session ID argument.
+// parsePeer reads a Session ID argument: a person's (05) or a group's
+// (03).
 func parsePeer(s string) (key.SessionID, error) {
-	id, err := key.ParseStandardSessionID(strings.TrimSpace(s))
+	id, err := key.ParseSessionID(strings.TrimSpace(s))
+	if err == nil && id.Prefix() != key.PrefixStandard && id.Prefix() != key.PrefixGroup {
+		err = fmt.Errorf("prefix %02x: not a person's (05) or a group's (03) ID", byte(id.Prefix()))
+	}
 	if err != nil {
-		return id, &Error{Msg: fmt.Sprintf("invalid Session ID %q", short(s, 80)), Err: err,
-			Hint: "a Session ID is 66 hexadecimal characters starting with 05 (see 'sotto id show')"}
+		return key.SessionID{}, &Error{Msg: fmt.Sprintf("invalid Session ID %q", short(s, 80)), Err: err,
+			Hint: "a Session ID is 66 hexadecimal characters starting with 05 (see 'sotto id show'), a group ID starts with 03"}
 	}
 	return id, nil
 }
@@ -177,6 +181,12 @@ func msgError(err error, peer key.SessionID) error {
 		return userErr("you can unsend only your own messages", "that message was written by %s", peer)
 	case errors.Is(err, client.ErrNoRequest):
 		return userErr("list message requests with 'sotto requests'", "no message request from %s", peer)
+	case errors.Is(err, client.ErrNoGroup):
+		return userErr("list your groups with 'sotto group list'", "you are not in group %s", peer)
+	case errors.Is(err, client.ErrNotAdmin):
+		return userErr("ask an admin of the group (see 'sotto group members "+peer.String()+"')", "only a group admin can do that")
+	case errors.Is(err, client.ErrNoInvite):
+		return userErr("list invitations with 'sotto requests'", "no invitation to group %s", peer)
 	case errors.Is(err, client.ErrTimer):
 		return userErr("use a duration between 10s and 14d, e.g. 30s, 5m, 12h, 1d, or off", "%v", err)
 	}

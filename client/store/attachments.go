@@ -150,11 +150,13 @@ func (o ops) Attachments(ctx context.Context, messageID int64) ([]*Attachment, e
 }
 
 // autoDownload selects the pending attachments that download by
-// themselves: those of our own messages and of contacts we accepted (a
-// stranger's wait in the message requests until accepted, or saved).
+// themselves: those of our own messages, of contacts we accepted (a
+// stranger's wait in the message requests until accepted, or saved) and
+// of the groups we are in.
 const autoDownload = `FROM attachments a JOIN messages m ON m.id = a.message_id
 	LEFT JOIN contacts c ON c.session_id = m.conversation
-	WHERE a.state = 0 AND (m.direction = 1 OR m.conversation = m.author AND c.approved = 1 AND c.blocked = 0)`
+	WHERE a.state = 0 AND (m.direction = 1 OR m.conversation = m.author AND c.approved = 1 AND c.blocked = 0
+		OR m.conversation IN (SELECT id FROM groups WHERE state = 0))`
 
 // DueAttachments returns up to limit pending attachments that download by
 // themselves and whose next attempt is due at now.

@@ -222,7 +222,7 @@ func (o ops) DeleteConversation(ctx context.Context, peer key.SessionID) error {
 // Summary is one line of the inbox or of the requests list.
 type Summary struct {
 	Peer         key.SessionID
-	DisplayName  string // the nickname we gave them, else their display name
+	DisplayName  string // the nickname we gave them, else their display name; a group's name
 	LastActivity int64
 	Messages     int
 	Unread       int
@@ -290,7 +290,8 @@ func (o ops) summary(ctx context.Context, peer key.SessionID) (*Summary, error) 
 			COALESCE((SELECT last_activity FROM conversations WHERE id = ?1), 0),
 			COALESCE((SELECT expiry_mode FROM conversations WHERE id = ?1), 0),
 			COALESCE((SELECT expiry_timer FROM conversations WHERE id = ?1), 0),
-			COALESCE((SELECT CASE WHEN nickname != '' THEN nickname ELSE display_name END FROM contacts WHERE session_id = ?1), ''),
+			COALESCE((SELECT CASE WHEN nickname != '' THEN nickname ELSE display_name END FROM contacts WHERE session_id = ?1),
+				(SELECT name FROM groups WHERE id = ?1), ''),
 			COALESCE((SELECT priority FROM contacts WHERE session_id = ?1), 0),
 			(SELECT count(*) FROM messages WHERE conversation = ?1),
 			(SELECT count(*) FROM messages WHERE conversation = ?1 AND direction = 0 AND read_at = 0 AND unsent = 0)`,

@@ -305,6 +305,29 @@ CREATE TABLE attachments (
 CREATE INDEX attachments_due ON attachments (state, next_attempt);
 ALTER TABLE contacts ADD COLUMN pic_cached TEXT NOT NULL DEFAULT ''; -- the URL of the cached picture
 `,
+	// 6: closed groups (docs/client.md "Closed groups"): the 03 groups the user is in or
+	// invited to, with the key that opens their swarm (the group's secret
+	// key for an admin, the subaccount auth data for a member) and the
+	// dumps of their keys, info and members objects. A group's
+	// conversation lives in conversations and messages under its 03 ID,
+	// and its retrieve positions in last_hashes (account: the 03 ID,
+	// namespaces 11–14).
+	`
+CREATE TABLE groups (
+	id           TEXT PRIMARY KEY,            -- 03 + the group's Ed25519 key
+	name         TEXT NOT NULL DEFAULT '',    -- from the info object, or the invitation until then
+	secret       BLOB NOT NULL DEFAULT x'',   -- 64-byte group key (admins)
+	auth_data    BLOB NOT NULL DEFAULT x'',   -- 100-byte subaccount auth data (members)
+	keys_dump    BLOB NOT NULL DEFAULT x'',
+	info_dump    BLOB NOT NULL DEFAULT x'',
+	members_dump BLOB NOT NULL DEFAULT x'',
+	state        INTEGER NOT NULL DEFAULT 0,  -- GroupState
+	inviter      TEXT NOT NULL DEFAULT '',    -- who invited us (Session ID), '' if we created it
+	invited_at   INTEGER NOT NULL DEFAULT 0,
+	joined_at    INTEGER NOT NULL DEFAULT 0,
+	updated_at   INTEGER NOT NULL
+) STRICT;
+`,
 }
 
 // SchemaVersion is the schema version this build writes.

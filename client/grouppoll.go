@@ -1,0 +1,424 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"sotto.dev/client/store"
+	"sotto.dev/config"
+	"sotto.dev/config/groups"
+	"sotto.dev/key"
+	"sotto.dev/storagerpc"
+)
+
+// Polling the groups. Every joined group has a loop that long-polls its
+// swarm with one batch request for namespaces 12, 13, 14 and 11 (keys,
+// info, members, messages), through the client's onion paths, and
+// processes the answer in that order: a key message must be loaded before
+// the configs and messages it decrypts (session-protocol.md §6.2).
+
+// groupSpaces are the namespaces polled, in processing order.
+var groupSpaces = []storagerpc.Namespace{
+	storagerpc.NamespaceGroupKeys, storagerpc.NamespaceGroupInfo,
+	storagerpc.NamespaceGroupMembers, storagerpc.NamespaceGroupMessages,
+}
+
+// groupsLoop runs a poll loop for every joined group until ctx is done,
+// starting and stopping loops as groups are joined and left.
+func (c *Client) groupsLoop(ctx context.Context) {
+	running := map[key.SessionID]context.CancelFunc{}
+	var wg sync.WaitGroup
+	defer func() {
+		for _, cancel := range running {
+			cancel()
+		}
+		wg.Wait()
+	}()
+	for {
+		want := c.joinedGroups()
+		for _, id := range want {
+			if _, ok := running[id]; ok {
+				continue
+			}
+			gctx, cancel := context.WithCancel(ctx)
+			running[id] = cancel
+			wg.Go(func() { c.groupLoop(gctx, id) })
+		}
+		for id, cancel := range running {
+			if !slices.Contains(want, id) {
+				cancel()
+				delete(running, id)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.grp.kick:
+		}
+	}
+}
+
+// groupLoop polls one group until ctx is done or the user is no longer
+// in it.
+func (c *Client) groupLoop(ctx context.Context, id key.SessionID) {
+	backoff := time.Second
+	var node *key.NodePublic
+	for ctx.Err() == nil {
+		og, err := c.group(id)
+		if err != nil {
+			return
+		}
+		if og.admin() {
+			if err := c.adminUpkeep(ctx, og); err != nil && ctx.Err() == nil {
+				c.log.Debug("group push failed", "error", err)
+			}
+		}
+		wait := c.cfg.LongPollWait
+		if wait < 0 {
+			wait = 0
+		}
+		start := c.clock.Now()
+		res, err := c.pollGroup(ctx, og, node, wait)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if c.groupRefused(ctx, og, err) {
+				return
+			}
+			c.log.Debug("group retrieve failed", "error", err)
+			node = nil
+			if !sleep(ctx, backoff) {
+				return
+			}
+			backoff = min(backoff*2, 30*time.Second)
+			continue
+		}
+		backoff = time.Second
+		n := res.node
+		node = &n
+		if res.more {
+			continue
+		}
+		// A node that does not hold the request (or no long poll at all):
+		// wait before asking again.
+		if res.returned == 0 && (wait == 0 || c.clock.Now().Sub(start) < wait/2) && !sleep(ctx, c.cfg.PollInterval) {
+			return
+		}
+	}
+}
+
+// groupRefused handles a retrieve the group's swarm refused: a member
+// whose subaccount was revoked (every namespace answers 401) was removed
+// from the group.
+func (c *Client) groupRefused(ctx context.Context, og *openGroup, err error) bool {
+	var rpc *RPCError
+	if !errors.As(err, &rpc) || rpc.Status != http.StatusUnauthorized || og.admin() {
+		return false
+	}
+	c.log.Info("group access refused: removed from the group")
+	if err := c.endGroup(ctx, og, store.GroupRemoved); err != nil {
+		c.log.Warn("group: record the removal", "error", err)
+	}
+	return true
+}
+
+// pollGroup retrieves what is new in the group's swarm (holding the
+// request up to wait) and processes it.
+func (c *Client) pollGroup(ctx context.Context, og *openGroup, prefer *key.NodePublic, wait time.Duration) (retrieveResult, error) {
+	p, err := c.groupSwarmOf(og).retrieve(ctx, groupSpaces, prefer, wait)
+	if err != nil {
+		return retrieveResult{}, err
+	}
+	res := retrieveResult{node: p.node}
+	for _, r := range p.resps {
+		if r != nil {
+			res.returned += len(r.Messages)
+			res.more = res.more || r.More
+		}
+	}
+	n, err := c.ingestGroup(ctx, og, p)
+	res.count = n
+	return res, err
+}
+
+// ingestGroup processes one retrieve of a group: keys, then info and
+// members, then messages; the messages are applied, marked seen and the
+// node's last hashes moved in one transaction.
+func (c *Client) ingestGroup(ctx context.Context, og *openGroup, p *groupPoll) (int, error) {
+	unlock := c.lockChange()
+	count, events, b, info, removed, err := c.ingestGroupLocked(ctx, og, p)
+	unlock()
+	if err != nil {
+		return 0, err
+	}
+	c.emit(events...)
+	if count > 0 {
+		kick(c.kickAttach)
+		kick(c.kickOutbox)
+	}
+	switch {
+	case info.Destroyed:
+		return count, c.endGroup(ctx, og, store.GroupDestroyed)
+	case removed:
+		return count, c.endGroup(ctx, og, store.GroupRemoved)
+	}
+	c.groupBatchDone(ctx, og, &b)
+	return count, nil
+}
+
+// ingestGroupLocked is ingestGroup's work under the change lock.
+func (c *Client) ingestGroupLocked(ctx context.Context, og *openGroup, p *groupPoll) (count int, events []Event, b groupBatch, info groups.InfoFields, removed bool, err error) {
+	id := og.row.ID
+	msgsOf := func(i int) []storagerpc.RetrievedMessage {
+		if p.resps[i] == nil {
+			return nil
+		}
+		return p.resps[i].Messages
+	}
+	og.mu.Lock()
+	newKey := false
+	for _, m := range msgsOf(0) {
+		if storagerpc.ValidMessageHash(m.Hash) {
+			found, err := og.g.LoadKeyMessage(m.Hash, m.Data, m.Timestamp)
+			if err != nil {
+				c.log.Debug("group key message not loaded", "error", err)
+			}
+			newKey = newKey || found
+		}
+	}
+	var retry []storagerpc.RetrievedMessage
+	if newKey {
+		retry, og.later = og.later, nil
+	}
+	for i, cfg := range []*config.Config{og.g.Info.Config, og.g.Members.Config} {
+		var in []config.Incoming
+		for _, m := range msgsOf(1 + i) {
+			if storagerpc.ValidMessageHash(m.Hash) {
+				in = append(in, config.Incoming{Hash: m.Hash, Data: m.Data})
+			}
+		}
+		if len(in) > 0 {
+			if _, err := cfg.Merge(in); err != nil {
+				c.log.Debug("group config merge: nothing valid", "error", err)
+			}
+		}
+	}
+	info = og.g.Info.Fields()
+	admin := len(og.row.Secret) > 0
+	_, member := og.g.Members.Get(c.self)
+	removed = og.g.Members.Len() > 0 && !member && !admin
+	og.mu.Unlock()
+
+	var fresh []decodedGroup
+	for _, m := range msgsOf(3) {
+		if !storagerpc.ValidMessageHash(m.Hash) {
+			continue
+		}
+		seen, err := c.db.Seen(ctx, m.Hash)
+		if err != nil {
+			return 0, nil, b, info, false, err
+		}
+		if seen {
+			continue
+		}
+		d := decodedGroup{msg: &m, expires: m.Expiration}
+		if d.expires <= 0 {
+			d.expires = c.nowMillis() + ContentTTL.Milliseconds()
+		}
+		og.mu.Lock()
+		d.sender, d.sentAt, d.content, d.err = decodeGroup(og, m.Data)
+		if errors.Is(d.err, groups.ErrNoMessageKey) && len(og.later) < maxLater {
+			og.later = append(og.later, m)
+		}
+		og.mu.Unlock()
+		fresh = append(fresh, d)
+	}
+	// Messages that waited for a key: already marked seen, applied now if
+	// the new key opens them.
+	for _, m := range retry {
+		d := decodedGroup{msg: &m, retry: true}
+		og.mu.Lock()
+		d.sender, d.sentAt, d.content, d.err = decodeGroup(og, m.Data)
+		og.mu.Unlock()
+		if d.err == nil {
+			fresh = append(fresh, d)
+		}
+	}
+
+	now := c.nowMillis()
+	err = c.db.Update(ctx, func(tx *store.Tx) error {
+		for i := range fresh {
+			d := &fresh[i]
+			if !d.retry {
+				isNew, err := tx.MarkSeen(ctx, d.msg.Hash, d.expires)
+				if err != nil {
+					return err
+				}
+				if !isNew {
+					continue
+				}
+			}
+			if d.err != nil {
+				c.log.Debug("undecodable group message", "error", d.err)
+				continue
+			}
+			evs, err := c.applyGroup(ctx, tx, id, d, admin, &b)
+			if err != nil {
+				return err
+			}
+			events = append(events, evs...)
+			count++
+		}
+		for i, ns := range groupSpaces {
+			msgs := msgsOf(i)
+			if len(msgs) > 0 && msgs[len(msgs)-1].Hash != p.lastHashes[i] {
+				if err := tx.SetLastHash(ctx, id, p.node.String(), int16(ns), msgs[len(msgs)-1].Hash, now); err != nil {
+					return err
+				}
+			}
+		}
+		return c.applyGroupInfo(ctx, tx, id, info, &events)
+	})
+	if err != nil {
+		return 0, nil, b, info, false, err
+	}
+	og.mu.Lock()
+	err = c.saveGroupLocked(ctx, og)
+	og.mu.Unlock()
+	return count, events, b, info, removed, err
+}
+
+// applyGroupInfo brings the group's conversation in line with its info:
+// the messages deleted before a time, the disappearing timer (Session's
+// groups delete after send).
+func (c *Client) applyGroupInfo(ctx context.Context, tx *store.Tx, id key.SessionID, info groups.InfoFields, events *[]Event) error {
+	if info.DeleteBefore > 0 || info.DeleteAttachBefore > 0 {
+		// An admin deleted the group's messages (or attachments) up to a
+		// time: gone here too.
+		n, err := tx.DeleteBefore(ctx, id, info.DeleteBefore*1000, info.DeleteAttachBefore*1000)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			*events = append(*events, Event{Kind: EventGroup, Conversation: id})
+		}
+	}
+	secs := uint32(info.ExpiryTimer / time.Second)
+	mode := store.ExpiryAfterSend
+	if secs == 0 {
+		mode = store.ExpiryOff
+	}
+	conv, err := tx.Conversation(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		if err := tx.EnsureConversation(ctx, id, c.nowMillis()); err != nil {
+			return err
+		}
+		conv = &store.Conversation{}
+	} else if err != nil {
+		return err
+	}
+	if conv.ExpiryMode == mode && conv.ExpiryTimer == secs {
+		return nil
+	}
+	if err := tx.SetDisappearing(ctx, id, mode, secs, c.nowMillis()); err != nil {
+		return err
+	}
+	*events = append(*events, Event{Kind: EventDisappearing, Conversation: id, Mode: mode, Timer: secs})
+	return nil
+}
+
+// groupBatchDone does the admin work a retrieve called for: messages
+// their authors unsent leave the swarm, members who accepted their
+// invitation are marked so, members who left are removed.
+func (c *Client) groupBatchDone(ctx context.Context, og *openGroup, b *groupBatch) {
+	if len(b.deleted) > 0 && c.net != nil {
+		if err := c.groupSwarmOf(og).remove(ctx, b.deleted); err != nil {
+			c.log.Debug("group: delete unsent messages", "error", err)
+		}
+	}
+	if len(b.accepted) == 0 && len(b.left) == 0 {
+		return
+	}
+	og.mu.Lock()
+	for _, id := range b.accepted {
+		if m, ok := og.g.Members.Get(id); ok && m.Invite != 0 {
+			m.SetInviteAccepted()
+			if err := og.g.Members.Set(m); err != nil {
+				c.log.Debug("group: mark an invitation accepted", "error", err)
+			}
+		}
+	}
+	var left []key.SessionID
+	for _, id := range b.left {
+		if _, ok := og.g.Members.Get(id); ok {
+			left = append(left, id)
+		}
+	}
+	og.mu.Unlock()
+	if c.net == nil {
+		return
+	}
+	if len(left) > 0 {
+		if err := c.removeMembers(ctx, og, left); err != nil {
+			c.log.Debug("group: remove members who left", "error", err)
+		}
+		return
+	}
+	if err := c.pushGroup(ctx, og, nil); err != nil {
+		c.log.Debug("group push failed", "error", err)
+	}
+}
+
+// pollGroups retrieves, once and without waiting, everything new in the
+// swarm of every joined group (Sync).
+func (c *Client) pollGroups(ctx context.Context) error {
+	var errs []error
+	for _, id := range c.joinedGroups() {
+		og, err := c.group(id)
+		if err != nil {
+			continue
+		}
+		if og.admin() {
+			if err := c.adminUpkeep(ctx, og); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		var node *key.NodePublic
+		for range 100 {
+			res, err := c.pollGroup(ctx, og, node, 0)
+			if err != nil {
+				if !c.groupRefused(ctx, og, err) {
+					errs = append(errs, err)
+				}
+				break
+			}
+			n := res.node
+			node = &n
+			if !res.more {
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// adminUpkeep is an admin's share of a poll round: a rekey when two
+// admins' key messages of one generation met (Keys.NeedsRekey), and the
+// push of what changed.
+func (c *Client) adminUpkeep(ctx context.Context, og *openGroup) error {
+	og.mu.Lock()
+	var err error
+	if og.g.Keys.NeedsRekey() {
+		_, err = og.g.Rekey() // stored by pushGroup from Keys.Pending
+	}
+	og.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return c.pushGroup(ctx, og, nil)
+}

@@ -1,0 +1,106 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"sotto.dev/key"
+)
+
+func testGroupID(b byte) key.SessionID {
+	var k [32]byte
+	for i := range k {
+		k[i] = b
+	}
+	return key.NewSessionID(key.PrefixGroup, k)
+}
+
+func TestGroups(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	gid, other := testGroupID(0x31), testGroupID(0x32)
+	alice := testID(t, 0xa1)
+	if _, err := s.Group(ctx, gid); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing group: %v", err)
+	}
+	g := &Group{ID: gid, Name: "Team", Secret: bytes.Repeat([]byte{7}, 64), State: GroupJoined, JoinedAt: 10, UpdatedAt: 10}
+	if err := s.SaveGroup(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	inv := &Group{ID: other, Name: "Invite", AuthData: bytes.Repeat([]byte{9}, 100), State: GroupInvited, Inviter: alice, InvitedAt: 20, UpdatedAt: 20}
+	if err := s.SaveGroup(ctx, inv); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveGroupDumps(ctx, gid, []byte("keys"), nil, []byte("members"), 30); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveGroupDumps(ctx, gid, nil, []byte("info"), nil, 31); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Group(ctx, gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Admin() || got.Name != "Team" || string(got.KeysDump) != "keys" || string(got.InfoDump) != "info" ||
+		string(got.MembersDump) != "members" || got.UpdatedAt != 31 || !got.Inviter.IsZero() {
+		t.Errorf("group = %+v", got)
+	}
+	joined, err := s.Groups(ctx, GroupJoined)
+	if err != nil || len(joined) != 1 || joined[0].ID != gid {
+		t.Fatalf("joined groups = %v, %v", joined, err)
+	}
+	if err := s.SetGroupState(ctx, other, GroupJoined, 40); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Group(ctx, other)
+	if err != nil || got.State != GroupJoined || got.JoinedAt != 40 || got.Admin() || got.Inviter != alice || len(got.AuthData) != 100 {
+		t.Fatalf("accepted group = %+v, %v", got, err)
+	}
+	if all, err := s.Groups(ctx); err != nil || len(all) != 2 {
+		t.Fatalf("all groups = %d, %v", len(all), err)
+	}
+	if err := s.SetGroupState(ctx, testGroupID(0x33), GroupLeft, 1); !errors.Is(err, ErrNotFound) {
+		t.Errorf("state of a missing group: %v", err)
+	}
+
+	// The group's conversation is keyed by its 03 ID and named after it.
+	m := &Message{Conversation: gid, Author: alice, Direction: Incoming, SentAt: 50, ReceivedAt: 50, Body: "hi all", State: StateReceived}
+	if err := s.EnsureConversation(ctx, gid, 50); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.InsertMessage(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetLastHash(ctx, gid, "node", 11, "h1", 50); err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := s.Inbox(ctx)
+	if err != nil || len(inbox) != 1 || inbox[0].Peer != gid || inbox[0].DisplayName != "Team" || inbox[0].Messages != 1 {
+		t.Fatalf("inbox = %+v, %v", inbox, err)
+	}
+	// Delete-before: messages sent before 50 go, the one at 50 stays.
+	old := &Message{Conversation: gid, Author: alice, Direction: Incoming, SentAt: 40, ReceivedAt: 40, Body: "old", State: StateReceived}
+	if _, _, err := s.InsertMessage(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.DeleteBefore(ctx, gid, 50, 0); err != nil || n != 1 {
+		t.Fatalf("delete before = %d, %v", n, err)
+	}
+	if hist, err := s.History(ctx, gid, 0); err != nil || len(hist) != 1 || hist[0].Body != "hi all" {
+		t.Fatalf("history after delete-before = %v, %v", hist, err)
+	}
+	if err := s.DeleteGroup(ctx, gid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Group(ctx, gid); !errors.Is(err, ErrNotFound) {
+		t.Errorf("deleted group: %v", err)
+	}
+	if h, err := s.LastHash(ctx, gid, "node", 11); err != nil || h != "" {
+		t.Errorf("last hash after delete = %q, %v", h, err)
+	}
+	if hist, err := s.History(ctx, gid, 10); err != nil || len(hist) != 0 {
+		t.Errorf("history after delete = %d, %v", len(hist), err)
+	}
+}
