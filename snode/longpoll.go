@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"sotto.dev/key"
 	"sotto.dev/snode/store"
 	"sotto.dev/storagerpc"
 )
@@ -23,9 +24,24 @@ const (
 	// MaxLongPoll is the longest a retrieve is held (docs/longpoll.md: it
 	// must stay inside the 30 s timeouts of an onion path).
 	MaxLongPoll = 25 * time.Second
-	// maxHeldPerKey bounds held retrieves per account and namespace.
+	// maxHeldPerKey bounds held retrieves per account and namespace: a
+	// user's few devices.
 	maxHeldPerKey = 8
+	// maxHeldPerGroup is the bound for a closed group's account (03): every
+	// member polls the group's swarm, so a node of a 1,000-member group's
+	// swarm of five to seven holds about 200 of them per namespace
+	// (docs/longpoll.md). The node-wide bound (Limits.MaxHeldRetrieves)
+	// still caps the total.
+	maxHeldPerGroup = 512
 )
+
+// heldBound is the per-account, per-namespace bound on held retrieves.
+func heldBound(acct store.Account) int {
+	if key.Prefix(acct[0]) == key.PrefixGroup {
+		return maxHeldPerGroup
+	}
+	return maxHeldPerKey
+}
 
 // parseWait reads "wait_ms" from retrieve params. The codec does not know
 // the extension, so it is read here from the raw params: absent or 0 means
@@ -70,7 +86,7 @@ func (w *waiters) hold(k waitKey) (ch <-chan struct{}, release func(), ok bool) 
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	e := w.m[k]
-	if w.total >= w.max || (e != nil && e.n >= maxHeldPerKey) {
+	if w.total >= w.max || (e != nil && e.n >= heldBound(k.acct)) {
 		return nil, nil, false
 	}
 	if e == nil {

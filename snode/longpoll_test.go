@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"sotto.dev/key"
 	"sotto.dev/storagerpc"
 )
 
@@ -104,6 +105,19 @@ func TestWaitersBounds(t *testing.T) {
 	}
 	if _, _, ok := w2.hold(k); ok {
 		t.Fatal("held past the per-key bound")
+	}
+	// A closed group's account holds one retrieve per member up to its
+	// own, larger bound.
+	var g waitKey
+	g.acct[0], g.ns = byte(key.PrefixGroup), 11
+	w4 := newWaiters(maxHeldPerGroup + 1)
+	for i := range maxHeldPerGroup {
+		if _, _, ok := w4.hold(g); !ok {
+			t.Fatalf("group retrieve %d refused under the group bound", i)
+		}
+	}
+	if _, _, ok := w4.hold(g); ok {
+		t.Fatal("held past the per-group bound")
 	}
 	w3 := newWaiters(10)
 	ch, release, _ := w3.hold(k)
