@@ -69,6 +69,10 @@ type Deps struct {
 // (about 200 bytes an entry): enough for the clients that poll a node.
 const keyCacheSize = 1 << 15
 
+// grantCacheSize bounds the node's cache of verified subaccount grants
+// (one per group member polling here; about 140 bytes each).
+const grantCacheSize = 1 << 14
+
 // StoreFileName is the database inside the data directory.
 const StoreFileName = "store.db"
 
@@ -101,7 +105,8 @@ type Node struct {
 
 	sync syncState
 
-	keyCache *storagerpc.KeyCache // verified pubkey_ed25519 → X25519 images
+	keyCache *storagerpc.KeyCache   // verified pubkey_ed25519 → X25519 images
+	grants   *storagerpc.GrantCache // verified subaccount grants
 
 	clients *buckets[netip.Addr]
 	peerRL  *buckets[key.NodePublic]
@@ -193,6 +198,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	}
 	n.waiters = newWaiters(cfg.Limits.MaxHeldRetrieves)
 	n.keyCache = storagerpc.NewKeyCache(keyCacheSize)
+	n.grants = storagerpc.NewGrantCache(grantCacheSize)
 	if err := n.openStore(); err != nil {
 		return nil, err
 	}

@@ -154,7 +154,7 @@ const (
 //
 // Errors are *AuthError.
 func VerifyAuth(acct Account, auth Auth, msg []byte, need SubaccountFlags, revoked func(SubaccountToken) bool) error {
-	return verifyAuth(acct, auth, msg, need, revoked, nil)
+	return verifyAuth(acct, auth, msg, need, revoked, authCaches{})
 }
 
 // verifyAuth is VerifyAuth with an optional cache of verified
@@ -175,7 +175,8 @@ func VerifyAuth(acct Account, auth Auth, msg []byte, need SubaccountFlags, revok
 // account can have; every Session client derives both keys from one seed),
 // Session refuses every request and Sotto lets a signature by that key
 // through, which gives nobody access to another account.
-func verifyAuth(acct Account, auth Auth, msg []byte, need SubaccountFlags, revoked func(SubaccountToken) bool, keys *KeyCache) error {
+func verifyAuth(acct Account, auth Auth, msg []byte, need SubaccountFlags, revoked func(SubaccountToken) bool, caches authCaches) error {
+	keys := caches.keys
 	if auth.Signature == nil {
 		return &AuthError{reasonNoSignature}
 	}
@@ -184,6 +185,9 @@ func verifyAuth(acct Account, auth Auth, msg []byte, need SubaccountFlags, revok
 		edKey  *key.AccountPublic
 		edX    [32]byte
 		cached bool
+		// verified is a subaccount grant checked here, cached once the
+		// request verifies too.
+		verified *grant
 	)
 	if acct.prefix == key.PrefixStandard && auth.PubkeyEd25519 != nil {
 		edKey = auth.PubkeyEd25519
@@ -214,21 +218,34 @@ func verifyAuth(acct Account, auth Auth, msg []byte, need SubaccountFlags, revok
 		if !sub.Token.Has(need) {
 			return &AuthError{reasonSubFlags}
 		}
-		if err := verifyEd25519(signer, sub.Token[:], &sub.Sig); err != nil {
-			if err.Reason == reasonBadSignature {
-				err.Reason = reasonSubSignature
+		g := &grant{acct: signer, token: sub.Token, sig: sub.Sig}
+		if caches.grants == nil || !caches.grants.has(g) {
+			if err := verifyEd25519(signer, sub.Token[:], &sub.Sig); err != nil {
+				if err.Reason == reasonBadSignature {
+					err.Reason = reasonSubSignature
+				}
+				return err
 			}
-			return err
+			verified = g
 		}
 		signer = sub.Token.PublicKey()
 	}
 	if err := verifyEd25519(signer, msg, auth.Signature); err != nil {
 		return err
 	}
+	if verified != nil && caches.grants != nil {
+		caches.grants.add(verified)
+	}
 	if keys != nil && edKey != nil && !cached {
 		keys.add(edKey, edX)
 	}
 	return nil
+}
+
+// authCaches are the caches a node keeps for verifyAuth (either may be nil).
+type authCaches struct {
+	keys   *KeyCache
+	grants *GrantCache
 }
 
 // verifyEd25519 verifies sig with libsodium's extra rules: the key must be

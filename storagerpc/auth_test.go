@@ -281,3 +281,60 @@ func BenchmarkVerifyAuth(b *testing.B) {
 		}
 	}
 }
+
+// A cached subaccount grant spares the token's signature check, and
+// nothing else: revocation, flags, the request signature and a grant
+// signed by someone else are still refused.
+func TestGrantCache(t *testing.T) {
+	v := vectors.Get(t, "groups.subaccount_auth")
+	acct, err := ParseAccount(v.OutString(t, "group_id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := ParseSubaccountToken(v.OutString(t, "subaccount_b64"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subSig, sig Signature
+	if err := subSig.UnmarshalText([]byte(v.OutString(t, "subaccount_sig_b64"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := sig.UnmarshalText([]byte(v.OutString(t, "signature_b64"))); err != nil {
+		t.Fatal(err)
+	}
+	msg := RetrieveSigMessage(999, 1693340111000)
+	auth := Auth{Signature: &sig, Subaccount: &SignedSubaccount{Token: tok, Sig: subSig}}
+	grants := NewGrantCache(4)
+	c := authCaches{grants: grants}
+	badMsg := RetrieveSigMessage(999, 1693340111001)
+	if verifyAuth(acct, auth, badMsg, SubaccountRead, nil, c) == nil {
+		t.Fatal("bad request signature accepted")
+	}
+	if grants.Stats().Len != 0 {
+		t.Fatal("a grant whose request failed was cached")
+	}
+	for range 2 {
+		if err := verifyAuth(acct, auth, msg, SubaccountRead, nil, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := grants.Stats(); st.Len != 1 || st.Hits != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	var ae *AuthError
+	check := func(name string, err error, reason string) {
+		t.Helper()
+		if !errors.As(err, &ae) || ae.Reason != reason {
+			t.Errorf("%s: %v, want %q", name, err, reason)
+		}
+	}
+	check("revoked", verifyAuth(acct, auth, msg, SubaccountRead, func(SubaccountToken) bool { return true }, c), reasonRevoked)
+	check("delete flag", verifyAuth(acct, auth, msg, SubaccountDelete, nil, c), reasonSubFlags)
+	check("request signature", verifyAuth(acct, auth, badMsg, SubaccountRead, nil, c), reasonBadSignature)
+	wrong := auth
+	wrong.Subaccount = &SignedSubaccount{Token: tok, Sig: sig}
+	check("token signature", verifyAuth(acct, wrong, msg, SubaccountRead, nil, c), reasonSubSignature)
+	otherKey := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)).Public().(ed25519.PublicKey)
+	other := NewAccount(key.PrefixGroup, [32]byte(otherKey))
+	check("other account", verifyAuth(other, auth, msg, SubaccountRead, nil, c), reasonSubSignature)
+}

@@ -159,7 +159,7 @@ func TestKeyCache(t *testing.T) {
 	if st := c.Stats(); st.Len != 2 || st.Hits != 4 || st.Misses != 1 {
 		t.Errorf("stats %+v", st)
 	}
-	if NewKeyCache(0).max != 1 {
+	if NewKeyCache(0).c.max != 1 {
 		t.Error("size 0 is not raised to 1")
 	}
 }
@@ -172,16 +172,16 @@ func TestKeyCacheOnlyVerified(t *testing.T) {
 	c := NewKeyCache(8)
 	bad := append([]byte{}, msg...)
 	bad[0] ^= 1
-	if verifyAuth(u.acct, auth, bad, 0, nil, c) == nil {
+	if verifyAuth(u.acct, auth, bad, 0, nil, authCaches{keys: c}) == nil {
 		t.Fatal("bad signature accepted")
 	}
 	if c.Stats().Len != 0 {
 		t.Fatal("a key whose signature failed was cached")
 	}
-	if err := verifyAuth(u.acct, auth, msg, 0, nil, c); err != nil {
+	if err := verifyAuth(u.acct, auth, msg, 0, nil, authCaches{keys: c}); err != nil {
 		t.Fatal(err)
 	}
-	if err := verifyAuth(u.acct, auth, msg, 0, nil, c); err != nil {
+	if err := verifyAuth(u.acct, auth, msg, 0, nil, authCaches{keys: c}); err != nil {
 		t.Fatal(err)
 	}
 	if st := c.Stats(); st.Len != 1 || st.Hits != 1 {

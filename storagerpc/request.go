@@ -39,6 +39,9 @@ type CheckOptions struct {
 	// Keys, if set, caches the X25519 images of the pubkey_ed25519 keys of
 	// 05 accounts that authenticated (a node keeps one for its lifetime).
 	Keys *KeyCache
+	// Grants, if set, caches the subaccount grants that verified (a node
+	// keeps one for its lifetime).
+	Grants *GrantCache
 }
 
 // verify is VerifyAuth with the options' conversion and revocation list.
@@ -47,7 +50,7 @@ func (o CheckOptions) verify(acct Account, auth Auth, msg []byte, need Subaccoun
 	if skipRevoked {
 		revoked = nil
 	}
-	return verifyAuth(acct, auth, msg, need, revoked, o.Keys)
+	return verifyAuth(acct, auth, msg, need, revoked, authCaches{keys: o.Keys, grants: o.Grants})
 }
 
 func (o CheckOptions) revokedFor(acct Account) func(SubaccountToken) bool {
