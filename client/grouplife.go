@@ -308,7 +308,33 @@ func (c *Client) removeMembers(ctx context.Context, og *openGroup, members []key
 	if err := c.groupSwarmOf(og).revoke(ctx, tokens); err != nil {
 		return fmt.Errorf("client: revoke subaccounts: %w", err)
 	}
+	if err := c.storeKickNotice(ctx, og, members); err != nil {
+		return err
+	}
 	c.emit(Event{Kind: EventGroup, Conversation: og.row.ID})
+	return nil
+}
+
+// storeKickNotice leaves the removed members a notice in namespace −11,
+// which their revoked subaccounts can still read; it is how Session's
+// clients learn they were removed (Sotto's learn it from the revocation
+// too).
+func (c *Client) storeKickNotice(ctx context.Context, og *openGroup, members []key.SessionID) error {
+	secret, err := og.adminKey()
+	if err != nil {
+		return err
+	}
+	og.mu.Lock()
+	gen, _ := og.g.Keys.Generation()
+	og.mu.Unlock()
+	notice, err := groups.KickNotice(secret, members, gen, crand.Reader)
+	if err != nil {
+		return fmt.Errorf("client: kick notice: %w", err)
+	}
+	ts := c.nowMillis()
+	if _, err := c.groupSwarmOf(og).store(ctx, storagerpc.NamespaceRevokedRetrievable, notice, ts, ts+ContentTTL.Milliseconds()); err != nil {
+		return fmt.Errorf("client: store kick notice: %w", err)
+	}
 	return nil
 }
 

@@ -218,6 +218,21 @@ func checkRemoved(t *testing.T, nw *testnet.Network, admin, removed *device, gid
 	if _, err := sw.store(ctx, storagerpc.NamespaceGroupMessages, []byte("intruder"), now, now+60_000); !errors.As(err, &rpcErr) || rpcErr.Status != 401 {
 		t.Errorf("a removed member's store: %v, want 401", err)
 	}
+	// Namespace −11 stays readable with the revoked subaccount, and holds
+	// the kick notice that names the member (how Session clients learn it).
+	p, err := sw.retrieve(ctx, []storagerpc.Namespace{storagerpc.NamespaceRevokedRetrievable}, nil, 0)
+	if err != nil {
+		t.Fatalf("a removed member's retrieve of the kick notices: %v", err)
+	}
+	kicked := false
+	for _, m := range p.resps[0].Messages {
+		if gen, err := groups.OpenKickNotice(removed.c.keys, pub[:], m.Data); err == nil && gen > before {
+			kicked = true
+		}
+	}
+	if !kicked {
+		t.Errorf("no kick notice for the removed member among %d messages of namespace -11", len(p.resps[0].Messages))
+	}
 }
 
 // TestGroupLifecycle is the in-process test on real nodes: an

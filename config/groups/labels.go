@@ -29,6 +29,12 @@ const (
 	// a rekey (§4.8; keys.cpp:250,372-390).
 	labelJunkMembers = "SessionGroupJunkMembers"
 
+	// labelKicked is the encrypt_for_multiple_simple domain of the kick
+	// notices admins leave in namespace −11 (session-android's
+	// MultiEncrypt.KICKED_DOMAIN and GroupRevokedMessageHandler; not in
+	// libsession 1.2.0's sources, docs/groups.md).
+	labelKicked = "SessionGroupKickedMessage"
+
 	// labelSubaccountMask keys H_32(group seed), the key of the subaccount
 	// blinding factor k (§4.10; keys.cpp:541-560).
 	labelSubaccountMask = "SessionGroupSubaccountMask"
