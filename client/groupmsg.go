@@ -57,6 +57,7 @@ type decodedGroup struct {
 	err     error
 	expires int64
 	retry   bool // seen already: it waited for its key (openGroup.later)
+	wait    bool // no key opens it yet: it starts waiting (openGroup.later)
 }
 
 // decodeGroup opens a group message: decrypt (og.mu held), then the

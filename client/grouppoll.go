@@ -234,18 +234,23 @@ func (c *Client) ingestGroupLocked(ctx context.Context, og *openGroup, p *groupP
 		d.sender, d.sentAt, d.content, d.err = decodeGroup(og, m.Data)
 		if errors.Is(d.err, groups.ErrNoMessageKey) && len(og.later) < maxLater {
 			og.later = append(og.later, m)
+			d.wait = true
 		}
 		og.mu.Unlock()
 		fresh = append(fresh, d)
 	}
 	// Messages that waited for a key: already marked seen, applied now if
-	// the new key opens them.
+	// the new key opens them, kept if still no key does, dropped if
+	// anything else is wrong with them.
 	for _, m := range retry {
 		d := decodedGroup{msg: &m, retry: true}
 		og.mu.Lock()
 		d.sender, d.sentAt, d.content, d.err = decodeGroup(og, m.Data)
+		if errors.Is(d.err, groups.ErrNoMessageKey) {
+			og.later = append(og.later, m)
+		}
 		og.mu.Unlock()
-		if d.err == nil {
+		if !errors.Is(d.err, groups.ErrNoMessageKey) {
 			fresh = append(fresh, d)
 		}
 	}
@@ -254,6 +259,9 @@ func (c *Client) ingestGroupLocked(ctx context.Context, og *openGroup, p *groupP
 	err = c.db.Update(ctx, func(tx *store.Tx) error {
 		for i := range fresh {
 			d := &fresh[i]
+			if err := c.keepWaiting(ctx, tx, id, d); err != nil {
+				return err
+			}
 			if !d.retry {
 				isNew, err := tx.MarkSeen(ctx, d.msg.Hash, d.expires)
 				if err != nil {
@@ -421,4 +429,17 @@ func (c *Client) adminUpkeep(ctx context.Context, og *openGroup) error {
 		return err
 	}
 	return c.pushGroup(ctx, og, nil)
+}
+
+// keepWaiting records in the store what happened to a message that waits
+// for its key: kept when it starts waiting, forgotten once it was opened
+// or given up (a retry that reached the transaction).
+func (c *Client) keepWaiting(ctx context.Context, tx *store.Tx, id key.SessionID, d *decodedGroup) error {
+	switch {
+	case d.wait:
+		return tx.AddGroupWaiting(ctx, id, store.WaitingMessage{Hash: d.msg.Hash, Data: d.msg.Data, TS: d.msg.Timestamp, Expires: d.expires})
+	case d.retry:
+		return tx.DeleteGroupWaiting(ctx, id, d.msg.Hash)
+	}
+	return nil
 }

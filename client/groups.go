@@ -54,7 +54,8 @@ type openGroup struct {
 	row *store.Group
 	g   *groups.Group
 	// later holds messages no key opened yet (their key message may come
-	// in a later retrieve): tried again after each new key, then dropped.
+	// in a later retrieve), also kept in the store (group_waiting): tried
+	// again after each new key until one opens them or they expire.
 	later []storagerpc.RetrievedMessage
 }
 
@@ -99,6 +100,9 @@ func (c *Client) openGroupRow(row *store.Group) (*openGroup, error) {
 		return nil, fmt.Errorf("client: group %s: %w", row.ID, err)
 	}
 	og := &openGroup{row: row, g: g}
+	if og.later, err = c.waitingMessages(row.ID); err != nil {
+		return nil, err
+	}
 	c.grp.mu.Lock()
 	c.grp.open[row.ID] = og
 	c.grp.mu.Unlock()
@@ -363,4 +367,17 @@ func (c *Client) applyUserGroups(ctx context.Context, before config.Dict, _ pend
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// waitingMessages loads the group's messages that wait for a key.
+func (c *Client) waitingMessages(id key.SessionID) ([]storagerpc.RetrievedMessage, error) {
+	ws, err := c.db.GroupWaiting(context.Background(), id, c.nowMillis())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]storagerpc.RetrievedMessage, len(ws))
+	for i, w := range ws {
+		out[i] = storagerpc.RetrievedMessage{Hash: w.Hash, Data: w.Data, Timestamp: w.TS, Expiration: w.Expires}
+	}
+	return out, nil
 }

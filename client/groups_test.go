@@ -89,11 +89,26 @@ func TestGroupMessageWaitsForKey(t *testing.T) {
 	if h := history(); len(h) != 0 {
 		t.Fatalf("applied before its key: %+v", h)
 	}
+	// The waiting message is in the store: a client that restarts (the
+	// group opened again from its row) still has it.
+	saved, err := c.db.Group(ctx, gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if og, err = c.openGroupRow(saved); err != nil {
+		t.Fatal(err)
+	}
+	if len(og.later) != 1 || og.later[0].Hash != storagerpc.MessageHash(acct, 11, ct) {
+		t.Fatalf("after a restart %d messages wait for their key, want the one", len(og.later))
+	}
 	// Second: the message again (seen: skipped) and generation 1.
 	poll(retrieved(12, gen1), retrieved(11, ct))
 	h := history()
 	if len(h) != 1 || h[0].Body != "late key" || h[0].Author != adminKeys.SessionID() || h[0].SentAt != 5000 {
 		t.Fatalf("history after the key = %+v", h)
+	}
+	if w, err := c.db.GroupWaiting(ctx, gid, c.nowMillis()); err != nil || len(w) != 0 {
+		t.Errorf("%d messages still wait in the store after their key came (%v)", len(w), err)
 	}
 	// Once only.
 	poll(retrieved(12, gen1), nil)

@@ -188,7 +188,8 @@ func (o ops) DeleteGroup(ctx context.Context, id key.SessionID) error {
 	if err := o.DeleteConversation(ctx, id); err != nil {
 		return err
 	}
-	for _, q := range []string{`DELETE FROM last_hashes WHERE account = ?`, `DELETE FROM requests WHERE session_id = ?`, `DELETE FROM groups WHERE id = ?`} {
+	for _, q := range []string{`DELETE FROM last_hashes WHERE account = ?`, `DELETE FROM requests WHERE session_id = ?`,
+		`DELETE FROM group_waiting WHERE group_id = ?`, `DELETE FROM groups WHERE id = ?`} {
 		if _, err := o.q.ExecContext(ctx, q, id.String()); err != nil {
 			return fmt.Errorf("store: delete group: %w", err)
 		}
@@ -254,4 +255,52 @@ func (o ops) DeleteBefore(ctx context.Context, conv key.SessionID, before, attac
 // OutboxFor lists the outbox items of the local message messageID.
 func (o ops) OutboxFor(ctx context.Context, messageID int64) ([]*OutboxItem, error) {
 	return o.outboxQuery(ctx, `message_id = ? ORDER BY id`, messageID)
+}
+
+// WaitingMessage is a group message kept until a key opens it.
+type WaitingMessage struct {
+	Hash    string
+	Data    []byte
+	TS      int64 // swarm timestamp (ms)
+	Expires int64 // swarm expiry (ms)
+}
+
+// AddGroupWaiting keeps a group message that no key opens yet.
+func (o ops) AddGroupWaiting(ctx context.Context, id key.SessionID, m WaitingMessage) error {
+	_, err := o.q.ExecContext(ctx, `INSERT INTO group_waiting (group_id, hash, data, ts, expires) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`, id.String(), m.Hash, m.Data, m.TS, m.Expires)
+	if err != nil {
+		return fmt.Errorf("store: keep waiting group message: %w", err)
+	}
+	return nil
+}
+
+// DeleteGroupWaiting forgets a waiting group message (opened, or given up).
+func (o ops) DeleteGroupWaiting(ctx context.Context, id key.SessionID, hash string) error {
+	if _, err := o.q.ExecContext(ctx, `DELETE FROM group_waiting WHERE group_id = ? AND hash = ?`, id.String(), hash); err != nil {
+		return fmt.Errorf("store: delete waiting group message: %w", err)
+	}
+	return nil
+}
+
+// GroupWaiting returns the group's waiting messages that have not expired
+// at now (ms), oldest first, and forgets the expired ones.
+func (o ops) GroupWaiting(ctx context.Context, id key.SessionID, now int64) ([]WaitingMessage, error) {
+	if _, err := o.q.ExecContext(ctx, `DELETE FROM group_waiting WHERE group_id = ? AND expires <= ?`, id.String(), now); err != nil {
+		return nil, fmt.Errorf("store: expire waiting group messages: %w", err)
+	}
+	rows, err := o.q.QueryContext(ctx, `SELECT hash, data, ts, expires FROM group_waiting WHERE group_id = ? ORDER BY ts, hash`, id.String())
+	if err != nil {
+		return nil, fmt.Errorf("store: waiting group messages: %w", err)
+	}
+	defer rows.Close()
+	var out []WaitingMessage
+	for rows.Next() {
+		var m WaitingMessage
+		if err := rows.Scan(&m.Hash, &m.Data, &m.TS, &m.Expires); err != nil {
+			return nil, fmt.Errorf("store: waiting group messages: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
 }

@@ -104,3 +104,44 @@ func TestGroups(t *testing.T) {
 		t.Errorf("history after delete = %d, %v", len(hist), err)
 	}
 }
+
+// Waiting group messages are kept per group until deleted or expired, and
+// go with their group.
+func TestGroupWaiting(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	g, other := testGroupID(1), testGroupID(2)
+	for _, m := range []WaitingMessage{{Hash: "b", Data: []byte{2}, TS: 20, Expires: 1000}, {Hash: "a", Data: []byte{1}, TS: 10, Expires: 50}} {
+		if err := s.AddGroupWaiting(ctx, g, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AddGroupWaiting(ctx, g, WaitingMessage{Hash: "a", Data: []byte{9}, TS: 10, Expires: 50}); err != nil {
+		t.Fatal("a message added twice:", err)
+	}
+	if err := s.AddGroupWaiting(ctx, other, WaitingMessage{Hash: "c", Data: []byte{3}, TS: 1, Expires: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.GroupWaiting(ctx, g, 40)
+	if err != nil || len(w) != 2 || w[0].Hash != "a" || w[0].Data[0] != 1 || w[1].Hash != "b" {
+		t.Fatalf("waiting = %+v, %v", w, err)
+	}
+	if w, err = s.GroupWaiting(ctx, g, 50); err != nil || len(w) != 1 || w[0].Hash != "b" {
+		t.Fatalf("after the first expired: %+v, %v", w, err)
+	}
+	if err := s.DeleteGroupWaiting(ctx, g, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if w, _ = s.GroupWaiting(ctx, g, 50); len(w) != 0 {
+		t.Fatalf("deleted message still waits: %+v", w)
+	}
+	if err := s.SaveGroup(ctx, &Group{ID: other}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteGroup(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if w, _ = s.GroupWaiting(ctx, other, 0); len(w) != 0 {
+		t.Fatalf("a deleted group's messages still wait: %+v", w)
+	}
+}
