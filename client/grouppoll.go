@@ -173,16 +173,52 @@ func (c *Client) ingestGroup(ctx context.Context, og *openGroup, p *groupPoll) (
 
 // ingestGroupLocked is ingestGroup's work under the change lock.
 func (c *Client) ingestGroupLocked(ctx context.Context, og *openGroup, p *groupPoll) (count int, events []Event, b groupBatch, info groups.InfoFields, removed bool, err error) {
-	id := og.row.ID
-	msgsOf := func(i int) []storagerpc.RetrievedMessage {
-		if p.resps[i] == nil {
-			return nil
+	og.mu.Lock()
+	retry := c.loadGroupKeysLocked(og, p.messages(0))
+	c.mergeGroupConfigsLocked(og, p)
+	info = og.g.Info.Fields()
+	admin := len(og.row.Secret) > 0
+	_, member := og.g.Members.Get(c.self)
+	removed = og.g.Members.Len() > 0 && !member && !admin
+	og.mu.Unlock()
+
+	fresh, err := c.decodeGroupMessages(ctx, og, p.messages(3), retry)
+	if err != nil {
+		return 0, nil, b, info, false, err
+	}
+	err = c.db.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		count, events, err = c.applyGroupMessages(ctx, tx, og.row.ID, fresh, admin, &b)
+		if err != nil {
+			return err
 		}
-		return p.resps[i].Messages
+		if err := c.moveGroupPositions(ctx, tx, og.row.ID, p); err != nil {
+			return err
+		}
+		return c.applyGroupInfo(ctx, tx, og.row.ID, info, &events)
+	})
+	if err != nil {
+		return 0, nil, b, info, false, err
 	}
 	og.mu.Lock()
+	err = c.saveGroupLocked(ctx, og)
+	og.mu.Unlock()
+	return count, events, b, info, removed, err
+}
+
+// messages returns the messages retrieved from namespace groupSpaces[i].
+func (p *groupPoll) messages(i int) []storagerpc.RetrievedMessage {
+	if p.resps[i] == nil {
+		return nil
+	}
+	return p.resps[i].Messages
+}
+
+// loadGroupKeysLocked loads the key messages (og.mu held); when one gave a
+// key, it returns the messages that waited for a key, to try again.
+func (c *Client) loadGroupKeysLocked(og *openGroup, msgs []storagerpc.RetrievedMessage) []storagerpc.RetrievedMessage {
 	newKey := false
-	for _, m := range msgsOf(0) {
+	for _, m := range msgs {
 		if storagerpc.ValidMessageHash(m.Hash) {
 			found, err := og.g.LoadKeyMessage(m.Hash, m.Data, m.Timestamp)
 			if err != nil {
@@ -195,9 +231,15 @@ func (c *Client) ingestGroupLocked(ctx context.Context, og *openGroup, p *groupP
 	if newKey {
 		retry, og.later = og.later, nil
 	}
+	return retry
+}
+
+// mergeGroupConfigsLocked merges the info and members messages (og.mu
+// held).
+func (c *Client) mergeGroupConfigsLocked(og *openGroup, p *groupPoll) {
 	for i, cfg := range []*config.Config{og.g.Info.Config, og.g.Members.Config} {
 		var in []config.Incoming
-		for _, m := range msgsOf(1 + i) {
+		for _, m := range p.messages(1 + i) {
 			if storagerpc.ValidMessageHash(m.Hash) {
 				in = append(in, config.Incoming{Hash: m.Hash, Data: m.Data})
 			}
@@ -208,20 +250,21 @@ func (c *Client) ingestGroupLocked(ctx context.Context, og *openGroup, p *groupP
 			}
 		}
 	}
-	info = og.g.Info.Fields()
-	admin := len(og.row.Secret) > 0
-	_, member := og.g.Members.Get(c.self)
-	removed = og.g.Members.Len() > 0 && !member && !admin
-	og.mu.Unlock()
+}
 
+// decodeGroupMessages decrypts the messages not seen before, and those
+// that waited for a key: already marked seen, applied now if the new key
+// opens them, kept if still no key does, dropped if anything else is wrong
+// with them.
+func (c *Client) decodeGroupMessages(ctx context.Context, og *openGroup, msgs, retry []storagerpc.RetrievedMessage) ([]decodedGroup, error) {
 	var fresh []decodedGroup
-	for _, m := range msgsOf(3) {
+	for _, m := range msgs {
 		if !storagerpc.ValidMessageHash(m.Hash) {
 			continue
 		}
 		seen, err := c.db.Seen(ctx, m.Hash)
 		if err != nil {
-			return 0, nil, b, info, false, err
+			return nil, err
 		}
 		if seen {
 			continue
@@ -239,9 +282,6 @@ func (c *Client) ingestGroupLocked(ctx context.Context, og *openGroup, p *groupP
 		og.mu.Unlock()
 		fresh = append(fresh, d)
 	}
-	// Messages that waited for a key: already marked seen, applied now if
-	// the new key opens them, kept if still no key does, dropped if
-	// anything else is wrong with them.
 	for _, m := range retry {
 		d := decodedGroup{msg: &m, retry: true}
 		og.mu.Lock()
@@ -254,51 +294,53 @@ func (c *Client) ingestGroupLocked(ctx context.Context, og *openGroup, p *groupP
 			fresh = append(fresh, d)
 		}
 	}
+	return fresh, nil
+}
 
-	now := c.nowMillis()
-	err = c.db.Update(ctx, func(tx *store.Tx) error {
-		for i := range fresh {
-			d := &fresh[i]
-			if err := c.keepWaiting(ctx, tx, id, d); err != nil {
-				return err
+// applyGroupMessages marks the decoded messages seen and applies them.
+func (c *Client) applyGroupMessages(ctx context.Context, tx *store.Tx, id key.SessionID, fresh []decodedGroup, admin bool, b *groupBatch) (int, []Event, error) {
+	count := 0
+	var events []Event
+	for i := range fresh {
+		d := &fresh[i]
+		if err := c.keepWaiting(ctx, tx, id, d); err != nil {
+			return 0, nil, err
+		}
+		if !d.retry {
+			isNew, err := tx.MarkSeen(ctx, d.msg.Hash, d.expires)
+			if err != nil {
+				return 0, nil, err
 			}
-			if !d.retry {
-				isNew, err := tx.MarkSeen(ctx, d.msg.Hash, d.expires)
-				if err != nil {
-					return err
-				}
-				if !isNew {
-					continue
-				}
-			}
-			if d.err != nil {
-				c.log.Debug("undecodable group message", "error", d.err)
+			if !isNew {
 				continue
 			}
-			evs, err := c.applyGroup(ctx, tx, id, d, admin, &b)
-			if err != nil {
+		}
+		if d.err != nil {
+			c.log.Debug("undecodable group message", "error", d.err)
+			continue
+		}
+		evs, err := c.applyGroup(ctx, tx, id, d, admin, b)
+		if err != nil {
+			return 0, nil, err
+		}
+		events = append(events, evs...)
+		count++
+	}
+	return count, events, nil
+}
+
+// moveGroupPositions records the last hash retrieved from each namespace.
+func (c *Client) moveGroupPositions(ctx context.Context, tx *store.Tx, id key.SessionID, p *groupPoll) error {
+	now := c.nowMillis()
+	for i, ns := range groupSpaces {
+		msgs := p.messages(i)
+		if len(msgs) > 0 && msgs[len(msgs)-1].Hash != p.lastHashes[i] {
+			if err := tx.SetLastHash(ctx, id, p.node.String(), int16(ns), msgs[len(msgs)-1].Hash, now); err != nil {
 				return err
 			}
-			events = append(events, evs...)
-			count++
 		}
-		for i, ns := range groupSpaces {
-			msgs := msgsOf(i)
-			if len(msgs) > 0 && msgs[len(msgs)-1].Hash != p.lastHashes[i] {
-				if err := tx.SetLastHash(ctx, id, p.node.String(), int16(ns), msgs[len(msgs)-1].Hash, now); err != nil {
-					return err
-				}
-			}
-		}
-		return c.applyGroupInfo(ctx, tx, id, info, &events)
-	})
-	if err != nil {
-		return 0, nil, b, info, false, err
 	}
-	og.mu.Lock()
-	err = c.saveGroupLocked(ctx, og)
-	og.mu.Unlock()
-	return count, events, b, info, removed, err
+	return nil
 }
 
 // applyGroupInfo brings the group's conversation in line with its info:
