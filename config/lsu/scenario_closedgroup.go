@@ -201,196 +201,272 @@ func (gr *groupObject) conf(name string) *object {
 	return &object{typ: "group", cfg: cfg, opts: config.Options{Kind: kind, Keys: cfg.Keys()}, fields: fields, noInner: true}
 }
 
+// groupSteps are the steps only a group object takes (spec §2.2).
+var groupSteps = map[string]func(gr *groupObject, q *Request) (Reply, error){
+	"info_set":              (*groupObject).stepInfoSet,
+	"member_set":            (*groupObject).stepMemberSet,
+	"member_erase":          (*groupObject).stepMemberErase,
+	"rekey":                 (*groupObject).stepRekey,
+	"key_supplement":        (*groupObject).stepKeySupplement,
+	"load_key_message":      (*groupObject).stepLoadKeyMessage,
+	"load_admin_key":        (*groupObject).stepLoadAdminKey,
+	"keys_state":            (*groupObject).stepKeysState,
+	"keys_dump":             (*groupObject).stepKeysDump,
+	"encrypt_message":       (*groupObject).stepEncryptMessage,
+	"decrypt_message":       (*groupObject).stepDecryptMessage,
+	"swarm_make_subaccount": func(gr *groupObject, q *Request) (Reply, error) { return gr.stepSubaccount("swarm_make_subaccount", q) },
+	"swarm_subaccount_token": func(gr *groupObject, q *Request) (Reply, error) {
+		return gr.stepSubaccount("swarm_subaccount_token", q)
+	},
+	"swarm_subaccount_sign":   (*groupObject).stepSwarmSubaccountSign,
+	"swarm_verify_subaccount": (*groupObject).stepSwarmVerifySubaccount,
+}
+
 func (gr *groupObject) groupStep(op string, q *Request) (Reply, error) {
-	g := gr.g
-	switch op {
-	case "info_set":
-		if err := infoSet(g.Info, q); err != nil {
-			return nil, err
-		}
-		return Reply{"fields": infoFields(g.Info)}, nil
-	case "member_set":
-		if err := memberSetStep(g.Members, q); err != nil {
-			return nil, err
-		}
-		return Reply{"count": g.Members.Len()}, nil
-	case "member_erase":
-		id, err := idField(q, "session_id", "05")
-		if err != nil {
-			return nil, err
-		}
-		erased, err := g.Members.Erase(id)
-		if err != nil {
-			return nil, err
-		}
-		return Reply{"erased": erased}, nil
-	case "rekey":
-		msg, err := g.Rekey()
-		if err != nil {
-			return nil, err
-		}
-		if err := saveAs(q, msg); err != nil {
-			return nil, err
-		}
-		return Reply{
-			"key_message":      Hex(msg),
-			"key_message_len":  len(msg),
-			"key_message_json": btJSON(msg),
-			"keys":             keysState(g.Keys),
-		}, nil
-	case "key_supplement":
-		ss, err := stringList(q, "session_ids")
-		if err != nil {
-			return nil, err
-		}
-		ids, err := parseSessionIDs(ss)
-		if err != nil {
-			// libsession checks that it can issue keys before it reads
-			// the IDs.
-			if _, kerr := g.Keys.Supplement(nil); errors.Is(kerr, groups.ErrNotAdmin) || errors.Is(kerr, groups.ErrNoKeys) {
-				return nil, kerr
-			}
-			return nil, err
-		}
-		msg, err := g.Keys.Supplement(ids)
-		if err != nil {
-			return nil, err
-		}
-		if err := saveAs(q, msg); err != nil {
-			return nil, err
-		}
-		return Reply{"supplement_message": Hex(msg), "supplement_message_json": btJSON(msg)}, nil
-	case "load_key_message":
-		hash, err := textField(q, "hash")
-		if err != nil {
-			return nil, err
-		}
-		data, err := stepNeedBytes(q, "data")
-		if err != nil {
-			return nil, err
-		}
-		ts, ok, err := jsonInt(q, "timestamp_ms", false)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, errNotFound("timestamp_ms")
-		}
-		found, err := g.LoadKeyMessage(hash, data, ts)
-		if err != nil {
-			return nil, err
-		}
-		return Reply{"found_key": found, "keys": keysState(g.Keys)}, nil
-	case "load_admin_key":
-		seed, err := stepNeedBytes(q, "group_seed")
-		if err != nil {
-			return nil, err
-		}
-		if err := g.LoadAdminKey(seed); err != nil {
-			return nil, err
-		}
-		return Reply{"keys": keysState(g.Keys)}, nil
-	case "keys_state":
-		return Reply{"keys": keysState(g.Keys)}, nil
-	case "keys_dump":
-		d := g.Keys.Dump()
-		if err := saveAs(q, d); err != nil {
-			return nil, err
-		}
-		return Reply{"dump": Hex(d), "dump_json": btJSON(d)}, nil
-	case "encrypt_message":
-		pt, err := stepNeedBytes(q, "plaintext")
-		if err != nil {
-			return nil, err
-		}
-		compress, err := jsonBoolOr(q, "compress", true)
-		if err != nil {
-			return nil, err
-		}
-		padding, ok, err := jsonInt(q, "padding", false)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			padding = 256
-		}
-		ct, err := g.Keys.EncryptMessage(pt, compress, int(padding))
-		if err != nil {
-			return nil, err
-		}
-		if err := saveAs(q, ct); err != nil {
-			return nil, err
-		}
-		return Reply{"ciphertext": Hex(ct), "ciphertext_len": len(ct), "nonce": Hex(ct[:min(len(ct), 24)])}, nil
-	case "decrypt_message":
-		data, err := stepNeedBytes(q, "data")
-		if err != nil {
-			return nil, err
-		}
-		sender, pt, err := g.Keys.DecryptMessage(data)
-		if err != nil {
-			return nil, err
-		}
-		return Reply{"session_id": sender.String(), "plaintext": Hex(pt)}, nil
-	case "swarm_make_subaccount", "swarm_subaccount_token":
-		id, err := idField(q, "session_id", "05")
-		if err != nil {
-			return nil, err
-		}
-		write, err := jsonBoolOr(q, "write", true)
-		if err != nil {
-			return nil, err
-		}
-		del, err := jsonBoolOr(q, "del", false)
-		if err != nil {
-			return nil, err
-		}
-		if op == "swarm_subaccount_token" {
-			tok, err := g.Keys.SubaccountToken(id, write, del)
-			if err != nil {
-				return nil, err
-			}
-			return Reply{"token": Hex(tok)}, nil
-		}
-		sv, err := g.Keys.MakeSubaccount(id, write, del)
-		if err != nil {
-			return nil, err
-		}
-		if err := saveAs(q, sv); err != nil {
-			return nil, err
-		}
-		return Reply{"sign_value": Hex(sv)}, nil
-	case "swarm_subaccount_sign":
-		msg, err := stepNeedBytes(q, "msg")
-		if err != nil {
-			return nil, err
-		}
-		sv, err := stepNeedBytes(q, "sign_value")
-		if err != nil {
-			return nil, err
-		}
-		sig, err := groups.SubaccountSign(gr.user, sv, msg)
-		if err != nil {
-			return nil, err
-		}
-		return Reply{
-			"subaccount":     Hex(sig.Token[:]),
-			"subaccount_sig": Hex(sig.TokenSig[:]),
-			"signature":      Hex(sig.Signature[:]),
-		}, nil
-	case "swarm_verify_subaccount":
-		sv, err := stepNeedBytes(q, "sign_value")
-		if err != nil {
-			return nil, err
-		}
-		write, del, err := writeDel(q)
-		if err != nil {
-			return nil, err
-		}
-		pub := g.ID().Key()
-		return Reply{"valid": groups.VerifySubaccount(pub[:], gr.user, sv, write, del)}, nil
+	if step, ok := groupSteps[op]; ok {
+		return step(gr, q)
 	}
 	return nil, errUnknownOp
+}
+
+// stepInfoSet is the scenario step info_set.
+func (gr *groupObject) stepInfoSet(q *Request) (Reply, error) {
+	g := gr.g
+	if err := infoSet(g.Info, q); err != nil {
+		return nil, err
+	}
+	return Reply{"fields": infoFields(g.Info)}, nil
+}
+
+// stepMemberSet is the scenario step member_set.
+func (gr *groupObject) stepMemberSet(q *Request) (Reply, error) {
+	g := gr.g
+	if err := memberSetStep(g.Members, q); err != nil {
+		return nil, err
+	}
+	return Reply{"count": g.Members.Len()}, nil
+}
+
+// stepMemberErase is the scenario step member_erase.
+func (gr *groupObject) stepMemberErase(q *Request) (Reply, error) {
+	g := gr.g
+	id, err := idField(q, "session_id", "05")
+	if err != nil {
+		return nil, err
+	}
+	erased, err := g.Members.Erase(id)
+	if err != nil {
+		return nil, err
+	}
+	return Reply{"erased": erased}, nil
+}
+
+// stepRekey is the scenario step rekey.
+func (gr *groupObject) stepRekey(q *Request) (Reply, error) {
+	g := gr.g
+	msg, err := g.Rekey()
+	if err != nil {
+		return nil, err
+	}
+	if err := saveAs(q, msg); err != nil {
+		return nil, err
+	}
+	return Reply{
+		"key_message":      Hex(msg),
+		"key_message_len":  len(msg),
+		"key_message_json": btJSON(msg),
+		"keys":             keysState(g.Keys),
+	}, nil
+}
+
+// stepKeySupplement is the scenario step key_supplement.
+func (gr *groupObject) stepKeySupplement(q *Request) (Reply, error) {
+	g := gr.g
+	ss, err := stringList(q, "session_ids")
+	if err != nil {
+		return nil, err
+	}
+	ids, err := parseSessionIDs(ss)
+	if err != nil {
+		// libsession checks that it can issue keys before it reads
+		// the IDs.
+		if _, kerr := g.Keys.Supplement(nil); errors.Is(kerr, groups.ErrNotAdmin) || errors.Is(kerr, groups.ErrNoKeys) {
+			return nil, kerr
+		}
+		return nil, err
+	}
+	msg, err := g.Keys.Supplement(ids)
+	if err != nil {
+		return nil, err
+	}
+	if err := saveAs(q, msg); err != nil {
+		return nil, err
+	}
+	return Reply{"supplement_message": Hex(msg), "supplement_message_json": btJSON(msg)}, nil
+}
+
+// stepLoadKeyMessage is the scenario step load_key_message.
+func (gr *groupObject) stepLoadKeyMessage(q *Request) (Reply, error) {
+	g := gr.g
+	hash, err := textField(q, "hash")
+	if err != nil {
+		return nil, err
+	}
+	data, err := stepNeedBytes(q, "data")
+	if err != nil {
+		return nil, err
+	}
+	ts, ok, err := jsonInt(q, "timestamp_ms", false)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errNotFound("timestamp_ms")
+	}
+	found, err := g.LoadKeyMessage(hash, data, ts)
+	if err != nil {
+		return nil, err
+	}
+	return Reply{"found_key": found, "keys": keysState(g.Keys)}, nil
+}
+
+// stepLoadAdminKey is the scenario step load_admin_key.
+func (gr *groupObject) stepLoadAdminKey(q *Request) (Reply, error) {
+	g := gr.g
+	seed, err := stepNeedBytes(q, "group_seed")
+	if err != nil {
+		return nil, err
+	}
+	if err := g.LoadAdminKey(seed); err != nil {
+		return nil, err
+	}
+	return Reply{"keys": keysState(g.Keys)}, nil
+}
+
+// stepKeysState is the scenario step keys_state.
+func (gr *groupObject) stepKeysState(q *Request) (Reply, error) {
+	g := gr.g
+	return Reply{"keys": keysState(g.Keys)}, nil
+}
+
+// stepKeysDump is the scenario step keys_dump.
+func (gr *groupObject) stepKeysDump(q *Request) (Reply, error) {
+	g := gr.g
+	d := g.Keys.Dump()
+	if err := saveAs(q, d); err != nil {
+		return nil, err
+	}
+	return Reply{"dump": Hex(d), "dump_json": btJSON(d)}, nil
+}
+
+// stepEncryptMessage is the scenario step encrypt_message.
+func (gr *groupObject) stepEncryptMessage(q *Request) (Reply, error) {
+	g := gr.g
+	pt, err := stepNeedBytes(q, "plaintext")
+	if err != nil {
+		return nil, err
+	}
+	compress, err := jsonBoolOr(q, "compress", true)
+	if err != nil {
+		return nil, err
+	}
+	padding, ok, err := jsonInt(q, "padding", false)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		padding = 256
+	}
+	ct, err := g.Keys.EncryptMessage(pt, compress, int(padding))
+	if err != nil {
+		return nil, err
+	}
+	if err := saveAs(q, ct); err != nil {
+		return nil, err
+	}
+	return Reply{"ciphertext": Hex(ct), "ciphertext_len": len(ct), "nonce": Hex(ct[:min(len(ct), 24)])}, nil
+}
+
+// stepDecryptMessage is the scenario step decrypt_message.
+func (gr *groupObject) stepDecryptMessage(q *Request) (Reply, error) {
+	g := gr.g
+	data, err := stepNeedBytes(q, "data")
+	if err != nil {
+		return nil, err
+	}
+	sender, pt, err := g.Keys.DecryptMessage(data)
+	if err != nil {
+		return nil, err
+	}
+	return Reply{"session_id": sender.String(), "plaintext": Hex(pt)}, nil
+}
+
+// stepSubaccount is the scenario step swarm_make_subaccount, swarm_subaccount_token.
+func (gr *groupObject) stepSubaccount(op string, q *Request) (Reply, error) {
+	g := gr.g
+	id, err := idField(q, "session_id", "05")
+	if err != nil {
+		return nil, err
+	}
+	write, err := jsonBoolOr(q, "write", true)
+	if err != nil {
+		return nil, err
+	}
+	del, err := jsonBoolOr(q, "del", false)
+	if err != nil {
+		return nil, err
+	}
+	if op == "swarm_subaccount_token" {
+		tok, err := g.Keys.SubaccountToken(id, write, del)
+		if err != nil {
+			return nil, err
+		}
+		return Reply{"token": Hex(tok)}, nil
+	}
+	sv, err := g.Keys.MakeSubaccount(id, write, del)
+	if err != nil {
+		return nil, err
+	}
+	if err := saveAs(q, sv); err != nil {
+		return nil, err
+	}
+	return Reply{"sign_value": Hex(sv)}, nil
+}
+
+// stepSwarmSubaccountSign is the scenario step swarm_subaccount_sign.
+func (gr *groupObject) stepSwarmSubaccountSign(q *Request) (Reply, error) {
+	msg, err := stepNeedBytes(q, "msg")
+	if err != nil {
+		return nil, err
+	}
+	sv, err := stepNeedBytes(q, "sign_value")
+	if err != nil {
+		return nil, err
+	}
+	sig, err := groups.SubaccountSign(gr.user, sv, msg)
+	if err != nil {
+		return nil, err
+	}
+	return Reply{
+		"subaccount":     Hex(sig.Token[:]),
+		"subaccount_sig": Hex(sig.TokenSig[:]),
+		"signature":      Hex(sig.Signature[:]),
+	}, nil
+}
+
+// stepSwarmVerifySubaccount is the scenario step swarm_verify_subaccount.
+func (gr *groupObject) stepSwarmVerifySubaccount(q *Request) (Reply, error) {
+	g := gr.g
+	sv, err := stepNeedBytes(q, "sign_value")
+	if err != nil {
+		return nil, err
+	}
+	write, del, err := writeDel(q)
+	if err != nil {
+		return nil, err
+	}
+	pub := g.ID().Key()
+	return Reply{"valid": groups.VerifySubaccount(pub[:], gr.user, sv, write, del)}, nil
 }
 
 // writeDel reads the write and del flags of a verification (both default
