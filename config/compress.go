@@ -22,40 +22,61 @@ const MaxDecompressedSize = 16 << 20
 var ErrDecompress = errors.New("config: decompression failed")
 
 var (
-	zstdOnce sync.Once
-	zstdEnc  *zstd.Encoder
-	zstdDec  *zstd.Decoder
+	zstdEncOnce sync.Once
+	zstdEnc     *zstd.Encoder
+
+	zstdDecMu sync.Mutex
+	zstdDecs  = map[int]*zstd.Decoder{} // by output cap
 )
 
-func zstdCodecs() (*zstd.Encoder, *zstd.Decoder) {
-	zstdOnce.Do(func() {
+// Zstd appends to dst the zstd compression of src with libsession's
+// settings: level 1 ("fastest", base.hpp:891), one frame with the content
+// size in its header, as ZSTD_compress writes. Configs and group messages
+// (package groups) use it.
+func Zstd(dst, src []byte) []byte {
+	zstdEncOnce.Do(func() {
 		var err error
-		// Level "fastest" is zstd level 1, libsession's compression level
-		// (base.hpp:891). EncodeAll writes one frame with the content
-		// size in its header, as ZSTD_compress does.
 		zstdEnc, err = zstd.NewWriter(nil,
 			zstd.WithEncoderLevel(zstd.SpeedFastest),
 			zstd.WithEncoderConcurrency(1))
 		if err != nil {
 			panic(fmt.Sprintf("config: zstd encoder: %v", err)) // fixed options
 		}
-		zstdDec, err = zstd.NewReader(nil,
+	})
+	return zstdEnc.EncodeAll(src, dst)
+}
+
+// Unzstd decodes every zstd frame of src, and fails with an error wrapping
+// zstd.ErrDecoderSizeExceeded or zstd.ErrWindowSizeExceeded rather than
+// produce more than limit bytes (or allocate much more for a window).
+func Unzstd(src []byte, limit int) ([]byte, error) {
+	zstdDecMu.Lock()
+	dec, ok := zstdDecs[limit]
+	if !ok {
+		var err error
+		dec, err = zstd.NewReader(nil,
 			zstd.WithDecoderConcurrency(1),
 			zstd.WithDecoderLowmem(true),
-			zstd.WithDecoderMaxMemory(MaxDecompressedSize),
-			zstd.WithDecoderMaxWindow(MaxDecompressedSize))
+			zstd.WithDecoderMaxMemory(uint64(limit)),
+			zstd.WithDecoderMaxWindow(uint64(limit)))
 		if err != nil {
-			panic(fmt.Sprintf("config: zstd decoder: %v", err)) // fixed options
+			zstdDecMu.Unlock()
+			return nil, fmt.Errorf("config: zstd decoder: %w", err)
 		}
-	})
-	return zstdEnc, zstdDec
+		zstdDecs[limit] = dec
+	}
+	zstdDecMu.Unlock()
+	out, err := dec.DecodeAll(src, nil)
+	if err == nil && len(out) > limit {
+		err = zstd.ErrDecoderSizeExceeded
+	}
+	return out, err
 }
 
 // compress returns 'z' || zstd(msg) when that is strictly shorter than msg,
 // and msg otherwise (libsession compress_message, base.cpp:282-289).
 func compress(msg []byte) (body []byte, compressed bool) {
-	enc, _ := zstdCodecs()
-	c := enc.EncodeAll(msg, append(make([]byte, 0, len(msg)), prefixCompressed))
+	c := Zstd(append(make([]byte, 0, len(msg)), prefixCompressed), msg)
 	if len(c) < len(msg) {
 		return c, true
 	}
@@ -69,8 +90,7 @@ func decompress(body []byte) ([]byte, error) {
 	if len(body) == 0 || body[0] != prefixCompressed {
 		return nil, fmt.Errorf("%w: no 'z' prefix", ErrDecompress)
 	}
-	_, dec := zstdCodecs()
-	out, err := dec.DecodeAll(body[1:], nil)
+	out, err := Unzstd(body[1:], MaxDecompressedSize)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDecompress, err)
 	}

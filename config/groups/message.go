@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/klauspost/compress/zstd"
 	"golang.org/x/crypto/chacha20poly1305"
 
+	"sotto.dev/config"
 	"sotto.dev/key"
 )
 
@@ -33,36 +33,6 @@ var (
 
 // messageOverhead is the nonce and the Poly1305 tag of a group message.
 const messageOverhead = chacha20poly1305.NonceSizeX + chacha20poly1305.Overhead
-
-var (
-	zstdOnce sync.Once
-	zstdEnc  *zstd.Encoder
-	zstdDec  *zstd.Decoder
-)
-
-// zstdCodecs returns the encoder of config/compress.go's settings
-// (level 1, one frame with its content size) and a decoder capped at
-// MaxMessageSize.
-func zstdCodecs() (*zstd.Encoder, *zstd.Decoder) {
-	zstdOnce.Do(func() {
-		var err error
-		zstdEnc, err = zstd.NewWriter(nil,
-			zstd.WithEncoderLevel(zstd.SpeedFastest),
-			zstd.WithEncoderConcurrency(1))
-		if err != nil {
-			panic(fmt.Sprintf("groups: zstd encoder: %v", err)) // fixed options
-		}
-		zstdDec, err = zstd.NewReader(nil,
-			zstd.WithDecoderConcurrency(1),
-			zstd.WithDecoderLowmem(true),
-			zstd.WithDecoderMaxMemory(MaxMessageSize),
-			zstd.WithDecoderMaxWindow(MaxMessageSize))
-		if err != nil {
-			panic(fmt.Sprintf("groups: zstd decoder: %v", err)) // fixed options
-		}
-	})
-	return zstdEnc, zstdDec
-}
 
 // EncryptMessage encrypts a group message with the current group key
 // (§4.9; keys.cpp:1195-1280): {"": 1, "a": the user's Ed25519 key, "d":
@@ -94,8 +64,7 @@ func (k *Keys) EncryptMessage(plaintext []byte, compress bool, padding int) ([]b
 
 	data, compressed := plaintext, false
 	if compress {
-		enc, _ := zstdCodecs()
-		if z := enc.EncodeAll(plaintext, nil); len(z) < len(plaintext) {
+		if z := config.Zstd(nil, plaintext); len(z) < len(plaintext) {
 			data, compressed = z, true
 		}
 	}
@@ -316,8 +285,7 @@ func readMessageSignature(d *btDict) ([]byte, error) {
 
 // decompressMessage expands zstd data to at most MaxMessageSize bytes.
 func decompressMessage(data []byte) ([]byte, error) {
-	_, dec := zstdCodecs()
-	out, err := dec.DecodeAll(data, nil)
+	out, err := config.Unzstd(data, MaxMessageSize)
 	switch {
 	case errors.Is(err, zstd.ErrDecoderSizeExceeded), errors.Is(err, zstd.ErrWindowSizeExceeded), err == nil && len(out) > MaxMessageSize:
 		return nil, errText(ErrMessageTooLarge, "message decompression failed")
