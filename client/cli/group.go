@@ -89,15 +89,10 @@ func parseGroup(s string) (key.SessionID, error) {
 	return id, nil
 }
 
-// groupError explains the group API's errors.
+// groupError explains the group API's errors (msgError has those it shares
+// with the message commands).
 func groupError(err error, gid key.SessionID) error {
 	switch {
-	case errors.Is(err, client.ErrNoGroup):
-		return userErr("list your groups with 'sotto group list'", "you are not in group %s", gid)
-	case errors.Is(err, client.ErrNotAdmin):
-		return userErr("ask an admin of the group (see 'sotto group members "+gid.String()+"')", "only a group admin can do that")
-	case errors.Is(err, client.ErrNoInvite):
-		return userErr("list invitations with 'sotto requests'", "no invitation to group %s", gid)
 	case errors.Is(err, client.ErrBadRecipient):
 		return userErr("members are standard Session IDs (05...)", "%v", err)
 	case errors.Is(err, groups.ErrNameTooLong), errors.Is(err, groups.ErrDescriptionTooLong):
@@ -109,33 +104,25 @@ func groupError(err error, gid key.SessionID) error {
 // groupRun opens an online session, syncs, runs fn and sends what it
 // queued.
 func (a *app) groupRun(f *chatFlags, gid key.SessionID, fn func(ctx context.Context, s *session) error) error {
-	s, err := a.openSession(networkReq)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	ctx, cancel := a.ctx(f)
-	defer cancel()
-	if err := a.sync(ctx, s); err != nil {
-		return err
-	}
-	if err := fn(ctx, s); err != nil {
-		var ue *Error
-		if errors.As(err, &ue) {
-			return err
+	return a.synced(f, networkReq, func(ctx context.Context, s *session) error {
+		if err := fn(ctx, s); err != nil {
+			var ue *Error
+			if errors.As(err, &ue) {
+				return err
+			}
+			if e := groupError(err, gid); e != err {
+				return e
+			}
+			return netError("the group change did not complete", err)
 		}
-		if e := groupError(err, gid); e != err {
-			return e
+		if err := s.c.FlushOutbox(ctx); err != nil {
+			return netError("done, but some messages are not sent yet (they stay queued)", err)
 		}
-		return netError("the group change did not complete", err)
-	}
-	if err := s.c.FlushOutbox(ctx); err != nil {
-		return netError("done, but some messages are not sent yet (they stay queued)", err)
-	}
-	if err := s.c.PushConfigs(ctx); err != nil {
-		return netError("done, but not synced to your other devices yet (it will be)", err)
-	}
-	return nil
+		if err := s.c.PushConfigs(ctx); err != nil {
+			return netError("done, but not synced to your other devices yet (it will be)", err)
+		}
+		return nil
+	})
 }
 
 func (a *app) groupCreateCmd(f *chatFlags) *cobra.Command {

@@ -170,32 +170,24 @@ func (a *app) reactCmd(f *chatFlags) *cobra.Command {
 
 // withMessage runs an action on a message and prints the message.
 func (a *app) withMessage(f *chatFlags, peer key.SessionID, fn func(ctx context.Context, s *session) (*store.Message, error), word string) error {
-	s, err := a.openSession(networkReq)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	ctx, cancel := a.ctx(f)
-	defer cancel()
-	if err := a.sync(ctx, s); err != nil {
-		return err
-	}
-	m, err := fn(ctx, s)
-	if err != nil {
-		var ue *Error
-		if errors.As(err, &ue) {
-			return ue
+	return a.synced(f, networkReq, func(ctx context.Context, s *session) error {
+		m, err := fn(ctx, s)
+		if err != nil {
+			var ue *Error
+			if errors.As(err, &ue) {
+				return ue
+			}
+			return msgError(err, peer)
 		}
-		return msgError(err, peer)
-	}
-	if err := s.c.FlushOutbox(ctx); err != nil {
-		return netError(word+" here, but not sent yet (it stays queued)", err)
-	}
-	if a.json {
-		return a.printJSON(toJSON(m))
-	}
-	fmt.Fprintf(a.env.Stdout, "%s: %s\n", word, newNames(s).line(m))
-	return nil
+		if err := s.c.FlushOutbox(ctx); err != nil {
+			return netError(word+" here, but not sent yet (it stays queued)", err)
+		}
+		if a.json {
+			return a.printJSON(toJSON(m))
+		}
+		fmt.Fprintf(a.env.Stdout, "%s: %s\n", word, newNames(s).line(m))
+		return nil
+	})
 }
 
 func (a *app) disappearCmd(f *chatFlags) *cobra.Command {
