@@ -1,0 +1,417 @@
+package community
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	_ "github.com/ncruces/go-sqlite3/driver" // registers the "sqlite3" database/sql driver
+)
+
+// DBFileName is the database inside the server's directory.
+const DBFileName = "community.db"
+
+// Store errors the server maps to HTTP statuses (statusFor).
+var (
+	ErrNoRoom      = errors.New("community: no such room")
+	ErrNoMessage   = errors.New("community: no such message")
+	ErrRoomExists  = errors.New("community: room already exists")
+	ErrForbidden   = errors.New("community: not permitted")
+	ErrBadToken    = errors.New("community: a room token is 1-64 letters, digits, '-' and '_'")
+	ErrBadArgument = errors.New("community: invalid request")
+)
+
+// migrations are the schema versions in order; PRAGMA user_version is the
+// number applied. Append only.
+var migrations = []string{
+	`
+CREATE TABLE rooms (
+	id               INTEGER PRIMARY KEY,
+	token            TEXT NOT NULL UNIQUE,
+	name             TEXT NOT NULL,
+	description      TEXT,
+	created          REAL NOT NULL,
+	info_updates     INTEGER NOT NULL DEFAULT 0,
+	message_sequence INTEGER NOT NULL DEFAULT 0,
+	default_read     INTEGER NOT NULL DEFAULT 1,
+	default_write    INTEGER NOT NULL DEFAULT 1,
+	default_upload   INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE users (
+	id           INTEGER PRIMARY KEY,
+	session_id   TEXT NOT NULL UNIQUE, -- 66 hex: 00, 15 or 25 prefixed, as the user signs
+	created      REAL NOT NULL,
+	last_active  REAL NOT NULL,
+	banned       INTEGER NOT NULL DEFAULT 0,
+	moderator    INTEGER NOT NULL DEFAULT 0, -- global
+	admin        INTEGER NOT NULL DEFAULT 0, -- global
+	visible_mod  INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE room_users (
+	room        INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+	user        INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	last_active REAL,
+	moderator   INTEGER NOT NULL DEFAULT 0,
+	admin       INTEGER NOT NULL DEFAULT 0,
+	visible_mod INTEGER NOT NULL DEFAULT 1,
+	banned      INTEGER NOT NULL DEFAULT 0,
+	read        INTEGER, -- NULL: the room's default
+	write       INTEGER,
+	upload      INTEGER,
+	PRIMARY KEY (room, user)
+) WITHOUT ROWID;
+CREATE INDEX room_users_active ON room_users(room, last_active);
+CREATE TABLE messages (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	room         INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+	user         INTEGER NOT NULL REFERENCES users(id),
+	posted       REAL NOT NULL,
+	edited       REAL,
+	seqno        INTEGER NOT NULL,
+	data         BLOB,    -- unpadded; NULL once deleted
+	data_size    INTEGER, -- the length as posted (padded)
+	signature    BLOB,
+	whisper_to   INTEGER REFERENCES users(id),
+	whisper_mods INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX messages_room_seqno ON messages(room, seqno);
+CREATE INDEX messages_room_id ON messages(room, id);
+`,
+}
+
+// tokenRE is a room token (pysogs model/room.py: [\w-]{1,64}, ASCII here).
+var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// ValidToken reports whether t can name a room.
+func ValidToken(t string) bool { return tokenRE.MatchString(t) }
+
+// Store is the community's database. It is safe for concurrent use.
+type Store struct {
+	db *sql.DB
+}
+
+func dsn(path string) string {
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path)}
+	return u.String() + "?_pragma=busy_timeout(15000)&_pragma=journal_mode(wal)&_pragma=synchronous(full)&_pragma=foreign_keys(1)&_txlock=immediate"
+}
+
+// OpenStore opens (creating if needed) the database in dir and applies the
+// migrations it lacks.
+func OpenStore(ctx context.Context, dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	db, err := sql.Open("sqlite3", dsn(filepath.Join(dir, DBFileName)))
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	db.SetMaxOpenConns(4)
+	s := &Store{db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return err
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("database schema version %d is newer than this server's (%d)", v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+func unixf(t time.Time) float64 { return float64(t.UnixMicro()) / 1e6 }
+
+// Room is a room's row.
+type Room struct {
+	ID              int64
+	Token           string
+	Name            string
+	Description     *string
+	Created         float64
+	InfoUpdates     int64
+	MessageSequence int64
+	DefaultRead     bool
+	DefaultWrite    bool
+	DefaultUpload   bool
+}
+
+const roomCols = "id, token, name, description, created, info_updates, message_sequence, default_read, default_write, default_upload"
+
+func scanRoom(sc interface{ Scan(...any) error }) (*Room, error) {
+	r := &Room{}
+	err := sc.Scan(&r.ID, &r.Token, &r.Name, &r.Description, &r.Created, &r.InfoUpdates, &r.MessageSequence,
+		&r.DefaultRead, &r.DefaultWrite, &r.DefaultUpload)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNoRoom
+	}
+	return r, err
+}
+
+// AddRoom creates a room readable and writable by everyone.
+func (s *Store) AddRoom(ctx context.Context, token, name string, description *string, now time.Time) (*Room, error) {
+	if !ValidToken(token) {
+		return nil, ErrBadToken
+	}
+	if name == "" {
+		name = token
+	}
+	_, err := s.db.ExecContext(ctx, "INSERT INTO rooms (token, name, description, created) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+		token, name, description, unixf(now))
+	if err != nil {
+		return nil, fmt.Errorf("add room: %w", err)
+	}
+	r, err := s.Room(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if r.Name != name || r.Created != unixf(now) {
+		return nil, ErrRoomExists
+	}
+	return r, nil
+}
+
+// RemoveRoom deletes a room and its messages.
+func (s *Store) RemoveRoom(ctx context.Context, token string) error {
+	res, err := s.db.ExecContext(ctx, "DELETE FROM rooms WHERE token = ?", token)
+	if err != nil {
+		return fmt.Errorf("remove room: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNoRoom
+	}
+	return nil
+}
+
+// Room returns the room token names.
+func (s *Store) Room(ctx context.Context, token string) (*Room, error) {
+	return scanRoom(s.db.QueryRowContext(ctx, "SELECT "+roomCols+" FROM rooms WHERE token = ?", token))
+}
+
+// Rooms lists the rooms by token.
+func (s *Store) Rooms(ctx context.Context) ([]*Room, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT "+roomCols+" FROM rooms ORDER BY token")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Room
+	for rows.Next() {
+		r, err := scanRoom(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// SetRoomDefaults sets a room's default permissions and bumps its
+// info_updates.
+func (s *Store) SetRoomDefaults(ctx context.Context, token string, read, write, upload bool) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE rooms SET default_read = ?, default_write = ?, default_upload = ?,
+		info_updates = info_updates + 1 WHERE token = ?`, read, write, upload, token)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNoRoom
+	}
+	return nil
+}
+
+// User is a user's row: one per key a user signs with (a 15 and a 25 id of
+// the same account are two users, as in pysogs).
+type User struct {
+	ID        int64
+	SessionID string
+	Banned    bool
+	Moderator bool // global
+	Admin     bool // global
+}
+
+// User returns the user with session id sid, creating it (autovivify, as
+// pysogs does) when create is set.
+func (s *Store) User(ctx context.Context, sid string, now time.Time, create bool) (*User, error) {
+	if create {
+		if _, err := s.db.ExecContext(ctx, "INSERT INTO users (session_id, created, last_active) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+			sid, unixf(now), unixf(now)); err != nil {
+			return nil, fmt.Errorf("add user: %w", err)
+		}
+	}
+	u := &User{SessionID: sid}
+	err := s.db.QueryRowContext(ctx, "SELECT id, banned, moderator, admin FROM users WHERE session_id = ?", sid).
+		Scan(&u.ID, &u.Banned, &u.Moderator, &u.Admin)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return u, err
+}
+
+// Perms are a user's permissions in a room.
+type Perms struct {
+	Read, Write, Upload bool
+	Moderator, Admin    bool
+	Banned              bool
+}
+
+// Perms computes u's permissions in r (u nil: anonymous).
+func (s *Store) Perms(ctx context.Context, r *Room, u *User) (Perms, error) {
+	p := Perms{Read: r.DefaultRead, Write: r.DefaultWrite, Upload: r.DefaultUpload}
+	if u == nil {
+		p.Write, p.Upload = false, false
+		return p, nil
+	}
+	var mod, admin, banned bool
+	var read, write, upload sql.NullBool
+	err := s.db.QueryRowContext(ctx, "SELECT moderator, admin, banned, read, write, upload FROM room_users WHERE room = ? AND user = ?", r.ID, u.ID).
+		Scan(&mod, &admin, &banned, &read, &write, &upload)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return p, err
+	}
+	if read.Valid {
+		p.Read = read.Bool
+	}
+	if write.Valid {
+		p.Write = write.Bool
+	}
+	if upload.Valid {
+		p.Upload = upload.Bool
+	}
+	p.Admin = admin || u.Admin
+	p.Moderator = mod || p.Admin || u.Moderator
+	p.Banned = (banned || u.Banned) && !p.Moderator
+	if p.Moderator {
+		p.Read, p.Write, p.Upload = true, true, true
+	}
+	if p.Banned {
+		p.Read, p.Write, p.Upload = false, false, false
+	}
+	return p, nil
+}
+
+// SetModerator makes sid a moderator (admin: an admin) of the room token,
+// or of every room when token is empty; visible moderators are listed in
+// room info. It bumps the rooms' info_updates.
+func (s *Store) SetModerator(ctx context.Context, token, sid string, admin, visible bool, now time.Time) error {
+	u, err := s.User(ctx, sid, now, true)
+	if err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if token == "" {
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET moderator = 1, admin = ?, visible_mod = ? WHERE id = ?", admin, visible, u.ID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE rooms SET info_updates = info_updates + 1"); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
+	var room int64
+	if err := tx.QueryRowContext(ctx, "UPDATE rooms SET info_updates = info_updates + 1 WHERE token = ? RETURNING id", token).Scan(&room); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNoRoom
+		}
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO room_users (room, user, moderator, admin, visible_mod) VALUES (?, ?, 1, ?, ?)
+		ON CONFLICT (room, user) DO UPDATE SET moderator = 1, admin = excluded.admin, visible_mod = excluded.visible_mod`,
+		room, u.ID, admin, visible); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Mods lists a room's moderators and admins, visible and hidden, by
+// session id (pysogs Room.get_mods).
+func (s *Store) Mods(ctx context.Context, r *Room) (mods, admins, hiddenMods, hiddenAdmins []string, err error) {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT u.session_id, ru.admin, ru.visible_mod FROM room_users ru JOIN users u ON u.id = ru.user
+			WHERE ru.room = ? AND ru.moderator
+		UNION ALL
+		SELECT session_id, admin, visible_mod FROM users WHERE moderator
+		ORDER BY 1`, r.ID)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	for rows.Next() {
+		var sid string
+		var admin, visible bool
+		if err := rows.Scan(&sid, &admin, &visible); err != nil {
+			return nil, nil, nil, nil, err
+		}
+		if seen[sid] {
+			continue
+		}
+		seen[sid] = true
+		switch {
+		case admin && visible:
+			admins = append(admins, sid)
+		case admin:
+			hiddenAdmins = append(hiddenAdmins, sid)
+		case visible:
+			mods = append(mods, sid)
+		default:
+			hiddenMods = append(hiddenMods, sid)
+		}
+	}
+	return mods, admins, hiddenMods, hiddenAdmins, rows.Err()
+}
+
+// Touch records u's activity in r (active_users).
+func (s *Store) Touch(ctx context.Context, r *Room, u *User, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO room_users (room, user, last_active) VALUES (?, ?, ?)
+		ON CONFLICT (room, user) DO UPDATE SET last_active = excluded.last_active`, r.ID, u.ID, unixf(now))
+	return err
+}
+
+// ActiveUsers counts the users active in r since cutoff.
+func (s *Store) ActiveUsers(ctx context.Context, r *Room, cutoff time.Time) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM room_users WHERE room = ? AND last_active >= ?", r.ID, unixf(cutoff)).Scan(&n)
+	return n, err
+}
+
+// SetBanned bans (or unbans) sid from the whole server.
+func (s *Store) SetBanned(ctx context.Context, sid string, banned bool, now time.Time) error {
+	u, err := s.User(ctx, sid, now, true)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, "UPDATE users SET banned = ? WHERE id = ?", banned, u.ID)
+	return err
+}
