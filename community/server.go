@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -103,6 +104,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if cfg.MaxConnsPerAddr <= 0 {
 		cfg.MaxConnsPerAddr = def.MaxConnsPerAddr
+	}
+	if cfg.MetricsListen != "" {
+		if ap, err := netip.ParseAddrPort(cfg.MetricsListen); err != nil || !ap.Addr().IsLoopback() {
+			return nil, fmt.Errorf("community: metrics address %q is not a loopback IP and port", cfg.MetricsListen)
+		}
 	}
 	if cfg.PostLimit > 0 && cfg.PostInterval <= 0 {
 		return nil, errors.New("community: a post limit needs an interval")

@@ -82,6 +82,10 @@ CREATE TABLE messages (
 );
 CREATE INDEX messages_room_seqno ON messages(room, seqno);
 CREATE INDEX messages_room_id ON messages(room, id);
+CREATE TABLE settings (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+) WITHOUT ROWID;
 `,
 }
 
@@ -260,15 +264,20 @@ type User struct {
 // User returns the user with session id sid, creating it (autovivify, as
 // pysogs does) when create is set.
 func (s *Store) User(ctx context.Context, sid string, now time.Time, create bool) (*User, error) {
-	if create {
+	u := &User{SessionID: sid}
+	scan := func() error {
+		return s.db.QueryRowContext(ctx, "SELECT id, banned, moderator, admin FROM users WHERE session_id = ?", sid).
+			Scan(&u.ID, &u.Banned, &u.Moderator, &u.Admin)
+	}
+	// Read first: a known user costs no write transaction.
+	err := scan()
+	if errors.Is(err, sql.ErrNoRows) && create {
 		if _, err := s.db.ExecContext(ctx, "INSERT INTO users (session_id, created, last_active) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
 			sid, unixf(now), unixf(now)); err != nil {
 			return nil, fmt.Errorf("add user: %w", err)
 		}
+		err = scan()
 	}
-	u := &User{SessionID: sid}
-	err := s.db.QueryRowContext(ctx, "SELECT id, banned, moderator, admin FROM users WHERE session_id = ?", sid).
-		Scan(&u.ID, &u.Banned, &u.Moderator, &u.Admin)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -413,5 +422,21 @@ func (s *Store) SetBanned(ctx context.Context, sid string, banned bool, now time
 		return err
 	}
 	_, err = s.db.ExecContext(ctx, "UPDATE users SET banned = ? WHERE id = ?", banned, u.ID)
+	return err
+}
+
+// Setting returns the value of an operator setting ("" when unset).
+func (s *Store) Setting(ctx context.Context, key string) (string, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return v, err
+}
+
+// SetSetting sets an operator setting.
+func (s *Store) SetSetting(ctx context.Context, key, value string) error {
+	_, err := s.db.ExecContext(ctx, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value)
 	return err
 }
