@@ -98,6 +98,8 @@ func (s *Server) dispatch(c *call, top bool) (string, response) {
 			return seg[0], textResp(http.StatusBadRequest, "Invalid batch subrequest: nested batch requests are not allowed")
 		}
 		return seg[0], s.batch(c, seg[0] == "sequence")
+	case len(seg) == 3 && seg[0] == "user" && m == http.MethodPost && (seg[2] == "moderator" || seg[2] == "ban" || seg[2] == "unban"):
+		return "user/" + seg[2], s.userAction(c, seg[1], seg[2])
 	case len(seg) >= 2 && seg[0] == "room":
 		return s.roomRoute(c, seg[1], seg[2:])
 	}
@@ -112,6 +114,10 @@ func (s *Server) roomRoute(c *call, token string, rest []string) (string, respon
 	switch {
 	case len(rest) == 0 && m == http.MethodGet:
 		ep, h = "room", s.roomInfo
+	case len(rest) == 0 && m == http.MethodPut:
+		ep, h = "room/update", s.updateRoom
+	case len(rest) == 2 && rest[0] == "all" && m == http.MethodDelete:
+		ep, h = "all", s.deleteAll
 	case len(rest) == 2 && rest[0] == "pollInfo" && m == http.MethodGet:
 		ep, h = "pollInfo", s.pollInfo
 	case len(rest) == 3 && rest[0] == "messages" && rest[1] == "since" && m == http.MethodGet,
@@ -133,11 +139,11 @@ func (s *Server) roomRoute(c *call, token string, rest []string) (string, respon
 	if err != nil {
 		return ep, s.storeErr("load room", err)
 	}
-	p, err := s.store.Perms(c.ctx, r, c.user)
+	p, err := s.store.Perms(c.ctx, r, c.user, c.now)
 	if err != nil {
 		return ep, s.storeErr("load permissions", err)
 	}
-	if !p.Read && !(ep == "room" && p.Moderator) {
+	if !p.Read {
 		if c.user == nil {
 			return ep, textResp(http.StatusUnauthorized, "X-SOGS-* request authentication required")
 		}
@@ -277,7 +283,7 @@ func (s *Server) rooms(c *call) response {
 	}
 	out := []map[string]any{}
 	for _, r := range rooms {
-		p, err := s.store.Perms(c.ctx, r, c.user)
+		p, err := s.store.Perms(c.ctx, r, c.user, c.now)
 		if err != nil {
 			return s.storeErr("list rooms", err)
 		}

@@ -49,6 +49,7 @@ CREATE TABLE users (
 	created      REAL NOT NULL,
 	last_active  REAL NOT NULL,
 	banned       INTEGER NOT NULL DEFAULT 0,
+	banned_until REAL,                       -- NULL: a permanent ban
 	moderator    INTEGER NOT NULL DEFAULT 0, -- global
 	admin        INTEGER NOT NULL DEFAULT 0, -- global
 	visible_mod  INTEGER NOT NULL DEFAULT 0
@@ -61,6 +62,7 @@ CREATE TABLE room_users (
 	admin       INTEGER NOT NULL DEFAULT 0,
 	visible_mod INTEGER NOT NULL DEFAULT 1,
 	banned      INTEGER NOT NULL DEFAULT 0,
+	banned_until REAL,
 	read        INTEGER, -- NULL: the room's default
 	write       INTEGER,
 	upload      INTEGER,
@@ -266,8 +268,8 @@ type User struct {
 func (s *Store) User(ctx context.Context, sid string, now time.Time, create bool) (*User, error) {
 	u := &User{SessionID: sid}
 	scan := func() error {
-		return s.db.QueryRowContext(ctx, "SELECT id, banned, moderator, admin FROM users WHERE session_id = ?", sid).
-			Scan(&u.ID, &u.Banned, &u.Moderator, &u.Admin)
+		return s.db.QueryRowContext(ctx, "SELECT id, banned AND (banned_until IS NULL OR banned_until > ?), moderator, admin FROM users WHERE session_id = ?",
+			unixf(now), sid).Scan(&u.ID, &u.Banned, &u.Moderator, &u.Admin)
 	}
 	// Read first: a known user costs no write transaction.
 	err := scan()
@@ -291,8 +293,8 @@ type Perms struct {
 	Banned              bool
 }
 
-// Perms computes u's permissions in r (u nil: anonymous).
-func (s *Store) Perms(ctx context.Context, r *Room, u *User) (Perms, error) {
+// Perms computes u's permissions in r at now (u nil: anonymous).
+func (s *Store) Perms(ctx context.Context, r *Room, u *User, now time.Time) (Perms, error) {
 	p := Perms{Read: r.DefaultRead, Write: r.DefaultWrite, Upload: r.DefaultUpload}
 	if u == nil {
 		p.Write, p.Upload = false, false
@@ -300,7 +302,8 @@ func (s *Store) Perms(ctx context.Context, r *Room, u *User) (Perms, error) {
 	}
 	var mod, admin, banned bool
 	var read, write, upload sql.NullBool
-	err := s.db.QueryRowContext(ctx, "SELECT moderator, admin, banned, read, write, upload FROM room_users WHERE room = ? AND user = ?", r.ID, u.ID).
+	err := s.db.QueryRowContext(ctx, `SELECT moderator, admin, banned AND (banned_until IS NULL OR banned_until > ?), read, write, upload
+		FROM room_users WHERE room = ? AND user = ?`, unixf(now), r.ID, u.ID).
 		Scan(&mod, &admin, &banned, &read, &write, &upload)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return p, err
@@ -324,43 +327,6 @@ func (s *Store) Perms(ctx context.Context, r *Room, u *User) (Perms, error) {
 		p.Read, p.Write, p.Upload = false, false, false
 	}
 	return p, nil
-}
-
-// SetModerator makes sid a moderator (admin: an admin) of the room token,
-// or of every room when token is empty; visible moderators are listed in
-// room info. It bumps the rooms' info_updates.
-func (s *Store) SetModerator(ctx context.Context, token, sid string, admin, visible bool, now time.Time) error {
-	u, err := s.User(ctx, sid, now, true)
-	if err != nil {
-		return err
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if token == "" {
-		if _, err := tx.ExecContext(ctx, "UPDATE users SET moderator = 1, admin = ?, visible_mod = ? WHERE id = ?", admin, visible, u.ID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "UPDATE rooms SET info_updates = info_updates + 1"); err != nil {
-			return err
-		}
-		return tx.Commit()
-	}
-	var room int64
-	if err := tx.QueryRowContext(ctx, "UPDATE rooms SET info_updates = info_updates + 1 WHERE token = ? RETURNING id", token).Scan(&room); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNoRoom
-		}
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO room_users (room, user, moderator, admin, visible_mod) VALUES (?, ?, 1, ?, ?)
-		ON CONFLICT (room, user) DO UPDATE SET moderator = 1, admin = excluded.admin, visible_mod = excluded.visible_mod`,
-		room, u.ID, admin, visible); err != nil {
-		return err
-	}
-	return tx.Commit()
 }
 
 // Mods lists a room's moderators and admins, visible and hidden, by
@@ -413,16 +379,6 @@ func (s *Store) ActiveUsers(ctx context.Context, r *Room, cutoff time.Time) (int
 	var n int64
 	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM room_users WHERE room = ? AND last_active >= ?", r.ID, unixf(cutoff)).Scan(&n)
 	return n, err
-}
-
-// SetBanned bans (or unbans) sid from the whole server.
-func (s *Store) SetBanned(ctx context.Context, sid string, banned bool, now time.Time) error {
-	u, err := s.User(ctx, sid, now, true)
-	if err != nil {
-		return err
-	}
-	_, err = s.db.ExecContext(ctx, "UPDATE users SET banned = ? WHERE id = ?", banned, u.ID)
-	return err
 }
 
 // Setting returns the value of an operator setting ("" when unset).
