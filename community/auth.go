@@ -31,7 +31,9 @@ func (e *authError) Error() string { return e.msg }
 // signer is an authenticated request's key: its prefix (00, 15 or 25) and
 // Ed25519 key, shown as the 66-hex id.
 type signer struct {
-	id string
+	id    string
+	nonce [16]byte
+	ts    int64
 }
 
 // authRequest is what X-SOGS-Signature covers besides the headers.
@@ -111,7 +113,7 @@ func verifyAuth(h http.Header, req authRequest, serverPK [32]byte, now time.Time
 	case nonceFull:
 		return signer{}, false, &authError{http.StatusTooManyRequests, "Too many requests"}
 	}
-	return signer{id: hex.EncodeToString(pkb)}, true, nil
+	return signer{id: hex.EncodeToString(pkb), nonce: [16]byte(nb), ts: t}, true, nil
 }
 
 // parseTimestamp parses decimal unix seconds: digits only, as SOGSHeaders

@@ -1,16 +1,20 @@
 package community
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"sotto.dev/internal/vectors"
+	"sotto.dev/sessionproto"
 )
 
 // vectorHeaders returns the http.Header of a vector's expected X-SOGS-*
@@ -182,4 +186,66 @@ func TestDecodeHexOrBase64(t *testing.T) {
 			t.Errorf("%q decoded", s)
 		}
 	}
+}
+
+// TestNonceSurvivesRestart: the nonce of a post is refused by the next
+// server on the same directory.
+func TestNonceSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	clock := newTestClock()
+	open := func() *Server {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := DefaultConfig()
+		cfg.Dir = dir
+		s, err := New(cfg, Deps{Keys: testKeys(t), Clock: clock, Listener: ln})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := open()
+	if _, err := s.Store().AddRoom(t.Context(), "lobby", "", nil, clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, clock: clock, pk: s.keys.Public()}
+	u := h.newUser(sessionproto.SOGSOptions{})
+	body := postBodyFor(u, []byte("once"))
+	hs := u.headers(http.MethodPost, "/room/lobby/message", body)
+	send := func(s *Server) int {
+		req := httptest.NewRequest(http.MethodPost, "/room/lobby/message", bytes.NewReader(body))
+		for k, v := range hs {
+			req.Header.Set(k, v)
+		}
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, req)
+		return w.Code
+	}
+	if code := send(s); code != http.StatusCreated {
+		t.Fatalf("post: %d", code)
+	}
+	if code := send(s); code != http.StatusTooEarly {
+		t.Fatalf("replay: %d", code)
+	}
+	s.Close()
+	s = open()
+	defer s.Close()
+	if code := send(s); code != http.StatusTooEarly {
+		t.Fatalf("replay after a restart: %d", code)
+	}
+	ms, err := s.Store().Messages(t.Context(), mustRoom(t, s, "lobby"), nil, false, Query{Recent: true, Limit: 10})
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("%d posts, %v", len(ms), err)
+	}
+}
+
+func mustRoom(t *testing.T, s *Server, token string) *Room {
+	t.Helper()
+	r, err := s.Store().Room(t.Context(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

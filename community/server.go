@@ -128,6 +128,16 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if s.store, err = OpenStore(context.Background(), cfg.Dir); err != nil {
 		return nil, err
 	}
+	// Nonces of state-changing requests survive a restart.
+	now := s.clock.Now()
+	known, err := s.store.Nonces(context.Background(), now)
+	if err != nil {
+		s.store.Close()
+		return nil, fmt.Errorf("community: load nonces: %w", err)
+	}
+	for n, ts := range known {
+		s.nonces.use(n, ts, now)
+	}
 	s.m = newMetrics(s.reg)
 	s.public = onion.V4Handler(http.HandlerFunc(s.serveAPI), s.keys.onion)
 	s.ln = deps.Listener
@@ -250,6 +260,20 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		if c.user.Banned {
 			s.write(w, "auth", textResp(http.StatusForbidden, "Banned"))
 			return
+		}
+		// A state-changing request's nonce is recorded durably before it
+		// runs, so a replay is refused after a restart too.
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			err := s.store.UseNonce(r.Context(), sg.nonce, time.Unix(sg.ts, 0).Add(authWindow), now)
+			if errors.Is(err, ErrNonceUsed) {
+				s.write(w, "auth", textResp(http.StatusTooEarly, "Invalid authentication: X-SOGS-Nonce cannot be reused"))
+				return
+			}
+			if err != nil {
+				s.log.Error("record nonce", "err", err)
+				s.write(w, "auth", textResp(http.StatusInternalServerError, "Internal error"))
+				return
+			}
 		}
 	}
 	ep, resp := s.dispatch(c, true)

@@ -89,6 +89,13 @@ CREATE TABLE settings (
 	value TEXT NOT NULL
 ) WITHOUT ROWID;
 `,
+	`
+CREATE TABLE nonces (
+	nonce   BLOB PRIMARY KEY,
+	expires REAL NOT NULL -- when its timestamp leaves the ±24 h window
+) WITHOUT ROWID;
+CREATE INDEX nonces_expires ON nonces(expires);
+`,
 }
 
 // tokenRE is a room token (pysogs model/room.py: [\w-]{1,64}, ASCII here).
@@ -395,4 +402,51 @@ func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 func (s *Store) SetSetting(ctx context.Context, key, value string) error {
 	_, err := s.db.ExecContext(ctx, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value)
 	return err
+}
+
+// ErrNonceUsed is a request nonce recorded before.
+var ErrNonceUsed = errors.New("community: nonce already used")
+
+// UseNonce records the nonce of a state-changing request durably, so that
+// it is refused after a restart too; expires is when its timestamp leaves
+// the window. It deletes expired nonces as it goes.
+func (s *Store) UseNonce(ctx context.Context, nonce [16]byte, expires, now time.Time) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "DELETE FROM nonces WHERE expires < ?", unixf(now)); err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, "INSERT INTO nonces (nonce, expires) VALUES (?, ?) ON CONFLICT DO NOTHING", nonce[:], unixf(expires))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNonceUsed
+	}
+	return tx.Commit()
+}
+
+// Nonces returns the recorded nonces that have not expired at now, with
+// the timestamps they were used with (for the in-memory cache at start).
+func (s *Store) Nonces(ctx context.Context, now time.Time) (map[[16]byte]int64, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT nonce, expires FROM nonces WHERE expires >= ?", unixf(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[[16]byte]int64{}
+	for rows.Next() {
+		var n []byte
+		var exp float64
+		if err := rows.Scan(&n, &exp); err != nil {
+			return nil, err
+		}
+		if len(n) == 16 {
+			out[[16]byte(n)] = int64(exp) - int64(authWindow/time.Second)
+		}
+	}
+	return out, rows.Err()
 }
