@@ -1,6 +1,7 @@
 package community
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -16,6 +17,12 @@ import (
 // the ones already known, or else all three candidates (both signs of
 // 15, and 25), since which one the account will use is not known.
 func (s *Server) targets(c *call, sid string) ([]*User, bool, error) {
+	return s.store.Targets(c.ctx, s.pk, sid, c.now)
+}
+
+// Targets resolves sid as the user endpoints do (see targets); ok is false
+// for an id that is not a 00, 05, 15 or 25 id.
+func (s *Store) Targets(ctx context.Context, serverPK [32]byte, sid string, now time.Time) (users []*User, ok bool, err error) {
 	id, err := key.ParseSessionID(sid)
 	if err != nil {
 		return nil, false, nil
@@ -25,17 +32,17 @@ func (s *Server) targets(c *call, sid string) ([]*User, bool, error) {
 	case key.PrefixUnblinded, key.PrefixBlind15, key.PrefixBlind25:
 		cands = []string{id.String()}
 	case key.PrefixStandard:
-		b15, err := identity.Blind15IDs(id, s.pk)
+		b15, err := identity.Blind15IDs(id, serverPK)
 		if err != nil {
 			return nil, false, nil
 		}
-		b25, err := identity.Blind25ID(id, s.pk)
+		b25, err := identity.Blind25ID(id, serverPK)
 		if err != nil {
 			return nil, false, nil
 		}
 		all := []string{b15[0].String(), b15[1].String(), b25.String()}
 		for _, cand := range all {
-			u, err := s.store.User(c.ctx, cand, c.now, false)
+			u, err := s.User(ctx, cand, now, false)
 			if err != nil {
 				return nil, false, err
 			}
@@ -51,7 +58,7 @@ func (s *Server) targets(c *call, sid string) ([]*User, bool, error) {
 	}
 	var out []*User
 	for _, cand := range cands {
-		u, err := s.store.User(c.ctx, cand, c.now, true)
+		u, err := s.User(ctx, cand, now, true)
 		if err != nil {
 			return nil, false, err
 		}

@@ -6,7 +6,10 @@
 //	sotto-community room add lobby --name "Lobby" --dir ...
 //	sotto-community room list --dir ...
 //	sotto-community room remove lobby --dir ...
+//	sotto-community room set lobby --write=false --dir ...
 //	sotto-community url lobby --dir ...
+//	sotto-community mod add|remove ID --room lobby|--global [--admin] [--hidden] --dir ...
+//	sotto-community ban|unban ID --room lobby|--global [--for 24h] --dir ...
 //	sotto-community serve --dir ... --listen :8080
 //
 // SIGINT and SIGTERM shut the server down gracefully. docs/community.md
@@ -46,7 +49,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(initCmd(stdout), roomCmd(stdout), urlCmd(stdout), serveCmd(ctx, stderr))
+	root.AddCommand(initCmd(stdout), roomCmd(stdout), urlCmd(stdout), modCmd(stdout), banCmd(stdout, true), banCmd(stdout, false), serveCmd(ctx, stderr))
 	root.SetArgs(args)
 	if err := root.Execute(); err != nil {
 		clierr.Print(stderr, err)
@@ -131,7 +134,7 @@ join URLs under.`,
 
 func roomCmd(stdout io.Writer) *cobra.Command {
 	var dir string
-	cmd := &cobra.Command{Use: "room", Short: "Add, list and remove rooms"}
+	cmd := &cobra.Command{Use: "room", Short: "Add, list, change and remove rooms"}
 	cmd.PersistentFlags().StringVar(&dir, "dir", "", "data directory")
 
 	var name, desc string
@@ -222,7 +225,7 @@ func roomCmd(stdout io.Writer) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(add, list, remove)
+	cmd.AddCommand(add, list, remove, roomSetCmd(stdout, &dir))
 	return cmd
 }
 
