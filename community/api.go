@@ -399,6 +399,9 @@ func messageJSON(m *Message) map[string]any {
 		"session_id": m.SessionID,
 		"posted":     m.Posted,
 		"seqno":      m.Seqno,
+		// pysogs adds the reactions to every message; this server has none
+		// yet (and does not advertise the capability).
+		"reactions": map[string]any{},
 	}
 	if m.Data == nil {
 		out["data"] = nil
@@ -429,8 +432,8 @@ type postBody struct {
 }
 
 // parsePostBody parses {"data": b64, "signature": b64, "whisper_to"?:
-// id, "whisper_mods"?: bool}: data is not empty, the signature is 64
-// bytes; unknown fields are ignored, as pysogs does ("files" among them).
+// id, "whisper_mods"?: bool}: the signature is 64 bytes; unknown fields
+// are ignored, as pysogs does ("files" among them).
 func parsePostBody(b []byte) (postBody, error) {
 	var raw struct {
 		Data        *string `json:"data"`
@@ -446,8 +449,8 @@ func parsePostBody(b []byte) (postBody, error) {
 	}
 	var p postBody
 	var err error
-	if p.Data, err = base64.StdEncoding.Strict().DecodeString(*raw.Data); err != nil || len(p.Data) == 0 {
-		return postBody{}, errors.New("data is not non-empty base64")
+	if p.Data, err = base64.StdEncoding.Strict().DecodeString(*raw.Data); err != nil {
+		return postBody{}, errors.New("data is not base64")
 	}
 	if p.Signature, err = base64.StdEncoding.Strict().DecodeString(*raw.Signature); err != nil || len(p.Signature) != 64 {
 		return postBody{}, errors.New("signature is not 64 bytes of base64")
@@ -465,10 +468,17 @@ func parsePostBody(b []byte) (postBody, error) {
 	return p, nil
 }
 
-// verifyPostSig checks a post's signature by its author's key: Ed25519
-// with the 00, 15 or 25 key the user signs requests with (spec §5.5).
+// verifyPostSig checks a post's signature by its author's key (spec
+// §5.5): a blinded poster signs the data as posted with its 15 or 25 key,
+// an ordinary Ed25519 signature. pysogs checks none (receiving clients
+// do); this server refuses blinded posts that would fail there. Unblinded
+// (00) posters sign with their X25519 key (XEdDSA, legacy), whose sign
+// bit the server cannot know, so their signatures are left to clients.
 func verifyPostSig(sessionID string, data, sig []byte) bool {
 	pk, ok := authorKey(sessionID)
+	if ok && sessionID[:2] == "00" {
+		return true
+	}
 	return ok && ed25519Verify(pk, data, sig)
 }
 
@@ -498,7 +508,7 @@ func (s *Server) post(c *call, r *Room, p Perms, _ []string) response {
 			}
 		}
 	}
-	if !p.Moderator && !s.posts.allow(roomUser{r.ID, c.user.ID}, c.now) {
+	if !p.Admin && !s.posts.allow(roomUser{r.ID, c.user.ID}, c.now) {
 		s.m.rateLimited.WithLabelValues("posts").Inc()
 		return textResp(http.StatusTooManyRequests, "Rate limited: too many posts")
 	}

@@ -13,7 +13,7 @@ const maxTracked = 1 << 16
 type roomUser struct{ room, user int64 }
 
 // postLimiter allows limit posts per interval to one user in one room
-// (pysogs ROOM_DEFAULT_POST_RATE / ROOM_DEFAULT_POST_INTERVAL).
+// (pysogs rate_limit_size / rate_limit_interval; admins are exempt).
 type postLimiter struct {
 	limit    int
 	interval time.Duration

@@ -212,7 +212,8 @@ func (s *Server) userAction(c *call, sid, action string) response {
 }
 
 // deleteAll serves DELETE /room/<token>/all/<sid>: a moderator, or the
-// user themself, deletes all their messages in the room.
+// user themself, deletes all their messages in the room; an admin's only
+// an admin.
 func (s *Server) deleteAll(c *call, r *Room, p Perms, rest []string) response {
 	if c.user == nil {
 		return textResp(http.StatusUnauthorized, "X-SOGS-* request authentication required")
@@ -226,6 +227,16 @@ func (s *Server) deleteAll(c *call, r *Room, p Perms, rest []string) response {
 	}
 	if !p.Moderator && (len(users) != 1 || users[0].ID != c.user.ID) {
 		return errResp(http.StatusForbidden)
+	}
+	// Only admins delete all of an admin's posts (pysogs delete_all_posts).
+	for _, u := range users {
+		tp, err := s.store.Perms(c.ctx, r, u, c.now)
+		if err != nil {
+			return s.storeErr("permissions", err)
+		}
+		if tp.Admin && !p.Admin && u.ID != c.user.ID {
+			return errResp(http.StatusForbidden)
+		}
 	}
 	if _, err := s.store.DeleteAllFrom(c.ctx, r, users, c.now); err != nil {
 		return s.storeErr("delete all", err)

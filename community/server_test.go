@@ -161,7 +161,7 @@ func TestJSONShape(t *testing.T) {
 		slices.Sort(ks)
 		return ks
 	}
-	if got, want := keys(m), []string{"data", "id", "posted", "seqno", "session_id", "signature"}; !slices.Equal(got, want) {
+	if got, want := keys(m), []string{"data", "id", "posted", "reactions", "seqno", "session_id", "signature"}; !slices.Equal(got, want) {
 		t.Fatalf("message fields %v, want %v", got, want)
 	}
 	u.messages("/room/lobby/messages/recent") // a poll records activity
@@ -288,7 +288,7 @@ func TestErrorCodes(t *testing.T) {
 		[]byte(`{"data":"aGk=","signature":"`+base64.StdEncoding.EncodeToString(u.sign(data))+`","whisper_mods":true}`)), http.StatusForbidden)
 
 	// 400 for malformed posts.
-	for _, body := range []string{`{`, `[]`, `{"data":"aGk="}`, `{"data":"","signature":"AA=="}`, `{"data":"aGk=","signature":"AA=="}`} {
+	for _, body := range []string{`{`, `[]`, `{"data":"aGk="}`, `{"data":"!","signature":"AA=="}`, `{"data":"aGk=","signature":"AA=="}`} {
 		wantCode(t, "bad post "+body, u.call(http.MethodPost, "/room/lobby/message", []byte(body)), http.StatusBadRequest)
 	}
 	bad := postBodyFor(u, data)
@@ -466,5 +466,20 @@ func TestStoreReopen(t *testing.T) {
 	}
 	if _, err := s.Room(ctx, "lobby"); err != ErrNoRoom {
 		t.Fatalf("removed room: %v", err)
+	}
+}
+
+// TestEmptyPost: pysogs accepts empty data; it is served as empty, not as
+// deleted.
+func TestEmptyPost(t *testing.T) {
+	h := newHarness(t, nil)
+	h.addRoom("lobby")
+	u := h.newUser(sessionproto.SOGSOptions{})
+	for _, data := range [][]byte{{}, {0x80}, {0x80, 0, 0}} {
+		m := u.post("lobby", data)
+		got := u.messages("/room/lobby/messages/since/" + itoa(m.Seqno-1))
+		if len(got) != 1 || got[0].Deleted || got[0].Data == nil || *got[0].Data != base64.StdEncoding.EncodeToString(data) {
+			t.Fatalf("posted %x, polled %+v", data, got)
+		}
 	}
 }
