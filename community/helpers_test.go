@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+	"golang.org/x/crypto/blake2b"
 
 	"sotto.dev/identity"
 	"sotto.dev/key"
@@ -130,7 +132,20 @@ type user struct {
 	h    *harness
 	keys *identity.Keys
 	opts sessionproto.SOGSOptions
+	b25  bool   // sign as the 25-blinded key (SOGSHeaders has no 25 option)
 	id   string // the id the server sees
+}
+
+// newUser25 is a user signing with its 25-blinded key.
+func (h *harness) newUser25() *user {
+	h.t.Helper()
+	u := h.newUser(sessionproto.SOGSOptions{})
+	kp, err := u.keys.Blind25(h.pk)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	u.b25, u.id = true, kp.ID().String()
+	return u
 }
 
 func (h *harness) newUser(opts sessionproto.SOGSOptions) *user {
@@ -160,6 +175,13 @@ func (u *user) sign(data []byte) []byte {
 		s := u.keys.Sign(data)
 		return s[:]
 	}
+	if u.b25 {
+		s, err := u.keys.Blind25Sign(u.h.pk, data)
+		if err != nil {
+			u.h.t.Fatal(err)
+		}
+		return s[:]
+	}
 	s, err := u.keys.Blind15Sign(u.h.pk, data, u.opts.Nonce)
 	if err != nil {
 		u.h.t.Fatal(err)
@@ -171,7 +193,20 @@ func (u *user) headers(method, path string, body []byte) map[string]string {
 	u.h.t.Helper()
 	var nonce [16]byte
 	rand.Read(nonce[:])
-	hs, err := sessionproto.SOGSHeaders(u.keys, u.h.pk, u.h.now().Unix(), nonce, method, path, body, u.opts)
+	ts := u.h.now().Unix()
+	if u.b25 {
+		// §5.4 with the 25 key: the same message, signed as §5.2.
+		msg := append(append(append([]byte{}, u.h.pk[:]...), nonce[:]...), strconv.FormatInt(ts, 10)+method+path...)
+		if len(body) > 0 {
+			hb := blake2b.Sum512(body)
+			msg = append(msg, hb[:]...)
+		}
+		return map[string]string{
+			headerPubkey: u.id, headerTimestamp: strconv.FormatInt(ts, 10),
+			headerNonce: base64.StdEncoding.EncodeToString(nonce[:]), headerSignature: base64.StdEncoding.EncodeToString(u.sign(msg)),
+		}
+	}
+	hs, err := sessionproto.SOGSHeaders(u.keys, u.h.pk, ts, nonce, method, path, body, u.opts)
 	if err != nil {
 		u.h.t.Fatal(err)
 	}

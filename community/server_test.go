@@ -63,23 +63,28 @@ func ids(ms []msgJSON) []int64 {
 }
 
 // TestMessagesFlow posts, polls, edits and deletes through both
-// transports, with 15-blinded, 15-blinded (libsession nonce) and
+// transports, with 15-blinded (both nonce derivations), 25-blinded and
 // unblinded signers.
 func TestMessagesFlow(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		viaV4 bool
 		opts  sessionproto.SOGSOptions
+		b25   bool
 	}{
-		{"direct-blind15", false, sessionproto.SOGSOptions{}},
-		{"onion-blind15-desktop-nonce", true, sessionproto.SOGSOptions{Nonce: identity.NonceSeed}},
-		{"direct-unblinded", false, sessionproto.SOGSOptions{Unblinded: true}},
+		{"direct-blind15", false, sessionproto.SOGSOptions{}, false},
+		{"onion-blind15-desktop-nonce", true, sessionproto.SOGSOptions{Nonce: identity.NonceSeed}, false},
+		{"direct-unblinded", false, sessionproto.SOGSOptions{Unblinded: true}, false},
+		{"onion-blind25", true, sessionproto.SOGSOptions{}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, func(c *Config) { c.RequireBlind = !tc.opts.Unblinded })
 			h.viaV4 = tc.viaV4
 			h.addRoom("lobby")
 			alice, bob := h.newUser(tc.opts), h.newUser(tc.opts)
+			if tc.b25 {
+				alice, bob = h.newUser25(), h.newUser25()
+			}
 
 			// Padded data is stored unpadded and re-padded on output.
 			first := sessionproto.Pad([]byte("hello"))
