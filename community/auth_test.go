@@ -13,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"sotto.dev/internal/vectors"
+	"sotto.dev/onion"
 	"sotto.dev/sessionproto"
 )
 
@@ -248,4 +251,29 @@ func mustRoom(t *testing.T, s *Server, token string) *Room {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// TestRequestRateLimit: a source address beyond its burst gets 429 before
+// anything else runs; time refills it.
+func TestRequestRateLimit(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.AddrRate, c.AddrBurst = 1, 3 })
+	for i := range 3 {
+		wantCode(t, "request "+itoa(int64(i)), h.do(http.MethodGet, "/capabilities", nil, nil), http.StatusOK)
+	}
+	wantCode(t, "over the burst", h.do(http.MethodGet, "/capabilities", nil, nil), http.StatusTooManyRequests)
+	h.viaV4 = true
+	wantCode(t, "onion request over the burst", reply{code: func() int {
+		req := httptest.NewRequest(http.MethodPost, onion.TargetV4, nil)
+		req.RemoteAddr = "127.0.0.1:9"
+		w := httptest.NewRecorder()
+		h.srv.Handler().ServeHTTP(w, req)
+		return w.Code
+	}()}, http.StatusTooManyRequests)
+	h.viaV4 = false
+	h.clock.Add(time.Second)
+	wantCode(t, "after a second", h.do(http.MethodGet, "/capabilities", nil, nil), http.StatusOK)
+	var m dto.Metric
+	if err := h.srv.m.rateLimited.WithLabelValues("addr").Write(&m); err != nil || m.GetCounter().GetValue() != 2 {
+		t.Fatalf("rate_limited{addr} = %v, %v", m.GetCounter().GetValue(), err)
+	}
 }

@@ -43,7 +43,7 @@ func runBench(b *testing.B, h *harness, reqs []*http.Request, want int) {
 func BenchmarkPollSince(b *testing.B) {
 	for _, newMsgs := range []int{0, 10} {
 		b.Run(fmt.Sprintf("new=%d", newMsgs), func(b *testing.B) {
-			h := newHarness(b, func(c *Config) { c.PostLimit = 0 })
+			h := newHarness(b, func(c *Config) { c.PostLimit, c.Rate, c.AddrRate = 0, 0, 0 })
 			h.addRoom("lobby")
 			u := h.newUser(sessionproto.SOGSOptions{})
 			for range 100 {
@@ -57,7 +57,7 @@ func BenchmarkPollSince(b *testing.B) {
 
 // BenchmarkPost is a signed post, acknowledged after its COMMIT.
 func BenchmarkPost(b *testing.B) {
-	h := newHarness(b, func(c *Config) { c.PostLimit = 0 })
+	h := newHarness(b, func(c *Config) { c.PostLimit, c.Rate, c.AddrRate = 0, 0, 0 })
 	h.addRoom("lobby")
 	u := h.newUser(sessionproto.SOGSOptions{})
 	data := sessionproto.Pad([]byte("a message of some length"))

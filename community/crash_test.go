@@ -35,7 +35,7 @@ func crashChild(dir string) {
 		fail(err)
 	}
 	cfg := DefaultConfig()
-	cfg.Dir, cfg.Listen, cfg.PostLimit = dir, "127.0.0.1:0", 0
+	cfg.Dir, cfg.Listen, cfg.PostLimit, cfg.AddrRate, cfg.Rate = dir, "127.0.0.1:0", 0, 0, 0
 	s, err := New(cfg, Deps{Keys: keys})
 	if err != nil {
 		fail(err)

@@ -1,6 +1,7 @@
 package community
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -73,4 +74,77 @@ func (t *touchCache) due(k roomUser, now time.Time) bool {
 	}
 	t.last[k] = now
 	return true
+}
+
+// maxAddrs bounds the per-address buckets; beyond it, new addresses share
+// one bucket, so a flood of source addresses cannot grow memory.
+const maxAddrs = 8192
+
+// bucket is a token bucket: rate tokens a second up to burst.
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func (b *bucket) take(now time.Time, rate float64, burst int) bool {
+	if b.last.IsZero() {
+		b.tokens, b.last = float64(burst), now
+	} else if d := now.Sub(b.last); d > 0 {
+		b.tokens = min(float64(burst), b.tokens+d.Seconds()*rate)
+		b.last = now
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// reqLimiter applies the request rate limits: over all requests, and per
+// source address (a client's, or for onion requests the exit node's,
+// which carries many clients).
+type reqLimiter struct {
+	rate, addrRate   float64
+	burst, addrBurst int
+
+	mu       sync.Mutex
+	global   bucket
+	addrs    map[netip.Addr]*bucket
+	overflow bucket
+}
+
+func newReqLimiter(cfg Config) *reqLimiter {
+	return &reqLimiter{rate: cfg.Rate, burst: cfg.Burst, addrRate: cfg.AddrRate, addrBurst: cfg.AddrBurst, addrs: map[netip.Addr]*bucket{}}
+}
+
+// allow takes a token for a request from a, or returns the limit that
+// refused ("addr" or "global").
+func (l *reqLimiter) allow(a netip.Addr, now time.Time) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.addrRate > 0 {
+		b := l.addrs[a]
+		if b == nil {
+			if len(l.addrs) >= maxAddrs {
+				for k, v := range l.addrs {
+					if now.Sub(v.last).Seconds()*l.addrRate >= float64(l.addrBurst) {
+						delete(l.addrs, k)
+					}
+				}
+			}
+			if len(l.addrs) >= maxAddrs {
+				b = &l.overflow
+			} else {
+				b = &bucket{}
+				l.addrs[a] = b
+			}
+		}
+		if !b.take(now, l.addrRate, l.addrBurst) {
+			return "addr"
+		}
+	}
+	if l.rate > 0 && !l.global.take(now, l.rate, l.burst) {
+		return "global"
+	}
+	return ""
 }

@@ -37,6 +37,13 @@ type Config struct {
 	// room (pysogs: 5 in 16 s); more get 429. Zero disables the limit.
 	PostLimit    int
 	PostInterval time.Duration
+	// Rate and Burst limit requests per second over all clients;
+	// AddrRate and AddrBurst from one source address (for onion requests,
+	// the exit node). Zero disables a limit.
+	Rate      float64
+	Burst     int
+	AddrRate  float64
+	AddrBurst int
 	// MaxNonces bounds the remembered request nonces (default 1<<21).
 	MaxNonces int
 	// MaxConnsPerAddr bounds open connections from one address (256).
@@ -45,7 +52,8 @@ type Config struct {
 
 // DefaultConfig returns pysogs's defaults.
 func DefaultConfig() Config {
-	return Config{RequireBlind: true, MaxBody: 4 << 20, PostLimit: 5, PostInterval: 16 * time.Second, MaxNonces: 1 << 21, MaxConnsPerAddr: 256}
+	return Config{RequireBlind: true, MaxBody: 4 << 20, PostLimit: 5, PostInterval: 16 * time.Second,
+		Rate: 20000, Burst: 40000, AddrRate: 500, AddrBurst: 1000, MaxNonces: 1 << 21, MaxConnsPerAddr: 256}
 }
 
 // Clock tells the time; tests substitute one.
@@ -78,6 +86,7 @@ type Server struct {
 	m      *metrics
 	nonces *nonceCache
 	posts  *postLimiter
+	reqs   *reqLimiter
 	touch  *touchCache
 	public http.Handler
 	ln     net.Listener
@@ -114,7 +123,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, errors.New("community: a post limit needs an interval")
 	}
 	s := &Server{cfg: cfg, keys: deps.Keys, pk: deps.Keys.Public(), log: deps.Logger, clock: deps.Clock, reg: deps.Registry,
-		nonces: newNonceCache(cfg.MaxNonces), posts: newPostLimiter(cfg.PostLimit, cfg.PostInterval), touch: newTouchCache()}
+		nonces: newNonceCache(cfg.MaxNonces), posts: newPostLimiter(cfg.PostLimit, cfg.PostInterval), reqs: newReqLimiter(cfg), touch: newTouchCache()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -139,7 +148,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.nonces.use(n, ts, now)
 	}
 	s.m = newMetrics(s.reg)
-	s.public = onion.V4Handler(http.HandlerFunc(s.serveAPI), s.keys.onion)
+	s.public = s.limited(onion.V4Handler(http.HandlerFunc(s.serveAPI), s.keys.onion))
 	s.ln = deps.Listener
 	if s.ln == nil {
 		if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
@@ -285,4 +294,22 @@ func (s *Server) write(w http.ResponseWriter, endpoint string, r response) {
 	w.Header().Set("Content-Type", r.contentType)
 	w.WriteHeader(r.code)
 	_, _ = w.Write(r.body)
+}
+
+// limited applies the request rate limits before any decryption or
+// signature check.
+func (s *Server) limited(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var a netip.Addr
+		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+			a = ap.Addr().Unmap()
+		}
+		if why := s.reqs.allow(a, s.clock.Now()); why != "" {
+			s.m.rateLimited.WithLabelValues(why).Inc()
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "Too many requests", http.StatusTooManyRequests)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
