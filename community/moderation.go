@@ -244,3 +244,39 @@ func derefDesc(d **string) any {
 	}
 	return **d
 }
+
+// SetPerms overrides users' read, write and upload permissions in rooms
+// (nil leaves one alone; clear drops all three overrides, back to the
+// room's defaults).
+func (s *Store) SetPerms(ctx context.Context, rooms []*Room, users []*User, read, write, upload *bool, clear bool) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, r := range rooms {
+		for _, u := range users {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO room_users (room, user) VALUES (?, ?) ON CONFLICT DO NOTHING", r.ID, u.ID); err != nil {
+				return err
+			}
+			if clear {
+				if _, err := tx.ExecContext(ctx, "UPDATE room_users SET read = NULL, write = NULL, upload = NULL WHERE room = ? AND user = ?", r.ID, u.ID); err != nil {
+					return err
+				}
+				continue
+			}
+			for _, f := range []struct {
+				col string
+				v   *bool
+			}{{"read", read}, {"write", write}, {"upload", upload}} {
+				if f.v == nil {
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, "UPDATE room_users SET "+f.col+" = ? WHERE room = ? AND user = ?", *f.v, r.ID, u.ID); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return tx.Commit()
+}

@@ -333,6 +333,8 @@ func (s *Store) Perms(ctx context.Context, r *Room, u *User, now time.Time) (Per
 	if p.Banned {
 		p.Read, p.Write, p.Upload = false, false, false
 	}
+	// Uploading takes write permission too (pysogs check_upload).
+	p.Upload = p.Upload && p.Write
 	return p, nil
 }
 

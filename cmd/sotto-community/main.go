@@ -10,6 +10,7 @@
 //	sotto-community url lobby --dir ...
 //	sotto-community mod add|remove ID --room lobby|--global [--admin] [--hidden] --dir ...
 //	sotto-community ban|unban ID --room lobby|--global [--for 24h] --dir ...
+//	sotto-community perm ID --room lobby [--read=B] [--write=B] [--upload=B] [--reset] --dir ...
 //	sotto-community serve --dir ... --listen :8080
 //
 // SIGINT and SIGTERM shut the server down gracefully. docs/community.md
@@ -49,7 +50,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(initCmd(stdout), roomCmd(stdout), urlCmd(stdout), modCmd(stdout), banCmd(stdout, true), banCmd(stdout, false), serveCmd(ctx, stderr))
+	root.AddCommand(initCmd(stdout), roomCmd(stdout), urlCmd(stdout), modCmd(stdout), banCmd(stdout, true), banCmd(stdout, false), permCmd(stdout), serveCmd(ctx, stderr))
 	root.SetArgs(args)
 	if err := root.Execute(); err != nil {
 		clierr.Print(stderr, err)

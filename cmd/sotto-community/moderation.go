@@ -237,3 +237,51 @@ func roomSetCmd(stdout io.Writer, dir *string) *cobra.Command {
 	cmd.Flags().BoolVar(&upload, "upload", true, "everyone may upload")
 	return cmd
 }
+
+// permCmd is "perm ID --room T": a user's read, write and upload
+// overrides in a room.
+func permCmd(stdout io.Writer) *cobra.Command {
+	var sc scope
+	var read, write, upload, reset bool
+	cmd := &cobra.Command{
+		Use:   "perm ID",
+		Short: "Override a user's read, write or upload permission in a room (--reset: back to the room's defaults)",
+		Args:  cobra.ExactArgs(1),
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if sc.global {
+			return &clierr.Error{Msg: "permissions are per room", Hint: "sotto-community perm ID --room lobby --write=false --dir DIR"}
+		}
+		fl := cmd.Flags()
+		var rp, wp, up *bool
+		if fl.Changed("read") {
+			rp = &read
+		}
+		if fl.Changed("write") {
+			wp = &write
+		}
+		if fl.Changed("upload") {
+			up = &upload
+		}
+		if !reset && rp == nil && wp == nil && up == nil {
+			return &clierr.Error{Msg: "nothing to change", Hint: "--read, --write, --upload or --reset"}
+		}
+		keys, st, rooms, users, err := sc.open(cmd.Context(), "perm", args[0])
+		if err != nil {
+			return err
+		}
+		defer keys.Wipe()
+		defer st.Close()
+		if err := st.SetPerms(cmd.Context(), rooms, users, rp, wp, up, reset); err != nil {
+			return &clierr.Error{Msg: "set permissions", Err: err}
+		}
+		fmt.Fprintf(stdout, "set the permissions of %s in %s\n", args[0], sc.where())
+		return nil
+	}
+	sc.flags(cmd)
+	cmd.Flags().BoolVar(&read, "read", true, "may read")
+	cmd.Flags().BoolVar(&write, "write", true, "may post")
+	cmd.Flags().BoolVar(&upload, "upload", true, "may upload")
+	cmd.Flags().BoolVar(&reset, "reset", false, "drop the overrides")
+	return cmd
+}

@@ -50,6 +50,9 @@ func TestModerationCommands(t *testing.T) {
 		{[]string{"ban", id, "--room", "lobby", "--for", "1h"}, "banned " + id + " from room lobby until ", func(p community.Perms) bool { return p.Banned && !p.Read }},
 		{[]string{"unban", id, "--room", "lobby"}, "unbanned " + id + " from room lobby\n", func(p community.Perms) bool { return !p.Banned && p.Read }},
 		{[]string{"room", "set", "lobby", "--write=false"}, "updated room lobby\n", func(p community.Perms) bool { return p.Read && !p.Write }},
+		{[]string{"perm", id, "--room", "lobby", "--write"}, "set the permissions of " + id + " in room lobby\n", func(p community.Perms) bool { return p.Write && p.Upload }},
+		{[]string{"perm", id, "--room", "lobby", "--read=false"}, "set the permissions of " + id + " in room lobby\n", func(p community.Perms) bool { return !p.Read && p.Write }},
+		{[]string{"perm", id, "--room", "lobby", "--reset"}, "set the permissions of " + id + " in room lobby\n", func(p community.Perms) bool { return p.Read && !p.Write }},
 	}
 	for _, s := range steps {
 		code, out, errOut := runMain(append(s.args, "--dir", dir)...)
@@ -69,6 +72,8 @@ func TestModerationCommands(t *testing.T) {
 		{[]string{"ban", "zz", "--global"}, "bad id zz"},
 		{[]string{"mod", "add", id, "--room", "nowhere"}, "no room nowhere"},
 		{[]string{"room", "set", "lobby"}, "nothing to change"},
+		{[]string{"perm", id, "--room", "lobby"}, "nothing to change"},
+		{[]string{"perm", id, "--global", "--read"}, "permissions are per room"},
 	} {
 		if code, _, errOut := runMain(append(tc.args, "--dir", dir)...); code != 1 || !strings.Contains(errOut, "error: "+tc.msg) {
 			t.Errorf("%v: %d %q", tc.args, code, errOut)
