@@ -116,6 +116,8 @@ func (s *Server) roomRoute(c *call, token string, rest []string) (string, respon
 		ep, h = "room", s.roomInfo
 	case len(rest) == 0 && m == http.MethodPut:
 		ep, h = "room/update", s.updateRoom
+	case len(rest) == 2 && (rest[0] == "pin" || rest[0] == "unpin") && m == http.MethodPost:
+		ep, h = rest[0], s.pin
 	case len(rest) == 2 && rest[0] == "all" && m == http.MethodDelete:
 		ep, h = "all", s.deleteAll
 	case len(rest) == 2 && rest[0] == "pollInfo" && m == http.MethodGet:
@@ -226,6 +228,13 @@ func (s *Server) roomJSON(c *call, r *Room, p Perms) (map[string]any, error) {
 	}
 	if r.Description != nil {
 		rr["description"] = *r.Description
+	}
+	pins, err := s.store.Pins(c.ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if len(pins) > 0 {
+		rr["pinned_messages"] = pins
 	}
 	if p.Moderator {
 		// Hidden moderators are shown to moderators only.

@@ -142,7 +142,23 @@ func (s *Store) DeletePost(ctx context.Context, r *Room, u *User, mod bool, id i
 		unixf(now), seq, id); err != nil {
 		return err
 	}
+	if err := unpinDeleted(ctx, tx, r, id); err != nil {
+		return err
+	}
 	return tx.Commit()
+}
+
+// unpinDeleted drops the pin of a deleted message, bumping info_updates
+// when there was one.
+func unpinDeleted(ctx context.Context, tx *sql.Tx, r *Room, id int64) error {
+	res, err := tx.ExecContext(ctx, "DELETE FROM pinned_messages WHERE message = ?", id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		_, err = tx.ExecContext(ctx, "UPDATE rooms SET info_updates = info_updates + 1 WHERE id = ?", r.ID)
+	}
+	return err
 }
 
 // Query selects messages (pysogs Room.get_messages_for): exactly one of

@@ -193,6 +193,9 @@ func (s *Store) DeleteAllFrom(ctx context.Context, r *Room, users []*User, now t
 				unixf(now), seq, id); err != nil {
 				return 0, err
 			}
+			if err := unpinDeleted(ctx, tx, r, id); err != nil {
+				return 0, err
+			}
 			n++
 		}
 	}
@@ -279,4 +282,78 @@ func (s *Store) SetPerms(ctx context.Context, rooms []*Room, users []*User, read
 		}
 	}
 	return tx.Commit()
+}
+
+// Pin is a pinned message in room info.
+type Pin struct {
+	ID       int64   `json:"id"`
+	PinnedAt float64 `json:"pinned_at"`
+	PinnedBy string  `json:"pinned_by"`
+}
+
+// Pin pins message id of r (an undeleted message that is not a whisper),
+// or refreshes its pin; it bumps info_updates.
+func (s *Store) Pin(ctx context.Context, r *Room, by *User, id int64, now time.Time) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO pinned_messages (room, message, pinned_at, pinned_by)
+		SELECT room, id, ?, ? FROM messages WHERE id = ? AND room = ? AND data IS NOT NULL AND whisper_to IS NULL AND NOT whisper_mods
+		ON CONFLICT (message) DO UPDATE SET pinned_at = excluded.pinned_at, pinned_by = excluded.pinned_by`,
+		unixf(now), by.ID, id, r.ID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNoMessage
+	}
+	if err := bumpInfo(ctx, tx, []*Room{r}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Unpin unpins message id of r, or every message when all is set; it
+// bumps info_updates when something was pinned.
+func (s *Store) Unpin(ctx context.Context, r *Room, id int64, all bool) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	q, args := "DELETE FROM pinned_messages WHERE room = ? AND message = ?", []any{r.ID, id}
+	if all {
+		q, args = "DELETE FROM pinned_messages WHERE room = ?", []any{r.ID}
+	}
+	res, err := tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		if err := bumpInfo(ctx, tx, []*Room{r}); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// Pins lists r's pinned messages, oldest pin first.
+func (s *Store) Pins(ctx context.Context, r *Room) ([]Pin, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT p.message, p.pinned_at, u.session_id FROM pinned_messages p JOIN users u ON u.id = p.pinned_by
+		WHERE p.room = ? ORDER BY p.pinned_at, p.message`, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Pin
+	for rows.Next() {
+		var p Pin
+		if err := rows.Scan(&p.ID, &p.PinnedAt, &p.PinnedBy); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
 }

@@ -306,3 +306,29 @@ func stripControl(s string, keepTabNL bool) string {
 	}
 	return string(b)
 }
+
+// pin serves POST /room/<token>/pin/<id>, /unpin/<id> and /unpin/all
+// (admins; pysogs Room.pin).
+func (s *Server) pin(c *call, r *Room, p Perms, rest []string) response {
+	if c.user == nil {
+		return textResp(http.StatusUnauthorized, "X-SOGS-* request authentication required")
+	}
+	if !p.Admin {
+		return textResp(http.StatusForbidden, "This endpoint requires admin room permissions")
+	}
+	all := rest[0] == "unpin" && rest[1] == "all"
+	id, ok := parseID(rest[1])
+	if !ok && !all {
+		return errResp(http.StatusNotFound)
+	}
+	var err error
+	if rest[0] == "pin" {
+		err = s.store.Pin(c.ctx, r, c.user, id, c.now)
+	} else {
+		err = s.store.Unpin(c.ctx, r, id, all)
+	}
+	if err != nil {
+		return s.storeErr(rest[0], err)
+	}
+	return jsonResp(http.StatusOK, map[string]any{})
+}

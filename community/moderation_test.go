@@ -122,3 +122,58 @@ func TestModeration(t *testing.T) {
 	}
 	wantCode(t, "write after default_write false", mod.call(http.MethodPost, "/room/lobby/message", postBodyFor(mod, []byte("x"))), http.StatusForbidden)
 }
+
+// TestPinning: admins pin and unpin; room info lists the pins, oldest
+// first; deleting a pinned message unpins it.
+func TestPinning(t *testing.T) {
+	h := newHarness(t, nil)
+	h.addRoom("lobby")
+	admin, u := h.newUser(sessionproto.SOGSOptions{}), h.newUser(sessionproto.SOGSOptions{})
+	if err := h.srv.Store().SetModerator(context.Background(), "lobby", admin.id, true, true, h.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	a, b := u.post("lobby", []byte("a")), u.post("lobby", []byte("b"))
+	type pin struct {
+		ID       int64   `json:"id"`
+		PinnedAt float64 `json:"pinned_at"`
+		PinnedBy string  `json:"pinned_by"`
+	}
+	pins := func() ([]pin, int64) {
+		t.Helper()
+		var room struct {
+			Pinned      []pin `json:"pinned_messages"`
+			InfoUpdates int64 `json:"info_updates"`
+		}
+		u.call(http.MethodGet, "/room/lobby", nil).json(t, &room)
+		return room.Pinned, room.InfoUpdates
+	}
+	wantCode(t, "pin by a non-admin", u.call(http.MethodPost, "/room/lobby/pin/"+itoa(a.ID), nil), http.StatusForbidden)
+	wantCode(t, "pin no message", admin.call(http.MethodPost, "/room/lobby/pin/999", nil), http.StatusNotFound)
+	wantCode(t, "pin b", admin.call(http.MethodPost, "/room/lobby/pin/"+itoa(b.ID), nil), http.StatusOK)
+	h.clock.Add(time.Second)
+	wantCode(t, "pin a", admin.call(http.MethodPost, "/room/lobby/pin/"+itoa(a.ID), nil), http.StatusOK)
+	got, info := pins()
+	if len(got) != 2 || got[0].ID != b.ID || got[1].ID != a.ID || got[0].PinnedBy != admin.id || got[1].PinnedAt != got[0].PinnedAt+1 {
+		t.Fatalf("pins: %+v", got)
+	}
+	wantCode(t, "delete pinned", u.call(http.MethodDelete, "/room/lobby/message/"+itoa(b.ID), nil), http.StatusOK)
+	got, info2 := pins()
+	if len(got) != 1 || got[0].ID != a.ID || info2 <= info {
+		t.Fatalf("after deleting a pinned message: %+v, info_updates %d → %d", got, info, info2)
+	}
+	wantCode(t, "pin deleted", admin.call(http.MethodPost, "/room/lobby/pin/"+itoa(b.ID), nil), http.StatusNotFound)
+	wantCode(t, "unpin all", admin.call(http.MethodPost, "/room/lobby/unpin/all", nil), http.StatusOK)
+	if got, _ := pins(); len(got) != 0 {
+		t.Fatalf("after unpin all: %+v", got)
+	}
+	wantCode(t, "pin a again", admin.call(http.MethodPost, "/room/lobby/pin/"+itoa(a.ID), nil), http.StatusOK)
+	wantCode(t, "unpin a", admin.call(http.MethodPost, "/room/lobby/unpin/"+itoa(a.ID), nil), http.StatusOK)
+	if got, _ := pins(); len(got) != 0 {
+		t.Fatalf("after unpin: %+v", got)
+	}
+	var raw map[string]any
+	u.call(http.MethodGet, "/room/lobby", nil).json(t, &raw)
+	if _, ok := raw["pinned_messages"]; ok {
+		t.Fatal("pinned_messages present with no pins")
+	}
+}

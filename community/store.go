@@ -96,6 +96,15 @@ CREATE TABLE nonces (
 ) WITHOUT ROWID;
 CREATE INDEX nonces_expires ON nonces(expires);
 `,
+	`
+CREATE TABLE pinned_messages (
+	room      INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+	message   INTEGER NOT NULL PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+	pinned_at REAL NOT NULL,
+	pinned_by INTEGER NOT NULL REFERENCES users(id)
+);
+CREATE INDEX pinned_messages_room ON pinned_messages(room, pinned_at);
+`,
 }
 
 // tokenRE is a room token (pysogs model/room.py: [\w-]{1,64}, ASCII here).
