@@ -561,6 +561,11 @@ func (s *Server) deleteMessage(c *call, r *Room, p Perms, rest []string) respons
 	if !ok {
 		return errResp(http.StatusNotFound)
 	}
+	// Deleting takes write permission, even one's own post (pysogs
+	// remove_message).
+	if !p.Write {
+		return errResp(http.StatusForbidden)
+	}
 	if err := s.store.DeletePost(c.ctx, r, c.user, p.Moderator, id, c.now); err != nil {
 		return s.storeErr("delete post", err)
 	}

@@ -286,6 +286,7 @@ func TestErrorCodes(t *testing.T) {
 	data := []byte("hi")
 	wantCode(t, "anonymous post", h.do(http.MethodPost, "/room/lobby/message", nil, postBodyFor(u, data)), http.StatusUnauthorized)
 	wantCode(t, "post to read-only room", u.call(http.MethodPost, "/room/closed/message", postBodyFor(u, data)), http.StatusForbidden)
+	wantCode(t, "delete in read-only room", u.call(http.MethodDelete, "/room/closed/message/1", nil), http.StatusForbidden)
 	wantCode(t, "no room", u.call(http.MethodGet, "/room/nowhere", nil), http.StatusNotFound)
 	wantCode(t, "no message", u.call(http.MethodGet, "/room/lobby/message/99", nil), http.StatusNotFound)
 	wantCode(t, "no route", u.call(http.MethodGet, "/room/lobby/nothing", nil), http.StatusNotFound)
