@@ -315,12 +315,12 @@ func (s *Store) Pin(ctx context.Context, r *Room, by *User, id int64, now time.T
 	return tx.Commit()
 }
 
-// Unpin unpins message id of r, or every message when all is set; it
-// bumps info_updates when something was pinned.
-func (s *Store) Unpin(ctx context.Context, r *Room, id int64, all bool) error {
+// Unpin unpins message id of r, or every message when all is set, and
+// returns how many it unpinned; it bumps info_updates when that is not 0.
+func (s *Store) Unpin(ctx context.Context, r *Room, id int64, all bool) (int64, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer tx.Rollback()
 	q, args := "DELETE FROM pinned_messages WHERE room = ? AND message = ?", []any{r.ID, id}
@@ -329,14 +329,15 @@ func (s *Store) Unpin(ctx context.Context, r *Room, id int64, all bool) error {
 	}
 	res, err := tx.ExecContext(ctx, q, args...)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if n, _ := res.RowsAffected(); n > 0 {
+	n, _ := res.RowsAffected()
+	if n > 0 {
 		if err := bumpInfo(ctx, tx, []*Room{r}); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return tx.Commit()
+	return n, tx.Commit()
 }
 
 // Pins lists r's pinned messages, oldest pin first.

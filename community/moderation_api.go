@@ -308,7 +308,8 @@ func stripControl(s string, keepTabNL bool) string {
 }
 
 // pin serves POST /room/<token>/pin/<id>, /unpin/<id> and /unpin/all
-// (admins; pysogs Room.pin).
+// (admins; pysogs routes/messages.py): {"info_updates"}, with "unpinned"
+// (a boolean, or the count for /unpin/all) for the unpins.
 func (s *Server) pin(c *call, r *Room, p Perms, rest []string) response {
 	if c.user == nil {
 		return textResp(http.StatusUnauthorized, "X-SOGS-* request authentication required")
@@ -321,14 +322,26 @@ func (s *Server) pin(c *call, r *Room, p Perms, rest []string) response {
 	if !ok && !all {
 		return errResp(http.StatusNotFound)
 	}
-	var err error
+	out := map[string]any{}
 	if rest[0] == "pin" {
-		err = s.store.Pin(c.ctx, r, c.user, id, c.now)
+		if err := s.store.Pin(c.ctx, r, c.user, id, c.now); err != nil {
+			return s.storeErr("pin", err)
+		}
 	} else {
-		err = s.store.Unpin(c.ctx, r, id, all)
+		n, err := s.store.Unpin(c.ctx, r, id, all)
+		if err != nil {
+			return s.storeErr("unpin", err)
+		}
+		if all {
+			out["unpinned"] = n
+		} else {
+			out["unpinned"] = n > 0
+		}
 	}
+	after, err := s.store.Room(c.ctx, r.Token)
 	if err != nil {
-		return s.storeErr(rest[0], err)
+		return s.storeErr("room", err)
 	}
-	return jsonResp(http.StatusOK, map[string]any{})
+	out["info_updates"] = after.InfoUpdates
+	return jsonResp(http.StatusOK, out)
 }

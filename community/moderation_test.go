@@ -162,12 +162,32 @@ func TestPinning(t *testing.T) {
 		t.Fatalf("after deleting a pinned message: %+v, info_updates %d → %d", got, info, info2)
 	}
 	wantCode(t, "pin deleted", admin.call(http.MethodPost, "/room/lobby/pin/"+itoa(b.ID), nil), http.StatusNotFound)
-	wantCode(t, "unpin all", admin.call(http.MethodPost, "/room/lobby/unpin/all", nil), http.StatusOK)
+	r := admin.call(http.MethodPost, "/room/lobby/unpin/all", nil)
+	wantCode(t, "unpin all", r, http.StatusOK)
+	var un struct {
+		Unpinned    int64 `json:"unpinned"`
+		InfoUpdates int64 `json:"info_updates"`
+	}
+	r.json(t, &un)
+	if _, info3 := pins(); un.Unpinned != 1 || un.InfoUpdates != info3 || info3 <= info2 {
+		t.Fatalf("unpin all: %s (info_updates now %d)", r.body, info3)
+	}
 	if got, _ := pins(); len(got) != 0 {
 		t.Fatalf("after unpin all: %+v", got)
 	}
 	wantCode(t, "pin a again", admin.call(http.MethodPost, "/room/lobby/pin/"+itoa(a.ID), nil), http.StatusOK)
-	wantCode(t, "unpin a", admin.call(http.MethodPost, "/room/lobby/unpin/"+itoa(a.ID), nil), http.StatusOK)
+	r = admin.call(http.MethodPost, "/room/lobby/unpin/"+itoa(a.ID), nil)
+	wantCode(t, "unpin a", r, http.StatusOK)
+	var one map[string]any
+	r.json(t, &one)
+	if one["unpinned"] != true {
+		t.Fatalf("unpin: %s", r.body)
+	}
+	one = nil
+	admin.call(http.MethodPost, "/room/lobby/unpin/"+itoa(a.ID), nil).json(t, &one)
+	if one["unpinned"] != false {
+		t.Fatalf("unpin again: %v", one)
+	}
 	if got, _ := pins(); len(got) != 0 {
 		t.Fatalf("after unpin: %+v", got)
 	}
