@@ -21,8 +21,10 @@ const activeCutoff = 7 * 24 * time.Hour
 
 // Message query limits (pysogs routes/rooms.py get_int_param).
 const (
-	defaultLimit = 100
-	maxLimit     = 256
+	defaultLimit    = 100
+	maxLimit        = 256
+	defaultReactors = 4
+	maxReactors     = 20
 )
 
 // call is one request to the API: a direct or onion request, or a batch
@@ -116,6 +118,12 @@ func (s *Server) roomRoute(c *call, token string, rest []string) (string, respon
 		ep, h = "room", s.roomInfo
 	case len(rest) == 0 && m == http.MethodPut:
 		ep, h = "room/update", s.updateRoom
+	case len(rest) >= 3 && rest[0] == "reaction" && (m == http.MethodPut || m == http.MethodDelete):
+		ep, h = "reaction", s.react
+	case len(rest) >= 2 && rest[0] == "reactions" && m == http.MethodDelete:
+		ep, h = "reactions", s.clearReactions
+	case len(rest) >= 3 && rest[0] == "reactors" && m == http.MethodGet:
+		ep, h = "reactors", s.reactors
 	case len(rest) == 2 && (rest[0] == "pin" || rest[0] == "unpin") && m == http.MethodPost:
 		ep, h = rest[0], s.pin
 	case len(rest) == 2 && rest[0] == "all" && m == http.MethodDelete:
@@ -170,7 +178,7 @@ func parseID(s string) (int64, bool) {
 }
 
 func (s *Server) capabilities(c *call) response {
-	caps := []string{capSOGS}
+	caps := []string{capSOGS, capReactions}
 	if s.cfg.RequireBlind {
 		caps = append(caps, capBlind)
 	}
@@ -336,36 +344,39 @@ func (s *Server) pollInfo(c *call, r *Room, p Perms, rest []string) response {
 	return jsonResp(http.StatusOK, out)
 }
 
-// limitParam reads ?limit= as pysogs get_int_param(min 1, max 256,
-// truncate): out-of-range values are clamped, non-integers are 400.
-func limitParam(q url.Values) (int, bool) {
-	v := q.Get("limit")
+// intParam reads an integer query parameter as pysogs get_int_param with
+// truncate: absent is def, out-of-range values are clamped, non-integers
+// are refused.
+func intParam(q url.Values, name string, def, lo, hi int) (int, bool) {
+	v := q.Get(name)
 	if v == "" {
-		return defaultLimit, true
+		return def, true
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
 		return 0, false
 	}
-	return min(max(n, 1), maxLimit), true
+	return min(max(n, lo), hi), true
 }
 
 func (s *Server) messages(c *call, r *Room, p Perms, rest []string) response {
 	var q Query
+	var ok bool
 	single := rest[0] == "message"
 	switch {
 	case single:
-		id, ok := parseID(rest[1])
-		if !ok {
+		var id int64
+		if id, ok = parseID(rest[1]); !ok {
 			return errResp(http.StatusNotFound)
 		}
 		q.Single, q.Limit = &id, 1
 	default:
-		limit, ok := limitParam(c.query)
-		if !ok {
+		var limit int
+		if limit, ok = intParam(c.query, "limit", defaultLimit, 1, maxLimit); !ok {
 			return textResp(http.StatusBadRequest, "Invalid limit")
 		}
 		q.Limit = limit
+		q.ReactionUpdates = rest[1] == "since" && strings.Contains(c.query.Get("t"), "r")
 		switch rest[1] {
 		case "recent":
 			q.Recent = true
@@ -380,6 +391,9 @@ func (s *Server) messages(c *call, r *Room, p Perms, rest []string) response {
 				q.Before = &n
 			}
 		}
+	}
+	if q.ReactorLimit, ok = intParam(c.query, "reactors", defaultReactors, 0, maxReactors); !ok {
+		return textResp(http.StatusBadRequest, "Invalid reactors")
 	}
 	s.touchActivity(c, r)
 	msgs, err := s.store.Messages(c.ctx, r, c.user, p.Moderator, q)
@@ -401,16 +415,22 @@ func (s *Server) messages(c *call, r *Room, p Perms, rest []string) response {
 
 // messageJSON is pysogs's message object: data and signature in base64,
 // data null and deleted true once deleted; edited and the whisper fields
-// only when set.
+// only when set; reactions always. A reaction-only update is {id, seqno,
+// reactions}.
 func messageJSON(m *Message) map[string]any {
+	reactions := m.Reactions
+	if reactions == nil {
+		reactions = map[string]*Reaction{}
+	}
+	if m.ReactionOnly {
+		return map[string]any{"id": m.ID, "seqno": m.Seqno, "reactions": reactions}
+	}
 	out := map[string]any{
 		"id":         m.ID,
 		"session_id": m.SessionID,
 		"posted":     m.Posted,
 		"seqno":      m.Seqno,
-		// pysogs adds the reactions to every message; this server has none
-		// yet (and does not advertise the capability).
-		"reactions": map[string]any{},
+		"reactions":  reactions,
 	}
 	if m.Data == nil {
 		out["data"] = nil

@@ -12,6 +12,7 @@ const (
 // Capabilities this server has (spec §5.5; pysogs routes/general.py).
 // "blind" means that requests must be signed with a blinded key.
 const (
-	capSOGS  = "sogs"
-	capBlind = "blind"
+	capSOGS      = "sogs"
+	capBlind     = "blind"
+	capReactions = "reactions"
 )

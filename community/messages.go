@@ -21,6 +21,11 @@ type Message struct {
 	Signature   []byte
 	WhisperTo   *string
 	WhisperMods bool
+	// ReactionOnly marks a since-poll update of the reactions alone: only
+	// ID, Seqno and Reactions are meaningful.
+	ReactionOnly bool
+	// Reactions by reaction string (deleted messages have none).
+	Reactions map[string]*Reaction
 }
 
 // unpad strips Session message padding as pysogs does before storing
@@ -65,9 +70,9 @@ func (s *Store) AddPost(ctx context.Context, r *Room, u *User, p Post, now time.
 		whisperTo = &p.WhisperTo.ID
 		m.WhisperTo = &p.WhisperTo.SessionID
 	}
-	if err := tx.QueryRowContext(ctx, `INSERT INTO messages (room, user, posted, seqno, data, data_size, signature, whisper_to, whisper_mods)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		r.ID, u.ID, m.Posted, seq, unpad(p.Data), len(p.Data), p.Signature, whisperTo, p.WhisperMods).Scan(&m.ID); err != nil {
+	if err := tx.QueryRowContext(ctx, `INSERT INTO messages (room, user, posted, seqno, seqno_data, data, data_size, signature, whisper_to, whisper_mods)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		r.ID, u.ID, m.Posted, seq, seq, unpad(p.Data), len(p.Data), p.Signature, whisperTo, p.WhisperMods).Scan(&m.ID); err != nil {
 		return nil, fmt.Errorf("add post: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -112,8 +117,8 @@ func (s *Store) EditPost(ctx context.Context, r *Room, u *User, id int64, data, 
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE messages SET data = ?, data_size = ?, signature = ?, edited = ?, seqno = ? WHERE id = ?",
-		unpad(data), len(data), sig, unixf(now), seq, id); err != nil {
+	if _, err := tx.ExecContext(ctx, "UPDATE messages SET data = ?, data_size = ?, signature = ?, edited = ?, seqno = ?, seqno_data = ? WHERE id = ?",
+		unpad(data), len(data), sig, unixf(now), seq, seq, id); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -138,14 +143,22 @@ func (s *Store) DeletePost(ctx context.Context, r *Room, u *User, mod bool, id i
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE messages SET data = NULL, data_size = NULL, signature = NULL, edited = ?, seqno = ? WHERE id = ?",
-		unixf(now), seq, id); err != nil {
-		return err
-	}
-	if err := unpinDeleted(ctx, tx, r, id); err != nil {
+	if err := markDeleted(ctx, tx, r, id, seq, now); err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+// markDeleted deletes message id's data, reactions and pin, as seqno seq.
+func markDeleted(ctx context.Context, tx *sql.Tx, r *Room, id, seq int64, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, "UPDATE messages SET data = NULL, data_size = NULL, signature = NULL, edited = ?, seqno = ?, seqno_data = ? WHERE id = ?",
+		unixf(now), seq, seq, id); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM reactions WHERE message = ?", id); err != nil {
+		return err
+	}
+	return unpinDeleted(ctx, tx, r, id)
 }
 
 // unpinDeleted drops the pin of a deleted message, bumping info_updates
@@ -169,6 +182,11 @@ type Query struct {
 	Recent bool   // the newest messages first
 	Single *int64 // one message by id
 	Limit  int
+	// ReactionUpdates (since polls with t=r) adds messages whose reactions
+	// alone changed, as reaction-only updates.
+	ReactionUpdates bool
+	// ReactorLimit is how many reactors to list per reaction (0: none).
+	ReactorLimit int
 }
 
 // Messages returns the messages of r matching q that reader (nil:
@@ -183,9 +201,13 @@ func (s *Store) Messages(ctx context.Context, r *Room, reader *User, mod bool, q
 	args := []any{r.ID, readerID, readerID, mod}
 	order := ""
 	switch {
-	case q.Since != nil:
+	case q.Since != nil && q.ReactionUpdates:
 		where += " AND m.seqno > ?"
 		args = append(args, *q.Since)
+		order = "m.seqno"
+	case q.Since != nil:
+		where += " AND m.seqno > ? AND m.seqno_data > ?"
+		args = append(args, *q.Since, *q.Since)
 		order = "m.seqno"
 	case q.Before != nil:
 		where += " AND m.data IS NOT NULL AND m.id < ?"
@@ -206,7 +228,7 @@ func (s *Store) Messages(ctx context.Context, r *Room, reader *User, mod bool, q
 		limit = 1
 	}
 	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, `SELECT m.id, u.session_id, m.posted, m.edited, m.seqno, m.data, m.data_size, m.signature, w.session_id, m.whisper_mods
+	rows, err := s.db.QueryContext(ctx, `SELECT m.id, u.session_id, m.posted, m.edited, m.seqno, m.seqno_data, m.data, m.data_size, m.signature, w.session_id, m.whisper_mods
 		FROM messages m JOIN users u ON u.id = m.user LEFT JOIN users w ON w.id = m.whisper_to
 		WHERE `+where+` ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
@@ -218,9 +240,11 @@ func (s *Store) Messages(ctx context.Context, r *Room, reader *User, mod bool, q
 		m := &Message{}
 		var size sql.NullInt64
 		var whisperTo sql.NullString
-		if err := rows.Scan(&m.ID, &m.SessionID, &m.Posted, &m.Edited, &m.Seqno, &m.Data, &size, &m.Signature, &whisperTo, &m.WhisperMods); err != nil {
+		var seqData int64
+		if err := rows.Scan(&m.ID, &m.SessionID, &m.Posted, &m.Edited, &m.Seqno, &seqData, &m.Data, &size, &m.Signature, &whisperTo, &m.WhisperMods); err != nil {
 			return nil, err
 		}
+		m.ReactionOnly = q.Since != nil && seqData <= *q.Since
 		if m.Data != nil {
 			m.Data = pad(m.Data, size.Int64)
 		} else if size.Valid {
@@ -231,5 +255,9 @@ func (s *Store) Messages(ctx context.Context, r *Room, reader *User, mod bool, q
 		}
 		out = append(out, m)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	return out, s.addReactions(ctx, out, readerID, q.ReactorLimit)
 }

@@ -189,11 +189,7 @@ func (s *Store) DeleteAllFrom(ctx context.Context, r *Room, users []*User, now t
 			if err != nil {
 				return 0, err
 			}
-			if _, err := tx.ExecContext(ctx, "UPDATE messages SET data = NULL, data_size = NULL, signature = NULL, edited = ?, seqno = ? WHERE id = ?",
-				unixf(now), seq, id); err != nil {
-				return 0, err
-			}
-			if err := unpinDeleted(ctx, tx, r, id); err != nil {
+			if err := markDeleted(ctx, tx, r, id, seq, now); err != nil {
 				return 0, err
 			}
 			n++

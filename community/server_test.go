@@ -212,7 +212,7 @@ func TestCapabilities(t *testing.T) {
 	r := h.do(http.MethodGet, "/capabilities", nil, nil)
 	wantCode(t, "capabilities", r, http.StatusOK)
 	r.json(t, &c)
-	if !slices.Equal(c.Capabilities, []string{"blind", "sogs"}) || c.Missing != nil {
+	if !slices.Equal(c.Capabilities, []string{"blind", "reactions", "sogs"}) || c.Missing != nil {
 		t.Fatalf("capabilities: %+v", c)
 	}
 	wantCode(t, "required present", h.do(http.MethodGet, "/capabilities?required=sogs,blind", nil, nil), http.StatusOK)

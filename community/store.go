@@ -105,6 +105,23 @@ CREATE TABLE pinned_messages (
 );
 CREATE INDEX pinned_messages_room ON pinned_messages(room, pinned_at);
 `,
+	`
+ALTER TABLE messages ADD COLUMN seqno_data INTEGER NOT NULL DEFAULT 0; -- the seqno of the last data change
+UPDATE messages SET seqno_data = seqno;
+CREATE TABLE reactions (
+	id       INTEGER PRIMARY KEY,
+	message  INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+	reaction TEXT NOT NULL,
+	UNIQUE (message, reaction)
+);
+CREATE TABLE user_reactions (
+	reaction INTEGER NOT NULL REFERENCES reactions(id) ON DELETE CASCADE,
+	user     INTEGER NOT NULL REFERENCES users(id),
+	at       REAL NOT NULL,
+	PRIMARY KEY (reaction, user)
+) WITHOUT ROWID;
+CREATE INDEX user_reactions_at ON user_reactions(reaction, at);
+`,
 }
 
 // tokenRE is a room token (pysogs model/room.py: [\w-]{1,64}, ASCII here).
