@@ -102,6 +102,8 @@ func (s *Server) dispatch(c *call, top bool) (string, response) {
 		return seg[0], s.batch(c, seg[0] == "sequence")
 	case len(seg) == 3 && seg[0] == "user" && m == http.MethodPost && (seg[2] == "moderator" || seg[2] == "ban" || seg[2] == "unban"):
 		return "user/" + seg[2], s.userAction(c, seg[1], seg[2])
+	case seg[0] == "inbox" || seg[0] == "outbox":
+		return s.dmRoute(c, seg)
 	case len(seg) >= 2 && seg[0] == "room":
 		return s.roomRoute(c, seg[1], seg[2:])
 	}

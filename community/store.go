@@ -122,6 +122,19 @@ CREATE TABLE user_reactions (
 ) WITHOUT ROWID;
 CREATE INDEX user_reactions_at ON user_reactions(reaction, at);
 `,
+	`
+CREATE TABLE inbox (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	recipient  INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	sender     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	posted_at  REAL NOT NULL,
+	expires_at REAL NOT NULL,
+	data       BLOB NOT NULL
+);
+CREATE INDEX inbox_recipient ON inbox(recipient, id);
+CREATE INDEX inbox_sender ON inbox(sender, id);
+CREATE INDEX inbox_expires ON inbox(expires_at);
+`,
 }
 
 // tokenRE is a room token (pysogs model/room.py: [\w-]{1,64}, ASCII here).
