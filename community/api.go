@@ -37,13 +37,20 @@ type call struct {
 	body   []byte
 	user   *User // nil: anonymous
 	now    time.Time
+	// headers are the request's (a batch subrequest's own "headers").
+	headers map[string]string
 }
 
-// response is an answer: a status, a content type and a body.
+// header returns a request header by its canonical name.
+func (c *call) header(name string) string { return c.headers[name] }
+
+// response is an answer: a status, a content type and a body, and for a
+// file its Content-Disposition.
 type response struct {
 	code        int
 	contentType string
 	body        []byte
+	disposition string
 }
 
 func textResp(code int, msg string) response {
@@ -120,6 +127,10 @@ func (s *Server) roomRoute(c *call, token string, rest []string) (string, respon
 		ep, h = "room", s.roomInfo
 	case len(rest) == 0 && m == http.MethodPut:
 		ep, h = "room/update", s.updateRoom
+	case len(rest) == 1 && rest[0] == "file" && m == http.MethodPost:
+		ep, h = "file/upload", s.uploadFile
+	case (len(rest) == 2 || len(rest) == 3) && rest[0] == "file" && m == http.MethodGet:
+		ep, h = "file", s.getFile
 	case len(rest) >= 3 && rest[0] == "reaction" && (m == http.MethodPut || m == http.MethodDelete):
 		ep, h = "reaction", s.react
 	case len(rest) >= 2 && rest[0] == "reactions" && m == http.MethodDelete:
@@ -460,17 +471,19 @@ type postBody struct {
 	Signature   []byte
 	WhisperTo   string
 	WhisperMods bool
+	Files       []int64
 }
 
 // parsePostBody parses {"data": b64, "signature": b64, "whisper_to"?:
-// id, "whisper_mods"?: bool}: the signature is 64 bytes; unknown fields
-// are ignored, as pysogs does ("files" among them).
+// id, "whisper_mods"?: bool, "files"?: [file ids]}: the signature is 64
+// bytes, at most 100 files; unknown fields are ignored, as pysogs does.
 func parsePostBody(b []byte) (postBody, error) {
 	var raw struct {
 		Data        *string `json:"data"`
 		Signature   *string `json:"signature"`
 		WhisperTo   *string `json:"whisper_to"`
 		WhisperMods *bool   `json:"whisper_mods"`
+		Files       []int64 `json:"files"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return postBody{}, errors.New("body is not a JSON object")
@@ -496,6 +509,10 @@ func parsePostBody(b []byte) (postBody, error) {
 	if raw.WhisperMods != nil {
 		p.WhisperMods = *raw.WhisperMods
 	}
+	if len(raw.Files) > 100 {
+		return postBody{}, errors.New("too many files")
+	}
+	p.Files = raw.Files
 	return p, nil
 }
 
@@ -527,7 +544,7 @@ func (s *Server) post(c *call, r *Room, p Perms, _ []string) response {
 	if !verifyPostSig(c.user.SessionID, b.Data, b.Signature) {
 		return textResp(http.StatusBadRequest, "Invalid post: signature verification failed")
 	}
-	post := Post{Data: b.Data, Signature: b.Signature, WhisperMods: b.WhisperMods}
+	post := Post{Data: b.Data, Signature: b.Signature, WhisperMods: b.WhisperMods, Files: b.Files}
 	if b.WhisperTo != "" || b.WhisperMods {
 		// Only moderators whisper (pysogs Room.add_post).
 		if !p.Moderator {
@@ -569,7 +586,7 @@ func (s *Server) edit(c *call, r *Room, p Perms, rest []string) response {
 	if !verifyPostSig(c.user.SessionID, b.Data, b.Signature) {
 		return textResp(http.StatusBadRequest, "Invalid edit: signature verification failed")
 	}
-	if err := s.store.EditPost(c.ctx, r, c.user, id, b.Data, b.Signature, c.now); err != nil {
+	if err := s.store.EditPost(c.ctx, r, c.user, id, b.Data, b.Signature, b.Files, c.now); err != nil {
 		return s.storeErr("edit post", err)
 	}
 	return jsonResp(http.StatusOK, map[string]any{})

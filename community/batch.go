@@ -15,10 +15,11 @@ const maxSubrequests = 128
 
 // subrequest is one element of a /batch or /sequence body.
 type subrequest struct {
-	method string
-	path   string // without the query
-	query  url.Values
-	body   []byte
+	method  string
+	path    string // without the query
+	query   url.Values
+	body    []byte
+	headers map[string]string
 }
 
 // parseBatch parses a /batch or /sequence body (pysogs
@@ -89,6 +90,10 @@ func parseBatch(b []byte) ([]subrequest, error) {
 			if json.Unmarshal(h, &hs) != nil {
 				return nil, errors.New("subrequest headers is not an object of strings")
 			}
+			sr.headers = map[string]string{}
+			for k, v := range hs {
+				sr.headers[http.CanonicalHeaderKey(k)] = v
+			}
 		}
 		out[i] = sr
 	}
@@ -106,7 +111,7 @@ func (s *Server) batch(c *call, sequence bool) response {
 	}
 	out := make([]map[string]any, 0, len(subs))
 	for _, sr := range subs {
-		sc := &call{ctx: c.ctx, method: sr.method, path: sr.path, query: sr.query, body: sr.body, user: c.user, now: c.now}
+		sc := &call{ctx: c.ctx, method: sr.method, path: sr.path, query: sr.query, body: sr.body, user: c.user, now: c.now, headers: sr.headers}
 		ep, r := s.dispatch(sc, false)
 		s.m.requests.WithLabelValues(ep, strconv.Itoa(r.code)).Inc()
 		var body any

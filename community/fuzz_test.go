@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -60,9 +61,12 @@ func FuzzParsePostBody(f *testing.F) {
 		if p.WhisperTo != "" {
 			m["whisper_to"] = p.WhisperTo
 		}
+		if p.Files != nil {
+			m["files"] = p.Files
+		}
 		again, _ := json.Marshal(m)
 		q, err := parsePostBody(again)
-		if err != nil || !bytes.Equal(q.Data, p.Data) || !bytes.Equal(q.Signature, p.Signature) || q.WhisperTo != p.WhisperTo || q.WhisperMods != p.WhisperMods {
+		if err != nil || !bytes.Equal(q.Data, p.Data) || !bytes.Equal(q.Signature, p.Signature) || q.WhisperTo != p.WhisperTo || q.WhisperMods != p.WhisperMods || !slices.Equal(q.Files, p.Files) {
 			t.Fatalf("round trip: %+v, %v; was %+v", q, err, p)
 		}
 	})

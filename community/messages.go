@@ -47,6 +47,9 @@ type Post struct {
 	Data, Signature []byte
 	WhisperTo       *User
 	WhisperMods     bool
+	// Files are ids of the poster's recent uploads to attach (kept for
+	// FileExpiry from now).
+	Files []int64
 }
 
 // AddPost stores a post by u in r and returns it; it is durable when
@@ -75,6 +78,9 @@ func (s *Store) AddPost(ctx context.Context, r *Room, u *User, p Post, now time.
 		r.ID, u.ID, m.Posted, seq, seq, unpad(p.Data), len(p.Data), p.Signature, whisperTo, p.WhisperMods).Scan(&m.ID); err != nil {
 		return nil, fmt.Errorf("add post: %w", err)
 	}
+	if err := attachFiles(ctx, tx, r, u, m.ID, p.Files, now, FileExpiry); err != nil {
+		return nil, fmt.Errorf("add post: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("add post: %w", err)
 	}
@@ -98,9 +104,9 @@ func bumpSeq(ctx context.Context, tx *sql.Tx, r *Room) (int64, error) {
 	return seq, err
 }
 
-// EditPost replaces the data and signature of u's message id in r; only
-// its author may edit a message.
-func (s *Store) EditPost(ctx context.Context, r *Room, u *User, id int64, data, sig []byte, now time.Time) error {
+// EditPost replaces the data and signature of u's message id in r and
+// attaches files; only its author may edit a message.
+func (s *Store) EditPost(ctx context.Context, r *Room, u *User, id int64, data, sig []byte, files []int64, now time.Time) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -119,6 +125,9 @@ func (s *Store) EditPost(ctx context.Context, r *Room, u *User, id int64, data, 
 	}
 	if _, err := tx.ExecContext(ctx, "UPDATE messages SET data = ?, data_size = ?, signature = ?, edited = ?, seqno = ?, seqno_data = ? WHERE id = ?",
 		unpad(data), len(data), sig, unixf(now), seq, seq, id); err != nil {
+		return err
+	}
+	if err := attachFiles(ctx, tx, r, u, id, files, now, FileExpiry); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -31,8 +31,11 @@ type Config struct {
 	// RequireBlind refuses unblinded (00) request keys and advertises the
 	// "blind" capability (pysogs REQUIRE_BLIND_KEYS). Default true.
 	RequireBlind bool
-	// MaxBody bounds a request body in bytes (default 4 MiB).
+	// MaxBody bounds a request body in bytes (default 15 MiB: a file and
+	// its base64 in a batch fit inside an onion request).
 	MaxBody int64
+	// MaxFileSize bounds a room file (DefaultMaxFileSize).
+	MaxFileSize int64
 	// PostLimit posts per PostInterval are allowed to one user in one
 	// room (pysogs: 5 in 16 s); more get 429. Zero disables the limit.
 	PostLimit    int
@@ -52,7 +55,7 @@ type Config struct {
 
 // DefaultConfig returns pysogs's defaults.
 func DefaultConfig() Config {
-	return Config{RequireBlind: true, MaxBody: 4 << 20, PostLimit: 5, PostInterval: 16 * time.Second,
+	return Config{RequireBlind: true, MaxBody: 15 << 20, MaxFileSize: DefaultMaxFileSize, PostLimit: 5, PostInterval: 16 * time.Second,
 		Rate: 20000, Burst: 40000, AddrRate: 500, AddrBurst: 1000, MaxNonces: 1 << 21, MaxConnsPerAddr: 256}
 }
 
@@ -107,6 +110,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	def := DefaultConfig()
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = def.MaxBody
+	}
+	if cfg.MaxFileSize <= 0 {
+		cfg.MaxFileSize = def.MaxFileSize
 	}
 	if cfg.MaxNonces <= 0 {
 		cfg.MaxNonces = def.MaxNonces
@@ -259,7 +265,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.write(w, "auth", textResp(ae.status, ae.msg))
 		return
 	}
-	c := &call{ctx: r.Context(), method: r.Method, path: r.URL.Path, query: r.URL.Query(), body: body, now: now}
+	c := &call{ctx: r.Context(), method: r.Method, path: r.URL.Path, query: r.URL.Query(), body: body, now: now,
+		headers: map[string]string{"Content-Disposition": r.Header.Get("Content-Disposition")}}
 	if ok {
 		if c.user, err = s.store.User(r.Context(), sg.id, now, true); err != nil {
 			s.log.Error("load user", "err", err)
@@ -292,6 +299,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 func (s *Server) write(w http.ResponseWriter, endpoint string, r response) {
 	s.m.requests.WithLabelValues(endpoint, fmt.Sprint(r.code)).Inc()
 	w.Header().Set("Content-Type", r.contentType)
+	if r.disposition != "" {
+		w.Header().Set("Content-Disposition", r.disposition)
+	}
 	w.WriteHeader(r.code)
 	_, _ = w.Write(r.body)
 }

@@ -135,6 +135,21 @@ CREATE INDEX inbox_recipient ON inbox(recipient, id);
 CREATE INDEX inbox_sender ON inbox(sender, id);
 CREATE INDEX inbox_expires ON inbox(expires_at);
 `,
+	`
+CREATE TABLE files (
+	id       INTEGER PRIMARY KEY AUTOINCREMENT,
+	room     INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+	uploader INTEGER NOT NULL REFERENCES users(id),
+	size     INTEGER NOT NULL,
+	uploaded REAL NOT NULL,
+	expiry   REAL NOT NULL,
+	filename TEXT,
+	message  INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+	data     BLOB NOT NULL
+);
+CREATE INDEX files_expiry ON files(expiry);
+CREATE INDEX files_room ON files(room, id);
+`,
 }
 
 // tokenRE is a room token (pysogs model/room.py: [\w-]{1,64}, ASCII here).

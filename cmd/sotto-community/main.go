@@ -314,6 +314,7 @@ func serveCmd(ctx context.Context, logw io.Writer) *cobra.Command {
 	fl.IntVar(&cfg.PostLimit, "post-limit", def.PostLimit, "posts per --post-interval by one user in one room (0: no limit)")
 	fl.DurationVar(&cfg.PostInterval, "post-interval", def.PostInterval, "the period of --post-limit")
 	fl.Int64Var(&cfg.MaxBody, "max-body", def.MaxBody, "largest request body, bytes")
+	fl.Int64Var(&cfg.MaxFileSize, "max-file-size", def.MaxFileSize, "largest room file, bytes")
 	fl.Float64Var(&cfg.Rate, "rate", def.Rate, "requests per second in all (0: no limit)")
 	fl.IntVar(&cfg.Burst, "burst", def.Burst, "request burst in all")
 	fl.Float64Var(&cfg.AddrRate, "addr-rate", def.AddrRate, "requests per second from one address (an onion exit node carries many clients; 0: no limit)")
