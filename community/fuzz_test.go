@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"strconv"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"sotto.dev/sessionproto"
 )
@@ -122,6 +124,15 @@ func FuzzDispatch(f *testing.F) {
 		f.Add("GET", p, []byte(nil))
 	}
 	f.Add("POST", "/batch", []byte(`[{"method":"GET","path":"/room/lobby/messages/recent?limit=-3"}]`))
+	f.Add("POST", "/user/15"+strings.Repeat("ab", 32)+"/ban", []byte(`{"rooms":["lobby"],"timeout":1e300}`))
+	f.Add("POST", "/user/05"+strings.Repeat("ab", 32)+"/moderator", []byte(`{"global":true,"admin":false,"moderator":true,"visible":null}`))
+	f.Add("PUT", "/room/lobby", []byte(`{"name":"x","description":null,"default_read":1}`))
+	f.Add("PUT", "/room/lobby/reaction/1/a/b", []byte(`{}`))
+	f.Add("DELETE", "/room/lobby/reactions/1", []byte(nil))
+	f.Add("POST", "/inbox/15"+strings.Repeat("cd", 32), []byte(`{"message":"aGk="}`))
+	f.Add("GET", "/outbox/since/0", []byte(nil))
+	f.Add("POST", "/room/lobby/file", []byte("data"))
+	f.Add("POST", "/room/lobby/pin/1", []byte(nil))
 	u := h.newUser(sessionproto.SOGSOptions{})
 	user, err := h.srv.Store().User(f.Context(), u.id, h.clock.Now(), true)
 	if err != nil {
@@ -131,6 +142,33 @@ func FuzzDispatch(f *testing.F) {
 		c := &call{ctx: t.Context(), method: method, path: path, body: body, user: user, now: h.clock.Now()}
 		if _, r := h.srv.dispatch(c, true); r.code < 200 || r.code > 599 {
 			t.Fatalf("status %d", r.code)
+		}
+	})
+}
+
+// FuzzParseDMBody: accepted bodies carry a non-empty message.
+func FuzzParseDMBody(f *testing.F) {
+	f.Add([]byte(`{"message":"aGk="}`))
+	f.Add([]byte(`{"message":""}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if msg, ok := parseDMBody(b); ok && len(msg) == 0 {
+			t.Fatal("accepted an empty message")
+		}
+	})
+}
+
+// FuzzUploadFilename: names have no path separators or control
+// characters and are valid UTF-8 of at most 255 bytes.
+func FuzzUploadFilename(f *testing.F) {
+	f.Add(`attachment; filename="a.jpg"`)
+	f.Add(`attachment; filename*=UTF-8''%E2%9C%93.txt`)
+	f.Fuzz(func(t *testing.T, h string) {
+		name := uploadFilename(h)
+		if name == nil {
+			return
+		}
+		if *name == "" || len(*name) > 255 || !utf8.ValidString(*name) || strings.ContainsAny(*name, "/\\\x00\n") {
+			t.Fatalf("name %q from %q", *name, h)
 		}
 	})
 }
