@@ -185,7 +185,7 @@ func TestJSONShape(t *testing.T) {
 	wantCode(t, "rooms", r, http.StatusOK)
 	var rooms []map[string]any
 	r.json(t, &rooms)
-	if len(rooms) != 1 || rooms[0]["token"] != "lobby" || rooms[0]["write"] != false {
+	if len(rooms) != 1 || rooms[0]["token"] != "lobby" || rooms[0]["write"] != true {
 		t.Fatalf("rooms (anonymous): %v", rooms)
 	}
 	// pollInfo: details only when info_updates differs.

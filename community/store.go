@@ -356,9 +356,10 @@ type Perms struct {
 
 // Perms computes u's permissions in r at now (u nil: anonymous).
 func (s *Store) Perms(ctx context.Context, r *Room, u *User, now time.Time) (Perms, error) {
-	p := Perms{Read: r.DefaultRead, Write: r.DefaultWrite, Upload: r.DefaultUpload}
+	p := Perms{Read: r.DefaultRead, Write: r.DefaultWrite, Upload: r.DefaultUpload && r.DefaultWrite}
 	if u == nil {
-		p.Write, p.Upload = false, false
+		// The room's defaults, as pysogs shows them; what needs a user
+		// answers 401 before it looks.
 		return p, nil
 	}
 	var mod, admin, banned bool
