@@ -356,10 +356,11 @@ type Perms struct {
 
 // Perms computes u's permissions in r at now (u nil: anonymous).
 func (s *Store) Perms(ctx context.Context, r *Room, u *User, now time.Time) (Perms, error) {
-	p := Perms{Read: r.DefaultRead, Write: r.DefaultWrite, Upload: r.DefaultUpload && r.DefaultWrite}
+	p := Perms{Read: r.DefaultRead, Write: r.DefaultWrite, Upload: r.DefaultUpload}
 	if u == nil {
 		// The room's defaults, as pysogs shows them; what needs a user
 		// answers 401 before it looks.
+		p.Upload = p.Upload && p.Write
 		return p, nil
 	}
 	var mod, admin, banned bool
