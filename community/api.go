@@ -560,6 +560,10 @@ func (s *Server) post(c *call, r *Room, p Perms, _ []string) response {
 		s.m.rateLimited.WithLabelValues("posts").Inc()
 		return textResp(http.StatusTooManyRequests, "Rate limited: too many posts")
 	}
+	if !p.Moderator && !s.slow.allow(roomUser{r.ID, c.user.ID}, time.Duration(r.SlowMode*float64(time.Second)), c.now) {
+		s.m.rateLimited.WithLabelValues("slow_mode").Inc()
+		return textResp(http.StatusTooManyRequests, "Rate limited: this room is in slow mode")
+	}
 	m, err := s.store.AddPost(c.ctx, r, c.user, post, c.now)
 	if err != nil {
 		return s.storeErr("add post", err)

@@ -51,6 +51,33 @@ func (p *postLimiter) allow(k roomUser, now time.Time) bool {
 	return true
 }
 
+// slowMode remembers each user's last post in each room with a slow
+// mode.
+type slowMode struct {
+	mu   sync.Mutex
+	last map[roomUser]time.Time
+}
+
+func newSlowMode() *slowMode { return &slowMode{last: map[roomUser]time.Time{}} }
+
+// allow records a post at now unless the previous one is less than gap
+// ago.
+func (s *slowMode) allow(k roomUser, gap time.Duration, now time.Time) bool {
+	if gap <= 0 {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l, ok := s.last[k]; ok && now.Sub(l) < gap && now.Sub(l) >= 0 {
+		return false
+	}
+	if len(s.last) >= maxTracked {
+		clear(s.last)
+	}
+	s.last[k] = now
+	return true
+}
+
 // touchEvery is how often a user's activity in a room is written.
 const touchEvery = 5 * time.Minute
 

@@ -90,6 +90,7 @@ type Server struct {
 	nonces *nonceCache
 	posts  *postLimiter
 	reqs   *reqLimiter
+	slow   *slowMode
 	touch  *touchCache
 	public http.Handler
 	ln     net.Listener
@@ -129,7 +130,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, errors.New("community: a post limit needs an interval")
 	}
 	s := &Server{cfg: cfg, keys: deps.Keys, pk: deps.Keys.Public(), log: deps.Logger, clock: deps.Clock, reg: deps.Registry,
-		nonces: newNonceCache(cfg.MaxNonces), posts: newPostLimiter(cfg.PostLimit, cfg.PostInterval), reqs: newReqLimiter(cfg), touch: newTouchCache()}
+		nonces: newNonceCache(cfg.MaxNonces), posts: newPostLimiter(cfg.PostLimit, cfg.PostInterval), reqs: newReqLimiter(cfg), slow: newSlowMode(), touch: newTouchCache()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

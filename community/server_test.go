@@ -489,3 +489,28 @@ func TestEmptyPost(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowMode: one post per slow-mode period per user; moderators are
+// exempt.
+func TestSlowMode(t *testing.T) {
+	h := newHarness(t, nil)
+	h.addRoom("lobby")
+	u, mod := h.newUser(sessionproto.SOGSOptions{}), h.newUser(sessionproto.SOGSOptions{})
+	ctx := context.Background()
+	if err := h.srv.Store().SetModerator(ctx, "lobby", mod.id, false, true, h.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.srv.Store().SetSlowMode(ctx, "lobby", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	u.post("lobby", []byte("one"))
+	h.clock.Add(9 * time.Second)
+	wantCode(t, "within the period", u.call(http.MethodPost, "/room/lobby/message", postBodyFor(u, []byte("two"))), http.StatusTooManyRequests)
+	mod.post("lobby", []byte("m1"))
+	mod.post("lobby", []byte("m2"))
+	h.clock.Add(time.Second)
+	u.post("lobby", []byte("three"))
+	if err := h.srv.Store().SetSlowMode(ctx, "nowhere", time.Second); err != ErrNoRoom {
+		t.Fatalf("slow mode of no room: %v", err)
+	}
+}

@@ -150,6 +150,9 @@ CREATE TABLE files (
 CREATE INDEX files_expiry ON files(expiry);
 CREATE INDEX files_room ON files(room, id);
 `,
+	`
+ALTER TABLE rooms ADD COLUMN slow_mode REAL NOT NULL DEFAULT 0; -- seconds between one user's posts; 0: off
+`,
 }
 
 // tokenRE is a room token (pysogs model/room.py: [\w-]{1,64}, ASCII here).
@@ -228,14 +231,17 @@ type Room struct {
 	DefaultRead     bool
 	DefaultWrite    bool
 	DefaultUpload   bool
+	// SlowMode is the least time between two posts of one user in the
+	// room (moderators are exempt); 0 is off.
+	SlowMode float64
 }
 
-const roomCols = "id, token, name, description, created, info_updates, message_sequence, default_read, default_write, default_upload"
+const roomCols = "id, token, name, description, created, info_updates, message_sequence, default_read, default_write, default_upload, slow_mode"
 
 func scanRoom(sc interface{ Scan(...any) error }) (*Room, error) {
 	r := &Room{}
 	err := sc.Scan(&r.ID, &r.Token, &r.Name, &r.Description, &r.Created, &r.InfoUpdates, &r.MessageSequence,
-		&r.DefaultRead, &r.DefaultWrite, &r.DefaultUpload)
+		&r.DefaultRead, &r.DefaultWrite, &r.DefaultUpload, &r.SlowMode)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNoRoom
 	}
@@ -507,4 +513,16 @@ func (s *Store) Nonces(ctx context.Context, now time.Time) (map[[16]byte]int64, 
 		}
 	}
 	return out, rows.Err()
+}
+
+// SetSlowMode sets the room's slow mode (0: off) and bumps info_updates.
+func (s *Store) SetSlowMode(ctx context.Context, token string, d time.Duration) error {
+	res, err := s.db.ExecContext(ctx, "UPDATE rooms SET slow_mode = ?, info_updates = info_updates + 1 WHERE token = ?", d.Seconds(), token)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNoRoom
+	}
+	return nil
 }

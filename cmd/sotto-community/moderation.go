@@ -180,9 +180,10 @@ func banCmd(stdout io.Writer, ban bool) *cobra.Command {
 func roomSetCmd(stdout io.Writer, dir *string) *cobra.Command {
 	var name, desc string
 	var read, write, upload bool
+	var slow time.Duration
 	cmd := &cobra.Command{
 		Use:   "set TOKEN",
-		Short: "Change a room's name, description or default permissions",
+		Short: "Change a room's name, description, default permissions or slow mode",
 		Args:  cobra.ExactArgs(1),
 	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -221,11 +222,21 @@ func roomSetCmd(stdout io.Writer, dir *string) *cobra.Command {
 		if fl.Changed("upload") {
 			up = &upload
 		}
-		if np == nil && dp == nil && rp == nil && wp == nil && up == nil {
-			return &clierr.Error{Msg: "nothing to change", Hint: "--name, --description, --read, --write or --upload"}
+		if np == nil && dp == nil && rp == nil && wp == nil && up == nil && !fl.Changed("slow-mode") {
+			return &clierr.Error{Msg: "nothing to change", Hint: "--name, --description, --read, --write, --upload or --slow-mode"}
 		}
-		if err := st.UpdateRoom(cmd.Context(), r, np, dp, rp, wp, up); err != nil {
-			return &clierr.Error{Msg: "update room", Err: err}
+		if fl.Changed("slow-mode") {
+			if slow < 0 {
+				return &clierr.Error{Msg: "negative --slow-mode", Hint: "--slow-mode 30s, or 0 for off"}
+			}
+			if err := st.SetSlowMode(cmd.Context(), r.Token, slow); err != nil {
+				return &clierr.Error{Msg: "set slow mode", Err: err}
+			}
+		}
+		if np != nil || dp != nil || rp != nil || wp != nil || up != nil {
+			if err := st.UpdateRoom(cmd.Context(), r, np, dp, rp, wp, up); err != nil {
+				return &clierr.Error{Msg: "update room", Err: err}
+			}
 		}
 		fmt.Fprintln(stdout, "updated room", args[0])
 		return nil
@@ -235,6 +246,7 @@ func roomSetCmd(stdout io.Writer, dir *string) *cobra.Command {
 	cmd.Flags().BoolVar(&read, "read", true, "everyone may read (default permission)")
 	cmd.Flags().BoolVar(&write, "write", true, "everyone may post")
 	cmd.Flags().BoolVar(&upload, "upload", true, "everyone may upload")
+	cmd.Flags().DurationVar(&slow, "slow-mode", 0, "least time between two posts of one user (moderators exempt; 0: off)")
 	return cmd
 }
 

@@ -63,10 +63,23 @@ func TestModerationCommands(t *testing.T) {
 			t.Fatalf("after %v: %+v", s.args, p)
 		}
 	}
+	if code, out, errOut := runMain("room", "set", "lobby", "--slow-mode", "30s", "--dir", dir); code != 0 || out != "updated room lobby\n" {
+		t.Fatalf("slow mode: %d %q %q", code, out, errOut)
+	}
+	st, err := community.OpenStore(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := st.Room(context.Background(), "lobby")
+	st.Close()
+	if err != nil || r.SlowMode != 30 || r.DefaultWrite {
+		t.Fatalf("room after --slow-mode: %+v, %v", r, err)
+	}
 	for _, tc := range []struct {
 		args []string
 		msg  string
 	}{
+		{[]string{"room", "set", "lobby", "--slow-mode", "-1s"}, "negative --slow-mode"},
 		{[]string{"ban", id}, "give exactly one of --room and --global"},
 		{[]string{"ban", id, "--room", "lobby", "--global"}, "give exactly one of --room and --global"},
 		{[]string{"ban", "zz", "--global"}, "bad id zz"},
