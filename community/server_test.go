@@ -3,9 +3,12 @@ package community
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -512,5 +515,47 @@ func TestSlowMode(t *testing.T) {
 	u.post("lobby", []byte("three"))
 	if err := h.srv.Store().SetSlowMode(ctx, "nowhere", time.Second); err != ErrNoRoom {
 		t.Fatalf("slow mode of no room: %v", err)
+	}
+}
+
+// TestMigrateFromV1: a database of schema 1 with a message is brought up
+// to date, the message keeping its data and getting its seqno_data.
+func TestMigrateFromV1(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := OpenStore(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	// Rebuild the file as schema 1.
+	if err := os.Remove(filepath.Join(dir, DBFileName)); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite3", dsn(filepath.Join(dir, DBFileName)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{migrations[0], "PRAGMA user_version = 1",
+		"INSERT INTO rooms (token, name, created, message_sequence) VALUES ('lobby', 'Lobby', 1, 3)",
+		"INSERT INTO users (session_id, created, last_active) VALUES ('15" + strings.Repeat("ab", 32) + "', 1, 1)",
+		"INSERT INTO messages (room, user, posted, seqno, data, data_size, signature) VALUES (1, 1, 1, 3, x'6869', 2, zeroblob(64))",
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	if s, err = OpenStore(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	r, err := s.Room(ctx, "lobby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := s.Messages(ctx, r, nil, false, Query{Since: new(int64), Limit: 10})
+	if err != nil || len(ms) != 1 || string(ms[0].Data) != "hi" || ms[0].ReactionOnly {
+		t.Fatalf("after migrating: %+v, %v", ms, err)
 	}
 }
