@@ -353,7 +353,13 @@ func TestGroupLifecycle(t *testing.T) {
 		if d == ms[3] {
 			continue
 		}
-		d.waitFor("the group is disbanded", groupWait, func() bool { return groupState(d, gid) == store.GroupDestroyed })
+		if !d.until(groupWait, func() bool { return groupState(d, gid) == store.GroupDestroyed }) {
+			g, err := d.c.Group(ctx, gid)
+			if err != nil {
+				t.Fatalf("%s: the group is not disbanded: %v", d.c.SessionID(), err)
+			}
+			t.Fatalf("%s: the group is not disbanded: state %v, admin %v, info %+v, key generation %d", d.c.SessionID(), g.State, g.Admin, g.Info, g.KeyGen)
+		}
 	}
 }
 

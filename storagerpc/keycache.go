@@ -72,7 +72,9 @@ func (c *lru[K, V]) stats() KeyCacheStats {
 //
 // A node passes one in CheckOptions.Keys. The entries are public keys; a
 // cache is per process and needs no wiping.
-type KeyCache struct{ c *lru[key.AccountPublic, [32]byte] }
+type KeyCache struct {
+	c *lru[key.AccountPublic, [32]byte]
+}
 
 // NewKeyCache returns a cache of at most size entries (at least 1).
 func NewKeyCache(size int) *KeyCache {
