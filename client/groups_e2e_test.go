@@ -358,7 +358,9 @@ func TestGroupLifecycle(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: the group is not disbanded: %v", d.c.SessionID(), err)
 			}
-			t.Fatalf("%s: the group is not disbanded: state %v, admin %v, info %+v, key generation %d", d.c.SessionID(), g.State, g.Admin, g.Info, g.KeyGen)
+			_, openErr := d.c.group(gid)
+			row, _ := d.c.db.Group(ctx, gid)
+			t.Fatalf("%s: the group is not disbanded: state %v, admin %v, info %+v, key generation %d (have %v), open: %v, row name %q dumps %d/%d/%d", d.c.SessionID(), g.State, g.Admin, g.Info, g.KeyGen, g.HaveKeys, openErr, row.Name, len(row.KeysDump), len(row.InfoDump), len(row.MembersDump))
 		}
 	}
 }
