@@ -166,7 +166,7 @@ func TestCommunityStateEncodingRejects(t *testing.T) {
 	h.ok(h.fsTx(TypeFileServerRegister, "alice", "fs1", "https://files.example.org"))
 	withFS := h.s.Encode()
 	for name, b := range map[string][]byte{
-		"empty community section":      append(bytes.Clone(empty), communitySection, 0, 0, 0, 0),
+		"empty community section":       append(bytes.Clone(empty), communitySection, 0, 0, 0, 0),
 		"community section before file": append(append(bytes.Clone(empty), communitySection, 0, 0, 0, 1), withFS[len(empty):]...),
 		"file section twice":            append(bytes.Clone(withFS), withFS[len(empty):]...),
 		"unknown section":               append(bytes.Clone(empty), 3),
