@@ -42,6 +42,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.AddCommand(ledgercli.Commands()...) // sottod ledger …: ledger node and operator commands
 	// sottod fileserver …: a file server's ledger registration.
 	root.AddCommand(ledgercli.FileServerCommand())
+	// sottod community …: a community server's ledger registration.
+	root.AddCommand(ledgercli.CommunityCommand())
 	root.SetArgs(args)
 	if err := root.Execute(); err != nil {
 		clierr.Print(stderr, err)
