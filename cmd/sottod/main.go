@@ -10,6 +10,7 @@
 //	sottod devnet --dir DIR  (a whole network on 127.0.0.1, docs/devnet.md)
 //	sottod demo              (that network and a chat between two new accounts)
 //	sottod ledger …          (the ledger node and operator commands, docs/ledger.md)
+//	sottod community …       (a community server's ledger registration, docs/community.md)
 //
 // SIGINT and SIGTERM shut the node down gracefully; SIGHUP reloads the
 // genesis file.
