@@ -176,3 +176,23 @@ func TestCommunityStateEncodingRejects(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeStateCommunities from a state with file servers and
+// communities: decoding is exact.
+func FuzzDecodeStateCommunities(f *testing.F) {
+	h := newHarness(f, DevnetParams(), 0, map[string]uint64{"alice": 1000 * Coin})
+	h.solo("alice", "an", 2)
+	h.ok(h.fsTx(TypeFileServerRegister, "alice", "fs1", "https://files.example.org"))
+	h.ok(h.csTx(TypeCommunityRegister, "alice", "cs1", "https://one.example.org", "lobby"))
+	h.ok(h.csTx(TypeCommunityRegister, "alice", "cs2", "http://[2001:db8::1]:8080/x", "a", "b-c"))
+	f.Add(h.s.Encode())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := Decode(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(s.Encode(), b) {
+			t.Fatal("decode/encode is not the identity")
+		}
+	})
+}
