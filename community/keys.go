@@ -19,7 +19,11 @@ var keyFile = seedfile.Kind{Format: "sotto-community-key-v1", What: "community s
 // a 32-byte seed as an Ed25519 key's X25519 form (libsodium
 // crypto_sign_ed25519_sk_to_curve25519), like the file server's. Keys has
 // no String; fmt and slog show only the public key.
+//
+// The seed's Ed25519 key signs the server's ledger registration
+// (docs/ledger.md "Communities"); it never appears in the API.
 type Keys struct {
+	ed    key.FileServerPrivate
 	onion key.OnionPrivate
 }
 
@@ -29,9 +33,15 @@ func KeysFromSeed(seed []byte) (*Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("community server key: %w", err)
 	}
-	defer ed.Wipe()
-	return &Keys{onion: ed.OnionPrivate()}, nil
+	return &Keys{ed: ed, onion: ed.OnionPrivate()}, nil
 }
+
+// Ed25519Public is the seed's Ed25519 public key, which names the
+// server's ledger registration.
+func (k *Keys) Ed25519Public() key.FileServerPublic { return k.ed.Public() }
+
+// Sign signs msg with the Ed25519 key (a ledger registration).
+func (k *Keys) Sign(msg []byte) [64]byte { return k.ed.Sign(msg) }
 
 // Public is the server's public key, as join URLs show it.
 func (k *Keys) Public() [32]byte { return [32]byte(k.onion.Public()) }
@@ -40,7 +50,10 @@ func (k *Keys) Public() [32]byte { return [32]byte(k.onion.Public()) }
 func (k *Keys) OnionPublic() key.OnionPublic { return k.onion.Public() }
 
 // Wipe clears the secret.
-func (k *Keys) Wipe() { k.onion.Wipe() }
+func (k *Keys) Wipe() {
+	k.ed.Wipe()
+	k.onion.Wipe()
+}
 
 // LogValue implements slog.LogValuer: only the public key.
 func (k *Keys) LogValue() slog.Value {

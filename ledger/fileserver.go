@@ -67,8 +67,6 @@ func (c *Client) FileServers(ctx context.Context) (*FileServerList, error) {
 // transaction carries. It waits for the block, as Submit does.
 func (c *Client) SubmitFileServer(ctx context.Context, operator, server state.Signer, t state.TxType, x key.OnionPublic, url string) (*Result, error) {
 	ed := key.FileServerPublic(server.PublicKey())
-	// The body has its final size before Prepare prices it; the server
-	// signs once the nonce is known.
 	var body state.Body
 	var sig *[64]byte
 	switch t {
@@ -81,6 +79,16 @@ func (c *Client) SubmitFileServer(ctx context.Context, operator, server state.Si
 	default:
 		return nil, &state.TxError{Code: state.CodeInvalid, Msg: "not a file server registration or update: " + t.String()}
 	}
+	return c.submitServiceSigned(ctx, operator, body, func(chainID string, op state.Address, nonce uint64) {
+		*sig = state.SignFileServer(server, chainID, t, op, nonce, x, url)
+	})
+}
+
+// submitServiceSigned prepares body for operator, lets serverSign fill in
+// the service key's signature once the nonce is known, signs, broadcasts
+// and waits for the block, as Submit does. The body has its final size
+// before Prepare prices it.
+func (c *Client) submitServiceSigned(ctx context.Context, operator state.Signer, body state.Body, serverSign func(chainID string, op state.Address, nonce uint64)) (*Result, error) {
 	op := state.Address(operator.PublicKey())
 	lock := c.signerLock(op)
 	lock.Lock()
@@ -90,7 +98,7 @@ func (c *Client) SubmitFileServer(ctx context.Context, operator, server state.Si
 	if err != nil {
 		return nil, err
 	}
-	*sig = state.SignFileServer(server, tx.ChainID, t, op, tx.Nonce, x, url)
+	serverSign(tx.ChainID, op, tx.Nonce)
 	tx.SignWith(operator)
 	res, err := c.broadcast(ctx, tx.Encode(), tx.LastValid)
 	if res != nil {

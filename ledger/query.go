@@ -26,6 +26,9 @@ const (
 	// QueryFileServers answers FileServerList: the listed file servers
 	// (state.FileServers) at one height.
 	QueryFileServers = "/fileservers"
+	// QueryCommunities answers CommunityList: the listed community
+	// servers (state.Communities) at one height.
+	QueryCommunities = "/communities"
 )
 
 // NodeList is the serving node list at one height, with the state hash
@@ -204,6 +207,8 @@ func answer(c *committed, path string, data []byte) ([]byte, error) {
 		v = out
 	case QueryFileServers:
 		v = fileServerList(c.height, st)
+	case QueryCommunities:
+		v = communityList(c.height, st)
 	case QuerySwarm:
 		if len(data) != 8 {
 			return nil, &state.TxError{Code: state.CodeInvalid, Msg: "swarm id must be 8 bytes"}

@@ -43,8 +43,12 @@ func (n *Node) oxendRequest(ctx context.Context, c *call, p *storagerpc.OxendReq
 			return 0, nil, err
 		}
 		return 200, &storagerpc.OxendResponse{Result: b, NodeTime: n.nodeTime(c.now)}, nil
-	case storagerpc.OxendFileServers:
-		b, err := n.fileServers(ctx)
+	case storagerpc.OxendFileServers, storagerpc.OxendCommunities:
+		list := n.fileServers
+		if p.Endpoint == storagerpc.OxendCommunities {
+			list = n.communities
+		}
+		b, err := list(ctx)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -149,6 +153,14 @@ func (n *Node) handleJSONRPC(w http.ResponseWriter, r *http.Request) {
 		res, err := n.fileServers(r.Context())
 		if err != nil {
 			resp.Error = &jsonRPCError{jsonRPCNoFileServers, "file server list unavailable"}
+		} else {
+			resp.Result = res
+		}
+	case req.Method == storagerpc.OxendCommunities:
+		resp.ID = req.ID
+		res, err := n.communities(r.Context())
+		if err != nil {
+			resp.Error = &jsonRPCError{jsonRPCNoFileServers, "community list unavailable"}
 		} else {
 			resp.Result = res
 		}

@@ -59,6 +59,9 @@ type Deps struct {
 	// (fileservers.go); nil asks Ledger.Client when Ledger is set, else
 	// the node answers an empty list.
 	FileServers func(context.Context) (*storagerpc.FileServerList, error)
+	// Communities lists the ledger's community servers for
+	// sotto_communities (communities.go), as FileServers does.
+	Communities func(context.Context) (*storagerpc.CommunityList, error)
 	// Ledger, if set, makes the node do its ledger duties while it serves
 	// (Duties, health.go): register with an operator key, send uptime
 	// proofs, test other nodes and vote when drawn into a quorum.
@@ -124,6 +127,8 @@ type Node struct {
 	proofs  proofCache
 	// listFileServers answers sotto_file_servers (Deps.FileServers).
 	listFileServers func(context.Context) (*storagerpc.FileServerList, error)
+	// listCommunities answers sotto_communities (Deps.Communities).
+	listCommunities func(context.Context) (*storagerpc.CommunityList, error)
 
 	duties *Duties // nil without Deps.Ledger
 
@@ -167,6 +172,17 @@ func New(cfg Config, deps Deps) (*Node, error) {
 		lc := deps.Ledger.Client
 		n.listFileServers = func(ctx context.Context) (*storagerpc.FileServerList, error) {
 			l, err := lc.FileServers(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return l.RPC(), nil
+		}
+	}
+	n.listCommunities = deps.Communities
+	if n.listCommunities == nil && deps.Ledger != nil && deps.Ledger.Client != nil {
+		lc := deps.Ledger.Client
+		n.listCommunities = func(ctx context.Context) (*storagerpc.CommunityList, error) {
+			l, err := lc.Communities(ctx)
 			if err != nil {
 				return nil, err
 			}

@@ -62,7 +62,7 @@ func (*InfoParams) MarshalJSON() ([]byte, error) { return []byte("{}"), nil }
 // OxendRequestParams are the params of oxend_request.
 type OxendRequestParams struct {
 	// Endpoint is OxendGetServiceNodes, OxendONSResolve,
-	// OxendNodeListProof or OxendFileServers.
+	// OxendNodeListProof, OxendFileServers or OxendCommunities.
 	Endpoint string
 	// Params is the JSON passed to the endpoint; nil when absent.
 	Params json.RawMessage
@@ -84,7 +84,7 @@ func parseOxendRequest(f fields) (*OxendRequestParams, *Error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	if ep != OxendGetServiceNodes && ep != OxendONSResolve && ep != OxendNodeListProof && ep != OxendFileServers {
+	if ep != OxendGetServiceNodes && ep != OxendONSResolve && ep != OxendNodeListProof && ep != OxendFileServers && ep != OxendCommunities {
 		return nil, InvalidRequest(fmt.Sprintf("Invalid oxend endpoint '%s'", ep))
 	}
 	p := &OxendRequestParams{Endpoint: ep}

@@ -10,6 +10,7 @@
 //	sottod devnet --dir DIR  (a whole network on 127.0.0.1, docs/devnet.md)
 //	sottod demo              (that network and a chat between two new accounts)
 //	sottod ledger …          (the ledger node and operator commands, docs/ledger.md)
+//	sottod community …       (a community server's ledger registration, docs/community.md)
 //
 // SIGINT and SIGTERM shut the node down gracefully; SIGHUP reloads the
 // genesis file.
@@ -42,6 +43,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.AddCommand(ledgercli.Commands()...) // sottod ledger …: ledger node and operator commands
 	// sottod fileserver …: a file server's ledger registration.
 	root.AddCommand(ledgercli.FileServerCommand())
+	// sottod community …: a community server's ledger registration.
+	root.AddCommand(ledgercli.CommunityCommand())
 	root.SetArgs(args)
 	if err := root.Execute(); err != nil {
 		clierr.Print(stderr, err)

@@ -49,6 +49,11 @@ type Config struct {
 	// fileserver, registers in the ledger (CometBFT) and lists in the
 	// network file (fileserver.go); nil runs none.
 	FileServer NewFileServer
+	// Community, if set, makes the community server the devnet runs in
+	// DIR/community with the room LobbyRoom, registers in the ledger
+	// (CometBFT) and lists in the network file (community.go); nil runs
+	// none.
+	Community NewCommunityServer
 }
 
 // Ledger kinds.
@@ -117,8 +122,21 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("devnet: %w", err)
 		}
 	}
+	var comm *runningFileServer
+	if cfg.Community != nil {
+		if comm, err = startCommunity(ctx, cfg, n); err != nil {
+			if files != nil {
+				_ = files.stop()
+			}
+			n.Close()
+			return fmt.Errorf("devnet: %w", err)
+		}
+	}
 	cfg.Logger.Info("devnet up", attrs...)
 	if _, err := fmt.Fprintln(cfg.Stdout, ReadyPrefix+n.NetworkFile()); err != nil {
+		if comm != nil {
+			_ = comm.stop()
+		}
 		if files != nil {
 			_ = files.stop()
 		}
@@ -130,6 +148,12 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	<-ctx.Done()
 	cfg.Logger.Info("devnet stopping")
+	if comm != nil {
+		// The servers first: they hold no state the nodes need.
+		if err := comm.stop(); err != nil {
+			cfg.Logger.Error("community server stopped", "err", err)
+		}
+	}
 	if files != nil {
 		// The file server first: it holds no state the nodes need.
 		if err := files.stop(); err != nil {
@@ -152,13 +176,14 @@ var ErrUsage = errors.New("usage error")
 func Command() *cobra.Command {
 	var cfg Config
 	var logLevel string
-	var quiet, files bool
+	var quiet, files, communities bool
 	cmd := &cobra.Command{
 		Use:   "devnet --dir DIR [--nodes 15] [--listen 127.0.0.1] [--ledger cometbft|genesis]",
-		Short: "Run a whole network (ledger, nodes, file server) on 127.0.0.1 in one process",
-		Long: `Run the ledger, N service nodes (swarm storage, onion relay, node list)
-and a file server on one address, write DIR/network.json for clients
-(sotto --network DIR/network.json) and serve until interrupted.`,
+		Short: "Run a whole network (ledger, nodes, file server, community) on 127.0.0.1 in one process",
+		Long: `Run the ledger, N service nodes (swarm storage, onion relay, node list),
+a file server and a community server with the room lobby on one address,
+write DIR/network.json for clients (sotto --network DIR/network.json) and
+serve until interrupted.`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return fmt.Errorf("%w: unexpected argument %q", ErrUsage, args[0])
@@ -184,6 +209,9 @@ and a file server on one address, write DIR/network.json for clients
 			if files {
 				cfg.FileServer = RealFileServer
 			}
+			if communities {
+				cfg.Community = RealCommunityServer
+			}
 			cfg.Stdout = cmd.OutOrStdout()
 			if !quiet {
 				cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -199,6 +227,7 @@ and a file server on one address, write DIR/network.json for clients
 	f.StringVar(&cfg.Ledger, "ledger", LedgerCometBFT, "node list source: cometbft (embedded ledger in DIR/ledger) or genesis (DIR/genesis.json)")
 	f.StringVar(&logLevel, "log-level", "info", "node log level: debug, info, warn, error")
 	f.BoolVar(&files, "file-server", true, "run a file server (DIR/fileserver), registered in the ledger and listed in network.json")
+	f.BoolVar(&communities, "community", true, "run a community server (DIR/community) with the room lobby, registered in the ledger and listed in network.json")
 	f.BoolVar(&quiet, "quiet", false, "no devnet logs on stderr (node logs still go to DIR/node-NN/node.log)")
 	return cmd
 }

@@ -70,7 +70,7 @@ const (
 
 const fileServerPortFormat = "sotto-devnet-fileserver-v1"
 
-// fileServerPort is FileServerPortFile.
+// fileServerPort is FileServerPortFile (and CommunityPortFile).
 type fileServerPort struct {
 	Format string `json:"format"`
 	Port   uint16 `json:"port"`
@@ -85,30 +85,40 @@ func fileServerSpec(dir string, ip netip.Addr, log *slog.Logger) (FileServerSpec
 		return spec, err
 	}
 	spec.Keys = keys
-	path := filepath.Join(dir, FileServerPortFile)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		data, err = newFileServerPort(path, ip)
-	}
+	port, err := loadPort(filepath.Join(dir, FileServerPortFile), fileServerPortFormat, ip)
 	if err != nil {
 		return spec, fmt.Errorf("file server port: %w", err)
 	}
-	var f fileServerPort
-	if err := json.Unmarshal(data, &f); err != nil || f.Format != fileServerPortFormat || f.Port == 0 {
-		return spec, fmt.Errorf("file server port %s: not a %s file", path, fileServerPortFormat)
-	}
-	spec.Listen = netip.AddrPortFrom(ip, f.Port)
+	spec.Listen = netip.AddrPortFrom(ip, port)
 	return spec, nil
 }
 
-func newFileServerPort(path string, ip netip.Addr) ([]byte, error) {
+// loadPort reads the port file at path (format is its "format"), making
+// it with a free port on ip the first time, so that a server the devnet
+// runs keeps its port across restarts.
+func loadPort(path, format string, ip netip.Addr) (uint16, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		data, err = newPortFile(path, format, ip)
+	}
+	if err != nil {
+		return 0, err
+	}
+	var f fileServerPort
+	if err := json.Unmarshal(data, &f); err != nil || f.Format != format || f.Port == 0 {
+		return 0, fmt.Errorf("%s: not a %s file", path, format)
+	}
+	return f.Port, nil
+}
+
+func newPortFile(path, format string, ip netip.Addr) ([]byte, error) {
 	ln, err := net.Listen("tcp", netip.AddrPortFrom(ip, 0).String())
 	if err != nil {
 		return nil, err
 	}
 	port := uint16(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
-	data, err := json.MarshalIndent(fileServerPort{Format: fileServerPortFormat, Port: port}, "", "  ")
+	data, err := json.MarshalIndent(fileServerPort{Format: format, Port: port}, "", "  ")
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +148,8 @@ type keysSigner struct{ k *fileserver.Keys }
 func (s keysSigner) PublicKey() [32]byte      { return [32]byte(s.k.Ed25519Public()) }
 func (s keysSigner) Sign(msg []byte) [64]byte { return s.k.Sign(msg) }
 
-// runningFileServer is a started file server and the wait for its end.
+// runningFileServer is a started server (the file server or the
+// community server) and the wait for its end.
 type runningFileServer struct {
 	cancel context.CancelFunc
 	done   chan error
@@ -162,11 +173,8 @@ func startFileServer(ctx context.Context, cfg Config, n *testnet.Network) (*runn
 	if err != nil {
 		return nil, fmt.Errorf("file server: %w", err)
 	}
-	sctx, cancel := context.WithCancel(context.Background())
-	r := &runningFileServer{cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- srv.Serve(sctx) }()
-	if err := waitListening(ctx, spec.Listen, r.done); err != nil {
-		r.cancel()
+	r, err := startServing(ctx, srv, spec.Listen)
+	if err != nil {
 		return nil, fmt.Errorf("file server: %w", err)
 	}
 	if c := n.LedgerClient(); c != nil {
@@ -184,6 +192,19 @@ func startFileServer(ctx context.Context, cfg Config, n *testnet.Network) (*runn
 		return nil, err
 	}
 	cfg.Logger.Info("file server up", "url", spec.URL(), "pubkey_x25519", spec.Keys.X25519Public().String())
+	return r, nil
+}
+
+// startServing runs srv.Serve and waits until it accepts connections on
+// listen.
+func startServing(ctx context.Context, srv interface{ Serve(context.Context) error }, listen netip.AddrPort) (*runningFileServer, error) {
+	sctx, cancel := context.WithCancel(context.Background())
+	r := &runningFileServer{cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- srv.Serve(sctx) }()
+	if err := waitListening(ctx, listen, r.done); err != nil {
+		r.cancel()
+		return nil, err
+	}
 	return r, nil
 }
 

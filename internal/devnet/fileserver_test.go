@@ -58,25 +58,44 @@ func runWithFileServer(t *testing.T, dir string, check func(n *testnet.Network, 
 // does, downloads it again and returns the file id.
 func uploadThroughDevnet(t *testing.T, nf *client.Network, fs client.NetworkFileServer, data []byte) string {
 	t.Helper()
+	call := onionCaller(t, nf, fs.URL, fs.PubkeyX25519)
+	r := call("POST", "/file", data)
+	var up struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(r.Body, &up); r.Code != http.StatusOK || err != nil || up.ID == "" {
+		t.Fatalf("upload: %d %s", r.Code, r.Body)
+	}
+	if r := call("GET", "/file/"+up.ID, nil); r.Code != http.StatusOK || !bytes.Equal(r.Body, data) {
+		t.Fatalf("download: %d, %d bytes", r.Code, len(r.Body))
+	}
+	return up.ID
+}
+
+// onionCaller returns a function that makes onion v4 requests to the
+// server at serverURL with X25519 key x25519 (hex) through a path of three
+// of the devnet's nodes (from its network file), as a client does.
+func onionCaller(t *testing.T, nf *client.Network, serverURL, x25519 string) func(method, endpoint string, body []byte) onion.V4Response {
+	t.Helper()
 	hc := loadtest.NewHTTPClient(2, false)
-	defer hc.CloseIdleConnections()
+	t.Cleanup(hc.CloseIdleConnections)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	nodes, err := loadtest.FetchNodes(ctx, hc, nf.SeedNodes[0].URL)
 	if err != nil || len(nodes) < 3 {
 		t.Fatalf("nodes: %d, %v", len(nodes), err)
 	}
-	u, err := url.Parse(fs.URL)
+	u, err := url.Parse(serverURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	port, _ := strconv.ParseUint(u.Port(), 10, 16)
 	var dest onion.ServerDest
 	dest.Host, dest.Port, dest.Protocol = u.Hostname(), uint16(port), u.Scheme
-	if err := dest.X25519.UnmarshalText([]byte(fs.PubkeyX25519)); err != nil {
+	if err := dest.X25519.UnmarshalText([]byte(x25519)); err != nil {
 		t.Fatal(err)
 	}
-	call := func(method, endpoint string, body []byte) onion.V4Response {
+	return func(method, endpoint string, body []byte) onion.V4Response {
 		t.Helper()
 		req, err := onion.EncodeV4Request(onion.V4RequestInfo{Method: method, Endpoint: endpoint}, body)
 		if err != nil {
@@ -97,17 +116,6 @@ func uploadThroughDevnet(t *testing.T, nf *client.Network, fs client.NetworkFile
 		}
 		return r
 	}
-	r := call("POST", "/file", data)
-	var up struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(r.Body, &up); r.Code != http.StatusOK || err != nil || up.ID == "" {
-		t.Fatalf("upload: %d %s", r.Code, r.Body)
-	}
-	if r := call("GET", "/file/"+up.ID, nil); r.Code != http.StatusOK || !bytes.Equal(r.Body, data) {
-		t.Fatalf("download: %d, %d bytes", r.Code, len(r.Body))
-	}
-	return up.ID
 }
 
 // TestDevnetFileServer: the devnet runs the file server, registers it in

@@ -10,7 +10,7 @@
 //	DIR/devnet.json      layout: listen address, node ports and swarms (kept across restarts)
 //	DIR/genesis.json     the node list the ledger serves (ledger.GenesisFile; genesis-file ledger)
 //	DIR/ledger/          the embedded CometBFT ledger's home (CometBFT networks), DIR/ledger.log its log
-//	DIR/network.json     the client's network file: {"seed_nodes": [...], "allow_same_subnet": true}, plus "ledger" (chain id, validators) on a CometBFT network and "file_servers" once set (SetFileServers)
+//	DIR/network.json     the client's network file: {"seed_nodes": [...], "allow_same_subnet": true}, plus "ledger" (chain id, validators) on a CometBFT network and "file_servers" and "communities" once set (SetFileServers, SetCommunities)
 //	DIR/node-NN/         one node: key.json, operator.json (CometBFT), store.db, node.log, child.json (subprocess mode)
 //
 // Starting again in the same directory keeps every node's identity, port and

@@ -182,6 +182,8 @@ type Network struct {
 	closed bool
 	// fileServers are the network file's file_servers (SetFileServers).
 	fileServers []FileServerEntry
+	// communities are the network file's communities (SetCommunities).
+	communities []CommunityEntry
 }
 
 // StartT starts a network for a test and closes it when the test ends.
@@ -468,6 +470,8 @@ type networkFile struct {
 	Ledger          *ledgerEntry `json:"ledger,omitempty"`
 	// FileServers are the devnet's file servers (SetFileServers).
 	FileServers []FileServerEntry `json:"file_servers,omitempty"`
+	// Communities are the devnet's community servers (SetCommunities).
+	Communities []CommunityEntry `json:"communities,omitempty"`
 }
 
 // ledgerEntry is the ledger a client verifies node lists against
@@ -492,7 +496,7 @@ type seedEntry struct {
 
 func (n *Network) writeNetworkFile() error {
 	n.mu.Lock()
-	nf := networkFile{AllowSameSubnet: true, FileServers: n.fileServers}
+	nf := networkFile{AllowSameSubnet: true, FileServers: n.fileServers, Communities: n.communities}
 	n.mu.Unlock()
 	for i, u := range n.SeedURLs() {
 		pin, err := snode.CertificateSHA256(n.keys[i])

@@ -158,6 +158,12 @@ func (s *State) Deliver(raw []byte) (*Tx, error) {
 		err = s.fileServerUpdate(tx, b)
 	case *FileServerRemove:
 		err = s.fileServerRemove(tx, b)
+	case *CommunityRegister:
+		err = s.communityRegister(tx, b)
+	case *CommunityUpdate:
+		err = s.communityUpdate(tx, b)
+	case *CommunityRemove:
+		err = s.communityRemove(tx, b)
 	default:
 		err = reject(CodeMalformed, "unsupported body %T", b)
 	}

@@ -31,6 +31,7 @@ const (
 	CodeExpired           Code = 17 // past the transaction's last valid height
 	CodeBusy              Code = 18 // the mempool's room left is kept for node duties
 	CodeUnknownFileServer Code = 19 // no such registered file server
+	CodeUnknownCommunity  Code = 20 // no such registered community server
 )
 
 func (c Code) String() string {
@@ -75,6 +76,8 @@ func (c Code) String() string {
 		return "busy"
 	case CodeUnknownFileServer:
 		return "unknown_file_server"
+	case CodeUnknownCommunity:
+		return "unknown_community"
 	}
 	return fmt.Sprintf("code(%d)", uint32(c))
 }

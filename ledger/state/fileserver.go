@@ -92,8 +92,16 @@ func decodeFileServer(r *reader, ed *key.FileServerPublic, x *key.OnionPublic, u
 // nonce tie the signature to one transaction: it cannot register the
 // server again after a removal, nor bring back an old URL.
 func FileServerMessage(chainID string, t TxType, operator Address, nonce uint64, ed key.FileServerPublic, x key.OnionPublic, url string) []byte {
+	return serviceMessage(FileServerLabel, chainID, t, operator, nonce, ed, x, url).b
+}
+
+// serviceMessage is the start of what a service's Ed25519 key signs (a
+// file server's or a community server's): label ‖ 0x00 ‖ chain id (u8
+// length + bytes) ‖ transaction type u8 ‖ operator ‖ operator's nonce u64
+// ‖ Ed25519 key ‖ X25519 key ‖ URL (u8 length + bytes).
+func serviceMessage(label, chainID string, t TxType, operator Address, nonce uint64, ed key.FileServerPublic, x key.OnionPublic, url string) *writer {
 	w := &writer{}
-	w.raw([]byte(FileServerLabel))
+	w.raw([]byte(label))
 	w.u8(0)
 	w.str8(chainID)
 	w.u8(uint8(t))
@@ -102,7 +110,7 @@ func FileServerMessage(chainID string, t TxType, operator Address, nonce uint64,
 	w.raw(ed[:])
 	w.raw(x[:])
 	w.str8(url)
-	return w.b
+	return w
 }
 
 // SignFileServer returns the server key's signature for a registration
@@ -124,6 +132,18 @@ type FileServer struct {
 	UpdatedHeight    uint64
 }
 
+// service is a registration of a service an operator runs (a file
+// server or a community server), as the shared rules see it.
+type service interface {
+	endpoint() (ed key.FileServerPublic, x key.OnionPublic, url string)
+	operator() Address
+}
+
+func (fs *FileServer) endpoint() (key.FileServerPublic, key.OnionPublic, string) {
+	return fs.Ed25519, fs.X25519, fs.URL
+}
+func (fs *FileServer) operator() Address { return fs.Operator }
+
 // fundedNodes counts the funded nodes (active or decommissioned) op
 // operates.
 func (s *State) fundedNodes(op Address) int {
@@ -136,32 +156,95 @@ func (s *State) fundedNodes(op Address) int {
 	return n
 }
 
-// checkFileServerFields applies the rules shared by registration and
-// update: a usable URL, a non-zero X25519 key, neither used by another
-// registration, and the server's signature.
-func (s *State) checkFileServerFields(tx *Tx, ed key.FileServerPublic, x key.OnionPublic, url string, sig [64]byte) error {
+// checkRoomForService applies the registration limit of a kind of service
+// (what names it in messages): the operator runs a funded node and holds
+// fewer registrations of regs than funded nodes.
+func checkRoomForService[S service](s *State, what string, regs map[key.FileServerPublic]S, op Address) error {
+	funded := s.fundedNodes(op)
+	if funded == 0 {
+		return reject(CodeNotAllowed, "only the operator of a funded service node may register a %s", what)
+	}
+	held := 0
+	for _, r := range regs {
+		if r.operator() == op {
+			held++
+		}
+	}
+	if held >= funded {
+		return reject(CodeFull, "operator holds %d %ss for %d funded nodes", held, what, funded)
+	}
+	return nil
+}
+
+// checkServiceFields applies the rules shared by registrations and
+// updates of a kind of service: a usable URL, a non-zero X25519 key,
+// neither used by another registration of regs, and the server's
+// signature over msg.
+func checkServiceFields[S service](s *State, what string, regs map[key.FileServerPublic]S, ed key.FileServerPublic, x key.OnionPublic, url string, msg []byte, sig [64]byte) error {
 	if err := storagerpc.CheckFileServerURL(url, s.params.AllowPrivateIPs); err != nil {
 		return reject(CodeInvalid, "%v", err)
 	}
 	if x == (key.OnionPublic{}) {
 		return reject(CodeInvalid, "x25519 key is zero")
 	}
-	for _, k := range sortedKeys(s.fileServers) { // the same message on every node
-		fs := s.fileServers[k]
+	for _, k := range sortedKeys(regs) { // the same message on every node
 		if k == ed {
 			continue
 		}
-		if fs.X25519 == x {
-			return reject(CodeDuplicate, "x25519 key is already used by file server %s", k)
+		_, rx, rurl := regs[k].endpoint()
+		if rx == x {
+			return reject(CodeDuplicate, "x25519 key is already used by %s %s", what, k)
 		}
-		if fs.URL == url {
-			return reject(CodeDuplicate, "URL is already used by file server %s", k)
+		if rurl == url {
+			return reject(CodeDuplicate, "URL is already used by %s %s", what, k)
 		}
 	}
-	if !verify(ed, FileServerMessage(s.chainID, tx.Body.Type(), tx.Signer, tx.Nonce, ed, x, url), sig) {
-		return reject(CodeBadSignature, "file server signature does not verify for %s", ed)
+	if !verify(ed, msg, sig) {
+		return reject(CodeBadSignature, "%s signature does not verify for %s", what, ed)
 	}
 	return nil
+}
+
+// ownService returns the registration of ed in regs if op registered it;
+// unknown is the code for no such registration.
+func ownService[S service](regs map[key.FileServerPublic]S, what string, unknown Code, op Address, ed key.FileServerPublic) (S, error) {
+	r, ok := regs[ed]
+	if !ok {
+		var zero S
+		return zero, reject(unknown, "%s %s is not registered", what, ed)
+	}
+	if r.operator() != op {
+		var zero S
+		return zero, reject(CodeNotAllowed, "only the operator that registered %s %s may change it", what, ed)
+	}
+	return r, nil
+}
+
+// listedServices returns the listed registrations of regs, sorted by
+// Ed25519 key: of each operator's registrations, the first (by key) as
+// many as it operates funded nodes now.
+func listedServices[S service](s *State, regs map[key.FileServerPublic]S) []S {
+	funded := map[Address]int{}
+	for _, n := range s.nodes {
+		if n.Status == StatusActive || n.Status == StatusDecommissioned {
+			funded[n.Operator]++
+		}
+	}
+	var out []S
+	for _, k := range sortedKeys(regs) {
+		r := regs[k]
+		if funded[r.operator()] > 0 {
+			funded[r.operator()]--
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+const fileServerWhat = "file server"
+
+func (s *State) fileServerMsg(tx *Tx, ed key.FileServerPublic, x key.OnionPublic, url string) []byte {
+	return FileServerMessage(s.chainID, tx.Body.Type(), tx.Signer, tx.Nonce, ed, x, url)
 }
 
 func (s *State) fileServerRegister(tx *Tx, b *FileServerRegister) error {
@@ -169,20 +252,10 @@ func (s *State) fileServerRegister(tx *Tx, b *FileServerRegister) error {
 	if s.fileServers[b.Ed25519] != nil {
 		return reject(CodeDuplicate, "file server %s is already registered", b.Ed25519)
 	}
-	funded := s.fundedNodes(op)
-	if funded == 0 {
-		return reject(CodeNotAllowed, "only the operator of a funded service node may register a file server")
+	if err := checkRoomForService(s, fileServerWhat, s.fileServers, op); err != nil {
+		return err
 	}
-	held := 0
-	for _, fs := range s.fileServers {
-		if fs.Operator == op {
-			held++
-		}
-	}
-	if held >= funded {
-		return reject(CodeFull, "operator holds %d file servers for %d funded nodes", held, funded)
-	}
-	if err := s.checkFileServerFields(tx, b.Ed25519, b.X25519, b.URL, b.ServerSig); err != nil {
+	if err := checkServiceFields(s, fileServerWhat, s.fileServers, b.Ed25519, b.X25519, b.URL, s.fileServerMsg(tx, b.Ed25519, b.X25519, b.URL), b.ServerSig); err != nil {
 		return err
 	}
 	s.fileServers[b.Ed25519] = &FileServer{
@@ -196,24 +269,12 @@ func (s *State) fileServerRegister(tx *Tx, b *FileServerRegister) error {
 	return nil
 }
 
-// ownFileServer returns the registration of ed if op registered it.
-func (s *State) ownFileServer(op Address, ed key.FileServerPublic) (*FileServer, error) {
-	fs := s.fileServers[ed]
-	if fs == nil {
-		return nil, reject(CodeUnknownFileServer, "file server %s is not registered", ed)
-	}
-	if fs.Operator != op {
-		return nil, reject(CodeNotAllowed, "only the operator that registered file server %s may change it", ed)
-	}
-	return fs, nil
-}
-
 func (s *State) fileServerUpdate(tx *Tx, b *FileServerUpdate) error {
-	fs, err := s.ownFileServer(tx.Signer, b.Ed25519)
+	fs, err := ownService(s.fileServers, fileServerWhat, CodeUnknownFileServer, tx.Signer, b.Ed25519)
 	if err != nil {
 		return err
 	}
-	if err := s.checkFileServerFields(tx, b.Ed25519, b.X25519, b.URL, b.ServerSig); err != nil {
+	if err := checkServiceFields(s, fileServerWhat, s.fileServers, b.Ed25519, b.X25519, b.URL, s.fileServerMsg(tx, b.Ed25519, b.X25519, b.URL), b.ServerSig); err != nil {
 		return err
 	}
 	fs.X25519, fs.URL, fs.UpdatedHeight = b.X25519, b.URL, s.height
@@ -221,7 +282,7 @@ func (s *State) fileServerUpdate(tx *Tx, b *FileServerUpdate) error {
 }
 
 func (s *State) fileServerRemove(tx *Tx, b *FileServerRemove) error {
-	if _, err := s.ownFileServer(tx.Signer, b.Ed25519); err != nil {
+	if _, err := ownService(s.fileServers, fileServerWhat, CodeUnknownFileServer, tx.Signer, b.Ed25519); err != nil {
 		return err
 	}
 	delete(s.fileServers, b.Ed25519)
@@ -241,19 +302,9 @@ func (s *State) FileServer(ed key.FileServerPublic) (FileServer, bool) {
 // each operator's registrations, the first (by key) as many as it
 // operates funded nodes now.
 func (s *State) FileServers() []FileServer {
-	funded := map[Address]int{}
-	for _, n := range s.nodes {
-		if n.Status == StatusActive || n.Status == StatusDecommissioned {
-			funded[n.Operator]++
-		}
-	}
 	var out []FileServer
-	for _, k := range sortedKeys(s.fileServers) {
-		fs := s.fileServers[k]
-		if funded[fs.Operator] > 0 {
-			funded[fs.Operator]--
-			out = append(out, *fs)
-		}
+	for _, fs := range listedServices(s, s.fileServers) {
+		out = append(out, *fs)
 	}
 	return out
 }
@@ -284,16 +335,36 @@ func (s *State) encodeFileServers(w *writer) {
 // encoding.
 const fileServerSection = 1
 
-// decodeFileServers reads the optional section: absent, or the marker and
-// at least one registration in strictly ascending key order.
+// decodeSections reads the optional sections at the end of a state
+// encoding: none, or each present one once, by ascending marker
+// (fileServerSection, then communitySection).
+func (s *State) decodeSections(r *reader) {
+	last := uint8(0)
+	for r.err == nil && len(r.b) > 0 {
+		m := r.u8("section")
+		if r.err != nil {
+			return
+		}
+		if m <= last {
+			r.fail("sections", fmt.Sprintf("section %d after section %d", m, last))
+			return
+		}
+		last = m
+		switch m {
+		case fileServerSection:
+			s.decodeFileServers(r)
+		case communitySection:
+			s.decodeCommunities(r)
+		default:
+			r.fail("sections", fmt.Sprintf("unknown section %d", m))
+			return
+		}
+	}
+}
+
+// decodeFileServers reads the file server section after its marker: at
+// least one registration in strictly ascending key order.
 func (s *State) decodeFileServers(r *reader) {
-	if r.err != nil || len(r.b) == 0 {
-		return
-	}
-	if m := r.u8("file_servers"); m != fileServerSection {
-		r.fail("file_servers", fmt.Sprintf("unknown section %d", m))
-		return
-	}
 	n := r.count("file_servers", 1<<24, 32+32+1+32+16)
 	if r.err == nil && n == 0 {
 		r.fail("file_servers", "an empty section is not canonical")

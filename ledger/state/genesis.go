@@ -128,6 +128,7 @@ func New(chainID string, g *Genesis, initialHeight uint64) (*State, error) {
 		names:    make(map[NameHash]*Name),
 
 		fileServers: make(map[key.FileServerPublic]*FileServer),
+		communities: make(map[key.FileServerPublic]*Community),
 	}
 	supply := g.Pool
 	add := func(field string, v uint64) error {

@@ -15,6 +15,10 @@ const (
 	// accept being registered or updated by an operator (docs/ledger.md
 	// "File servers").
 	FileServerLabel = "sotto-ledger-fileserver-v1"
+	// CommunityLabel prefixes what a community server's Ed25519 key signs
+	// to accept being registered or updated by an operator (docs/ledger.md
+	// "Communities").
+	CommunityLabel = "sotto-ledger-community-v1"
 	// QuorumLabel seeds the random stream that draws obligation quorums
 	// from a block hash (docs/ledger.md "Health"; Session's quorum_rng,
 	// service-node-network.md §3.1).

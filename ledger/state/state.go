@@ -180,6 +180,8 @@ type State struct {
 	quorums  []*Quorum // ascending height
 	// fileServers are the file server registrations (fileserver.go).
 	fileServers map[key.FileServerPublic]*FileServer
+	// communities are the community server registrations (community.go).
+	communities map[key.FileServerPublic]*Community
 
 	// Per block, not part of the state.
 	inBlock   bool
@@ -367,10 +369,14 @@ func (s *State) Clone() *State {
 		quorums:  make([]*Quorum, len(s.quorums)),
 
 		fileServers: make(map[key.FileServerPublic]*FileServer, len(s.fileServers)),
+		communities: make(map[key.FileServerPublic]*Community, len(s.communities)),
 	}
 	for k, fs := range s.fileServers {
 		c.fileServers[k] = new(FileServer)
 		*c.fileServers[k] = *fs
+	}
+	for k, cs := range s.communities {
+		c.communities[k] = cs.clone()
 	}
 	for k, a := range s.accounts {
 		ac := *a
@@ -438,6 +444,7 @@ func (s *State) Encode() []byte {
 		q.encode(w)
 	}
 	s.encodeFileServers(w)
+	s.encodeCommunities(w)
 	return w.b
 }
 
@@ -643,6 +650,7 @@ func Decode(b []byte) (*State, error) {
 		names:    make(map[NameHash]*Name),
 
 		fileServers: make(map[key.FileServerPublic]*FileServer),
+		communities: make(map[key.FileServerPublic]*Community),
 	}
 	s.chainID = r.str8("chain_id", maxChainID)
 	s.params.decode(r)
@@ -697,7 +705,7 @@ func Decode(b []byte) (*State, error) {
 		last = q.Height
 		s.quorums = append(s.quorums, q)
 	}
-	s.decodeFileServers(r)
+	s.decodeSections(r)
 	if err := r.done("state"); err != nil {
 		return nil, err
 	}

@@ -32,6 +32,10 @@ const (
 	TypeFileServerRegister TxType = 11 // list a file server the signer runs
 	TypeFileServerUpdate   TxType = 12 // change its URL or X25519 key
 	TypeFileServerRemove   TxType = 13 // take it off the list
+
+	TypeCommunityRegister TxType = 14 // list a community server the signer runs
+	TypeCommunityUpdate   TxType = 15 // change its URL, X25519 key or rooms
+	TypeCommunityRemove   TxType = 16 // take it off the list
 )
 
 func (t TxType) String() string {
@@ -62,6 +66,12 @@ func (t TxType) String() string {
 		return "file_server_update"
 	case TypeFileServerRemove:
 		return "file_server_remove"
+	case TypeCommunityRegister:
+		return "community_register"
+	case TypeCommunityUpdate:
+		return "community_update"
+	case TypeCommunityRemove:
+		return "community_remove"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
@@ -335,6 +345,12 @@ func newBody(t TxType) Body {
 		return new(FileServerUpdate)
 	case TypeFileServerRemove:
 		return new(FileServerRemove)
+	case TypeCommunityRegister:
+		return new(CommunityRegister)
+	case TypeCommunityUpdate:
+		return new(CommunityUpdate)
+	case TypeCommunityRemove:
+		return new(CommunityRemove)
 	}
 	return nil
 }

@@ -26,6 +26,9 @@ func sampleBodies() []Body {
 		&FileServerRegister{Ed25519: testFileServer("fs"), X25519: testX("fs"), URL: "https://files.example.org", ServerSig: [64]byte{4}},
 		&FileServerUpdate{Ed25519: testFileServer("fs"), X25519: testX("fs2"), URL: "http://127.0.0.1:8080/f", ServerSig: [64]byte{5}},
 		&FileServerRemove{Ed25519: testFileServer("fs")},
+		&CommunityRegister{Ed25519: testFileServer("cs"), X25519: testX("cs"), URL: "https://chat.example.org", Rooms: []string{"lobby", "dev-talk"}, ServerSig: [64]byte{6}},
+		&CommunityUpdate{Ed25519: testFileServer("cs"), X25519: testX("cs2"), URL: "http://127.0.0.1:8081", Rooms: []string{"lobby"}, ServerSig: [64]byte{7}},
+		&CommunityRemove{Ed25519: testFileServer("cs")},
 	}
 }
 
