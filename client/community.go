@@ -451,8 +451,8 @@ func (c *Client) PollCommunities(ctx context.Context) error {
 const pollLimit = 256
 
 // pollServer polls rooms of one server in one /batch: for each room its
-// pollInfo and messages since its position (with reaction updates),
-// and stores what came.
+// pollInfo and messages since its position (with reaction updates), and
+// the user's blinded DM inbox; and stores what came.
 func (c *Client) pollServer(ctx context.Context, server string, rooms []*store.Community) error {
 	type sub struct {
 		Method string `json:"method"`
@@ -464,6 +464,11 @@ func (c *Client) pollServer(ctx context.Context, server string, rooms []*store.C
 			sub{http.MethodGet, "/room/" + cm.Room + "/pollInfo/0"},
 			sub{http.MethodGet, "/room/" + cm.Room + "/messages/since/" + strconv.FormatInt(cm.Seqno, 10) + "?t=r&limit=" + strconv.Itoa(pollLimit)})
 	}
+	inbox, err := c.inboxPath(ctx, server)
+	if err != nil {
+		return err
+	}
+	reqs = append(reqs, sub{http.MethodGet, inbox})
 	body, _ := json.Marshal(reqs)
 	var resps []struct {
 		Code int             `json:"code"`
@@ -476,6 +481,10 @@ func (c *Client) pollServer(ctx context.Context, server string, rooms []*store.C
 		return fmt.Errorf("client: community: batch of %d answered with %d", len(reqs), len(resps))
 	}
 	var errs []error
+	in := resps[len(resps)-1]
+	if err := c.ingestInbox(ctx, rooms[0], in.Code, in.Body); err != nil {
+		errs = append(errs, err)
+	}
 	for i, cm := range rooms {
 		info, msgs := resps[2*i], resps[2*i+1]
 		if info.Code != http.StatusOK {

@@ -62,7 +62,7 @@ func communityClients(t *testing.T) int {
 		}
 		return n
 	}
-	return 20
+	return 50
 }
 
 // parallel runs f(i) for i in [0, n) concurrently and fails on the first
@@ -84,7 +84,7 @@ func parallel(t *testing.T, n int, f func(i int) error) {
 // 3-hop onion paths and post; they react and reply with quotes, a
 // moderator deletes a post and bans a member (who then gets 403 and
 // whose posts are gone for everyone), and no Session ID reaches the
-// server's database.
+// server's database; two members exchange blinded DMs.
 func TestCommunity(t *testing.T) {
 	nw := devnetTuned(t, 6, nil)
 	srv, dir, pk := communityServer(t, "lobby", "other")
@@ -220,6 +220,39 @@ func TestCommunity(t *testing.T) {
 				t.Errorf("deleted post %d (%q by %s) still read", p.ID, p.Body, p.Author)
 			}
 		}
+	}
+
+	// Blinded DMs: m10 writes to m11 knowing only the ID the room shows;
+	// m11 learns m10's Session ID and sees a message request.
+	m11ID, _ := devs[11].c.CommunityID(pk)
+	if err := devs[10].c.SendCommunityDM(ctx, lobby, m11ID, "psst, m11"); err != nil {
+		t.Fatal(err)
+	}
+	if err := devs[11].c.PollCommunities(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m := devs[11].onlyMessage("m10's DM", accts[10].id()); m.Body != "psst, m11" || m.Author != accts[10].id() {
+		t.Fatalf("m11 got %+v", m)
+	}
+	if reqs := devs[11].eventsOf(EventRequest); len(reqs) != 1 || reqs[0].Conversation != accts[10].id() {
+		t.Fatalf("m11's request events = %+v", reqs)
+	}
+	m10ID, _ := devs[10].c.CommunityID(pk)
+	if err := devs[11].c.SendCommunityDM(ctx, lobby, m10ID, "and back through the room"); err != nil {
+		t.Fatal(err)
+	}
+	if err := devs[10].c.PollCommunities(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m := devs[10].onlyMessage("m11's DM", accts[11].id()); m.Body != "and back through the room" {
+		t.Fatalf("m10 got %+v", m)
+	}
+	// Polling again brings nothing twice.
+	if err := devs[10].c.PollCommunities(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if h := devs[10].history(accts[11].id()); len(h) != 1 {
+		t.Fatalf("m10 holds %d messages from m11, want 1", len(h))
 	}
 
 	// Leaving forgets the room.
