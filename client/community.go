@@ -13,11 +13,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 
 	"sotto.dev/client/store"
+	"sotto.dev/config"
 	"sotto.dev/identity"
 	"sotto.dev/key"
 	"sotto.dev/onion"
@@ -66,17 +68,16 @@ func ParseRoom(s string) (r Room, hasKey bool, err error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return Room{}, false, fmt.Errorf("client: community room %q: want http(s)://host/room", s)
 	}
-	p := strings.Trim(u.Path, "/")
-	i := strings.LastIndexByte(p, '/')
-	token := p[i+1:]
-	if token == "" || !validToken(token) {
-		return Room{}, false, fmt.Errorf("client: community room %q: no room token", s)
+	token := strings.Trim(u.Path, "/")
+	if _, err := config.CanonicalRoom(token); err != nil || token == "" || strings.Contains(token, "/") {
+		return Room{}, false, fmt.Errorf("client: community room %q: want http(s)://host/room", s)
+	}
+	// Servers are named by their canonical URL, as in the user-groups
+	// config (no path, the port only when not the default).
+	if r.Server, err = config.CanonicalURL(u.Scheme + "://" + u.Host); err != nil {
+		return Room{}, false, fmt.Errorf("client: community room %q: %w", s, err)
 	}
 	r.Token = token
-	r.Server = strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host)
-	if i > 0 {
-		r.Server += "/" + p[:i]
-	}
 	if k := u.Query().Get("public_key"); k != "" {
 		b, err := hex.DecodeString(k)
 		if err != nil || len(b) != 32 {
@@ -86,16 +87,6 @@ func ParseRoom(s string) (r Room, hasKey bool, err error) {
 		hasKey = true
 	}
 	return r, hasKey, nil
-}
-
-// validToken: room tokens are letters, digits, '-' and '_' (pysogs).
-func validToken(t string) bool {
-	for _, c := range t {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return len(t) <= 64
 }
 
 // ParseServer parses a server URL, with or without ?public_key=.
@@ -249,6 +240,7 @@ func (c *Client) JoinCommunity(ctx context.Context, u string) (*store.Community,
 	if err := c.db.SaveCommunity(ctx, cm); err != nil {
 		return nil, err
 	}
+	c.setUserCommunity(ctx, cm, false)
 	return c.db.Community(ctx, r.Server, r.Token)
 }
 
@@ -258,7 +250,11 @@ func (c *Client) LeaveCommunity(ctx context.Context, room string) error {
 	if err != nil {
 		return err
 	}
-	return c.db.DeleteCommunity(ctx, cm.Server, cm.Room)
+	if err := c.db.DeleteCommunity(ctx, cm.Server, cm.Room); err != nil {
+		return err
+	}
+	c.setUserCommunity(ctx, cm, true)
+	return nil
 }
 
 // Communities lists the joined rooms.
@@ -422,6 +418,19 @@ func (c *Client) ReadRoom(ctx context.Context, room string) ([]*store.Post, erro
 		return nil, err
 	}
 	return c.db.Posts(ctx, cm.Server, cm.Room)
+}
+
+// communityPollInterval is how often Serve polls the joined rooms (Session
+// polls a community every few seconds).
+const communityPollInterval = 4 * time.Second
+
+// communityLoop polls the joined rooms until ctx is done.
+func (c *Client) communityLoop(ctx context.Context) {
+	for sleep(ctx, max(c.cfg.PollInterval, communityPollInterval)) {
+		if err := c.PollCommunities(ctx); err != nil && ctx.Err() == nil {
+			c.log.Debug("community poll failed", "error", err)
+		}
+	}
 }
 
 // PollCommunities polls every joined room, one /batch per server.

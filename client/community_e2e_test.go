@@ -313,3 +313,35 @@ func noSessionIDs(t *testing.T, dir string, accts []*account) {
 		}
 	}
 }
+
+// TestCommunitySync: a room joined on one device is joined on the
+// account's other device through the user-groups object, which polls it;
+// leaving it on one device leaves it on the other.
+func TestCommunitySync(t *testing.T) {
+	nw := devnetTuned(t, 6, nil)
+	srv, _, pk := communityServer(t, "lobby")
+	ctx := context.Background()
+	base := "http://" + srv.Addr().String()
+	lobby := base + "/lobby?public_key=" + hex.EncodeToString(pk[:])
+	alice := newAccount(t, "alice")
+	a := alice.open(t, nw, "", devOpts{})
+	configSyncOn(t, a.c)
+	b := alice.open(t, nw, "", devOpts{})
+	if _, err := a.c.JoinCommunity(ctx, lobby); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.c.PostToRoom(ctx, lobby, "from device a", PostOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor("the room and its post on device b", time.Minute, func() bool {
+		p, _ := b.c.Store().Posts(ctx, base, "lobby")
+		return len(p) == 1 && p[0].Body == "from device a"
+	})
+	if err := b.c.LeaveCommunity(ctx, lobby); err != nil {
+		t.Fatal(err)
+	}
+	a.waitFor("the room left on device a", time.Minute, func() bool {
+		l, _ := a.c.Communities(ctx)
+		return len(l) == 0
+	})
+}
