@@ -46,6 +46,9 @@ End with end-of-file (Ctrl-D) or a line "/quit". With --json every event
 is printed as one JSON object per line.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if isRoom(args[0]) {
+				return a.roomChat(args[0])
+			}
 			peer, err := parsePeer(args[0])
 			if err != nil {
 				return err

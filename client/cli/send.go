@@ -33,6 +33,9 @@ The message is saved first; if the network cannot take it now it stays
 queued and is retried the next time sotto connects (chat, inbox, read).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if isRoom(args[0]) {
+				return a.roomSend(f, args[0], strings.Join(args[1:], " "), quote)
+			}
 			peer, err := parsePeer(args[0])
 			if err != nil {
 				return err
