@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,10 @@ type Room struct {
 func (r Room) URL() string {
 	return r.Server + "/" + r.Token + "?public_key=" + hex.EncodeToString(r.PubKey[:])
 }
+
+// ErrNoBlinding is returned by JoinCommunity for a server that does not
+// take blinded IDs (no "blind" capability).
+var ErrNoBlinding = errors.New("client: community server does not support blinded IDs")
 
 // ErrNotJoined is returned for a room the user has not joined.
 var ErrNotJoined = errors.New("client: community room not joined")
@@ -220,8 +225,9 @@ func (c *Client) CommunityRooms(ctx context.Context, server string) ([]RoomInfo,
 }
 
 // JoinCommunity joins the room at u (a join URL, or <server>/<room> of a
-// server whose key is known): it asks the server for the room, then
-// stores it. Joining a joined room again refreshes its name.
+// server whose key is known): it checks that the server takes blinded
+// IDs, asks it for the room, then stores it (and records it in the
+// user-groups object). Joining a joined room again refreshes its name.
 func (c *Client) JoinCommunity(ctx context.Context, u string) (*store.Community, error) {
 	r, hasKey, err := ParseRoom(u)
 	if err != nil {
@@ -231,6 +237,17 @@ func (c *Client) JoinCommunity(ctx context.Context, u string) (*store.Community,
 		if r.PubKey, hasKey = c.serverKey(ctx, r.Server); !hasKey {
 			return nil, fmt.Errorf("client: community server %s: no key known; use the join URL with ?public_key=", r.Server)
 		}
+	}
+	// A server without blinding would want the Session ID itself:
+	// refused, where Session would sign unblinded.
+	var caps struct {
+		Capabilities []string `json:"capabilities"`
+	}
+	if err := c.sogs(ctx, r.Server, r.PubKey, http.MethodGet, "/capabilities", nil, &caps); err != nil {
+		return nil, err
+	}
+	if !slices.Contains(caps.Capabilities, "blind") {
+		return nil, fmt.Errorf("%w: %s", ErrNoBlinding, r.Server)
 	}
 	var info RoomInfo
 	if err := c.sogs(ctx, r.Server, r.PubKey, http.MethodGet, "/room/"+r.Token, nil, &info); err != nil {
@@ -287,6 +304,9 @@ func (c *Client) PostToRoom(ctx context.Context, room, body string, opt PostOpti
 	}
 	sentAt := c.nextTimestamp()
 	dm := &wire.DataMessage{Body: proto.String(body), Timestamp: proto.Uint64(uint64(sentAt))}
+	if err := c.db.Update(ctx, func(tx *store.Tx) error { return c.decorate(ctx, tx, dm) }); err != nil {
+		return 0, err
+	}
 	if opt.Quote != nil {
 		q, err := c.fetchPost(ctx, cm, *opt.Quote)
 		if err != nil {
@@ -371,6 +391,7 @@ func (c *Client) decodePost(cm *store.Community, m *roomMessage) (p *store.Post,
 		return nil, false
 	}
 	p.Body = content.DataMessage.GetBody()
+	p.Name = content.DataMessage.GetProfile().GetDisplayName()
 	if q := content.DataMessage.GetQuote(); q != nil {
 		p.QuoteID = int64(q.GetId())
 	}

@@ -49,10 +49,11 @@ func (c *Client) SendCommunityDM(ctx context.Context, room string, to key.Blinde
 		return errors.New("client: message is not valid UTF-8")
 	}
 	sentAt := c.nextTimestamp()
-	raw, err := proto.Marshal(&wire.Content{
-		DataMessage:  &wire.DataMessage{Body: proto.String(body), Timestamp: proto.Uint64(uint64(sentAt))},
-		SigTimestamp: proto.Uint64(uint64(sentAt)),
-	})
+	dm := &wire.DataMessage{Body: proto.String(body), Timestamp: proto.Uint64(uint64(sentAt))}
+	if err := c.db.Update(ctx, func(tx *store.Tx) error { return c.decorate(ctx, tx, dm) }); err != nil {
+		return err
+	}
+	raw, err := proto.Marshal(&wire.Content{DataMessage: dm, SigTimestamp: proto.Uint64(uint64(sentAt))})
 	if err != nil {
 		return err
 	}

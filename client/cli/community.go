@@ -216,7 +216,11 @@ func (a *app) communityListCmd(f *communityFlags) *cobra.Command {
 // postLine is how read and chat show a room's post.
 func postLine(p *store.Post) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "#%d %s %s: %s", p.ID, time.UnixMilli(p.Posted).UTC().Format("2006-01-02 15:04"), short(p.Author, 10), p.Body)
+	who := short(p.Author, 10)
+	if p.Name != "" {
+		who = p.Name + " (" + who + ")"
+	}
+	fmt.Fprintf(&b, "#%d %s %s: %s", p.ID, time.UnixMilli(p.Posted).UTC().Format("2006-01-02 15:04"), who, p.Body)
 	if p.QuoteID != 0 {
 		b.WriteString(" (reply)")
 	}

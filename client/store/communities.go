@@ -22,6 +22,7 @@ type Post struct {
 	Server, Room string
 	ID           int64
 	Author       string // the ID the room shows (15, 25 or 05)
+	Name         string // the author's display name, from the post
 	Posted       int64  // ms
 	Body         string
 	QuoteID      int64  // sent-at of the quoted post, 0 if none
@@ -111,11 +112,11 @@ func (o ops) SavePost(ctx context.Context, p *Post) error {
 	if reactions == "" {
 		reactions = "{}"
 	}
-	_, err := o.q.ExecContext(ctx, `INSERT INTO community_posts (server, room, id, author, posted, body, quote_id, reactions, deleted)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (server, room, id) DO UPDATE SET author = excluded.author, posted = excluded.posted, body = excluded.body,
-			quote_id = excluded.quote_id, reactions = excluded.reactions, deleted = excluded.deleted`,
-		p.Server, p.Room, p.ID, p.Author, p.Posted, p.Body, p.QuoteID, reactions, p.Deleted)
+	_, err := o.q.ExecContext(ctx, `INSERT INTO community_posts (server, room, id, author, name, posted, body, quote_id, reactions, deleted)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (server, room, id) DO UPDATE SET author = excluded.author, name = excluded.name, posted = excluded.posted,
+			body = excluded.body, quote_id = excluded.quote_id, reactions = excluded.reactions, deleted = excluded.deleted`,
+		p.Server, p.Room, p.ID, p.Author, p.Name, p.Posted, p.Body, p.QuoteID, reactions, p.Deleted)
 	if err != nil {
 		return fmt.Errorf("store: save post: %w", err)
 	}
@@ -133,7 +134,7 @@ func (o ops) SetPostReactions(ctx context.Context, server, room string, id int64
 
 // Posts lists a room's posts that are not deleted, oldest first.
 func (o ops) Posts(ctx context.Context, server, room string) ([]*Post, error) {
-	rows, err := o.q.QueryContext(ctx, `SELECT server, room, id, author, posted, body, quote_id, reactions, deleted
+	rows, err := o.q.QueryContext(ctx, `SELECT server, room, id, author, name, posted, body, quote_id, reactions, deleted
 		FROM community_posts WHERE server = ? AND room = ? AND deleted = 0 ORDER BY id`, server, room)
 	if err != nil {
 		return nil, fmt.Errorf("store: posts: %w", err)
@@ -142,7 +143,7 @@ func (o ops) Posts(ctx context.Context, server, room string) ([]*Post, error) {
 	var out []*Post
 	for rows.Next() {
 		var p Post
-		if err := rows.Scan(&p.Server, &p.Room, &p.ID, &p.Author, &p.Posted, &p.Body, &p.QuoteID, &p.Reactions, &p.Deleted); err != nil {
+		if err := rows.Scan(&p.Server, &p.Room, &p.ID, &p.Author, &p.Name, &p.Posted, &p.Body, &p.QuoteID, &p.Reactions, &p.Deleted); err != nil {
 			return nil, fmt.Errorf("store: posts: %w", err)
 		}
 		out = append(out, &p)

@@ -360,6 +360,7 @@ CREATE TABLE community_posts (
 	room      TEXT NOT NULL,
 	id        INTEGER NOT NULL,             -- the server's message id
 	author    TEXT NOT NULL,                -- 15/25/05 ID as the room shows it
+	name      TEXT NOT NULL DEFAULT '',     -- the author's display name in the post
 	posted    INTEGER NOT NULL,             -- ms
 	body      TEXT NOT NULL DEFAULT '',
 	quote_id  INTEGER NOT NULL DEFAULT 0,   -- sent-at (ms) of the quoted post, 0 if none
