@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -312,7 +313,7 @@ func (c *Client) PostToRoom(ctx context.Context, room, body string, opt PostOpti
 		if err != nil {
 			return 0, err
 		}
-		dm.Quote = &wire.DataMessage_Quote{Id: proto.Uint64(uint64(q.Posted)), Author: proto.String(q.Author), Text: proto.String(q.Body)}
+		dm.Quote = &wire.DataMessage_Quote{Id: proto.Uint64(uint64(q.SentAt)), Author: proto.String(q.Author), Text: proto.String(q.Body)}
 	}
 	raw, err := proto.Marshal(&wire.Content{DataMessage: dm, SigTimestamp: proto.Uint64(uint64(sentAt))})
 	if err != nil {
@@ -392,7 +393,14 @@ func (c *Client) decodePost(cm *store.Community, m *roomMessage) (p *store.Post,
 	}
 	p.Body = content.DataMessage.GetBody()
 	p.Name = content.DataMessage.GetProfile().GetDisplayName()
-	if q := content.DataMessage.GetQuote(); q != nil {
+	p.SentAt = int64(content.GetSigTimestamp())
+	if ts := content.DataMessage.GetTimestamp(); ts != 0 && ts <= math.MaxInt64 {
+		p.SentAt = int64(ts)
+	}
+	if p.SentAt <= 0 {
+		p.SentAt = p.Posted
+	}
+	if q := content.DataMessage.GetQuote(); q != nil && q.GetId() <= math.MaxInt64 {
 		p.QuoteID = int64(q.GetId())
 	}
 	return p, true

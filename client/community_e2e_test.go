@@ -156,10 +156,10 @@ func TestCommunity(t *testing.T) {
 		t.Fatalf("m4 reads %d posts, want %d", len(posts), n+1)
 	}
 	m1ID, _ := devs[1].c.CommunityID(pk)
-	var m1Posted int64
+	var m1Sent int64
 	for _, p := range posts {
 		if p.ID == ids[1] {
-			m1Posted = p.Posted
+			m1Sent = p.SentAt
 		}
 	}
 	for _, p := range posts {
@@ -169,7 +169,7 @@ func TestCommunity(t *testing.T) {
 				t.Errorf("m1's post = %+v", p)
 			}
 		case reply:
-			if p.Body != "welcome m1" || p.QuoteID != m1Posted {
+			if p.Body != "welcome m1" || m1Sent == 0 || p.QuoteID != m1Sent {
 				t.Errorf("reply = %+v", p)
 			}
 		}

@@ -23,7 +23,8 @@ type Post struct {
 	ID           int64
 	Author       string // the ID the room shows (15, 25 or 05)
 	Name         string // the author's display name, from the post
-	Posted       int64  // ms
+	Posted       int64  // ms, the server's time
+	SentAt       int64  // ms, the post's own timestamp, which quotes name
 	Body         string
 	QuoteID      int64  // sent-at of the quoted post, 0 if none
 	Reactions    string // JSON {emoji: count}
@@ -112,11 +113,12 @@ func (o ops) SavePost(ctx context.Context, p *Post) error {
 	if reactions == "" {
 		reactions = "{}"
 	}
-	_, err := o.q.ExecContext(ctx, `INSERT INTO community_posts (server, room, id, author, name, posted, body, quote_id, reactions, deleted)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := o.q.ExecContext(ctx, `INSERT INTO community_posts (server, room, id, author, name, posted, sent_at, body, quote_id, reactions, deleted)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (server, room, id) DO UPDATE SET author = excluded.author, name = excluded.name, posted = excluded.posted,
+			sent_at = excluded.sent_at,
 			body = excluded.body, quote_id = excluded.quote_id, reactions = excluded.reactions, deleted = excluded.deleted`,
-		p.Server, p.Room, p.ID, p.Author, p.Name, p.Posted, p.Body, p.QuoteID, reactions, p.Deleted)
+		p.Server, p.Room, p.ID, p.Author, p.Name, p.Posted, p.SentAt, p.Body, p.QuoteID, reactions, p.Deleted)
 	if err != nil {
 		return fmt.Errorf("store: save post: %w", err)
 	}
@@ -134,7 +136,7 @@ func (o ops) SetPostReactions(ctx context.Context, server, room string, id int64
 
 // Posts lists a room's posts that are not deleted, oldest first.
 func (o ops) Posts(ctx context.Context, server, room string) ([]*Post, error) {
-	rows, err := o.q.QueryContext(ctx, `SELECT server, room, id, author, name, posted, body, quote_id, reactions, deleted
+	rows, err := o.q.QueryContext(ctx, `SELECT server, room, id, author, name, posted, sent_at, body, quote_id, reactions, deleted
 		FROM community_posts WHERE server = ? AND room = ? AND deleted = 0 ORDER BY id`, server, room)
 	if err != nil {
 		return nil, fmt.Errorf("store: posts: %w", err)
@@ -143,7 +145,7 @@ func (o ops) Posts(ctx context.Context, server, room string) ([]*Post, error) {
 	var out []*Post
 	for rows.Next() {
 		var p Post
-		if err := rows.Scan(&p.Server, &p.Room, &p.ID, &p.Author, &p.Name, &p.Posted, &p.Body, &p.QuoteID, &p.Reactions, &p.Deleted); err != nil {
+		if err := rows.Scan(&p.Server, &p.Room, &p.ID, &p.Author, &p.Name, &p.Posted, &p.SentAt, &p.Body, &p.QuoteID, &p.Reactions, &p.Deleted); err != nil {
 			return nil, fmt.Errorf("store: posts: %w", err)
 		}
 		out = append(out, &p)

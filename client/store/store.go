@@ -361,7 +361,8 @@ CREATE TABLE community_posts (
 	id        INTEGER NOT NULL,             -- the server's message id
 	author    TEXT NOT NULL,                -- 15/25/05 ID as the room shows it
 	name      TEXT NOT NULL DEFAULT '',     -- the author's display name in the post
-	posted    INTEGER NOT NULL,             -- ms
+	posted    INTEGER NOT NULL,             -- ms, the server's time
+	sent_at   INTEGER NOT NULL DEFAULT 0,   -- ms, the post's own timestamp (what quotes name)
 	body      TEXT NOT NULL DEFAULT '',
 	quote_id  INTEGER NOT NULL DEFAULT 0,   -- sent-at (ms) of the quoted post, 0 if none
 	reactions TEXT NOT NULL DEFAULT '{}',   -- JSON {emoji: count}
