@@ -254,7 +254,7 @@ func (c *Client) JoinCommunity(ctx context.Context, u string) (*store.Community,
 	if err := c.sogs(ctx, r.Server, r.PubKey, http.MethodGet, "/room/"+r.Token, nil, &info); err != nil {
 		return nil, err
 	}
-	cm := &store.Community{Server: r.Server, Room: r.Token, PubKey: r.PubKey, Name: info.Name, JoinedAt: c.nowMillis()}
+	cm := &store.Community{Server: r.Server, Room: r.Token, PubKey: r.PubKey, Name: info.Name, Info: info.InfoUpdates, JoinedAt: c.nowMillis()}
 	if err := c.db.SaveCommunity(ctx, cm); err != nil {
 		return nil, err
 	}
@@ -499,7 +499,7 @@ func (c *Client) pollServer(ctx context.Context, server string, rooms []*store.C
 	reqs := make([]sub, 0, 2*len(rooms))
 	for _, cm := range rooms {
 		reqs = append(reqs,
-			sub{http.MethodGet, "/room/" + cm.Room + "/pollInfo/0"},
+			sub{http.MethodGet, "/room/" + cm.Room + "/pollInfo/" + strconv.FormatInt(cm.Info, 10)},
 			sub{http.MethodGet, "/room/" + cm.Room + "/messages/since/" + strconv.FormatInt(cm.Seqno, 10) + "?t=r&limit=" + strconv.Itoa(pollLimit)})
 	}
 	inbox, err := c.inboxPath(ctx, server)
@@ -532,6 +532,18 @@ func (c *Client) pollServer(ctx context.Context, server string, rooms []*store.C
 		if msgs.Code != http.StatusOK {
 			errs = append(errs, &CommunityError{Op: "messages " + cm.Room, Status: msgs.Code, Body: string(msgs.Body)})
 			continue
+		}
+		var pi struct {
+			Details *RoomInfo `json:"details"`
+		}
+		if err := json.Unmarshal(info.Body, &pi); err != nil {
+			errs = append(errs, fmt.Errorf("client: community: pollInfo %s: %w", cm.Room, err))
+			continue
+		}
+		if d := pi.Details; d != nil {
+			if err := c.db.SetCommunityInfo(ctx, cm.Server, cm.Room, d.Name, d.InfoUpdates); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		var list []roomMessage
 		if err := json.Unmarshal(msgs.Body, &list); err != nil {
@@ -602,6 +614,30 @@ func (c *Client) DeletePost(ctx context.Context, room string, id int64) error {
 	return c.sogs(ctx, cm.Server, cm.PubKey, http.MethodDelete, "/room/"+cm.Room+"/message/"+strconv.FormatInt(id, 10), nil, nil)
 }
 
+// UnbanFromRoom lifts a ban of user from the room (moderators).
+func (c *Client) UnbanFromRoom(ctx context.Context, room, user string) error {
+	cm, err := c.room(ctx, room)
+	if err != nil {
+		return err
+	}
+	if err := checkUserID(user); err != nil {
+		return err
+	}
+	body, _ := json.Marshal(map[string]any{"rooms": []string{cm.Room}})
+	return c.sogs(ctx, cm.Server, cm.PubKey, http.MethodPost, "/user/"+user+"/unban", body, nil)
+}
+
+// checkUserID checks an ID as a room shows its users (15, 25 or 05).
+func checkUserID(user string) error {
+	if _, err := key.ParseBlindedID(user); err == nil {
+		return nil
+	}
+	if _, err := key.ParseSessionID(user); err == nil {
+		return nil
+	}
+	return fmt.Errorf("client: %q is not an account ID", user)
+}
+
 // BanFromRoom bans user (an ID as the room shows it) from the room, a
 // moderator action; with deleteAll its posts in the room are deleted too.
 func (c *Client) BanFromRoom(ctx context.Context, room, user string, deleteAll bool) error {
@@ -609,10 +645,8 @@ func (c *Client) BanFromRoom(ctx context.Context, room, user string, deleteAll b
 	if err != nil {
 		return err
 	}
-	if _, err := key.ParseBlindedID(user); err != nil {
-		if _, err := key.ParseSessionID(user); err != nil {
-			return fmt.Errorf("client: ban: %q is not an account ID", user)
-		}
+	if err := checkUserID(user); err != nil {
+		return err
 	}
 	body, _ := json.Marshal(map[string]any{"rooms": []string{cm.Room}})
 	if err := c.sogs(ctx, cm.Server, cm.PubKey, http.MethodPost, "/user/"+user+"/ban", body, nil); err != nil {

@@ -255,6 +255,22 @@ func TestCommunity(t *testing.T) {
 		t.Fatalf("m10 holds %d messages from m11, want 1", len(h))
 	}
 
+	// A new room name reaches the members with the next poll (pollInfo).
+	r, err := srv.Store().Room(ctx, "lobby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "The Lobby"
+	if err := srv.Store().UpdateRoom(ctx, r, &name, nil, nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := devs[4].c.ReadRoom(ctx, lobby); err != nil {
+		t.Fatal(err)
+	}
+	if cm, err := devs[4].c.Store().Community(ctx, base, "lobby"); err != nil || cm.Name != name {
+		t.Fatalf("m4's room = %+v, %v; want the name %q", cm, err, name)
+	}
+
 	// Leaving forgets the room.
 	if err := devs[9].c.LeaveCommunity(ctx, lobby); err != nil {
 		t.Fatal(err)

@@ -24,7 +24,7 @@ func (a *app) communityCmd() *cobra.Command {
 	f := &communityFlags{}
 	g := &cobra.Command{
 		Use:   "community",
-		Short: "Communities: join, leave, list, rooms, react, delete, ban, dm",
+		Short: "Communities: join, leave, list, rooms, react, delete, ban, unban, dm",
 		Long: `Communities: open rooms on a community server. Join a room with its join
 URL (https://host/room?public_key=<hex>); afterwards the room is also
 named <server url>/<room>. Read and post with 'sotto read ROOM',
@@ -66,6 +66,10 @@ through an onion path.`,
 		a.roomCmd(f, "ban ROOM USER", "Ban a user (the ID the room shows) from the room (moderators); --delete-all deletes their posts", 2,
 			func(ctx context.Context, s *session, args []string) (string, error) {
 				return "banned", s.c.BanFromRoom(ctx, args[0], args[1], f.deleteAll)
+			}),
+		a.roomCmd(f, "unban ROOM USER", "Lift a user's ban from the room (moderators)", 2,
+			func(ctx context.Context, s *session, args []string) (string, error) {
+				return "unbanned", s.c.UnbanFromRoom(ctx, args[0], args[1])
 			}),
 		a.roomCmd(f, "dm ROOM USER TEXT...", "Write to a room member by the blinded ID the room shows (it reaches them as a message request)", 3,
 			func(ctx context.Context, s *session, args []string) (string, error) {

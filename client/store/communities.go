@@ -14,6 +14,7 @@ type Community struct {
 	PubKey   [32]byte
 	Name     string
 	Seqno    int64 // the messages/since position
+	Info     int64 // the room's info_updates last seen (pollInfo)
 	JoinedAt int64 // ms
 }
 
@@ -31,12 +32,12 @@ type Post struct {
 	Deleted      bool
 }
 
-const communityColumns = `server, room, pubkey, name, seqno, joined_at`
+const communityColumns = `server, room, pubkey, name, seqno, info, joined_at`
 
 func scanCommunity(r rowScanner) (*Community, error) {
 	var c Community
 	var pk []byte
-	if err := r.Scan(&c.Server, &c.Room, &pk, &c.Name, &c.Seqno, &c.JoinedAt); err != nil {
+	if err := r.Scan(&c.Server, &c.Room, &pk, &c.Name, &c.Seqno, &c.Info, &c.JoinedAt); err != nil {
 		return nil, err
 	}
 	if len(pk) != 32 {
@@ -49,19 +50,29 @@ func scanCommunity(r rowScanner) (*Community, error) {
 // SaveCommunity inserts c, or updates its key and name (keeping the poll
 // position).
 func (o ops) SaveCommunity(ctx context.Context, c *Community) error {
-	_, err := o.q.ExecContext(ctx, `INSERT INTO communities (`+communityColumns+`) VALUES (?, ?, ?, ?, ?, ?)
+	_, err := o.q.ExecContext(ctx, `INSERT INTO communities (`+communityColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (server, room) DO UPDATE SET pubkey = excluded.pubkey, name = excluded.name`,
-		c.Server, c.Room, c.PubKey[:], c.Name, c.Seqno, c.JoinedAt)
+		c.Server, c.Room, c.PubKey[:], c.Name, c.Seqno, c.Info, c.JoinedAt)
 	if err != nil {
 		return fmt.Errorf("store: save community: %w", err)
 	}
 	return nil
 }
 
-// SetCommunitySeqno moves a room's poll position.
+// SetCommunitySeqno moves a room's poll position forward (never back, as
+// two polls may overlap).
 func (o ops) SetCommunitySeqno(ctx context.Context, server, room string, seqno int64) error {
-	if _, err := o.q.ExecContext(ctx, `UPDATE communities SET seqno = ? WHERE server = ? AND room = ?`, seqno, server, room); err != nil {
+	if _, err := o.q.ExecContext(ctx, `UPDATE communities SET seqno = max(seqno, ?) WHERE server = ? AND room = ?`, seqno, server, room); err != nil {
 		return fmt.Errorf("store: community position: %w", err)
+	}
+	return nil
+}
+
+// SetCommunityInfo records a room's name and info_updates from its
+// pollInfo details.
+func (o ops) SetCommunityInfo(ctx context.Context, server, room, name string, info int64) error {
+	if _, err := o.q.ExecContext(ctx, `UPDATE communities SET name = ?, info = ? WHERE server = ? AND room = ?`, name, info, server, room); err != nil {
+		return fmt.Errorf("store: community info: %w", err)
 	}
 	return nil
 }

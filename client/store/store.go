@@ -352,6 +352,7 @@ CREATE TABLE communities (
 	pubkey    BLOB NOT NULL,              -- the server's X25519 key (32 bytes)
 	name      TEXT NOT NULL DEFAULT '',
 	seqno     INTEGER NOT NULL DEFAULT 0, -- messages/since position
+	info      INTEGER NOT NULL DEFAULT 0, -- the room's info_updates last seen
 	joined_at INTEGER NOT NULL,
 	PRIMARY KEY (server, room)
 ) STRICT;
