@@ -283,7 +283,7 @@ func (c *Client) Serve(ctx context.Context) error {
 	}
 	defer c.setStopServe(nil)
 	var wg sync.WaitGroup
-	for _, loop := range []func(context.Context){c.receiveLoop, c.outboxLoop, c.expiryLoop, c.housekeeping, c.configLoop, c.devicesLoop, c.attachmentLoop, c.groupsLoop} {
+	for _, loop := range []func(context.Context){c.receiveLoop, c.outboxLoop, c.expiryLoop, c.housekeeping, c.configLoop, c.devicesLoop, c.attachmentLoop, c.groupsLoop, c.communityLoop} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

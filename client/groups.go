@@ -315,7 +315,7 @@ func (c *Client) setUserGroup(ctx context.Context, row *store.Group, erase bool)
 // erased by the merge) is left here. It runs with the config objects
 // locked (a MergeFunc's rules): it changes no config object.
 func (c *Client) applyUserGroups(ctx context.Context, before config.Dict, _ pendingSet) error {
-	var errs []error
+	errs := []error{c.applyUserCommunities(ctx, before)}
 	for raw := range before.Dict("g") {
 		id, err := key.ParseSessionID(hex.EncodeToString([]byte(raw)))
 		if err != nil || id.Prefix() != key.PrefixGroup {

@@ -38,14 +38,20 @@ func (a *app) chatCmds() []*cobra.Command {
 func (a *app) chatCmd(f *chatFlags) *cobra.Command {
 	var count int
 	cmd := &cobra.Command{
-		Use:   "chat ID",
-		Short: "Talk with a Session ID: incoming messages appear as they arrive, typed lines are sent",
+		Use:   "chat ID|ROOM",
+		Short: "Talk with a Session ID or in a community room: incoming messages appear as they arrive, typed lines are sent",
 		Long: `Talk with a Session ID. The recent history is shown first; then every
 incoming message appears as it arrives and every line typed is sent.
 End with end-of-file (Ctrl-D) or a line "/quit". With --json every event
-is printed as one JSON object per line.`,
+is printed as one JSON object per line.
+
+Given a community room (its join URL or <server url>/<room>), chat shows
+the room's posts, polls it every 2 s and posts the typed lines.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if isRoom(args[0]) {
+				return a.roomChat(args[0])
+			}
 			peer, err := parsePeer(args[0])
 			if err != nil {
 				return err

@@ -110,10 +110,13 @@ func (a *app) readCmd(f *chatFlags) *cobra.Command {
 	var limit int
 	var off bool
 	cmd := &cobra.Command{
-		Use:   "read ID",
-		Short: "Show the conversation with a Session ID and mark it read",
+		Use:   "read ID|ROOM",
+		Short: "Show the conversation with a Session ID (or a community room's posts) and mark it read",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if isRoom(args[0]) {
+				return a.roomRead(f, args[0], limit)
+			}
 			peer, err := parsePeer(args[0])
 			if err != nil {
 				return err

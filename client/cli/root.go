@@ -119,6 +119,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.AddCommand(a.chatCmds()...)
 	root.AddCommand(a.devicesCmd())
 	root.AddCommand(a.groupCmd())
+	root.AddCommand(a.communityCmd())
 	root.AddCommand(movedDemoCmd())
 	return root
 }

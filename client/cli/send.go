@@ -20,8 +20,8 @@ func (a *app) sendCmd(f *chatFlags) *cobra.Command {
 	var quote, voice string
 	var files []string
 	cmd := &cobra.Command{
-		Use:   "send ID [--file PATH]... [--voice FILE.ogg] [TEXT...]",
-		Short: "Send a message to a Session ID, with files or a voice note",
+		Use:   "send ID|ROOM [--file PATH]... [--voice FILE.ogg] [TEXT...]",
+		Short: "Send a message to a Session ID, with files or a voice note, or post in a community room",
 		Long: `Send a message. The words after the ID are the message.
 
 --file PATH (repeatable) attaches files, --voice FILE.ogg a voice note.
@@ -30,9 +30,19 @@ before the message is sent; a file over 10 MB goes up in parts that only
 Sotto clients can join. Progress is shown on stderr for large files.
 
 The message is saved first; if the network cannot take it now it stays
-queued and is retried the next time sotto connects (chat, inbox, read).`,
+queued and is retried the next time sotto connects (chat, inbox, read).
+
+Given a community room (its join URL or <server url>/<room>), the text is
+posted in the room (--quote #POST replies to a post); files are not yet
+supported there.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if isRoom(args[0]) {
+				if len(files) > 0 || voice != "" {
+					return userErr("post the text alone", "files cannot be posted in a community room yet")
+				}
+				return a.roomSend(f, args[0], strings.Join(args[1:], " "), quote)
+			}
 			peer, err := parsePeer(args[0])
 			if err != nil {
 				return err

@@ -342,6 +342,35 @@ CREATE TABLE group_waiting (
 	PRIMARY KEY (group_id, hash)
 ) STRICT;
 `,
+	// 8: communities (docs/community.md): the rooms the user joined, with
+	// the server's key and the poll position, and the posts read from them
+	// (the body decoded, the author as the blinded ID the room shows).
+	`
+CREATE TABLE communities (
+	server    TEXT NOT NULL,              -- base URL, no trailing slash
+	room      TEXT NOT NULL,              -- room token
+	pubkey    BLOB NOT NULL,              -- the server's X25519 key (32 bytes)
+	name      TEXT NOT NULL DEFAULT '',
+	seqno     INTEGER NOT NULL DEFAULT 0, -- messages/since position
+	info      INTEGER NOT NULL DEFAULT 0, -- the room's info_updates last seen
+	joined_at INTEGER NOT NULL,
+	PRIMARY KEY (server, room)
+) STRICT;
+CREATE TABLE community_posts (
+	server    TEXT NOT NULL,
+	room      TEXT NOT NULL,
+	id        INTEGER NOT NULL,             -- the server's message id
+	author    TEXT NOT NULL,                -- 15/25/05 ID as the room shows it
+	name      TEXT NOT NULL DEFAULT '',     -- the author's display name in the post
+	posted    INTEGER NOT NULL,             -- ms, the server's time
+	sent_at   INTEGER NOT NULL DEFAULT 0,   -- ms, the post's own timestamp (what quotes name)
+	body      TEXT NOT NULL DEFAULT '',
+	quote_id  INTEGER NOT NULL DEFAULT 0,   -- sent-at (ms) of the quoted post, 0 if none
+	reactions TEXT NOT NULL DEFAULT '{}',   -- JSON {emoji: count}
+	deleted   INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (server, room, id)
+) STRICT;
+`,
 }
 
 // SchemaVersion is the schema version this build writes.
