@@ -234,9 +234,9 @@ func (b *communityBench) startServer(ctx context.Context) (func(), error) {
 // benchRequest is a request ready to send; lk is set for onion v4.
 type benchRequest struct {
 	method, path string
-	body []byte
-	hdr  map[string]string
-	lk   *onion.LayerKey
+	body         []byte
+	hdr          map[string]string
+	lk           *onion.LayerKey
 }
 
 // request signs a request by c; v4 wraps it as an onion v4 request.
