@@ -52,6 +52,12 @@ type Post struct {
 	Files []int64
 }
 
+const (
+	qBumpSeq       = "UPDATE rooms SET message_sequence = message_sequence + 1 WHERE id = ? RETURNING message_sequence"
+	qInsertMessage = `INSERT INTO messages (room, user, posted, seqno, seqno_data, data, data_size, signature, whisper_to, whisper_mods)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+)
+
 // AddPost stores a post by u in r and returns it; it is durable when
 // AddPost returns.
 func (s *Store) AddPost(ctx context.Context, r *Room, u *User, p Post, now time.Time) (*Message, error) {
@@ -61,7 +67,7 @@ func (s *Store) AddPost(ctx context.Context, r *Room, u *User, p Post, now time.
 	}
 	defer tx.Rollback()
 	var seq int64
-	if err := tx.QueryRowContext(ctx, "UPDATE rooms SET message_sequence = message_sequence + 1 WHERE id = ? RETURNING message_sequence", r.ID).Scan(&seq); err != nil {
+	if err := s.db.txQueryRow(ctx, tx, qBumpSeq, r.ID).Scan(&seq); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNoRoom
 		}
@@ -73,8 +79,7 @@ func (s *Store) AddPost(ctx context.Context, r *Room, u *User, p Post, now time.
 		whisperTo = &p.WhisperTo.ID
 		m.WhisperTo = &p.WhisperTo.SessionID
 	}
-	if err := tx.QueryRowContext(ctx, `INSERT INTO messages (room, user, posted, seqno, seqno_data, data, data_size, signature, whisper_to, whisper_mods)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	if err := s.db.txQueryRow(ctx, tx, qInsertMessage,
 		r.ID, u.ID, m.Posted, seq, seq, unpad(p.Data), len(p.Data), p.Signature, whisperTo, p.WhisperMods).Scan(&m.ID); err != nil {
 		return nil, fmt.Errorf("add post: %w", err)
 	}
@@ -100,7 +105,7 @@ func author(ctx context.Context, tx *sql.Tx, r *Room, id int64) (int64, error) {
 
 func bumpSeq(ctx context.Context, tx *sql.Tx, r *Room) (int64, error) {
 	var seq int64
-	err := tx.QueryRowContext(ctx, "UPDATE rooms SET message_sequence = message_sequence + 1 WHERE id = ? RETURNING message_sequence", r.ID).Scan(&seq)
+	err := tx.QueryRowContext(ctx, qBumpSeq, r.ID).Scan(&seq)
 	return seq, err
 }
 

@@ -163,7 +163,7 @@ func ValidToken(t string) bool { return tokenRE.MatchString(t) }
 
 // Store is the community's database. It is safe for concurrent use.
 type Store struct {
-	db *sql.DB
+	db *stmtDB
 }
 
 func dsn(path string) string {
@@ -182,11 +182,12 @@ func OpenStore(ctx context.Context, dir string) (*Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	db.SetMaxOpenConns(4)
-	s := &Store{db: db}
+	s := &Store{db: newStmtDB(db)}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	s.db.prepare(ctx, qDeleteNonces, qInsertNonce, qBumpSeq, qInsertMessage)
 	return s, nil
 }
 
@@ -471,6 +472,11 @@ func (s *Store) SetSetting(ctx context.Context, key, value string) error {
 // ErrNonceUsed is a request nonce recorded before.
 var ErrNonceUsed = errors.New("community: nonce already used")
 
+const (
+	qDeleteNonces = "DELETE FROM nonces WHERE expires < ?"
+	qInsertNonce  = "INSERT INTO nonces (nonce, expires) VALUES (?, ?) ON CONFLICT DO NOTHING"
+)
+
 // UseNonce records the nonce of a state-changing request durably, so that
 // it is refused after a restart too; expires is when its timestamp leaves
 // the window. It deletes expired nonces as it goes.
@@ -480,10 +486,10 @@ func (s *Store) UseNonce(ctx context.Context, nonce [16]byte, expires, now time.
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, "DELETE FROM nonces WHERE expires < ?", unixf(now)); err != nil {
+	if _, err := s.db.txExec(ctx, tx, qDeleteNonces, unixf(now)); err != nil {
 		return err
 	}
-	res, err := tx.ExecContext(ctx, "INSERT INTO nonces (nonce, expires) VALUES (?, ?) ON CONFLICT DO NOTHING", nonce[:], unixf(expires))
+	res, err := s.db.txExec(ctx, tx, qInsertNonce, nonce[:], unixf(expires))
 	if err != nil {
 		return err
 	}
