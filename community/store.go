@@ -164,7 +164,8 @@ func ValidToken(t string) bool { return tokenRE.MatchString(t) }
 
 // Store is the community's database. It is safe for concurrent use.
 type Store struct {
-	db *stmtDB
+	db    *stmtDB
+	group groupCommit
 }
 
 func dsn(path string) string {
@@ -198,7 +199,7 @@ func OpenStore(ctx context.Context, dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	s.db.prepare(ctx, qDeleteNonces, qInsertNonce, qBumpSeq, qInsertMessage)
+	s.db.prepare(ctx, qDeleteNonces, qInsertNonce, qBumpSeq, qInsertMessage, qSavepoint, qRollbackTo, qRelease)
 	return s, nil
 }
 
@@ -492,22 +493,19 @@ const (
 // it is refused after a restart too; expires is when its timestamp leaves
 // the window. It deletes expired nonces as it goes.
 func (s *Store) UseNonce(ctx context.Context, nonce [16]byte, expires, now time.Time) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := s.db.txExec(ctx, tx, qDeleteNonces, unixf(now)); err != nil {
-		return err
-	}
-	res, err := s.db.txExec(ctx, tx, qInsertNonce, nonce[:], unixf(expires))
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNonceUsed
-	}
-	return tx.Commit()
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := s.db.txExec(ctx, tx, qDeleteNonces, unixf(now)); err != nil {
+			return err
+		}
+		res, err := s.db.txExec(ctx, tx, qInsertNonce, nonce[:], unixf(expires))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNonceUsed
+		}
+		return nil
+	})
 }
 
 // Nonces returns the recorded nonces that have not expired at now, with
