@@ -40,6 +40,7 @@ type communityConfig struct {
 	Concurrency int
 	Count       int
 	V4          bool // also through onion v4 (the request the exit node forwards)
+	PID         int  // the server's process on this machine: report its CPU time (Linux)
 	Tests       []string
 }
 
@@ -55,6 +56,10 @@ type communityResult struct {
 	P90      time.Duration `json:"p90_ns"`
 	P99      time.Duration `json:"p99_ns"`
 	Max      time.Duration `json:"max_ns"`
+	// CPU is the server's CPU time per request (with --pid), and
+	// PerCore the requests per second one core would serve at that cost.
+	CPU     time.Duration `json:"server_cpu_ns,omitempty"`
+	PerCore float64       `json:"per_core_second,omitempty"`
 }
 
 func communityCmd() *cobra.Command {
@@ -110,6 +115,7 @@ path's exit node forwards them to /oxen/v4/lsrpc.`,
 	f.IntVarP(&cfg.Concurrency, "concurrency", "c", 32, "requests in flight")
 	f.IntVarP(&cfg.Count, "count", "n", 20000, "requests per test")
 	f.BoolVar(&cfg.V4, "v4", false, "also run each test through onion v4")
+	f.IntVar(&cfg.PID, "pid", 0, "process ID of the server on this machine: report its CPU time per request (Linux)")
 	f.BoolVar(&asJSON, "json", false, "print the results as JSON")
 	return cmd
 }
@@ -378,6 +384,7 @@ func (b *communityBench) run(ctx context.Context, test string, v4 bool, progress
 	lat := make([][]time.Duration, b.cfg.Concurrency)
 	var next, errs atomic.Int64
 	var firstErr atomic.Value
+	cpu0, cpuErr := procCPU(b.cfg.PID)
 	start := time.Now()
 	for w := range b.cfg.Concurrency {
 		wg.Go(func() {
@@ -401,6 +408,12 @@ func (b *communityBench) run(ctx context.Context, test string, v4 bool, progress
 	}
 	wg.Wait()
 	res.Elapsed = time.Since(start)
+	if cpu1, err := procCPU(b.cfg.PID); b.cfg.PID != 0 && cpuErr == nil && err == nil && len(reqs) > 0 {
+		res.CPU = (cpu1 - cpu0) / time.Duration(len(reqs))
+		if res.CPU > 0 {
+			res.PerCore = float64(time.Second) / float64(res.CPU)
+		}
+	}
 	all := slices.Concat(lat...)
 	slices.Sort(all)
 	res.Requests, res.Errors = len(all), int(errs.Load())
@@ -418,12 +431,43 @@ func (b *communityBench) run(ctx context.Context, test string, v4 bool, progress
 	return res, nil
 }
 
+// procCPU is the user and system CPU time of process pid (Linux: from
+// /proc/pid/stat, in clock ticks of 10 ms).
+func procCPU(pid int) (time.Duration, error) {
+	if pid == 0 {
+		return 0, nil
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the command name, which is in parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("community: /proc stat without a command")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("community: short /proc stat")
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
+
 func printCommunity(w io.Writer, rs []communityResult) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TEST\tVIA\tREQUESTS\tERRORS\tPER SECOND\tP50\tP90\tP99\tMAX")
+	fmt.Fprintln(tw, "TEST\tVIA\tREQUESTS\tERRORS\tPER SECOND\tP50\tP90\tP99\tMAX\tSERVER CPU/REQ\tPER CORE-SECOND")
 	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 2, 64) + "ms" }
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\n", r.Test, r.Via, r.Requests, r.Errors, r.Rate, ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max))
+		cpu, perCore := "-", "-"
+		if r.CPU > 0 {
+			cpu, perCore = strconv.FormatFloat(float64(r.CPU)/1e3, 'f', 0, 64)+"µs", strconv.FormatFloat(r.PerCore, 'f', 0, 64)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Test, r.Via, r.Requests, r.Errors, r.Rate, ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), cpu, perCore)
 	}
 	return errors.Join(tw.Flush())
 }
