@@ -250,6 +250,9 @@ func (s *Server) roomJSON(c *call, r *Room, p Perms) (map[string]any, error) {
 	if r.Description != nil {
 		rr["description"] = *r.Description
 	}
+	if r.Image != nil {
+		rr["image_id"] = *r.Image
+	}
 	pins, err := s.store.Pins(c.ctx, r)
 	if err != nil {
 		return nil, err

@@ -154,6 +154,9 @@ CREATE INDEX files_room ON files(room, id);
 	`
 ALTER TABLE rooms ADD COLUMN slow_mode REAL NOT NULL DEFAULT 0; -- seconds between one user's posts; 0: off
 `,
+	`
+ALTER TABLE rooms ADD COLUMN image INTEGER REFERENCES files(id) ON DELETE SET NULL; -- the room's image, a file of the room
+`,
 }
 
 // tokenRE is a room token (pysogs model/room.py: [\w-]{1,64}, ASCII here).
@@ -247,14 +250,16 @@ type Room struct {
 	// SlowMode is the least time between two posts of one user in the
 	// room (moderators are exempt); 0 is off.
 	SlowMode float64
+	// Image is the room file shown as the room's image (image_id), if any.
+	Image *int64
 }
 
-const roomCols = "id, token, name, description, created, info_updates, message_sequence, default_read, default_write, default_upload, slow_mode"
+const roomCols = "id, token, name, description, created, info_updates, message_sequence, default_read, default_write, default_upload, slow_mode, image"
 
 func scanRoom(sc interface{ Scan(...any) error }) (*Room, error) {
 	r := &Room{}
 	err := sc.Scan(&r.ID, &r.Token, &r.Name, &r.Description, &r.Created, &r.InfoUpdates, &r.MessageSequence,
-		&r.DefaultRead, &r.DefaultWrite, &r.DefaultUpload, &r.SlowMode)
+		&r.DefaultRead, &r.DefaultWrite, &r.DefaultUpload, &r.SlowMode, &r.Image)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNoRoom
 	}
