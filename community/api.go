@@ -250,6 +250,9 @@ func (s *Server) roomJSON(c *call, r *Room, p Perms) (map[string]any, error) {
 	if r.Description != nil {
 		rr["description"] = *r.Description
 	}
+	if r.Image != nil {
+		rr["image_id"] = *r.Image
+	}
 	pins, err := s.store.Pins(c.ctx, r)
 	if err != nil {
 		return nil, err
@@ -419,7 +422,7 @@ func (s *Server) messages(c *call, r *Room, p Perms, rest []string) response {
 		}
 		return jsonResp(http.StatusOK, messageJSON(msgs[0]))
 	}
-	out := make([]map[string]any, len(msgs))
+	out := make([]any, len(msgs))
 	for i, m := range msgs {
 		out[i] = messageJSON(m)
 	}
@@ -430,37 +433,48 @@ func (s *Server) messages(c *call, r *Room, p Perms, rest []string) response {
 // data null and deleted true once deleted; edited and the whisper fields
 // only when set; reactions always. A reaction-only update is {id, seqno,
 // reactions}.
-func messageJSON(m *Message) map[string]any {
+// msgOut is a message as the API returns it; its fields are in key order,
+// as a map's keys were encoded before (a struct allocates less).
+type msgOut struct {
+	Data        *string              `json:"data"`
+	Deleted     bool                 `json:"deleted,omitempty"`
+	Edited      *float64             `json:"edited,omitempty"`
+	ID          int64                `json:"id"`
+	Posted      float64              `json:"posted"`
+	Reactions   map[string]*Reaction `json:"reactions"`
+	Seqno       int64                `json:"seqno"`
+	SessionID   string               `json:"session_id"`
+	Signature   *string              `json:"signature,omitempty"`
+	Whisper     bool                 `json:"whisper,omitempty"`
+	WhisperMods *bool                `json:"whisper_mods,omitempty"`
+	WhisperTo   *string              `json:"whisper_to,omitempty"`
+}
+
+// reactionsOut is a message whose reactions alone changed.
+type reactionsOut struct {
+	ID        int64                `json:"id"`
+	Reactions map[string]*Reaction `json:"reactions"`
+	Seqno     int64                `json:"seqno"`
+}
+
+func messageJSON(m *Message) any {
 	reactions := m.Reactions
 	if reactions == nil {
 		reactions = map[string]*Reaction{}
 	}
 	if m.ReactionOnly {
-		return map[string]any{"id": m.ID, "seqno": m.Seqno, "reactions": reactions}
+		return &reactionsOut{ID: m.ID, Reactions: reactions, Seqno: m.Seqno}
 	}
-	out := map[string]any{
-		"id":         m.ID,
-		"session_id": m.SessionID,
-		"posted":     m.Posted,
-		"seqno":      m.Seqno,
-		"reactions":  reactions,
-	}
+	out := &msgOut{ID: m.ID, SessionID: m.SessionID, Posted: m.Posted, Seqno: m.Seqno, Reactions: reactions, Edited: m.Edited}
 	if m.Data == nil {
-		out["data"] = nil
-		out["deleted"] = true
+		out.Deleted = true
 	} else {
-		out["data"] = base64.StdEncoding.EncodeToString(m.Data)
-		out["signature"] = base64.StdEncoding.EncodeToString(m.Signature)
-	}
-	if m.Edited != nil {
-		out["edited"] = *m.Edited
+		data, sig := base64.StdEncoding.EncodeToString(m.Data), base64.StdEncoding.EncodeToString(m.Signature)
+		out.Data, out.Signature = &data, &sig
 	}
 	if m.WhisperTo != nil || m.WhisperMods {
-		out["whisper"] = true
-		out["whisper_mods"] = m.WhisperMods
-		if m.WhisperTo != nil {
-			out["whisper_to"] = *m.WhisperTo
-		}
+		mods := m.WhisperMods
+		out.Whisper, out.WhisperMods, out.WhisperTo = true, &mods, m.WhisperTo
 	}
 	return out
 }

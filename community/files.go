@@ -140,3 +140,34 @@ func (s *Server) getFile(c *call, r *Room, p Perms, rest []string) response {
 	}
 	return resp
 }
+
+// imageExpiry is the expiry of a file that is a room's image: it does not
+// expire while it is one (pysogs keeps it with no expiry).
+const imageExpiry = 253402300799 // 9999-12-31, in unix seconds
+
+// SetRoomImage makes file id of r the room's image (pysogs PUT /room with
+// "image"): the file stops expiring, the room's previous image expires
+// FileExpiry from now, and info_updates moves so that pollers refetch. An
+// unknown or expired file, or one of another room, is ErrNoFile.
+func (s *Store) SetRoomImage(ctx context.Context, r *Room, id int64, now time.Time) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, "UPDATE files SET expiry = ? WHERE id = ? AND room = ? AND expiry > ?", float64(imageExpiry), id, r.ID, unixf(now))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNoFile
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE files SET expiry = ? WHERE id = (SELECT image FROM rooms WHERE id = ?) AND id != ?",
+		unixf(now.Add(FileExpiry)), r.ID, id); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE rooms SET image = ?, info_updates = info_updates + 1 WHERE id = ?", id, r.ID); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

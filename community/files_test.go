@@ -111,3 +111,61 @@ func TestUploadFilename(t *testing.T) {
 		}
 	}
 }
+
+// TestRoomImage: an admin makes a room file the room's image (PUT room
+// with "image"); room info shows image_id, the image outlives the file
+// expiry, and the image it replaces expires FileExpiry later.
+func TestRoomImage(t *testing.T) {
+	h := newHarness(t, nil)
+	h.addRoom("lobby")
+	h.addRoom("other")
+	admin, member := h.newUser(sessionproto.SOGSOptions{}), h.newUser(sessionproto.SOGSOptions{})
+	if err := h.srv.Store().SetModerator(context.Background(), "", admin.id, true, false, h.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	upload := func(room string, data []byte) int64 {
+		t.Helper()
+		r := admin.call(http.MethodPost, "/room/"+room+"/file", data)
+		wantCode(t, "upload", r, http.StatusCreated)
+		var up struct {
+			ID int64 `json:"id"`
+		}
+		r.json(t, &up)
+		return up.ID
+	}
+	first, second, elsewhere := upload("lobby", []byte("first image")), upload("lobby", []byte("second image")), upload("other", []byte("x"))
+	setImage := func(u *user, id int64) reply {
+		return u.call(http.MethodPut, "/room/lobby", jsonBody(map[string]any{"image": id}))
+	}
+	imageID := func() any {
+		var info map[string]any
+		member.call(http.MethodGet, "/room/lobby", nil).json(t, &info)
+		return info["image_id"]
+	}
+	if id := imageID(); id != nil {
+		t.Fatalf("image_id before one is set: %v", id)
+	}
+	wantCode(t, "image by a member", setImage(member, first), http.StatusForbidden)
+	wantCode(t, "image of another room", setImage(admin, elsewhere), http.StatusNotFound)
+	wantCode(t, "unknown image", setImage(admin, 999), http.StatusNotFound)
+	wantCode(t, "not a file id", admin.call(http.MethodPut, "/room/lobby", jsonBody(map[string]any{"image": "x"})), http.StatusBadRequest)
+	wantCode(t, "image", setImage(admin, first), http.StatusOK)
+	if id := imageID(); id != float64(first) {
+		t.Fatalf("image_id %v, want %d", id, first)
+	}
+	h.clock.Add(FileExpiry + time.Hour)
+	if got := member.call(http.MethodGet, "/room/lobby/file/"+itoa(first), nil); got.code != http.StatusOK || string(got.body) != "first image" {
+		t.Fatalf("the image after the file expiry: %d %q", got.code, got.body)
+	}
+	wantCode(t, "expired file as image", setImage(admin, second), http.StatusNotFound)
+	third := upload("lobby", []byte("third image"))
+	wantCode(t, "image replaced", admin.call(http.MethodPut, "/room/lobby", jsonBody(map[string]any{"image": third, "name": "Lobby"})), http.StatusOK)
+	if id := imageID(); id != float64(third) {
+		t.Fatalf("image_id %v, want %d", id, third)
+	}
+	h.clock.Add(FileExpiry - time.Hour)
+	wantCode(t, "old image before its expiry", member.call(http.MethodGet, "/room/lobby/file/"+itoa(first), nil), http.StatusOK)
+	h.clock.Add(2 * time.Hour)
+	wantCode(t, "old image after its expiry", member.call(http.MethodGet, "/room/lobby/file/"+itoa(first), nil), http.StatusNotFound)
+	wantCode(t, "the image", member.call(http.MethodGet, "/room/lobby/file/"+itoa(third), nil), http.StatusOK)
+}

@@ -52,36 +52,40 @@ type Post struct {
 	Files []int64
 }
 
+const (
+	qBumpSeq       = "UPDATE rooms SET message_sequence = message_sequence + 1 WHERE id = ? RETURNING message_sequence"
+	qInsertMessage = `INSERT INTO messages (room, user, posted, seqno, seqno_data, data, data_size, signature, whisper_to, whisper_mods)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+)
+
 // AddPost stores a post by u in r and returns it; it is durable when
-// AddPost returns.
+// AddPost returns (its COMMIT may be shared with other writes: group.go).
 func (s *Store) AddPost(ctx context.Context, r *Room, u *User, p Post, now time.Time) (*Message, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	var seq int64
-	if err := tx.QueryRowContext(ctx, "UPDATE rooms SET message_sequence = message_sequence + 1 WHERE id = ? RETURNING message_sequence", r.ID).Scan(&seq); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, ErrNoRoom
+	var m *Message
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var seq int64
+		if err := s.db.txQueryRow(ctx, tx, qBumpSeq, r.ID).Scan(&seq); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNoRoom
+			}
+			return err
 		}
+		var whisperTo *int64
+		m = &Message{SessionID: u.SessionID, Posted: unixf(now), Seqno: seq, Data: p.Data, Signature: p.Signature, WhisperMods: p.WhisperMods}
+		if p.WhisperTo != nil {
+			whisperTo = &p.WhisperTo.ID
+			m.WhisperTo = &p.WhisperTo.SessionID
+		}
+		if err := s.db.txQueryRow(ctx, tx, qInsertMessage,
+			r.ID, u.ID, m.Posted, seq, seq, unpad(p.Data), len(p.Data), p.Signature, whisperTo, p.WhisperMods).Scan(&m.ID); err != nil {
+			return err
+		}
+		return attachFiles(ctx, tx, r, u, m.ID, p.Files, now, FileExpiry)
+	})
+	if errors.Is(err, ErrNoRoom) {
 		return nil, err
 	}
-	var whisperTo *int64
-	m := &Message{SessionID: u.SessionID, Posted: unixf(now), Seqno: seq, Data: p.Data, Signature: p.Signature, WhisperMods: p.WhisperMods}
-	if p.WhisperTo != nil {
-		whisperTo = &p.WhisperTo.ID
-		m.WhisperTo = &p.WhisperTo.SessionID
-	}
-	if err := tx.QueryRowContext(ctx, `INSERT INTO messages (room, user, posted, seqno, seqno_data, data, data_size, signature, whisper_to, whisper_mods)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		r.ID, u.ID, m.Posted, seq, seq, unpad(p.Data), len(p.Data), p.Signature, whisperTo, p.WhisperMods).Scan(&m.ID); err != nil {
-		return nil, fmt.Errorf("add post: %w", err)
-	}
-	if err := attachFiles(ctx, tx, r, u, m.ID, p.Files, now, FileExpiry); err != nil {
-		return nil, fmt.Errorf("add post: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("add post: %w", err)
 	}
 	return m, nil
@@ -100,7 +104,7 @@ func author(ctx context.Context, tx *sql.Tx, r *Room, id int64) (int64, error) {
 
 func bumpSeq(ctx context.Context, tx *sql.Tx, r *Room) (int64, error) {
 	var seq int64
-	err := tx.QueryRowContext(ctx, "UPDATE rooms SET message_sequence = message_sequence + 1 WHERE id = ? RETURNING message_sequence", r.ID).Scan(&seq)
+	err := tx.QueryRowContext(ctx, qBumpSeq, r.ID).Scan(&seq)
 	return seq, err
 }
 

@@ -3,6 +3,7 @@ package community
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"time"
@@ -282,14 +283,33 @@ func (s *Server) updateRoom(c *call, r *Room, p Perms, _ []string) response {
 		}
 		desc = &d
 	}
+	var image *int64
+	if v, ok := body["image"]; ok {
+		// A file uploaded to this room becomes its image (image_id).
+		if json.Unmarshal(v, &image) != nil || image == nil {
+			return errResp(http.StatusBadRequest)
+		}
+	}
 	read, ok1 := optBool(body, "default_read")
 	write, ok2 := optBool(body, "default_write")
 	upload, ok3 := optBool(body, "default_upload")
-	if !ok1 || !ok2 || !ok3 || name == nil && desc == nil && read == nil && write == nil && upload == nil {
+	others := name != nil || desc != nil || read != nil || write != nil || upload != nil
+	if !ok1 || !ok2 || !ok3 || !others && image == nil {
 		return errResp(http.StatusBadRequest)
 	}
-	if err := s.store.UpdateRoom(c.ctx, r, name, desc, read, write, upload); err != nil {
-		return s.storeErr("update room", err)
+	if image != nil {
+		err := s.store.SetRoomImage(c.ctx, r, *image, c.now)
+		if errors.Is(err, ErrNoFile) {
+			return textResp(http.StatusNotFound, "No such file in this room")
+		}
+		if err != nil {
+			return s.storeErr("set room image", err)
+		}
+	}
+	if others {
+		if err := s.store.UpdateRoom(c.ctx, r, name, desc, read, write, upload); err != nil {
+			return s.storeErr("update room", err)
+		}
 	}
 	return jsonResp(http.StatusOK, map[string]any{})
 }
