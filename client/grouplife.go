@@ -404,12 +404,16 @@ func (c *Client) Leave(ctx context.Context, id key.SessionID) error {
 	return c.endGroup(ctx, og, store.GroupLeft)
 }
 
-// endGroup closes a group the user is no longer in.
+// endGroup closes a group the user is no longer in. The caller is often
+// the group's own poll loop, whose context the close cancels: the end is
+// recorded first, and on a context the close does not cancel (an
+// interrupted write left a closed group marked joined until a restart).
 func (c *Client) endGroup(ctx context.Context, og *openGroup, st store.GroupState) error {
-	c.closeGroup(og.row.ID)
+	ctx = context.WithoutCancel(ctx)
 	if err := c.db.SetGroupState(ctx, og.row.ID, st, c.nowMillis()); err != nil {
 		return err
 	}
+	c.closeGroup(og.row.ID)
 	og.mu.Lock()
 	og.row.State = st
 	row := *og.row

@@ -415,6 +415,9 @@ func (c *Client) loadAdminKey(ctx context.Context, gid key.SessionID, sk ed25519
 	if err == nil {
 		err = c.saveGroupLocked(ctx, og)
 	}
+	// The row is saved whole (with the secret): with the objects' dumps
+	// as they are now, not as they were when the group was opened.
+	og.row.KeysDump, og.row.InfoDump, og.row.MembersDump = og.g.Keys.Dump(), og.g.Info.Dump(), og.g.Members.Dump()
 	row := *og.row
 	og.mu.Unlock()
 	if err != nil {
