@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
@@ -50,9 +51,11 @@ type groupEngine struct {
 // held across a network request or a database transaction that takes
 // other locks.
 type openGroup struct {
-	mu  sync.Mutex
-	row *store.Group
-	g   *groups.Group
+	mu sync.Mutex
+	// push serialises pushGroup (taken before mu, never inside it).
+	push sync.Mutex
+	row  *store.Group
+	g    *groups.Group
 	// later holds messages no key opened yet (their key message may come
 	// in a later retrieve), also kept in the store (group_waiting): tried
 	// again after each new key until one opens them or they expire.
@@ -215,24 +218,31 @@ func (c *Client) saveGroupLocked(ctx context.Context, og *openGroup) error {
 // whatever keyMsg is, so that no member gets configs encrypted with a key
 // it cannot have. Obsolete config messages are deleted.
 func (c *Client) pushGroup(ctx context.Context, og *openGroup, keyMsg []byte) error {
-	if keyMsg == nil {
-		og.mu.Lock()
-		_, pending, ok := og.g.Keys.Pending()
-		og.mu.Unlock()
-		if ok {
-			keyMsg = pending
-		}
+	// One push at a time: two admin actions at once (a removal's rekey
+	// and a disband, say) must not push configs under a key whose message
+	// the other has not stored yet.
+	og.push.Lock()
+	defer og.push.Unlock()
+	og.mu.Lock()
+	_, pending, ok := og.g.Keys.Pending()
+	og.mu.Unlock()
+	var keyMsgs [][]byte
+	if ok {
+		keyMsgs = append(keyMsgs, pending)
+	}
+	if keyMsg != nil && !(ok && bytes.Equal(keyMsg, pending)) {
+		keyMsgs = append(keyMsgs, keyMsg)
 	}
 	sw := c.groupSwarmOf(og)
 	ts := c.nowMillis()
 	expiry := ts + ConfigTTL.Milliseconds()
-	if keyMsg != nil {
-		h, err := sw.store(ctx, storagerpc.NamespaceGroupKeys, keyMsg, ts, expiry)
+	for _, km := range keyMsgs {
+		h, err := sw.store(ctx, storagerpc.NamespaceGroupKeys, km, ts, expiry)
 		if err != nil {
 			return fmt.Errorf("client: group keys: %w", err)
 		}
 		og.mu.Lock()
-		_, err = og.g.LoadKeyMessage(h, keyMsg, ts)
+		_, err = og.g.LoadKeyMessage(h, km, ts)
 		if err == nil {
 			err = c.saveGroupLocked(ctx, og)
 		}
