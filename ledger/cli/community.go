@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -23,38 +22,13 @@ func CommunityCommand() *cobra.Command {
 }
 
 func (a *app) communityRoot() *cobra.Command {
-	c := &cobra.Command{
-		Use:   "community",
-		Short: "List a community server and its public rooms in the ledger, change or remove it",
-		Long: "A community server's operator lists it in the ledger so that clients find its public\n" +
-			"rooms without a central directory: its URL, its public key (X25519: join URLs, onion\n" +
-			"requests), the rooms to list, and its Ed25519 key, which signs the registration.\n" +
+	return a.serviceRoot("community", "List a community server and its public rooms in the ledger, change or remove it",
+		"A community server's operator lists it in the ledger so that clients find its public\n"+
+			"rooms without a central directory: its URL, its public key (X25519: join URLs, onion\n"+
+			"requests), the rooms to list, and its Ed25519 key, which signs the registration.\n"+
 			"The operator must run a funded service node: one community server per funded node.",
-		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
-			a.out = cmd.OutOrStdout()
-			if a.node == "" {
-				a.node = a.getenv("SOTTO_LEDGER")
-			}
-			if a.node == "" {
-				a.node = DefaultNode
-			}
-		},
-	}
-	pf := c.PersistentFlags()
-	pf.StringVar(&a.node, "node", "", "ledger node RPC address (default $SOTTO_LEDGER or "+DefaultNode+")")
-	pf.BoolVar(&a.json, "json", false, "print JSON for scripts")
-	pf.DurationVar(&a.timeout, "timeout", time.Minute, "how long to wait for the ledger")
-	c.AddCommand(a.communitySetCmd(state.TypeCommunityRegister), a.communitySetCmd(state.TypeCommunityUpdate),
+		a.communitySetCmd(state.TypeCommunityRegister), a.communitySetCmd(state.TypeCommunityUpdate),
 		a.communityRemoveCmd(), a.communityListCmd())
-	for _, sub := range c.Commands() {
-		if run := sub.RunE; run != nil {
-			sub.RunE = func(cmd *cobra.Command, args []string) error {
-				defer a.closeClients()
-				return run(cmd, args)
-			}
-		}
-	}
-	return c
 }
 
 // communitySetCmd is `register` (t TypeCommunityRegister) or `update`.

@@ -22,37 +22,12 @@ func FileServerCommand() *cobra.Command {
 }
 
 func (a *app) fileServerRoot() *cobra.Command {
-	c := &cobra.Command{
-		Use:   "fileserver",
-		Short: "List an attachment file server in the ledger, change or remove it",
-		Long: "A file server's operator lists it in the ledger so that clients find it: its URL, its\n" +
-			"X25519 key (onion requests to it) and its Ed25519 key, which signs the registration.\n" +
+	return a.serviceRoot("fileserver", "List an attachment file server in the ledger, change or remove it",
+		"A file server's operator lists it in the ledger so that clients find it: its URL, its\n"+
+			"X25519 key (onion requests to it) and its Ed25519 key, which signs the registration.\n"+
 			"The operator must run a funded service node: one file server per funded node.",
-		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
-			a.out = cmd.OutOrStdout()
-			if a.node == "" {
-				a.node = a.getenv("SOTTO_LEDGER")
-			}
-			if a.node == "" {
-				a.node = DefaultNode
-			}
-		},
-	}
-	pf := c.PersistentFlags()
-	pf.StringVar(&a.node, "node", "", "ledger node RPC address (default $SOTTO_LEDGER or "+DefaultNode+")")
-	pf.BoolVar(&a.json, "json", false, "print JSON for scripts")
-	pf.DurationVar(&a.timeout, "timeout", time.Minute, "how long to wait for the ledger")
-	c.AddCommand(a.fileServerSetCmd(state.TypeFileServerRegister), a.fileServerSetCmd(state.TypeFileServerUpdate),
+		a.fileServerSetCmd(state.TypeFileServerRegister), a.fileServerSetCmd(state.TypeFileServerUpdate),
 		a.fileServerRemoveCmd(), a.fileServerListCmd())
-	for _, sub := range c.Commands() {
-		if run := sub.RunE; run != nil {
-			sub.RunE = func(cmd *cobra.Command, args []string) error {
-				defer a.closeClients()
-				return run(cmd, args)
-			}
-		}
-	}
-	return c
 }
 
 // fileServerSetCmd is `register` (t TypeFileServerRegister) or `update`.
@@ -189,4 +164,36 @@ func (a *app) fileServerListCmd() *cobra.Command {
 			return a.print(l, lines...)
 		},
 	}
+}
+
+// serviceRoot is the root of a service's ledger commands (fileserver,
+// community): the ledger commands' --node, --json and --timeout, and the
+// ledger clients closed after each subcommand.
+func (a *app) serviceRoot(use, short, long string, subs ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{
+		Use: use, Short: short, Long: long,
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			a.out = cmd.OutOrStdout()
+			if a.node == "" {
+				a.node = a.getenv("SOTTO_LEDGER")
+			}
+			if a.node == "" {
+				a.node = DefaultNode
+			}
+		},
+	}
+	pf := c.PersistentFlags()
+	pf.StringVar(&a.node, "node", "", "ledger node RPC address (default $SOTTO_LEDGER or "+DefaultNode+")")
+	pf.BoolVar(&a.json, "json", false, "print JSON for scripts")
+	pf.DurationVar(&a.timeout, "timeout", time.Minute, "how long to wait for the ledger")
+	c.AddCommand(subs...)
+	for _, sub := range c.Commands() {
+		if run := sub.RunE; run != nil {
+			sub.RunE = func(cmd *cobra.Command, args []string) error {
+				defer a.closeClients()
+				return run(cmd, args)
+			}
+		}
+	}
+	return c
 }
