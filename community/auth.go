@@ -2,14 +2,14 @@ package community
 
 import (
 	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/hex"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
-	"filippo.io/edwards25519"
+	"sotto.dev/internal/serverauth"
+
 	"golang.org/x/crypto/blake2b"
 
 	"sotto.dev/key"
@@ -76,14 +76,14 @@ func verifyAuth(h http.Header, req authRequest, serverPK [32]byte, now time.Time
 	default:
 		return signer{}, false, &authError{http.StatusBadRequest, "Invalid authentication: X-SOGS-Pubkey must be 00-, 15- or 25- prefixed"}
 	}
-	if !validPoint(pkb[1:]) {
+	if !serverauth.ValidPoint(pkb[1:]) {
 		return signer{}, false, &authError{http.StatusBadRequest, "Invalid authentication: given X-SOGS-Pubkey is not a valid Ed25519 pubkey"}
 	}
-	nb, err := decodeHexOrBase64(nonce, 16)
+	nb, err := serverauth.DecodeHexOrBase64(nonce, 16)
 	if err != nil {
 		return signer{}, false, &authError{http.StatusBadRequest, "Invalid authentication: X-SOGS-Nonce must be 16 bytes (encoded as base64 or hex)"}
 	}
-	sb, err := decodeHexOrBase64(sig, ed25519.SignatureSize)
+	sb, err := serverauth.DecodeHexOrBase64(sig, ed25519.SignatureSize)
 	if err != nil {
 		return signer{}, false, &authError{http.StatusBadRequest, "Invalid authentication: X-SOGS-Signature is not base64[88]"}
 	}
@@ -123,36 +123,6 @@ func parseTimestamp(s string) (int64, error) {
 		return 0, strconv.ErrSyntax
 	}
 	return strconv.ParseInt(s, 10, 64)
-}
-
-// decodeHexOrBase64 decodes s as exactly size bytes written in hex or in
-// standard base64, padded or not (pysogs utils.decode_hex_or_b64).
-func decodeHexOrBase64(s string, size int) ([]byte, error) {
-	if len(s) == 2*size {
-		return hex.DecodeString(s)
-	}
-	enc := base64.StdEncoding
-	if len(s)%4 != 0 {
-		enc = base64.RawStdEncoding
-	}
-	b, err := enc.Strict().DecodeString(s)
-	if err != nil {
-		return nil, err
-	}
-	if len(b) != size {
-		return nil, base64.CorruptInputError(len(s))
-	}
-	return b, nil
-}
-
-// validPoint reports whether b encodes an Ed25519 point of large order, as
-// libsodium's crypto_core_ed25519_is_valid_point requires.
-func validPoint(b []byte) bool {
-	p, err := new(edwards25519.Point).SetBytes(b)
-	if err != nil {
-		return false
-	}
-	return new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) != 1
 }
 
 type nonceResult int

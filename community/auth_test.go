@@ -2,7 +2,6 @@ package community
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"net"
@@ -174,20 +173,6 @@ func TestNonceCache(t *testing.T) {
 	later := now.Add(authWindow + 2*time.Hour)
 	if got := c.use([16]byte{3}, later.Unix(), later); got != nonceFresh || c.n != 1 {
 		t.Fatalf("after expiry: %v, %d held", got, c.n)
-	}
-}
-
-func TestDecodeHexOrBase64(t *testing.T) {
-	n := []byte("0123456789abcdef")
-	for _, s := range []string{hex.EncodeToString(n), base64.StdEncoding.EncodeToString(n), base64.RawStdEncoding.EncodeToString(n)} {
-		if b, err := decodeHexOrBase64(s, 16); err != nil || string(b) != string(n) {
-			t.Errorf("%q: %x, %v", s, b, err)
-		}
-	}
-	for _, s := range []string{"", "AAAA", hex.EncodeToString(n)[:30] + "zz", base64.URLEncoding.EncodeToString([]byte{0xfb, 0xff, 0xbf, 0xfb, 0xff, 0xbf, 0xfb, 0xff, 0xbf, 0xfb, 0xff, 0xbf, 0xfb, 0xff, 0xbf, 0xff})} {
-		if _, err := decodeHexOrBase64(s, 16); err == nil {
-			t.Errorf("%q decoded", s)
-		}
 	}
 }
 

@@ -2,13 +2,12 @@ package fileserver
 
 import (
 	"crypto/ed25519"
-	"encoding/base64"
-	"encoding/hex"
 	"net/http"
 	"strconv"
 	"time"
 
-	"filippo.io/edwards25519"
+	"sotto.dev/internal/serverauth"
+
 	"golang.org/x/crypto/blake2b"
 
 	"sotto.dev/key"
@@ -43,17 +42,17 @@ func checkVersionAuth(h http.Header, method, path, rawQuery string, body []byte,
 	case 1, 2:
 		return key.BlindedID{}, false, &authError{http.StatusBadRequest, "Invalid authentication: one or more X-FS-* auth headers is missing"}
 	}
-	pkb, derr := decodeHexOrBase64(pk, 33)
+	pkb, derr := serverauth.DecodeHexOrBase64(pk, 33)
 	if derr != nil {
 		return key.BlindedID{}, false, &authError{http.StatusBadRequest, "Invalid authentication: X-FS-Pubkey is not a valid 66-hex digit id"}
 	}
 	if key.Prefix(pkb[0]) != key.PrefixVersion {
 		return key.BlindedID{}, false, &authError{http.StatusBadRequest, "Invalid authentication: X-FS-Pubkey must be 07- prefixed"}
 	}
-	if !validPoint(pkb[1:]) {
+	if !serverauth.ValidPoint(pkb[1:]) {
 		return key.BlindedID{}, false, &authError{http.StatusBadRequest, "Invalid authentication: given X-FS-Pubkey is not a valid Ed25519 pubkey"}
 	}
-	sigb, derr := decodeHexOrBase64(sig, ed25519.SignatureSize)
+	sigb, derr := serverauth.DecodeHexOrBase64(sig, ed25519.SignatureSize)
 	if derr != nil {
 		return key.BlindedID{}, false, &authError{http.StatusBadRequest, "Invalid authentication: X-FS-Signature is not base64[86]"}
 	}
@@ -78,34 +77,4 @@ func checkVersionAuth(h http.Header, method, path, rawQuery string, body []byte,
 		return key.BlindedID{}, false, &authError{http.StatusUnauthorized, "Invalid authentication: X-FS-Signature verification failed"}
 	}
 	return key.NewBlindedID(key.PrefixVersion, [32]byte(pkb[1:])), true, nil
-}
-
-// decodeHexOrBase64 decodes s as exactly size bytes written in hex or in
-// standard base64 (padded or not).
-func decodeHexOrBase64(s string, size int) ([]byte, error) {
-	if len(s) == 2*size {
-		return hex.DecodeString(s)
-	}
-	enc := base64.StdEncoding
-	if len(s)%4 != 0 {
-		enc = base64.RawStdEncoding
-	}
-	b, err := enc.Strict().DecodeString(s)
-	if err != nil {
-		return nil, err
-	}
-	if len(b) != size {
-		return nil, base64.CorruptInputError(len(s))
-	}
-	return b, nil
-}
-
-// validPoint reports whether b encodes an Ed25519 point of large order, as
-// libsodium's crypto_core_ed25519_is_valid_point requires.
-func validPoint(b []byte) bool {
-	p, err := new(edwards25519.Point).SetBytes(b)
-	if err != nil {
-		return false
-	}
-	return new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) != 1
 }

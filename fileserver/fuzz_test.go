@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"sotto.dev/internal/serverauth"
+
 	"sotto.dev/attachment"
 )
 
@@ -150,20 +152,6 @@ func FuzzVersionAuth(f *testing.F) {
 }
 
 func mustDecode(s string) []byte {
-	b, _ := decodeHexOrBase64(s, 33)
+	b, _ := serverauth.DecodeHexOrBase64(s, 33)
 	return b
-}
-
-func FuzzDecodeHexOrBase64(f *testing.F) {
-	f.Add("07"+strings.Repeat("00", 32), 33)
-	f.Add(strings.Repeat("A", 44), 33)
-	f.Fuzz(func(t *testing.T, s string, size int) {
-		if size < 0 || size > 128 {
-			return
-		}
-		b, err := decodeHexOrBase64(s, size)
-		if err == nil && len(b) != size {
-			t.Fatalf("%q: %d bytes, want %d", s, len(b), size)
-		}
-	})
 }
