@@ -585,29 +585,17 @@ func (c *Client) UploadGroupPicture(ctx context.Context, id key.SessionID, path 
 	if _, err := og.adminKey(); err != nil {
 		return err
 	}
-	data, err := readPicture(path)
-	if err != nil {
-		return err
-	}
 	var seed attachment.Seed
 	if _, err := crand.Read(seed[:]); err != nil {
 		return err
 	}
 	defer seed.Wipe()
-	sealed, k, err := attachment.Seal(&seed, attachment.DomainProfilePicture, data)
+	up, err := c.uploadPicture(ctx, path, &seed)
 	if err != nil {
 		return err
 	}
-	defer k.Wipe()
-	fs, err := c.PickFileServer(ctx)
-	if err != nil {
-		return err
-	}
-	u, _, err := c.net.upload(ctx, fs, sealed, true)
-	if err != nil {
-		return err
-	}
-	return c.SetGroupPicture(ctx, id, u.String(), k[:])
+	defer up.key.Wipe()
+	return c.SetGroupPicture(ctx, id, up.url, up.key[:])
 }
 
 // Members lists the members of a group the user is in, ordered by ID.

@@ -60,38 +60,57 @@ func (c *Client) picturesDir() string { return filepath.Join(c.cfg.Home, Picture
 // UploadProfilePicture encrypts the image at path, uploads it and makes it
 // our profile picture.
 func (c *Client) UploadProfilePicture(ctx context.Context, path string) error {
-	if c.net == nil {
-		return ErrNoNetwork
-	}
-	data, err := readPicture(path)
-	if err != nil {
-		return err
-	}
 	seed := attachment.Seed(c.keys.Seed32())
 	defer seed.Wipe()
-	sealed, k, err := attachment.Seal(&seed, attachment.DomainProfilePicture, data)
+	up, err := c.uploadPicture(ctx, path, &seed)
 	if err != nil {
 		return err
 	}
-	defer k.Wipe()
-	fs, err := c.PickFileServer(ctx)
-	if err != nil {
-		return err
-	}
-	u, exp, err := c.net.upload(ctx, fs, sealed, true)
-	if err != nil {
-		return err
-	}
+	defer up.key.Wipe()
 	if err := os.MkdirAll(c.picturesDir(), 0o700); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(c.picturesDir(), ourPictureFile), sealed, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(c.picturesDir(), ourPictureFile), up.sealed, 0o600); err != nil {
 		return err
 	}
-	if err := c.recordUpload(ctx, u.String(), exp); err != nil {
+	if err := c.recordUpload(ctx, up.url, up.expiry); err != nil {
 		return err
 	}
-	return c.SetProfilePicture(ctx, u.String(), k[:])
+	return c.SetProfilePicture(ctx, up.url, up.key[:])
+}
+
+// pictureUpload is a picture sealed and on a file server.
+type pictureUpload struct {
+	sealed []byte
+	url    string
+	expiry time.Time
+	key    attachment.Key
+}
+
+// uploadPicture reads the image at path, seals it as a profile picture
+// (ours or a group's) from seed and uploads it. The caller wipes the key.
+func (c *Client) uploadPicture(ctx context.Context, path string, seed *attachment.Seed) (pictureUpload, error) {
+	if c.net == nil {
+		return pictureUpload{}, ErrNoNetwork
+	}
+	data, err := readPicture(path)
+	if err != nil {
+		return pictureUpload{}, err
+	}
+	sealed, k, err := attachment.Seal(seed, attachment.DomainProfilePicture, data)
+	if err != nil {
+		return pictureUpload{}, err
+	}
+	fs, err := c.PickFileServer(ctx)
+	if err == nil {
+		var u *attachment.URL
+		var exp time.Time
+		if u, exp, err = c.net.upload(ctx, fs, sealed, true); err == nil {
+			return pictureUpload{sealed: sealed, url: u.String(), expiry: exp, key: k}, nil
+		}
+	}
+	k.Wipe()
+	return pictureUpload{}, err
 }
 
 // readPicture reads the image at path: a PNG, JPEG or GIF of at most
