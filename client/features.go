@@ -128,15 +128,9 @@ func (c *Client) Unsend(ctx context.Context, peer key.SessionID, msgID int64) (*
 	}
 	var out *store.Message
 	err := c.db.Update(ctx, func(tx *store.Tx) error {
-		m, err := tx.Message(ctx, msgID)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && m.Conversation != peer) {
-			return ErrNoMessage
-		}
+		m, err := c.ownMessage(ctx, tx, peer, msgID)
 		if err != nil {
 			return err
-		}
-		if m.Author != c.self {
-			return ErrNotOurs
 		}
 		if m.Unsent {
 			out = m
@@ -173,6 +167,22 @@ func (c *Client) Unsend(ctx context.Context, peer key.SessionID, msgID int64) (*
 	c.emit(Event{Kind: EventUnsent, Conversation: peer, Message: out})
 	kick(c.kickOutbox)
 	return out, nil
+}
+
+// ownMessage returns message msgID of conversation conv if the user
+// wrote it: ErrNoMessage or ErrNotOurs otherwise.
+func (c *Client) ownMessage(ctx context.Context, tx *store.Tx, conv key.SessionID, msgID int64) (*store.Message, error) {
+	m, err := tx.Message(ctx, msgID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && m.Conversation != conv) {
+		return nil, ErrNoMessage
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m.Author != c.self {
+		return nil, ErrNotOurs
+	}
+	return m, nil
 }
 
 // React adds (or with remove, removes) our emoji reaction to message

@@ -241,15 +241,9 @@ func (c *Client) unsendGroup(ctx context.Context, gid key.SessionID, msgID int64
 	var out *store.Message
 	var hash string
 	err = c.db.Update(ctx, func(tx *store.Tx) error {
-		m, err := tx.Message(ctx, msgID)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && m.Conversation != gid) {
-			return ErrNoMessage
-		}
+		m, err := c.ownMessage(ctx, tx, gid, msgID)
 		if err != nil {
 			return err
-		}
-		if m.Author != c.self {
-			return ErrNotOurs
 		}
 		if m.Unsent {
 			out = m
