@@ -92,6 +92,8 @@ type Client struct {
 
 	grp groupEngine // closed groups (groups.go)
 
+	unblinded sync.Map // community server URL → bool: it takes no blinded IDs (community.go)
+
 	serving   atomic.Bool
 	closeOnce sync.Once
 }

@@ -33,7 +33,10 @@ import (
 // goes to the community server as an onion v4 request through the
 // client's paths (as file server requests do), signed with the SOGS
 // headers of the user's 15-blinded key for that server, so that the
-// server never sees the Session ID or the user's address.
+// server never sees the Session ID or the user's address. A server whose
+// capabilities lack "blind" is signed for with the account's own key
+// (X-SOGS-Pubkey 00…), as Session clients do there: that server learns
+// the Session ID.
 
 // Room names a community room: the server's base URL, the room token and
 // the server's X25519 key.
@@ -47,10 +50,6 @@ type Room struct {
 func (r Room) URL() string {
 	return r.Server + "/" + r.Token + "?public_key=" + hex.EncodeToString(r.PubKey[:])
 }
-
-// ErrNoBlinding is returned by JoinCommunity for a server that does not
-// take blinded IDs (no "blind" capability).
-var ErrNoBlinding = errors.New("client: community server does not support blinded IDs")
 
 // ErrNotJoined is returned for a room the user has not joined.
 var ErrNotJoined = errors.New("client: community room not joined")
@@ -139,8 +138,8 @@ func (c *Client) serverKey(ctx context.Context, server string) ([32]byte, bool) 
 	return [32]byte{}, false
 }
 
-// CommunityID is the ID the user shows on the server with key pk: its
-// 15-blinded ID.
+// CommunityID is the user's 15-blinded ID for the server with key pk,
+// the ID a blinded room shows (RoomUserID is the one a given room shows).
 func (c *Client) CommunityID(pk [32]byte) (key.BlindedID, error) {
 	kp, err := c.keys.Blind15(pk)
 	if err != nil {
@@ -149,37 +148,49 @@ func (c *Client) CommunityID(pk [32]byte) (key.BlindedID, error) {
 	return kp.ID(), nil
 }
 
+// RoomUserID is the ID the room shows for the user: the 15-blinded ID,
+// or in a room of a server without blinding 00 and the account's Ed25519
+// key, as this client signs there.
+func (c *Client) RoomUserID(cm *store.Community) (string, error) {
+	if cm.Unblinded {
+		return key.NewSessionID(key.PrefixUnblinded, c.keys.Ed25519Public()).String(), nil
+	}
+	id, err := c.CommunityID(cm.PubKey)
+	if err != nil {
+		return "", err
+	}
+	return id.String(), nil
+}
+
+// unblindedServer reports whether server takes no blinded IDs, as found
+// when a room of it was joined.
+func (c *Client) unblindedServer(ctx context.Context, server string) bool {
+	if v, ok := c.unblinded.Load(server); ok {
+		return v.(bool)
+	}
+	list, err := c.db.Communities(ctx)
+	if err != nil {
+		return false
+	}
+	for _, cm := range list {
+		if cm.Server == server {
+			c.unblinded.Store(server, cm.Unblinded)
+			return cm.Unblinded
+		}
+	}
+	return false
+}
+
 // sogs sends one signed request to the community server (path escaped,
 // with its query) and decodes a 2xx JSON answer into out (when not nil).
 func (c *Client) sogs(ctx context.Context, server string, pk [32]byte, method, path string, body []byte, out any) error {
-	if c.net == nil {
-		return ErrNoNetwork
-	}
-	dest, prefix, err := serverDest(server, key.OnionPublic(pk))
-	if err != nil {
-		return err
-	}
-	var nonce [16]byte
-	rand.Read(nonce[:])
-	// The signature covers the URL-decoded path (§5.4); the request
-	// carries it escaped.
-	signed, err := url.PathUnescape(path)
-	if err != nil {
-		return fmt.Errorf("client: community: path %q: %w", path, err)
-	}
-	h, err := sessionproto.SOGSHeaders(c.keys, pk, c.now().Unix(), nonce, method, signed, body, sessionproto.SOGSOptions{})
-	if err != nil {
-		return err
-	}
+	var h map[string]string
 	if len(body) > 0 {
-		h["Content-Type"] = "application/json"
+		h = map[string]string{"Content-Type": "application/json"}
 	}
-	r, err := c.net.serverCall(ctx, dest, onion.V4RequestInfo{Method: method, Endpoint: prefix + path, Headers: h}, body)
+	r, err := c.sogsRaw(ctx, server, pk, method, path, body, h)
 	if err != nil {
 		return err
-	}
-	if r.Code < 200 || r.Code > 299 {
-		return &CommunityError{Op: method + " " + strings.SplitN(path, "?", 2)[0], Status: r.Code, Body: string(r.Body)}
 	}
 	if out != nil {
 		if err := json.Unmarshal(r.Body, out); err != nil {
@@ -189,21 +200,74 @@ func (c *Client) sogs(ctx context.Context, server string, pk [32]byte, method, p
 	return nil
 }
 
-// RoomInfo is a room as the server describes it.
+// sogsRaw sends one signed request with the extra headers h and returns
+// a 2xx answer as it came (a CommunityError otherwise).
+func (c *Client) sogsRaw(ctx context.Context, server string, pk [32]byte, method, path string, body []byte, h map[string]string) (onion.V4Response, error) {
+	if c.net == nil {
+		return onion.V4Response{}, ErrNoNetwork
+	}
+	dest, prefix, err := serverDest(server, key.OnionPublic(pk))
+	if err != nil {
+		return onion.V4Response{}, err
+	}
+	var nonce [16]byte
+	rand.Read(nonce[:])
+	// The signature covers the URL-decoded path (§5.4); the request
+	// carries it escaped.
+	signed, err := url.PathUnescape(path)
+	if err != nil {
+		return onion.V4Response{}, fmt.Errorf("client: community: path %q: %w", path, err)
+	}
+	opts := sessionproto.SOGSOptions{Unblinded: c.unblindedServer(ctx, server)}
+	auth, err := sessionproto.SOGSHeaders(c.keys, pk, c.now().Unix(), nonce, method, signed, body, opts)
+	if err != nil {
+		return onion.V4Response{}, err
+	}
+	for k, v := range h {
+		auth[k] = v
+	}
+	r, err := c.net.serverCall(ctx, dest, onion.V4RequestInfo{Method: method, Endpoint: prefix + path, Headers: auth}, body)
+	if err != nil {
+		return onion.V4Response{}, err
+	}
+	if r.Code < 200 || r.Code > 299 {
+		return onion.V4Response{}, &CommunityError{Op: method + " " + strings.SplitN(path, "?", 2)[0], Status: r.Code, Body: string(r.Body)}
+	}
+	return r, nil
+}
+
+// RoomInfo is a room as the server describes it (GET /room/<token>; the
+// hidden staff and the defaults only to its moderators).
 type RoomInfo struct {
-	Token           string   `json:"token"`
-	Name            string   `json:"name"`
-	Description     string   `json:"description,omitempty"`
-	ActiveUsers     int64    `json:"active_users"`
-	InfoUpdates     int64    `json:"info_updates"`
-	MessageSequence int64    `json:"message_sequence"`
-	Read            bool     `json:"read"`
-	Write           bool     `json:"write"`
-	Upload          bool     `json:"upload"`
-	Moderator       bool     `json:"moderator,omitempty"`
-	Admin           bool     `json:"admin,omitempty"`
-	Moderators      []string `json:"moderators,omitempty"`
-	Admins          []string `json:"admins,omitempty"`
+	Token            string       `json:"token"`
+	Name             string       `json:"name"`
+	Description      string       `json:"description,omitempty"`
+	ActiveUsers      int64        `json:"active_users"`
+	InfoUpdates      int64        `json:"info_updates"`
+	MessageSequence  int64        `json:"message_sequence"`
+	Read             bool         `json:"read"`
+	Write            bool         `json:"write"`
+	Upload           bool         `json:"upload"`
+	Moderator        bool         `json:"moderator,omitempty"`
+	Admin            bool         `json:"admin,omitempty"`
+	GlobalModerator  bool         `json:"global_moderator,omitempty"`
+	GlobalAdmin      bool         `json:"global_admin,omitempty"`
+	Moderators       []string     `json:"moderators,omitempty"`
+	Admins           []string     `json:"admins,omitempty"`
+	HiddenModerators []string     `json:"hidden_moderators,omitempty"`
+	HiddenAdmins     []string     `json:"hidden_admins,omitempty"`
+	DefaultRead      *bool        `json:"default_read,omitempty"`
+	DefaultWrite     *bool        `json:"default_write,omitempty"`
+	DefaultUpload    *bool        `json:"default_upload,omitempty"`
+	ImageID          *int64       `json:"image_id,omitempty"`
+	Pinned           []PinnedPost `json:"pinned_messages,omitempty"`
+}
+
+// PinnedPost is a pinned post of a room.
+type PinnedPost struct {
+	ID       int64   `json:"id"`
+	PinnedAt float64 `json:"pinned_at"`
+	PinnedBy string  `json:"pinned_by"`
 }
 
 // CommunityRooms lists the rooms of server (a URL with ?public_key=, or
@@ -226,8 +290,9 @@ func (c *Client) CommunityRooms(ctx context.Context, server string) ([]RoomInfo,
 }
 
 // JoinCommunity joins the room at u (a join URL, or <server>/<room> of a
-// server whose key is known): it checks that the server takes blinded
-// IDs, asks it for the room, then stores it (and records it in the
+// server whose key is known): it asks the server whether it takes
+// blinded IDs (else the client signs there with its own key, as Session
+// does), asks it for the room, then stores it (and records it in the
 // user-groups object). Joining a joined room again refreshes its name.
 func (c *Client) JoinCommunity(ctx context.Context, u string) (*store.Community, error) {
 	r, hasKey, err := ParseRoom(u)
@@ -239,22 +304,23 @@ func (c *Client) JoinCommunity(ctx context.Context, u string) (*store.Community,
 			return nil, fmt.Errorf("client: community server %s: no key known; use the join URL with ?public_key=", r.Server)
 		}
 	}
-	// A server without blinding would want the Session ID itself:
-	// refused, where Session would sign unblinded.
+	// The capabilities are asked with the blinded key, which every
+	// server takes; a server without "blind" wants unblinded requests
+	// (session-desktop roomHasBlindEnabled), and gets them from here on.
 	var caps struct {
 		Capabilities []string `json:"capabilities"`
 	}
 	if err := c.sogs(ctx, r.Server, r.PubKey, http.MethodGet, "/capabilities", nil, &caps); err != nil {
 		return nil, err
 	}
-	if !slices.Contains(caps.Capabilities, "blind") {
-		return nil, fmt.Errorf("%w: %s", ErrNoBlinding, r.Server)
-	}
+	unblinded := !slices.Contains(caps.Capabilities, "blind")
+	c.unblinded.Store(r.Server, unblinded)
 	var info RoomInfo
 	if err := c.sogs(ctx, r.Server, r.PubKey, http.MethodGet, "/room/"+r.Token, nil, &info); err != nil {
 		return nil, err
 	}
-	cm := &store.Community{Server: r.Server, Room: r.Token, PubKey: r.PubKey, Name: info.Name, Info: info.InfoUpdates, JoinedAt: c.nowMillis()}
+	cm := &store.Community{Server: r.Server, Room: r.Token, PubKey: r.PubKey, Name: info.Name, Info: info.InfoUpdates, JoinedAt: c.nowMillis(),
+		Unblinded: unblinded}
 	if err := c.db.SaveCommunity(ctx, cm); err != nil {
 		return nil, err
 	}
@@ -284,17 +350,26 @@ func (c *Client) Communities(ctx context.Context) ([]*store.Community, error) {
 type PostOptions struct {
 	// Quote is the server ID of a post of the room to reply to.
 	Quote *int64
+	// Files are uploaded to the room's file endpoint and attached.
+	Files []OutgoingFile
+	// WhisperTo makes the post a whisper to this user (an ID as the room
+	// shows it), WhisperMods one to the room's moderators; moderators
+	// only (the server answers 403 to others).
+	WhisperTo   string
+	WhisperMods bool
 }
 
 // PostToRoom posts body in the room: a Content with a VisibleMessage,
 // padded as libsession pads it and signed with the 15-blinded key
-// (spec §5.5). It returns the post's server ID.
+// (spec §5.5), or with XEdDSA by the account's X25519 key in a room
+// without blinding, as Session desktop signs there. It returns the
+// post's server ID.
 func (c *Client) PostToRoom(ctx context.Context, room, body string, opt PostOptions) (int64, error) {
 	cm, err := c.room(ctx, room)
 	if err != nil {
 		return 0, err
 	}
-	if strings.TrimSpace(body) == "" {
+	if strings.TrimSpace(body) == "" && len(opt.Files) == 0 {
 		return 0, ErrEmptyMessage
 	}
 	if len(body) > MaxBodyLen {
@@ -303,8 +378,27 @@ func (c *Client) PostToRoom(ctx context.Context, room, body string, opt PostOpti
 	if !utf8.ValidString(body) {
 		return 0, errors.New("client: message is not valid UTF-8")
 	}
+	if opt.WhisperTo != "" {
+		if err := checkUserID(opt.WhisperTo); err != nil {
+			return 0, err
+		}
+	}
 	sentAt := c.nextTimestamp()
-	dm := &wire.DataMessage{Body: proto.String(body), Timestamp: proto.Uint64(uint64(sentAt))}
+	dm := &wire.DataMessage{Timestamp: proto.Uint64(uint64(sentAt))}
+	if body != "" {
+		dm.Body = proto.String(body)
+	}
+	var fileIDs []int64
+	if len(opt.Files) > 0 {
+		ptrs, err := c.uploadRoomFiles(ctx, cm, opt.Files)
+		if err != nil {
+			return 0, err
+		}
+		for _, p := range ptrs {
+			fileIDs = append(fileIDs, int64(p.GetId()))
+		}
+		dm.Attachments = ptrs
+	}
 	if err := c.db.Update(ctx, func(tx *store.Tx) error { return c.decorate(ctx, tx, dm) }); err != nil {
 		return 0, err
 	}
@@ -320,14 +414,18 @@ func (c *Client) PostToRoom(ctx context.Context, room, body string, opt PostOpti
 		return 0, err
 	}
 	data := sessionproto.Pad(raw)
-	sig, err := c.keys.Blind15Sign(cm.PubKey, data, identity.NonceSK64)
+	sig, err := c.signPost(cm, data)
 	if err != nil {
 		return 0, err
 	}
-	req, _ := json.Marshal(map[string]string{
-		"data":      base64.StdEncoding.EncodeToString(data),
-		"signature": base64.StdEncoding.EncodeToString(sig[:]),
-	})
+	post := postRequest{
+		Data:        base64.StdEncoding.EncodeToString(data),
+		Signature:   base64.StdEncoding.EncodeToString(sig[:]),
+		WhisperTo:   opt.WhisperTo,
+		WhisperMods: opt.WhisperMods,
+		Files:       fileIDs,
+	}
+	req, _ := json.Marshal(post)
 	var m roomMessage
 	if err := c.sogs(ctx, cm.Server, cm.PubKey, http.MethodPost, "/room/"+cm.Room+"/message", req, &m); err != nil {
 		return 0, err
@@ -335,16 +433,40 @@ func (c *Client) PostToRoom(ctx context.Context, room, body string, opt PostOpti
 	return m.ID, nil
 }
 
+// postRequest is the body of POST /room/<token>/message (spec §5.5).
+type postRequest struct {
+	Data        string  `json:"data"`
+	Signature   string  `json:"signature"`
+	WhisperTo   string  `json:"whisper_to,omitempty"`
+	WhisperMods bool    `json:"whisper_mods,omitempty"`
+	Files       []int64 `json:"files,omitempty"`
+}
+
+// signPost signs a post's data as the room's author: with the 15-blinded
+// key, or in a room without blinding with XEdDSA by the X25519 key
+// (session-protocol.md §5.5: desktop's curve25519-js sign; verified
+// against the sign-0 Ed25519 form of the X25519 key, §10.11).
+func (c *Client) signPost(cm *store.Community, data []byte) ([64]byte, error) {
+	if !cm.Unblinded {
+		return c.keys.Blind15Sign(cm.PubKey, data, identity.NonceSK64)
+	}
+	x := c.keys.X25519Private()
+	defer clear(x[:])
+	return identity.XEd25519Sign(&x, data, rand.Reader)
+}
+
 // roomMessage is an item of messages/since (spec §5.5).
 type roomMessage struct {
-	ID        int64           `json:"id"`
-	SessionID string          `json:"session_id"`
-	Posted    float64         `json:"posted"`
-	Seqno     int64           `json:"seqno"`
-	Data      *string         `json:"data"`
-	Signature string          `json:"signature"`
-	Deleted   bool            `json:"deleted"`
-	Reactions json.RawMessage `json:"reactions"`
+	ID          int64           `json:"id"`
+	SessionID   string          `json:"session_id"`
+	Posted      float64         `json:"posted"`
+	Seqno       int64           `json:"seqno"`
+	Data        *string         `json:"data"`
+	Signature   string          `json:"signature"`
+	Deleted     bool            `json:"deleted"`
+	Reactions   json.RawMessage `json:"reactions"`
+	WhisperMods bool            `json:"whisper_mods"`
+	WhisperTo   *string         `json:"whisper_to"`
 }
 
 // fetchPost is a post of the room from the store, or else the server.
@@ -374,7 +496,10 @@ func (c *Client) fetchPost(ctx context.Context, cm *store.Community, id int64) (
 // or not a post). A deleted message decodes as Deleted.
 func (c *Client) decodePost(cm *store.Community, m *roomMessage) (p *store.Post, ok bool) {
 	p = &store.Post{Server: cm.Server, Room: cm.Room, ID: m.ID, Author: m.SessionID, Posted: int64(m.Posted * 1000),
-		Reactions: reactionCounts(m.Reactions)}
+		Reactions: reactionCounts(m.Reactions), WhisperMods: m.WhisperMods}
+	if m.WhisperTo != nil {
+		p.WhisperTo = *m.WhisperTo
+	}
 	if m.Data == nil || m.Deleted {
 		p.Deleted = true
 		return p, true
@@ -403,18 +528,38 @@ func (c *Client) decodePost(cm *store.Community, m *roomMessage) (p *store.Post,
 	if q := content.DataMessage.GetQuote(); q != nil && q.GetId() <= math.MaxInt64 {
 		p.QuoteID = int64(q.GetId())
 	}
+	p.Files = roomFiles(content.DataMessage.GetAttachments())
 	return p, true
 }
 
-// verifyPost checks a post's signature by the blinded (15/25) or
-// Ed25519-in-15 key its author shows. Unblinded (05) posts are signed
-// with XEdDSA, which this client does not check; it drops them.
+// verifyPost checks a post's signature by the key its author shows: an
+// Ed25519 signature by a blinded (15/25) key, or for an unblinded author
+// (05 and the X25519 key, or 00 and the Ed25519 key as this project's
+// server shows it) an XEdDSA signature by the X25519 key, checked against
+// its sign-0 Ed25519 form (session-protocol.md §5.5, §10.11).
 func verifyPost(author string, data, sig []byte) bool {
-	id, err := key.ParseBlindedID(author)
+	if id, err := key.ParseBlindedID(author); err == nil {
+		pub := id.Key()
+		return ed25519.Verify(pub[:], data, sig)
+	}
+	id, err := key.ParseSessionID(author)
 	if err != nil {
 		return false
 	}
-	pub := id.Key()
+	x := key.BoxPublic(id.Key())
+	switch id.Prefix() {
+	case key.PrefixStandard:
+	case key.PrefixUnblinded:
+		if x, err = identity.Ed25519ToX25519(key.AccountPublic(id.Key())); err != nil {
+			return false
+		}
+	default:
+		return false
+	}
+	pub, err := identity.XEd25519Public(x)
+	if err != nil {
+		return false
+	}
 	return ed25519.Verify(pub[:], data, sig)
 }
 
@@ -490,7 +635,8 @@ const pollLimit = 256
 
 // pollServer polls rooms of one server in one /batch: for each room its
 // pollInfo and messages since its position (with reaction updates), and
-// the user's blinded DM inbox; and stores what came.
+// the user's blinded DM inbox (not on a server without blinding, whose
+// inbox takes only blinded signers); and stores what came.
 func (c *Client) pollServer(ctx context.Context, server string, rooms []*store.Community) error {
 	type sub struct {
 		Method string `json:"method"`
@@ -502,11 +648,14 @@ func (c *Client) pollServer(ctx context.Context, server string, rooms []*store.C
 			sub{http.MethodGet, "/room/" + cm.Room + "/pollInfo/" + strconv.FormatInt(cm.Info, 10)},
 			sub{http.MethodGet, "/room/" + cm.Room + "/messages/since/" + strconv.FormatInt(cm.Seqno, 10) + "?t=r&limit=" + strconv.Itoa(pollLimit)})
 	}
-	inbox, err := c.inboxPath(ctx, server)
-	if err != nil {
-		return err
+	withInbox := !c.unblindedServer(ctx, server)
+	if withInbox {
+		inbox, err := c.inboxPath(ctx, server)
+		if err != nil {
+			return err
+		}
+		reqs = append(reqs, sub{http.MethodGet, inbox})
 	}
-	reqs = append(reqs, sub{http.MethodGet, inbox})
 	body, _ := json.Marshal(reqs)
 	var resps []struct {
 		Code int             `json:"code"`
@@ -519,9 +668,11 @@ func (c *Client) pollServer(ctx context.Context, server string, rooms []*store.C
 		return fmt.Errorf("client: community: batch of %d answered with %d", len(reqs), len(resps))
 	}
 	var errs []error
-	in := resps[len(resps)-1]
-	if err := c.ingestInbox(ctx, rooms[0], in.Code, in.Body); err != nil {
-		errs = append(errs, err)
+	if withInbox {
+		in := resps[len(resps)-1]
+		if err := c.ingestInbox(ctx, rooms[0], in.Code, in.Body); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	for i, cm := range rooms {
 		info, msgs := resps[2*i], resps[2*i+1]

@@ -3,12 +3,14 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -23,6 +25,13 @@ import (
 // given rooms and returns it with its directory and key.
 func communityServer(t testing.TB, rooms ...string) (*community.Server, string, [32]byte) {
 	t.Helper()
+	return communityServerWith(t, nil, rooms...)
+}
+
+// communityServerWith is communityServer with tune applied to the
+// server's configuration.
+func communityServerWith(t testing.TB, tune func(*community.Config), rooms ...string) (*community.Server, string, [32]byte) {
+	t.Helper()
 	dir := t.TempDir()
 	keys, _, err := community.LoadOrCreateKeys(filepath.Join(dir, "key"))
 	if err != nil {
@@ -31,6 +40,9 @@ func communityServer(t testing.TB, rooms ...string) (*community.Server, string, 
 	cfg := community.DefaultConfig()
 	cfg.Dir, cfg.Listen = dir, "127.0.0.1:0"
 	cfg.PostLimit = 1000
+	if tune != nil {
+		tune(&cfg)
+	}
 	srv, err := community.New(cfg, community.Deps{Keys: keys})
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +96,8 @@ func parallel(t *testing.T, n int, f func(i int) error) {
 // 3-hop onion paths and post; they react and reply with quotes, a
 // moderator deletes a post and bans a member (who then gets 403 and
 // whose posts are gone for everyone), and no Session ID reaches the
-// server's database; two members exchange blinded DMs.
+// server's database; a room file goes up and down; two members exchange
+// blinded DMs.
 func TestCommunity(t *testing.T) {
 	nw := devnetTuned(t, 6, nil)
 	srv, dir, pk := communityServer(t, "lobby", "other")
@@ -220,6 +233,39 @@ func TestCommunity(t *testing.T) {
 				t.Errorf("deleted post %d (%q by %s) still read", p.ID, p.Body, p.Author)
 			}
 		}
+	}
+
+	// A room file up and down: m12 posts a file through the room's file
+	// endpoint, m13 reads the post and fetches the file through the room.
+	content := make([]byte, 150<<10)
+	rand.Read(content)
+	src := filepath.Join(t.TempDir(), "notes.bin")
+	if err := os.WriteFile(src, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	withFile, err := devs[12].c.PostToRoom(ctx, lobby, "a file for the room", PostOptions{Files: []OutgoingFile{{Path: src}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var filePost *store.Post
+	for _, p := range readPosts(t, devs[13], lobby) {
+		if p.ID == withFile {
+			filePost = p
+		}
+	}
+	if filePost == nil || filePost.Body != "a file for the room" || len(filePost.Files) != 1 {
+		t.Fatalf("m13 reads the file post as %+v", filePost)
+	}
+	if f := filePost.Files[0]; f.Name != "notes.bin" || f.Size != int64(len(content)) ||
+		f.URL != base+"/room/lobby/file/"+strconv.FormatInt(f.ID, 10) {
+		t.Fatalf("the post's file = %+v", f)
+	}
+	saved, err := devs[13].c.SaveRoomFiles(ctx, lobby, withFile, t.TempDir())
+	if err != nil || len(saved) != 1 || filepath.Base(saved[0]) != "notes.bin" {
+		t.Fatalf("SaveRoomFiles = %v, %v", saved, err)
+	}
+	if got, err := os.ReadFile(saved[0]); err != nil || !bytes.Equal(got, content) {
+		t.Fatalf("the saved file differs from the posted one (%d bytes, %v)", len(got), err)
 	}
 
 	// Blinded DMs: m10 writes to m11 knowing only the ID the room shows;
@@ -360,4 +406,212 @@ func TestCommunitySync(t *testing.T) {
 		l, _ := a.c.Communities(ctx)
 		return len(l) == 0
 	})
+}
+
+// TestCommunityModeration: an admin whispers to one member and to the
+// moderators (each sees only what is theirs; a member may not whisper),
+// pins and unpins posts (a member may not), and the room's settings show
+// each user their permissions, and the hidden moderators and the room's
+// defaults to moderators only.
+func TestCommunityModeration(t *testing.T) {
+	nw := devnetTuned(t, 6, nil)
+	srv, _, pk := communityServer(t, "lobby")
+	ctx := context.Background()
+	base := "http://" + srv.Addr().String()
+	lobby := base + "/lobby?public_key=" + hex.EncodeToString(pk[:])
+	names := []string{"admin", "member", "hidden-mod", "other"}
+	devs := make([]*device, len(names))
+	ids := make([]string, len(names))
+	for i, name := range names {
+		devs[i] = newAccount(t, name).open(t, nw, "", devOpts{noServe: true})
+		cm, err := devs[i].c.JoinCommunity(ctx, lobby)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ids[i], err = devs[i].c.RoomUserID(cm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin, member, hidden, other := devs[0], devs[1], devs[2], devs[3]
+	if err := srv.Store().SetModerator(ctx, "lobby", ids[0], true, true, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Store().SetModerator(ctx, "lobby", ids[2], false, false, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	r, err := srv.Store().Room(ctx, "lobby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc := "where everyone meets"
+	descp := &desc
+	if err := srv.Store().UpdateRoom(ctx, r, nil, &descp, nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	// Whispers.
+	toMember, err := admin.c.PostToRoom(ctx, lobby, "for the member only", PostOptions{WhisperTo: ids[1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	toMods, err := admin.c.PostToRoom(ctx, lobby, "for the moderators", PostOptions{WhisperMods: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open, err := admin.c.PostToRoom(ctx, lobby, "for everyone", PostOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ce *CommunityError
+	if _, err := member.c.PostToRoom(ctx, lobby, "a member whispering", PostOptions{WhisperMods: true}); !errors.As(err, &ce) || ce.Status != http.StatusForbidden {
+		t.Fatalf("a member whispering: %v, want 403", err)
+	}
+	seen := func(d *device) map[int64]*store.Post {
+		out := map[int64]*store.Post{}
+		for _, p := range readPosts(t, d, lobby) {
+			out[p.ID] = p
+		}
+		return out
+	}
+	if ps := seen(member); len(ps) != 2 || ps[toMember] == nil || ps[toMember].WhisperTo != ids[1] || ps[toMember].Body != "for the member only" || ps[open] == nil {
+		t.Fatalf("the member sees %v", ps)
+	}
+	if ps := seen(hidden); len(ps) != 2 || ps[toMods] == nil || !ps[toMods].WhisperMods || ps[open] == nil {
+		t.Fatalf("the hidden moderator sees %v", ps)
+	}
+	if ps := seen(other); len(ps) != 1 || ps[open] == nil {
+		t.Fatalf("another member sees %v", ps)
+	}
+
+	// Pins: admins only; a missing post is a 404.
+	p1, err := member.c.PostToRoom(ctx, lobby, "pin me", PostOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := member.c.PinPost(ctx, lobby, p1); !errors.As(err, &ce) || ce.Status != http.StatusForbidden {
+		t.Fatalf("a member pinning: %v, want 403", err)
+	}
+	if err := admin.c.PinPost(ctx, lobby, p1+1000); !errors.As(err, &ce) || ce.Status != http.StatusNotFound {
+		t.Fatalf("pinning no post: %v, want 404", err)
+	}
+	for _, id := range []int64{p1, open} {
+		if err := admin.c.PinPost(ctx, lobby, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pinned := func() []int64 {
+		info, err := other.c.RoomDetails(ctx, lobby)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		for _, p := range info.Pinned {
+			out = append(out, p.ID)
+		}
+		return out
+	}
+	if got := pinned(); !slices.Equal(got, []int64{p1, open}) {
+		t.Fatalf("pinned = %v, want [%d %d]", got, p1, open)
+	}
+	if err := admin.c.UnpinPost(ctx, lobby, p1); err != nil {
+		t.Fatal(err)
+	}
+	if got := pinned(); !slices.Equal(got, []int64{open}) {
+		t.Fatalf("pinned after an unpin = %v, want [%d]", got, open)
+	}
+	if err := admin.c.UnpinAll(ctx, lobby); err != nil {
+		t.Fatal(err)
+	}
+	if got := pinned(); len(got) != 0 {
+		t.Fatalf("pinned after unpin all = %v", got)
+	}
+
+	// Room settings as a member and as a moderator see them.
+	mi, err := member.c.RoomDetails(ctx, lobby)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mi.Name != "Room lobby" || mi.Description != desc || mi.ActiveUsers < 3 || !mi.Read || !mi.Write || !mi.Upload || mi.Moderator ||
+		!slices.Contains(mi.Admins, ids[0]) || len(mi.HiddenModerators) != 0 || mi.DefaultRead != nil {
+		t.Fatalf("the member's room info = %+v", mi)
+	}
+	hi, err := hidden.c.RoomDetails(ctx, lobby)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hi.Moderator || hi.Admin || !slices.Contains(hi.HiddenModerators, ids[2]) || hi.DefaultRead == nil || !*hi.DefaultRead {
+		t.Fatalf("the hidden moderator's room info = %+v", hi)
+	}
+	if ai, err := admin.c.RoomDetails(ctx, lobby); err != nil || !ai.Admin || !ai.Moderator {
+		t.Fatalf("the admin's room info = %+v, %v", ai, err)
+	}
+}
+
+// TestCommunityUnblinded: on a server without blinding the client signs
+// with its own key (00…), as Session does; its posts (XEdDSA-signed) and
+// files reach another member, and polling leaves out the blinded inbox.
+func TestCommunityUnblinded(t *testing.T) {
+	nw := devnetTuned(t, 6, nil)
+	srv, _, pk := communityServerWith(t, func(c *community.Config) { c.RequireBlind = false }, "lobby")
+	ctx := context.Background()
+	base := "http://" + srv.Addr().String()
+	lobby := base + "/lobby?public_key=" + hex.EncodeToString(pk[:])
+	alice := newAccount(t, "alice")
+	a := alice.open(t, nw, "", devOpts{noServe: true})
+	b := newAccount(t, "bob").open(t, nw, "", devOpts{noServe: true})
+	cm, err := a.c.JoinCommunity(ctx, lobby)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cm.Unblinded {
+		t.Fatal("the room of a server without blinding is not marked unblinded")
+	}
+	aID, err := a.c.RoomUserID(cm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ed := alice.kf.Keys.Ed25519Public()
+	if aID != key.NewSessionID(key.PrefixUnblinded, ed).String() {
+		t.Fatalf("alice's room ID = %s, want 00 and her Ed25519 key", aID)
+	}
+	if _, err := b.c.JoinCommunity(ctx, lobby); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "hello.txt")
+	if err := os.WriteFile(src, []byte("hello, unblinded room\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id, err := a.c.PostToRoom(ctx, lobby, "signed with my own key", PostOptions{Files: []OutgoingFile{{Path: src}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, err := srv.Store().User(ctx, aID, time.Now(), false); err != nil || u == nil {
+		t.Fatalf("the server has no user %s: %v, %v", aID, u, err)
+	}
+	if err := b.c.PollCommunities(ctx); err != nil {
+		t.Fatal(err)
+	}
+	posts, err := b.c.Store().Posts(ctx, base, "lobby")
+	if err != nil || len(posts) != 1 {
+		t.Fatalf("bob's posts = %v, %v; want alice's", posts, err)
+	}
+	if p := posts[0]; p.ID != id || p.Author != aID || p.Body != "signed with my own key" || len(p.Files) != 1 {
+		t.Fatalf("bob reads %+v", p)
+	}
+	saved, err := b.c.SaveRoomFiles(ctx, lobby, id, t.TempDir())
+	if err != nil || len(saved) != 1 {
+		t.Fatalf("SaveRoomFiles = %v, %v", saved, err)
+	}
+	if got, _ := os.ReadFile(saved[0]); string(got) != "hello, unblinded room\n" {
+		t.Fatalf("saved %q", got)
+	}
+	if err := a.c.ReactInRoom(ctx, lobby, id, "👍", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.c.DeletePost(ctx, lobby, id); err != nil {
+		t.Fatal(err)
+	}
+	if p := readPosts(t, b, lobby); len(p) != 0 {
+		t.Fatalf("bob still reads %v after alice deleted her post", p)
+	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -16,6 +17,9 @@ type Community struct {
 	Seqno    int64 // the messages/since position
 	Info     int64 // the room's info_updates last seen (pollInfo)
 	JoinedAt int64 // ms
+	// Unblinded is a room of a server without blinding ("blind" not in
+	// its capabilities): the client signs with its own key there.
+	Unblinded bool
 }
 
 // Post is a room's message as read from the server.
@@ -30,14 +34,27 @@ type Post struct {
 	QuoteID      int64  // sent-at of the quoted post, 0 if none
 	Reactions    string // JSON {emoji: count}
 	Deleted      bool
+	Files        []RoomFile // files of the room attached to the post
+	WhisperTo    string     // a whisper to this ID (as the room shows it)
+	WhisperMods  bool       // a whisper to the room's moderators
 }
 
-const communityColumns = `server, room, pubkey, name, seqno, info, joined_at`
+// RoomFile is a file a post points at, kept by the room's server (not
+// encrypted, as Session posts them).
+type RoomFile struct {
+	ID          int64  `json:"id"`
+	URL         string `json:"url"`
+	Name        string `json:"name,omitempty"`
+	ContentType string `json:"type,omitempty"`
+	Size        int64  `json:"size"`
+}
+
+const communityColumns = `server, room, pubkey, name, seqno, info, joined_at, unblinded`
 
 func scanCommunity(r rowScanner) (*Community, error) {
 	var c Community
 	var pk []byte
-	if err := r.Scan(&c.Server, &c.Room, &pk, &c.Name, &c.Seqno, &c.Info, &c.JoinedAt); err != nil {
+	if err := r.Scan(&c.Server, &c.Room, &pk, &c.Name, &c.Seqno, &c.Info, &c.JoinedAt, &c.Unblinded); err != nil {
 		return nil, err
 	}
 	if len(pk) != 32 {
@@ -47,12 +64,12 @@ func scanCommunity(r rowScanner) (*Community, error) {
 	return &c, nil
 }
 
-// SaveCommunity inserts c, or updates its key and name (keeping the poll
-// position).
+// SaveCommunity inserts c, or updates its key, name and signing mode
+// (keeping the poll position).
 func (o ops) SaveCommunity(ctx context.Context, c *Community) error {
-	_, err := o.q.ExecContext(ctx, `INSERT INTO communities (`+communityColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (server, room) DO UPDATE SET pubkey = excluded.pubkey, name = excluded.name`,
-		c.Server, c.Room, c.PubKey[:], c.Name, c.Seqno, c.Info, c.JoinedAt)
+	_, err := o.q.ExecContext(ctx, `INSERT INTO communities (`+communityColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (server, room) DO UPDATE SET pubkey = excluded.pubkey, name = excluded.name, unblinded = excluded.unblinded`,
+		c.Server, c.Room, c.PubKey[:], c.Name, c.Seqno, c.Info, c.JoinedAt, c.Unblinded)
 	if err != nil {
 		return fmt.Errorf("store: save community: %w", err)
 	}
@@ -124,12 +141,22 @@ func (o ops) SavePost(ctx context.Context, p *Post) error {
 	if reactions == "" {
 		reactions = "{}"
 	}
-	_, err := o.q.ExecContext(ctx, `INSERT INTO community_posts (server, room, id, author, name, posted, sent_at, body, quote_id, reactions, deleted)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	files := []byte("[]")
+	if len(p.Files) > 0 {
+		var err error
+		if files, err = json.Marshal(p.Files); err != nil {
+			return fmt.Errorf("store: save post: %w", err)
+		}
+	}
+	_, err := o.q.ExecContext(ctx, `INSERT INTO community_posts (server, room, id, author, name, posted, sent_at, body, quote_id, reactions, deleted,
+			files, whisper_to, whisper_mods)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (server, room, id) DO UPDATE SET author = excluded.author, name = excluded.name, posted = excluded.posted,
 			sent_at = excluded.sent_at,
-			body = excluded.body, quote_id = excluded.quote_id, reactions = excluded.reactions, deleted = excluded.deleted`,
-		p.Server, p.Room, p.ID, p.Author, p.Name, p.Posted, p.SentAt, p.Body, p.QuoteID, reactions, p.Deleted)
+			body = excluded.body, quote_id = excluded.quote_id, reactions = excluded.reactions, deleted = excluded.deleted,
+			files = excluded.files, whisper_to = excluded.whisper_to, whisper_mods = excluded.whisper_mods`,
+		p.Server, p.Room, p.ID, p.Author, p.Name, p.Posted, p.SentAt, p.Body, p.QuoteID, reactions, p.Deleted,
+		string(files), p.WhisperTo, p.WhisperMods)
 	if err != nil {
 		return fmt.Errorf("store: save post: %w", err)
 	}
@@ -147,7 +174,8 @@ func (o ops) SetPostReactions(ctx context.Context, server, room string, id int64
 
 // Posts lists a room's posts that are not deleted, oldest first.
 func (o ops) Posts(ctx context.Context, server, room string) ([]*Post, error) {
-	rows, err := o.q.QueryContext(ctx, `SELECT server, room, id, author, name, posted, sent_at, body, quote_id, reactions, deleted
+	rows, err := o.q.QueryContext(ctx, `SELECT server, room, id, author, name, posted, sent_at, body, quote_id, reactions, deleted,
+			files, whisper_to, whisper_mods
 		FROM community_posts WHERE server = ? AND room = ? AND deleted = 0 ORDER BY id`, server, room)
 	if err != nil {
 		return nil, fmt.Errorf("store: posts: %w", err)
@@ -156,8 +184,13 @@ func (o ops) Posts(ctx context.Context, server, room string) ([]*Post, error) {
 	var out []*Post
 	for rows.Next() {
 		var p Post
-		if err := rows.Scan(&p.Server, &p.Room, &p.ID, &p.Author, &p.Name, &p.Posted, &p.SentAt, &p.Body, &p.QuoteID, &p.Reactions, &p.Deleted); err != nil {
+		var files string
+		if err := rows.Scan(&p.Server, &p.Room, &p.ID, &p.Author, &p.Name, &p.Posted, &p.SentAt, &p.Body, &p.QuoteID, &p.Reactions, &p.Deleted,
+			&files, &p.WhisperTo, &p.WhisperMods); err != nil {
 			return nil, fmt.Errorf("store: posts: %w", err)
+		}
+		if err := json.Unmarshal([]byte(files), &p.Files); err != nil {
+			return nil, fmt.Errorf("store: post %d files: %w", p.ID, err)
 		}
 		out = append(out, &p)
 	}

@@ -371,6 +371,16 @@ CREATE TABLE community_posts (
 	PRIMARY KEY (server, room, id)
 ) STRICT;
 `,
+	// communities, second part (docs/client.md "Communities"): a room of
+	// a server without blinding, where the client signs with its own key;
+	// a post's room files (JSON [{id, url, name, type, size}]) and whom
+	// it whispers to.
+	`
+ALTER TABLE communities ADD COLUMN unblinded INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE community_posts ADD COLUMN files TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE community_posts ADD COLUMN whisper_to TEXT NOT NULL DEFAULT '';
+ALTER TABLE community_posts ADD COLUMN whisper_mods INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // SchemaVersion is the schema version this build writes.
