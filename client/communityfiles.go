@@ -39,6 +39,9 @@ const MaxRoomFileSize = 10 << 20
 // pointer elsewhere, which the client does not fetch).
 var ErrNotRoomFile = errors.New("client: not a file of this room")
 
+// ErrNoRoomFiles is a post that carries no files.
+var ErrNoRoomFiles = errors.New("client: the post has no files")
+
 // uploadRoomFiles uploads files to the room and returns their pointers.
 func (c *Client) uploadRoomFiles(ctx context.Context, cm *store.Community, files []OutgoingFile) ([]*wire.AttachmentPointer, error) {
 	if len(files) > MaxAttachments {
@@ -174,7 +177,7 @@ func (c *Client) SaveRoomFiles(ctx context.Context, room string, id int64, dir s
 		return nil, err
 	}
 	if len(p.Files) == 0 {
-		return nil, fmt.Errorf("client: post #%d has no files", id)
+		return nil, fmt.Errorf("%w: #%d", ErrNoRoomFiles, id)
 	}
 	var paths []string
 	for i, f := range p.Files {

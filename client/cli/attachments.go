@@ -138,14 +138,20 @@ func (p *progress) report(name string, done, total int64) {
 
 func (a *app) saveCmd(f *chatFlags) *cobra.Command {
 	return &cobra.Command{
-		Use:   "save ID MSG [DIR]",
-		Short: "Save the attachments of a message into DIR (default: the current directory)",
+		Use:   "save ID|ROOM MSG [DIR]",
+		Short: "Save the attachments of a message or a room's post into DIR (default: the current directory)",
 		Long: `Save the files a message carries (MSG is its number from 'sotto read').
 Attachments not downloaded yet are downloaded first, through onion paths;
 each file is checked (digest, authentication, size) before it appears in
-DIR, under its own name, never replacing an existing file.`,
+DIR, under its own name, never replacing an existing file.
+
+Given a community room, MSG is a post's number (#N) and its files are
+fetched from the room's server through an onion path.`,
 		Args: cobra.RangeArgs(2, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if isRoom(args[0]) {
+				return a.roomSave(f, args)
+			}
 			peer, err := parsePeer(args[0])
 			if err != nil {
 				return err

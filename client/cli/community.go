@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -24,7 +26,7 @@ func (a *app) communityCmd() *cobra.Command {
 	f := &communityFlags{}
 	g := &cobra.Command{
 		Use:   "community",
-		Short: "Communities: join, leave, list, rooms, react, delete, ban, unban, dm",
+		Short: "Communities: join, leave, list, rooms, react, delete, ban, unban, dm, pin, unpin, info",
 		Long: `Communities: open rooms on a community server. Join a room with its join
 URL (https://host/room?public_key=<hex>); afterwards the room is also
 named <server url>/<room>. Read and post with 'sotto read ROOM',
@@ -38,11 +40,15 @@ through an onion path.`,
 			if err != nil {
 				return "", err
 			}
-			id, err := s.c.CommunityID(cm.PubKey)
+			id, err := s.c.RoomUserID(cm)
 			if err != nil {
 				return "", err
 			}
-			return "joined " + cm.Server + "/" + cm.Room + " as " + id.String(), nil
+			out := "joined " + cm.Server + "/" + cm.Room + " as " + id
+			if cm.Unblinded {
+				out += "\nnote: this server does not take blinded IDs: it sees your own key, as it would from Session"
+			}
+			return out, nil
 		}),
 		a.roomCmd(f, "leave ROOM", "Leave the room", 1, func(ctx context.Context, s *session, args []string) (string, error) {
 			return "left", s.c.LeaveCommunity(ctx, args[0])
@@ -100,6 +106,39 @@ through an onion path.`,
 				}
 				return b.String(), nil
 			}),
+		a.roomCmd(f, "pin ROOM POST", "Pin a post of the room (admins)", 2,
+			func(ctx context.Context, s *session, args []string) (string, error) {
+				id, err := parsePostID(args[1])
+				if err != nil {
+					return "", err
+				}
+				return "pinned", s.c.PinPost(ctx, args[0], id)
+			}),
+		a.roomCmd(f, "unpin ROOM POST|--all", "Unpin a post of the room, or with --all every post (admins)", 1,
+			func(ctx context.Context, s *session, args []string) (string, error) {
+				switch {
+				case f.all && len(args) == 1:
+					return "unpinned all", s.c.UnpinAll(ctx, args[0])
+				case f.all || len(args) != 2:
+					return "", userErr("give a post number, or --all alone", "unpin takes ROOM POST or ROOM --all")
+				}
+				id, err := parsePostID(args[1])
+				if err != nil {
+					return "", err
+				}
+				return "unpinned", s.c.UnpinPost(ctx, args[0], id)
+			}),
+		a.roomCmd(f, "info ROOM", "Show the room's settings as you see them: name, description, active users, your permissions, moderators, pins", 1,
+			func(ctx context.Context, s *session, args []string) (string, error) {
+				info, err := s.c.RoomDetails(ctx, args[0])
+				if err != nil {
+					return "", err
+				}
+				if a.json {
+					return "", a.printJSON(info)
+				}
+				return roomInfoLines(info), nil
+			}),
 		a.communityListCmd(f),
 	}
 	for _, c := range cmds {
@@ -107,6 +146,7 @@ through an onion path.`,
 	}
 	cmds[2].Flags().BoolVar(&f.remove, "remove", false, "remove the reaction")
 	cmds[4].Flags().BoolVar(&f.deleteAll, "delete-all", false, "delete all of the user's posts in the room too")
+	cmds[9].Flags().BoolVar(&f.all, "all", false, "unpin every pinned post")
 	g.AddCommand(cmds...)
 	return g
 }
@@ -116,6 +156,50 @@ type communityFlags struct {
 	timeout   time.Duration
 	remove    bool
 	deleteAll bool
+	all       bool
+}
+
+// roomInfoLines is `community info` for people, one fact a line.
+func roomInfoLines(info *client.RoomInfo) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "room: %s %s\n", info.Token, info.Name)
+	if info.Description != "" {
+		fmt.Fprintf(&b, "description: %s\n", info.Description)
+	}
+	fmt.Fprintf(&b, "active users: %d\n", info.ActiveUsers)
+	fmt.Fprintf(&b, "you: %s\n", perms(info.Read, info.Write, info.Upload, info.Moderator, info.Admin, info.GlobalModerator, info.GlobalAdmin))
+	if info.DefaultRead != nil && info.DefaultWrite != nil && info.DefaultUpload != nil {
+		fmt.Fprintf(&b, "default permissions: %s\n", perms(*info.DefaultRead, *info.DefaultWrite, *info.DefaultUpload, false, false, false, false))
+	}
+	for _, l := range []struct {
+		what string
+		ids  []string
+	}{{"admins", info.Admins}, {"moderators", info.Moderators}, {"hidden admins", info.HiddenAdmins}, {"hidden moderators", info.HiddenModerators}} {
+		if len(l.ids) > 0 {
+			fmt.Fprintf(&b, "%s: %s\n", l.what, strings.Join(l.ids, " "))
+		}
+	}
+	for _, p := range info.Pinned {
+		fmt.Fprintf(&b, "pinned: #%d by %s\n", p.ID, short(p.PinnedBy, 10))
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// perms names the permissions that are set.
+func perms(read, write, upload, mod, admin, globalMod, globalAdmin bool) string {
+	var out []string
+	for _, p := range []struct {
+		on   bool
+		name string
+	}{{read, "read"}, {write, "write"}, {upload, "upload"}, {mod, "moderator"}, {admin, "admin"}, {globalMod, "global moderator"}, {globalAdmin, "global admin"}} {
+		if p.on {
+			out = append(out, p.name)
+		}
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	return strings.Join(out, ", ")
 }
 
 // isRoom reports whether a chat command's argument names a room (a URL)
@@ -231,6 +315,25 @@ func postLine(p *store.Post) string {
 	if p.Reactions != "" && p.Reactions != "{}" {
 		b.WriteString(" " + p.Reactions)
 	}
+	switch {
+	case p.WhisperTo != "" && p.WhisperMods:
+		b.WriteString(" (whisper to " + short(p.WhisperTo, 10) + " and the moderators)")
+	case p.WhisperTo != "":
+		b.WriteString(" (whisper to " + short(p.WhisperTo, 10) + ")")
+	case p.WhisperMods:
+		b.WriteString(" (whisper to the moderators)")
+	}
+	for i, f := range p.Files {
+		name := f.Name
+		if name == "" {
+			name = "(no name)"
+		}
+		fmt.Fprintf(&b, "\n    [%d] %s", i+1, name)
+		if f.ContentType != "" {
+			b.WriteString(" " + f.ContentType)
+		}
+		b.WriteString(" " + humanBytes(f.Size))
+	}
 	return b.String()
 }
 
@@ -260,11 +363,20 @@ func (a *app) roomRead(f *chatFlags, room string, limit int) error {
 	})
 }
 
-// roomSend is `sotto send ROOM TEXT`, with --quote #POST a reply.
-func (a *app) roomSend(f *chatFlags, room, body, quote string) error {
-	var opt client.PostOptions
-	if quote != "" {
-		id, err := parsePostID(quote)
+// roomSendOptions are send's options for a room.
+type roomSendOptions struct {
+	quote       string
+	files       []client.OutgoingFile
+	whisperTo   string
+	whisperMods bool
+}
+
+// roomSend is `sotto send ROOM TEXT`, with --quote #POST a reply, --file
+// files and --whisper-to/--whisper-mods a whisper.
+func (a *app) roomSend(f *chatFlags, room, body string, o roomSendOptions) error {
+	opt := client.PostOptions{Files: o.files, WhisperTo: o.whisperTo, WhisperMods: o.whisperMods}
+	if o.quote != "" {
+		id, err := parsePostID(o.quote)
 		if err != nil {
 			return err
 		}
@@ -273,6 +385,9 @@ func (a *app) roomSend(f *chatFlags, room, body, quote string) error {
 	return a.synced(f, networkReq, func(ctx context.Context, s *session) error {
 		id, err := s.c.PostToRoom(ctx, room, body, opt)
 		if err != nil {
+			if errors.Is(err, client.ErrFileTooLarge) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+				return userErr("check the path given to --file or --voice (a room takes files of at most 10 MB)", "%v", err)
+			}
 			return roomError(err)
 		}
 		if a.json {
@@ -353,4 +468,43 @@ func (a *app) roomChat(room string) error {
 			}
 		}
 	}
+}
+
+// roomSave is `sotto save ROOM POST [DIR]`: the post's room files.
+func (a *app) roomSave(f *chatFlags, args []string) error {
+	id, err := parsePostID(args[1])
+	if err != nil {
+		return err
+	}
+	dir := "."
+	if len(args) == 3 {
+		dir = args[2]
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return userErr("give an existing directory", "%s is not a directory", dir)
+	}
+	return a.synced(f, networkReq, func(ctx context.Context, s *session) error {
+		paths, err := s.c.SaveRoomFiles(ctx, args[0], id, dir)
+		for _, p := range paths {
+			if !a.json {
+				fmt.Fprintf(a.env.Stdout, "saved %s\n", p)
+			}
+		}
+		if err != nil {
+			switch {
+			case errors.Is(err, client.ErrNotRoomFile):
+				return userErr("only files kept by the room's own server are fetched", "%v", err)
+			case errors.Is(err, client.ErrNoRoomFiles):
+				return userErr("'sotto read ROOM' shows a post's files under it", "%v", err)
+			}
+			if len(paths) > 0 {
+				return &Error{Msg: fmt.Sprintf("saved %d file(s), then failed", len(paths)), Err: err}
+			}
+			return roomError(err)
+		}
+		if a.json {
+			return a.printJSON(map[string]any{"saved": paths})
+		}
+		return nil
+	})
 }

@@ -16,7 +16,8 @@ import (
 // TestCommunityScripts runs testdata/community/*.txtar against a
 // loopback network and a community server with the rooms lobby and
 // other; $LOBBY is lobby's join URL, $SERVER the server's URL and
-// $SERVERKEY its key. `mod ID` makes the blinded ID a moderator of lobby.
+// $SERVERKEY its key. `mod ID` makes the blinded ID a moderator of lobby,
+// `admin ID` an admin.
 func TestCommunityScripts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a network")
@@ -68,6 +69,12 @@ func TestCommunityScripts(t *testing.T) {
 					ts.Fatalf("usage: mod ID")
 				}
 				ts.Check(srv.Store().SetModerator(context.Background(), "lobby", args[0], false, true, time.Now()))
+			},
+			"admin": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: admin ID")
+				}
+				ts.Check(srv.Store().SetModerator(context.Background(), "lobby", args[0], true, true, time.Now()))
 			},
 		},
 	})

@@ -17,8 +17,9 @@ import (
 )
 
 func (a *app) sendCmd(f *chatFlags) *cobra.Command {
-	var quote, voice string
+	var quote, voice, whisperTo string
 	var files []string
+	var whisperMods bool
 	cmd := &cobra.Command{
 		Use:   "send ID|ROOM [--file PATH]... [--voice FILE.ogg] [TEXT...]",
 		Short: "Send a message to a Session ID, with files or a voice note, or post in a community room",
@@ -33,15 +34,25 @@ The message is saved first; if the network cannot take it now it stays
 queued and is retried the next time sotto connects (chat, inbox, read).
 
 Given a community room (its join URL or <server url>/<room>), the text is
-posted in the room (--quote #POST replies to a post); files are not yet
-supported there.`,
+posted in the room (--quote #POST replies to a post). Files go up to the
+room's server, not encrypted: every member of the room can read them (at
+most 10 MB each). Moderators may whisper: --whisper-to ID (the ID the
+room shows) or --whisper-mods posts a message only that user, or the
+room's moderators, see.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if isRoom(args[0]) {
-				if len(files) > 0 || voice != "" {
-					return userErr("post the text alone", "files cannot be posted in a community room yet")
+				opt := roomSendOptions{quote: quote, whisperTo: whisperTo, whisperMods: whisperMods}
+				for _, p := range files {
+					opt.files = append(opt.files, client.OutgoingFile{Path: p})
 				}
-				return a.roomSend(f, args[0], strings.Join(args[1:], " "), quote)
+				if voice != "" {
+					opt.files = append(opt.files, client.OutgoingFile{Path: voice, Voice: true})
+				}
+				return a.roomSend(f, args[0], strings.Join(args[1:], " "), opt)
+			}
+			if whisperTo != "" || whisperMods {
+				return userErr("whispers are posts in a community room", "--whisper-to and --whisper-mods take a room")
 			}
 			peer, err := parsePeer(args[0])
 			if err != nil {
@@ -102,6 +113,8 @@ supported there.`,
 	cmd.Flags().StringVar(&quote, "quote", "", "reply to message number N of this conversation")
 	cmd.Flags().StringArrayVar(&files, "file", nil, "attach the file at PATH (repeat for several)")
 	cmd.Flags().StringVar(&voice, "voice", "", "attach FILE.ogg as a voice message")
+	cmd.Flags().StringVar(&whisperTo, "whisper-to", "", "in a room: whisper to this user (moderators)")
+	cmd.Flags().BoolVar(&whisperMods, "whisper-mods", false, "in a room: whisper to the room's moderators (moderators)")
 	return cmd
 }
 
