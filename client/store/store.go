@@ -76,10 +76,15 @@ func Open(ctx context.Context, path string, key [KeySize]byte) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	if err := restrictFiles(abs); err != nil {
+		return nil, err
+	}
 	hexKey := hex.EncodeToString(key[:])
 	q := url.Values{}
 	q.Set("vfs", "adiantum")
 	q.Set("hexkey", hexKey)
+	// Journal and WAL files SQLite creates take the database's mode.
+	q.Set("modeof", abs)
 	q.Add("_pragma", "journal_mode(wal)")
 	q.Add("_pragma", "synchronous(normal)")
 	q.Add("_pragma", "busy_timeout(10000)")
@@ -100,6 +105,27 @@ func Open(ctx context.Context, path string, key [KeySize]byte) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// restrictFiles makes the database file and its WAL and shared-memory
+// files readable by the owner only (mode 0600): it creates the missing
+// ones so (SQLite keeps the mode of a file that exists) and narrows the
+// mode of existing ones, which older builds created 0644.
+func restrictFiles(path string) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		err = f.Chmod(0o600)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+	}
+	return nil
 }
 
 // Path returns the database file's path.
