@@ -480,6 +480,19 @@ func (c *Client) ProfileName(ctx context.Context) (string, error) {
 	return v, err
 }
 
+// Receipts reports whether read and delivery receipts are sent.
+func (c *Client) Receipts(ctx context.Context) (read, delivery bool, err error) {
+	if read, err = boolSetting(ctx, c.db, settingReadReceipts, true); err != nil {
+		return false, false, err
+	}
+	delivery, err = boolSetting(ctx, c.db, settingDeliveryReceipts, true)
+	return read, delivery, err
+}
+
+// Delay returns the range of the delay before receipts and sync copies
+// leave (Config.DelayMin, DelayMax); 0, 0 when they leave at once.
+func (c *Client) Delay() (lo, hi time.Duration) { return c.cfg.DelayMin, c.cfg.DelayMax }
+
 // SetReceipts turns read and delivery receipts on or off.
 func (c *Client) SetReceipts(ctx context.Context, read, delivery bool) error {
 	onOff := func(b bool) string {

@@ -397,6 +397,14 @@ CREATE TABLE community_posts (
 	PRIMARY KEY (server, room, id)
 ) STRICT;
 `,
+	// Receipts wait in the outbox unsealed (OutboxReceipt) until their
+	// delay is over, so that later ones join them: found by kind and
+	// account. A build without OutboxReceipt must not open the database
+	// (it would store such an item as it is), which this migration's
+	// version number also ensures.
+	`
+CREATE INDEX outbox_by_kind ON outbox (kind, account);
+`,
 }
 
 // SchemaVersion is the schema version this build writes.
