@@ -76,6 +76,8 @@ type Client struct {
 
 	lastSent atomic.Int64 // the last sent timestamp handed out (ms)
 
+	lastSyncAt atomic.Int64 // the latest store time given to a delayed sync copy (ms)
+
 	// jitter, when set (by tests), replaces the random draw of delay():
 	// a number in [0, n).
 	jitter func(n int64) int64

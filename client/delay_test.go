@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -276,5 +278,46 @@ func TestDelayDefaults(t *testing.T) {
 	}
 	if d := (&Client{cfg: Config{}}).delay(); d != 0 {
 		t.Fatalf("delays off: %d ms", d)
+	}
+}
+
+// TestSyncCopiesInOrder: a sync copy never leaves before an earlier one,
+// whatever the draws, and stays within the delay range of its message.
+func TestSyncCopiesInOrder(t *testing.T) {
+	ctx := context.Background()
+	alice, bob := newAccount(t, "alice"), newAccount(t, "bob")
+	c, err := Open(Config{Home: t.TempDir(), DelayMin: time.Second, DelayMax: 5 * time.Second}, alice.kf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	draws := []int64{4000, 0, 2000, 0}
+	c.jitter = func(int64) int64 { d := draws[0]; draws = draws[1:]; return d }
+	var sent []int64
+	for i := range 4 {
+		m, err := c.Send(ctx, bob.id(), fmt.Sprint("message ", i), SendOptions{})
+		if !errors.Is(err, ErrNoNetwork) {
+			t.Fatalf("offline send: %v", err)
+		}
+		sent = append(sent, m.SentAt)
+	}
+	items, err := c.Store().DueOutbox(ctx, math.MaxInt64, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last int64
+	var i int
+	for _, it := range items {
+		if it.Kind != store.OutboxSync {
+			continue
+		}
+		if it.NextAttempt < last || it.NextAttempt < sent[i]+1000 || it.NextAttempt > sent[i]+5000 || it.Timestamp != it.NextAttempt {
+			t.Errorf("sync copy %d: due %d (timestamp %d) after %d, sent %d; want in order and within 1–5 s", i, it.NextAttempt, it.Timestamp, last, sent[i])
+		}
+		last = it.NextAttempt
+		i++
+	}
+	if i != 4 {
+		t.Fatalf("%d sync copies queued, want 4", i)
 	}
 }

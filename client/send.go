@@ -309,6 +309,20 @@ func (c *Client) queueWithSync(ctx context.Context, tx *store.Tx, peer key.Sessi
 		syncKind = kind
 	}
 	d := c.delay()
+	if d > 0 {
+		// Never before an earlier sync copy: our other devices get them
+		// in the order sent (a reaction after its message). That stays
+		// within the range: the earlier one was sent before and drew at
+		// most DelayMax too.
+		for {
+			last := c.lastSyncAt.Load()
+			at := max(sentAt+d, last)
+			if c.lastSyncAt.CompareAndSwap(last, at) {
+				d = at - sentAt
+				break
+			}
+		}
+	}
 	return c.queueAt(ctx, tx, c.self, sync, sentAt, sentAt+d, syncExpiry+d, msgID, syncKind)
 }
 
