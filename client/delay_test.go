@@ -321,3 +321,54 @@ func TestSyncCopiesInOrder(t *testing.T) {
 		t.Fatalf("%d sync copies queued, want 4", i)
 	}
 }
+
+// TestReceiptsOffDropsWaiting: turning a receipt type off drops the
+// receipts of that type still waiting for their delay, and only those.
+func TestReceiptsOffDropsWaiting(t *testing.T) {
+	ctx := context.Background()
+	alice, bob := newAccount(t, "alice"), newAccount(t, "bob")
+	c, err := Open(Config{Home: t.TempDir(), DelayMin: time.Second, DelayMax: 5 * time.Second}, alice.kf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	err = c.db.Update(ctx, func(tx *store.Tx) error {
+		if err := c.queueReceipt(ctx, tx, bob.id(), wire.ReceiptMessage_DELIVERY, []int64{1}); err != nil {
+			return err
+		}
+		return c.queueReceipt(ctx, tx, bob.id(), wire.ReceiptMessage_READ, []int64{1})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := func() []wire.ReceiptMessage_Type {
+		items, err := c.db.OutboxOfKind(ctx, store.OutboxReceipt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []wire.ReceiptMessage_Type
+		for _, it := range items {
+			var r wire.ReceiptMessage
+			if err := proto.Unmarshal(it.Data, &r); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, r.GetType())
+		}
+		return out
+	}
+	if got := types(); len(got) != 2 {
+		t.Fatalf("waiting receipts %v, want a delivery and a read receipt", got)
+	}
+	if err := c.SetReceipts(ctx, true, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := types(); !slices.Equal(got, []wire.ReceiptMessage_Type{wire.ReceiptMessage_READ}) {
+		t.Fatalf("after delivery receipts off: %v, want the read receipt only", got)
+	}
+	if err := c.SetReceipts(ctx, false, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := types(); len(got) != 0 {
+		t.Fatalf("after read receipts off: %v, want none", got)
+	}
+}

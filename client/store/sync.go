@@ -236,10 +236,15 @@ func (o ops) RetryLater(ctx context.Context, id int64, next int64, lastErr strin
 }
 
 // WaitingOutbox returns the items of kind for account not yet tried and
-// not due before after, oldest first.
+// due later than after, oldest first.
 func (o ops) WaitingOutbox(ctx context.Context, kind OutboxKind, account key.SessionID, after int64) ([]*OutboxItem, error) {
 	return o.outboxQuery(ctx, `kind = ? AND account = ? AND attempts = 0 AND next_attempt > ? ORDER BY id`,
 		int8(kind), account.String(), after)
+}
+
+// OutboxOfKind returns every outbox item of kind, oldest first.
+func (o ops) OutboxOfKind(ctx context.Context, kind OutboxKind) ([]*OutboxItem, error) {
+	return o.outboxQuery(ctx, `kind = ? ORDER BY id`, int8(kind))
 }
 
 // SetOutbox replaces the kind and data of item id.
