@@ -76,6 +76,12 @@ type Client struct {
 
 	lastSent atomic.Int64 // the last sent timestamp handed out (ms)
 
+	lastSyncAt atomic.Int64 // the latest store time given to a delayed sync copy (ms)
+
+	// jitter, when set (by tests), replaces the random draw of delay():
+	// a number in [0, n).
+	jitter func(n int64) int64
+
 	kickOutbox chan struct{}
 	kickExpiry chan struct{}
 	kickAttach chan struct{} // attachments and pictures to download (download.go)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"sotto.dev/nodeproof"
@@ -63,6 +64,14 @@ type Config struct {
 	// device removes this one from the devices list. Empty: only the
 	// database is erased.
 	KeyFile string
+
+	// DelayMin and DelayMax bound the random delay (uniform, drawn anew
+	// for each) after which receipts and the copies of sent messages for
+	// our own swarm leave, so that two swarms cannot match them by time
+	// with the message they concern (docs/privacy-notes-precv.md). Both
+	// zero: the defaults (2 s to 10 s); a negative DelayMax sends them at
+	// once. The delay is kept in the outbox and survives a restart.
+	DelayMin, DelayMax time.Duration
 }
 
 // Defaults.
@@ -71,6 +80,8 @@ const (
 	DefaultLongPollWait   = 20 * time.Second
 	DefaultPollInterval   = 2 * time.Second
 	DefaultSwarmCacheTTL  = 10 * time.Minute
+	DefaultDelayMin       = 2 * time.Second
+	DefaultDelayMax       = 10 * time.Second
 	// MaxLongPollWait is the largest wait_ms a node accepts
 	// (docs/longpoll.md).
 	MaxLongPollWait = 25 * time.Second
@@ -105,7 +116,42 @@ func (c Config) withDefaults() Config {
 	if c.Platform == "" {
 		c.Platform = defaultPlatform()
 	}
+	switch {
+	case c.DelayMax < 0:
+		c.DelayMin, c.DelayMax = 0, 0
+	case c.DelayMin == 0 && c.DelayMax == 0:
+		c.DelayMin, c.DelayMax = DefaultDelayMin, DefaultDelayMax
+	}
+	c.DelayMin = max(c.DelayMin, 0)
+	c.DelayMax = max(c.DelayMax, c.DelayMin)
 	return c
+}
+
+// ParseDelay reads a delay range as the CLI takes it: "2s-10s" (from,
+// to), "5s" (exactly), or "0" / "off" (none: DelayMax < 0).
+func ParseDelay(s string) (lo, hi time.Duration, err error) {
+	s = strings.TrimSpace(s)
+	if s == "0" || s == "off" {
+		return 0, -1, nil
+	}
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		b = a
+	}
+	if lo, err = time.ParseDuration(strings.TrimSpace(a)); err == nil {
+		hi, err = time.ParseDuration(strings.TrimSpace(b))
+	}
+	switch {
+	case err != nil:
+		return 0, 0, fmt.Errorf("delay %q: want MIN-MAX like 2s-10s, one duration, or off", s)
+	case lo < 0 || hi < lo:
+		return 0, 0, fmt.Errorf("delay %q: want 0 <= MIN <= MAX", s)
+	case hi > time.Hour:
+		return 0, 0, fmt.Errorf("delay %q: at most 1h", s)
+	case hi == 0:
+		return 0, -1, nil
+	}
+	return lo, hi, nil
 }
 
 // DatabaseFile is the name of the local database inside Home.

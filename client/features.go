@@ -480,7 +480,21 @@ func (c *Client) ProfileName(ctx context.Context) (string, error) {
 	return v, err
 }
 
-// SetReceipts turns read and delivery receipts on or off.
+// Receipts reports whether read and delivery receipts are sent.
+func (c *Client) Receipts(ctx context.Context) (read, delivery bool, err error) {
+	if read, err = boolSetting(ctx, c.db, settingReadReceipts, true); err != nil {
+		return false, false, err
+	}
+	delivery, err = boolSetting(ctx, c.db, settingDeliveryReceipts, true)
+	return read, delivery, err
+}
+
+// Delay returns the range of the delay before receipts and sync copies
+// leave (Config.DelayMin, DelayMax); 0, 0 when they leave at once.
+func (c *Client) Delay() (lo, hi time.Duration) { return c.cfg.DelayMin, c.cfg.DelayMax }
+
+// SetReceipts turns read and delivery receipts on or off. Receipts of a
+// type turned off that still wait for their delay are dropped.
 func (c *Client) SetReceipts(ctx context.Context, read, delivery bool) error {
 	onOff := func(b bool) string {
 		if b {
@@ -492,6 +506,24 @@ func (c *Client) SetReceipts(ctx context.Context, read, delivery bool) error {
 		if err := tx.SetSetting(ctx, settingReadReceipts, onOff(read)); err != nil {
 			return err
 		}
-		return tx.SetSetting(ctx, settingDeliveryReceipts, onOff(delivery))
+		if err := tx.SetSetting(ctx, settingDeliveryReceipts, onOff(delivery)); err != nil {
+			return err
+		}
+		waiting, err := tx.OutboxOfKind(ctx, store.OutboxReceipt)
+		if err != nil {
+			return err
+		}
+		for _, it := range waiting {
+			var r wire.ReceiptMessage
+			if proto.Unmarshal(it.Data, &r) != nil {
+				continue
+			}
+			if (r.GetType() == wire.ReceiptMessage_READ && !read) || (r.GetType() == wire.ReceiptMessage_DELIVERY && !delivery) {
+				if err := tx.RemoveOutbox(ctx, it.ID); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 }

@@ -87,6 +87,10 @@ type devOpts struct {
 	noServe  bool
 	longPoll time.Duration
 	poll     time.Duration // default 200 ms
+	// delayMin and delayMax bound the receipt and sync-copy delay
+	// (Config.DelayMin, DelayMax); zero turns delays off, so that tests
+	// not about them see receipts and sync copies at once.
+	delayMin, delayMax time.Duration
 }
 
 func (a *account) open(t *testing.T, nw *testnet.Network, home string, o devOpts) *device {
@@ -97,7 +101,7 @@ func (a *account) open(t *testing.T, nw *testnet.Network, home string, o devOpts
 	cfg := Config{
 		Home: home, NetworkFile: nw.NetworkFile(), RequestTimeout: 10 * time.Second,
 		LongPollWait: o.longPoll, PollInterval: cmp.Or(o.poll, 200*time.Millisecond),
-		Logger: slog.New(slog.DiscardHandler),
+		Logger: slog.New(slog.DiscardHandler), DelayMin: o.delayMin, DelayMax: cmp.Or(o.delayMax, -1),
 	}
 	if os.Getenv("SOTTO_TEST_LOG") != "" {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("dev", a.name)
@@ -210,8 +214,22 @@ func bodies(h []*store.Message) []string {
 // the hashes of a's namespace-0 messages, per node.
 func swarmHashes(t *testing.T, nw *testnet.Network, a *account) map[int]map[string]bool {
 	t.Helper()
-	_, idx := nw.SwarmOf(a.id().Key())
 	out := map[int]map[string]bool{}
+	for i, msgs := range swarmMessages(t, nw, a) {
+		out[i] = map[string]bool{}
+		for _, m := range msgs {
+			out[i][m.Hash] = true
+		}
+	}
+	return out
+}
+
+// swarmMessages retrieves, directly from every running node of a's swarm,
+// a's namespace-0 messages as the node keeps them, per node.
+func swarmMessages(t *testing.T, nw *testnet.Network, a *account) map[int][]storagerpc.RetrievedMessage {
+	t.Helper()
+	_, idx := nw.SwarmOf(a.id().Key())
+	out := map[int][]storagerpc.RetrievedMessage{}
 	for _, i := range idx {
 		if !nw.Running(i) {
 			continue
@@ -242,10 +260,7 @@ func swarmHashes(t *testing.T, nw *testnet.Network, a *account) map[int]map[stri
 		if err := json.Unmarshal(resp, &r); err != nil {
 			t.Fatal(err)
 		}
-		out[i] = map[string]bool{}
-		for _, m := range r.Messages {
-			out[i][m.Hash] = true
-		}
+		out[i] = r.Messages
 	}
 	return out
 }

@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	"sotto.dev/client/path"
 	"sotto.dev/client/store"
@@ -723,13 +726,93 @@ func (c *Client) queueDelivered(ctx context.Context, tx *store.Tx, b *batch) (bo
 	return true, nil
 }
 
+// queueReceipt queues, in tx, a receipt of typ to peer for the messages
+// sent at ts. With delays on (Config.DelayMax) it leaves after c.delay(),
+// its own timestamp that later time, so that peer's swarm does not see it
+// a few milliseconds after ours took the messages; it waits in the outbox
+// (OutboxReceipt), and a receipt of the same type to peer queued
+// meanwhile joins it (one receipt for several messages) when that one
+// still waits at least DelayMin.
 func (c *Client) queueReceipt(ctx context.Context, tx *store.Tx, peer key.SessionID, typ wire.ReceiptMessage_Type, ts []int64) error {
 	r := &wire.ReceiptMessage{Type: typ.Enum()}
 	for _, t := range ts {
 		r.Timestamp = append(r.Timestamp, uint64(t))
 	}
-	sentAt := c.nextTimestamp()
-	return c.queue(ctx, tx, peer, &wire.Content{ReceiptMessage: r}, sentAt, sentAt+ContentTTL.Milliseconds(), 0, store.OutboxControl)
+	if c.cfg.DelayMax <= 0 {
+		sentAt := c.nextTimestamp()
+		return c.queue(ctx, tx, peer, &wire.Content{ReceiptMessage: r}, sentAt, sentAt+ContentTTL.Milliseconds(), 0, store.OutboxControl)
+	}
+	// Only a receipt that still waits at least DelayMin is joined, so
+	// that every message's receipt leaves at least that long after it.
+	now := c.nowMillis()
+	waiting, err := tx.WaitingOutbox(ctx, store.OutboxReceipt, peer, now+c.cfg.DelayMin.Milliseconds()-1)
+	if err != nil {
+		return err
+	}
+	for _, it := range waiting {
+		var w wire.ReceiptMessage
+		if proto.Unmarshal(it.Data, &w) != nil || w.GetType() != typ {
+			continue
+		}
+		for _, t := range r.Timestamp {
+			if !slices.Contains(w.Timestamp, t) {
+				w.Timestamp = append(w.Timestamp, t)
+			}
+		}
+		data, err := proto.Marshal(&w)
+		if err != nil {
+			return err
+		}
+		return tx.SetOutbox(ctx, it.ID, store.OutboxReceipt, data)
+	}
+	data, err := proto.Marshal(r)
+	if err != nil {
+		return err
+	}
+	at := now + c.delay()
+	return tx.Enqueue(ctx, &store.OutboxItem{
+		Kind: store.OutboxReceipt, Account: peer, Data: data,
+		Timestamp: at, Expiry: at + ContentTTL.Milliseconds(), NextAttempt: at,
+	})
+}
+
+// sealReceipt turns the waiting receipt id into the Session message it
+// stands for (an OutboxControl item, sent at its timestamp) and returns
+// that item; nil when it is gone or not a waiting receipt any more. It
+// reads and seals in one transaction, so that no receipt joining it is
+// lost.
+func (c *Client) sealReceipt(ctx context.Context, id int64) (*store.OutboxItem, error) {
+	var sealed *store.OutboxItem
+	err := c.db.Update(ctx, func(tx *store.Tx) error {
+		it, err := tx.OutboxItem(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if it.Kind != store.OutboxReceipt {
+			sealed = it
+			return nil
+		}
+		var r wire.ReceiptMessage
+		if err := proto.Unmarshal(it.Data, &r); err != nil {
+			c.log.Warn("dropping a malformed waiting receipt")
+			return tx.RemoveOutbox(ctx, id)
+		}
+		content := &wire.Content{ReceiptMessage: &r, SigTimestamp: proto.Uint64(uint64(it.Timestamp))}
+		data, err := sessionproto.EncodeMessage(c.keys, it.Account, content, uint64(it.Timestamp))
+		if err != nil {
+			return fmt.Errorf("client: encode receipt: %w", err)
+		}
+		if err := tx.SetOutbox(ctx, id, store.OutboxControl, data); err != nil {
+			return err
+		}
+		it.Kind, it.Data = store.OutboxControl, data
+		sealed = it
+		return nil
+	})
+	return sealed, err
 }
 
 // settings is what reads a setting: the store, or a transaction.

@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -232,6 +234,13 @@ func (c *Client) acceptImplicitly(ctx context.Context, tx *store.Tx, peer key.Se
 
 // queue encodes content for to and adds it to the outbox.
 func (c *Client) queue(ctx context.Context, tx *store.Tx, to key.SessionID, content *wire.Content, sentAt, expiry, msgID int64, kind store.OutboxKind) error {
+	return c.queueAt(ctx, tx, to, content, sentAt, sentAt, expiry, msgID, kind)
+}
+
+// queueAt is queue for an item stored no earlier than storeAt, with
+// storeAt as its store timestamp; the message inside keeps sentAt (what
+// Session clients name it by).
+func (c *Client) queueAt(ctx context.Context, tx *store.Tx, to key.SessionID, content *wire.Content, sentAt, storeAt, expiry, msgID int64, kind store.OutboxKind) error {
 	content.SigTimestamp = proto.Uint64(uint64(sentAt))
 	var data []byte
 	var err error
@@ -247,14 +256,39 @@ func (c *Client) queue(ctx context.Context, tx *store.Tx, to key.SessionID, cont
 	if err != nil {
 		return fmt.Errorf("client: encode message: %w", err)
 	}
-	return tx.Enqueue(ctx, &store.OutboxItem{
-		MessageID: msgID, Kind: kind, Account: to, Data: data, Timestamp: sentAt, Expiry: expiry,
-	})
+	it := &store.OutboxItem{
+		MessageID: msgID, Kind: kind, Account: to, Data: data, Timestamp: storeAt, Expiry: expiry,
+	}
+	if storeAt != sentAt {
+		it.NextAttempt = storeAt
+	}
+	return tx.Enqueue(ctx, it)
+}
+
+// delay draws the wait, in ms, before a receipt or a sync copy leaves:
+// uniform in [cfg.DelayMin, cfg.DelayMax], 0 when delays are off.
+func (c *Client) delay() int64 {
+	lo, hi := c.cfg.DelayMin.Milliseconds(), c.cfg.DelayMax.Milliseconds()
+	if hi <= 0 {
+		return 0
+	}
+	if c.jitter != nil {
+		return lo + c.jitter(hi-lo+1)
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read does not fail
+	return lo + int64(binary.LittleEndian.Uint64(b[:])%uint64(hi-lo+1))
 }
 
 // queueWithSync queues content for peer and, when content carries a
 // DataMessage, a copy for our own swarm with syncTarget = peer (expiring at
 // syncExpiry when that is set). Note to Self has only the one copy.
+//
+// The copy keeps the sent timestamp inside (our other devices, Session's
+// too, name the message by it) but leaves after c.delay(), with that
+// later time as its store timestamp and its expiry moved as far: our
+// swarm and peer's do not see the two copies stored at the same moment
+// with the same timestamp and expiry (docs/privacy-notes-precv.md).
 func (c *Client) queueWithSync(ctx context.Context, tx *store.Tx, peer key.SessionID, content *wire.Content, sentAt, expiry, syncExpiry, msgID int64, kind store.OutboxKind) error {
 	if err := c.queue(ctx, tx, peer, content, sentAt, expiry, msgID, kind); err != nil {
 		return err
@@ -274,7 +308,22 @@ func (c *Client) queueWithSync(ctx context.Context, tx *store.Tx, peer key.Sessi
 	if kind != store.OutboxMessage {
 		syncKind = kind
 	}
-	return c.queue(ctx, tx, c.self, sync, sentAt, syncExpiry, msgID, syncKind)
+	d := c.delay()
+	if d > 0 {
+		// Never before an earlier sync copy: our other devices get them
+		// in the order sent (a reaction after its message). That stays
+		// within the range: the earlier one was sent before and drew at
+		// most DelayMax too.
+		for {
+			last := c.lastSyncAt.Load()
+			at := max(sentAt+d, last)
+			if c.lastSyncAt.CompareAndSwap(last, at) {
+				d = at - sentAt
+				break
+			}
+		}
+	}
+	return c.queueAt(ctx, tx, c.self, sync, sentAt, sentAt+d, syncExpiry+d, msgID, syncKind)
 }
 
 // deliverMessage tries the outbox items of a just-sent message at once.
@@ -354,10 +403,16 @@ func (c *Client) deliverClaimed(ctx context.Context, it *store.OutboxItem) error
 // FlushOutbox tries every due outbox item once and returns the first
 // failure.
 func (c *Client) FlushOutbox(ctx context.Context) error {
+	return c.flushOutboxAt(ctx, c.nowMillis())
+}
+
+// flushOutboxAt is FlushOutbox for the items due at now (tests pass a
+// later time to send delayed items without waiting for them).
+func (c *Client) flushOutboxAt(ctx context.Context, now int64) error {
 	if c.net == nil {
 		return ErrNoNetwork
 	}
-	items, err := c.db.DueOutbox(ctx, c.nowMillis(), 1<<20)
+	items, err := c.db.DueOutbox(ctx, now, 1<<20)
 	if err != nil {
 		return err
 	}
@@ -429,6 +484,13 @@ func (c *Client) deliver(ctx context.Context, it *store.OutboxItem) error {
 			// for it can be stored any more.
 			return c.dropOutbox(ctx, it)
 		}
+	}
+	if it.Kind == store.OutboxReceipt {
+		sealed, err := c.sealReceipt(ctx, it.ID)
+		if err != nil || sealed == nil {
+			return err
+		}
+		it = sealed
 	}
 	var hash string
 	var err error

@@ -26,7 +26,7 @@ func (a *app) chatCmds() []*cobra.Command {
 		a.sendCmd(f), a.chatCmd(f), a.inboxCmd(f), a.readCmd(f), a.requestsCmd(f),
 		a.acceptCmd(f), a.declineCmd(f), a.blockCmd(f, true), a.blockCmd(f, false), a.contactsCmd(f),
 		a.unsendCmd(f), a.reactCmd(f), a.disappearCmd(f), a.profileCmd(f),
-		a.saveCmd(f),
+		a.saveCmd(f), a.receiptsCmd(f),
 	}
 	cmds = append(cmds, a.syncCmds(f)...)
 	for _, c := range cmds {

@@ -78,6 +78,9 @@ func TestScripts(t *testing.T) {
 			env.Setenv("SOTTO_NETWORK", nw.NetworkFile())
 			env.Setenv("SOTTO_ARGON2", "t=1,m=64,p=1")
 			env.Setenv("SOTTO_HOME", filepath.Join(env.WorkDir, "default-home"))
+			// Receipts and sync copies at once: the scripts check them
+			// right after one-shot commands (passphrase.txtar sets it).
+			env.Setenv("SOTTO_DELAY", "off")
 			dead, err := deadNetworkFile(env.WorkDir)
 			if err != nil {
 				return err

@@ -27,6 +27,7 @@ const IdentityFile = "identity.json"
 // reader of standard input, which phrase and passphrase may share.
 type idFlags struct {
 	passStdin bool
+	noPass    bool
 	in        *bufio.Reader
 }
 
@@ -43,11 +44,16 @@ func (a *app) idCmd() *cobra.Command {
 
 The identity file is encrypted when a passphrase is given, from
 $SOTTO_PASSPHRASE or, with --passphrase-stdin, from the first line of
-standard input. $SOTTO_ARGON2 ("t=3,m=65536,p=4": passes, KiB, lanes)
-changes the key-derivation cost of files written from now on.`,
+standard input; at a terminal, new and restore ask for one. Without a
+passphrase the account's seed is in clear on disk: an empty answer at the
+terminal must be confirmed, or --no-passphrase given. $SOTTO_ARGON2
+("t=3,m=65536,p=4": passes, KiB, lanes) changes the key-derivation cost
+of files written from now on.`,
 	}
 	cmd.PersistentFlags().BoolVar(&f.passStdin, "passphrase-stdin", false,
 		"read the identity file passphrase from a line of standard input (default: $SOTTO_PASSPHRASE)")
+	cmd.PersistentFlags().BoolVar(&f.noPass, "no-passphrase", false,
+		"new, restore: write the identity file without a passphrase (the seed in clear on disk), without asking")
 	cmd.AddCommand(a.idNewCmd(f), a.idRestoreCmd(f), a.idShowCmd(f), a.idExportCmd(f))
 	return cmd
 }
@@ -141,6 +147,9 @@ func (a *app) idShowCmd(f *idFlags) *cobra.Command {
 				}
 				out.RecoveryPhrase = strings.Join(words, " ")
 			}
+			if a.plainIdentity() {
+				a.warnPlain(a.identityPath())
+			}
 			if a.json {
 				return a.printJSON(out)
 			}
@@ -181,6 +190,17 @@ func (a *app) idExportCmd(f *idFlags) *cobra.Command {
 			return err
 		},
 	}
+}
+
+// plainIdentity reports whether the identity file opens without a
+// passphrase.
+func (a *app) plainIdentity() bool {
+	kf, err := identity.LoadKeyFile(a.identityPath(), nil)
+	if err != nil {
+		return false
+	}
+	kf.Wipe()
+	return true
 }
 
 // refuseExisting fails when the home already holds an identity.
@@ -242,10 +262,16 @@ func (a *app) saveNewIdentity(f *idFlags, k *identity.Keys, restore bool) error 
 		fmt.Fprintln(w, "encrypted: yes")
 	} else {
 		fmt.Fprintln(w, "encrypted: no")
-		fmt.Fprintln(a.env.Stderr, "hint: without a passphrase, anyone who can read your home directory can read your keys and messages; set SOTTO_PASSPHRASE or use --passphrase-stdin to encrypt the identity file")
+		a.warnPlain(path)
 	}
 	fmt.Fprintln(a.env.Stderr, "hint: write down your recovery phrase ('sotto id export'); it is the only way back into this account")
 	return nil
+}
+
+// warnPlain says what an identity file without a passphrase means.
+func (a *app) warnPlain(path string) {
+	fmt.Fprintf(a.env.Stderr, "warning: %s has no passphrase: the account's seed is in clear on disk\n", path)
+	fmt.Fprintln(a.env.Stderr, "hint: anyone who can read your home directory can read your keys and messages; to encrypt the file, restore the account again with a passphrase (SOTTO_PASSPHRASE, --passphrase-stdin, or typed at the terminal)")
 }
 
 // loadIdentity reads the identity file, turning failures into errors with
@@ -300,20 +326,42 @@ func (a *app) passphrase(f *idFlags) ([]byte, error) {
 	return []byte(line), nil
 }
 
+// confirmNone is what a person types to confirm an identity file without
+// a passphrase.
+const confirmNone = "none"
+
 // newPassphrase returns the passphrase for a new identity file. Besides
 // --passphrase-stdin and $SOTTO_PASSPHRASE, a person at a terminal is
-// offered one: typed twice, without echo; an empty answer keeps the file
-// unencrypted.
+// asked for one: typed twice, without echo; an empty answer keeps the
+// file unencrypted only once confirmed (typing "none"). --no-passphrase
+// asks nothing and writes the file unencrypted. Without a terminal and
+// without a passphrase the file is unencrypted, as scripts expect.
 func (a *app) newPassphrase(f *idFlags) ([]byte, error) {
+	if f.noPass {
+		if f.passStdin || a.env.Getenv("SOTTO_PASSPHRASE") != "" {
+			return nil, userErr("leave out --no-passphrase to encrypt the identity file, or unset SOTTO_PASSPHRASE and drop --passphrase-stdin",
+				"--no-passphrase contradicts the passphrase given")
+		}
+		return nil, nil
+	}
 	pass, err := a.passphrase(f)
 	if err != nil || len(pass) > 0 || f.passStdin || a.env.ReadSecret == nil {
 		return pass, err
 	}
-	pass, err = a.env.ReadSecret("passphrase to encrypt the identity file (empty for none): ")
+	pass, err = a.env.ReadSecret("passphrase to encrypt the identity file: ")
 	if err != nil {
 		return nil, &Error{Msg: "cannot read the passphrase from the terminal", Err: err}
 	}
 	if len(pass) == 0 {
+		ok, err := a.env.ReadSecret(`without a passphrase the account's seed is stored in clear on disk; type "` + confirmNone + `" to confirm: `)
+		defer clear(ok)
+		if err != nil {
+			return nil, &Error{Msg: "cannot read the confirmation from the terminal", Err: err}
+		}
+		if strings.TrimSpace(string(ok)) != confirmNone {
+			return nil, userErr(`run the command again and type a passphrase, or type "`+confirmNone+`" when asked to confirm none, or pass --no-passphrase`,
+				"no passphrase given and none confirmed: nothing written")
+		}
 		return nil, nil
 	}
 	again, err := a.env.ReadSecret("the same passphrase again: ")
@@ -444,7 +492,12 @@ func (a *app) markNewAccount(kf *identity.KeyFile) {
 // fetchRestored fetches a restored account's messages and config objects
 // from its swarm. A failure only delays them to the next sync.
 func (a *app) fetchRestored(kf *identity.KeyFile) {
-	c, err := client.Open(client.Config{Home: a.home, Logger: a.logger(), NetworkFile: a.network}, kf)
+	cfg := client.Config{Home: a.home, Logger: a.logger(), NetworkFile: a.network}
+	err := a.delayConfig(&cfg)
+	var c *client.Client
+	if err == nil {
+		c, err = client.Open(cfg, kf)
+	}
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		err = c.Sync(ctx)

@@ -328,15 +328,46 @@ func TestIDPassphrasePrompt(t *testing.T) {
 		t.Errorf("identity written after a mismatch: %v", err)
 	}
 
-	// An empty answer keeps the file plain, and says what that means.
+	// An empty answer keeps the file plain once confirmed, and says what
+	// that means.
 	e = env()
-	tm = &terminal{answers: []string{""}}
+	tm = &terminal{answers: []string{"", "none"}}
 	var words []string
 	vectors.Get(t, "mnemonic.seed16_13words").Out(t, "words", &words)
 	r := runAtTerminal(t, e, tm, "", "id", "restore", "--phrase", strings.Join(words, " "))
-	if r.code != 0 || !strings.Contains(r.stdout, "encrypted: no") || !strings.Contains(r.stderr, "anyone who can read") || len(tm.prompts) != 1 {
+	if r.code != 0 || !strings.Contains(r.stdout, "encrypted: no") || !strings.Contains(r.stderr, "seed is in clear on disk") ||
+		!strings.Contains(r.stderr, "anyone who can read") || len(tm.prompts) != 2 || !strings.Contains(tm.prompts[1], "in clear on disk") {
 		t.Errorf("restore with an empty passphrase: %+v, prompts %q", r, tm.prompts)
 	}
+	if fi, err := os.Stat(filepath.Join(e["SOTTO_HOME"], "identity.json")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("identity file: %v, %v; want mode 0600", fi, err)
+	}
+	// show says so again.
+	if r := runAtTerminal(t, e, &terminal{}, "", "id", "show"); r.code != 0 || !strings.Contains(r.stderr, "seed is in clear on disk") {
+		t.Errorf("show of a plain identity: %+v", r)
+	}
+
+	// An empty answer not confirmed: nothing is written.
+	for _, answers := range [][]string{{"", ""}, {"", "yes"}} {
+		e = env()
+		tm = &terminal{answers: answers}
+		wantError(t, runAtTerminal(t, e, tm, "", "id", "new"), "none confirmed", "--no-passphrase")
+		if _, err := os.Stat(filepath.Join(e["SOTTO_HOME"], "identity.json")); !os.IsNotExist(err) {
+			t.Errorf("identity written without a confirmation (answers %q): %v", answers, err)
+		}
+	}
+
+	// --no-passphrase: no prompt, a plain file, and the warning.
+	e = env()
+	tm = &terminal{}
+	r = runAtTerminal(t, e, tm, "", "id", "new", "--no-passphrase")
+	if r.code != 0 || !strings.Contains(r.stdout, "encrypted: no") || !strings.Contains(r.stderr, "seed is in clear on disk") || len(tm.prompts) != 0 {
+		t.Errorf("new --no-passphrase: %+v, prompts %q", r, tm.prompts)
+	}
+	// ... and not together with a passphrase.
+	e = env()
+	e["SOTTO_PASSPHRASE"] = "secret"
+	wantError(t, runAtTerminal(t, e, &terminal{}, "", "id", "new", "--no-passphrase"), "contradicts", "leave out --no-passphrase")
 
 	// SOTTO_PASSPHRASE wins over the prompt.
 	e = env()

@@ -143,7 +143,9 @@ func (a *app) readCmd(f *chatFlags) *cobra.Command {
 				return err
 			}
 			if s.c.Online() {
-				// Send the read receipts now; failures stay queued.
+				// Send what is due now (read receipts when delays are off);
+				// delayed receipts and failures stay queued for the next
+				// command that connects.
 				_ = s.c.FlushOutbox(ctx)
 			}
 			if a.json {

@@ -56,6 +56,10 @@ func (a *app) openSession(n need) (*session, error) {
 	if n != offline {
 		cfg.NetworkFile = a.network
 	}
+	if err := a.delayConfig(&cfg); err != nil {
+		kf.Wipe()
+		return nil, err
+	}
 	c, err := client.Open(cfg, kf)
 	if err != nil {
 		kf.Wipe()

@@ -76,10 +76,15 @@ func Open(ctx context.Context, path string, key [KeySize]byte) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	if err := restrictFiles(abs); err != nil {
+		return nil, err
+	}
 	hexKey := hex.EncodeToString(key[:])
 	q := url.Values{}
 	q.Set("vfs", "adiantum")
 	q.Set("hexkey", hexKey)
+	// Journal and WAL files SQLite creates take the database's mode.
+	q.Set("modeof", abs)
 	q.Add("_pragma", "journal_mode(wal)")
 	q.Add("_pragma", "synchronous(normal)")
 	q.Add("_pragma", "busy_timeout(10000)")
@@ -100,6 +105,27 @@ func Open(ctx context.Context, path string, key [KeySize]byte) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// restrictFiles makes the database file and its WAL and shared-memory
+// files readable by the owner only (mode 0600): it creates the missing
+// ones so (SQLite keeps the mode of a file that exists) and narrows the
+// mode of existing ones, which older builds created 0644.
+func restrictFiles(path string) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		err = f.Chmod(0o600)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+	}
+	return nil
 }
 
 // Path returns the database file's path.
@@ -380,6 +406,14 @@ ALTER TABLE communities ADD COLUMN unblinded INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE community_posts ADD COLUMN files TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE community_posts ADD COLUMN whisper_to TEXT NOT NULL DEFAULT '';
 ALTER TABLE community_posts ADD COLUMN whisper_mods INTEGER NOT NULL DEFAULT 0;
+`,
+	// Receipts wait in the outbox unsealed (OutboxReceipt) until their
+	// delay is over, so that later ones join them: found by kind and
+	// account. A build without OutboxReceipt must not open the database
+	// (it would store such an item as it is), which this migration's
+	// version number also ensures.
+	`
+CREATE INDEX outbox_by_kind ON outbox (kind, account);
 `,
 }
 

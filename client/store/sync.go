@@ -123,6 +123,11 @@ const (
 	// OutboxExpire shortens the expiry of messages in our own swarm to
 	// Expiry; Data holds their hashes separated by newlines.
 	OutboxExpire OutboxKind = 5
+	// OutboxReceipt is a receipt waiting for its delay to end: Data is
+	// the serialized ReceiptMessage, not yet encrypted, so that receipts
+	// due to the same peer in the meantime join it. The client seals it
+	// (into an OutboxControl item) when it first tries to deliver it.
+	OutboxReceipt OutboxKind = 6
 )
 
 // OutboxItem is an encrypted message waiting to be stored in a swarm.
@@ -228,6 +233,23 @@ func (o ops) NextOutbox(ctx context.Context) (int64, bool, error) {
 func (o ops) RetryLater(ctx context.Context, id int64, next int64, lastErr string) error {
 	return o.exec1(ctx, "outbox retry", `UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE id = ?`,
 		next, lastErr, id)
+}
+
+// WaitingOutbox returns the items of kind for account not yet tried and
+// due later than after, oldest first.
+func (o ops) WaitingOutbox(ctx context.Context, kind OutboxKind, account key.SessionID, after int64) ([]*OutboxItem, error) {
+	return o.outboxQuery(ctx, `kind = ? AND account = ? AND attempts = 0 AND next_attempt > ? ORDER BY id`,
+		int8(kind), account.String(), after)
+}
+
+// OutboxOfKind returns every outbox item of kind, oldest first.
+func (o ops) OutboxOfKind(ctx context.Context, kind OutboxKind) ([]*OutboxItem, error) {
+	return o.outboxQuery(ctx, `kind = ? ORDER BY id`, int8(kind))
+}
+
+// SetOutbox replaces the kind and data of item id.
+func (o ops) SetOutbox(ctx context.Context, id int64, kind OutboxKind, data []byte) error {
+	return o.exec1(ctx, "outbox set", `UPDATE outbox SET kind = ?, data = ? WHERE id = ?`, int8(kind), data, id)
 }
 
 // RemoveOutboxFor deletes the pending sends of message id and reports how
