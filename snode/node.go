@@ -299,7 +299,7 @@ func (n *Node) newServers() {
 		WriteTimeout:      n.cfg.Limits.WriteTimeout.D(),
 		IdleTimeout:       n.cfg.Limits.IdleTimeout.D(),
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
+		ErrorLog:          serverErrorLog(n.log),
 	}
 	if n.adminLn != nil {
 		amux := http.NewServeMux()
@@ -308,7 +308,7 @@ func (n *Node) newServers() {
 		amux.HandleFunc("/debug/pprof/", pprof.Index)
 		amux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		amux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		n.adminSrv = &http.Server{Handler: amux, ReadHeaderTimeout: 10 * time.Second}
+		n.adminSrv = &http.Server{Handler: amux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: serverErrorLog(n.log)}
 	}
 }
 
