@@ -95,6 +95,8 @@ func (k *tombKeeper) observe(p key.NodePublic, tombs []store.Tomb, differing map
 		held[t.Hash] = e
 		if !differing[t.Key] || same[t.Hash] {
 			e.have[p] = true
+		} else {
+			delete(e.have, p) // the peer lacks it now, or holds another state
 		}
 		all := true
 		for _, q := range peers {

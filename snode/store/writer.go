@@ -325,7 +325,7 @@ func (w *wtx) stamp(prev, nw state, op int64) (int64, bool) {
 }
 
 // recentKeep is how long Store.recent remembers a change.
-const recentKeep = 10 * time.Second
+const recentKeep = 5 * time.Second
 
 // noteRecent records the exact times of committed changes and forgets
 // those older than recentKeep.
