@@ -68,6 +68,17 @@ func storeAndDelete(t *testing.T, tn *testNet, u *user, have, down []*testNode) 
 		}
 		return nil
 	})
+	// Every member keeps the same mtime: the minute of the store, not
+	// its millisecond.
+	first, _ := rowOf(t, have[0], h)
+	if first.MTime != quantumStart(first.MTime) {
+		t.Errorf("stored with mtime %d, not the start of its minute", first.MTime)
+	}
+	for i, n := range have[1:] {
+		if r, _ := rowOf(t, n, h); r.MTime != first.MTime {
+			t.Errorf("node %d keeps mtime %d, node 0 %d", i+1, r.MTime, first.MTime)
+		}
+	}
 	for _, n := range down {
 		tn.stop(n)
 	}
