@@ -157,6 +157,7 @@ func TestDownMemberConvergesAfterDelete(t *testing.T) {
 	}
 
 	tn.restart(down)
+	tn.waitReady()
 	noneHolds(t, tn, u, h)
 	waitRounds(t, tn.nodes, 3)
 	noneHolds(t, tn, u, h)
