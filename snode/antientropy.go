@@ -28,7 +28,9 @@ import (
 //  4. push: A sends the rows where its state is newer or B has none.
 //
 // Rows merge as last-writer-wins registers (store.Newer), so the order in
-// which rows and operations arrive does not matter.
+// which rows and operations arrive does not matter. A round also tells
+// which of this node's tombstones the peer holds; a tombstone every peer
+// holds is dropped (tombstones.go).
 
 // Batch sizes of the exchange, and how old a row must be to be repaired.
 const (
@@ -64,6 +66,9 @@ type aeHeader struct {
 	MTime   int64  `json:"m"`
 	Expiry  int64  `json:"e"`
 	Deleted bool   `json:"d,omitempty"`
+	// Fresh marks a row a client changed here less than aeSettle ago
+	// (mtimes are too coarse to tell).
+	Fresh bool `json:"f,omitempty"`
 }
 
 type aeRevocation struct {
@@ -78,6 +83,9 @@ type aeKeyHeaders struct {
 	aeKey
 	Messages    []aeHeader     `json:"msgs,omitempty"`
 	Revocations []aeRevocation `json:"revs,omitempty"`
+	// Gone lists the key's tombstones the responder dropped because every
+	// member held them.
+	Gone []string `json:"gone,omitempty"`
 }
 
 type aeKeysReq struct {
@@ -221,10 +229,18 @@ func (n *Node) validRecords(ctx context.Context, m *membership, in aeRecords, no
 	return recs, revs, rejected, unproven
 }
 
-// mergeRecords validates and applies received rows.
+// mergeRecords validates and applies received rows. A row no newer than a
+// tombstone this node dropped is not taken back.
 func (n *Node) mergeRecords(ctx context.Context, m *membership, in aeRecords) (aePushResp, error) {
 	now := n.now()
 	recs, revs, rejected, unproven := n.validRecords(ctx, m, in, now)
+	kept := recs[:0]
+	for _, r := range recs {
+		if !n.tombs.wasDropped(r.Hash, r.MTime, r.Deleted, r.Expiry) {
+			kept = append(kept, r)
+		}
+	}
+	recs = kept
 	applied, err := n.store.Merge(ctx, recs, revs, now.UnixMilli())
 	if err != nil {
 		return aePushResp{}, err
@@ -291,15 +307,26 @@ func (n *Node) handleAEHeaders(ctx context.Context, peer key.NodePublic, body []
 	if err != nil {
 		return 0, nil, err
 	}
-	return 200, &aeHeadersResp{Keys: toAEHeaders(hs)}, nil
+	want := make(map[store.DigestKey]bool, len(keys))
+	for _, k := range keys {
+		want[k] = true
+	}
+	gone := n.tombs.gone(want)
+	resp := &aeHeadersResp{Keys: toAEHeaders(hs, n.now().UnixMilli()-aeSettle.Milliseconds())}
+	for i := range resp.Keys {
+		resp.Keys[i].Gone = gone[hs[i].Key]
+	}
+	return 200, resp, nil
 }
 
-func toAEHeaders(hs []store.KeyHeaders) []aeKeyHeaders {
+// toAEHeaders converts headers; rows a client changed after settled are
+// marked fresh.
+func toAEHeaders(hs []store.KeyHeaders, settled int64) []aeKeyHeaders {
 	out := make([]aeKeyHeaders, len(hs))
 	for i, kh := range hs {
 		out[i].aeKey = toAEKey(kh.Key)
 		for _, h := range kh.Messages {
-			out[i].Messages = append(out[i].Messages, aeHeader{Hash: h.Hash, MTime: h.MTime, Expiry: h.Expiry, Deleted: h.Deleted})
+			out[i].Messages = append(out[i].Messages, aeHeader{Hash: h.Hash, MTime: h.MTime, Expiry: h.Expiry, Deleted: h.Deleted, Fresh: h.Changed > settled})
 		}
 		for _, r := range kh.Revocations {
 			out[i].Revocations = append(out[i].Revocations, toAERevocation(r))
@@ -439,13 +466,34 @@ func (n *Node) reconcile(ctx context.Context, m *membership, p *ledger.Node) (er
 	ctx, cancel := context.WithTimeout(ctx, 4*n.cfg.Limits.ForwardTimeout.D()+n.cfg.Intervals.AntiEntropy.D())
 	defer cancel()
 
-	keys, err := n.differingKeys(ctx, m, p)
-	if err != nil || len(keys) == 0 {
-		return err
-	}
-	plan, err := n.compareHeaders(ctx, p, keys)
+	tombs, err := n.ownedTombstones(ctx, m)
 	if err != nil {
 		return err
+	}
+	keys, err := n.differingKeys(ctx, m, p)
+	if err != nil {
+		return err
+	}
+	var plan aePlan
+	if len(keys) > 0 {
+		if plan, err = n.compareHeaders(ctx, p, keys); err != nil {
+			return err
+		}
+	}
+	differing := make(map[store.DigestKey]bool, len(keys))
+	for _, k := range keys {
+		differing[k] = true
+	}
+	var peers []key.NodePublic
+	for _, q := range m.peers() {
+		peers = append(peers, q.Ed25519)
+	}
+	ready := n.tombs.observe(p.Ed25519, tombs, differing, plan.same, peers, n.now().UnixMilli())
+	if err := n.dropHeldTombstones(ctx, ready); err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return nil
 	}
 	if err := n.pullNewer(ctx, m, p, plan.pull, plan.revsIn); err != nil {
 		return err
@@ -499,6 +547,9 @@ func (n *Node) differingKeys(ctx context.Context, m *membership, p *ledger.Node)
 type aePlan struct {
 	pull, push      []string
 	revsIn, revsOut []aeRevocation
+	// same holds the hashes of this node's tombstones that the peer
+	// holds too, or dropped.
+	same map[string]bool
 }
 
 // aeRowState is what the comparison needs of one message header.
@@ -534,18 +585,31 @@ func (n *Node) compareHeaders(ctx context.Context, p *ledger.Node, keys []store.
 	}
 	nowMs := n.now().UnixMilli()
 	// Rows changed in the last aeSettle are most likely still being
-	// forwarded to the peer: leave them to a later round.
+	// forwarded to the peer: leave them to a later round. (Rows keep
+	// coarse mtimes; the exact time of a recent change is known only to
+	// the node that made it, which marks the row fresh.)
 	settled := nowMs - aeSettle.Milliseconds()
-	var plan aePlan
+	plan := aePlan{same: make(map[string]bool)}
 	remote := make(map[string]aeRowState)
 	remoteRev := make(map[string]bool)
 	for _, kh := range hr.Keys {
+		for _, g := range kh.Gone {
+			if l, ok := have[g]; ok && l.deleted {
+				plan.same[g] = true
+			}
+		}
 		for _, h := range kh.Messages {
 			remote[h.Hash] = aeRowState{h.MTime, h.Expiry, h.Deleted}
-			if h.Expiry <= nowMs || h.MTime > settled {
+			l, ok := have[h.Hash]
+			if ok && h.Deleted && l.deleted && h.MTime == l.mtime && h.Expiry == l.expiry {
+				plan.same[h.Hash] = true
+			}
+			if h.Expiry <= nowMs || h.MTime > settled || h.Fresh {
 				continue
 			}
-			l, ok := have[h.Hash]
+			if !ok && n.tombs.wasDropped(h.Hash, h.MTime, h.Deleted, h.Expiry) {
+				continue // the peer has yet to drop it
+			}
 			if !ok || store.Newer(h.MTime, h.Deleted, h.Expiry, l.mtime, l.deleted, l.expiry) {
 				plan.pull = append(plan.pull, h.Hash)
 			}
@@ -568,7 +632,7 @@ func (n *Node) compareHeaders(ctx context.Context, p *ledger.Node, keys []store.
 	}
 	for _, kh := range local {
 		for _, h := range kh.Messages {
-			if h.Expiry <= nowMs || h.MTime > settled {
+			if h.Expiry <= nowMs || h.MTime > settled || h.Changed > settled || plan.same[h.Hash] {
 				continue
 			}
 			r, ok := remote[h.Hash]

@@ -82,9 +82,8 @@ func (n *Node) admitClient(w http.ResponseWriter, r *http.Request, name string, 
 		return nil, false
 	}
 	if !n.clients.allow(ip, n.now()) || !n.perIP.requests.Acquire(ip) {
-		// The address is logged at debug level only, and never together
-		// with an account.
-		n.log.Debug("rate limiting client", "ip", ip.String())
+		// The address is not logged: the counter is the record.
+		n.log.Debug("rate limiting a client")
 		n.met.rateLimited.WithLabelValues("client").Inc()
 		st, msg := storagerpc.StatusOf(storagerpc.TooManyRequests())
 		n.met.request(name, st, time.Since(start).Seconds())

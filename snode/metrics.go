@@ -24,6 +24,7 @@ type metrics struct {
 	aeRefused     *prometheus.CounterVec // reason: see proof.go
 	rateLimited   *prometheus.CounterVec // kind: client, peer, busy
 	swept         prometheus.Counter
+	tombsDropped  prometheus.Counter
 	handoff       *prometheus.CounterVec // what: records, accounts_purged, failures
 	storeFailures *prometheus.CounterVec // reason: full, error
 	heldRetrieves prometheus.Gauge
@@ -46,7 +47,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "snode_forwards_total", Help: "Recursive requests forwarded to swarm peers, by result.",
 		}, []string{"result"}),
 		replLag: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "snode_replication_lag_seconds", Help: "Time from an operation at the entry node to its application here (forwarded copies and anti-entropy repairs).",
+			Name: "snode_replication_lag_seconds", Help: "Time from an operation at the entry node to its application here (forwarded copies; anti-entropy repairs to the minute: rows keep coarse times).",
 			Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 5, 10, 60, 600, 3600},
 		}),
 		aeRounds: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -62,6 +63,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "snode_dropped_requests_total", Help: "Requests refused by rate limits or load shedding, by kind.",
 		}, []string{"kind"}),
 		swept: prometheus.NewCounter(prometheus.CounterOpts{Name: "snode_swept_total", Help: "Expired rows removed."}),
+		tombsDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "snode_tombstones_dropped_total", Help: "Tombstones dropped before their expiry because every swarm member held them.",
+		}),
 		handoff: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "snode_handoff_total", Help: "Data handed to new owners after swarm changes.",
 		}, []string{"what"}),
@@ -71,7 +75,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		heldRetrieves: prometheus.NewGauge(prometheus.GaugeOpts{Name: "snode_held_retrieves", Help: "Long-poll retrieves waiting for a message."}),
 	}
 	reg.MustRegister(m.heldRetrieves, m.requests, m.duration, m.storeBytes, m.messages, m.swarmPeers, m.syncing,
-		m.forwards, m.replLag, m.aeRounds, m.aeRepairs, m.aeRefused, m.rateLimited, m.swept, m.handoff, m.storeFailures)
+		m.forwards, m.replLag, m.aeRounds, m.aeRepairs, m.aeRefused, m.rateLimited, m.swept, m.tombsDropped, m.handoff, m.storeFailures)
 	return m
 }
 

@@ -120,6 +120,7 @@ type Node struct {
 	lastOp  atomic.Int64
 
 	aeKick  chan struct{}
+	tombs   *tombKeeper
 	waiters *waiters
 	names   func(context.Context, state.NameHash) (*ledger.NameInfo, error)
 	// quorums gates the storage test (health.go): from Deps.Ledger's client.
@@ -156,6 +157,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 		reg:       deps.Registry,
 		memChange: make(chan struct{}),
 		aeKick:    make(chan struct{}, 1),
+		tombs:     newTombKeeper(),
 		names:     deps.Names,
 	}
 	if n.log == nil {
@@ -255,10 +257,11 @@ func New(cfg Config, deps Deps) (*Node, error) {
 // its metrics.
 func (n *Node) openStore() error {
 	st, err := store.Open(context.Background(), store.Options{
-		Path:     filepath.Join(n.cfg.DataDir, StoreFileName),
-		MaxBytes: n.cfg.Limits.MaxStoreBytes,
-		Logger:   n.log,
-		OnLive:   n.waiters.wake,
+		Path:        filepath.Join(n.cfg.DataDir, StoreFileName),
+		MaxBytes:    n.cfg.Limits.MaxStoreBytes,
+		TimeQuantum: mtimeQuantum,
+		Logger:      n.log,
+		OnLive:      n.waiters.wake,
 	})
 	if err != nil {
 		return err
@@ -299,7 +302,7 @@ func (n *Node) newServers() {
 		WriteTimeout:      n.cfg.Limits.WriteTimeout.D(),
 		IdleTimeout:       n.cfg.Limits.IdleTimeout.D(),
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
+		ErrorLog:          serverErrorLog(n.log),
 	}
 	if n.adminLn != nil {
 		amux := http.NewServeMux()
@@ -308,7 +311,7 @@ func (n *Node) newServers() {
 		amux.HandleFunc("/debug/pprof/", pprof.Index)
 		amux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		amux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		n.adminSrv = &http.Server{Handler: amux, ReadHeaderTimeout: 10 * time.Second}
+		n.adminSrv = &http.Server{Handler: amux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: serverErrorLog(n.log)}
 	}
 }
 

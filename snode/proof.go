@@ -29,6 +29,9 @@ import (
 // current revocations) as of the row's operation time, so the 60-second
 // freshness window of client requests binds the row's mtime to the time
 // the owner signed, and then checks that the request explains the row.
+// A message row's mtime names only the quantum of its operation
+// (mtimeQuantum), so its request is checked as of a time within that
+// quantum (checkInQuantum).
 
 // proof is the stored and wire form of a signed request.
 type proof struct {
@@ -127,7 +130,7 @@ func (pc *proofChecker) record(r *store.Record) string {
 	// cap, the operation time + 30 days.
 	limit := addMs(r.Timestamp, ns.MaxTTL())
 	if r.ChangeProof != nil {
-		limit = max(limit, addMs(r.MTime, storagerpc.MaxTTLPrivate))
+		limit = max(limit, addMs(quantumStart(r.MTime)+mtimeQuantum.Milliseconds(), storagerpc.MaxTTLPrivate))
 	}
 	if r.Expiry > limit {
 		return refusedTTL
@@ -146,6 +149,44 @@ func (pc *proofChecker) check(req storagerpc.Request, acct storagerpc.Account, a
 	return ok && owner == acct && req.Check(time.UnixMilli(at), pc.opts) == nil
 }
 
+// checkInQuantum runs req's own checks as of some time in the quantum of
+// a message row's mtime, where the operation time the entry node checked
+// the request at lies: the request's own signed times brought into the
+// quantum (where its clock window is centred), then the quantum's first
+// and last millisecond (where the one-sided bounds, on an expiry or a
+// before, hold if they hold anywhere in it).
+func (pc *proofChecker) checkInQuantum(req storagerpc.Request, acct storagerpc.Account, mtime int64) bool {
+	owner, ok := req.Owner()
+	if !ok || owner != acct {
+		return false
+	}
+	lo := quantumStart(mtime)
+	hi := max(lo+mtimeQuantum.Milliseconds()-1, mtime)
+	var at []int64
+	switch p := req.(type) {
+	case *storagerpc.StoreParams:
+		if p.Auth.Signature != nil {
+			at = append(at, p.SigTimestamp)
+		}
+		at = append(at, p.Timestamp)
+	case *storagerpc.DeleteAllParams:
+		at = append(at, p.Timestamp)
+	}
+	for i := range at {
+		at[i] = min(max(at[i], lo), hi)
+	}
+	at = append(at, lo, hi)
+	for i, t := range at {
+		if slices.Contains(at[:i], t) {
+			continue
+		}
+		if req.Check(time.UnixMilli(t), pc.opts) == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // live checks a live row: its store request, and the expiry change if the
 // owner made one since.
 func (pc *proofChecker) live(acct storagerpc.Account, r *store.Record) string {
@@ -162,7 +203,7 @@ func (pc *proofChecker) live(acct storagerpc.Account, r *store.Record) string {
 			// The row is the state that store left: its expiry, at the
 			// operation time the entry node checked the request at (so
 			// within the signature window of it).
-			if r.Expiry != sp.Expiry || !pc.check(sp, acct, r.MTime) {
+			if r.Expiry != sp.Expiry || !pc.checkInQuantum(sp, acct, r.MTime) {
 				return refusedProof
 			}
 			return ""
@@ -204,7 +245,7 @@ func (pc *proofChecker) live(acct storagerpc.Account, r *store.Record) string {
 	default:
 		return refusedProof
 	}
-	if !pc.check(req, acct, r.MTime) {
+	if !pc.checkInQuantum(req, acct, r.MTime) {
 		return refusedProof
 	}
 	return ""
@@ -232,7 +273,7 @@ func (pc *proofChecker) tombstone(acct storagerpc.Account, r *store.Record) stri
 	default:
 		ok = false
 	}
-	if !ok || !pc.check(req, acct, r.MTime) {
+	if !ok || !pc.checkInQuantum(req, acct, r.MTime) {
 		return refusedProof
 	}
 	return ""

@@ -60,6 +60,8 @@ type testNet struct {
 	tweak  func(*Config)
 	// setup runs on each node after New, before Serve.
 	setup func(*Node)
+	// log, if set, is every node's logger (else testLogger).
+	log *slog.Logger
 }
 
 func quietConfig(dir string) Config {
@@ -86,7 +88,14 @@ func newTestNet(t testing.TB, live []uint64, fake []uint64, tweak func(*Config))
 
 func newTestNetWith(t testing.TB, live []uint64, fake []uint64, tweak func(*Config), setup func(*Node)) *testNet {
 	t.Helper()
-	tn := &testNet{t: t, ledger: genesis.NewLedger(filepath.Join(t.TempDir(), "genesis.json"), nil), tweak: tweak, setup: setup}
+	return startTestNet(&testNet{t: t, tweak: tweak, setup: setup}, live, fake)
+}
+
+// startTestNet starts tn (its t, tweak, setup and log set) as newTestNet does.
+func startTestNet(tn *testNet, live []uint64, fake []uint64) *testNet {
+	t := tn.t
+	t.Helper()
+	tn.ledger = genesis.NewLedger(filepath.Join(t.TempDir(), "genesis.json"), nil)
 	for _, s := range live {
 		tn.nodes = append(tn.nodes, tn.newNodeDir(s, false))
 	}
@@ -157,7 +166,11 @@ func (tn *testNet) build(n *testNode, listen string) {
 	if tn.tweak != nil {
 		tn.tweak(&cfg)
 	}
-	node, err := New(cfg, Deps{View: tn.ledger.View(), Logger: testLogger(tn.t)})
+	lg := tn.log
+	if lg == nil {
+		lg = testLogger(tn.t)
+	}
+	node, err := New(cfg, Deps{View: tn.ledger.View(), Logger: lg})
 	if err != nil {
 		tn.t.Fatal(err)
 	}

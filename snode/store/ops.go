@@ -9,8 +9,9 @@ import (
 
 // Every mutation takes op, the time (Unix ms) assigned to the operation by
 // the node that received it from the client, so that all replicas record
-// the same mtime and converge to byte-identical rows. A mutation changes a
-// row only if its result is Newer than the row's current state.
+// the same mtime (op made coarse, see stamp) and converge to byte-identical
+// rows. A mutation changes a row only if its result is Newer than the row's
+// current state.
 
 // IsPublicOutbox reports Session's "public outbox" namespaces (negative,
 // -ns % 20 == 1): a store there replaces the namespace's other messages
@@ -81,14 +82,24 @@ func nonNil(b []byte) []byte {
 	return b
 }
 
-// tombstone turns a live row into a tombstone at time op; proof is the
-// request that deleted it.
-func (w *wtx) tombstone(a Account, hash string, r hashRow, op int64, proof []byte) error {
-	if _, err := w.st.setTomb.ExecContext(w.ctx, op, blob(proof), r.id); err != nil {
-		return fmt.Errorf("delete message: %w", err)
+// touch notes a row changed by a client operation at time op.
+func (w *wtx) touch(hash string, op int64) { w.fresh = append(w.fresh, freshMark{hash, op}) }
+
+// tombstone turns a live row into a tombstone by an operation at time op,
+// unless the row's state is newer; proof is the request that deleted it.
+// The tombstone keeps the message's expiry and an mtime no finer than the
+// store's quantum.
+func (w *wtx) tombstone(a Account, hash string, r hashRow, op int64, proof []byte) (bool, error) {
+	mt, ok := w.stamp(r.st, state{expiry: r.st.expiry, deleted: true}, op)
+	if !ok {
+		return false, nil
 	}
-	w.msgChange(a, r.ns, hash, &r.st, &state{mtime: op, expiry: r.st.expiry, deleted: true})
-	return nil
+	if _, err := w.st.setTomb.ExecContext(w.ctx, mt, blob(proof), r.id); err != nil {
+		return false, fmt.Errorf("delete message: %w", err)
+	}
+	w.msgChange(a, r.ns, hash, &r.st, &state{mtime: mt, expiry: r.st.expiry, deleted: true})
+	w.touch(hash, op)
+	return true, nil
 }
 
 // Store stores m at operation time op; m.StoreProof is kept with the row. It returns what happened and the
@@ -108,39 +119,47 @@ func (s *Store) Store(ctx context.Context, m Message, op int64) (StoreResult, in
 		}
 		// Almost every store is of a new message: insert first, which
 		// looks the hash up once, and read the row only on a conflict.
-		if inserted, err := w.insertNew(owner, &Record{Message: m, MTime: op}); err != nil || inserted {
+		mt := w.s.coarse(op)
+		if inserted, err := w.insertNew(owner, &Record{Message: m, MTime: mt}); err != nil || inserted {
 			res, expiry = New, m.Expiry
+			if inserted {
+				w.touch(m.Hash, op)
+			}
 			return err
 		}
 		r, found, err := w.byHash(m.Hash)
 		if err != nil {
 			return err
 		}
-		nw := state{mtime: op, expiry: m.Expiry}
-		switch {
-		case !found:
+		if !found {
 			res, expiry = New, m.Expiry
-			return w.insert(owner, &Record{Message: m, MTime: op})
+			w.touch(m.Hash, op)
+			return w.insert(owner, &Record{Message: m, MTime: mt})
+		}
+		mt, wins := w.stamp(r.st, state{expiry: m.Expiry}, op)
+		switch {
 		case !r.st.deleted:
-			if m.Expiry > r.st.expiry && nw.newer(r.st) {
-				if _, err := w.st.setExpiry.ExecContext(w.ctx, m.Expiry, op, blob(m.StoreProof), r.id); err != nil {
+			if nw := (state{mtime: mt, expiry: m.Expiry}); m.Expiry > r.st.expiry && wins {
+				if _, err := w.st.setExpiry.ExecContext(w.ctx, m.Expiry, mt, blob(m.StoreProof), r.id); err != nil {
 					return fmt.Errorf("extend message: %w", err)
 				}
 				w.msgChange(m.Account, r.ns, m.Hash, &r.st, &nw)
+				w.touch(m.Hash, op)
 				res, expiry = Extended, m.Expiry
 				return nil
 			}
 			res, expiry = Exists, r.st.expiry
 			return nil
-		case nw.newer(r.st):
+		case wins:
 			// Stored again after a delete: a new row, so that clients
 			// paging with last_hash see it again.
 			if _, err := w.st.delMsg.ExecContext(w.ctx, r.id); err != nil {
 				return fmt.Errorf("replace tombstone: %w", err)
 			}
 			w.msgChange(m.Account, r.ns, m.Hash, &r.st, nil)
+			w.touch(m.Hash, op)
 			res, expiry = New, m.Expiry
-			return w.insert(owner, &Record{Message: m, MTime: op})
+			return w.insert(owner, &Record{Message: m, MTime: mt})
 		default:
 			// A later delete of the same message already reached us.
 			res, expiry = Exists, r.st.expiry
@@ -155,8 +174,8 @@ func (s *Store) Store(ctx context.Context, m Message, op int64) (StoreResult, in
 
 func (w *wtx) clearOutbox(a Account, owner int64, ns int16, keep string, op int64, proof []byte) error {
 	rows, err := w.conn.QueryContext(w.ctx,
-		"SELECT id, hash, expiry, mtime FROM messages WHERE owner = ? AND namespace = ? AND hash != ? AND data IS NOT NULL AND mtime <= ?",
-		owner, ns, keep, op)
+		"SELECT id, hash, expiry, mtime FROM messages WHERE owner = ? AND namespace = ? AND hash != ? AND data IS NOT NULL AND mtime < ?",
+		owner, ns, keep, w.s.quantumEnd(op))
 	if err != nil {
 		return fmt.Errorf("select outbox: %w", err)
 	}
@@ -177,7 +196,7 @@ func (w *wtx) clearOutbox(a Account, owner int64, ns int16, keep string, op int6
 		return err
 	}
 	for _, v := range vs {
-		if err := w.tombstone(a, v.hash, v.r, op, proof); err != nil {
+		if _, err := w.tombstone(a, v.hash, v.r, op, proof); err != nil {
 			return err
 		}
 	}
@@ -211,11 +230,14 @@ func (s *Store) DeleteByHash(ctx context.Context, a Account, hashes []string, op
 			if err != nil {
 				return err
 			}
-			if !found || r.owner != owner || r.st.deleted || !(state{mtime: op, expiry: r.st.expiry, deleted: true}).newer(r.st) {
+			if !found || r.owner != owner || r.st.deleted {
 				continue
 			}
-			if err := w.tombstone(a, h, r, op, proof); err != nil {
-				return err
+			if ok, err := w.tombstone(a, h, r, op, proof); err != nil || !ok {
+				if err != nil {
+					return err
+				}
+				continue
 			}
 			deleted = append(deleted, h)
 		}
@@ -231,8 +253,8 @@ func (w *wtx) deleteWhere(a Account, cond string, args []any, op int64, proof []
 	if err != nil || !ok {
 		return nil, err
 	}
-	q := "SELECT id, namespace, hash, expiry, mtime FROM messages WHERE owner = ? AND data IS NOT NULL AND mtime <= ?" + cond
-	rows, err := w.conn.QueryContext(w.ctx, q, append([]any{owner, op}, args...)...)
+	q := "SELECT id, namespace, hash, expiry, mtime FROM messages WHERE owner = ? AND data IS NOT NULL AND mtime < ?" + cond
+	rows, err := w.conn.QueryContext(w.ctx, q, append([]any{owner, w.s.quantumEnd(op)}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("select for delete: %w", err)
 	}
@@ -254,10 +276,13 @@ func (w *wtx) deleteWhere(a Account, cond string, args []any, op int64, proof []
 	}
 	out := make([]NSHash, 0, len(vs))
 	for _, v := range vs {
-		if err := w.tombstone(a, v.hash, v.r, op, proof); err != nil {
+		ok, err := w.tombstone(a, v.hash, v.r, op, proof)
+		if err != nil {
 			return nil, err
 		}
-		out = append(out, NSHash{Namespace: v.r.ns, Hash: v.hash})
+		if ok {
+			out = append(out, NSHash{Namespace: v.r.ns, Hash: v.hash})
+		}
 	}
 	return out, nil
 }
@@ -344,14 +369,15 @@ func (s *Store) UpdateExpiry(ctx context.Context, a Account, hashes []string, ex
 			if (mode == ExpiryExtendOnly && r.st.expiry >= exp) || (mode == ExpiryShortenOnly && r.st.expiry <= exp) {
 				continue
 			}
-			nw := state{mtime: op, expiry: exp}
-			if !nw.newer(r.st) {
+			mt, ok := w.stamp(r.st, state{expiry: exp}, op)
+			if !ok {
 				continue
 			}
-			if _, err := w.st.setChange.ExecContext(w.ctx, exp, op, blob(proof), r.id); err != nil {
+			if _, err := w.st.setChange.ExecContext(w.ctx, exp, mt, blob(proof), r.id); err != nil {
 				return fmt.Errorf("update expiry: %w", err)
 			}
-			w.msgChange(a, r.ns, h, &r.st, &nw)
+			w.msgChange(a, r.ns, h, &r.st, &state{mtime: mt, expiry: exp})
+			w.touch(h, op)
 			out = append(out, HashExpiry{Hash: h, Expiry: exp})
 		}
 		return nil
@@ -369,8 +395,8 @@ func (s *Store) UpdateAllExpiries(ctx context.Context, a Account, ns *int16, exp
 		if err != nil || !ok {
 			return err
 		}
-		q := "SELECT id, namespace, hash, expiry, mtime FROM messages WHERE owner = ? AND data IS NOT NULL AND expiry > ? AND mtime <= ?"
-		args := []any{owner, expiry, op}
+		q := "SELECT id, namespace, hash, expiry, mtime FROM messages WHERE owner = ? AND data IS NOT NULL AND expiry > ? AND mtime < ?"
+		args := []any{owner, expiry, w.s.quantumEnd(op)}
 		if ns != nil {
 			q += " AND namespace = ?"
 			args = append(args, *ns)
@@ -396,14 +422,15 @@ func (s *Store) UpdateAllExpiries(ctx context.Context, a Account, ns *int16, exp
 			return err
 		}
 		for _, h := range hits {
-			nw := state{mtime: op, expiry: expiry}
-			if !nw.newer(h.r.st) {
+			mt, ok := w.stamp(h.r.st, state{expiry: expiry}, op)
+			if !ok {
 				continue
 			}
-			if _, err := w.st.setChange.ExecContext(w.ctx, expiry, op, blob(proof), h.r.id); err != nil {
+			if _, err := w.st.setChange.ExecContext(w.ctx, expiry, mt, blob(proof), h.r.id); err != nil {
 				return fmt.Errorf("update expiry: %w", err)
 			}
-			w.msgChange(a, h.r.ns, h.hash, &h.r.st, &nw)
+			w.msgChange(a, h.r.ns, h.hash, &h.r.st, &state{mtime: mt, expiry: expiry})
+			w.touch(h.hash, op)
 			out = append(out, NSHash{Namespace: h.r.ns, Hash: h.hash})
 		}
 		return nil
@@ -723,6 +750,45 @@ func (s *Store) Purge(ctx context.Context, a Account) (int, error) {
 		}
 		w.dropOwner(owner)
 		return nil
+	})
+	return n, err
+}
+
+// DropTombstones removes tombstones that are still in the given state (a
+// row changed since is kept) and owners left with no rows. It returns how
+// many it removed. The node calls it once every member of the swarm holds
+// the tombstone: then no member can bring the message back, and the row
+// would only keep a trace of the deletion until the message's expiry.
+func (s *Store) DropTombstones(ctx context.Context, ts []Tomb) (int, error) {
+	var n int
+	err := s.write(ctx, func(w *wtx) error {
+		n = 0
+		for _, t := range ts {
+			owner, ok, err := w.ownerID(t.Key.Account, false)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			res, err := w.conn.ExecContext(w.ctx, "DELETE FROM messages WHERE hash = ? AND owner = ? AND namespace = ? AND data IS NULL AND mtime = ? AND expiry = ?",
+				t.Hash, owner, t.Key.Namespace, t.MTime, t.Expiry)
+			if err != nil {
+				return fmt.Errorf("drop tombstone: %w", err)
+			}
+			if k, err := res.RowsAffected(); err != nil || k == 0 {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			w.msgChange(t.Key.Account, t.Key.Namespace, t.Hash, &state{mtime: t.MTime, expiry: t.Expiry, deleted: true}, nil)
+			n++
+		}
+		if n == 0 {
+			return nil
+		}
+		return w.dropEmptyOwners()
 	})
 	return n, err
 }

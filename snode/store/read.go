@@ -14,7 +14,7 @@ import (
 type readStmts struct {
 	expiry, allExpiries, revoked        *sql.Stmt
 	headers, revHeaders, byHash, export *sql.Stmt
-	exportRev, count                    *sql.Stmt
+	exportRev, count, tombs             *sql.Stmt
 	all                                 []*sql.Stmt
 }
 
@@ -88,6 +88,7 @@ func (rs *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 		p(&rs.export, "SELECT hash, namespace, timestamp, expiry, mtime, data IS NULL, data, sproof, cproof FROM messages WHERE owner = "+ownerSub+" ORDER BY id"),
 		p(&rs.exportRev, "SELECT token, revoked, mtime FROM revoked WHERE owner = "+ownerSub),
 		p(&rs.count, "SELECT count(*) FROM messages WHERE data IS NOT NULL AND expiry > ?"),
+		p(&rs.tombs, "SELECT o.pubkey, m.namespace, m.hash, m.mtime, m.expiry FROM messages m JOIN owners o ON o.id = m.owner WHERE m.data IS NULL"),
 	)
 }
 
@@ -233,6 +234,10 @@ type Header struct {
 	MTime   int64
 	Expiry  int64
 	Deleted bool
+	// Changed is the exact time (Unix ms) of the last client operation on
+	// the row when it was lately (kept in memory for seconds only; see
+	// Store.recent), else 0.
+	Changed int64
 }
 
 // KeyHeaders lists the rows behind one digest key: message headers for a
@@ -267,6 +272,7 @@ func (s *Store) Headers(ctx context.Context, keys []DigestKey) ([]KeyHeaders, er
 				rows.Close()
 				return nil, fmt.Errorf("headers: %w", err)
 			}
+			h.Changed = s.changedAt(h.Hash)
 			kh.Messages = append(kh.Messages, h)
 		}
 		if err := rows.Close(); err != nil {
@@ -361,4 +367,35 @@ func (s *Store) Count(ctx context.Context, now int64) (int64, error) {
 		return 0, fmt.Errorf("count: %w", err)
 	}
 	return n, nil
+}
+
+// Tomb is a tombstone's replicated state.
+type Tomb struct {
+	Key    DigestKey
+	Hash   string
+	MTime  int64
+	Expiry int64
+}
+
+// Tombstones returns every tombstone in the store.
+func (s *Store) Tombstones(ctx context.Context) ([]Tomb, error) {
+	rows, err := s.rs.tombs.QueryContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("tombstones: %w", err)
+	}
+	defer rows.Close()
+	var out []Tomb
+	for rows.Next() {
+		var pk []byte
+		t := Tomb{Key: DigestKey{Kind: KindMessages}}
+		if err := rows.Scan(&pk, &t.Key.Namespace, &t.Hash, &t.MTime, &t.Expiry); err != nil {
+			return nil, fmt.Errorf("tombstones: %w", err)
+		}
+		if len(pk) != AccountSize {
+			return nil, fmt.Errorf("tombstones: %d-byte account", len(pk))
+		}
+		t.Key.Account = Account(pk)
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }

@@ -11,9 +11,13 @@
 //
 // Every message row is also a replication record: deleting a message turns
 // the row into a tombstone (data NULL) that is kept until the message's
-// expiry, and every row carries mtime, the time of the operation that last
-// changed it. Rows merge as last-writer-wins registers keyed by message hash
-// (see Newer), which is what anti-entropy between swarm members relies on.
+// expiry at most (the node drops it earlier, DropTombstones, once every
+// member of its swarm has it), and every row carries mtime, the version of
+// its state: the time of the operation that last changed it, rounded down
+// to Options.TimeQuantum, plus one for each later change within that
+// quantum (see stamp). Rows merge as last-writer-wins registers keyed by
+// message hash (see Newer), which is what anti-entropy between swarm
+// members relies on.
 // The store keeps, in memory, an XOR digest of its rows per (account,
 // namespace) so that two nodes can find where they differ without reading
 // their databases (see Digests).
@@ -127,6 +131,11 @@ type Options struct {
 	ReadConns int
 	// Logger receives warnings; nil discards them.
 	Logger *slog.Logger
+	// TimeQuantum is the granularity of the mtimes the store records for
+	// the operations it is given (see stamp): a row keeps the minute, say,
+	// of its arrival and of its last change, never the millisecond. 0 or
+	// anything up to a millisecond keeps operation times exact.
+	TimeQuantum time.Duration
 	// OnLive, if set, is called after each commit for every (account,
 	// namespace) that gained a live message in it (a store, a store after
 	// a delete, a merged row), from the writer goroutine: it must not
@@ -173,6 +182,14 @@ type Store struct {
 
 	dig    digests
 	onLive func(Account, int16)
+	// quantum is Options.TimeQuantum in milliseconds (at least 1).
+	quantum int64
+	// recent holds, in memory only, the exact operation time of the rows
+	// this store changed lately (hash → Unix ms), for anti-entropy's
+	// settling delay (Header.Changed); entries go after recentKeep.
+	recentMu  sync.RWMutex
+	recent    map[string]int64
+	recentCut int64
 
 	commits, committedOps atomic.Int64
 	commitNanos           atomic.Int64
@@ -238,6 +255,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.quantum = max(opts.TimeQuantum.Milliseconds(), 1)
+	s.recent = make(map[string]int64)
 	if s.maxBatch <= 0 {
 		s.maxBatch = 512
 	}
@@ -495,6 +514,7 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_owner_ns ON messages(owner, namespace, id);
 CREATE INDEX IF NOT EXISTS messages_expiry ON messages(expiry);
+CREATE INDEX IF NOT EXISTS messages_tombstones ON messages(owner) WHERE data IS NULL;
 CREATE TABLE IF NOT EXISTS revoked (
 	owner INTEGER NOT NULL REFERENCES owners(id),
 	token BLOB NOT NULL,

@@ -28,6 +28,14 @@ type wtx struct {
 	newOwners []Account
 	gone      []int64 // owner rows deleted in this transaction
 	goneAcct  []Account
+	fresh     []freshMark // rows changed by client operations
+}
+
+// freshMark is a row a client operation changed, with the exact operation
+// time, for Store.recent.
+type freshMark struct {
+	hash string
+	op   int64
 }
 
 // write submits fn and waits for the commit that includes it.
@@ -157,6 +165,7 @@ func (s *Store) commit(batch []*writeOp) {
 	s.commits.Add(1)
 	s.committedOps.Add(int64(len(batch)))
 	s.dig.applyAll(w.changes)
+	s.noteRecent(w.fresh)
 	if s.onLive != nil {
 		for _, a := range w.arrivals {
 			s.onLive(a.acct, a.ns)
@@ -188,7 +197,7 @@ func isNoTx(err error) bool {
 // undo drops the in-memory effects of an abandoned transaction: owner
 // rows it created are forgotten, owner rows it deleted come back.
 func (w *wtx) undo() {
-	w.changes, w.arrivals = w.changes[:0], w.arrivals[:0]
+	w.changes, w.arrivals, w.fresh = w.changes[:0], w.arrivals[:0], w.fresh[:0]
 	for _, a := range w.newOwners {
 		if id, ok := w.s.ownerIDs[a]; ok {
 			delete(w.s.owners, id)
@@ -272,6 +281,81 @@ func Newer(aMTime int64, aDeleted bool, aExpiry int64, bMTime int64, bDeleted bo
 
 func (a state) newer(b state) bool {
 	return Newer(a.mtime, a.deleted, a.expiry, b.mtime, b.deleted, b.expiry)
+}
+
+// Coarse times. A row's mtime only has to order the changes of one message
+// the same way on every replica; it need not say when they happened. The
+// store therefore records an operation at the start of its quantum (a
+// minute on a node), and a change to a row whose mtime is already in that
+// quantum gets the row's mtime plus one: one row's versions stay strictly
+// increasing, so a store and the expire that shortens it a second later
+// (a disappearing message read at once) are ordered as before, and every
+// replica that applies the same operations to the same row computes the
+// same mtime. What is given up is the order of two conflicting changes
+// that reach different replicas in different orders within one quantum:
+// Newer then breaks the tie the same way everywhere (the tombstone, then
+// the later expiry), so replicas still converge, and a tombstone is never
+// undone by a store within its own quantum.
+
+// coarse returns the start of op's quantum.
+func (s *Store) coarse(op int64) int64 { return op - ((op%s.quantum)+s.quantum)%s.quantum }
+
+// quantumEnd returns the first time after op's quantum.
+func (s *Store) quantumEnd(op int64) int64 { return s.coarse(op) + s.quantum }
+
+// stamp returns the mtime of a change at operation time op that moves a
+// row from prev to nw (nw.mtime unused), and whether the change wins over
+// prev. With a 1 ms quantum it is op, and the change wins when it is Newer.
+func (w *wtx) stamp(prev, nw state, op int64) (int64, bool) {
+	if w.s.quantum == 1 {
+		nw.mtime = op
+		return op, nw.newer(prev)
+	}
+	c := w.s.coarse(op)
+	switch {
+	case c > prev.mtime:
+		return c, true
+	case c < w.s.coarse(prev.mtime):
+		return 0, false // older than the row's state
+	case prev.deleted && !nw.deleted:
+		return 0, false // a tombstone holds for the rest of its quantum
+	default:
+		return prev.mtime + 1, true
+	}
+}
+
+// recentKeep is how long Store.recent remembers a change.
+const recentKeep = 5 * time.Second
+
+// noteRecent records the exact times of committed changes and forgets
+// those older than recentKeep.
+func (s *Store) noteRecent(marks []freshMark) {
+	if len(marks) == 0 {
+		return
+	}
+	s.recentMu.Lock()
+	defer s.recentMu.Unlock()
+	latest := int64(0)
+	for _, m := range marks {
+		s.recent[m.hash] = m.op
+		latest = max(latest, m.op)
+	}
+	if keep := recentKeep.Milliseconds(); latest-s.recentCut > keep {
+		for h, op := range s.recent {
+			if op < latest-keep {
+				delete(s.recent, h)
+			}
+		}
+		s.recentCut = latest
+	}
+}
+
+// changedAt returns the exact time of the last client operation on a row
+// when it was recent (0 otherwise).
+func (s *Store) changedAt(hash string) int64 {
+	s.recentMu.RLock()
+	defer s.recentMu.RUnlock()
+	return s.recent[hash]
 }
 
 // writeStmts are prepared on the writer connection.

@@ -1,0 +1,152 @@
+package store
+
+import (
+	"testing"
+	"time"
+)
+
+const quantum = time.Minute
+
+// fetchOne returns the row of a hash.
+func fetchOne(t *testing.T, s *Store, hash string) (Record, bool) {
+	t.Helper()
+	recs, err := s.Fetch(ctx, []string{hash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) == 0 {
+		return Record{}, false
+	}
+	return recs[0], true
+}
+
+// TestCoarseMTimes follows one message through stores, an expiry change
+// and a delete within one quantum: the row keeps the quantum's start plus
+// a version count, never the operation's millisecond, and its changes stay
+// ordered.
+func TestCoarseMTimes(t *testing.T) {
+	s := open(t, Options{TimeQuantum: quantum})
+	a := acct(1)
+	q := quantum.Milliseconds()
+	start := 10 * q
+	op := start + 12_345
+	m := msg(a, 0, 1, op, op+time.Hour.Milliseconds())
+	want := func(step string, mtime int64, deleted bool, expiry int64) {
+		t.Helper()
+		r, ok := fetchOne(t, s, m.Hash)
+		if !ok || r.MTime != mtime || r.Deleted != deleted || r.Expiry != expiry {
+			t.Fatalf("%s: row %v (found %v), want mtime %d deleted %v expiry %d", step, bare(r), ok, mtime, deleted, expiry)
+		}
+	}
+	if res := mustStore(t, s, m, op); res != New {
+		t.Fatalf("store: %v", res)
+	}
+	want("store", start, false, m.Expiry)
+	// Read at once, shortened a second later: the change wins.
+	short := op + 30_000
+	if out, err := s.UpdateExpiry(ctx, a, []string{m.Hash}, []int64{short}, ExpiryShortenOnly, op+1000, nil); err != nil || len(out) != 1 {
+		t.Fatalf("shorten: %v %v", out, err)
+	}
+	want("shorten", start+1, false, short)
+	// An operation from an earlier quantum is older than the row.
+	if out, err := s.UpdateExpiry(ctx, a, []string{m.Hash}, []int64{short + 1}, ExpiryAny, op-q, nil); err != nil || len(out) != 0 {
+		t.Fatalf("older expire applied: %v %v", out, err)
+	}
+	if del, err := s.DeleteByHash(ctx, a, []string{m.Hash}, op+2000, nil); err != nil || len(del) != 1 {
+		t.Fatalf("delete: %v %v", del, err)
+	}
+	want("delete", start+2, true, short)
+	// Stored again within the tombstone's quantum: the delete holds.
+	if res := mustStore(t, s, m, op+3000); res != Exists {
+		t.Fatalf("store after delete, same quantum: %v", res)
+	}
+	want("store again", start+2, true, short)
+	// In the next quantum the message comes back, as a new row.
+	if res := mustStore(t, s, m, op+q); res != New {
+		t.Fatalf("store after delete, next quantum: %v", res)
+	}
+	want("next quantum", start+q, false, m.Expiry)
+}
+
+// TestCoarseReplicasConverge applies conflicting changes to one message on
+// two replicas within one quantum (one shortens it, the other deletes it)
+// and the same changes in different orders: reconciled, the replicas hold
+// byte-identical rows, and the delete wins.
+func TestCoarseReplicasConverge(t *testing.T) {
+	x, y := open(t, Options{TimeQuantum: quantum}), open(t, Options{TimeQuantum: quantum})
+	a := acct(3)
+	op := 20*quantum.Milliseconds() + 777
+	m := msg(a, 0, 1, op, op+time.Hour.Milliseconds())
+	for _, s := range []*Store{x, y} {
+		mustStore(t, s, m, op)
+	}
+	if _, err := x.UpdateExpiry(ctx, a, []string{m.Hash}, []int64{op + 60_000}, ExpiryAny, op+10, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := y.DeleteByHash(ctx, a, []string{m.Hash}, op+20, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The script's independent stores, in opposite orders.
+	b := acct(4)
+	for i := range 10 {
+		if _, _, err := x.Store(ctx, msg(b, 0, i, op, op+100_000), op+int64(i)); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := y.Store(ctx, msg(b, 0, 9-i, op, op+100_000), op+int64(100-i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if x.BucketDigests() == y.BucketDigests() {
+		t.Fatal("diverged replicas have the same digests")
+	}
+	reconcile(t, x, y, op)
+	if x.BucketDigests() != y.BucketDigests() {
+		t.Fatal("replicas differ after reconciling")
+	}
+	for _, s := range []*Store{x, y} {
+		if r, ok := fetchOne(t, s, m.Hash); !ok || !r.Deleted {
+			t.Fatalf("the delete did not win: %+v", bare(r))
+		}
+	}
+}
+
+// TestDropTombstones drops a tombstone in the state the node saw, and not
+// one that changed since.
+func TestDropTombstones(t *testing.T) {
+	s := open(t, Options{TimeQuantum: quantum})
+	a := acct(5)
+	op := 30*quantum.Milliseconds() + 5
+	m := msg(a, 2, 1, op, op+time.Hour.Milliseconds())
+	mustStore(t, s, m, op)
+	if ts, err := s.Tombstones(ctx); err != nil || len(ts) != 0 {
+		t.Fatalf("tombstones of a live row: %v %v", ts, err)
+	}
+	if _, err := s.DeleteByHash(ctx, a, []string{m.Hash}, op+1, nil); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := s.Tombstones(ctx)
+	if err != nil || len(ts) != 1 {
+		t.Fatalf("tombstones: %v %v", ts, err)
+	}
+	want := Tomb{Key: DigestKey{Account: a, Kind: KindMessages, Namespace: 2}, Hash: m.Hash, MTime: op - 5 + 1, Expiry: m.Expiry}
+	if ts[0] != want {
+		t.Fatalf("tombstone %+v, want %+v", ts[0], want)
+	}
+	stale := want
+	stale.MTime--
+	if n, err := s.DropTombstones(ctx, []Tomb{stale}); err != nil || n != 0 {
+		t.Fatalf("dropped a tombstone in another state: %d %v", n, err)
+	}
+	if n, err := s.DropTombstones(ctx, ts); err != nil || n != 1 {
+		t.Fatalf("drop: %d %v", n, err)
+	}
+	if _, ok := fetchOne(t, s, m.Hash); ok {
+		t.Fatal("the tombstone is still there")
+	}
+	if s.BucketDigests() != ([Buckets]Digest{}) || len(s.Accounts()) != 0 {
+		t.Fatal("digests or owners still count the dropped tombstone")
+	}
+}
+
+// bare returns r for printing, without its data and proofs.
+func bare(r Record) Record { r.Data, r.StoreProof, r.ChangeProof = nil, nil, nil; return r }
