@@ -67,6 +67,9 @@ func DefaultConfig() Config {
 		Rate: 20000, Burst: 40000, AddrRate: 500, AddrBurst: 1000, MaxNonces: 1 << 21, MaxConnsPerAddr: 256}
 }
 
+// msgCacheBytes bounds the messages' JSON kept for polls (msgcache.go).
+const msgCacheBytes = 32 << 20
+
 // Clock tells the time; tests substitute one.
 type Clock interface{ Now() time.Time }
 
@@ -100,6 +103,7 @@ type Server struct {
 	reqs   *reqLimiter
 	slow   *slowMode
 	touch  *touchCache
+	msgs   *msgCache
 	public http.Handler
 	ln     net.Listener // nil: no plain HTTP
 	tlsLn  net.Listener // nil: no HTTPS
@@ -140,7 +144,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, errors.New("community: a post limit needs an interval")
 	}
 	s := &Server{cfg: cfg, keys: deps.Keys, pk: deps.Keys.Public(), log: deps.Logger, clock: deps.Clock, reg: deps.Registry,
-		nonces: newNonceCache(cfg.MaxNonces), posts: newPostLimiter(cfg.PostLimit, cfg.PostInterval), reqs: newReqLimiter(cfg), slow: newSlowMode(), touch: newTouchCache()}
+		nonces: newNonceCache(cfg.MaxNonces), posts: newPostLimiter(cfg.PostLimit, cfg.PostInterval), reqs: newReqLimiter(cfg), slow: newSlowMode(), touch: newTouchCache(),
+		msgs: newMsgCache(msgCacheBytes)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
