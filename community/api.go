@@ -158,13 +158,9 @@ func (s *Server) roomRoute(c *call, token string, rest []string) (string, respon
 	default:
 		return "other", errResp(http.StatusNotFound)
 	}
-	r, err := s.store.Room(c.ctx, token)
+	r, p, err := s.store.RoomPerms(c.ctx, token, c.user, c.now)
 	if err != nil {
 		return ep, s.storeErr("load room", err)
-	}
-	p, err := s.store.Perms(c.ctx, r, c.user, c.now)
-	if err != nil {
-		return ep, s.storeErr("load permissions", err)
 	}
 	if !p.Read {
 		if c.user == nil {
