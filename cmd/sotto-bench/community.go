@@ -253,6 +253,11 @@ func (b *communityBench) request(c *benchClient, method, path string, body []byt
 	if err != nil {
 		return nil, err
 	}
+	if len(body) > 0 {
+		// As Session clients send it; pysogs (Flask) refuses JSON bodies
+		// without it.
+		hs["Content-Type"] = "application/json"
+	}
 	if !v4 {
 		return &benchRequest{method: method, path: path, body: body, hdr: hs}, nil
 	}
