@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 )
@@ -87,5 +88,35 @@ func TestRoomPerms(t *testing.T) {
 		if _, _, err := st.RoomPerms(ctx, "nowhere", u, now); !errors.Is(err, ErrNoRoom) {
 			t.Errorf("no room: %v", err)
 		}
+	}
+}
+
+// TestStoreKeepsConnections checks that concurrent readers do not make the
+// pool close idle connections (each reopened one reads the schema and
+// prepares its statements again).
+func TestStoreKeepsConnections(t *testing.T) {
+	ctx := context.Background()
+	st, err := OpenStore(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.AddRoom(ctx, "lobby", "Lobby", nil, time.Unix(1_760_000_000, 0)); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for range 50 {
+				if _, err := st.Room(ctx, "lobby"); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if s := st.db.Stats(); s.MaxIdleClosed != 0 || s.OpenConnections > 4 {
+		t.Errorf("pool: %d connections closed as surplus idle ones, %d open", s.MaxIdleClosed, s.OpenConnections)
 	}
 }

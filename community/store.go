@@ -196,7 +196,11 @@ func OpenStore(ctx context.Context, dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	// Keep all four open: with database/sql's default of two idle ones,
+	// busy moments closed and reopened connections, each reading the
+	// schema and preparing its kept statements again.
 	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4)
 	s := &Store{db: newStmtDB(db)}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
