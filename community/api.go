@@ -158,13 +158,9 @@ func (s *Server) roomRoute(c *call, token string, rest []string) (string, respon
 	default:
 		return "other", errResp(http.StatusNotFound)
 	}
-	r, err := s.store.Room(c.ctx, token)
+	r, p, err := s.store.RoomPerms(c.ctx, token, c.user, c.now)
 	if err != nil {
 		return ep, s.storeErr("load room", err)
-	}
-	p, err := s.store.Perms(c.ctx, r, c.user, c.now)
-	if err != nil {
-		return ep, s.storeErr("load permissions", err)
 	}
 	if !p.Read {
 		if c.user == nil {
@@ -416,17 +412,19 @@ func (s *Server) messages(c *call, r *Room, p Perms, rest []string) response {
 	if err != nil {
 		return s.storeErr("messages", err)
 	}
-	if single {
-		if len(msgs) == 0 {
-			return errResp(http.StatusNotFound)
-		}
-		return jsonResp(http.StatusOK, messageJSON(msgs[0]))
+	var b []byte
+	switch {
+	case single && len(msgs) == 0:
+		return errResp(http.StatusNotFound)
+	case single:
+		b, err = s.msgs.appendMessage(nil, msgs[0])
+	default:
+		b, err = s.msgs.appendMessages(make([]byte, 0, 512*len(msgs)+2), msgs)
 	}
-	out := make([]any, len(msgs))
-	for i, m := range msgs {
-		out[i] = messageJSON(m)
+	if err != nil {
+		return s.storeErr("encode messages", err)
 	}
-	return jsonResp(http.StatusOK, out)
+	return response{code: http.StatusOK, contentType: "application/json", body: b}
 }
 
 // messageJSON is pysogs's message object: data and signature in base64,

@@ -74,6 +74,8 @@ type harness struct {
 	port  uint16
 	pk    [32]byte
 	viaV4 bool // send requests through onion v4 instead of directly
+	// client sends direct requests (nil: http.DefaultClient).
+	client *http.Client
 }
 
 func newHarness(t testing.TB, mutate func(*Config)) *harness {
@@ -239,7 +241,11 @@ func (h *harness) do(method, path string, headers map[string]string, body []byte
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := h.client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -26,6 +26,9 @@ type Message struct {
 	ReactionOnly bool
 	// Reactions by reaction string (deleted messages have none).
 	Reactions map[string]*Reaction
+	// reacted is set when the message may have reactions (a reactions
+	// row exists): only those are looked up.
+	reacted bool
 }
 
 // unpad strips Session message padding as pysogs does before storing
@@ -241,7 +244,8 @@ func (s *Store) Messages(ctx context.Context, r *Room, reader *User, mod bool, q
 		limit = 1
 	}
 	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, `SELECT m.id, u.session_id, m.posted, m.edited, m.seqno, m.seqno_data, m.data, m.data_size, m.signature, w.session_id, m.whisper_mods
+	rows, err := s.db.QueryContext(ctx, `SELECT m.id, u.session_id, m.posted, m.edited, m.seqno, m.seqno_data, m.data, m.data_size, m.signature, w.session_id, m.whisper_mods,
+			EXISTS (SELECT 1 FROM reactions r WHERE r.message = m.id)
 		FROM messages m JOIN users u ON u.id = m.user LEFT JOIN users w ON w.id = m.whisper_to
 		WHERE `+where+` ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
@@ -254,7 +258,7 @@ func (s *Store) Messages(ctx context.Context, r *Room, reader *User, mod bool, q
 		var size sql.NullInt64
 		var whisperTo sql.NullString
 		var seqData int64
-		if err := rows.Scan(&m.ID, &m.SessionID, &m.Posted, &m.Edited, &m.Seqno, &seqData, &m.Data, &size, &m.Signature, &whisperTo, &m.WhisperMods); err != nil {
+		if err := rows.Scan(&m.ID, &m.SessionID, &m.Posted, &m.Edited, &m.Seqno, &seqData, &m.Data, &size, &m.Signature, &whisperTo, &m.WhisperMods, &m.reacted); err != nil {
 			return nil, err
 		}
 		m.ReactionOnly = q.Since != nil && seqData <= *q.Since

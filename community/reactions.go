@@ -29,13 +29,14 @@ func ValidReaction(r string) bool {
 	return utf8.ValidString(r) && n >= 1 && n <= 12
 }
 
-// addReactions fills the reactions of msgs (deleted ones have none).
+// addReactions fills the reactions of msgs (deleted ones have none); it
+// looks up only those marked reacted.
 func (s *Store) addReactions(ctx context.Context, msgs []*Message, reader int64, reactorLimit int) error {
 	byID := map[int64]*Message{}
 	var ids []any
 	for _, m := range msgs {
 		m.Reactions = map[string]*Reaction{}
-		if m.Data != nil || m.ReactionOnly {
+		if m.reacted && (m.Data != nil || m.ReactionOnly) {
 			byID[m.ID] = m
 			ids = append(ids, m.ID)
 		}

@@ -2,6 +2,7 @@ package community
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -23,9 +24,16 @@ import (
 type Config struct {
 	// Dir holds the database.
 	Dir string
-	// Listen is the public address: the API directly, and inside onion v4
-	// requests at /oxen/v4/lsrpc.
+	// Listen is the public address serving plain HTTP: the API directly,
+	// and inside onion v4 requests at /oxen/v4/lsrpc. It may be empty when
+	// TLSListen is set.
 	Listen string
+	// TLSListen, if set, is a second public address serving the same
+	// handler over HTTPS with the certificate chain in TLSCertFile and its
+	// key in TLSKeyFile (PEM; reloaded when either file changes).
+	TLSListen   string
+	TLSCertFile string
+	TLSKeyFile  string
 	// MetricsListen, if set, is a loopback address serving /metrics.
 	MetricsListen string
 	// RequireBlind refuses unblinded (00) request keys and advertises the
@@ -58,6 +66,9 @@ func DefaultConfig() Config {
 	return Config{RequireBlind: true, MaxBody: 15 << 20, MaxFileSize: DefaultMaxFileSize, PostLimit: 5, PostInterval: 16 * time.Second,
 		Rate: 20000, Burst: 40000, AddrRate: 500, AddrBurst: 1000, MaxNonces: 1 << 21, MaxConnsPerAddr: 256}
 }
+
+// msgCacheBytes bounds the messages' JSON kept for polls (msgcache.go).
+const msgCacheBytes = 32 << 20
 
 // Clock tells the time; tests substitute one.
 type Clock interface{ Now() time.Time }
@@ -92,8 +103,11 @@ type Server struct {
 	reqs   *reqLimiter
 	slow   *slowMode
 	touch  *touchCache
+	msgs   *msgCache
 	public http.Handler
-	ln     net.Listener
+	ln     net.Listener // nil: no plain HTTP
+	tlsLn  net.Listener // nil: no HTTPS
+	certs  *certFiles
 	metLn  net.Listener
 
 	closeOnce sync.Once
@@ -130,7 +144,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, errors.New("community: a post limit needs an interval")
 	}
 	s := &Server{cfg: cfg, keys: deps.Keys, pk: deps.Keys.Public(), log: deps.Logger, clock: deps.Clock, reg: deps.Registry,
-		nonces: newNonceCache(cfg.MaxNonces), posts: newPostLimiter(cfg.PostLimit, cfg.PostInterval), reqs: newReqLimiter(cfg), slow: newSlowMode(), touch: newTouchCache()}
+		nonces: newNonceCache(cfg.MaxNonces), posts: newPostLimiter(cfg.PostLimit, cfg.PostInterval), reqs: newReqLimiter(cfg), slow: newSlowMode(), touch: newTouchCache(),
+		msgs: newMsgCache(msgCacheBytes)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -156,26 +171,70 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s.m = newMetrics(s.reg)
 	s.public = s.limited(onion.V4Handler(http.HandlerFunc(s.serveAPI), s.keys.onion))
-	s.ln = deps.Listener
-	if s.ln == nil {
-		if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
-			s.store.Close()
-			return nil, fmt.Errorf("community: listen: %w", err)
-		}
-	}
-	s.ln = iplimit.Listener(s.ln, iplimit.New(cfg.MaxConnsPerAddr, nil))
-	if cfg.MetricsListen != "" {
-		if s.metLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
-			s.ln.Close()
-			s.store.Close()
-			return nil, fmt.Errorf("community: metrics listen: %w", err)
-		}
+	if err := s.listen(cfg, deps); err != nil {
+		s.closeListeners()
+		s.store.Close()
+		return nil, err
 	}
 	return s, nil
 }
 
-// Addr is the public listener's address.
-func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+// listen binds the plain HTTP, HTTPS and metrics listeners of cfg; one
+// connection limit covers the first two.
+func (s *Server) listen(cfg Config, deps Deps) error {
+	limit := iplimit.New(cfg.MaxConnsPerAddr, nil)
+	s.ln = deps.Listener
+	if s.ln == nil && (cfg.Listen != "" || cfg.TLSListen == "") {
+		var err error
+		if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return fmt.Errorf("community: listen: %w", err)
+		}
+	}
+	if s.ln != nil {
+		s.ln = iplimit.Listener(s.ln, limit)
+	}
+	if cfg.TLSListen != "" {
+		var err error
+		if s.certs, err = loadCertFiles(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
+			return fmt.Errorf("community: %w", err)
+		}
+		if s.tlsLn, err = net.Listen("tcp", cfg.TLSListen); err != nil {
+			return fmt.Errorf("community: TLS listen: %w", err)
+		}
+		s.tlsLn = iplimit.Listener(s.tlsLn, limit)
+	}
+	if cfg.MetricsListen != "" {
+		var err error
+		if s.metLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			return fmt.Errorf("community: metrics listen: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Server) closeListeners() {
+	for _, ln := range []net.Listener{s.ln, s.tlsLn, s.metLn} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+}
+
+// Addr is the plain HTTP listener's address (nil: HTTPS only).
+func (s *Server) Addr() net.Addr {
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// TLSAddr is the HTTPS listener's address (nil: no HTTPS).
+func (s *Server) TLSAddr() net.Addr {
+	if s.tlsLn == nil {
+		return nil
+	}
+	return s.tlsLn.Addr()
+}
 
 // Handler is the public handler: the API and its onion v4 endpoint.
 func (s *Server) Handler() http.Handler { return s.public }
@@ -200,14 +259,30 @@ func (s *Server) Serve(ctx context.Context) error {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          errLog,
 	}
+	if s.tlsLn != nil {
+		// Set before either Serve starts (both read it); naming h2 makes
+		// HTTP/2 on by whichever starts first.
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.certs.get, NextProtos: []string{"h2", "http/1.1"}}
+	}
 	var msrv *http.Server
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
-	wg.Go(func() {
-		if err := srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("community: serve: %w", err)
-		}
-	})
+	errc := make(chan error, 3)
+	if s.ln != nil {
+		wg.Go(func() {
+			if err := srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("community: serve: %w", err)
+			}
+		})
+		s.log.Info("community server listening", "addr", s.ln.Addr().String(), "keys", s.keys)
+	}
+	if s.tlsLn != nil {
+		wg.Go(func() {
+			if err := srv.ServeTLS(s.tlsLn, "", ""); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("community: serve TLS: %w", err)
+			}
+		})
+		s.log.Info("community server listening (HTTPS)", "addr", s.tlsLn.Addr().String(), "keys", s.keys)
+	}
 	if s.metLn != nil {
 		msrv = &http.Server{Handler: promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
 		wg.Go(func() {
@@ -216,7 +291,6 @@ func (s *Server) Serve(ctx context.Context) error {
 			}
 		})
 	}
-	s.log.Info("community server listening", "addr", s.ln.Addr().String(), "keys", s.keys)
 	var err error
 	select {
 	case <-ctx.Done():
@@ -236,10 +310,7 @@ func (s *Server) Serve(ctx context.Context) error {
 // returns. Call it yourself only if Serve never ran.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
-		s.ln.Close()
-		if s.metLn != nil {
-			s.metLn.Close()
-		}
+		s.closeListeners()
 		s.closeErr = s.store.Close()
 	})
 	return s.closeErr

@@ -196,7 +196,11 @@ func OpenStore(ctx context.Context, dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	// Keep all four open: with database/sql's default of two idle ones,
+	// busy moments closed and reopened connections, each reading the
+	// schema and preparing its kept statements again.
 	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4)
 	s := &Store{db: newStmtDB(db)}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
@@ -387,14 +391,28 @@ func (s *Store) Perms(ctx context.Context, r *Room, u *User, now time.Time) (Per
 		p.Upload = p.Upload && p.Write
 		return p, nil
 	}
-	var mod, admin, banned bool
-	var read, write, upload sql.NullBool
+	var ru roomUserPerms
 	err := s.db.QueryRowContext(ctx, `SELECT moderator, admin, banned AND (banned_until IS NULL OR banned_until > ?), read, write, upload
 		FROM room_users WHERE room = ? AND user = ?`, unixf(now), r.ID, u.ID).
-		Scan(&mod, &admin, &banned, &read, &write, &upload)
+		Scan(&ru.mod, &ru.admin, &ru.banned, &ru.read, &ru.write, &ru.upload)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return p, err
 	}
+	return ru.perms(r, u), nil
+}
+
+// roomUserPerms is a user's room_users row as Perms reads it (all NULL
+// without a row).
+type roomUserPerms struct {
+	mod, admin, banned  sql.NullBool
+	read, write, upload sql.NullBool
+}
+
+// perms combines the row with r's defaults and u's global flags.
+func (ru *roomUserPerms) perms(r *Room, u *User) Perms {
+	p := Perms{Read: r.DefaultRead, Write: r.DefaultWrite, Upload: r.DefaultUpload}
+	mod, admin, banned := ru.mod.Bool, ru.admin.Bool, ru.banned.Bool
+	read, write, upload := ru.read, ru.write, ru.upload
 	if read.Valid {
 		p.Read = read.Bool
 	}
@@ -415,7 +433,36 @@ func (s *Store) Perms(ctx context.Context, r *Room, u *User, now time.Time) (Per
 	}
 	// Uploading takes write permission too (pysogs check_upload).
 	p.Upload = p.Upload && p.Write
-	return p, nil
+	return p
+}
+
+// RoomPerms is Room and Perms in one query: the room token names and u's
+// permissions in it (u nil: anonymous).
+func (s *Store) RoomPerms(ctx context.Context, token string, u *User, now time.Time) (*Room, Perms, error) {
+	if u == nil {
+		r, err := s.Room(ctx, token)
+		if err != nil {
+			return nil, Perms{}, err
+		}
+		p, err := s.Perms(ctx, r, nil, now)
+		return r, p, err
+	}
+	r := &Room{}
+	var ru roomUserPerms
+	err := s.db.QueryRowContext(ctx, `SELECT r.id, r.token, r.name, r.description, r.created, r.info_updates, r.message_sequence,
+			r.default_read, r.default_write, r.default_upload, r.slow_mode, r.image,
+			ru.moderator, ru.admin, ru.banned AND (ru.banned_until IS NULL OR ru.banned_until > ?), ru.read, ru.write, ru.upload
+		FROM rooms r LEFT JOIN room_users ru ON ru.room = r.id AND ru.user = ? WHERE r.token = ?`, unixf(now), u.ID, token).
+		Scan(&r.ID, &r.Token, &r.Name, &r.Description, &r.Created, &r.InfoUpdates, &r.MessageSequence,
+			&r.DefaultRead, &r.DefaultWrite, &r.DefaultUpload, &r.SlowMode, &r.Image,
+			&ru.mod, &ru.admin, &ru.banned, &ru.read, &ru.write, &ru.upload)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, Perms{}, ErrNoRoom
+	}
+	if err != nil {
+		return nil, Perms{}, err
+	}
+	return r, ru.perms(r, u), nil
 }
 
 // Mods lists a room's moderators and admins, visible and hidden, by

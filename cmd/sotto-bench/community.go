@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -34,6 +36,7 @@ import (
 // communityConfig is what `sotto-bench community` loads.
 type communityConfig struct {
 	URL         string // base URL of a running server; empty: start one in-process
+	CA          string // PEM file of the certificate(s) to trust for an https URL; empty: the system's
 	PubKey      string // its public key, hex
 	Room        string
 	Clients     int
@@ -108,8 +111,9 @@ path's exit node forwards them to /oxen/v4/lsrpc.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.URL, "url", "", "base URL of a running server, http://host:port (default: start one in this process)")
+	f.StringVar(&cfg.URL, "url", "", "base URL of a running server, http://host:port or https://host:port (default: start one in this process)")
 	f.StringVar(&cfg.PubKey, "pubkey", "", "the server's public key, hex (with --url)")
+	f.StringVar(&cfg.CA, "ca", "", "PEM certificate to trust for an https --url (e.g. a self-signed one)")
 	f.StringVar(&cfg.Room, "room", "lobby", "room to load (with --url it must exist)")
 	f.IntVar(&cfg.Clients, "clients", 64, "signed clients")
 	f.IntVarP(&cfg.Concurrency, "concurrency", "c", 32, "requests in flight")
@@ -136,7 +140,19 @@ type communityBench struct {
 
 func benchCommunity(ctx context.Context, cfg communityConfig, progress io.Writer) ([]communityResult, error) {
 	b := &communityBench{cfg: cfg, base: strings.TrimSuffix(cfg.URL, "/")}
-	b.http = &http.Client{Transport: &http.Transport{MaxIdleConns: cfg.Concurrency * 2, MaxIdleConnsPerHost: cfg.Concurrency * 2}, Timeout: 60 * time.Second}
+	tr := &http.Transport{MaxIdleConns: cfg.Concurrency * 2, MaxIdleConnsPerHost: cfg.Concurrency * 2}
+	if cfg.CA != "" {
+		pem, err := os.ReadFile(cfg.CA)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%w: --ca %s holds no PEM certificate", loadtest.ErrUsage, cfg.CA)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+	}
+	b.http = &http.Client{Transport: tr, Timeout: 60 * time.Second}
 	if cfg.URL == "" {
 		stop, err := b.startServer(ctx)
 		if err != nil {
@@ -252,6 +268,11 @@ func (b *communityBench) request(c *benchClient, method, path string, body []byt
 	hs, err := sessionproto.SOGSHeaders(c.keys, b.pk, time.Now().Unix(), nonce, method, path, body, sessionproto.SOGSOptions{})
 	if err != nil {
 		return nil, err
+	}
+	if len(body) > 0 {
+		// As Session clients send it; pysogs (Flask) refuses JSON bodies
+		// without it.
+		hs["Content-Type"] = "application/json"
 	}
 	if !v4 {
 		return &benchRequest{method: method, path: path, body: body, hdr: hs}, nil

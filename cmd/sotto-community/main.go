@@ -1,6 +1,6 @@
 // Command sotto-community is the Sotto community server
 // (sotto.dev/community): Session's community (SOGS v3) API, reached
-// directly over HTTP and through onion v4 requests.
+// directly over HTTP or HTTPS and through onion v4 requests.
 //
 //	sotto-community init --dir /var/lib/sotto-community --url https://chat.example.org
 //	sotto-community room add lobby --name "Lobby" --dir ...
@@ -11,7 +11,7 @@
 //	sotto-community mod add|remove ID --room lobby|--global [--admin] [--hidden] --dir ...
 //	sotto-community ban|unban ID --room lobby|--global [--for 24h] --dir ...
 //	sotto-community perm ID --room lobby [--read=B] [--write=B] [--upload=B] [--reset] --dir ...
-//	sotto-community serve --dir ... --listen :8080
+//	sotto-community serve --dir ... --listen :8080 [--tls-listen :8443 --tls-cert F --tls-key F]
 //
 // SIGINT and SIGTERM shut the server down gracefully. docs/community.md
 // describes the API subset, the storage and the authentication.
@@ -271,14 +271,19 @@ func urlCmd(stdout io.Writer) *cobra.Command {
 
 func serveCmd(ctx context.Context, logw io.Writer) *cobra.Command {
 	def := community.DefaultConfig()
-	var dir, listen, metrics, logLevel string
+	var dir, listen, metrics, logLevel, tlsListen, tlsCert, tlsKey string
 	var allowUnblinded, logJSON bool
 	cfg := def
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the server",
 		Long: `Serve the community API on --listen, directly and inside onion v4 requests
-(/oxen/v4/lsrpc). The data directory must have been created with 'init'.`,
+(/oxen/v4/lsrpc). The data directory must have been created with 'init'.
+
+With --tls-cert and --tls-key the same API is served over HTTPS on --tls-listen
+as well (--listen "" for HTTPS alone); the files are read again when they change,
+so a renewed certificate needs no restart. Behind a TLS proxy (nginx, Caddy)
+leave them out and let the proxy forward to --listen (docs/community.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			var level slog.Level
@@ -296,7 +301,16 @@ func serveCmd(ctx context.Context, logw io.Writer) *cobra.Command {
 			}
 			st.Close()
 			defer keys.Wipe()
+			if (tlsCert == "") != (tlsKey == "") {
+				return &clierr.Error{Msg: "HTTPS needs both --tls-cert and --tls-key"}
+			}
+			if listen == "" && tlsCert == "" {
+				return &clierr.Error{Msg: "nothing to serve on", Hint: "--listen :8080, or --tls-cert and --tls-key"}
+			}
 			cfg.Dir, cfg.Listen, cfg.MetricsListen, cfg.RequireBlind = dir, listen, metrics, !allowUnblinded
+			if tlsCert != "" {
+				cfg.TLSListen, cfg.TLSCertFile, cfg.TLSKeyFile = tlsListen, tlsCert, tlsKey
+			}
 			srv, err := community.New(cfg, community.Deps{Keys: keys, Logger: log})
 			if err != nil {
 				return &clierr.Error{Msg: "start community server", Err: err}
@@ -308,7 +322,10 @@ func serveCmd(ctx context.Context, logw io.Writer) *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&dir, "dir", "", "data directory")
-	fl.StringVar(&listen, "listen", ":8080", "public address (the API and /oxen/v4/lsrpc)")
+	fl.StringVar(&listen, "listen", ":8080", "public address, plain HTTP (the API and /oxen/v4/lsrpc; \"\": none)")
+	fl.StringVar(&tlsListen, "tls-listen", ":8443", "public address for HTTPS (with --tls-cert and --tls-key)")
+	fl.StringVar(&tlsCert, "tls-cert", "", "PEM certificate chain file: serve HTTPS on --tls-listen too")
+	fl.StringVar(&tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
 	fl.StringVar(&metrics, "metrics-listen", "", "loopback address for Prometheus /metrics (e.g. 127.0.0.1:9191)")
 	fl.BoolVar(&allowUnblinded, "allow-unblinded", false, "accept unblinded (00) request keys and drop the \"blind\" capability")
 	fl.IntVar(&cfg.PostLimit, "post-limit", def.PostLimit, "posts per --post-interval by one user in one room (0: no limit)")

@@ -80,3 +80,24 @@ func TestOperatorCommands(t *testing.T) {
 		t.Fatalf("serve with public metrics: %q", errOut)
 	}
 }
+
+func TestServeTLSFlags(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "c")
+	if code, _, errOut := runMain("init", "--dir", dir); code != 0 {
+		t.Fatalf("init: %q", errOut)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--tls-cert", "cert.pem"}, "error: HTTPS needs both --tls-cert and --tls-key"},
+		{[]string{"--tls-key", "key.pem"}, "error: HTTPS needs both --tls-cert and --tls-key"},
+		{[]string{"--listen", ""}, "hint: --listen :8080, or --tls-cert and --tls-key"},
+		{[]string{"--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0", "--tls-cert", filepath.Join(dir, "none.pem"), "--tls-key", filepath.Join(dir, "none.pem")}, "TLS certificate"},
+	} {
+		args := append([]string{"serve", "--dir", dir}, c.args...)
+		if code, _, errOut := runMain(args...); code != 1 || !strings.Contains(errOut, c.want) {
+			t.Errorf("serve %q: %d %q, want %q", c.args, code, errOut, c.want)
+		}
+	}
+}
