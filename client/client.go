@@ -187,6 +187,7 @@ func Open(cfg Config, kf *identity.KeyFile) (*Client, error) {
 	}
 	if nw != nil {
 		c.net = newNetwork(cfg, nw)
+		c.net.keep = db
 	}
 	return c, nil
 }
