@@ -85,6 +85,8 @@ type Client struct {
 
 	fallbacks atomic.Int64 // nodes found not to hold long polls
 
+	onCoverPoll func(coverPoll) // tests: called after every cover-mode poll
+
 	cs   configSync // config objects (configsync.go)
 	devs devices    // the devices list (devices.go)
 
@@ -106,7 +108,6 @@ const (
 	settingProfileName      = "profile_name"
 	settingReadReceipts     = "read_receipts"
 	settingDeliveryReceipts = "delivery_receipts"
-	settingPollNode         = "poll_node"
 )
 
 // Errors of the client API.
