@@ -91,6 +91,8 @@ type Client struct {
 
 	fallbacks atomic.Int64 // nodes found not to hold long polls
 
+	onCoverPoll func(coverPoll) // tests: called after every cover-mode poll
+
 	cs   configSync // config objects (configsync.go)
 	devs devices    // the devices list (devices.go)
 
@@ -114,7 +116,6 @@ const (
 	settingProfileName      = "profile_name"
 	settingReadReceipts     = "read_receipts"
 	settingDeliveryReceipts = "delivery_receipts"
-	settingPollNode         = "poll_node"
 )
 
 // Errors of the client API.
@@ -195,6 +196,7 @@ func Open(cfg Config, kf *identity.KeyFile) (*Client, error) {
 	}
 	if nw != nil {
 		c.net = newNetwork(cfg, nw)
+		c.net.keep = db
 	}
 	return c, nil
 }

@@ -48,6 +48,12 @@ type Config struct {
 	// PollInterval is the pause between retrieves when the node does not
 	// hold requests (default 2 s).
 	PollInterval time.Duration
+	// CoverTraffic, when positive, turns on cover-traffic polling
+	// (presence.go): no long polls; our swarm and each group's are polled
+	// every CoverTraffic ± 25 %, whether messages arrive or not, so that
+	// the requests' timing does not tell a node when messages come or
+	// the user acts. Messages then wait up to one period. 0: off.
+	CoverTraffic time.Duration
 	// SwarmCacheTTL is how long a looked-up swarm is trusted before it is
 	// asked again (default 10 min; a 421 refreshes it at once).
 	SwarmCacheTTL time.Duration

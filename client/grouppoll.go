@@ -67,6 +67,7 @@ func (c *Client) groupsLoop(ctx context.Context) {
 func (c *Client) groupLoop(ctx context.Context, id key.SessionID) {
 	backoff := time.Second
 	var node *key.NodePublic
+	stay := false
 	for ctx.Err() == nil {
 		og, err := c.group(id)
 		if err != nil {
@@ -78,10 +79,15 @@ func (c *Client) groupLoop(ctx context.Context, id key.SessionID) {
 			}
 		}
 		wait := c.cfg.LongPollWait
-		if wait < 0 {
+		cover := c.cfg.CoverTraffic > 0
+		if wait < 0 || cover {
 			wait = 0
 		}
 		start := c.clock.Now()
+		// Each poll goes to another member of the group's swarm; in cover
+		// mode at a constant rate (presence.go).
+		node = c.rotate(ctx, id, node, stay && !cover)
+		stay = false
 		res, err := c.pollGroup(ctx, og, node, wait)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -101,7 +107,14 @@ func (c *Client) groupLoop(ctx context.Context, id key.SessionID) {
 		backoff = time.Second
 		n := res.node
 		node = &n
+		if cover {
+			if !sleep(ctx, c.net.coverPeriod(c.cfg.CoverTraffic)-c.clock.Now().Sub(start)) {
+				return
+			}
+			continue
+		}
 		if res.more {
+			stay = true
 			continue
 		}
 		// A node that does not hold the request (or no long poll at all):

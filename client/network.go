@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"sotto.dev/client/path"
+	"sotto.dev/client/store"
 	"sotto.dev/key"
 	"sotto.dev/nodeproof"
 	"sotto.dev/onion"
@@ -75,6 +76,13 @@ type network struct {
 	bootMu    sync.Mutex
 	paths     atomic.Pointer[path.Manager] // nil until bootstrapped
 	lastReset time.Time
+	restored  bool // the kept node list was tried (bootMu)
+
+	// keep, when set, is where the node list and the guards are kept
+	// between runs (nodes.go); kept is what was last written there.
+	keep   *store.Store
+	keepMu sync.Mutex
+	kept   keptState
 
 	rndMu sync.Mutex
 	rnd   *rand.Rand
@@ -211,9 +219,25 @@ func (n *network) manager(ctx context.Context) (*path.Manager, error) {
 	if m := n.paths.Load(); m != nil {
 		return m, nil
 	}
-	nodes, err := n.fromSeeds(ctx)
-	if err != nil {
-		return nil, &UnreachableError{Err: err}
+	// The first bootstrap of a run starts from the node list and the
+	// guards kept by the last one; the seeds are asked only when nothing
+	// usable was kept, or after every node failed (resetPaths).
+	var nodes []path.Node
+	var fetched time.Time
+	var guards []key.NodePublic
+	if !n.restored {
+		n.restored = true
+		nodes, fetched, guards = n.loadKept(ctx)
+	}
+	if len(nodes) < n.length+1 {
+		var err error
+		if nodes, err = n.fromSeeds(ctx); err != nil {
+			return nil, &UnreachableError{Err: err}
+		}
+		fetched = n.clock.Now()
+		n.log.Debug("bootstrapped node list from a seed", "nodes", len(nodes))
+	} else {
+		n.log.Debug("node list kept from the last run", "nodes", len(nodes), "guards", len(guards))
 	}
 	// The manager refreshes the list when fewer than MinNodes nodes are
 	// usable. Session's 12 suits its 2000-node network; a small devnet
@@ -224,33 +248,49 @@ func (n *network) manager(ctx context.Context) (*path.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.SetNodes(nodes)
+	m.Restore(nodes, fetched, guards)
 	n.paths.Store(m)
-	n.log.Debug("bootstrapped node list", "nodes", len(nodes))
+	n.persist(ctx, m)
 	return m, nil
 }
 
 // refreshNodes is the path manager's refresh hook: ask refreshSources
-// nodes for the list, each through an existing onion path, and keep what
-// they agree on (intersectNodeLists); the seeds when that fails. It must
-// not call Manager.Do (the manager holds its refresh lock).
+// nodes for the list, each through an onion path, and keep what they agree
+// on (intersectNodeLists), drawing other nodes up to refreshTries times;
+// the seeds only when that fails or no path can be built. It must not call
+// Manager.Do (the manager holds its refresh lock).
+//
+// This is Session desktop's refresh (ts/session/apis/snode_api/snodePool.ts
+// forceRefreshRandomSnodePool and tryToGetConsensusWithSnodesWithRetries:
+// three random snodes, 1 + 3 tries, then a seed).
 func (n *network) refreshNodes(ctx context.Context) ([]path.Node, error) {
 	if m := n.paths.Load(); m != nil {
-		paths, nodes := m.Paths(), m.Nodes()
-		if len(paths) > 0 && len(nodes) >= refreshSources {
-			list, err := n.nodesFromSnodes(ctx, paths, n.pickSources(nodes))
-			if err == nil {
-				return list, nil
+		if nodes := m.Nodes(); len(nodes) >= refreshSources {
+			if paths := m.ReadyPaths(); len(paths) > 0 {
+				var err error
+				for range refreshTries {
+					var list []path.Node
+					if list, err = n.nodesFromSnodes(ctx, paths, n.pickSources(nodes)); err == nil {
+						return list, nil
+					}
+					if ctx.Err() != nil {
+						break
+					}
+				}
+				n.log.Debug("node list from the nodes refused; asking the seeds", "error", err)
 			}
-			n.log.Debug("node list from the nodes refused; asking the seeds", "error", err)
 		}
 	}
 	return n.fromSeeds(ctx)
 }
 
-// refreshSources is how many nodes a refresh asks for the node list
-// (Session desktop: 3).
-const refreshSources = 3
+// refreshSources is how many nodes a refresh asks for the node list, and
+// refreshTries how many draws of them it makes before it asks a seed
+// (Session desktop: 3, and 1 + 3 retries).
+const (
+	refreshSources = 3
+	refreshTries   = 4
+)
 
 // pickSources draws refreshSources distinct nodes at random.
 func (n *network) pickSources(nodes []path.Node) []path.Node {
@@ -552,6 +592,7 @@ func (n *network) rpc(ctx context.Context, dest path.Node, payload []byte, timeo
 		resp = r
 		return nil
 	}, dest.Ed25519)
+	n.persist(ctx, m)
 	if err != nil {
 		if errors.Is(err, path.ErrNotEnoughNodes) {
 			n.resetPaths(m)

@@ -27,18 +27,21 @@ const quickEmptyLimit = 3
 
 // receiveLoop retrieves our messages until ctx is done.
 func (c *Client) receiveLoop(ctx context.Context) {
+	if c.cfg.CoverTraffic > 0 {
+		c.coverLoop(ctx)
+		return
+	}
 	backoff := time.Second
 	var (
 		node       *key.NodePublic
+		stay       bool // the last answer had more: drain that node
 		quickEmpty = map[key.NodePublic]int{}
 		noLongPoll = map[key.NodePublic]bool{}
 	)
-	if s, ok, _ := c.db.Setting(ctx, settingPollNode); ok {
-		if id, err := key.ParseNodePublic(s); err == nil {
-			node = &id
-		}
-	}
 	for ctx.Err() == nil {
+		// Each poll goes to another member of the swarm (presence.go).
+		node = c.rotate(ctx, c.self, node, stay)
+		stay = false
 		wait := c.cfg.LongPollWait
 		// A config namespace never fetched is fetched at once: its
 		// pushes wait for it.
@@ -61,12 +64,10 @@ func (c *Client) receiveLoop(ctx context.Context) {
 			continue
 		}
 		backoff = time.Second
-		if node == nil || *node != res.node {
-			id := res.node
-			node = &id
-			_ = c.db.SetSetting(ctx, settingPollNode, id.String())
-		}
+		id := res.node
+		node = &id
 		if res.more || (fetching && !c.configsUnfetched()) {
+			stay = res.more
 			continue
 		}
 		if wait > 0 {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -50,6 +51,7 @@ type app struct {
 	home    string
 	json    bool
 	network string
+	cover   time.Duration // --cover-traffic, $SOTTO_COVER_TRAFFIC
 }
 
 // Error is a failure meant for a person: Msg becomes the "error:" line and
@@ -104,6 +106,7 @@ func (a *app) rootCmd() *cobra.Command {
 	pf.StringVar(&a.home, "home", "", "directory for the identity and local data (default: $SOTTO_HOME or the user config dir)")
 	pf.BoolVar(&a.json, "json", false, "print JSON for scripts")
 	pf.StringVar(&a.network, "network", "", "network file (default: $SOTTO_NETWORK)")
+	pf.DurationVar(&a.cover, "cover-traffic", 0, "poll for messages at this constant interval (±25 %) instead of long polls, so that a node cannot tell from their timing when messages arrive or you are active; 0 off (default: $SOTTO_COVER_TRAFFIC)")
 
 	debug := &cobra.Command{
 		Use:   "debug",
@@ -152,6 +155,16 @@ func (a *app) resolveFlags() error {
 	}
 	if a.network == "" {
 		a.network = a.env.Getenv("SOTTO_NETWORK")
+	}
+	if s := a.env.Getenv("SOTTO_COVER_TRAFFIC"); a.cover == 0 && s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return userErr("set it to an interval such as 30s, or unset it", "SOTTO_COVER_TRAFFIC=%q is not an interval", s)
+		}
+		a.cover = d
+	}
+	if a.cover < 0 {
+		return userErr("pass an interval such as --cover-traffic 30s, or 0 for off", "--cover-traffic must not be negative")
 	}
 	return nil
 }

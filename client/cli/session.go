@@ -52,7 +52,7 @@ func (a *app) openSession(n need) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := client.Config{Home: a.home, Logger: a.logger(), KeyFile: a.identityPath()}
+	cfg := client.Config{Home: a.home, Logger: a.logger(), KeyFile: a.identityPath(), CoverTraffic: a.cover}
 	if n != offline {
 		cfg.NetworkFile = a.network
 	}

@@ -235,6 +235,28 @@ func (m *Manager) SetNodes(nodes []Node) {
 	m.guards = slices.DeleteFunc(m.guards, func(g key.NodePublic) bool { return !seen[g] })
 }
 
+// Restore installs a node list kept from an earlier run, fetched at
+// fetched (its age decides when Do refreshes it), and the guards chosen
+// then, in order of preference. Guards that are not listed are skipped.
+// Session's clients do the same: the snode pool and the guard nodes are
+// read from the database at start, and the seeds asked only when the pool
+// is too small (session-desktop ts/session/apis/snode_api/snodePool.ts
+// getSnodePoolFromDBOrFetchFromSeed, ts/session/onions/onionPath.ts
+// selectGuardNodes with Data.getGuardNodes).
+func (m *Manager) Restore(nodes []Node, fetched time.Time, guards []key.NodePublic) {
+	m.SetNodes(nodes)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.fetched = fetched
+	m.guards = m.guards[:0]
+	for _, g := range guards {
+		_, listed := slices.BinarySearchFunc(m.nodes, g, func(n Node, id key.NodePublic) int { return bytes.Compare(n.Ed25519[:], id[:]) })
+		if listed && !slices.Contains(m.guards, g) && len(m.guards) < m.cfg.Guards {
+			m.guards = append(m.guards, g)
+		}
+	}
+}
+
 // Refresh fetches the node list through the refresh hook and installs it.
 func (m *Manager) Refresh(ctx context.Context) error {
 	if m.refresh == nil {
@@ -277,6 +299,31 @@ func (m *Manager) Paths() []Path {
 		out[i] = clonePath(p.Path)
 	}
 	return out
+}
+
+// Listed returns the whole node list, struck-out nodes included.
+func (m *Manager) Listed() []Node {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.nodes)
+}
+
+// Fetched is when the node list was installed (SetNodes) or, for a
+// restored list, fetched.
+func (m *Manager) Fetched() time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.fetched
+}
+
+// ReadyPaths builds paths until MinPaths exist (as Do does before a
+// request) and returns the current paths: a refresh hook that asks
+// nodes through paths calls it, since Do refreshes before building any.
+func (m *Manager) ReadyPaths() []Path {
+	m.mu.Lock()
+	m.ensurePathsLocked()
+	m.mu.Unlock()
+	return m.Paths()
 }
 
 // Guards returns the current guard nodes.

@@ -493,3 +493,48 @@ func TestSmallNetworkSharesNodes(t *testing.T) {
 		t.Fatalf("avoiding half the network: %v", err)
 	}
 }
+
+// TestRestore: a restored list and guards are used as they were kept: the
+// paths start at the kept guards, an unlisted guard is skipped, and the
+// list's age, not the restore, decides when it is refreshed.
+func TestRestore(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	calls := 0
+	list := spreadNodes(20)
+	m, err := New(Config{}, Deps{Rand: rand.New(rand.NewPCG(7, 1)), Now: clk.Now, Refresh: func(context.Context) ([]Node, error) {
+		calls++
+		return list, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := testNode(999, "10.9.9.9")
+	kept := []key.NodePublic{list[7].Ed25519, gone.Ed25519, list[3].Ed25519}
+	m.Restore(list, clk.Now().Add(-time.Hour), kept)
+	if g := m.Guards(); !slices.Equal(g, []key.NodePublic{list[7].Ed25519, list[3].Ed25519}) {
+		t.Fatalf("restored guards %v", g)
+	}
+	for range 5 {
+		paths, err := run(m, nil)
+		if err != nil || calls != 0 {
+			t.Fatalf("Do on a fresh restored list: %v, %d refreshes", err, calls)
+		}
+		if g := paths[0].Guard().Ed25519; g != list[7].Ed25519 && g != list[3].Ed25519 {
+			t.Fatalf("path through guard %v, not a kept one", g)
+		}
+	}
+	if len(m.Listed()) != 20 || !m.Fetched().Equal(clk.Now().Add(-time.Hour)) {
+		t.Fatalf("listed %d, fetched %v", len(m.Listed()), m.Fetched())
+	}
+	// An hour later the kept list is two hours old: refreshed, guards kept.
+	clk.Add(time.Hour + time.Minute)
+	if _, err := run(m, nil); err != nil || calls != 1 {
+		t.Fatalf("stale restored list: %v, %d refreshes", err, calls)
+	}
+	if g := m.Guards(); !slices.Equal(g, []key.NodePublic{list[7].Ed25519, list[3].Ed25519}) {
+		t.Fatalf("guards after a refresh %v", g)
+	}
+	if p := m.ReadyPaths(); len(p) < 2 {
+		t.Fatalf("ReadyPaths gave %d paths", len(p))
+	}
+}

@@ -415,6 +415,28 @@ ALTER TABLE community_posts ADD COLUMN whisper_mods INTEGER NOT NULL DEFAULT 0;
 	`
 CREATE INDEX outbox_by_kind ON outbox (kind, account);
 `,
+	// The service nodes the client learned and the guards it chose
+	// (nodes.go, docs/client.md "The network"), kept across runs so that
+	// a restart contacts no seed and keeps its guards, as Session's
+	// clients keep their snode pool and guard nodes.
+	`
+CREATE TABLE snodes (
+	ed25519    TEXT PRIMARY KEY,  -- hex
+	x25519     TEXT NOT NULL,     -- hex
+	ip         TEXT NOT NULL,
+	port       INTEGER NOT NULL,  -- HTTPS storage port
+	learned_at INTEGER NOT NULL   -- ms: when the node first appeared in a list
+) STRICT;
+CREATE TABLE snode_list (
+	id         INTEGER PRIMARY KEY CHECK (id = 0),
+	fetched_at INTEGER NOT NULL   -- ms: when the list was last fetched
+) STRICT;
+CREATE TABLE guards (
+	ed25519   TEXT PRIMARY KEY,   -- a node of snodes
+	position  INTEGER NOT NULL,   -- the order the client prefers them in
+	chosen_at INTEGER NOT NULL    -- ms
+) STRICT;
+`,
 }
 
 // SchemaVersion is the schema version this build writes.

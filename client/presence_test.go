@@ -1,0 +1,221 @@
+package client
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"sotto.dev/internal/testnet"
+	"sotto.dev/snode"
+)
+
+// observedNet is a devnet whose nodes serve their metrics, so that a test
+// sees at the nodes what a client does.
+type observedNet struct {
+	*testnet.Network
+	admin []string // node i's metrics address
+}
+
+func observedDevnet(t *testing.T, n int) *observedNet {
+	t.Helper()
+	admin := make([]string, n)
+	for i := range admin {
+		admin[i] = fmt.Sprintf("127.0.0.1:%d", closedPort(t))
+	}
+	nw := devnetTuned(t, n, func(i int, c *snode.Config) { c.AdminAddr = admin[i] })
+	return &observedNet{Network: nw, admin: admin}
+}
+
+// metric reads the sum of the samples of name at node i whose labels
+// contain every one of labels.
+func (o *observedNet) metric(t *testing.T, i int, name string, labels ...string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + o.admin[i] + "/metrics")
+	if err != nil {
+		t.Fatalf("metrics of node %d: %v", i, err)
+	}
+	defer resp.Body.Close()
+	var sum float64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name+" ") && !strings.HasPrefix(line, name+"{") {
+			continue
+		}
+		match := true
+		for _, l := range labels {
+			match = match && strings.Contains(line, l)
+		}
+		if !match {
+			continue
+		}
+		f, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			t.Fatalf("metric line %q: %v", line, err)
+		}
+		sum += f
+	}
+	return sum
+}
+
+// holders returns the nodes among idx that hold a long poll now.
+func (o *observedNet) holders(t *testing.T, idx []int) []int {
+	t.Helper()
+	var out []int
+	for _, i := range idx {
+		if o.metric(t, i, "snode_held_retrieves") > 0 {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// TestLongPollRotates: successive long polls of a client are held by
+// different members of its swarm, as the nodes themselves report, not by
+// one node all the time.
+func TestLongPollRotates(t *testing.T) {
+	o := observedDevnet(t, 5)
+	bob := newAccount(t, "bob")
+	_, swarmNodes := o.SwarmOf(bob.id().Key())
+	if len(swarmNodes) < 3 {
+		t.Fatalf("swarm of %d nodes", len(swarmNodes))
+	}
+	bob.open(t, o.Network, "", devOpts{longPoll: time.Second})
+
+	// Record each node seen holding a poll when it is not the one seen
+	// last: without rotation there is never a second.
+	var seq []int
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(60 * time.Second)
+	for len(seq) < 5 {
+		select {
+		case <-deadline:
+			t.Fatalf("after 60 s the long polls were held by %v only", seq)
+		case <-tick.C:
+		}
+		h := o.holders(t, swarmNodes)
+		if len(h) > 1 {
+			t.Fatalf("nodes %v hold a poll of one client at once", h)
+		}
+		if len(h) == 1 && (len(seq) == 0 || seq[len(seq)-1] != h[0]) {
+			seq = append(seq, h[0])
+		}
+	}
+	distinct := map[int]bool{}
+	for _, i := range seq {
+		distinct[i] = true
+	}
+	if len(distinct) < 2 {
+		t.Fatalf("holders %v", seq)
+	}
+	t.Logf("successive long polls held by nodes %v", seq)
+}
+
+// TestCoverTrafficKeepsRate: in cover mode the client never long-polls
+// (no node ever holds its request), polls several members, and draws
+// every period from the same bounds whether messages arrived or not;
+// messages still arrive.
+func TestCoverTrafficKeepsRate(t *testing.T) {
+	o := observedDevnet(t, 5)
+	alice, bob := newAccount(t, "alice"), newAccount(t, "bob")
+	_, swarmNodes := o.SwarmOf(bob.id().Key())
+
+	const interval = 200 * time.Millisecond
+	var mu sync.Mutex
+	var polls []coverPoll
+	a := alice.open(t, o.Network, "", devOpts{noServe: true})
+	b := bob.open(t, o.Network, "", devOpts{noServe: true})
+	b.c.cfg.CoverTraffic = interval
+	b.c.onCoverPoll = func(p coverPoll) {
+		mu.Lock()
+		polls = append(polls, p)
+		mu.Unlock()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = b.c.Serve(ctx)
+	}()
+	defer func() { cancel(); <-served }()
+
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(polls) }
+	before := map[int]float64{}
+	for _, i := range swarmNodes {
+		before[i] = o.metric(t, i, "snode_requests_total", `method="batch"`) + o.metric(t, i, "snode_requests_total", `method="retrieve"`)
+	}
+	for i := range 3 {
+		if _, err := a.c.Send(context.Background(), bob.id(), fmt.Sprintf("covered %d", i), SendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if h := o.holders(t, swarmNodes); len(h) > 0 {
+			t.Fatalf("nodes %v hold a poll in cover mode", h)
+		}
+	}
+	b.waitFor("the messages", 60*time.Second, func() bool { return len(b.history(alice.id())) == 3 })
+	n := count() + 10
+	b.waitFor("ten more polls", 60*time.Second, func() bool {
+		if h := o.holders(t, swarmNodes); len(h) > 0 {
+			t.Fatalf("nodes %v hold a poll in cover mode", h)
+		}
+		return count() >= n
+	})
+
+	mu.Lock()
+	got := append([]coverPoll(nil), polls...)
+	mu.Unlock()
+	lo, hi := time.Duration(float64(interval)*(1-coverJitter)), time.Duration(float64(interval)*(1+coverJitter))
+	withMessages := 0
+	for _, p := range got {
+		if p.period < lo || p.period > hi {
+			t.Fatalf("period %v outside [%v, %v]", p.period, lo, hi)
+		}
+		if p.returned > 0 {
+			withMessages++
+		}
+	}
+	if withMessages == 0 {
+		t.Fatal("no poll returned the messages")
+	}
+	asked := 0
+	for _, i := range swarmNodes {
+		after := o.metric(t, i, "snode_requests_total", `method="batch"`) + o.metric(t, i, "snode_requests_total", `method="retrieve"`)
+		if after > before[i] {
+			asked++
+		}
+	}
+	if asked < 2 {
+		t.Fatalf("cover polls reached %d members of the swarm", asked)
+	}
+}
+
+// TestCoverPeriod: the periods are uniform around the mean, so the rate
+// is the configured one.
+func TestCoverPeriod(t *testing.T) {
+	n := &network{rnd: rand.New(rand.NewPCG(1, 2))}
+	const mean = 10 * time.Second
+	var sum time.Duration
+	lo, hi := mean, mean
+	const draws = 20_000
+	for range draws {
+		d := n.coverPeriod(mean)
+		sum += d
+		lo, hi = min(lo, d), max(hi, d)
+	}
+	avg := sum / draws
+	if avg < mean*99/100 || avg > mean*101/100 {
+		t.Errorf("mean period %v, want %v", avg, mean)
+	}
+	if lo < mean*3/4 || hi > mean*5/4 || lo > mean*76/100 || hi < mean*124/100 {
+		t.Errorf("periods from %v to %v, want the whole of [%v, %v]", lo, hi, mean*3/4, mean*5/4)
+	}
+}

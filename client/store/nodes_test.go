@@ -1,0 +1,74 @@
+package store
+
+import (
+	"context"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"sotto.dev/key"
+)
+
+func testNode(i byte) Node {
+	var n Node
+	n.Ed25519[0], n.X25519[0] = i, i+100
+	n.Addr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, i, 1}), 22021)
+	return n
+}
+
+// TestNodeListAndGuards: the node list and the guards survive a reopen;
+// a node keeps when it was first learned; a guard that leaves the list is
+// forgotten with it.
+func TestNodeListAndGuards(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "client.db")
+	s, err := Open(ctx, path, testKey(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nodes, fetched, err := s.NodeList(ctx); err != nil || len(nodes) != 0 || fetched != 0 {
+		t.Fatalf("empty store: %d nodes, fetched %d, %v", len(nodes), fetched, err)
+	}
+	a, b, c := testNode(1), testNode(2), testNode(3)
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.SaveNodeList(ctx, []Node{a, b, c}, 1000) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetGuards(ctx, []key.NodePublic{c.Ed25519, a.Ed25519, testNode(9).Ed25519}, 1500); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s, err = Open(ctx, path, testKey(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	nodes, fetched, err := s.NodeList(ctx)
+	a.LearnedAt, b.LearnedAt, c.LearnedAt = 1000, 1000, 1000
+	if err != nil || fetched != 1000 || !slices.Equal(nodes, []Node{a, b, c}) {
+		t.Fatalf("reopened: %+v, fetched %d, %v", nodes, fetched, err)
+	}
+	// The unlisted guard was skipped; the order is kept.
+	if g, err := s.Guards(ctx); err != nil || !slices.Equal(g, []key.NodePublic{c.Ed25519, a.Ed25519}) {
+		t.Fatalf("guards: %v, %v", g, err)
+	}
+
+	// A refresh: c leaves (and stops being a guard), b moves, d is new.
+	b2, d := b, testNode(4)
+	b2.Addr = netip.MustParseAddrPort("10.9.9.9:1")
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.SaveNodeList(ctx, []Node{d, b2, a}, 2000) }); err != nil {
+		t.Fatal(err)
+	}
+	nodes, fetched, err = s.NodeList(ctx)
+	b2.LearnedAt, d.LearnedAt = 1000, 2000
+	if err != nil || fetched != 2000 || !slices.Equal(nodes, []Node{a, b2, d}) {
+		t.Fatalf("refreshed: %+v, fetched %d, %v", nodes, fetched, err)
+	}
+	if g, err := s.Guards(ctx); err != nil || !slices.Equal(g, []key.NodePublic{a.Ed25519}) {
+		t.Fatalf("guards after the refresh: %v, %v", g, err)
+	}
+	if err := s.SaveNodeList(ctx, []Node{{Ed25519: a.Ed25519}}, 3000); err == nil {
+		t.Fatal("a node without an address was saved")
+	}
+}
