@@ -149,11 +149,12 @@ func (c *Client) CommunityID(pk [32]byte) (key.BlindedID, error) {
 }
 
 // RoomUserID is the ID the room shows for the user: the 15-blinded ID,
-// or in a room of a server without blinding 00 and the account's Ed25519
-// key, as this client signs there.
+// or in a room of a server without blinding the Session ID (the client
+// signs with 00 and its Ed25519 key there, which session-pysogs, and this
+// project's server, record as the Session ID).
 func (c *Client) RoomUserID(cm *store.Community) (string, error) {
 	if cm.Unblinded {
-		return key.NewSessionID(key.PrefixUnblinded, c.keys.Ed25519Public()).String(), nil
+		return c.keys.SessionID().String(), nil
 	}
 	id, err := c.CommunityID(cm.PubKey)
 	if err != nil {
@@ -534,8 +535,8 @@ func (c *Client) decodePost(cm *store.Community, m *roomMessage) (p *store.Post,
 
 // verifyPost checks a post's signature by the key its author shows: an
 // Ed25519 signature by a blinded (15/25) key, or for an unblinded author
-// (05 and the X25519 key, or 00 and the Ed25519 key as this project's
-// server shows it) an XEdDSA signature by the X25519 key, checked against
+// (05 and the X25519 key, or 00 and the Ed25519 key as some servers
+// may show it) an XEdDSA signature by the X25519 key, checked against
 // its sign-0 Ed25519 form (session-protocol.md §5.5, §10.11).
 func verifyPost(author string, data, sig []byte) bool {
 	if id, err := key.ParseBlindedID(author); err == nil {

@@ -570,9 +570,8 @@ func TestCommunityUnblinded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ed := alice.kf.Keys.Ed25519Public()
-	if aID != key.NewSessionID(key.PrefixUnblinded, ed).String() {
-		t.Fatalf("alice's room ID = %s, want 00 and her Ed25519 key", aID)
+	if aID != alice.kf.Keys.SessionID().String() {
+		t.Fatalf("alice's room ID = %s, want her Session ID", aID)
 	}
 	if _, err := b.c.JoinCommunity(ctx, lobby); err != nil {
 		t.Fatal(err)

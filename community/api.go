@@ -532,13 +532,14 @@ func parsePostBody(b []byte) (postBody, error) {
 // §5.5): a blinded poster signs the data as posted with its 15 or 25 key,
 // an ordinary Ed25519 signature. pysogs checks none (receiving clients
 // do); this server refuses blinded posts that would fail there. Unblinded
-// (00) posters sign with their X25519 key (XEdDSA, legacy), whose sign
-// bit the server cannot know, so their signatures are left to clients.
+// posters (known by their 05 Session ID) sign with their X25519 key
+// (XEdDSA, legacy), whose sign bit the server cannot know, so their
+// signatures are left to clients.
 func verifyPostSig(sessionID string, data, sig []byte) bool {
-	pk, ok := authorKey(sessionID)
-	if ok && sessionID[:2] == "00" {
+	if len(sessionID) == 66 && sessionID[:2] == "05" {
 		return true
 	}
+	pk, ok := authorKey(sessionID)
 	return ok && ed25519Verify(pk, data, sig)
 }
 

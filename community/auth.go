@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"filippo.io/edwards25519"
+
 	"sotto.dev/internal/serverauth"
 
 	"golang.org/x/crypto/blake2b"
@@ -113,7 +115,23 @@ func verifyAuth(h http.Header, req authRequest, serverPK [32]byte, now time.Time
 	case nonceFull:
 		return signer{}, false, &authError{http.StatusTooManyRequests, "Too many requests"}
 	}
-	return signer{id: hex.EncodeToString(pkb), nonce: [16]byte(nb), ts: t}, true, nil
+	return signer{id: signerID(pkb), nonce: [16]byte(nb), ts: t}, true, nil
+}
+
+// signerID is the id a request's signer is known by: a blinded key as it
+// is, an unblinded (00) Ed25519 key as the Session ID it belongs to, 05
+// and the key's Montgomery form, as session-pysogs records such users
+// (routes/auth.py), so that a moderator names them by their Session ID.
+// pkb is a valid point (checked by the caller).
+func signerID(pkb []byte) string {
+	if key.Prefix(pkb[0]) != key.PrefixUnblinded {
+		return hex.EncodeToString(pkb)
+	}
+	P, err := new(edwards25519.Point).SetBytes(pkb[1:])
+	if err != nil {
+		return hex.EncodeToString(pkb)
+	}
+	return hex.EncodeToString([]byte{byte(key.PrefixStandard)}) + hex.EncodeToString(P.BytesMontgomery())
 }
 
 // parseTimestamp parses decimal unix seconds: digits only, as SOGSHeaders

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net"
@@ -158,8 +157,9 @@ func (h *harness) newUser(opts sessionproto.SOGSOptions) *user {
 	}
 	u := &user{h: h, keys: keys, opts: opts}
 	if opts.Unblinded {
-		pk := keys.Ed25519Public()
-		u.id = "00" + hex.EncodeToString(pk[:])
+		// The server knows an unblinded user by its Session ID
+		// (signerID), as pysogs does.
+		u.id = keys.SessionID().String()
 	} else {
 		kp, err := keys.Blind15(h.pk)
 		if err != nil {

@@ -30,8 +30,11 @@ func (s *Store) Targets(ctx context.Context, serverPK [32]byte, sid string, now 
 	}
 	var cands []string
 	switch id.Prefix() {
-	case key.PrefixUnblinded, key.PrefixBlind15, key.PrefixBlind25:
+	case key.PrefixBlind15, key.PrefixBlind25:
 		cands = []string{id.String()}
+	case key.PrefixUnblinded:
+		// An unblinded key is known by its Session ID (signerID).
+		cands = []string{signerID(id.Bytes())}
 	case key.PrefixStandard:
 		b15, err := identity.Blind15IDs(id, serverPK)
 		if err != nil {
@@ -41,7 +44,8 @@ func (s *Store) Targets(ctx context.Context, serverPK [32]byte, sid string, now 
 		if err != nil {
 			return nil, false, nil
 		}
-		all := []string{b15[0].String(), b15[1].String(), b25.String()}
+		// The Session ID itself too: a user of an unblinded server.
+		all := []string{b15[0].String(), b15[1].String(), b25.String(), id.String()}
 		for _, cand := range all {
 			u, err := s.User(ctx, cand, now, false)
 			if err != nil {
