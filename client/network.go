@@ -55,6 +55,7 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 // (session-protocol.md §3.7).
 var seedFields = map[string]bool{
 	"public_ip": true, "storage_port": true, "pubkey_x25519": true, "pubkey_ed25519": true,
+	"storage_server_version": true, // does it relay the Sotto onion form (onion.SpeaksSotto)
 }
 
 // network is the client's view of the service-node network and its way of
@@ -121,7 +122,7 @@ func newNetwork(cfg Config, nw *Network) *network {
 	if nw != nil && nw.Ledger != nil {
 		trust, trustErr = nw.Ledger.trust()
 	}
-	return &network{
+	n := &network{
 		trust: trust, trustErr: trustErr,
 		net: nw, log: cfg.Logger, clock: cfg.Clock, timeout: cfg.RequestTimeout, length: cfg.PathLength,
 		direct:   direct,
@@ -132,6 +133,16 @@ func newNetwork(cfg Config, nw *Network) *network {
 		swarmTTL: cfg.SwarmCacheTTL,
 		failures: map[key.NodePublic]int{},
 	}
+	n.sender.Known = n.knownNode
+	return n
+}
+
+// knownNode is what the node list says about a node (its Sotto onion form).
+func (n *network) knownNode(id key.NodePublic) (path.Node, bool) {
+	if m := n.paths.Load(); m != nil {
+		return m.Lookup(id)
+	}
+	return path.Node{}, false
 }
 
 func (n *network) close() {
@@ -476,6 +487,7 @@ func parseNodeStates(raw json.RawMessage) ([]path.Node, error) {
 			StoragePort   int    `json:"storage_port"`
 			PubkeyX25519  string `json:"pubkey_x25519"`
 			PubkeyEd25519 string `json:"pubkey_ed25519"`
+			Version       []int  `json:"storage_server_version"`
 		} `json:"service_node_states"`
 	}
 	if err := json.Unmarshal(raw, &res); err != nil {
@@ -487,9 +499,23 @@ func parseNodeStates(raw json.RawMessage) ([]path.Node, error) {
 		if err != nil {
 			continue
 		}
+		node.Sotto = speaksSotto(s.Version)
 		out = append(out, node)
 	}
 	return out, nil
+}
+
+// speaksSotto reads a get_service_nodes version ([major, minor, patch]):
+// does the node relay the Sotto onion form.
+func speaksSotto(v []int) bool {
+	if len(v) != 3 {
+		return false
+	}
+	var u [3]uint16
+	for i, x := range v {
+		u[i] = uint16(min(max(x, 0), 0xffff))
+	}
+	return onion.SpeaksSotto(u)
 }
 
 func makeNode(ip string, port int, ed, x string) (path.Node, error) {

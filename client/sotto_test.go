@@ -1,0 +1,40 @@
+package client
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestNodeListSottoVersion: a node announcing onion.SottoNodeVersion or
+// later is marked as relaying the Sotto onion form; older versions, a
+// missing version and a malformed one are not.
+func TestNodeListSottoVersion(t *testing.T) {
+	node := func(i int, version string) string {
+		v := ""
+		if version != "" {
+			v = `,"storage_server_version":` + version
+		}
+		return `{"public_ip":"10.0.0.` + string(rune('1'+i)) + `","storage_port":22021,"pubkey_ed25519":"` + strings.Repeat(fmt.Sprintf("%02x", i+1), 32) +
+			`","pubkey_x25519":"` + strings.Repeat("1", 64) + `"` + v + `}`
+	}
+	versions := []string{"[2,11,1]", "[2,12,0]", "[2,11,0]", "[2,10,3]", "", "[2,11]", "[99999,0,0]"}
+	want := []bool{true, true, false, false, false, false, true}
+	var list []string
+	for i, v := range versions {
+		list = append(list, node(i, v))
+	}
+	nodes, err := parseNodeStates(json.RawMessage(`{"service_node_states":[` + strings.Join(list, ",") + `]}`))
+	if err != nil || len(nodes) != len(versions) {
+		t.Fatalf("%d nodes, %v", len(nodes), err)
+	}
+	for i, n := range nodes {
+		if n.Sotto != want[i] {
+			t.Errorf("version %s: Sotto %v", versions[i], n.Sotto)
+		}
+	}
+	if !seedFields["storage_server_version"] {
+		t.Error("the client does not ask for storage_server_version")
+	}
+}
