@@ -1,8 +1,10 @@
 package client
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 )
@@ -36,5 +38,44 @@ func TestNodeListSottoVersion(t *testing.T) {
 	}
 	if !seedFields["storage_server_version"] {
 		t.Error("the client does not ask for storage_server_version")
+	}
+}
+
+// TestDevnetUsesSottoForm: on a devnet (nodes announce
+// onion.SottoNodeVersion) the client's node list marks every node, so its
+// requests go in the Sotto form, and a message is delivered.
+func TestDevnetUsesSottoForm(t *testing.T) {
+	nw, alice, bob := pair(t)
+	ctx := context.Background()
+	ac, err := Open(Config{Home: t.TempDir(), NetworkFile: nw.NetworkFile(), Logger: slog.New(slog.DiscardHandler)}, alice.kf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ac.Close()
+	if _, err := ac.Send(ctx, bob.id(), "through the Sotto form", SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := ac.net.manager(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := m.Nodes()
+	if len(nodes) == 0 {
+		t.Fatal("no nodes")
+	}
+	for _, n := range nodes {
+		if !n.Sotto {
+			t.Fatalf("node %s not marked as relaying the Sotto form", n.Ed25519)
+		}
+	}
+	for _, p := range m.Paths() {
+		for _, h := range p.Hops {
+			if !h.Sotto {
+				t.Fatalf("path hop %s not marked", h.Ed25519)
+			}
+		}
+	}
+	if ac.net.sender.SessionOnly || ac.net.sender.Known == nil {
+		t.Fatal("the client's sender does not choose the Sotto form")
 	}
 }
