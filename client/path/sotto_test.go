@@ -3,11 +3,15 @@ package path_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"slices"
 	"testing"
 
 	"sotto.dev/client/path"
 	"sotto.dev/internal/testnet/relaynet"
+	"sotto.dev/key"
 	"sotto.dev/onion"
 	"sotto.dev/snode/relay"
 )
@@ -56,8 +60,31 @@ func TestSenderChoosesForm(t *testing.T) {
 			}
 		}
 	}
-	// Through the manager's own paths, whatever they are.
+	// A server destination needs only the relays to speak the form.
+	priv := key.OnionPrivate{9, 9, 8}
+	kp, _ := onion.NewKeyPair(priv)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /room/{token}", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "room %s", r.PathValue("token")) })
+	srv := httptest.NewUnstartedServer(onion.V4Handler(mux, priv))
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	ap := netip.MustParseAddrPort(srv.Listener.Addr().String())
+	server := onion.ServerDest{Host: ap.Addr().String(), Port: ap.Port(), Protocol: "https", X25519: kp.Public()}
+	req, _ := onion.EncodeV4Request(onion.V4RequestInfo{Method: "GET", Endpoint: "/room/lobby"}, nil)
 	s := &path.Sender{Client: net.Client, Known: m.Lookup}
+	for _, r := range [][]int{{0, 2, 3}, {0, 1, 3}, {5, 3, 4}} {
+		want := !slices.ContainsFunc(r, func(i int) bool { return !net.nodes[i].Sotto })
+		guard := net.Nodes[r[0]].Relay
+		before := guard.Stats().Sotto
+		resp, err := s.Server(context.Background(), path.Path{Hops: []path.Node{net.nodes[r[0]], net.nodes[r[1]], net.nodes[r[2]]}}, server, req)
+		if err != nil || resp.Code != 200 || string(resp.Body) != "room lobby" {
+			t.Fatalf("server via %v: %+v %v", r, resp, err)
+		}
+		if used := guard.Stats().Sotto > before; used != want {
+			t.Fatalf("server via %v: Sotto form used %v, want %v", r, used, want)
+		}
+	}
+	// Through the manager's own paths, whatever they are.
 	for i, dest := range net.nodes {
 		if _, err := store(context.Background(), m, s, dest, nil); err != nil {
 			t.Fatalf("node%d: %v", i, err)
