@@ -393,8 +393,9 @@ func (r *Relay) await(work func(), fn func()) bool {
 	return true
 }
 
-// relay forwards the inner blob to the next node and passes its answer
-// back unchanged (it is either a path error or encrypted for the client).
+// relay forwards the inner blob to the next node (in the form it came in)
+// and returns its answer: a path error, or a reply encrypted for the
+// client (handle adds this hop's reply layer in the Sotto form).
 func (r *Relay) relay(ctx context.Context, info onion.LayerInfo, c *onion.RelayControl, blob []byte) (int, string, []byte) {
 	addr, ok := r.dir.Lookup(c.Destination)
 	if !ok {
