@@ -1,6 +1,8 @@
 package onion
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
@@ -9,7 +11,6 @@ import (
 	"net/http"
 
 	"golang.org/x/crypto/blake2b"
-	"golang.org/x/crypto/chacha20"
 
 	"sotto.dev/key"
 )
@@ -21,7 +22,7 @@ import (
 //     so that the innermost layer is a size class and each outer layer is
 //     hopBudget bytes larger: a hop sees only the class and its position;
 //   - the node that answers pads its reply to a size class, and every node
-//     on the way back XORs it with a ChaCha20 key stream under its own reply
+//     on the way back XORs it with an AES-CTR key stream under its own reply
 //     key (ReplyKey, derived from its layer key): the reply is the same size
 //     but different bytes at every hop, and only the client, which has all
 //     the reply keys, can remove them.
@@ -121,10 +122,13 @@ func PadReply(content []byte) ([]byte, error) {
 	return Pad(content, c)
 }
 
-// ReplyKey is one hop's key for its layer of a Sotto reply: a ChaCha20 key
-// stream (zero nonce: the key is fresh for every request, as the layer's
+// ReplyKey is one hop's key for its layer of a Sotto reply: an AES-256-CTR
+// key stream (zero IV: the key is fresh for every request, as the layer's
 // ephemeral key is) XORed over the reply. Applying it twice removes it.
-type ReplyKey struct{ key [chacha20.KeySize]byte }
+// AES-CTR rather than ChaCha20: the standard library's is assembly on the
+// CPUs relays run on, several times the pure-Go ChaCha20 here, and the
+// key stream covers the whole padded reply at every hop.
+type ReplyKey struct{ key [32]byte }
 
 // ReplyKey derives the hop's reply key, BLAKE2b-256(key = layer key,
 // replyKeyLabel). The client and the hop derive the same one.
@@ -138,9 +142,9 @@ func (k *LayerKey) ReplyKey() *ReplyKey {
 
 // Apply XORs the key stream over b in place.
 func (rk *ReplyKey) Apply(b []byte) {
-	var nonce [chacha20.NonceSize]byte
-	s, _ := chacha20.NewUnauthenticatedCipher(rk.key[:], nonce[:]) // sizes are right
-	s.XORKeyStream(b, b)
+	block, _ := aes.NewCipher(rk.key[:]) // a 32-byte key is always valid
+	var iv [aes.BlockSize]byte
+	cipher.NewCTR(block, iv[:]).XORKeyStream(b, b)
 }
 
 // Destroy wipes the key.
