@@ -483,11 +483,11 @@ func trimSlash(s string) string {
 func parseNodeStates(raw json.RawMessage) ([]path.Node, error) {
 	var res struct {
 		States []struct {
-			PublicIP      string `json:"public_ip"`
-			StoragePort   int    `json:"storage_port"`
-			PubkeyX25519  string `json:"pubkey_x25519"`
-			PubkeyEd25519 string `json:"pubkey_ed25519"`
-			Version       []int  `json:"storage_server_version"`
+			PublicIP      string          `json:"public_ip"`
+			StoragePort   int             `json:"storage_port"`
+			PubkeyX25519  string          `json:"pubkey_x25519"`
+			PubkeyEd25519 string          `json:"pubkey_ed25519"`
+			Version       json.RawMessage `json:"storage_server_version"`
 		} `json:"service_node_states"`
 	}
 	if err := json.Unmarshal(raw, &res); err != nil {
@@ -506,9 +506,11 @@ func parseNodeStates(raw json.RawMessage) ([]path.Node, error) {
 }
 
 // speaksSotto reads a get_service_nodes version ([major, minor, patch]):
-// does the node relay the Sotto onion form.
-func speaksSotto(v []int) bool {
-	if len(v) != 3 {
+// does the node relay the Sotto onion form. A version in another shape is
+// not one (and does not spoil the rest of the list).
+func speaksSotto(raw json.RawMessage) bool {
+	var v []int
+	if json.Unmarshal(raw, &v) != nil || len(v) != 3 {
 		return false
 	}
 	var u [3]uint16

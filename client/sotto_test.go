@@ -18,11 +18,11 @@ func TestNodeListSottoVersion(t *testing.T) {
 		if version != "" {
 			v = `,"storage_server_version":` + version
 		}
-		return `{"public_ip":"10.0.0.` + string(rune('1'+i)) + `","storage_port":22021,"pubkey_ed25519":"` + strings.Repeat(fmt.Sprintf("%02x", i+1), 32) +
+		return `{"public_ip":"` + fmt.Sprintf("10.0.0.%d", i+1) + `","storage_port":22021,"pubkey_ed25519":"` + strings.Repeat(fmt.Sprintf("%02x", i+1), 32) +
 			`","pubkey_x25519":"` + strings.Repeat("1", 64) + `"` + v + `}`
 	}
-	versions := []string{"[2,11,1]", "[2,12,0]", "[2,11,0]", "[2,10,3]", "", "[2,11]", "[99999,0,0]"}
-	want := []bool{true, true, false, false, false, false, true}
+	versions := []string{"[2,11,1]", "[2,12,0]", "[2,11,0]", "[2,10,3]", "", "[2,11]", "[99999,0,0]", `"2.11.1"`, "null", "[2,11,1.5]"}
+	want := []bool{true, true, false, false, false, false, true, false, false, false}
 	var list []string
 	for i, v := range versions {
 		list = append(list, node(i, v))
