@@ -56,6 +56,7 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 // (session-protocol.md §3.7).
 var seedFields = map[string]bool{
 	"public_ip": true, "storage_port": true, "pubkey_x25519": true, "pubkey_ed25519": true,
+	"storage_server_version": true, // does it relay the Sotto onion form (onion.SpeaksSotto)
 }
 
 // network is the client's view of the service-node network and its way of
@@ -129,7 +130,7 @@ func newNetwork(cfg Config, nw *Network) *network {
 	if nw != nil && nw.Ledger != nil {
 		trust, trustErr = nw.Ledger.trust()
 	}
-	return &network{
+	n := &network{
 		trust: trust, trustErr: trustErr,
 		net: nw, log: cfg.Logger, clock: cfg.Clock, timeout: cfg.RequestTimeout, length: cfg.PathLength,
 		direct:   direct,
@@ -140,6 +141,16 @@ func newNetwork(cfg Config, nw *Network) *network {
 		swarmTTL: cfg.SwarmCacheTTL,
 		failures: map[key.NodePublic]int{},
 	}
+	n.sender.Known = n.knownNode
+	return n
+}
+
+// knownNode is what the node list says about a node (its Sotto onion form).
+func (n *network) knownNode(id key.NodePublic) (path.Node, bool) {
+	if m := n.paths.Load(); m != nil {
+		return m.Lookup(id)
+	}
+	return path.Node{}, false
 }
 
 func (n *network) close() {
@@ -512,10 +523,11 @@ func trimSlash(s string) string {
 func parseNodeStates(raw json.RawMessage) ([]path.Node, error) {
 	var res struct {
 		States []struct {
-			PublicIP      string `json:"public_ip"`
-			StoragePort   int    `json:"storage_port"`
-			PubkeyX25519  string `json:"pubkey_x25519"`
-			PubkeyEd25519 string `json:"pubkey_ed25519"`
+			PublicIP      string          `json:"public_ip"`
+			StoragePort   int             `json:"storage_port"`
+			PubkeyX25519  string          `json:"pubkey_x25519"`
+			PubkeyEd25519 string          `json:"pubkey_ed25519"`
+			Version       json.RawMessage `json:"storage_server_version"`
 		} `json:"service_node_states"`
 	}
 	if err := json.Unmarshal(raw, &res); err != nil {
@@ -527,9 +539,25 @@ func parseNodeStates(raw json.RawMessage) ([]path.Node, error) {
 		if err != nil {
 			continue
 		}
+		node.Sotto = speaksSotto(s.Version)
 		out = append(out, node)
 	}
 	return out, nil
+}
+
+// speaksSotto reads a get_service_nodes version ([major, minor, patch]):
+// does the node relay the Sotto onion form. A version in another shape is
+// not one (and does not spoil the rest of the list).
+func speaksSotto(raw json.RawMessage) bool {
+	var v []int
+	if json.Unmarshal(raw, &v) != nil || len(v) != 3 {
+		return false
+	}
+	var u [3]uint16
+	for i, x := range v {
+		u[i] = uint16(min(max(x, 0), 0xffff))
+	}
+	return onion.SpeaksSotto(u)
 }
 
 func makeNode(ip string, port int, ed, x string) (path.Node, error) {

@@ -11,6 +11,7 @@ import (
 	"sotto.dev/client/path"
 	"sotto.dev/key"
 	"sotto.dev/nodeproof"
+	"sotto.dev/onion"
 	"sotto.dev/storagerpc"
 )
 
@@ -43,7 +44,7 @@ func (n *network) verifyList(raw json.RawMessage) ([]path.Node, uint64, error) {
 		if ip.IsUnspecified() || nd.Port == 0 {
 			continue
 		}
-		out = append(out, path.Node{Ed25519: key.NodePublic(nd.Ed25519), X25519: key.OnionPublic(nd.X25519), IP: ip, Port: nd.Port})
+		out = append(out, path.Node{Ed25519: key.NodePublic(nd.Ed25519), X25519: key.OnionPublic(nd.X25519), IP: ip, Port: nd.Port, Sotto: onion.SpeaksSotto(nd.Version)})
 	}
 	if len(out) == 0 {
 		return nil, 0, &NodeListError{Reason: fmt.Sprintf("the proven list at height %d has no active node", p.Height)}

@@ -88,6 +88,25 @@ func buildServer(r io.Reader, path []Hop, s ServerDest, v4req []byte, c Cipher) 
 	if err := checkBuild(path, c, 1); err != nil {
 		return nil, nil, err
 	}
+	route, err := serverRoute(s, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	ct, eph, key, err := encryptLayer(r, c, s.X25519, v4req)
+	if err != nil {
+		return nil, nil, err
+	}
+	route.EphemeralKey = eph
+	body, err := wrapPath(r, path, c, ct, eph, route)
+	if err != nil {
+		return nil, nil, err
+	}
+	return body, key, nil
+}
+
+// serverRoute is the last path hop's control object for server s, with
+// the defaults filled in; its EphemeralKey is set by the caller.
+func serverRoute(s ServerDest, c Cipher) (*ServerControl, error) {
 	route := &ServerControl{Host: s.Host, Port: s.Port, Protocol: s.Protocol, Target: s.Target, Method: "POST", Cipher: c}
 	if route.Protocol == "" {
 		route.Protocol = "https"
@@ -102,18 +121,9 @@ func buildServer(r io.Reader, path []Hop, s ServerDest, v4req []byte, c Cipher) 
 		}
 	}
 	if !route.Allowed() {
-		return nil, nil, &BuildError{Reason: "server destination is not one a relay proxies to (protocol, host or target)"}
+		return nil, &BuildError{Reason: "server destination is not one a relay proxies to (protocol, host or target)"}
 	}
-	ct, eph, key, err := encryptLayer(r, c, s.X25519, v4req)
-	if err != nil {
-		return nil, nil, err
-	}
-	route.EphemeralKey = eph
-	body, err := wrapPath(r, path, c, ct, eph, route)
-	if err != nil {
-		return nil, nil, err
-	}
-	return body, key, nil
+	return route, nil
 }
 
 // wrapPath adds the path layers around the destination ciphertext ct

@@ -13,7 +13,12 @@
 //     BuildServerRequest, DecodeSnodeResponse, DecodeServerResponse;
 //   - the v4 server codec l<len>:<json><len>:<body>e — EncodeV4Request,
 //     DecodeV4Request, EncodeV4Response, DecodeV4Response — and V4Handler,
-//     which makes any http.Handler an onion destination.
+//     which makes any http.Handler an onion destination;
+//   - the Sotto form, Sotto's own extension that relays and clients
+//     negotiate (docs/onion.md): padded request layers, replies padded to
+//     size classes and re-encrypted at every hop — BuildSottoSnodeRequest,
+//     BuildSottoServerRequest, DecodeSottoSnodeResponse, ReplyKey, Pad,
+//     Unpad, SizeClass, SpeaksSotto.
 //
 // Keys are the types of package sotto.dev/key: a hop is named by its
 // key.NodePublic and encrypted to its key.OnionPublic; a node opens layers
@@ -21,9 +26,9 @@
 //
 // The package imports only the standard library, golang.org/x/crypto and
 // sotto.dev/key, and never logs. Parsers are exact and return typed errors (*FrameError,
-// *ControlError, *KeyError, *V4Error, *CipherError, or ErrDecrypt).
+// *ControlError, *KeyError, *V4Error, *CipherError, *PadError, or ErrDecrypt).
 //
-// Secrets: key.OnionPrivate and LayerKey have no String method and redact
+// Secrets: key.OnionPrivate, LayerKey and ReplyKey have no String method and redact
 // themselves in slog. Builders wipe the layer keys they do not return, and
 // LayerKey.Destroy wipes a key's bytes; the expanded AES and ChaCha20
 // state inside the standard library and the ecdh.PrivateKey copy inside a

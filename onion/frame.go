@@ -141,6 +141,9 @@ type LayerInfo struct {
 	// values over MaxHops. Absent means 0; negative values count as 0
 	// (storage server https.cpp: max(0, hop_no)).
 	HopNo int
+	// Sotto is the Sotto form's version ("sotto", SottoVersion); 0 (absent)
+	// is Session's form. Session relays ignore the key.
+	Sotto int
 }
 
 // ParseLayerInfo reads ephemeral_key (required), enc_type (default
@@ -166,18 +169,24 @@ func ParseLayerInfo(control []byte) (LayerInfo, error) {
 	if ok && hop > 0 {
 		li.HopNo = int(min(hop, math.MaxInt32))
 	}
+	v, _, err := m.integer(keySotto)
+	if err != nil {
+		return LayerInfo{}, err
+	}
+	li.Sotto = int(max(min(v, math.MaxInt32), math.MinInt32))
 	return li, nil
 }
 
 // Marshal encodes the control object with keys in sorted order, as
-// libsession does; hop_no is written only when non-zero.
+// libsession does; hop_no and sotto are written only when non-zero.
 func (li LayerInfo) Marshal() []byte {
 	type withHop struct {
 		EncType string `json:"enc_type"`
 		Eph     string `json:"ephemeral_key"`
 		HopNo   int    `json:"hop_no,omitempty"`
+		Sotto   int    `json:"sotto,omitempty"`
 	}
-	return mustMarshal(withHop{EncType: li.Cipher.String(), Eph: li.EphemeralKey.String(), HopNo: li.HopNo})
+	return mustMarshal(withHop{EncType: li.Cipher.String(), Eph: li.EphemeralKey.String(), HopNo: li.HopNo, Sotto: li.Sotto})
 }
 
 // Control is what a decrypted layer tells its hop to do: *RelayControl,

@@ -84,3 +84,24 @@ const (
 // v4BadRequestBody is what a v4 server answers (encrypted, code 400) to a
 // request it cannot decode (pysogs handle_v4_onionreq_plaintext).
 const v4BadRequestBody = "Invalid v4 onion request"
+
+// Sotto onion form (docs/onion.md "The Sotto form"; not part of Session's
+// protocol). These are Sotto's own constants.
+const (
+	// keySotto is the LayerInfo key that marks a Sotto-form layer; its
+	// value is the form's version (SottoVersion). Session relays ignore it.
+	keySotto = "sotto"
+	// replyKeyLabel personalises the per-hop reply key: BLAKE2b-256 keyed
+	// with the layer key over this label.
+	replyKeyLabel = "sotto.dev/onion/v1 reply layer"
+	// hopBudget is how much larger each outer request layer's ciphertext
+	// is than the one it wraps: its frame header, control object, padding
+	// length and AEAD overhead must fit in it.
+	hopBudget = 512
+	// padPrefix is the size of the length a padded plaintext starts with.
+	padPrefix = 4
+)
+
+// ErrBodyBadGateway is the relay's clear 502 body for a Sotto reply it
+// cannot pass on (not a size class, or too large to pad).
+const ErrBodyBadGateway = "Bad gateway"

@@ -34,6 +34,11 @@ func DecodeSnodeResponse(key *LayerKey, httpStatus int, body []byte) (SnodeRespo
 	if err != nil {
 		return SnodeResponse{}, err
 	}
+	return decodeSnodePlain(pt)
+}
+
+// decodeSnodePlain reads a decrypted {"status"|"status_code", "body"} reply.
+func decodeSnodePlain(pt []byte) (SnodeResponse, error) {
 	m, err := parseObject(pt, nil)
 	if err != nil {
 		return SnodeResponse{}, &ResponseError{Reason: "decrypted reply is not a JSON object"}

@@ -92,11 +92,16 @@ func (s ledgerSigner) Format(f fmt.State, r rune) {
 	s.k.Format(f, r)
 }
 
-// nodeVersion is the version the node announces in its uptime proofs.
+// nodeVersion is the version the node announces in its uptime proofs: the
+// storage RPC version it tracks, at the patch level that tells clients it
+// relays the Sotto onion form (onion.SottoNodeVersion, docs/onion.md).
 func nodeVersion() [3]uint16 {
 	var v [3]uint16
 	for i, x := range storageVersion {
 		v[i] = uint16(x)
+	}
+	if !onion.SpeaksSotto(v) {
+		v = onion.SottoNodeVersion
 	}
 	return v
 }

@@ -34,6 +34,9 @@ type Node struct {
 	X25519  key.OnionPublic
 	IP      netip.Addr
 	Port    uint16 // HTTPS storage port
+	// Sotto is set when the node announces that it relays the Sotto onion
+	// form (onion.SpeaksSotto of its announced version).
+	Sotto bool
 }
 
 // Hop is the node as an onion path element.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 
+	"sotto.dev/key"
 	"sotto.dev/onion"
 )
 
@@ -24,11 +25,54 @@ type Sender struct {
 	Cipher onion.Cipher
 	// MaxResponse bounds a reply (default 16 MiB).
 	MaxResponse int64
+	// SessionOnly sends every request in Session's form. Otherwise a
+	// request goes in the Sotto form (replies re-encrypted at every hop,
+	// sizes padded; docs/onion.md) when every hop of the path, and a snode
+	// destination, announces it (Node.Sotto).
+	SessionOnly bool
+	// Known, if set, tells what the node list says about a node; a snode
+	// destination that comes from a swarm answer (which carries no
+	// version) is looked up in it.
+	Known func(key.NodePublic) (Node, bool)
+}
+
+// sotto reports whether a request through p (to dest, when not nil) goes
+// in the Sotto form.
+func (s *Sender) sotto(p Path, dest *Node) bool {
+	if s.SessionOnly {
+		return false
+	}
+	for _, n := range p.Hops {
+		if !n.Sotto {
+			return false
+		}
+	}
+	if dest == nil || dest.Sotto {
+		return true
+	}
+	if s.Known != nil {
+		if n, ok := s.Known(dest.Ed25519); ok && n.X25519 == dest.X25519 {
+			return n.Sotto
+		}
+	}
+	return false
 }
 
 // Snode sends a storage RPC request ({"method","params"} JSON) through p
 // to the service node dest and returns the node's status and body.
 func (s *Sender) Snode(ctx context.Context, p Path, dest Node, payload []byte) (onion.SnodeResponse, error) {
+	if s.sotto(p, &dest) {
+		body, rep, err := onion.BuildSottoSnodeRequest(p.OnionHops(), dest.Hop(), payload, s.cipher())
+		if err != nil {
+			return onion.SnodeResponse{}, Permanent(err)
+		}
+		defer rep.Destroy()
+		status, reply, err := s.post(ctx, p.Guard(), body)
+		if err != nil {
+			return onion.SnodeResponse{}, err
+		}
+		return onion.DecodeSottoSnodeResponse(rep, status, reply)
+	}
 	body, key, err := onion.BuildSnodeRequest(p.OnionHops(), dest.Hop(), payload, s.cipher())
 	if err != nil {
 		return onion.SnodeResponse{}, Permanent(err)
@@ -44,6 +88,18 @@ func (s *Sender) Snode(ctx context.Context, p Path, dest Node, payload []byte) (
 // Server sends a v4 request (onion.EncodeV4Request) through p to an HTTP
 // server destination and returns its v4 response.
 func (s *Sender) Server(ctx context.Context, p Path, dest onion.ServerDest, v4req []byte) (onion.V4Response, error) {
+	if s.sotto(p, nil) {
+		body, rep, err := onion.BuildSottoServerRequest(p.OnionHops(), dest, v4req, s.cipher())
+		if err != nil {
+			return onion.V4Response{}, Permanent(err)
+		}
+		defer rep.Destroy()
+		status, reply, err := s.post(ctx, p.Guard(), body)
+		if err != nil {
+			return onion.V4Response{}, err
+		}
+		return onion.DecodeSottoServerResponse(rep, status, reply)
+	}
 	body, key, err := onion.BuildServerRequest(p.OnionHops(), dest, v4req, s.cipher())
 	if err != nil {
 		return onion.V4Response{}, Permanent(err)

@@ -19,6 +19,7 @@ import (
 	"sotto.dev/internal/atomicfile"
 	"sotto.dev/internal/ports"
 	"sotto.dev/ledger"
+	"sotto.dev/onion"
 	"sotto.dev/snode"
 	"sotto.dev/swarm"
 )
@@ -236,6 +237,7 @@ func (l *layout) snapshot(keys []*snode.Keys) *ledger.Snapshot {
 			StoragePort: n.Port,
 			SwarmID:     n.Swarm,
 			State:       ledger.StateActive,
+			Version:     onion.SottoNodeVersion, // as the node announces it (snode nodeVersion)
 		})
 	}
 	slices.SortFunc(s.Nodes, func(a, b ledger.Node) int { return bytes.Compare(a.Ed25519[:], b.Ed25519[:]) })

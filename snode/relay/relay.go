@@ -71,6 +71,10 @@ type Config struct {
 	// loopback, private and link-local addresses (devnets and tests). Off,
 	// a server destination cannot be used to reach the node's own network.
 	AllowPrivateServers bool
+	// SessionOnly makes the relay ignore the Sotto form (the "sotto" key),
+	// exactly as a Session relay does: a node that has not announced
+	// onion.SottoNodeVersion, and tests of mixed paths.
+	SessionOnly bool
 }
 
 func (c Config) withDefaults() Config {
@@ -305,6 +309,13 @@ func (r *Relay) handle(ctx context.Context, body []byte, work func()) (int, stri
 		r.stats.hopLimit.Add(1)
 		return http.StatusBadRequest, textPlain, []byte(bodyHopLimit)
 	}
+	if r.cfg.SessionOnly {
+		info.Sotto = 0
+	}
+	if info.Sotto != 0 && info.Sotto != onion.SottoVersion {
+		r.stats.badRequest.Add(1)
+		return http.StatusBadRequest, textPlain, []byte(fmt.Sprintf("Error parsing onion request: unsupported Sotto onion version %d", info.Sotto))
+	}
 	key, err := onion.ServerLayerKey(info.Cipher, r.keys, info.EphemeralKey)
 	if err != nil {
 		r.stats.invalidCiphertext.Add(1)
@@ -316,14 +327,25 @@ func (r *Relay) handle(ctx context.Context, body []byte, work func()) (int, stri
 		r.stats.invalidCiphertext.Add(1)
 		return http.StatusBadRequest, textPlain, []byte(onion.ErrBodyInvalidCiphertext)
 	}
-	inner, err := onion.ParseHop(payload)
+	// A Sotto-form layer is padded; its reply gets this hop's reply layer.
+	var rk *onion.ReplyKey
+	if info.Sotto != 0 {
+		r.stats.sotto.Add(1)
+		rk = key.ReplyKey()
+		defer rk.Destroy()
+		payload, err = onion.Unpad(payload)
+	}
+	var inner onion.Frame
+	if err == nil {
+		inner, err = onion.ParseHop(payload)
+	}
 	var ctl onion.Control
 	if err == nil {
 		ctl, err = onion.ParseControl(inner.Control)
 	}
 	if err != nil {
 		r.stats.invalidJSON.Add(1)
-		return r.wrapReply(key, http.StatusBadRequest, []byte(onion.ErrBodyInvalidJSON), false, true)
+		return r.answer(key, rk, http.StatusBadRequest, []byte(onion.ErrBodyInvalidJSON), false, true)
 	}
 	var (
 		status int
@@ -332,25 +354,25 @@ func (r *Relay) handle(ctx context.Context, body []byte, work func()) (int, stri
 	)
 	switch c := ctl.(type) {
 	case *onion.RelayControl:
-		if !r.await(work, func() { status, ctype, resp = r.relay(ctx, info.HopNo, c, inner.Blob) }) {
+		if !r.await(work, func() { status, ctype, resp = r.relay(ctx, info, c, inner.Blob) }) {
 			return http.StatusServiceUnavailable, textPlain, []byte(bodyOverloaded)
 		}
-		return status, ctype, resp
+		return r.passBack(rk, status, ctype, resp, false)
 	case *onion.SnodeControl:
 		r.stats.final.Add(1)
 		if !r.await(work, func() { status, resp = r.local.HandleRPC(ctx, inner.Blob) }) {
 			return http.StatusServiceUnavailable, textPlain, []byte(bodyOverloaded)
 		}
-		return r.wrapReply(key, status, resp, c.JSON, c.Base64)
+		return r.answer(key, rk, status, resp, c.JSON, c.Base64)
 	case *onion.ServerControl:
 		if !c.Allowed() {
 			r.stats.invalidURL.Add(1)
-			return r.wrapReply(key, http.StatusBadRequest, []byte(onion.ErrBodyInvalidURL), false, true)
+			return r.answer(key, rk, http.StatusBadRequest, []byte(onion.ErrBodyInvalidURL), false, true)
 		}
 		if !r.await(work, func() { status, ctype, resp = r.proxy(ctx, c, payload) }) {
 			return http.StatusServiceUnavailable, textPlain, []byte(bodyOverloaded)
 		}
-		return status, ctype, resp
+		return r.passBack(rk, status, ctype, resp, true)
 	}
 	return http.StatusInternalServerError, textPlain, []byte("Internal error")
 }
@@ -371,15 +393,16 @@ func (r *Relay) await(work func(), fn func()) bool {
 	return true
 }
 
-// relay forwards the inner blob to the next node and passes its answer
-// back unchanged (it is either a path error or encrypted for the client).
-func (r *Relay) relay(ctx context.Context, hop int, c *onion.RelayControl, blob []byte) (int, string, []byte) {
+// relay forwards the inner blob to the next node (in the form it came in)
+// and returns its answer: a path error, or a reply encrypted for the
+// client (handle adds this hop's reply layer in the Sotto form).
+func (r *Relay) relay(ctx context.Context, info onion.LayerInfo, c *onion.RelayControl, blob []byte) (int, string, []byte) {
 	addr, ok := r.dir.Lookup(c.Destination)
 	if !ok {
 		r.stats.nextNotFound.Add(1)
 		return http.StatusBadGateway, textPlain, []byte(onion.ErrBodyNextNodeNotFound + c.Destination.String())
 	}
-	next := onion.LayerInfo{EphemeralKey: c.EphemeralKey, Cipher: c.Cipher, HopNo: hop + 1}
+	next := onion.LayerInfo{EphemeralKey: c.EphemeralKey, Cipher: c.Cipher, HopNo: info.HopNo + 1, Sotto: info.Sotto}
 	framed, err := onion.EncodeHop(blob, next.Marshal())
 	if err != nil {
 		r.stats.badRequest.Add(1)
@@ -434,21 +457,55 @@ func (r *Relay) proxy(ctx context.Context, c *onion.ServerControl, payload []byt
 	return resp.StatusCode, ctype, b
 }
 
+// passBack returns a next node's or a server's answer. In the Sotto form
+// (rk set) a 200 answer gets this hop's reply layer: a server's reply is
+// first padded to its size class (pad), a next node's must already be one.
+// Errors on the path pass unchanged, as in Session's form.
+func (r *Relay) passBack(rk *onion.ReplyKey, status int, ctype string, resp []byte, pad bool) (int, string, []byte) {
+	if rk == nil || status != http.StatusOK {
+		return status, ctype, resp
+	}
+	if pad {
+		var err error
+		if resp, err = onion.PadReply(resp); err != nil {
+			r.stats.badReply.Add(1)
+			return http.StatusBadGateway, textPlain, []byte(onion.ErrBodyBadGateway)
+		}
+	} else if !onion.IsSizeClass(len(resp)) {
+		// A next hop that answers outside the classes could tag the reply
+		// by its size; refuse to pass that on.
+		r.stats.badReply.Add(1)
+		return http.StatusBadGateway, textPlain, []byte(onion.ErrBodyBadGateway)
+	}
+	rk.Apply(resp)
+	return http.StatusOK, octetStream, resp
+}
+
+// answer is this node's own encrypted answer: wrapReply in Session's form,
+// and in the Sotto form (rk set) the sealed {"body","status"} padded to
+// its size class under this hop's reply layer.
+func (r *Relay) answer(key *onion.LayerKey, rk *onion.ReplyKey, status int, body []byte, embedJSON, b64 bool) (int, string, []byte) {
+	if rk == nil {
+		return r.wrapReply(key, status, body, embedJSON, b64)
+	}
+	wrapped, err := replyJSON(status, body, embedJSON)
+	if err != nil {
+		return http.StatusInternalServerError, textPlain, []byte("Internal error")
+	}
+	out, err := onion.SealSottoReply(rk, key.Seal(wrapped))
+	if err != nil {
+		r.stats.badReply.Add(1)
+		return http.StatusInternalServerError, textPlain, []byte("Internal error")
+	}
+	return http.StatusOK, octetStream, out
+}
+
 // wrapReply builds {"body":...,"status":N} (keys sorted, as the storage
 // server's nlohmann dump writes them), encrypts it with the layer key and
 // base64-encodes it unless asked not to (§4.3; wrap_proxy_response). With
 // embedJSON a body that is valid JSON is embedded instead of quoted.
 func (r *Relay) wrapReply(key *onion.LayerKey, status int, body []byte, embedJSON, b64 bool) (int, string, []byte) {
-	var inner json.RawMessage
-	if embedJSON && json.Valid(body) {
-		inner = body
-	} else {
-		inner, _ = json.Marshal(string(body)) // a string always marshals
-	}
-	wrapped, err := json.Marshal(struct {
-		Body   json.RawMessage `json:"body"`
-		Status int             `json:"status"`
-	}{inner, status})
+	wrapped, err := replyJSON(status, body, embedJSON)
 	if err != nil {
 		return http.StatusInternalServerError, textPlain, []byte("Internal error")
 	}
@@ -457,6 +514,21 @@ func (r *Relay) wrapReply(key *onion.LayerKey, status int, body []byte, embedJSO
 		return http.StatusOK, octetStream, ct
 	}
 	return http.StatusOK, textPlain, []byte(base64.StdEncoding.EncodeToString(ct))
+}
+
+// replyJSON is {"body":...,"status":N}, the body embedded when embedJSON
+// and it is valid JSON, else quoted.
+func replyJSON(status int, body []byte, embedJSON bool) ([]byte, error) {
+	var inner json.RawMessage
+	if embedJSON && json.Valid(body) {
+		inner = body
+	} else {
+		inner, _ = json.Marshal(string(body)) // a string always marshals
+	}
+	return json.Marshal(struct {
+		Body   json.RawMessage `json:"body"`
+		Status int             `json:"status"`
+	}{inner, status})
 }
 
 // Stats are the relay's outcome counters since start.
@@ -476,11 +548,13 @@ type Stats struct {
 	TooLarge          uint64
 	Overloaded        uint64
 	RateLimited       uint64
+	Sotto             uint64 // layers opened in the Sotto form
+	BadReply          uint64 // Sotto form: a reply not a size class, or too large to pad
 }
 
 type counters struct {
 	requests, relayed, final, proxied, badRequest, invalidCiphertext, invalidJSON, invalidURL,
-	hopLimit, nextNotFound, forwardFailed, proxyFailed, tooLarge, overloaded, rateLimited atomic.Uint64
+	hopLimit, nextNotFound, forwardFailed, proxyFailed, tooLarge, overloaded, rateLimited, sotto, badReply atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters (for the node's metrics).
@@ -491,6 +565,6 @@ func (r *Relay) Stats() Stats {
 		BadRequest: c.badRequest.Load(), InvalidCiphertext: c.invalidCiphertext.Load(), InvalidJSON: c.invalidJSON.Load(),
 		InvalidURL: c.invalidURL.Load(), HopLimit: c.hopLimit.Load(), NextNotFound: c.nextNotFound.Load(),
 		ForwardFailed: c.forwardFailed.Load(), ProxyFailed: c.proxyFailed.Load(), TooLarge: c.tooLarge.Load(),
-		Overloaded: c.overloaded.Load(), RateLimited: c.rateLimited.Load(),
+		Overloaded: c.overloaded.Load(), RateLimited: c.rateLimited.Load(), Sotto: c.sotto.Load(), BadReply: c.badReply.Load(),
 	}
 }
