@@ -43,7 +43,7 @@ func (n *network) loadKept(ctx context.Context) ([]path.Node, time.Time, []key.N
 	}
 	nodes := make([]path.Node, 0, len(list))
 	for _, s := range list {
-		nodes = append(nodes, path.Node{Ed25519: s.Ed25519, X25519: s.X25519, IP: s.Addr.Addr(), Port: s.Addr.Port()})
+		nodes = append(nodes, path.Node{Ed25519: s.Ed25519, X25519: s.X25519, IP: s.Addr.Addr(), Port: s.Addr.Port(), Sotto: s.Sotto})
 	}
 	at := time.UnixMilli(fetched)
 	n.keepMu.Lock()
@@ -73,7 +73,7 @@ func (n *network) persist(ctx context.Context, m *path.Manager) {
 			listed := m.Listed()
 			nodes := make([]store.Node, 0, len(listed))
 			for _, nd := range listed {
-				nodes = append(nodes, store.Node{Ed25519: nd.Ed25519, X25519: nd.X25519, Addr: netip.AddrPortFrom(nd.IP, nd.Port)})
+				nodes = append(nodes, store.Node{Ed25519: nd.Ed25519, X25519: nd.X25519, Addr: netip.AddrPortFrom(nd.IP, nd.Port), Sotto: nd.Sotto})
 			}
 			if err := tx.SaveNodeList(ctx, nodes, fetched.UnixMilli()); err != nil {
 				return err

@@ -17,6 +17,7 @@ type Node struct {
 	X25519    key.OnionPublic
 	Addr      netip.AddrPort // HTTPS storage address
 	LearnedAt int64          // ms: when it first appeared in a list
+	Sotto     bool           // it relays the Sotto onion form
 }
 
 // SaveNodeList replaces the kept node list with nodes, fetched at fetched
@@ -29,9 +30,9 @@ func (o ops) SaveNodeList(ctx context.Context, nodes []Node, fetched int64) erro
 		if !n.Addr.IsValid() {
 			return fmt.Errorf("store: save node list: node %s has no address", n.Ed25519)
 		}
-		_, err := o.q.ExecContext(ctx, `INSERT INTO snodes (ed25519, x25519, ip, port, learned_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (ed25519) DO UPDATE SET x25519 = excluded.x25519, ip = excluded.ip, port = excluded.port`,
-			n.Ed25519.String(), n.X25519.String(), n.Addr.Addr().String(), int(n.Addr.Port()), fetched)
+		_, err := o.q.ExecContext(ctx, `INSERT INTO snodes (ed25519, x25519, ip, port, learned_at, sotto) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (ed25519) DO UPDATE SET x25519 = excluded.x25519, ip = excluded.ip, port = excluded.port, sotto = excluded.sotto`,
+			n.Ed25519.String(), n.X25519.String(), n.Addr.Addr().String(), int(n.Addr.Port()), fetched, n.Sotto)
 		if err != nil {
 			return fmt.Errorf("store: save node list: %w", err)
 		}
@@ -69,7 +70,7 @@ func (o ops) NodeList(ctx context.Context) ([]Node, int64, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: node list: %w", err)
 	}
-	rows, err := o.q.QueryContext(ctx, `SELECT ed25519, x25519, ip, port, learned_at FROM snodes ORDER BY ed25519`)
+	rows, err := o.q.QueryContext(ctx, `SELECT ed25519, x25519, ip, port, learned_at, sotto FROM snodes ORDER BY ed25519`)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: node list: %w", err)
 	}
@@ -79,7 +80,7 @@ func (o ops) NodeList(ctx context.Context) ([]Node, int64, error) {
 		var ed, x, ip string
 		var port int
 		var n Node
-		if err := rows.Scan(&ed, &x, &ip, &port, &n.LearnedAt); err != nil {
+		if err := rows.Scan(&ed, &x, &ip, &port, &n.LearnedAt, &n.Sotto); err != nil {
 			return nil, 0, fmt.Errorf("store: node list: %w", err)
 		}
 		if n.Ed25519, err = key.ParseNodePublic(ed); err != nil {

@@ -14,6 +14,7 @@ func testNode(i byte) Node {
 	var n Node
 	n.Ed25519[0], n.X25519[0] = i, i+100
 	n.Addr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, i, 1}), 22021)
+	n.Sotto = i%2 == 1 // kept as it was listed
 	return n
 }
 

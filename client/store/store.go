@@ -425,7 +425,8 @@ CREATE TABLE snodes (
 	x25519     TEXT NOT NULL,     -- hex
 	ip         TEXT NOT NULL,
 	port       INTEGER NOT NULL,  -- HTTPS storage port
-	learned_at INTEGER NOT NULL   -- ms: when the node first appeared in a list
+	learned_at INTEGER NOT NULL,  -- ms: when the node first appeared in a list
+	sotto      INTEGER NOT NULL   -- 1: it relays the Sotto onion form (docs/onion.md)
 ) STRICT;
 CREATE TABLE snode_list (
 	id         INTEGER PRIMARY KEY CHECK (id = 0),
