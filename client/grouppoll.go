@@ -172,12 +172,34 @@ func (c *Client) ingestGroup(ctx context.Context, og *openGroup, p *groupPoll) (
 	}
 	switch {
 	case info.Destroyed:
+		c.publishDisband(ctx, og)
 		return count, c.endGroup(ctx, og, store.GroupDestroyed)
 	case removed:
 		return count, c.endGroup(ctx, og, store.GroupRemoved)
 	}
 	c.groupBatchDone(ctx, og, &b)
 	return count, nil
+}
+
+// publishDisband pushes, before an admin leaves a group it found
+// disbanded, the info it merged when that is a new message: another admin
+// disbanded while this one pushed the info (a rekey's), both messages have
+// the same seqno, and a member, who cannot merge, adopts one of the two,
+// maybe the one without the disband; the merge has a higher seqno and
+// carries the disband to every member.
+func (c *Client) publishDisband(ctx context.Context, og *openGroup) {
+	if c.net == nil || !og.admin() {
+		return
+	}
+	og.mu.Lock()
+	dirty := og.g.Info.NeedsPush()
+	og.mu.Unlock()
+	if !dirty {
+		return
+	}
+	if err := c.pushGroup(ctx, og, nil); err != nil && ctx.Err() == nil {
+		c.log.Debug("group: push the merged disband", "error", err)
+	}
 }
 
 // ingestGroupLocked is ingestGroup's work under the change lock.
