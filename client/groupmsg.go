@@ -42,8 +42,10 @@ func (c *Client) encodeGroup(og *openGroup, content *wire.Content, sentAt int64)
 	if err != nil {
 		return nil, err
 	}
-	og.mu.Lock()
-	defer og.mu.Unlock()
+	// Not under og.mu: a send encodes inside its database transaction,
+	// and og.mu is held while a group's dumps are written (saveGroupLocked),
+	// which waits for that transaction; Keys is safe for concurrent use
+	// and og.g never changes.
 	return og.g.Keys.EncryptMessage(env, true, groupPadding)
 }
 

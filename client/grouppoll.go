@@ -27,6 +27,15 @@ var groupSpaces = []storagerpc.Namespace{
 	storagerpc.NamespaceGroupMembers, storagerpc.NamespaceGroupMessages,
 }
 
+// groupConfigSpaces are the namespaces of the info and members configs,
+// in the order of openGroup.laterConfigs and groupConfigs.
+var groupConfigSpaces = []storagerpc.Namespace{storagerpc.NamespaceGroupInfo, storagerpc.NamespaceGroupMembers}
+
+// groupConfigs returns og's info and members config objects (og.mu held).
+func groupConfigs(og *openGroup) [2]*config.Config {
+	return [2]*config.Config{og.g.Info.Config, og.g.Members.Config}
+}
+
 // groupsLoop runs a poll loop for every joined group until ctx is done,
 // starting and stopping loops as groups are joined and left.
 func (c *Client) groupsLoop(ctx context.Context) {
@@ -176,6 +185,7 @@ func (c *Client) ingestGroup(ctx context.Context, og *openGroup, p *groupPoll) (
 	}
 	switch {
 	case info.Destroyed:
+		c.publishDisband(ctx, og)
 		return count, c.endGroup(ctx, og, store.GroupDestroyed)
 	case removed:
 		return count, c.endGroup(ctx, og, store.GroupRemoved)
@@ -184,11 +194,32 @@ func (c *Client) ingestGroup(ctx context.Context, og *openGroup, p *groupPoll) (
 	return count, nil
 }
 
+// publishDisband pushes, before an admin leaves a group it found
+// disbanded, the info it merged when that is a new message: another admin
+// disbanded while this one pushed the info (a rekey's), both messages have
+// the same seqno, and a member, who cannot merge, adopts one of the two,
+// maybe the one without the disband; the merge has a higher seqno and
+// carries the disband to every member.
+func (c *Client) publishDisband(ctx context.Context, og *openGroup) {
+	if c.net == nil || !og.admin() {
+		return
+	}
+	og.mu.Lock()
+	dirty := og.g.Info.NeedsPush()
+	og.mu.Unlock()
+	if !dirty {
+		return
+	}
+	if err := c.pushGroup(ctx, og, nil); err != nil && ctx.Err() == nil {
+		c.log.Debug("group: push the merged disband", "error", err)
+	}
+}
+
 // ingestGroupLocked is ingestGroup's work under the change lock.
 func (c *Client) ingestGroupLocked(ctx context.Context, og *openGroup, p *groupPoll) (count int, events []Event, b groupBatch, info groups.InfoFields, removed bool, err error) {
 	og.mu.Lock()
-	retry := c.loadGroupKeysLocked(og, p.messages(0))
-	c.mergeGroupConfigsLocked(og, p)
+	retry, retryConfigs := c.loadGroupKeysLocked(og, p.messages(0))
+	waits := c.mergeGroupConfigsLocked(og, p, retryConfigs)
 	info = og.g.Info.Fields()
 	admin := len(og.row.Secret) > 0
 	_, member := og.g.Members.Get(c.self)
@@ -203,6 +234,9 @@ func (c *Client) ingestGroupLocked(ctx context.Context, og *openGroup, p *groupP
 		var err error
 		count, events, err = c.applyGroupMessages(ctx, tx, og.row.ID, fresh, admin, &b)
 		if err != nil {
+			return err
+		}
+		if err := waits.apply(ctx, tx, og.row.ID); err != nil {
 			return err
 		}
 		if err := c.moveGroupPositions(ctx, tx, og.row.ID, p); err != nil {
@@ -228,8 +262,9 @@ func (p *groupPoll) messages(i int) []storagerpc.RetrievedMessage {
 }
 
 // loadGroupKeysLocked loads the key messages (og.mu held); when one gave a
-// key, it returns the messages that waited for a key, to try again.
-func (c *Client) loadGroupKeysLocked(og *openGroup, msgs []storagerpc.RetrievedMessage) []storagerpc.RetrievedMessage {
+// key, it returns the messages and the config messages that waited for a
+// key, to try again.
+func (c *Client) loadGroupKeysLocked(og *openGroup, msgs []storagerpc.RetrievedMessage) (retry []storagerpc.RetrievedMessage, retryConfigs [2][]storagerpc.RetrievedMessage) {
 	newKey := false
 	for _, m := range msgs {
 		if storagerpc.ValidMessageHash(m.Hash) {
@@ -240,29 +275,114 @@ func (c *Client) loadGroupKeysLocked(og *openGroup, msgs []storagerpc.RetrievedM
 			newKey = newKey || found
 		}
 	}
-	var retry []storagerpc.RetrievedMessage
 	if newKey {
 		retry, og.later = og.later, nil
+		retryConfigs, og.laterConfigs = og.laterConfigs, [2][]storagerpc.RetrievedMessage{}
 	}
-	return retry
+	return retry, retryConfigs
 }
 
-// mergeGroupConfigsLocked merges the info and members messages (og.mu
-// held).
-func (c *Client) mergeGroupConfigsLocked(og *openGroup, p *groupPoll) {
-	for i, cfg := range []*config.Config{og.g.Info.Config, og.g.Members.Config} {
-		var in []config.Incoming
-		for _, m := range p.messages(1 + i) {
-			if storagerpc.ValidMessageHash(m.Hash) {
-				in = append(in, config.Incoming{Hash: m.Hash, Data: m.Data})
-			}
+// configWaits are the changes to the store's waiting messages that a
+// merge of config messages calls for, made in the retrieve's transaction
+// (the one that moves the retrieve positions past them).
+type configWaits struct {
+	add  []store.WaitingMessage
+	done []string // hashes: opened, given up or expired
+}
+
+func (w *configWaits) apply(ctx context.Context, tx *store.Tx, id key.SessionID) error {
+	for _, m := range w.add {
+		if err := tx.AddGroupWaiting(ctx, id, m); err != nil {
+			return err
 		}
-		if len(in) > 0 {
-			if _, err := cfg.Merge(in); err != nil {
-				c.log.Debug("group config merge: nothing valid", "error", err)
+	}
+	for _, h := range w.done {
+		if err := tx.DeleteGroupWaiting(ctx, id, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mergeGroupConfigsLocked merges the info and members messages of a
+// retrieve, and those that waited for a key when retry holds them (a new
+// key came), og.mu held. A message that no key opens waits (as group
+// messages do, openGroup.laterConfigs and the store) until a later key
+// opens it or it expires: the key message and the config it opens can
+// reach the polled node in either order (two admins, the swarm's
+// replication), and the retrieve position moves past the config. One that
+// opens but is not valid is dropped.
+func (c *Client) mergeGroupConfigsLocked(og *openGroup, p *groupPoll, retry [2][]storagerpc.RetrievedMessage) configWaits {
+	var w configWaits
+	now := c.nowMillis()
+	for i, cfg := range groupConfigs(og) {
+		ns := groupConfigSpaces[i]
+		waiting := map[string]bool{}
+		for _, m := range og.laterConfigs[i] {
+			waiting[m.Hash] = true
+		}
+		var in []config.Incoming
+		var from []storagerpc.RetrievedMessage // in's messages
+		var retried []bool
+		for _, m := range retry[i] {
+			if m.Expiration <= now {
+				w.done = append(w.done, m.Hash)
+				continue
+			}
+			waiting[m.Hash] = true
+			in = append(in, config.Incoming{Hash: m.Hash, Data: m.Data})
+			from = append(from, m)
+			retried = append(retried, true)
+		}
+		for _, m := range p.messages(slices.Index(groupSpaces, ns)) {
+			if !storagerpc.ValidMessageHash(m.Hash) {
+				continue
+			}
+			if m.Expiration <= 0 {
+				m.Expiration = now + ConfigTTL.Milliseconds()
+			}
+			if waiting[m.Hash] {
+				// Retrieved again (another node): it waits already; its
+				// row is written again in case the retrieve that first
+				// brought it did not commit.
+				w.add = append(w.add, waitingConfig(ns, m))
+				continue
+			}
+			waiting[m.Hash] = true // a second copy in this retrieve
+			in = append(in, config.Incoming{Hash: m.Hash, Data: m.Data})
+			from = append(from, m)
+			retried = append(retried, false)
+		}
+		if len(in) == 0 {
+			continue
+		}
+		_, outcomes, err := cfg.MergeReport(in)
+		if err != nil && !errors.Is(err, config.ErrNoKeys) {
+			c.log.Debug("group config merge: nothing valid", "error", err)
+		}
+		for j, o := range outcomes {
+			m := from[j]
+			switch {
+			case o == config.MergeNoKey && (retried[j] || len(og.laterConfigs[i]) < maxLater):
+				og.laterConfigs[i] = append(og.laterConfigs[i], m)
+				if !retried[j] {
+					w.add = append(w.add, waitingConfig(ns, m))
+				}
+			case retried[j]:
+				w.done = append(w.done, m.Hash)
+			}
+			if o == config.MergeRejected {
+				c.log.Debug("group config message dropped", "namespace", int(ns))
 			}
 		}
 	}
+	return w
+}
+
+// waitingConfig is the store's record of config message m of namespace ns
+// waiting for its key.
+func waitingConfig(ns storagerpc.Namespace, m storagerpc.RetrievedMessage) store.WaitingMessage {
+	return store.WaitingMessage{Namespace: int16(ns), Hash: m.Hash, Data: m.Data, TS: m.Timestamp, Expires: m.Expiration}
 }
 
 // decodeGroupMessages decrypts the messages not seen before, and those
@@ -492,7 +612,8 @@ func (c *Client) adminUpkeep(ctx context.Context, og *openGroup) error {
 func (c *Client) keepWaiting(ctx context.Context, tx *store.Tx, id key.SessionID, d *decodedGroup) error {
 	switch {
 	case d.wait:
-		return tx.AddGroupWaiting(ctx, id, store.WaitingMessage{Hash: d.msg.Hash, Data: d.msg.Data, TS: d.msg.Timestamp, Expires: d.expires})
+		return tx.AddGroupWaiting(ctx, id, store.WaitingMessage{Namespace: int16(storagerpc.NamespaceGroupMessages),
+			Hash: d.msg.Hash, Data: d.msg.Data, TS: d.msg.Timestamp, Expires: d.expires})
 	case d.retry:
 		return tx.DeleteGroupWaiting(ctx, id, d.msg.Hash)
 	}

@@ -60,9 +60,13 @@ type openGroup struct {
 	// in a later retrieve), also kept in the store (group_waiting): tried
 	// again after each new key until one opens them or they expire.
 	later []storagerpc.RetrievedMessage
+	// laterConfigs holds, the same way, the info and members config
+	// messages (by groupConfigs index) no key opened yet: merged again
+	// after each new key until one opens them or they expire.
+	laterConfigs [2][]storagerpc.RetrievedMessage
 }
 
-// maxLater bounds openGroup.later.
+// maxLater bounds openGroup.later and each list of laterConfigs.
 const maxLater = 256
 
 func (og *openGroup) admin() bool {
@@ -103,7 +107,7 @@ func (c *Client) openGroupRow(row *store.Group) (*openGroup, error) {
 		return nil, fmt.Errorf("client: group %s: %w", row.ID, err)
 	}
 	og := &openGroup{row: row, g: g}
-	if og.later, err = c.waitingMessages(row.ID); err != nil {
+	if og.later, og.laterConfigs, err = c.waitingMessages(row.ID); err != nil {
 		return nil, err
 	}
 	c.grp.mu.Lock()
@@ -379,15 +383,21 @@ func (c *Client) applyUserGroups(ctx context.Context, before config.Dict, _ pend
 	return errors.Join(errs...)
 }
 
-// waitingMessages loads the group's messages that wait for a key.
-func (c *Client) waitingMessages(id key.SessionID) ([]storagerpc.RetrievedMessage, error) {
+// waitingMessages loads the group's messages and config messages that
+// wait for a key.
+func (c *Client) waitingMessages(id key.SessionID) (msgs []storagerpc.RetrievedMessage, configs [2][]storagerpc.RetrievedMessage, err error) {
 	ws, err := c.db.GroupWaiting(context.Background(), id, c.nowMillis())
 	if err != nil {
-		return nil, err
+		return nil, configs, err
 	}
-	out := make([]storagerpc.RetrievedMessage, len(ws))
-	for i, w := range ws {
-		out[i] = storagerpc.RetrievedMessage{Hash: w.Hash, Data: w.Data, Timestamp: w.TS, Expiration: w.Expires}
+	for _, w := range ws {
+		m := storagerpc.RetrievedMessage{Hash: w.Hash, Data: w.Data, Timestamp: w.TS, Expiration: w.Expires}
+		ns := storagerpc.Namespace(w.Namespace)
+		if i := slices.Index(groupConfigSpaces, ns); i >= 0 {
+			configs[i] = append(configs[i], m)
+		} else if ns == storagerpc.NamespaceGroupMessages {
+			msgs = append(msgs, m)
+		}
 	}
-	return out, nil
+	return msgs, configs, nil
 }

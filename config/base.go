@@ -291,24 +291,82 @@ func (c *Config) ConfirmPushed(seqno int64, hashes ...string) {
 // skipped, parts of a multi-part message wait until all of them are there,
 // and every input that is not the result becomes obsolete.
 func (c *Config) Merge(msgs []Incoming) ([]string, error) {
+	good, _, err := c.merge(msgs)
+	return good, err
+}
+
+// MergeOutcome is what a merge made of one incoming message
+// (MergeReport).
+type MergeOutcome int8
+
+// The outcomes.
+const (
+	// MergeAccepted: the message opened and parsed, and took part in the
+	// merge (even if it was superseded).
+	MergeAccepted MergeOutcome = iota
+	// MergeNoKey: none of the object's keys decrypts the message (a key
+	// the object may get later, such as a group's next key).
+	MergeNoKey
+	// MergePart: a part of a multi-part message whose other parts have
+	// not all arrived; the object keeps it until they do.
+	MergePart
+	// MergeRejected: the message is not a valid config message (it
+	// decrypted but did not unpad, decompress, parse or verify, or it is
+	// too short to be a ciphertext): no key can make it valid.
+	MergeRejected
+)
+
+var mergeOutcomeNames = [...]string{"accepted", "no key", "part", "rejected"}
+
+func (o MergeOutcome) String() string {
+	if o >= 0 && int(o) < len(mergeOutcomeNames) {
+		return mergeOutcomeNames[o]
+	}
+	return fmt.Sprintf("MergeOutcome(%d)", int8(o))
+}
+
+// MergeReport merges as Merge does and also reports, for each message of
+// msgs, what became of it, so that a caller can keep the messages no key
+// opens for a later retry. On an object without keys every outcome is
+// MergeNoKey (and the error ErrNoKeys); when the merge fails, the
+// outcomes are still set.
+func (c *Config) MergeReport(msgs []Incoming) ([]string, []MergeOutcome, error) {
+	return c.merge(msgs)
+}
+
+func (c *Config) merge(msgs []Incoming) ([]string, []MergeOutcome, error) {
+	outcomes := make([]MergeOutcome, len(msgs))
 	if len(c.opts.Keys) == 0 {
-		return nil, ErrNoKeys
+		for i := range outcomes {
+			outcomes[i] = MergeNoKey
+		}
+		return nil, outcomes, ErrNoKeys
 	}
 	var hashes [][]string
 	var confs [][]byte
+	var from [][]int // per conf: the indexes in msgs of its messages
 	var complete [][32]byte
-	waiting := false // a part arrived
-	for _, in := range msgs {
+	partAt := map[string]int{} // a part's hash → its index in msgs
+	waiting := false           // a part arrived
+	for i, in := range msgs {
 		o, err := Open(in.Data, c.opts.Kind, c.opts.Keys, c.opts.Account)
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrDecrypt):
+			outcomes[i] = MergeNoKey
+			continue
+		case err != nil:
+			outcomes[i] = MergeRejected
 			continue
 		}
 		if o.Part == nil {
 			hashes = append(hashes, []string{in.Hash})
 			confs = append(confs, o.Plain)
+			from = append(from, []int{i})
 			continue
 		}
 		waiting = true
+		outcomes[i] = MergePart
+		partAt[in.Hash] = i
 		if c.addPart(*o.Part, in.Hash) {
 			complete = append(complete, o.Part.Hash)
 		}
@@ -322,28 +380,53 @@ func (c *Config) Merge(msgs []Incoming) ([]string, error) {
 		delete(c.parts, h)
 		parts := make([]Part, 0, pp.count)
 		var hs []string
+		var idx []int
 		for i := range pp.count {
 			parts = append(parts, pp.parts[i])
 			hs = append(hs, pp.hashes[i])
+			if j, ok := partAt[pp.hashes[i]]; ok {
+				idx = append(idx, j)
+			}
 		}
 		plain, err := JoinParts(parts)
 		if err != nil {
+			for _, j := range idx {
+				outcomes[j] = MergeRejected
+			}
 			continue
 		}
 		hashes = append(hashes, hs)
 		confs = append(confs, plain)
+		from = append(from, idx)
 	}
 	if len(confs) == 0 && waiting {
 		// Only parts of messages still incomplete: nothing to merge yet,
 		// and nothing wrong.
-		return nil, nil
+		return nil, outcomes, nil
 	}
-	return c.mergeOpened(hashes, confs)
+	good, bad, err := c.mergeOpenedBad(hashes, confs)
+	for i, idx := range from {
+		for _, j := range idx {
+			if err != nil || bad[i] {
+				outcomes[j] = MergeRejected
+			} else {
+				outcomes[j] = MergeAccepted
+			}
+		}
+	}
+	return good, outcomes, err
 }
 
 // mergeOpened merges serialized config messages, each stored under the
 // swarm hashes given (several for a multi-part message).
 func (c *Config) mergeOpened(hashes [][]string, confs [][]byte) ([]string, error) {
+	good, _, err := c.mergeOpenedBad(hashes, confs)
+	return good, err
+}
+
+// mergeOpenedBad is mergeOpened that also reports, per input, whether it
+// failed to parse.
+func (c *Config) mergeOpenedBad(hashes [][]string, confs [][]byte) ([]string, []bool, error) {
 	oldSeqno := c.msg.seqno
 	mine := oldSeqno != 0 || c.state == StateDirty
 	if mine {
@@ -352,7 +435,7 @@ func (c *Config) mergeOpened(hashes [][]string, confs [][]byte) ([]string, error
 	}
 	m, bad, err := mergeMessages(confs, c.opts.Verifier, c.opts.Signer, c.lag)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	super := m.unmerged
 	for i, hs := range hashes {
@@ -409,7 +492,7 @@ func (c *Config) mergeOpened(hashes [][]string, confs [][]byte) ([]string, error
 			good = append(good, hashes[i]...)
 		}
 	}
-	return good, nil
+	return good, bad[start:], nil
 }
 
 // addPart stores one part and reports whether its message is complete.

@@ -257,25 +257,28 @@ func (o ops) OutboxFor(ctx context.Context, messageID int64) ([]*OutboxItem, err
 	return o.outboxQuery(ctx, `message_id = ? ORDER BY id`, messageID)
 }
 
-// WaitingMessage is a group message kept until a key opens it.
+// WaitingMessage is a message of a group's swarm kept until a key opens
+// it: a group message (namespace 11), or an info or members config
+// message (13, 14).
 type WaitingMessage struct {
-	Hash    string
-	Data    []byte
-	TS      int64 // swarm timestamp (ms)
-	Expires int64 // swarm expiry (ms)
+	Namespace int16
+	Hash      string
+	Data      []byte
+	TS        int64 // swarm timestamp (ms)
+	Expires   int64 // swarm expiry (ms)
 }
 
-// AddGroupWaiting keeps a group message that no key opens yet.
+// AddGroupWaiting keeps a message of the group that no key opens yet.
 func (o ops) AddGroupWaiting(ctx context.Context, id key.SessionID, m WaitingMessage) error {
-	_, err := o.q.ExecContext(ctx, `INSERT INTO group_waiting (group_id, hash, data, ts, expires) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`, id.String(), m.Hash, m.Data, m.TS, m.Expires)
+	_, err := o.q.ExecContext(ctx, `INSERT INTO group_waiting (group_id, namespace, hash, data, ts, expires) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`, id.String(), m.Namespace, m.Hash, m.Data, m.TS, m.Expires)
 	if err != nil {
 		return fmt.Errorf("store: keep waiting group message: %w", err)
 	}
 	return nil
 }
 
-// DeleteGroupWaiting forgets a waiting group message (opened, or given up).
+// DeleteGroupWaiting forgets a waiting message (opened, or given up).
 func (o ops) DeleteGroupWaiting(ctx context.Context, id key.SessionID, hash string) error {
 	if _, err := o.q.ExecContext(ctx, `DELETE FROM group_waiting WHERE group_id = ? AND hash = ?`, id.String(), hash); err != nil {
 		return fmt.Errorf("store: delete waiting group message: %w", err)
@@ -283,13 +286,14 @@ func (o ops) DeleteGroupWaiting(ctx context.Context, id key.SessionID, hash stri
 	return nil
 }
 
-// GroupWaiting returns the group's waiting messages that have not expired
-// at now (ms), oldest first, and forgets the expired ones.
+// GroupWaiting returns the group's waiting messages (of every namespace)
+// that have not expired at now (ms), oldest first, and forgets the
+// expired ones.
 func (o ops) GroupWaiting(ctx context.Context, id key.SessionID, now int64) ([]WaitingMessage, error) {
 	if _, err := o.q.ExecContext(ctx, `DELETE FROM group_waiting WHERE group_id = ? AND expires <= ?`, id.String(), now); err != nil {
 		return nil, fmt.Errorf("store: expire waiting group messages: %w", err)
 	}
-	rows, err := o.q.QueryContext(ctx, `SELECT hash, data, ts, expires FROM group_waiting WHERE group_id = ? ORDER BY ts, hash`, id.String())
+	rows, err := o.q.QueryContext(ctx, `SELECT namespace, hash, data, ts, expires FROM group_waiting WHERE group_id = ? ORDER BY ts, hash`, id.String())
 	if err != nil {
 		return nil, fmt.Errorf("store: waiting group messages: %w", err)
 	}
@@ -297,7 +301,7 @@ func (o ops) GroupWaiting(ctx context.Context, id key.SessionID, now int64) ([]W
 	var out []WaitingMessage
 	for rows.Next() {
 		var m WaitingMessage
-		if err := rows.Scan(&m.Hash, &m.Data, &m.TS, &m.Expires); err != nil {
+		if err := rows.Scan(&m.Namespace, &m.Hash, &m.Data, &m.TS, &m.Expires); err != nil {
 			return nil, fmt.Errorf("store: waiting group messages: %w", err)
 		}
 		out = append(out, m)

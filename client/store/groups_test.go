@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"sotto.dev/key"
@@ -105,13 +108,13 @@ func TestGroups(t *testing.T) {
 	}
 }
 
-// Waiting group messages are kept per group until deleted or expired, and
-// go with their group.
+// Waiting group messages (and config messages) are kept per group until
+// deleted or expired, and go with their group.
 func TestGroupWaiting(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
 	g, other := testGroupID(1), testGroupID(2)
-	for _, m := range []WaitingMessage{{Hash: "b", Data: []byte{2}, TS: 20, Expires: 1000}, {Hash: "a", Data: []byte{1}, TS: 10, Expires: 50}} {
+	for _, m := range []WaitingMessage{{Namespace: 13, Hash: "b", Data: []byte{2}, TS: 20, Expires: 1000}, {Namespace: 11, Hash: "a", Data: []byte{1}, TS: 10, Expires: 50}} {
 		if err := s.AddGroupWaiting(ctx, g, m); err != nil {
 			t.Fatal(err)
 		}
@@ -123,7 +126,7 @@ func TestGroupWaiting(t *testing.T) {
 		t.Fatal(err)
 	}
 	w, err := s.GroupWaiting(ctx, g, 40)
-	if err != nil || len(w) != 2 || w[0].Hash != "a" || w[0].Data[0] != 1 || w[1].Hash != "b" {
+	if err != nil || len(w) != 2 || w[0].Hash != "a" || w[0].Data[0] != 1 || w[0].Namespace != 11 || w[1].Hash != "b" || w[1].Namespace != 13 {
 		t.Fatalf("waiting = %+v, %v", w, err)
 	}
 	if w, err = s.GroupWaiting(ctx, g, 50); err != nil || len(w) != 1 || w[0].Hash != "b" {
@@ -143,5 +146,36 @@ func TestGroupWaiting(t *testing.T) {
 	}
 	if w, _ = s.GroupWaiting(ctx, other, 0); len(w) != 0 {
 		t.Fatalf("a deleted group's messages still wait: %+v", w)
+	}
+}
+
+// A database from before the waiting config messages keeps its waiting
+// group messages, as messages of namespace 11.
+func TestMigrateGroupWaiting(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "client.db")
+	upto := slices.IndexFunc(migrations, func(m string) bool { return strings.Contains(m, "ADD COLUMN namespace") })
+	if upto < 0 {
+		t.Fatal("no migration adds the namespace of group_waiting")
+	}
+	all := migrations
+	migrations = all[:upto]
+	s, err := Open(ctx, path, testKey(4))
+	migrations = all
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := testGroupID(3)
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO group_waiting (group_id, hash, data, ts, expires) VALUES (?, 'h', x'01', 5, 100)`, g.String()); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = Open(ctx, path, testKey(4)); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	w, err := s.GroupWaiting(ctx, g, 0)
+	if err != nil || len(w) != 1 || w[0].Namespace != 11 || w[0].Hash != "h" || w[0].TS != 5 || w[0].Expires != 100 {
+		t.Fatalf("after the migration: %+v, %v", w, err)
 	}
 }

@@ -438,6 +438,13 @@ CREATE TABLE guards (
 	chosen_at INTEGER NOT NULL    -- ms
 ) STRICT;
 `,
+	// group_waiting also keeps the group's config messages (info and
+	// members) that arrived before the key that opens them
+	// (docs/groups.md "Keys that come late"); the namespace tells them
+	// from the group's messages, which every existing row is.
+	`
+ALTER TABLE group_waiting ADD COLUMN namespace INTEGER NOT NULL DEFAULT 11;
+`,
 }
 
 // SchemaVersion is the schema version this build writes.
