@@ -68,6 +68,7 @@ type Server struct {
 	ln    net.Listener
 	hosts map[string]bool // accepted Host headers
 	orig  string          // the app's origin, http://127.0.0.1:port
+	cname string          // the session cookie's name
 	hub   *hub
 	mux   *http.ServeMux
 	pages *pages
@@ -76,13 +77,16 @@ type Server struct {
 	token   string // one-time, "" once used
 	cookies map[string]bool
 	c       *client.Client
-	pending *pendingAccount // an account shown but not yet confirmed
-	ctx     context.Context // Serve's, for the engine's goroutines
+	kf      *identity.KeyFile // the open account's keys, wiped after c closes
+	pending *pendingAccount   // an account shown but not yet confirmed
+	ctx     context.Context   // Serve's, for the engine's goroutines
 	wg      sync.WaitGroup
 	started bool
 }
 
-// CookieName is the session cookie's name.
+// CookieName is the session cookie's name prefix; the port follows, since
+// browsers share cookies between the ports of a host and two apps (two
+// accounts) may run side by side.
 const CookieName = "sotto_session"
 
 // New listens on cfg.Listen and opens the account when its identity file
@@ -127,7 +131,7 @@ func New(cfg Config) (*Server, error) {
 			addr.String():                          true,
 			fmt.Sprintf("localhost:%d", addr.Port): true,
 		},
-		orig: "http://" + addr.String(),
+		orig: "http://" + addr.String(), cname: fmt.Sprintf("%s_%d", CookieName, addr.Port),
 	}
 	if err := s.openExisting(); err != nil {
 		ln.Close()
@@ -156,17 +160,18 @@ func (s *Server) openExisting() error {
 // open opens the engine for kf and, when Serve runs, starts it.
 func (s *Server) open(kf *identity.KeyFile) error {
 	c, err := client.Open(s.cfg.Client, kf)
-	kf.Wipe()
 	if err != nil {
+		kf.Wipe()
 		return fmt.Errorf("app: open account: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.c != nil {
 		c.Close()
+		kf.Wipe()
 		return errExists
 	}
-	s.c = c
+	s.c, s.kf = c, kf // the engine uses kf's keys until it is closed
 	if s.ctx != nil {
 		s.startLocked()
 	}
@@ -252,11 +257,17 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	s.wg.Wait()
 	s.mu.Lock()
-	c := s.c
-	s.c = nil
+	c, kf := s.c, s.kf
+	s.c, s.kf = nil, nil
+	pending := s.pending
+	s.pending = nil
 	s.mu.Unlock()
 	if c != nil {
 		c.Close()
+		kf.Wipe()
+	}
+	if pending != nil {
+		pending.keys.Wipe()
 	}
 	return err
 }

@@ -143,7 +143,6 @@ func (s *Server) handleOnboardCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	s.pending = nil
 	s.mu.Unlock()
-	defer p.keys.Wipe()
 	if err := s.saveAccount(r.Context(), p.keys, req, false); err != nil {
 		s.fail(w, err)
 		return
@@ -177,7 +176,6 @@ func (s *Server) handleOnboardRestore(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	defer k.Wipe()
 	if err := s.saveAccount(r.Context(), k, req, true); err != nil {
 		s.fail(w, err)
 		return
@@ -186,8 +184,15 @@ func (s *Server) handleOnboardRestore(w http.ResponseWriter, r *http.Request) {
 }
 
 // saveAccount writes the identity file of k (encrypted with the
-// passphrase, if any), opens the engine and sets the display name.
+// passphrase, if any), opens the engine and sets the display name. The
+// engine takes k; on failure k is wiped.
 func (s *Server) saveAccount(ctx context.Context, k *identity.Keys, req onboardRequest, restore bool) error {
+	opened := false
+	defer func() {
+		if !opened {
+			k.Wipe()
+		}
+	}()
 	name := strings.TrimSpace(req.Name)
 	if len(name) > 100 {
 		return errors.Join(errBadInput, errors.New("a display name is at most 100 bytes"))
@@ -210,6 +215,7 @@ func (s *Server) saveAccount(ctx context.Context, k *identity.Keys, req onboardR
 	if err := kf.Save(s.cfg.IdentityFile, pass, s.cfg.KDF); err != nil {
 		return err
 	}
+	opened = true // open takes kf (and k) even when it fails
 	if err := s.open(kf); err != nil {
 		return err
 	}

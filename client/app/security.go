@@ -75,7 +75,7 @@ func (s *Server) redeem(w http.ResponseWriter, r *http.Request, tok string) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: CookieName, Value: cookie, Path: "/",
+		Name: s.cname, Value: cookie, Path: "/",
 		HttpOnly: true, SameSite: http.SameSiteStrictMode,
 	})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -83,7 +83,7 @@ func (s *Server) redeem(w http.ResponseWriter, r *http.Request, tok string) {
 
 // authorized reports whether r carries a session cookie the app issued.
 func (s *Server) authorized(r *http.Request) bool {
-	c, err := r.Cookie(CookieName)
+	c, err := r.Cookie(s.cname)
 	if err != nil {
 		return false
 	}

@@ -55,7 +55,7 @@ var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request
 type reqOpt func(*http.Request)
 
 func withCookie(c *http.Cookie) reqOpt { return func(r *http.Request) { r.AddCookie(c) } }
-func withHost(h string) reqOpt        { return func(r *http.Request) { r.Host = h } }
+func withHost(h string) reqOpt         { return func(r *http.Request) { r.Host = h } }
 func withOrigin(o string) reqOpt {
 	return func(r *http.Request) { r.Header.Set("Origin", o) }
 }
@@ -95,7 +95,7 @@ func login(t *testing.T, s *Server) *http.Cookie {
 		t.Fatalf("token: status %d, Location %q", res.StatusCode, res.Header.Get("Location"))
 	}
 	for _, c := range res.Cookies() {
-		if c.Name == CookieName {
+		if c.Name == s.cname {
 			return c
 		}
 	}
@@ -118,7 +118,7 @@ func TestTokenIsOneTimeAndBecomesStrictCookie(t *testing.T) {
 		t.Fatalf("token: status %d, want 303", res.StatusCode)
 	}
 	sc := res.Header.Get("Set-Cookie")
-	for _, want := range []string{CookieName + "=", "HttpOnly", "SameSite=Strict", "Path=/"} {
+	for _, want := range []string{s.cname + "=", "HttpOnly", "SameSite=Strict", "Path=/"} {
 		if !strings.Contains(sc, want) {
 			t.Errorf("Set-Cookie %q lacks %q", sc, want)
 		}
@@ -138,7 +138,7 @@ func TestTokenIsOneTimeAndBecomesStrictCookie(t *testing.T) {
 func TestNoCookieIs401(t *testing.T) {
 	s := offlineApp(t)
 	login(t, s) // a session exists; requests below do not carry it
-	forged := &http.Cookie{Name: CookieName, Value: strings.Repeat("ab", 32)}
+	forged := &http.Cookie{Name: s.cname, Value: strings.Repeat("ab", 32)}
 	for _, tc := range []struct{ method, path string }{
 		{"GET", "/"}, {"GET", "/static/app.js"}, {"GET", "/api/state"}, {"GET", "/api/conversations"},
 		{"GET", "/api/events"}, {"POST", "/api/onboard/new"}, {"POST", "/api/profile"},
