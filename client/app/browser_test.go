@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,7 +27,44 @@ import (
 
 func TestMain(m *testing.M) {
 	testnet.ChildMain()
-	os.Exit(m.Run())
+	code := m.Run()
+	shared.close()
+	os.Exit(code)
+}
+
+// shared is the one browser and the one network that the browser tests
+// of a package run share, started by the first test that needs them.
+var shared sharedEnv
+
+type sharedEnv struct {
+	once    sync.Once
+	browser context.Context
+	nw      *testnet.Network
+	skip    string
+	err     error
+	stops   []func()
+}
+
+func (sh *sharedEnv) close() {
+	for i := len(sh.stops) - 1; i >= 0; i-- {
+		sh.stops[i]()
+	}
+}
+
+// browserEnv returns the shared browser and network, starting them once.
+func browserEnv(t *testing.T) (context.Context, *testnet.Network) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a network and a browser")
+	}
+	shared.once.Do(startShared)
+	if shared.skip != "" {
+		t.Skip(shared.skip)
+	}
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.browser, shared.nw
 }
 
 // browserTimeout bounds each browser test: a page that never shows what
@@ -41,13 +81,19 @@ func chromiumPath() string {
 	return ""
 }
 
-// startBrowser starts one headless chromium for a test and its subtests.
-func startBrowser(t *testing.T) context.Context {
-	t.Helper()
+// startShared starts the headless chromium and the network.
+func startShared() {
 	path := chromiumPath()
 	if path == "" {
-		t.Skip("no chromium binary in PATH: install Debian's chromium (apt-get install --no-install-recommends chromium) to run the browser tests")
+		shared.skip = "no chromium binary in PATH: install Debian's chromium (apt-get install --no-install-recommends chromium) to run the browser tests"
+		return
 	}
+	dir, err := os.MkdirTemp("", "sotto-app-test-")
+	if err != nil {
+		shared.err = err
+		return
+	}
+	shared.stops = append(shared.stops, func() { os.RemoveAll(dir) })
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.Headless, chromedp.DisableGPU, chromedp.NoSandbox,
@@ -59,17 +105,25 @@ func startBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-background-timer-throttling", true),
 		chromedp.Flag("disable-renderer-backgrounding", true),
 		chromedp.WindowSize(1280, 800),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(filepath.Join(dir, "chromium")),
 	}
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, bcancel := chromedp.NewContext(actx)
+	shared.stops = append(shared.stops, func() { bcancel(); acancel() })
 	if err := chromedp.Do(bctx); err != nil {
-		bcancel()
-		acancel()
-		t.Fatalf("start chromium: %v", err)
+		shared.err = fmt.Errorf("start chromium: %w", err)
+		return
 	}
-	t.Cleanup(func() { bcancel(); acancel() })
-	return bctx
+	shared.browser = bctx
+	ctx, cancel := context.WithTimeout(context.Background(), 2*testnet.DefaultReadyTimeout)
+	defer cancel()
+	nw, err := testnet.Start(ctx, testnet.Options{Dir: filepath.Join(dir, "net"), Nodes: 6, Swarm: swarm.AssignParams{MinSize: 3, IdealSize: 5}})
+	if err != nil {
+		shared.err = fmt.Errorf("testnet: %w", err)
+		return
+	}
+	shared.nw = nw
+	shared.stops = append(shared.stops, func() { nw.Close() })
 }
 
 // newTab opens a tab, closed when the test ends.
@@ -100,7 +154,7 @@ func waitJS(t *testing.T, ctx context.Context, what, expr string) {
 
 func evalJS[T any](t *testing.T, ctx context.Context, expr string) T {
 	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatalf("evaluate %s: %v", expr, err)
 	}
@@ -254,11 +308,7 @@ func appShown(t *testing.T, ctx context.Context) {
 }
 
 func TestBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a network and a browser")
-	}
-	browser := startBrowser(t)
-	nw := testnet.StartT(t, testnet.Options{Nodes: 6, Swarm: swarm.AssignParams{MinSize: 3, IdealSize: 5}})
+	browser, nw := browserEnv(t)
 
 	t.Run("OnboardNew", func(t *testing.T) {
 		home := t.TempDir()
@@ -372,9 +422,21 @@ func TestBrowser(t *testing.T) {
 		if m := evalJS[float64](t, ctx, `window.sottoMarker`); m != marker {
 			t.Error("the page was reloaded")
 		}
-		waitJS(t, ctx, "the delay measured", `window.sottoPerf.delays.length > 0`)
-		delay := evalJS[float64](t, ctx, `window.sottoPerf.delays[0]`)
-		t.Logf("engine has the message → page shows it: %.0f ms", delay)
+		// More messages, one at a time, for the delay figure.
+		for i := range 9 {
+			body := fmt.Sprintf("message %d from the engine", i)
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			_, err := bob.c.Send(sctx, s.Client().SessionID(), body, client.SendOptions{})
+			cancel()
+			if err != nil {
+				t.Fatalf("engine send: %v", err)
+			}
+			waitJS(t, ctx, "message "+body, `[...document.querySelectorAll('#message-list li.in .body')].some((e) => e.textContent === '`+body+`')`)
+		}
+		waitJS(t, ctx, "the delays measured", `window.sottoPerf.delays.length >= 10`)
+		delays := evalJS[[]float64](t, ctx, `window.sottoPerf.delays`)
+		slices.Sort(delays)
+		t.Logf("PERF engine has a message → page shows it (%d messages): median %.0f ms, max %.0f ms", len(delays), delays[len(delays)/2], delays[len(delays)-1])
 
 		// A reply with a quote and a reaction, from the page.
 		run(t, ctx, "reply",
@@ -424,4 +486,133 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("inbox %+v, want only Carol", inbox)
 		}
 	})
+}
+
+// TestBrowserAttacks runs what a hostile web page or message can try
+// against a running app, in the browser.
+func TestBrowserAttacks(t *testing.T) {
+	browser, nw := browserEnv(t)
+	s := appWithAccount(t, nw, "Alice")
+	mallory := startEngine(t, nw, "Mallory")
+	ctx := newTab(t, browser)
+	run(t, ctx, "open the app", chromedp.Navigate(s.URL()))
+	appShown(t, ctx)
+
+	// A message that is HTML is shown as text, and runs nothing.
+	const evil = `<img src="/x" onerror="window.pwned=1"><b>bold</b>`
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	_, err := mallory.c.Send(sctx, s.Client().SessionID(), evil, client.SendOptions{})
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := mallory.c.SessionID().String()
+	waitJS(t, ctx, "the request", `document.querySelector('#requests li[data-peer="`+id+`"]') !== null`)
+	run(t, ctx, "open it", chromedp.Click(chromedp.CSS(`#requests li[data-peer="`+id+`"] button.conv`)))
+	waitJS(t, ctx, "the message", `document.querySelectorAll('#message-list li').length === 1`)
+	if got := evalJS[string](t, ctx, `document.querySelector('#message-list li .body').textContent`); got != evil {
+		t.Errorf("message shown as %q, want the text %q", got, evil)
+	}
+	if n := evalJS[int](t, ctx, `document.querySelectorAll('#message-list img, #message-list b, #requests b').length`); n != 0 {
+		t.Errorf("the message's HTML became %d elements", n)
+	}
+	// Markup injected some other way runs no inline code: the CSP.
+	run(t, ctx, "inject", chromedp.Evaluate[chromedp.Void](`(() => {
+		const img = document.createElement('img');
+		img.addEventListener('error', () => { window.injectedDone = true; });
+		document.body.insertAdjacentHTML('beforeend', '<img id="inj" src="/nope" onerror="window.pwned = 1">');
+		document.getElementById('inj').addEventListener('error', () => { window.injectedDone = true; });
+	})()`))
+	waitJS(t, ctx, "the injected image to fail", `window.injectedDone === true`)
+	if pwned := evalJS[bool](t, ctx, `window.pwned !== undefined`); pwned {
+		t.Error("an inline event handler ran")
+	}
+
+	// Another site in the same browser (another port of 127.0.0.1: same
+	// site, other origin) cannot read the app nor change anything.
+	evilSite := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, "<!doctype html><title>evil</title><p>evil</p>")
+	}))
+	defer evilSite.Close()
+	run(t, ctx, "visit the other site", chromedp.Navigate(evilSite.URL))
+	read := evalJS[string](t, ctx, `fetch('`+s.Origin()+`/api/conversations', {credentials: 'include'})
+		.then((r) => r.text()).catch((e) => 'blocked: ' + e.name)`)
+	if !strings.HasPrefix(read, "blocked") {
+		t.Errorf("the other site read the app: %q", read)
+	}
+	for _, ct := range []string{"text/plain", "application/json"} {
+		evalJS[string](t, ctx, `fetch('`+s.Origin()+`/api/profile', {method: 'POST', mode: 'no-cors', credentials: 'include',
+			headers: {'Content-Type': '`+ct+`'}, body: JSON.stringify({name: 'pwned'})}).then(() => 'sent').catch((e) => e.name)`)
+	}
+	if name, _ := s.Client().ProfileName(context.Background()); name != "Alice" {
+		t.Errorf("another site changed the display name to %q", name)
+	}
+}
+
+// TestBrowserPerformance measures the figures of docs/PERFORMANCE.md:
+// the first render of the conversation list and of a conversation of
+// 10,000 messages, and paging back. It reports them; it asserts only that
+// paging works.
+func TestBrowserPerformance(t *testing.T) {
+	browser, nw := browserEnv(t)
+	s := appWithAccount(t, nw, "Alice")
+	c := s.Client()
+	ctx := context.Background()
+	const convs, long = 50, 10_000
+	var longPeer string
+	start := time.Now().UnixMilli() - 30*24*3600*1000
+	err := c.Store().Update(ctx, func(tx *store.Tx) error {
+		for i := range convs {
+			peer := newKeyFile(t).Keys.SessionID()
+			n := 1
+			if i == 0 {
+				n, longPeer = long, peer.String()
+			}
+			if err := tx.EnsureConversation(ctx, peer, start+int64(i)); err != nil {
+				return err
+			}
+			if err := tx.SetApproved(ctx, peer, true, start); err != nil {
+				return err
+			}
+			if err := tx.SetDisplayName(ctx, peer, fmt.Sprintf("Contact %d", i), start); err != nil {
+				return err
+			}
+			for j := range n {
+				m := &store.Message{Conversation: peer, Author: peer, Direction: store.Incoming, SentAt: start + int64(j)*1000,
+					ReceivedAt: start + int64(j)*1000, Body: fmt.Sprintf("message %d of a long conversation", j),
+					State: store.StateReceived, ReadAt: start}
+				if _, _, err := tx.InsertMessage(ctx, m); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab := newTab(t, browser)
+	run(t, tab, "open the app", chromedp.Navigate(s.URL()))
+	appShown(t, tab)
+	waitJS(t, tab, "the list", `document.querySelectorAll('#inbox li').length === `+fmt.Sprint(convs))
+	listFetch := evalJS[float64](t, tab, `window.sottoPerf.list[0]`)
+	listNav := evalJS[float64](t, tab, `performance.getEntriesByName('sotto-list-rendered')[0].startTime`)
+	run(t, tab, "open the long conversation", chromedp.Click(chromedp.CSS(`#inbox li[data-peer="`+longPeer+`"] button.conv`)))
+	waitJS(t, tab, "its last page", `window.sottoPerf.chat.length === 1`)
+	chat := evalJS[float64](t, tab, `window.sottoPerf.chat[0]`)
+	if n := evalJS[int](t, tab, `document.querySelectorAll('#message-list li').length`); n != pageSize {
+		t.Errorf("opened with %d messages, want one page (%d)", n, pageSize)
+	}
+	// Scrolling to the top loads the page before, and keeps the place.
+	t0 := time.Now()
+	run(t, tab, "scroll up", chromedp.Evaluate[chromedp.Void](`document.getElementById('messages').scrollTop = 0`))
+	waitJS(t, tab, "the page before", `document.querySelectorAll('#message-list li').length === `+fmt.Sprint(2*pageSize))
+	page := time.Since(t0)
+	if first := evalJS[string](t, tab, `document.querySelector('#message-list li .body').textContent`); first != fmt.Sprintf("message %d of a long conversation", long-2*pageSize) {
+		t.Errorf("after paging back, the first message is %q", first)
+	}
+	screenshot(t, tab, "long-conversation")
+	t.Logf("PERF conversation list (%d conversations): first render %.0f ms after navigation start, %.0f ms fetch and render", convs, listNav, listFetch)
+	t.Logf("PERF conversation of %d messages: last page shown %.0f ms after the click; one page back on scroll: %v", long, chat, page.Round(time.Millisecond))
 }
