@@ -598,6 +598,8 @@ func TestBrowserPerformance(t *testing.T) {
 	waitJS(t, tab, "the list", `document.querySelectorAll('#inbox li').length === `+fmt.Sprint(convs))
 	listFetch := evalJS[float64](t, tab, `window.sottoPerf.list[0]`)
 	listNav := evalJS[float64](t, tab, `performance.getEntriesByName('sotto-list-rendered')[0].startTime`)
+	nav := evalJS[map[string]float64](t, tab, `(() => { const n = performance.getEntriesByType('navigation')[0]; return {redirect: n.redirectEnd, response: n.responseEnd, dom: n.domContentLoadedEventEnd}; })()`)
+	t.Logf("PERF page load: redirect done %.0f ms, page received %.0f ms, DOMContentLoaded %.0f ms", nav["redirect"], nav["response"], nav["dom"])
 	run(t, tab, "open the long conversation", chromedp.Click(chromedp.CSS(`#inbox li[data-peer="`+longPeer+`"] button.conv`)))
 	waitJS(t, tab, "its last page", `window.sottoPerf.chat.length === 1`)
 	chat := evalJS[float64](t, tab, `window.sottoPerf.chat[0]`)

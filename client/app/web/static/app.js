@@ -126,6 +126,9 @@ async function boot() {
     } catch (e) { showError(e); }
   });
   window.addEventListener('hashchange', route);
+  // The page was rendered for an open account: fetch the list at once,
+  // alongside the state.
+  if (document.documentElement.dataset.state === 'ready') refreshList();
   try {
     const st = await get('/api/state');
     if (st.state === 'ready') await ready(st);

@@ -89,16 +89,15 @@ export async function openChat(id) {
   $('chat-search').value = '';
   const t0 = performance.now();
   try {
-    info = await get(`/api/conversations/${id}`);
+    const [got, r] = await Promise.all([get(`/api/conversations/${id}`), get(`/api/conversations/${id}/messages`)]);
     if (peer !== id) return;
+    info = got;
     $('chat-title').textContent = info.note_to_self ? 'Note to Self' : (info.name || shortID(id));
     $('chat-id').textContent = id;
     $('request-bar').hidden = !info.request;
     const sel = $('disappear');
     sel.value = `${info.mode || 'off'}:${info.timer || 0}`;
     if (sel.selectedIndex < 0) sel.value = 'off:0';
-    const r = await get(`/api/conversations/${id}/messages`);
-    if (peer !== id) return;
     $('message-list').replaceChildren(...r.messages.map((m) => { byID.set(m.id, m); return render(m); }));
     oldest = r.messages.length ? r.messages[0].id : 0;
     more = r.more;
