@@ -39,6 +39,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/conversations/{id}/messages/{msg}/unsend", s.withPeer(s.handleUnsend))
 	m.HandleFunc("POST /api/conversations/{id}/messages/{msg}/react", s.withPeer(s.handleReact))
 	m.HandleFunc("POST /api/profile", s.withEngine(s.handleProfile))
+	m.HandleFunc("GET /api/network", s.withEngine(s.handleNetwork))
+	m.HandleFunc("GET /api/blocked", s.withEngine(s.handleBlocked))
 	s.mux = m
 }
 
@@ -483,4 +485,46 @@ func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request, c *client
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"name": name})
+}
+
+func (s *Server) handleNetwork(w http.ResponseWriter, r *http.Request, c *client.Client) {
+	st := c.NetworkStatus()
+	type hop struct {
+		Key  string `json:"key"`
+		Addr string `json:"addr"`
+	}
+	paths := [][]hop{}
+	for _, p := range st.Paths {
+		hops := make([]hop, len(p))
+		for i, h := range p {
+			hops[i] = hop{Key: h.Key.String(), Addr: h.Addr.String()}
+		}
+		paths = append(paths, hops)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"configured": st.Configured, "connected": st.Connected, "nodes": st.Nodes, "paths": paths,
+	})
+}
+
+func (s *Server) handleBlocked(w http.ResponseWriter, r *http.Request, c *client.Client) {
+	contacts, err := c.Store().Contacts(r.Context())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	type blocked struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	out := []blocked{}
+	for _, ct := range contacts {
+		if ct.Blocked {
+			name := ct.DisplayName
+			if ct.Nickname != "" {
+				name = ct.Nickname
+			}
+			out = append(out, blocked{ID: ct.SessionID.String(), Name: name})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"blocked": out})
 }

@@ -486,6 +486,33 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("inbox %+v, want only Carol", inbox)
 		}
 	})
+	t.Run("Settings", func(t *testing.T) {
+		s := appWithAccount(t, nw, "Alice")
+		eve := startEngine(t, nw, "Eve")
+		ctx := newTab(t, browser)
+		run(t, ctx, "open the app", chromedp.Navigate(s.URL()))
+		appShown(t, ctx)
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_, err := eve.c.Send(sctx, s.Client().SessionID(), "spam", client.SendOptions{})
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := eve.c.SessionID().String()
+		waitJS(t, ctx, "the request", `document.querySelector('#requests li[data-peer="`+id+`"]') !== null`)
+		run(t, ctx, "block Eve", chromedp.Click(chromedp.CSS(`#requests li[data-peer="`+id+`"] button.block`)))
+		waitJS(t, ctx, "Eve gone", `document.querySelector('[data-peer="`+id+`"]') === null`)
+		run(t, ctx, "open the settings", chromedp.Click(chromedp.CSS(`#settings summary`)))
+		waitJS(t, ctx, "the onion path", `document.querySelectorAll('#net-path li').length === 3 && document.getElementById('net-status').textContent.startsWith('Connected')`)
+		waitJS(t, ctx, "Eve blocked", `[...document.querySelectorAll('#blocked li')].some((e) => e.textContent.includes('Eve'))`)
+		screenshot(t, ctx, "settings")
+		run(t, ctx, "unblock Eve", chromedp.Click(chromedp.CSS(`#blocked li button`)))
+		waitJS(t, ctx, "no one blocked", `document.querySelectorAll('#blocked li').length === 0 && !document.getElementById('blocked-empty').hidden`)
+		ct, err := s.Client().Store().Contact(context.Background(), eve.c.SessionID())
+		if err != nil || ct.Blocked {
+			t.Errorf("Eve after unblock: %+v, %v", ct, err)
+		}
+	})
 }
 
 // TestBrowserAttacks runs what a hostile web page or message can try

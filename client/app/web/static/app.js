@@ -4,6 +4,7 @@ import { $, get, post, shortID, showError } from './api.js';
 import { initOnboarding } from './onboard.js';
 import { initList, refreshList, setCurrent, neighbour } from './list.js';
 import { initChat, openChat, closeChat, onEvent, currentPeer, requestAnswered } from './chat.js';
+import { initSettings } from './settings.js';
 
 // Figures the browser tests read (docs/PERFORMANCE.md): render times in
 // ms and, per live message, the delay from the engine to the page.
@@ -108,6 +109,7 @@ async function boot() {
     if (what !== 'accept') { location.hash = ''; }
   });
   initOnboarding((st) => ready(st));
+  initSettings();
   $('new-chat').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const id = $('new-chat-id').value.trim().toLowerCase();
