@@ -40,6 +40,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/conversations/{id}/messages/{msg}/react", s.withPeer(s.handleReact))
 	m.HandleFunc("POST /api/profile", s.withEngine(s.handleProfile))
 	m.HandleFunc("GET /api/network", s.withEngine(s.handleNetwork))
+	m.HandleFunc("GET /api/attachments/{att}", s.withEngine(s.handleAttachment))
+	m.HandleFunc("POST /api/conversations/{id}/attachments", s.withPeer(s.handleUpload))
 	m.HandleFunc("GET /api/blocked", s.withEngine(s.handleBlocked))
 	s.mux = m
 }
@@ -137,17 +139,18 @@ type jsonReaction struct {
 }
 
 type jsonMessage struct {
-	ID           int64          `json:"id"`
-	Conversation string         `json:"conversation"`
-	Author       string         `json:"author"`
-	Out          bool           `json:"out"`
-	SentAt       int64          `json:"sent_at"`
-	Body         string         `json:"body"`
-	State        string         `json:"state"`
-	Quote        *jsonRef       `json:"quote,omitempty"`
-	Unsent       bool           `json:"unsent,omitempty"`
-	Reactions    []jsonReaction `json:"reactions,omitempty"`
-	ExpiresAt    int64          `json:"expires_at,omitempty"`
+	ID           int64            `json:"id"`
+	Conversation string           `json:"conversation"`
+	Author       string           `json:"author"`
+	Out          bool             `json:"out"`
+	SentAt       int64            `json:"sent_at"`
+	Body         string           `json:"body"`
+	State        string           `json:"state"`
+	Quote        *jsonRef         `json:"quote,omitempty"`
+	Unsent       bool             `json:"unsent,omitempty"`
+	Reactions    []jsonReaction   `json:"reactions,omitempty"`
+	ExpiresAt    int64            `json:"expires_at,omitempty"`
+	Attachments  []jsonAttachment `json:"attachments,omitempty"`
 }
 
 // toJSON converts m, looking up the body of the message it quotes.
@@ -162,6 +165,9 @@ func (s *Server) toJSON(ctx context.Context, c *client.Client, m *store.Message)
 		if q, err := c.Store().FindMessage(ctx, m.Conversation, *m.Quote); err == nil {
 			j.Quote.Body, j.Quote.ID = q.Body, q.ID
 		}
+	}
+	if atts, err := c.AttachmentsOf(ctx, m.ID); err == nil && len(atts) > 0 {
+		j.Attachments = toJSONAttachments(atts)
 	}
 	self := c.SessionID()
 	idx := map[string]int{}

@@ -1,8 +1,12 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +24,7 @@ import (
 
 	"sotto.dev/client"
 	"sotto.dev/client/store"
+	"sotto.dev/fileserver"
 	"sotto.dev/identity"
 	"sotto.dev/internal/testnet"
 	"sotto.dev/swarm"
@@ -124,6 +129,52 @@ func startShared() {
 	}
 	shared.nw = nw
 	shared.stops = append(shared.stops, func() { nw.Close() })
+
+	// A file server for attachments, in the network file before any
+	// client opens it.
+	fsDir := filepath.Join(dir, "files")
+	keys, _, err := fileserver.LoadOrCreateKeys(filepath.Join(fsDir, fileserver.KeyFileName))
+	if err != nil {
+		shared.err = err
+		return
+	}
+	fcfg := fileserver.DefaultConfig()
+	fcfg.Dir, fcfg.Listen = fsDir, "127.0.0.1:0"
+	fsrv, err := fileserver.New(fcfg, fileserver.Deps{Keys: keys})
+	if err != nil {
+		shared.err = err
+		return
+	}
+	fctx, fcancel := context.WithCancel(context.Background())
+	fdone := make(chan error, 1)
+	go func() { fdone <- fsrv.Serve(fctx) }()
+	shared.stops = append(shared.stops, func() { fcancel(); <-fdone })
+	err = nw.SetFileServers([]testnet.FileServerEntry{{
+		URL: "http://" + fsrv.Addr().String(), PubkeyX25519: keys.X25519Public().String(), PubkeyEd25519: keys.Ed25519Public().String(),
+	}})
+	if err != nil {
+		shared.err = err
+	}
+}
+
+// pngFile writes a w×h PNG into dir and returns its path.
+func pngFile(t *testing.T, dir string, w, h int) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, color.RGBA{uint8(4 * x), uint8(4 * y), 160, 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, fmt.Sprintf("picture-%dx%d.png", w, h))
+	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // newTab opens a tab, closed when the test ends.
@@ -486,6 +537,67 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("inbox %+v, want only Carol", inbox)
 		}
 	})
+	t.Run("Image", func(t *testing.T) {
+		s := appWithAccount(t, nw, "Alice")
+		bob := startEngine(t, nw, "Bob")
+		ctx := newTab(t, browser)
+		bobID := bob.c.SessionID().String()
+		// Pictures download by themselves only between accepted contacts:
+		// Bob writes first, Alice accepts in the page.
+		sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		_, err := bob.c.Send(sctx, s.Client().SessionID(), "may I send you pictures?", client.SendOptions{})
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(t, ctx, "open the app", chromedp.Navigate(s.URL()))
+		appShown(t, ctx)
+		waitJS(t, ctx, "Bob's request", `document.querySelector('#requests li[data-peer="`+bobID+`"]') !== null`)
+		run(t, ctx, "open it", chromedp.Click(chromedp.CSS(`#requests li[data-peer="`+bobID+`"] button.conv`)))
+		waitJS(t, ctx, "the request bar", `!document.getElementById('request-bar').hidden`)
+		run(t, ctx, "accept in the chat", chromedp.Click(chromedp.ID("accept")))
+		waitJS(t, ctx, "Bob accepted", `document.getElementById('request-bar').hidden && document.querySelector('#inbox li[data-peer="`+bobID+`"]') !== null`)
+		dir := t.TempDir()
+		run(t, ctx, "attach a picture", chromedp.SetUploadFiles(chromedp.ID("attach"), []string{pngFile(t, dir, 64, 48)}))
+		waitJS(t, ctx, "our picture shown", `[...document.querySelectorAll('#message-list li.out img')].some((i) => i.complete && i.naturalWidth === 64)`)
+		deadline := time.NewTimer(browserTimeout)
+		defer deadline.Stop()
+		for got := false; !got; {
+			select {
+			case ev := <-bob.events:
+				if ev.Kind == client.EventAttachment && ev.Attachment != nil && ev.Attachment.State == store.AttachmentDone {
+					var buf bytes.Buffer
+					if err := bob.c.WriteAttachment(context.Background(), ev.Attachment.ID, &buf); err != nil {
+						t.Fatal(err)
+					}
+					img, err := png.Decode(&buf)
+					if err != nil || img.Bounds().Dx() != 64 {
+						t.Fatalf("Bob got a picture that is not the one sent: %v", err)
+					}
+					got = true
+				}
+			case <-deadline.C:
+				msgs, _ := bob.c.Store().History(context.Background(), s.Client().SessionID(), 0)
+				for _, m := range msgs {
+					atts, _ := bob.c.AttachmentsOf(context.Background(), m.ID)
+					for _, a := range atts {
+						t.Logf("Bob has message %d, attachment %d: %s %q", m.ID, a.ID, a.State, a.Error)
+					}
+				}
+				t.Fatalf("Bob never downloaded the picture (%d messages from Alice)", len(msgs))
+			}
+		}
+		sctx, cancel = context.WithTimeout(context.Background(), time.Minute)
+		_, err = bob.c.Send(sctx, s.Client().SessionID(), "a picture for you",
+			client.SendOptions{Files: []client.OutgoingFile{{Path: pngFile(t, dir, 40, 30)}}})
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitJS(t, ctx, "Bob's picture shown", `[...document.querySelectorAll('#message-list li.in img')].some((i) => i.complete && i.naturalWidth === 40)`)
+		screenshot(t, ctx, "pictures")
+	})
+
 	t.Run("Settings", func(t *testing.T) {
 		s := appWithAccount(t, nw, "Alice")
 		eve := startEngine(t, nw, "Eve")

@@ -4,6 +4,9 @@ import (
 	"crypto/subtle"
 	"mime"
 	"net/http"
+	"strings"
+
+	"sotto.dev/client"
 )
 
 // ContentSecurityPolicy is sent with every response: scripts, styles and
@@ -46,11 +49,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "cross-origin request refused", http.StatusForbidden)
 			return
 		}
-		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-			http.Error(w, "requests that change state send JSON", http.StatusUnsupportedMediaType)
+		// Neither type can be sent cross-site without a CORS preflight,
+		// which the app never grants.
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		upload := strings.HasSuffix(r.URL.Path, "/attachments")
+		switch {
+		case mt == "application/json" && !upload:
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		case mt == "application/octet-stream" && upload:
+			r.Body = http.MaxBytesReader(w, r.Body, client.MaxFileSize)
+		default:
+			http.Error(w, "requests that change state send JSON (files: application/octet-stream)", http.StatusUnsupportedMediaType)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	}
 	s.mux.ServeHTTP(w, r)
 }

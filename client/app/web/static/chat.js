@@ -33,7 +33,10 @@ function render(m) {
     const q = byID.get(m.quote.id);
     li.append(el('blockquote', { text: m.quote.body || (q && q.body) || 'Original message not found' }));
   }
-  li.append(el('p', { class: 'body', text: m.unsent ? 'This message was deleted' : m.body }));
+  if (!m.unsent && m.attachments) {
+    for (const a of m.attachments) li.append(renderAttachment(a));
+  }
+  if (m.body || m.unsent || !m.attachments) li.append(el('p', { class: 'body', text: m.unsent ? 'This message was deleted' : m.body }));
   if (m.reactions && m.reactions.length) {
     li.append(el('div', { class: 'reactions' }, ...m.reactions.map((r) =>
       el('button', { type: 'button', 'aria-pressed': String(!!r.mine), 'aria-label': `${r.emoji} ${r.count}${r.mine ? ', yours: remove' : ''}`,
@@ -53,7 +56,60 @@ function render(m) {
   return li;
 }
 
+function size(n) {
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MB`;
+  if (n >= 1 << 10) return `${Math.round(n / (1 << 10))} kB`;
+  return `${n} bytes`;
+}
+
+const inlineImage = /^image\/(png|jpeg|gif|webp)$/;
+
+function renderAttachment(a) {
+  const url = `/api/attachments/${a.id}`;
+  const label = a.name || (a.voice ? 'Voice message' : 'File');
+  if (a.state === 'pending') return el('p', { class: 'att pending', text: `${label}: downloading…` });
+  if (a.state === 'failed') return el('p', { class: 'att failed', text: `${label}: the download failed` });
+  if (inlineImage.test(a.type)) {
+    return el('a', { class: 'att image', href: url, target: '_blank', rel: 'noopener', 'aria-label': `Open the image ${label}` },
+      el('img', { src: url, alt: label, loading: 'lazy', width: a.width || undefined, height: a.height || undefined }));
+  }
+  if (a.type.startsWith('audio/')) {
+    return el('figure', { class: 'att audio' }, el('audio', { controls: true, preload: 'none', src: url, 'aria-label': label }),
+      el('figcaption', { text: a.voice ? 'Voice message' : label }));
+  }
+  return el('a', { class: 'att file', href: url, download: label, text: `${label} (${size(a.size)})` });
+}
+
+// upload sends files one message each, showing the upload's progress.
+function upload(files) {
+  for (const f of files) {
+    const id = peer;
+    const bar = el('progress', { max: '100', value: '0', 'aria-label': `Uploading ${f.name}` });
+    const row = el('p', { class: 'upload' }, el('span', { text: `${f.name} ` }), bar);
+    $('uploads').append(row);
+    const xhr = new XMLHttpRequest();
+    const q = new URLSearchParams({ name: f.name, type: f.type || '' });
+    xhr.open('POST', `/api/conversations/${id}/attachments?${q}`);
+    xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    xhr.upload.onprogress = (ev) => { if (ev.lengthComputable) bar.value = Math.round(100 * ev.loaded / ev.total); };
+    xhr.onload = () => {
+      row.remove();
+      let data = {};
+      try { data = JSON.parse(xhr.responseText); } catch { data = { error: xhr.statusText }; }
+      if (xhr.status >= 300 && xhr.status !== 202) { showError(new Error(data.error || 'upload failed')); return; }
+      if (peer === id) { place(data); scrollDown(); }
+    };
+    xhr.onerror = () => { row.remove(); showError(new Error(`${f.name}: upload failed`)); };
+    xhr.send(f);
+  }
+}
+
+const stateRank = { failed: 0, sending: 1, sent: 2, delivered: 3, read: 4, received: 0 };
+
 function place(m) {
+  // Answers and events may cross: a state never goes back.
+  const old0 = byID.get(m.id);
+  if (old0 && m.out && stateRank[old0.state] > stateRank[m.state]) m = { ...m, state: old0.state };
   byID.set(m.id, m);
   const list = $('message-list');
   const old = list.querySelector(`li[data-id="${m.id}"]`);
@@ -92,13 +148,12 @@ export async function openChat(id) {
     const [got, r] = await Promise.all([get(`/api/conversations/${id}`), get(`/api/conversations/${id}/messages`)]);
     if (peer !== id) return;
     info = got;
-    $('chat-title').textContent = info.note_to_self ? 'Note to Self' : (info.name || shortID(id));
-    $('chat-id').textContent = id;
-    $('request-bar').hidden = !info.request;
-    const sel = $('disappear');
-    sel.value = `${info.mode || 'off'}:${info.timer || 0}`;
-    if (sel.selectedIndex < 0) sel.value = 'off:0';
+    showInfo(id);
+    // Messages that events brought while the page was fetched stay.
+    const fetched = new Set(r.messages.map((m) => m.id));
+    const newer = [...byID.values()].filter((m) => !fetched.has(m.id));
     $('message-list').replaceChildren(...r.messages.map((m) => { byID.set(m.id, m); return render(m); }));
+    for (const m of newer) place(m);
     oldest = r.messages.length ? r.messages[0].id : 0;
     more = r.more;
     $('load-older').hidden = !more;
@@ -108,6 +163,26 @@ export async function openChat(id) {
     window.sottoPerf.chat.push(performance.now() - t0);
     markRead();
   } catch (e) { showError(e); }
+}
+
+// refreshInfo reloads the conversation's header: name, request, timer.
+async function refreshInfo() {
+  const id = peer;
+  try {
+    const got = await get(`/api/conversations/${id}`);
+    if (peer !== id) return;
+    info = got;
+    showInfo(id);
+  } catch (e) { showError(e); }
+}
+
+function showInfo(id) {
+  $('chat-title').textContent = info.note_to_self ? 'Note to Self' : (info.name || shortID(id));
+  $('chat-id').textContent = id;
+  $('request-bar').hidden = !info.request;
+  const sel = $('disappear');
+  sel.value = `${info.mode || 'off'}:${info.timer || 0}`;
+  if (sel.selectedIndex < 0) sel.value = 'off:0';
 }
 
 export function closeChat() {
@@ -210,7 +285,10 @@ export function onEvent(ev) {
     markRead();
     return li;
   }
-  case 'state': case 'reaction': case 'unsent':
+  case 'state':
+    // A state may come before the answer to the send that made it.
+    return place(ev.message);
+  case 'reaction': case 'unsent': case 'attachment':
     if (byID.has(ev.message.id)) return place(ev.message);
     return null;
   case 'expired': {
@@ -225,7 +303,7 @@ export function onEvent(ev) {
     if (ev.typing) typingTimer = setTimeout(() => { $('typing').textContent = ''; }, 20000);
     return null;
   case 'approved': case 'disappearing': case 'synced':
-    openChat(peer);
+    refreshInfo();
     return null;
   }
   return null;
@@ -233,6 +311,15 @@ export function onEvent(ev) {
 
 export function initChat(onChange) {
   $('composer').addEventListener('submit', send);
+  $('attach').addEventListener('change', () => { upload($('attach').files); $('attach').value = ''; });
+  const chat = $('chat');
+  chat.addEventListener('dragover', (ev) => { ev.preventDefault(); chat.classList.add('dropping'); });
+  chat.addEventListener('dragleave', () => chat.classList.remove('dropping'));
+  chat.addEventListener('drop', (ev) => {
+    ev.preventDefault();
+    chat.classList.remove('dropping');
+    if (ev.dataTransfer && ev.dataTransfer.files.length) upload(ev.dataTransfer.files);
+  });
   $('compose').addEventListener('keydown', (ev) => {
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); $('composer').requestSubmit(); }
     else if (ev.key === 'Escape') cancelReply();
