@@ -204,6 +204,25 @@ func TestOriginCheckedOnStateChanges(t *testing.T) {
 			t.Errorf("%s: status %d, want %d", tc.name, res.StatusCode, tc.want)
 		}
 	}
+	// Raw bytes only where files are uploaded, and files only as raw bytes.
+	up := "/api/conversations/05" + strings.Repeat("ab", 32) + "/attachments"
+	for _, tc := range []struct {
+		path, ct string
+		want     int
+	}{
+		{"/api/profile", "application/octet-stream", http.StatusUnsupportedMediaType},
+		{up, "application/json", http.StatusUnsupportedMediaType},
+		{up, "multipart/form-data; boundary=x", http.StatusUnsupportedMediaType},
+		{up, "application/octet-stream", http.StatusConflict}, // reaches the handler: no account
+	} {
+		res, _ := do(t, s, "POST", tc.path, "x", withCookie(c), withOrigin(s.Origin()), withType(tc.ct))
+		if res.StatusCode != tc.want {
+			t.Errorf("POST %s as %s: status %d, want %d", tc.path, tc.ct, res.StatusCode, tc.want)
+		}
+	}
+	if res, _ := do(t, s, "POST", up, "x", withCookie(c), withOrigin("http://evil.example"), withType("application/octet-stream")); res.StatusCode != http.StatusForbidden {
+		t.Errorf("upload from another origin: status %d, want 403", res.StatusCode)
+	}
 }
 
 var (
