@@ -499,7 +499,42 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("the reply carries quote %+v, want Bob's message", quoted.Quote)
 		}
 		waitJS(t, ctx, "the quote shown", `[...document.querySelectorAll('#message-list li.out blockquote')].some((e) => e.textContent === '`+reply+`')`)
+
+		// A reaction on Bob's message, then Bob's reaction on ours.
+		run(t, ctx, "react", chromedp.Click(chromedp.CSS(`#message-list li.in button.react`)))
+		waitJS(t, ctx, "our reaction", `[...document.querySelectorAll('#message-list li.in .reactions button')].some((b) => b.getAttribute('aria-pressed') === 'true')`)
+		deadline := time.NewTimer(browserTimeout)
+		defer deadline.Stop()
+		for got := false; !got; {
+			select {
+			case ev := <-bob.events:
+				got = ev.Kind == client.EventReaction && ev.Message != nil && ev.Message.Body == reply && len(ev.Message.Reactions) == 1
+			case <-deadline.C:
+				t.Fatal("Bob never saw the reaction")
+			}
+		}
+		rctx, rcancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_, err = bob.c.React(rctx, s.Client().SessionID(), quoted.ID, "❤", false)
+		rcancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitJS(t, ctx, "Bob's reaction", `[...document.querySelectorAll('#message-list li.out .reactions button')].some((b) => b.textContent.startsWith('❤'))`)
 		screenshot(t, ctx, "conversation")
+
+		// Unsend, with its confirmation: gone here and at Bob's.
+		run(t, ctx, "unsend",
+			chromedp.Click(chromedp.CSS(`#message-list li.out:last-child button.unsend`)),
+			chromedp.Click(chromedp.CSS(`#message-list li.out:last-child button.unsend`)))
+		waitJS(t, ctx, "unsent", `document.querySelector('#message-list li.out:last-child').classList.contains('unsent')`)
+		for got := false; !got; {
+			select {
+			case ev := <-bob.events:
+				got = ev.Kind == client.EventUnsent && ev.Message != nil && ev.Message.ID == quoted.ID
+			case <-deadline.C:
+				t.Fatal("Bob never saw the unsend")
+			}
+		}
 	})
 
 	t.Run("Requests", func(t *testing.T) {

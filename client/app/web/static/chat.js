@@ -49,7 +49,7 @@ function render(m) {
     meta.append(el('span', { class: 'actions' },
       el('button', { type: 'button', class: 'reply', 'aria-label': `Reply to: ${m.body.slice(0, 40)}`, onclick: () => startReply(m), text: 'Reply' }),
       el('button', { type: 'button', class: 'react', 'aria-label': 'React with a thumbs up', onclick: () => react(m, '👍', false), text: '👍' }),
-      m.out ? el('button', { type: 'button', class: 'unsend', 'aria-label': 'Delete for everyone', onclick: () => unsend(m), text: 'Unsend' }) : null));
+      m.out ? el('button', { type: 'button', class: 'unsend', 'aria-label': 'Delete for everyone', onclick: (ev) => unsend(m, ev.currentTarget), text: 'Unsend' }) : null));
   }
   li.append(meta);
   li.setAttribute('aria-label', `${who(m)}, ${time(m.sent_at)}`);
@@ -230,8 +230,15 @@ async function react(m, emoji, remove) {
   try { place(await post(`/api/conversations/${peer}/messages/${m.id}/react`, { emoji, remove })); } catch (e) { showError(e); }
 }
 
-async function unsend(m) {
-  if (!confirm('Delete this message for everyone?')) return;
+// unsend asks first: the first press turns the button into a
+// confirmation for a few seconds.
+async function unsend(m, btn) {
+  if (btn.dataset.confirm !== '1') {
+    btn.dataset.confirm = '1';
+    btn.textContent = 'Delete for everyone?';
+    setTimeout(() => { if (btn.isConnected) { btn.dataset.confirm = ''; btn.textContent = 'Unsend'; } }, 5000);
+    return;
+  }
   try { place(await post(`/api/conversations/${peer}/messages/${m.id}/unsend`)); } catch (e) { showError(e); }
 }
 
