@@ -109,6 +109,9 @@ func startShared() {
 		chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("disable-background-timer-throttling", true),
 		chromedp.Flag("disable-renderer-backgrounding", true),
+		// A fake microphone, granted without a prompt: voice messages.
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.WindowSize(1280, 800),
 		chromedp.UserDataDir(filepath.Join(dir, "chromium")),
 	}
@@ -631,6 +634,29 @@ func TestBrowser(t *testing.T) {
 		}
 		waitJS(t, ctx, "Bob's picture shown", `[...document.querySelectorAll('#message-list li.in img')].some((i) => i.complete && i.naturalWidth === 40)`)
 		screenshot(t, ctx, "pictures")
+
+		// A voice message recorded in the page (the fake microphone).
+		run(t, ctx, "record", chromedp.Click(chromedp.ID("record")))
+		waitJS(t, ctx, "some sound recorded", `Number(document.getElementById('record').dataset.chunks || 0) >= 2`)
+		run(t, ctx, "stop and send", chromedp.Click(chromedp.ID("record")))
+		waitJS(t, ctx, "our voice message", `document.querySelector('#message-list li.out audio') !== null`)
+		for got := false; !got; {
+			select {
+			case ev := <-bob.events:
+				if ev.Kind == client.EventAttachment && ev.Attachment != nil && ev.Attachment.State == store.AttachmentDone && ev.Attachment.FileName == "voice-message.webm" {
+					if ev.Attachment.Flags&voiceFlag == 0 {
+						t.Error("the recording is not flagged as a voice message")
+					}
+					var buf bytes.Buffer
+					if err := bob.c.WriteAttachment(context.Background(), ev.Attachment.ID, &buf); err != nil || buf.Len() == 0 {
+						t.Fatalf("Bob's copy of the voice message: %d bytes, %v", buf.Len(), err)
+					}
+					got = true
+				}
+			case <-deadline.C:
+				t.Fatal("Bob never downloaded the voice message")
+			}
+		}
 	})
 
 	t.Run("Settings", func(t *testing.T) {

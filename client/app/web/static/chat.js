@@ -73,7 +73,7 @@ function renderAttachment(a) {
     return el('a', { class: 'att image', href: url, target: '_blank', rel: 'noopener', 'aria-label': `Open the image ${label}` },
       el('img', { src: url, alt: label, loading: 'lazy', width: a.width || undefined, height: a.height || undefined }));
   }
-  if (a.type.startsWith('audio/')) {
+  if (a.voice || a.type.startsWith('audio/')) {
     return el('figure', { class: 'att audio' }, el('audio', { controls: true, preload: 'none', src: url, 'aria-label': label }),
       el('figcaption', { text: a.voice ? 'Voice message' : label }));
   }
@@ -82,29 +82,66 @@ function renderAttachment(a) {
 
 // upload sends files one message each, showing the upload's progress.
 function upload(files) {
-  for (const f of files) {
-    const id = peer;
-    const bar = el('progress', { max: '100', value: '0', 'aria-label': `Uploading ${f.name}` });
-    const row = el('p', { class: 'upload' }, el('span', { text: `${f.name} ` }), bar);
-    $('uploads').append(row);
-    const xhr = new XMLHttpRequest();
-    const q = new URLSearchParams({ name: f.name, type: f.type || '' });
-    xhr.open('POST', `/api/conversations/${id}/attachments?${q}`);
-    xhr.setRequestHeader('Content-Type', 'application/octet-stream');
-    xhr.upload.onprogress = (ev) => { if (ev.lengthComputable) bar.value = Math.round(100 * ev.loaded / ev.total); };
-    xhr.onload = () => {
-      row.remove();
-      let data = {};
-      try { data = JSON.parse(xhr.responseText); } catch { data = { error: xhr.statusText }; }
-      if (xhr.status >= 300 && xhr.status !== 202) { showError(new Error(data.error || 'upload failed')); return; }
-      if (peer === id) { place(data); scrollDown(); }
-    };
-    xhr.onerror = () => { row.remove(); showError(new Error(`${f.name}: upload failed`)); };
-    xhr.send(f);
-  }
+  for (const f of files) uploadOne(f, f.name, f.type, false);
+}
+
+function uploadOne(f, name, type, voice) {
+  const id = peer;
+  const bar = el('progress', { max: '100', value: '0', 'aria-label': `Uploading ${name}` });
+  const row = el('p', { class: 'upload' }, el('span', { text: `${name} ` }), bar);
+  $('uploads').append(row);
+  const xhr = new XMLHttpRequest();
+  const q = new URLSearchParams({ name, type: type || '' });
+  if (voice) q.set('voice', '1');
+  xhr.open('POST', `/api/conversations/${id}/attachments?${q}`);
+  xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+  xhr.upload.onprogress = (ev) => { if (ev.lengthComputable) bar.value = Math.round(100 * ev.loaded / ev.total); };
+  xhr.onload = () => {
+    row.remove();
+    let data = {};
+    try { data = JSON.parse(xhr.responseText); } catch { data = { error: xhr.statusText }; }
+    if (xhr.status >= 300 && xhr.status !== 202) { showError(new Error(data.error || 'upload failed')); return; }
+    if (peer === id) { place(data); scrollDown(); }
+  };
+  xhr.onerror = () => { row.remove(); showError(new Error(`${name}: upload failed`)); };
+  xhr.send(f);
 }
 
 const stateRank = { failed: 0, sending: 1, sent: 2, delivered: 3, read: 4, received: 0 };
+
+// Voice messages: recorded in the browser (MediaRecorder), sent as an
+// attachment flagged as a voice message.
+let rec = null;
+
+async function toggleRecord() {
+  const b = $('record');
+  if (rec) { rec.stop(); return; }
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    const type = MediaRecorder.isTypeSupported('audio/webm;codecs=opus') ? 'audio/webm;codecs=opus' : '';
+    const r = new MediaRecorder(stream, type ? { mimeType: type } : {});
+    const chunks = [];
+    const started = Date.now();
+    const tick = setInterval(() => {
+      const s = Math.floor((Date.now() - started) / 1000);
+      b.textContent = `Stop and send (${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')})`;
+    }, 1000);
+    r.ondataavailable = (e) => { if (e.data.size) { chunks.push(e.data); b.dataset.chunks = String(chunks.length); } };
+    r.onstop = () => {
+      clearInterval(tick);
+      stream.getTracks().forEach((t) => t.stop());
+      rec = null;
+      b.textContent = 'Record';
+      b.setAttribute('aria-pressed', 'false');
+      delete b.dataset.chunks;
+      if (chunks.length) uploadOne(new Blob(chunks, { type: 'audio/webm' }), 'voice-message.webm', 'audio/webm', true);
+    };
+    rec = r;
+    r.start(250);
+    b.textContent = 'Stop and send (0:00)';
+    b.setAttribute('aria-pressed', 'true');
+  } catch (e) { showError(new Error(`Cannot record: ${e.message}`)); }
+}
 
 function place(m) {
   // Answers and events may cross: a state never goes back.
@@ -318,6 +355,7 @@ export function onEvent(ev) {
 
 export function initChat(onChange) {
   $('composer').addEventListener('submit', send);
+  $('record').addEventListener('click', toggleRecord);
   $('attach').addEventListener('change', () => { upload($('attach').files); $('attach').value = ''; });
   const chat = $('chat');
   chat.addEventListener('dragover', (ev) => { ev.preventDefault(); chat.classList.add('dropping'); });
