@@ -659,6 +659,23 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("NoteToSelf", func(t *testing.T) {
+		s := appWithAccount(t, nw, "Alice")
+		ctx := newTab(t, browser)
+		run(t, ctx, "open the app", chromedp.Navigate(s.URL()))
+		appShown(t, ctx)
+		run(t, ctx, "write a note",
+			chromedp.Click(chromedp.ID("note-to-self")),
+			chromedp.SendKeys(chromedp.ID("compose"), "buy milk"),
+			chromedp.Click(chromedp.ID("send")))
+		waitJS(t, ctx, "the note", `document.getElementById('chat-title').textContent === 'Note to Self' && [...document.querySelectorAll('#message-list li.out .body')].some((e) => e.textContent === 'buy milk')`)
+		waitJS(t, ctx, "Note to Self in the list", `[...document.querySelectorAll('#inbox .conv .name')].some((e) => e.textContent === 'Note to Self')`)
+		msgs, err := s.Client().Store().History(context.Background(), s.Client().SessionID(), 0)
+		if err != nil || len(msgs) != 1 || msgs[0].Body != "buy milk" {
+			t.Errorf("Note to Self holds %d messages (%v)", len(msgs), err)
+		}
+	})
+
 	t.Run("Settings", func(t *testing.T) {
 		s := appWithAccount(t, nw, "Alice")
 		eve := startEngine(t, nw, "Eve")
