@@ -123,6 +123,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.AddCommand(a.devicesCmd())
 	root.AddCommand(a.groupCmd())
 	root.AddCommand(a.communityCmd())
+	root.AddCommand(a.appCmd())
 	root.AddCommand(movedDemoCmd())
 	return root
 }
