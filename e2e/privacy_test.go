@@ -18,6 +18,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +28,7 @@ import (
 	"sotto.dev/fileserver"
 	"sotto.dev/identity"
 	"sotto.dev/internal/testnet"
+	"sotto.dev/key"
 	"sotto.dev/onion"
 	"sotto.dev/snode"
 	"sotto.dev/snode/relay"
@@ -37,12 +39,12 @@ import (
 // and clients connect from clientIP (see checkSourceAddress).
 
 // TestObservers runs one network and checks, observer by observer, what
-// a middle relay, a watcher of a guard's connection, a seed, the
+// the guard, middle and exit relays, a watcher of a guard's connection, a seed, the
 // recipient's swarm and a file server get.
 func TestObservers(t *testing.T) {
 	checkSourceAddress(t)
 	nw := startNetwork(t, testnet.Options{Nodes: 10, Swarm: swarmsOf5, Listen: nodeIP})
-	t.Run("middle relay", func(t *testing.T) { middleRelay(t, nw) })
+	t.Run("path relays", func(t *testing.T) { pathRelays(t, nw) })
 	t.Run("watcher of a guard", func(t *testing.T) { guardWatcher(t, nw) })
 	t.Run("seed", func(t *testing.T) { seedRequests(t, nw) })
 
@@ -155,12 +157,14 @@ func onionHop(nw *testnet.Network, i int) onion.Hop {
 	return onion.Hop{Node: n.Ed25519, X25519: n.X25519}
 }
 
-// middleRelay stores a message through guard, middle and exit, and
-// checks what the middle gets: the frame the guard forwards (obtained as
-// the guard obtains it, with the guard's key) and the layer it decrypts.
-// It names the exit and nothing else: neither the client's address nor
-// the account nor the destination node nor the message.
-func middleRelay(t *testing.T, nw *testnet.Network) {
+// pathRelays stores a message through guard, middle and exit, and
+// checks what each relay gets: the frame it receives (each obtained as
+// the hop before obtains it, with that hop's key) and the layer it
+// decrypts. The guard's names the middle, the middle's the exit, and
+// neither holds the account, the destination node or the message; the
+// exit's names the destination node but holds neither the account nor
+// the message. No layer holds the client's address.
+func pathRelays(t *testing.T, nw *testnet.Network) {
 	acct, err := testnet.NewAccount()
 	if err != nil {
 		t.Fatal(err)
@@ -169,13 +173,15 @@ func middleRelay(t *testing.T, nw *testnet.Network) {
 	guard, middle, exit := route[0], route[1], route[2]
 	hops := []onion.Hop{onionHop(nw, guard), onionHop(nw, middle), onionHop(nw, exit)}
 	dest := nw.Node(destIdx)
-	guardKeys, middleKeys := nodeKeys(t, nw, guard), nodeKeys(t, nw, middle)
-	marker := "middle relay marker " + rand.Text()
-	secrets := [][]byte{
-		[]byte(clientIP), []byte(acct.ID()), []byte(acct.ID()[2:]), []byte(marker),
+	keys := []*snode.Keys{nodeKeys(t, nw, guard), nodeKeys(t, nw, middle), nodeKeys(t, nw, exit)}
+	marker := "relay marker " + rand.Text()
+	content := [][]byte{[]byte(clientIP), []byte(acct.ID()), []byte(acct.ID()[2:]), []byte(marker)}
+	destKeys := [][]byte{
 		[]byte(dest.Ed25519.String()), []byte(dest.X25519.String()), dest.Ed25519[:], dest.X25519[:],
 		[]byte(dest.Addr.String()),
 	}
+	names := []string{"guard", "middle", "exit"}
+	next := []key.NodePublic{hops[1].Node, hops[2].Node, dest.Ed25519}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	waitFor(t, time.Minute, "a store through the path", func() error {
@@ -183,18 +189,22 @@ func middleRelay(t *testing.T, nw *testnet.Network) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, toMiddle, gctl := peel(t, guardKeys, body)
-		if gctl.Destination != hops[1].Node {
-			t.Fatalf("the guard forwards to %s, not the middle", gctl.Destination)
-		}
-		layer, _, mctl := peel(t, middleKeys, toMiddle)
-		if mctl.Destination != hops[2].Node {
-			t.Fatalf("the middle forwards to %s, not the exit", mctl.Destination)
-		}
-		for _, b := range [][]byte{toMiddle, layer} {
-			if s := containsAny(b, secrets); s != nil {
-				t.Fatalf("the middle relay gets %q", s)
+		in := body
+		for i, k := range keys {
+			layer, out, ctl := peel(t, k, in)
+			if ctl.Destination != next[i] {
+				t.Fatalf("the %s forwards to %s, want %s", names[i], ctl.Destination, next[i])
 			}
+			secrets := content
+			if i < 2 {
+				secrets = append(slices.Clone(content), destKeys...)
+			}
+			for _, b := range [][]byte{in, layer} {
+				if s := containsAny(b, secrets); s != nil {
+					t.Fatalf("the %s gets %q", names[i], s)
+				}
+			}
+			in = out
 		}
 		// The same request on the real path: it reaches the destination.
 		status, reply := post(t, ctx, nw.HTTPClient(), nw.Node(guard).URL+relay.Path, body)
