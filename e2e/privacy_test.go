@@ -39,8 +39,8 @@ import (
 // and clients connect from clientIP (see checkSourceAddress).
 
 // TestObservers runs one network and checks, observer by observer, what
-// the guard, middle and exit relays, a watcher of a guard's connection, a seed, the
-// recipient's swarm and a file server get.
+// the guard, middle and exit relays, a watcher of a guard's connection, a
+// seed, the recipient's and the sender's swarm and a file server get.
 func TestObservers(t *testing.T) {
 	checkSourceAddress(t)
 	nw := startNetwork(t, testnet.Options{Nodes: 10, Swarm: swarmsOf5, Listen: nodeIP})
@@ -53,7 +53,8 @@ func TestObservers(t *testing.T) {
 	alice := newUser(t, nw, "alice", sa)
 	bob := newUser(t, nw, "bob", sb)
 	sendFiles(t, alice, bob)
-	t.Run("recipient's swarm", func(t *testing.T) { recipientSwarm(t, nw, sb, alice, bob) })
+	t.Run("recipient's swarm", func(t *testing.T) { swarmFiles(t, nw, sb, bob, alice) })
+	t.Run("sender's swarm", func(t *testing.T) { swarmFiles(t, nw, sa, alice, bob) })
 	alice.stop()
 	bob.stop()
 	t.Run("file server", func(t *testing.T) { fileServerFiles(t, fsDir, stopFS, alice, bob) })
@@ -562,15 +563,17 @@ func filesHolding(t *testing.T, dir string, secrets [][]byte) (found map[string]
 	return found, read
 }
 
-// recipientSwarm waits until every member of bob's swarm holds alice's
-// messages, then reads every file those nodes wrote: bob's account is
-// there (the rows are his), alice's is not, nor any IP address of a
-// client.
-func recipientSwarm(t *testing.T, nw *testnet.Network, swarmID uint64, alice, bob *user) {
+// swarmFiles waits until every member of a swarm holds at least two
+// messages in owner's inbox, then reads every file those nodes wrote:
+// owner's account is there (the rows are its), other's is not, nor any IP
+// address. For bob's swarm (alice's messages) that is the recipient's
+// swarm not learning the sender; for alice's (her sync copies, bob's
+// receipts) the sender's swarm not learning the recipient.
+func swarmFiles(t *testing.T, nw *testnet.Network, swarmID uint64, owner, other *user) {
 	members := nw.Swarms()[swarmID]
 	for _, i := range members {
-		waitFor(t, time.Minute, fmt.Sprintf("node %d holding bob's messages", i), func() error {
-			if n := len(nodeHashes(t, nw, i, bob)); n < 2 {
+		waitFor(t, time.Minute, fmt.Sprintf("node %d holding %s's messages", i, owner.name), func() error {
+			if n := len(nodeHashes(t, nw, i, owner)); n < 2 {
 				return fmt.Errorf("holds %d", n)
 			}
 			return nil
@@ -578,12 +581,12 @@ func recipientSwarm(t *testing.T, nw *testnet.Network, swarmID uint64, alice, bo
 	}
 	for _, i := range members {
 		dir := nw.Node(i).DataDir
-		if found, _ := filesHolding(t, dir, accountSecrets(bob.kf)[1:]); len(found) == 0 {
-			t.Fatalf("node %d: no file names bob's account, which it stores for", i)
+		if found, _ := filesHolding(t, dir, accountSecrets(owner.kf)[1:]); len(found) == 0 {
+			t.Fatalf("node %d: no file names %s's account, which it stores for", i, owner.name)
 		}
-		found, _ := filesHolding(t, dir, accountSecrets(alice.kf))
+		found, _ := filesHolding(t, dir, accountSecrets(other.kf))
 		for path, s := range found {
-			t.Errorf("%s (bob's swarm) contains %q", path, s)
+			t.Errorf("%s (%s's swarm) contains %q", path, owner.name, s)
 		}
 	}
 }
