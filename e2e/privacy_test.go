@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"sotto.dev/client"
+	"sotto.dev/community"
 	"sotto.dev/fileserver"
 	"sotto.dev/identity"
 	"sotto.dev/internal/testnet"
@@ -40,7 +41,8 @@ import (
 
 // TestObservers runs one network and checks, observer by observer, what
 // the guard, middle and exit relays, a watcher of a guard's connection, a
-// seed, the recipient's and the sender's swarm and a file server get.
+// seed, the recipient's and the sender's swarm, a community server and a
+// file server get.
 func TestObservers(t *testing.T) {
 	checkSourceAddress(t)
 	nw := startNetwork(t, testnet.Options{Nodes: 10, Swarm: swarmsOf5, Listen: nodeIP})
@@ -55,6 +57,7 @@ func TestObservers(t *testing.T) {
 	sendFiles(t, alice, bob)
 	t.Run("recipient's swarm", func(t *testing.T) { swarmFiles(t, nw, sb, bob, alice) })
 	t.Run("sender's swarm", func(t *testing.T) { swarmFiles(t, nw, sa, alice, bob) })
+	t.Run("community server", func(t *testing.T) { communityFiles(t, alice, bob) })
 	alice.stop()
 	bob.stop()
 	t.Run("file server", func(t *testing.T) { fileServerFiles(t, fsDir, stopFS, alice, bob) })
@@ -601,6 +604,75 @@ func fileServerFiles(t *testing.T, dir string, stop func(), alice, bob *user) {
 	}
 	if read < 300_000 {
 		t.Fatalf("the file server holds %d bytes, want the uploads", read)
+	}
+}
+
+// communityFiles runs a real community server with one room; alice and
+// bob join it and post through onion paths, then every file the server
+// wrote is read: each member's blinded ID is there, neither's Session ID
+// or keys, nor any IP address.
+func communityFiles(t *testing.T, alice, bob *user) {
+	dir := t.TempDir()
+	keys, _, err := community.LoadOrCreateKeys(filepath.Join(dir, "key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := community.DefaultConfig()
+	cfg.Dir, cfg.Listen = dir, "127.0.0.1:0"
+	srv, err := community.New(cfg, community.Deps{Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Store().AddRoom(context.Background(), "lobby", "Lobby", nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("community server: %v", err)
+			}
+		}
+	}
+	defer stop()
+	pk := keys.Public()
+	lobby := "http://" + srv.Addr().String() + "/lobby?public_key=" + hex.EncodeToString(pk[:])
+	var blinded [][]byte
+	for _, u := range []*user{alice, bob} {
+		rctx, rcancel := context.WithTimeout(context.Background(), time.Minute)
+		_, err := u.client().JoinCommunity(rctx, lobby)
+		if err == nil {
+			_, err = u.client().PostToRoom(rctx, lobby, "hello from "+u.name, client.PostOptions{})
+		}
+		rcancel()
+		if err != nil {
+			t.Fatalf("%s: %v", u.name, err)
+		}
+		id, err := u.client().CommunityID(pk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blinded = append(blinded, []byte(id.String()))
+	}
+	stop()
+	for _, b := range blinded {
+		if found, _ := filesHolding(t, dir, [][]byte{b}); len(found) == 0 {
+			t.Fatalf("no file of the server holds the blinded ID %s that posted", b)
+		}
+	}
+	secrets := accountSecrets(alice.kf, bob.kf)
+	for _, u := range []*user{alice, bob} {
+		ed := u.kf.Keys.Ed25519Public()
+		secrets = append(secrets, []byte(key.NewSessionID(key.PrefixUnblinded, ed).String()))
+	}
+	found, _ := filesHolding(t, dir, secrets)
+	for path, s := range found {
+		t.Errorf("%s contains %q", path, s)
 	}
 }
 
