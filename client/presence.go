@@ -7,7 +7,7 @@ import (
 	"sotto.dev/key"
 )
 
-// What a swarm node learns of a client's presence (docs/privacy-notes-pguard.md):
+// What a swarm node learns of a client's presence (docs/PRIVACY.md):
 //
 //   - Rotation. Every poll of a swarm (ours, and each group's) goes to a
 //     member other than the one the previous poll went to, drawn at random,

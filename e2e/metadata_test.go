@@ -27,7 +27,8 @@ const (
 var ipv4 = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
 
 // TestNoClientMetadata has a conversation on a network run by the
-// CometBFT ledger, then reads every file the nodes wrote (logs at debug
+// CometBFT ledger, reads every block of the ledger (no account, no client
+// address), then reads every file the nodes wrote (logs at debug
 // level, databases with their WAL): no file may contain a client's IP
 // address, and no log line, the ledger's and CometBFT's included, may name
 // an account next to any IP address.
@@ -48,6 +49,8 @@ func TestNoClientMetadata(t *testing.T) {
 	}
 	alice.stop()
 	bob.stop()
+	// A ledger reader: no block holds an account or the client's address.
+	checkLedgerBlocks(t, nw, accountSecrets(alice.kf, bob.kf))
 	// Stop the nodes so that logs and databases are complete on disk.
 	if err := nw.Close(); err != nil {
 		t.Fatal(err)
