@@ -149,7 +149,7 @@ func (c *Client) Unsend(ctx context.Context, peer key.SessionID, msgID int64) (*
 			return err
 		}
 		if peer != c.self {
-			if err := c.queue(ctx, tx, c.self, &wire.Content{UnsendRequest: proto.Clone(req).(*wire.UnsendRequest)}, ts, expiry, 0, store.OutboxControl); err != nil {
+			if err := c.queueOwnUnsend(ctx, tx, &wire.Content{UnsendRequest: proto.Clone(req).(*wire.UnsendRequest)}, ts, expiry); err != nil {
 				return err
 			}
 		}

@@ -438,6 +438,14 @@ func (c *Client) applyOwn(ctx context.Context, tx *store.Tx, content *wire.Conte
 				return nil, nil // a sync copy we cannot place
 			}
 			conv = id
+			// A sync copy in the private form (queueWithSync) carries
+			// the sent timestamp inside, its envelope the later store
+			// time. Nothing else in a 1:1 DataMessage we read uses
+			// this legacy field; a Session client that sets it sets the
+			// sent time, which is never after the envelope's.
+			if ts := content.DataMessage.GetTimestamp(); ts != 0 && ts <= uint64(max(sentAt, 0)) {
+				sentAt = int64(ts)
+			}
 		}
 		return c.applyData(ctx, tx, conv, c.self, content, sentAt, hash)
 	case content.UnsendRequest != nil:

@@ -234,13 +234,13 @@ func (c *Client) acceptImplicitly(ctx context.Context, tx *store.Tx, peer key.Se
 
 // queue encodes content for to and adds it to the outbox.
 func (c *Client) queue(ctx context.Context, tx *store.Tx, to key.SessionID, content *wire.Content, sentAt, expiry, msgID int64, kind store.OutboxKind) error {
-	return c.queueAt(ctx, tx, to, content, sentAt, sentAt, expiry, msgID, kind)
+	return c.queueAt(ctx, tx, to, content, sentAt, sentAt, expiry, msgID, kind, 0)
 }
 
-// queueAt is queue for an item stored no earlier than storeAt, with
-// storeAt as its store timestamp; the message inside keeps sentAt (what
-// Session clients name it by).
-func (c *Client) queueAt(ctx context.Context, tx *store.Tx, to key.SessionID, content *wire.Content, sentAt, storeAt, expiry, msgID int64, kind store.OutboxKind) error {
+// queueAt is queue for an item stored with storeAt as its store
+// timestamp, and no earlier than notBefore when that is set; the envelope
+// and Content.sigTimestamp carry sentAt.
+func (c *Client) queueAt(ctx context.Context, tx *store.Tx, to key.SessionID, content *wire.Content, sentAt, storeAt, expiry, msgID int64, kind store.OutboxKind, notBefore int64) error {
 	content.SigTimestamp = proto.Uint64(uint64(sentAt))
 	var data []byte
 	var err error
@@ -259,8 +259,8 @@ func (c *Client) queueAt(ctx context.Context, tx *store.Tx, to key.SessionID, co
 	it := &store.OutboxItem{
 		MessageID: msgID, Kind: kind, Account: to, Data: data, Timestamp: storeAt, Expiry: expiry,
 	}
-	if storeAt != sentAt {
-		it.NextAttempt = storeAt
+	if notBefore != 0 {
+		it.NextAttempt = notBefore
 	}
 	return tx.Enqueue(ctx, it)
 }
@@ -280,15 +280,66 @@ func (c *Client) delay() int64 {
 	return lo + int64(binary.LittleEndian.Uint64(b[:])%uint64(hi-lo+1))
 }
 
+// settingSyncPrivate: "on" when our sync copies take the private form
+// (SetSyncPrivacy); absent or "off", Session's form.
+const settingSyncPrivate = "sync_private"
+
+// SyncPrivacy reports whether the copies of sent messages for our own
+// swarm take the private form: their envelope timestamp is the time they
+// are stored, the sent timestamp travels encrypted inside. Off unless
+// turned on (sotto id new does for the accounts it creates).
+func (c *Client) SyncPrivacy(ctx context.Context) (bool, error) {
+	return boolSetting(ctx, c.db, settingSyncPrivate, false)
+}
+
+// SetSyncPrivacy turns the private form of sync copies on or off for the
+// copies queued from now on.
+func (c *Client) SetSyncPrivacy(ctx context.Context, on bool) error {
+	v := "off"
+	if on {
+		v = "on"
+	}
+	return c.db.Update(ctx, func(tx *store.Tx) error { return tx.SetSetting(ctx, settingSyncPrivate, v) })
+}
+
+// syncAt returns when a sync copy of something sent at sentAt leaves:
+// after c.delay(), and never before an earlier sync copy, so that our
+// other devices get them in the order sent (a reaction after its
+// message). That stays within the range: the earlier one was sent before
+// and drew at most DelayMax too.
+func (c *Client) syncAt(sentAt int64) int64 {
+	d := c.delay()
+	if d <= 0 {
+		return sentAt
+	}
+	for {
+		last := c.lastSyncAt.Load()
+		at := max(sentAt+d, last)
+		if c.lastSyncAt.CompareAndSwap(last, at) {
+			return at
+		}
+	}
+}
+
 // queueWithSync queues content for peer and, when content carries a
 // DataMessage, a copy for our own swarm with syncTarget = peer (expiring at
 // syncExpiry when that is set). Note to Self has only the one copy.
 //
-// The copy keeps the sent timestamp inside (our other devices, Session's
-// too, name the message by it) but leaves after c.delay(), with that
-// later time as its store timestamp and its expiry moved as far: our
-// swarm and peer's do not see the two copies stored at the same moment
-// with the same timestamp and expiry (docs/privacy-notes-precv.md).
+// The copy leaves after c.delay() (syncAt), with that later time as its
+// store timestamp and its expiry moved as far: our swarm and peer's do not
+// see the two copies stored at the same moment with the same expiry
+// (docs/privacy-notes-precv.md). Its envelope timestamp is either
+// Session's form: sentAt, as in peer's copy, which is how every Session
+// client names the message; or, with SyncPrivacy on, the private form: the
+// store time, in the envelope and in Content.sigTimestamp alike, with
+// sentAt inside the encrypted DataMessage.timestamp, which our other
+// devices file the message under (applyOwn); docs/privacy-notes-psync.md.
+//
+// The two timestamps must agree: Session desktop (receiver/common.ts,
+// shouldProcessContentMessage) drops non-community content whose
+// sigTimestamp is set and differs from the envelope timestamp, and still
+// processes legacy content without one. A Session device of the account
+// therefore reads a private-form copy, but under the later time.
 func (c *Client) queueWithSync(ctx context.Context, tx *store.Tx, peer key.SessionID, content *wire.Content, sentAt, expiry, syncExpiry, msgID int64, kind store.OutboxKind) error {
 	if err := c.queue(ctx, tx, peer, content, sentAt, expiry, msgID, kind); err != nil {
 		return err
@@ -296,6 +347,10 @@ func (c *Client) queueWithSync(ctx context.Context, tx *store.Tx, peer key.Sessi
 	if peer == c.self || peer.Prefix() == key.PrefixGroup {
 		// Our other devices read the group's swarm.
 		return nil
+	}
+	private, err := boolSetting(ctx, tx, settingSyncPrivate, false)
+	if err != nil {
+		return err
 	}
 	sync := proto.Clone(content).(*wire.Content)
 	if sync.DataMessage != nil {
@@ -308,22 +363,41 @@ func (c *Client) queueWithSync(ctx context.Context, tx *store.Tx, peer key.Sessi
 	if kind != store.OutboxMessage {
 		syncKind = kind
 	}
-	d := c.delay()
-	if d > 0 {
-		// Never before an earlier sync copy: our other devices get them
-		// in the order sent (a reaction after its message). That stays
-		// within the range: the earlier one was sent before and drew at
-		// most DelayMax too.
-		for {
-			last := c.lastSyncAt.Load()
-			at := max(sentAt+d, last)
-			if c.lastSyncAt.CompareAndSwap(last, at) {
-				d = at - sentAt
-				break
-			}
+	at := c.syncAt(sentAt)
+	var notBefore int64
+	if at != sentAt {
+		notBefore = at
+	}
+	envAt := sentAt
+	if private {
+		envAt = at
+		if sync.DataMessage != nil {
+			sync.DataMessage.Timestamp = proto.Uint64(uint64(sentAt))
 		}
 	}
-	return c.queueAt(ctx, tx, c.self, sync, sentAt, sentAt+d, syncExpiry+d, msgID, syncKind)
+	return c.queueAt(ctx, tx, c.self, sync, envAt, at, syncExpiry+(at-sentAt), msgID, syncKind, notBefore)
+}
+
+// queueOwnUnsend queues the copy of an unsend request (sent at ts) for
+// our own swarm. In Session's form it leaves at once with ts, as the
+// copy for the peer does; in the private form it leaves after syncAt
+// (after every earlier sync copy, the unsent message's among them) with
+// that time as envelope, sigTimestamp and store timestamp. Nothing refers
+// to an unsend request's own timestamp: it names its message inside.
+func (c *Client) queueOwnUnsend(ctx context.Context, tx *store.Tx, content *wire.Content, ts, expiry int64) error {
+	private, err := boolSetting(ctx, tx, settingSyncPrivate, false)
+	if err != nil {
+		return err
+	}
+	if !private {
+		return c.queue(ctx, tx, c.self, content, ts, expiry, 0, store.OutboxControl)
+	}
+	at := c.syncAt(ts)
+	var notBefore int64
+	if at != ts {
+		notBefore = at
+	}
+	return c.queueAt(ctx, tx, c.self, content, at, at, expiry+(at-ts), 0, store.OutboxControl, notBefore)
 }
 
 // deliverMessage tries the outbox items of a just-sent message at once.

@@ -265,6 +265,9 @@ func (a *app) saveNewIdentity(f *idFlags, k *identity.Keys, restore bool) error 
 		a.warnPlain(path)
 	}
 	fmt.Fprintln(a.env.Stderr, "hint: write down your recovery phrase ('sotto id export'); it is the only way back into this account")
+	if restore {
+		fmt.Fprintln(a.env.Stderr, "hint: the copies of your sent messages for your other devices show their send time to the network, as Session's do; if no Session app uses this account, hide it with 'sotto sync privacy on'")
+	}
 	return nil
 }
 
@@ -487,6 +490,9 @@ func (a *app) markNewAccount(kf *identity.KeyFile) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = c.MarkNewAccount(ctx)
+	// No Session app has this account yet: sync copies take the private
+	// form (sotto sync privacy).
+	_ = c.SetSyncPrivacy(ctx, true)
 }
 
 // fetchRestored fetches a restored account's messages and config objects

@@ -51,8 +51,69 @@ groups. A running client ('sotto chat') does this by itself.`,
 			return a.printSyncStatus(s)
 		},
 	}
-	cmd.AddCommand(status)
+	cmd.AddCommand(status, a.syncPrivacyCmd(f))
 	return cmd
+}
+
+// syncPrivacyCmd is `sotto sync privacy [on|off]`.
+func (a *app) syncPrivacyCmd(f *chatFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "privacy [on|off]",
+		Short: "Show or set whether the copies of your sent messages for your other devices hide the send time",
+		Long: `Every message you send to someone is also stored, as a copy, in your own
+swarm for your other devices. With privacy on, that copy shows the
+network only the time it was stored (a few seconds later), and carries the
+real send time encrypted inside: your swarm and the recipient's cannot
+match the two copies by their timestamps. Sotto devices read it as before;
+a Session app on the same account shows such messages under the later
+time (and a quote, reaction or unsend from it may not find them).
+
+On for an account created with 'sotto id new'; off (Session's form) for
+one restored from its recovery phrase, which may be in use in Session.
+The setting is this device's and applies to what it sends from now on.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var set *bool
+			if len(args) == 1 {
+				switch args[0] {
+				case "on":
+					set = new(bool)
+					*set = true
+				case "off":
+					set = new(bool)
+				default:
+					return userErr("write on or off", "sync privacy %q", args[0])
+				}
+			}
+			s, err := a.openSession(offline)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			ctx, cancel := a.ctx(f)
+			defer cancel()
+			if set != nil {
+				if err := s.c.SetSyncPrivacy(ctx, *set); err != nil {
+					return &Error{Msg: "cannot save the sync privacy setting", Err: err}
+				}
+			}
+			on, err := s.c.SyncPrivacy(ctx)
+			if err != nil {
+				return &Error{Msg: "cannot read the sync privacy setting", Err: err}
+			}
+			if a.json {
+				return a.printJSON(struct {
+					Private bool `json:"private"`
+				}{on})
+			}
+			if on {
+				fmt.Fprintln(a.env.Stdout, "sync privacy: on (copies for your devices show only when they were stored)")
+			} else {
+				fmt.Fprintln(a.env.Stdout, "sync privacy: off (copies for your devices carry the send time in clear, as in Session)")
+			}
+			return nil
+		},
+	}
 }
 
 func (a *app) printSyncStatus(s *session) error {
