@@ -74,7 +74,7 @@ type Config struct {
 	// DelayMin and DelayMax bound the random delay (uniform, drawn anew
 	// for each) after which receipts and the copies of sent messages for
 	// our own swarm leave, so that two swarms cannot match them by time
-	// with the message they concern (docs/privacy-notes-precv.md). Both
+	// with the message they concern (docs/PRIVACY.md). Both
 	// zero: the defaults (2 s to 10 s); a negative DelayMax sends them at
 	// once. The delay is kept in the outbox and survives a restart.
 	DelayMin, DelayMax time.Duration

@@ -328,12 +328,12 @@ func (c *Client) syncAt(sentAt int64) int64 {
 // The copy leaves after c.delay() (syncAt), with that later time as its
 // store timestamp and its expiry moved as far: our swarm and peer's do not
 // see the two copies stored at the same moment with the same expiry
-// (docs/privacy-notes-precv.md). Its envelope timestamp is either
+// (docs/PRIVACY.md). Its envelope timestamp is either
 // Session's form: sentAt, as in peer's copy, which is how every Session
 // client names the message; or, with SyncPrivacy on, the private form: the
 // store time, in the envelope and in Content.sigTimestamp alike, with
 // sentAt inside the encrypted DataMessage.timestamp, which our other
-// devices file the message under (applyOwn); docs/privacy-notes-psync.md.
+// devices file the message under (applyOwn); docs/PRIVACY.md, "Sync copy".
 //
 // The two timestamps must agree: Session desktop (receiver/common.ts,
 // shouldProcessContentMessage) drops non-community content whose
