@@ -110,6 +110,18 @@ func (n *network) fileServers(ctx context.Context) ([]FileServer, error) {
 	if len(n.net.FileServers) > 0 {
 		return fileServersFromEntries(n.net.FileServers)
 	}
+	list, err := n.askFileServers(ctx)
+	if errors.Is(err, errNodeLeft) {
+		// The kept nodes were gone and the list came anew from a seed
+		// (network.do): ask nodes of that list.
+		list, err = n.askFileServers(ctx)
+	}
+	return list, err
+}
+
+// askFileServers asks fileServerSources nodes of the list for the file
+// servers and keeps those all of them name.
+func (n *network) askFileServers(ctx context.Context) ([]FileServer, error) {
 	m, err := n.manager(ctx)
 	if err != nil {
 		return nil, err

@@ -82,7 +82,7 @@ func (n *network) serverCall(ctx context.Context, dest onion.ServerDest, info on
 		return onion.V4Response{}, err
 	}
 	var resp onion.V4Response
-	err = m.Do(ctx, func(ctx context.Context, p path.Path) error {
+	err = n.do(ctx, m, nil, func(ctx context.Context, p path.Path) error {
 		actx, cancel := context.WithTimeout(ctx, max(n.timeout, fileTimeout))
 		defer cancel()
 		r, err := n.sender.Server(actx, p, dest, req)

@@ -78,6 +78,9 @@ type network struct {
 	paths     atomic.Pointer[path.Manager] // nil until bootstrapped
 	lastReset time.Time
 	restored  bool // the kept node list was tried (bootMu)
+	// unproven is the manager built on the kept node list until a request
+	// through it succeeds or its list is replaced (network.do).
+	unproven atomic.Pointer[keptManager]
 
 	// keep, when set, is where the node list and the guards are kept
 	// between runs (nodes.go); kept is what was last written there.
@@ -240,7 +243,8 @@ func (n *network) manager(ctx context.Context) (*path.Manager, error) {
 		n.restored = true
 		nodes, fetched, guards = n.loadKept(ctx)
 	}
-	if len(nodes) < n.length+1 {
+	kept := len(nodes) >= n.length+1
+	if !kept {
 		var err error
 		if nodes, err = n.fromSeeds(ctx); err != nil {
 			return nil, &UnreachableError{Err: err}
@@ -260,6 +264,11 @@ func (n *network) manager(ctx context.Context) (*path.Manager, error) {
 		return nil, err
 	}
 	m.Restore(nodes, fetched, guards)
+	if kept {
+		n.unproven.Store(&keptManager{m: m, fetched: m.Fetched()})
+	} else {
+		n.unproven.Store(nil)
+	}
 	n.paths.Store(m)
 	n.persist(ctx, m)
 	return m, nil
@@ -605,7 +614,7 @@ func (n *network) rpc(ctx context.Context, dest path.Node, payload []byte, timeo
 	}
 	var resp onion.SnodeResponse
 	sent := n.clock.Now()
-	err = m.Do(ctx, func(ctx context.Context, p path.Path) error {
+	err = n.do(ctx, m, &dest, func(ctx context.Context, p path.Path) error {
 		actx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		sent = n.clock.Now()
@@ -619,7 +628,7 @@ func (n *network) rpc(ctx context.Context, dest path.Node, payload []byte, timeo
 		}
 		resp = r
 		return nil
-	}, dest.Ed25519)
+	})
 	n.persist(ctx, m)
 	if err != nil {
 		if errors.Is(err, path.ErrNotEnoughNodes) {
@@ -630,6 +639,94 @@ func (n *network) rpc(ctx context.Context, dest path.Node, payload []byte, timeo
 	}
 	n.observeTime(dest, resp.Body, sent, n.clock.Now())
 	return resp, nil
+}
+
+// do runs fn on a path of m (Manager.Do), avoiding dest when there is one.
+//
+// A request of a run that still goes by the node list kept from the last
+// one (n.unproven) and whose every attempt failed at its guard (refused,
+// timed out) is taken as news that the kept nodes are gone, as after
+// weeks offline: the list is replaced from a seed (reseed) and the request
+// tried again, once, on a path of the new list, so that the run's first
+// request does not fail (when the manager's refresh replaced the kept list
+// already, that list is taken). A destination the new list does not hold
+// is not tried again: the error wraps errNodeLeft, and a caller that drew
+// it from the list draws another. A store sent twice is stored once (its
+// hash, session-protocol.md §3.5, names it: the node answers "already"),
+// and an attempt refused at the guard sent nothing.
+func (n *network) do(ctx context.Context, m *path.Manager, dest *path.Node, fn func(context.Context, path.Path) error) error {
+	var avoid []key.NodePublic
+	if dest != nil {
+		avoid = []key.NodePublic{dest.Ed25519}
+	}
+	k := n.unproven.Load()
+	if k != nil && k.m != m {
+		k = nil
+	}
+	// Do calls fn from this goroutine, one attempt after another.
+	attempts, atGuard := 0, 0
+	try := func(ctx context.Context, p path.Path) error {
+		err := fn(ctx, p)
+		attempts++
+		var ne *path.NodeError
+		if errors.As(err, &ne) && ne.Node == p.Guard().Ed25519 {
+			atGuard++
+		}
+		return err
+	}
+	err := m.Do(ctx, try, avoid...)
+	if err == nil {
+		if k != nil {
+			n.unproven.CompareAndSwap(k, nil)
+		}
+		return nil
+	}
+	if k == nil || ctx.Err() != nil || attempts == 0 || atGuard < attempts {
+		return err
+	}
+	if serr := n.reseed(ctx, k); serr != nil {
+		return fmt.Errorf("%w (and no seed answered: %w)", err, serr)
+	}
+	if dest != nil {
+		if listed, ok := m.Lookup(dest.Ed25519); !ok || listed.X25519 != dest.X25519 {
+			return fmt.Errorf("%w: %w", errNodeLeft, err)
+		}
+	}
+	return m.Do(ctx, fn, avoid...)
+}
+
+// errNodeLeft is a request to a node that the list fetched from a seed
+// after the kept nodes failed (network.do) no longer holds.
+var errNodeLeft = errors.New("client: the destination left the node list")
+
+// keptManager is a path manager that goes by the node list kept from the
+// last run, fetched then.
+type keptManager struct {
+	m       *path.Manager
+	fetched time.Time
+}
+
+// reseed replaces the kept node list of k.m with one from a seed, unless
+// a request through it went through, or the list was replaced meanwhile
+// (by another call, or by the manager's refresh). It fails only when no
+// seed answers.
+func (n *network) reseed(ctx context.Context, k *keptManager) error {
+	n.bootMu.Lock()
+	defer n.bootMu.Unlock()
+	if n.unproven.Load() != k {
+		return nil
+	}
+	if k.m.Fetched().Equal(k.fetched) {
+		nodes, err := n.fromSeeds(ctx)
+		if err != nil {
+			return err
+		}
+		k.m.SetNodes(nodes)
+		n.log.Info("the kept nodes did not answer; node list fetched from a seed", "nodes", len(nodes))
+	}
+	n.unproven.Store(nil)
+	n.persist(ctx, k.m)
+	return nil
 }
 
 // destError is a request that failed at its destination, not on the path.

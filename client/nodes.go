@@ -17,7 +17,10 @@ import (
 // that it neither contacts a seed (which would learn, again, that this
 // address runs the client) nor shows a new guard its address. The seeds
 // are asked only when nothing usable was kept (a first run, a damaged or
-// too small list) or after every kept node failed (network.resetPaths).
+// too small list), when a request of the run, before any went through,
+// failed at every kept guard it tried (network.do: the same request is
+// then tried again on the new list), or after every node failed
+// (network.resetPaths).
 
 // keptState is what was last written to the store.
 type keptState struct {

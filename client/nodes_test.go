@@ -163,25 +163,52 @@ func TestRestartKeepsNodesAndGuards(t *testing.T) {
 		t.Fatalf("after the refresh: %d nodes kept, fetched %d (was %d)", len(nodes), at, old)
 	}
 
-	// Every kept node is unreachable (closed ports): the seed is asked.
-	var dead []store.Node
-	for range 5 {
-		var nd store.Node
-		_, _ = rand.Read(nd.Ed25519[:])
-		_, _ = rand.Read(nd.X25519[:])
-		nd.Addr = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), closedPort(t))
-		dead = append(dead, nd)
-	}
-	setKept(t, a, home, dead, time.Now().UnixMilli())
-	// A request may go to a dead node picked before the list was replaced,
-	// and fail: the run's next request works.
-	syncRun(t, a, home, file, 2)
+	// Every kept node is unreachable (closed ports): the seed is asked,
+	// and the run's first request, though it went to a dead node, works.
+	setKept(t, a, home, deadNodes(t, 5), time.Now().UnixMilli())
+	syncRun(t, a, home, file, 1)
 	if n := seedCalls.Load(); n < 2 {
 		t.Fatalf("unreachable kept nodes: %d requests to the seed, want a new one", n)
 	}
 	if nodes, _ := keptList(t, a, home); len(nodes) != nw.Len() {
 		t.Fatalf("after the seed: %d nodes kept, want the network's %d", len(nodes), nw.Len())
 	}
+}
+
+// TestRestartSomeKeptNodesDead: some of the kept nodes are gone (keys
+// the network does not know, ports nothing listens on), the others and the
+// kept guards are alive: the first request of the run works, through the
+// living nodes, and the seed is not asked.
+func TestRestartSomeKeptNodesDead(t *testing.T) {
+	nw := devnetTuned(t, 8, nil)
+	file, seedCalls := countingSeed(t, nw)
+	a := newAccount(t, "somedead")
+	home := t.TempDir()
+
+	syncRun(t, a, home, file, 1)
+	kept, _ := keptList(t, a, home)
+	if len(kept) != nw.Len() {
+		t.Fatalf("kept %d nodes (network: %d)", len(kept), nw.Len())
+	}
+	setKept(t, a, home, append(kept, deadNodes(t, 2)...), time.Now().UnixMilli())
+	syncRun(t, a, home, file, 1)
+	if n := seedCalls.Load(); n != 1 {
+		t.Fatalf("%d requests to the seed, want still 1", n)
+	}
+}
+
+// deadNodes makes k nodes no network knows, at ports nothing listens on.
+func deadNodes(t *testing.T, k int) []store.Node {
+	t.Helper()
+	var dead []store.Node
+	for range k {
+		var nd store.Node
+		_, _ = rand.Read(nd.Ed25519[:])
+		_, _ = rand.Read(nd.X25519[:])
+		nd.Addr = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), closedPort(t))
+		dead = append(dead, nd)
+	}
+	return dead
 }
 
 // closedPort returns a loopback port nothing listens on.

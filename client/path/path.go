@@ -216,14 +216,14 @@ func New(cfg Config, deps Deps) (*Manager, error) {
 
 // SetNodes replaces the node list. Entries without a usable address are
 // skipped, duplicates keep the first entry. Paths through nodes that left
-// the list are dropped; struck-out nodes stay out until their strikes
-// expire.
+// the list, or that it now lists otherwise (another address or key), are
+// dropped; struck-out nodes stay out until their strikes expire.
 func (m *Manager) SetNodes(nodes []Node) {
-	seen := map[key.NodePublic]bool{}
+	seen := map[key.NodePublic]Node{}
 	var list []Node
 	for _, n := range nodes {
-		if n.valid() && !seen[n.Ed25519] {
-			seen[n.Ed25519] = true
+		if _, dup := seen[n.Ed25519]; n.valid() && !dup {
+			seen[n.Ed25519] = n
 			list = append(list, n)
 		}
 	}
@@ -233,9 +233,12 @@ func (m *Manager) SetNodes(nodes []Node) {
 	m.nodes = list
 	m.fetched = m.now()
 	m.paths = slices.DeleteFunc(m.paths, func(p *livePath) bool {
-		return slices.ContainsFunc(p.Hops, func(n Node) bool { return !seen[n.Ed25519] })
+		return slices.ContainsFunc(p.Hops, func(n Node) bool { return seen[n.Ed25519] != n })
 	})
-	m.guards = slices.DeleteFunc(m.guards, func(g key.NodePublic) bool { return !seen[g] })
+	m.guards = slices.DeleteFunc(m.guards, func(g key.NodePublic) bool {
+		_, listed := seen[g]
+		return !listed
+	})
 }
 
 // Restore installs a node list kept from an earlier run, fetched at

@@ -439,6 +439,44 @@ func TestSetNodesFilters(t *testing.T) {
 	}
 }
 
+// A new list that gives a node of a path another address drops that path
+// (a kept guard that moved), and keeps the node a guard at its new address.
+func TestSetNodesDropsMovedNode(t *testing.T) {
+	nodes := spreadNodes(10)
+	m, _ := newManager(t, Config{}, 11, nodes)
+	paths := m.ReadyPaths()
+	if len(paths) < 2 {
+		t.Fatalf("%d paths", len(paths))
+	}
+	guard := paths[0].Guard()
+	moved := slices.Clone(nodes)
+	for i := range moved {
+		if moved[i].Ed25519 == guard.Ed25519 {
+			moved[i].IP = netip.MustParseAddr("10.200.0.1")
+		}
+	}
+	m.SetNodes(moved)
+	for _, p := range m.Paths() {
+		for _, h := range p.Hops {
+			if h.Ed25519 == guard.Ed25519 {
+				t.Fatalf("path %d still reaches %v at its old address %v", p.ID, h.Ed25519, h.IP)
+			}
+		}
+	}
+	if !slices.Contains(m.Guards(), guard.Ed25519) {
+		t.Fatalf("the moved guard left the guards %v", m.Guards())
+	}
+	p, err := run(m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range p[0].Hops {
+		if h.Ed25519 == guard.Ed25519 && h.IP != netip.MustParseAddr("10.200.0.1") {
+			t.Fatalf("new path reaches the moved node at %v", h.IP)
+		}
+	}
+}
+
 func TestNewValidates(t *testing.T) {
 	for _, cfg := range []Config{{Length: onion.MaxHops + 1}, {Length: -1}, {MinPaths: -1}} {
 		if _, err := New(cfg, Deps{}); err == nil {
