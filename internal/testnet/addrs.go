@@ -220,3 +220,8 @@ func freePrivatePrefix() (netip.Prefix, error) {
 	}
 	return netip.Prefix{}, errors.New("testnet: no free 10.N.0.0/16 for the namespaces")
 }
+
+// ListenAddr is the network's own address (Options.Listen): every node's
+// in SharedAddress mode, and where the ledger and a devnet's servers
+// listen in the others.
+func (n *Network) ListenAddr() netip.Addr { return netip.MustParseAddr(n.lay.Listen) }
