@@ -222,7 +222,7 @@ func RunInNetns(t *testing.T) bool {
 		}
 		return false
 	}
-	if !netnsAvailable() {
+	if !NetnsAvailable() {
 		return false
 	}
 	exe, err := os.Executable()
