@@ -4,13 +4,18 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"sotto.dev/onion"
+	"sotto.dev/snode"
 )
 
 func TestNodeAddresses(t *testing.T) {
@@ -136,5 +141,64 @@ func testOwnAddresses(t *testing.T, mode AddressMode) {
 		if st, b, err := Post(ctx, c, n.Node(i).URL+"/storage_rpc/v1", []byte(`{"method":"info","params":{}}`)); err != nil || st != http.StatusOK {
 			t.Fatalf("node %d from %v: %d %.100s %v", i, from, st, b, err)
 		}
+	}
+}
+
+// TestNodesForwardFromTheirAddress: with one connection and one request
+// in flight per client address, many clients at their own addresses send
+// onion requests at once through the same three nodes. Nodes reach each
+// other from their listed addresses, which are exempt from the per-address
+// limits. Regression: when nodes dialed from the host's first loopback
+// address (127.0.0.1, no node's), their peers held them to one connection
+// and this network never finished starting (nodes stayed "syncing", their
+// anti-entropy pulls cut off).
+func TestNodesForwardFromTheirAddress(t *testing.T) {
+	const clients = 12
+	n := StartT(t, Options{Nodes: 5, Addresses: LoopbackAddresses, Tune: func(_ int, c *snode.Config) {
+		c.Limits.MaxConnsPerIP = 1
+		c.Limits.MaxInFlightPerIP = 1
+	}})
+	hop := func(i int) onion.Hop {
+		ni := n.Node(i)
+		return onion.Hop{Node: ni.Ed25519, X25519: ni.X25519}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := make(chan struct{})
+	errs := make(chan error, clients)
+	var wg sync.WaitGroup
+	for k := range clients {
+		dial, _, err := n.ClientDial(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &http.Client{Transport: &http.Transport{DialContext: dial, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} // self-signed node certificates
+		defer c.CloseIdleConnections()
+		wg.Go(func() {
+			<-start
+			for range 5 {
+				body, key, err := onion.BuildSnodeRequest([]onion.Hop{hop(0), hop(2)}, hop(4), []byte(`{"method":"info","params":{}}`), onion.CipherXChaCha20)
+				if err != nil {
+					errs <- err
+					return
+				}
+				st, reply, err := Post(ctx, c, n.Node(0).URL+"/onion_req/v2", body)
+				if err != nil {
+					errs <- err
+					return
+				}
+				r, err := onion.DecodeSnodeResponse(key, st, reply)
+				if err != nil || r.Status != http.StatusOK {
+					errs <- fmt.Errorf("client %d: HTTP %d, status %d, %v", k, st, r.Status, err)
+					return
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
