@@ -202,3 +202,15 @@ func TestNodesForwardFromTheirAddress(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestSubprocessOwnAddresses: child nodes at loopback addresses of their
+// own listen there and relay onion requests between addresses.
+func TestSubprocessOwnAddresses(t *testing.T) {
+	n := StartT(t, Options{Nodes: 3, Subprocess: true, Addresses: LoopbackAddresses})
+	if a := n.Node(1).Addr.Addr(); a != netip.MustParseAddr("127.1.1.1") {
+		t.Fatalf("node 1 at %v", a)
+	}
+	if r := onionInfo(t, n, []int{0, 1}, 2); r.Status != http.StatusOK {
+		t.Fatalf("onion info: %d", r.Status)
+	}
+}

@@ -38,7 +38,14 @@ func newNodeProc(cfg snode.Config, deps snode.Deps) (*nodeProc, error) {
 	}
 	p := &nodeProc{node: n}
 	if !servesOnion(n.Handler()) {
-		p.fwd = newPinnedForwarder(cfg.Limits.ForwardTimeout.D(), deps.Dial)
+		dial := deps.Dial
+		if host, _, err := net.SplitHostPort(cfg.ListenAddr); dial == nil && err == nil {
+			// From the node's own address, as snode dials its peers.
+			if ip, err := netip.ParseAddr(host); err == nil && !ip.IsUnspecified() {
+				dial = fromAddr(ip, cfg.Limits.ForwardTimeout.D())
+			}
+		}
+		p.fwd = newPinnedForwarder(cfg.Limits.ForwardTimeout.D(), dial)
 		r, err := relay.New(relay.Config{AllowPrivateServers: true}, relay.Deps{
 			Logger:        log,
 			X25519Private: n.Keys().X25519Private(),
