@@ -42,7 +42,7 @@ func TestSlowSendersDoNotStarveClients(t *testing.T) {
 	target := nw.Node(0)
 	addr := target.Addr.String()
 
-	outcomes, stop := slowStores(t, addr, attacker, attackConns)
+	outcomes, stop := slowStores(t, addr, fromIP(attacker), attackConns)
 	defer stop()
 	// At most flightPerIP slow stores are being read at any time; every
 	// other connection is closed at accept (beyond connsPerIP open ones)
@@ -59,7 +59,7 @@ func TestSlowSendersDoNotStarveClients(t *testing.T) {
 
 	// Ordinary clients from another address are answered, one after
 	// another and all at once up to the node's slots.
-	checkServed(t, target.URL, ordinary, slots)
+	checkServed(t, target.URL, fromIP(ordinary), slots)
 
 	// And a conversation through onion paths (whose first hops are
 	// reached from the nodes' own address) goes on.
@@ -82,21 +82,28 @@ const (
 	answered                // answered otherwise: a 503, a 200 (a failure of the test)
 )
 
-// slowStores is the attack: n connections from the address from to addr,
+// dialFunc opens a connection from one client address.
+type dialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// fromIP dials from the local address ip.
+func fromIP(ip string) dialFunc {
+	return (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}).DialContext
+}
+
+// slowStores is the attack: n connections through dial to addr,
 // each sending the headers of a large store and one byte of its body. The
 // outcome of each connection that the node settles arrives on the channel;
 // stop closes every connection.
-func slowStores(t *testing.T, addr, from string, n int) (<-chan outcome, func()) {
+func slowStores(t *testing.T, addr string, dial dialFunc, n int) (<-chan outcome, func()) {
 	outcomes := make(chan outcome, n)
 	var (
 		mu      sync.Mutex
 		conns   []net.Conn
 		stopped atomic.Bool
 	)
-	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
 	for range n {
 		go func() {
-			c, err := tls.DialWithDialer(dialer, "tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+			c, err := dialTLS(dial, addr)
 			if err != nil {
 				outcomes <- closed // refused at accept, during the handshake
 				return
@@ -137,12 +144,28 @@ func slowStores(t *testing.T, addr, from string, n int) (<-chan outcome, func())
 	}
 }
 
-// checkServed makes sure that a client at the address from gets answers
+// dialTLS opens a TLS connection (HTTP/1.1) through dial.
+func dialTLS(dial dialFunc, addr string) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	raw, err := dial(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	c := tls.Client(raw, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+	if err := c.HandshakeContext(ctx); err != nil {
+		raw.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// checkServed makes sure that a client dialing through dial gets answers
 // from the node at url: n storage RPC requests at once, then the node list.
-func checkServed(t *testing.T, url, from string, n int) {
+func checkServed(t *testing.T, url string, dial dialFunc, n int) {
 	t.Helper()
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		DialContext:     (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}).DialContext,
+		DialContext:     dial,
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
 	}}
 	defer hc.CloseIdleConnections()

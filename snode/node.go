@@ -66,6 +66,11 @@ type Deps struct {
 	// (Duties, health.go): register with an operator key, send uptime
 	// proofs, test other nodes and vote when drawn into a quorum.
 	Ledger *LedgerConfig
+	// Dial opens the node's connections to its peers; nil dials from the
+	// address of Config.ListenAddr when that is a concrete IP (so that on
+	// a host with several addresses peers see the node's listed address
+	// and treat it as a network node), else from any address.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // keyCacheSize bounds the node's cache of verified pubkey_ed25519 keys
@@ -239,7 +244,11 @@ func New(cfg Config, deps Deps) (*Node, error) {
 		n.sem = make(chan struct{}, cfg.Limits.MaxConcurrentRequests)
 	}
 	n.perIP = newClientLimits(cfg.Limits, n.IsNetworkNode)
-	n.peers = newPeerClients(n.cert, cfg.Limits.ForwardTimeout.D())
+	dial := deps.Dial
+	if dial == nil {
+		dial = sourceDialer(cfg.ListenAddr, cfg.Limits.ForwardTimeout.D())
+	}
+	n.peers = newPeerClients(n.cert, cfg.Limits.ForwardTimeout.D(), dial)
 	n.setMembership(newMembership(n.view.Current(), n.me), true)
 
 	n.mux = http.NewServeMux()

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -77,13 +78,26 @@ func (s *peerSlots) release(k key.NodePublic) {
 type peerClients struct {
 	cert    tls.Certificate
 	timeout time.Duration
+	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	mu sync.Mutex
 	m  map[key.NodePublic]*http.Client
 }
 
-func newPeerClients(cert tls.Certificate, timeout time.Duration) *peerClients {
-	return &peerClients{cert: cert, timeout: timeout, m: make(map[key.NodePublic]*http.Client)}
+func newPeerClients(cert tls.Certificate, timeout time.Duration, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *peerClients {
+	return &peerClients{cert: cert, timeout: timeout, dial: dial, m: make(map[key.NodePublic]*http.Client)}
+}
+
+// sourceDialer dials from the IP of listen when it is a concrete address
+// (not 0.0.0.0, ::, or a host name).
+func sourceDialer(listen string, timeout time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	if host, _, err := net.SplitHostPort(listen); err == nil {
+		if ip, err := netip.ParseAddr(host); err == nil && !ip.IsUnspecified() {
+			d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, 0))
+		}
+	}
+	return d.DialContext
 }
 
 func (pc *peerClients) client(key key.NodePublic) *http.Client {
@@ -95,7 +109,7 @@ func (pc *peerClients) client(key key.NodePublic) *http.Client {
 	tr := &http.Transport{
 		TLSClientConfig:     peerTLS(pc.cert, key),
 		ForceAttemptHTTP2:   true,
-		DialContext:         (&net.Dialer{Timeout: pc.timeout, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         pc.dial,
 		TLSHandshakeTimeout: pc.timeout,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,

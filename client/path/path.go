@@ -1,7 +1,7 @@
 // Package path is the client's onion path manager (shared/spec
 // service-node-network.md §8.1): from the node list it chooses stable
 // guard nodes and 3-hop paths (distinct nodes, distinct /24 subnets unless
-// AllowSameSubnet), keeps at least MinPaths paths, counts failures per node
+// AllowSameSubnet, distinct operators where known), keeps at least MinPaths paths, counts failures per node
 // and per path (3 strikes each, node strikes expire after 48 h), rebuilds
 // paths, retries a request on another path (Do), and refreshes the node
 // list through a hook when it runs short or stale.
@@ -37,6 +37,12 @@ type Node struct {
 	// Sotto is set when the node announces that it relays the Sotto onion
 	// form (onion.SpeaksSotto of its announced version).
 	Sotto bool
+	// Operator names who runs the node (the ledger's operator address of
+	// its registration), "" when the node list does not say. Hops of one
+	// path have distinct known operators, as Tor keeps relays of one
+	// declared family off one circuit (path-spec.txt §2.2: "we do not
+	// choose two routers in the same family").
+	Operator string
 }
 
 // Hop is the node as an onion path element.
@@ -578,11 +584,13 @@ func (m *Manager) pickGuardLocked(byID map[key.NodePublic]Node, candidates []Nod
 }
 
 // fillLocked extends a path from guard with candidates (already shuffled),
-// skipping other guards unless withGuards, and repeated subnets unless
-// AllowSameSubnet.
+// skipping other guards unless withGuards, repeated subnets unless
+// AllowSameSubnet, and repeated known operators always (a loopback devnet
+// still has one operator per node).
 func (m *Manager) fillLocked(guard Node, candidates []Node, withGuards bool) []Node {
 	hops := []Node{guard}
 	subnets := map[netip.Prefix]bool{guard.subnet(): true}
+	operators := map[string]bool{guard.Operator: guard.Operator != ""}
 	for _, n := range candidates {
 		if len(hops) == m.cfg.Length {
 			break
@@ -593,7 +601,13 @@ func (m *Manager) fillLocked(guard Node, candidates []Node, withGuards bool) []N
 		if !m.cfg.AllowSameSubnet && subnets[n.subnet()] {
 			continue
 		}
+		if n.Operator != "" && operators[n.Operator] {
+			continue
+		}
 		subnets[n.subnet()] = true
+		if n.Operator != "" {
+			operators[n.Operator] = true
+		}
 		hops = append(hops, n)
 	}
 	return hops

@@ -157,6 +157,47 @@ func TestSubnetRule(t *testing.T) {
 	}
 }
 
+// TestOperatorRule keeps two nodes of one operator off one path, on
+// distinct subnets and on a loopback devnet alike; nodes whose operator
+// the list does not give are not grouped.
+func TestOperatorRule(t *testing.T) {
+	for _, sameSubnet := range []bool{false, true} {
+		for seed := range uint64(20) {
+			nodes := spreadNodes(12)
+			for i := range nodes {
+				nodes[i].Operator = fmt.Sprintf("op%d", i%4) // 4 operators of 3 nodes
+			}
+			m, _ := newManager(t, Config{AllowSameSubnet: sameSubnet}, seed, nodes)
+			if _, err := run(m, nil); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range m.Paths() {
+				ops := map[string]bool{}
+				for _, n := range p.Hops {
+					if ops[n.Operator] {
+						t.Fatalf("seed %d: path %d has two nodes of %s", seed, p.ID, n.Operator)
+					}
+					ops[n.Operator] = true
+				}
+			}
+		}
+	}
+	// Two operators cannot fill a 3-hop path.
+	nodes := spreadNodes(10)
+	for i := range nodes {
+		nodes[i].Operator = fmt.Sprintf("op%d", i%2)
+	}
+	m, _ := newManager(t, Config{}, 1, nodes)
+	if _, err := run(m, nil); !errors.Is(err, ErrNotEnoughNodes) {
+		t.Fatalf("two operators for a 3-hop path: %v", err)
+	}
+	// Unknown operators do not count as one.
+	m, _ = newManager(t, Config{}, 1, spreadNodes(10))
+	if _, err := run(m, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestRetryOnAnotherPath(t *testing.T) {
 	m, _ := newManager(t, Config{}, 2, spreadNodes(20))
 	seen, err := run(m, []error{errors.New("timeout")})

@@ -135,7 +135,7 @@ func (s communitySigner) Sign(msg []byte) [64]byte { return s.k.Sign(msg) }
 // accepts connections, registers it in the ledger of a CometBFT devnet
 // and lists it in the network file.
 func startCommunity(ctx context.Context, cfg Config, n *testnet.Network) (*runningFileServer, error) {
-	spec, err := communitySpec(filepath.Join(n.Dir(), CommunityDir), n.Node(0).Addr.Addr(), cfg.Logger.With("component", "community"))
+	spec, err := communitySpec(filepath.Join(n.Dir(), CommunityDir), n.ListenAddr(), cfg.Logger.With("component", "community"))
 	if err != nil {
 		return nil, err
 	}

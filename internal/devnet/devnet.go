@@ -4,6 +4,7 @@
 package devnet
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +35,11 @@ type Config struct {
 	Nodes int
 	// Listen is the IPv4 address of a new network (default 127.0.0.1).
 	Listen string
+	// Addresses gives each node of a new network its own address
+	// (testnet.LoopbackAddresses: 127.1.S.1; testnet.NetnsAddresses: a
+	// network namespace per node, as root, on a bridge this process
+	// makes and removes); "" puts every node on Listen.
+	Addresses testnet.AddressMode
 	// Ledger is where the node list lives: LedgerCometBFT (default) or
 	// LedgerGenesis.
 	Ledger string
@@ -100,18 +106,19 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	start := time.Now()
 	n, err := testnet.Start(ctx, testnet.Options{
-		Nodes:    nodes,
-		Dir:      cfg.Dir,
-		Listen:   cfg.Listen,
-		Logger:   cfg.Logger,
-		LogFiles: true,
-		LogLevel: cfg.LogLevel,
-		CometBFT: cfg.Ledger == LedgerCometBFT,
+		Nodes:     nodes,
+		Dir:       cfg.Dir,
+		Listen:    cfg.Listen,
+		Addresses: cfg.Addresses,
+		Logger:    cfg.Logger,
+		LogFiles:  true,
+		LogLevel:  cfg.LogLevel,
+		CometBFT:  cfg.Ledger == LedgerCometBFT,
 	})
 	if err != nil {
 		return fmt.Errorf("devnet: %w", err)
 	}
-	attrs := []any{"nodes", n.Len(), "swarms", len(n.Swarms()), "ledger", cfg.Ledger, "elapsed", time.Since(start).Round(time.Millisecond).String()}
+	attrs := []any{"nodes", n.Len(), "swarms", len(n.Swarms()), "ledger", cfg.Ledger, "addresses", cmp.Or(string(n.Addresses()), "shared"), "elapsed", time.Since(start).Round(time.Millisecond).String()}
 	if rpc := n.LedgerRPC(); rpc != "" {
 		attrs = append(attrs, "ledger_rpc", rpc)
 	}
@@ -175,10 +182,10 @@ var ErrUsage = errors.New("usage error")
 // standard error.
 func Command() *cobra.Command {
 	var cfg Config
-	var logLevel string
+	var logLevel, addresses string
 	var quiet, files, communities bool
 	cmd := &cobra.Command{
-		Use:   "devnet --dir DIR [--nodes 15] [--listen 127.0.0.1] [--ledger cometbft|genesis]",
+		Use:   "devnet --dir DIR [--nodes 15] [--listen 127.0.0.1 | --addresses loopback|netns] [--ledger cometbft|genesis]",
 		Short: "Run a whole network (ledger, nodes, file server, community) on 127.0.0.1 in one process",
 		Long: `Run the ledger, N service nodes (swarm storage, onion relay, node list),
 a file server and a community server with the room lobby on one address,
@@ -197,6 +204,11 @@ serve until interrupted.`,
 			if cfg.Ledger != LedgerCometBFT && cfg.Ledger != LedgerGenesis {
 				return fmt.Errorf("%w: --ledger must be %s or %s", ErrUsage, LedgerCometBFT, LedgerGenesis)
 			}
+			mode, err := testnet.ParseAddressMode(addresses)
+			if err != nil {
+				return fmt.Errorf("%w: --addresses: %v", ErrUsage, err)
+			}
+			cfg.Addresses = mode
 			if err := cfg.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
 				return fmt.Errorf("%w: --log-level: %v", ErrUsage, err)
 			}
@@ -224,6 +236,7 @@ serve until interrupted.`,
 	f.StringVar(&cfg.Dir, "dir", "", "directory of the network (created on first start; reused to keep identities and data)")
 	f.IntVar(&cfg.Nodes, "nodes", DefaultNodes, "number of service nodes of a new network")
 	f.StringVar(&cfg.Listen, "listen", testnet.DefaultListen, "IPv4 address the nodes listen on")
+	f.StringVar(&addresses, "addresses", "shared", "node addresses of a new network: shared (all on --listen), loopback (127.1.S.1 each), netns (a network namespace each; root)")
 	f.StringVar(&cfg.Ledger, "ledger", LedgerCometBFT, "node list source: cometbft (embedded ledger in DIR/ledger) or genesis (DIR/genesis.json)")
 	f.StringVar(&logLevel, "log-level", "info", "node log level: debug, info, warn, error")
 	f.BoolVar(&files, "file-server", true, "run a file server (DIR/fileserver), registered in the ledger and listed in network.json")

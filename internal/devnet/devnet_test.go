@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -243,6 +244,7 @@ func TestDevnetUsage(t *testing.T) {
 		{"--dir", t.TempDir(), "extra"},
 		{"--dir", t.TempDir(), "--log-level", "loud"},
 		{"--dir", t.TempDir(), "--ledger", "paper"},
+		{"--dir", t.TempDir(), "--addresses", "wifi"},
 		{"--bogus"},
 	} {
 		err := runDevnet(context.Background(), args, io.Discard)
@@ -262,5 +264,54 @@ func TestDevnetRefusesAnotherSize(t *testing.T) {
 	var le *testnet.LayoutError
 	if !errors.As(err, &le) {
 		t.Fatalf("4 nodes in a 3-node directory: %v", err)
+	}
+}
+
+// TestDevnetOwnAddresses runs `sottod devnet --addresses` with every node
+// at an address of its own: network namespaces where the test runs as
+// root (in a namespace of its own), loopback addresses elsewhere.
+func TestDevnetOwnAddresses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts nodes")
+	}
+	if testnet.RunInNetns(t) {
+		return
+	}
+	mode := testnet.PickAddressMode()
+	t.Logf("address mode: %s", mode)
+	dir := t.TempDir()
+	_, stop := startDevnet(t, "--dir", dir, "--nodes", "4", "--ledger", "genesis", "--addresses", string(mode), "--quiet")
+	stopped := false
+	defer func() {
+		if !stopped {
+			stop()
+		}
+	}()
+	nf := readSeeds(t, filepath.Join(dir, "network.json"))
+	if nf.AllowSameSubnet {
+		t.Fatal("a devnet with one address per node lifts the subnet rule")
+	}
+	hosts := map[string]bool{}
+	for _, u := range nf.SeedNodes {
+		pu, err := url.Parse(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hosts[pu.Hostname()] {
+			t.Fatalf("two seeds at %s", pu.Hostname())
+		}
+		hosts[pu.Hostname()] = true
+	}
+	c := loadtest.NewHTTPClient(1, false)
+	defer c.CloseIdleConnections()
+	for _, seed := range nf.SeedNodes {
+		list, err := loadtest.FetchNodes(context.Background(), c, seed)
+		if err != nil || len(list) != 4 {
+			t.Fatalf("%s: %d nodes, %v", seed, len(list), err)
+		}
+	}
+	stopped = true
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 }

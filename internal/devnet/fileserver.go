@@ -165,7 +165,7 @@ func (r *runningFileServer) stop() error {
 // accepts connections, registers it in the ledger of a CometBFT devnet
 // and lists it in the network file.
 func startFileServer(ctx context.Context, cfg Config, n *testnet.Network) (*runningFileServer, error) {
-	spec, err := fileServerSpec(filepath.Join(n.Dir(), FileServerDir), n.Node(0).Addr.Addr(), cfg.Logger.With("component", "fileserver"))
+	spec, err := fileServerSpec(filepath.Join(n.Dir(), FileServerDir), n.ListenAddr(), cfg.Logger.With("component", "fileserver"))
 	if err != nil {
 		return nil, err
 	}

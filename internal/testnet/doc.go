@@ -16,6 +16,12 @@
 // Starting again in the same directory keeps every node's identity, port and
 // data. Ports are chosen free on first start and reused afterwards.
 //
+// Nodes share Options.Listen by default; Options.Addresses gives each its
+// own address, a loopback one (127.1.S.H) or one inside a network namespace
+// of its own (Linux, root), so that per-address rules can be tested
+// (addrs.go, netns_linux.go). Nodes dial their peers from their address;
+// Network.ClientDial gives test clients addresses of their own.
+//
 // Nodes run in-process (the default: fast, one process, Stop/Restart) or as
 // child processes (Subprocess: Kill with SIGKILL, Pause with SIGSTOP). A
 // child is the test binary itself, re-executed; its TestMain must call

@@ -40,15 +40,20 @@ const maxNodes = 1000
 // layout is DIR/devnet.json: what must stay the same across restarts of a
 // network (node keys live in each node's key.json).
 type layout struct {
-	Format string       `json:"format"`
-	Listen string       `json:"listen"`
-	Nodes  []layoutNode `json:"nodes"`
+	Format string `json:"format"`
+	Listen string `json:"listen"`
+	// Addresses is the AddressMode that gave each node its own Addr ("":
+	// every node on Listen).
+	Addresses AddressMode  `json:"addresses,omitempty"`
+	Nodes     []layoutNode `json:"nodes"`
 }
 
 type layoutNode struct {
 	Dir   string `json:"dir"` // relative to the network directory
 	Port  uint16 `json:"port"`
 	Swarm uint64 `json:"swarm_id"`
+	// Addr is the node's own address (Options.Addresses); "" for Listen.
+	Addr string `json:"addr,omitempty"`
 }
 
 // LayoutError says why a network directory cannot be used as asked.
@@ -101,6 +106,14 @@ func parseLayout(path string, data []byte) (*layout, error) {
 	for i, n := range l.Nodes {
 		if n.Port == 0 || seen[n.Port] {
 			return nil, &LayoutError{Path: path, Msg: fmt.Sprintf("nodes[%d]: port %d is zero or used twice", i, n.Port)}
+		}
+		if n.Addr != "" {
+			if _, err := listenAddr(n.Addr); err != nil {
+				return nil, &LayoutError{Path: path, Msg: fmt.Sprintf("nodes[%d]: %v", i, err)}
+			}
+		}
+		if (n.Addr == "") != (l.Addresses == SharedAddress) {
+			return nil, &LayoutError{Path: path, Msg: fmt.Sprintf("nodes[%d]: addr %q does not fit addresses %q", i, n.Addr, l.Addresses)}
 		}
 		if n.Dir != nodeDirName(i) {
 			return nil, &LayoutError{Path: path, Msg: fmt.Sprintf("nodes[%d]: dir %q, want %q", i, n.Dir, nodeDirName(i))}
@@ -233,7 +246,7 @@ func (l *layout) snapshot(keys []*snode.Keys) *ledger.Snapshot {
 		s.Nodes = append(s.Nodes, ledger.Node{
 			Ed25519:     keys[i].Ed25519Public(),
 			X25519:      keys[i].X25519Public(),
-			PublicIP:    l.Listen,
+			PublicIP:    l.addr(i).String(),
 			StoragePort: n.Port,
 			SwarmID:     n.Swarm,
 			State:       ledger.StateActive,
@@ -246,5 +259,14 @@ func (l *layout) snapshot(keys []*snode.Keys) *ledger.Snapshot {
 
 // url is node i's base URL.
 func (l *layout) url(i int) string {
-	return "https://" + net.JoinHostPort(l.Listen, strconv.Itoa(int(l.Nodes[i].Port)))
+	return "https://" + net.JoinHostPort(l.addr(i).String(), strconv.Itoa(int(l.Nodes[i].Port)))
+}
+
+// addr is node i's address: its own, or the network's listen address.
+func (l *layout) addr(i int) netip.Addr {
+	s := l.Nodes[i].Addr
+	if s == "" {
+		s = l.Listen
+	}
+	return netip.MustParseAddr(s)
 }

@@ -102,6 +102,12 @@ type Options struct {
 	// TuneLedger adjusts node i's ledger duties (CometBFT only) before it
 	// starts; the defaults poll the ledger every half block.
 	TuneLedger func(i int, c *snode.LedgerConfig)
+	// Addresses gives each node its own address (LoopbackAddresses,
+	// NetnsAddresses; see addrs.go) instead of Listen; PerSubnet nodes
+	// share each /24 (default 1). Fixed when the directory is created;
+	// the network file then keeps the distinct-subnet rule on.
+	Addresses AddressMode
+	PerSubnet int
 	// Tune adjusts node i's configuration before it starts. The defaults
 	// are snode.DefaultConfig with the per-IP client rate limit off (all
 	// clients of a loopback network share one address) and no metrics
@@ -169,6 +175,10 @@ type Network struct {
 	keys   []*snode.Keys
 	ledger Ledger
 	client *http.Client
+	// netns holds the namespaces of NetnsAddresses; addrPrefix is their
+	// range.
+	netns      *netnsNet
+	addrPrefix netip.Prefix
 	// ledgerLog is the embedded ledger's log file, closed last.
 	ledgerLog *os.File
 
@@ -237,6 +247,10 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 	var err error
 	n.lay, n.keys, err = openLayout(n.dir, nodes, opts.Listen, opts.Swarm)
 	if err != nil {
+		n.removeTmp()
+		return nil, err
+	}
+	if err := n.setupAddresses(ctx); err != nil {
 		n.removeTmp()
 		return nil, err
 	}
@@ -419,6 +433,9 @@ func (n *Network) waitRegistered(ctx context.Context) error {
 }
 
 func (n *Network) removeTmp() {
+	if err := n.teardownAddresses(); err != nil {
+		n.log.Error("remove network namespaces", "err", err)
+	}
 	if n.ledgerLog != nil {
 		n.ledgerLog.Close()
 		n.ledgerLog = nil
@@ -430,7 +447,7 @@ func (n *Network) removeTmp() {
 
 func (n *Network) info(i int) NodeInfo {
 	ln := n.lay.Nodes[i]
-	ip := netip.MustParseAddr(n.lay.Listen)
+	ip := n.lay.addr(i)
 	ni := NodeInfo{
 		Index:   i,
 		Ed25519: n.keys[i].Ed25519Public(),
@@ -451,8 +468,9 @@ func (n *Network) info(i int) NodeInfo {
 
 func (n *Network) nodeConfig(i int) snode.Config {
 	c := snode.DefaultConfig()
-	c.ListenAddr = net.JoinHostPort(n.lay.Listen, strconv.Itoa(int(n.lay.Nodes[i].Port)))
-	c.PublicIP = n.lay.Listen
+	ip := n.lay.addr(i).String()
+	c.ListenAddr = net.JoinHostPort(ip, strconv.Itoa(int(n.lay.Nodes[i].Port)))
+	c.PublicIP = ip
 	c.AdminAddr = ""
 	c.DataDir = filepath.Join(n.dir, n.lay.Nodes[i].Dir)
 	c.Limits.ClientRate = 0
@@ -496,7 +514,7 @@ type seedEntry struct {
 
 func (n *Network) writeNetworkFile() error {
 	n.mu.Lock()
-	nf := networkFile{AllowSameSubnet: true, FileServers: n.fileServers, Communities: n.communities}
+	nf := networkFile{AllowSameSubnet: n.lay.Addresses == SharedAddress, FileServers: n.fileServers, Communities: n.communities}
 	n.mu.Unlock()
 	for i, u := range n.SeedURLs() {
 		pin, err := snode.CertificateSHA256(n.keys[i])
@@ -716,7 +734,21 @@ func (n *Network) startInProcess(m *member) error {
 		if n.opts.View != nil {
 			view = n.opts.View(m.info, view)
 		}
-		if p, err = newNodeProc(m.cfg, snode.Deps{Logger: log, View: view, Ledger: duty}); err == nil {
+		deps := snode.Deps{Logger: log, View: view, Ledger: duty}
+		if n.lay.Addresses != SharedAddress {
+			deps.Dial = n.nodeDial(m.info.Index)
+		}
+		create := func() error {
+			p, err = newNodeProc(m.cfg, deps)
+			return err
+		}
+		if n.netns != nil {
+			// The listener is made inside the node's namespace.
+			err = n.netns.run(fmt.Sprintf("n%d", m.info.Index), create)
+		} else {
+			err = create()
+		}
+		if err == nil {
 			m.proc = p
 		}
 	}

@@ -38,7 +38,14 @@ func newNodeProc(cfg snode.Config, deps snode.Deps) (*nodeProc, error) {
 	}
 	p := &nodeProc{node: n}
 	if !servesOnion(n.Handler()) {
-		p.fwd = newPinnedForwarder(cfg.Limits.ForwardTimeout.D())
+		dial := deps.Dial
+		if host, _, err := net.SplitHostPort(cfg.ListenAddr); dial == nil && err == nil {
+			// From the node's own address, as snode dials its peers.
+			if ip, err := netip.ParseAddr(host); err == nil && !ip.IsUnspecified() {
+				dial = fromAddr(ip, cfg.Limits.ForwardTimeout.D())
+			}
+		}
+		p.fwd = newPinnedForwarder(cfg.Limits.ForwardTimeout.D(), dial)
 		r, err := relay.New(relay.Config{AllowPrivateServers: true}, relay.Deps{
 			Logger:        log,
 			X25519Private: n.Keys().X25519Private(),
@@ -117,16 +124,21 @@ func (d *viewDirectory) Lookup(id key.NodePublic) (netip.AddrPort, bool) {
 // certificates are self-signed with the ledger key).
 type pinnedForwarder struct {
 	timeout time.Duration
+	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	mu      sync.Mutex
 	clients map[key.NodePublic]*http.Client
 }
 
-func newPinnedForwarder(timeout time.Duration) *pinnedForwarder {
+// newPinnedForwarder dials with dial, or from any address when nil.
+func newPinnedForwarder(timeout time.Duration, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *pinnedForwarder {
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	return &pinnedForwarder{timeout: timeout, clients: map[key.NodePublic]*http.Client{}}
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
+	}
+	return &pinnedForwarder{timeout: timeout, dial: dial, clients: map[key.NodePublic]*http.Client{}}
 }
 
 // errPeerKey reports a next hop whose certificate is not its ledger key.
@@ -155,7 +167,7 @@ func (f *pinnedForwarder) client(id key.NodePublic) *http.Client {
 	c := &http.Client{Transport: &http.Transport{
 		TLSClientConfig:     tlsConf,
 		ForceAttemptHTTP2:   true,
-		DialContext:         (&net.Dialer{Timeout: f.timeout, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         f.dial,
 		TLSHandshakeTimeout: f.timeout,
 		MaxIdleConnsPerHost: 32,
 		IdleConnTimeout:     90 * time.Second,
