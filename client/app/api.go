@@ -43,6 +43,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/attachments/{att}", s.withEngine(s.handleAttachment))
 	m.HandleFunc("POST /api/conversations/{id}/attachments", s.withPeer(s.handleUpload))
 	m.HandleFunc("GET /api/blocked", s.withEngine(s.handleBlocked))
+	s.groupRoutes(m)
 	s.mux = m
 }
 
@@ -61,8 +62,13 @@ func statusOf(err error) int {
 	case errors.Is(err, errBadInput), errors.Is(err, client.ErrBadRecipient), errors.Is(err, client.ErrEmptyMessage),
 		errors.Is(err, client.ErrTooLong), errors.Is(err, client.ErrTimer), errors.Is(err, client.ErrNotOurs):
 		return http.StatusBadRequest
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, client.ErrNoMessage), errors.Is(err, client.ErrNoRequest):
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, client.ErrNoMessage), errors.Is(err, client.ErrNoRequest),
+		errors.Is(err, client.ErrNoGroup):
 		return http.StatusNotFound
+	case errors.Is(err, client.ErrNotAdmin):
+		return http.StatusForbidden
+	case errors.Is(err, client.ErrNoNetwork):
+		return http.StatusServiceUnavailable
 	case errors.As(err, &ns):
 		return http.StatusAccepted
 	}

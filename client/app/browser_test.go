@@ -659,6 +659,8 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("Group", func(t *testing.T) { testGroup(t, browser, nw) })
+
 	t.Run("NoteToSelf", func(t *testing.T) {
 		s := appWithAccount(t, nw, "Alice")
 		ctx := newTab(t, browser)

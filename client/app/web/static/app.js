@@ -5,6 +5,7 @@ import { initOnboarding } from './onboard.js';
 import { initList, refreshList, setCurrent, neighbour } from './list.js';
 import { initChat, openChat, closeChat, onEvent, currentPeer, requestAnswered } from './chat.js';
 import { initSettings } from './settings.js';
+import { initGroups } from './groups.js';
 
 // Figures the browser tests read (docs/PERFORMANCE.md): render times in
 // ms and, per live message, the delay from the engine to the page.
@@ -110,6 +111,7 @@ async function boot() {
   });
   initOnboarding((st) => ready(st));
   initSettings();
+  initGroups(open, refreshList);
   $('new-chat').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const id = $('new-chat-id').value.trim().toLowerCase();
