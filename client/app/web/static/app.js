@@ -6,6 +6,7 @@ import { initList, refreshList, setCurrent, neighbour } from './list.js';
 import { initChat, openChat, closeChat, onEvent, currentPeer, requestAnswered } from './chat.js';
 import { initSettings } from './settings.js';
 import { initGroups } from './groups.js';
+import { initRooms, openRoom, closeRoom, refreshRooms } from './rooms.js';
 
 // Figures the browser tests read (docs/PERFORMANCE.md): render times in
 // ms and, per live message, the delay from the engine to the page.
@@ -38,13 +39,26 @@ function open(peer) {
   else route();
 }
 
+function openRoomPage(room) {
+  const h = `#/r/${encodeURIComponent(room)}`;
+  if (location.hash !== h) location.hash = h;
+  else route();
+}
+
 function route() {
   const m = location.hash.match(/^#\/c\/((?:05|03)[0-9a-f]{64})$/);
+  const r = location.hash.match(/^#\/r\/(.+)$/);
   if (m) {
+    closeRoom();
     setCurrent(m[1]);
     openChat(m[1]);
+  } else if (r) {
+    setCurrent('');
+    closeChat();
+    openRoom(decodeURIComponent(r[1]));
   } else {
     setCurrent('');
+    closeRoom();
     closeChat();
   }
 }
@@ -85,7 +99,7 @@ async function ready(st) {
   $('profile-name').value = st.name || '';
   document.documentElement.dataset.state = 'ready';
   connect();
-  await refreshList();
+  await Promise.all([refreshList(), refreshRooms()]);
   route();
 }
 
@@ -112,6 +126,7 @@ async function boot() {
   initOnboarding((st) => ready(st));
   initSettings();
   initGroups(open, refreshList);
+  initRooms(openRoomPage, () => { location.hash = ''; });
   $('new-chat').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const id = $('new-chat-id').value.trim().toLowerCase();
