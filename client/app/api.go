@@ -45,6 +45,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/blocked", s.withEngine(s.handleBlocked))
 	s.groupRoutes(m)
 	s.communityRoutes(m)
+	s.settingsRoutes(m)
 	s.mux = m
 }
 
