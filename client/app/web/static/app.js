@@ -2,7 +2,7 @@
 // (Server-Sent Events), navigation and keyboard shortcuts.
 import { $, get, post, shortID, showError } from './api.js';
 import { initOnboarding } from './onboard.js';
-import { initList, refreshList, setCurrent, neighbour } from './list.js';
+import { initList, refreshList, setCurrent, neighbour, filterList, firstShown } from './list.js';
 import { initChat, openChat, closeChat, onEvent, currentPeer, requestAnswered } from './chat.js';
 import { initSettings } from './settings.js';
 import { initGroups } from './groups.js';
@@ -103,13 +103,67 @@ async function ready(st) {
   route();
 }
 
+// closeTop closes the innermost open thing: the conversation search, a
+// panel, the settings, then the conversation or room. It returns whether
+// it closed something.
+function closeTop() {
+  const search = $('conv-search');
+  if (document.activeElement === search || search.value) {
+    const had = search.value !== '';
+    search.value = '';
+    filterList('');
+    if (had || document.activeElement === search) { search.blur(); return true; }
+  }
+  if (!$('group-panel').hidden) {
+    $('members-toggle').click();
+    $('members-toggle').focus();
+    return true;
+  }
+  for (const id of ['new-group', 'settings']) {
+    const d = $(id);
+    if (d.open) { d.open = false; d.querySelector('summary').focus(); return true; }
+  }
+  if (location.hash) {
+    location.hash = '';
+    const b = firstShown();
+    if (b) b.focus();
+    return true;
+  }
+  return false;
+}
+
 function initShortcuts() {
   document.addEventListener('keydown', (ev) => {
+    if ((ev.ctrlKey || ev.metaKey) && !ev.altKey && (ev.key === 'k' || ev.key === 'K')) {
+      ev.preventDefault();
+      $('conv-search').focus();
+      $('conv-search').select();
+      return;
+    }
+    if (ev.key === 'Escape' && !ev.defaultPrevented && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
+      if (closeTop()) ev.preventDefault();
+      return;
+    }
     if (!ev.altKey) return;
     if (ev.key === 'n' || ev.key === 'N') { ev.preventDefault(); $('new-chat-id').focus(); }
     else if (ev.key === 'ArrowUp' || ev.key === 'ArrowDown') {
       const p = neighbour(ev.key === 'ArrowUp' ? -1 : 1);
       if (p) { ev.preventDefault(); open(p); }
+    }
+  });
+  $('conv-search').addEventListener('input', () => filterList($('conv-search').value));
+  $('conv-search').addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter') {
+      ev.preventDefault();
+      const b = firstShown();
+      if (b) {
+        b.click();
+        $('conv-search').value = '';
+        filterList('');
+      }
+    } else if (ev.key === 'ArrowDown') {
+      const b = firstShown();
+      if (b) { ev.preventDefault(); b.focus(); }
     }
   });
 }

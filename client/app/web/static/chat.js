@@ -377,7 +377,7 @@ export function initChat(onChange) {
   });
   $('compose').addEventListener('keydown', (ev) => {
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); $('composer').requestSubmit(); }
-    else if (ev.key === 'Escape') cancelReply();
+    else if (ev.key === 'Escape' && replyTo) { ev.preventDefault(); cancelReply(); }
   });
   $('compose').addEventListener('input', typing);
   $('reply-cancel').addEventListener('click', cancelReply);

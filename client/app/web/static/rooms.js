@@ -185,7 +185,7 @@ export function initRooms(open, left) {
   });
   $('room-compose').addEventListener('keydown', (ev) => {
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); $('room-composer').requestSubmit(); }
-    else if (ev.key === 'Escape') cancelReply();
+    else if (ev.key === 'Escape' && replyTo) { ev.preventDefault(); cancelReply(); }
   });
   $('room-reply-cancel').addEventListener('click', cancelReply);
   $('room-leave').addEventListener('click', (ev) => confirmFirst(ev.currentTarget, 'Leave room', 'Leave: are you sure?', async () => {
