@@ -3,6 +3,7 @@
 // keeps up to date), posting with replies, reactions and, for a room's
 // moderators, deleting posts and banning their authors.
 import { $, el, get, post, shortID, showError } from './api.js';
+import { filterList } from './list.js';
 
 let room = '';
 let info = {};
@@ -28,6 +29,7 @@ export async function refreshRooms() {
         onclick: () => onOpen(x.room) },
       el('span', { class: 'name', text: x.name || x.room }), el('span'),
       el('span', { class: 'last', text: x.server })))));
+    if ($('conv-search').value) filterList($('conv-search').value);
   } catch (e) { showError(e); }
 }
 
