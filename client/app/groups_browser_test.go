@@ -103,6 +103,20 @@ func testGroup(t *testing.T, browser context.Context, nw *testnet.Network) {
 		t.Errorf("the members button says aria-expanded=%q", got)
 	}
 	screenshot(t, ctx, "group")
+
+	// A member added by Session ID, then removed.
+	carol := newKeyFile(t).Keys.SessionID().String()
+	run(t, ctx, "add Carol", chromedp.SendKeys(chromedp.ID("group-add-id"), carol), chromedp.Click(chromedp.CSS(`#group-add button[type=submit]`)))
+	waitJS(t, ctx, "Carol invited", `document.querySelector('#group-members li[data-id="`+carol+`"] .role') !== null && document.querySelector('#group-members li[data-id="`+carol+`"] .role').textContent.includes('invited')`)
+	run(t, ctx, "remove Carol", chromedp.Click(chromedp.CSS(`#group-members li[data-id="`+carol+`"] button.remove`)))
+	waitJS(t, ctx, "Carol removed", `document.querySelector('#group-members li[data-id="`+carol+`"]') === null || document.querySelector('#group-members li[data-id="`+carol+`"] button.remove') === null`)
+	ms, err := s.Client().Members(context.Background(), gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(ms, func(m client.GroupMember) bool { return m.ID.String() == carol }); i >= 0 && ms[i].Removed == 0 {
+		t.Error("Carol is still a member")
+	}
 	run(t, ctx, "make Bob an admin", chromedp.Click(chromedp.CSS(`#group-members li[data-id="`+bobID.String()+`"] button.promote`)))
 	waitJS(t, ctx, "Bob shown as admin", `document.querySelector('#group-members li[data-id="`+bobID.String()+`"] .role').textContent.startsWith('Admin') && document.querySelector('#group-members li[data-id="`+bobID.String()+`"] button.promote') === null`)
 	bob.waitUntil(t, "the promotion", func() bool {
