@@ -43,6 +43,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/attachments/{att}", s.withEngine(s.handleAttachment))
 	m.HandleFunc("POST /api/conversations/{id}/attachments", s.withPeer(s.handleUpload))
 	m.HandleFunc("GET /api/blocked", s.withEngine(s.handleBlocked))
+	s.groupRoutes(m)
+	s.communityRoutes(m)
+	s.settingsRoutes(m)
 	s.mux = m
 }
 
@@ -55,16 +58,26 @@ var (
 // statusOf maps an error to its HTTP status: the one place the API does.
 func statusOf(err error) int {
 	var ns *client.NotSentError
+	var ce *client.CommunityError
 	switch {
 	case errors.Is(err, errNoAccount):
 		return http.StatusConflict
 	case errors.Is(err, errBadInput), errors.Is(err, client.ErrBadRecipient), errors.Is(err, client.ErrEmptyMessage),
 		errors.Is(err, client.ErrTooLong), errors.Is(err, client.ErrTimer), errors.Is(err, client.ErrNotOurs):
 		return http.StatusBadRequest
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, client.ErrNoMessage), errors.Is(err, client.ErrNoRequest):
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, client.ErrNoMessage), errors.Is(err, client.ErrNoRequest),
+		errors.Is(err, client.ErrNoGroup), errors.Is(err, client.ErrNotJoined):
 		return http.StatusNotFound
+	case errors.Is(err, client.ErrNotAdmin):
+		return http.StatusForbidden
+	case errors.Is(err, client.ErrNoNetwork):
+		return http.StatusServiceUnavailable
 	case errors.As(err, &ns):
 		return http.StatusAccepted
+	case errors.As(err, &ce) && (ce.Status == http.StatusForbidden || ce.Status == http.StatusNotFound):
+		return ce.Status
+	case errors.As(err, &ce):
+		return http.StatusBadGateway
 	}
 	return http.StatusInternalServerError
 }

@@ -52,7 +52,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Neither type can be sent cross-site without a CORS preflight,
 		// which the app never grants.
 		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		upload := strings.HasSuffix(r.URL.Path, "/attachments")
+		upload := strings.HasSuffix(r.URL.Path, "/attachments") || r.URL.Path == "/api/profile/picture"
 		switch {
 		case mt == "application/json" && !upload:
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)

@@ -214,6 +214,10 @@ func TestOriginCheckedOnStateChanges(t *testing.T) {
 		{up, "application/json", http.StatusUnsupportedMediaType},
 		{up, "multipart/form-data; boundary=x", http.StatusUnsupportedMediaType},
 		{up, "application/octet-stream", http.StatusConflict}, // reaches the handler: no account
+		{"/api/profile/picture", "application/json", http.StatusUnsupportedMediaType},
+		{"/api/profile/picture", "application/octet-stream", http.StatusConflict},
+		{"/api/profile/picture/remove", "application/octet-stream", http.StatusUnsupportedMediaType},
+		{"/api/groups", "application/octet-stream", http.StatusUnsupportedMediaType},
 	} {
 		res, _ := do(t, s, "POST", tc.path, "x", withCookie(c), withOrigin(s.Origin()), withType(tc.ct))
 		if res.StatusCode != tc.want {

@@ -2,9 +2,11 @@
 // (Server-Sent Events), navigation and keyboard shortcuts.
 import { $, get, post, shortID, showError } from './api.js';
 import { initOnboarding } from './onboard.js';
-import { initList, refreshList, setCurrent, neighbour } from './list.js';
+import { initList, refreshList, setCurrent, neighbour, filterList, firstShown } from './list.js';
 import { initChat, openChat, closeChat, onEvent, currentPeer, requestAnswered } from './chat.js';
 import { initSettings } from './settings.js';
+import { initGroups } from './groups.js';
+import { initRooms, openRoom, closeRoom, refreshRooms } from './rooms.js';
 
 // Figures the browser tests read (docs/PERFORMANCE.md): render times in
 // ms and, per live message, the delay from the engine to the page.
@@ -37,13 +39,26 @@ function open(peer) {
   else route();
 }
 
+function openRoomPage(room) {
+  const h = `#/r/${encodeURIComponent(room)}`;
+  if (location.hash !== h) location.hash = h;
+  else route();
+}
+
 function route() {
   const m = location.hash.match(/^#\/c\/((?:05|03)[0-9a-f]{64})$/);
+  const r = location.hash.match(/^#\/r\/(.+)$/);
   if (m) {
+    closeRoom();
     setCurrent(m[1]);
     openChat(m[1]);
+  } else if (r) {
+    setCurrent('');
+    closeChat();
+    openRoom(decodeURIComponent(r[1]));
   } else {
     setCurrent('');
+    closeRoom();
     closeChat();
   }
 }
@@ -84,17 +99,71 @@ async function ready(st) {
   $('profile-name').value = st.name || '';
   document.documentElement.dataset.state = 'ready';
   connect();
-  await refreshList();
+  await Promise.all([refreshList(), refreshRooms()]);
   route();
+}
+
+// closeTop closes the innermost open thing: the conversation search, a
+// panel, the settings, then the conversation or room. It returns whether
+// it closed something.
+function closeTop() {
+  const search = $('conv-search');
+  if (document.activeElement === search || search.value) {
+    const had = search.value !== '';
+    search.value = '';
+    filterList('');
+    if (had || document.activeElement === search) { search.blur(); return true; }
+  }
+  if (!$('group-panel').hidden) {
+    $('members-toggle').click();
+    $('members-toggle').focus();
+    return true;
+  }
+  for (const id of ['new-group', 'settings']) {
+    const d = $(id);
+    if (d.open) { d.open = false; d.querySelector('summary').focus(); return true; }
+  }
+  if (location.hash) {
+    location.hash = '';
+    const b = firstShown();
+    if (b) b.focus();
+    return true;
+  }
+  return false;
 }
 
 function initShortcuts() {
   document.addEventListener('keydown', (ev) => {
+    if ((ev.ctrlKey || ev.metaKey) && !ev.altKey && (ev.key === 'k' || ev.key === 'K')) {
+      ev.preventDefault();
+      $('conv-search').focus();
+      $('conv-search').select();
+      return;
+    }
+    if (ev.key === 'Escape' && !ev.defaultPrevented && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
+      if (closeTop()) ev.preventDefault();
+      return;
+    }
     if (!ev.altKey) return;
     if (ev.key === 'n' || ev.key === 'N') { ev.preventDefault(); $('new-chat-id').focus(); }
     else if (ev.key === 'ArrowUp' || ev.key === 'ArrowDown') {
       const p = neighbour(ev.key === 'ArrowUp' ? -1 : 1);
       if (p) { ev.preventDefault(); open(p); }
+    }
+  });
+  $('conv-search').addEventListener('input', () => filterList($('conv-search').value));
+  $('conv-search').addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter') {
+      ev.preventDefault();
+      const b = firstShown();
+      if (b) {
+        b.click();
+        $('conv-search').value = '';
+        filterList('');
+      }
+    } else if (ev.key === 'ArrowDown') {
+      const b = firstShown();
+      if (b) { ev.preventDefault(); b.focus(); }
     }
   });
 }
@@ -110,6 +179,8 @@ async function boot() {
   });
   initOnboarding((st) => ready(st));
   initSettings();
+  initGroups(open, refreshList);
+  initRooms(openRoomPage, () => { location.hash = ''; });
   $('new-chat').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const id = $('new-chat-id').value.trim().toLowerCase();

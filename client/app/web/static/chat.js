@@ -1,6 +1,7 @@
 // chat.js: one conversation: its messages (paged back on scroll), live
 // updates, sending, replies, reactions, unsend, requests and settings.
 import { $, el, get, post, shortID, showError } from './api.js';
+import { memberName, refreshGroup, showGroup } from './groups.js';
 
 const stateLabels = { sending: 'Sending', sent: 'Sent', delivered: 'Delivered', read: 'Read', failed: 'Not sent, retrying', received: '' };
 const stateMarks = { sending: '…', sent: '✓', delivered: '✓✓', read: '✓✓ read', failed: '!', received: '' };
@@ -24,11 +25,13 @@ function time(ms) {
 
 function who(m) {
   if (m.out) return 'You';
+  if (info.group) return memberName(m.author) || shortID(m.author);
   return info.name || shortID(m.author);
 }
 
 function render(m) {
   const li = el('li', { class: `msg ${m.out ? 'out' : 'in'}${m.unsent ? ' unsent' : ''}`, 'data-id': m.id, tabindex: '-1' });
+  if (info.group && !m.out) li.append(el('p', { class: 'author', 'data-author': m.author, text: who(m) }));
   if (m.quote) {
     const q = byID.get(m.quote.id);
     li.append(el('blockquote', { text: m.quote.body || (q && q.body) || 'Original message not found' }));
@@ -217,6 +220,7 @@ function showInfo(id) {
   $('chat-title').textContent = info.note_to_self ? 'Note to Self' : (info.name || shortID(id));
   $('chat-id').textContent = id;
   $('request-bar').hidden = !info.request;
+  showGroup(id);
   const sel = $('disappear');
   sel.value = `${info.mode || 'off'}:${info.timer || 0}`;
   if (sel.selectedIndex < 0) sel.value = 'off:0';
@@ -324,6 +328,8 @@ export function onEvent(ev) {
   case 'message': {
     const bottom = atBottom();
     const li = place(ev.message);
+    // A member not named yet: their message brought their profile.
+    if (info.group && !ev.message.out && !memberName(ev.message.author)) refreshGroup();
     $('typing').textContent = '';
     if (bottom || ev.message.out) scrollDown();
     markRead();
@@ -349,6 +355,10 @@ export function onEvent(ev) {
   case 'approved': case 'disappearing': case 'synced':
     refreshInfo();
     return null;
+  case 'group':
+    refreshInfo();
+    refreshGroup();
+    return null;
   }
   return null;
 }
@@ -367,7 +377,7 @@ export function initChat(onChange) {
   });
   $('compose').addEventListener('keydown', (ev) => {
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); $('composer').requestSubmit(); }
-    else if (ev.key === 'Escape') cancelReply();
+    else if (ev.key === 'Escape' && replyTo) { ev.preventDefault(); cancelReply(); }
   });
   $('compose').addEventListener('input', typing);
   $('reply-cancel').addEventListener('click', cancelReply);

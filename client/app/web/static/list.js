@@ -5,6 +5,26 @@ import { $, el, get, post, shortID, showError } from './api.js';
 let current = '';
 let onOpen = () => {};
 let order = [];
+let filter = '';
+
+// filterList shows only the conversations and rooms whose name holds q;
+// it returns how many are shown.
+export function filterList(q) {
+  filter = q.trim().toLowerCase();
+  let n = 0;
+  for (const li of document.querySelectorAll('#inbox > li, #requests > li, #rooms > li')) {
+    const name = (li.querySelector('.name') || li).textContent.toLowerCase();
+    li.hidden = filter !== '' && !name.includes(filter);
+    if (!li.hidden) n++;
+  }
+  $('conv-search-none').textContent = filter && n === 0 ? 'No conversation has that name.' : '';
+  return n;
+}
+
+// firstShown is the first conversation or room button the filter leaves.
+export function firstShown() {
+  return document.querySelector('#requests > li:not([hidden]) .conv, #inbox > li:not([hidden]) .conv, #rooms > li:not([hidden]) .conv');
+}
 
 export function setCurrent(peer) {
   current = peer;
@@ -58,6 +78,7 @@ export function refreshList() {
       $('requests-section').hidden = r.requests.length === 0;
       $('inbox-empty').hidden = r.inbox.length > 0;
       order = [...r.requests, ...r.inbox].map((s) => s.peer);
+      if (filter) filterList(filter);
       const unread = [...r.inbox, ...r.requests].reduce((n, s) => n + s.unread, 0);
       document.title = unread ? `(${unread}) Sotto` : 'Sotto';
       performance.mark('sotto-list-rendered');
