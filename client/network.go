@@ -116,9 +116,13 @@ func newNetwork(cfg Config, nw *Network) *network {
 	// do not verify when they are guards (session-protocol.md §3.1, desktop
 	// rejectUnauthorized false): what is sent through them is
 	// onion-encrypted. Seeds are pinned (seedTransport).
+	dial := cfg.Dial
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 5 * time.Second}).DialContext
+	}
 	tr := &http.Transport{
 		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}, //nolint:gosec // see above
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		DialContext:         dial,
 		TLSHandshakeTimeout: 5 * time.Second,
 		MaxIdleConnsPerHost: 8,
 		IdleConnTimeout:     90 * time.Second,
@@ -134,7 +138,7 @@ func newNetwork(cfg Config, nw *Network) *network {
 		trust: trust, trustErr: trustErr,
 		net: nw, log: cfg.Logger, clock: cfg.Clock, timeout: cfg.RequestTimeout, length: cfg.PathLength,
 		direct:   direct,
-		seeds:    &http.Client{Transport: seedTransport(nw)},
+		seeds:    &http.Client{Transport: seedTransport(nw, cfg.Dial)},
 		sender:   &path.Sender{Client: direct},
 		rnd:      rand.New(rand.NewChaCha8(seed)),
 		swarms:   map[key.SessionID]*swarmEntry{},
@@ -163,7 +167,7 @@ func (n *network) close() {
 // (Session's seed pinning, session-protocol.md §3.7). The certificate's
 // own signature and names mean nothing for a self-signed node certificate;
 // the pin is the whole check.
-func seedTransport(nw *Network) *http.Transport {
+func seedTransport(nw *Network, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Transport {
 	pins := map[string][32]byte{}
 	if nw != nil {
 		for _, s := range nw.SeedNodes {
@@ -173,6 +177,9 @@ func seedTransport(nw *Network) *http.Transport {
 		}
 	}
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	if dial == nil {
+		dial = dialer.DialContext
+	}
 	return &http.Transport{
 		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			pin, ok := pins[addr]
@@ -192,7 +199,18 @@ func seedTransport(nw *Network) *http.Transport {
 					return nil
 				},
 			}
-			return (&tls.Dialer{NetDialer: dialer, Config: cfg}).DialContext(ctx, network, addr)
+			ctx, cancel := context.WithTimeout(ctx, dialer.Timeout) // bounds the handshake too, as tls.Dialer does
+			defer cancel()
+			raw, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			tc := tls.Client(raw, cfg)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				raw.Close()
+				return nil, err
+			}
+			return tc, nil
 		},
 		TLSHandshakeTimeout: 5 * time.Second,
 		MaxIdleConnsPerHost: 2,

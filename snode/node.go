@@ -66,6 +66,11 @@ type Deps struct {
 	// (Duties, health.go): register with an operator key, send uptime
 	// proofs, test other nodes and vote when drawn into a quorum.
 	Ledger *LedgerConfig
+	// WrapListener, if set, wraps the HTTPS listener once it is bound,
+	// and Dial, if set, dials other nodes in place of a net.Dialer: test
+	// networks emulate links with them (internal/linkem).
+	WrapListener func(net.Listener) net.Listener
+	Dial         func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // keyCacheSize bounds the node's cache of verified pubkey_ed25519 keys
@@ -233,6 +238,9 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	if err := n.listen(); err != nil {
 		return fail(err)
 	}
+	if deps.WrapListener != nil {
+		n.ln = deps.WrapListener(n.ln)
+	}
 	n.clients = newBuckets[netip.Addr](cfg.Limits.ClientRate, cfg.Limits.ClientBurst, cfg.Limits.MaxClients)
 	n.peerRL = newBuckets[key.NodePublic](cfg.Limits.PeerRate, cfg.Limits.PeerBurst, 0)
 	if cfg.Limits.MaxConcurrentRequests > 0 {
@@ -240,6 +248,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	}
 	n.perIP = newClientLimits(cfg.Limits, n.IsNetworkNode)
 	n.peers = newPeerClients(n.cert, cfg.Limits.ForwardTimeout.D())
+	n.peers.dial = deps.Dial
 	n.setMembership(newMembership(n.view.Current(), n.me), true)
 
 	n.mux = http.NewServeMux()

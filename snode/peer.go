@@ -77,6 +77,7 @@ func (s *peerSlots) release(k key.NodePublic) {
 type peerClients struct {
 	cert    tls.Certificate
 	timeout time.Duration
+	dial    func(ctx context.Context, network, addr string) (net.Conn, error) // nil: a net.Dialer
 
 	mu sync.Mutex
 	m  map[key.NodePublic]*http.Client
@@ -92,10 +93,14 @@ func (pc *peerClients) client(key key.NodePublic) *http.Client {
 	if c, ok := pc.m[key]; ok {
 		return c
 	}
+	dial := pc.dial
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: pc.timeout, KeepAlive: 30 * time.Second}).DialContext
+	}
 	tr := &http.Transport{
 		TLSClientConfig:     peerTLS(pc.cert, key),
 		ForceAttemptHTTP2:   true,
-		DialContext:         (&net.Dialer{Timeout: pc.timeout, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         dial,
 		TLSHandshakeTimeout: pc.timeout,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,

@@ -292,3 +292,17 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// Opened is the number of connections opened so far on each link, keyed
+// "from→to" (a dial across a link that the loss model failed at once
+// counts too): tests use it to see connections that should have been
+// reused.
+func (n *Network) Opened() map[string]uint64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make(map[string]uint64, len(n.conns))
+	for l, c := range n.conns {
+		out[l.from+"→"+l.to] = c
+	}
+	return out
+}

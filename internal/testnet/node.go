@@ -39,6 +39,7 @@ func newNodeProc(cfg snode.Config, deps snode.Deps) (*nodeProc, error) {
 	p := &nodeProc{node: n}
 	if !servesOnion(n.Handler()) {
 		p.fwd = newPinnedForwarder(cfg.Limits.ForwardTimeout.D())
+		p.fwd.dial = deps.Dial
 		r, err := relay.New(relay.Config{AllowPrivateServers: true}, relay.Deps{
 			Logger:        log,
 			X25519Private: n.Keys().X25519Private(),
@@ -117,6 +118,7 @@ func (d *viewDirectory) Lookup(id key.NodePublic) (netip.AddrPort, bool) {
 // certificates are self-signed with the ledger key).
 type pinnedForwarder struct {
 	timeout time.Duration
+	dial    func(ctx context.Context, network, addr string) (net.Conn, error) // nil: a net.Dialer
 
 	mu      sync.Mutex
 	clients map[key.NodePublic]*http.Client
@@ -152,10 +154,14 @@ func (f *pinnedForwarder) client(id key.NodePublic) *http.Client {
 			return nil
 		},
 	}
+	dial := f.dial
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: f.timeout, KeepAlive: 30 * time.Second}).DialContext
+	}
 	c := &http.Client{Transport: &http.Transport{
 		TLSClientConfig:     tlsConf,
 		ForceAttemptHTTP2:   true,
-		DialContext:         (&net.Dialer{Timeout: f.timeout, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         dial,
 		TLSHandshakeTimeout: f.timeout,
 		MaxIdleConnsPerHost: 32,
 		IdleConnTimeout:     90 * time.Second,
