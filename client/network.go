@@ -127,6 +127,11 @@ func newNetwork(cfg Config, nw *Network) *network {
 		MaxIdleConnsPerHost: 8,
 		IdleConnTimeout:     90 * time.Second,
 		ForceAttemptHTTP2:   true,
+		// Every request to a guard shares one HTTP/2 connection: one
+		// that stalls (a dead link that never resets) would hang each
+		// of them until its timeout. A ping unanswered closes it, so the
+		// retries dial afresh.
+		HTTP2: &http.HTTP2Config{SendPingTimeout: h2PingAfter, PingTimeout: h2PingTimeout},
 	}
 	direct := &http.Client{Transport: tr}
 	var trust *nodeproof.Trust
@@ -161,6 +166,14 @@ func (n *network) close() {
 	n.direct.CloseIdleConnections()
 	n.seeds.CloseIdleConnections()
 }
+
+// The HTTP/2 health check of the client's connections to guards: a
+// connection that received nothing for h2PingAfter is pinged, and closed
+// when the ping is not answered within h2PingTimeout.
+const (
+	h2PingAfter   = 3 * time.Second
+	h2PingTimeout = 2 * time.Second
+)
 
 // seedTransport talks to the network file's seeds, each only when it
 // presents the certificate whose SHA-256 the file pins for its host:port
