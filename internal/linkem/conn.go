@@ -25,6 +25,7 @@ type conn struct {
 	total   atomic.Int64 // bytes delivered, both directions
 	stalled atomic.Bool
 	closed  atomic.Bool
+	pumps   sync.WaitGroup // the two writers
 }
 
 // wrap emulates lk over raw; dialer says which end of the link this is.
@@ -35,8 +36,14 @@ func wrap(raw net.Conn, lk *link, dialer bool) net.Conn {
 	if !dialer {
 		out, in = in, out
 	}
+	lk.net.track(c, true)
+	c.pumps.Add(2)
 	c.pump(inner, raw, lk.rand(out))
 	c.pump(raw, inner, lk.rand(in))
+	go func() {
+		c.pumps.Wait()
+		lk.net.track(c, false)
+	}()
 	return c
 }
 
@@ -110,6 +117,7 @@ func (c *conn) pump(src, dst net.Conn, r *rand.Rand) {
 		}
 	}()
 	go func() {
+		defer c.pumps.Done()
 		defer func() {
 			dst.Close()
 			for range ch { // let the reader finish

@@ -78,6 +78,7 @@ type Network struct {
 	island    map[string]int    // endpoint → partition group (absent: with everyone)
 	healed    chan struct{}     // closed when the partition changes
 	conns     map[pair]uint64   // connections opened per directed link
+	live      map[pair]map[*conn]bool
 }
 
 type pair struct{ from, to string }
@@ -99,6 +100,7 @@ func New(seed uint64, p Profile) *Network {
 		island:    map[string]int{},
 		healed:    make(chan struct{}),
 		conns:     map[pair]uint64{},
+		live:      map[pair]map[*conn]bool{},
 	}
 }
 
@@ -305,4 +307,35 @@ func (n *Network) Opened() map[string]uint64 {
 		out[l.from+"→"+l.to] = c
 	}
 	return out
+}
+
+// Stall stalls every connection open now between endpoints a and b, as a
+// link that dies without a reset does: nothing more is delivered on them
+// until they are closed. Connections opened afterwards work.
+func (n *Network) Stall(a, b string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for c := range n.live[pair{a, b}.key()] {
+		c.stalled.Store(true)
+		if c.closed.Load() {
+			c.stop()
+		}
+	}
+}
+
+func (n *Network) track(c *conn, open bool) {
+	k := pair{c.lk.from, c.lk.to}.key()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if open {
+		if n.live[k] == nil {
+			n.live[k] = map[*conn]bool{}
+		}
+		n.live[k][c] = true
+		return
+	}
+	delete(n.live[k], c)
+	if len(n.live[k]) == 0 {
+		delete(n.live, k)
+	}
 }

@@ -340,3 +340,32 @@ func TestListener(t *testing.T) {
 	l.Close()
 	<-done
 }
+
+func TestStall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := New(1, Profile{Delay: time.Millisecond})
+		c, s := dialPipe(t, n, "a", "b")
+		n.Stall("b", "a")
+		got := make(chan error, 1)
+		go func() { _, err := io.ReadFull(s, make([]byte, 4)); got <- err }()
+		if _, err := c.Write([]byte("lost")); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-got:
+			t.Fatalf("read on a stalled connection returned (%v)", err)
+		case <-time.After(time.Hour): // fake time
+		}
+		// A new connection on the same link works.
+		c2, s2 := dialPipe(t, n, "a", "b")
+		if _, err := c2.Write([]byte("new")); err != nil {
+			t.Fatal(err)
+		}
+		readAt(t, s2, []byte("new"))
+		c.Close()
+		s.Close()
+		<-got
+		c2.Close()
+		s2.Close()
+	})
+}

@@ -165,6 +165,7 @@ func (f *pinnedForwarder) client(id key.NodePublic) *http.Client {
 		TLSHandshakeTimeout: f.timeout,
 		MaxIdleConnsPerHost: 32,
 		IdleConnTimeout:     90 * time.Second,
+		HTTP2:               snode.PeerHTTP2(),
 	}}
 	f.clients[id] = c
 	return c
