@@ -2,11 +2,13 @@ package client
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -37,6 +39,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock defaults to the system clock.
 	Clock Clock
+	// Dial, if set, opens the client's connections to nodes in place of a
+	// net.Dialer: test networks emulate links with it (internal/linkem).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	// RequestTimeout bounds one request through an onion path
 	// (default 15 s).

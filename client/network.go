@@ -119,13 +119,22 @@ func newNetwork(cfg Config, nw *Network) *network {
 	// do not verify when they are guards (session-protocol.md §3.1, desktop
 	// rejectUnauthorized false): what is sent through them is
 	// onion-encrypted. Seeds are pinned (seedTransport).
+	dial := cfg.Dial
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 5 * time.Second}).DialContext
+	}
 	tr := &http.Transport{
 		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}, //nolint:gosec // see above
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		DialContext:         dial,
 		TLSHandshakeTimeout: 5 * time.Second,
 		MaxIdleConnsPerHost: 8,
 		IdleConnTimeout:     90 * time.Second,
 		ForceAttemptHTTP2:   true,
+		// Every request to a guard shares one HTTP/2 connection: one
+		// that stalls (a dead link that never resets) would hang each
+		// of them until its timeout. A ping unanswered closes it, so the
+		// retries dial afresh.
+		HTTP2: &http.HTTP2Config{SendPingTimeout: h2PingAfter, PingTimeout: h2PingTimeout},
 	}
 	direct := &http.Client{Transport: tr}
 	var trust *nodeproof.Trust
@@ -137,7 +146,7 @@ func newNetwork(cfg Config, nw *Network) *network {
 		trust: trust, trustErr: trustErr,
 		net: nw, log: cfg.Logger, clock: cfg.Clock, timeout: cfg.RequestTimeout, length: cfg.PathLength,
 		direct:   direct,
-		seeds:    &http.Client{Transport: seedTransport(nw)},
+		seeds:    &http.Client{Transport: seedTransport(nw, cfg.Dial)},
 		sender:   &path.Sender{Client: direct},
 		rnd:      rand.New(rand.NewChaCha8(seed)),
 		swarms:   map[key.SessionID]*swarmEntry{},
@@ -161,12 +170,20 @@ func (n *network) close() {
 	n.seeds.CloseIdleConnections()
 }
 
+// The HTTP/2 health check of the client's connections to guards: a
+// connection that received nothing for h2PingAfter is pinged, and closed
+// when the ping is not answered within h2PingTimeout.
+const (
+	h2PingAfter   = 3 * time.Second
+	h2PingTimeout = 2 * time.Second
+)
+
 // seedTransport talks to the network file's seeds, each only when it
 // presents the certificate whose SHA-256 the file pins for its host:port
 // (Session's seed pinning, session-protocol.md §3.7). The certificate's
 // own signature and names mean nothing for a self-signed node certificate;
 // the pin is the whole check.
-func seedTransport(nw *Network) *http.Transport {
+func seedTransport(nw *Network, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Transport {
 	pins := map[string][32]byte{}
 	if nw != nil {
 		for _, s := range nw.SeedNodes {
@@ -176,6 +193,9 @@ func seedTransport(nw *Network) *http.Transport {
 		}
 	}
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	if dial == nil {
+		dial = dialer.DialContext
+	}
 	return &http.Transport{
 		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			pin, ok := pins[addr]
@@ -195,7 +215,18 @@ func seedTransport(nw *Network) *http.Transport {
 					return nil
 				},
 			}
-			return (&tls.Dialer{NetDialer: dialer, Config: cfg}).DialContext(ctx, network, addr)
+			ctx, cancel := context.WithTimeout(ctx, dialer.Timeout) // bounds the handshake too, as tls.Dialer does
+			defer cancel()
+			raw, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			tc := tls.Client(raw, cfg)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				raw.Close()
+				return nil, err
+			}
+			return tc, nil
 		},
 		TLSHandshakeTimeout: 5 * time.Second,
 		MaxIdleConnsPerHost: 2,

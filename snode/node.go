@@ -71,6 +71,10 @@ type Deps struct {
 	// a host with several addresses peers see the node's listed address
 	// and treat it as a network node), else from any address.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// WrapListener, if set, wraps the HTTPS listener once it is bound:
+	// test networks emulate links with it (internal/linkem), and with a
+	// Dial that goes over the emulated links.
+	WrapListener func(net.Listener) net.Listener
 }
 
 // keyCacheSize bounds the node's cache of verified pubkey_ed25519 keys
@@ -237,6 +241,9 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	}
 	if err := n.listen(); err != nil {
 		return fail(err)
+	}
+	if deps.WrapListener != nil {
+		n.ln = deps.WrapListener(n.ln)
 	}
 	n.clients = newBuckets[netip.Addr](cfg.Limits.ClientRate, cfg.Limits.ClientBurst, cfg.Limits.MaxClients)
 	n.peerRL = newBuckets[key.NodePublic](cfg.Limits.PeerRate, cfg.Limits.PeerBurst, 0)

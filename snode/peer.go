@@ -73,6 +73,16 @@ func (s *peerSlots) release(k key.NodePublic) {
 	}
 }
 
+// PeerHTTP2 is the HTTP/2 health check of node-to-node connections (relay
+// hops, replication): every request to a peer shares one connection, and
+// one that stalls (a dead link that never resets) would hold each of them
+// until its timeout. A connection that received nothing for 3 s is
+// pinged, and closed when the ping is not answered within 2 s; the next
+// request dials afresh.
+func PeerHTTP2() *http.HTTP2Config {
+	return &http.HTTP2Config{SendPingTimeout: 3 * time.Second, PingTimeout: 2 * time.Second}
+}
+
 // peerClients keeps one HTTP client per peer, each pinned to the peer's
 // ledger key.
 type peerClients struct {
@@ -106,6 +116,10 @@ func (pc *peerClients) client(key key.NodePublic) *http.Client {
 	if c, ok := pc.m[key]; ok {
 		return c
 	}
+	dial := pc.dial
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: pc.timeout, KeepAlive: 30 * time.Second}).DialContext
+	}
 	tr := &http.Transport{
 		TLSClientConfig:     peerTLS(pc.cert, key),
 		ForceAttemptHTTP2:   true,
@@ -113,6 +127,7 @@ func (pc *peerClients) client(key key.NodePublic) *http.Client {
 		TLSHandshakeTimeout: pc.timeout,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,
+		HTTP2:               PeerHTTP2(),
 	}
 	c := &http.Client{Transport: tr}
 	pc.m[key] = c

@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sotto.dev/internal/linkem"
 	"sotto.dev/internal/testnet"
 )
 
@@ -49,6 +50,10 @@ type Config struct {
 	Stdout io.Writer
 	// Logger receives the devnet's own logs (not the nodes'); nil discards.
 	Logger *slog.Logger
+	// Link, if set, emulates every link of the nodes (delay, jitter,
+	// bandwidth, loss; internal/linkem); connections from clients in
+	// other processes are emulated on the link from linkem.External.
+	Link *linkem.Network
 	// Ready, if set, is called with the network once it is up (tests).
 	Ready func(*testnet.Network)
 	// FileServer, if set, makes the file server the devnet runs in DIR/
@@ -114,6 +119,7 @@ func Run(ctx context.Context, cfg Config) error {
 		LogFiles:  true,
 		LogLevel:  cfg.LogLevel,
 		CometBFT:  cfg.Ledger == LedgerCometBFT,
+		Link:      cfg.Link,
 	})
 	if err != nil {
 		return fmt.Errorf("devnet: %w", err)
@@ -121,6 +127,10 @@ func Run(ctx context.Context, cfg Config) error {
 	attrs := []any{"nodes", n.Len(), "swarms", len(n.Swarms()), "ledger", cfg.Ledger, "addresses", cmp.Or(string(n.Addresses()), "shared"), "elapsed", time.Since(start).Round(time.Millisecond).String()}
 	if rpc := n.LedgerRPC(); rpc != "" {
 		attrs = append(attrs, "ledger_rpc", rpc)
+	}
+	if l := cfg.Link; l != nil {
+		p := l.Default()
+		attrs = append(attrs, "link_seed", l.Seed(), "latency", p.Delay.String(), "jitter", p.Jitter.String(), "loss", p.Loss, "bandwidth", p.Bandwidth)
 	}
 	var files *runningFileServer
 	if cfg.FileServer != nil {
@@ -184,8 +194,9 @@ func Command() *cobra.Command {
 	var cfg Config
 	var logLevel, addresses string
 	var quiet, files, communities bool
+	var link linkem.Flags
 	cmd := &cobra.Command{
-		Use:   "devnet --dir DIR [--nodes 15] [--listen 127.0.0.1 | --addresses loopback|netns] [--ledger cometbft|genesis]",
+		Use:   "devnet --dir DIR [--nodes 15] [--listen 127.0.0.1 | --addresses loopback|netns] [--ledger cometbft|genesis] [--latency 25ms --jitter 5ms --loss 0.5% --bandwidth 10Mbit --seed N]",
 		Short: "Run a whole network (ledger, nodes, file server, community) on 127.0.0.1 in one process",
 		Long: `Run the ledger, N service nodes (swarm storage, onion relay, node list),
 a file server and a community server with the room lobby on one address,
@@ -218,6 +229,9 @@ serve until interrupted.`,
 			if !cmd.Flags().Changed("listen") {
 				cfg.Listen = ""
 			}
+			if cfg.Link, err = link.Network(); err != nil {
+				return fmt.Errorf("%w: %v", ErrUsage, err)
+			}
 			if files {
 				cfg.FileServer = RealFileServer
 			}
@@ -242,5 +256,6 @@ serve until interrupted.`,
 	f.BoolVar(&files, "file-server", true, "run a file server (DIR/fileserver), registered in the ledger and listed in network.json")
 	f.BoolVar(&communities, "community", true, "run a community server (DIR/community) with the room lobby, registered in the ledger and listed in network.json")
 	f.BoolVar(&quiet, "quiet", false, "no devnet logs on stderr (node logs still go to DIR/node-NN/node.log)")
+	link.Add(f)
 	return cmd
 }

@@ -237,6 +237,32 @@ func TestDevnetGenesisLedger(t *testing.T) {
 	}
 }
 
+// TestDevnetLinks runs a devnet on emulated links: a client in another
+// process (here, the test's own HTTP client) reaches the nodes through the
+// link from linkem.External, one round trip costing at least two delays.
+func TestDevnetLinks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts nodes")
+	}
+	dir := t.TempDir()
+	_, stop := startDevnet(t, "--dir", dir, "--nodes", "4", "--ledger", "genesis", "--quiet",
+		"--file-server=false", "--community=false", "--latency", "20ms", "--jitter", "2ms", "--loss", "0%", "--seed", "3")
+	defer stop()
+	nf := readSeeds(t, filepath.Join(dir, "network.json"))
+	c := loadtest.NewHTTPClient(1, false)
+	defer c.CloseIdleConnections()
+	for range 2 {
+		start := time.Now()
+		list, err := loadtest.FetchNodes(context.Background(), c, nf.SeedNodes[0])
+		if err != nil || len(list) != 4 {
+			t.Fatalf("%d nodes, %v", len(list), err)
+		}
+		if d := time.Since(start); d < 36*time.Millisecond {
+			t.Errorf("node list in %v over links of 20 ± 2 ms, want at least a round trip (36 ms)", d)
+		}
+	}
+}
+
 func TestDevnetUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{},
@@ -246,6 +272,9 @@ func TestDevnetUsage(t *testing.T) {
 		{"--dir", t.TempDir(), "--ledger", "paper"},
 		{"--dir", t.TempDir(), "--addresses", "wifi"},
 		{"--bogus"},
+		{"--dir", t.TempDir(), "--loss", "3"},
+		{"--dir", t.TempDir(), "--bandwidth", "fast"},
+		{"--dir", t.TempDir(), "--latency", "-1ms"},
 	} {
 		err := runDevnet(context.Background(), args, io.Discard)
 		if !errors.Is(err, ErrUsage) {

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"sotto.dev/internal/linkem"
 	"sotto.dev/internal/testnet"
 	"sotto.dev/key"
 	"sotto.dev/onion"
@@ -61,6 +62,10 @@ type BenchConfig struct {
 	// HTTP2 multiplexes requests over HTTP/2 instead of one HTTP/1.1
 	// connection per worker.
 	HTTP2 bool
+	// Link, if set, emulates the links of the bench's own connections (its
+	// load client and the e2e clients, linkem.Dialer) and, in the devnet
+	// it starts without Network or Node, the nodes' links too.
+	Link *linkem.Network
 	// Progress receives a line per test as it starts; nil discards.
 	Progress io.Writer
 }
@@ -113,6 +118,11 @@ func Bench(ctx context.Context, cfg BenchConfig) ([]Result, error) {
 		}
 	}
 	b := &bench{cfg: cfg, client: NewHTTPClient(cfg.Concurrency, cfg.HTTP2), network: cfg.Network}
+	if cfg.Link != nil {
+		b.client.Transport.(*http.Transport).DialContext = cfg.Link.Dialer("bench", nil)
+		p := cfg.Link.Default()
+		fmt.Fprintf(cfg.Progress, "emulated links: seed %d, latency %v ± %v, loss %g, bandwidth %d B/s\n", cfg.Link.Seed(), p.Delay, p.Jitter, p.Loss, p.Bandwidth)
+	}
 	defer b.client.CloseIdleConnections()
 
 	var seeds []string
@@ -131,7 +141,7 @@ func Bench(ctx context.Context, cfg BenchConfig) ([]Result, error) {
 			nodes = DefaultDevnetNodes
 		}
 		fmt.Fprintf(cfg.Progress, "starting a devnet of %d nodes\n", nodes)
-		n, err := testnet.Start(ctx, testnet.Options{Nodes: nodes})
+		n, err := testnet.Start(ctx, testnet.Options{Nodes: nodes, Link: cfg.Link})
 		if err != nil {
 			return nil, fmt.Errorf("bench: %w", err)
 		}

@@ -116,6 +116,30 @@ func TestBenchEveryTest(t *testing.T) {
 	}
 }
 
+// TestBenchLinks runs the load tool with the link knobs on the devnet it
+// starts itself: the nodes' links and its own are emulated, so a store
+// takes at least a round trip of the latency.
+func TestBenchLinks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a network")
+	}
+	var out bytes.Buffer
+	args := []string{"--nodes", "5", "-c", "1", "-n", "3", "-d", "2m", "--json",
+		"--latency", "10ms", "--jitter", "1ms", "--loss", "0", "--seed", "4", "store", "onion"}
+	if err := runBench(args, &out); err != nil {
+		t.Fatal(err)
+	}
+	var rs []Result
+	if err := json.Unmarshal(out.Bytes(), &rs); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	for _, r := range rs {
+		if r.Requests != 3 || r.Errors != 0 || r.P50 < 18*time.Millisecond {
+			t.Errorf("%s over 10 ± 1 ms links: %+v; want 3 requests, each at least a round trip (18 ms)", r.Name, r)
+		}
+	}
+}
+
 func TestNodeURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"127.0.0.1:22021":          "https://127.0.0.1:22021",

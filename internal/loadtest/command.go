@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"sotto.dev/internal/linkem"
 )
 
 // DefaultDevnetNodes is the size of the devnet Bench starts when given no
@@ -26,6 +28,7 @@ var ErrUsage = errors.New("usage error")
 func Command() *cobra.Command {
 	var cfg BenchConfig
 	var asJSON bool
+	var link linkem.Flags
 	cmd := &cobra.Command{
 		Use:   "bench [flags] TEST...",
 		Short: "Load a node or a network and report throughput, latency and CPU per request",
@@ -40,6 +43,10 @@ A node's per-IP rate limit applies: run it with --client-rate 0 to measure capac
 			cfg.Tests = args
 			if len(args) == 1 && args[0] == "all" {
 				cfg.Tests = []string{"store", "retrieve", "poll", "onion", "e2e"}
+			}
+			var err error
+			if cfg.Link, err = link.Network(); err != nil {
+				return fmt.Errorf("%w: %v", ErrUsage, err)
 			}
 			cfg.Progress = cmd.ErrOrStderr()
 			rs, err := Bench(cmd.Context(), cfg)
@@ -69,5 +76,6 @@ A node's per-IP rate limit applies: run it with --client-rate 0 to measure capac
 	f.IntVar(&cfg.NodePID, "pid", 0, "process ID of the loaded node on this machine: report its CPU time per request (Linux)")
 	f.BoolVar(&cfg.HTTP2, "h2", false, "multiplex over HTTP/2 instead of one HTTP/1.1 connection per worker")
 	f.BoolVar(&asJSON, "json", false, "print the results as JSON")
+	link.Add(f)
 	return cmd
 }

@@ -12,6 +12,7 @@ import (
 
 	"sotto.dev/client"
 	"sotto.dev/identity"
+	"sotto.dev/internal/linkem"
 )
 
 // e2e measures delivery to an online recipient: Alice's client sends a
@@ -28,12 +29,12 @@ func (b *bench) e2e(ctx context.Context) (Result, error) {
 	}
 	defer os.RemoveAll(home)
 
-	alice, err := openBenchClient(home+"/alice", b.network)
+	alice, err := openBenchClient(home+"/alice", b.network, b.dialer("alice"))
 	if err != nil {
 		return Result{}, err
 	}
 	defer alice.Close()
-	bob, err := openBenchClient(home+"/bob", b.network)
+	bob, err := openBenchClient(home+"/bob", b.network, b.dialer("bob"))
 	if err != nil {
 		return Result{}, err
 	}
@@ -110,7 +111,16 @@ func (b *bench) e2e(ctx context.Context) (Result, error) {
 	return r, nil
 }
 
-func openBenchClient(home, network string) (*client.Client, error) {
+// dialer is the dial function of the e2e client that is endpoint name of
+// the emulated links, or nil without them.
+func (b *bench) dialer(name string) linkem.DialFunc {
+	if b.cfg.Link == nil {
+		return nil
+	}
+	return b.cfg.Link.Dialer(name, nil)
+}
+
+func openBenchClient(home, network string, dial linkem.DialFunc) (*client.Client, error) {
 	k, seed, err := identity.NewKeys()
 	clear(seed)
 	if err != nil {
@@ -127,5 +137,6 @@ func openBenchClient(home, network string) (*client.Client, error) {
 		Home:        home,
 		NetworkFile: network,
 		Logger:      slog.New(slog.DiscardHandler),
+		Dial:        dial,
 	}, kf)
 }

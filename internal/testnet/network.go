@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"sotto.dev/internal/atomicfile"
+	"sotto.dev/internal/linkem"
 	"sotto.dev/internal/testnet/genesis"
 	"sotto.dev/key"
 	"sotto.dev/ledger"
@@ -119,6 +120,11 @@ type Options struct {
 	// View, when set, gives an in-process node the ledger view it reads
 	// in place of v, the network's: attack tests make a node lie with it.
 	View func(node NodeInfo, v ledger.View) ledger.View
+	// Link, when set, emulates every link of the in-process nodes
+	// (delay, jitter, bandwidth, loss, partitions; internal/linkem): node
+	// i is endpoint NodeEndpoint(i), clients dial with Dialer. StartT
+	// logs its seed. Children (Subprocess, Sottod) are not emulated.
+	Link *linkem.Network
 }
 
 // NodeInfo describes one node of the network.
@@ -202,6 +208,10 @@ func StartT(t testing.TB, opts Options) *Network {
 	t.Helper()
 	if opts.Dir == "" {
 		opts.Dir = t.TempDir()
+	}
+	if l := opts.Link; l != nil {
+		p := l.Default()
+		t.Logf("testnet: emulated links, seed %d: delay %v ± %v, bandwidth %d B/s, loss %g", l.Seed(), p.Delay, p.Jitter, p.Bandwidth, p.Loss)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*max(opts.ReadyTimeout, DefaultReadyTimeout))
 	defer cancel()
@@ -738,6 +748,7 @@ func (n *Network) startInProcess(m *member) error {
 		if n.lay.Addresses != SharedAddress {
 			deps.Dial = n.nodeDial(m.info.Index)
 		}
+		n.linkDeps(m.info.Index, &deps)
 		create := func() error {
 			p, err = newNodeProc(m.cfg, deps)
 			return err

@@ -164,6 +164,10 @@ func (f *pinnedForwarder) client(id key.NodePublic) *http.Client {
 			return nil
 		},
 	}
+	dial := f.dial
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: f.timeout, KeepAlive: 30 * time.Second}).DialContext
+	}
 	c := &http.Client{Transport: &http.Transport{
 		TLSClientConfig:     tlsConf,
 		ForceAttemptHTTP2:   true,
@@ -171,6 +175,7 @@ func (f *pinnedForwarder) client(id key.NodePublic) *http.Client {
 		TLSHandshakeTimeout: f.timeout,
 		MaxIdleConnsPerHost: 32,
 		IdleConnTimeout:     90 * time.Second,
+		HTTP2:               snode.PeerHTTP2(),
 	}}
 	f.clients[id] = c
 	return c

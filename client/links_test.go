@@ -1,0 +1,184 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"sotto.dev/internal/linkem"
+	"sotto.dev/internal/testnet"
+	"sotto.dev/snode"
+	"sotto.dev/swarm"
+)
+
+// linkSeed is the seed of the emulated links in this file's tests; change
+// it to replay another run (the tests log it).
+const linkSeed = 17
+
+// linkedPair starts a 10-node network (two swarms of 5) whose every link
+// has profile p, and two accounts in different swarms.
+func linkedPair(t testing.TB, p linkem.Profile) (*testnet.Network, *account, *account) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a network")
+	}
+	nw := testnet.StartT(t, testnet.Options{
+		Nodes: 10, Swarm: swarm.AssignParams{MinSize: 3, IdealSize: 5},
+		Link: linkem.New(linkSeed, p),
+		// Every client comes from 127.0.0.1: no per-address limit.
+		Tune: func(_ int, c *snode.Config) { c.Limits.ClientRate = 0 },
+	})
+	var ids []uint64
+	for id := range nw.Swarms() {
+		ids = append(ids, id)
+	}
+	if len(ids) < 2 {
+		t.Fatalf("want 2 swarms, got %d", len(ids))
+	}
+	slices.Sort(ids)
+	return nw, accountInSwarm(t, nw, "alice", ids[0]), accountInSwarm(t, nw, "bob", ids[1])
+}
+
+// linkedClient opens a client that is endpoint name of nw's links.
+func linkedClient(t testing.TB, nw *testnet.Network, a *account, name string) *Client {
+	t.Helper()
+	c, err := Open(Config{
+		Home: t.TempDir(), NetworkFile: nw.NetworkFile(), Dial: nw.Dialer(name),
+		Logger: slog.New(slog.DiscardHandler), DelayMax: -1,
+	}, a.kf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// delivery measures Send on Alice's client until Bob's running client
+// reports the message, count times, a random pause in [0, pause) before
+// each; it returns the sorted latencies.
+func delivery(t testing.TB, nw *testnet.Network, alice, bob *account, count int, pause time.Duration) []time.Duration {
+	t.Helper()
+	ctx := context.Background()
+	ac := linkedClient(t, nw, alice, "alice")
+	bc := linkedClient(t, nw, bob, "bob")
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = bc.Serve(sctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	// Bob's events are taken as they come, so that each is timed when
+	// Bob's client reports it, not when Alice's Send has returned.
+	arrived := make(chan received, 64)
+	go func() {
+		for {
+			select {
+			case ev := <-bc.Events():
+				if ev.Kind == EventMessage {
+					arrived <- received{ev.Message.Body, time.Now()}
+				}
+			case <-sctx.Done():
+				return
+			}
+		}
+	}()
+	wait := func(body string) time.Time {
+		deadline := time.After(60 * time.Second)
+		for {
+			select {
+			case r := <-arrived:
+				if r.body == body {
+					return r.at
+				}
+			case <-deadline:
+				t.Fatalf("message %q not delivered within 60 s", body)
+			}
+		}
+	}
+	// Warm up: paths built, swarms known, Bob accepted Alice.
+	if _, err := bc.Send(ctx, alice.id(), "hi", SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		body := fmt.Sprintf("warm-up %d", i)
+		if _, err := ac.Send(ctx, bob.id(), body, SendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		wait(body)
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	lat := make([]time.Duration, 0, count)
+	for i := range count {
+		time.Sleep(time.Duration(rnd.Int64N(int64(pause))))
+		body := fmt.Sprintf("measured %d", i)
+		start := time.Now()
+		if _, err := ac.Send(ctx, bob.id(), body, SendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		lat = append(lat, wait(body).Sub(start))
+	}
+	slices.Sort(lat)
+	return lat
+}
+
+type received struct {
+	body string
+	at   time.Time
+}
+
+func percentile(lat []time.Duration, p float64) time.Duration {
+	return lat[min(len(lat)-1, int(p*float64(len(lat))))]
+}
+
+// deliveryLinks is the number of links a message crosses from Alice's
+// client to Bob's running client (docs/PERFORMANCE.md, "Delivery over
+// emulated links"): four on the way in (client → guard → middle → exit →
+// swarm node), four back on the answer to Bob's held long poll (swarm node
+// → exit → middle → guard → client).
+const deliveryLinks = 8
+
+// BenchmarkDeliveryLinks is BenchmarkDeliveryLatency over emulated links
+// of 0, 25 and 100 ms one way (jitter a fifth of that), reporting p50,
+// p99, the bound (deliveryLinks one-way delays) and p50's ratio to it.
+//
+//	go test -run '^$' -bench DeliveryLinks -benchtime 30x ./client/
+func BenchmarkDeliveryLinks(b *testing.B) {
+	for _, d := range []time.Duration{0, 25 * time.Millisecond, 100 * time.Millisecond} {
+		b.Run(fmt.Sprintf("delay=%v", d), func(b *testing.B) {
+			nw, alice, bob := linkedPair(b, linkem.Profile{Delay: d, Jitter: d / 5})
+			b.ResetTimer()
+			lat := delivery(b, nw, alice, bob, b.N, 500*time.Millisecond)
+			b.StopTimer()
+			bound := deliveryLinks * d
+			b.ReportMetric(float64(percentile(lat, 0.50).Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
+			b.ReportMetric(float64(bound.Microseconds())/1000, "bound-ms")
+			if bound > 0 {
+				b.ReportMetric(float64(percentile(lat, 0.50))/float64(bound), "p50/bound")
+			}
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
+
+// TestDeliveryUnderLoss sends messages over links on which 1 % of
+// connections fail (reset or stalled at a random point): every message
+// must reach Bob's running client, through retries on other paths and
+// nodes. The p99 is reported, not asserted.
+func TestDeliveryUnderLoss(t *testing.T) {
+	const count = 40
+	nw, alice, bob := linkedPair(t, linkem.Profile{Delay: 2 * time.Millisecond, Jitter: time.Millisecond, Loss: 0.01})
+	lat := delivery(t, nw, alice, bob, count, 50*time.Millisecond)
+	if len(lat) != count {
+		t.Fatalf("%d of %d messages delivered", len(lat), count)
+	}
+	var opened uint64
+	for _, c := range nw.Link().Opened() {
+		opened += c
+	}
+	t.Logf("%d messages over links losing 1%% of %d connections: p50 %v, p99 %v, max %v",
+		count, opened, percentile(lat, 0.5), percentile(lat, 0.99), lat[len(lat)-1])
+}
