@@ -102,10 +102,12 @@ func TestLongPollRotates(t *testing.T) {
 			t.Fatalf("after 60 s the long polls were held by %v only", seq)
 		case <-tick.C:
 		}
+		// Two holders in one sample is the hand-over: a node counts a
+		// poll as held until its handler has returned, which can be
+		// after the client got the answer and sent the next poll to
+		// another member (and the nodes are read one after the other).
+		// Such samples say nothing about the order, so they are skipped.
 		h := o.holders(t, swarmNodes)
-		if len(h) > 1 {
-			t.Fatalf("nodes %v hold a poll of one client at once", h)
-		}
 		if len(h) == 1 && (len(seq) == 0 || seq[len(seq)-1] != h[0]) {
 			seq = append(seq, h[0])
 		}
