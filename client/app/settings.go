@@ -119,25 +119,37 @@ func (s *Server) handlePassphrase(w http.ResponseWriter, r *http.Request, c *cli
 	cur, next := []byte(req.Current), []byte(req.New)
 	defer clear(cur)
 	defer clear(next)
-	kf, err := s.checkPassphrase(r.Context(), cur)
-	if errors.Is(err, errWrongPassphrase) {
-		writeJSON(w, http.StatusForbidden, map[string]string{"error": err.Error()})
-		return
-	}
-	if err != nil {
-		s.fail(w, err)
+	kf, ok := s.ownKeys(w, r, c, cur)
+	if !ok {
 		return
 	}
 	defer kf.Wipe()
-	if kf.Keys.SessionID() != c.SessionID() {
-		s.fail(w, errors.New("the identity file holds another account"))
-		return
-	}
 	if err := kf.Save(s.cfg.IdentityFile, next, s.cfg.KDF); err != nil {
 		s.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"encrypted": len(next) > 0})
+}
+
+// ownKeys opens the identity file with pass and checks that it holds c's
+// account; when not, it answers (403 for a wrong passphrase) and returns
+// false. The caller wipes the keys.
+func (s *Server) ownKeys(w http.ResponseWriter, r *http.Request, c *client.Client, pass []byte) (*identity.KeyFile, bool) {
+	kf, err := s.checkPassphrase(r.Context(), pass)
+	if errors.Is(err, errWrongPassphrase) {
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": err.Error()})
+		return nil, false
+	}
+	if err != nil {
+		s.fail(w, err)
+		return nil, false
+	}
+	if kf.Keys.SessionID() != c.SessionID() {
+		kf.Wipe()
+		s.fail(w, errors.New("the identity file holds another account"))
+		return nil, false
+	}
+	return kf, true
 }
 
 // handlePhrase shows the recovery phrase after a confirmation: the
@@ -166,20 +178,11 @@ func (s *Server) handlePhrase(w http.ResponseWriter, r *http.Request, c *client.
 		writeJSON(w, http.StatusForbidden, map[string]string{"error": "enter your passphrase"})
 		return
 	}
-	kf, err := s.checkPassphrase(r.Context(), pass)
-	if errors.Is(err, errWrongPassphrase) {
-		writeJSON(w, http.StatusForbidden, map[string]string{"error": err.Error()})
-		return
-	}
-	if err != nil {
-		s.fail(w, err)
+	kf, ok := s.ownKeys(w, r, c, pass)
+	if !ok {
 		return
 	}
 	defer kf.Wipe()
-	if kf.Keys.SessionID() != c.SessionID() {
-		s.fail(w, errors.New("the identity file holds another account"))
-		return
-	}
 	words, err := kf.Keys.RecoveryPhrase()
 	if err != nil {
 		s.fail(w, err)
