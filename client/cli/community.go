@@ -106,6 +106,21 @@ through an onion path.`,
 				}
 				return b.String(), nil
 			}),
+		a.communityListCmd(f),
+	}
+	for _, c := range cmds {
+		c.Flags().DurationVar(&f.timeout, "timeout", defaultGroupTimeout, "give up on the network after this long")
+	}
+	cmds[2].Flags().BoolVar(&f.remove, "remove", false, "remove the reaction")
+	cmds[4].Flags().BoolVar(&f.deleteAll, "delete-all", false, "delete all of the user's posts in the room too")
+	g.AddCommand(cmds...)
+	g.AddCommand(a.pinCmds(f)...)
+	return g
+}
+
+// pinCmds are the room's pin, unpin and info commands.
+func (a *app) pinCmds(f *communityFlags) []*cobra.Command {
+	cmds := []*cobra.Command{
 		a.roomCmd(f, "pin ROOM POST", "Pin a post of the room (admins)", 2,
 			func(ctx context.Context, s *session, args []string) (string, error) {
 				id, err := parsePostID(args[1])
@@ -139,16 +154,12 @@ through an onion path.`,
 				}
 				return roomInfoLines(info), nil
 			}),
-		a.communityListCmd(f),
 	}
 	for _, c := range cmds {
 		c.Flags().DurationVar(&f.timeout, "timeout", defaultGroupTimeout, "give up on the network after this long")
 	}
-	cmds[2].Flags().BoolVar(&f.remove, "remove", false, "remove the reaction")
-	cmds[4].Flags().BoolVar(&f.deleteAll, "delete-all", false, "delete all of the user's posts in the room too")
-	cmds[9].Flags().BoolVar(&f.all, "all", false, "unpin every pinned post")
-	g.AddCommand(cmds...)
-	return g
+	cmds[1].Flags().BoolVar(&f.all, "all", false, "unpin every pinned post")
+	return cmds
 }
 
 // communityFlags are the community commands' flags.
