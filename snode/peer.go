@@ -123,7 +123,7 @@ func (pc *peerClients) client(key key.NodePublic) *http.Client {
 	tr := &http.Transport{
 		TLSClientConfig:     peerTLS(pc.cert, key),
 		ForceAttemptHTTP2:   true,
-		DialContext:         pc.dial,
+		DialContext:         dial,
 		TLSHandshakeTimeout: pc.timeout,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,

@@ -171,7 +171,7 @@ func (f *pinnedForwarder) client(id key.NodePublic) *http.Client {
 	c := &http.Client{Transport: &http.Transport{
 		TLSClientConfig:     tlsConf,
 		ForceAttemptHTTP2:   true,
-		DialContext:         f.dial,
+		DialContext:         dial,
 		TLSHandshakeTimeout: f.timeout,
 		MaxIdleConnsPerHost: 32,
 		IdleConnTimeout:     90 * time.Second,
