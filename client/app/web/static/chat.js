@@ -415,7 +415,7 @@ export function initChat(onChange) {
   chat.addEventListener('drop', (ev) => {
     ev.preventDefault();
     chat.classList.remove('dropping');
-    if (ev.dataTransfer && ev.dataTransfer.files.length) upload(ev.dataTransfer.files);
+    if (ev.dataTransfer && ev.dataTransfer.files.length && !$('attach').disabled) upload(ev.dataTransfer.files);
   });
   $('compose').addEventListener('keydown', (ev) => {
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); $('composer').requestSubmit(); }
