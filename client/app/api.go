@@ -29,6 +29,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/conversations", s.withEngine(s.handleConversations))
 	m.HandleFunc("GET /api/conversations/{id}", s.withPeer(s.handleConversation))
 	m.HandleFunc("GET /api/conversations/{id}/messages", s.withPeer(s.handleMessages))
+	m.HandleFunc("GET /api/conversations/{id}/search", s.withPeer(s.handleSearch))
 	m.HandleFunc("POST /api/conversations/{id}/messages", s.withPeer(s.handleSend))
 	m.HandleFunc("POST /api/conversations/{id}/read", s.withPeer(s.handleRead))
 	m.HandleFunc("POST /api/conversations/{id}/typing", s.withPeer(s.handleTyping))
@@ -306,6 +307,29 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, c *clien
 		out = append(out, s.toJSON(ctx, c, m))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"messages": out, "more": len(msgs) == limit})
+}
+
+// searchLimit is how many matches a search in a conversation returns.
+const searchLimit = 50
+
+// handleSearch finds the text q in the whole conversation, newest first.
+func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request, c *client.Client, peer key.SessionID) {
+	ctx := r.Context()
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	if q == "" || len(q) > 200 {
+		s.fail(w, errors.Join(errBadInput, errors.New("q is 1 to 200 bytes")))
+		return
+	}
+	msgs, err := c.Store().SearchConversation(ctx, peer, q, searchLimit)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	out := make([]*jsonMessage, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, s.toJSON(ctx, c, m))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": out})
 }
 
 func (s *Server) handleSend(w http.ResponseWriter, r *http.Request, c *client.Client, peer key.SessionID) {

@@ -663,6 +663,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("Community", func(t *testing.T) { testCommunity(t, browser, nw) })
 	t.Run("SettingsSecurity", func(t *testing.T) { testSettingsSecurity(t, browser, nw) })
 	t.Run("Keyboard", func(t *testing.T) { testKeyboard(t, browser, nw) })
+	t.Run("Search", func(t *testing.T) { testSearch(t, browser, nw) })
 
 	t.Run("NoteToSelf", func(t *testing.T) {
 		s := appWithAccount(t, nw, "Alice")

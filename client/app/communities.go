@@ -32,6 +32,7 @@ func (s *Server) communityRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /api/room/delete", s.withEngine(s.handleRoomDelete))
 	m.HandleFunc("POST /api/room/ban", s.withEngine(s.handleRoomBan))
 	m.HandleFunc("POST /api/room/leave", s.withEngine(s.handleRoomLeave))
+	m.HandleFunc("POST /api/room/dm", s.withEngine(s.handleRoomDM))
 }
 
 func roomName(cm *store.Community) string { return cm.Server + "/" + cm.Room }
@@ -209,6 +210,19 @@ func (s *Server) handleRoomPost(w http.ResponseWriter, r *http.Request, c *clien
 		}
 		_, err := c.PostToRoom(ctx, room, strings.TrimRight(req.Body, "\n"), opt)
 		return err
+	})
+}
+
+// handleRoomDM sends a message to a post's author, known by the blinded
+// ID the room shows, through the room's server.
+func (s *Server) handleRoomDM(w http.ResponseWriter, r *http.Request, c *client.Client) {
+	var req roomReq
+	roomAction(s, w, r, c, &req, roomField, func(ctx context.Context, room string) error {
+		to, err := key.ParseBlindedID(req.User)
+		if err != nil {
+			return errors.Join(errBadInput, err)
+		}
+		return c.SendCommunityDM(ctx, room, to, req.Body)
 	})
 }
 

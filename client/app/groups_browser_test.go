@@ -129,6 +129,7 @@ func testGroup(t *testing.T, browser context.Context, nw *testnet.Network) {
 		chromedp.Click(chromedp.ID("group-leave")),
 		chromedp.Click(chromedp.ID("group-leave")))
 	waitJS(t, ctx, "left", `document.getElementById('group-state').textContent.startsWith('You left') && document.getElementById('group-leave').hidden`)
+	waitJS(t, ctx, "the composer closed", `document.getElementById('compose').disabled && document.getElementById('send').disabled && !document.getElementById('composer-closed').hidden && document.getElementById('composer-closed').textContent === 'You left this group'`)
 	g, err := s.Client().Group(context.Background(), gid)
 	if err != nil || g.State != store.GroupLeft {
 		t.Errorf("the group after leaving: %+v, %v", g, err)

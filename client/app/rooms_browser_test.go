@@ -97,6 +97,17 @@ func testCommunity(t *testing.T, browser context.Context, nw *testnet.Network) {
 	run(t, ctx, "react", chromedp.Click(chromedp.CSS(`#posts li.in button.react`)))
 	waitJS(t, ctx, "the reaction", `[...document.querySelectorAll('#posts li.in .reactions button')].some((b) => b.textContent === '👍 1')`)
 
+	// Alice writes to Bob from his post, to the blinded ID the room shows.
+	const toBob = "a word in private, Bob"
+	run(t, ctx, "message Bob",
+		chromedp.Click(chromedp.CSS(`#posts li.in button.dm`)),
+		chromedp.SendKeys(chromedp.ID("room-dm-body"), toBob),
+		chromedp.Click(chromedp.ID("room-dm-send")))
+	waitJS(t, ctx, "the DM sent", `document.getElementById('room-dm-status').textContent === 'Sent.'`)
+	if got := bob.waitMessage(t, toBob); got.Author != s.Client().SessionID() {
+		t.Errorf("the DM's author is %s, want Alice's Session ID", got.Author)
+	}
+
 	// Bob writes to Alice knowing only the ID the room shows.
 	aliceID, err := s.Client().CommunityID(cm.PubKey)
 	if err != nil {

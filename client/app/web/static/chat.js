@@ -11,7 +11,6 @@ let info = {};
 let byID = new Map();
 let oldest = 0;
 let more = false;
-let loading = false;
 let replyTo = null;
 let typingTimer = 0;
 let sentTyping = 0;
@@ -183,6 +182,7 @@ export async function openChat(id) {
   $('no-chat').hidden = true;
   $('chat').hidden = false;
   $('chat-search').value = '';
+  searchAll('');
   const t0 = performance.now();
   try {
     const [got, r] = await Promise.all([get(`/api/conversations/${id}`), get(`/api/conversations/${id}/messages`)]);
@@ -232,9 +232,17 @@ export function closeChat() {
   $('no-chat').hidden = false;
 }
 
-async function loadOlder() {
-  if (loading || !more || !oldest) return;
-  loading = true;
+// loadOlder loads the page above the oldest message shown. A call while
+// a page is on its way waits for that page.
+let olderP = null;
+function loadOlder() {
+  if (olderP) return olderP;
+  if (!more || !oldest) return Promise.resolve();
+  olderP = fetchOlder().finally(() => { olderP = null; });
+  return olderP;
+}
+
+async function fetchOlder() {
   const box = $('messages');
   const fromBottom = box.scrollHeight - box.scrollTop;
   try {
@@ -248,7 +256,7 @@ async function loadOlder() {
     more = r.more;
     $('load-older').hidden = !more;
     box.scrollTop = box.scrollHeight - fromBottom;
-  } catch (e) { showError(e); } finally { loading = false; }
+  } catch (e) { showError(e); }
 }
 
 let reading = false;
@@ -318,6 +326,40 @@ function search() {
     if (hit && !first) first = li;
   }
   if (first) first.scrollIntoView({ block: 'center' });
+  searchAll(q);
+}
+
+// searchAll asks the engine for the matches in the whole conversation,
+// loaded or not, and lists them; the newest answer wins.
+let searchSeq = 0;
+async function searchAll(q) {
+  const seq = ++searchSeq;
+  if (q === '') { $('search-results').hidden = true; $('search-list').replaceChildren(); return; }
+  const id = peer;
+  try {
+    const r = await get(`/api/conversations/${id}/search?q=${encodeURIComponent(q)}`);
+    if (seq !== searchSeq || peer !== id) return;
+    $('search-status').textContent = r.messages.length ? `${r.messages.length} found` : 'Nothing found.';
+    $('search-list').replaceChildren(...r.messages.map((m) => el('li', {},
+      el('button', { type: 'button', class: 'link', 'data-id': m.id, onclick: () => jumpTo(m.id) },
+        `${who(m)}, ${time(m.sent_at)}: ${m.body}`))));
+    $('search-results').hidden = false;
+  } catch (e) { showError(e); }
+}
+
+// jumpTo shows message id, loading older pages until it is there.
+async function jumpTo(msgID) {
+  const id = peer;
+  while (peer === id && !byID.has(msgID) && more) {
+    const before = oldest;
+    await loadOlder();
+    if (oldest === before) break;
+  }
+  const li = $('message-list').querySelector(`li[data-id="${msgID}"]`);
+  if (!li) return;
+  li.classList.add('match');
+  li.scrollIntoView({ block: 'center' });
+  li.focus();
 }
 
 // onEvent applies an engine event to the open conversation. It returns
@@ -373,7 +415,7 @@ export function initChat(onChange) {
   chat.addEventListener('drop', (ev) => {
     ev.preventDefault();
     chat.classList.remove('dropping');
-    if (ev.dataTransfer && ev.dataTransfer.files.length) upload(ev.dataTransfer.files);
+    if (ev.dataTransfer && ev.dataTransfer.files.length && !$('attach').disabled) upload(ev.dataTransfer.files);
   });
   $('compose').addEventListener('keydown', (ev) => {
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); $('composer').requestSubmit(); }

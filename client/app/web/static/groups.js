@@ -78,6 +78,8 @@ function show() {
   $('group-state').hidden = !states[data.state];
   $('group-add').hidden = !data.admin || data.state !== 'joined';
   $('group-leave').hidden = data.state !== 'joined';
+  const closed = { left: 'You left this group', removed: 'You were removed', destroyed: 'This group was disbanded' };
+  closeComposer(closed[data.state] || '');
   $('members-toggle').textContent = `Members (${data.members.length})`;
 }
 
@@ -101,6 +103,14 @@ async function memberAction(what, member) {
   } catch (e) { showError(e); }
 }
 
+// closeComposer disables the composer with a note saying why, or enables
+// it again when note is empty.
+function closeComposer(note) {
+  $('composer-closed').textContent = note;
+  $('composer-closed').hidden = !note;
+  for (const id of ['compose', 'send', 'record', 'attach']) $(id).disabled = !!note;
+}
+
 // showGroup shows the group tools for id, or hides them when id is not a
 // group's.
 export function showGroup(id) {
@@ -113,6 +123,7 @@ export function showGroup(id) {
     $('members-toggle').setAttribute('aria-expanded', 'false');
     $('members-toggle').textContent = 'Members';
   }
+  if (group !== id) closeComposer('');
   group = isGroup ? id : '';
   if (isGroup) refreshGroup();
   else $('group-panel').hidden = true;

@@ -10,6 +10,7 @@ let info = {};
 let shown = new Map(); // post id → its JSON, as last rendered
 let timer = 0;
 let replyTo = null;
+let dmTo = '';
 let onOpen = () => {};
 
 // pollEvery is how often an open room is read again from the app.
@@ -69,6 +70,9 @@ function render(p) {
   const acts = el('span', { class: 'actions' },
     el('button', { type: 'button', class: 'reply', 'aria-label': `Reply to: ${p.body.slice(0, 40)}`, onclick: () => startReply(p), text: 'Reply' }),
     el('button', { type: 'button', class: 'react', 'aria-label': 'React with a thumbs up', onclick: () => act('react', { id: p.id, emoji: '👍', add: true }), text: '👍' }));
+  if (!p.mine) {
+    acts.append(el('button', { type: 'button', class: 'dm', 'aria-label': `Message ${author}`, onclick: () => startDM(p.author, author), text: 'Message' }));
+  }
   if (p.mine || info.moderator) {
     acts.append(el('button', { type: 'button', class: 'delete', 'aria-label': `Delete the post: ${p.body.slice(0, 40)}`, text: 'Delete',
       onclick: (ev) => confirmFirst(ev.currentTarget, 'Delete', 'Delete for everyone?', () => act('delete', { id: p.id })) }));
@@ -86,6 +90,30 @@ function startReply(p) {
   $('room-reply-text').textContent = p.body;
   $('room-reply-to').hidden = false;
   $('room-compose').focus();
+}
+
+// startDM opens the small composer for a message to a post's author,
+// sent to their blinded ID through the room's server.
+function startDM(to, name) {
+  dmTo = to;
+  $('room-dm-label').textContent = `Message to ${name}`;
+  $('room-dm-status').textContent = '';
+  $('room-dm').hidden = false;
+  $('room-dm-body').focus();
+}
+
+function closeDM() { dmTo = ''; $('room-dm').hidden = true; $('room-dm-body').value = ''; }
+
+async function sendDM(ev) {
+  ev.preventDefault();
+  const body = $('room-dm-body').value;
+  if (!body.trim() || !dmTo) return;
+  try {
+    await post('/api/room/dm', { room, user: dmTo, body });
+    $('room-dm-body').value = '';
+    $('room-dm-status').textContent = 'Sent.';
+    showError(null);
+  } catch (e) { showError(e); }
 }
 
 function cancelReply() { replyTo = null; $('room-reply-to').hidden = true; }
@@ -126,6 +154,7 @@ export async function openRoom(id) {
   info = {};
   shown = new Map();
   cancelReply();
+  closeDM();
   $('posts').replaceChildren();
   $('room').hidden = false;
   $('no-chat').hidden = true;
@@ -190,6 +219,8 @@ export function initRooms(open, left) {
     else if (ev.key === 'Escape' && replyTo) { ev.preventDefault(); cancelReply(); }
   });
   $('room-reply-cancel').addEventListener('click', cancelReply);
+  $('room-dm').addEventListener('submit', sendDM);
+  $('room-dm-cancel').addEventListener('click', closeDM);
   $('room-leave').addEventListener('click', (ev) => confirmFirst(ev.currentTarget, 'Leave room', 'Leave: are you sure?', async () => {
     $('room-leave').textContent = 'Leave room';
     try {
