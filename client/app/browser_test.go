@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -194,6 +195,20 @@ func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Act
 	t.Helper()
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// click clicks the first element that matches selector, found and
+// clicked in one script run: the page redraws its lists on every event,
+// and a node found by one DevTools call can be gone by the next (a
+// chromedp.Click on a list item then fails with "Could not find node").
+// It waits until such an element exists.
+func click(selector string) chromedp.Action[chromedp.Void] {
+	js := `(() => { const e = document.querySelector(` + strconv.Quote(selector) + `); if (!e) return false; e.click(); return true; })()`
+	poll := chromedp.Poll[bool](js, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(0))
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := poll(ctx, t)
+		return chromedp.Void{}, err
 	}
 }
 
@@ -494,7 +509,7 @@ func TestBrowser(t *testing.T) {
 
 		// A reply with a quote and a reaction, from the page.
 		run(t, ctx, "reply",
-			chromedp.Click(chromedp.CSS(`#message-list li.in button.reply`)),
+			click(`#message-list li.in button.reply`),
 			chromedp.SendKeys(chromedp.ID("compose"), "a reply"),
 			chromedp.Click(chromedp.ID("send")))
 		quoted := bob.waitMessage(t, "a reply")
@@ -504,7 +519,7 @@ func TestBrowser(t *testing.T) {
 		waitJS(t, ctx, "the quote shown", `[...document.querySelectorAll('#message-list li.out blockquote')].some((e) => e.textContent === '`+reply+`')`)
 
 		// A reaction on Bob's message, then Bob's reaction on ours.
-		run(t, ctx, "react", chromedp.Click(chromedp.CSS(`#message-list li.in button.react`)))
+		run(t, ctx, "react", click(`#message-list li.in button.react`))
 		waitJS(t, ctx, "our reaction", `[...document.querySelectorAll('#message-list li.in .reactions button')].some((b) => b.getAttribute('aria-pressed') === 'true')`)
 		deadline := time.NewTimer(browserTimeout)
 		defer deadline.Stop()
@@ -527,8 +542,8 @@ func TestBrowser(t *testing.T) {
 
 		// Unsend, with its confirmation: gone here and at Bob's.
 		run(t, ctx, "unsend",
-			chromedp.Click(chromedp.CSS(`#message-list li.out:last-child button.unsend`)),
-			chromedp.Click(chromedp.CSS(`#message-list li.out:last-child button.unsend`)))
+			click(`#message-list li.out:last-child button.unsend`),
+			click(`#message-list li.out:last-child button.unsend`))
 		waitJS(t, ctx, "unsent", `document.querySelector('#message-list li.out:last-child').classList.contains('unsent')`)
 		for got := false; !got; {
 			select {
@@ -559,9 +574,9 @@ func TestBrowser(t *testing.T) {
 		waitJS(t, ctx, "two requests", `document.querySelectorAll('#requests li').length === 2 && !document.getElementById('requests-section').hidden`)
 		waitJS(t, ctx, "the unread count in the title", `document.title === '(2) Sotto'`)
 		screenshot(t, ctx, "requests")
-		run(t, ctx, "accept Carol", chromedp.Click(chromedp.CSS(`#requests li[data-peer="`+carolID+`"] button.accept`)))
+		run(t, ctx, "accept Carol", click(`#requests li[data-peer="`+carolID+`"] button.accept`))
 		waitJS(t, ctx, "Carol in the conversations", `document.querySelector('#inbox li[data-peer="`+carolID+`"]') !== null && document.querySelector('#requests li[data-peer="`+carolID+`"]') === null`)
-		run(t, ctx, "decline Dave", chromedp.Click(chromedp.CSS(`#requests li[data-peer="`+daveID+`"] button.decline`)))
+		run(t, ctx, "decline Dave", click(`#requests li[data-peer="`+daveID+`"] button.decline`))
 		waitJS(t, ctx, "no requests left", `document.getElementById('requests-section').hidden && document.querySelector('[data-peer="`+daveID+`"]') === null`)
 		reqs, err := s.Client().Store().Requests(context.Background())
 		if err != nil || len(reqs) != 0 {
@@ -591,7 +606,7 @@ func TestBrowser(t *testing.T) {
 		run(t, ctx, "open the app", chromedp.Navigate(s.URL()))
 		appShown(t, ctx)
 		waitJS(t, ctx, "Bob's request", `document.querySelector('#requests li[data-peer="`+bobID+`"]') !== null`)
-		run(t, ctx, "open it", chromedp.Click(chromedp.CSS(`#requests li[data-peer="`+bobID+`"] button.conv`)))
+		run(t, ctx, "open it", click(`#requests li[data-peer="`+bobID+`"] button.conv`))
 		waitJS(t, ctx, "the request bar", `!document.getElementById('request-bar').hidden`)
 		run(t, ctx, "accept in the chat", chromedp.Click(chromedp.ID("accept")))
 		waitJS(t, ctx, "Bob accepted", `document.getElementById('request-bar').hidden && document.querySelector('#inbox li[data-peer="`+bobID+`"]') !== null`)
@@ -696,13 +711,13 @@ func TestBrowser(t *testing.T) {
 		}
 		id := eve.c.SessionID().String()
 		waitJS(t, ctx, "the request", `document.querySelector('#requests li[data-peer="`+id+`"]') !== null`)
-		run(t, ctx, "block Eve", chromedp.Click(chromedp.CSS(`#requests li[data-peer="`+id+`"] button.block`)))
+		run(t, ctx, "block Eve", click(`#requests li[data-peer="`+id+`"] button.block`))
 		waitJS(t, ctx, "Eve gone", `document.querySelector('[data-peer="`+id+`"]') === null`)
 		run(t, ctx, "open the settings", chromedp.Click(chromedp.CSS(`#settings summary`)))
 		waitJS(t, ctx, "the onion path", `document.querySelectorAll('#net-path li').length === 3 && document.getElementById('net-status').textContent.startsWith('Connected')`)
 		waitJS(t, ctx, "Eve blocked", `[...document.querySelectorAll('#blocked li')].some((e) => e.textContent.includes('Eve'))`)
 		screenshot(t, ctx, "settings")
-		run(t, ctx, "unblock Eve", chromedp.Click(chromedp.CSS(`#blocked li button`)))
+		run(t, ctx, "unblock Eve", click(`#blocked li button`))
 		waitJS(t, ctx, "no one blocked", `document.querySelectorAll('#blocked li').length === 0 && !document.getElementById('blocked-empty').hidden`)
 		ct, err := s.Client().Store().Contact(context.Background(), eve.c.SessionID())
 		if err != nil || ct.Blocked {
@@ -731,7 +746,7 @@ func TestBrowserAttacks(t *testing.T) {
 	}
 	id := mallory.c.SessionID().String()
 	waitJS(t, ctx, "the request", `document.querySelector('#requests li[data-peer="`+id+`"]') !== null`)
-	run(t, ctx, "open it", chromedp.Click(chromedp.CSS(`#requests li[data-peer="`+id+`"] button.conv`)))
+	run(t, ctx, "open it", click(`#requests li[data-peer="`+id+`"] button.conv`))
 	waitJS(t, ctx, "the message", `document.querySelectorAll('#message-list li').length === 1`)
 	if got := evalJS[string](t, ctx, `document.querySelector('#message-list li .body').textContent`); got != evil {
 		t.Errorf("message shown as %q, want the text %q", got, evil)
@@ -823,7 +838,7 @@ func TestBrowserPerformance(t *testing.T) {
 	listNav := evalJS[float64](t, tab, `performance.getEntriesByName('sotto-list-rendered')[0].startTime`)
 	nav := evalJS[map[string]float64](t, tab, `(() => { const n = performance.getEntriesByType('navigation')[0]; return {redirect: n.redirectEnd, response: n.responseEnd, dom: n.domContentLoadedEventEnd}; })()`)
 	t.Logf("PERF page load: redirect done %.0f ms, page received %.0f ms, DOMContentLoaded %.0f ms", nav["redirect"], nav["response"], nav["dom"])
-	run(t, tab, "open the long conversation", chromedp.Click(chromedp.CSS(`#inbox li[data-peer="`+longPeer+`"] button.conv`)))
+	run(t, tab, "open the long conversation", click(`#inbox li[data-peer="`+longPeer+`"] button.conv`))
 	waitJS(t, tab, "its last page", `window.sottoPerf.chat.length === 1`)
 	chat := evalJS[float64](t, tab, `window.sottoPerf.chat[0]`)
 	if n := evalJS[int](t, tab, `document.querySelectorAll('#message-list li').length`); n != pageSize {

@@ -56,7 +56,7 @@ func testGroup(t *testing.T, browser context.Context, nw *testnet.Network) {
 	}
 	run(t, ctx, "create the group",
 		chromedp.SendKeys(chromedp.ID("group-name"), "Climbing"),
-		chromedp.Click(chromedp.CSS(`#group-contacts input[value="`+bobID.String()+`"]`)),
+		click(`#group-contacts input[value="`+bobID.String()+`"]`),
 		chromedp.Click(chromedp.CSS(`#new-group-form button[type=submit]`)))
 	waitJS(t, ctx, "the group's chat", `!document.getElementById('chat').hidden && document.getElementById('chat-id').textContent.startsWith('03') && document.getElementById('chat-title').textContent === 'Climbing'`)
 	gid, err := key.ParseSessionID(evalJS[string](t, ctx, `document.getElementById('chat-id').textContent`))
@@ -108,7 +108,7 @@ func testGroup(t *testing.T, browser context.Context, nw *testnet.Network) {
 	carol := newKeyFile(t).Keys.SessionID().String()
 	run(t, ctx, "add Carol", chromedp.SendKeys(chromedp.ID("group-add-id"), carol), chromedp.Click(chromedp.CSS(`#group-add button[type=submit]`)))
 	waitJS(t, ctx, "Carol invited", `document.querySelector('#group-members li[data-id="`+carol+`"] .role') !== null && document.querySelector('#group-members li[data-id="`+carol+`"] .role').textContent.includes('invited')`)
-	run(t, ctx, "remove Carol", chromedp.Click(chromedp.CSS(`#group-members li[data-id="`+carol+`"] button.remove`)))
+	run(t, ctx, "remove Carol", click(`#group-members li[data-id="`+carol+`"] button.remove`))
 	waitJS(t, ctx, "Carol removed", `document.querySelector('#group-members li[data-id="`+carol+`"]') === null || document.querySelector('#group-members li[data-id="`+carol+`"] button.remove') === null`)
 	ms, err := s.Client().Members(context.Background(), gid)
 	if err != nil {
@@ -117,7 +117,7 @@ func testGroup(t *testing.T, browser context.Context, nw *testnet.Network) {
 	if i := slices.IndexFunc(ms, func(m client.GroupMember) bool { return m.ID.String() == carol }); i >= 0 && ms[i].Removed == 0 {
 		t.Error("Carol is still a member")
 	}
-	run(t, ctx, "make Bob an admin", chromedp.Click(chromedp.CSS(`#group-members li[data-id="`+bobID.String()+`"] button.promote`)))
+	run(t, ctx, "make Bob an admin", click(`#group-members li[data-id="`+bobID.String()+`"] button.promote`))
 	waitJS(t, ctx, "Bob shown as admin", `document.querySelector('#group-members li[data-id="`+bobID.String()+`"] .role').textContent.startsWith('Admin') && document.querySelector('#group-members li[data-id="`+bobID.String()+`"] button.promote') === null`)
 	bob.waitUntil(t, "the promotion", func() bool {
 		g, err := bob.c.Group(context.Background(), gid)

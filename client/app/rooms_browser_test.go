@@ -94,13 +94,13 @@ func testCommunity(t *testing.T, browser context.Context, nw *testnet.Network) {
 		t.Fatal(err)
 	}
 	waitJS(t, ctx, "Bob's post, live", postShown(theirs))
-	run(t, ctx, "react", chromedp.Click(chromedp.CSS(`#posts li.in button.react`)))
+	run(t, ctx, "react", click(`#posts li.in button.react`))
 	waitJS(t, ctx, "the reaction", `[...document.querySelectorAll('#posts li.in .reactions button')].some((b) => b.textContent === '👍 1')`)
 
 	// Alice writes to Bob from his post, to the blinded ID the room shows.
 	const toBob = "a word in private, Bob"
 	run(t, ctx, "message Bob",
-		chromedp.Click(chromedp.CSS(`#posts li.in button.dm`)),
+		click(`#posts li.in button.dm`),
 		chromedp.SendKeys(chromedp.ID("room-dm-body"), toBob),
 		chromedp.Click(chromedp.ID("room-dm-send")))
 	waitJS(t, ctx, "the DM sent", `document.getElementById('room-dm-status').textContent === 'Sent.'`)
@@ -127,11 +127,11 @@ func testCommunity(t *testing.T, browser context.Context, nw *testnet.Network) {
 	if err := srv.Store().SetModerator(context.Background(), "lobby", aliceInRoom, false, true, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	run(t, ctx, "reopen the room", chromedp.Click(chromedp.CSS(`#rooms .conv`)))
+	run(t, ctx, "reopen the room", click(`#rooms .conv`))
 	waitJS(t, ctx, "moderator", `document.getElementById('room-role').textContent === 'You moderate this room.' && document.querySelector('#posts li.in button.ban') !== null`)
 	run(t, ctx, "ban Bob",
-		chromedp.Click(chromedp.CSS(`#posts li.in button.ban`)),
-		chromedp.Click(chromedp.CSS(`#posts li.in button.ban`)))
+		click(`#posts li.in button.ban`),
+		click(`#posts li.in button.ban`))
 	waitJS(t, ctx, "Bob's post gone", `!(`+postShown(theirs)+`) && `+postShown(mine))
 	if _, err := bob.c.PostToRoom(jctx, room, "still here?", client.PostOptions{}); err == nil {
 		t.Error("Bob posted after the ban")

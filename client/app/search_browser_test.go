@@ -49,7 +49,7 @@ func testSearch(t *testing.T, browser context.Context, nw *testnet.Network) {
 	tab := newTab(t, browser)
 	run(t, tab, "open the app", chromedp.Navigate(s.URL()))
 	appShown(t, tab)
-	run(t, tab, "open the conversation", chromedp.Click(chromedp.CSS(`#inbox li[data-peer="`+peer.String()+`"] button.conv`)))
+	run(t, tab, "open the conversation", click(`#inbox li[data-peer="`+peer.String()+`"] button.conv`))
 	waitJS(t, tab, "its last page", `document.querySelectorAll('#message-list li').length === `+fmt.Sprint(pageSize))
 	if evalJS[bool](t, tab, `[...document.querySelectorAll('#message-list .body')].some((b) => b.textContent.includes('needle'))`) {
 		t.Fatal("the match is already loaded; the test needs it older than the page")
@@ -59,7 +59,7 @@ func testSearch(t *testing.T, browser context.Context, nw *testnet.Network) {
 	if got := evalJS[string](t, tab, `document.querySelector('#search-list button').textContent`); !strings.Contains(got, "the old 100% needle") {
 		t.Errorf("match listed as %q", got)
 	}
-	run(t, tab, "open the match", chromedp.Click(chromedp.CSS(`#search-list button`)))
+	run(t, tab, "open the match", click(`#search-list button`))
 	waitJS(t, tab, "the match shown", `(() => { const li = document.activeElement; return li && li.matches('#message-list li.match') && li.querySelector('.body').textContent === 'the old 100% needle'; })()`)
 	run(t, tab, "search for nothing", chromedp.SendKeys(chromedp.ID("chat-search"), "zzz"))
 	waitJS(t, tab, "no match", `document.getElementById('search-status').textContent === 'Nothing found.' && document.querySelectorAll('#search-list li').length === 0`)
