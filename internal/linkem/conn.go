@@ -63,6 +63,15 @@ func (c *conn) Close() error {
 
 func (c *conn) stop() { c.once.Do(func() { close(c.done) }) }
 
+// abort ends the connection at once, dropping what is still on the link
+// (a proxy shutting down); its pumps end soon after.
+func (c *conn) abort() {
+	c.Conn.Close()
+	c.raw.Close()
+	c.inner.Close()
+	c.stop()
+}
+
 // reset fails the connection at both ends.
 func (c *conn) reset() {
 	if tc, ok := c.raw.(*net.TCPConn); ok {

@@ -255,30 +255,37 @@ func (n *Network) Dialer(from string, base DialFunc) DialFunc {
 	}
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		to, ours := n.endpoint(addr)
-		if !n.waitJoined(from, to, ctx.Done()) {
-			return nil, fmt.Errorf("linkem: dial %s: %w", to, ctx.Err())
-		}
-		lk := n.link(from, to)
-		hs := lk.rand(3)
-		rtt := oneWay(lk.p, hs) + oneWay(lk.p, hs)
-		if err := sleep(ctx, rtt); err != nil {
-			return nil, fmt.Errorf("linkem: dial %s: %w", to, err)
-		}
-		if lk.failAt == 0 {
-			return nil, fmt.Errorf("linkem: dial %s: %w", to, ErrReset)
-		}
-		raw, err := base(ctx, network, addr)
-		if err != nil {
+		return n.dial(ctx, from, to, ours, base, network, addr)
+	}
+}
+
+// dial opens a connection on the link from → to by dialing addr with
+// base; ours says whether addr is a listener of this network, which then
+// reads the preamble.
+func (n *Network) dial(ctx context.Context, from, to string, ours bool, base DialFunc, network, addr string) (net.Conn, error) {
+	if !n.waitJoined(from, to, ctx.Done()) {
+		return nil, fmt.Errorf("linkem: dial %s: %w", to, ctx.Err())
+	}
+	lk := n.link(from, to)
+	hs := lk.rand(3)
+	rtt := oneWay(lk.p, hs) + oneWay(lk.p, hs)
+	if err := sleep(ctx, rtt); err != nil {
+		return nil, fmt.Errorf("linkem: dial %s: %w", to, err)
+	}
+	if lk.failAt == 0 {
+		return nil, fmt.Errorf("linkem: dial %s: %w", to, ErrReset)
+	}
+	raw, err := base(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	if ours {
+		if err := writePreamble(raw, from); err != nil {
+			raw.Close()
 			return nil, err
 		}
-		if ours {
-			if err := writePreamble(raw, from); err != nil {
-				raw.Close()
-				return nil, err
-			}
-		}
-		return wrap(raw, lk, true), nil
 	}
+	return wrap(raw, lk, true), nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
