@@ -152,7 +152,7 @@ func cometConfig(dir string, home *HomeConfig, p state.Params) (*cfg.Config, err
 	c.P2P.ListenAddress = home.P2PListen
 	c.P2P.ExternalAddress = home.ExternalAddress
 	c.P2P.PersistentPeers = strings.Join(home.Peers, ",")
-	c.P2P.PexReactor = len(home.Peers) > 0
+	c.P2P.PexReactor = len(home.Peers) > 0 && !home.NoPEX
 	if home.Loopback {
 		c.P2P.AddrBookStrict = false
 		c.P2P.AllowDuplicateIP = true

@@ -53,6 +53,10 @@ type HomeConfig struct {
 	// Loopback allows peers on private and loopback addresses (test and
 	// devnet networks on one machine).
 	Loopback bool `json:"loopback,omitempty"`
+	// NoPEX turns peer exchange off: the node talks only to its
+	// persistent peers, at the addresses given (a test that routes them
+	// through link-emulating proxies).
+	NoPEX bool `json:"no_pex,omitempty"`
 }
 
 // HomeInfo describes a home's keys, for assembling a network genesis.

@@ -217,6 +217,15 @@ func TestFourValidatorProcesses(t *testing.T) {
 // with a 300 ms block time. They are stopped when the test ends.
 func startValidators(t *testing.T, n int) []*nodeProc {
 	t.Helper()
+	return startValidatorsVia(t, n, nil)
+}
+
+// startValidatorsVia is startValidators where validator i reaches
+// validator j, listening on addr, at via(i, j, addr) (a proxy), with peer
+// exchange off so that no validator learns another address; nil via
+// peers them directly.
+func startValidatorsVia(t *testing.T, n int, via func(i, j int, addr string) string) []*nodeProc {
+	t.Helper()
 	procs := make([]*nodeProc, n)
 	infos := make([]*HomeInfo, n)
 	p2p := make([]int, n)
@@ -238,7 +247,11 @@ func startValidators(t *testing.T, n int) []*nodeProc {
 		var peers []string
 		for j := range n {
 			if j != i {
-				peers = append(peers, fmt.Sprintf("%s@127.0.0.1:%d", infos[j].NodeID, p2p[j]))
+				addr := fmt.Sprintf("127.0.0.1:%d", p2p[j])
+				if via != nil {
+					addr = via(i, j, addr)
+				}
+				peers = append(peers, infos[j].NodeID+"@"+addr)
 			}
 		}
 		if _, err := InitHome(procs[i].home, HomeConfig{
@@ -247,6 +260,7 @@ func startValidators(t *testing.T, n int) []*nodeProc {
 			Peers:     peers,
 			RPCListen: procs[i].rpc,
 			Loopback:  true,
+			NoPEX:     via != nil,
 		}); err != nil {
 			t.Fatal(err)
 		}
