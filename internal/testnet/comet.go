@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"sotto.dev/internal/linkem"
 	"sotto.dev/ledger"
 	"sotto.dev/ledger/state"
 )
@@ -30,7 +33,11 @@ type CometLedgerConfig struct {
 	// port chosen at every start ("" for none): child processes follow the
 	// ledger there.
 	RPCListen string
-	Logger    *slog.Logger
+	// Link, when set, puts the RPC behind a link-emulating proxy
+	// (endpoint LedgerEndpoint): RPCAddr is the proxy's address, and the
+	// RPC listens on another free port.
+	Link   *linkem.Network
+	Logger *slog.Logger
 }
 
 // CometLedger is the embedded CometBFT ledger of a network (Options.CometBFT):
@@ -43,6 +50,9 @@ type CometLedgerConfig struct {
 type CometLedger struct {
 	c   CometLedgerConfig
 	rpc string
+	// listen is where the RPC listens: rpc, or with Link the proxy's
+	// target.
+	listen string
 
 	mu sync.Mutex
 	e  *ledger.Embedded
@@ -72,11 +82,19 @@ func NewCometLedger(c CometLedgerConfig) (*CometLedger, error) {
 		if err != nil {
 			return nil, fmt.Errorf("testnet: ledger rpc: %w", err)
 		}
-		ports, err := freePorts(ip, 1)
+		k := 1
+		if c.Link != nil {
+			k = 2
+		}
+		ports, err := freePorts(ip, k)
 		if err != nil {
 			return nil, err
 		}
 		l.rpc = "tcp://" + net.JoinHostPort(ip.String(), strconv.Itoa(int(ports[0])))
+		l.listen = l.rpc
+		if c.Link != nil {
+			l.listen = "tcp://" + net.JoinHostPort(ip.String(), strconv.Itoa(int(ports[1])))
+		}
 	}
 	return l, nil
 }
@@ -94,7 +112,7 @@ func (l *CometLedger) Publish(context.Context, *ledger.Snapshot) error {
 	for _, a := range l.c.Operators {
 		g.Accounts = append(g.Accounts, state.GenesisAccount{Address: a.String(), Balance: l.c.OperatorBalance})
 	}
-	home := ledger.HomeConfig{Moniker: "sotto-devnet", P2PListen: "tcp://127.0.0.1:0", Loopback: true, RPCListen: l.rpc}
+	home := ledger.HomeConfig{Moniker: "sotto-devnet", P2PListen: "tcp://127.0.0.1:0", Loopback: true, RPCListen: l.listen}
 	// InitHome keeps existing keys and rewrites only the listen addresses,
 	// so a restart gets a free RPC port again.
 	if _, err := ledger.InitHome(l.c.Dir, home); err != nil {
@@ -140,12 +158,21 @@ func (l *CometLedger) Client() *ledger.Client {
 // its genesis; Client().Status tells them).
 func (l *CometLedger) Params() state.Params { return *l.c.Params }
 
-// Serve implements Ledger: it runs the CometBFT node until ctx ends.
+// Serve implements Ledger: it runs the CometBFT node until ctx ends (and
+// with Link the proxy in front of its RPC).
 func (l *CometLedger) Serve(ctx context.Context) error {
 	e := l.embedded()
 	if e == nil {
 		return errors.New("testnet: CometBFT ledger served before the first Publish")
 	}
+	if l.listen == l.rpc {
+		return e.Serve(ctx)
+	}
+	f, err := startFront(ctx, l.c.Link, netip.MustParseAddrPort(strings.TrimPrefix(l.rpc, "tcp://")), LedgerEndpoint, strings.TrimPrefix(l.listen, "tcp://"))
+	if err != nil {
+		return err
+	}
+	defer f.close()
 	return e.Serve(ctx)
 }
 

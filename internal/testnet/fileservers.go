@@ -12,10 +12,20 @@ type FileServerEntry = storagerpc.FileServer
 
 // SetFileServers lists file servers in the network file and rewrites it
 // (`sottod devnet` names the file server it runs). A later start of the
-// network writes the file without them until they are set again.
+// network writes the file without them until they are set again. With
+// Options.Link each server (its URL's host an IPv4 address) is listed
+// behind a proxy, endpoint FileServerEndpoint(i).
 func (n *Network) SetFileServers(list []FileServerEntry) error {
+	list = slices.Clone(list)
+	for i := range list {
+		u, err := n.frontURL(FileServerEndpoint(i), list[i].URL)
+		if err != nil {
+			return err
+		}
+		list[i].URL = u
+	}
 	n.mu.Lock()
-	n.fileServers = slices.Clone(list)
+	n.fileServers = list
 	n.mu.Unlock()
 	return n.writeNetworkFile()
 }

@@ -120,10 +120,15 @@ type Options struct {
 	// View, when set, gives an in-process node the ledger view it reads
 	// in place of v, the network's: attack tests make a node lie with it.
 	View func(node NodeInfo, v ledger.View) ledger.View
-	// Link, when set, emulates every link of the in-process nodes
-	// (delay, jitter, bandwidth, loss, partitions; internal/linkem): node
-	// i is endpoint NodeEndpoint(i), clients dial with Dialer. StartT
-	// logs its seed. Children (Subprocess, Sottod) are not emulated.
+	// Link, when set, emulates every link of the nodes (delay, jitter,
+	// bandwidth, loss, partitions; internal/linkem): node i is endpoint
+	// NodeEndpoint(i), clients dial with Dialer. StartT logs its seed. A
+	// child node (Subprocess, Sottod) listens on a port of its own behind
+	// a linkem.Proxy on its announced address, and so do the CometBFT
+	// ledger's RPC (LedgerEndpoint) and the servers of SetFileServers and
+	// SetCommunities: connections to them from in-process nodes and
+	// clients are on their own links, those from other processes (other
+	// children among them) on links from linkem.External.
 	Link *linkem.Network
 }
 
@@ -200,6 +205,9 @@ type Network struct {
 	fileServers []FileServerEntry
 	// communities are the network file's communities (SetCommunities).
 	communities []CommunityEntry
+	// fronts are the proxies in front of child nodes and servers, by
+	// endpoint name (Options.Link).
+	fronts map[string]*front
 }
 
 // StartT starts a network for a test and closes it when the test ends.
@@ -240,7 +248,7 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 	if opts.Swarm == (swarm.AssignParams{}) {
 		opts.Swarm = DevnetSwarms
 	}
-	n := &Network{opts: opts, dir: opts.Dir, log: opts.Logger}
+	n := &Network{opts: opts, dir: opts.Dir, log: opts.Logger, fronts: map[string]*front{}}
 	if n.dir == "" {
 		d, err := os.MkdirTemp("", "sotto-testnet-")
 		if err != nil {
@@ -361,6 +369,7 @@ func (n *Network) cometLedger() (Ledger, error) {
 		Params:    &p,
 		Operators: ops,
 		RPCListen: n.lay.Listen,
+		Link:      n.opts.Link,
 		Logger:    log,
 	})
 	if err != nil {
@@ -785,6 +794,9 @@ func (n *Network) startInProcess(m *member) error {
 
 // startChild runs the node as a child process; called with m.mu held.
 func (n *Network) startChild(m *member) error {
+	if err := n.frontChild(m); err != nil {
+		return err
+	}
 	argv, env, err := n.childCommand(m)
 	if err != nil {
 		return err
@@ -1064,6 +1076,7 @@ func (n *Network) Close() error {
 		wg.Go(func() { errs[i] = n.stop(m, false) })
 	}
 	wg.Wait()
+	n.closeFronts()
 	if n.stopBG != nil {
 		n.stopBG()
 		n.bgWG.Wait()
