@@ -179,6 +179,10 @@ func TestValidatorPartition(t *testing.T) {
 			fail("a validator committed during the split: heights %v, at the split %v", now, split)
 		}
 	}
+	for i, pr := range procs {
+		h, round, step, err := roundState(ctx, pr.client)
+		t.Logf("v%d after the window: height %d round %d step %v (%v)", i, h, round, step, err)
+	}
 	for _, i := range []int{2, 3} {
 		if ok, err := inMempool(ctx, procs[i].client, raw); ok || err != nil {
 			fail("registration in v%d's mempool across the split (%v)", i, err)
