@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -57,12 +58,27 @@ func newClient(get func(context.Context) (rpcclient.Client, error)) *Client {
 	return &Client{get: get, signers: make(map[state.Address]*sync.Mutex), Poll: 100 * time.Millisecond, Window: DefaultTxWindow}
 }
 
+// rpcIdleConns and rpcIdleTimeout bound the idle RPC connections a Client
+// keeps to its ledger node.
+const (
+	rpcIdleConns   = 16
+	rpcIdleTimeout = 90 * time.Second
+)
+
 // Dial returns a client of the ledger node whose CometBFT RPC listens at
 // addr ("tcp://host:port" or "http://host:port"). Close it when done.
 func Dial(addr string) (*Client, error) {
 	hc, err := jsonrpcclient.DefaultHTTPClient(addr)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: dial %s: %w", addr, err)
+	}
+	// CometBFT's client keeps net/http's default of two idle connections
+	// per host; a node asks for its duties while its follower polls, so
+	// every request beyond two opened a TCP connection and dropped it
+	// after (TestRPCClientReusesConnections).
+	if t, ok := hc.Transport.(*http.Transport); ok {
+		t.MaxIdleConnsPerHost = rpcIdleConns
+		t.IdleConnTimeout = rpcIdleTimeout
 	}
 	c, err := rpchttp.NewWithClient(addr, "/websocket", hc)
 	if err != nil {
