@@ -13,6 +13,7 @@ import (
 	"sotto.dev/client/store"
 	"sotto.dev/config"
 	"sotto.dev/config/groups"
+	"sotto.dev/identity"
 	"sotto.dev/key"
 	"sotto.dev/storagerpc"
 	"sotto.dev/wire"
@@ -23,22 +24,9 @@ import (
 // retrieve ran) is applied when the key arrives, not lost.
 func TestGroupMessageWaitsForKey(t *testing.T) {
 	ctx := context.Background()
-	member := newAccount(t, "member")
-	c, err := Open(Config{Home: t.TempDir()}, member.kf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	adminKeys := newAccount(t, "admin").kf.Keys
-	pub, secret, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := groups.Open(groups.Options{User: adminKeys.Ed25519Private(), Secret: secret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := []key.SessionID{adminKeys.SessionID(), member.id()}
+	f := newGroupSetup(t, Config{})
+	c, admin, adminKeys, gid, og := f.c, f.admin, f.adminKeys, f.gid, f.og
+	ids := []key.SessionID{adminKeys.SessionID(), f.member.id()}
 	keyMsg := func() []byte {
 		msg, err := admin.Keys.Rekey(ids)
 		if err != nil {
@@ -51,15 +39,6 @@ func TestGroupMessageWaitsForKey(t *testing.T) {
 	}
 	gen0 := keyMsg()
 	gen1 := keyMsg()
-	gid := key.NewSessionID(key.PrefixGroup, [32]byte(pub))
-	row := &store.Group{ID: gid, AuthData: make([]byte, 100), State: store.GroupJoined}
-	if err := c.db.SaveGroup(ctx, row); err != nil {
-		t.Fatal(err)
-	}
-	og, err := c.openGroupRow(row)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The message, sealed with generation 1.
 	body, _ := proto.Marshal(&wire.Content{DataMessage: &wire.DataMessage{Body: proto.String("late key")}})
 	env, _ := proto.Marshal(&wire.Envelope{Type: wire.Envelope_CLOSED_GROUP_MESSAGE.Enum(), Timestamp: proto.Uint64(5000), Content: body})
@@ -125,27 +104,9 @@ func TestGroupMessageWaitsForKey(t *testing.T) {
 // of its sealed bytes, so that it is deleted wherever it got to.
 func TestGroupUnsendQueued(t *testing.T) {
 	ctx := context.Background()
-	member := newAccount(t, "member")
-	c, err := Open(Config{Home: t.TempDir()}, member.kf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	adminKeys := newAccount(t, "admin").kf.Keys
-	admin, err := groups.Open(groups.Options{User: adminKeys.Ed25519Private(), Secret: mustGroupKey(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, err := admin.Keys.Rekey([]key.SessionID{adminKeys.SessionID(), member.id()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gid := admin.ID()
-	row := &store.Group{ID: gid, AuthData: make([]byte, 100), State: store.GroupJoined}
-	if err := c.db.SaveGroup(ctx, row); err != nil {
-		t.Fatal(err)
-	}
-	og, err := c.openGroupRow(row)
+	f := newGroupSetup(t, Config{})
+	c, gid, og := f.c, f.gid, f.og
+	msg, err := f.admin.Keys.Rekey([]key.SessionID{f.adminKeys.SessionID(), f.member.id()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,13 +139,47 @@ func TestGroupUnsendQueued(t *testing.T) {
 	}
 }
 
-func mustGroupKey(t *testing.T) ed25519.PrivateKey {
+// groupSetup is a member's client with a group it has joined: the row
+// saved as joined and opened (og), nothing retrieved yet. The group's
+// admin is another account, with the group as its own groups.Group.
+type groupSetup struct {
+	member    *account
+	c         *Client
+	adminKeys *identity.Keys
+	admin     *groups.Group
+	gid       key.SessionID
+	og        *openGroup
+}
+
+// newGroupSetup opens the member's client with cfg (in a temporary Home
+// when cfg has none); the client is closed when the test ends.
+func newGroupSetup(t *testing.T, cfg Config) *groupSetup {
 	t.Helper()
-	_, sk, err := ed25519.GenerateKey(nil)
+	f := &groupSetup{member: newAccount(t, "member"), adminKeys: newAccount(t, "admin").kf.Keys}
+	if cfg.Home == "" {
+		cfg.Home = t.TempDir()
+	}
+	c, err := Open(cfg, f.member.kf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sk
+	t.Cleanup(func() { c.Close() })
+	_, secret, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.admin, err = groups.Open(groups.Options{User: f.adminKeys.Ed25519Private(), Secret: secret}); err != nil {
+		t.Fatal(err)
+	}
+	f.c, f.gid = c, f.admin.ID()
+	row := &store.Group{ID: f.gid, AuthData: make([]byte, 100), State: store.GroupJoined}
+	if err := c.db.SaveGroup(context.Background(), row); err != nil {
+		t.Fatal(err)
+	}
+	if f.og, err = c.openGroupRow(row); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
 
 // TestGroupConfigWaitsForKey: an info or members config message pushed
@@ -194,19 +189,9 @@ func mustGroupKey(t *testing.T) ed25519.PrivateKey {
 // dropped behind the retrieve position.
 func TestGroupConfigWaitsForKey(t *testing.T) {
 	ctx := context.Background()
-	member := newAccount(t, "member")
 	home := t.TempDir()
-	c, err := Open(Config{Home: home}, member.kf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { c.Close() }()
-	adminKeys := newAccount(t, "admin").kf.Keys
-	admin, err := groups.Open(groups.Options{User: adminKeys.Ed25519Private(), Secret: mustGroupKey(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gid := admin.ID()
+	f := newGroupSetup(t, Config{Home: home})
+	c, member, adminKeys, admin, gid, og := f.c, f.member, f.adminKeys, f.admin, f.gid, f.og
 	acct := storagerpc.AccountFromSessionID(gid)
 	retrieved := func(ns storagerpc.Namespace, data []byte) storagerpc.RetrievedMessage {
 		return storagerpc.RetrievedMessage{Hash: storagerpc.MessageHash(acct, ns, data), Timestamp: 2, Expiration: c.nowMillis() + 60_000, Data: data}
@@ -261,14 +246,6 @@ func TestGroupConfigWaitsForKey(t *testing.T) {
 	}
 	info1, members1 := push()
 
-	row := &store.Group{ID: gid, AuthData: make([]byte, 100), State: store.GroupJoined}
-	if err := c.db.SaveGroup(ctx, row); err != nil {
-		t.Fatal(err)
-	}
-	og, err := c.openGroupRow(row)
-	if err != nil {
-		t.Fatal(err)
-	}
 	poll := func(og *openGroup, keys, info, members []storagerpc.RetrievedMessage) {
 		t.Helper()
 		p := &groupPoll{lastHashes: make([]string, 4), resps: []*storagerpc.RetrieveResponse{
@@ -335,6 +312,7 @@ func TestGroupConfigWaitsForKey(t *testing.T) {
 	if c, err = Open(Config{Home: home}, member.kf); err != nil {
 		t.Fatal(err)
 	}
+	defer c.Close()
 	if og, err = c.group(gid); err != nil {
 		t.Fatal(err)
 	}
@@ -351,34 +329,16 @@ func TestGroupConfigWaitsForKey(t *testing.T) {
 // that a new key opens but which is not valid, is forgotten.
 func TestGroupConfigWaitGivenUp(t *testing.T) {
 	ctx := context.Background()
-	member := newAccount(t, "member")
 	clock := &testClock{t: time.Now()}
-	c, err := Open(Config{Home: t.TempDir(), Clock: clock}, member.kf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	adminKeys := newAccount(t, "admin").kf.Keys
-	admin, err := groups.Open(groups.Options{User: adminKeys.Ed25519Private(), Secret: mustGroupKey(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gid := admin.ID()
+	f := newGroupSetup(t, Config{Clock: clock})
+	c, admin, gid, og := f.c, f.admin, f.gid, f.og
 	acct := storagerpc.AccountFromSessionID(gid)
-	msg, err := admin.Keys.Rekey([]key.SessionID{adminKeys.SessionID(), member.id()})
+	msg, err := admin.Keys.Rekey([]key.SessionID{f.adminKeys.SessionID(), f.member.id()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	gen0 := storagerpc.RetrievedMessage{Hash: storagerpc.MessageHash(acct, 12, msg), Timestamp: 1, Expiration: c.nowMillis() + 60_000, Data: msg}
 	if _, err := admin.LoadKeyMessage(gen0.Hash, gen0.Data, 1); err != nil {
-		t.Fatal(err)
-	}
-	row := &store.Group{ID: gid, AuthData: make([]byte, 100), State: store.GroupJoined}
-	if err := c.db.SaveGroup(ctx, row); err != nil {
-		t.Fatal(err)
-	}
-	og, err := c.openGroupRow(row)
-	if err != nil {
 		t.Fatal(err)
 	}
 	// Under the key the member gets next: one not a config message, one

@@ -113,38 +113,10 @@ func TestSlowSendersPerAddress(t *testing.T) {
 	if testnet.RunInNetns(t) {
 		return
 	}
-	const (
-		slots       = 8
-		connsPerIP  = 24
-		flightPerIP = 12
-		attackConns = 40
-	)
-	nw := addressNetwork(t, testnet.Options{Nodes: 10, Swarm: swarmsOf5, PerSubnet: 2, Tune: func(_ int, c *snode.Config) {
-		c.Limits.MaxConcurrentRequests = slots
-		c.Limits.MaxConnsPerIP = connsPerIP
-		c.Limits.MaxInFlightPerIP = flightPerIP
-	}})
-	target := nw.Node(0)
+	nw := addressNetwork(t, testnet.Options{Nodes: 10, Swarm: swarmsOf5, PerSubnet: 2, Tune: slowSenderLimits})
 	attacker, _ := clientDial(t, nw, 0)
 	ordinary, _ := clientDial(t, nw, 1)
-	outcomes, stop := slowStores(t, target.Addr.String(), attacker, attackConns)
-	defer stop()
-	counts := map[outcome]int{}
-	for range attackConns - flightPerIP {
-		counts[<-outcomes]++
-	}
-	if counts[answered] != 0 {
-		t.Fatalf("attack outcomes: %v", counts)
-	}
-	checkServed(t, target.URL, ordinary, slots)
-	sw := target.Swarm
-	alice, bob := newUser(t, nw, "alice", sw), newUser(t, nw, "bob", sw)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if _, err := alice.client().Send(ctx, bob.id(), "through the flood", clientOpts); err != nil {
-		t.Fatal(err)
-	}
-	bob.waitDelivered(alice.id(), []string{"through the flood"}, time.Minute)
+	slowSenders(t, nw, attacker, ordinary)
 }
 
 // TestPathsAvoidSharedSubnets builds paths over a network of 10 nodes two

@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"sotto.dev/client"
-	"sotto.dev/community"
 	"sotto.dev/fileserver"
 	"sotto.dev/identity"
 	"sotto.dev/internal/testnet"
@@ -612,36 +611,8 @@ func fileServerFiles(t *testing.T, dir string, stop func(), alice, bob *user) {
 // wrote is read: each member's blinded ID is there, neither's Session ID
 // or keys, nor any IP address.
 func communityFiles(t *testing.T, alice, bob *user) {
-	dir := t.TempDir()
-	keys, _, err := community.LoadOrCreateKeys(filepath.Join(dir, "key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := community.DefaultConfig()
-	cfg.Dir, cfg.Listen = dir, "127.0.0.1:0"
-	srv, err := community.New(cfg, community.Deps{Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := srv.Store().AddRoom(context.Background(), "lobby", "Lobby", nil, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("community server: %v", err)
-			}
-		}
-	}
-	defer stop()
-	pk := keys.Public()
-	lobby := "http://" + srv.Addr().String() + "/lobby?public_key=" + hex.EncodeToString(pk[:])
+	cs := testnet.StartCommunity(t, testnet.CommunityRoom{Token: "lobby", Name: "Lobby"})
+	dir, pk, lobby := cs.Dir, cs.PublicKey, cs.JoinURL("lobby")
 	var blinded [][]byte
 	for _, u := range []*user{alice, bob} {
 		rctx, rcancel := context.WithTimeout(context.Background(), time.Minute)
@@ -659,7 +630,7 @@ func communityFiles(t *testing.T, alice, bob *user) {
 		}
 		blinded = append(blinded, []byte(id.String()))
 	}
-	stop()
+	cs.Stop()
 	for _, b := range blinded {
 		if found, _ := filesHolding(t, dir, [][]byte{b}); len(found) == 0 {
 			t.Fatalf("no file of the server holds the blinded ID %s that posted", b)

@@ -111,6 +111,21 @@ func readJSON(r *http.Request, v any) error {
 	return nil
 }
 
+// begin starts a handler that calls the network: it reads the JSON body
+// into req (none when req is nil) and returns the call's context, bounded
+// by requestTimeout. For a bad body it answers and ok is false; else the
+// caller defers cancel.
+func (s *Server) begin(w http.ResponseWriter, r *http.Request, req any) (ctx context.Context, cancel context.CancelFunc, ok bool) {
+	if req != nil {
+		if err := readJSON(r, req); err != nil {
+			s.fail(w, err)
+			return nil, nil, false
+		}
+	}
+	ctx, cancel = context.WithTimeout(r.Context(), requestTimeout)
+	return ctx, cancel, true
+}
+
 func (s *Server) withEngine(fn func(http.ResponseWriter, *http.Request, *client.Client)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c := s.engine()
@@ -337,11 +352,10 @@ func (s *Server) handleSend(w http.ResponseWriter, r *http.Request, c *client.Cl
 		Body  string `json:"body"`
 		Quote int64  `json:"quote,omitempty"`
 	}
-	if err := readJSON(r, &req); err != nil {
-		s.fail(w, err)
+	ctx, cancel, ok := s.begin(w, r, &req)
+	if !ok {
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
 	var opt client.SendOptions
 	if req.Quote != 0 {
@@ -378,11 +392,10 @@ func (s *Server) handleTyping(w http.ResponseWriter, r *http.Request, c *client.
 	var req struct {
 		Typing bool `json:"typing"`
 	}
-	if err := readJSON(r, &req); err != nil {
-		s.fail(w, err)
+	ctx, cancel, ok := s.begin(w, r, &req)
+	if !ok {
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
 	if peer == c.SessionID() {
 		writeJSON(w, http.StatusOK, struct{}{})
@@ -395,10 +408,14 @@ func (s *Server) handleTyping(w http.ResponseWriter, r *http.Request, c *client.
 	writeJSON(w, http.StatusOK, struct{}{})
 }
 
-// peerAction runs a call that takes only the peer.
-func (s *Server) peerAction(fn func(ctx context.Context, c *client.Client, peer key.SessionID) error) func(http.ResponseWriter, *http.Request, *client.Client, key.SessionID) {
+// peerAction runs a call on the peer, with the JSON request read into req
+// (none when req is nil).
+func (s *Server) peerAction(req any, fn func(ctx context.Context, c *client.Client, peer key.SessionID) error) func(http.ResponseWriter, *http.Request, *client.Client, key.SessionID) {
 	return func(w http.ResponseWriter, r *http.Request, c *client.Client, peer key.SessionID) {
-		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+		ctx, cancel, ok := s.begin(w, r, req)
+		if !ok {
+			return
+		}
 		defer cancel()
 		if err := fn(ctx, c, peer); err != nil {
 			s.fail(w, err)
@@ -409,22 +426,18 @@ func (s *Server) peerAction(fn func(ctx context.Context, c *client.Client, peer 
 }
 
 func (s *Server) handleAccept(w http.ResponseWriter, r *http.Request, c *client.Client, peer key.SessionID) {
-	s.peerAction(func(ctx context.Context, c *client.Client, p key.SessionID) error { return c.Accept(ctx, p) })(w, r, c, peer)
+	s.peerAction(nil, func(ctx context.Context, c *client.Client, p key.SessionID) error { return c.Accept(ctx, p) })(w, r, c, peer)
 }
 
 func (s *Server) handleDecline(w http.ResponseWriter, r *http.Request, c *client.Client, peer key.SessionID) {
-	s.peerAction(func(ctx context.Context, c *client.Client, p key.SessionID) error { return c.Decline(ctx, p) })(w, r, c, peer)
+	s.peerAction(nil, func(ctx context.Context, c *client.Client, p key.SessionID) error { return c.Decline(ctx, p) })(w, r, c, peer)
 }
 
 func (s *Server) handleBlock(w http.ResponseWriter, r *http.Request, c *client.Client, peer key.SessionID) {
 	var req struct {
 		Blocked bool `json:"blocked"`
 	}
-	if err := readJSON(r, &req); err != nil {
-		s.fail(w, err)
-		return
-	}
-	s.peerAction(func(ctx context.Context, c *client.Client, p key.SessionID) error {
+	s.peerAction(&req, func(ctx context.Context, c *client.Client, p key.SessionID) error {
 		return c.Block(ctx, p, req.Blocked)
 	})(w, r, c, peer)
 }
@@ -434,23 +447,18 @@ func (s *Server) handleDisappearing(w http.ResponseWriter, r *http.Request, c *c
 		Mode    string `json:"mode"`
 		Seconds int64  `json:"seconds"`
 	}
-	if err := readJSON(r, &req); err != nil {
-		s.fail(w, err)
-		return
-	}
-	var mode store.ExpiryMode
-	switch req.Mode {
-	case "off":
-		mode = store.ExpiryOff
-	case "after-read":
-		mode = store.ExpiryAfterRead
-	case "after-send":
-		mode = store.ExpiryAfterSend
-	default:
-		s.fail(w, errors.Join(errBadInput, errors.New(`mode is "off", "after-read" or "after-send"`)))
-		return
-	}
-	s.peerAction(func(ctx context.Context, c *client.Client, p key.SessionID) error {
+	s.peerAction(&req, func(ctx context.Context, c *client.Client, p key.SessionID) error {
+		var mode store.ExpiryMode
+		switch req.Mode {
+		case "off":
+			mode = store.ExpiryOff
+		case "after-read":
+			mode = store.ExpiryAfterRead
+		case "after-send":
+			mode = store.ExpiryAfterSend
+		default:
+			return errors.Join(errBadInput, errors.New(`mode is "off", "after-read" or "after-send"`))
+		}
 		return c.SetDisappearing(ctx, p, mode, time.Duration(req.Seconds)*time.Second)
 	})(w, r, c, peer)
 }
@@ -470,7 +478,10 @@ func (s *Server) handleUnsend(w http.ResponseWriter, r *http.Request, c *client.
 		s.fail(w, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+	ctx, cancel, ok := s.begin(w, r, nil)
+	if !ok {
+		return
+	}
 	defer cancel()
 	m, err := c.Unsend(ctx, peer, id)
 	if m == nil {
@@ -490,16 +501,15 @@ func (s *Server) handleReact(w http.ResponseWriter, r *http.Request, c *client.C
 		Emoji  string `json:"emoji"`
 		Remove bool   `json:"remove"`
 	}
-	if err := readJSON(r, &req); err != nil {
-		s.fail(w, err)
+	ctx, cancel, ok := s.begin(w, r, &req)
+	if !ok {
 		return
 	}
+	defer cancel()
 	if req.Emoji == "" || len(req.Emoji) > 32 {
 		s.fail(w, errors.Join(errBadInput, errors.New("an emoji is 1 to 32 bytes")))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
-	defer cancel()
 	m, err := c.React(ctx, peer, id, req.Emoji, req.Remove)
 	if m == nil {
 		s.fail(w, err)
@@ -512,17 +522,16 @@ func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request, c *client
 	var req struct {
 		Name string `json:"name"`
 	}
-	if err := readJSON(r, &req); err != nil {
-		s.fail(w, err)
+	ctx, cancel, ok := s.begin(w, r, &req)
+	if !ok {
 		return
 	}
+	defer cancel()
 	name := strings.TrimSpace(req.Name)
 	if name == "" || len(name) > 100 {
 		s.fail(w, errors.Join(errBadInput, errors.New("a display name is 1 to 100 bytes")))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
-	defer cancel()
 	if err := c.SetProfileName(ctx, name); err != nil {
 		s.fail(w, err)
 		return

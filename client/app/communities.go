@@ -60,17 +60,16 @@ func (s *Server) handleJoinRoom(w http.ResponseWriter, r *http.Request, c *clien
 	var req struct {
 		URL string `json:"url"`
 	}
-	if err := readJSON(r, &req); err != nil {
-		s.fail(w, err)
+	ctx, cancel, ok := s.begin(w, r, &req)
+	if !ok {
 		return
 	}
+	defer cancel()
 	u := strings.TrimSpace(req.URL)
 	if _, _, err := client.ParseRoom(u); err != nil {
 		s.fail(w, errors.Join(errBadInput, err))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
-	defer cancel()
 	cm, err := c.JoinCommunity(ctx, u)
 	if err != nil {
 		s.fail(w, err)
@@ -170,17 +169,16 @@ func (s *Server) handleRoomPosts(w http.ResponseWriter, r *http.Request, c *clie
 // roomAction reads a JSON request naming a joined room and runs fn.
 func roomAction[T any](s *Server, w http.ResponseWriter, r *http.Request, c *client.Client, req *T, room func(*T) string,
 	fn func(ctx context.Context, room string) error) {
-	if err := readJSON(r, req); err != nil {
-		s.fail(w, err)
+	ctx, cancel, ok := s.begin(w, r, req)
+	if !ok {
 		return
 	}
-	cm, err := roomOf(r.Context(), c, room(req))
+	defer cancel()
+	cm, err := roomOf(ctx, c, room(req))
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
-	defer cancel()
 	if err := fn(ctx, roomName(cm)); err != nil {
 		s.fail(w, err)
 		return

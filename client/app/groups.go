@@ -93,10 +93,11 @@ func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request, c *cl
 		Name    string   `json:"name"`
 		Members []string `json:"members"`
 	}
-	if err := readJSON(r, &req); err != nil {
-		s.fail(w, err)
+	ctx, cancel, ok := s.begin(w, r, &req)
+	if !ok {
 		return
 	}
+	defer cancel()
 	name := strings.TrimSpace(req.Name)
 	if name == "" || len(name) > maxGroupName {
 		s.fail(w, errors.Join(errBadInput, errors.New("a group name is 1 to 100 bytes")))
@@ -107,8 +108,6 @@ func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request, c *cl
 		s.fail(w, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
-	defer cancel()
 	id, err := c.CreateGroup(ctx, name, members)
 	if err != nil {
 		s.fail(w, err)
@@ -175,17 +174,16 @@ func (s *Server) membersAction(w http.ResponseWriter, r *http.Request, c *client
 	var req struct {
 		Members []string `json:"members"`
 	}
-	if err := readJSON(r, &req); err != nil {
-		s.fail(w, err)
+	ctx, cancel, ok := s.begin(w, r, &req)
+	if !ok {
 		return
 	}
+	defer cancel()
 	members, err := parseMembers(req.Members)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
-	defer cancel()
 	if err := fn(ctx, members); err != nil {
 		s.fail(w, err)
 		return
@@ -218,5 +216,5 @@ func (s *Server) handlePromote(w http.ResponseWriter, r *http.Request, c *client
 }
 
 func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request, c *client.Client, id key.SessionID) {
-	s.peerAction(func(ctx context.Context, c *client.Client, p key.SessionID) error { return c.Leave(ctx, p) })(w, r, c, id)
+	s.peerAction(nil, func(ctx context.Context, c *client.Client, p key.SessionID) error { return c.Leave(ctx, p) })(w, r, c, id)
 }

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/hex"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -12,40 +10,8 @@ import (
 
 	"sotto.dev/client"
 	"sotto.dev/client/store"
-	"sotto.dev/community"
 	"sotto.dev/internal/testnet"
 )
-
-// communityServer runs a community server on 127.0.0.1 with one room,
-// lobby, and returns it with the room's join URL.
-func communityServer(t *testing.T) (*community.Server, string) {
-	t.Helper()
-	dir := t.TempDir()
-	keys, _, err := community.LoadOrCreateKeys(filepath.Join(dir, "key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := community.DefaultConfig()
-	cfg.Dir, cfg.Listen = dir, "127.0.0.1:0"
-	srv, err := community.New(cfg, community.Deps{Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := srv.Store().AddRoom(context.Background(), "lobby", "Lobby", nil, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("community server: %v", err)
-		}
-	})
-	pk := keys.Public()
-	return srv, "http://" + srv.Addr().String() + "/lobby?public_key=" + hex.EncodeToString(pk[:])
-}
 
 // postShown is a JavaScript test for a post with body in the open room.
 func postShown(body string) string {
@@ -57,7 +23,8 @@ func postShown(body string) string {
 // reaction; a blinded DM from the room arrives as a message request; made
 // a moderator, the page's user bans the other member, whose posts go.
 func testCommunity(t *testing.T, browser context.Context, nw *testnet.Network) {
-	srv, joinURL := communityServer(t)
+	cs := testnet.StartCommunity(t, testnet.CommunityRoom{Token: "lobby", Name: "Lobby"})
+	srv, joinURL := cs.Server, cs.JoinURL("lobby")
 	s := appWithAccount(t, nw, "Alice")
 	bob := startEngine(t, nw, "Bob")
 	ctx := newTab(t, browser)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"sotto.dev/community"
 	"sotto.dev/internal/testnet"
 )
 
@@ -23,33 +22,8 @@ func TestCommunityScripts(t *testing.T) {
 		t.Skip("starts a network")
 	}
 	nw := testnet.StartT(t, testnet.Options{Nodes: 6})
-	dir := t.TempDir()
-	keys, _, err := community.LoadOrCreateKeys(filepath.Join(dir, "key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := community.DefaultConfig()
-	cfg.Dir, cfg.Listen = dir, "127.0.0.1:0"
-	srv, err := community.New(cfg, community.Deps{Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range []string{"lobby", "other"} {
-		if _, err := srv.Store().AddRoom(context.Background(), r, "Room "+r, nil, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("community server: %v", err)
-		}
-	})
-	pk := keys.Public()
-	server := "http://" + srv.Addr().String()
+	cs := testnet.StartCommunity(t, testnet.CommunityRoom{Token: "lobby", Name: "Room lobby"}, testnet.CommunityRoom{Token: "other", Name: "Room other"})
+	srv, pk, server := cs.Server, cs.PublicKey, cs.URL
 	testscript.Run(t, testscript.Params{
 		Dir: filepath.Join("testdata", "community"),
 		Setup: func(env *testscript.Env) error {
@@ -58,7 +32,7 @@ func TestCommunityScripts(t *testing.T) {
 			env.Setenv("SOTTO_HOME", filepath.Join(env.WorkDir, "default-home"))
 			env.Setenv("SERVER", server)
 			env.Setenv("SERVERKEY", hex.EncodeToString(pk[:]))
-			env.Setenv("LOBBY", server+"/lobby?public_key="+hex.EncodeToString(pk[:]))
+			env.Setenv("LOBBY", cs.JoinURL("lobby"))
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

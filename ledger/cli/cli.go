@@ -54,9 +54,18 @@ func Commands() []*cobra.Command {
 func newApp(getenv func(string) string) *app { return &app{getenv: getenv} }
 
 func (a *app) root() *cobra.Command {
+	return a.serviceRoot("ledger", "The network ledger: join it, stake nodes, register names, read its state", "",
+		a.keygenCmd(), a.initCmd(), a.genesisCmd(), a.paramsCmd(), a.runCmd(), a.statusCmd(),
+		a.accountCmd(), a.registerCmd(), a.contributeCmd(), a.unlockCmd(), a.transferCmd(),
+		a.nameRegisterCmd(), a.nameRenewCmd(), a.nameLookupCmd())
+}
+
+// serviceRoot is the root of a group of ledger commands (ledger, and a
+// service's: fileserver, community): the ledger commands' --node, --json
+// and --timeout, and the ledger clients closed after each subcommand.
+func (a *app) serviceRoot(use, short, long string, subs ...*cobra.Command) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "ledger",
-		Short: "The network ledger: join it, stake nodes, register names, read its state",
+		Use: use, Short: short, Long: long,
 		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
 			a.out = cmd.OutOrStdout()
 			if a.node == "" {
@@ -71,9 +80,7 @@ func (a *app) root() *cobra.Command {
 	pf.StringVar(&a.node, "node", "", "ledger node RPC address (default $SOTTO_LEDGER or "+DefaultNode+")")
 	pf.BoolVar(&a.json, "json", false, "print JSON for scripts")
 	pf.DurationVar(&a.timeout, "timeout", time.Minute, "how long to wait for the ledger")
-	c.AddCommand(a.keygenCmd(), a.initCmd(), a.genesisCmd(), a.paramsCmd(), a.runCmd(), a.statusCmd(),
-		a.accountCmd(), a.registerCmd(), a.contributeCmd(), a.unlockCmd(), a.transferCmd(),
-		a.nameRegisterCmd(), a.nameRenewCmd(), a.nameLookupCmd())
+	c.AddCommand(subs...)
 	// Close the RPC clients a command opened, whether it failed or not.
 	for _, sub := range c.Commands() {
 		if run := sub.RunE; run != nil {

@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -164,36 +163,4 @@ func (a *app) fileServerListCmd() *cobra.Command {
 			return a.print(l, lines...)
 		},
 	}
-}
-
-// serviceRoot is the root of a service's ledger commands (fileserver,
-// community): the ledger commands' --node, --json and --timeout, and the
-// ledger clients closed after each subcommand.
-func (a *app) serviceRoot(use, short, long string, subs ...*cobra.Command) *cobra.Command {
-	c := &cobra.Command{
-		Use: use, Short: short, Long: long,
-		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
-			a.out = cmd.OutOrStdout()
-			if a.node == "" {
-				a.node = a.getenv("SOTTO_LEDGER")
-			}
-			if a.node == "" {
-				a.node = DefaultNode
-			}
-		},
-	}
-	pf := c.PersistentFlags()
-	pf.StringVar(&a.node, "node", "", "ledger node RPC address (default $SOTTO_LEDGER or "+DefaultNode+")")
-	pf.BoolVar(&a.json, "json", false, "print JSON for scripts")
-	pf.DurationVar(&a.timeout, "timeout", time.Minute, "how long to wait for the ledger")
-	c.AddCommand(subs...)
-	for _, sub := range c.Commands() {
-		if run := sub.RunE; run != nil {
-			sub.RunE = func(cmd *cobra.Command, args []string) error {
-				defer a.closeClients()
-				return run(cmd, args)
-			}
-		}
-	}
-	return c
 }
