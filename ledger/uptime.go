@@ -75,6 +75,7 @@ type UptimeConfig struct {
 	IP      state.IPv4
 	Port    uint16
 	Version [3]uint16
+	Caps    uint32 // capability bits the proofs announce
 	Logger  *slog.Logger
 	// Poll is how often the ledger is checked (default 1 s).
 	Poll time.Duration
@@ -143,7 +144,7 @@ func (u *Uptime) Tick(ctx context.Context) (bool, error) {
 	if !(due || (moved && allowed)) {
 		return false, nil
 	}
-	_, err = u.c.Client.SubmitWith(ctx, u.c.NodeKey, &state.UptimeProof{IP: u.c.IP, Port: u.c.Port, Version: u.c.Version})
+	_, err = u.c.Client.SubmitWith(ctx, u.c.NodeKey, &state.UptimeProof{IP: u.c.IP, Port: u.c.Port, Version: u.c.Version, Caps: u.c.Caps})
 	var te *state.TxError
 	if errors.As(err, &te) && te.Code == state.CodeTooSoon {
 		return false, nil
