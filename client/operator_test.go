@@ -1,0 +1,107 @@
+package client
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"sotto.dev/client/path"
+	"sotto.dev/internal/testnet"
+	"sotto.dev/key"
+	"sotto.dev/ledger/cli"
+	"sotto.dev/ledger/state"
+	"sotto.dev/swarm"
+)
+
+// TestPathsKeepOperatorsApart runs a CometBFT network of six nodes run by
+// three operators, two nodes each, that registered themselves with their
+// operators' keys. By both routes a client learns nodes — the proven list
+// (docs/nodeproof.md) and a seed's get_n_service_nodes answer — every node
+// carries the operator the ledger registered, and no path of several
+// clients holds two nodes of one operator: with three operators for three
+// hops, each path has one node of each.
+func TestPathsKeepOperatorsApart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs CometBFT")
+	}
+	nw := testnet.StartT(t, testnet.Options{Nodes: 6, CometBFT: true, Operators: 3, Swarm: swarm.AssignParams{MinSize: 3, IdealSize: 5}})
+	want := map[key.NodePublic]string{}
+	operators := map[string]int{}
+	for i := range nw.Len() {
+		k, err := cli.ReadKey(nw.Node(i).OperatorKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		op := state.Address(k.PublicKey()).String()
+		want[nw.Node(i).Ed25519] = op
+		operators[op]++
+	}
+	if len(operators) != 3 {
+		t.Fatalf("%d operators for 6 nodes: %v", len(operators), operators)
+	}
+	file, err := LoadNetwork(nw.NetworkFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if file.Ledger == nil {
+		t.Fatal("the network file has no ledger section")
+	}
+	unproven := *file
+	unproven.Ledger = nil
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	for _, route := range []struct {
+		name string
+		file *Network
+	}{{"proven list", file}, {"get_n_service_nodes", &unproven}} {
+		t.Run(route.name, func(t *testing.T) {
+			for c := range 4 {
+				n := newNetwork(Config{RequestTimeout: 10 * time.Second}.withDefaults(), route.file)
+				defer n.close()
+				if n.proving() != (route.file.Ledger != nil) {
+					t.Fatalf("client %d: proving %v", c, n.proving())
+				}
+				m, err := n.manager(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				nodes := m.Nodes()
+				if len(nodes) != 6 {
+					t.Fatalf("client %d: %d nodes", c, len(nodes))
+				}
+				for _, nd := range nodes {
+					if nd.Operator != want[nd.Ed25519] {
+						t.Fatalf("client %d: node %s has operator %q, the ledger %q", c, nd.Ed25519, nd.Operator, want[nd.Ed25519])
+					}
+				}
+				var used []path.Path
+				for range 4 {
+					if err := m.Do(ctx, func(_ context.Context, p path.Path) error {
+						used = append(used, p)
+						return nil
+					}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for _, p := range append(used, m.Paths()...) {
+					seen := map[string]bool{}
+					for _, h := range p.Hops {
+						if h.Operator == "" || seen[h.Operator] {
+							t.Fatalf("client %d: path %d has operators %v", c, p.ID, hopOperators(p))
+						}
+						seen[h.Operator] = true
+					}
+				}
+			}
+		})
+	}
+}
+
+func hopOperators(p path.Path) []string {
+	var out []string
+	for _, h := range p.Hops {
+		out = append(out, h.Operator)
+	}
+	return out
+}
