@@ -48,53 +48,75 @@ func TestPathsKeepOperatorsApart(t *testing.T) {
 	}
 	unproven := *file
 	unproven.Ledger = nil
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 
 	for _, route := range []struct {
 		name string
 		file *Network
 	}{{"proven list", file}, {"get_n_service_nodes", &unproven}} {
-		t.Run(route.name, func(t *testing.T) {
-			for c := range 4 {
-				n := newNetwork(Config{RequestTimeout: 10 * time.Second}.withDefaults(), route.file)
-				defer n.close()
-				if n.proving() != (route.file.Ledger != nil) {
-					t.Fatalf("client %d: proving %v", c, n.proving())
-				}
-				m, err := n.manager(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				nodes := m.Nodes()
-				if len(nodes) != 6 {
-					t.Fatalf("client %d: %d nodes", c, len(nodes))
-				}
-				for _, nd := range nodes {
-					if nd.Operator != want[nd.Ed25519] {
-						t.Fatalf("client %d: node %s has operator %q, the ledger %q", c, nd.Ed25519, nd.Operator, want[nd.Ed25519])
-					}
-				}
-				var used []path.Path
-				for range 4 {
-					if err := m.Do(ctx, func(_ context.Context, p path.Path) error {
-						used = append(used, p)
-						return nil
-					}); err != nil {
-						t.Fatal(err)
-					}
-				}
-				for _, p := range append(used, m.Paths()...) {
-					seen := map[string]bool{}
-					for _, h := range p.Hops {
-						if h.Operator == "" || seen[h.Operator] {
-							t.Fatalf("client %d: path %d has operators %v", c, p.ID, hopOperators(p))
-						}
-						seen[h.Operator] = true
-					}
-				}
+		t.Run(route.name, func(t *testing.T) { checkOperatorPaths(t, route.file, want) })
+	}
+}
+
+// TestPathsKeepOperatorsApartGenesis is TestPathsKeepOperatorsApart on a
+// genesis-file network (the ledger's View from a file, no CometBFT), whose
+// file names each node's operator_address.
+func TestPathsKeepOperatorsApartGenesis(t *testing.T) {
+	nw := testnet.StartT(t, testnet.Options{Nodes: 6, Operators: 3})
+	want := map[key.NodePublic]string{}
+	for i := range nw.Len() {
+		want[nw.Node(i).Ed25519] = testnet.OperatorAddress(i % 3).String()
+	}
+	file, err := LoadNetwork(nw.NetworkFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkOperatorPaths(t, file, want)
+}
+
+// checkOperatorPaths bootstraps four clients on file: each learns every
+// node with the operator want gives it, and none of the paths they use
+// or keep holds two nodes of one operator.
+func checkOperatorPaths(t *testing.T, file *Network, want map[key.NodePublic]string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for c := range 4 {
+		n := newNetwork(Config{RequestTimeout: 10 * time.Second}.withDefaults(), file)
+		defer n.close()
+		if n.proving() != (file.Ledger != nil) {
+			t.Fatalf("client %d: proving %v", c, n.proving())
+		}
+		m, err := n.manager(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes := m.Nodes()
+		if len(nodes) != len(want) {
+			t.Fatalf("client %d: %d nodes", c, len(nodes))
+		}
+		for _, nd := range nodes {
+			if nd.Operator != want[nd.Ed25519] {
+				t.Fatalf("client %d: node %s has operator %q, the ledger %q", c, nd.Ed25519, nd.Operator, want[nd.Ed25519])
 			}
-		})
+		}
+		var used []path.Path
+		for range 4 {
+			if err := m.Do(ctx, func(_ context.Context, p path.Path) error {
+				used = append(used, p)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, p := range append(used, m.Paths()...) {
+			seen := map[string]bool{}
+			for _, h := range p.Hops {
+				if h.Operator == "" || seen[h.Operator] {
+					t.Fatalf("client %d: path %d has operators %v", c, p.ID, hopOperators(p))
+				}
+				seen[h.Operator] = true
+			}
+		}
 	}
 }
 

@@ -106,7 +106,11 @@ type Options struct {
 	// file each node's operator_address is derived from its operator's
 	// number. Zero means one operator per node on a CometBFT network and
 	// none named in a genesis file. Paths of clients keep two nodes of
-	// one operator apart (client/path Node.Operator).
+	// one operator apart (client/path Node.Operator). In-process nodes of
+	// one operator register through one ledger client, in turn; children
+	// (Subprocess, Sottod) have a client each, and two of one operator
+	// that register at once race for one nonce: the loser waits for its
+	// transaction to expire (ledger.DefaultTxWindow blocks) and retries.
 	Operators int
 	// TuneLedger adjusts node i's ledger duties (CometBFT only) before it
 	// starts; the defaults poll the ledger every half block.
