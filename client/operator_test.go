@@ -10,6 +10,7 @@ import (
 	"sotto.dev/key"
 	"sotto.dev/ledger/cli"
 	"sotto.dev/ledger/state"
+	"sotto.dev/onion"
 	"sotto.dev/swarm"
 )
 
@@ -17,7 +18,8 @@ import (
 // three operators, two nodes each, that registered themselves with their
 // operators' keys. By both routes a client learns nodes — the proven list
 // (docs/nodeproof.md) and a seed's get_n_service_nodes answer — every node
-// carries the operator the ledger registered, and no path of several
+// carries the operator the ledger registered and the Sotto capability its
+// uptime proofs announce, and no path of several
 // clients holds two nodes of one operator: with three operators for three
 // hops, each path has one node of each.
 func TestPathsKeepOperatorsApart(t *testing.T) {
@@ -48,6 +50,33 @@ func TestPathsKeepOperatorsApart(t *testing.T) {
 	}
 	unproven := *file
 	unproven.Ledger = nil
+	// A node announces its capabilities in its uptime proofs, the first
+	// one a block or two after its registration: wait for every node's.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := nw.LedgerClient()
+	for {
+		st, err := c.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		missing := 0
+		for i := range nw.Len() {
+			ni, err := c.Node(ctx, nw.Node(i).Ed25519)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ni.Caps != onion.CapSottoOnion {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if err := c.WaitHeight(ctx, st.Height+1); err != nil {
+			t.Fatalf("%d nodes without their capabilities: %v", missing, err)
+		}
+	}
 
 	for _, route := range []struct {
 		name string
@@ -74,7 +103,7 @@ func TestPathsKeepOperatorsApartGenesis(t *testing.T) {
 }
 
 // checkOperatorPaths bootstraps four clients on file: each learns every
-// node with the operator want gives it, and none of the paths they use
+// node with the operator want gives it and its Sotto capability, and none of the paths they use
 // or keep holds two nodes of one operator.
 func checkOperatorPaths(t *testing.T, file *Network, want map[key.NodePublic]string) {
 	t.Helper()
@@ -95,8 +124,8 @@ func checkOperatorPaths(t *testing.T, file *Network, want map[key.NodePublic]str
 			t.Fatalf("client %d: %d nodes", c, len(nodes))
 		}
 		for _, nd := range nodes {
-			if nd.Operator != want[nd.Ed25519] {
-				t.Fatalf("client %d: node %s has operator %q, the ledger %q", c, nd.Ed25519, nd.Operator, want[nd.Ed25519])
+			if nd.Operator != want[nd.Ed25519] || !nd.Sotto {
+				t.Fatalf("client %d: node %s has operator %q (the ledger's: %q), Sotto form %v", c, nd.Ed25519, nd.Operator, want[nd.Ed25519], nd.Sotto)
 			}
 		}
 		var used []path.Path

@@ -138,7 +138,7 @@ func (u *Uptime) Tick(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	p := st.Params
-	moved := n.PublicIP != u.c.IP.String() || n.StoragePort != u.c.Port || n.Version != u.c.Version
+	moved := n.PublicIP != u.c.IP.String() || n.StoragePort != u.c.Port || n.Version != u.c.Version || n.Caps != u.c.Caps
 	due := n.LastProofHeight == 0 || st.Height+1 >= n.LastProofHeight+p.ProofInterval
 	allowed := n.LastProofHeight == 0 || st.Height+1 >= n.LastProofHeight+p.ProofInterval/2
 	if !(due || (moved && allowed)) {
