@@ -56,7 +56,8 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 // (session-protocol.md §3.7).
 var seedFields = map[string]bool{
 	"public_ip": true, "storage_port": true, "pubkey_x25519": true, "pubkey_ed25519": true,
-	"storage_server_version": true, // does it relay the Sotto onion form (onion.SpeaksSotto)
+	"capabilities":     true, // does it relay the Sotto onion form (onion.SpeaksSotto)
+	"operator_address": true, // who runs it (path.Node.Operator)
 }
 
 // network is the client's view of the service-node network and its way of
@@ -567,7 +568,8 @@ func parseNodeStates(raw json.RawMessage) ([]path.Node, error) {
 			StoragePort   int             `json:"storage_port"`
 			PubkeyX25519  string          `json:"pubkey_x25519"`
 			PubkeyEd25519 string          `json:"pubkey_ed25519"`
-			Version       json.RawMessage `json:"storage_server_version"`
+			Caps          json.RawMessage `json:"capabilities"`
+			Operator      json.RawMessage `json:"operator_address"`
 		} `json:"service_node_states"`
 	}
 	if err := json.Unmarshal(raw, &res); err != nil {
@@ -579,25 +581,42 @@ func parseNodeStates(raw json.RawMessage) ([]path.Node, error) {
 		if err != nil {
 			continue
 		}
-		node.Sotto = speaksSotto(s.Version)
+		node.Sotto = speaksSotto(s.Caps)
+		node.Operator = operatorName(s.Operator)
 		out = append(out, node)
 	}
 	return out, nil
 }
 
-// speaksSotto reads a get_service_nodes version ([major, minor, patch]):
-// does the node relay the Sotto onion form. A version in another shape is
-// not one (and does not spoil the rest of the list).
+// speaksSotto reads a node's get_service_nodes capabilities (a 32-bit
+// integer, Sotto's field): does it relay the Sotto onion form. A missing
+// field (Session's nodes, an old genesis file) or one in another shape
+// means no (and does not spoil the rest of the list): the client then
+// uses Session's form, which every node relays. The announced version is
+// not read (docs/onion.md "Negotiation").
 func speaksSotto(raw json.RawMessage) bool {
-	var v []int
-	if json.Unmarshal(raw, &v) != nil || len(v) != 3 {
+	var caps uint32
+	if json.Unmarshal(raw, &caps) != nil {
 		return false
 	}
-	var u [3]uint16
-	for i, x := range v {
-		u[i] = uint16(min(max(x, 0), 0xffff))
+	return onion.SpeaksSotto(caps)
+}
+
+// maxOperatorName bounds an operator_address the client keeps: Sotto's are
+// 64 hex digits, Oxen's wallet addresses about 100 characters.
+const maxOperatorName = 128
+
+// operatorName reads a node's get_service_nodes operator_address (a
+// string: Sotto's ledger account in hex, or on Session's network oxend's
+// operator wallet address) as path.Node.Operator; "" (unknown, which
+// keeps no node apart) when it is missing, empty, not a string or too
+// long.
+func operatorName(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) != nil || len(s) > maxOperatorName {
+		return ""
 	}
-	return onion.SpeaksSotto(u)
+	return s
 }
 
 func makeNode(ip string, port int, ed, x string) (path.Node, error) {

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -44,7 +45,12 @@ func (n *network) verifyList(raw json.RawMessage) ([]path.Node, uint64, error) {
 		if ip.IsUnspecified() || nd.Port == 0 {
 			continue
 		}
-		out = append(out, path.Node{Ed25519: key.NodePublic(nd.Ed25519), X25519: key.OnionPublic(nd.X25519), IP: ip, Port: nd.Port, Sotto: onion.SpeaksSotto(nd.Version)})
+		var op string
+		if nd.Operator != ([32]byte{}) {
+			op = hex.EncodeToString(nd.Operator[:]) // as get_service_nodes' operator_address
+		}
+		out = append(out, path.Node{Ed25519: key.NodePublic(nd.Ed25519), X25519: key.OnionPublic(nd.X25519), IP: ip, Port: nd.Port,
+			Sotto: onion.SpeaksSotto(nd.Caps), Operator: op})
 	}
 	if len(out) == 0 {
 		return nil, 0, &NodeListError{Reason: fmt.Sprintf("the proven list at height %d has no active node", p.Height)}

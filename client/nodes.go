@@ -46,7 +46,7 @@ func (n *network) loadKept(ctx context.Context) ([]path.Node, time.Time, []key.N
 	}
 	nodes := make([]path.Node, 0, len(list))
 	for _, s := range list {
-		nodes = append(nodes, path.Node{Ed25519: s.Ed25519, X25519: s.X25519, IP: s.Addr.Addr(), Port: s.Addr.Port(), Sotto: s.Sotto})
+		nodes = append(nodes, path.Node{Ed25519: s.Ed25519, X25519: s.X25519, IP: s.Addr.Addr(), Port: s.Addr.Port(), Sotto: s.Sotto, Operator: s.Operator})
 	}
 	at := time.UnixMilli(fetched)
 	n.keepMu.Lock()
@@ -76,7 +76,7 @@ func (n *network) persist(ctx context.Context, m *path.Manager) {
 			listed := m.Listed()
 			nodes := make([]store.Node, 0, len(listed))
 			for _, nd := range listed {
-				nodes = append(nodes, store.Node{Ed25519: nd.Ed25519, X25519: nd.X25519, Addr: netip.AddrPortFrom(nd.IP, nd.Port), Sotto: nd.Sotto})
+				nodes = append(nodes, store.Node{Ed25519: nd.Ed25519, X25519: nd.X25519, Addr: netip.AddrPortFrom(nd.IP, nd.Port), Sotto: nd.Sotto, Operator: nd.Operator})
 			}
 			if err := tx.SaveNodeList(ctx, nodes, fetched.UnixMilli()); err != nil {
 				return err

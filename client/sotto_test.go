@@ -9,40 +9,60 @@ import (
 	"testing"
 )
 
-// TestNodeListSottoVersion: a node announcing onion.SottoNodeVersion or
-// later is marked as relaying the Sotto onion form; older versions, a
-// missing version and a malformed one are not.
-func TestNodeListSottoVersion(t *testing.T) {
-	node := func(i int, version string) string {
+// TestNodeListCapabilities: a node whose capabilities hold
+// onion.CapSottoOnion is marked as relaying the Sotto onion form; other
+// bits, a missing field and a malformed one are not, and the announced
+// version no longer counts. Its operator_address is kept as its operator.
+func TestNodeListCapabilities(t *testing.T) {
+	node := func(i int, caps, extra string) string {
 		v := ""
-		if version != "" {
-			v = `,"storage_server_version":` + version
+		if caps != "" {
+			v = `,"capabilities":` + caps
 		}
 		return `{"public_ip":"` + fmt.Sprintf("10.0.0.%d", i+1) + `","storage_port":22021,"pubkey_ed25519":"` + strings.Repeat(fmt.Sprintf("%02x", i+1), 32) +
-			`","pubkey_x25519":"` + strings.Repeat("1", 64) + `"` + v + `}`
+			`","pubkey_x25519":"` + strings.Repeat("1", 64) + `"` + v + extra + `}`
 	}
-	versions := []string{"[2,11,1]", "[2,12,0]", "[2,11,0]", "[2,10,3]", "", "[2,11]", "[99999,0,0]", `"2.11.1"`, "null", "[2,11,1.5]"}
-	want := []bool{true, true, false, false, false, false, true, false, false, false}
+	caps := []string{"1", "3", "4294967295", "0", "2", "", "-1", `"1"`, "null", "1.5", "4294967296", "0", "1"}
+	extra := make([]string, len(caps))
+	extra[11] = `,"storage_server_version":[2,11,1]` // the old signal alone
+	extra[12] = `,"storage_server_version":[2,10,0]`
+	want := []bool{true, true, true, false, false, false, false, false, false, false, false, false, true}
 	var list []string
-	for i, v := range versions {
-		list = append(list, node(i, v))
+	for i, c := range caps {
+		list = append(list, node(i, c, extra[i]))
 	}
 	nodes, err := parseNodeStates(json.RawMessage(`{"service_node_states":[` + strings.Join(list, ",") + `]}`))
-	if err != nil || len(nodes) != len(versions) {
+	if err != nil || len(nodes) != len(caps) {
 		t.Fatalf("%d nodes, %v", len(nodes), err)
 	}
 	for i, n := range nodes {
 		if n.Sotto != want[i] {
-			t.Errorf("version %s: Sotto %v", versions[i], n.Sotto)
+			t.Errorf("capabilities %s%s: Sotto %v", caps[i], extra[i], n.Sotto)
 		}
 	}
-	if !seedFields["storage_server_version"] {
-		t.Error("the client does not ask for storage_server_version")
+	if !seedFields["capabilities"] || !seedFields["operator_address"] {
+		t.Error("the client does not ask for capabilities and operator_address")
+	}
+
+	operators := []string{`"` + strings.Repeat("ab", 32) + `"`, `"LAbCdEf"`, `""`, "7", `"` + strings.Repeat("x", 129) + `"`}
+	wantOp := []string{strings.Repeat("ab", 32), "LAbCdEf", "", "", ""}
+	list = list[:0]
+	for i, op := range operators {
+		list = append(list, node(i, "1", `,"operator_address":`+op))
+	}
+	nodes, err = parseNodeStates(json.RawMessage(`{"service_node_states":[` + strings.Join(list, ",") + `]}`))
+	if err != nil || len(nodes) != len(operators) {
+		t.Fatalf("%d nodes, %v", len(nodes), err)
+	}
+	for i, n := range nodes {
+		if n.Operator != wantOp[i] {
+			t.Errorf("operator_address %s: operator %q, want %q", operators[i], n.Operator, wantOp[i])
+		}
 	}
 }
 
 // TestDevnetUsesSottoForm: on a devnet (nodes announce
-// onion.SottoNodeVersion) the client's node list marks every node, so its
+// onion.CapSottoOnion) the client's node list marks every node, so its
 // requests go in the Sotto form, and a message is delivered.
 func TestDevnetUsesSottoForm(t *testing.T) {
 	nw, alice, bob := pair(t)

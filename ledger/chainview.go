@@ -96,6 +96,8 @@ func viewNode(n *state.Node) Node {
 		State:                 StateActive,
 		RequestedUnlockHeight: n.UnlockHeight,
 		Version:               n.Version,
+		Operator:              n.Operator,
+		Caps:                  n.Caps,
 	}
 	switch {
 	case n.Status == state.StatusDecommissioned:

@@ -401,8 +401,13 @@ func snapshotFromInfos(height uint64, infos []NodeInfo) (*Snapshot, error) {
 		if err != nil {
 			return nil, err
 		}
+		op, err := state.ParseKey(ni.OperatorAddress)
+		if err != nil {
+			return nil, fmt.Errorf("operator_address: %w", err)
+		}
 		n := Node{Ed25519: ed, X25519: x, PublicIP: ni.PublicIP, StoragePort: ni.StoragePort, SwarmID: ni.SwarmID,
-			State: StateActive, RequestedUnlockHeight: ni.RequestedUnlockHeight, Version: ni.Version}
+			State: StateActive, RequestedUnlockHeight: ni.RequestedUnlockHeight, Version: ni.Version,
+			Operator: state.Address(op), Caps: ni.Caps}
 		if ni.RequestedUnlockHeight != 0 {
 			n.State = StateUnlocking
 		}

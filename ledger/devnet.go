@@ -110,7 +110,7 @@ func (d *DevnetLedger) Publish(ctx context.Context, snap *Snapshot) error {
 			}
 			continue
 		}
-		if _, err := c.SubmitWith(ctx, key, &state.UptimeProof{IP: ip, Port: n.StoragePort, Version: n.Version}); err != nil {
+		if _, err := c.SubmitWith(ctx, key, &state.UptimeProof{IP: ip, Port: n.StoragePort, Version: n.Version, Caps: n.Caps}); err != nil {
 			return err
 		}
 	}
@@ -135,13 +135,18 @@ func (d *DevnetLedger) genesis(snap *Snapshot) error {
 		}},
 	}
 	for _, n := range snap.Nodes {
+		op := hex.EncodeToString(d.operator.Public().(ed25519.PublicKey))
+		if n.Operator != (state.Address{}) {
+			op = n.Operator.String()
+		}
 		g.Nodes = append(g.Nodes, state.GenesisNode{
-			Operator:    hex.EncodeToString(d.operator.Public().(ed25519.PublicKey)),
+			Operator:    op,
 			Ed25519:     hex.EncodeToString(n.Ed25519[:]),
 			X25519:      hex.EncodeToString(n.X25519[:]),
 			PublicIP:    n.PublicIP,
 			StoragePort: n.StoragePort,
 			Version:     n.Version,
+			Caps:        n.Caps,
 		})
 	}
 	e, err := NewEmbedded(EmbeddedConfig{Dir: d.c.Dir, ChainID: d.c.ChainID, Genesis: g, Logger: d.c.Logger,
@@ -231,7 +236,7 @@ func (d *DevnetLedger) runProofs(ctx context.Context, e *Embedded) {
 				continue
 			}
 			running[n.Ed25519] = true
-			u := NewUptime(UptimeConfig{NodeKey: key, Client: c, IP: ip, Port: n.StoragePort, Version: n.Version,
+			u := NewUptime(UptimeConfig{NodeKey: key, Client: c, IP: ip, Port: n.StoragePort, Version: n.Version, Caps: n.Caps,
 				Logger: d.c.Logger, Poll: max(time.Second/2, d.params().BlockTime)})
 			wg.Add(1)
 			go func() {

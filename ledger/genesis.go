@@ -28,12 +28,14 @@ const GenesisFormat = "sotto-genesis-v1"
 //	  "height": 1,
 //	  "nodes": [
 //	    {"pubkey_ed25519": "…", "pubkey_x25519": "…", "public_ip": "203.0.113.7",
-//	     "storage_port": 22021, "swarm_id": 0, "state": "active"}
+//	     "storage_port": 22021, "swarm_id": 0, "state": "active",
+//	     "operator_address": "…", "capabilities": 1}
 //	  ]
 //	}
 //
 // swarm_id may be omitted (or null) for a node in no swarm; state defaults to
-// "active". height, when omitted or 0, is assigned by GenesisView (1 for the
+// "active"; operator_address (the operator's ledger account) and
+// capabilities (onion.CapSottoOnion) may be omitted. height, when omitted or 0, is assigned by GenesisView (1 for the
 // first load, then one more on each change).
 type GenesisFile struct {
 	Format string        `json:"format"`
@@ -51,6 +53,11 @@ type GenesisNode struct {
 	State                 string     `json:"state,omitempty"`
 	RequestedUnlockHeight uint64     `json:"requested_unlock_height,omitempty"`
 	Version               *[3]uint16 `json:"version,omitempty"`
+	// Operator is the ledger account that runs the node (64 lowercase hex
+	// digits; Node.Operator), omitted when unknown; Caps its capability
+	// bits (Node.Caps).
+	Operator string `json:"operator_address,omitempty"`
+	Caps     uint32 `json:"capabilities,omitempty"`
 }
 
 // GenesisError says what is wrong with a genesis file, and where.
@@ -157,6 +164,14 @@ func (gn *GenesisNode) node(i int) (Node, error) {
 	if gn.Version != nil {
 		n.Version = *gn.Version
 	}
+	if gn.Operator != "" {
+		op, err := parseKey32(gn.Operator)
+		if err != nil {
+			return n, &GenesisError{Node: i, Field: "operator_address", Msg: err.Error()}
+		}
+		n.Operator = op
+	}
+	n.Caps = gn.Caps
 	return n, nil
 }
 
@@ -189,6 +204,8 @@ func MarshalGenesis(s *Snapshot) ([]byte, error) {
 			StoragePort:           n.StoragePort,
 			State:                 n.State.String(),
 			RequestedUnlockHeight: n.RequestedUnlockHeight,
+			Operator:              operatorString(n.Operator),
+			Caps:                  n.Caps,
 		}
 		if n.SwarmID != UnassignedSwarm {
 			id := n.SwarmID

@@ -21,7 +21,8 @@ const node1 = `{"pubkey_ed25519": "` + "0101010101010101010101010101010101010101
 
 func TestParseGenesisGood(t *testing.T) {
 	in := `{"format":"sotto-genesis-v1","nodes":[
-	 {"pubkey_ed25519":"` + hexKey(0x33) + `","pubkey_x25519":"` + hexKey(0x34) + `","public_ip":"10.0.0.2","storage_port":1,"state":"decommissioned","version":[1,2,3]},
+	 {"pubkey_ed25519":"` + hexKey(0x33) + `","pubkey_x25519":"` + hexKey(0x34) + `","public_ip":"10.0.0.2","storage_port":1,"state":"decommissioned","version":[1,2,3],
+	  "operator_address":"` + hexKey(0x35) + `","capabilities":1},
 	 ` + node1 + `]}`
 	s, err := ParseGenesis([]byte(in))
 	if err != nil {
@@ -37,8 +38,12 @@ func TestParseGenesisGood(t *testing.T) {
 	if n := s.Nodes[0]; n.SwarmID != 7 || n.State != StateActive || n.PublicIP != "127.0.0.1" || n.StoragePort != 22021 {
 		t.Fatalf("node 0: %+v", n)
 	}
-	if n := s.Nodes[1]; n.SwarmID != UnassignedSwarm || n.State != StateDecommissioned || n.Version != [3]uint16{1, 2, 3} {
+	if n := s.Nodes[1]; n.SwarmID != UnassignedSwarm || n.State != StateDecommissioned || n.Version != [3]uint16{1, 2, 3} ||
+		n.Operator[0] != 0x35 || n.Caps != 1 {
 		t.Fatalf("node 1: %+v", n)
+	}
+	if n := s.Nodes[0]; n.Operator != ([32]byte{}) || n.Caps != 0 {
+		t.Fatalf("node 0 without operator or capabilities: %+v", n)
 	}
 	// round trip
 	out, err := MarshalGenesis(s)
@@ -73,6 +78,7 @@ func TestParseGenesisBad(t *testing.T) {
 		{"unspecified", `{"format":"sotto-genesis-v1","nodes":[` + good(hexKey(1), hexKey(2), "0.0.0.0", 1, "") + `]}`, "public_ip"},
 		{"port 0", `{"format":"sotto-genesis-v1","nodes":[` + good(hexKey(1), hexKey(2), "10.0.0.1", 0, "") + `]}`, "storage_port"},
 		{"state", `{"format":"sotto-genesis-v1","nodes":[` + good(hexKey(1), hexKey(2), "10.0.0.1", 1, `,"state":"zombie"`) + `]}`, "state"},
+		{"short operator", `{"format":"sotto-genesis-v1","nodes":[` + good(hexKey(1), hexKey(2), "10.0.0.1", 1, `,"operator_address":"0101"`) + `]}`, "operator_address"},
 		{"dup ed", `{"format":"sotto-genesis-v1","nodes":[` + good(hexKey(1), hexKey(2), "10.0.0.1", 1, "") + "," + good(hexKey(1), hexKey(3), "10.0.0.2", 1, "") + `]}`, "pubkey_ed25519"},
 		{"dup x", `{"format":"sotto-genesis-v1","nodes":[` + good(hexKey(1), hexKey(2), "10.0.0.1", 1, "") + "," + good(hexKey(4), hexKey(2), "10.0.0.2", 1, "") + `]}`, "pubkey_x25519"},
 		{"dup addr", `{"format":"sotto-genesis-v1","nodes":[` + good(hexKey(1), hexKey(2), "10.0.0.1", 1, "") + "," + good(hexKey(4), hexKey(5), "10.0.0.1", 1, "") + `]}`, "public_ip"},

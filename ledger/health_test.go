@@ -92,7 +92,8 @@ func TestHealthOnEmbeddedLedger(t *testing.T) {
 	var wg sync.WaitGroup
 	defer func() { stopDuties(); wg.Wait() }()
 	for i, k := range keys {
-		u := NewUptime(UptimeConfig{NodeKey: state.KeySigner(k), Client: c, IP: state.IPv4{127, 0, 1, byte(i + 1)}, Port: 20000, Version: [3]uint16{1, 0, 0}, Poll: 100 * time.Millisecond})
+		u := NewUptime(UptimeConfig{NodeKey: state.KeySigner(k), Client: c, IP: state.IPv4{127, 0, 1, byte(i + 1)}, Port: 20000, Version: [3]uint16{1, 0, 0},
+			Caps: uint32(i % 2), Poll: 100 * time.Millisecond})
 		pr := NewProber(ProberConfig{Key: state.KeySigner(k), Client: c, Tester: tester, Poll: 100 * time.Millisecond, Timeout: time.Second})
 		wg.Add(2)
 		go func() { defer wg.Done(); _ = u.Serve(dctx) }()
@@ -123,6 +124,24 @@ func TestHealthOnEmbeddedLedger(t *testing.T) {
 	if !inView(e.View()) {
 		t.Fatal("node missing from the view")
 	}
+	// The views, the embedded one and the follower's over RPC, carry each
+	// node's operator and the capability bits of its proofs.
+	op := state.Address(testPriv("op").Public().(ed25519.PublicKey))
+	wantCaps := map[key.NodePublic]uint32{}
+	for i, k := range keys {
+		wantCaps[key.NodePublic(k.Public().(ed25519.PublicKey))] = uint32(i % 2)
+	}
+	carried := func(v View) bool {
+		nodes := v.Current().Nodes
+		for _, n := range nodes {
+			if n.Operator != op || n.Caps != wantCaps[n.Ed25519] {
+				return false
+			}
+		}
+		return len(nodes) == len(keys)
+	}
+	waitFor(t, ctx, "operators and capabilities in the view", func() bool { return carried(e.View()) })
+	waitFor(t, ctx, "operators and capabilities in the follower's view", func() bool { return carried(f.View()) })
 
 	tester.set(bad.String(), true)
 	waitFor(t, ctx, "decommission", func() bool { return node().State == state.StatusDecommissioned.String() })

@@ -53,7 +53,7 @@ var allFields = []string{
 	"active", "funded", "state_height", "registration_height", "earned_downtime_blocks",
 	"service_node_version", "storage_server_version", "contributors", "total_contributed",
 	"staking_requirement", "operator_fee", "operator_address", "last_decommission_reason_consensus_all",
-	"last_uptime_proof_height",
+	"last_uptime_proof_height", "capabilities",
 }
 
 func parseFields(raw json.RawMessage) (map[string]bool, error) {
@@ -176,7 +176,16 @@ func nodeFields(n *NodeInfo, f map[string]bool) map[string]any {
 	set("staking_requirement", n.StakingRequirement)
 	// oxend reports the fee in thousandths of a percent.
 	set("operator_fee", uint64(n.OperatorFeeBps)*10)
+	// oxend's operator_address is "The wallet address of the Service Node
+	// operator" (oxen-core src/rpc/core_rpc_server_commands_defs.h,
+	// GET_SERVICE_NODES): a string. Sotto's is the operator's ledger
+	// account, 64 lowercase hex digits (state.Address); "" when the node
+	// list does not say (a genesis file without operators). Clients keep
+	// two nodes of one operator off one path (client/path Node.Operator).
 	set("operator_address", n.OperatorAddress)
+	// capabilities is Sotto's own: the capability bits of the node's last
+	// uptime proof (onion.CapSottoOnion).
+	set("capabilities", n.Caps)
 	set("last_decommission_reason_consensus_all", n.DecommissionReason)
 	set("last_uptime_proof_height", n.LastProofHeight)
 	if f["contributors"] {
@@ -210,9 +219,20 @@ func SnapshotInfos(s *Snapshot) []NodeInfo {
 			Funded:                n.State != StateDeregistered,
 			RequestedUnlockHeight: n.RequestedUnlockHeight,
 			Version:               n.Version,
+			Caps:                  n.Caps,
+			OperatorAddress:       operatorString(n.Operator),
 		})
 	}
 	return out
+}
+
+// operatorString is a node's operator_address: "" for an unknown (zero)
+// operator.
+func operatorString(a state.Address) string {
+	if a == (state.Address{}) {
+		return ""
+	}
+	return a.String()
 }
 
 // ONSResolveParams are the parameters of ons_resolve.

@@ -169,3 +169,29 @@ func FuzzServiceNodesParams(f *testing.F) {
 		}
 	})
 }
+
+// TestSnapshotInfosOperator checks that a node answering the bootstrap
+// request from its View gives each node's operator and capability bits,
+// and "" for an operator the View does not know.
+func TestSnapshotInfosOperator(t *testing.T) {
+	snap := &Snapshot{Height: 42, Nodes: []Node{
+		{Ed25519: [32]byte{1}, X25519: [32]byte{2}, PublicIP: "203.0.113.1", StoragePort: 22021, State: StateActive,
+			Operator: state.Address{0xab}, Caps: 1},
+		{Ed25519: [32]byte{3}, X25519: [32]byte{4}, PublicIP: "203.0.113.2", StoragePort: 22021, State: StateActive},
+	}}
+	params := json.RawMessage(`{"fields":["pubkey_ed25519","operator_address","capabilities"]}`)
+	res, err := ServiceNodes(params, 42, "", SnapshotInfos(snap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := decodeStates(t, res)
+	if len(states) != 2 {
+		t.Fatalf("%d nodes", len(states))
+	}
+	if op := states[0]["operator_address"]; op != "ab"+strings.Repeat("00", 31) || states[0]["capabilities"].(float64) != 1 {
+		t.Fatalf("node 0: %v", states[0])
+	}
+	if op := states[1]["operator_address"]; op != "" || states[1]["capabilities"].(float64) != 0 {
+		t.Fatalf("node 1: %v", states[1])
+	}
+}

@@ -63,7 +63,8 @@ func ProofNodes(s *Snapshot) ([]nodeproof.Node, error) {
 			return nil, err
 		}
 		out[i] = nodeproof.Node{Ed25519: n.Ed25519, X25519: n.X25519, IPv4: ip, Port: n.StoragePort,
-			SwarmID: n.SwarmID, State: uint8(n.State), UnlockHeight: n.RequestedUnlockHeight, Version: n.Version}
+			SwarmID: n.SwarmID, State: uint8(n.State), UnlockHeight: n.RequestedUnlockHeight, Version: n.Version,
+			Operator: n.Operator, Caps: n.Caps}
 	}
 	return out, nil
 }

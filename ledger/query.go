@@ -94,6 +94,7 @@ type NodeInfo struct {
 	Contributors          []ContributorInfo `json:"contributors"`
 	TotalContributed      uint64            `json:"total_contributed"`
 	StakingRequirement    uint64            `json:"staking_requirement"`
+	Caps                  uint32            `json:"capabilities"` // of the last uptime proof; Sotto's own field
 }
 
 // NameInfo is an ONS registration: the value is returned encrypted, as
@@ -129,6 +130,7 @@ func nodeInfo(st *state.State, n *state.Node) NodeInfo {
 		RegistrationHeight: n.RegisteredHeight,
 		LastProofHeight:    n.LastProof,
 		Version:            n.Version,
+		Caps:               n.Caps,
 		OperatorAddress:    n.Operator.String(),
 		OperatorFeeBps:     n.FeeBps,
 		TotalContributed:   n.Staked(),

@@ -75,6 +75,7 @@ type UptimeConfig struct {
 	IP      state.IPv4
 	Port    uint16
 	Version [3]uint16
+	Caps    uint32 // capability bits the proofs announce
 	Logger  *slog.Logger
 	// Poll is how often the ledger is checked (default 1 s).
 	Poll time.Duration
@@ -137,13 +138,13 @@ func (u *Uptime) Tick(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	p := st.Params
-	moved := n.PublicIP != u.c.IP.String() || n.StoragePort != u.c.Port || n.Version != u.c.Version
+	moved := n.PublicIP != u.c.IP.String() || n.StoragePort != u.c.Port || n.Version != u.c.Version || n.Caps != u.c.Caps
 	due := n.LastProofHeight == 0 || st.Height+1 >= n.LastProofHeight+p.ProofInterval
 	allowed := n.LastProofHeight == 0 || st.Height+1 >= n.LastProofHeight+p.ProofInterval/2
 	if !(due || (moved && allowed)) {
 		return false, nil
 	}
-	_, err = u.c.Client.SubmitWith(ctx, u.c.NodeKey, &state.UptimeProof{IP: u.c.IP, Port: u.c.Port, Version: u.c.Version})
+	_, err = u.c.Client.SubmitWith(ctx, u.c.NodeKey, &state.UptimeProof{IP: u.c.IP, Port: u.c.Port, Version: u.c.Version, Caps: u.c.Caps})
 	var te *state.TxError
 	if errors.As(err, &te) && te.Code == state.CodeTooSoon {
 		return false, nil

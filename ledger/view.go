@@ -5,7 +5,10 @@
 // file can feed the same View (see GenesisView).
 package ledger
 
-import "sotto.dev/key"
+import (
+	"sotto.dev/key"
+	"sotto.dev/ledger/state"
+)
 
 // NodeState is a service node's registration state.
 type NodeState uint8
@@ -48,6 +51,12 @@ type Node struct {
 	// RequestedUnlockHeight is 0 unless the node asked to unlock its stake.
 	RequestedUnlockHeight uint64
 	Version               [3]uint16
+	// Operator is the account that registered the node; zero when the
+	// source does not say (a genesis file without operator_address).
+	Operator state.Address
+	// Caps are the capability bits the node announces (its last uptime
+	// proof's; state.UptimeProof.Caps).
+	Caps uint32
 }
 
 // Snapshot is an immutable view of the network at one ledger height. Nodes

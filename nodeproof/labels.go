@@ -8,6 +8,7 @@ const (
 	// AppHashLabel prefixes the state hash and the node-list hash in the
 	// app hash.
 	AppHashLabel = "sotto-ledger-app-v2"
-	// NodeListLabel prefixes the canonical node-list encoding.
-	NodeListLabel = "sotto-ledger-nodes-v1"
+	// NodeListLabel prefixes the canonical node-list encoding. Version 2
+	// added each node's operator and capability bits (AppendNode).
+	NodeListLabel = "sotto-ledger-nodes-v2"
 )

@@ -85,10 +85,16 @@ func TestVector(t *testing.T) {
 		{"unknown node state", edit(t, raw, func(m map[string]any) { node(m, 0)["state"] = 9 }), trust, ErrMalformed},
 		{"IPv6 node", edit(t, raw, func(m map[string]any) { node(m, 0)["public_ip"] = "::1" }), trust, ErrMalformed},
 		{"short key", edit(t, raw, func(m map[string]any) { node(m, 0)["pubkey_x25519"] = "abcd" }), trust, ErrMalformed},
+		{"short operator", edit(t, raw, func(m map[string]any) { node(m, 0)["operator_address"] = "abcd" }), trust, ErrMalformed},
+		{"no operator", edit(t, raw, func(m map[string]any) { delete(node(m, 0), "operator_address") }), trust, ErrMalformed},
+		{"negative capabilities", edit(t, raw, func(m map[string]any) { node(m, 0)["capabilities"] = -1 }), trust, ErrMalformed},
 		{"short state hash", edit(t, raw, func(m map[string]any) { m["state_hash"] = "00" }), trust, ErrMalformed},
 		{"no signed header", edit(t, raw, func(m map[string]any) { m["signed_header"] = nil }), trust, ErrMalformed},
 		{"no validators", edit(t, raw, func(m map[string]any) { m["validators"] = []any{} }), trust, ErrMalformed},
 		{"a changed node", edit(t, raw, func(m map[string]any) { node(m, 2)["swarm_id"] = 5 }), trust, ErrRefused},
+		{"another operator", edit(t, raw, func(m map[string]any) { node(m, 1)["operator_address"] = node(m, 2)["operator_address"] }), trust, ErrRefused},
+		{"a capability added", edit(t, raw, func(m map[string]any) { node(m, 0)["capabilities"] = 1 }), trust, ErrRefused},
+		{"a capability removed", edit(t, raw, func(m map[string]any) { node(m, 1)["capabilities"] = 0 }), trust, ErrRefused},
 		{"a changed unlock height", edit(t, raw, func(m map[string]any) { node(m, 3)["requested_unlock_height"] = 901 }), trust, ErrRefused},
 		{"another height", edit(t, raw, func(m map[string]any) { m["height"] = 40 }), trust, ErrRefused},
 		{"another chain", raw, &Trust{ChainID: "other", Validators: trust.Validators}, ErrRefused},
@@ -167,4 +173,22 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAppendNode pins the v2 layout of one node: the v1 fields, then the
+// operator and the capability bits, integers big-endian.
+func TestAppendNode(t *testing.T) {
+	n := Node{Ed25519: [32]byte{1}, X25519: [32]byte{2}, IPv4: [4]byte{10, 0, 0, 1}, Port: 0x5605, SwarmID: 7,
+		State: StateUnlocking, UnlockHeight: 900, Version: [3]uint16{2, 11, 1}, Operator: [32]byte{3}, Caps: 0x01020304}
+	b := AppendNode(nil, &n)
+	if len(b) != nodeSize || nodeSize != 129 {
+		t.Fatalf("node of %d bytes, nodeSize %d, want 129", len(b), nodeSize)
+	}
+	want, _ := hex.DecodeString("0a000001" + "5605" + "0000000000000007" + "04" + "0000000000000384" + "0002000b0001")
+	if !bytes.Equal(b[64:93], want) {
+		t.Fatalf("v1 fields %x, want %x", b[64:93], want)
+	}
+	if b[0] != 1 || b[32] != 2 || b[93] != 3 || !bytes.Equal(b[125:], []byte{1, 2, 3, 4}) {
+		t.Fatalf("keys, operator or capabilities misplaced: %x", b)
+	}
 }

@@ -26,14 +26,22 @@ type Node struct {
 	State        uint8
 	UnlockHeight uint64 // requested unlock height, 0 if none
 	Version      [3]uint16
+	// Operator is the ledger account that registered the node (its
+	// operator address): a client keeps two nodes of one operator off
+	// one path.
+	Operator [32]byte
+	// Caps are the capability bits of the node's last uptime proof
+	// (onion.CapSottoOnion: it relays the Sotto onion form).
+	Caps uint32
 }
 
 // nodeSize is the size of one node's encoding.
-const nodeSize = 32 + 32 + 4 + 2 + 8 + 1 + 8 + 6
+const nodeSize = 32 + 32 + 4 + 2 + 8 + 1 + 8 + 6 + 32 + 4
 
 // AppendNode appends n's canonical encoding: Ed25519 ‖ X25519 ‖ IPv4 ‖
-// port u16 ‖ swarm id u64 ‖ state u8 ‖ unlock height u64 ‖ version 3×u16,
-// integers big-endian.
+// port u16 ‖ swarm id u64 ‖ state u8 ‖ unlock height u64 ‖ version 3×u16
+// ‖ operator [32] ‖ caps u32, integers big-endian (NodeListLabel v2; v1
+// ended at the version).
 func AppendNode(b []byte, n *Node) []byte {
 	b = append(b, n.Ed25519[:]...)
 	b = append(b, n.X25519[:]...)
@@ -45,7 +53,8 @@ func AppendNode(b []byte, n *Node) []byte {
 	for _, v := range n.Version {
 		b = binary.BigEndian.AppendUint16(b, v)
 	}
-	return b
+	b = append(b, n.Operator[:]...)
+	return binary.BigEndian.AppendUint32(b, n.Caps)
 }
 
 // NodeListHash is SHA-256(NodeListLabel ‖ 0x00 ‖ count u32 ‖ node…) over

@@ -22,6 +22,10 @@ type NodeJSON struct {
 	State        uint8     `json:"state"`
 	UnlockHeight uint64    `json:"requested_unlock_height"`
 	Version      [3]uint16 `json:"version"`
+	// Operator is the operator's ledger address in hex, as the ledger's
+	// get_service_nodes "operator_address" gives it.
+	Operator string `json:"operator_address"`
+	Caps     uint32 `json:"capabilities"`
 }
 
 // ProofJSON is the answer of Endpoint: the node list at ledger height
@@ -41,6 +45,7 @@ func (n *Node) ToJSON() NodeJSON {
 		Ed25519: hex.EncodeToString(n.Ed25519[:]), X25519: hex.EncodeToString(n.X25519[:]),
 		PublicIP: netip.AddrFrom4(n.IPv4).String(), StoragePort: n.Port, SwarmID: n.SwarmID,
 		State: n.State, UnlockHeight: n.UnlockHeight, Version: n.Version,
+		Operator: hex.EncodeToString(n.Operator[:]), Caps: n.Caps,
 	}
 }
 
@@ -69,8 +74,12 @@ func (j *NodeJSON) Node() (Node, error) {
 	if j.State < StateActive || j.State > StateUnlocking {
 		return Node{}, fmt.Errorf("state %d", j.State)
 	}
+	op, err := parseKey("operator_address", j.Operator)
+	if err != nil {
+		return Node{}, err
+	}
 	return Node{Ed25519: ed, X25519: x, IPv4: ip.As4(), Port: j.StoragePort, SwarmID: j.SwarmID,
-		State: j.State, UnlockHeight: j.UnlockHeight, Version: j.Version}, nil
+		State: j.State, UnlockHeight: j.UnlockHeight, Version: j.Version, Operator: op, Caps: j.Caps}, nil
 }
 
 // Proof is a decoded node-list proof.

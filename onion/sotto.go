@@ -37,19 +37,19 @@ const SottoVersion = 1
 // SottoNodeVersion is the version a node that relays the Sotto form
 // announces in its uptime proofs (and so in get_service_nodes'
 // storage_server_version and in proven node lists): Session's storage RPC
-// 2.11.0 plus the Sotto onion form at patch level 1.
+// 2.11.0 plus the Sotto onion form at patch level 1. Clients no longer
+// read it: the form is negotiated by CapSottoOnion.
 var SottoNodeVersion = [3]uint16{2, 11, 1}
 
-// SpeaksSotto reports whether a node that announces version v relays the
-// Sotto form: v is SottoNodeVersion or later.
-func SpeaksSotto(v [3]uint16) bool {
-	for i := range v {
-		if v[i] != SottoNodeVersion[i] {
-			return v[i] > SottoNodeVersion[i]
-		}
-	}
-	return true
-}
+// CapSottoOnion is the capability bit of a node that relays the Sotto
+// form. A node sets it in its uptime proofs (state.UptimeProof.Caps); the
+// ledger commits it in the node list (nodeproof.Node.Caps) and answers it
+// as get_service_nodes' "capabilities" (docs/onion.md "Negotiation").
+const CapSottoOnion uint32 = 1 << 0
+
+// SpeaksSotto reports whether a node that announces the capability bits
+// caps relays the Sotto form: CapSottoOnion is set.
+func SpeaksSotto(caps uint32) bool { return caps&CapSottoOnion != 0 }
 
 // MaxPadded is the largest size class: a relay's 16 MiB body limit.
 const MaxPadded = 16 << 20

@@ -66,15 +66,13 @@ func TestPadUnpad(t *testing.T) {
 
 func TestSpeaksSotto(t *testing.T) {
 	for _, tc := range []struct {
-		v    [3]uint16
+		caps uint32
 		want bool
 	}{
-		{[3]uint16{}, false}, {[3]uint16{2, 10, 0}, false}, {[3]uint16{2, 11, 0}, false},
-		{[3]uint16{2, 11, 1}, true}, {[3]uint16{2, 11, 9}, true}, {[3]uint16{2, 12, 0}, true}, {[3]uint16{3, 0, 0}, true},
-		{[3]uint16{1, 99, 99}, false},
+		{0, false}, {CapSottoOnion, true}, {1 << 1, false}, {CapSottoOnion | 1<<7, true}, {^uint32(0), true}, {^CapSottoOnion, false},
 	} {
-		if got := SpeaksSotto(tc.v); got != tc.want {
-			t.Errorf("SpeaksSotto(%v) = %v", tc.v, got)
+		if got := SpeaksSotto(tc.caps); got != tc.want {
+			t.Errorf("SpeaksSotto(%#x) = %v", tc.caps, got)
 		}
 	}
 }

@@ -93,18 +93,24 @@ func (s ledgerSigner) Format(f fmt.State, r rune) {
 }
 
 // nodeVersion is the version the node announces in its uptime proofs: the
-// storage RPC version it tracks, at the patch level that tells clients it
-// relays the Sotto onion form (onion.SottoNodeVersion, docs/onion.md).
+// storage RPC version it tracks, at least onion.SottoNodeVersion (the patch
+// level that once told clients it relays the Sotto onion form; nodeCaps
+// does now).
 func nodeVersion() [3]uint16 {
 	var v [3]uint16
 	for i, x := range storageVersion {
 		v[i] = uint16(x)
 	}
-	if !onion.SpeaksSotto(v) {
+	if slices.Compare(v[:], onion.SottoNodeVersion[:]) < 0 {
 		v = onion.SottoNodeVersion
 	}
 	return v
 }
+
+// nodeCaps are the capability bits the node announces in its uptime
+// proofs: it relays the Sotto onion form (onion.CapSottoOnion,
+// docs/onion.md "Negotiation").
+const nodeCaps = onion.CapSottoOnion
 
 // Duties runs a node's ledger duties: registration at start (with an
 // operator key), uptime proofs (ledger.Uptime) and the quorum duty
@@ -146,7 +152,7 @@ func (d *Duties) Serve(ctx context.Context) error {
 		wg.Go(func() { d.register(ctx, reg) })
 	}
 	up := ledger.NewUptime(ledger.UptimeConfig{
-		NodeKey: signer, Client: d.c.Client, IP: ip, Port: d.n.publicPort, Version: nodeVersion(),
+		NodeKey: signer, Client: d.c.Client, IP: ip, Port: d.n.publicPort, Version: nodeVersion(), Caps: nodeCaps,
 		Logger: d.log, Poll: d.c.Poll,
 	})
 	pr := ledger.NewProber(ledger.ProberConfig{

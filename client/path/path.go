@@ -35,7 +35,7 @@ type Node struct {
 	IP      netip.Addr
 	Port    uint16 // HTTPS storage port
 	// Sotto is set when the node announces that it relays the Sotto onion
-	// form (onion.SpeaksSotto of its announced version).
+	// form (onion.SpeaksSotto of its capability bits).
 	Sotto bool
 	// Operator names who runs the node (the ledger's operator address of
 	// its registration), "" when the node list does not say. Hops of one

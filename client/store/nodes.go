@@ -18,6 +18,7 @@ type Node struct {
 	Addr      netip.AddrPort // HTTPS storage address
 	LearnedAt int64          // ms: when it first appeared in a list
 	Sotto     bool           // it relays the Sotto onion form
+	Operator  string         // who runs it (path.Node.Operator); "" when unknown
 }
 
 // SaveNodeList replaces the kept node list with nodes, fetched at fetched
@@ -30,9 +31,10 @@ func (o ops) SaveNodeList(ctx context.Context, nodes []Node, fetched int64) erro
 		if !n.Addr.IsValid() {
 			return fmt.Errorf("store: save node list: node %s has no address", n.Ed25519)
 		}
-		_, err := o.q.ExecContext(ctx, `INSERT INTO snodes (ed25519, x25519, ip, port, learned_at, sotto) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (ed25519) DO UPDATE SET x25519 = excluded.x25519, ip = excluded.ip, port = excluded.port, sotto = excluded.sotto`,
-			n.Ed25519.String(), n.X25519.String(), n.Addr.Addr().String(), int(n.Addr.Port()), fetched, n.Sotto)
+		_, err := o.q.ExecContext(ctx, `INSERT INTO snodes (ed25519, x25519, ip, port, learned_at, sotto, operator) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (ed25519) DO UPDATE SET x25519 = excluded.x25519, ip = excluded.ip, port = excluded.port, sotto = excluded.sotto,
+				operator = excluded.operator`,
+			n.Ed25519.String(), n.X25519.String(), n.Addr.Addr().String(), int(n.Addr.Port()), fetched, n.Sotto, n.Operator)
 		if err != nil {
 			return fmt.Errorf("store: save node list: %w", err)
 		}
@@ -70,7 +72,7 @@ func (o ops) NodeList(ctx context.Context) ([]Node, int64, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: node list: %w", err)
 	}
-	rows, err := o.q.QueryContext(ctx, `SELECT ed25519, x25519, ip, port, learned_at, sotto FROM snodes ORDER BY ed25519`)
+	rows, err := o.q.QueryContext(ctx, `SELECT ed25519, x25519, ip, port, learned_at, sotto, operator FROM snodes ORDER BY ed25519`)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: node list: %w", err)
 	}
@@ -80,7 +82,7 @@ func (o ops) NodeList(ctx context.Context) ([]Node, int64, error) {
 		var ed, x, ip string
 		var port int
 		var n Node
-		if err := rows.Scan(&ed, &x, &ip, &port, &n.LearnedAt, &n.Sotto); err != nil {
+		if err := rows.Scan(&ed, &x, &ip, &port, &n.LearnedAt, &n.Sotto, &n.Operator); err != nil {
 			return nil, 0, fmt.Errorf("store: node list: %w", err)
 		}
 		if n.Ed25519, err = key.ParseNodePublic(ed); err != nil {

@@ -445,6 +445,13 @@ CREATE TABLE guards (
 	`
 ALTER TABLE group_waiting ADD COLUMN namespace INTEGER NOT NULL DEFAULT 11;
 `,
+	// The operator of each kept node (its operator_address in the node
+	// list), so that paths built from a kept list keep two nodes of one
+	// operator apart too (client/path Node.Operator); '' when the list
+	// did not say, as for every node kept before.
+	`
+ALTER TABLE snodes ADD COLUMN operator TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -19,6 +19,7 @@ import (
 	"sotto.dev/internal/atomicfile"
 	"sotto.dev/internal/ports"
 	"sotto.dev/ledger"
+	"sotto.dev/ledger/state"
 	"sotto.dev/onion"
 	"sotto.dev/snode"
 	"sotto.dev/swarm"
@@ -239,11 +240,13 @@ func assignSwarms(l *layout, keys []*snode.Keys, params swarm.AssignParams) erro
 }
 
 // snapshot is the ledger's node list for the layout: every node active in
-// its swarm, at the listen address and its port.
-func (l *layout) snapshot(keys []*snode.Keys) *ledger.Snapshot {
+// its swarm, at the listen address and its port, announcing what a node
+// announces in its uptime proofs. With operators > 0, node i's operator is
+// OperatorAddress(i mod operators).
+func (l *layout) snapshot(keys []*snode.Keys, operators int) *ledger.Snapshot {
 	s := &ledger.Snapshot{Height: 1}
 	for i, n := range l.Nodes {
-		s.Nodes = append(s.Nodes, ledger.Node{
+		nd := ledger.Node{
 			Ed25519:     keys[i].Ed25519Public(),
 			X25519:      keys[i].X25519Public(),
 			PublicIP:    l.addr(i).String(),
@@ -251,10 +254,22 @@ func (l *layout) snapshot(keys []*snode.Keys) *ledger.Snapshot {
 			SwarmID:     n.Swarm,
 			State:       ledger.StateActive,
 			Version:     onion.SottoNodeVersion, // as the node announces it (snode nodeVersion)
-		})
+			Caps:        onion.CapSottoOnion,    // and its capabilities (snode nodeCaps)
+		}
+		if operators > 0 {
+			nd.Operator = OperatorAddress(i % operators)
+		}
+		s.Nodes = append(s.Nodes, nd)
 	}
 	slices.SortFunc(s.Nodes, func(a, b ledger.Node) int { return bytes.Compare(a.Ed25519[:], b.Ed25519[:]) })
 	return s
+}
+
+// OperatorAddress is the operator_address a genesis-file network gives
+// the nodes of its operator number op (Options.Operators): an address no
+// key is known for, since a genesis file needs none.
+func OperatorAddress(op int) state.Address {
+	return state.Address(sha256.Sum256([]byte("sotto testnet operator " + strconv.Itoa(op))))
 }
 
 // url is node i's base URL.

@@ -100,6 +100,18 @@ type Options struct {
 	// state.DevnetParams with the Swarm sizes). An existing ledger keeps
 	// the rules of its genesis.
 	LedgerParams *state.Params
+	// Operators is how many operators run the nodes: node i is run by
+	// operator i mod Operators. On a CometBFT network node i registers
+	// with the key of node i mod Operators (its OperatorKey); in a genesis
+	// file each node's operator_address is derived from its operator's
+	// number. Zero means one operator per node on a CometBFT network and
+	// none named in a genesis file. Paths of clients keep two nodes of
+	// one operator apart (client/path Node.Operator). In-process nodes of
+	// one operator register through one ledger client, in turn; children
+	// (Subprocess, Sottod) have a client each, and two of one operator
+	// that register at once race for one nonce: the loser waits for its
+	// transaction to expire (ledger.DefaultTxWindow blocks) and retries.
+	Operators int
 	// TuneLedger adjusts node i's ledger duties (CometBFT only) before it
 	// starts; the defaults poll the ledger every half block.
 	TuneLedger func(i int, c *snode.LedgerConfig)
@@ -208,6 +220,9 @@ type Network struct {
 	// fronts are the proxies in front of child nodes and servers, by
 	// endpoint name (Options.Link).
 	fronts map[string]*front
+	// opClients are the ledger clients of the nodes' duties, by operator
+	// (operatorClient).
+	opClients map[int]*ledger.Client
 }
 
 // StartT starts a network for a test and closes it when the test ends.
@@ -291,7 +306,7 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 		n.removeTmp()
 		return nil, errors.New("testnet: Subprocess mode needs a ledger with a genesis file or an RPC")
 	}
-	if err := n.ledger.Publish(ctx, n.lay.snapshot(n.keys)); err != nil {
+	if err := n.ledger.Publish(ctx, n.lay.snapshot(n.keys, n.opts.Operators)); err != nil {
 		n.removeTmp()
 		return nil, fmt.Errorf("testnet: publish node list: %w", err)
 	}
@@ -350,8 +365,11 @@ func (n *Network) cometLedger() (Ledger, error) {
 	if n.opts.LedgerParams != nil {
 		p = *n.opts.LedgerParams
 	}
-	ops := make([]state.Address, len(n.lay.Nodes))
+	var ops []state.Address
 	for i, ln := range n.lay.Nodes {
+		if n.operatorOf(i) != i {
+			continue // runs with the key of node operatorOf(i)
+		}
 		path := filepath.Join(n.dir, ln.Dir, OperatorKeyFile)
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			if _, err := ledgercli.WriteKey(path); err != nil {
@@ -362,7 +380,7 @@ func (n *Network) cometLedger() (Ledger, error) {
 		if err != nil {
 			return nil, fmt.Errorf("testnet: operator key: %w", err)
 		}
-		ops[i] = state.Address(k.PublicKey())
+		ops = append(ops, state.Address(k.PublicKey()))
 	}
 	cl, err := NewCometLedger(CometLedgerConfig{
 		Dir:       filepath.Join(n.dir, LedgerDir),
@@ -376,6 +394,33 @@ func (n *Network) cometLedger() (Ledger, error) {
 		return nil, err
 	}
 	return cl, nil
+}
+
+// operatorClient is the ledger client of node i's duties: one per
+// operator, so that the registrations of one operator's nodes take their
+// account's nonces in turn (ledger.Client.SubmitWith serialises a
+// signer's transactions per client) instead of racing for the same one.
+func (n *Network) operatorClient(cl *CometLedger, i int) *ledger.Client {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	op := n.operatorOf(i)
+	if n.opClients == nil {
+		n.opClients = map[int]*ledger.Client{}
+	}
+	if c := n.opClients[op]; c != nil {
+		return c
+	}
+	c := cl.Client()
+	n.opClients[op] = c
+	return c
+}
+
+// operatorOf is the node whose operator runs node i (Options.Operators).
+func (n *Network) operatorOf(i int) int {
+	if n.opts.Operators <= 0 {
+		return i
+	}
+	return i % n.opts.Operators
 }
 
 // LedgerRPC is the address of the CometBFT ledger's RPC ("tcp://ip:port"),
@@ -407,7 +452,7 @@ func (n *Network) ledgerDuty(m *member) (*snode.LedgerConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &snode.LedgerConfig{Client: cl.Client(), Operator: op, Poll: dutyPoll(cl.Params().BlockTime)}
+	c := &snode.LedgerConfig{Client: n.operatorClient(cl, m.info.Index), Operator: op, Poll: dutyPoll(cl.Params().BlockTime)}
 	if n.opts.TuneLedger != nil {
 		n.opts.TuneLedger(m.info.Index, c)
 	}
@@ -477,7 +522,7 @@ func (n *Network) info(i int) NodeInfo {
 		Swarm:   swarm.UnassignedID,
 	}
 	if n.opts.CometBFT && n.opts.Ledger == nil {
-		ni.OperatorKey = filepath.Join(ni.DataDir, OperatorKeyFile)
+		ni.OperatorKey = filepath.Join(n.dir, n.lay.Nodes[n.operatorOf(i)].Dir, OperatorKeyFile)
 	}
 	if n.opts.LogFiles || n.opts.Subprocess {
 		ni.LogFile = filepath.Join(ni.DataDir, "node.log")

@@ -467,7 +467,7 @@ func (s *State) uptimeProof(k key.NodePublic, b *UptimeProof) error {
 	if err != nil {
 		return err
 	}
-	n.IP, n.Port, n.Version, n.LastProof = b.IP, b.Port, b.Version, s.height
+	n.IP, n.Port, n.Version, n.Caps, n.LastProof = b.IP, b.Port, b.Version, b.Caps, s.height
 	return nil
 }
 

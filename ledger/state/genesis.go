@@ -47,6 +47,9 @@ type GenesisNode struct {
 	StoragePort uint16    `json:"storage_port"`
 	FeeBps      uint16    `json:"fee_bps"`
 	Version     [3]uint16 `json:"version"`
+	// Caps are the node's capability bits until its first uptime proof
+	// (UptimeProof.Caps).
+	Caps uint32 `json:"capabilities,omitempty"`
 }
 
 // GenesisError says what is wrong with a genesis app state.
@@ -211,6 +214,7 @@ func (gn *GenesisNode) node(s *State) (*Node, error) {
 		IP:               ip,
 		Port:             gn.StoragePort,
 		Version:          gn.Version,
+		Caps:             gn.Caps,
 		Operator:         Address(op),
 		FeeBps:           gn.FeeBps,
 		Contributors:     []Contributor{{Addr: Address(op), Amount: s.params.StakingRequirement, Height: h}},

@@ -35,8 +35,9 @@ const (
 	AppHashLabel = "sotto-ledger-app-v2"
 	// NodeListLabel prefixes the canonical encoding of the serving node
 	// list in the node-list hash (docs/nodeproof.md). Package nodeproof
-	// repeats it for clients.
-	NodeListLabel = "sotto-ledger-nodes-v1"
+	// repeats it for clients. Version 2 added each node's operator and
+	// capability bits.
+	NodeListLabel = "sotto-ledger-nodes-v2"
 	// GenesisSeedLabel derives the swarm seed of the genesis block from the
 	// chain id (docs/ledger.md "Swarms").
 	GenesisSeedLabel = "sotto-ledger-genesis-v1"

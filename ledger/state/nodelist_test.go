@@ -1,6 +1,7 @@
 package state
 
 import (
+	"slices"
 	"testing"
 
 	"sotto.dev/nodeproof"
@@ -25,7 +26,7 @@ func TestNodeListHashMatchesNodeproof(t *testing.T) {
 			continue
 		}
 		pn := nodeproof.Node{Ed25519: n.Key, X25519: n.X25519, IPv4: n.IP, Port: n.Port, SwarmID: n.SwarmID,
-			State: nodeproof.StateActive, UnlockHeight: n.UnlockHeight, Version: n.Version}
+			State: nodeproof.StateActive, UnlockHeight: n.UnlockHeight, Version: n.Version, Operator: n.Operator, Caps: n.Caps}
 		if n.UnlockHeight != 0 {
 			pn.State = nodeproof.StateUnlocking
 		}
@@ -44,8 +45,18 @@ func TestNodeListHashMatchesNodeproof(t *testing.T) {
 		t.Fatalf("app hash: ledger %x, nodeproof %x", got, want)
 	}
 	// Any change to a served field changes the hash.
-	list[2].Port++
-	if h.s.NodeListHash() == nodeproof.NodeListHash(list) {
-		t.Fatal("a changed port left the hash alike")
+	for _, tc := range []struct {
+		name string
+		edit func(n *nodeproof.Node)
+	}{
+		{"port", func(n *nodeproof.Node) { n.Port++ }},
+		{"operator", func(n *nodeproof.Node) { n.Operator[0] ^= 1 }},
+		{"capabilities", func(n *nodeproof.Node) { n.Caps ^= 1 }},
+	} {
+		edited := slices.Clone(list)
+		tc.edit(&edited[2])
+		if h.s.NodeListHash() == nodeproof.NodeListHash(edited) {
+			t.Errorf("a changed %s left the hash alike", tc.name)
+		}
 	}
 }

@@ -68,6 +68,7 @@ type Node struct {
 	IP       IPv4
 	Port     uint16
 	Version  [3]uint16
+	Caps     uint32 // capability bits of the last uptime proof (or the genesis entry)
 	Operator Address
 	FeeBps   uint16
 	// Contributors[0] is the operator.
@@ -403,8 +404,9 @@ func sortedKeys[K ~[32]byte, V any](m map[K]V) []K {
 }
 
 // stateVersion is the first byte of the state encoding. Version 2 added
-// the fee and transaction lifetime parameters.
-const stateVersion = 2
+// the fee and transaction lifetime parameters; version 3 the nodes'
+// capability bits.
+const stateVersion = 3
 
 // Encode returns the canonical encoding of the state: every map in key
 // order, so equal states encode to equal bytes on every node.
@@ -485,8 +487,8 @@ const (
 // NodeListHash hashes the serving node list, the one clients see: every
 // active node (unlocking ones included), sorted by key, each as key ‖
 // X25519 ‖ IPv4 ‖ port u16 ‖ swarm id u64 ‖ state u8 (1 active, 4
-// unlocking) ‖ unlock height u64 ‖ version 3×u16, after NodeListLabel ‖
-// 0x00 ‖ count u32 (docs/nodeproof.md).
+// unlocking) ‖ unlock height u64 ‖ version 3×u16 ‖ operator ‖ caps u32,
+// after NodeListLabel ‖ 0x00 ‖ count u32 (docs/nodeproof.md).
 func (s *State) NodeListHash() [32]byte {
 	keys := sortedKeys(s.nodes)
 	count := 0
@@ -521,6 +523,8 @@ func (s *State) NodeListHash() [32]byte {
 		for _, v := range n.Version {
 			w.u16(v)
 		}
+		w.raw(n.Operator[:])
+		w.u32(n.Caps)
 		h.Write(w.b)
 	}
 	return [32]byte(h.Sum(nil))
@@ -534,6 +538,7 @@ func (n *Node) encode(w *writer) {
 	for _, v := range n.Version {
 		w.u16(v)
 	}
+	w.u32(n.Caps)
 	w.raw(n.Operator[:])
 	w.u16(n.FeeBps)
 	w.u32(uint32(len(n.Contributors)))
@@ -564,6 +569,7 @@ func (n *Node) decode(r *reader, maxContrib int) {
 	for i := range n.Version {
 		n.Version[i] = r.u16("node.version")
 	}
+	n.Caps = r.u32("node.caps")
 	r.array("node.operator", n.Operator[:])
 	n.FeeBps = r.u16("node.fee")
 	cnt := r.count("node.contributors", maxContrib, 56)

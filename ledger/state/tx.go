@@ -10,8 +10,9 @@ import (
 )
 
 // TxVersion is the version byte every transaction starts with. Version 2
-// added the last valid height.
-const TxVersion = 2
+// added the last valid height; version 3 the capability bits of the
+// uptime proof.
+const TxVersion = 3
 
 // TxType says which Body a transaction carries.
 type TxType uint8
@@ -150,11 +151,16 @@ type Unlock struct {
 	Node key.NodePublic
 }
 
-// UptimeProof is signed by the node key itself and says where it serves.
+// UptimeProof is signed by the node key itself and says where it serves,
+// which version it runs and what it can do.
 type UptimeProof struct {
 	IP      IPv4
 	Port    uint16
 	Version [3]uint16
+	// Caps are the node's capability bits, committed in the node list for
+	// clients (docs/nodeproof.md; onion.CapSottoOnion). The ledger keeps
+	// them as they come: a bit it does not know is a later capability.
+	Caps uint32
 }
 
 // Vote results, one byte per tested node (a bit set is a failed test).
@@ -263,6 +269,7 @@ func (b *UptimeProof) encode(w *writer) {
 	for _, v := range b.Version {
 		w.u16(v)
 	}
+	w.u32(b.Caps)
 }
 
 func (b *UptimeProof) decode(r *reader) {
@@ -271,6 +278,7 @@ func (b *UptimeProof) decode(r *reader) {
 	for i := range b.Version {
 		b.Version[i] = r.u16("version")
 	}
+	b.Caps = r.u32("caps")
 }
 
 func (b *Vote) encode(w *writer) { w.u64(b.Height); w.bytes16(b.Results) }

@@ -49,7 +49,8 @@ func testNodes() []nodeproof.Node {
 	var ns []nodeproof.Node
 	for i := range 4 {
 		ns = append(ns, nodeproof.Node{Ed25519: [32]byte{byte(i + 1)}, X25519: sha256.Sum256([]byte{byte(i)}),
-			IPv4: [4]byte{10, 0, 0, byte(i + 1)}, Port: 22021, SwarmID: uint64(i % 2), State: nodeproof.StateActive, Version: [3]uint16{2, 11, 0}})
+			IPv4: [4]byte{10, 0, 0, byte(i + 1)}, Port: 22021, SwarmID: uint64(i % 2), State: nodeproof.StateActive, Version: [3]uint16{2, 11, 1},
+			Operator: sha256.Sum256([]byte{'o', byte(i / 2)}), Caps: uint32(i % 2)})
 	}
 	ns[3].State, ns[3].UnlockHeight = nodeproof.StateUnlocking, 900
 	return ns
@@ -67,7 +68,8 @@ func manyNodes(n int) []nodeproof.Node {
 	ns := make([]nodeproof.Node, n)
 	for i := range ns {
 		ns[i] = nodeproof.Node{X25519: sha256.Sum256([]byte{byte(i), byte(i >> 8)}), IPv4: [4]byte{10, byte(i >> 8), byte(i), 1},
-			Port: 22021, SwarmID: uint64(i / 7), State: nodeproof.StateActive, Version: [3]uint16{2, 11, 0}}
+			Port: 22021, SwarmID: uint64(i / 7), State: nodeproof.StateActive, Version: [3]uint16{2, 11, 1},
+			Operator: sha256.Sum256([]byte{'o', byte(i / 3), byte(i / 3 >> 8)}), Caps: 1}
 		ns[i].Ed25519[0], ns[i].Ed25519[1] = byte(i>>8), byte(i)
 	}
 	return ns

@@ -73,7 +73,7 @@ type Config struct {
 	AllowPrivateServers bool
 	// SessionOnly makes the relay ignore the Sotto form (the "sotto" key),
 	// exactly as a Session relay does: a node that has not announced
-	// onion.SottoNodeVersion, and tests of mixed paths.
+	// onion.CapSottoOnion, and tests of mixed paths.
 	SessionOnly bool
 }
 
