@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/cometbft/cometbft/mempool"
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	jsonrpcclient "github.com/cometbft/cometbft/rpc/jsonrpc/client"
@@ -298,18 +300,30 @@ func (c *Client) SubmitWith(ctx context.Context, s state.Signer, body state.Body
 	lock.Lock()
 	defer lock.Unlock()
 
-	tx, fee, err := c.Prepare(ctx, signer, body)
-	if err != nil {
-		return nil, err
+	for attempt := 1; ; attempt++ {
+		tx, fee, err := c.Prepare(ctx, signer, body)
+		if err != nil {
+			return nil, err
+		}
+		tx.SignWith(s)
+		res, err := c.broadcast(ctx, tx, tx.Encode())
+		if res != nil {
+			res.Fee, res.LastValid = fee, tx.LastValid
+		}
+		// Another client of the same signer (a second process of one
+		// operator) took the nonce first: this transaction is in no block
+		// and never will be, so sign the body again with the next nonce.
+		var te *state.TxError
+		if attempt < nonceAttempts && errors.As(err, &te) && te.Code == state.CodeBadNonce {
+			continue
+		}
+		return res, err
 	}
-	tx.SignWith(s)
-	raw := tx.Encode()
-	res, err := c.broadcast(ctx, raw, tx.LastValid)
-	if res != nil {
-		res.Fee, res.LastValid = fee, tx.LastValid
-	}
-	return res, err
 }
+
+// nonceAttempts bounds how often SubmitWith signs a body again after
+// losing its nonce to another client of the same signer.
+const nonceAttempts = 4
 
 // Prepare returns the unsigned transaction Submit would send for signer,
 // with its next nonce and last valid height, and the fee it will pay.
@@ -340,17 +354,31 @@ func (c *Client) Broadcast(ctx context.Context, raw []byte) (*Result, error) {
 	if err != nil {
 		return nil, &state.TxError{Code: state.CodeMalformed, Msg: err.Error()}
 	}
-	return c.broadcast(ctx, raw, tx.LastValid)
+	return c.broadcast(ctx, tx, raw)
 }
 
-// broadcast sends raw and waits until it is in a block, or until the chain
-// passed lastValid without it (state.CodeExpired).
-func (c *Client) broadcast(ctx context.Context, raw []byte, lastValid uint64) (*Result, error) {
+// broadcast sends tx, already signed and encoded as raw, and waits for its
+// block. It gives up when the chain passed the last valid height without
+// it (state.CodeExpired), or when the signer's nonce moved past tx's
+// without it: another transaction of the same signer took the nonce, so
+// tx can never enter a block (state.CodeBadNonce).
+func (c *Client) broadcast(ctx context.Context, tx *state.Tx, raw []byte) (*Result, error) {
 	rpc, err := c.get(ctx)
 	if err != nil {
 		return nil, err
 	}
+	start, err := c.Height(ctx)
+	if err != nil {
+		return nil, err
+	}
 	res, err := rpc.BroadcastTxSync(ctx, raw)
+	if err != nil && strings.Contains(err.Error(), mempool.ErrTxInCache.Error()) {
+		// The same bytes are pending: another client of the signer
+		// signed the same body with the same nonce at the same height.
+		// That transaction is the other caller's; this one takes the
+		// next nonce once it is used.
+		return nil, c.waitNonceUsed(ctx, tx)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("ledger broadcast: %w", err)
 	}
@@ -368,14 +396,19 @@ func (c *Client) broadcast(ctx context.Context, raw []byte, lastValid uint64) (*
 			return out, nil
 		}
 		if expired {
-			return nil, &state.TxError{Code: state.CodeExpired, Msg: fmt.Sprintf("not in a block by its last valid height %d", lastValid)}
+			return nil, &state.TxError{Code: state.CodeExpired, Msg: fmt.Sprintf("not in a block by its last valid height %d", tx.LastValid)}
 		}
 		// Once a block after lastValid is committed, the transaction can
 		// no longer enter one: look once more (the indexer may lag), then
 		// give up.
-		if h, err := c.Height(ctx); err == nil && h > lastValid {
+		if h, err := c.Height(ctx); err == nil && h > tx.LastValid {
 			expired = true
 			continue
+		}
+		if acc, err := c.Account(ctx, tx.Signer); err == nil && acc.Nonce > tx.Nonce {
+			// The nonce is used. The indexer may lag behind the state, so
+			// read the blocks themselves: tx is in one of them or in none.
+			return c.findCommitted(ctx, rpc, out, start)
 		}
 		select {
 		case <-ctx.Done():
@@ -383,6 +416,60 @@ func (c *Client) broadcast(ctx context.Context, raw []byte, lastValid uint64) (*
 		case <-time.After(c.Poll):
 		}
 	}
+}
+
+// waitNonceUsed waits until the signer's nonce has passed tx's and then
+// reports it taken (state.CodeBadNonce), or until tx's last valid height
+// has passed (state.CodeExpired).
+func (c *Client) waitNonceUsed(ctx context.Context, tx *state.Tx) error {
+	for {
+		acc, err := c.Account(ctx, tx.Signer)
+		if err == nil && acc.Nonce > tx.Nonce {
+			return &state.TxError{Code: state.CodeBadNonce, Msg: "another transaction of the signer took this nonce"}
+		}
+		if h, err := c.Height(ctx); err == nil && h > tx.LastValid {
+			return &state.TxError{Code: state.CodeExpired, Msg: fmt.Sprintf("nonce %d still unused at the last valid height %d", tx.Nonce, tx.LastValid)}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("ledger: waiting for nonce %d to be used: %w", tx.Nonce, ctx.Err())
+		case <-time.After(c.Poll):
+		}
+	}
+}
+
+// findCommitted reports the result of transaction out.Hash from the blocks
+// after height start up to the current one, once the signer's nonce has
+// passed it; state.CodeBadNonce when no block holds it.
+func (c *Client) findCommitted(ctx context.Context, rpc rpcclient.Client, out *Result, start uint64) (*Result, error) {
+	end, err := c.Height(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for h := int64(start) + 1; h <= int64(end); h++ {
+		b, err := rpc.Block(ctx, &h)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: block %d: %w", h, err)
+		}
+		for i, raw := range b.Block.Data.Txs {
+			if [32]byte(raw.Hash()) != out.Hash {
+				continue
+			}
+			br, err := rpc.BlockResults(ctx, &h)
+			if err != nil {
+				return nil, fmt.Errorf("ledger: block %d results: %w", h, err)
+			}
+			if i >= len(br.TxsResults) {
+				return nil, fmt.Errorf("ledger: block %d has %d results for %d transactions", h, len(br.TxsResults), len(b.Block.Data.Txs))
+			}
+			out.Height = uint64(h)
+			if r := br.TxsResults[i]; r.Code != 0 {
+				return out, &state.TxError{Code: state.Code(r.Code), Msg: r.Log}
+			}
+			return out, nil
+		}
+	}
+	return nil, &state.TxError{Code: state.CodeBadNonce, Msg: "another transaction of the signer took this nonce"}
 }
 
 // snapshotFromInfos builds a View snapshot from node infos (the active,

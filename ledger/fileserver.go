@@ -100,7 +100,7 @@ func (c *Client) submitServiceSigned(ctx context.Context, operator state.Signer,
 	}
 	serverSign(tx.ChainID, op, tx.Nonce)
 	tx.SignWith(operator)
-	res, err := c.broadcast(ctx, tx.Encode(), tx.LastValid)
+	res, err := c.broadcast(ctx, tx, tx.Encode())
 	if res != nil {
 		res.Fee, res.LastValid = fee, tx.LastValid
 	}
