@@ -108,9 +108,9 @@ type Options struct {
 	// none named in a genesis file. Paths of clients keep two nodes of
 	// one operator apart (client/path Node.Operator). In-process nodes of
 	// one operator register through one ledger client, in turn; children
-	// (Subprocess, Sottod) have a client each, and two of one operator
-	// that register at once race for one nonce: the loser waits for its
-	// transaction to expire (ledger.DefaultTxWindow blocks) and retries.
+	// (Subprocess, Sottod) have a client each, and of two that register
+	// at once the one that loses the nonce signs again with the next
+	// (ledger.Client.SubmitWith).
 	Operators int
 	// TuneLedger adjusts node i's ledger duties (CometBFT only) before it
 	// starts; the defaults poll the ledger every half block.
