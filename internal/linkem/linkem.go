@@ -254,30 +254,41 @@ func (n *Network) Dialer(from string, base DialFunc) DialFunc {
 		base = (&net.Dialer{}).DialContext
 	}
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		to, ours := n.endpoint(addr)
-		if !n.waitJoined(from, to, ctx.Done()) {
-			return nil, fmt.Errorf("linkem: dial %s: %w", to, ctx.Err())
-		}
-		lk := n.link(from, to)
-		hs := lk.rand(3)
-		rtt := oneWay(lk.p, hs) + oneWay(lk.p, hs)
-		if err := sleep(ctx, rtt); err != nil {
-			return nil, fmt.Errorf("linkem: dial %s: %w", to, err)
-		}
-		if lk.failAt == 0 {
-			return nil, fmt.Errorf("linkem: dial %s: %w", to, ErrReset)
-		}
-		raw, err := base(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		if ours {
+		for {
+			to, ours := n.endpoint(addr)
+			if !n.waitJoined(from, to, ctx.Done()) {
+				return nil, fmt.Errorf("linkem: dial %s: %w", to, ctx.Err())
+			}
+			lk := n.link(from, to)
+			hs := lk.rand(3)
+			rtt := oneWay(lk.p, hs) + oneWay(lk.p, hs)
+			if err := sleep(ctx, rtt); err != nil {
+				return nil, fmt.Errorf("linkem: dial %s: %w", to, err)
+			}
+			if lk.failAt == 0 {
+				return nil, fmt.Errorf("linkem: dial %s: %w", to, ErrReset)
+			}
+			raw, err := base(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			if !ours {
+				if _, now := n.endpoint(addr); now {
+					// A listener of this network registered the
+					// address while we dialed (it was bound, not yet
+					// wrapped): dial again on its link, or the
+					// connection would stay outside every partition.
+					raw.Close()
+					continue
+				}
+				return wrap(raw, lk, true), nil
+			}
 			if err := writePreamble(raw, from); err != nil {
 				raw.Close()
 				return nil, err
 			}
+			return wrap(raw, lk, true), nil
 		}
-		return wrap(raw, lk, true), nil
 	}
 }
 
