@@ -341,13 +341,13 @@ func (w *wtx) stamp(prev, nw state, op int64) (int64, bool) {
 	}
 }
 
-// stampExpiry returns the mtime of an expiry change of a live row at
-// operation time op, and whether it applies: the row keeps its quantum
-// and counts one more change, so that the change stays older than any
-// delete of the row made no earlier than the row's store.
-func (w *wtx) stampExpiry(prev state, op int64) (int64, bool) {
+// stampExpiry returns the mtime of a change of a live row's expiry to
+// expiry at operation time op, and whether it applies: the row keeps its
+// quantum and counts one more change, so that the change stays older than
+// any delete of the row made no earlier than the row's store.
+func (w *wtx) stampExpiry(prev state, expiry, op int64) (int64, bool) {
 	if w.s.quantum == 1 {
-		return w.stamp(prev, state{}, op)
+		return w.stamp(prev, state{expiry: expiry}, op)
 	}
 	if w.s.coarse(op) < w.s.coarse(prev.mtime) {
 		return 0, false // older than the row's state
