@@ -587,7 +587,9 @@ func (n *Node) compareHeaders(ctx context.Context, p *ledger.Node, keys []store.
 	// Rows changed in the last aeSettle are most likely still being
 	// forwarded to the peer: leave them to a later round. (Rows keep
 	// coarse mtimes; the exact time of a recent change is known only to
-	// the node that made it, which marks the row fresh.)
+	// the node that made it, which marks the row fresh. A tombstone's
+	// mtime is the end of its minute, so it is the quantum's start that
+	// tells a row from the last second.)
 	settled := nowMs - aeSettle.Milliseconds()
 	plan := aePlan{same: make(map[string]bool)}
 	remote := make(map[string]aeRowState)
@@ -604,7 +606,7 @@ func (n *Node) compareHeaders(ctx context.Context, p *ledger.Node, keys []store.
 			if ok && h.Deleted && l.deleted && h.MTime == l.mtime && h.Expiry == l.expiry {
 				plan.same[h.Hash] = true
 			}
-			if h.Expiry <= nowMs || h.MTime > settled || h.Fresh {
+			if h.Expiry <= nowMs || quantumStart(h.MTime) > settled || h.Fresh {
 				continue
 			}
 			if !ok && n.tombs.wasDropped(h.Hash, h.MTime, h.Deleted, h.Expiry) {
@@ -632,7 +634,7 @@ func (n *Node) compareHeaders(ctx context.Context, p *ledger.Node, keys []store.
 	}
 	for _, kh := range local {
 		for _, h := range kh.Messages {
-			if h.Expiry <= nowMs || h.MTime > settled || h.Changed > settled || plan.same[h.Hash] {
+			if h.Expiry <= nowMs || quantumStart(h.MTime) > settled || h.Changed > settled || plan.same[h.Hash] {
 				continue
 			}
 			r, ok := remote[h.Hash]

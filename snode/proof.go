@@ -127,10 +127,17 @@ func (pc *proofChecker) record(r *store.Record) string {
 	}
 	// expiry ≤ timestamp + the namespace's maximum TTL; a row whose expiry
 	// the owner changed (or a tombstone of one) may reach Session's expire
-	// cap, the operation time + 30 days.
+	// cap, the operation time + 30 days. A tombstone's operation lies in
+	// its mtime's quantum; an expiry change keeps the quantum of the row's
+	// store (store/writer.go, stampExpiry), so its operation is known only
+	// to be no later than now.
 	limit := addMs(r.Timestamp, ns.MaxTTL())
 	if r.ChangeProof != nil {
-		limit = max(limit, addMs(quantumStart(r.MTime)+mtimeQuantum.Milliseconds(), storagerpc.MaxTTLPrivate))
+		op := quantumStart(r.MTime) + mtimeQuantum.Milliseconds()
+		if !r.Deleted {
+			op = max(op, pc.now+skew)
+		}
+		limit = max(limit, addMs(op, storagerpc.MaxTTLPrivate))
 	}
 	if r.Expiry > limit {
 		return refusedTTL

@@ -15,7 +15,10 @@ import (
 // to bind a change to the minute its owner signed it in (their clock
 // window is a minute wide anyway), so the store keeps operation times to
 // mtimeQuantum: the quantum's start, plus one per later change of the row
-// within it (store.Options.TimeQuantum).
+// within it; a tombstone takes the quantum's last millisecond, and an
+// expiry change keeps the quantum of the row's store, so that a delete
+// wins over every expiry change of the row made elsewhere
+// (store.Options.TimeQuantum, docs/snode.md "Coarse mtimes").
 const mtimeQuantum = time.Minute
 
 // quantumStart returns the start of the quantum of an mtime.

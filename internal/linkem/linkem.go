@@ -254,8 +254,22 @@ func (n *Network) Dialer(from string, base DialFunc) DialFunc {
 		base = (&net.Dialer{}).DialContext
 	}
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		to, ours := n.endpoint(addr)
-		return n.dial(ctx, from, to, ours, base, network, addr)
+		for {
+			to, ours := n.endpoint(addr)
+			c, err := n.dial(ctx, from, to, ours, base, network, addr)
+			if err != nil || ours {
+				return c, err
+			}
+			if _, now := n.endpoint(addr); now {
+				// A listener of this network registered the address
+				// while we dialed (it was bound, not yet wrapped): dial
+				// again on its link, or the connection would stay
+				// outside every partition.
+				c.Close()
+				continue
+			}
+			return c, nil
+		}
 	}
 }
 

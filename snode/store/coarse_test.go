@@ -55,12 +55,13 @@ func TestCoarseMTimes(t *testing.T) {
 	if del, err := s.DeleteByHash(ctx, a, []string{m.Hash}, op+2000, nil); err != nil || len(del) != 1 {
 		t.Fatalf("delete: %v %v", del, err)
 	}
-	want("delete", start+2, true, short)
+	// A tombstone takes the rest of its quantum.
+	want("delete", start+q-1, true, short)
 	// Stored again within the tombstone's quantum: the delete holds.
 	if res := mustStore(t, s, m, op+3000); res != Exists {
 		t.Fatalf("store after delete, same quantum: %v", res)
 	}
-	want("store again", start+2, true, short)
+	want("store again", start+q-1, true, short)
 	// In the next quantum the message comes back, as a new row.
 	if res := mustStore(t, s, m, op+q); res != New {
 		t.Fatalf("store after delete, next quantum: %v", res)
@@ -110,6 +111,63 @@ func TestCoarseReplicasConverge(t *testing.T) {
 	}
 }
 
+// TestDeleteBeatsLaterExpiry is the swarm split of e2e
+// TestSwarmSplitHeals on two replicas: x deletes messages that y, cut off
+// from x, still holds and then changes the expiry of, in later quanta or
+// in the delete's own. Reconciled, the deletes win (an expire changes only
+// a message that exists); a message y stores again after the delete's
+// quantum comes back, as a store after a delete does.
+func TestDeleteBeatsLaterExpiry(t *testing.T) {
+	x, y := open(t, Options{TimeQuantum: quantum}), open(t, Options{TimeQuantum: quantum})
+	a := acct(6)
+	q := quantum.Milliseconds()
+	op := 40*q + 123
+	long := op + 3*time.Hour.Milliseconds()
+	extended, again, sameQ := msg(a, 0, 1, op, op+time.Hour.Milliseconds()), msg(a, 0, 2, op, op+time.Hour.Milliseconds()), msg(a, 0, 3, op, op+time.Hour.Milliseconds())
+	for _, s := range []*Store{x, y} {
+		for _, m := range []Message{extended, again, sameQ} {
+			mustStore(t, s, m, op)
+		}
+	}
+	if del, err := x.DeleteByHash(ctx, a, []string{extended.Hash, again.Hash}, op+q, nil); err != nil || len(del) != 2 {
+		t.Fatalf("delete: %v %v", del, err)
+	}
+	if del, err := x.DeleteByHash(ctx, a, []string{sameQ.Hash}, op+10, nil); err != nil || len(del) != 1 {
+		t.Fatalf("delete: %v %v", del, err)
+	}
+	// y extends, then shortens, after the delete's quantum; and changes
+	// sameQ twice within the quantum it was deleted in.
+	for i, exp := range []int64{long, long - 1000} {
+		if up, err := y.UpdateExpiry(ctx, a, []string{extended.Hash}, []int64{exp}, ExpiryAny, op+int64(2+i)*q, nil); err != nil || len(up) != 1 {
+			t.Fatalf("expire %d: %v %v", i, up, err)
+		}
+		if up, err := y.UpdateExpiry(ctx, a, []string{sameQ.Hash}, []int64{exp}, ExpiryAny, op+int64(20+i), nil); err != nil || len(up) != 1 {
+			t.Fatalf("expire %d: %v %v", i, up, err)
+		}
+	}
+	if n, err := y.UpdateAllExpiries(ctx, a, nil, long-2000, op+4*q, nil); err != nil || len(n) != 2 {
+		t.Fatalf("expire_all: %v %v", n, err)
+	}
+	// again is stored anew on x after its delete's quantum.
+	if res := mustStore(t, x, again, op+2*q); res != New {
+		t.Fatalf("store after delete, later quantum: %v", res)
+	}
+	reconcile(t, x, y, op+4*q)
+	if x.BucketDigests() != y.BucketDigests() {
+		t.Fatal("replicas differ after reconciling")
+	}
+	for _, s := range []*Store{x, y} {
+		for _, m := range []Message{extended, sameQ} {
+			if r, ok := fetchOne(t, s, m.Hash); !ok || !r.Deleted {
+				t.Errorf("%s: a later expiry change undid the delete: %+v", m.Hash, bare(r))
+			}
+		}
+		if r, ok := fetchOne(t, s, again.Hash); !ok || r.Deleted {
+			t.Errorf("%s: stored again after the delete, but %+v", again.Hash, bare(r))
+		}
+	}
+}
+
 // TestDropTombstones drops a tombstone in the state the node saw, and not
 // one that changed since.
 func TestDropTombstones(t *testing.T) {
@@ -128,7 +186,7 @@ func TestDropTombstones(t *testing.T) {
 	if err != nil || len(ts) != 1 {
 		t.Fatalf("tombstones: %v %v", ts, err)
 	}
-	want := Tomb{Key: DigestKey{Account: a, Kind: KindMessages, Namespace: 2}, Hash: m.Hash, MTime: op - 5 + 1, Expiry: m.Expiry}
+	want := Tomb{Key: DigestKey{Account: a, Kind: KindMessages, Namespace: 2}, Hash: m.Hash, MTime: op - 5 + quantum.Milliseconds() - 1, Expiry: m.Expiry}
 	if ts[0] != want {
 		t.Fatalf("tombstone %+v, want %+v", ts[0], want)
 	}

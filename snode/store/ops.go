@@ -369,7 +369,7 @@ func (s *Store) UpdateExpiry(ctx context.Context, a Account, hashes []string, ex
 			if (mode == ExpiryExtendOnly && r.st.expiry >= exp) || (mode == ExpiryShortenOnly && r.st.expiry <= exp) {
 				continue
 			}
-			mt, ok := w.stamp(r.st, state{expiry: exp}, op)
+			mt, ok := w.stampExpiry(r.st, exp, op)
 			if !ok {
 				continue
 			}
@@ -422,7 +422,7 @@ func (s *Store) UpdateAllExpiries(ctx context.Context, a Account, ns *int16, exp
 			return err
 		}
 		for _, h := range hits {
-			mt, ok := w.stamp(h.r.st, state{expiry: expiry}, op)
+			mt, ok := w.stampExpiry(h.r.st, expiry, op)
 			if !ok {
 				continue
 			}

@@ -296,6 +296,21 @@ func (a state) newer(b state) bool {
 // Newer then breaks the tie the same way everywhere (the tombstone, then
 // the later expiry), so replicas still converge, and a tombstone is never
 // undone by a store within its own quantum.
+//
+// Deletes win over expiry changes, whenever each was made. Session changes
+// the expiry only of a message that exists, so an expire must not bring
+// back a message deleted elsewhere: when a swarm splits, one side may
+// delete a message while the other, which still holds it, extends or
+// shortens it later. An expiry change therefore does not move a row to
+// its own quantum: it keeps the row's quantum (that of the store that made
+// it) and takes the row's mtime plus one (stampExpiry). A tombstone takes
+// the last millisecond of its delete's quantum, since it holds for the
+// rest of that quantum anyway: it is newer than every expiry change of a
+// row stored no later than that quantum, wherever that change was made,
+// and only a store in a later quantum (stored again after the delete, as
+// Session would store it again) is newer. Two expiry changes made on
+// different replicas are then ordered by their count of changes, then by
+// the later expiry, rather than by their quanta.
 
 // coarse returns the start of op's quantum.
 func (s *Store) coarse(op int64) int64 { return op - ((op%s.quantum)+s.quantum)%s.quantum }
@@ -313,15 +328,31 @@ func (w *wtx) stamp(prev, nw state, op int64) (int64, bool) {
 	}
 	c := w.s.coarse(op)
 	switch {
-	case c > prev.mtime:
-		return c, true
 	case c < w.s.coarse(prev.mtime):
 		return 0, false // older than the row's state
-	case prev.deleted && !nw.deleted:
+	case nw.deleted:
+		return max(prev.mtime+1, c+w.s.quantum-1), true // the rest of its quantum
+	case c > prev.mtime:
+		return c, true
+	case prev.deleted:
 		return 0, false // a tombstone holds for the rest of its quantum
 	default:
 		return prev.mtime + 1, true
 	}
+}
+
+// stampExpiry returns the mtime of a change of a live row's expiry to
+// expiry at operation time op, and whether it applies: the row keeps its
+// quantum and counts one more change, so that the change stays older than
+// any delete of the row made no earlier than the row's store.
+func (w *wtx) stampExpiry(prev state, expiry, op int64) (int64, bool) {
+	if w.s.quantum == 1 {
+		return w.stamp(prev, state{expiry: expiry}, op)
+	}
+	if w.s.coarse(op) < w.s.coarse(prev.mtime) {
+		return 0, false // older than the row's state
+	}
+	return prev.mtime + 1, true
 }
 
 // recentKeep is how long Store.recent remembers a change.
