@@ -11,16 +11,14 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/spf13/cobra"
+
 	"sotto.dev/internal/loadtest"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	cmd := loadtest.Command()
-	cmd.Use = "sotto-bench [flags] TEST..."
-	cmd.AddCommand(communityCmd())
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	err := cmd.ExecuteContext(ctx)
+	err := rootCmd().ExecuteContext(ctx)
 	stop()
 	if err != nil {
 		if errors.Is(err, loadtest.ErrUsage) {
@@ -30,4 +28,13 @@ func main() {
 		}
 		os.Exit(1)
 	}
+}
+
+// rootCmd is the load tool's command with the community test mounted.
+func rootCmd() *cobra.Command {
+	cmd := loadtest.Command()
+	cmd.Use = "sotto-bench [flags] TEST..."
+	cmd.AddCommand(communityCmd())
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	return cmd
 }

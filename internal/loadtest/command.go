@@ -36,6 +36,10 @@ func Command() *cobra.Command {
 clients (e2e) and print throughput, latency percentiles and CPU time per
 request. TEST is store, retrieve, poll, onion, e2e or all.
 A node's per-IP rate limit applies: run it with --client-rate 0 to measure capacity.`,
+		// Args set explicitly: with the default, cobra takes a TEST given
+		// to a root that has subcommands (sotto-bench community) for an
+		// unknown command.
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return fmt.Errorf("%w: name at least one test (store, retrieve, poll, onion, e2e or all)", ErrUsage)
