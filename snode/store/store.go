@@ -222,7 +222,9 @@ func dsn(path string, readOnly bool) string {
 	if readOnly {
 		q += "&_pragma=query_only(1)"
 	} else {
-		q += "&_txlock=immediate&_pragma=cache_size(-" + strconv.Itoa(writerCacheKiB) + ")"
+		// Connections that write gather their log frames (walbuf.go),
+		// which needs synchronous=FULL.
+		q += "&vfs=" + walBufVFS + "&_txlock=immediate&_pragma=cache_size(-" + strconv.Itoa(writerCacheKiB) + ")"
 	}
 	return u.String() + "?" + q
 }
