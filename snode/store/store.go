@@ -146,6 +146,9 @@ type Options struct {
 // defaultCommitWait is Options.CommitWait's default.
 const defaultCommitWait = time.Millisecond
 
+// syncFull is PRAGMA synchronous=FULL (EXTRA is 3).
+const syncFull = 2
+
 // pageSize is the SQLite page size the store uses (the default).
 const pageSize = 4096
 
@@ -319,6 +322,15 @@ func (s *Store) openWriter(ctx context.Context, maxBytes int64) error {
 	}
 	if err := migrate(ctx, s.wconn); err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	// Acknowledged writes are durable only if every commit syncs the log,
+	// and the log's gathered frames (walbuf.go) reach the file only then.
+	var syncLevel int
+	if err := s.wconn.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&syncLevel); err != nil {
+		return err
+	}
+	if syncLevel < syncFull {
+		return fmt.Errorf("synchronous is %d, not FULL", syncLevel)
 	}
 	// Checkpoints run beside the writer (checkpointLoop), not inside its
 	// commits.
