@@ -146,6 +146,9 @@ type Options struct {
 // defaultCommitWait is Options.CommitWait's default.
 const defaultCommitWait = time.Millisecond
 
+// syncFull is PRAGMA synchronous=FULL (EXTRA is 3).
+const syncFull = 2
+
 // pageSize is the SQLite page size the store uses (the default).
 const pageSize = 4096
 
@@ -222,7 +225,9 @@ func dsn(path string, readOnly bool) string {
 	if readOnly {
 		q += "&_pragma=query_only(1)"
 	} else {
-		q += "&_txlock=immediate&_pragma=cache_size(-" + strconv.Itoa(writerCacheKiB) + ")"
+		// Connections that write gather their log frames (walbuf.go),
+		// which needs synchronous=FULL.
+		q += "&vfs=" + walBufVFS + "&_txlock=immediate&_pragma=cache_size(-" + strconv.Itoa(writerCacheKiB) + ")"
 	}
 	return u.String() + "?" + q
 }
@@ -317,6 +322,15 @@ func (s *Store) openWriter(ctx context.Context, maxBytes int64) error {
 	}
 	if err := migrate(ctx, s.wconn); err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	// Acknowledged writes are durable only if every commit syncs the log,
+	// and the log's gathered frames (walbuf.go) reach the file only then.
+	var syncLevel int
+	if err := s.wconn.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&syncLevel); err != nil {
+		return err
+	}
+	if syncLevel < syncFull {
+		return fmt.Errorf("synchronous is %d, not FULL", syncLevel)
 	}
 	// Checkpoints run beside the writer (checkpointLoop), not inside its
 	// commits.

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -612,12 +614,15 @@ func TestPurge(t *testing.T) {
 	}
 }
 
+// BenchmarkStore measures stores from 64 concurrent writers, whatever
+// GOMAXPROCS is (-cpu), so that the curve over -cpu compares equal loads.
 func BenchmarkStore(b *testing.B) {
 	s := open(b, Options{})
 	data := make([]byte, 500)
-	b.SetParallelism(64)
+	b.SetParallelism(perProc(64))
 	var n int64
 	var mu sync.Mutex
+	cpu := startCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			mu.Lock()
@@ -630,6 +635,11 @@ func BenchmarkStore(b *testing.B) {
 			}
 		}
 	})
+	b.StopTimer()
+	cpu.report(b)
+	if st := s.Stats(); st.Commits > 0 {
+		b.ReportMetric(float64(st.Ops)/float64(st.Commits), "ops/commit")
+	}
 }
 
 func BenchmarkRetrieve(b *testing.B) {
@@ -643,7 +653,8 @@ func BenchmarkRetrieve(b *testing.B) {
 			}
 			var n int64
 			var mu sync.Mutex
-			b.SetParallelism(32)
+			b.SetParallelism(perProc(32))
+			cpu := startCPU()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -657,8 +668,31 @@ func BenchmarkRetrieve(b *testing.B) {
 					}
 				}
 			})
+			b.StopTimer()
+			cpu.report(b)
 		})
 	}
+}
+
+// perProc returns the SetParallelism that runs about n goroutines.
+func perProc(n int) int { return max(1, n/runtime.GOMAXPROCS(0)) }
+
+// cpuMeter measures the process's CPU time (user + system) over a
+// benchmark: on a shared machine it is steadier than the wall-clock rate.
+type cpuMeter struct{ start time.Duration }
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func startCPU() cpuMeter { return cpuMeter{start: cpuTime()} }
+
+func (m cpuMeter) report(b *testing.B) {
+	b.ReportMetric(float64((cpuTime()-m.start).Nanoseconds())/1e3/float64(b.N), "cpu-µs/op")
 }
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
