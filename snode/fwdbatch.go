@@ -144,8 +144,14 @@ func (n *Node) forwardStore(ctx context.Context, p *ledger.Node, s fwdStore, has
 			if i := slices.Index(q.pending, it); i >= 0 {
 				q.pending = slices.Delete(q.pending, i, i+1)
 				q.mu.Unlock()
-				n.met.forwards.WithLabelValues("timeout").Inc()
-				return storagerpc.NodeResult[storagerpc.StoreResult]{Failure: &storagerpc.NodeFailure{Failed: true, Timeout: true}}
+				// As a single forward would: a timeout, or a client that
+				// went away.
+				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+					n.met.forwards.WithLabelValues("timeout").Inc()
+					return storagerpc.NodeResult[storagerpc.StoreResult]{Failure: &storagerpc.NodeFailure{Failed: true, Timeout: true}}
+				}
+				n.met.forwards.WithLabelValues("failed").Inc()
+				return storagerpc.NodeResult[storagerpc.StoreResult]{Failure: &storagerpc.NodeFailure{Failed: true, Reason: "request canceled"}}
 			}
 			q.mu.Unlock()
 			// In a batch already: its answer (or the batch to send) comes
