@@ -1,6 +1,7 @@
 package snode
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"net/http"
@@ -378,5 +379,103 @@ func TestFwdLimitFollowsCapacity(t *testing.T) {
 	lim.PeerRate = 0
 	if off := newFwdLimit(lim, func() store.Stats { return st }); !off.allow(peer, 1<<30, t0) {
 		t.Fatal("limit applied with peer_rate 0")
+	}
+}
+
+// TestFwdBatchQueueing holds the peer's answer to a first batch: the
+// stores that arrive meanwhile wait, one whose client goes away leaves the
+// queue, and the others go together in one batch when the first is
+// answered.
+func TestFwdBatchQueueing(t *testing.T) {
+	release := make(chan struct{})
+	var held atomic.Bool
+	var built atomic.Int32
+	tn := newTestNetWith(t, []uint64{swarmA, swarmA}, nil, func(c *Config) { c.Limits.ForwardTimeout = Duration(time.Minute) }, func(n *Node) {
+		if built.Add(1) != 2 {
+			return
+		}
+		mux := n.mux
+		n.srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == pathForwardStores && held.CompareAndSwap(false, true) {
+				<-release
+			}
+			mux.ServeHTTP(w, r)
+		})
+	})
+	entry, peer := tn.nodes[0], tn.nodes[1]
+	q := entry.node.fwd.queue(peer.keys.Ed25519Public())
+	pending := func(want int) func() error {
+		return func() error {
+			q.mu.Lock()
+			defer q.mu.Unlock()
+			if len(q.pending) != want {
+				return errNotYet
+			}
+			return nil
+		}
+	}
+	u := newUser(t)
+	type answer struct {
+		st   int
+		body []byte
+	}
+	send := func(ctx context.Context, p *storagerpc.StoreParams) chan answer {
+		ch := make(chan answer, 1)
+		body, err := storagerpc.EncodeRequest(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			st, out := entry.node.HandleRPC(ctx, body)
+			ch <- answer{st, out}
+		}()
+		return ch
+	}
+	stores := make([]*storagerpc.StoreParams, 5)
+	for i := range stores {
+		stores[i] = u.store(storagerpc.Namespace(2*(i%2)), randomData(t, 40), time.Hour)
+	}
+	answers := []chan answer{send(t.Context(), stores[0])}
+	eventually(t, 10*time.Second, func() error {
+		if !held.Load() {
+			return errNotYet
+		}
+		return nil
+	})
+	for _, p := range stores[1:4] {
+		answers = append(answers, send(t.Context(), p))
+	}
+	gone, cancel := context.WithCancel(t.Context())
+	answers = append(answers, send(gone, stores[4]))
+	eventually(t, 10*time.Second, pending(4))
+	cancel()
+	eventually(t, 10*time.Second, pending(3))
+	close(release)
+
+	me := peer.keys.Ed25519Public().String()
+	for i, ch := range answers {
+		a := <-ch
+		var resp storagerpc.SwarmResponse[storagerpc.StoreResult]
+		if err := json.Unmarshal(a.body, &resp); err != nil {
+			t.Fatalf("store %d: %d %s", i, a.st, a.body)
+		}
+		r := resp.Swarm[me]
+		if i == 4 {
+			if r.Failure == nil || r.Failure.Reason != "request canceled" {
+				t.Fatalf("store %d (client gone): %s", i, a.body)
+			}
+			continue
+		}
+		if a.st != 200 || r.OK == nil || r.OK.Hash != stores[i].Hash() {
+			t.Fatalf("store %d: %d %s", i, a.st, a.body)
+		}
+	}
+	if batches, inBatches := batchStats(t, entry); batches != 2 || inBatches != 4 {
+		t.Fatalf("%d batches of %v stores, want 2 of 4 (1, then 3)", batches, inBatches)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.inFlight != 0 || len(q.pending) != 0 {
+		t.Fatalf("queue left with %d in flight, %d pending", q.inFlight, len(q.pending))
 	}
 }
