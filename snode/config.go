@@ -60,7 +60,10 @@ type Limits struct {
 	// clients beyond it are refused until buckets refill.
 	MaxClients int `json:"max_clients"`
 	// PeerRate and PeerBurst are the bucket of each peer node on the
-	// node-to-node endpoints (Session: 600/s, bucket 600). 0 turns it off.
+	// node-to-node endpoints (Session: 600/s, bucket 600). 0 turns it off,
+	// and the limit on forwarded operations with it. Forwarded operations
+	// are metered per operation by a limit derived from the node's
+	// measured write capacity instead (limits.go, fwdLimit).
 	PeerRate  float64 `json:"peer_rate"`
 	PeerBurst float64 `json:"peer_burst"`
 	// RequestTimeout bounds the handling of one request.

@@ -20,7 +20,8 @@ func (n *Node) routes() {
 	n.mux.HandleFunc("GET /get_stats/v1", func(w http.ResponseWriter, _ *http.Request) {
 		writeReply(w, http.StatusOK, []byte(`{"version":"`+versionString()+`"}`), true)
 	})
-	n.mux.HandleFunc("POST "+pathForward, n.peerHandler("peer_forward", peerForwardSlots, n.handleForward))
+	n.mux.HandleFunc("POST "+pathForward, n.peerEndpoint("peer_forward", peerForwardSlots, false, n.jsonPeerFunc(n.handleForward)))
+	n.mux.HandleFunc("POST "+pathForwardStores, n.forwardStoresHandler())
 	n.mux.HandleFunc("POST "+pathAEBuckets, n.peerHandler("peer_ae_buckets", peerAESlots, n.handleAEBuckets))
 	n.mux.HandleFunc("POST "+pathAEHeaders, n.peerHandler("peer_ae_headers", peerAESlots, n.handleAEHeaders))
 	n.mux.HandleFunc("POST "+pathAEFetch, n.peerHandler("peer_ae_fetch", peerAESlots, n.handleAEFetch))

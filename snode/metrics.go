@@ -18,6 +18,7 @@ type metrics struct {
 	swarmPeers    prometheus.Gauge
 	syncing       prometheus.Gauge
 	forwards      *prometheus.CounterVec // result: ok, failed, timeout
+	fwdBatch      prometheus.Histogram   // stores per forwarded batch
 	replLag       prometheus.Histogram
 	aeRounds      *prometheus.CounterVec // result
 	aeRepairs     *prometheus.CounterVec // direction: pulled, pushed
@@ -46,6 +47,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		forwards: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "snode_forwards_total", Help: "Recursive requests forwarded to swarm peers, by result.",
 		}, []string{"result"}),
+		fwdBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "snode_forward_batch_stores", Help: "Stores in each batch forwarded to a swarm peer.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
+		}),
 		replLag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "snode_replication_lag_seconds", Help: "Time from an operation at the entry node to its application here (forwarded copies; anti-entropy repairs to the minute: rows keep coarse times).",
 			Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 5, 10, 60, 600, 3600},
@@ -75,7 +80,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		heldRetrieves: prometheus.NewGauge(prometheus.GaugeOpts{Name: "snode_held_retrieves", Help: "Long-poll retrieves waiting for a message."}),
 	}
 	reg.MustRegister(m.heldRetrieves, m.requests, m.duration, m.storeBytes, m.messages, m.swarmPeers, m.syncing,
-		m.forwards, m.replLag, m.aeRounds, m.aeRepairs, m.aeRefused, m.rateLimited, m.swept, m.tombsDropped, m.handoff, m.storeFailures)
+		m.forwards, m.fwdBatch, m.replLag, m.aeRounds, m.aeRepairs, m.aeRefused, m.rateLimited, m.swept, m.tombsDropped, m.handoff, m.storeFailures)
 	return m
 }
 

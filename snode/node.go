@@ -122,11 +122,15 @@ type Node struct {
 
 	clients *buckets[netip.Addr]
 	peerRL  *buckets[key.NodePublic]
-	sem     chan struct{}
-	perIP   clientLimits
-	nodeIPs atomic.Pointer[nodeAddrs]
-	peers   *peerClients
-	lastOp  atomic.Int64
+	// fwdLimit meters the operations peers forward (limits.go); fwd
+	// batches the stores this node forwards (fwdbatch.go).
+	fwdLimit *fwdLimit
+	fwd      *forwarder
+	sem      chan struct{}
+	perIP    clientLimits
+	nodeIPs  atomic.Pointer[nodeAddrs]
+	peers    *peerClients
+	lastOp   atomic.Int64
 
 	aeKick  chan struct{}
 	tombs   *tombKeeper
@@ -247,6 +251,8 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	}
 	n.clients = newBuckets[netip.Addr](cfg.Limits.ClientRate, cfg.Limits.ClientBurst, cfg.Limits.MaxClients)
 	n.peerRL = newBuckets[key.NodePublic](cfg.Limits.PeerRate, cfg.Limits.PeerBurst, 0)
+	n.fwdLimit = newFwdLimit(cfg.Limits, n.store.Stats)
+	n.fwd = newForwarder()
 	if cfg.Limits.MaxConcurrentRequests > 0 {
 		n.sem = make(chan struct{}, cfg.Limits.MaxConcurrentRequests)
 	}
@@ -549,6 +555,8 @@ func (n *Node) housekeeping(ctx context.Context) {
 		now := n.now()
 		n.clients.sweep(now)
 		n.peerRL.sweep(now)
+		n.fwdLimit.sweep(now)
+		n.fwd.prune(n.mem.Load().isPeer)
 	}
 }
 

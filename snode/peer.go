@@ -25,14 +25,17 @@ import (
 // which each side's certificate key must be the Ed25519 key the ledger
 // lists for that node.
 const (
-	pathForward    = "/sotto/v1/forward"
-	pathAEBuckets  = "/sotto/v1/ae/buckets"
-	pathAEHeaders  = "/sotto/v1/ae/headers"
-	pathAEFetch    = "/sotto/v1/ae/fetch"
-	pathAEPush     = "/sotto/v1/ae/push"
-	pathHandoff    = "/sotto/v1/handoff"
-	maxPeerBody    = 8 << 20
-	maxPeerRespErr = 256
+	pathForward = "/sotto/v1/forward"
+	// pathForwardStores takes batches of stores in a binary body
+	// (fwdwire.go).
+	pathForwardStores = "/sotto/v1/forward/stores"
+	pathAEBuckets     = "/sotto/v1/ae/buckets"
+	pathAEHeaders     = "/sotto/v1/ae/headers"
+	pathAEFetch       = "/sotto/v1/ae/fetch"
+	pathAEPush        = "/sotto/v1/ae/push"
+	pathHandoff       = "/sotto/v1/handoff"
+	maxPeerBody       = 8 << 20
+	maxPeerRespErr    = 256
 )
 
 // Requests one peer may have in progress at once on one endpoint: a busy
@@ -148,13 +151,23 @@ func peerURL(p *ledger.Node, path string) string {
 	return "https://" + net.JoinHostPort(p.PublicIP, strconv.Itoa(int(p.StoragePort))) + path
 }
 
-// post sends a node-to-node request and returns the status and body.
+// post sends a node-to-node request with a JSON body and returns the
+// status and body.
 func (n *Node) post(ctx context.Context, p *ledger.Node, path string, body []byte) (int, []byte, error) {
+	return n.postType(ctx, p, path, "application/json", body)
+}
+
+// postBinary is post with a binary body.
+func (n *Node) postBinary(ctx context.Context, p *ledger.Node, path string, body []byte) (int, []byte, error) {
+	return n.postType(ctx, p, path, "application/octet-stream", body)
+}
+
+func (n *Node) postType(ctx context.Context, p *ledger.Node, path, contentType string, body []byte) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, peerURL(p, path), bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	resp, err := n.peers.client(p.Ed25519).Do(req)
 	if err != nil {
 		return 0, nil, err
@@ -200,6 +213,23 @@ type peerFunc func(ctx context.Context, peer key.NodePublic, body []byte) (int, 
 // limit, the per-peer bound of slots requests in progress (503 beyond) and
 // the body limit, and runs f.
 func (n *Node) peerHandler(name string, slots int, f peerFunc) http.HandlerFunc {
+	return n.peerEndpoint(name, slots, true, n.jsonPeerFunc(f))
+}
+
+// jsonPeerFunc adapts f to peerEndpoint: JSON or plain-text answers.
+func (n *Node) jsonPeerFunc(f peerFunc) func(ctx context.Context, w http.ResponseWriter, peer key.NodePublic, body []byte) int {
+	return func(ctx context.Context, w http.ResponseWriter, peer key.NodePublic, body []byte) int {
+		st, val, err := f(ctx, peer, body)
+		st, out, isJSON := encodeReply(st, val, err)
+		writeReply(w, st, out, isJSON)
+		return st
+	}
+}
+
+// peerEndpoint is peerHandler for a handler that writes its own answer
+// and returns its status; rateLimit applies the per-peer request bucket
+// (endpoints that meter themselves otherwise go without).
+func (n *Node) peerEndpoint(name string, slots int, rateLimit bool, f func(ctx context.Context, w http.ResponseWriter, peer key.NodePublic, body []byte) int) http.HandlerFunc {
 	inProgress := newPeerSlots(slots)
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -213,7 +243,7 @@ func (n *Node) peerHandler(name string, slots int, f peerFunc) http.HandlerFunc 
 			http.Error(w, "not a service node", http.StatusForbidden)
 			return
 		}
-		if !n.peerRL.allow(peer, n.now()) {
+		if rateLimit && !n.peerRL.allow(peer, n.now()) {
 			n.met.rateLimited.WithLabelValues("peer").Inc()
 			n.met.request(name, http.StatusTooManyRequests, time.Since(start).Seconds())
 			http.Error(w, "Too many requests", http.StatusTooManyRequests)
@@ -234,11 +264,27 @@ func (n *Node) peerHandler(name string, slots int, f peerFunc) http.HandlerFunc 
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), n.cfg.Limits.RequestTimeout.D())
 		defer cancel()
-		st, val, err := f(ctx, peer, body)
-		st, out, isJSON := encodeReply(st, val, err)
+		st := f(ctx, w, peer, body)
 		n.met.request(name, st, time.Since(start).Seconds())
-		writeReply(w, st, out, isJSON)
 	}
+}
+
+// forwardStoresHandler serves pathForwardStores: binary in and out, plain
+// text for a refused batch. Stores are metered by fwdLimit, per store, in
+// handleForwardStores.
+func (n *Node) forwardStoresHandler() http.HandlerFunc {
+	return n.peerEndpoint("peer_forward_stores", fwdPeerSlots, false, func(ctx context.Context, w http.ResponseWriter, peer key.NodePublic, body []byte) int {
+		st, out := n.handleForwardStores(ctx, peer, body)
+		if st == http.StatusOK {
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+			w.WriteHeader(st)
+			_, _ = w.Write(out)
+		} else {
+			writeReply(w, st, out, false)
+		}
+		return st
+	})
 }
 
 // writeReply writes a status and a JSON or plain-text body.
@@ -271,6 +317,10 @@ func (n *Node) handleForward(ctx context.Context, peer key.NodePublic, body []by
 	m := n.mem.Load()
 	if !m.isPeer(peer) {
 		return 0, nil, storagerpc.Forbidden("not a member of this swarm")
+	}
+	if !n.fwdLimit.allow(peer, 1, n.now()) {
+		n.met.rateLimited.WithLabelValues("peer_stores").Inc()
+		return 0, nil, storagerpc.TooManyRequests()
 	}
 	var env forwardEnvelope
 	if err := json.Unmarshal(body, &env); err != nil {
@@ -307,26 +357,36 @@ func isRecursive(method string) bool {
 func recursive[T any](ctx context.Context, n *Node, c *call, req storagerpc.Request,
 	local func() (*T, *storagerpc.NodeFailure)) (*storagerpc.SwarmResponse[T], any) {
 	if c.fwd {
-		ok, fail := local()
-		return nil, storagerpc.NodeResult[T]{OK: ok, Failure: fail}
+		return recursiveWith(ctx, n, c, local, nil)
 	}
-	peers := c.mem.peers()
 	var body []byte
 	var err error
-	if len(peers) > 0 {
+	if len(c.mem.peers()) > 0 {
 		var params []byte
 		if params, err = req.MarshalJSON(); err == nil {
 			body, err = json.Marshal(forwardEnvelope{Op: c.op, Method: req.Method(), Params: params})
 		}
 	}
+	return recursiveWith(ctx, n, c, local, func(ctx context.Context, p *ledger.Node) storagerpc.NodeResult[T] {
+		if err != nil {
+			return storagerpc.NodeResult[T]{Failure: &storagerpc.NodeFailure{Failed: true, Reason: "could not encode request"}}
+		}
+		return forward[T](ctx, n, p, body)
+	})
+}
+
+// recursiveWith is recursive with send forwarding the request to one peer.
+func recursiveWith[T any](ctx context.Context, n *Node, c *call, local func() (*T, *storagerpc.NodeFailure),
+	send func(ctx context.Context, p *ledger.Node) storagerpc.NodeResult[T]) (*storagerpc.SwarmResponse[T], any) {
+	if c.fwd {
+		ok, fail := local()
+		return nil, storagerpc.NodeResult[T]{OK: ok, Failure: fail}
+	}
+	peers := c.mem.peers()
 	results := make([]storagerpc.NodeResult[T], len(peers))
 	var wg sync.WaitGroup
 	for i, p := range peers {
-		if err != nil {
-			results[i] = storagerpc.NodeResult[T]{Failure: &storagerpc.NodeFailure{Failed: true, Reason: "could not encode request"}}
-			continue
-		}
-		wg.Go(func() { results[i] = forward[T](ctx, n, p, body) })
+		wg.Go(func() { results[i] = send(ctx, p) })
 	}
 	ok, fail := local()
 	wg.Wait()

@@ -28,12 +28,15 @@ func newBuckets[K comparable](rate, burst float64, max int) *buckets[K] {
 }
 
 // allow takes a token for k at time now.
-func (b *buckets[K]) allow(k K, now time.Time) bool {
+func (b *buckets[K]) allow(k K, now time.Time) bool { return b.allowN(k, 1, now) }
+
+// allowN takes n tokens for k at time now, or none.
+func (b *buckets[K]) allowN(k K, n int, now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.rate <= 0 {
 		return true
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	bk := b.m[k]
 	if bk == nil {
 		if b.max > 0 && len(b.m) >= b.max {
@@ -46,17 +49,28 @@ func (b *buckets[K]) allow(k K, now time.Time) bool {
 		bk.tokens = min(b.burst, bk.tokens+dt*b.rate)
 		bk.last = now
 	}
-	if bk.tokens < 1 {
+	if bk.tokens < float64(n) {
 		return false
 	}
-	bk.tokens--
+	bk.tokens -= float64(n)
 	return true
+}
+
+// setRate changes the rate and burst of every bucket from now on.
+func (b *buckets[K]) setRate(rate, burst float64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.rate, b.burst = rate, burst
 }
 
 // sweep forgets buckets that are full again at now.
 func (b *buckets[K]) sweep(now time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.rate <= 0 {
+		clear(b.m)
+		return
+	}
 	for k, bk := range b.m {
 		if bk.tokens+now.Sub(bk.last).Seconds()*b.rate >= b.burst {
 			delete(b.m, k)

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"sotto.dev/ledger"
 	"sotto.dev/snode/store"
 	"sotto.dev/storagerpc"
 )
@@ -420,7 +421,9 @@ func (n *Node) doStore(ctx context.Context, c *call, p *storagerpc.StoreParams) 
 		}
 		return r, nil
 	}
-	resp, direct := recursive(ctx, n, c, p, local)
+	resp, direct := recursiveWith(ctx, n, c, local, func(ctx context.Context, peer *ledger.Node) storagerpc.NodeResult[storagerpc.StoreResult] {
+		return n.forwardStore(ctx, peer, fwdStore{Op: c.op, Params: p}, hash)
+	})
 	if direct != nil {
 		return 200, direct, nil
 	}

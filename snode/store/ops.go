@@ -107,69 +107,104 @@ func (w *wtx) tombstone(a Account, hash string, r hashRow, op int64, proof []byt
 func (s *Store) Store(ctx context.Context, m Message, op int64) (StoreResult, int64, error) {
 	var res StoreResult
 	var expiry int64
-	err := s.write(ctx, func(w *wtx) error {
-		owner, _, err := w.ownerID(m.Account, true)
-		if err != nil {
-			return err
-		}
-		if IsPublicOutbox(m.Namespace) {
-			if err := w.clearOutbox(m.Account, owner, m.Namespace, m.Hash, op, m.StoreProof); err != nil {
-				return err
-			}
-		}
-		// Almost every store is of a new message: insert first, which
-		// looks the hash up once, and read the row only on a conflict.
-		mt := w.s.coarse(op)
-		if inserted, err := w.insertNew(owner, &Record{Message: m, MTime: mt}); err != nil || inserted {
-			res, expiry = New, m.Expiry
-			if inserted {
-				w.touch(m.Hash, op)
-			}
-			return err
-		}
-		r, found, err := w.byHash(m.Hash)
-		if err != nil {
-			return err
-		}
-		if !found {
-			res, expiry = New, m.Expiry
-			w.touch(m.Hash, op)
-			return w.insert(owner, &Record{Message: m, MTime: mt})
-		}
-		mt, wins := w.stamp(r.st, state{expiry: m.Expiry}, op)
-		switch {
-		case !r.st.deleted:
-			if nw := (state{mtime: mt, expiry: m.Expiry}); m.Expiry > r.st.expiry && wins {
-				if _, err := w.st.setExpiry.ExecContext(w.ctx, m.Expiry, mt, blob(m.StoreProof), r.id); err != nil {
-					return fmt.Errorf("extend message: %w", err)
-				}
-				w.msgChange(m.Account, r.ns, m.Hash, &r.st, &nw)
-				w.touch(m.Hash, op)
-				res, expiry = Extended, m.Expiry
-				return nil
-			}
-			res, expiry = Exists, r.st.expiry
-			return nil
-		case wins:
-			// Stored again after a delete: a new row, so that clients
-			// paging with last_hash see it again.
-			if _, err := w.st.delMsg.ExecContext(w.ctx, r.id); err != nil {
-				return fmt.Errorf("replace tombstone: %w", err)
-			}
-			w.msgChange(m.Account, r.ns, m.Hash, &r.st, nil)
-			w.touch(m.Hash, op)
-			res, expiry = New, m.Expiry
-			return w.insert(owner, &Record{Message: m, MTime: mt})
-		default:
-			// A later delete of the same message already reached us.
-			res, expiry = Exists, r.st.expiry
-			return nil
-		}
-	})
+	err := s.write(ctx, func(w *wtx) error { return w.store(m, op, &res, &expiry) })
 	if err != nil {
 		return 0, 0, err
 	}
 	return res, expiry, nil
+}
+
+// StoreItem is one store of StoreMany: a message and its operation time.
+type StoreItem struct {
+	Message Message
+	Op      int64
+}
+
+// StoreOutcome is what Store returns, for one item of StoreMany.
+type StoreOutcome struct {
+	Result StoreResult
+	Expiry int64
+	Err    error
+}
+
+// StoreMany stores each item as Store does, submitting them to the writer
+// together so that they share a commit (a peer's batch of forwarded
+// stores). Each item has its own outcome: one that fails (a full
+// database) does not fail the others.
+func (s *Store) StoreMany(ctx context.Context, items []StoreItem) []StoreOutcome {
+	out := make([]StoreOutcome, len(items))
+	fns := make([]func(w *wtx) error, len(items))
+	for i := range items {
+		fns[i] = func(w *wtx) error { return w.store(items[i].Message, items[i].Op, &out[i].Result, &out[i].Expiry) }
+	}
+	for i, err := range s.writeGroup(ctx, fns) {
+		if err != nil {
+			out[i] = StoreOutcome{Err: err}
+		}
+	}
+	return out
+}
+
+// store is Store inside the writer's transaction; it sets *res and
+// *expiry.
+func (w *wtx) store(m Message, op int64, res *StoreResult, expiry *int64) error {
+	owner, _, err := w.ownerID(m.Account, true)
+	if err != nil {
+		return err
+	}
+	if IsPublicOutbox(m.Namespace) {
+		if err := w.clearOutbox(m.Account, owner, m.Namespace, m.Hash, op, m.StoreProof); err != nil {
+			return err
+		}
+	}
+	// Almost every store is of a new message: insert first, which
+	// looks the hash up once, and read the row only on a conflict.
+	mt := w.s.coarse(op)
+	if inserted, err := w.insertNew(owner, &Record{Message: m, MTime: mt}); err != nil || inserted {
+		*res, *expiry = New, m.Expiry
+		if inserted {
+			w.touch(m.Hash, op)
+		}
+		return err
+	}
+	r, found, err := w.byHash(m.Hash)
+	if err != nil {
+		return err
+	}
+	if !found {
+		*res, *expiry = New, m.Expiry
+		w.touch(m.Hash, op)
+		return w.insert(owner, &Record{Message: m, MTime: mt})
+	}
+	mt, wins := w.stamp(r.st, state{expiry: m.Expiry}, op)
+	switch {
+	case !r.st.deleted:
+		if nw := (state{mtime: mt, expiry: m.Expiry}); m.Expiry > r.st.expiry && wins {
+			if _, err := w.st.setExpiry.ExecContext(w.ctx, m.Expiry, mt, blob(m.StoreProof), r.id); err != nil {
+				return fmt.Errorf("extend message: %w", err)
+			}
+			w.msgChange(m.Account, r.ns, m.Hash, &r.st, &nw)
+			w.touch(m.Hash, op)
+			*res, *expiry = Extended, m.Expiry
+			return nil
+		}
+		*res, *expiry = Exists, r.st.expiry
+		return nil
+	case wins:
+		// Stored again after a delete: a new row, so that clients
+		// paging with last_hash see it again.
+		if _, err := w.st.delMsg.ExecContext(w.ctx, r.id); err != nil {
+			return fmt.Errorf("replace tombstone: %w", err)
+		}
+		w.msgChange(m.Account, r.ns, m.Hash, &r.st, nil)
+		w.touch(m.Hash, op)
+		*res, *expiry = New, m.Expiry
+		return w.insert(owner, &Record{Message: m, MTime: mt})
+	default:
+		// A later delete of the same message already reached us.
+		*res, *expiry = Exists, r.st.expiry
+		return nil
+	}
 }
 
 func (w *wtx) clearOutbox(a Account, owner int64, ns int16, keep string, op int64, proof []byte) error {

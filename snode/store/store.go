@@ -196,6 +196,7 @@ type Store struct {
 
 	commits, committedOps atomic.Int64
 	commitNanos           atomic.Int64
+	busyNanos             atomic.Int64
 }
 
 // Stats are the writer's counters.
@@ -203,11 +204,15 @@ type Stats struct {
 	Commits    int64         // transactions committed
 	Ops        int64         // operations in them
 	CommitTime time.Duration // time spent in COMMIT (syncing the log)
+	// BusyTime is the writer's time applying and committing batches:
+	// Ops / BusyTime is the rate of operations it can take when busy.
+	BusyTime time.Duration
 }
 
 // Stats returns the writer's counters.
 func (s *Store) Stats() Stats {
-	return Stats{Commits: s.commits.Load(), Ops: s.committedOps.Load(), CommitTime: time.Duration(s.commitNanos.Load())}
+	return Stats{Commits: s.commits.Load(), Ops: s.committedOps.Load(), CommitTime: time.Duration(s.commitNanos.Load()),
+		BusyTime: time.Duration(s.busyNanos.Load())}
 }
 
 // writerCacheKiB is the page cache of the writer connection. SQLite's

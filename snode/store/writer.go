@@ -15,6 +15,18 @@ import (
 type writeOp struct {
 	fn   func(w *wtx) error
 	done chan error
+	// group, when set, holds operations submitted together (writeGroup):
+	// the writer takes them as if each had arrived alone, so they share a
+	// commit and each still gets its own error.
+	group []*writeOp
+}
+
+// add appends op, or the operations of a group, to batch.
+func (op *writeOp) add(batch []*writeOp) []*writeOp {
+	if op.group != nil {
+		return append(batch, op.group...)
+	}
+	return append(batch, op)
 }
 
 // wtx is the writer's view of the transaction in progress.
@@ -52,6 +64,34 @@ func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 	return <-op.done
 }
 
+// writeGroup submits fns together, so that they go into one commit (or
+// the next few, if more than a batch), and waits for every one of them.
+// errs[i] is fns[i]'s own outcome: one failing operation does not fail
+// the others (commit replays them one by one).
+func (s *Store) writeGroup(ctx context.Context, fns []func(w *wtx) error) []error {
+	errs := make([]error, len(fns))
+	ops := make([]*writeOp, len(fns))
+	for i, fn := range fns {
+		ops[i] = &writeOp{fn: fn, done: make(chan error, 1)}
+	}
+	var err error
+	select {
+	case s.ops <- &writeOp{group: ops}:
+	case <-s.closing:
+		err = ErrClosed
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	for i, op := range ops {
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		errs[i] = <-op.done
+	}
+	return errs
+}
+
 // run is the writer goroutine: take one op, gather the ops already waiting,
 // commit them together.
 //
@@ -75,7 +115,7 @@ func (s *Store) run() {
 		batch = batch[:0]
 		select {
 		case op := <-s.ops:
-			batch = append(batch, op)
+			batch = op.add(batch)
 		case <-s.closing:
 			return
 		}
@@ -83,7 +123,7 @@ func (s *Store) run() {
 		for len(batch) < s.maxBatch {
 			select {
 			case op := <-s.ops:
-				batch = append(batch, op)
+				batch = op.add(batch)
 			default:
 				break gather
 			}
@@ -95,6 +135,7 @@ func (s *Store) run() {
 		s.commit(batch)
 		lastEnd = time.Now()
 		lastTook = lastEnd.Sub(t0)
+		s.busyNanos.Add(int64(lastTook))
 	}
 }
 
@@ -114,7 +155,7 @@ func (s *Store) gatherFor(batch []*writeOp, d time.Duration) []*writeOp {
 	for len(batch) < min(waitBelow, s.maxBatch) {
 		select {
 		case op := <-s.ops:
-			batch = append(batch, op)
+			batch = op.add(batch)
 		case <-t.C:
 			return batch
 		case <-s.closing:
