@@ -12,13 +12,16 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"sotto.dev/internal/loadtest"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := rootCmd().ExecuteContext(ctx)
+	cmd := rootCmd()
+	cmd.SetArgs(goStyleFlags(cmd, os.Args[1:]))
+	err := cmd.ExecuteContext(ctx)
 	stop()
 	if err != nil {
 		if errors.Is(err, loadtest.ErrUsage) {
@@ -37,4 +40,36 @@ func rootCmd() *cobra.Command {
 	cmd.AddCommand(communityCmd())
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
 	return cmd
+}
+
+// goStyleFlags rewrites long flags given Go-style with one dash (-json,
+// -network=FILE) to two, as pflag wants them. The tool took Go's flag
+// syntax before it moved to cobra, and scripts written then
+// (../shared/tools/oss) still call it that way. Only names of the command's
+// own long flags (or its subcommands') are rewritten, and nothing after
+// "--"; one-letter shorthands (-c 32) stay as they are.
+func goStyleFlags(cmd *cobra.Command, args []string) []string {
+	long := map[string]bool{}
+	add := func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) { long[f.Name] = true })
+	}
+	add(cmd)
+	for _, sub := range cmd.Commands() {
+		add(sub)
+	}
+	out := make([]string, len(args))
+	copy(out, args)
+	for i, a := range out {
+		if a == "--" {
+			break
+		}
+		if len(a) < 3 || a[0] != '-' || a[1] == '-' {
+			continue
+		}
+		name, _, _ := strings.Cut(a[1:], "=")
+		if long[name] {
+			out[i] = "-" + a
+		}
+	}
+	return out
 }

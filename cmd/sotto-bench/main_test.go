@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -28,5 +29,20 @@ func TestRootTakesTests(t *testing.T) {
 	}
 	if c, _, err := rootCmd().Find([]string{"community"}); err != nil || c.Name() != "community" {
 		t.Errorf("community subcommand: %v, %v", c, err)
+	}
+}
+
+// TestGoStyleFlags: the oss side-by-side scripts call the tool with Go's
+// one-dash long flags.
+func TestGoStyleFlags(t *testing.T) {
+	cmd := rootCmd()
+	got := goStyleFlags(cmd, []string{"-json", "-network", "n.json", "-node=https://x:1", "-pid", "7", "-c", "32", "-d", "10s", "store", "-unknown", "--", "-json"})
+	want := []string{"--json", "--network", "n.json", "--node=https://x:1", "--pid", "7", "-c", "32", "-d", "10s", "store", "-unknown", "--", "-json"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	// community's own flags too.
+	if got := goStyleFlags(cmd, []string{"community", "-room", "lobby"}); got[1] != "--room" {
+		t.Errorf("community flag: %q", got)
 	}
 }

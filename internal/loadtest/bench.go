@@ -187,23 +187,32 @@ func bounds(cfg BenchConfig) string {
 	return cfg.Duration.String()
 }
 
-// readNetworkFile returns the seed URLs of a network file.
+// readNetworkFile returns the seed URLs of a network file. A seed is the
+// client's {"url": …, "cert_sha256": …} or a bare URL string, the form of
+// the network file ../shared/tools/oss writes for Session's server.
 func readNetworkFile(path string) ([]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	var nf struct {
-		SeedNodes []struct {
-			URL string `json:"url"`
-		} `json:"seed_nodes"`
+		SeedNodes []json.RawMessage `json:"seed_nodes"`
 	}
 	if err := json.Unmarshal(data, &nf); err != nil || len(nf.SeedNodes) == 0 {
 		return nil, fmt.Errorf("bench: %s is not a network file with seed_nodes", path)
 	}
 	urls := make([]string, len(nf.SeedNodes))
-	for i, s := range nf.SeedNodes {
-		urls[i] = s.URL
+	for i, raw := range nf.SeedNodes {
+		var seed struct {
+			URL string `json:"url"`
+		}
+		if json.Unmarshal(raw, &urls[i]) == nil {
+			continue
+		}
+		if err := json.Unmarshal(raw, &seed); err != nil || seed.URL == "" {
+			return nil, fmt.Errorf("bench: %s: seed_nodes[%d] is neither a URL nor {\"url\": …}", path, i)
+		}
+		urls[i] = seed.URL
 	}
 	return urls, nil
 }
