@@ -51,6 +51,9 @@ func (c *Client) receiveLoop(ctx context.Context) {
 		}
 		start := c.clock.Now()
 		res, err := c.retrieve(ctx, node, wait)
+		if c.onPoll != nil {
+			c.onPoll(pollTrace{res: res, wait: wait, start: start, end: c.clock.Now(), err: err})
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -108,6 +111,14 @@ func (c *Client) receiveAll(ctx context.Context) (int, error) {
 		}
 	}
 	return total, nil
+}
+
+// pollTrace is one poll of the receive loop, for tests.
+type pollTrace struct {
+	res        retrieveResult
+	wait       time.Duration
+	start, end time.Time
+	err        error
 }
 
 type retrieveResult struct {
