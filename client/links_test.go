@@ -14,6 +14,7 @@ import (
 
 	"sotto.dev/internal/linkem"
 	"sotto.dev/internal/testnet"
+	"sotto.dev/key"
 	"sotto.dev/snode"
 	"sotto.dev/swarm"
 )
@@ -122,6 +123,10 @@ func delivery(t testing.TB, nw *testnet.Network, alice, bob *account, count int,
 	}
 	rnd := rand.New(rand.NewPCG(1, 2))
 	lat := make([]time.Duration, 0, count)
+	prev := time.Now()
+	if *linksTrace {
+		t.Logf("paths: alice %s; bob %s", tracePaths(nw, ac), tracePaths(nw, bc))
+	}
 	for i := range count {
 		time.Sleep(time.Duration(rnd.Int64N(int64(pause))))
 		body := fmt.Sprintf("measured %d", i)
@@ -133,8 +138,9 @@ func delivery(t testing.TB, nw *testnet.Network, alice, bob *account, count int,
 		at := wait(body)
 		lat = append(lat, at.Sub(start))
 		if *linksTrace {
-			t.Logf("%s: %s", body, traceDelivery(nw, opened, &polls, start, at))
+			t.Logf("%s: %s", body, traceDelivery(nw, opened, &polls, prev, start, at))
 		}
+		prev = at
 	}
 	slices.Sort(lat)
 	return lat
@@ -154,9 +160,9 @@ func (l *pollLog) add(p pollTrace) {
 
 // traceDelivery describes one delivery from start to at in units of the
 // links' delay: its latency, the connections opened since opened, and the
-// polls that ended meanwhile (node, held or not, messages returned and new,
-// and the poll's duration; "+" marks the poll that delivered).
-func traceDelivery(nw *testnet.Network, opened map[string]uint64, polls *pollLog, start, at time.Time) string {
+// polls that ended since the previous delivery at prev (node, kind,
+// start and end relative to start, messages returned and new).
+func traceDelivery(nw *testnet.Network, opened map[string]uint64, polls *pollLog, prev, start, at time.Time) string {
 	d := max(nw.Link().Default().Delay, time.Millisecond)
 	units := func(x time.Duration) string { return fmt.Sprintf("%.1f", float64(x)/float64(d)) }
 	var b strings.Builder
@@ -169,20 +175,48 @@ func traceDelivery(nw *testnet.Network, opened map[string]uint64, polls *pollLog
 	polls.mu.Lock()
 	defer polls.mu.Unlock()
 	for _, p := range polls.polls {
-		if p.end.Before(start) || p.end.After(at.Add(time.Millisecond)) {
+		if p.end.Before(prev.Add(time.Millisecond)) || p.end.After(at.Add(time.Millisecond)) {
 			continue
 		}
 		kind := "poll"
-		if p.wait > 0 {
+		switch {
+		case p.bridge:
+			kind = "bridge"
+		case p.wait > 0:
 			kind = "held"
 		}
-		fmt.Fprintf(&b, "; %s %s at %s→%s returned %d new %d", kind, p.res.node.String()[:6],
+		fmt.Fprintf(&b, "; %s %s at %s→%s returned %d new %d", kind, nodeName(nw, p.res.node),
 			units(p.start.Sub(start)), units(p.end.Sub(start)), p.res.returned, p.res.count)
 		if p.err != nil {
 			fmt.Fprintf(&b, " error %v", p.err)
 		}
 	}
 	return b.String()
+}
+
+// tracePaths names the nodes of c's paths.
+func tracePaths(nw *testnet.Network, c *Client) string {
+	var out []string
+	if m := c.net.paths.Load(); m != nil {
+		for _, p := range m.Paths() {
+			var hops []string
+			for _, h := range p.Hops {
+				hops = append(hops, nodeName(nw, h.Ed25519))
+			}
+			out = append(out, strings.Join(hops, "→"))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// nodeName is the endpoint name of the node with key id.
+func nodeName(nw *testnet.Network, id key.NodePublic) string {
+	for _, n := range nw.Nodes() {
+		if n.Ed25519 == id {
+			return testnet.NodeEndpoint(n.Index)
+		}
+	}
+	return id.String()[:6]
 }
 
 type received struct {
