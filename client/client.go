@@ -92,6 +92,7 @@ type Client struct {
 	fallbacks atomic.Int64 // nodes found not to hold long polls
 
 	onCoverPoll func(coverPoll) // tests: called after every cover-mode poll
+	onPoll      func(pollTrace) // tests: called after every poll of the receive loop
 
 	cs   configSync // config objects (configsync.go)
 	devs devices    // the devices list (devices.go)

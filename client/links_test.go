@@ -2,15 +2,19 @@ package client
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"sotto.dev/internal/linkem"
 	"sotto.dev/internal/testnet"
+	"sotto.dev/key"
 	"sotto.dev/snode"
 	"sotto.dev/swarm"
 )
@@ -18,6 +22,12 @@ import (
 // linkSeed is the seed of the emulated links in this file's tests; change
 // it to replay another run (the tests log it).
 const linkSeed = 17
+
+// linksTrace makes delivery log, for each measured message, its latency
+// in one-way delays, the connections opened meanwhile and Bob's polls:
+//
+//	go test -run '^$' -bench DeliveryLinks/delay=25ms -benchtime 30x ./client/ -args -links.trace
+var linksTrace = flag.Bool("links.trace", false, "log where each measured delivery's time went")
 
 // linkedPair starts a 10-node network (two swarms of 5) whose every link
 // has profile p, and two accounts in different swarms.
@@ -65,6 +75,8 @@ func delivery(t testing.TB, nw *testnet.Network, alice, bob *account, count int,
 	ctx := context.Background()
 	ac := linkedClient(t, nw, alice, "alice")
 	bc := linkedClient(t, nw, bob, "bob")
+	var polls pollLog
+	bc.onPoll = polls.add
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = bc.Serve(sctx) }()
@@ -111,17 +123,100 @@ func delivery(t testing.TB, nw *testnet.Network, alice, bob *account, count int,
 	}
 	rnd := rand.New(rand.NewPCG(1, 2))
 	lat := make([]time.Duration, 0, count)
+	prev := time.Now()
+	if *linksTrace {
+		t.Logf("paths: alice %s; bob %s", tracePaths(nw, ac), tracePaths(nw, bc))
+	}
 	for i := range count {
 		time.Sleep(time.Duration(rnd.Int64N(int64(pause))))
 		body := fmt.Sprintf("measured %d", i)
+		opened := nw.Link().Opened()
 		start := time.Now()
 		if _, err := ac.Send(ctx, bob.id(), body, SendOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		lat = append(lat, wait(body).Sub(start))
+		at := wait(body)
+		lat = append(lat, at.Sub(start))
+		if *linksTrace {
+			t.Logf("%s: %s", body, traceDelivery(nw, opened, &polls, prev, start, at))
+		}
+		prev = at
 	}
 	slices.Sort(lat)
 	return lat
+}
+
+// pollLog records Bob's polls (Client.onPoll).
+type pollLog struct {
+	mu    sync.Mutex
+	polls []pollTrace
+}
+
+func (l *pollLog) add(p pollTrace) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.polls = append(l.polls, p)
+}
+
+// traceDelivery describes one delivery from start to at in units of the
+// links' delay: its latency, the connections opened since opened, and the
+// polls that ended since the previous delivery at prev (node, kind,
+// start and end relative to start, messages returned and new).
+func traceDelivery(nw *testnet.Network, opened map[string]uint64, polls *pollLog, prev, start, at time.Time) string {
+	d := max(nw.Link().Default().Delay, time.Millisecond)
+	units := func(x time.Duration) string { return fmt.Sprintf("%.1f", float64(x)/float64(d)) }
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s delays", units(at.Sub(start)))
+	for l, c := range nw.Link().Opened() {
+		if c > opened[l] {
+			fmt.Fprintf(&b, "; opened %s ×%d", l, c-opened[l])
+		}
+	}
+	polls.mu.Lock()
+	defer polls.mu.Unlock()
+	for _, p := range polls.polls {
+		if p.end.Before(prev.Add(time.Millisecond)) || p.end.After(at.Add(time.Millisecond)) {
+			continue
+		}
+		kind := "poll"
+		switch {
+		case p.bridge:
+			kind = "bridge"
+		case p.wait > 0:
+			kind = "held"
+		}
+		fmt.Fprintf(&b, "; %s %s at %s→%s returned %d new %d", kind, nodeName(nw, p.res.node),
+			units(p.start.Sub(start)), units(p.end.Sub(start)), p.res.returned, p.res.count)
+		if p.err != nil {
+			fmt.Fprintf(&b, " error %v", p.err)
+		}
+	}
+	return b.String()
+}
+
+// tracePaths names the nodes of c's paths.
+func tracePaths(nw *testnet.Network, c *Client) string {
+	var out []string
+	if m := c.net.paths.Load(); m != nil {
+		for _, p := range m.Paths() {
+			var hops []string
+			for _, h := range p.Hops {
+				hops = append(hops, nodeName(nw, h.Ed25519))
+			}
+			out = append(out, strings.Join(hops, "→"))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// nodeName is the endpoint name of the node with key id.
+func nodeName(nw *testnet.Network, id key.NodePublic) string {
+	for _, n := range nw.Nodes() {
+		if n.Ed25519 == id {
+			return testnet.NodeEndpoint(n.Index)
+		}
+	}
+	return id.String()[:6]
 }
 
 type received struct {

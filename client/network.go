@@ -961,6 +961,9 @@ type swarmRequest struct {
 	build func(dest path.Node) ([]byte, error)
 	// prefer is tried first when it is still in the swarm.
 	prefer *key.NodePublic
+	// only sends the request to prefer alone, once: no other member is
+	// tried.
+	only bool
 }
 
 // swarmAttempts bounds the swarm members one request tries.
@@ -986,6 +989,12 @@ func (n *network) callSwarm(ctx context.Context, r swarmRequest) (path.Node, []b
 			return path.Node{}, nil, err
 		}
 		dest, ok := n.pickMember(members, tried, r.prefer)
+		if r.only && (len(tried) > 0 || r.prefer == nil || !ok || dest.Ed25519 != *r.prefer) {
+			if lastErr == nil {
+				lastErr = errors.New("the node is not a member")
+			}
+			return path.Node{}, nil, fmt.Errorf("client: %s: %w", r.method, lastErr)
+		}
 		if !ok {
 			// Every member was tried: forget the swarm and look it up again.
 			n.setSwarm(r.acct, nil)

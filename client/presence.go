@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"time"
 
 	"sotto.dev/key"
@@ -23,25 +25,48 @@ import (
 //     coverJitter, whatever arrived and whatever the user does, so the
 //     requests' timing says nothing about messages or activity while the
 //     client runs. Messages then wait up to one period.
+//   - Bridges. Each member keeps its own last_hash (Session's rule), so
+//     right after a message every member but the one that delivered it
+//     holds a message we already have, and a poll sent there is answered
+//     at once: until the poll after it is held, no member holds one, and a
+//     message stored meanwhile waits for it (up to eight more link delays
+//     through the onion path). The receive loop therefore polls that
+//     member again at once (its answer caught it up), and while it
+//     catches up, the member that answered last holds one more poll, the
+//     bridge, cancelled as soon as the next poll is sent. A member thus
+//     sees at most one poll after the one it answered, for about one
+//     round trip through the path; the rotation is otherwise unchanged.
 
 // coverJitter is the spread of a cover-mode period: uniform in
 // CoverTraffic × [1 − coverJitter, 1 + coverJitter], mean CoverTraffic.
 const coverJitter = 0.25
 
 // nextPollNode returns the member of acct's swarm the next poll goes to: a
-// random member other than last (last itself when it is the only one).
-func (c *Client) nextPollNode(ctx context.Context, acct key.SessionID, last *key.NodePublic) (*key.NodePublic, error) {
+// random member other than last and also (when there are others still)
+// than also, where a bridge poll just answered.
+func (c *Client) nextPollNode(ctx context.Context, acct key.SessionID, last, also *key.NodePublic) (*key.NodePublic, error) {
 	members, err := c.net.swarmOf(ctx, acct)
 	if err != nil {
 		return nil, err
 	}
-	cands := members[:0]
-	for _, m := range members {
-		if last == nil || m.Ed25519 != *last || len(members) == 1 {
-			cands = append(cands, m)
+	avoid := func(m key.NodePublic, also *key.NodePublic) bool {
+		return last != nil && m == *last || also != nil && m == *also
+	}
+	var cands []key.NodePublic
+	for _, skip := range []*key.NodePublic{also, nil} {
+		for _, m := range members {
+			if !avoid(m.Ed25519, skip) {
+				cands = append(cands, m.Ed25519)
+			}
+		}
+		if len(cands) > 0 {
+			break
 		}
 	}
-	id := cands[c.net.intN(len(cands))].Ed25519
+	if len(cands) == 0 { // last is the only member
+		cands = append(cands, members[0].Ed25519)
+	}
+	id := cands[c.net.intN(len(cands))]
 	return &id, nil
 }
 
@@ -49,10 +74,15 @@ func (c *Client) nextPollNode(ctx context.Context, acct key.SessionID, last *key
 // (the last answer had more), else nextPollNode, or last when the swarm
 // cannot be looked up now (the poll then fails and backs off as before).
 func (c *Client) rotate(ctx context.Context, acct key.SessionID, last *key.NodePublic, stay bool) *key.NodePublic {
+	return c.rotateAvoiding(ctx, acct, last, nil, stay)
+}
+
+// rotateAvoiding is rotate that also avoids also when it can.
+func (c *Client) rotateAvoiding(ctx context.Context, acct key.SessionID, last, also *key.NodePublic, stay bool) *key.NodePublic {
 	if stay && last != nil {
 		return last
 	}
-	next, err := c.nextPollNode(ctx, acct, last)
+	next, err := c.nextPollNode(ctx, acct, last, also)
 	if err != nil {
 		return last
 	}
@@ -97,4 +127,135 @@ func (c *Client) coverLoop(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// freshness is what the receive loop knows of the members' last_hash: a
+// member is fresh when it answered with everything it had and no new
+// message has reached us since, so that a long poll there is held.
+type freshness struct {
+	mu  sync.Mutex
+	gen uint64                    // answers that brought new messages
+	at  map[key.NodePublic]uint64 // gen after each fresh member's last answer
+}
+
+// begin is the state at the start of a poll, for answered.
+func (f *freshness) begin() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.gen
+}
+
+// answered records node's answer to a poll begun at began: the node is
+// fresh unless it has more or another poll brought new messages meanwhile
+// (which the node may hold after what it returned).
+func (f *freshness) answered(node key.NodePublic, res retrieveResult, began uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	others := f.gen != began
+	if res.count > 0 {
+		f.gen++
+	}
+	if f.at == nil {
+		f.at = map[key.NodePublic]uint64{}
+	}
+	if res.more || others {
+		delete(f.at, node)
+		return
+	}
+	f.at[node] = f.gen
+}
+
+// is reports whether node is fresh.
+func (f *freshness) is(node key.NodePublic) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	g, ok := f.at[node]
+	return ok && g == f.gen
+}
+
+// bridgeMax is the longest a bridge poll is held.
+const bridgeMax = 5 * time.Second
+
+// bridge is the receive loop's bridge poll, when one runs.
+type bridge struct {
+	wg     sync.WaitGroup // the bridges' goroutines
+	cancel context.CancelFunc
+	node   key.NodePublic
+	done   chan struct{} // closed when the current bridge's goroutine returns
+
+	mu       sync.Mutex
+	answered *key.NodePublic // the bridge's node, when it answered (not stopped)
+}
+
+// takeAnswered returns the node of a bridge poll that answered since the
+// last call, or nil: the next poll avoids it, as it avoids the node the
+// last poll went to.
+func (b *bridge) takeAnswered() *key.NodePublic {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := b.answered
+	b.answered = nil
+	return n
+}
+
+// runningAt reports whether a bridge poll to node runs now.
+func (b *bridge) runningAt(node key.NodePublic) bool {
+	if b.done == nil || b.node != node {
+		return false
+	}
+	select {
+	case <-b.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// stop cancels the bridge poll, if any, without waiting for it.
+func (b *bridge) stop() {
+	if b.cancel != nil {
+		b.cancel()
+	}
+}
+
+// wait stops the bridge and waits for the goroutines of all bridges.
+func (b *bridge) wait() {
+	b.stop()
+	b.wg.Wait()
+}
+
+// startBridge stops b's bridge poll, if one runs, and long-polls node,
+// and only node, until b is stopped or the node answers; what it returns
+// is processed as any poll's answer.
+func (c *Client) startBridge(ctx context.Context, b *bridge, fresh *freshness, node key.NodePublic, wait time.Duration) {
+	b.stop()
+	// The loop stops the bridge once the next member caught up, about one
+	// round trip through the path; bridgeMax bounds it when that member
+	// holds the poll after all (we took it to be behind but it was not).
+	bctx, cancel := context.WithTimeout(ctx, bridgeMax)
+	done := make(chan struct{})
+	b.cancel, b.done, b.node = cancel, done, node
+	began := fresh.begin()
+	start := c.clock.Now()
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		defer close(done)
+		defer cancel()
+		res, err := c.retrieveFrom(bctx, node, wait)
+		if err != nil {
+			res.node = node
+		}
+		if c.onPoll != nil {
+			c.onPoll(pollTrace{res: res, bridge: true, wait: wait, start: start, end: c.clock.Now(), err: err})
+		}
+		if err == nil {
+			fresh.answered(node, res, began)
+			b.mu.Lock()
+			b.answered = &node
+			b.mu.Unlock()
+		} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			c.log.Debug("bridge poll failed", "error", err)
+		}
+	}()
 }

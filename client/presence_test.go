@@ -3,9 +3,11 @@ package client
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -220,4 +222,106 @@ func TestCoverPeriod(t *testing.T) {
 	if lo < mean*3/4 || hi > mean*5/4 || lo > mean*76/100 || hi < mean*124/100 {
 		t.Errorf("periods from %v to %v, want the whole of [%v, %v]", lo, hi, mean*3/4, mean*5/4)
 	}
+}
+
+// TestLongPollBridge: each member keeps its own last_hash, so after a
+// message every member but the one that delivered it holds a message we
+// already have and answers the next poll at once. The receive loop then
+// polls that member again (that poll is held), and while it catches up
+// the member that answered last holds a bridge poll, so that a message
+// stored meanwhile does not wait for the next held poll
+// (docs/PERFORMANCE.md, "Delivery over emulated links"). Rotation stays:
+// a member gets a second poll in a row only after a catch-up or an answer
+// with more, and a bridge only right after it answered.
+func TestLongPollBridge(t *testing.T) {
+	nw := devnetTuned(t, 5, nil)
+	alice, bob := newAccount(t, "alice"), newAccount(t, "bob")
+	a := alice.open(t, nw, "", devOpts{noServe: true})
+	b := bob.open(t, nw, "", devOpts{noServe: true, longPoll: 20 * time.Second})
+	var log pollLog
+	b.c.onPoll = log.add
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = b.c.Serve(ctx)
+	}()
+	defer func() { cancel(); <-served }()
+
+	const count = 5
+	for i := range count {
+		if _, err := a.c.Send(context.Background(), bob.id(), fmt.Sprintf("bridged %d", i), SendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		b.waitFor("the message", 60*time.Second, func() bool { return len(b.history(alice.id())) == i+1 })
+	}
+	cancel()
+	<-served // the receive loop and its bridges have returned
+
+	var main, bridges []pollTrace
+	for _, p := range log.polls {
+		if p.bridge {
+			bridges = append(bridges, p)
+		} else if p.err == nil && p.wait > 0 {
+			main = append(main, p)
+		}
+	}
+	// Rotation: two long polls in a row (held until a message or the
+	// wait's end: neither a catch-up nor an answer with more) never go
+	// to one member, and a member polled again at once was caught up or
+	// had more.
+	var long []pollTrace
+	for i, p := range main {
+		if !p.res.caughtUp() && !p.res.more {
+			if len(long) > 0 && long[len(long)-1].res.node == p.res.node {
+				t.Errorf("poll %d: two long polls in a row to one member", i)
+			}
+			long = append(long, p)
+		}
+		if i > 0 && p.res.node == main[i-1].res.node && !main[i-1].res.caughtUp() && !main[i-1].res.more {
+			t.Errorf("poll %d: a second poll in a row to a member whose last answer was neither a catch-up nor more", i)
+		}
+	}
+	caughtUp := 0
+	for i := 1; i < len(main); i++ {
+		prev, p := main[i-1], main[i]
+		if !p.res.caughtUp() || prev.res.node == p.res.node {
+			continue
+		}
+		caughtUp++
+		if i+1 < len(main) && main[i+1].res.node != p.res.node {
+			t.Errorf("poll %d caught its member up, but the next poll went to another member, which answers at once in turn", i)
+		}
+		// A bridge at the member that answered last, started after its
+		// answer and before p, and held until the loop stopped it (after
+		// p) or a message came through it.
+		bridged := false
+		for _, br := range bridges {
+			if br.res.node == prev.res.node && !br.start.Before(prev.end) && !br.start.After(p.start) &&
+				(errors.Is(br.err, context.Canceled) || br.res.count > 0) {
+				bridged = true
+			}
+		}
+		if !bridged {
+			t.Errorf("poll %d caught its member up with no bridge poll held at the member that answered before it", i)
+		}
+	}
+	if caughtUp == 0 {
+		t.Fatalf("no catch-up poll among %d polls: the test saw nothing", len(main))
+	}
+	// A bridge goes only to the member whose answer came last.
+	all := append(slices.Clone(main), bridges...)
+	slices.SortStableFunc(all, func(x, y pollTrace) int { return x.start.Compare(y.start) })
+	for i, p := range all {
+		if p.bridge && (i == 0 || all[i-1].bridge || all[i-1].res.node != p.res.node) {
+			t.Errorf("poll %d: a bridge to a member other than the one that answered last", i)
+		}
+	}
+	if t.Failed() {
+		for i, p := range all {
+			t.Logf("%d: bridge %v node %s %v→%v returned %d new %d more %v err %v", i, p.bridge, p.res.node.String()[:6],
+				p.start.Sub(all[0].start), p.end.Sub(all[0].start), p.res.returned, p.res.count, p.res.more, p.err)
+		}
+	}
+	t.Logf("%d messages: %d held polls, %d catch-ups, %d bridges", count, len(main), caughtUp, len(bridges))
 }

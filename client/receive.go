@@ -34,13 +34,19 @@ func (c *Client) receiveLoop(ctx context.Context) {
 	backoff := time.Second
 	var (
 		node       *key.NodePublic
-		stay       bool // the last answer had more: drain that node
+		stay       bool // the last answer had more, or caught that node up: poll it again
+		stayed     bool // this poll stays after a catch-up (once only)
 		quickEmpty = map[key.NodePublic]int{}
 		noLongPoll = map[key.NodePublic]bool{}
+		fresh      freshness
+		br         bridge // a poll held at the last member while the next one catches up (presence.go)
+		answered   *key.NodePublic
 	)
+	defer br.wait()
 	for ctx.Err() == nil {
-		// Each poll goes to another member of the swarm (presence.go).
-		node = c.rotate(ctx, c.self, node, stay)
+		// Each poll goes to another member of the swarm (presence.go),
+		// and not to one where a bridge poll just answered either.
+		node = c.rotateAvoiding(ctx, c.self, node, br.takeAnswered(), stay)
 		stay = false
 		wait := c.cfg.LongPollWait
 		// A config namespace never fetched is fetched at once: its
@@ -49,14 +55,31 @@ func (c *Client) receiveLoop(ctx context.Context) {
 		if wait < 0 || (node != nil && noLongPoll[*node]) || fetching {
 			wait = 0
 		}
+		switch {
+		case wait == 0 || node == nil || fresh.is(*node):
+			// This poll will be held (or none is): no bridge.
+			br.stop()
+		case answered != nil && *answered != *node && !noLongPoll[*answered] && !br.runningAt(*answered):
+			// The next member has messages we already have: it answers
+			// at once, and the poll after it is held. Meanwhile the
+			// member that answered last, up to date, holds one (in
+			// place of an earlier bridge, no longer up to date).
+			c.startBridge(ctx, &br, &fresh, *answered, wait)
+		}
+		answered = nil
+		began := fresh.begin()
 		start := c.clock.Now()
 		res, err := c.retrieve(ctx, node, wait)
+		if c.onPoll != nil {
+			c.onPoll(pollTrace{res: res, wait: wait, start: start, end: c.clock.Now(), err: err})
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
 			c.log.Debug("retrieve failed", "error", err)
 			node = nil
+			br.stop()
 			if !sleep(ctx, backoff) {
 				return
 			}
@@ -66,10 +89,12 @@ func (c *Client) receiveLoop(ctx context.Context) {
 		backoff = time.Second
 		id := res.node
 		node = &id
+		fresh.answered(id, res, began)
 		if res.more || (fetching && !c.configsUnfetched()) {
-			stay = res.more
+			stay, stayed = res.more, false
 			continue
 		}
+		answered = &id
 		if wait > 0 {
 			if res.returned == 0 && c.clock.Now().Sub(start) < wait/2 {
 				quickEmpty[res.node]++
@@ -82,6 +107,12 @@ func (c *Client) receiveLoop(ctx context.Context) {
 				quickEmpty[res.node] = 0
 			}
 			if !noLongPoll[res.node] {
+				// An answer of messages we all had caught the node up:
+				// the next poll there is held, where one to another
+				// member would be answered at once again. Once: a
+				// member still behind after that is left.
+				stay = res.caughtUp() && !stayed
+				stayed = stay
 				continue
 			}
 		}
@@ -110,12 +141,25 @@ func (c *Client) receiveAll(ctx context.Context) (int, error) {
 	return total, nil
 }
 
+// pollTrace is one poll of the receive loop, for tests.
+type pollTrace struct {
+	res        retrieveResult
+	bridge     bool // a bridge poll (presence.go)
+	wait       time.Duration
+	start, end time.Time
+	err        error
+}
+
 type retrieveResult struct {
 	node     key.NodePublic
 	returned int // messages the node returned
 	count    int // new messages processed
 	more     bool
 }
+
+// caughtUp reports an answer of messages we all had: the node was behind
+// our last_hash there, and is not any more.
+func (r retrieveResult) caughtUp() bool { return r.returned > 0 && r.count == 0 && !r.more }
 
 // retrieve asks a member of our swarm (prefer, when it is still one) for
 // the messages after the last hash we saw there, holding the request up
@@ -124,6 +168,16 @@ type retrieveResult struct {
 // retrieves, which a Sotto node holds until any of them has something,
 // docs/longpoll.md).
 func (c *Client) retrieve(ctx context.Context, prefer *key.NodePublic, wait time.Duration) (retrieveResult, error) {
+	return c.retrieveAt(ctx, prefer, false, wait)
+}
+
+// retrieveFrom is retrieve from node alone: it fails rather than ask
+// another member.
+func (c *Client) retrieveFrom(ctx context.Context, node key.NodePublic, wait time.Duration) (retrieveResult, error) {
+	return c.retrieveAt(ctx, &node, true, wait)
+}
+
+func (c *Client) retrieveAt(ctx context.Context, prefer *key.NodePublic, only bool, wait time.Duration) (retrieveResult, error) {
 	spaces := append([]int{int(storagerpc.NamespaceDefault)}, c.configNamespaces()...)
 	lastHashes := make([]string, len(spaces))
 	var asked key.NodePublic
@@ -136,7 +190,7 @@ func (c *Client) retrieve(ctx context.Context, prefer *key.NodePublic, wait time
 		method = storagerpc.MethodBatch
 	}
 	dest, body, err := c.net.callSwarm(ctx, swarmRequest{
-		method: method, acct: c.self, timeout: timeout, prefer: prefer,
+		method: method, acct: c.self, timeout: timeout, prefer: prefer, only: only,
 		build: func(dest path.Node) ([]byte, error) {
 			asked = dest.Ed25519
 			ts := c.nowMillis()
