@@ -1,16 +1,13 @@
 package snode
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -81,34 +78,7 @@ func TestKillNinePeer(t *testing.T) {
 	if err := ledger.WriteGenesis(genesis, snap); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKillNinePeerChild$", "-test.v")
-	cmd.Env = append(os.Environ(), "SNODE_KILL_PEER_DIR="+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(out)
-	ready := false
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "READY ") {
-			ready = true
-			break
-		}
-	}
-	if !ready {
-		cmd.Process.Kill()
-		t.Fatalf("child did not start: %v", cmd.Wait())
-	}
-	exited := make(chan error, 1)
-	go func() {
-		for sc.Scan() {
-		}
-		exited <- cmd.Wait()
-	}()
+	cmd, _, exited := startKillChild(t, "TestKillNinePeerChild", "SNODE_KILL_PEER_DIR="+dir)
 
 	view, err := ledger.NewGenesisView(genesis, nil, 0)
 	if err != nil {
@@ -161,27 +131,8 @@ func TestKillNinePeer(t *testing.T) {
 			}
 		})
 	}
-	eventually(t, 60*time.Second, func() error {
-		mu.Lock()
-		defer mu.Unlock()
-		if len(acked) < 300 {
-			return errNotYet
-		}
-		return nil
-	})
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	close(stop)
-	wg.Wait()
-	select {
-	case err := <-exited:
-		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-			t.Fatalf("child did not die by SIGKILL: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("child did not exit")
-	}
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
+	killNineWhenAcked(t, cmd, exited, count, 300, 60*time.Second, func() { close(stop); wg.Wait() })
 	mu.Lock()
 	defer mu.Unlock()
 	batches, stores := batchStats(t, n)

@@ -57,7 +57,7 @@ func TestKillNine(t *testing.T) {
 	if err := ledger.WriteGenesis(filepath.Join(dir, "genesis.json"), snap); err != nil {
 		t.Fatal(err)
 	}
-	cmd, addr, exited := startKillChild(t, dir)
+	cmd, addr, exited := startKillChild(t, "TestKillNineChild", "SNODE_KILL_CHILD_DIR="+dir)
 	n := &testNode{node: &Node{}}
 	n.node.addr, err = parseAddrPort(addr)
 	if err != nil {
@@ -90,27 +90,8 @@ func TestKillNine(t *testing.T) {
 			}
 		})
 	}
-	eventually(t, 30*time.Second, func() error {
-		mu.Lock()
-		defer mu.Unlock()
-		if len(acked) < 300 {
-			return errNotYet
-		}
-		return nil
-	})
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	close(stop)
-	wg.Wait()
-	select {
-	case err := <-exited:
-		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-			t.Fatalf("child did not die by SIGKILL: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("child did not exit")
-	}
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
+	killNineWhenAcked(t, cmd, exited, count, 300, 30*time.Second, func() { close(stop); wg.Wait() })
 	mu.Lock()
 	defer mu.Unlock()
 
@@ -132,10 +113,10 @@ func TestKillNine(t *testing.T) {
 // startKillChild starts TestKillNineChild on dir in a child process and
 // waits until it serves. It returns the child, its address, and a channel
 // that gets the child's exit.
-func startKillChild(t *testing.T, dir string) (*exec.Cmd, string, <-chan error) {
+func startKillChild(t *testing.T, run, env string) (*exec.Cmd, string, <-chan error) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKillNineChild$", "-test.v")
-	cmd.Env = append(os.Environ(), "SNODE_KILL_CHILD_DIR="+dir)
+	cmd := exec.Command(os.Args[0], "-test.run=^"+run+"$", "-test.v")
+	cmd.Env = append(os.Environ(), env)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -163,4 +144,30 @@ func startKillChild(t *testing.T, dir string) (*exec.Cmd, string, <-chan error) 
 		exited <- cmd.Wait()
 	}()
 	return cmd, addr, exited
+}
+
+// killNineWhenAcked waits until count reports at least want acknowledged
+// stores, kills the child with SIGKILL while stores are in flight, calls
+// stop (which ends the storing goroutines) and waits for the child to die
+// by the signal.
+func killNineWhenAcked(t *testing.T, cmd *exec.Cmd, exited <-chan error, count func() int, want int, within time.Duration, stop func()) {
+	t.Helper()
+	eventually(t, within, func() error {
+		if count() < want {
+			return errNotYet
+		}
+		return nil
+	})
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	select {
+	case err := <-exited:
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			t.Fatalf("child did not die by SIGKILL: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("child did not exit")
+	}
 }
