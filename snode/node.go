@@ -119,6 +119,7 @@ type Node struct {
 
 	keyCache *storagerpc.KeyCache   // verified pubkey_ed25519 → X25519 images
 	grants   *storagerpc.GrantCache // verified subaccount grants
+	sigs     *storagerpc.SigBatcher // request signatures, checked in batches
 
 	clients *buckets[netip.Addr]
 	peerRL  *buckets[key.NodePublic]
@@ -230,6 +231,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	n.waiters = newWaiters(cfg.Limits.MaxHeldRetrieves)
 	n.keyCache = storagerpc.NewKeyCache(keyCacheSize)
 	n.grants = storagerpc.NewGrantCache(grantCacheSize)
+	n.sigs = storagerpc.NewSigBatcher(keyCacheSize)
 	if err := n.openStore(); err != nil {
 		return nil, err
 	}

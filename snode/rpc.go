@@ -179,6 +179,7 @@ func (n *Node) checkOptions(ctx context.Context, c *call) storagerpc.CheckOption
 		Forwarded: c.fwd,
 		Keys:      n.keyCache,
 		Grants:    n.grants,
+		Sigs:      n.sigs,
 		Revoked: func(acct storagerpc.Account, tok storagerpc.SubaccountToken) bool {
 			r, err := n.store.IsRevoked(ctx, storeAccount(acct), [store.TokenSize]byte(tok))
 			return err != nil || r

@@ -220,7 +220,7 @@ func verifyAuth(acct Account, auth Auth, msg []byte, need SubaccountFlags, revok
 		}
 		g := &grant{acct: signer, token: sub.Token, sig: sub.Sig}
 		if caches.grants == nil || !caches.grants.has(g) {
-			if err := verifyEd25519(signer, sub.Token[:], &sub.Sig); err != nil {
+			if err := verifyEd25519(signer, sub.Token[:], &sub.Sig, caches.sigs); err != nil {
 				if err.Reason == reasonBadSignature {
 					err.Reason = reasonSubSignature
 				}
@@ -230,7 +230,7 @@ func verifyAuth(acct Account, auth Auth, msg []byte, need SubaccountFlags, revok
 		}
 		signer = sub.Token.PublicKey()
 	}
-	if err := verifyEd25519(signer, msg, auth.Signature); err != nil {
+	if err := verifyEd25519(signer, msg, auth.Signature, caches.sigs); err != nil {
 		return err
 	}
 	if verified != nil && caches.grants != nil {
@@ -246,16 +246,27 @@ func verifyAuth(acct Account, auth Auth, msg []byte, need SubaccountFlags, revok
 type authCaches struct {
 	keys   *KeyCache
 	grants *GrantCache
+	sigs   *SigBatcher
 }
 
 // verifyEd25519 verifies sig with libsodium's extra rules: the key must be
 // canonically encoded and not of small order, and R not of small order.
-// Keys that are not curve points fail in ed25519.Verify.
-func verifyEd25519(pub [32]byte, msg []byte, sig *Signature) *AuthError {
+// Keys that are not curve points fail in ed25519.Verify. With a batcher,
+// the signature is checked in a batch with concurrent requests' ones.
+func verifyEd25519(pub [32]byte, msg []byte, sig *Signature, batch *SigBatcher) *AuthError {
 	if !strongKey(&pub) {
 		return &AuthError{reasonBadKey}
 	}
-	if hasSmallOrder((*[32]byte)(sig[:32])) || !ed25519.Verify(pub[:], msg, sig[:]) {
+	if hasSmallOrder((*[32]byte)(sig[:32])) {
+		return &AuthError{reasonBadSignature}
+	}
+	var ok bool
+	if batch != nil {
+		ok = batch.Verify(&pub, msg, (*[64]byte)(sig))
+	} else {
+		ok = ed25519.Verify(pub[:], msg, sig[:])
+	}
+	if !ok {
 		return &AuthError{reasonBadSignature}
 	}
 	return nil

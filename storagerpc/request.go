@@ -42,6 +42,10 @@ type CheckOptions struct {
 	// Grants, if set, caches the subaccount grants that verified (a node
 	// keeps one for its lifetime).
 	Grants *GrantCache
+	// Sigs, if set, checks the signatures of concurrent requests in
+	// batches and keeps the decoded keys of those that verified (a node
+	// keeps one for its lifetime).
+	Sigs *SigBatcher
 }
 
 // verify is VerifyAuth with the options' conversion and revocation list.
@@ -50,7 +54,7 @@ func (o CheckOptions) verify(acct Account, auth Auth, msg []byte, need Subaccoun
 	if skipRevoked {
 		revoked = nil
 	}
-	return verifyAuth(acct, auth, msg, need, revoked, authCaches{keys: o.Keys, grants: o.Grants})
+	return verifyAuth(acct, auth, msg, need, revoked, authCaches{keys: o.Keys, grants: o.Grants, sigs: o.Sigs})
 }
 
 func (o CheckOptions) revokedFor(acct Account) func(SubaccountToken) bool {

@@ -455,7 +455,7 @@ func SignResult(node ed25519.PrivateKey, msg []byte) Signature {
 
 // VerifyResult checks a node's result signature.
 func VerifyResult(node key.NodePublic, msg []byte, sig Signature) bool {
-	return verifyEd25519(node, msg, &sig) == nil
+	return verifyEd25519(node, msg, &sig, nil) == nil
 }
 
 // Session always sends lists, never null: these encoders turn nil slices
