@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"sotto.dev/snode/store"
+	"sotto.dev/storagerpc"
 )
 
 // metrics are the node's Prometheus collectors. Labels never carry account
@@ -98,6 +99,19 @@ func registerStoreMetrics(reg prometheus.Registerer, st *store.Store) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "snode_store_commit_seconds_total", Help: "Time spent in COMMIT, mostly syncing the write-ahead log.",
 		}, func() float64 { return st.Stats().CommitTime.Seconds() }),
+	)
+}
+
+// registerSigMetrics exports the request-signature batcher's counters:
+// signatures per batch is their ratio.
+func registerSigMetrics(reg prometheus.Registerer, sb *storagerpc.SigBatcher) {
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "snode_sig_batches_total", Help: "Batches of two or more request signatures checked together.",
+		}, func() float64 { return float64(sb.Stats().Batches) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "snode_sig_batched_total", Help: "Request signatures checked in those batches.",
+		}, func() float64 { return float64(sb.Stats().Signatures) }),
 	)
 }
 

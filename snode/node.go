@@ -292,6 +292,7 @@ func (n *Node) openStore() error {
 	}
 	n.store = st
 	registerStoreMetrics(n.reg, st)
+	registerSigMetrics(n.reg, n.sigs)
 	return nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"crypto/sha512"
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"filippo.io/edwards25519"
 )
@@ -23,7 +25,9 @@ import (
 // equation crypto/ed25519 checks one at a time. When the batch equation
 // fails, every signature of the batch is checked on its own, so one bad
 // signature costs its batch a second pass but decides nothing about the
-// others. The only signatures a batch can let through that the one-at-a-time
+// others; for a second after that, signatures are checked one at a time,
+// so that a client sending bad signatures cannot make every batch pay
+// twice. The only signatures a batch can let through that the one-at-a-time
 // check refuses are those whose R differs from a valid one by a point of
 // order 2, 4 or 8 (they pass when z_i is a multiple of that order): making
 // one takes a valid signature of the same message by the same key, so
@@ -46,6 +50,28 @@ type SigBatcher struct {
 
 	maxLeaders int
 	keys       *lru[[32]byte, *edwards25519.Point]
+
+	// failedAt is when a batch last failed (Unix nanoseconds). For
+	// sigFailPause after that, signatures are checked one at a time: a
+	// stream of bad signatures would otherwise make every batch fail and
+	// cost each good signature in it a batch and a single check.
+	failedAt atomic.Int64
+	batches  atomic.Uint64 // batches of two or more checked
+	batched  atomic.Uint64 // signatures in those batches
+}
+
+// sigFailPause is how long a failed batch turns batching off.
+const sigFailPause = time.Second
+
+// SigBatchStats are counters of a SigBatcher.
+type SigBatchStats struct {
+	Batches    uint64 // batches of two or more signatures checked together
+	Signatures uint64 // signatures in those batches
+}
+
+// Stats returns the batcher's counters.
+func (b *SigBatcher) Stats() SigBatchStats {
+	return SigBatchStats{Batches: b.batches.Load(), Signatures: b.batched.Load()}
 }
 
 // sigBatchMax is the most signatures one batch checks.
@@ -178,15 +204,18 @@ func (b *SigBatcher) check(batch []*sigJob) {
 		ok[i] = true
 		live = append(live, j)
 	}
-	if len(live) > 1 && !batchHolds(live) {
+	one := len(live) == 1 || time.Now().UnixNano()-b.failedAt.Load() < int64(sigFailPause)
+	if !one {
+		b.batches.Add(1)
+		b.batched.Add(uint64(len(live)))
+		if !batchHolds(live) {
+			b.failedAt.Store(time.Now().UnixNano())
+			one = true
+		}
+	}
+	if one {
 		for i, j := range batch {
 			ok[i] = ok[i] && j.verifyOne()
-		}
-	} else if len(live) == 1 {
-		for i, j := range batch {
-			if ok[i] {
-				ok[i] = j.verifyOne()
-			}
 		}
 	}
 	for i, j := range batch {

@@ -239,6 +239,7 @@ func TestSigBatchTorsionR(t *testing.T) {
 	const trials = 400
 	passed := 0
 	for range trials {
+		b.failedAt.Store(0) // a failed batch pauses batching: not here
 		good := newSigCase(rng, "good")
 		got := checkDirect(t, b, []sigCase{good, {name: "torsion", pub: pub, msg: msg, sig: sig}})
 		if !got[0] {
@@ -363,4 +364,35 @@ func sha512Sum(parts ...[]byte) [64]byte {
 		h.Write(p)
 	}
 	return [64]byte(h.Sum(nil))
+}
+
+// TestSigBatchBadSignaturesPauseBatching is a client sending bad
+// signatures: the batch they spoil is checked again one at a time, and
+// batching stays off for a while, so that the good signatures sent
+// meanwhile are not checked twice.
+func TestSigBatchBadSignaturesPauseBatching(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(19, 7))
+	good := func() sigCase { return newSigCase(rng, "good") }
+	bad := newSigCase(rng, "bad")
+	bad.sig[40] ^= 1
+	b := NewSigBatcher(16)
+	if got := checkDirect(t, b, []sigCase{good(), bad, good()}); !got[0] || got[1] || !got[2] {
+		t.Fatalf("outcomes %v, want [true false true]", got)
+	}
+	if st := b.Stats(); st.Batches != 1 || st.Signatures != 3 {
+		t.Fatalf("after the spoilt batch: %+v", st)
+	}
+	if got := checkDirect(t, b, []sigCase{good(), good()}); !got[0] || !got[1] {
+		t.Fatalf("outcomes %v during the pause", got)
+	}
+	if st := b.Stats(); st.Batches != 1 {
+		t.Fatalf("a batch was checked during the pause: %+v", st)
+	}
+	b.failedAt.Add(-int64(2 * sigFailPause))
+	if got := checkDirect(t, b, []sigCase{good(), good()}); !got[0] || !got[1] {
+		t.Fatalf("outcomes %v after the pause", got)
+	}
+	if st := b.Stats(); st.Batches != 2 || st.Signatures != 5 {
+		t.Fatalf("after the pause: %+v, want batching again", st)
+	}
 }
