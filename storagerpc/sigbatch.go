@@ -204,7 +204,7 @@ func (b *SigBatcher) check(batch []*sigJob) {
 		ok[i] = true
 		live = append(live, j)
 	}
-	one := len(live) == 1 || time.Now().UnixNano()-b.failedAt.Load() < int64(sigFailPause)
+	one := len(live) <= 1 || time.Now().UnixNano()-b.failedAt.Load() < int64(sigFailPause)
 	if !one {
 		b.batches.Add(1)
 		b.batched.Add(uint64(len(live)))
