@@ -40,8 +40,8 @@ import (
 // leader that finishes with signatures still queued hands the lead to the
 // owner of the oldest, so that none waits long behind the others.
 //
-// The decoded keys of signatures that verified are kept (at most size of
-// them), which saves the square root of decoding a polling client's key
+// The decoded keys of signatures that verified are kept (as many as
+// NewSigBatcher is told), which saves the square root of decoding a polling client's key
 // at every request. A SigBatcher is safe for concurrent use.
 type SigBatcher struct {
 	mu      sync.Mutex
