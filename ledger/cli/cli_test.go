@@ -20,6 +20,15 @@ import (
 	"sotto.dev/snode"
 )
 
+// cometLeaks are the goroutines CometBFT leaves behind after a node
+// stops (ledger/embedded_test.go says why the indexer one is left).
+var cometLeaks = []goleak.Option{
+	goleak.IgnoreTopFunction("github.com/cometbft/cometbft/libs/autofile.OpenAutoFile.func1"),
+	goleak.IgnoreTopFunction("github.com/cometbft/cometbft/libs/autofile.(*AutoFile).closeFileRoutine"),
+	goleak.IgnoreTopFunction("github.com/syndtr/goleveldb/leveldb.(*DB).mpoolDrain"),
+	goleak.IgnoreTopFunction("github.com/cometbft/cometbft/state/txindex.(*IndexerService).OnStart.func1"),
+}
+
 // run executes the ledger command with args and returns its output.
 func run(t *testing.T, args ...string) (string, error) {
 	t.Helper()
@@ -79,11 +88,7 @@ func freeAddr(t *testing.T) string {
 
 func TestOperatorCommands(t *testing.T) {
 	t.Cleanup(func() {
-		goleak.VerifyNone(t,
-			goleak.IgnoreTopFunction("github.com/cometbft/cometbft/libs/autofile.OpenAutoFile.func1"),
-			goleak.IgnoreTopFunction("github.com/cometbft/cometbft/libs/autofile.(*AutoFile).closeFileRoutine"),
-			goleak.IgnoreTopFunction("github.com/syndtr/goleveldb/leveldb.(*DB).mpoolDrain"),
-		)
+		goleak.VerifyNone(t, cometLeaks...)
 	})
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "operator.json")

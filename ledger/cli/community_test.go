@@ -49,11 +49,7 @@ func listCommunities(t *testing.T, node string) ledger.CommunityList {
 
 func TestCommunityCommands(t *testing.T) {
 	t.Cleanup(func() {
-		goleak.VerifyNone(t,
-			goleak.IgnoreTopFunction("github.com/cometbft/cometbft/libs/autofile.OpenAutoFile.func1"),
-			goleak.IgnoreTopFunction("github.com/cometbft/cometbft/libs/autofile.(*AutoFile).closeFileRoutine"),
-			goleak.IgnoreTopFunction("github.com/syndtr/goleveldb/leveldb.(*DB).mpoolDrain"),
-		)
+		goleak.VerifyNone(t, cometLeaks...)
 	})
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "operator.json")

@@ -48,11 +48,7 @@ func listFS(t *testing.T, node string) ledger.FileServerList {
 
 func TestFileServerCommands(t *testing.T) {
 	t.Cleanup(func() {
-		goleak.VerifyNone(t,
-			goleak.IgnoreTopFunction("github.com/cometbft/cometbft/libs/autofile.OpenAutoFile.func1"),
-			goleak.IgnoreTopFunction("github.com/cometbft/cometbft/libs/autofile.(*AutoFile).closeFileRoutine"),
-			goleak.IgnoreTopFunction("github.com/syndtr/goleveldb/leveldb.(*DB).mpoolDrain"),
-		)
+		goleak.VerifyNone(t, cometLeaks...)
 	})
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "operator.json")
