@@ -135,7 +135,6 @@ func (s *Store) run() {
 		s.commit(batch)
 		lastEnd = time.Now()
 		lastTook = lastEnd.Sub(t0)
-		s.busyNanos.Add(int64(lastTook))
 	}
 }
 
@@ -172,9 +171,15 @@ func (s *Store) gatherFor(batch []*writeOp, d time.Duration) []*writeOp {
 // Failures are rare (a full database), so the common path pays no
 // savepoints.
 func (s *Store) commit(batch []*writeOp) {
+	start := time.Now()
 	ctx := context.Background()
 	w := &wtx{ctx: ctx, s: s, conn: s.wconn, st: &s.ws}
+	// busy counts this call's time in Stats().BusyTime. It runs before
+	// any operation hears its outcome, so that the counters include a
+	// commit once a write of it has returned.
+	busy := func() { s.busyNanos.Add(int64(time.Since(start))) }
 	fail := func(err error) {
+		busy()
 		for _, op := range batch {
 			op.done <- err
 		}
@@ -190,6 +195,7 @@ func (s *Store) commit(batch []*writeOp) {
 				fail(mapErr(err))
 				return
 			}
+			busy() // the replays count their own time
 			for _, op := range batch {
 				s.commit([]*writeOp{op})
 			}
