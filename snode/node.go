@@ -232,6 +232,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	n.keyCache = storagerpc.NewKeyCache(keyCacheSize)
 	n.grants = storagerpc.NewGrantCache(grantCacheSize)
 	n.sigs = storagerpc.NewSigBatcher(keyCacheSize)
+	registerSigMetrics(n.reg, n.sigs)
 	if err := n.openStore(); err != nil {
 		return nil, err
 	}
@@ -292,7 +293,6 @@ func (n *Node) openStore() error {
 	}
 	n.store = st
 	registerStoreMetrics(n.reg, st)
-	registerSigMetrics(n.reg, n.sigs)
 	return nil
 }
 
