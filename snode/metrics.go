@@ -66,7 +66,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "snode_antientropy_refused_total", Help: "Rows and revocations received by anti-entropy or handoff that could not prove themselves, by reason.",
 		}, []string{"reason"}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "snode_dropped_requests_total", Help: "Requests refused by rate limits or load shedding, by kind.",
+			Name: "snode_dropped_requests_total", Help: "Requests refused by rate limits, load shedding or lateness (late_forward), by kind.",
 		}, []string{"kind"}),
 		swept: prometheus.NewCounter(prometheus.CounterOpts{Name: "snode_swept_total", Help: "Expired rows removed."}),
 		tombsDropped: prometheus.NewCounter(prometheus.CounterOpts{

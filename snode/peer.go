@@ -313,6 +313,19 @@ type forwardEnvelope struct {
 // clock: a peer with a wild clock must not pin rows far in the future.
 const maxOpSkew = 5 * time.Minute
 
+// lateForwardMargin is how much later than the forward timeout a
+// forwarded change other than a store may still arrive: the clocks of two
+// members may differ by that much. A change that arrives later (a
+// connection that stalled, then delivered what it held, as TCP does when a
+// partition heals) is refused: its entry node already reported this member
+// timed out, and the change, applied now at its old operation time, would
+// also act on rows that arrived since. A delete_all would delete messages
+// stored after it within its mtime quantum, and other members would then
+// take those deletes from this one. What the members that answered did
+// reaches this node by anti-entropy, row by row. A late store only adds
+// what its owner asked for, so it is still applied.
+const lateForwardMargin = 10 * time.Second
+
 func (n *Node) handleForward(ctx context.Context, peer key.NodePublic, body []byte) (int, any, error) {
 	m := n.mem.Load()
 	if !m.isPeer(peer) {
@@ -334,8 +347,13 @@ func (n *Node) handleForward(ctx context.Context, peer key.NodePublic, body []by
 		return 0, nil, err
 	}
 	now := n.now()
-	if d := time.Duration(env.Op-now.UnixMilli()) * time.Millisecond; d > maxOpSkew || d < -maxOpSkew {
+	age := time.Duration(now.UnixMilli()-env.Op) * time.Millisecond
+	if age > maxOpSkew || age < -maxOpSkew {
 		return 0, nil, storagerpc.BadRequest("operation time too far from our clock")
+	}
+	if env.Method != storagerpc.MethodStore && age > n.cfg.Limits.ForwardTimeout.D()+lateForwardMargin {
+		n.met.rateLimited.WithLabelValues("late_forward").Inc()
+		return 0, nil, storagerpc.BadRequest("forwarded operation arrived after the entry node's timeout")
 	}
 	n.met.replLag.Observe(max(0, float64(now.UnixMilli()-env.Op)/1000))
 	return n.dispatch(ctx, &call{now: now, op: env.Op, fwd: true, mem: m}, req)
