@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -245,6 +246,11 @@ func (c *Client) startBridge(ctx context.Context, b *bridge, fresh *freshness, n
 		res, err := c.retrieveFrom(bctx, node, wait)
 		if err != nil {
 			res.node = node
+			if bctx.Err() != nil && !errors.Is(err, bctx.Err()) {
+				// Stopped: the store's driver may report it as its own
+				// interruption rather than as the context's error.
+				err = fmt.Errorf("%w (%w)", bctx.Err(), err)
+			}
 		}
 		if c.onPoll != nil {
 			c.onPoll(pollTrace{res: res, bridge: true, wait: wait, start: start, end: c.clock.Now(), err: err})
