@@ -307,3 +307,47 @@ func TestConfigPendingReplay(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigApplyRetried: a merge whose apply to the database fails (here
+// the poll that fetched it is stopped meanwhile) stays in the object, so
+// the same messages fetched again do not change it; the apply runs again
+// at the next retrieve of the namespace, and the database catches up.
+// (TestConfigSync found it: a bridge poll stopped while it processed
+// the conversation info left the device's messages unread for good.)
+func TestConfigApplyRetried(t *testing.T) {
+	alice, bob := newAccount(t, "alice"), newAccount(t, "bob")
+	ctx := context.Background()
+	r := newRemote(t, alice)
+	d := alice.openOffline(t, t.TempDir())
+	ns := config.ContactsKind.Namespace
+	if err := d.c.ingestConfig(ctx, "node", "", ns, nil, false); err != nil { // the first fetch: nothing there yet
+		t.Fatal(err)
+	}
+	remote, err := config.NewContacts(r.opts(config.ContactsKind))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Set(config.Contact{ID: bob.id(), Approved: true, Nickname: "Bobby"}); err != nil {
+		t.Fatal(err)
+	}
+	msg := r.push(remote.Config, ns)
+
+	stopped, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := d.c.ingestConfig(stopped, "node", "", ns, []storagerpc.RetrievedMessage{msg}, false); err == nil {
+		t.Fatal("ingest under a stopped context: no error")
+	}
+	if c := d.contact(bob.id()); c.Nickname != "" {
+		t.Fatalf("Bob written by an ingest that failed: %+v", c)
+	}
+	// The same message again (the last hash did not move), then an
+	// empty retrieve: the object is already merged either way.
+	for _, in := range [][]storagerpc.RetrievedMessage{{msg}, nil} {
+		if err := d.c.ingestConfig(ctx, "node", "", ns, in, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c := d.contact(bob.id()); !c.Approved || c.Nickname != "Bobby" {
+		t.Fatalf("Bob in the database after the retry: %+v", c)
+	}
+}

@@ -47,7 +47,9 @@ const (
 
 // MergeFunc is called after messages were merged into a registered
 // object, with the object locked: it may read cfg and Mutate it, but must
-// not call UpdateConfig. An error is logged; the merge stays.
+// not call UpdateConfig. An error is logged and the merge stays; the call
+// is made again at the next retrieve of the namespace, so it must bring
+// the local state in line with cfg whatever an earlier call did.
 type MergeFunc func(ctx context.Context, cfg *config.Config) error
 
 // syncedConfig is one object under sync.
@@ -67,9 +69,14 @@ type syncedConfig struct {
 	replay func(ctx context.Context, pending []store.ConfigPending) error
 
 	lastPush, lastMerge int64 // ms
-	lastErr             string
-	failures            int
-	retryAt             time.Time
+	// unapplied holds the data from before a merge whose apply (or
+	// merged) failed: the object already holds the merged data, so the
+	// same messages will not change it again, and the next retrieve of
+	// the namespace runs the apply again from there.
+	unapplied *config.Dict
+	lastErr   string
+	failures  int
+	retryAt   time.Time
 }
 
 // configSync holds the objects; mu guards them and every cfg (a Config is
@@ -620,7 +627,7 @@ func (c *Client) ingestConfig(ctx context.Context, node, lastHash string, ns int
 	o, ok := s.objs[ns]
 	first := ok && !s.fetched[ns]
 	done := first && !more // this retrieve completes the first fetch
-	if !ok || (len(in) == 0 && newLast == "" && !done) {
+	if !ok || (len(in) == 0 && newLast == "" && !done && o.unapplied == nil) {
 		return nil
 	}
 	var pending []store.ConfigPending
@@ -642,16 +649,16 @@ func (c *Client) ingestConfig(ctx context.Context, node, lastHash string, ns int
 		}
 		if changed := o.cfg.Generation() != gen; changed {
 			o.lastMerge = now
-			if o.apply != nil {
-				if err := o.apply(ctx, beforeData, skip); err != nil {
-					c.log.Warn("config merge: apply", "namespace", ns, "error", err)
-				}
+			if o.unapplied == nil {
+				o.unapplied = &beforeData
 			}
-			if o.merged != nil {
-				if err := o.merged(ctx, o.cfg); err != nil {
-					c.log.Warn("config merge: apply", "namespace", ns, "error", err)
-				}
-			}
+		}
+	}
+	if o.unapplied != nil {
+		if err := c.applyMerged(ctx, o, *o.unapplied, skip); err != nil {
+			c.log.Warn("config merge: apply", "namespace", ns, "error", err)
+		} else {
+			o.unapplied = nil
 		}
 	}
 	if done && o.replay != nil && len(pending) > 0 {
@@ -692,6 +699,20 @@ func (c *Client) ingestConfig(ctx context.Context, node, lastHash string, ns int
 	}
 	if o.cfg.NeedsPush() {
 		kick(s.kick)
+	}
+	return nil
+}
+
+// applyMerged brings the local database in line with o's merged data
+// (before: the data before the merge).
+func (c *Client) applyMerged(ctx context.Context, o *syncedConfig, before config.Dict, skip pendingSet) error {
+	if o.apply != nil {
+		if err := o.apply(ctx, before, skip); err != nil {
+			return err
+		}
+	}
+	if o.merged != nil {
+		return o.merged(ctx, o.cfg)
 	}
 	return nil
 }

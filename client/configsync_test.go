@@ -88,6 +88,16 @@ func (s syncState) equal(o syncState) bool {
 		slices.Equal(s.contacts, o.contacts) && slices.Equal(s.requests, o.requests) && s.expiry == o.expiry
 }
 
+// configs is the device's sync status of every config object.
+func (d *device) configs() []ConfigStatus {
+	d.t.Helper()
+	st, err := d.c.SyncStatus()
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return st
+}
+
 func (d *device) objectStatus(name string) ConfigStatus {
 	d.t.Helper()
 	st, err := d.c.SyncStatus()
@@ -170,9 +180,10 @@ func TestConfigSync(t *testing.T) {
 	if want.unread[bob.id()] != 0 || want.profileName != "Alice A" || len(want.requests) != 0 {
 		t.Fatalf("A's own state: %+v", want)
 	}
-	b.waitFor("B shows A's changes", time.Minute, func() bool {
-		return b.syncState(bob.id(), carol.id()).equal(want)
-	})
+	if !b.until(time.Minute, func() bool { return b.syncState(bob.id(), carol.id()).equal(want) }) {
+		t.Fatalf("B does not show A's changes after a minute:\nB %+v\nA %+v\nA now %+v\nB's configs %+v\nA's configs %+v",
+			b.syncState(bob.id(), carol.id()), want, a.syncState(bob.id(), carol.id()), b.configs(), a.configs())
+	}
 	if c := b.contact(bob.id()); !c.Approved || c.Nickname != "Bobby" || c.Priority != PriorityPinned {
 		t.Fatalf("B's Bob: %+v", c)
 	}
@@ -219,7 +230,10 @@ func TestConfigSync(t *testing.T) {
 		return sa.Hash == sb.Hash && sa.State == "clean" && sb.State == "clean" &&
 			a.contact(bob.id()).Nickname == winner && b.contact(bob.id()).Nickname == winner
 	}
-	b.waitFor("A and B converge on "+winner, time.Minute, converged)
+	if !b.until(time.Minute, converged) {
+		t.Fatalf("A and B do not converge on %q after a minute (A pushed %+v, B %+v):\nA %+v %q\nB %+v %q", winner, stA, stB,
+			a.configs(), a.contact(bob.id()).Nickname, b.configs(), b.contact(bob.id()).Nickname)
+	}
 	if s := a.objectStatus("contacts"); s.Seqno <= stA.Seqno {
 		t.Fatalf("merged seqno %d, want above %d", s.Seqno, stA.Seqno)
 	}

@@ -163,7 +163,8 @@ func (c *Client) pollGroup(ctx context.Context, og *openGroup, prefer *key.NodeP
 			res.more = res.more || r.More
 		}
 	}
-	n, err := c.ingestGroup(ctx, og, p)
+	// Processed whole even if the poll is stopped meanwhile (retrieveAt).
+	n, err := c.ingestGroup(context.WithoutCancel(ctx), og, p)
 	res.count = n
 	return res, err
 }

@@ -224,6 +224,11 @@ func (c *Client) retrieveAt(ctx context.Context, prefer *key.NodePublic, only bo
 		return retrieveResult{}, err
 	}
 	res := retrieveResult{node: dest.Ed25519}
+	// What the node answered is processed whole, even if the poll is
+	// stopped meanwhile (a bridge poll is, once another member answers):
+	// an object merged in memory but not applied to the database would
+	// not change again when the same messages come back.
+	ctx = context.WithoutCancel(ctx)
 	// Messages first, so that a read position merged from the conversation
 	// info finds the messages it covers.
 	count, err := c.ingestBatch(ctx, dest.Ed25519, lastHashes[0], resps[0].Messages)
