@@ -2,6 +2,7 @@ package main
 
 import (
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"sotto.dev/internal/ports"
 	"sotto.dev/ledger"
 	"sotto.dev/snode"
 )
@@ -38,11 +40,11 @@ func TestScripts(t *testing.T) {
 			},
 			// freeport VAR: set VAR to a free TCP port on 127.0.0.1.
 			"freeport": func(ts *testscript.TestScript, neg bool, args []string) {
-				l, err := net.Listen("tcp", "127.0.0.1:0")
+				// ports.Reserve, not port 0: a kernel-chosen port may go
+				// to an outgoing connection before sottod binds it.
+				got, err := ports.Reserve(netip.MustParseAddr("127.0.0.1"), 1)
 				ts.Check(err)
-				port := l.Addr().(*net.TCPAddr).Port
-				l.Close()
-				ts.Setenv(args[0], strconv.Itoa(port))
+				ts.Setenv(args[0], strconv.Itoa(int(got[0])))
 			},
 			// waitport PORT: wait until 127.0.0.1:PORT accepts connections.
 			"waitport": func(ts *testscript.TestScript, neg bool, args []string) {

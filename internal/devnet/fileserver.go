@@ -15,6 +15,7 @@ import (
 
 	"sotto.dev/fileserver"
 	"sotto.dev/internal/atomicfile"
+	"sotto.dev/internal/ports"
 	"sotto.dev/internal/testnet"
 	"sotto.dev/ledger"
 	ledgercli "sotto.dev/ledger/cli"
@@ -112,12 +113,14 @@ func loadPort(path, format string, ip netip.Addr) (uint16, error) {
 }
 
 func newPortFile(path, format string, ip netip.Addr) ([]byte, error) {
-	ln, err := net.Listen("tcp", netip.AddrPortFrom(ip, 0).String())
+	// Not a port the kernel picks for "listen on port 0": that range is
+	// also where outgoing connections get their local ports, so the port
+	// could be taken by the time the server binds it (ports.Reserve).
+	got, err := ports.Reserve(ip, 1)
 	if err != nil {
 		return nil, err
 	}
-	port := uint16(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
+	port := got[0]
 	data, err := json.MarshalIndent(fileServerPort{Format: format, Port: port}, "", "  ")
 	if err != nil {
 		return nil, err

@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"sotto.dev/internal/ports"
 	"sotto.dev/ledger"
 	"sotto.dev/ledger/state"
 	"sotto.dev/snode"
@@ -78,12 +79,13 @@ func TestCoins(t *testing.T) {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// ports.Reserve, not port 0: a kernel-chosen port may go to an
+	// outgoing connection before the ledger binds it.
+	got, err := ports.Reserve(netip.MustParseAddr("127.0.0.1"), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), got[0]).String()
 }
 
 func TestOperatorCommands(t *testing.T) {

@@ -6,8 +6,8 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"sotto.dev/internal/ports"
 	"sotto.dev/key"
 	"sotto.dev/ledger"
 	ledgercli "sotto.dev/ledger/cli"
@@ -62,12 +63,13 @@ func sottodRun(t *testing.T, cfg Config, stderr *lockedBuffer) (stop func() erro
 
 func freeTCP(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// ports.Reserve, not port 0: a kernel-chosen port may go to an
+	// outgoing connection before the server binds it.
+	got, err := ports.Reserve(netip.MustParseAddr("127.0.0.1"), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return int(got[0])
 }
 
 // waitNode waits until the ledger lists node k as active in a swarm,
