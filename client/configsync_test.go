@@ -100,11 +100,7 @@ func (d *device) configs() []ConfigStatus {
 
 func (d *device) objectStatus(name string) ConfigStatus {
 	d.t.Helper()
-	st, err := d.c.SyncStatus()
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	for _, o := range st {
+	for _, o := range d.configs() {
 		if o.Name == name {
 			return o
 		}

@@ -355,7 +355,7 @@ func (n *Node) handleForward(ctx context.Context, peer key.NodePublic, body []by
 		n.met.rateLimited.WithLabelValues("late_forward").Inc()
 		return 0, nil, storagerpc.BadRequest("forwarded operation arrived after the entry node's timeout")
 	}
-	n.met.replLag.Observe(max(0, float64(now.UnixMilli()-env.Op)/1000))
+	n.met.replLag.Observe(max(0, age.Seconds()))
 	return n.dispatch(ctx, &call{now: now, op: env.Op, fwd: true, mem: m}, req)
 }
 
