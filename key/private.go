@@ -8,6 +8,8 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"log/slog"
+
+	"filippo.io/edwards25519"
 )
 
 // redacted is what fmt prints for a secret, whatever the verb.
@@ -18,6 +20,13 @@ const redacted = "[redacted]"
 // is unset; make one with GenerateNodePrivate or NodePrivateFromSeed.
 type NodePrivate struct {
 	k [ed25519.PrivateKeySize]byte
+
+	// The expanded secret (RFC 8032 §5.1.5) that SignBatch signs with,
+	// derived from k once by NodePrivateFromSeed, as crypto/ed25519 keeps
+	// it for the keys it signs with: the scalar a (the clamped first half
+	// of SHA-512(seed)) and the nonce prefix (its second half).
+	a      edwards25519.Scalar
+	prefix [32]byte
 }
 
 // GenerateNodePrivate makes a node key from 32 bytes of crypto/rand.
@@ -37,7 +46,9 @@ func NodePrivateFromSeed(seed []byte) (NodePrivate, error) {
 	}
 	sk := ed25519.NewKeyFromSeed(seed)
 	defer clear(sk)
-	return NodePrivate{k: [ed25519.PrivateKeySize]byte(sk)}, nil
+	k := NodePrivate{k: [ed25519.PrivateKeySize]byte(sk)}
+	k.expand()
+	return k, nil
 }
 
 // IsZero reports whether k is unset.
@@ -79,8 +90,8 @@ func (k *NodePrivate) Equal(o *NodePrivate) bool {
 	return subtle.ConstantTimeCompare(k.k[:], o.k[:]) == 1
 }
 
-// Wipe clears k.
-func (k *NodePrivate) Wipe() { clear(k.k[:]) }
+// Wipe clears k, the expanded secret included.
+func (k *NodePrivate) Wipe() { *k = NodePrivate{} }
 
 // LogValue implements slog.LogValuer; it never reveals the key.
 func (NodePrivate) LogValue() slog.Value { return slog.StringValue("REDACTED") }

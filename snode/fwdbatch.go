@@ -309,14 +309,25 @@ func (n *Node) handleForwardStores(ctx context.Context, peer key.NodePublic, bod
 		idx = append(idx, i)
 	}
 	if len(toStore) > 0 {
+		stored := make([]int, 0, len(toStore))
 		for k, o := range n.store.StoreMany(ctx, toStore) {
 			i := idx[k]
 			if o.Err != nil {
 				answers[i].Failure = n.localFailure("store", o.Err)
 				continue
 			}
-			answers[i].OK = &fwdStored{Expiry: o.Expiry, Already: o.Result != store.New,
-				Signature: n.sign(storagerpc.StoreResultSigMessage(hashes[i]))}
+			answers[i].OK = &fwdStored{Expiry: o.Expiry, Already: o.Result != store.New}
+			stored = append(stored, i)
+		}
+		// The stored results are signed together, in batches of their own.
+		msgs := make([][]byte, len(stored))
+		for k, i := range stored {
+			msgs[k] = storagerpc.StoreResultSigMessage(hashes[i])
+		}
+		sigs := make([][64]byte, len(stored))
+		n.signer.signMany(msgs, sigs)
+		for k, i := range stored {
+			answers[i].OK.Signature = sigs[k]
 		}
 	}
 	return http.StatusOK, appendFwdAnswers(make([]byte, 0, 3+len(answers)*74), answers)

@@ -60,6 +60,11 @@ func (k *Keys) ed25519Private() ed25519.PrivateKey { return k.node.Ed25519() }
 // Sign signs msg with the identity key.
 func (k *Keys) Sign(msg []byte) [64]byte { return k.node.Sign(msg) }
 
+// SignBatch signs each of msgs with the identity key, sharing work
+// between the signatures (key.NodePrivate.SignBatch): sigs[i] is what
+// Sign(msgs[i]) returns.
+func (k *Keys) SignBatch(msgs [][]byte, sigs [][64]byte) { k.node.SignBatch(msgs, sigs) }
+
 // Wipe clears the secrets Keys holds.
 func (k *Keys) Wipe() {
 	k.node.Wipe()

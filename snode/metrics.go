@@ -115,6 +115,19 @@ func registerSigMetrics(reg prometheus.Registerer, sb *storagerpc.SigBatcher) {
 	)
 }
 
+// registerSignMetrics exports the answer signer's counters: signatures
+// per batch is their ratio.
+func registerSignMetrics(reg prometheus.Registerer, sb *signBatcher) {
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "snode_sign_batches_total", Help: "Batches of two or more answers signed together.",
+		}, func() float64 { return float64(sb.batches.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "snode_sign_batched_total", Help: "Answers signed in those batches.",
+		}, func() float64 { return float64(sb.batched.Load()) }),
+	)
+}
+
 func (m *metrics) request(method string, status int, seconds float64) {
 	m.requests.WithLabelValues(method, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(method).Observe(seconds)

@@ -120,6 +120,7 @@ type Node struct {
 	keyCache *storagerpc.KeyCache   // verified pubkey_ed25519 → X25519 images
 	grants   *storagerpc.GrantCache // verified subaccount grants
 	sigs     *storagerpc.SigBatcher // request signatures, checked in batches
+	signer   *signBatcher           // answers, signed in batches (signbatch.go)
 
 	clients *buckets[netip.Addr]
 	peerRL  *buckets[key.NodePublic]
@@ -233,6 +234,8 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	n.grants = storagerpc.NewGrantCache(grantCacheSize)
 	n.sigs = storagerpc.NewSigBatcher(keyCacheSize)
 	registerSigMetrics(n.reg, n.sigs)
+	n.signer = newSignBatcher(keys)
+	registerSignMetrics(n.reg, n.signer)
 	if err := n.openStore(); err != nil {
 		return nil, err
 	}

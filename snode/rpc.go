@@ -393,8 +393,10 @@ func (n *Node) localFailure(what string, err error) *storagerpc.NodeFailure {
 	return &storagerpc.NodeFailure{Failed: true, QueryFailure: true}
 }
 
+// sign signs an answer with the node key, in a batch with the answers
+// being signed at the same time (signbatch.go).
 func (n *Node) sign(msg []byte) storagerpc.Signature {
-	return storagerpc.Signature(n.keys.Sign(msg))
+	return storagerpc.Signature(n.signer.sign(msg))
 }
 
 func (n *Node) doStore(ctx context.Context, c *call, p *storagerpc.StoreParams) (int, any, error) {

@@ -1,0 +1,129 @@
+package key
+
+import (
+	"crypto/ed25519"
+	"crypto/sha512"
+	"hash"
+
+	"filippo.io/edwards25519"
+	"filippo.io/edwards25519/field"
+)
+
+// signChunkMax is the most signatures SignBatch computes together; their
+// scratch space (signScratch, about 12 KiB) lives on the stack.
+const signChunkMax = 64
+
+// SignBatch signs each of msgs (RFC 8032), writing the signature of
+// msgs[i] to sigs[i]. Each signature is the one Sign makes, byte for byte
+// (Ed25519 signing is deterministic), but the batch shares one field
+// inversion: encoding a signature's R = r·B divides by its projective Z,
+// and Montgomery's trick inverts the Z of every R of the batch at once
+// with one inversion and three multiplications each. A batch of one is
+// Sign. SignBatch panics if msgs and sigs differ in length or k is unset.
+//
+// Signatures of a batch are computed with filippo.io/edwards25519, not
+// with crypto/ed25519's FIPS 140-3 module.
+func (k *NodePrivate) SignBatch(msgs [][]byte, sigs [][ed25519.SignatureSize]byte) {
+	if len(msgs) != len(sigs) {
+		panic("key: SignBatch with a different number of messages and signatures")
+	}
+	switch len(msgs) {
+	case 0:
+		return
+	case 1:
+		sigs[0] = k.Sign(msgs[0])
+		return
+	}
+	if k.IsZero() {
+		panic("key: SignBatch with an unset NodePrivate")
+	}
+	h := sha512.New()
+	for len(msgs) > 0 {
+		n := min(len(msgs), signChunkMax)
+		k.signChunk(h, msgs[:n], sigs[:n])
+		msgs, sigs = msgs[n:], sigs[n:]
+	}
+}
+
+// expand derives the expanded secret from k.k (RFC 8032 §5.1.5).
+func (k *NodePrivate) expand() {
+	h := sha512.Sum512(k.k[:ed25519.SeedSize])
+	defer clear(h[:])
+	if _, err := k.a.SetBytesWithClamping(h[:32]); err != nil {
+		panic("key: clamping 32 bytes failed: " + err.Error())
+	}
+	copy(k.prefix[:], h[32:])
+}
+
+// signScratch is the working space of signChunk.
+type signScratch struct {
+	r       [signChunkMax]edwards25519.Scalar // the nonces
+	x, y, z [signChunkMax]field.Element       // R = (x/z, y/z)
+	prod    [signChunkMax]field.Element       // prod[i] = z[0]·…·z[i]
+	R       edwards25519.Point
+	inv     field.Element
+	zInv    field.Element
+	c, s    edwards25519.Scalar
+}
+
+// signChunk signs at most signChunkMax messages (RFC 8032 §5.1.6), with h
+// as the SHA-512 to use. The nonce hashes leave the secret prefix at the
+// start of h's buffer; the hashes of S, which start with R, overwrite it.
+func (k *NodePrivate) signChunk(h hash.Hash, msgs [][]byte, sigs [][ed25519.SignatureSize]byte) {
+	var (
+		w signScratch
+		d [sha512.Size]byte // on the heap: h.Sum is an interface call
+	)
+	defer func() {
+		w = signScratch{}
+		clear(d[:])
+	}()
+
+	// r = SHA-512(prefix ‖ M) mod L, R = r·B.
+	for i, m := range msgs {
+		h.Reset()
+		h.Write(k.prefix[:])
+		h.Write(m)
+		if _, err := w.r[i].SetUniformBytes(h.Sum(d[:0])); err != nil {
+			panic("key: reducing 64 bytes failed: " + err.Error())
+		}
+		w.R.ScalarBaseMult(&w.r[i])
+		X, Y, Z, _ := w.R.ExtendedCoordinates()
+		w.x[i], w.y[i], w.z[i] = *X, *Y, *Z
+	}
+
+	// Encode every R (as Point.Bytes: y with the sign of x in bit 255),
+	// inverting all the z at once: with inv = 1/prod[i], z[i]⁻¹ is
+	// inv·prod[i-1], and 1/prod[i-1] is inv·z[i].
+	n := len(msgs)
+	w.prod[0] = w.z[0]
+	for i := 1; i < n; i++ {
+		w.prod[i].Multiply(&w.prod[i-1], &w.z[i])
+	}
+	w.inv.Invert(&w.prod[n-1])
+	for i := n - 1; i >= 0; i-- {
+		if i > 0 {
+			w.zInv.Multiply(&w.inv, &w.prod[i-1])
+			w.inv.Multiply(&w.inv, &w.z[i])
+		} else {
+			w.zInv = w.inv
+		}
+		w.x[i].Multiply(&w.x[i], &w.zInv)
+		w.y[i].Multiply(&w.y[i], &w.zInv)
+		copy(sigs[i][:32], w.y[i].Bytes())
+		sigs[i][31] |= byte(w.x[i].IsNegative() << 7)
+	}
+
+	// S = SHA-512(R ‖ A ‖ M)·a + r mod L.
+	for i, m := range msgs {
+		h.Reset()
+		h.Write(sigs[i][:32])
+		h.Write(k.k[ed25519.SeedSize:])
+		h.Write(m)
+		if _, err := w.c.SetUniformBytes(h.Sum(d[:0])); err != nil {
+			panic("key: reducing 64 bytes failed: " + err.Error())
+		}
+		w.s.MultiplyAdd(&w.c, &k.a, &w.r[i])
+		copy(sigs[i][32:], w.s.Bytes())
+	}
+}

@@ -1,0 +1,175 @@
+package snode
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"sotto.dev/storagerpc"
+)
+
+func testSignKeys(t *testing.T) (*Keys, ed25519.PrivateKey) {
+	t.Helper()
+	keys, err := NodeKeysFromSeed(bytes.Repeat([]byte{0x42}, ed25519.SeedSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys, keys.ed25519Private()
+}
+
+func signMsg(i int) []byte {
+	return fmt.Appendf(nil, "answer %d %s", i, bytes.Repeat([]byte{'x'}, i%97))
+}
+
+// TestSignBatcherConcurrent signs distinct messages from many goroutines
+// at once: every signature is crypto/ed25519's.
+func TestSignBatcherConcurrent(t *testing.T) {
+	keys, std := testSignKeys(t)
+	b := newSignBatcher(keys)
+	const callers = 200
+	sigs := make([][ed25519.SignatureSize]byte, callers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			<-start
+			sigs[i] = b.sign(signMsg(i))
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, sig := range sigs {
+		if want := ed25519.Sign(std, signMsg(i)); !bytes.Equal(sig[:], want) {
+			t.Fatalf("signature %d is %x, want %x", i, sig, want)
+		}
+	}
+	t.Logf("%d batches of two or more, %d signatures in them", b.batches.Load(), b.batched.Load())
+}
+
+// TestSignBatcherHandsLead queues 200 jobs while every leader is busy,
+// then lets one caller lead: it signs its own and 63 queued, and the lead
+// passes from owner to owner until the queue is empty.
+func TestSignBatcherHandsLead(t *testing.T) {
+	keys, std := testSignKeys(t)
+	b := newSignBatcher(keys)
+	b.mu.Lock()
+	b.leaders = b.maxLeaders // all busy: every caller queues
+	b.mu.Unlock()
+
+	const queued = 200
+	sigs := make([][ed25519.SignatureSize]byte, queued+1)
+	var wg sync.WaitGroup
+	for i := range queued {
+		wg.Go(func() { sigs[i] = b.sign(signMsg(i)) })
+	}
+	for {
+		b.mu.Lock()
+		n := len(b.queue)
+		b.mu.Unlock()
+		if n == queued {
+			break
+		}
+		runtime.Gosched()
+	}
+	b.mu.Lock()
+	b.leaders-- // one leader free: the next caller leads
+	b.mu.Unlock()
+	sigs[queued] = b.sign(signMsg(queued))
+	wg.Wait()
+
+	for i, sig := range sigs {
+		if want := ed25519.Sign(std, signMsg(i)); !bytes.Equal(sig[:], want) {
+			t.Fatalf("signature %d is %x, want %x", i, sig, want)
+		}
+	}
+	// 201 signatures: batches of 64, 64, 64 and 9.
+	if got, n := b.batches.Load(), b.batched.Load(); got != 4 || n != queued+1 {
+		t.Errorf("%d batches with %d signatures, want 4 with %d", got, n, queued+1)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.leaders != b.maxLeaders-1 || len(b.queue) != 0 {
+		t.Errorf("after the batches: %d leaders, %d queued; want %d, 0", b.leaders, len(b.queue), b.maxLeaders-1)
+	}
+}
+
+func TestSignBatcherAlone(t *testing.T) {
+	keys, std := testSignKeys(t)
+	b := newSignBatcher(keys)
+	for i := range 3 {
+		if sig := b.sign(signMsg(i)); !bytes.Equal(sig[:], ed25519.Sign(std, signMsg(i))) {
+			t.Fatalf("signature %d differs from crypto/ed25519's", i)
+		}
+	}
+	if b.batches.Load() != 0 || b.leaders != 0 {
+		t.Errorf("lone callers: %d batches, %d leaders left", b.batches.Load(), b.leaders)
+	}
+}
+
+func TestSignMany(t *testing.T) {
+	keys, std := testSignKeys(t)
+	b := newSignBatcher(keys)
+	const n = 150
+	msgs := make([][]byte, n)
+	for i := range msgs {
+		msgs[i] = signMsg(i)
+	}
+	sigs := make([][ed25519.SignatureSize]byte, n)
+	b.signMany(msgs, sigs)
+	for i, sig := range sigs {
+		if !bytes.Equal(sig[:], ed25519.Sign(std, msgs[i])) {
+			t.Fatalf("signature %d differs from crypto/ed25519's", i)
+		}
+	}
+	// Batches of 64, 64 and 22.
+	if got := b.batches.Load(); got != 3 || b.batched.Load() != n {
+		t.Errorf("%d batches with %d signatures, want 3 with %d", got, b.batched.Load(), n)
+	}
+}
+
+// TestStoreAnswersSignedInBatches stores from many clients at once on one
+// node, so that the group commit answers them together: every store
+// result carries crypto/ed25519's signature of the hash, byte for byte.
+func TestStoreAnswersSignedInBatches(t *testing.T) {
+	tn := newTestNet(t, []uint64{swarmA}, nil, nil)
+	tnode := tn.live()[0]
+	n, me := tnode.node, tnode.keys.Ed25519Public().String()
+	std := tnode.keys.ed25519Private()
+	const clients, rounds = 16, 8
+	var wg sync.WaitGroup
+	for c := range clients {
+		u := newUser(t)
+		wg.Go(func() {
+			for r := range rounds {
+				data := fmt.Appendf(nil, "message %d of client %d", r, c)
+				body, err := storagerpc.EncodeRequest(u.store(0, data, time.Hour))
+				if err != nil {
+					t.Error(err) // in a worker: no Fatal
+					return
+				}
+				st, out := n.HandleRPC(t.Context(), body)
+				var resp storagerpc.SwarmResponse[storagerpc.StoreResult]
+				if err := json.Unmarshal(out, &resp); st != 200 || err != nil {
+					t.Errorf("store: %d %.200s", st, out)
+					return
+				}
+				r, ok := resp.Swarm[me]
+				if !ok || r.OK == nil {
+					t.Errorf("no result from the node in %.200s", out)
+					return
+				}
+				want := ed25519.Sign(std, storagerpc.StoreResultSigMessage(resp.Hash))
+				if !bytes.Equal(r.OK.Signature[:], want) {
+					t.Errorf("store of %s: signature %x, crypto/ed25519 gives %x", resp.Hash, r.OK.Signature, want)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("%d answers signed in %d batches of two or more", n.signer.batched.Load(), n.signer.batches.Load())
+}
