@@ -222,6 +222,73 @@ type SwarmResponse[T any] struct {
 	NodeTime
 }
 
+// MarshalJSON implements json.Marshaler. It writes what json.Marshal
+// of the fields would (members in key order), by hand for the store
+// answer's results, the most frequent swarm answer, and through
+// json.Marshal for the others.
+func (r SwarmResponse[T]) MarshalJSON() ([]byte, error) {
+	keys := make([]string, 0, len(r.Swarm))
+	for k := range r.Swarm {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, 64+len(keys)*(72+200))
+	if r.Swarm == nil {
+		b = append(b, `{"swarm":null`...)
+	} else {
+		b = append(b, `{"swarm":{`...)
+	}
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		var err error
+		if b, err = r.Swarm[k].appendJSON(b); err != nil {
+			return nil, err
+		}
+	}
+	if r.Swarm != nil {
+		b = append(b, '}')
+	}
+	if r.Hash != "" {
+		b = append(b, `,"hash":`...)
+		b = appendJSONString(b, r.Hash)
+	}
+	return appendNodeTime(b, r.NodeTime), nil
+}
+
+// appendJSON appends r's MarshalJSON.
+func (r NodeResult[T]) appendJSON(b []byte) ([]byte, error) {
+	if sr, ok := any(r.OK).(*StoreResult); ok && r.Failure == nil && sr != nil {
+		return sr.appendJSON(b), nil
+	}
+	v, err := r.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return append(b, v...), nil
+}
+
+// appendJSON appends r as json.Marshal writes it.
+func (r *StoreResult) appendJSON(b []byte) []byte {
+	b = append(b, `{"hash":`...)
+	b = appendJSONString(b, r.Hash)
+	b = append(b, `,"signature":"`...)
+	b = base64.StdEncoding.AppendEncode(b, r.Signature[:])
+	b = append(b, `","expiry":`...)
+	b = strconv.AppendInt(b, r.Expiry, 10)
+	if r.Already {
+		b = append(b, `,"already":true`...)
+	}
+	if r.T != 0 {
+		b = append(b, `,"t":`...)
+		b = strconv.AppendInt(b, r.T, 10)
+	}
+	return append(b, '}')
+}
+
 // Status is 200 unless every member failed (or there are none): 500.
 func (r *SwarmResponse[T]) Status() int {
 	for _, n := range r.Swarm {

@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 
 	"sotto.dev/key"
@@ -227,5 +230,77 @@ func FuzzRetrieveResponseJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, hash string, data []byte, ts, exp int64, more bool) {
 		m := RetrievedMessage{Hash: hash, Timestamp: ts, Expiration: exp, Data: data}
 		checkRetrieveJSON(t, RetrieveResponse{Messages: []RetrievedMessage{m, m}, More: more, NodeTime: NodeTime{T: ts, HF: [2]int{int(exp), 0}}})
+		// the store answer's hand-written encoder, with the same strings
+		sr := StoreResult{Hash: hash, Expiry: exp, Already: more, T: ts}
+		copy(sr.Signature[:], data)
+		checkSwarmJSON(t, SwarmResponse[StoreResult]{Swarm: map[string]NodeResult[StoreResult]{hash: {OK: &sr}, "b": {}}, Hash: hash, NodeTime: NodeTime{T: exp}})
 	})
+}
+
+// swarmReference is SwarmResponse without its MarshalJSON: what
+// json.Marshal writes for its fields.
+type swarmReference[T any] struct {
+	Swarm map[string]NodeResult[T] `json:"swarm"`
+	Hash  string                   `json:"hash,omitempty"`
+	NodeTime
+}
+
+func checkSwarmJSON[T any](t *testing.T, r SwarmResponse[T]) {
+	t.Helper()
+	got, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := json.Marshal(swarmReference[T](r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("MarshalJSON:\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestSwarmResponseJSON(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	hashes := []string{"", "Ab0+/xyz", "a\"b\\c<d>e&f\n\x01\u2028é\xff", strings.Repeat("h", 43)}
+	nt := NodeTime{T: 1_700_000_000_123, HF: [2]int{21, -1}}
+	checkSwarmJSON(t, SwarmResponse[StoreResult]{NodeTime: nt})
+	checkSwarmJSON(t, SwarmResponse[StoreResult]{Swarm: map[string]NodeResult[StoreResult]{}, Hash: "x", NodeTime: nt})
+	for range 500 {
+		r := SwarmResponse[StoreResult]{Swarm: map[string]NodeResult[StoreResult]{}, NodeTime: NodeTime{T: rng.Int64(), HF: [2]int{rng.IntN(30), rng.IntN(3) - 1}}}
+		if rng.IntN(2) == 0 {
+			r.Hash = hashes[rng.IntN(len(hashes))]
+		}
+		d := make([]DeleteResult, 0)
+		for range rng.IntN(7) {
+			var pk [32]byte
+			for i := range pk {
+				pk[i] = byte(rng.Uint32())
+			}
+			var e NodeResult[StoreResult]
+			switch rng.IntN(4) {
+			case 0:
+				e.Failure = &NodeFailure{Timeout: rng.IntN(2) == 0, Code: rng.IntN(600), Reason: hashes[rng.IntN(len(hashes))]}
+			case 1: // neither: a failure too
+			default:
+				sr := &StoreResult{Hash: hashes[rng.IntN(len(hashes))], Expiry: rng.Int64() - rng.Int64(), Already: rng.IntN(2) == 0}
+				if rng.IntN(2) == 0 {
+					sr.T = rng.Int64()
+				}
+				for i := range sr.Signature {
+					sr.Signature[i] = byte(rng.Uint32())
+				}
+				e.OK = sr
+			}
+			r.Swarm[hex.EncodeToString(pk[:])] = e
+			d = append(d, DeleteResult{Deleted: hashes[:rng.IntN(len(hashes))]})
+		}
+		checkSwarmJSON(t, r)
+		// the generic path, for a result without a hand-written encoder
+		dr := SwarmResponse[DeleteResult]{Swarm: map[string]NodeResult[DeleteResult]{}, NodeTime: r.NodeTime}
+		for i := range d {
+			dr.Swarm[hashes[i%len(hashes)]+strconv.Itoa(i)] = NodeResult[DeleteResult]{OK: &d[i]}
+		}
+		checkSwarmJSON(t, dr)
+	}
 }
