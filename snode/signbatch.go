@@ -3,8 +3,9 @@ package snode
 import (
 	"crypto/ed25519"
 	"runtime"
-	"sync"
 	"sync/atomic"
+
+	"sotto.dev/internal/leadbatch"
 )
 
 // signBatcher signs the node's answers (store, delete and expire results:
@@ -14,21 +15,17 @@ import (
 // about a third of the cost of a signature. The signatures are
 // crypto/ed25519's byte for byte (Ed25519 signing is deterministic).
 //
-// Batches form as storagerpc.SigBatcher's do, without waiting: the first
-// caller becomes the leader, lets the other runnable goroutines run
-// (runtime.Gosched) so that they can add theirs (a group commit wakes a
-// dozen handlers at once), then signs everything queued, up to
-// signBatchMax. A lone caller signs at once. At most GOMAXPROCS leaders
-// run at a time; a leader that finishes with answers still queued hands
-// the lead to the owner of the oldest. A signBatcher is safe for
-// concurrent use.
+// Batches form as storagerpc.SigBatcher's do, without waiting, by the
+// rules of internal/leadbatch: the first caller leads, lets the other
+// runnable goroutines run so that they can add theirs (a group commit
+// wakes a dozen handlers at once), then signs its own and the oldest
+// queued, up to signBatchMax in all; a lone caller signs at once. At
+// most GOMAXPROCS leaders run at a time, and a leader that finishes with
+// answers still queued hands the lead to the owner of the oldest. A
+// signBatcher is safe for concurrent use.
 type signBatcher struct {
 	keys *Keys
-
-	mu         sync.Mutex
-	queue      []*signJob
-	leaders    int
-	maxLeaders int
+	jobs *leadbatch.Queue[*signJob]
 
 	batches atomic.Uint64 // batches of two or more signed
 	batched atomic.Uint64 // signatures in those batches
@@ -48,26 +45,17 @@ type signJob struct {
 }
 
 func newSignBatcher(keys *Keys) *signBatcher {
-	return &signBatcher{keys: keys, maxLeaders: max(runtime.GOMAXPROCS(0), 1)}
+	return &signBatcher{
+		keys: keys,
+		jobs: leadbatch.New[*signJob](max(runtime.GOMAXPROCS(0), 1), signBatchMax),
+	}
 }
 
 // sign signs msg with the node key, in a batch with the messages of
 // concurrent callers.
 func (b *signBatcher) sign(msg []byte) [ed25519.SignatureSize]byte {
-	j := &signJob{msg: msg}
-	b.mu.Lock()
-	lead := b.leaders < b.maxLeaders
-	if lead {
-		b.leaders++
-	} else {
-		j.done = make(chan bool, 1)
-		b.queue = append(b.queue, j)
-	}
-	b.mu.Unlock()
-
-	if lead {
-		runtime.Gosched()
-	} else if <-j.done {
+	j := &signJob{msg: msg, done: make(chan bool, 1)}
+	if !b.jobs.Join(j) && <-j.done {
 		return j.sig
 	}
 	// Leading, from the start or handed the lead with j out of the queue.
@@ -76,27 +64,11 @@ func (b *signBatcher) sign(msg []byte) [ed25519.SignatureSize]byte {
 }
 
 // lead signs own and a batch of the queued jobs, then passes the lead to
-// the owner of the oldest job still queued, taking that job out of the
-// queue so that no other leader signs it meanwhile, or gives it up.
+// the owner of the oldest job still queued, or gives it up
+// (leadbatch.Queue.Take).
 func (b *signBatcher) lead(own *signJob) {
 	var jobs [signBatchMax]*signJob
-	jobs[0] = own
-	b.mu.Lock()
-	n := copy(jobs[1:], b.queue)
-	taken := n
-	var next *signJob
-	if len(b.queue) > n {
-		next = b.queue[n]
-		taken++
-	} else {
-		b.leaders--
-	}
-	rest := copy(b.queue, b.queue[taken:])
-	clear(b.queue[rest:])
-	b.queue = b.queue[:rest]
-	b.mu.Unlock()
-
-	batch := jobs[:n+1]
+	batch, next, handOff := b.jobs.Take(own, jobs[:0])
 	var msgs [signBatchMax][]byte
 	for i, j := range batch {
 		msgs[i] = j.msg
@@ -108,7 +80,7 @@ func (b *signBatcher) lead(own *signJob) {
 		j.sig = sigs[i+1]
 		j.done <- true
 	}
-	if next != nil {
+	if handOff {
 		next.done <- false
 	}
 }

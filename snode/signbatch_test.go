@@ -57,9 +57,7 @@ func TestSignBatcherConcurrent(t *testing.T) {
 func TestSignBatcherHandsLead(t *testing.T) {
 	keys, std := testSignKeys(t)
 	b := newSignBatcher(keys)
-	b.mu.Lock()
-	b.leaders = b.maxLeaders // all busy: every caller queues
-	b.mu.Unlock()
+	held := b.jobs.Hold() // all leaders busy: every caller queues
 
 	const queued = 200
 	sigs := make([][ed25519.SignatureSize]byte, queued+1)
@@ -67,18 +65,10 @@ func TestSignBatcherHandsLead(t *testing.T) {
 	for i := range queued {
 		wg.Go(func() { sigs[i] = b.sign(signMsg(i)) })
 	}
-	for {
-		b.mu.Lock()
-		n := len(b.queue)
-		b.mu.Unlock()
-		if n == queued {
-			break
-		}
+	for b.jobs.Queued() != queued {
 		runtime.Gosched()
 	}
-	b.mu.Lock()
-	b.leaders-- // one leader free: the next caller leads
-	b.mu.Unlock()
+	b.jobs.Release(1) // one leader free: the next caller leads
 	sigs[queued] = b.sign(signMsg(queued))
 	wg.Wait()
 
@@ -91,10 +81,8 @@ func TestSignBatcherHandsLead(t *testing.T) {
 	if got, n := b.batches.Load(), b.batched.Load(); got != 4 || n != queued+1 {
 		t.Errorf("%d batches with %d signatures, want 4 with %d", got, n, queued+1)
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.leaders != b.maxLeaders-1 || len(b.queue) != 0 {
-		t.Errorf("after the batches: %d leaders, %d queued; want %d, 0", b.leaders, len(b.queue), b.maxLeaders-1)
+	if l, q := b.jobs.Leaders(), b.jobs.Queued(); l != held-1 || q != 0 {
+		t.Errorf("after the batches: %d leaders, %d queued; want %d, 0", l, q, held-1)
 	}
 }
 
@@ -106,8 +94,8 @@ func TestSignBatcherAlone(t *testing.T) {
 			t.Fatalf("signature %d differs from crypto/ed25519's", i)
 		}
 	}
-	if b.batches.Load() != 0 || b.leaders != 0 {
-		t.Errorf("lone callers: %d batches, %d leaders left", b.batches.Load(), b.leaders)
+	if b.batches.Load() != 0 || b.jobs.Leaders() != 0 {
+		t.Errorf("lone callers: %d batches, %d leaders left", b.batches.Load(), b.jobs.Leaders())
 	}
 }
 

@@ -4,11 +4,12 @@ import (
 	"crypto/rand"
 	"crypto/sha512"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"filippo.io/edwards25519"
+
+	"sotto.dev/internal/leadbatch"
 )
 
 // SigBatcher verifies Ed25519 signatures, checking the signatures of
@@ -33,23 +34,20 @@ import (
 // one takes a valid signature of the same message by the same key, so
 // nobody but the key's owner, who could sign anyway, can make one.
 //
-// Batches form without waiting: the first caller becomes the batch's
-// leader, lets the other runnable goroutines run (runtime.Gosched) so that
-// they can add theirs, then checks everything queued. A lone request is
-// checked at once, as before. At most GOMAXPROCS leaders run at a time; a
-// leader that finishes with signatures still queued hands the lead to the
-// owner of the oldest, so that none waits long behind the others.
+// Batches form without waiting, by the rules of internal/leadbatch: the
+// first caller leads, lets the other runnable goroutines run so that they
+// can add theirs, then checks its own and the oldest queued, up to
+// sigBatchMax in all. A lone request is checked at once, as before. At
+// most GOMAXPROCS leaders run at a time; a leader that finishes with
+// signatures still queued hands the lead to the owner of the oldest, so
+// that none waits long behind the others.
 //
 // The decoded keys of signatures that verified are kept (as many as
 // NewSigBatcher is told), which saves the square root of decoding a polling client's key
 // at every request. A SigBatcher is safe for concurrent use.
 type SigBatcher struct {
-	mu      sync.Mutex
-	queue   []*sigJob
-	leaders int
-
-	maxLeaders int
-	keys       *lru[[32]byte, *edwards25519.Point]
+	jobs *leadbatch.Queue[*sigJob]
+	keys *lru[[32]byte, *edwards25519.Point]
 
 	// failedAt is when a batch last failed (Unix nanoseconds). For
 	// sigFailPause after that, signatures are checked one at a time: a
@@ -80,7 +78,10 @@ const sigBatchMax = 64
 // NewSigBatcher returns a batcher that keeps the decoded points of at most
 // keys verified keys.
 func NewSigBatcher(keys int) *SigBatcher {
-	return &SigBatcher{maxLeaders: max(runtime.GOMAXPROCS(0), 1), keys: newLRU[[32]byte, *edwards25519.Point](keys)}
+	return &SigBatcher{
+		jobs: leadbatch.New[*sigJob](max(runtime.GOMAXPROCS(0), 1), sigBatchMax),
+		keys: newLRU[[32]byte, *edwards25519.Point](keys),
+	}
 }
 
 // sigJob is one signature waiting in a batch.
@@ -116,17 +117,7 @@ func (b *SigBatcher) Verify(pub *[32]byte, msg []byte, sig *[64]byte) bool {
 	}
 	j.done = make(chan sigOutcome, 1)
 
-	b.mu.Lock()
-	lead := b.leaders < b.maxLeaders
-	if lead {
-		b.leaders++
-	} else {
-		b.queue = append(b.queue, j)
-	}
-	b.mu.Unlock()
-
-	if lead {
-		runtime.Gosched()
+	if b.jobs.Join(j) {
 		b.lead(j)
 	}
 	for {
@@ -163,28 +154,13 @@ func (j *sigJob) prepare(msg []byte, sig *[64]byte) bool {
 }
 
 // lead checks own and a batch of the queued jobs, then passes the lead
-// to the owner of the oldest job still queued, taking that job out of the
-// queue so that no other leader checks it meanwhile, or gives it up.
+// to the owner of the oldest job still queued, or gives it up
+// (leadbatch.Queue.Take).
 func (b *SigBatcher) lead(own *sigJob) {
-	b.mu.Lock()
-	n := min(len(b.queue), sigBatchMax-1)
-	batch := make([]*sigJob, 0, n+1)
-	batch = append(batch, own)
-	batch = append(batch, b.queue[:n]...)
-	var next *sigJob
-	if len(b.queue) > n {
-		next = b.queue[n]
-		n++
-	} else {
-		b.leaders--
-	}
-	rest := copy(b.queue, b.queue[n:])
-	clear(b.queue[rest:])
-	b.queue = b.queue[:rest]
-	b.mu.Unlock()
-
+	var jobs [sigBatchMax]*sigJob
+	batch, next, handOff := b.jobs.Take(own, jobs[:0])
 	b.check(batch)
-	if next != nil {
+	if handOff {
 		next.done <- sigLead
 	}
 }

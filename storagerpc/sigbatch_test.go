@@ -172,10 +172,8 @@ func TestSigBatchConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.leaders != 0 || len(b.queue) != 0 {
-		t.Fatalf("after all calls returned: %d leaders, %d queued", b.leaders, len(b.queue))
+	if l, q := b.jobs.Leaders(), b.jobs.Queued(); l != 0 || q != 0 {
+		t.Fatalf("after all calls returned: %d leaders, %d queued", l, q)
 	}
 }
 
