@@ -696,3 +696,46 @@ func (m cpuMeter) report(b *testing.B) {
 }
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestGatherRunnable: on one P, a busy writer's batch takes the
+// operations of the goroutines that were runnable when it gathered,
+// including those that a goroutine it let run started in turn, and the
+// gathering ends, with the batch unchanged, when nothing else runs.
+//
+// The scheduler takes a goroutine from the global run queue (where
+// runtime.Gosched puts the writer) ahead of the local ones at one
+// scheduling in 61, so a gathering can end early now and then (the
+// writer then commits what it has and gathers the rest next time): the
+// test asks for every operation in at least half of 20 trials, which a
+// writer that does not yield never gathers.
+func TestGatherRunnable(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	s := &Store{ops: make(chan *writeOp), maxBatch: 512}
+	if got := s.gatherRunnable(nil); len(got) != 0 {
+		t.Fatalf("nothing runnable: %d operations gathered", len(got))
+	}
+	const trials, first, second = 20, 6, 5
+	full := 0
+	for range trials {
+		var wg sync.WaitGroup
+		for i := range first {
+			wg.Go(func() {
+				if i < second { // writes after starting one more writer
+					wg.Go(func() { s.ops <- &writeOp{} })
+				}
+				s.ops <- &writeOp{}
+			})
+		}
+		got := len(s.gatherRunnable(nil))
+		if got == first+second {
+			full++
+		}
+		for ; got < first+second; got++ { // the rest, gathered late
+			<-s.ops
+		}
+		wg.Wait()
+	}
+	if full < trials/2 {
+		t.Fatalf("every operation gathered at once in %d of %d trials", full, trials)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -95,17 +96,23 @@ func (s *Store) writeGroup(ctx context.Context, fns []func(w *wtx) error) []erro
 // run is the writer goroutine: take one op, gather the ops already waiting,
 // commit them together.
 //
-// Under load it also waits a little for more: when the previous commit
-// ended moments ago (busy), other requests are being checked and will
-// write soon, and every commit costs a log sync and the pages it dirties
-// whatever its size. It waits up to the time the previous commit took,
-// capped by commitWait, unless the batch already holds waitBelow
-// operations (the fixed cost is then spread thin, and waiting would only
-// idle the writer); a writer that was idle commits at once, so a lone
-// request gets no added latency. On the 2-core test machine (a sync takes
-// about 300 µs there) this took stores from 1.2 to 5–10 operations per
-// commit and their CPU time per request down by a third
-// (docs/PERFORMANCE.md).
+// Under load it also gathers a little more: when the previous commit ended
+// moments ago (busy), other requests are being checked and will write
+// soon, and every commit costs a log sync and the pages it dirties
+// whatever its size. First it lets the goroutines that can run now run
+// (gatherRunnable): on a node with one P those are the handlers that will
+// write next, and once they have, nothing else would use the CPU while the
+// writer waited. With more than one P, handlers run beside the writer, so
+// it then waits up to the time the previous commit took, capped by
+// commitWait, unless the batch already holds waitBelow operations (the
+// fixed cost is then spread thin, and waiting would only idle the
+// writer). A writer that was idle commits at once, so a lone request gets
+// no added latency. On the 2-core test machine (a sync takes about 300 µs
+// there) the wait took stores from 1.2 to 5–10 operations per commit and
+// their CPU time per request down by a third; on one P, waiting on a timer
+// instead of letting the runnable goroutines run cost 5–15 % of the stores
+// a second and about a tenth more CPU per store, for two or three more
+// operations per commit (docs/PERFORMANCE.md).
 func (s *Store) run() {
 	defer close(s.done)
 	batch := make([]*writeOp, 0, s.maxBatch)
@@ -128,8 +135,11 @@ func (s *Store) run() {
 				break gather
 			}
 		}
-		if wait := min(lastTook, s.commitWait); wait > 0 && len(batch) < waitBelow && time.Since(lastEnd) < busyGap {
-			batch = s.gatherFor(batch, wait)
+		if len(batch) < waitBelow && time.Since(lastEnd) < busyGap {
+			batch = s.gatherRunnable(batch)
+			if wait := min(lastTook, s.commitWait); wait > 0 && len(batch) < waitBelow && runtime.GOMAXPROCS(0) > 1 {
+				batch = s.gatherFor(batch, wait)
+			}
 		}
 		t0 := time.Now()
 		s.commit(batch)
@@ -145,6 +155,34 @@ const busyGap = time.Millisecond
 // waitBelow is the batch size from which a busy writer commits without
 // waiting for more.
 const waitBelow = 32
+
+// gatherRounds is the most times gatherRunnable yields.
+const gatherRounds = 4
+
+// gatherRunnable lets the other runnable goroutines run (runtime.Gosched)
+// and adds the operations they submitted, again while a round brings
+// more, at most gatherRounds times, until the batch holds waitBelow
+// operations. A round that brings none means that no goroutine about to
+// write is left to run. It never waits when nothing else is runnable.
+func (s *Store) gatherRunnable(batch []*writeOp) []*writeOp {
+	for range gatherRounds {
+		before := len(batch)
+		runtime.Gosched()
+	drain:
+		for len(batch) < s.maxBatch {
+			select {
+			case op := <-s.ops:
+				batch = op.add(batch)
+			default:
+				break drain
+			}
+		}
+		if len(batch) == before || len(batch) >= min(waitBelow, s.maxBatch) {
+			break
+		}
+	}
+	return batch
+}
 
 // gatherFor adds the operations that arrive within d, until the batch
 // holds waitBelow operations (or a full batch, if that is smaller).
