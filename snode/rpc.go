@@ -411,14 +411,17 @@ func (n *Node) doStore(ctx context.Context, c *call, p *storagerpc.StoreParams) 
 		proof = makeProof(p)
 	}
 	local := func() (*storagerpc.StoreResult, *storagerpc.NodeFailure) {
-		res, exp, err := n.store.Store(ctx, store.Message{
+		// The answer's signature covers only the hash: it is made while
+		// the store is committed, and sent only if the commit succeeds.
+		var sig storagerpc.Signature
+		res, exp, err := n.store.StoreWhile(ctx, store.Message{
 			Account: storeAccount(p.Account), Namespace: int16(p.Namespace), Hash: hash,
 			Timestamp: p.Timestamp, Expiry: p.Expiry, Data: p.Data, StoreProof: proof,
-		}, c.op)
+		}, c.op, func() { sig = n.sign(storagerpc.StoreResultSigMessage(hash)) })
 		if err != nil {
 			return nil, n.localFailure("store", err)
 		}
-		r := &storagerpc.StoreResult{Hash: hash, Signature: n.sign(storagerpc.StoreResultSigMessage(hash)), Expiry: exp, Already: res != store.New}
+		r := &storagerpc.StoreResult{Hash: hash, Signature: sig, Expiry: exp, Already: res != store.New}
 		if !c.fwd {
 			r.T = c.now.UnixMilli() // Session's deprecated copy in the entry node's own result
 		}

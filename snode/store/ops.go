@@ -105,9 +105,18 @@ func (w *wtx) tombstone(a Account, hash string, r hashRow, op int64, proof []byt
 // Store stores m at operation time op; m.StoreProof is kept with the row. It returns what happened and the
 // message's expiry after the operation. A full database gives ErrFull.
 func (s *Store) Store(ctx context.Context, m Message, op int64) (StoreResult, int64, error) {
+	return s.StoreWhile(ctx, m, op, nil)
+}
+
+// StoreWhile is Store, running during (if not nil) on the caller's
+// goroutine while the store is being committed; it does not run if the
+// store fails before the writer takes it. A node signs its answer there
+// (the signature covers the message hash only), so that the signing
+// overlaps the commit's log sync.
+func (s *Store) StoreWhile(ctx context.Context, m Message, op int64, during func()) (StoreResult, int64, error) {
 	var res StoreResult
 	var expiry int64
-	err := s.write(ctx, func(w *wtx) error { return w.store(m, op, &res, &expiry) })
+	err := s.writeWhile(ctx, func(w *wtx) error { return w.store(m, op, &res, &expiry) }, during)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -739,3 +739,33 @@ func TestGatherRunnable(t *testing.T) {
 		t.Fatalf("every operation gathered at once in %d of %d trials", full, trials)
 	}
 }
+
+// TestStoreWhile: the work given to StoreWhile runs once per store, on
+// the caller's goroutine, before the store returns, for stores that share
+// commits; a store refused before the writer took it does not run it.
+func TestStoreWhile(t *testing.T) {
+	s := open(t, Options{Path: filepath.Join(t.TempDir(), "store.db")})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 25 {
+				ran := 0
+				res, _, err := s.StoreWhile(ctx, msg(acct(byte(g)), 0, i, 1000, 100_000), int64(1000+i), func() { ran++ })
+				if err != nil || res != New || ran != 1 {
+					t.Errorf("store %d/%d: %v %v, the work ran %d times", g, i, res, err, ran)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if st := s.Stats(); st.Ops != 200 {
+		t.Errorf("%d operations committed, want 200", st.Ops)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ran := false
+	if _, _, err := s.StoreWhile(ctx, msg(acct(9), 0, 0, 1000, 100_000), 1000, func() { ran = true }); !errors.Is(err, ErrClosed) || ran {
+		t.Fatalf("closed store: %v, the work ran: %v", err, ran)
+	}
+}

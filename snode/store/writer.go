@@ -16,6 +16,9 @@ import (
 type writeOp struct {
 	fn   func(w *wtx) error
 	done chan error
+	// taken, when set, is closed once the writer has gathered the batch
+	// that holds the operation and is about to apply it (see writeWhile).
+	taken chan struct{}
 	// group, when set, holds operations submitted together (writeGroup):
 	// the writer takes them as if each had arrived alone, so they share a
 	// commit and each still gets its own error.
@@ -53,13 +56,34 @@ type freshMark struct {
 
 // write submits fn and waits for the commit that includes it.
 func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
+	return s.writeWhile(ctx, fn, nil)
+}
+
+// writeWhile is write, running during (if not nil) on the caller's
+// goroutine once the writer has taken fn's batch, while the batch is
+// applied and committed: work whose result the caller needs only once
+// the write has succeeded (signing its answer) then fills the time the
+// writer spends syncing the log instead of following it. during does not
+// run if the write fails before its batch is taken.
+func (s *Store) writeWhile(ctx context.Context, fn func(w *wtx) error, during func()) error {
 	op := &writeOp{fn: fn, done: make(chan error, 1)}
+	if during != nil {
+		op.taken = make(chan struct{})
+	}
 	select {
 	case s.ops <- op:
 	case <-s.closing:
 		return ErrClosed
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+	if during != nil {
+		select {
+		case <-op.taken:
+			during()
+		case err := <-op.done:
+			return err
+		}
 	}
 	// The writer always answers; waiting keeps "returned" meaning "decided".
 	return <-op.done
@@ -139,6 +163,11 @@ func (s *Store) run() {
 			batch = s.gatherRunnable(batch)
 			if wait := min(lastTook, s.commitWait); wait > 0 && len(batch) < waitBelow && runtime.GOMAXPROCS(0) > 1 {
 				batch = s.gatherFor(batch, wait)
+			}
+		}
+		for _, op := range batch {
+			if op.taken != nil {
+				close(op.taken)
 			}
 		}
 		t0 := time.Now()
