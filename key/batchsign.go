@@ -46,14 +46,17 @@ func (k *NodePrivate) SignBatch(msgs [][]byte, sigs [][ed25519.SignatureSize]byt
 	}
 }
 
-// expand derives the expanded secret from k.k (RFC 8032 §5.1.5).
-func (k *NodePrivate) expand() {
+// expand derives the expanded secret (RFC 8032 §5.1.5) into w: the
+// scalar a (the clamped first half of SHA-512(seed)) and the nonce prefix
+// (its second half). It costs one SHA-512 for a whole chunk of
+// signatures, so it is not kept in k.
+func (k *NodePrivate) expand(w *signScratch) {
 	h := sha512.Sum512(k.k[:ed25519.SeedSize])
 	defer clear(h[:])
-	if _, err := k.a.SetBytesWithClamping(h[:32]); err != nil {
+	if _, err := w.a.SetBytesWithClamping(h[:32]); err != nil {
 		panic("key: clamping 32 bytes failed: " + err.Error())
 	}
-	copy(k.prefix[:], h[32:])
+	copy(w.prefix[:], h[32:])
 }
 
 // scratchPool holds signScratch values, cleared. They live on the heap:
@@ -64,6 +67,8 @@ var scratchPool = sync.Pool{New: func() any { return new(signScratch) }}
 
 // signScratch is the working space of signChunk.
 type signScratch struct {
+	a       edwards25519.Scalar // the expanded secret (expand)
+	prefix  [32]byte
 	d       [sha512.Size]byte
 	r       [signChunkMax]edwards25519.Scalar // the nonces
 	x, y, z [signChunkMax]field.Element       // R = (x/z, y/z)
@@ -85,10 +90,12 @@ func (k *NodePrivate) signChunk(h hash.Hash, msgs [][]byte, sigs [][ed25519.Sign
 		scratchPool.Put(w)
 	}()
 
+	k.expand(w)
+
 	// r = SHA-512(prefix ‖ M) mod L, R = r·B.
 	for i, m := range msgs {
 		h.Reset()
-		h.Write(k.prefix[:])
+		h.Write(w.prefix[:])
 		h.Write(m)
 		if _, err := w.r[i].SetUniformBytes(h.Sum(d[:0])); err != nil {
 			panic("key: reducing 64 bytes failed: " + err.Error())
@@ -129,7 +136,7 @@ func (k *NodePrivate) signChunk(h hash.Hash, msgs [][]byte, sigs [][ed25519.Sign
 		if _, err := w.c.SetUniformBytes(h.Sum(d[:0])); err != nil {
 			panic("key: reducing 64 bytes failed: " + err.Error())
 		}
-		w.s.MultiplyAdd(&w.c, &k.a, &w.r[i])
+		w.s.MultiplyAdd(&w.c, &w.a, &w.r[i])
 		copy(sigs[i][32:], w.s.Bytes())
 	}
 }

@@ -93,20 +93,6 @@ func TestSignBatchPanics(t *testing.T) {
 	}
 }
 
-func TestNodePrivateWipeExpanded(t *testing.T) {
-	k, err := GenerateNodePrivate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if k.prefix == [32]byte{} {
-		t.Fatal("NodePrivateFromSeed left the expanded secret unset")
-	}
-	k.Wipe()
-	if k != (NodePrivate{}) {
-		t.Error("Wipe left secret bytes")
-	}
-}
-
 // FuzzSignBatch splits its input at every byte equal to the first into
 // messages and signs them in one batch with a key from seed.
 func FuzzSignBatch(f *testing.F) {

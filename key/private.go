@@ -8,8 +8,6 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"log/slog"
-
-	"filippo.io/edwards25519"
 )
 
 // redacted is what fmt prints for a secret, whatever the verb.
@@ -20,13 +18,6 @@ const redacted = "[redacted]"
 // is unset; make one with GenerateNodePrivate or NodePrivateFromSeed.
 type NodePrivate struct {
 	k [ed25519.PrivateKeySize]byte
-
-	// The expanded secret (RFC 8032 §5.1.5) that SignBatch signs with,
-	// derived from k once by NodePrivateFromSeed, as crypto/ed25519 keeps
-	// it for the keys it signs with: the scalar a (the clamped first half
-	// of SHA-512(seed)) and the nonce prefix (its second half).
-	a      edwards25519.Scalar
-	prefix [32]byte
 }
 
 // GenerateNodePrivate makes a node key from 32 bytes of crypto/rand.
@@ -46,9 +37,7 @@ func NodePrivateFromSeed(seed []byte) (NodePrivate, error) {
 	}
 	sk := ed25519.NewKeyFromSeed(seed)
 	defer clear(sk)
-	k := NodePrivate{k: [ed25519.PrivateKeySize]byte(sk)}
-	k.expand()
-	return k, nil
+	return NodePrivate{k: [ed25519.PrivateKeySize]byte(sk)}, nil
 }
 
 // IsZero reports whether k is unset.
