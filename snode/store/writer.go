@@ -150,15 +150,7 @@ func (s *Store) run() {
 		case <-s.closing:
 			return
 		}
-	gather:
-		for len(batch) < s.maxBatch {
-			select {
-			case op := <-s.ops:
-				batch = op.add(batch)
-			default:
-				break gather
-			}
-		}
+		batch = s.drain(batch)
 		if len(batch) < waitBelow && time.Since(lastEnd) < busyGap {
 			batch = s.gatherRunnable(batch)
 			if wait := min(lastTook, s.commitWait); wait > 0 && len(batch) < waitBelow && runtime.GOMAXPROCS(0) > 1 {
@@ -175,6 +167,19 @@ func (s *Store) run() {
 		lastEnd = time.Now()
 		lastTook = lastEnd.Sub(t0)
 	}
+}
+
+// drain adds the operations waiting now, until the batch is full.
+func (s *Store) drain(batch []*writeOp) []*writeOp {
+	for len(batch) < s.maxBatch {
+		select {
+		case op := <-s.ops:
+			batch = op.add(batch)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // busyGap is how soon after a commit the next operation must arrive for
@@ -197,15 +202,7 @@ func (s *Store) gatherRunnable(batch []*writeOp) []*writeOp {
 	for range gatherRounds {
 		before := len(batch)
 		runtime.Gosched()
-	drain:
-		for len(batch) < s.maxBatch {
-			select {
-			case op := <-s.ops:
-				batch = op.add(batch)
-			default:
-				break drain
-			}
-		}
+		batch = s.drain(batch)
 		if len(batch) == before || len(batch) >= min(waitBelow, s.maxBatch) {
 			break
 		}
