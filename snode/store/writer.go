@@ -63,8 +63,9 @@ func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 // goroutine once the writer has taken fn's batch, while the batch is
 // applied and committed: work whose result the caller needs only once
 // the write has succeeded (signing its answer) then fills the time the
-// writer spends syncing the log instead of following it. during does not
-// run if the write fails before its batch is taken.
+// writer spends syncing the log instead of following it. during runs for
+// every write the writer received, whatever its outcome, and not for one
+// refused before (a closed store, a cancelled ctx).
 func (s *Store) writeWhile(ctx context.Context, fn func(w *wtx) error, during func()) error {
 	op := &writeOp{fn: fn, done: make(chan error, 1)}
 	if during != nil {
@@ -78,12 +79,11 @@ func (s *Store) writeWhile(ctx context.Context, fn func(w *wtx) error, during fu
 		return ctx.Err()
 	}
 	if during != nil {
-		select {
-		case <-op.taken:
-			during()
-		case err := <-op.done:
-			return err
-		}
+		// The writer takes every operation it received into a batch and
+		// closes taken before it answers: waiting on done as well could
+		// let an answer that came quickly skip during.
+		<-op.taken
+		during()
 	}
 	// The writer always answers; waiting keeps "returned" meaning "decided".
 	return <-op.done
