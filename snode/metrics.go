@@ -99,6 +99,9 @@ func registerStoreMetrics(reg prometheus.Registerer, st *store.Store) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "snode_store_commit_seconds_total", Help: "Time spent in COMMIT, mostly syncing the write-ahead log.",
 		}, func() float64 { return st.Stats().CommitTime.Seconds() }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "snode_store_checkpoints_total", Help: "Checkpoints that folded the whole write-ahead log into the database (the log then starts over).",
+		}, func() float64 { return float64(st.Stats().Checkpoints) }),
 	)
 }
 
