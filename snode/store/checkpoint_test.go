@@ -71,7 +71,7 @@ func TestLogStartsOverInPlace(t *testing.T) {
 		t.Fatalf("log after starting over: %d bytes, want at most %d", got, limit)
 	}
 	// Rounds smaller than the limit write over the same file.
-	for range 5 {
+	for range 3 {
 		round(16, 4<<10)
 		if got := logSize(); got > limit {
 			t.Fatalf("log after a small round: %d bytes, want at most %d", got, limit)
@@ -87,7 +87,7 @@ func TestLogStartsOverInPlace(t *testing.T) {
 	}
 	// An idle store leaves its log alone.
 	idle := s.Stats().Checkpoints
-	time.Sleep(3 * checkpointInterval)
+	time.Sleep(5 * checkpointTick)
 	if c := s.Stats().Checkpoints; c != idle {
 		t.Fatalf("an idle store checkpointed %d times", c-idle)
 	}

@@ -201,6 +201,7 @@ type Store struct {
 	commits, committedOps atomic.Int64
 	checkpoints           atomic.Int64 // checkpoints that copied the whole log
 	folded                atomic.Int64 // commits folded by the last of those
+	logPages              atomic.Int64 // pages in the log after the last commit
 	commitNanos           atomic.Int64
 	busyNanos             atomic.Int64
 }
@@ -366,6 +367,20 @@ func (s *Store) openWriter(ctx context.Context, maxBytes int64) error {
 			return err
 		}
 	}
+	// The log's size after each commit, for checkpointLoop.
+	if err := s.wconn.Raw(func(dc any) error {
+		c, ok := dc.(interface{ Raw() *sqlite3.Conn })
+		if !ok {
+			return fmt.Errorf("driver connection %T has no SQLite connection", dc)
+		}
+		c.Raw().WALHook(func(_ *sqlite3.Conn, _ string, pages int) error {
+			s.logPages.Store(int64(pages))
+			return nil
+		})
+		return nil
+	}); err != nil {
+		return err
+	}
 	return s.ws.prepare(ctx, s.wconn)
 }
 
@@ -393,52 +408,61 @@ func (s *Store) openReaders(ctx context.Context, path string, n int) error {
 	return nil
 }
 
-// checkpointInterval is how often checkpointLoop folds the log while
-// the store is being written.
+// checkpointInterval is how often checkpointLoop folds the log while the
+// store is being written; it folds it sooner once the log holds
+// checkpointPages pages.
 //
-// A short interval keeps the log small and lets the writer start it over
-// often, so that commits write over blocks the log file already has
-// instead of growing it. On ext4 (the test machine, docs/sqlite.md) a
-// sync of overwritten blocks skips the journal commit that a sync of an
-// appended file needs: with one-second checkpoints a node storing 8,000
-// messages a second grew its log by 80 MB a second, truncated it every
-// second (a 64 MB ftruncate stalled the node for 37 ms), and its commits
-// took 0.8-1.1 ms; every 100 ms they take 0.4-0.5 ms.
-const checkpointInterval = 100 * time.Millisecond
+// Folding a log that stays small lets the writer start it over often, so
+// that commits write over blocks the log file already has instead of
+// growing it: on ext4 (the test machine, docs/sqlite.md) a sync of
+// overwritten blocks skips the journal commit that a sync of an appended
+// file needs. A node storing 8,000 messages a second used to grow its log
+// by 80 MB between checkpoints, truncate it every second (a 64 MB
+// ftruncate stalled the node for 37 ms) and grow it again; its commits
+// took 0.8-1.1 ms, and 0.4-0.5 ms with the log folded every 8 MiB. Every
+// fold also syncs the database file, so a node that stores less (a swarm
+// member at 1,300 a second) keeps to once a second.
+const (
+	checkpointInterval = time.Second
+	checkpointPages    = 2048
+	checkpointTick     = 100 * time.Millisecond
+)
 
 // walSizeLimit is the size (bytes) the log file is cut back to when the
 // writer starts it over larger than that.
 const walSizeLimit = 64 << 20
 
-// checkpointLoop folds the write-ahead log into the database file every
-// checkpointInterval from a connection of its own, if anything was
-// committed since the last time. A PASSIVE checkpoint copies what no
-// reader still needs without blocking the writer; once it has copied the
-// whole log, the writer's next commit starts the log over from its
-// beginning.
+// checkpointLoop folds the write-ahead log into the database file from a
+// connection of its own, when something was committed since the last time
+// and either checkpointInterval has passed or the log holds
+// checkpointPages pages. A PASSIVE checkpoint copies what no reader still
+// needs without blocking the writer; once it has copied the whole log, the
+// writer's next commit starts the log over from its beginning.
 func (s *Store) checkpointLoop() {
 	defer close(s.cpDone)
-	t := time.NewTicker(checkpointInterval)
+	t := time.NewTicker(checkpointTick)
 	defer t.Stop()
 	s.folded.Store(-1)
+	last := time.Now()
 	for {
 		select {
 		case <-s.closing:
 			return
-		case <-t.C:
-		}
-		commits := s.commits.Load()
-		if commits == s.folded.Load() {
-			continue
-		}
-		var busy, logPages, done int64
-		if err := s.cdb.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logPages, &done); err != nil {
-			s.log.Warn("store checkpoint failed", "err", err)
-			continue
-		}
-		if done == logPages {
-			s.folded.Store(commits)
-			s.checkpoints.Add(1)
+		case now := <-t.C:
+			commits := s.commits.Load()
+			if commits == s.folded.Load() || (now.Sub(last) < checkpointInterval && s.logPages.Load() < checkpointPages) {
+				continue
+			}
+			last = now
+			var busy, logPages, done int64
+			if err := s.cdb.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logPages, &done); err != nil {
+				s.log.Warn("store checkpoint failed", "err", err)
+				continue
+			}
+			if done == logPages {
+				s.folded.Store(commits)
+				s.checkpoints.Add(1)
+			}
 		}
 	}
 }
