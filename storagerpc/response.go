@@ -232,7 +232,9 @@ func (r SwarmResponse[T]) MarshalJSON() ([]byte, error) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	b := make([]byte, 0, 64+len(keys)*(72+200))
+	// About 330 bytes a store result under its key, and the top-level
+	// hash and node time after them: one allocation for the common answer.
+	b := make([]byte, 0, 96+len(r.Hash)+len(keys)*(72+256))
 	if r.Swarm == nil {
 		b = append(b, `{"swarm":null`...)
 	} else {
