@@ -109,10 +109,10 @@ func (s *Store) Store(ctx context.Context, m Message, op int64) (StoreResult, in
 }
 
 // StoreWhile is Store, running during (if not nil) on the caller's
-// goroutine while the store is being committed; it does not run if the
-// store fails before the writer takes it. A node signs its answer there
-// (the signature covers the message hash only), so that the signing
-// overlaps the commit's log sync.
+// goroutine once the writer has taken the store (see writeWhile); it does
+// not run if the store fails before that. A node signs its answer there
+// (the signature covers the message hash only): with more than one P the
+// signing overlaps the commit's log sync.
 func (s *Store) StoreWhile(ctx context.Context, m Message, op int64, during func()) (StoreResult, int64, error) {
 	var res StoreResult
 	var expiry int64

@@ -4,8 +4,9 @@
 // All writes go through one writer goroutine that group-commits: the
 // operations that queue up while a commit is being synced (and, when the
 // writer is busy, those that the handlers running meanwhile submit, see
-// Store.run and Options.CommitWait) are applied in the next transaction, and every caller gets its answer only
-// after the COMMIT that contains its operation returned. An acknowledged
+// Store.run and Options.CommitWait) are applied in the next transaction,
+// and every caller gets its answer only after the COMMIT that contains
+// its operation returned. An acknowledged
 // write therefore survives a crash of the process or the machine. Reads
 // use a separate pool of read-only connections.
 //

@@ -60,12 +60,13 @@ func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 }
 
 // writeWhile is write, running during (if not nil) on the caller's
-// goroutine once the writer has taken fn's batch, while the batch is
-// applied and committed: work whose result the caller needs only once
-// the write has succeeded (signing its answer) then fills the time the
-// writer spends syncing the log instead of following it. during runs for
-// every write the writer received, whatever its outcome, and not for one
-// refused before (a closed store, a cancelled ctx).
+// goroutine once the writer has taken fn's batch: work whose result the
+// caller needs only once the write has succeeded (signing its answer).
+// With more than one P it runs beside the commit and fills the time the
+// writer spends syncing the log; on one P the writer's sync keeps the P,
+// so it mostly runs once the commit is over (docs/snode.md). during runs
+// for every write the writer received, whatever its outcome, and not for
+// one refused before (a closed store, a cancelled ctx).
 func (s *Store) writeWhile(ctx context.Context, fn func(w *wtx) error, during func()) error {
 	op := &writeOp{fn: fn, done: make(chan error, 1)}
 	if during != nil {
