@@ -325,12 +325,13 @@ func (n *Node) newServers() {
 	n.srv = &http.Server{
 		Handler:           n.mux,
 		TLSConfig:         serverTLS(n.cert),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: headerTimeout,
 		ReadTimeout:       n.cfg.Limits.ReadTimeout.D(),
 		WriteTimeout:      n.cfg.Limits.WriteTimeout.D(),
 		IdleTimeout:       n.cfg.Limits.IdleTimeout.D(),
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          serverErrorLog(n.log),
+		ConnContext:       connContext,
 	}
 	if n.adminLn != nil {
 		amux := http.NewServeMux()
@@ -387,9 +388,16 @@ func (n *Node) Serve(ctx context.Context) error {
 	}
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
+	fast := newFastServer(n, n.ln.Addr())
 	wg.Go(func() {
-		if err := n.srv.ServeTLS(iplimit.Listener(n.ln, n.perIP.conns), "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := n.srv.Serve(fast.handoff); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("snode: serve: %w", err)
+		}
+	})
+	wg.Go(func() {
+		l := tls.NewListener(iplimit.Listener(n.ln, n.perIP.conns), n.srv.TLSConfig)
+		if err := fast.serve(l); err != nil && !errors.Is(err, net.ErrClosed) {
 			errc <- fmt.Errorf("snode: serve: %w", err)
 		}
 	})
@@ -421,7 +429,8 @@ func (n *Node) Serve(ctx context.Context) error {
 	n.log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	shutdown := n.srv.Shutdown(sctx)
+	n.ln.Close() // the fast path's listener; net/http's closes in Shutdown
+	shutdown := errors.Join(n.srv.Shutdown(sctx), fast.shutdown(sctx))
 	if n.adminSrv != nil {
 		shutdown = errors.Join(shutdown, n.adminSrv.Shutdown(sctx))
 	}

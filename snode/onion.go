@@ -64,8 +64,8 @@ func (n *Node) Forward(ctx context.Context, next relay.Next, body []byte) (int, 
 type onionLimiter struct{ n *Node }
 
 func (l onionLimiter) Allow(r *http.Request) bool {
-	if r.TLS != nil {
-		if k, ok := peerKeyOf(r.TLS.PeerCertificates); ok && l.n.mem.Load().byKey[k] != nil {
+	if st := connTLS(r); st != nil {
+		if k, ok := peerKeyOf(st.PeerCertificates); ok && l.n.mem.Load().byKey[k] != nil {
 			if !l.n.peerRL.allow(k, l.n.now()) {
 				l.n.met.rateLimited.WithLabelValues("peer").Inc()
 				return false

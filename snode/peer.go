@@ -235,8 +235,8 @@ func (n *Node) peerEndpoint(name string, slots int, rateLimit bool, f func(ctx c
 		start := time.Now()
 		var peer key.NodePublic
 		var ok bool
-		if r.TLS != nil {
-			peer, ok = peerKeyOf(r.TLS.PeerCertificates)
+		if st := connTLS(r); st != nil {
+			peer, ok = peerKeyOf(st.PeerCertificates)
 		}
 		if !ok || n.mem.Load().byKey[peer] == nil {
 			n.met.request(name, http.StatusForbidden, time.Since(start).Seconds())
