@@ -75,13 +75,24 @@ func newFastServer(n *Node, addr net.Addr) *fastServer {
 	}
 }
 
-// serve accepts TLS connections from l until it fails or is closed.
+// serve accepts TLS connections from l until it is closed. Like
+// net/http, it waits and tries again after any other failure (no file
+// descriptors left, a connection reset before it was accepted): a node
+// must not stop serving for a moment's shortage.
 func (s *fastServer) serve(l net.Listener) error {
+	var wait time.Duration
 	for {
 		c, err := l.Accept()
-		if err != nil {
+		if errors.Is(err, net.ErrClosed) {
 			return err
 		}
+		if err != nil {
+			wait = min(max(2*wait, 5*time.Millisecond), time.Second)
+			s.n.log.Warn("accept failed; trying again", "err", err, "in", wait)
+			time.Sleep(wait)
+			continue
+		}
+		wait = 0
 		go s.serveConn(c.(*tls.Conn))
 	}
 }
@@ -109,7 +120,11 @@ func (s *fastServer) serveConn(c *tls.Conn) {
 		// Wait for the next request: the idle timeout (the header
 		// timeout for the first, whose handshake already counted).
 		if !first {
-			_ = c.SetReadDeadline(time.Now().Add(idleTimeout(lim.IdleTimeout.D(), lim.ReadTimeout.D())))
+			var dl time.Time
+			if d := idleTimeout(lim.IdleTimeout.D(), lim.ReadTimeout.D()); d > 0 {
+				dl = time.Now().Add(d)
+			}
+			_ = c.SetReadDeadline(dl)
 		}
 		if _, err := fc.br.Peek(1); err != nil {
 			_ = c.Close()
@@ -189,15 +204,13 @@ func looksLikeHTTP(hdr [5]byte) bool {
 const headerTimeout = 10 * time.Second
 
 // idleTimeout is how long a kept-alive connection may wait for its next
-// request: net/http's rule (IdleTimeout, else ReadTimeout).
+// request, 0 for no limit: net/http's rule (IdleTimeout, else
+// ReadTimeout).
 func idleTimeout(idle, read time.Duration) time.Duration {
 	if idle > 0 {
 		return idle
 	}
-	if read > 0 {
-		return read
-	}
-	return headerTimeout
+	return read
 }
 
 // readHead reads until br holds a whole head, or one that cannot be fast.
