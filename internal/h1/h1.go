@@ -188,21 +188,12 @@ func hostChars(b []byte) bool {
 	return true
 }
 
-var hostChar = func() (t [128]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range "!$%&'()*+,-.:;=@[]_~" {
-		t[c] = true
-	}
-	return t
-}()
+var hostChar = asciiSet("!$%&'()*+,-.:;=@[]_~")
 
-var tokenChar = func() (t [128]bool) {
+var tokenChar = asciiSet("!#$%&'*+-.^_`|~")
+
+// asciiSet is the letters, the digits and extra.
+func asciiSet(extra string) (t [128]bool) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = true
 	}
@@ -210,8 +201,8 @@ var tokenChar = func() (t [128]bool) {
 		t[c] = true
 		t[c-'a'+'A'] = true
 	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
+	for _, c := range extra {
 		t[c] = true
 	}
 	return t
-}()
+}
