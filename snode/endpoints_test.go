@@ -165,7 +165,7 @@ func TestPeerAuthentication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &http.Client{Transport: &http.Transport{TLSClientConfig: peerTLS(cert, n.keys.Ed25519Public()), ForceAttemptHTTP2: true}}
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: peerTLS(cert, n.keys.Ed25519Public(), false), ForceAttemptHTTP2: true}}
 	resp, err = c.Post("https://"+n.node.Addr().String()+pathAEBuckets, "application/json", strings.NewReader("{}"))
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +175,7 @@ func TestPeerAuthentication(t *testing.T) {
 		t.Fatalf("unlisted peer: %d", resp.StatusCode)
 	}
 	// Pinning the wrong server key fails the handshake.
-	c = &http.Client{Transport: &http.Transport{TLSClientConfig: peerTLS(cert, tn.nodes[1].keys.Ed25519Public()), ForceAttemptHTTP2: true}}
+	c = &http.Client{Transport: &http.Transport{TLSClientConfig: peerTLS(cert, tn.nodes[1].keys.Ed25519Public(), false), ForceAttemptHTTP2: true}}
 	_, err = c.Post("https://"+n.node.Addr().String()+pathAEBuckets, "application/json", strings.NewReader("{}"))
 	if !errors.Is(err, ErrPeerKey) {
 		t.Fatalf("wrong server key: %v", err)

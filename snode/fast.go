@@ -44,6 +44,7 @@ const fastBuf = 4 << 10
 type fastServer struct {
 	n       *Node
 	rules   h1.Rules
+	maxBody [2]int64 // each route's body limit
 	handoff *handoffListener
 
 	mu      sync.Mutex
@@ -53,6 +54,12 @@ type fastServer struct {
 
 	date atomic.Pointer[dateLine]
 }
+
+// The fast path's routes (indexes of fastServer.rules.Paths).
+const (
+	routeRPC           = iota // a client's storage RPC
+	routeForwardStores        // a swarm peer's batch of stores
+)
 
 // fastConn is a connection on the fast path.
 type fastConn struct {
@@ -66,10 +73,11 @@ func newFastServer(n *Node, addr net.Addr) *fastServer {
 		n: n,
 		rules: h1.Rules{
 			Method:  http.MethodPost,
-			Paths:   []string{"/storage_rpc/v1"},
+			Paths:   []string{routeRPC: "/storage_rpc/v1", routeForwardStores: pathForwardStores},
 			Refuse:  []string{"x-loki-long-poll"},
-			MaxBody: n.cfg.Limits.MaxBodyBytes,
+			MaxBody: max(n.cfg.Limits.MaxBodyBytes, maxPeerBody),
 		},
+		maxBody: [...]int64{routeRPC: n.cfg.Limits.MaxBodyBytes, routeForwardStores: maxPeerBody},
 		handoff: newHandoffListener(addr),
 		conns:   make(map[*fastConn]struct{}),
 	}
@@ -136,11 +144,12 @@ func (s *fastServer) serveConn(c *tls.Conn) {
 		}
 		first = false
 		h, res := s.readHead(fc.br)
-		switch res {
-		case h1.More: // the connection failed or timed out in the head
+		if res == h1.More { // the connection failed or timed out in the head
 			_ = c.Close()
 			return
-		case h1.Other:
+		}
+		if res == h1.Other || h.ContentLength > s.maxBody[h.Route] {
+			// net/http answers a body over the limit with 413.
 			_ = c.SetDeadline(time.Time{})
 			s.give(c, fc.br)
 			return
@@ -234,18 +243,26 @@ func (s *fastServer) readHead(br *bufio.Reader) (h1.Head, h1.Result) {
 // serveRequest answers one fast request whose head br still holds; false
 // when the connection must close.
 func (s *fastServer) serveRequest(fc *fastConn, h h1.Head, start time.Time, ip netip.Addr, ipOK bool) bool {
-	n, lim := s.n, s.n.cfg.Limits
-	const name = "storage_rpc"
 	if _, err := fc.br.Discard(h.Len); err != nil {
 		return false
 	}
+	if rt := s.n.cfg.Limits.ReadTimeout.D(); rt > 0 {
+		_ = fc.c.SetReadDeadline(start.Add(rt))
+	}
+	if h.Route == routeForwardStores {
+		return s.serveForward(fc, h, start)
+	}
+	return s.serveRPC(fc, h, start, ip, ipOK)
+}
+
+// serveRPC is handleStorageRPC on the fast path.
+func (s *fastServer) serveRPC(fc *fastConn, h h1.Head, start time.Time, ip netip.Addr, ipOK bool) bool {
+	n, lim := s.n, s.n.cfg.Limits
+	const name = "storage_rpc"
 	if !ipOK {
 		n.met.request(name, http.StatusBadRequest, time.Since(start).Seconds())
-		s.reply(fc.c, http.StatusBadRequest, []byte("Bad Request"), false)
+		s.reply(fc.c, http.StatusBadRequest, []byte("Bad Request"), ctypeText)
 		return false
-	}
-	if rt := lim.ReadTimeout.D(); rt > 0 {
-		_ = fc.c.SetReadDeadline(start.Add(rt))
 	}
 	// Admission comes before the body, as in admitClient: a request
 	// being read counts against its address's limit.
@@ -254,22 +271,11 @@ func (s *fastServer) serveRequest(fc *fastConn, h h1.Head, start time.Time, ip n
 		n.met.rateLimited.WithLabelValues("client").Inc()
 		st, msg := storagerpc.StatusOf(storagerpc.TooManyRequests())
 		n.met.request(name, st, time.Since(start).Seconds())
-		// Skip the body to keep the connection, as net/http does for
-		// a body a handler left unread, up to the same 256 KiB.
-		if h.ContentLength > 256<<10 {
-			s.reply(fc.c, st, []byte(msg), false)
-			return false
-		}
-		if _, err := fc.br.Discard(int(h.ContentLength)); err != nil {
-			return false
-		}
-		return s.reply(fc.c, st, []byte(msg), false)
+		return s.refuse(fc, h, st, msg)
 	}
 	defer n.perIP.requests.Release(ip)
-	body := make([]byte, h.ContentLength)
-	if _, err := io.ReadFull(fc.br, body); err != nil {
-		n.met.request(name, http.StatusBadRequest, time.Since(start).Seconds())
-		s.reply(fc.c, http.StatusBadRequest, []byte("could not read request body"), false)
+	body, ok := s.readBody(fc, h, name, start)
+	if !ok {
 		return false
 	}
 	if n.sem != nil {
@@ -279,24 +285,90 @@ func (s *fastServer) serveRequest(fc *fastConn, h h1.Head, start time.Time, ip n
 		default:
 			n.met.rateLimited.WithLabelValues("busy").Inc()
 			n.met.request(name, http.StatusServiceUnavailable, time.Since(start).Seconds())
-			return s.reply(fc.c, http.StatusServiceUnavailable, []byte("Service node is busy"), false)
+			return s.reply(fc.c, http.StatusServiceUnavailable, []byte("Service node is busy"), ctypeText)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), lim.RequestTimeout.D())
 	method, st, out, isJSON := n.handleRPC(ctx, body)
 	cancel()
 	n.met.request(method, st, time.Since(start).Seconds())
-	return s.reply(fc.c, st, out, isJSON)
+	ctype := ctypeText
+	if isJSON {
+		ctype = ctypeJSON
+	}
+	return s.reply(fc.c, st, out, ctype)
 }
 
+// serveForward is forwardStoresHandler on the fast path: the sender must
+// be a node of the ledger (its TLS client certificate), with no more
+// than fwdPeerSlots batches in progress.
+func (s *fastServer) serveForward(fc *fastConn, h h1.Head, start time.Time) bool {
+	n := s.n
+	const name = "peer_forward_stores"
+	peer, ok := peerKeyOf(fc.c.ConnectionState().PeerCertificates)
+	if !ok || n.mem.Load().byKey[peer] == nil {
+		n.met.request(name, http.StatusForbidden, time.Since(start).Seconds())
+		s.reply(fc.c, http.StatusForbidden, []byte("not a service node"), ctypeText)
+		return false
+	}
+	if !n.fwdSlots.acquire(peer) {
+		n.met.rateLimited.WithLabelValues("peer_busy").Inc()
+		n.met.request(name, http.StatusServiceUnavailable, time.Since(start).Seconds())
+		return s.refuse(fc, h, http.StatusServiceUnavailable, "Too many requests in progress")
+	}
+	defer n.fwdSlots.release(peer)
+	body, ok := s.readBody(fc, h, name, start)
+	if !ok {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.Limits.RequestTimeout.D())
+	st, out := n.forwardStores(ctx, peer, body)
+	cancel()
+	n.met.request(name, st, time.Since(start).Seconds())
+	ctype := ctypeText
+	if st == http.StatusOK {
+		ctype = ctypeBinary
+	}
+	return s.reply(fc.c, st, out, ctype)
+}
+
+// readBody reads a fast request's body; on failure it answers 400 and
+// the connection must close.
+func (s *fastServer) readBody(fc *fastConn, h h1.Head, name string, start time.Time) ([]byte, bool) {
+	body := make([]byte, h.ContentLength)
+	if _, err := io.ReadFull(fc.br, body); err != nil {
+		s.n.met.request(name, http.StatusBadRequest, time.Since(start).Seconds())
+		s.reply(fc.c, http.StatusBadRequest, []byte("could not read request body"), ctypeText)
+		return nil, false
+	}
+	return body, true
+}
+
+// refuse answers a request whose body is still unread. It skips the body
+// to keep the connection, as net/http does for a body a handler left
+// unread, up to the same 256 KiB; beyond that the connection closes.
+func (s *fastServer) refuse(fc *fastConn, h h1.Head, status int, msg string) bool {
+	if h.ContentLength > 256<<10 {
+		s.reply(fc.c, status, []byte(msg), ctypeText)
+		return false
+	}
+	if _, err := fc.br.Discard(int(h.ContentLength)); err != nil {
+		return false
+	}
+	return s.reply(fc.c, status, []byte(msg), ctypeText)
+}
+
+// Content types of the fast path's answers.
+const (
+	ctypeText   = "text/plain; charset=utf-8"
+	ctypeJSON   = "application/json"
+	ctypeBinary = "application/octet-stream"
+)
+
 // reply writes a whole answer in one write; false if that failed.
-func (s *fastServer) reply(c *tls.Conn, status int, body []byte, isJSON bool) bool {
+func (s *fastServer) reply(c *tls.Conn, status int, body []byte, ctype string) bool {
 	if wt := s.n.cfg.Limits.WriteTimeout.D(); wt > 0 {
 		_ = c.SetWriteDeadline(time.Now().Add(wt))
-	}
-	ctype := "text/plain; charset=utf-8"
-	if isJSON {
-		ctype = "application/json"
 	}
 	b := make([]byte, 0, 128+len(body))
 	b = append(b, "HTTP/1.1 "...)

@@ -2,6 +2,8 @@ package snode
 
 import (
 	"bufio"
+	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -10,8 +12,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"sotto.dev/key"
+	"sotto.dev/storagerpc"
 )
 
 // rawConn opens a TLS connection to n that speaks HTTP/1.1 only.
@@ -231,5 +237,148 @@ func TestFastPathShutdown(t *testing.T) {
 	tn.stop(n)
 	if _, err := br.ReadByte(); err == nil {
 		t.Fatal("an idle connection stayed open after the node stopped")
+	}
+}
+
+// peerConn opens an HTTP/1.1 connection to n as the holder of keys (a
+// node's TLS client certificate), or with no certificate when keys is
+// nil.
+func peerConn(t *testing.T, n *testNode, keys *Keys) (*tls.Conn, *bufio.Reader) {
+	t.Helper()
+	cfg := &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}} // node certificates are self-signed
+	if keys != nil {
+		cert, err := selfSignedCert(keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg = peerTLS(cert, n.keys.Ed25519Public(), true)
+	}
+	c, err := tls.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(n.port))), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	return c, bufio.NewReader(c)
+}
+
+// TestFastPathForward sends batches of forwarded stores to the fast path
+// as a swarm peer, and as attackers: a client with no certificate and a
+// node the ledger does not list are refused before the body is read, a
+// peer gets no more than fwdPeerSlots batches in progress, a body over
+// the peer limit goes to net/http (413).
+func TestFastPathForward(t *testing.T) {
+	var (
+		holding atomic.Bool
+		entered = make(chan struct{}, fwdPeerSlots)
+		release = make(chan struct{})
+		built   atomic.Int32
+	)
+	tn := newTestNetWith(t, []uint64{swarmA, swarmA}, nil, nil, func(n *Node) {
+		if built.Add(1) != 2 {
+			return
+		}
+		n.forwardStores = func(ctx context.Context, peer key.NodePublic, body []byte) (int, []byte) {
+			if holding.Load() {
+				entered <- struct{}{}
+				<-release
+			}
+			return n.handleForwardStores(ctx, peer, body)
+		}
+	})
+	sender, n := tn.nodes[0], tn.nodes[1]
+	batch := func(count int) string {
+		ms := time.Now().UnixMilli()
+		items := make([]fwdStore, count)
+		for i := range items {
+			var k [32]byte
+			rand.Read(k[:])
+			acct := storagerpc.NewAccount(key.PrefixStandard, k)
+			items[i] = fwdStore{Op: ms, Params: &storagerpc.StoreParams{Account: acct, Timestamp: ms, Expiry: ms + 3600_000, Data: randomData(t, 16)}}
+		}
+		return rpcRequest(pathForwardStores, string(appendFwdStores(nil, items)))
+	}
+	answer := func(br *bufio.Reader, count int) {
+		t.Helper()
+		resp, body := readAnswer(t, br)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/octet-stream" {
+			t.Fatalf("batch: %d %q %v", resp.StatusCode, body, resp.Header)
+		}
+		answers, err := parseFwdAnswers([]byte(body), count)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, a := range answers {
+			if a.OK == nil {
+				t.Fatalf("store %d: %+v", i, a.Failure)
+			}
+		}
+	}
+
+	stranger, err := NewNodeKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, keys := range map[string]*Keys{"no certificate": nil, "unlisted node": stranger} {
+		t.Run(name, func(t *testing.T) {
+			c, br := peerConn(t, n, keys)
+			if _, err := io.WriteString(c, batch(3)); err != nil {
+				t.Fatal(err)
+			}
+			if resp, body := readAnswer(t, br); resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("status %d %q, want 403", resp.StatusCode, body)
+			}
+			if _, err := br.ReadByte(); err == nil {
+				t.Fatal("the connection stayed open after a refused batch")
+			}
+		})
+	}
+
+	// A peer's batches, kept alive on one connection.
+	c, br := peerConn(t, n, sender.keys)
+	for _, count := range []int{1, 5} {
+		if _, err := io.WriteString(c, batch(count)); err != nil {
+			t.Fatal(err)
+		}
+		answer(br, count)
+	}
+
+	// fwdPeerSlots batches in progress: the next is refused, and its
+	// connection stays usable.
+	holding.Store(true)
+	conns := make([]*bufio.Reader, fwdPeerSlots)
+	for i := range conns {
+		c, br := peerConn(t, n, sender.keys)
+		if _, err := io.WriteString(c, batch(2)); err != nil {
+			t.Fatal(err)
+		}
+		<-entered
+		conns[i] = br
+	}
+	if _, err := io.WriteString(c, batch(2)); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := readAnswer(t, br); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("batch past the slots: %d %q, want 503", resp.StatusCode, body)
+	}
+	holding.Store(false)
+	close(release)
+	for _, br := range conns {
+		answer(br, 2)
+	}
+	if _, err := io.WriteString(c, batch(2)); err != nil {
+		t.Fatal(err)
+	}
+	answer(br, 2)
+
+	// Over the peer body limit: net/http reads up to the limit and answers
+	// 413.
+	c, br = peerConn(t, n, sender.keys)
+	go func() {
+		_, _ = io.WriteString(c, "POST "+pathForwardStores+" HTTP/1.1\r\nHost: node\r\nContent-Length: "+strconv.Itoa(maxPeerBody+1)+"\r\n\r\n")
+		_, _ = c.Write(make([]byte, maxPeerBody+1))
+	}()
+	if resp, body := readAnswer(t, br); resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("oversized batch: %d %q, want 413", resp.StatusCode, body)
 	}
 }

@@ -300,14 +300,9 @@ func TestForwardToOldPeer(t *testing.T) {
 		if built.Add(1) != 3 {
 			return
 		}
-		mux := n.mux
-		n.srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == pathForwardStores {
-				writeReply(w, http.StatusNotFound, []byte(r.Method+" "+r.URL.Path+" Not Found"), false)
-				return
-			}
-			mux.ServeHTTP(w, r)
-		})
+		n.forwardStores = func(context.Context, key.NodePublic, []byte) (int, []byte) {
+			return http.StatusNotFound, []byte("POST " + pathForwardStores + " Not Found")
+		}
 	})
 	old := tn.nodes[2]
 	users := []*user{newUser(t), newUser(t)}
@@ -394,13 +389,12 @@ func TestFwdBatchQueueing(t *testing.T) {
 		if built.Add(1) != 2 {
 			return
 		}
-		mux := n.mux
-		n.srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == pathForwardStores && held.CompareAndSwap(false, true) {
+		n.forwardStores = func(ctx context.Context, peer key.NodePublic, body []byte) (int, []byte) {
+			if held.CompareAndSwap(false, true) {
 				<-release
 			}
-			mux.ServeHTTP(w, r)
-		})
+			return n.handleForwardStores(ctx, peer, body)
+		}
 	})
 	entry, peer := tn.nodes[0], tn.nodes[1]
 	q := entry.node.fwd.queue(peer.keys.Ed25519Public())

@@ -277,7 +277,7 @@ func (tt *Tester) post(ctx context.Context, t target, path, ctype string, body [
 		return 0, nil, nil, err
 	}
 	req.Header.Set("Content-Type", ctype)
-	resp, err := tt.n.peers.client(t.key).Do(req)
+	resp, err := tt.n.peers.client(t.key, false).Do(req)
 	if err != nil {
 		return 0, nil, nil, err
 	}

@@ -267,7 +267,7 @@ func peerPost(t *testing.T, from, to *testNode, path string, body []byte) (int, 
 	}
 	pc := newPeerClients(cert, 5*time.Second, sourceDialer("", 5*time.Second))
 	defer pc.close()
-	resp, err := pc.client(to.keys.Ed25519Public()).Post("https://"+to.node.Addr().String()+path, "application/json", strings.NewReader(string(body)))
+	resp, err := pc.client(to.keys.Ed25519Public(), false).Post("https://"+to.node.Addr().String()+path, "application/json", strings.NewReader(string(body)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ func (n *Node) routes() {
 	n.mux.HandleFunc("GET /get_stats/v1", func(w http.ResponseWriter, _ *http.Request) {
 		writeReply(w, http.StatusOK, []byte(`{"version":"`+versionString()+`"}`), true)
 	})
-	n.mux.HandleFunc("POST "+pathForward, n.peerEndpoint("peer_forward", peerForwardSlots, false, n.jsonPeerFunc(n.handleForward)))
+	n.mux.HandleFunc("POST "+pathForward, n.peerEndpoint("peer_forward", newPeerSlots(peerForwardSlots), false, n.jsonPeerFunc(n.handleForward)))
 	n.mux.HandleFunc("POST "+pathForwardStores, n.forwardStoresHandler())
 	n.mux.HandleFunc("POST "+pathAEBuckets, n.peerHandler("peer_ae_buckets", peerAESlots, n.handleAEBuckets))
 	n.mux.HandleFunc("POST "+pathAEHeaders, n.peerHandler("peer_ae_headers", peerAESlots, n.handleAEHeaders))

@@ -128,11 +128,15 @@ type Node struct {
 	// batches the stores this node forwards (fwdbatch.go).
 	fwdLimit *fwdLimit
 	fwd      *forwarder
-	sem      chan struct{}
-	perIP    clientLimits
-	nodeIPs  atomic.Pointer[nodeAddrs]
-	peers    *peerClients
-	lastOp   atomic.Int64
+	fwdSlots *peerSlots // batches each peer has in progress here
+	// forwardStores handles a peer's batch of stores (handleForwardStores;
+	// tests put a peer of another version in its place).
+	forwardStores func(ctx context.Context, peer key.NodePublic, body []byte) (int, []byte)
+	sem           chan struct{}
+	perIP         clientLimits
+	nodeIPs       atomic.Pointer[nodeAddrs]
+	peers         *peerClients
+	lastOp        atomic.Int64
 
 	aeKick  chan struct{}
 	tombs   *tombKeeper
@@ -259,6 +263,8 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	n.peerRL = newBuckets[key.NodePublic](cfg.Limits.PeerRate, cfg.Limits.PeerBurst, 0)
 	n.fwdLimit = newFwdLimit(cfg.Limits, n.store.Stats)
 	n.fwd = newForwarder()
+	n.fwdSlots = newPeerSlots(fwdPeerSlots)
+	n.forwardStores = n.handleForwardStores
 	if cfg.Limits.MaxConcurrentRequests > 0 {
 		n.sem = make(chan struct{}, cfg.Limits.MaxConcurrentRequests)
 	}

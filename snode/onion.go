@@ -43,7 +43,7 @@ func (n *Node) Forward(ctx context.Context, next relay.Next, body []byte) (int, 
 		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err := n.peers.client(next.Ed25519).Do(req)
+	resp, err := n.peers.client(next.Ed25519, false).Do(req)
 	if err != nil {
 		return 0, nil, err
 	}

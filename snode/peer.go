@@ -86,19 +86,27 @@ func PeerHTTP2() *http.HTTP2Config {
 	return &http.HTTP2Config{SendPingTimeout: 3 * time.Second, PingTimeout: 2 * time.Second}
 }
 
-// peerClients keeps one HTTP client per peer, each pinned to the peer's
-// ledger key.
+// peerClients keeps two HTTP clients per peer, each pinned to the peer's
+// ledger key: one on HTTP/2, which every kind of request shares, and one
+// on HTTP/1.1 for batches of forwarded stores, which the peer's fast
+// path serves (fastServer.serveForward) at about half the CPU of an
+// HTTP/2 exchange on both sides (docs/PERFORMANCE.md).
 type peerClients struct {
 	cert    tls.Certificate
 	timeout time.Duration
 	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	mu sync.Mutex
-	m  map[key.NodePublic]*http.Client
+	m  map[peerClientKey]*http.Client
+}
+
+type peerClientKey struct {
+	key key.NodePublic
+	h1  bool
 }
 
 func newPeerClients(cert tls.Certificate, timeout time.Duration, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *peerClients {
-	return &peerClients{cert: cert, timeout: timeout, dial: dial, m: make(map[key.NodePublic]*http.Client)}
+	return &peerClients{cert: cert, timeout: timeout, dial: dial, m: make(map[peerClientKey]*http.Client)}
 }
 
 // sourceDialer dials from the IP of listen when it is a concrete address
@@ -113,10 +121,14 @@ func sourceDialer(listen string, timeout time.Duration) func(ctx context.Context
 	return d.DialContext
 }
 
-func (pc *peerClients) client(key key.NodePublic) *http.Client {
+// client is the HTTP/2 client of the peer with ledger key k, or with h1
+// its HTTP/1.1 client. A request on HTTP/1.1 holds a connection of its
+// own; one that times out closes it.
+func (pc *peerClients) client(k key.NodePublic, h1 bool) *http.Client {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
-	if c, ok := pc.m[key]; ok {
+	ck := peerClientKey{k, h1}
+	if c, ok := pc.m[ck]; ok {
 		return c
 	}
 	dial := pc.dial
@@ -124,16 +136,21 @@ func (pc *peerClients) client(key key.NodePublic) *http.Client {
 		dial = (&net.Dialer{Timeout: pc.timeout, KeepAlive: 30 * time.Second}).DialContext
 	}
 	tr := &http.Transport{
-		TLSClientConfig:     peerTLS(pc.cert, key),
-		ForceAttemptHTTP2:   true,
+		TLSClientConfig:     peerTLS(pc.cert, k, h1),
 		DialContext:         dial,
 		TLSHandshakeTimeout: pc.timeout,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,
-		HTTP2:               PeerHTTP2(),
+	}
+	if h1 {
+		// A non-nil empty map turns HTTP/2 off.
+		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	} else {
+		tr.ForceAttemptHTTP2 = true
+		tr.HTTP2 = PeerHTTP2()
 	}
 	c := &http.Client{Transport: tr}
-	pc.m[key] = c
+	pc.m[ck] = c
 	return c
 }
 
@@ -168,7 +185,7 @@ func (n *Node) postType(ctx context.Context, p *ledger.Node, path, contentType s
 		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", contentType)
-	resp, err := n.peers.client(p.Ed25519).Do(req)
+	resp, err := n.peers.client(p.Ed25519, path == pathForwardStores).Do(req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -213,7 +230,7 @@ type peerFunc func(ctx context.Context, peer key.NodePublic, body []byte) (int, 
 // limit, the per-peer bound of slots requests in progress (503 beyond) and
 // the body limit, and runs f.
 func (n *Node) peerHandler(name string, slots int, f peerFunc) http.HandlerFunc {
-	return n.peerEndpoint(name, slots, true, n.jsonPeerFunc(f))
+	return n.peerEndpoint(name, newPeerSlots(slots), true, n.jsonPeerFunc(f))
 }
 
 // jsonPeerFunc adapts f to peerEndpoint: JSON or plain-text answers.
@@ -229,8 +246,7 @@ func (n *Node) jsonPeerFunc(f peerFunc) func(ctx context.Context, w http.Respons
 // peerEndpoint is peerHandler for a handler that writes its own answer
 // and returns its status; rateLimit applies the per-peer request bucket
 // (endpoints that meter themselves otherwise go without).
-func (n *Node) peerEndpoint(name string, slots int, rateLimit bool, f func(ctx context.Context, w http.ResponseWriter, peer key.NodePublic, body []byte) int) http.HandlerFunc {
-	inProgress := newPeerSlots(slots)
+func (n *Node) peerEndpoint(name string, inProgress *peerSlots, rateLimit bool, f func(ctx context.Context, w http.ResponseWriter, peer key.NodePublic, body []byte) int) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		var peer key.NodePublic
@@ -271,10 +287,12 @@ func (n *Node) peerEndpoint(name string, slots int, rateLimit bool, f func(ctx c
 
 // forwardStoresHandler serves pathForwardStores: binary in and out, plain
 // text for a refused batch. Stores are metered by fwdLimit, per store, in
-// handleForwardStores.
+// handleForwardStores. (Senders use HTTP/1.1, which the fast path serves:
+// fastServer.serveForward; this serves HTTP/2 and what the fast path
+// hands over.)
 func (n *Node) forwardStoresHandler() http.HandlerFunc {
-	return n.peerEndpoint("peer_forward_stores", fwdPeerSlots, false, func(ctx context.Context, w http.ResponseWriter, peer key.NodePublic, body []byte) int {
-		st, out := n.handleForwardStores(ctx, peer, body)
+	return n.peerEndpoint("peer_forward_stores", n.fwdSlots, false, func(ctx context.Context, w http.ResponseWriter, peer key.NodePublic, body []byte) int {
+		st, out := n.forwardStores(ctx, peer, body)
 		if st == http.StatusOK {
 			w.Header().Set("Content-Type", "application/octet-stream")
 			w.Header().Set("Content-Length", strconv.Itoa(len(out)))

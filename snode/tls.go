@@ -102,11 +102,15 @@ func peerKeyOf(certs []*x509.Certificate) (key.NodePublic, bool) {
 // certificate, and the server's certificate key pinned to want. (The TLS
 // handshake proves the server holds the certificate's private key; the
 // certificate's own signature proves nothing and is not checked.)
-func peerTLS(cert tls.Certificate, want key.NodePublic) *tls.Config {
+func peerTLS(cert tls.Certificate, want key.NodePublic, h1 bool) *tls.Config {
+	proto := "h2"
+	if h1 {
+		proto = "http/1.1"
+	}
 	return &tls.Config{
 		Certificates:       []tls.Certificate{cert},
 		MinVersion:         tls.VersionTLS13,
-		NextProtos:         []string{"h2"},
+		NextProtos:         []string{proto},
 		InsecureSkipVerify: true, // replaced by the pin below
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			got, ok := peerKeyOf(cs.PeerCertificates)
