@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"sotto.dev/internal/h1"
-	"sotto.dev/storagerpc"
 )
 
 // The node's HTTPS listener has a fast path for the request a client
@@ -122,7 +121,7 @@ func (s *fastServer) serveConn(c *tls.Conn) {
 		return
 	}
 	defer s.untrack(fc)
-	ip, ipOK := connAddr(c)
+	ip, ipOK := addrOf(c.RemoteAddr().String())
 	first := true
 	for {
 		// Wait for the next request: the idle timeout (the header
@@ -259,35 +258,22 @@ func (s *fastServer) serveRequest(fc *fastConn, h h1.Head, start time.Time, ip n
 func (s *fastServer) serveRPC(fc *fastConn, h h1.Head, start time.Time, ip netip.Addr, ipOK bool) bool {
 	n, lim := s.n, s.n.cfg.Limits
 	const name = "storage_rpc"
-	if !ipOK {
-		n.met.request(name, http.StatusBadRequest, time.Since(start).Seconds())
-		s.reply(fc.c, http.StatusBadRequest, []byte("Bad Request"), ctypeText)
-		return false
-	}
-	// Admission comes before the body, as in admitClient: a request
+	// Admission comes before the body, as in handleStorageRPC: a request
 	// being read counts against its address's limit.
-	if !n.clients.allow(ip, n.now()) || !n.perIP.requests.Acquire(ip) {
-		n.log.Debug("rate limiting a client")
-		n.met.rateLimited.WithLabelValues("client").Inc()
-		st, msg := storagerpc.StatusOf(storagerpc.TooManyRequests())
-		n.met.request(name, st, time.Since(start).Seconds())
-		return s.refuse(fc, h, st, msg)
+	release, no := n.admitClient(ip, ipOK, name, start)
+	if no != nil {
+		return s.refuse(fc, h, no)
 	}
-	defer n.perIP.requests.Release(ip)
+	defer release()
 	body, ok := s.readBody(fc, h, name, start)
 	if !ok {
 		return false
 	}
-	if n.sem != nil {
-		select {
-		case n.sem <- struct{}{}:
-			defer func() { <-n.sem }()
-		default:
-			n.met.rateLimited.WithLabelValues("busy").Inc()
-			n.met.request(name, http.StatusServiceUnavailable, time.Since(start).Seconds())
-			return s.reply(fc.c, http.StatusServiceUnavailable, []byte("Service node is busy"), ctypeText)
-		}
+	slot, no := n.takeSlot(name, start)
+	if no != nil {
+		return s.reply(fc.c, no.status, []byte(no.msg), ctypeText)
 	}
+	defer slot()
 	ctx, cancel := context.WithTimeout(context.Background(), lim.RequestTimeout.D())
 	method, st, out, isJSON := n.handleRPC(ctx, body)
 	cancel()
@@ -305,18 +291,17 @@ func (s *fastServer) serveRPC(fc *fastConn, h h1.Head, start time.Time, ip netip
 func (s *fastServer) serveForward(fc *fastConn, h h1.Head, start time.Time) bool {
 	n := s.n
 	const name = "peer_forward_stores"
-	peer, ok := peerKeyOf(fc.c.ConnectionState().PeerCertificates)
-	if !ok || n.mem.Load().byKey[peer] == nil {
-		n.met.request(name, http.StatusForbidden, time.Since(start).Seconds())
-		s.reply(fc.c, http.StatusForbidden, []byte("not a service node"), ctypeText)
+	cs := fc.c.ConnectionState()
+	peer, release, no := n.admitPeer(&cs, name, n.fwdSlots, false, start)
+	if no != nil && no.status == http.StatusForbidden {
+		// Not a node: no reason to read on.
+		s.reply(fc.c, no.status, []byte(no.msg), ctypeText)
 		return false
 	}
-	if !n.fwdSlots.acquire(peer) {
-		n.met.rateLimited.WithLabelValues("peer_busy").Inc()
-		n.met.request(name, http.StatusServiceUnavailable, time.Since(start).Seconds())
-		return s.refuse(fc, h, http.StatusServiceUnavailable, "Too many requests in progress")
+	if no != nil {
+		return s.refuse(fc, h, no)
 	}
-	defer n.fwdSlots.release(peer)
+	defer release()
 	body, ok := s.readBody(fc, h, name, start)
 	if !ok {
 		return false
@@ -347,15 +332,15 @@ func (s *fastServer) readBody(fc *fastConn, h h1.Head, name string, start time.T
 // refuse answers a request whose body is still unread. It skips the body
 // to keep the connection, as net/http does for a body a handler left
 // unread, up to the same 256 KiB; beyond that the connection closes.
-func (s *fastServer) refuse(fc *fastConn, h h1.Head, status int, msg string) bool {
+func (s *fastServer) refuse(fc *fastConn, h h1.Head, no *refusal) bool {
 	if h.ContentLength > 256<<10 {
-		s.reply(fc.c, status, []byte(msg), ctypeText)
+		s.reply(fc.c, no.status, []byte(no.msg), ctypeText)
 		return false
 	}
 	if _, err := fc.br.Discard(int(h.ContentLength)); err != nil {
 		return false
 	}
-	return s.reply(fc.c, status, []byte(msg), ctypeText)
+	return s.reply(fc.c, no.status, []byte(no.msg), ctypeText)
 }
 
 // Content types of the fast path's answers.
@@ -404,25 +389,13 @@ func (s *fastServer) now() string {
 	return d.text
 }
 
-// connAddr is clientAddr for a connection.
-func connAddr(c net.Conn) (netip.Addr, bool) {
-	ap, err := netip.ParseAddrPort(c.RemoteAddr().String())
-	if err != nil {
-		return netip.Addr{}, false
-	}
-	a := ap.Addr().Unmap()
-	return a, a.Is4()
-}
-
 // give hands c to net/http; br holds the bytes already read from it.
 func (s *fastServer) give(c *tls.Conn, br *bufio.Reader) {
-	if br == nil {
-		if !s.handoff.push(c) {
-			_ = c.Close()
-		}
-		return
+	var hc net.Conn = c
+	if br != nil {
+		hc = &readConn{Conn: c, r: br}
 	}
-	if !s.handoff.push(&readConn{Conn: c, r: br}) {
+	if !s.handoff.push(hc) {
 		_ = c.Close()
 	}
 }

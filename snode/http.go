@@ -53,10 +53,13 @@ func appendInt(b []byte, v int) []byte {
 
 // clientAddr is the IPv4 address of a request's remote end; false for
 // anything else (Session serves IPv4 clients only).
-func clientAddr(r *http.Request) (netip.Addr, bool) {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+func clientAddr(r *http.Request) (netip.Addr, bool) { return addrOf(r.RemoteAddr) }
+
+// addrOf is the IPv4 address of a remote end ("host:port").
+func addrOf(remote string) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(remote)
 	if err != nil {
-		host, _, herr := net.SplitHostPort(r.RemoteAddr)
+		host, _, herr := net.SplitHostPort(remote)
 		if herr != nil {
 			return netip.Addr{}, false
 		}
@@ -70,44 +73,55 @@ func clientAddr(r *http.Request) (netip.Addr, bool) {
 	return a, a.Is4()
 }
 
+// refusal is a request turned away before its handler: the status and
+// Session's text, already counted in the metrics. net/http handlers
+// write it with write; the fast path writes its own answer.
+type refusal struct {
+	status int
+	msg    string
+}
+
+func (no *refusal) write(w http.ResponseWriter) {
+	writeReply(w, no.status, []byte(no.msg), false)
+}
+
+// refuse counts a refused request of the endpoint name.
+func (n *Node) refuse(name string, status int, msg string, start time.Time) *refusal {
+	n.met.request(name, status, time.Since(start).Seconds())
+	return &refusal{status, msg}
+}
+
 // admitClient applies the per-IP rate limit and the per-IP bound on
-// requests in flight; it writes the refusal itself and returns a release
-// func when admitted. The node-wide slot is taken later, by takeSlot, once
-// the body has been read: a slow sender holds its own address's places,
-// never the node's.
-func (n *Node) admitClient(w http.ResponseWriter, r *http.Request, name string, start time.Time) (release func(), ok bool) {
-	ip, ok := clientAddr(r)
+// requests in flight to a client at ip (ok: an IPv4 address, else 400);
+// it returns a release func when admitted. The node-wide slot is taken
+// later, by takeSlot, once the body has been read: a slow sender holds
+// its own address's places, never the node's.
+func (n *Node) admitClient(ip netip.Addr, ok bool, name string, start time.Time) (release func(), no *refusal) {
 	if !ok {
-		n.met.request(name, http.StatusBadRequest, time.Since(start).Seconds())
-		writeReply(w, http.StatusBadRequest, []byte("Bad Request"), false)
-		return nil, false
+		return nil, n.refuse(name, http.StatusBadRequest, "Bad Request", start)
 	}
 	if !n.clients.allow(ip, n.now()) || !n.perIP.requests.Acquire(ip) {
 		// The address is not logged: the counter is the record.
 		n.log.Debug("rate limiting a client")
 		n.met.rateLimited.WithLabelValues("client").Inc()
 		st, msg := storagerpc.StatusOf(storagerpc.TooManyRequests())
-		n.met.request(name, st, time.Since(start).Seconds())
-		writeReply(w, st, []byte(msg), false)
-		return nil, false
+		return nil, n.refuse(name, st, msg, start)
 	}
-	return func() { n.perIP.requests.Release(ip) }, true
+	return func() { n.perIP.requests.Release(ip) }, nil
 }
 
-// takeSlot takes one of the node's MaxConcurrentRequests slots, or writes
-// Session's 503.
-func (n *Node) takeSlot(w http.ResponseWriter, name string, start time.Time) (release func(), ok bool) {
+// takeSlot takes one of the node's MaxConcurrentRequests slots, or
+// refuses with Session's 503.
+func (n *Node) takeSlot(name string, start time.Time) (release func(), no *refusal) {
 	if n.sem == nil {
-		return func() {}, true
+		return func() {}, nil
 	}
 	select {
 	case n.sem <- struct{}{}:
-		return func() { <-n.sem }, true
+		return func() { <-n.sem }, nil
 	default:
 		n.met.rateLimited.WithLabelValues("busy").Inc()
-		n.met.request(name, http.StatusServiceUnavailable, time.Since(start).Seconds())
-		writeReply(w, http.StatusServiceUnavailable, []byte("Service node is busy"), false)
-		return nil, false
+		return nil, n.refuse(name, http.StatusServiceUnavailable, "Service node is busy", start)
 	}
 }
 
@@ -157,8 +171,10 @@ func (n *Node) tooLarge(w http.ResponseWriter, name string, start time.Time) {
 // handleStorageRPC serves POST /storage_rpc/v1.
 func (n *Node) handleStorageRPC(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	release, ok := n.admitClient(w, r, "storage_rpc", start)
-	if !ok {
+	ip, ok := clientAddr(r)
+	release, no := n.admitClient(ip, ok, "storage_rpc", start)
+	if no != nil {
+		no.write(w)
 		return
 	}
 	defer release()
@@ -172,8 +188,9 @@ func (n *Node) handleStorageRPC(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	slot, ok := n.takeSlot(w, "storage_rpc", start)
-	if !ok {
+	slot, no := n.takeSlot("storage_rpc", start)
+	if no != nil {
+		no.write(w)
 		return
 	}
 	defer slot()

@@ -115,8 +115,10 @@ type jsonRPCResponse struct {
 // (docs/ledger.md "File servers").
 func (n *Node) handleJSONRPC(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	release, ok := n.admitClient(w, r, "json_rpc", start)
-	if !ok {
+	ip, ok := clientAddr(r)
+	release, no := n.admitClient(ip, ok, "json_rpc", start)
+	if no != nil {
+		no.write(w)
 		return
 	}
 	defer release()
@@ -124,8 +126,9 @@ func (n *Node) handleJSONRPC(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	slot, ok := n.takeSlot(w, "json_rpc", start)
-	if !ok {
+	slot, no := n.takeSlot("json_rpc", start)
+	if no != nil {
+		no.write(w)
 		return
 	}
 	defer slot()

@@ -249,29 +249,12 @@ func (n *Node) jsonPeerFunc(f peerFunc) func(ctx context.Context, w http.Respons
 func (n *Node) peerEndpoint(name string, inProgress *peerSlots, rateLimit bool, f func(ctx context.Context, w http.ResponseWriter, peer key.NodePublic, body []byte) int) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		var peer key.NodePublic
-		var ok bool
-		if st := connTLS(r); st != nil {
-			peer, ok = peerKeyOf(st.PeerCertificates)
-		}
-		if !ok || n.mem.Load().byKey[peer] == nil {
-			n.met.request(name, http.StatusForbidden, time.Since(start).Seconds())
-			http.Error(w, "not a service node", http.StatusForbidden)
+		peer, release, no := n.admitPeer(connTLS(r), name, inProgress, rateLimit, start)
+		if no != nil {
+			http.Error(w, no.msg, no.status)
 			return
 		}
-		if rateLimit && !n.peerRL.allow(peer, n.now()) {
-			n.met.rateLimited.WithLabelValues("peer").Inc()
-			n.met.request(name, http.StatusTooManyRequests, time.Since(start).Seconds())
-			http.Error(w, "Too many requests", http.StatusTooManyRequests)
-			return
-		}
-		if !inProgress.acquire(peer) {
-			n.met.rateLimited.WithLabelValues("peer_busy").Inc()
-			n.met.request(name, http.StatusServiceUnavailable, time.Since(start).Seconds())
-			http.Error(w, "Too many requests in progress", http.StatusServiceUnavailable)
-			return
-		}
-		defer inProgress.release(peer)
+		defer release()
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPeerBody))
 		if err != nil {
 			n.met.request(name, http.StatusRequestEntityTooLarge, time.Since(start).Seconds())
@@ -283,6 +266,29 @@ func (n *Node) peerEndpoint(name string, inProgress *peerSlots, rateLimit bool, 
 		st := f(ctx, w, peer, body)
 		n.met.request(name, st, time.Since(start).Seconds())
 	}
+}
+
+// admitPeer admits a node-to-node request on a connection with TLS state
+// st: the client certificate's key must be a node of the ledger view
+// (403), within its request rate when rateLimit (429), with a free slot
+// in inProgress (503). It returns the peer's key and a release func.
+func (n *Node) admitPeer(st *tls.ConnectionState, name string, inProgress *peerSlots, rateLimit bool, start time.Time) (peer key.NodePublic, release func(), no *refusal) {
+	var ok bool
+	if st != nil {
+		peer, ok = peerKeyOf(st.PeerCertificates)
+	}
+	if !ok || n.mem.Load().byKey[peer] == nil {
+		return peer, nil, n.refuse(name, http.StatusForbidden, "not a service node", start)
+	}
+	if rateLimit && !n.peerRL.allow(peer, n.now()) {
+		n.met.rateLimited.WithLabelValues("peer").Inc()
+		return peer, nil, n.refuse(name, http.StatusTooManyRequests, "Too many requests", start)
+	}
+	if !inProgress.acquire(peer) {
+		n.met.rateLimited.WithLabelValues("peer_busy").Inc()
+		return peer, nil, n.refuse(name, http.StatusServiceUnavailable, "Too many requests in progress", start)
+	}
+	return peer, func() { inProgress.release(peer) }, nil
 }
 
 // forwardStoresHandler serves pathForwardStores: binary in and out, plain

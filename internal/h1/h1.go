@@ -98,7 +98,7 @@ func (r *Rules) Parse(b []byte) (Head, Result) {
 		line := lines[:nl]
 		lines = lines[nl+2:]
 		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok || len(name) == 0 || !token(name) || !visible(value) {
+		if !ok || len(name) == 0 || !in(&tokenChar, name) || !visible(value) {
 			return Head{}, Other
 		}
 		value = bytes.Trim(value, " \t")
@@ -116,7 +116,7 @@ func (r *Rules) Parse(b []byte) (Head, Result) {
 			}
 			h.ContentLength = n
 		case lower(name, "host"):
-			if host || len(value) == 0 || !hostChars(value) {
+			if host || len(value) == 0 || !in(&hostChar, value) {
 				return Head{}, Other
 			}
 			host = true
@@ -157,10 +157,10 @@ func lower(name []byte, want string) bool {
 	return true
 }
 
-// token reports whether b is an RFC 9110 token.
-func token(b []byte) bool {
+// in reports whether every byte of b is in the set.
+func in(set *[128]bool, b []byte) bool {
 	for _, c := range b {
-		if c >= 0x80 || !tokenChar[c] {
+		if c >= 0x80 || !set[c] {
 			return false
 		}
 	}
@@ -177,19 +177,11 @@ func visible(b []byte) bool {
 	return true
 }
 
-// hostChars reports whether b holds only the bytes net/http accepts in a
-// Host header (a name, an address, a port, an IPv6 literal).
-func hostChars(b []byte) bool {
-	for _, c := range b {
-		if c >= 0x80 || !hostChar[c] {
-			return false
-		}
-	}
-	return true
-}
-
+// hostChar is the bytes net/http accepts in a Host header (a name, an
+// address, a port, an IPv6 literal).
 var hostChar = asciiSet("!$%&'()*+,-.:;=@[]_~")
 
+// tokenChar is the bytes of an RFC 9110 token.
 var tokenChar = asciiSet("!#$%&'*+-.^_`|~")
 
 // asciiSet is the letters, the digits and extra.
