@@ -3,7 +3,6 @@ package snode
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"sotto.dev/key"
-	"sotto.dev/storagerpc"
 )
 
 // rawConn opens a TLS connection to n that speaks HTTP/1.1 only.
@@ -288,14 +286,7 @@ func TestFastPathForward(t *testing.T) {
 	})
 	sender, n := tn.nodes[0], tn.nodes[1]
 	batch := func(count int) string {
-		ms := time.Now().UnixMilli()
-		items := make([]fwdStore, count)
-		for i := range items {
-			var k [32]byte
-			rand.Read(k[:])
-			acct := storagerpc.NewAccount(key.PrefixStandard, k)
-			items[i] = fwdStore{Op: ms, Params: &storagerpc.StoreParams{Account: acct, Timestamp: ms, Expiry: ms + 3600_000, Data: randomData(t, 16)}}
-		}
+		items := randomFwdStores(t, count, time.Now().UnixMilli())
 		return rpcRequest(pathForwardStores, string(appendFwdStores(nil, items)))
 	}
 	answer := func(br *bufio.Reader, count int) {

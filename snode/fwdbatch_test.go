@@ -199,6 +199,19 @@ func TestHotSwarmNoRefusedForwards(t *testing.T) {
 	}
 }
 
+// randomFwdStores is count forwarded stores of 16 bytes to new accounts,
+// at the time ms.
+func randomFwdStores(t testing.TB, count int, ms int64) []fwdStore {
+	items := make([]fwdStore, count)
+	for i := range items {
+		var k [32]byte
+		rand.Read(k[:])
+		acct := storagerpc.NewAccount(key.PrefixStandard, k)
+		items[i] = fwdStore{Op: ms, Params: &storagerpc.StoreParams{Account: acct, Timestamp: ms, Expiry: ms + 3600_000, Data: randomData(t, 16)}}
+	}
+	return items
+}
+
 // TestFwdLimitStopsFlood floods one node with batches from one peer: the
 // peer is refused once it has sent a second's worth of the node's
 // capacity (the clock is frozen, so no token comes back), and another
@@ -208,16 +221,7 @@ func TestFwdLimitStopsFlood(t *testing.T) {
 	tn := newTestNetWith(t, []uint64{swarmA, swarmA, swarmA}, nil, nil, func(n *Node) { n.clock = frozen })
 	flooder, victim, other := tn.nodes[0], tn.nodes[1], tn.nodes[2]
 	ms := frozen.t.UnixMilli()
-	batch := func() []fwdStore {
-		items := make([]fwdStore, fwdMaxItems)
-		for i := range items {
-			var k [32]byte
-			rand.Read(k[:])
-			acct := storagerpc.NewAccount(key.PrefixStandard, k)
-			items[i] = fwdStore{Op: ms, Params: &storagerpc.StoreParams{Account: acct, Timestamp: ms, Expiry: ms + 3600_000, Data: randomData(t, 16)}}
-		}
-		return items
-	}
+	batch := func() []fwdStore { return randomFwdStores(t, fwdMaxItems, ms) }
 	burst := int(victim.node.fwdLimit.rateFor(fwdLimitFloor))
 	accepted := 0
 	for k := range burst/fwdMaxItems + 1 {
