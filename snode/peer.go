@@ -86,11 +86,16 @@ func PeerHTTP2() *http.HTTP2Config {
 	return &http.HTTP2Config{SendPingTimeout: 3 * time.Second, PingTimeout: 2 * time.Second}
 }
 
+// peerH1Idle is how long an HTTP/1.1 connection to a peer stays open
+// unused.
+const peerH1Idle = 30 * time.Second
+
 // peerClients keeps two HTTP clients per peer, each pinned to the peer's
 // ledger key: one on HTTP/2, which every kind of request shares, and one
 // on HTTP/1.1 for batches of forwarded stores, which the peer's fast
-// path serves (fastServer.serveForward) at about half the CPU of an
-// HTTP/2 exchange on both sides (docs/PERFORMANCE.md).
+// path serves (fastServer.serveForward): a batch and its answer are then
+// one write and one read on each side, where HTTP/2 through net/http took
+// several (docs/PERFORMANCE.md, "The swarm's forwards on the fast path").
 type peerClients struct {
 	cert    tls.Certificate
 	timeout time.Duration
@@ -145,6 +150,10 @@ func (pc *peerClients) client(k key.NodePublic, h1 bool) *http.Client {
 	if h1 {
 		// A non-nil empty map turns HTTP/2 off.
 		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+		// A POST is not sent again on a fresh connection when the one it
+		// went out on was closed by the peer as idle at that moment, so
+		// we close ours first: the node's idle timeout is 2 minutes.
+		tr.IdleConnTimeout = peerH1Idle
 	} else {
 		tr.ForceAttemptHTTP2 = true
 		tr.HTTP2 = PeerHTTP2()

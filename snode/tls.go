@@ -101,7 +101,8 @@ func peerKeyOf(certs []*x509.Certificate) (key.NodePublic, bool) {
 // ledger key is want: TLS 1.3 only, our certificate as client
 // certificate, and the server's certificate key pinned to want. (The TLS
 // handshake proves the server holds the certificate's private key; the
-// certificate's own signature proves nothing and is not checked.)
+// certificate's own signature proves nothing and is not checked.) It
+// offers HTTP/2 only, or with h1 HTTP/1.1 only.
 func peerTLS(cert tls.Certificate, want key.NodePublic, h1 bool) *tls.Config {
 	proto := "h2"
 	if h1 {
