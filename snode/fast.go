@@ -43,7 +43,6 @@ const fastBuf = 4 << 10
 type fastServer struct {
 	n       *Node
 	rules   h1.Rules
-	maxBody [2]int64 // each route's body limit
 	handoff *handoffListener
 
 	mu      sync.Mutex
@@ -54,7 +53,7 @@ type fastServer struct {
 	date atomic.Pointer[dateLine]
 }
 
-// The fast path's routes (indexes of fastServer.rules.Paths).
+// The fast path's routes (indexes of fastServer.rules.Routes).
 const (
 	routeRPC           = iota // a client's storage RPC
 	routeForwardStores        // a swarm peer's batch of stores
@@ -71,12 +70,13 @@ func newFastServer(n *Node, addr net.Addr) *fastServer {
 	return &fastServer{
 		n: n,
 		rules: h1.Rules{
-			Method:  http.MethodPost,
-			Paths:   []string{routeRPC: "/storage_rpc/v1", routeForwardStores: pathForwardStores},
-			Refuse:  []string{"x-loki-long-poll"},
-			MaxBody: max(n.cfg.Limits.MaxBodyBytes, maxPeerBody),
+			Method: http.MethodPost,
+			Routes: []h1.Route{
+				routeRPC:           {Path: "/storage_rpc/v1", MaxBody: n.cfg.Limits.MaxBodyBytes},
+				routeForwardStores: {Path: pathForwardStores, MaxBody: maxPeerBody},
+			},
+			Refuse: []string{"x-loki-long-poll"},
 		},
-		maxBody: [...]int64{routeRPC: n.cfg.Limits.MaxBodyBytes, routeForwardStores: maxPeerBody},
 		handoff: newHandoffListener(addr),
 		conns:   make(map[*fastConn]struct{}),
 	}
@@ -147,8 +147,9 @@ func (s *fastServer) serveConn(c *tls.Conn) {
 			_ = c.Close()
 			return
 		}
-		if res == h1.Other || h.ContentLength > s.maxBody[h.Route] {
-			// net/http answers a body over the limit with 413.
+		if res == h1.Other {
+			// net/http answers a body over the limit with 413, a long
+			// poll with 410, and so on.
 			_ = c.SetDeadline(time.Time{})
 			s.give(c, fc.br)
 			return

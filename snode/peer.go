@@ -180,21 +180,22 @@ func peerURL(p *ledger.Node, path string) string {
 // post sends a node-to-node request with a JSON body and returns the
 // status and body.
 func (n *Node) post(ctx context.Context, p *ledger.Node, path string, body []byte) (int, []byte, error) {
-	return n.postType(ctx, p, path, "application/json", body)
+	return n.postType(ctx, p, path, "application/json", false, body)
 }
 
-// postBinary is post with a binary body.
+// postBinary is post with a binary body (batches of stores), on the
+// peer's HTTP/1.1 client, which its fast path serves.
 func (n *Node) postBinary(ctx context.Context, p *ledger.Node, path string, body []byte) (int, []byte, error) {
-	return n.postType(ctx, p, path, "application/octet-stream", body)
+	return n.postType(ctx, p, path, "application/octet-stream", true, body)
 }
 
-func (n *Node) postType(ctx context.Context, p *ledger.Node, path, contentType string, body []byte) (int, []byte, error) {
+func (n *Node) postType(ctx context.Context, p *ledger.Node, path, contentType string, h1 bool, body []byte) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, peerURL(p, path), bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", contentType)
-	resp, err := n.peers.client(p.Ed25519, path == pathForwardStores).Do(req)
+	resp, err := n.peers.client(p.Ed25519, h1).Do(req)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -32,7 +32,7 @@ const (
 
 // Head is a fast request's head.
 type Head struct {
-	// Route is the index in Rules.Paths of the request's path.
+	// Route is the index in Rules.Routes of the request's path.
 	Route int
 	// ContentLength is the body's length in bytes.
 	ContentLength int64
@@ -44,13 +44,19 @@ type Head struct {
 type Rules struct {
 	// Method is the one method served, e.g. "POST".
 	Method string
-	// Paths are the exact paths served (no query string).
-	Paths []string
+	// Routes are the paths served.
+	Routes []Route
 	// Refuse are more header names (lower case) that send a request to
 	// net/http when present.
 	Refuse []string
-	// MaxBody is the largest Content-Length served; a larger one is
-	// Other (net/http then reads or refuses it).
+}
+
+// Route is one path served.
+type Route struct {
+	// Path is the exact path (no query string).
+	Path string
+	// MaxBody is the largest Content-Length served on it; a larger one
+	// is Other (net/http then reads or refuses it).
 	MaxBody int64
 }
 
@@ -82,8 +88,8 @@ func (r *Rules) Parse(b []byte) (Head, Result) {
 	if !ok || string(proto) != "HTTP/1.1" {
 		return Head{}, Other
 	}
-	for i, p := range r.Paths {
-		if string(path) == p {
+	for i, rt := range r.Routes {
+		if string(path) == rt.Path {
 			h.Route = i
 			break
 		}
@@ -134,7 +140,7 @@ func (r *Rules) Parse(b []byte) (Head, Result) {
 			}
 		}
 	}
-	if !host || h.ContentLength < 0 || h.ContentLength > r.MaxBody {
+	if !host || h.ContentLength < 0 || h.ContentLength > r.Routes[h.Route].MaxBody {
 		return Head{}, Other
 	}
 	return h, Fast

@@ -10,10 +10,9 @@ import (
 )
 
 var rules = Rules{
-	Method:  "POST",
-	Paths:   []string{"/storage_rpc/v1", "/onion_req/v2"},
-	Refuse:  []string{"x-loki-long-poll"},
-	MaxBody: 10 << 20,
+	Method: "POST",
+	Routes: []Route{{"/storage_rpc/v1", 10 << 20}, {"/onion_req/v2", 10 << 20}},
+	Refuse: []string{"x-loki-long-poll"},
 }
 
 const plain = "POST /storage_rpc/v1 HTTP/1.1\r\nHost: 127.0.0.1:22021\r\nUser-Agent: Go-http-client/1.1\r\nContent-Length: 5\r\nContent-Type: application/json\r\nAccept-Encoding: gzip\r\n\r\nhello"
@@ -112,7 +111,7 @@ func agree(t *testing.T, b []byte, h Head) {
 	if err != nil {
 		t.Fatalf("net/http refuses a fast request: %v\n%q", err, b)
 	}
-	if req.Method != rules.Method || req.RequestURI != rules.Paths[h.Route] || req.ContentLength != h.ContentLength ||
+	if req.Method != rules.Method || req.RequestURI != rules.Routes[h.Route].Path || req.ContentLength != h.ContentLength ||
 		len(req.TransferEncoding) != 0 || req.Close || req.Host == "" {
 		t.Fatalf("net/http reads %s %s length %d TE %v close %v host %q; fast path %+v",
 			req.Method, req.RequestURI, req.ContentLength, req.TransferEncoding, req.Close, req.Host, h)
