@@ -155,14 +155,14 @@ func Bench(ctx context.Context, cfg BenchConfig) ([]Result, error) {
 	var out []Result
 	for _, t := range cfg.Tests {
 		fmt.Fprintf(cfg.Progress, "running %s: %d in flight, %s\n", t, cfg.Concurrency, bounds(cfg))
-		// Each test starts on new connections. One the previous test left
-		// idle may be one it opened but never used, which a server closes
-		// once its first request's header timeout (10 s for net/http's
-		// default and for sottod) has passed since the handshake; with
-		// 10-second tests that is when the next test starts, and a POST
-		// sent on it as the server closes it fails with EOF, which the
-		// transport does not retry (seen once in bench.sh, in the retrieve
-		// test's fill).
+		// Each test starts on new connections. A POST sent on a kept
+		// connection just as the server closes it fails with EOF, which
+		// the transport does not retry; at a test's end the cancelled
+		// requests close every busy connection, so the next test would
+		// start on whatever the pool kept longest, such as one opened and
+		// never used, which a server drops 10 s after its handshake (the
+		// first request's header timeout, net/http's and sottod's). Once,
+		// in bench.sh, the retrieve test's fill failed that way.
 		b.client.CloseIdleConnections()
 		var r Result
 		var err error
