@@ -161,6 +161,13 @@ func TestDebugProtoErrors(t *testing.T) {
 	server := strings.Repeat("cd", 32)
 	sid := protoSessionID(t, other)
 	ct := protoJSON(t, "seal", "--seed", seed, "--recipient", sid, "--plaintext-hex", "0102")["ciphertext"]
+	// The last byte with its low bit flipped: replacing it with a fixed
+	// value left it unchanged in one seal of 256 (sealing is randomised).
+	last, err := strconv.ParseUint(ct[len(ct)-2:], 16, 8)
+	if err != nil {
+		t.Fatalf("ciphertext %q is not hex: %v", ct, err)
+	}
+	tampered := ct[:len(ct)-2] + hex.EncodeToString([]byte{byte(last ^ 1)})
 	sogs := func(extra ...string) []string {
 		args := map[string]string{
 			"--seed": seed, "--server-pubkey": server, "--timestamp": "1700000000",
@@ -192,7 +199,7 @@ func TestDebugProtoErrors(t *testing.T) {
 		{"seal stray argument", []string{"seal", "--seed", seed, "--recipient", sid, "--plaintext-hex", "", "x"}, "x"},
 		{"open wrong key", []string{"open", "--seed", seed, "--ciphertext", ct}, "decryption failed"},
 		{"open too short", []string{"open", "--seed", other, "--ciphertext", "abcd"}, "2 bytes, want at least 144"},
-		{"open tampered", []string{"open", "--seed", other, "--ciphertext", ct[:len(ct)-2] + "00"}, "decryption failed"},
+		{"open tampered", []string{"open", "--seed", other, "--ciphertext", tampered}, "decryption failed"},
 		{"open ciphertext missing", []string{"open", "--seed", other}, "ciphertext"},
 		{"sogs server key length", sogs("--server-pubkey", "abcd"), "--server-pubkey is 2 bytes, want 32"},
 		{"sogs nonce not base64", sogs("--nonce-b64", "!!"), "--nonce-b64 is not valid base64"},
