@@ -124,6 +124,11 @@ type Config struct {
 	DataDir   string    `json:"data_dir"`
 	Limits    Limits    `json:"limits"`
 	Intervals Intervals `json:"intervals"`
+	// SyncHoldsP: the store's log sync at each commit keeps its Go
+	// scheduler slot (store.Options.SyncHoldsP). Right for a process that
+	// runs this node alone (sottod run turns it on); an in-process network
+	// leaves it off.
+	SyncHoldsP bool `json:"sync_holds_p,omitempty"`
 }
 
 // Default ports (Session's storage server HTTPS port 22021).

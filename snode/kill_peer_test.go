@@ -31,6 +31,7 @@ func TestKillNinePeerChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := quietConfig(filepath.Join(dir, "peer"))
+	cfg.SyncHoldsP = true // one node in its own process, as sottod run
 	keys, _, err := LoadOrCreateKeys(cfg.DataDir)
 	if err != nil {
 		t.Fatal(err)

@@ -29,6 +29,7 @@ func TestKillNineChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := quietConfig(filepath.Join(dir, "node"))
+	cfg.SyncHoldsP = true // one node in its own process, as sottod run
 	node, err := New(cfg, Deps{View: view})
 	if err != nil {
 		t.Fatal(err)

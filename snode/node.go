@@ -296,6 +296,7 @@ func (n *Node) openStore() error {
 		TimeQuantum: mtimeQuantum,
 		Logger:      n.log,
 		OnLive:      n.waiters.wake,
+		SyncHoldsP:  n.cfg.SyncHoldsP,
 	})
 	if err != nil {
 		return err

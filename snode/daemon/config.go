@@ -54,7 +54,10 @@ type Config struct {
 
 // DefaultConfig is the configuration before a file or flags.
 func DefaultConfig() Config {
-	return Config{Config: snode.DefaultConfig(), LogLevel: "info"}
+	c := Config{Config: snode.DefaultConfig(), LogLevel: "info"}
+	// A daemon runs one node, so its store's log syncs may keep their P.
+	c.SyncHoldsP = true
+	return c
 }
 
 // LoadConfig reads the file at path over the defaults; unknown fields are

@@ -46,6 +46,18 @@ func TestMerge(t *testing.T) {
 		t.Fatalf("flags alone: %+v %v", c, err)
 	}
 
+	// A daemon runs one node: its store's log syncs keep their P, unless
+	// the file says otherwise.
+	if !c.SyncHoldsP {
+		t.Error("daemon default without sync_holds_p")
+	}
+	if err := os.WriteFile(path, []byte(`{"sync_holds_p": false}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = Merge(path, parse()); err != nil || c.SyncHoldsP {
+		t.Fatalf("sync_holds_p false in the file: %v %v", c.SyncHoldsP, err)
+	}
+
 	// A file that is missing or not JSON is an error with a hint.
 	if _, err := Merge(filepath.Join(t.TempDir(), "none.json"), parse()); err == nil {
 		t.Error("missing file accepted")

@@ -20,7 +20,7 @@ CREATE TABLE revoked (owner INTEGER NOT NULL REFERENCES owners(id), token BLOB N
 // are served, without proofs, and new rows keep theirs.
 func TestOpenOldStore(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "store.db")
-	db, err := sql.Open("sqlite3", dsn(path, false))
+	db, err := sql.Open("sqlite3", dsn(path, false, walBufVFS))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -142,6 +142,11 @@ type Options struct {
 	// a delete, a merged row), from the writer goroutine: it must not
 	// block or call the store.
 	OnLive func(a Account, ns int16)
+	// SyncHoldsP makes the log's sync at each commit keep the writer's
+	// Go scheduler slot (walsync_linux.go): faster for a process that runs
+	// one store, wrong for one that runs many (an in-process network),
+	// whose writers would stop each other's work while they sync.
+	SyncHoldsP bool
 
 	// walLimit replaces walSizeLimit (tests).
 	walLimit int64
@@ -235,7 +240,9 @@ func (s *Store) Stats() Stats {
 // its last read, which on a node taking stores is at nearly every read.
 const writerCacheKiB = 32 << 10
 
-func dsn(path string, readOnly bool) string {
+// dsn is the connection string of a connection to the store at path;
+// walVFS is the VFS of a writing connection (walBufVFS or walBufHoldVFS).
+func dsn(path string, readOnly bool, walVFS string) string {
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path)}
 	q := "_pragma=busy_timeout(15000)&_pragma=journal_mode(wal)&_pragma=synchronous(full)&_pragma=foreign_keys(on)"
 	if readOnly {
@@ -243,7 +250,7 @@ func dsn(path string, readOnly bool) string {
 	} else {
 		// Connections that write gather their log frames (walbuf.go),
 		// which needs synchronous=FULL.
-		q += "&vfs=" + walBufVFS + "&_txlock=immediate&_pragma=cache_size(-" + strconv.Itoa(writerCacheKiB) + ")"
+		q += "&vfs=" + walVFS + "&_txlock=immediate&_pragma=cache_size(-" + strconv.Itoa(writerCacheKiB) + ")"
 	}
 	return u.String() + "?" + q
 }
@@ -295,7 +302,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if readConns <= 0 {
 		readConns = 4
 	}
-	if s.wdb, err = sql.Open("sqlite3", dsn(opts.Path, false)); err != nil {
+	walVFS := walBufVFS
+	if opts.SyncHoldsP {
+		walVFS = walBufHoldVFS
+	}
+	if s.wdb, err = sql.Open("sqlite3", dsn(opts.Path, false, walVFS)); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	fail := func(err error) (*Store, error) {
@@ -317,7 +328,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err := s.load(ctx); err != nil {
 		return fail(err)
 	}
-	if s.cdb, err = sql.Open("sqlite3", dsn(opts.Path, false)); err != nil {
+	if s.cdb, err = sql.Open("sqlite3", dsn(opts.Path, false, walVFS)); err != nil {
 		return fail(err)
 	}
 	s.cdb.SetMaxOpenConns(1)
@@ -389,7 +400,7 @@ func (s *Store) openWriter(ctx context.Context, maxBytes int64) error {
 // and the n direct readers.
 func (s *Store) openReaders(ctx context.Context, path string, n int) error {
 	var err error
-	if s.rdb, err = sql.Open("sqlite3", dsn(path, true)); err != nil {
+	if s.rdb, err = sql.Open("sqlite3", dsn(path, true, "")); err != nil {
 		return err
 	}
 	s.rdb.SetMaxOpenConns(n)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"sync"
+	"time"
 
 	"github.com/ncruces/go-sqlite3/util/vfsutil"
 	"github.com/ncruces/go-sqlite3/vfs"
@@ -27,31 +28,39 @@ import (
 // always sees its own frames.
 const walBufVFS = "sotto-walbuf"
 
+// walBufHoldVFS is walBufVFS whose log syncs keep the writer's P
+// (Options.SyncHoldsP, walsync_linux.go).
+const walBufHoldVFS = "sotto-walbuf-holdp"
+
 // walBufMax is the most a log file gathers before it writes.
 const walBufMax = 1 << 20
 
 func init() {
-	vfs.Register(walBufVFS, walBuf{vfs.Find("")})
+	vfs.Register(walBufVFS, walBuf{VFS: vfs.Find("")})
+	vfs.Register(walBufHoldVFS, walBuf{VFS: vfs.Find(""), holdP: true})
 }
 
 // walBuf wraps a VFS: log files (vfs.OPEN_WAL) get a walFile.
-type walBuf struct{ vfs.VFS }
+type walBuf struct {
+	vfs.VFS
+	holdP bool
+}
 
 func (v walBuf) Open(name string, flags vfs.OpenFlag) (vfs.File, vfs.OpenFlag, error) {
 	f, flags, err := vfsutil.WrapOpen(v.VFS, name, flags)
-	return wrapWAL(f, flags, err)
+	return v.wrapWAL(f, flags, err)
 }
 
 func (v walBuf) OpenFilename(name *vfs.Filename, flags vfs.OpenFlag) (vfs.File, vfs.OpenFlag, error) {
 	f, flags, err := vfsutil.WrapOpenFilename(v.VFS, name, flags)
-	return wrapWAL(f, flags, err)
+	return v.wrapWAL(f, flags, err)
 }
 
-func wrapWAL(f vfs.File, flags vfs.OpenFlag, err error) (vfs.File, vfs.OpenFlag, error) {
+func (v walBuf) wrapWAL(f vfs.File, flags vfs.OpenFlag, err error) (vfs.File, vfs.OpenFlag, error) {
 	if err != nil || flags&vfs.OPEN_WAL == 0 {
 		return f, flags, err
 	}
-	return &walFile{File: f}, flags, nil
+	return &walFile{File: f, holdP: v.holdP}, flags, nil
 }
 
 // walFile gathers contiguous writes to a log file: buf holds the bytes
@@ -61,6 +70,11 @@ type walFile struct {
 	mu  sync.Mutex // SQLite serialises a file's calls; this keeps the buffer safe regardless
 	off int64
 	buf []byte
+
+	// holdP: syncs keep the P (walsync_linux.go); slowUntil is when they
+	// may again after a slow one. Only the connection's calls touch it.
+	holdP     bool
+	slowUntil time.Time
 }
 
 func (f *walFile) WriteAt(p []byte, off int64) (int, error) {
@@ -121,7 +135,7 @@ func (f *walFile) Sync(flags vfs.SyncFlag) error {
 	if err := f.flush(); err != nil {
 		return err
 	}
-	return f.File.Sync(flags)
+	return f.sync(flags)
 }
 
 func (f *walFile) Size() (int64, error) {
@@ -160,3 +174,23 @@ func (f *walFile) SizeHint(size int64) error {
 func (f *walFile) ChunkSize(size int) { vfsutil.WrapChunkSize(f.File, size) }
 
 func (f *walFile) HasMoved() (bool, error) { return vfsutil.WrapHasMoved(f.File) }
+
+// mayHoldP reports whether a sync starting at now may keep the P: not
+// within slowFor of a sync that took longer than slowSync.
+func (f *walFile) mayHoldP(now time.Time) bool { return !now.Before(f.slowUntil) }
+
+// heldSync records a sync that kept the P, started at start and took took.
+func (f *walFile) heldSync(start time.Time, took time.Duration) {
+	if took > slowSync {
+		f.slowUntil = start.Add(took + slowFor)
+	}
+}
+
+// A sync that keeps its P stops the process's stop-the-world phases for
+// as long as it lasts, so a disk that stalls would stall the whole
+// process with it: after a sync longer than slowSync the log uses the
+// normal system call for slowFor, then tries again.
+const (
+	slowSync = 10 * time.Millisecond
+	slowFor  = 10 * time.Second
+)

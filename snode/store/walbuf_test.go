@@ -84,8 +84,8 @@ func TestWALFileGathers(t *testing.T) {
 // TestStoreUsesWALBuf checks that the connections that write use the
 // gathering VFS, and only with synchronous=FULL, which it needs.
 func TestStoreUsesWALBuf(t *testing.T) {
-	if !bytes.Contains([]byte(dsn("/x", false)), []byte("vfs="+walBufVFS)) || !bytes.Contains([]byte(dsn("/x", false)), []byte("synchronous(full)")) {
-		t.Fatalf("writer DSN without %s and synchronous=FULL: %s", walBufVFS, dsn("/x", false))
+	if !bytes.Contains([]byte(dsn("/x", false, walBufVFS)), []byte("vfs="+walBufVFS)) || !bytes.Contains([]byte(dsn("/x", false, walBufVFS)), []byte("synchronous(full)")) {
+		t.Fatalf("writer DSN without %s and synchronous=FULL: %s", walBufVFS, dsn("/x", false, walBufVFS))
 	}
 	if vfs.Find(walBufVFS) == nil {
 		t.Fatalf("%s not registered", walBufVFS)
