@@ -38,19 +38,20 @@ import (
 // that runs many stores (an in-process network) leaves SyncHoldsP off:
 // their writers would hold every P while they sync.
 func (f *walFile) sync(flags vfs.SyncFlag) error {
-	fd, ok := f.File.(interface{ Fd() uintptr })
+	file, ok := f.File.(interface{ Fd() uintptr })
 	if !f.holdP || !ok {
 		return f.File.Sync(flags)
 	}
+	fd := file.Fd()
 	// Errors of the hint are not errors of the sync: fdatasync below
 	// reports the write-back's.
-	_ = unix.SyncFileRange(int(fd.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+	_ = unix.SyncFileRange(int(fd), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
 	runtime.Gosched()
 	start := time.Now()
 	if !f.mayHoldP(start) {
 		return f.File.Sync(flags)
 	}
-	err := fdatasyncHoldingP(fd.Fd())
+	err := fdatasyncHoldingP(fd)
 	f.heldSync(start, time.Since(start))
 	return err
 }
