@@ -91,6 +91,10 @@ type Client struct {
 
 	fallbacks atomic.Int64 // nodes found not to hold long polls
 
+	// fresh is what the receive loop knows of the members' last_hash
+	// (presence.go); our own stores to our swarm make every member stale.
+	fresh freshness
+
 	onCoverPoll func(coverPoll) // tests: called after every cover-mode poll
 	onPoll      func(pollTrace) // tests: called after every poll of the receive loop
 

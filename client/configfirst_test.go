@@ -262,7 +262,7 @@ func TestConfigPendingReplay(t *testing.T) {
 		{config.ConvoInfoKind.Namespace, convoMsg},
 		{config.UserProfileKind.Namespace, profileMsg},
 	} {
-		if err := d.c.ingestConfig(ctx, "node", "", in.ns, []storagerpc.RetrievedMessage{in.msg}, false); err != nil {
+		if _, err := d.c.ingestConfig(ctx, "node", "", in.ns, []storagerpc.RetrievedMessage{in.msg}, false); err != nil {
 			t.Fatal(err)
 		}
 		if p, err := d.c.Store().ConfigPendingOf(ctx, in.ns); err != nil || len(p) != 0 {
@@ -320,7 +320,7 @@ func TestConfigApplyRetried(t *testing.T) {
 	r := newRemote(t, alice)
 	d := alice.openOffline(t, t.TempDir())
 	ns := config.ContactsKind.Namespace
-	if err := d.c.ingestConfig(ctx, "node", "", ns, nil, false); err != nil { // the first fetch: nothing there yet
+	if _, err := d.c.ingestConfig(ctx, "node", "", ns, nil, false); err != nil { // the first fetch: nothing there yet
 		t.Fatal(err)
 	}
 	remote, err := config.NewContacts(r.opts(config.ContactsKind))
@@ -334,7 +334,7 @@ func TestConfigApplyRetried(t *testing.T) {
 
 	stopped, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := d.c.ingestConfig(stopped, "node", "", ns, []storagerpc.RetrievedMessage{msg}, false); err == nil {
+	if _, err := d.c.ingestConfig(stopped, "node", "", ns, []storagerpc.RetrievedMessage{msg}, false); err == nil {
 		t.Fatal("ingest under a stopped context: no error")
 	}
 	if c := d.contact(bob.id()); c.Nickname != "" {
@@ -343,7 +343,7 @@ func TestConfigApplyRetried(t *testing.T) {
 	// The same message again (the last hash did not move), then an
 	// empty retrieve: the object is already merged either way.
 	for _, in := range [][]storagerpc.RetrievedMessage{{msg}, nil} {
-		if err := d.c.ingestConfig(ctx, "node", "", ns, in, false); err != nil {
+		if _, err := d.c.ingestConfig(ctx, "node", "", ns, in, false); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -594,6 +594,7 @@ func (c *Client) storeConfigMessage(ctx context.Context, ns int, data []byte, ts
 	}
 	for _, r := range resp.Swarm {
 		if !r.Failed() && r.OK.Hash == want {
+			c.fresh.stored()
 			return want, nil
 		}
 	}
@@ -608,8 +609,10 @@ func (c *Client) storeConfigMessage(ctx context.Context, ns int, data []byte, ts
 // is false: the node has nothing further), empty or not, is its first
 // fetch: the local changes made before it are written into the merged
 // object (the local change wins: it is the newer one) and their record
-// cleared, in the same transaction.
-func (c *Client) ingestConfig(ctx context.Context, node, lastHash string, ns int, msgs []storagerpc.RetrievedMessage, more bool) error {
+// cleared, in the same transaction. It reports whether the messages
+// changed the object: those that did not (our own pushes, or what another
+// member returned before) are messages we already had.
+func (c *Client) ingestConfig(ctx context.Context, node, lastHash string, ns int, msgs []storagerpc.RetrievedMessage, more bool) (changed bool, err error) {
 	defer c.lockChange()()
 	var in []config.Incoming
 	for _, m := range msgs {
@@ -628,13 +631,13 @@ func (c *Client) ingestConfig(ctx context.Context, node, lastHash string, ns int
 	first := ok && !s.fetched[ns]
 	done := first && !more // this retrieve completes the first fetch
 	if !ok || (len(in) == 0 && newLast == "" && !done && o.unapplied == nil) {
-		return nil
+		return false, nil
 	}
 	var pending []store.ConfigPending
 	if first {
 		var err error
 		if pending, err = c.db.ConfigPendingOf(ctx, ns); err != nil {
-			return err
+			return false, err
 		}
 	}
 	skip := newPendingSet(pending)
@@ -647,7 +650,7 @@ func (c *Client) ingestConfig(ctx context.Context, node, lastHash string, ns int
 			// damaged. Skipped, as libsession clients do.
 			c.log.Debug("config merge: nothing valid", "namespace", ns, "error", err)
 		}
-		if changed := o.cfg.Generation() != gen; changed {
+		if changed = o.cfg.Generation() != gen; changed {
 			o.lastMerge = now
 			if o.unapplied == nil {
 				o.unapplied = &beforeData
@@ -664,10 +667,10 @@ func (c *Client) ingestConfig(ctx context.Context, node, lastHash string, ns int
 	if done && o.replay != nil && len(pending) > 0 {
 		c.log.Debug("config first fetch: local changes", "namespace", ns, "changes", len(pending))
 		if err := o.replay(ctx, pending); err != nil {
-			return fmt.Errorf("client: config %s: local changes: %w", o.kind.Name, err)
+			return changed, fmt.Errorf("client: config %s: local changes: %w", o.kind.Name, err)
 		}
 	}
-	err := c.db.Update(ctx, func(tx *store.Tx) error {
+	err = c.db.Update(ctx, func(tx *store.Tx) error {
 		if done {
 			if err := tx.SetConfigFetched(ctx, ns); err != nil {
 				return err
@@ -692,7 +695,7 @@ func (c *Client) ingestConfig(ctx context.Context, node, lastHash string, ns int
 		return nil
 	})
 	if err != nil {
-		return err
+		return changed, err
 	}
 	if done {
 		s.fetched[ns] = true
@@ -700,7 +703,7 @@ func (c *Client) ingestConfig(ctx context.Context, node, lastHash string, ns int
 	if o.cfg.NeedsPush() {
 		kick(s.kick)
 	}
-	return nil
+	return changed, nil
 }
 
 // applyMerged brings the local database in line with o's merged data

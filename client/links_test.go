@@ -158,6 +158,19 @@ func (l *pollLog) add(p pollTrace) {
 	l.polls = append(l.polls, p)
 }
 
+// caughtUpSince reports whether a poll of the receive loop (not a bridge)
+// that ended after t caught its member up.
+func (l *pollLog) caughtUpSince(t time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, p := range l.polls {
+		if !p.bridge && p.err == nil && p.end.After(t) && p.res.caughtUp() {
+			return true
+		}
+	}
+	return false
+}
+
 // traceDelivery describes one delivery from start to at in units of the
 // links' delay: its latency, the connections opened since opened, and the
 // polls that ended since the previous delivery at prev (node, kind,

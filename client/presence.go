@@ -135,7 +135,7 @@ func (c *Client) coverLoop(ctx context.Context) {
 // message has reached us since, so that a long poll there is held.
 type freshness struct {
 	mu  sync.Mutex
-	gen uint64                    // answers that brought new messages
+	gen uint64                    // answers that brought new messages, and our own stores
 	at  map[key.NodePublic]uint64 // gen after each fresh member's last answer
 }
 
@@ -164,6 +164,16 @@ func (f *freshness) answered(node key.NodePublic, res retrieveResult, began uint
 		return
 	}
 	f.at[node] = f.gen
+}
+
+// stored records a message we stored in our own swarm (a config push, a
+// sync copy of a sent message): every member now holds one after our
+// last_hash there, so none is fresh, and a poll answered meanwhile does
+// not make its member fresh either.
+func (f *freshness) stored() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gen++
 }
 
 // is reports whether node is fresh.
@@ -228,7 +238,7 @@ func (b *bridge) wait() {
 // startBridge stops b's bridge poll, if one runs, and long-polls node,
 // and only node, until b is stopped or the node answers; what it returns
 // is processed as any poll's answer.
-func (c *Client) startBridge(ctx context.Context, b *bridge, fresh *freshness, node key.NodePublic, wait time.Duration) {
+func (c *Client) startBridge(ctx context.Context, b *bridge, node key.NodePublic, wait time.Duration) {
 	b.stop()
 	// The loop stops the bridge once the next member caught up, about one
 	// round trip through the path; bridgeMax bounds it when that member
@@ -236,7 +246,7 @@ func (c *Client) startBridge(ctx context.Context, b *bridge, fresh *freshness, n
 	bctx, cancel := context.WithTimeout(ctx, bridgeMax)
 	done := make(chan struct{})
 	b.cancel, b.done, b.node = cancel, done, node
-	began := fresh.begin()
+	began := c.fresh.begin()
 	start := c.clock.Now()
 	b.wg.Add(1)
 	go func() {
@@ -256,7 +266,7 @@ func (c *Client) startBridge(ctx context.Context, b *bridge, fresh *freshness, n
 			c.onPoll(pollTrace{res: res, bridge: true, wait: wait, start: start, end: c.clock.Now(), err: err})
 		}
 		if err == nil {
-			fresh.answered(node, res, began)
+			c.fresh.answered(node, res, began)
 			b.mu.Lock()
 			b.answered = &node
 			b.mu.Unlock()

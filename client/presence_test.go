@@ -248,17 +248,46 @@ func TestLongPollBridge(t *testing.T) {
 	}()
 	defer func() { cancel(); <-served }()
 
+	// The startup's config pushes (this device's record) first: a member
+	// answers one at once, which is a catch-up of its own.
+	b.waitFor("the config pushes", 60*time.Second, func() bool {
+		st, err := b.c.SyncStatus()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range st {
+			if !o.Fetched || o.State != "clean" {
+				return false
+			}
+		}
+		return len(st) > 0
+	})
 	const count = 5
 	for i := range count {
+		sent := time.Now()
 		if _, err := a.c.Send(context.Background(), bob.id(), fmt.Sprintf("bridged %d", i), SendOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		b.waitFor("the message", 60*time.Second, func() bool { return len(b.history(alice.id())) == i+1 })
+		// The next message waits until a member has caught up on this
+		// one: sent at once, it would reach that member first, and its
+		// answer would carry it rather than catch the member up.
+		b.waitFor("a catch-up poll", 60*time.Second, func() bool { return log.caughtUpSince(sent) })
 	}
 	cancel()
 	<-served // the receive loop and its bridges have returned
 
 	var main, bridges []pollTrace
+	all := slices.Clone(log.polls)
+	slices.SortStableFunc(all, func(x, y pollTrace) int { return x.start.Compare(y.start) })
+	defer func() {
+		if t.Failed() {
+			for i, p := range all {
+				t.Logf("%d: bridge %v node %s %v→%v wait %v returned %d new %d more %v err %v", i, p.bridge, p.res.node.String()[:6],
+					p.start.Sub(all[0].start), p.end.Sub(all[0].start), p.wait, p.res.returned, p.res.count, p.res.more, p.err)
+			}
+		}
+	}()
 	for _, p := range log.polls {
 		if p.bridge {
 			bridges = append(bridges, p)
@@ -311,17 +340,11 @@ func TestLongPollBridge(t *testing.T) {
 		t.Fatalf("no catch-up poll among %d polls: the test saw nothing", len(main))
 	}
 	// A bridge goes only to the member whose answer came last.
-	all := append(slices.Clone(main), bridges...)
-	slices.SortStableFunc(all, func(x, y pollTrace) int { return x.start.Compare(y.start) })
-	for i, p := range all {
-		if p.bridge && (i == 0 || all[i-1].bridge || all[i-1].res.node != p.res.node) {
-			t.Errorf("poll %d: a bridge to a member other than the one that answered last", i)
-		}
-	}
-	if t.Failed() {
-		for i, p := range all {
-			t.Logf("%d: bridge %v node %s %v→%v returned %d new %d more %v err %v", i, p.bridge, p.res.node.String()[:6],
-				p.start.Sub(all[0].start), p.end.Sub(all[0].start), p.res.returned, p.res.count, p.res.more, p.err)
+	held := append(slices.Clone(main), bridges...)
+	slices.SortStableFunc(held, func(x, y pollTrace) int { return x.start.Compare(y.start) })
+	for i, p := range held {
+		if p.bridge && (i == 0 || held[i-1].bridge || held[i-1].res.node != p.res.node) {
+			t.Errorf("poll at %v: a bridge to a member other than the one that answered last", p.start.Sub(held[0].start))
 		}
 	}
 	t.Logf("%d messages: %d held polls, %d catch-ups, %d bridges", count, len(main), caughtUp, len(bridges))

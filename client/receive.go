@@ -38,7 +38,6 @@ func (c *Client) receiveLoop(ctx context.Context) {
 		stayed     bool // this poll stays after a catch-up (once only)
 		quickEmpty = map[key.NodePublic]int{}
 		noLongPoll = map[key.NodePublic]bool{}
-		fresh      freshness
 		br         bridge // a poll held at the last member while the next one catches up (presence.go)
 		answered   *key.NodePublic
 	)
@@ -56,7 +55,7 @@ func (c *Client) receiveLoop(ctx context.Context) {
 			wait = 0
 		}
 		switch {
-		case wait == 0 || node == nil || fresh.is(*node):
+		case wait == 0 || node == nil || c.fresh.is(*node):
 			// This poll will be held (or none is): no bridge.
 			br.stop()
 		case answered != nil && *answered != *node && !noLongPoll[*answered] && !br.runningAt(*answered):
@@ -64,10 +63,10 @@ func (c *Client) receiveLoop(ctx context.Context) {
 			// at once, and the poll after it is held. Meanwhile the
 			// member that answered last, up to date, holds one (in
 			// place of an earlier bridge, no longer up to date).
-			c.startBridge(ctx, &br, &fresh, *answered, wait)
+			c.startBridge(ctx, &br, *answered, wait)
 		}
 		answered = nil
-		began := fresh.begin()
+		began := c.fresh.begin()
 		start := c.clock.Now()
 		res, err := c.retrieve(ctx, node, wait)
 		if c.onPoll != nil {
@@ -89,7 +88,7 @@ func (c *Client) receiveLoop(ctx context.Context) {
 		backoff = time.Second
 		id := res.node
 		node = &id
-		fresh.answered(id, res, began)
+		c.fresh.answered(id, res, began)
 		if res.more || (fetching && !c.configsUnfetched()) {
 			stay, stayed = res.more, false
 			continue
@@ -241,11 +240,16 @@ func (c *Client) retrieveAt(ctx context.Context, prefer *key.NodePublic, only bo
 		if r == nil {
 			continue
 		}
-		if err := c.ingestConfig(ctx, dest.Ed25519.String(), lastHashes[i], spaces[i], r.Messages, r.More); err != nil {
+		changed, err := c.ingestConfig(ctx, dest.Ed25519.String(), lastHashes[i], spaces[i], r.Messages, r.More)
+		if err != nil {
 			return retrieveResult{}, err
 		}
 		res.returned += len(r.Messages)
-		res.count += len(r.Messages)
+		if changed {
+			// Config messages that changed nothing (our own pushes, or
+			// what another member returned) are ones we had.
+			res.count += len(r.Messages)
+		}
 		res.more = res.more || r.More
 	}
 	if count > 0 {

@@ -733,6 +733,9 @@ func (c *Client) storeData(ctx context.Context, acct key.SessionID, data []byte,
 	if ok == 0 {
 		return "", errors.New("client: store: no swarm member stored the message")
 	}
+	if acct == c.self {
+		c.fresh.stored() // a sync copy (send.go)
+	}
 	return want, nil
 }
 
