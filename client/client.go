@@ -97,6 +97,7 @@ type Client struct {
 
 	onCoverPoll func(coverPoll) // tests: called after every cover-mode poll
 	onPoll      func(pollTrace) // tests: called after every poll of the receive loop
+	onPollStart func(pollStart) // tests: called before every poll of the receive loop (not bridges)
 
 	cs   configSync // config objects (configsync.go)
 	devs devices    // the devices list (devices.go)

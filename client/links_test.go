@@ -148,27 +148,41 @@ func delivery(t testing.TB, nw *testnet.Network, alice, bob *account, count int,
 
 // pollLog records Bob's polls (Client.onPoll).
 type pollLog struct {
-	mu    sync.Mutex
-	polls []pollTrace
+	mu     sync.Mutex
+	polls  []pollTrace
+	starts []pollStart // of the loop's polls, not bridges
+}
+
+func (l *pollLog) start(p pollStart) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.starts = append(l.starts, p)
+}
+
+// settled reports whether the receive loop's poll in progress is one it
+// takes to be held (its member fresh), and nothing reached us since it
+// began (gen, the freshness state now): the loop is waiting for the next
+// message.
+func (l *pollLog) settled(gen uint64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ended := 0
+	for _, p := range l.polls {
+		if !p.bridge {
+			ended++
+		}
+	}
+	if len(l.starts) != ended+1 {
+		return false // no poll in progress
+	}
+	last := l.starts[len(l.starts)-1]
+	return last.held && last.gen == gen
 }
 
 func (l *pollLog) add(p pollTrace) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.polls = append(l.polls, p)
-}
-
-// caughtUpSince reports whether a poll of the receive loop (not a bridge)
-// that ended after t caught its member up.
-func (l *pollLog) caughtUpSince(t time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, p := range l.polls {
-		if !p.bridge && p.err == nil && p.end.After(t) && p.res.caughtUp() {
-			return true
-		}
-	}
-	return false
 }
 
 // traceDelivery describes one delivery from start to at in units of the

@@ -67,6 +67,9 @@ func (c *Client) receiveLoop(ctx context.Context) {
 		}
 		answered = nil
 		began := c.fresh.begin()
+		if c.onPollStart != nil {
+			c.onPollStart(pollStart{held: wait > 0 && node != nil && c.fresh.is(*node), gen: began})
+		}
 		start := c.clock.Now()
 		res, err := c.retrieve(ctx, node, wait)
 		if c.onPoll != nil {
@@ -138,6 +141,14 @@ func (c *Client) receiveAll(ctx context.Context) (int, error) {
 		}
 	}
 	return total, nil
+}
+
+// pollStart is the start of a poll of the receive loop (not a bridge),
+// for tests: held is whether the loop takes the member to be fresh (the
+// poll will be held until a message comes), gen the freshness state then.
+type pollStart struct {
+	held bool
+	gen  uint64
 }
 
 // pollTrace is one poll of the receive loop, for tests.
