@@ -74,8 +74,6 @@ type signScratch struct {
 	x, y, z [signChunkMax]field.Element       // R = (x/z, y/z)
 	prod    [signChunkMax]field.Element       // prod[i] = z[0]·…·z[i]
 	R       edwards25519.Point
-	inv     field.Element
-	zInv    field.Element
 	c, s    edwards25519.Scalar
 }
 
@@ -105,27 +103,9 @@ func (k *NodePrivate) signChunk(h hash.Hash, msgs [][]byte, sigs [][ed25519.Sign
 		w.x[i], w.y[i], w.z[i] = *X, *Y, *Z
 	}
 
-	// Encode every R (as Point.Bytes: y with the sign of x in bit 255),
-	// inverting all the z at once: with inv = 1/prod[i], z[i]⁻¹ is
-	// inv·prod[i-1], and 1/prod[i-1] is inv·z[i].
+	// Encode every R with one inversion.
 	n := len(msgs)
-	w.prod[0] = w.z[0]
-	for i := 1; i < n; i++ {
-		w.prod[i].Multiply(&w.prod[i-1], &w.z[i])
-	}
-	w.inv.Invert(&w.prod[n-1])
-	for i := n - 1; i >= 0; i-- {
-		if i > 0 {
-			w.zInv.Multiply(&w.inv, &w.prod[i-1])
-			w.inv.Multiply(&w.inv, &w.z[i])
-		} else {
-			w.zInv = w.inv
-		}
-		w.x[i].Multiply(&w.x[i], &w.zInv)
-		w.y[i].Multiply(&w.y[i], &w.zInv)
-		copy(sigs[i][:32], w.y[i].Bytes())
-		sigs[i][31] |= byte(w.x[i].IsNegative() << 7)
-	}
+	encodeBatch(w.x[:n], w.y[:n], w.z[:n], w.prod[:n], func(i int) []byte { return sigs[i][:32] })
 
 	// S = SHA-512(R ‖ A ‖ M)·a + r mod L.
 	for i, m := range msgs {
@@ -138,5 +118,33 @@ func (k *NodePrivate) signChunk(h hash.Hash, msgs [][]byte, sigs [][ed25519.Sign
 		}
 		w.s.MultiplyAdd(&w.c, &w.a, &w.r[i])
 		copy(sigs[i][32:], w.s.Bytes())
+	}
+}
+
+// encodeBatch encodes the points (x[i]/z[i], y[i]/z[i]) as Point.Bytes
+// does (y with the sign of x in bit 255) into dst(i), inverting all the
+// z at once (Montgomery's trick): with inv = 1/prod[i], where prod[i] =
+// z[0]·…·z[i], z[i]⁻¹ is inv·prod[i-1] and 1/prod[i-1] is inv·z[i]. It
+// overwrites x, y and prod; n ≥ 1.
+func encodeBatch(x, y, z, prod []field.Element, dst func(i int) []byte) {
+	var inv, zInv field.Element
+	n := len(z)
+	prod[0] = z[0]
+	for i := 1; i < n; i++ {
+		prod[i].Multiply(&prod[i-1], &z[i])
+	}
+	inv.Invert(&prod[n-1])
+	for i := n - 1; i >= 0; i-- {
+		if i > 0 {
+			zInv.Multiply(&inv, &prod[i-1])
+			inv.Multiply(&inv, &z[i])
+		} else {
+			zInv = inv
+		}
+		x[i].Multiply(&x[i], &zInv)
+		y[i].Multiply(&y[i], &zInv)
+		out := dst(i)
+		copy(out, y[i].Bytes())
+		out[31] |= byte(x[i].IsNegative() << 7)
 	}
 }

@@ -65,6 +65,10 @@ func (k *Keys) Sign(msg []byte) [64]byte { return k.node.Sign(msg) }
 // Sign(msgs[i]) returns.
 func (k *Keys) SignBatch(msgs [][]byte, sigs [][64]byte) { k.node.SignBatch(msgs, sigs) }
 
+// NewNoncePool makes a pool of at most n signing nonces of the identity
+// key, made ahead of time (key.NoncePool).
+func (k *Keys) NewNoncePool(n int) *key.NoncePool { return k.node.NewNoncePool(n) }
+
 // Wipe clears the secrets Keys holds.
 func (k *Keys) Wipe() {
 	k.node.Wipe()

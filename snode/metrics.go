@@ -129,6 +129,11 @@ func registerSignMetrics(reg prometheus.Registerer, sb *signBatcher) {
 			Name: "snode_sign_batched_total", Help: "Answers signed in those batches.",
 		}, func() float64 { return float64(sb.batched.Load()) }),
 	)
+	if pool := sb.nonces; pool != nil {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "snode_sign_pooled_total", Help: "Answers signed with a nonce made while the disk wrote a commit (sync_holds_p).",
+		}, func() float64 { return float64(pool.Used()) }))
+	}
 }
 
 func (m *metrics) request(method string, status int, seconds float64) {

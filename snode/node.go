@@ -88,6 +88,10 @@ const grantCacheSize = 1 << 14
 // StoreFileName is the database inside the data directory.
 const StoreFileName = "store.db"
 
+// noncePoolSize is the most signing nonces a node makes ahead of time: a
+// few commits' worth (a commit answers about a dozen stores under load).
+const noncePoolSize = 64
+
 // Node is a service node's storage server: the client storage RPC, the
 // seed bootstrap endpoint, replication to and anti-entropy with its swarm,
 // and a mount point for the onion relay. Create it with New, run it with
@@ -239,6 +243,14 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	n.sigs = storagerpc.NewSigBatcher(keyCacheSize)
 	registerSigMetrics(n.reg, n.sigs)
 	n.signer = newSignBatcher(keys)
+	if cfg.SyncHoldsP {
+		// While the disk writes a commit, the store's writer makes the
+		// signing nonces of the answers to come (openStore): the
+		// fixed-base scalar multiplication of a signature leaves the
+		// request's path for time the core would spend waiting
+		// (docs/snode.md, "The log's sync").
+		n.signer.nonces = keys.NewNoncePool(noncePoolSize)
+	}
 	registerSignMetrics(n.reg, n.signer)
 	if err := n.openStore(); err != nil {
 		return nil, err
@@ -290,14 +302,18 @@ func New(cfg Config, deps Deps) (*Node, error) {
 // openStore opens the message store in the data directory and registers
 // its metrics.
 func (n *Node) openStore() error {
-	st, err := store.Open(context.Background(), store.Options{
+	opts := store.Options{
 		Path:        filepath.Join(n.cfg.DataDir, StoreFileName),
 		MaxBytes:    n.cfg.Limits.MaxStoreBytes,
 		TimeQuantum: mtimeQuantum,
 		Logger:      n.log,
 		OnLive:      n.waiters.wake,
 		SyncHoldsP:  n.cfg.SyncHoldsP,
-	})
+	}
+	if pool := n.signer.nonces; pool != nil {
+		opts.WhileSyncing = func(deadline time.Time) { pool.Fill(deadline) }
+	}
+	st, err := store.Open(context.Background(), opts)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"sotto.dev/internal/leadbatch"
+	"sotto.dev/key"
 )
 
 // signBatcher signs the node's answers (store, delete and expire results:
@@ -13,7 +14,10 @@ import (
 // time in one batch (key.NodePrivate.SignBatch), which saves each
 // signature of a batch most of the field inversion that encodes its R,
 // about a third of the cost of a signature. The signatures are
-// crypto/ed25519's byte for byte (Ed25519 signing is deterministic).
+// crypto/ed25519's byte for byte (Ed25519 signing is deterministic),
+// except those made with nonces from the node's pool (nonces), which a
+// node that syncs its log holding its P fills while the disk writes
+// (Node.openStore).
 //
 // Batches form as storagerpc.SigBatcher's do, without waiting, by the
 // rules of internal/leadbatch: the first caller leads, lets the other
@@ -26,6 +30,9 @@ import (
 type signBatcher struct {
 	keys *Keys
 	jobs *leadbatch.Queue[*signJob]
+	// nonces, when set, holds nonces made ahead of time (key.NoncePool):
+	// signatures use them while there are some, and RFC 8032's otherwise.
+	nonces *key.NoncePool
 
 	batches atomic.Uint64 // batches of two or more signed
 	batched atomic.Uint64 // signatures in those batches
@@ -90,7 +97,11 @@ func (b *signBatcher) lead(own *signJob) {
 func (b *signBatcher) signMany(msgs [][]byte, sigs [][ed25519.SignatureSize]byte) {
 	for len(msgs) > 0 {
 		n := min(len(msgs), signBatchMax)
-		b.keys.SignBatch(msgs[:n], sigs[:n])
+		if b.nonces != nil {
+			b.nonces.SignBatch(msgs[:n], sigs[:n])
+		} else {
+			b.keys.SignBatch(msgs[:n], sigs[:n])
+		}
 		if n > 1 {
 			b.batches.Add(1)
 			b.batched.Add(uint64(n))

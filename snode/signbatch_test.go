@@ -161,3 +161,48 @@ func TestStoreAnswersSignedInBatches(t *testing.T) {
 	wg.Wait()
 	t.Logf("%d answers signed in %d batches of two or more", n.signer.batched.Load(), n.signer.batches.Load())
 }
+
+// TestStoreSignedWithPooledNonces: a node that syncs its log holding its
+// P makes signing nonces while the disk writes (key.NoncePool), and its
+// store answers, signed with them, verify; no two share an R.
+func TestStoreSignedWithPooledNonces(t *testing.T) {
+	tn := newTestNet(t, []uint64{swarmA}, nil, func(c *Config) { c.SyncHoldsP = true })
+	n := tn.nodes[0]
+	u := userIn(t, []uint64{swarmA}, swarmA)
+	pub := n.keys.Ed25519Public()
+	seen := map[[32]byte]bool{}
+	pooled := 0
+	for i := range 40 {
+		data := randomData(t, 100+i)
+		st, body := do(t, n, u.store(0, data, time.Hour))
+		if st != 200 {
+			t.Fatalf("store %d: %d %s", i, st, body)
+		}
+		var resp storagerpc.SwarmResponse[storagerpc.StoreResult]
+		if err := json.Unmarshal(body, &resp); err != nil {
+			t.Fatal(err)
+		}
+		hash := storagerpc.MessageHash(u.acct, 0, data)
+		r := resp.Swarm[pub.String()]
+		if r.OK == nil || r.OK.Hash != hash {
+			t.Fatalf("store %d: %s", i, body)
+		}
+		msg := storagerpc.StoreResultSigMessage(hash)
+		if !storagerpc.VerifyResult(pub, msg, r.OK.Signature) {
+			t.Fatalf("store %d: the node's signature does not verify", i)
+		}
+		sig := [64]byte(r.OK.Signature)
+		if R := [32]byte(sig[:32]); seen[R] {
+			t.Fatalf("store %d: R used before", i)
+		} else {
+			seen[R] = true
+		}
+		if n.keys.Sign(msg) != sig {
+			pooled++
+		}
+	}
+	if runtime.GOOS == "linux" && pooled == 0 {
+		t.Fatal("no answer was signed with a pooled nonce")
+	}
+	t.Logf("%d of 40 answers signed with pooled nonces", pooled)
+}

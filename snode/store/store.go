@@ -147,6 +147,13 @@ type Options struct {
 	// one store, wrong for one that runs many (an in-process network),
 	// whose writers would stop each other's work while they sync.
 	SyncHoldsP bool
+	// WhileSyncing, with SyncHoldsP, is work the writer does while the
+	// disk writes a commit's log, between starting the write-back and
+	// waiting for it (walsync_linux.go): time the core would otherwise
+	// spend idle. It must return by the deadline it is given (a little
+	// after is fine) and must not call the store. The node fills its
+	// signing nonce pool with it (key.NoncePool).
+	WhileSyncing func(deadline time.Time)
 
 	// walLimit replaces walSizeLimit (tests).
 	walLimit int64
@@ -322,6 +329,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err := s.openWriter(ctx, opts.MaxBytes); err != nil {
 		return fail(err)
 	}
+	if opts.WhileSyncing != nil {
+		if err := s.setSyncWork(opts.WhileSyncing); err != nil {
+			return fail(err)
+		}
+	}
 	if err := s.openReaders(ctx, opts.Path, readConns); err != nil {
 		return fail(err)
 	}
@@ -335,6 +347,27 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	go s.run()
 	go s.checkpointLoop()
 	return s, nil
+}
+
+// setSyncWork gives the writer's log file the work to do while a
+// commit's write-back runs (Options.WhileSyncing).
+func (s *Store) setSyncWork(work func(deadline time.Time)) error {
+	return s.wconn.Raw(func(dc any) error {
+		c, ok := dc.(interface{ Raw() *sqlite3.Conn })
+		if !ok {
+			return fmt.Errorf("driver connection %T has no SQLite connection", dc)
+		}
+		f, err := c.Raw().FileControl("main", sqlite3.FCNTL_JOURNAL_POINTER)
+		if err != nil {
+			return fmt.Errorf("log file: %w", err)
+		}
+		wf, ok := f.(*walFile)
+		if !ok {
+			return fmt.Errorf("log file is a %T, not the store's", f)
+		}
+		wf.work = work
+		return nil
+	})
 }
 
 // openWriter sets up the writer's database handle s.wdb: one connection,

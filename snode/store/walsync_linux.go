@@ -43,10 +43,16 @@ func (f *walFile) sync(flags vfs.SyncFlag) error {
 		return f.File.Sync(flags)
 	}
 	fd := file.Fd()
+	began := time.Now()
 	// Errors of the hint are not errors of the sync: fdatasync below
 	// reports the write-back's.
 	_ = unix.SyncFileRange(int(fd), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
 	runtime.Gosched()
+	if f.work != nil {
+		if deadline := began.Add(syncWork); time.Now().Before(deadline) {
+			f.work(deadline)
+		}
+	}
 	start := time.Now()
 	if !f.mayHoldP(start) {
 		return f.File.Sync(flags)

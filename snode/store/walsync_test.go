@@ -2,7 +2,9 @@ package store
 
 import (
 	"path/filepath"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,7 +42,23 @@ func TestSyncHoldsPStore(t *testing.T) {
 		t.Fatalf("%s not registered", walBufHoldVFS)
 	}
 	path := filepath.Join(t.TempDir(), "store.db")
-	s := open(t, Options{Path: path, SyncHoldsP: true})
+	// The work given for the write-back's time runs, with a deadline
+	// within syncWork of its start, and never after the store closed.
+	var works atomic.Int64
+	var late atomic.Bool
+	closed := make(chan struct{})
+	work := func(deadline time.Time) {
+		select {
+		case <-closed:
+			late.Store(true)
+		default:
+		}
+		if d := time.Until(deadline); d > syncWork {
+			t.Errorf("work given %v, more than %v", d, syncWork)
+		}
+		works.Add(1)
+	}
+	s := open(t, Options{Path: path, SyncHoldsP: true, WhileSyncing: work})
 	a := acct(2)
 	const n = 600
 	var wg sync.WaitGroup
@@ -64,6 +82,13 @@ func TestSyncHoldsPStore(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
+	}
+	close(closed)
+	if runtime.GOOS == "linux" && works.Load() == 0 {
+		t.Error("the work for the write-back's time never ran")
+	}
+	if late.Load() {
+		t.Error("the work ran after Close")
 	}
 	s = open(t, Options{Path: path})
 	got, _, err := s.Retrieve(ctx, RetrieveQuery{Account: a, Now: 1000})
