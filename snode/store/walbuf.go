@@ -84,11 +84,11 @@ type walFile struct {
 
 // syncWork is how long after starting a commit's write-back the writer
 // does work (walFile.work) before it waits for the disk. On the test
-// machine a write-back of a commit's frames took 220–300 µs alone, and
-// the node's commits more; of 120, 200, 300 and 400 µs, 300 gave the
-// most stores a second, with 90 % of the answers signed with nonces made
-// meanwhile (docs/PERFORMANCE.md, "Signing nonces made while the disk
-// writes").
+// machine the sync still waited about 150 µs after 300 µs, and the node
+// then signed nearly nine answers in ten with nonces made meanwhile;
+// budgets from 120 to 400 µs did not differ in stores a second beyond the
+// machine's noise (docs/PERFORMANCE.md, "Signing nonces made while the
+// disk writes").
 const syncWork = 300 * time.Microsecond
 
 func (f *walFile) WriteAt(p []byte, off int64) (int, error) {
