@@ -46,17 +46,33 @@ func (k *NodePrivate) SignBatch(msgs [][]byte, sigs [][ed25519.SignatureSize]byt
 	}
 }
 
-// expand derives the expanded secret (RFC 8032 §5.1.5) into w: the
-// scalar a (the clamped first half of SHA-512(seed)) and the nonce prefix
-// (its second half). It costs one SHA-512 for a whole chunk of
-// signatures, so it is not kept in k.
-func (k *NodePrivate) expand(w *signScratch) {
+// expand derives the expanded secret (RFC 8032 §5.1.5): the scalar a
+// (the clamped first half of SHA-512(seed)) and the nonce prefix (its
+// second half). It costs one SHA-512 for a whole chunk of signatures, so
+// it is not kept in k.
+func (k *NodePrivate) expand(a *edwards25519.Scalar, prefix *[32]byte) {
 	h := sha512.Sum512(k.k[:ed25519.SeedSize])
 	defer clear(h[:])
-	if _, err := w.a.SetBytesWithClamping(h[:32]); err != nil {
+	if _, err := a.SetBytesWithClamping(h[:32]); err != nil {
 		panic("key: clamping 32 bytes failed: " + err.Error())
 	}
-	copy(w.prefix[:], h[32:])
+	copy(prefix[:], h[32:])
+}
+
+// finish writes S = SHA-512(R ‖ A ‖ M)·a + r mod L into sig[32:], for a
+// signature of m whose encoded R is already in sig[:32] (r its nonce, a
+// the expanded secret), with h as the SHA-512 and d as its output.
+func (k *NodePrivate) finish(h hash.Hash, d *[sha512.Size]byte, a, r *edwards25519.Scalar, m []byte, sig *[ed25519.SignatureSize]byte) {
+	var c, s edwards25519.Scalar
+	h.Reset()
+	h.Write(sig[:32])
+	h.Write(k.k[ed25519.SeedSize:])
+	h.Write(m)
+	if _, err := c.SetUniformBytes(h.Sum(d[:0])); err != nil {
+		panic("key: reducing 64 bytes failed: " + err.Error())
+	}
+	s.MultiplyAdd(&c, a, r)
+	copy(sig[32:], s.Bytes())
 }
 
 // scratchPool holds signScratch values, cleared. They live on the heap:
@@ -74,7 +90,6 @@ type signScratch struct {
 	x, y, z [signChunkMax]field.Element       // R = (x/z, y/z)
 	prod    [signChunkMax]field.Element       // prod[i] = z[0]·…·z[i]
 	R       edwards25519.Point
-	c, s    edwards25519.Scalar
 }
 
 // signChunk signs at most signChunkMax messages (RFC 8032 §5.1.6), with h
@@ -88,7 +103,7 @@ func (k *NodePrivate) signChunk(h hash.Hash, msgs [][]byte, sigs [][ed25519.Sign
 		scratchPool.Put(w)
 	}()
 
-	k.expand(w)
+	k.expand(&w.a, &w.prefix)
 
 	// r = SHA-512(prefix ‖ M) mod L, R = r·B.
 	for i, m := range msgs {
@@ -107,17 +122,8 @@ func (k *NodePrivate) signChunk(h hash.Hash, msgs [][]byte, sigs [][ed25519.Sign
 	n := len(msgs)
 	encodeBatch(w.x[:n], w.y[:n], w.z[:n], w.prod[:n], func(i int) []byte { return sigs[i][:32] })
 
-	// S = SHA-512(R ‖ A ‖ M)·a + r mod L.
 	for i, m := range msgs {
-		h.Reset()
-		h.Write(sigs[i][:32])
-		h.Write(k.k[ed25519.SeedSize:])
-		h.Write(m)
-		if _, err := w.c.SetUniformBytes(h.Sum(d[:0])); err != nil {
-			panic("key: reducing 64 bytes failed: " + err.Error())
-		}
-		w.s.MultiplyAdd(&w.c, &w.a, &w.r[i])
-		copy(sigs[i][32:], w.s.Bytes())
+		k.finish(h, d, &w.a, &w.r[i], m, &sigs[i])
 	}
 }
 

@@ -108,9 +108,9 @@ func (p *NoncePool) Fill(deadline time.Time) int {
 			return made
 		}
 		if !expanded {
-			h := sha512.Sum512(p.key.k[:ed25519.SeedSize])
-			copy(w.prefix[:], h[32:])
-			clear(h[:])
+			var a edwards25519.Scalar
+			p.key.expand(&a, &w.prefix)
+			a = edwards25519.Scalar{}
 			expanded = true
 		}
 		n := p.compute(&w, first, want, deadline)
@@ -193,8 +193,9 @@ func (p *NoncePool) SignBatch(msgs [][]byte, sigs [][ed25519.SignatureSize]byte)
 	}
 	var nonces [signTakeMax]pooledNonce
 	defer clear(nonces[:])
-	var a, c, s edwards25519.Scalar
-	defer func() { a = edwards25519.Scalar{} }()
+	var a edwards25519.Scalar
+	var prefix [32]byte
+	defer func() { a, prefix = edwards25519.Scalar{}, [32]byte{} }()
 	expanded := false
 	var d [sha512.Size]byte
 	h := sha512.New()
@@ -205,25 +206,12 @@ func (p *NoncePool) SignBatch(msgs [][]byte, sigs [][ed25519.SignatureSize]byte)
 			return
 		}
 		if !expanded {
-			hk := sha512.Sum512(p.key.k[:ed25519.SeedSize])
-			if _, err := a.SetBytesWithClamping(hk[:32]); err != nil {
-				panic("key: clamping 32 bytes failed: " + err.Error())
-			}
-			clear(hk[:])
+			p.key.expand(&a, &prefix)
 			expanded = true
 		}
-		// S = SHA-512(R ‖ A ‖ M)·a + r mod L.
 		for i := range n {
 			copy(sigs[i][:32], nonces[i].R[:])
-			h.Reset()
-			h.Write(nonces[i].R[:])
-			h.Write(p.key.k[ed25519.SeedSize:])
-			h.Write(msgs[i])
-			if _, err := c.SetUniformBytes(h.Sum(d[:0])); err != nil {
-				panic("key: reducing 64 bytes failed: " + err.Error())
-			}
-			s.MultiplyAdd(&c, &a, &nonces[i].r)
-			copy(sigs[i][32:], s.Bytes())
+			p.key.finish(h, &d, &a, &nonces[i].r, msgs[i], &sigs[i])
 		}
 		clear(nonces[:n])
 		p.used.Add(uint64(n))
