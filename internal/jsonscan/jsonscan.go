@@ -14,6 +14,7 @@ package jsonscan
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"unicode/utf8"
@@ -189,11 +190,40 @@ var strPlain = func() (t [256]bool) {
 	return t
 }()
 
+// plainRun returns the index of the first 8-byte word at or after i, in
+// steps of 8, that holds a byte a string may not hold as it is (a quote,
+// a backslash or a control character), or where fewer than 8 bytes are
+// left; str's byte loop goes on from there. Strings in requests are mostly
+// long runs of base64 and hex, which this checks a word at a time.
+func plainRun(b []byte, i int) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		// The classic tests (bit twiddling hacks: "determine if a word has
+		// a byte less than n", and "has a zero byte" applied to w xor the
+		// repeated character) say exactly whether any byte of w is below
+		// 0x20, a quote or a backslash.
+		ctl := (w - 0x20*ones) &^ w
+		q := w ^ '"'*ones
+		quote := (q - ones) &^ q
+		e := w ^ '\\'*ones
+		bs := (e - ones) &^ e
+		if (ctl|quote|bs)&highs != 0 {
+			break
+		}
+	}
+	return i
+}
+
 // str checks a string at s.i (its opening quote) and reports whether it
 // has escapes.
 func (s *scanner) str() (escaped, ok bool) {
 	s.i++
 	for s.i < len(s.b) {
+		s.i = plainRun(s.b, s.i)
 		for s.i < len(s.b) && strPlain[s.b[s.i]] {
 			s.i++
 		}

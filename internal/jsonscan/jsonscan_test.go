@@ -143,3 +143,26 @@ func FuzzScan(f *testing.F) {
 		checkAgainstStdlib(t, b)
 	})
 }
+
+// TestPlainRun puts every byte value at every place of a run of plain
+// bytes: the word check must stop at the word that holds a byte str may
+// not take as it is, and only there.
+func TestPlainRun(t *testing.T) {
+	for c := range 256 {
+		for at := range 24 {
+			b := bytes.Repeat([]byte{'A'}, 24)
+			b[at] = byte(c)
+			want := 24
+			if !strPlain[c] {
+				want = at / 8 * 8
+			}
+			if got := plainRun(b, 0); got != want {
+				t.Fatalf("byte %#x at %d: plainRun = %d, want %d", c, at, got, want)
+			}
+		}
+	}
+	// Fewer than 8 bytes left: the byte loop's part.
+	if got := plainRun([]byte(`"abcdefghij`), 1); got != 9 {
+		t.Fatalf("plainRun with 10 bytes from 1 = %d, want 9", got)
+	}
+}
