@@ -37,7 +37,7 @@ func isMeta(method string) bool {
 }
 
 func parseBatch(f fields, sequence bool) (*BatchParams, *Error) {
-	reqs := f["requests"]
+	reqs, _ := f.get("requests")
 	items, isArray := splitArray(reqs)
 	if !isArray || len(items) == 0 {
 		return nil, InvalidRequest(`Invalid batch request: no valid "requests" field`)
@@ -54,8 +54,9 @@ func parseBatch(f fields, sequence bool) (*BatchParams, *Error) {
 		if err != nil {
 			return nil, InvalidRequest("Invalid batch request: requests must be objects")
 		}
-		name, ok := jsonString(sub["method"])
-		params := sub["params"]
+		mv, _ := sub.get("method")
+		name, ok := jsonString(mv)
+		params, _ := sub.get("params")
 		if !ok || !isJSONObject(params) {
 			return nil, InvalidRequest("Invalid batch request: subrequests must have method/params keys")
 		}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	"sotto.dev/internal/jsonscan"
 )
 
 // fields is a decoded params object. Keys are matched exactly (Go's
@@ -18,7 +20,23 @@ import (
 // fields reject a leading minus; timestamps are unsigned integers of at
 // least 10^9 ms. Type errors read "Invalid value given for 'NAME':
 // expected DESCRIPTION".
-type fields map[string]json.RawMessage
+type fields []jsonscan.Member
+
+// get returns the value of the last member named name, as encoding/json
+// would keep it in a map.
+func (f fields) get(name string) (json.RawMessage, bool) {
+	for i := len(f) - 1; i >= 0; i-- {
+		m := &f[i]
+		if m.Escaped {
+			if m.Name() == name {
+				return json.RawMessage(m.Value), true
+			}
+		} else if string(m.Key) == name {
+			return json.RawMessage(m.Value), true
+		}
+	}
+	return nil, false
+}
 
 // decodeFields decodes a params object; anything else is an error.
 // The values alias params.
@@ -55,7 +73,7 @@ func missing(name string) *Error {
 
 // raw returns the value of name, or nil when absent or null.
 func (f fields) raw(name string) json.RawMessage {
-	v, ok := f[name]
+	v, ok := f.get(name)
 	if !ok || string(v) == "null" {
 		return nil
 	}

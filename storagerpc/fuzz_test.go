@@ -199,3 +199,10 @@ func BenchmarkParseAndCheckStore(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkParseStoreSmall(b *testing.B) {
+	u := newUser(b, 1)
+	req := &StoreParams{Account: u.acct, Namespace: NamespaceDefault, Timestamp: testNow.UnixMilli(),
+		Expiry: testNow.Add(time.Hour).UnixMilli(), Data: make([]byte, 100)}
+	benchDecode(b, req)
+}

@@ -83,7 +83,8 @@ func (*IfElseParams) Owner() (Account, bool) { return Account{}, false }
 func (*IfElseParams) Check(time.Time, CheckOptions) error { return nil }
 
 func parseIfElse(f fields) (*IfElseParams, *Error) {
-	cond, isObject, _ := splitObject(f["if"])
+	ifv, _ := f.get("if")
+	cond, isObject, _ := splitObject(ifv)
 	if !isObject {
 		return nil, InvalidRequest(`Invalid ifelse request: no valid "if" field`)
 	}
@@ -125,7 +126,7 @@ func parseIfElse(f fields) (*IfElseParams, *Error) {
 
 // optInt reads an optional integer condition.
 func optInt(f fields, name string) (*int64, *Error) {
-	v, ok := f[name]
+	v, ok := f.get(name)
 	if !ok {
 		return nil, nil
 	}
@@ -139,7 +140,7 @@ func optInt(f fields, name string) (*int64, *Error) {
 // optVersion reads an optional version list into an array of its size:
 // missing elements are zero, extra ones ignored, an empty list is absent.
 func optVersion[A [2]int | [3]int](f fields, name string) (*A, *Error) {
-	v, ok := f[name]
+	v, ok := f.get(name)
 	if !ok {
 		return nil, nil
 	}
@@ -166,7 +167,7 @@ func optVersion[A [2]int | [3]int](f fields, name string) (*A, *Error) {
 
 // parseBranch reads "then" or "else": nil when absent.
 func parseBranch(f fields, key string) (Request, *Error) {
-	raw, ok := f[key]
+	raw, ok := f.get(key)
 	if !ok {
 		return nil, nil
 	}
@@ -174,8 +175,9 @@ func parseBranch(f fields, key string) (Request, *Error) {
 	if !isObject {
 		return nil, InvalidRequest("Invalid ifelse request: " + key + " must be an object")
 	}
-	name, isString := jsonString(sub["method"])
-	params, hasParams := sub["params"]
+	mv, _ := sub.get("method")
+	name, isString := jsonString(mv)
+	params, hasParams := sub.get("params")
 	if !isString || !hasParams {
 		return nil, InvalidRequest("Invalid ifelse request: " + key + " must have method/params keys")
 	}

@@ -8,21 +8,18 @@ import (
 )
 
 // splitObject validates b as one JSON value in one pass (internal/jsonscan)
-// and yields what json.Unmarshal into a map[string]json.RawMessage would:
-// valid is false when b is not JSON; isObject false when it is JSON but not
-// an object. Otherwise f holds the members, keys decoded, the last of
-// duplicate keys winning.
+// and yields the members json.Unmarshal into a map[string]json.RawMessage
+// would: valid is false when b is not JSON; isObject false when it is JSON
+// but not an object. Otherwise f holds the members in order, duplicates
+// included; fields.get finds the last of a name, as the map would hold.
+// A slice instead of the map: a request has a handful of members, and
+// making the map (and a string of each key) cost more than the lookups.
 func splitObject(b []byte) (f fields, isObject, valid bool) {
-	var buf [16]jsonscan.Member
-	ms, err := jsonscan.Object(b, buf[:0])
+	ms, err := jsonscan.Object(b, make([]jsonscan.Member, 0, 8))
 	if err != nil {
 		return nil, false, errors.Is(err, jsonscan.ErrNotObject)
 	}
-	f = make(fields, len(ms))
-	for i := range ms {
-		f[ms[i].Name()] = json.RawMessage(ms[i].Value)
-	}
-	return f, true, true
+	return fields(ms), true, true
 }
 
 // splitArray is splitObject for arrays: the elements of b when b is a JSON

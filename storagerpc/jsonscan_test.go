@@ -14,14 +14,14 @@ func TestSplitObject(t *testing.T) {
 	raw := func(s string) json.RawMessage { return json.RawMessage(s) }
 	for _, tc := range []struct {
 		in              string
-		want            fields
+		want            map[string]json.RawMessage
 		isObject, valid bool
 	}{
-		{`{}`, fields{}, true, true},
-		{` { "a" : 1 , "b":[1, {"c":null}] } `, fields{"a": raw(`1`), "b": raw(`[1, {"c":null}]`)}, true, true},
-		{`{"a":1,"a":2}`, fields{"a": raw(`2`)}, true, true}, // the last one wins
-		{`{"\u0070ubkey":"x"}`, fields{"pubkey": raw(`"x"`)}, true, true},
-		{"{\"\xff\":1}", fields{"\ufffd": raw(`1`)}, true, true},
+		{`{}`, map[string]json.RawMessage{}, true, true},
+		{` { "a" : 1 , "b":[1, {"c":null}] } `, map[string]json.RawMessage{"a": raw(`1`), "b": raw(`[1, {"c":null}]`)}, true, true},
+		{`{"a":1,"a":2}`, map[string]json.RawMessage{"a": raw(`2`)}, true, true}, // the last one wins
+		{`{"\u0070ubkey":"x"}`, map[string]json.RawMessage{"pubkey": raw(`"x"`)}, true, true},
+		{"{\"\xff\":1}", map[string]json.RawMessage{"\ufffd": raw(`1`)}, true, true},
 		{`[1]`, nil, false, true},
 		{`"x"`, nil, false, true},
 		{`null`, nil, false, true},
@@ -30,8 +30,21 @@ func TestSplitObject(t *testing.T) {
 		{``, nil, false, false},
 	} {
 		f, isObject, valid := splitObject([]byte(tc.in))
-		if isObject != tc.isObject || valid != tc.valid || !maps.EqualFunc(f, tc.want, slices.Equal) {
-			t.Errorf("splitObject(%q) = %q %v %v, want %q %v %v", tc.in, f, isObject, valid, tc.want, tc.isObject, tc.valid)
+		var got map[string]json.RawMessage
+		if f != nil {
+			got = map[string]json.RawMessage{}
+			for i := range f {
+				got[f[i].Name()] = json.RawMessage(f[i].Value)
+			}
+			// get finds what the map holds: the last member of each name.
+			for k, v := range got {
+				if g, ok := f.get(k); !ok || !slices.Equal(g, v) {
+					t.Errorf("splitObject(%q).get(%q) = %q %v, want %q", tc.in, k, g, ok, v)
+				}
+			}
+		}
+		if isObject != tc.isObject || valid != tc.valid || !maps.EqualFunc(got, tc.want, slices.Equal) {
+			t.Errorf("splitObject(%q) = %q %v %v, want %q %v %v", tc.in, got, isObject, valid, tc.want, tc.isObject, tc.valid)
 		}
 	}
 }

@@ -110,11 +110,12 @@ func DecodeRequest(body []byte) (method string, params json.RawMessage, err erro
 	if !isObject {
 		return "", nil, BadRequest("invalid json: no `method` field")
 	}
-	name, ok := jsonString(top["method"])
+	mv, _ := top.get("method")
+	name, ok := jsonString(mv)
 	if !ok {
 		return "", nil, BadRequest("invalid json: no `method` field")
 	}
-	params = top["params"]
+	params, _ = top.get("params")
 	if !isJSONObject(params) {
 		return "", nil, BadRequest("invalid json: no `params` field")
 	}
@@ -131,7 +132,7 @@ func DecodeRequest(body []byte) (method string, params json.RawMessage, err erro
 // an object or has no such member.
 func ParamsMember(params json.RawMessage, name string) (json.RawMessage, bool) {
 	f, isObject, _ := splitObject(params)
-	v, ok := f[name]
+	v, ok := f.get(name)
 	return v, isObject && ok
 }
 
