@@ -78,3 +78,36 @@ func BenchmarkDecodeRetrieve(b *testing.B) {
 	req.Auth = u.auth(req.SigMessage())
 	benchDecode(b, req)
 }
+
+// FuzzSplitObject compares splitObject with json.Unmarshal into a map:
+// the same objects, and get finds each member's last value.
+func FuzzSplitObject(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":1,"a":2}`, `{"\u0070ubkey":"x","pubkey":"y"}`, "{\"\xff\":1}", `[1]`, `{"a":{"b":[1,2]},"c":"\\"\\u00e9"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var want map[string]json.RawMessage
+		werr := json.Unmarshal(b, &want)
+		got, isObject, valid := splitObject(b)
+		if valid != json.Valid(b) {
+			t.Fatalf("valid %v, json.Valid %v", valid, !valid)
+		}
+		if isObject != (werr == nil && want != nil) {
+			t.Fatalf("isObject %v, json.Unmarshal: %v %v", isObject, want, werr)
+		}
+		if !isObject {
+			return
+		}
+		for k, v := range want {
+			g, ok := got.get(k)
+			if !ok || !slices.Equal(g, v) {
+				t.Fatalf("get(%q) = %q %v, want %q", k, g, ok, v)
+			}
+		}
+		for i := range got {
+			if _, ok := want[got[i].Name()]; !ok {
+				t.Fatalf("member %q not in json.Unmarshal's map", got[i].Name())
+			}
+		}
+	})
+}
