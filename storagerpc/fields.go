@@ -23,16 +23,11 @@ import (
 type fields []jsonscan.Member
 
 // get returns the value of the last member named name, as encoding/json
-// would keep it in a map.
+// would keep it in a map. splitObject has decoded every key.
 func (f fields) get(name string) (json.RawMessage, bool) {
 	for i := len(f) - 1; i >= 0; i-- {
-		m := &f[i]
-		if m.Escaped {
-			if m.Name() == name {
-				return json.RawMessage(m.Value), true
-			}
-		} else if string(m.Key) == name {
-			return json.RawMessage(m.Value), true
+		if string(f[i].Key) == name {
+			return json.RawMessage(f[i].Value), true
 		}
 	}
 	return nil, false

@@ -31,6 +31,11 @@ func TestSplitObject(t *testing.T) {
 	} {
 		f, isObject, valid := splitObject([]byte(tc.in))
 		var got map[string]json.RawMessage
+		for i := range f {
+			if f[i].Escaped {
+				t.Errorf("splitObject(%q): key %q left for each lookup to decode", tc.in, f[i].Key)
+			}
+		}
 		if f != nil {
 			got = map[string]json.RawMessage{}
 			for i := range f {
