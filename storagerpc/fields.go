@@ -20,6 +20,9 @@ import (
 // fields reject a leading minus; timestamps are unsigned integers of at
 // least 10^9 ms. Type errors read "Invalid value given for 'NAME':
 // expected DESCRIPTION".
+//
+// The members are internal/jsonscan's, in their order, each Key already
+// decoded by splitObject.
 type fields []jsonscan.Member
 
 // get returns the value of the last member named name, as encoding/json
