@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"strings"
 )
 
 // Base64 in the storage RPC follows oxenc (session-foundation/
@@ -26,6 +27,21 @@ var b64Class = func() (t [256]bool) {
 // trimB64Padding returns s without its padding if s is acceptable base64
 // (see above), and false otherwise.
 func trimB64Padding(s string) (string, bool) {
+	s, ok := trimPadding(s)
+	if !ok {
+		return "", false
+	}
+	for i := 0; i < len(s); i++ {
+		if !b64Class[s[i]] {
+			return "", false
+		}
+	}
+	return s, true
+}
+
+// trimPadding applies the length and padding rules only: s without its
+// one or two '=' of padding, false for a length of 4n+1.
+func trimPadding(s string) (string, bool) {
 	if len(s)%4 == 1 {
 		return "", false
 	}
@@ -35,11 +51,6 @@ func trimB64Padding(s string) (string, bool) {
 		}
 		if s[len(s)-1] == '=' {
 			s = s[:len(s)-1]
-		}
-	}
-	for i := 0; i < len(s); i++ {
-		if !b64Class[s[i]] {
-			return "", false
 		}
 	}
 	return s, true
@@ -56,10 +67,13 @@ var errBase64 = errors.New("storagerpc: not base64")
 // lenient is unpadded standard base64 that ignores non-zero trailing bits.
 var lenient = base64.RawStdEncoding
 
-// decodeBase64 decodes acceptable base64.
+// decodeBase64 decodes acceptable base64. It leaves the alphabet to Go's
+// decoder, which rejects every other character but skips '\r' and '\n':
+// those are refused first. A message's data is checked once, here, rather
+// than a byte at a time by trimB64Padding and again by the decoder.
 func decodeBase64(s string) ([]byte, error) {
-	t, ok := trimB64Padding(s)
-	if !ok {
+	t, ok := trimPadding(s)
+	if !ok || strings.IndexByte(t, '\r') >= 0 || strings.IndexByte(t, '\n') >= 0 {
 		return nil, errBase64
 	}
 	out := make([]byte, lenient.DecodedLen(len(t)))

@@ -105,13 +105,16 @@ func parseStore(f fields) (*StoreParams, *Error) {
 	}
 	r.require("data", hasData)
 	if r.err == nil {
+		// Decoded at once: the decoder is the base64 check. Invalid
+		// base64 is the error of a message both invalid and too long.
+		d, err := decodeBase64(data)
 		switch {
-		case !isBase64(data):
+		case err != nil:
 			r.fail(InvalidRequest("Invalid 'data' value: not base64 encoded"))
 		case len(data) > MaxMessageSizeBase64:
 			r.fail(InvalidRequest(fmt.Sprintf("Message body exceeds maximum allowed length of %d bytes", MaxMessageSize)))
 		default:
-			p.Data, _ = decodeBase64(data)
+			p.Data = d
 		}
 	}
 	if r.err != nil {
