@@ -35,10 +35,7 @@ func TestSignBatchMatchesEd25519(t *testing.T) {
 	lengths := []int{0, 1, 31, 32, 33, 64, 111, 112, 128, 1000, 70_000}
 	for _, size := range []int{0, 1, 2, 3, 7, 16, 64, 65, 130} {
 		for range 3 {
-			k, err := GenerateNodePrivate()
-			if err != nil {
-				t.Fatal(err)
-			}
+			k := newTestKey(t)
 			msgs := make([][]byte, size)
 			for i := range msgs {
 				n := lengths[rnd.IntN(len(lengths))]
@@ -48,7 +45,7 @@ func TestSignBatchMatchesEd25519(t *testing.T) {
 				msgs[i] = make([]byte, n)
 				rand.Read(msgs[i])
 			}
-			checkSignBatch(t, &k, msgs)
+			checkSignBatch(t, k, msgs)
 		}
 	}
 }
@@ -65,10 +62,7 @@ func TestSignBatchSameMessage(t *testing.T) {
 }
 
 func TestSignBatchPanics(t *testing.T) {
-	k, err := GenerateNodePrivate()
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := newTestKey(t)
 	var unset NodePrivate
 	two := [][]byte{[]byte("a"), []byte("b")}
 	for _, tc := range []struct {
@@ -77,9 +71,9 @@ func TestSignBatchPanics(t *testing.T) {
 		msgs [][]byte
 		sigs int
 	}{
-		{"fewer signatures", &k, two, 1},
-		{"more signatures", &k, two, 3},
-		{"no signatures", &k, two, 0},
+		{"fewer signatures", k, two, 1},
+		{"more signatures", k, two, 3},
+		{"no signatures", k, two, 0},
 		{"unset key", &unset, two, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,10 +111,7 @@ func FuzzSignBatch(f *testing.F) {
 // BenchmarkSignBatch reports the time per signature (ns/sig) of Sign and
 // of SignBatch in batches of 1 and 16, for 64-byte messages.
 func BenchmarkSignBatch(b *testing.B) {
-	k, err := GenerateNodePrivate()
-	if err != nil {
-		b.Fatal(err)
-	}
+	k := newTestKey(b)
 	msgs := make([][]byte, 16)
 	for i := range msgs {
 		msgs[i] = make([]byte, 64)

@@ -13,11 +13,12 @@ import (
 	"filippo.io/edwards25519"
 )
 
-func newTestKey(t *testing.T) *NodePrivate {
-	t.Helper()
+// newTestKey is a fresh node key for a test or benchmark.
+func newTestKey(tb testing.TB) *NodePrivate {
+	tb.Helper()
 	k, err := GenerateNodePrivate()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return &k
 }
@@ -195,10 +196,7 @@ func TestNoncePoolConcurrent(t *testing.T) {
 }
 
 func BenchmarkNoncePoolSign(b *testing.B) {
-	k, err := GenerateNodePrivate()
-	if err != nil {
-		b.Fatal(err)
-	}
+	k := newTestKey(b)
 	msgs := make([][]byte, 12)
 	for i := range msgs {
 		msgs[i] = fmt.Appendf(nil, "a store's hash, about forty-three bytes long %d", i)
