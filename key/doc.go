@@ -43,6 +43,7 @@
 // Comparing public keys with == is fine: they are public. Use the secret
 // types' Equal, never ==, for secrets.
 //
-// The package imports only the standard library, golang.org/x/crypto and
-// filippo.io/edwards25519, and never logs.
+// The package imports only the standard library, golang.org/x/crypto,
+// filippo.io/edwards25519 and internal/basemul (eight signing nonces' R at
+// once, with AVX-512 where the CPU has it), and never logs.
 package key
