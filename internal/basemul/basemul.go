@@ -24,7 +24,9 @@
 // memory they read: every digit's row is read whole for every lane, and
 // digits are recoded with arithmetic only. The scalars are secret (they
 // are signing nonces) and are wiped from this package's working memory
-// before MultiplyBase8 returns.
+// before MultiplyBase8 returns; the vector registers that held them are
+// not (Go cannot wipe registers, as it cannot wipe every copy; see
+// package key).
 package basemul
 
 import (
@@ -141,7 +143,9 @@ func recode(digits *[64][8]int64, l int, s *edwards25519.Scalar) {
 		carry = (hi + 8) >> 4
 		digits[2*i+1][l] = hi - carry<<4
 	}
+	// s < 2^253 makes the top nibble at most 1, so no carry is left.
 	digits[63][l] += carry << 4
+	clear(b)
 }
 
 // element sets out to lane l of f.
