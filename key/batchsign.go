@@ -85,14 +85,12 @@ var scratchPool = sync.Pool{New: func() any { return new(signScratch) }}
 
 // signScratch is the working space of signChunk.
 type signScratch struct {
-	a          edwards25519.Scalar // the expanded secret (expand)
-	prefix     [32]byte
-	d          [sha512.Size]byte
-	r          [signChunkMax]edwards25519.Scalar // the nonces
-	x, y, z    [signChunkMax]field.Element       // R = (x/z, y/z)
-	prod       [signChunkMax]field.Element       // prod[i] = z[0]·…·z[i]
-	x8, y8, z8 [8]field.Element                  // basemul's output
-	R          edwards25519.Point
+	a       edwards25519.Scalar // the expanded secret (expand)
+	prefix  [32]byte
+	d       [sha512.Size]byte
+	r       [signChunkMax]edwards25519.Scalar // the nonces
+	x, y, z [signChunkMax]field.Element       // R = (x/z, y/z)
+	prod    [signChunkMax]field.Element       // prod[i] = z[0]·…·z[i]
 }
 
 // signChunk signs at most signChunkMax messages (RFC 8032 §5.1.6), with h
@@ -116,25 +114,9 @@ func (k *NodePrivate) signChunk(h hash.Hash, msgs [][]byte, sigs [][ed25519.Sign
 		if _, err := w.r[i].SetUniformBytes(h.Sum(d[:0])); err != nil {
 			panic("key: reducing 64 bytes failed: " + err.Error())
 		}
-		if !basemul.Vector() {
-			w.R.ScalarBaseMult(&w.r[i])
-			X, Y, Z, _ := w.R.ExtendedCoordinates()
-			w.x[i], w.y[i], w.z[i] = *X, *Y, *Z
-		}
 	}
 	n := len(msgs)
-	if basemul.Vector() {
-		// Eight at a time; the lanes past n multiply zero.
-		for i := 0; i < n; i += 8 {
-			var r [8]edwards25519.Scalar
-			copy(r[:], w.r[i:min(i+8, n)])
-			basemul.MultiplyBase8(&r, &w.x8, &w.y8, &w.z8)
-			clear(r[:])
-			copy(w.x[i:n], w.x8[:])
-			copy(w.y[i:n], w.y8[:])
-			copy(w.z[i:n], w.z8[:])
-		}
-	}
+	basemul.MultiplyBase(w.r[:n], w.x[:n], w.y[:n], w.z[:n])
 
 	// Encode every R with one inversion.
 	encodeBatch(w.x[:n], w.y[:n], w.z[:n], w.prod[:n], func(i int) []byte { return sigs[i][:32] })

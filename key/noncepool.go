@@ -134,8 +134,7 @@ func (p *NoncePool) Fill(deadline time.Time) int {
 type fillScratch struct {
 	prefix  [32]byte
 	d       [sha512.Size]byte
-	P       edwards25519.Point
-	r       [fillChunk]edwards25519.Scalar // the nonces, for basemul
+	r       [fillChunk]edwards25519.Scalar // the nonces
 	x, y, z [fillChunk]field.Element
 	prod    [fillChunk]field.Element
 	out     [fillChunk]pooledNonce
@@ -149,36 +148,33 @@ type fillScratch struct {
 func (p *NoncePool) compute(w *fillScratch, first uint64, want int, deadline time.Time) int {
 	h := sha512.New()
 	var ctr [8]byte
-	vector := basemul.Vector()
+	step := 1
+	if basemul.Vector() {
+		step = want
+	}
 	n := 0
 	for n < want {
-		binary.LittleEndian.PutUint64(ctr[:], first+uint64(n))
-		h.Reset()
-		h.Write(w.prefix[:])
-		h.Write([]byte(nonceLabel))
-		h.Write(p.seed[:])
-		h.Write(ctr[:])
-		if _, err := w.out[n].r.SetUniformBytes(h.Sum(w.d[:0])); err != nil {
-			panic("key: reducing 64 bytes failed: " + err.Error())
+		m := min(n+step, want)
+		for i := n; i < m; i++ {
+			binary.LittleEndian.PutUint64(ctr[:], first+uint64(i))
+			h.Reset()
+			h.Write(w.prefix[:])
+			h.Write([]byte(nonceLabel))
+			h.Write(p.seed[:])
+			h.Write(ctr[:])
+			if _, err := w.r[i].SetUniformBytes(h.Sum(w.d[:0])); err != nil {
+				panic("key: reducing 64 bytes failed: " + err.Error())
+			}
+			w.out[i].r = w.r[i]
 		}
-		if !vector {
-			w.P.ScalarBaseMult(&w.out[n].r)
-			X, Y, Z, _ := w.P.ExtendedCoordinates()
-			w.x[n], w.y[n], w.z[n] = *X, *Y, *Z
-		}
-		n++
-		if !vector && !time.Now().Before(deadline) {
+		basemul.MultiplyBase(w.r[n:m], w.x[n:m], w.y[n:m], w.z[n:m])
+		n = m
+		if !time.Now().Before(deadline) {
 			break
 		}
 	}
 	clear(w.d[:])
-	if vector {
-		for i := range n {
-			w.r[i] = w.out[i].r
-		}
-		basemul.MultiplyBase8(&w.r, &w.x, &w.y, &w.z)
-		clear(w.r[:])
-	}
+	clear(w.r[:])
 	encodeBatch(w.x[:n], w.y[:n], w.z[:n], w.prod[:n], func(i int) []byte { return w.out[i].R[:] })
 	return n
 }

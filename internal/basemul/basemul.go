@@ -30,6 +30,7 @@
 package basemul
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"sync"
 
@@ -106,27 +107,21 @@ func buildTable() {
 // le32 is n as a 32-byte little-endian field element encoding.
 func le32(n uint64) []byte {
 	b := make([]byte, 32)
-	for i := range 8 {
-		b[i] = byte(n >> (8 * i))
-	}
+	binary.LittleEndian.PutUint64(b, n)
 	return b
 }
 
 // limbs writes v's reduced value in radix 2^51 to dst.
 func limbs(dst []uint64, v *field.Element) {
 	b := v.Bytes()
-	var w [4]uint64
-	for i := range 4 {
-		for k := range 8 {
-			w[i] |= uint64(b[8*i+k]) << (8 * k)
-		}
-	}
+	w0, w1 := binary.LittleEndian.Uint64(b[0:]), binary.LittleEndian.Uint64(b[8:])
+	w2, w3 := binary.LittleEndian.Uint64(b[16:]), binary.LittleEndian.Uint64(b[24:])
 	const m = 1<<51 - 1
-	dst[0] = w[0] & m
-	dst[1] = (w[0]>>51 | w[1]<<13) & m
-	dst[2] = (w[1]>>38 | w[2]<<26) & m
-	dst[3] = (w[2]>>25 | w[3]<<39) & m
-	dst[4] = w[3] >> 12 & m
+	dst[0] = w0 & m
+	dst[1] = (w0>>51 | w1<<13) & m
+	dst[2] = (w1>>38 | w2<<26) & m
+	dst[3] = (w2>>25 | w3<<39) & m
+	dst[4] = w3 >> 12 & m
 }
 
 // recode writes s as 64 signed radix-16 digits, each in [-8, 8], into
@@ -179,9 +174,7 @@ func element(out *field.Element, f *fe8, l int) {
 	}
 	var b [32]byte
 	for i := range 4 {
-		for k := range 8 {
-			b[8*i+k] = byte(w[i] >> (8 * k))
-		}
+		binary.LittleEndian.PutUint64(b[8*i:], w[i])
 	}
 	if _, err := out.SetBytes(b[:]); err != nil {
 		panic("basemul: " + err.Error())
@@ -195,13 +188,7 @@ func element(out *field.Element, f *fe8, l int) {
 // inverts them (together, with Montgomery's trick, if it has several).
 func MultiplyBase8(s *[8]edwards25519.Scalar, x, y, z *[8]field.Element) {
 	if !vector {
-		var P edwards25519.Point
-		for i := range s {
-			P.ScalarBaseMult(&s[i])
-			X, Y, Z, _ := P.ExtendedCoordinates()
-			x[i], y[i], z[i] = *X, *Y, *Z
-		}
-		P = edwards25519.Point{}
+		MultiplyBase(s[:], x[:], y[:], z[:])
 		return
 	}
 	tableOnce.Do(buildTable)
@@ -225,6 +212,39 @@ func MultiplyBase8(s *[8]edwards25519.Scalar, x, y, z *[8]field.Element) {
 		element(&y[l], &w.q.Y, l)
 		element(&z[l], &w.q.Z, l)
 	}
+}
+
+// MultiplyBase sets (x[i]:y[i]:z[i]) to projective coordinates of
+// s[i]·B for each i of s, as MultiplyBase8 does: eight at a time where
+// the vector code runs (a last group of fewer than eight multiplies
+// zero in the lanes it does not need), one at a time otherwise. x, y and
+// z must be at least as long as s.
+func MultiplyBase(s []edwards25519.Scalar, x, y, z []field.Element) {
+	if !vector {
+		var P edwards25519.Point
+		for i := range s {
+			P.ScalarBaseMult(&s[i])
+			X, Y, Z, _ := P.ExtendedCoordinates()
+			x[i], y[i], z[i] = *X, *Y, *Z
+		}
+		P = edwards25519.Point{}
+		return
+	}
+	for len(s) >= 8 {
+		MultiplyBase8((*[8]edwards25519.Scalar)(s), (*[8]field.Element)(x), (*[8]field.Element)(y), (*[8]field.Element)(z))
+		s, x, y, z = s[8:], x[8:], y[8:], z[8:]
+	}
+	if len(s) == 0 {
+		return
+	}
+	var r [8]edwards25519.Scalar
+	var px, py, pz [8]field.Element
+	copy(r[:], s)
+	MultiplyBase8(&r, &px, &py, &pz)
+	clear(r[:])
+	copy(x, px[:len(s)])
+	copy(y, py[:len(s)])
+	copy(z, pz[:len(s)])
 }
 
 // scratchPool holds cleared scratch values (about 8 KiB each).

@@ -169,3 +169,24 @@ func BenchmarkMultiplyBase8(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/8/1000, "µs/point")
 }
+
+// TestMultiplyBase: any number of scalars, whole groups of eight and a
+// last, shorter one.
+func TestMultiplyBase(t *testing.T) {
+	for n := range 18 {
+		s := make([]edwards25519.Scalar, n)
+		for i := range s {
+			var b [64]byte
+			rand.Read(b[:])
+			s[i].SetUniformBytes(b[:])
+		}
+		x, y, z := make([]field.Element, n), make([]field.Element, n), make([]field.Element, n)
+		MultiplyBase(s, x, y, z)
+		for i := range s {
+			want := new(edwards25519.Point).ScalarBaseMult(&s[i]).Bytes()
+			if got := encode(&x[i], &y[i], &z[i]); string(got) != string(want) {
+				t.Fatalf("%d scalars, number %d: got %x, want %x", n, i, got, want)
+			}
+		}
+	}
+}
