@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/netip"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -108,7 +110,7 @@ func startTestNet(tn *testNet, live []uint64, fake []uint64) *testNet {
 	tn.update()
 	for _, n := range tn.nodes {
 		if !n.fake {
-			tn.build(n, "127.0.0.1:0")
+			tn.buildOnStablePort(n)
 		}
 	}
 	// Phase 2: the real ports.
@@ -159,8 +161,35 @@ func (tn *testNet) update() {
 	}
 }
 
+// buildOnStablePort builds n on a loopback port below the kernel's
+// ephemeral range (32768 and up on Linux). A node that restart brings
+// back binds its port again; a port from the ephemeral range can be taken
+// meanwhile as the source port of any outgoing connection on the machine
+// (other tests run beside this one), and the bind then fails with
+// "address already in use". Below the range only explicit binds compete.
+func (tn *testNet) buildOnStablePort(n *testNode) {
+	tn.t.Helper()
+	var err error
+	for range 100 {
+		port := 20000 + mrand.IntN(12768)
+		if err = tn.tryBuild(n, "127.0.0.1:"+strconv.Itoa(port)); !errors.Is(err, syscall.EADDRINUSE) {
+			break
+		}
+	}
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+}
+
 func (tn *testNet) build(n *testNode, listen string) {
 	tn.t.Helper()
+	if err := tn.tryBuild(n, listen); err != nil {
+		tn.t.Fatal(err)
+	}
+}
+
+// tryBuild makes the node of n listening on listen.
+func (tn *testNet) tryBuild(n *testNode, listen string) error {
 	cfg := quietConfig(n.dir)
 	cfg.ListenAddr = listen
 	if tn.tweak != nil {
@@ -172,13 +201,14 @@ func (tn *testNet) build(n *testNode, listen string) {
 	}
 	node, err := New(cfg, Deps{View: tn.ledger.View(), Logger: lg})
 	if err != nil {
-		tn.t.Fatal(err)
+		return err
 	}
 	n.node = node
 	n.port = node.Addr().Port()
 	if tn.setup != nil {
 		tn.setup(node)
 	}
+	return nil
 }
 
 func (tn *testNet) serve(n *testNode) {
