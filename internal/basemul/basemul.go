@@ -138,8 +138,8 @@ func recode(digits *[64][8]int64, l int, s *edwards25519.Scalar) {
 		carry = (hi + 8) >> 4
 		digits[2*i+1][l] = hi - carry<<4
 	}
-	// s < 2^253 makes the top nibble at most 1, so no carry is left.
-	digits[63][l] += carry << 4
+	// s < 2^253 makes the top nibble at most 1 and the last digit at most
+	// 2, so the last carry is always 0.
 	clear(b)
 }
 
@@ -151,10 +151,7 @@ func element(out *field.Element, f *fe8, l int) {
 	for i := range 5 {
 		v, sh := f[i][l], 51*i
 		k, off := sh/64, uint(sh%64)
-		lo, hi := v<<off, v>>(64-off)
-		if off == 0 {
-			hi = 0
-		}
+		lo, hi := v<<off, v>>(64-off) // a shift by 64 gives 0 in Go
 		var c uint64
 		w[k], c = bits.Add64(w[k], lo, 0)
 		w[k+1], c = bits.Add64(w[k+1], hi, c)

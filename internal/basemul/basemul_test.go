@@ -2,6 +2,7 @@ package basemul
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"math/big"
 	"testing"
 
@@ -106,10 +107,7 @@ func TestMul8(t *testing.T) {
 		for i := range 5 {
 			for l := range 8 {
 				rand.Read(rb[:])
-				var r uint64
-				for k := range 8 {
-					r |= uint64(rb[k]) << (8 * k)
-				}
+				r := binary.LittleEndian.Uint64(rb[:])
 				// Up to 2^56, the most madd lets a limb grow to; some
 				// rounds at the extremes.
 				switch round % 4 {
